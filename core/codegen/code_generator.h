@@ -1,0 +1,79 @@
+// Turns a question into pandas code for the sandbox. Implementations: the
+// offline KPI planner (planner.h) and, later, an OpenAI-compatible model.
+#ifndef VET_CORE_CODEGEN_CODE_GENERATOR_H_
+#define VET_CORE_CODEGEN_CODE_GENERATOR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/optional.h"
+#include "core/common/cancellation.h"
+#include "core/data/dataset.h"
+
+namespace vet::codegen {
+
+// One earlier turn of the session, as context for a follow-up.
+struct PriorTurn {
+  std::string question;
+  std::string code;
+  // What the code computed, one line, no values.
+  std::string summary;
+  // Generator-specific state of that turn (the planner's parse), may be empty.
+  std::string plan;
+};
+
+struct CodeRequest {
+  std::string practice_id;
+  std::string question;
+  // Relative periods resolve against this day.
+  absl::CivilDay as_of;
+  const data::DatasetDescription* dataset = nullptr;
+  // Oldest first.
+  std::vector<PriorTurn> history;
+  // 1 for the first attempt; > 1 when repairing.
+  int attempt = 1;
+  // Set when repairing: the code that failed and its error, scrubbed.
+  std::string failed_code;
+  std::string failure;
+};
+
+struct GeneratedCode {
+  std::string code;
+  std::string generator;  // "planner" or "model"
+  std::string model;      // "" for the planner
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cost_micros = 0;
+  // What the code computes, one line, e.g. "revenue by month, 2026-07-01..2026-09-30".
+  std::string summary;
+  // Generator-specific state to remember for follow-ups (see PriorTurn::plan).
+  std::string plan;
+};
+
+struct CostEstimate {
+  std::string model;  // "planner" when free
+  // Worst case, micro-dollars.
+  int64_t micros = 0;
+};
+
+// Thread-safe.
+class CodeGenerator {
+ public:
+  virtual ~CodeGenerator() = default;
+
+  // The worst-case cost of Generate for `request`, reserved before it runs.
+  virtual CostEstimate Estimate(const CodeRequest& request) const = 0;
+
+  // Returns kInvalidArgument with what was not understood (and examples of
+  // what can be asked) when the generator cannot answer the question;
+  // kUnavailable when a model service is down; kCancelled when cancelled.
+  virtual absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
+                                                 CancellationToken& cancel) = 0;
+};
+
+}  // namespace vet::codegen
+
+#endif  // VET_CORE_CODEGEN_CODE_GENERATOR_H_

@@ -1,0 +1,64 @@
+// Implementation of CancellationToken.
+#include "core/common/cancellation.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace vet {
+
+void CancellationToken::Cancel() {
+  std::map<CallbackId, std::function<void()>> to_run;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    running_callbacks_ = true;
+    to_run.swap(callbacks_);
+  }
+  for (auto& [id, cb] : to_run) cb();
+  absl::MutexLock lock(&mu_);
+  running_callbacks_ = false;
+}
+
+bool CancellationToken::IsCancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+CancellationToken::CallbackId CancellationToken::Register(
+    std::function<void()> cb) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) {
+      CallbackId id = next_id_++;
+      callbacks_.emplace(id, std::move(cb));
+      return id;
+    }
+  }
+  cb();
+  return -1;
+}
+
+void CancellationToken::Unregister(CallbackId id) {
+  absl::MutexLock lock(&mu_);
+  callbacks_.erase(id);
+  // If Cancel() took the callback already, wait until it has finished so the
+  // caller may destroy what the callback captures.
+  mu_.Await(absl::Condition(
+      +[](bool* running) { return !*running; }, &running_callbacks_));
+}
+
+bool CancellationToken::WaitFor(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&cancelled_), timeout);
+  return cancelled_;
+}
+
+absl::Status CancellationToken::Check(const char* where) const {
+  if (!IsCancelled()) return absl::OkStatus();
+  return absl::CancelledError(absl::StrCat("the question was cancelled ", where));
+}
+
+}  // namespace vet

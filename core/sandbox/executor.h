@@ -1,0 +1,83 @@
+// Runs generated pandas code against one practice's tables and returns its
+// structured result. The code sets `result` (a number, a string, a DataFrame
+// or Series, or {"type": "number"|"text"|"table", "value": ..., "unit": ...})
+// and may set `answer` (a sentence); matplotlib figures become PNG artifacts.
+// Each table of the schema is a DataFrame of the same name, with date and
+// datetime columns parsed to datetime64.
+#ifndef VET_CORE_SANDBOX_EXECUTOR_H_
+#define VET_CORE_SANDBOX_EXECUTOR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "core/common/cancellation.h"
+#include "core/common/result.h"
+
+namespace vet::sandbox {
+
+struct ExecutionRequest {
+  std::string practice_id;
+  // The practice's tables; mounted or read read-only.
+  std::string data_dir;
+  std::string code;
+  // Wall-clock limit for this execution.
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+enum class OutputStream { kStdout, kStderr };
+
+// Receives output as the code produces it, in order per stream. Called on
+// the executing thread; must not block for long.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void OnOutput(OutputStream stream, absl::string_view text) = 0;
+};
+
+struct Chart {
+  std::string name;       // "chart_1.png"
+  std::string mime_type;  // "image/png"
+  std::string data;       // the bytes
+};
+
+// An exception raised by the generated code. Carries no data values beyond
+// what Python put in the message; callers scrub it before a model sees it.
+struct CodeError {
+  std::string type;     // "KeyError"
+  std::string message;  // "'revenue'"
+  int line = 0;         // line in the generated code, 0 if unknown
+};
+
+struct ExecutionResult {
+  ResultValue result;
+  // The sentence the code set in `answer`; may be empty.
+  std::string answer;
+  std::vector<Chart> charts;
+  // Set when the code raised; `result` is then empty.
+  absl::optional<CodeError> error;
+  absl::Duration elapsed;
+};
+
+// Thread-safe: Execute may be called concurrently.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // A raised exception is an OK status with `error` set. Statuses:
+  //   kDeadlineExceeded  the wall-clock limit passed (the process is killed)
+  //   kResourceExhausted a CPU, memory or output limit was hit
+  //   kCancelled         `cancel` was tripped (the process is killed at once)
+  //   kNotFound          the practice has no data
+  //   kInternal          the interpreter crashed or broke the protocol
+  virtual absl::StatusOr<ExecutionResult> Execute(
+      const ExecutionRequest& request, OutputSink& output,
+      CancellationToken& cancel) = 0;
+};
+
+}  // namespace vet::sandbox
+
+#endif  // VET_CORE_SANDBOX_EXECUTOR_H_

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that vet-analytics needs to build, run and test.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config ccache git ca-certificates tzdata
+  # gRPC, Protobuf, Abseil and friends
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev grpc-proto
+  # HTTP client, JSON, metrics, stores
+  libcurl4-openssl-dev rapidjson-dev prometheus-cpp-dev libsqlite3-dev libpq-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # the sandbox: Debian's Python with pandas, numpy and matplotlib
+  python3 python3-pandas python3-numpy python3-matplotlib bubblewrap libseccomp-dev
+  # used by the tests that start servers
+  postgresql prometheus
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -o DPkg::Lock::Timeout=600
+$SUDO apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
