@@ -67,7 +67,6 @@ class PracticeRegistry {
   explicit PracticeRegistry(std::vector<Practice> practices);
   std::vector<Practice> practices_;
   std::map<std::string, size_t, std::less<>> by_id_;
-  std::map<std::string, size_t, std::less<>> by_key_;
 };
 
 }  // namespace vet

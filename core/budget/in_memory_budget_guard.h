@@ -1,0 +1,71 @@
+// A BudgetGuard that keeps spend and reservations in process memory: correct
+// under concurrency (one mutex decides), but forgotten on restart. The first,
+// simplest honest guard; durable SQLite and PostgreSQL stores replace it.
+#ifndef VET_CORE_BUDGET_IN_MEMORY_BUDGET_GUARD_H_
+#define VET_CORE_BUDGET_IN_MEMORY_BUDGET_GUARD_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "core/budget/budget_guard.h"
+#include "core/common/clock.h"
+
+namespace vet::budget {
+
+struct BudgetOptions {
+  // Per period, when the practice sets none.
+  int64_t default_limit_micros = 10'000'000;
+  // Fractions of the limit.
+  double soft_cap = 0.80;
+  double hard_cap = 1.0;
+  // "day" or "month", in the practice's time zone.
+  std::string period = "month";
+};
+
+// kInvalidArgument naming the option when caps or period are out of range.
+absl::Status ValidateBudgetOptions(const BudgetOptions& options);
+
+// The start of the period containing `now` and the start of the next one.
+struct PeriodBounds {
+  absl::Time start;
+  absl::Time end;
+};
+PeriodBounds PeriodAt(absl::Time now, const std::string& period, absl::TimeZone tz);
+
+// Thread-safe.
+class InMemoryBudgetGuard final : public BudgetGuard {
+ public:
+  InMemoryBudgetGuard(BudgetOptions options, const Clock& clock);
+
+  absl::StatusOr<BudgetState> GetState(const Practice& practice) override;
+  absl::StatusOr<Reservation> Reserve(const Practice& practice, int64_t micros,
+                                      const std::string& model) override;
+  absl::Status Commit(const Reservation& reservation, const Spend& spend) override;
+  absl::Status Release(const Reservation& reservation) override;
+
+ private:
+  struct Ledger {
+    absl::Time period_start;
+    int64_t spent = 0;
+    int64_t reserved = 0;
+    std::map<std::string, int64_t> by_model;
+  };
+  Ledger& LedgerFor(const Practice& practice, const PeriodBounds& bounds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  BudgetState StateOf(const Practice& practice, const Ledger& ledger,
+                      const PeriodBounds& bounds) const;
+
+  const BudgetOptions options_;
+  const Clock& clock_;
+  absl::Mutex mu_;
+  std::map<std::string, Ledger> ledgers_ ABSL_GUARDED_BY(mu_);
+  // reservation id -> (practice id, micros)
+  std::map<std::string, std::pair<std::string, int64_t>> reservations_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace vet::budget
+
+#endif  // VET_CORE_BUDGET_IN_MEMORY_BUDGET_GUARD_H_

@@ -1,0 +1,131 @@
+#include "core/budget/in_memory_budget_guard.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "core/common/testing/fake_clock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::budget {
+namespace {
+
+using ::testing::HasSubstr;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+Practice MakePractice(int64_t limit_micros) {
+  Practice p;
+  p.id = "clinic";
+  p.api_key = "clinic-key";
+  p.budget_limit_micros = limit_micros;
+  return p;
+}
+
+class InMemoryBudgetGuardTest : public ::testing::Test {
+ protected:
+  FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 11, 15, 12, 0, 0),
+                                   absl::UTCTimeZone())};
+};
+
+TEST_F(InMemoryBudgetGuardTest, DeniesReservationThatWouldPassHardCap) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(1'000'000);
+  auto r1 = guard.Reserve(p, 600'000, "m");
+  ASSERT_THAT(r1, IsOk());
+  EXPECT_THAT(guard.Reserve(p, 500'000, "m"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("resets at 2026-12-01 00:00")));
+  ASSERT_THAT(guard.Commit(*r1, {"m", 10, 20, 700'000, "q1"}), IsOk());
+  auto state = guard.GetState(p);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->spent_micros, 700'000);
+  EXPECT_EQ(state->reserved_micros, 0);
+  EXPECT_EQ(state->remaining_micros, 300'000);
+  EXPECT_FALSE(state->soft_cap_reached);
+  EXPECT_EQ(state->spent_by_model_micros.at("m"), 700'000);
+}
+
+TEST_F(InMemoryBudgetGuardTest, FreeReservationIsGrantedEvenWhenExhausted) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(100);
+  auto r = guard.Reserve(p, 100, "m");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 100, "q"}), IsOk());
+  EXPECT_THAT(guard.Reserve(p, 1, "m"), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(guard.Reserve(p, 0, "planner"), IsOk());
+  auto state = guard.GetState(p);
+  EXPECT_TRUE(state->soft_cap_reached);
+  EXPECT_TRUE(state->hard_cap_reached);
+}
+
+TEST_F(InMemoryBudgetGuardTest, ReleaseReturnsTheHoldAndIsNotRepeatable) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(1000);
+  auto r = guard.Reserve(p, 1000, "m");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(guard.Reserve(p, 1, "m"), StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_THAT(guard.Release(*r), IsOk());
+  EXPECT_THAT(guard.Release(*r), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(guard.Reserve(p, 1000, "m"), IsOk());
+}
+
+TEST_F(InMemoryBudgetGuardTest, NewPeriodStartsFromZero) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(1000);
+  auto r = guard.Reserve(p, 1000, "m");
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 1000, "q"}), IsOk());
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 1, 0, 0, 1), absl::UTCTimeZone()));
+  auto state = guard.GetState(p);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->spent_micros, 0);
+  EXPECT_EQ(state->period_start,
+            absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
+  EXPECT_THAT(guard.Reserve(p, 1000, "m"), IsOk());
+}
+
+TEST_F(InMemoryBudgetGuardTest, ConcurrentReservationsNeverPassTheCap) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(1'000'000);
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        if (guard.Reserve(p, 10'000, "m").ok()) ++granted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 100);
+  EXPECT_EQ(guard.GetState(p)->reserved_micros, 1'000'000);
+}
+
+TEST(BudgetOptionsTest, RejectsCapsOutOfOrderAndUnknownPeriods) {
+  BudgetOptions o;
+  EXPECT_THAT(ValidateBudgetOptions(o), IsOk());
+  o.soft_cap = 1.2;
+  EXPECT_THAT(ValidateBudgetOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                 HasSubstr("BUDGET_SOFT_CAP")));
+  o = {};
+  o.period = "week";
+  EXPECT_THAT(ValidateBudgetOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                 HasSubstr("BUDGET_PERIOD")));
+}
+
+TEST(PeriodTest, MonthAndDayFollowThePracticeTimeZone) {
+  absl::TimeZone ny;
+  ASSERT_TRUE(absl::LoadTimeZone("America/New_York", &ny));
+  // 03:00 UTC on Dec 1 is still Nov 30 in New York.
+  absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 12, 1, 3, 0, 0), absl::UTCTimeZone());
+  PeriodBounds month = PeriodAt(t, "month", ny);
+  EXPECT_EQ(month.start, absl::FromCivil(absl::CivilDay(2026, 11, 1), ny));
+  EXPECT_EQ(month.end, absl::FromCivil(absl::CivilDay(2026, 12, 1), ny));
+  PeriodBounds day = PeriodAt(t, "day", ny);
+  EXPECT_EQ(day.start, absl::FromCivil(absl::CivilDay(2026, 11, 30), ny));
+}
+
+}  // namespace
+}  // namespace vet::budget

@@ -1,0 +1,215 @@
+// PracticeRegistry: parsing the practices file and authorising API keys.
+#include "core/practice/practice.h"
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+
+namespace vet {
+namespace {
+
+std::string JoinPath(absl::string_view a, absl::string_view b) {
+  if (a.empty() || absl::StartsWith(b, "/")) return std::string(b);
+  return absl::StrCat(a, absl::EndsWith(a, "/") ? "" : "/", b);
+}
+
+// Constant-time comparison so that key checks do not leak a prefix by timing.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+}  // namespace
+
+absl::Status ValidatePracticeId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("practice_id is empty");
+  if (id.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("practice_id is ", id.size(), " characters; at most 64"));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool ok = absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
+              (i > 0 && (c == '-' || c == '_'));
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "practice_id has '", std::string(1, c), "' at position ", i + 1,
+          "; use lower-case letters, digits, '-' and '_', starting with a "
+          "letter or digit"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+PracticeRegistry::PracticeRegistry(std::vector<Practice> practices)
+    : practices_(std::move(practices)) {
+  for (size_t i = 0; i < practices_.size(); ++i) by_id_.emplace(practices_[i].id, i);
+}
+
+absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractices(
+    std::vector<Practice> practices) {
+  std::map<std::string, int> ids, keys;
+  for (size_t i = 0; i < practices.size(); ++i) {
+    Practice& p = practices[i];
+    absl::Status id_ok = ValidatePracticeId(p.id);
+    if (!id_ok.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice #", i + 1, ": ", id_ok.message()));
+    }
+    if (!ids.emplace(p.id, i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice #", i + 1, ": id '", p.id, "' appears twice"));
+    }
+    if (p.api_key.size() < 8) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "practice '", p.id, "': api_key must be at least 8 characters"));
+    }
+    if (!keys.emplace(p.api_key, i).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "practice '", p.id, "': api_key is the same as another practice's"));
+    }
+    if (!absl::LoadTimeZone(p.time_zone_name, &p.time_zone)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "practice '", p.id, "': unknown time_zone '", p.time_zone_name,
+          "' (use an IANA name such as Europe/London; is tzdata installed?)"));
+    }
+    if (p.data_dir.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': data_dir is empty"));
+    }
+  }
+  return std::unique_ptr<PracticeRegistry>(new PracticeRegistry(std::move(practices)));
+}
+
+absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
+    absl::string_view json, absl::string_view base_dir, absl::string_view state_dir) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "practices file is not valid JSON at offset ", doc.GetErrorOffset(), ": ",
+        rapidjson::GetParseError_En(doc.GetParseError())));
+  }
+  if (!doc.IsObject() || !doc.HasMember("practices") || !doc["practices"].IsArray()) {
+    return absl::InvalidArgumentError(
+        "practices file must be an object with a \"practices\" array");
+  }
+  std::vector<Practice> practices;
+  const auto& arr = doc["practices"];
+  for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+    const auto& e = arr[i];
+    std::string where = absl::StrCat("practices[", i, "]");
+    if (!e.IsObject()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " is not an object"));
+    }
+    Practice p;
+    auto get_string = [&](const char* field, std::string* out,
+                          bool required) -> absl::Status {
+      if (!e.HasMember(field)) {
+        if (required) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ".", field, " is missing"));
+        }
+        return absl::OkStatus();
+      }
+      if (!e[field].IsString()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".", field, " must be a string"));
+      }
+      *out = e[field].GetString();
+      return absl::OkStatus();
+    };
+    for (auto& m : e.GetObject()) {
+      static const char* kKnown[] = {"id", "name", "api_key", "time_zone",
+                                     "data_dir", "budget_limit_usd"};
+      bool known = false;
+      for (const char* k : kKnown) known = known || m.name.GetString() == absl::string_view(k);
+      if (!known) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, " has unknown field \"", m.name.GetString(), "\""));
+      }
+    }
+    absl::Status s = get_string("id", &p.id, true);
+    if (s.ok()) s = get_string("name", &p.name, false);
+    if (s.ok()) s = get_string("api_key", &p.api_key, true);
+    if (s.ok()) s = get_string("time_zone", &p.time_zone_name, false);
+    if (s.ok()) s = get_string("data_dir", &p.data_dir, false);
+    if (!s.ok()) return s;
+    if (p.name.empty()) p.name = p.id;
+    if (p.data_dir.empty()) {
+      p.data_dir = JoinPath(state_dir, absl::StrCat("practices/", p.id, "/data"));
+    } else {
+      p.data_dir = JoinPath(base_dir, p.data_dir);
+    }
+    if (e.HasMember("budget_limit_usd")) {
+      const auto& v = e["budget_limit_usd"];
+      if (!v.IsNumber() || v.GetDouble() < 0 || v.GetDouble() > 1e9) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".budget_limit_usd must be a number between 0 and 1e9"));
+      }
+      p.budget_limit_micros = static_cast<int64_t>(v.GetDouble() * 1e6 + 0.5);
+    }
+    practices.push_back(std::move(p));
+  }
+  return FromPractices(std::move(practices));
+}
+
+absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromFile(
+    const std::string& path, absl::string_view state_dir) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read practices file ", path));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string dir = path.find('/') == std::string::npos
+                        ? std::string(".")
+                        : path.substr(0, path.rfind('/'));
+  auto registry = FromJson(buf.str(), dir, state_dir);
+  if (!registry.ok()) {
+    return absl::Status(registry.status().code(),
+                        absl::StrCat(path, ": ", registry.status().message()));
+  }
+  return registry;
+}
+
+absl::StatusOr<const Practice*> PracticeRegistry::Find(absl::string_view id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return absl::NotFoundError(absl::StrCat("no practice with id '", id, "'"));
+  }
+  return &practices_[it->second];
+}
+
+absl::StatusOr<const Practice*> PracticeRegistry::Authorize(
+    absl::string_view practice_id, absl::string_view api_key) const {
+  if (api_key.empty()) {
+    return absl::UnauthenticatedError(
+        "no API key: send the practice's key in the x-api-key metadata header");
+  }
+  const Practice* owner = nullptr;
+  for (const Practice& p : practices_) {
+    // Compare against every key so the time taken does not depend on which.
+    if (ConstantTimeEquals(p.api_key, api_key)) owner = &p;
+  }
+  if (owner == nullptr) {
+    return absl::UnauthenticatedError("the API key is not valid for any practice");
+  }
+  auto practice = Find(practice_id);
+  if (!practice.ok()) return practice.status();
+  if (*practice != owner) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the API key does not belong to practice '", practice_id, "'"));
+  }
+  return *practice;
+}
+
+}  // namespace vet
