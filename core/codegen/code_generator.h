@@ -67,6 +67,10 @@ class CodeGenerator {
   // The worst-case cost of Generate for `request`, reserved before it runs.
   virtual CostEstimate Estimate(const CodeRequest& request) const = 0;
 
+  // True when a second attempt with the failure can produce different code
+  // (a model can; a deterministic planner cannot, so its errors are final).
+  virtual bool CanRepair() const { return false; }
+
   // Returns kInvalidArgument with what was not understood (and examples of
   // what can be asked) when the generator cannot answer the question;
   // kUnavailable when a model service is down; kCancelled when cancelled.

@@ -1,0 +1,48 @@
+// CachingDatasetCatalog: the fingerprint is each table file's size and
+// modification time, cheap to read with stat(2) on every question.
+#include "core/data/dataset_catalog.h"
+
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/data/schema.h"
+
+namespace vet::data {
+namespace {
+
+std::string Fingerprint(const std::string& data_dir) {
+  std::string fp;
+  for (const TableSpec& table : CanonicalSchema()) {
+    struct stat st;
+    std::string path = absl::StrCat(data_dir, "/", table.name, ".csv");
+    if (::stat(path.c_str(), &st) != 0) {
+      absl::StrAppend(&fp, table.name, ":missing;");
+      continue;
+    }
+    absl::StrAppend(&fp, table.name, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
+                    st.st_mtim.tv_nsec, ";");
+  }
+  return fp;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const DatasetDescription>>
+CachingDatasetCatalog::Describe(const std::string& data_dir) {
+  std::string fp = Fingerprint(data_dir);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(data_dir);
+    if (it != cache_.end() && it->second.fingerprint == fp) return it->second.description;
+  }
+  // Described outside the lock: two first questions may both scan, which is
+  // harmless, and a slow scan never blocks other practices.
+  auto described = DescribeDataset(data_dir);
+  if (!described.ok()) return described.status();
+  auto shared = std::make_shared<const DatasetDescription>(*std::move(described));
+  absl::MutexLock lock(&mu_);
+  cache_[data_dir] = Entry{fp, shared};
+  return shared;
+}
+
+}  // namespace vet::data

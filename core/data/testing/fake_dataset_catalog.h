@@ -1,0 +1,26 @@
+// A DatasetCatalog that returns a fixed description, or a fixed error.
+#ifndef VET_CORE_DATA_TESTING_FAKE_DATASET_CATALOG_H_
+#define VET_CORE_DATA_TESTING_FAKE_DATASET_CATALOG_H_
+
+#include <memory>
+#include <string>
+
+#include "core/data/dataset_catalog.h"
+
+namespace vet::data {
+
+class FakeDatasetCatalog final : public DatasetCatalog {
+ public:
+  absl::Status error = absl::OkStatus();
+  DatasetDescription description;
+
+  absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(
+      const std::string&) override {
+    if (!error.ok()) return error;
+    return std::make_shared<const DatasetDescription>(description);
+  }
+};
+
+}  // namespace vet::data
+
+#endif  // VET_CORE_DATA_TESTING_FAKE_DATASET_CATALOG_H_

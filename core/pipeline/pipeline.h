@@ -1,0 +1,89 @@
+// The pipeline that answers one question, in order:
+//   session -> budget check -> code generation -> execution (streamed) ->
+//   final answer,
+// reporting each step as an event. Every stage sits behind an interface; the
+// pipeline never sees gRPC. Repairs loop back from execution to code
+// generation when the generator can use the error.
+#ifndef VET_CORE_PIPELINE_PIPELINE_H_
+#define VET_CORE_PIPELINE_PIPELINE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "core/budget/budget_guard.h"
+#include "core/codegen/code_generator.h"
+#include "core/common/cancellation.h"
+#include "core/common/clock.h"
+#include "core/data/dataset_catalog.h"
+#include "core/pipeline/events.h"
+#include "core/practice/practice.h"
+#include "core/sandbox/executor.h"
+#include "core/session/session_store.h"
+
+namespace vet::pipeline {
+
+struct AskRequest {
+  std::string question;
+  // Empty starts a new session.
+  std::string session_id;
+  // "YYYY-MM-DD"; empty means today in the practice's time zone.
+  std::string as_of_date;
+};
+
+struct PipelineOptions {
+  // Questions longer than this are refused.
+  int max_question_chars = 2000;
+  // Attempts per question, the first included, when the generator can repair.
+  int max_attempts = 3;
+  // Wall-clock limit of one execution in the sandbox.
+  absl::Duration execution_timeout = absl::Seconds(30);
+};
+
+// Checks a request before any work: kInvalidArgument saying which field is
+// wrong and how. Returns the as-of day (today in `tz` when empty).
+absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
+                                                  const PipelineOptions& options,
+                                                  absl::Time now, absl::TimeZone tz);
+
+// Thread-safe: one Pipeline serves every question concurrently. The
+// dependencies must outlive it.
+class Pipeline {
+ public:
+  struct Deps {
+    session::SessionStore* sessions;
+    budget::BudgetGuard* budget;
+    codegen::CodeGenerator* generator;
+    sandbox::Executor* executor;
+    data::DatasetCatalog* datasets;
+    const Clock* clock;
+  };
+
+  Pipeline(PipelineOptions options, Deps deps);
+
+  // Answers `request` for the authorised `practice`, emitting events to
+  // `sink` (seq 1, 2, 3, ...). Blocks; run it off gRPC's threads. Returns OK
+  // after FinalAnswer, or the status that ended the question:
+  //   kInvalidArgument  bad request, or a question the generator cannot answer
+  //   kNotFound         unknown session, or the practice has no data
+  //   kResourceExhausted budget hard cap (after BudgetCheck allowed=false), or
+  //                     a sandbox limit
+  //   kDeadlineExceeded the sandbox's wall-clock limit
+  //   kCancelled        `cancel` was tripped
+  //   kUnavailable      a model service is down
+  absl::Status Ask(const Practice& practice, const AskRequest& request,
+                   EventSink& sink, CancellationToken& cancel);
+
+ private:
+  const PipelineOptions options_;
+  const Deps deps_;
+};
+
+// The answer sentence when the code did not set one: a number with its
+// unit, the text, or the table's size.
+std::string DefaultAnswerText(const ResultValue& result);
+
+}  // namespace vet::pipeline
+
+#endif  // VET_CORE_PIPELINE_PIPELINE_H_

@@ -1,0 +1,280 @@
+#include "core/pipeline/pipeline.h"
+
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "core/budget/in_memory_budget_guard.h"
+#include "core/codegen/testing/fake_code_generator.h"
+#include "core/common/testing/fake_clock.h"
+#include "core/data/testing/fake_dataset_catalog.h"
+#include "core/sandbox/testing/fake_executor.h"
+#include "core/session/in_memory_session_store.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::pipeline {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+class RecordingSink final : public EventSink {
+ public:
+  void Emit(const AskEvent& event) override {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(event);
+  }
+  std::vector<AskEvent> events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+  // The payload kinds in order, by variant index.
+  std::vector<size_t> kinds() {
+    std::vector<size_t> out;
+    for (const AskEvent& e : events()) out.push_back(e.payload.index());
+    return out;
+  }
+  template <typename T>
+  std::vector<T> OfType() {
+    std::vector<T> out;
+    for (const AskEvent& e : events()) {
+      if (const T* t = absl::get_if<T>(&e.payload)) out.push_back(*t);
+    }
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<AskEvent> events_;
+};
+
+constexpr size_t kSession = 0, kBudget = 1, kCode = 2, kOutput = 3, kArtifact = 4,
+                 kRetry = 5, kFinal = 6;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest()
+      : budget_({}, clock_),
+        sessions_(clock_),
+        pipeline_({}, {&sessions_, &budget_, &generator_, &executor_, &catalog_, &clock_}) {
+    practice_.id = "clinic";
+    practice_.api_key = "clinic-key";
+    practice_.data_dir = "/data/clinic";
+    practice_.budget_limit_micros = 1'000'000;
+  }
+
+  absl::Status Ask(const std::string& question, const std::string& session_id = "",
+                   const std::string& as_of = "2026-10-26") {
+    return pipeline_.Ask(practice_, {question, session_id, as_of}, sink_, cancel_);
+  }
+
+  FakeClock clock_;
+  budget::InMemoryBudgetGuard budget_;
+  session::InMemorySessionStore sessions_;
+  codegen::FakeCodeGenerator generator_;
+  sandbox::FakeExecutor executor_;
+  data::FakeDatasetCatalog catalog_;
+  Pipeline pipeline_;
+  Practice practice_;
+  RecordingSink sink_;
+  CancellationToken cancel_;
+};
+
+TEST_F(PipelineTest, StreamsStagesInOrderWithConsecutiveSeq) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 42"));
+  sandbox::ExecutionResult result = sandbox::FakeExecutor::Number(42, "The answer is 42.");
+  result.charts.push_back({"chart_1.png", "image/png", "\x89PNG"});
+  executor_.Push({{{sandbox::OutputStream::kStdout, "working\n"},
+                   {sandbox::OutputStream::kStderr, "warning\n"}},
+                  result});
+
+  ASSERT_THAT(Ask("What was our revenue last month?"), IsOk());
+
+  EXPECT_THAT(sink_.kinds(),
+              ElementsAre(kSession, kBudget, kCode, kOutput, kOutput, kArtifact, kFinal));
+  std::vector<AskEvent> events = sink_.events();
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, static_cast<int64_t>(i + 1));
+  auto started = sink_.OfType<SessionStartedEvent>().at(0);
+  EXPECT_FALSE(started.resumed);
+  EXPECT_EQ(started.turn, 1);
+  EXPECT_EQ(started.as_of_date, "2026-10-26");
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_TRUE(check.allowed);
+  EXPECT_EQ(check.limit_micros, 1'000'000);
+  auto final_answer = sink_.OfType<FinalAnswerEvent>().at(0);
+  EXPECT_EQ(final_answer.text, "The answer is 42.");
+  EXPECT_EQ(final_answer.result.number, 42);
+  EXPECT_EQ(final_answer.code, "result = 42");
+  EXPECT_EQ(final_answer.attempts, 1);
+  ASSERT_EQ(executor_.requests().size(), 1u);
+  EXPECT_EQ(executor_.requests()[0].data_dir, "/data/clinic");
+  EXPECT_EQ(generator_.requests()[0].as_of, absl::CivilDay(2026, 10, 26));
+}
+
+TEST_F(PipelineTest, RejectsBadRequestsBeforeAnyWork) {
+  EXPECT_THAT(Ask("   "), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(Ask(std::string(2001, 'a')),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 2000")));
+  EXPECT_THAT(Ask("revenue", "", "2026-13-01"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("YYYY-MM-DD")));
+  EXPECT_THAT(Ask("revenue", "", "26-10-2026"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'26-10-2026'")));
+  EXPECT_THAT(Ask("revenue", "", "2026-02-30"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(sink_.events().empty());
+  EXPECT_TRUE(executor_.requests().empty());
+}
+
+TEST_F(PipelineTest, EmptyAsOfMeansTodayInThePracticeTimeZone) {
+  ASSERT_TRUE(absl::LoadTimeZone("Pacific/Auckland", &practice_.time_zone));
+  // 2026-10-26 20:00 UTC is already the 27th in Auckland.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 10, 26, 20, 0, 0), absl::UTCTimeZone()));
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  ASSERT_THAT(Ask("revenue", "", ""), IsOk());
+  EXPECT_EQ(sink_.OfType<SessionStartedEvent>().at(0).as_of_date, "2026-10-27");
+}
+
+TEST_F(PipelineTest, UnknownSessionIsNotFound) {
+  EXPECT_THAT(Ask("revenue", "0123456789abcdef0123456789abcdef"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no active session")));
+  EXPECT_TRUE(sink_.events().empty());
+}
+
+TEST_F(PipelineTest, FollowUpResumesSessionAndSeesEarlierTurns) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  ASSERT_THAT(Ask("revenue last month"), IsOk());
+  std::string session_id = sink_.OfType<SessionStartedEvent>().at(0).session_id;
+
+  RecordingSink second;
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 2"));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(2)});
+  ASSERT_THAT(pipeline_.Ask(practice_, {"and by vet?", session_id, "2026-10-26"}, second, cancel_),
+              IsOk());
+  auto started = second.OfType<SessionStartedEvent>().at(0);
+  EXPECT_TRUE(started.resumed);
+  EXPECT_EQ(started.session_id, session_id);
+  EXPECT_EQ(started.turn, 2);
+  ASSERT_EQ(generator_.requests().size(), 2u);
+  ASSERT_EQ(generator_.requests()[1].history.size(), 1u);
+  EXPECT_EQ(generator_.requests()[1].history[0].question, "revenue last month");
+  auto stored = sessions_.Get("clinic", session_id);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_EQ(stored->turns.size(), 2u);
+  EXPECT_EQ(stored->turns[1].code, "result = 2");
+}
+
+TEST_F(PipelineTest, BudgetDenialStopsBeforeCodeGenerationAndExecution) {
+  generator_.estimate = {"fake-model", 2'000'000};  // more than the 1 USD limit
+  EXPECT_THAT(Ask("revenue"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("resets at")));
+  EXPECT_THAT(sink_.kinds(), ElementsAre(kSession, kBudget));
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_FALSE(check.allowed);
+  EXPECT_THAT(check.message, HasSubstr("$0.00 of its $1.00"));
+  EXPECT_TRUE(generator_.requests().empty());
+  EXPECT_TRUE(executor_.requests().empty());
+}
+
+TEST_F(PipelineTest, ModelCostIsCommittedAndTheRestReleased) {
+  generator_.estimate = {"fake-model", 500'000};
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", /*cost_micros=*/1234));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  ASSERT_THAT(Ask("revenue"), IsOk());
+  auto state = budget_.GetState(practice_);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->spent_micros, 1234);
+  EXPECT_EQ(state->reserved_micros, 0);
+  EXPECT_EQ(sink_.OfType<FinalAnswerEvent>().at(0).total_cost_micros, 1234);
+}
+
+TEST_F(PipelineTest, RepairsWithTheErrorWhenTheGeneratorCan) {
+  generator_.can_repair = true;
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = df['x']"));
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 3"));
+  executor_.Push({{}, sandbox::FakeExecutor::Raised("KeyError", "'x'", 1)});
+  executor_.Push({{}, sandbox::FakeExecutor::Number(3)});
+  ASSERT_THAT(Ask("revenue"), IsOk());
+  EXPECT_THAT(sink_.kinds(), ElementsAre(kSession, kBudget, kCode, kRetry, kCode, kFinal));
+  auto retry = sink_.OfType<RetryEvent>().at(0);
+  EXPECT_EQ(retry.attempt, 2);
+  EXPECT_THAT(retry.reason, HasSubstr("KeyError at line 1"));
+  EXPECT_EQ(generator_.requests()[1].failure, "KeyError at line 1: 'x'");
+  EXPECT_EQ(generator_.requests()[1].failed_code, "result = df['x']");
+  EXPECT_EQ(sink_.OfType<FinalAnswerEvent>().at(0).attempts, 2);
+}
+
+TEST_F(PipelineTest, CodeThatRaisesWithoutRepairIsReportedAsTheAnswer) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("1/0"));
+  executor_.Push({{}, sandbox::FakeExecutor::Raised("ZeroDivisionError", "division by zero", 1)});
+  ASSERT_THAT(Ask("revenue"), IsOk());
+  auto final_answer = sink_.OfType<FinalAnswerEvent>().at(0);
+  EXPECT_THAT(final_answer.text, HasSubstr("ZeroDivisionError at line 1"));
+  EXPECT_EQ(final_answer.result.kind, ResultValue::Kind::kNone);
+}
+
+TEST_F(PipelineTest, GeneratorDeclineEndsWithItsStatusAndIsRecorded) {
+  generator_.Push(absl::InvalidArgumentError("could not understand 'weather'"));
+  std::string question = "what is the weather";
+  EXPECT_THAT(Ask(question), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weather")));
+  std::string session_id = sink_.OfType<SessionStartedEvent>().at(0).session_id;
+  auto stored = sessions_.Get("clinic", session_id);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_EQ(stored->turns.size(), 1u);
+  EXPECT_EQ(stored->turns[0].status, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PipelineTest, MissingDataIsNotFoundNamingThePractice) {
+  catalog_.error = absl::NotFoundError("practice has no data yet");
+  EXPECT_THAT(Ask("revenue"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("practice 'clinic' data")));
+}
+
+TEST_F(PipelineTest, SandboxFailureKeepsItsCode) {
+  generator_.estimate = {"fake-model", 10'000};
+  generator_.Push(codegen::FakeCodeGenerator::Code("while True: pass", 100));
+  executor_.Push({{}, absl::DeadlineExceededError("ran longer than 30s")});
+  EXPECT_THAT(Ask("revenue"),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("sandbox: ran longer")));
+  auto state = budget_.GetState(practice_);
+  EXPECT_EQ(state->spent_micros, 100);  // the model was paid for all the same
+  EXPECT_EQ(state->reserved_micros, 0);
+}
+
+TEST_F(PipelineTest, CancellationStopsTheExecutionAndReleasesTheReservation) {
+  generator_.estimate = {"fake-model", 10'000};
+  generator_.Push(codegen::FakeCodeGenerator::Code("slow()"));
+  executor_.block_until_cancelled = true;
+  executor_.Push({{}, sandbox::FakeExecutor::Number(0)});
+  absl::Status status;
+  std::thread asker([&] { status = Ask("revenue"); });
+  executor_.started.WaitForNotification();
+  cancel_.Cancel();
+  asker.join();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(budget_.GetState(practice_)->reserved_micros, 0);
+  EXPECT_TRUE(sink_.OfType<FinalAnswerEvent>().empty());
+}
+
+TEST(DefaultAnswerTextTest, FormatsNumbersByUnit) {
+  ResultValue v;
+  v.kind = ResultValue::Kind::kNumber;
+  v.number = 1234567.891;
+  v.unit = "USD";
+  EXPECT_EQ(DefaultAnswerText(v), "$1,234,567.89");
+  v.unit = "percent";
+  v.number = 12.345;
+  EXPECT_EQ(DefaultAnswerText(v), "12.3%");
+  v.unit = "";
+  v.number = -1234;
+  EXPECT_EQ(DefaultAnswerText(v), "-1,234.00");
+  v.kind = ResultValue::Kind::kTable;
+  v.table.total_rows = 3;
+  EXPECT_EQ(DefaultAnswerText(v), "A table of 3 rows.");
+}
+
+}  // namespace
+}  // namespace vet::pipeline
