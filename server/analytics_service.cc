@@ -1,0 +1,284 @@
+// The Ask reactor queues converted events under a mutex with one StartWrite in
+// flight, and calls Finish exactly once: after the pipeline has returned and
+// every queued event is written. OnCancel (client cancel or deadline) trips
+// the question's cancellation token. Unary methods run their store I/O on
+// the worker pool too.
+#include "server/analytics_service.h"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/common/log.h"
+#include "server/convert.h"
+#include "server/grpc_status.h"
+
+namespace vet::server {
+namespace v1 = ::vetanalytics::v1;
+namespace {
+
+std::string ApiKey(const grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("x-api-key");
+  if (it != metadata.end()) return std::string(it->second.data(), it->second.size());
+  it = metadata.find("authorization");
+  if (it != metadata.end()) {
+    absl::string_view value(it->second.data(), it->second.size());
+    if (absl::ConsumePrefix(&value, "Bearer ") || absl::ConsumePrefix(&value, "bearer ")) {
+      return std::string(value);
+    }
+  }
+  return "";
+}
+
+// Validates the practice id's form first (so that a malformed id is
+// INVALID_ARGUMENT whatever the key), then the key.
+absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
+                                          const grpc::CallbackServerContext* context,
+                                          const std::string& practice_id) {
+  absl::Status valid = ValidatePracticeId(practice_id);
+  if (!valid.ok()) return valid;
+  return practices.Authorize(practice_id, ApiKey(context));
+}
+
+// Runs `work` on the pool and finishes the unary call with its status.
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerPool& pool,
+                                   std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status submitted =
+      pool.Submit([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); });
+  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+  return reactor;
+}
+
+class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
+                         public pipeline::EventSink {
+ public:
+  AskReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
+             const v1::AskRequest* request)
+      : deps_(deps), context_(context), started_at_(deps.clock->Now()) {
+    deps_.metrics->active_streams().Increment();
+    auto practice = Authorize(*deps_.practices, context, request->practice_id());
+    if (!practice.ok()) {
+      FinishNow(practice.status());
+      return;
+    }
+    practice_ = *practice;
+    request_ = {request->question(), request->session_id(), request->as_of_date()};
+    absl::Status submitted = deps_.pool->Submit([this] { Run(); });
+    if (!submitted.ok()) FinishNow(submitted);
+  }
+
+  void Emit(const pipeline::AskEvent& event) override {
+    v1::AskEvent message;
+    ToProto(event, &message);
+    if (event.seq == 1) deps_.metrics->RecordFirstEvent(deps_.clock->Now() - started_at_);
+    const v1::AskEvent* to_write = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (client_gone_) return;
+      queue_.push_back(std::move(message));
+      if (!write_in_flight_) {
+        write_in_flight_ = true;
+        to_write = &queue_.front();
+      }
+    }
+    // Outside the lock in case gRPC runs OnWriteDone inline.
+    if (to_write != nullptr) StartWrite(to_write);
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    bool broken = false;
+    const v1::AskEvent* to_write = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      write_in_flight_ = false;
+      queue_.pop_front();
+      if (!ok) {
+        client_gone_ = true;
+        broken = true;
+        queue_.clear();
+      }
+      if (!queue_.empty()) {
+        write_in_flight_ = true;
+        to_write = &queue_.front();
+      } else {
+        finish = ReadyToFinishLocked();
+      }
+    }
+    // The stream is broken (client gone): stop the question's work.
+    if (broken) cancel_.Cancel();
+    if (to_write != nullptr) StartWrite(to_write);
+    if (finish) DoFinish();
+  }
+
+  void OnCancel() override { cancel_.Cancel(); }
+
+  void OnDone() override {
+    deps_.metrics->active_streams().Decrement();
+    delete this;
+  }
+
+ private:
+  void Run() {
+    absl::Status status = deps_.pipeline->Ask(*practice_, request_, *this, cancel_);
+    if (!status.ok() && status.code() != absl::StatusCode::kCancelled &&
+        status.code() != absl::StatusCode::kInvalidArgument &&
+        status.code() != absl::StatusCode::kNotFound) {
+      LogWarning("question for practice ", practice_->id, " ended ",
+                 absl::StatusCodeToString(status.code()), ": ", status.message());
+    }
+    bool finish;
+    {
+      absl::MutexLock lock(&mu_);
+      result_ = std::move(status);
+      pipeline_done_ = true;
+      finish = ReadyToFinishLocked();
+    }
+    // Nothing touches `this` after DoFinish: OnDone may delete it at once.
+    if (finish) DoFinish();
+  }
+
+  bool ReadyToFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!pipeline_done_ || write_in_flight_ || finish_called_) return false;
+    finish_called_ = true;
+    return true;
+  }
+
+  // Finishes before any work started (bad request, busy server).
+  void FinishNow(const absl::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      result_ = status;
+      pipeline_done_ = true;
+      finish_called_ = true;
+    }
+    DoFinish();
+  }
+
+  void DoFinish() {
+    absl::Status result;
+    {
+      absl::MutexLock lock(&mu_);
+      result = result_;
+    }
+    // Only authorised ids become labels, so clients cannot grow the series.
+    deps_.metrics->RecordQuestion(practice_ != nullptr ? practice_->id : "-",
+                                  absl::StatusCodeToString(result.code()),
+                                  deps_.clock->Now() - started_at_);
+    Finish(ToGrpcStatus(result));
+  }
+
+  const AnalyticsService::Deps& deps_;
+  grpc::CallbackServerContext* const context_;
+  const absl::Time started_at_;
+  const Practice* practice_ = nullptr;
+  pipeline::AskRequest request_;
+  CancellationToken cancel_;
+
+  absl::Mutex mu_;
+  // std::deque keeps the front element in place while others are appended,
+  // so the message under StartWrite stays alive until OnWriteDone.
+  std::deque<v1::AskEvent> queue_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool client_gone_ ABSL_GUARDED_BY(mu_) = false;
+  bool pipeline_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status result_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::AskEvent>* AnalyticsService::Ask(
+    grpc::CallbackServerContext* context, const v1::AskRequest* request) {
+  return new AskReactor(deps_, context, request);
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContext* context,
+                                                      const v1::GetBudgetRequest* request,
+                                                      v1::Budget* response) {
+  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  return RunUnary(context, *deps_.pool, [this, practice, response]() -> absl::Status {
+    if (!practice.ok()) return practice.status();
+    auto state = deps_.budget->GetState(**practice);
+    if (!state.ok()) return state.status();
+    ToProto(*state, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
+    grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest* request,
+    v1::DatasetDescription* response) {
+  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  return RunUnary(context, *deps_.pool, [this, practice, response]() -> absl::Status {
+    if (!practice.ok()) return practice.status();
+    auto dataset = deps_.datasets->Describe((*practice)->data_dir);
+    if (!dataset.ok()) {
+      return absl::Status(dataset.status().code(),
+                          absl::StrCat("practice '", (*practice)->id,
+                                       "': ", dataset.status().message()));
+    }
+    ToProto(**dataset, response);
+    response->set_practice_id((*practice)->id);
+    response->set_time_zone((*practice)->time_zone_name);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
+                                                       const v1::GetSessionRequest* request,
+                                                       v1::Session* response) {
+  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  std::string session_id = request->session_id();
+  return RunUnary(context, *deps_.pool,
+                  [this, practice, session_id, response]() -> absl::Status {
+                    if (!practice.ok()) return practice.status();
+                    if (session_id.empty()) {
+                      return absl::InvalidArgumentError("session_id is empty");
+                    }
+                    auto record = deps_.sessions->Get((*practice)->id, session_id);
+                    if (!record.ok()) return record.status();
+                    ToProto(*record, /*summary_only=*/false, response);
+                    return absl::OkStatus();
+                  });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::ListSessions(
+    grpc::CallbackServerContext* context, const v1::ListSessionsRequest* request,
+    v1::ListSessionsResponse* response) {
+  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  int page_size = request->page_size();
+  std::string token = request->page_token();
+  return RunUnary(context, *deps_.pool,
+                  [this, practice, page_size, token, response]() -> absl::Status {
+                    if (!practice.ok()) return practice.status();
+                    auto page = deps_.sessions->List((*practice)->id, page_size, token);
+                    if (!page.ok()) return page.status();
+                    for (const auto& s : page->sessions) {
+                      ToProto(s, /*summary_only=*/true, response->add_sessions());
+                    }
+                    response->set_next_page_token(page->next_page_token);
+                    return absl::OkStatus();
+                  });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
+                                                       const v1::EndSessionRequest* request,
+                                                       v1::EndSessionResponse* response) {
+  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  std::string session_id = request->session_id();
+  return RunUnary(context, *deps_.pool, [this, practice, session_id]() -> absl::Status {
+    if (!practice.ok()) return practice.status();
+    if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
+    return deps_.sessions->End((*practice)->id, session_id);
+  });
+}
+
+}  // namespace vet::server

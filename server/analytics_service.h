@@ -1,0 +1,60 @@
+// vetanalytics.v1.AnalyticsService on gRPC's callback API. Each method
+// authenticates, validates, hands the blocking work to the worker pool and
+// maps the status; the pipeline and stores do the rest.
+#ifndef VET_SERVER_ANALYTICS_SERVICE_H_
+#define VET_SERVER_ANALYTICS_SERVICE_H_
+
+#include "core/budget/budget_guard.h"
+#include "core/common/clock.h"
+#include "core/common/worker_pool.h"
+#include "core/data/dataset_catalog.h"
+#include "core/pipeline/pipeline.h"
+#include "core/practice/practice.h"
+#include "core/session/session_store.h"
+#include "server/metrics.h"
+#include "vetanalytics/v1/analytics.grpc.pb.h"
+
+namespace vet::server {
+
+class AnalyticsService final : public vetanalytics::v1::AnalyticsService::CallbackService {
+ public:
+  struct Deps {
+    const PracticeRegistry* practices;
+    pipeline::Pipeline* pipeline;
+    budget::BudgetGuard* budget;
+    session::SessionStore* sessions;
+    data::DatasetCatalog* datasets;
+    WorkerPool* pool;
+    Metrics* metrics;
+    const Clock* clock;
+  };
+  explicit AnalyticsService(Deps deps) : deps_(deps) {}
+
+  grpc::ServerWriteReactor<vetanalytics::v1::AskEvent>* Ask(
+      grpc::CallbackServerContext* context,
+      const vetanalytics::v1::AskRequest* request) override;
+  grpc::ServerUnaryReactor* GetBudget(grpc::CallbackServerContext* context,
+                                      const vetanalytics::v1::GetBudgetRequest* request,
+                                      vetanalytics::v1::Budget* response) override;
+  grpc::ServerUnaryReactor* DescribeDataset(
+      grpc::CallbackServerContext* context,
+      const vetanalytics::v1::DescribeDatasetRequest* request,
+      vetanalytics::v1::DatasetDescription* response) override;
+  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
+                                       const vetanalytics::v1::GetSessionRequest* request,
+                                       vetanalytics::v1::Session* response) override;
+  grpc::ServerUnaryReactor* ListSessions(
+      grpc::CallbackServerContext* context,
+      const vetanalytics::v1::ListSessionsRequest* request,
+      vetanalytics::v1::ListSessionsResponse* response) override;
+  grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
+                                       const vetanalytics::v1::EndSessionRequest* request,
+                                       vetanalytics::v1::EndSessionResponse* response) override;
+
+ private:
+  const Deps deps_;
+};
+
+}  // namespace vet::server
+
+#endif  // VET_SERVER_ANALYTICS_SERVICE_H_

@@ -1,0 +1,112 @@
+// .env parsing and option validation. Kept free of gRPC so it compiles fast.
+#include "server/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/common/status_macros.h"
+
+namespace vet::server {
+
+std::string DefaultStateDir() {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && xdg[0] != '\0') return absl::StrCat(xdg, "/vet-analytics");
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && home[0] != '\0') {
+    return absl::StrCat(home, "/.local/state/vet-analytics");
+  }
+  return "./vet-analytics-state";
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view text) {
+  std::map<std::string, std::string> out;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    if (absl::ConsumePrefix(&line, "export ")) line = absl::StripLeadingAsciiWhitespace(line);
+    size_t eq = line.find('=');
+    if (eq == absl::string_view::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(".env line ", line_no, ": expected KEY=VALUE"));
+    }
+    std::string key(absl::StripTrailingAsciiWhitespace(line.substr(0, eq)));
+    for (char c : key) {
+      if (!absl::ascii_isalnum(c) && c != '_') {
+        return absl::InvalidArgumentError(absl::StrCat(
+            ".env line ", line_no, ": '", key, "' is not a variable name"));
+      }
+    }
+    absl::string_view value = absl::StripLeadingAsciiWhitespace(line.substr(eq + 1));
+    if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
+      char quote = value[0];
+      size_t close = value.find(quote, 1);
+      if (close == absl::string_view::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(".env line ", line_no, ": unterminated quote"));
+      }
+      value = value.substr(1, close - 1);
+    } else {
+      // An unquoted value ends at a comment.
+      size_t hash = value.find(" #");
+      if (hash != absl::string_view::npos) value = value.substr(0, hash);
+      value = absl::StripTrailingAsciiWhitespace(value);
+    }
+    out[key] = std::string(value);
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::map<std::string, std::string>{};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto parsed = ParseDotEnv(buf.str());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", parsed.status().message()));
+  }
+  return parsed;
+}
+
+absl::Status ValidateServerOptions(const ServerOptions& o) {
+  if (o.listen.empty() || o.listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen '", o.listen, "' must be HOST:PORT, e.g. 127.0.0.1:50051"));
+  }
+  if (!o.metrics_listen.empty() && o.metrics_listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics_listen '", o.metrics_listen, "' must be HOST:PORT, or empty to disable"));
+  }
+  if (o.state_dir.empty()) return absl::InvalidArgumentError("--state_dir is empty");
+  if (!o.demo && o.practices_file.empty()) {
+    return absl::InvalidArgumentError(
+        "no practices to serve: pass --demo for the demo practice or --practices FILE");
+  }
+  if (o.worker_threads < 1 || o.worker_threads > 512) {
+    return absl::InvalidArgumentError("--worker_threads must be between 1 and 512");
+  }
+  if (o.max_queued < 0) return absl::InvalidArgumentError("--max_queued must be >= 0");
+  if (o.max_concurrent_executions < 1) {
+    return absl::InvalidArgumentError("--max_concurrent_executions must be at least 1");
+  }
+  if (o.sandbox_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--sandbox_timeout must be positive");
+  }
+  if (o.demo && o.demo_api_key.size() < 8) {
+    return absl::InvalidArgumentError("--demo_api_key must be at least 8 characters");
+  }
+  if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 50'000'000) {
+    return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 50000000");
+  }
+  return budget::ValidateBudgetOptions(o.budget);
+}
+
+}  // namespace vet::server

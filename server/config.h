@@ -1,0 +1,61 @@
+// Server configuration: ServerOptions with defaults, and the layering of
+// sources: command-line flags override environment variables, which
+// override the .env file, which overrides the defaults.
+#ifndef VET_SERVER_CONFIG_H_
+#define VET_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/budget/in_memory_budget_guard.h"
+
+namespace vet::server {
+
+struct ServerOptions {
+  // gRPC address; port 0 picks a free port (see VetServer::port()).
+  std::string listen = "127.0.0.1:50051";
+  // Prometheus text at http://<metrics_listen>/metrics; empty disables.
+  std::string metrics_listen = "127.0.0.1:9464";
+  // Per-practice data and the stores live here.
+  std::string state_dir;
+  // JSON file of practices (see core/practice/practice.h); may be empty with demo.
+  std::string practices_file;
+  // Serve the built-in demo practice "demo".
+  bool demo = false;
+  std::string demo_api_key = "demo-key";
+  int64_t demo_invoice_lines = 60000;
+  // Threads for blocking work and the questions that may wait for one.
+  int worker_threads = 8;
+  int max_queued = 64;
+  // The sandbox.
+  std::string python = "/usr/bin/python3";
+  absl::Duration sandbox_timeout = absl::Seconds(30);
+  int max_concurrent_executions = 5;
+  // How long SIGTERM waits for in-flight questions before cancelling them.
+  absl::Duration shutdown_grace = absl::Seconds(30);
+  budget::BudgetOptions budget;
+};
+
+// The default state directory: $XDG_STATE_HOME/vet-analytics, else
+// $HOME/.local/state/vet-analytics, else ./vet-analytics-state.
+std::string DefaultStateDir();
+
+// Parses a .env file: KEY=VALUE lines, '#' comments, optional `export `,
+// values optionally in single or double quotes. Returns kInvalidArgument
+// naming the line for anything else.
+absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view text);
+
+// Reads `path`; a missing file is an empty map.
+absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string& path);
+
+// Checks ranges and combinations: kInvalidArgument naming the setting.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+}  // namespace vet::server
+
+#endif  // VET_SERVER_CONFIG_H_

@@ -1,0 +1,67 @@
+#include "server/config.h"
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::server {
+namespace {
+
+using ::testing::HasSubstr;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+TEST(DotEnvTest, ParsesCommentsExportAndQuotes) {
+  auto env = ParseDotEnv(
+      "# settings\n"
+      "BUDGET_LIMIT=25.0\n"
+      "export VET_LISTEN = 0.0.0.0:50051\n"
+      "OPENAI_MODEL=\"gpt-5.2-mini\"\n"
+      "VET_DEMO=true # serve the demo\n"
+      "EMPTY=\n"
+      "SINGLE='a # not a comment'\n");
+  ASSERT_THAT(env, IsOk());
+  EXPECT_EQ(env->at("BUDGET_LIMIT"), "25.0");
+  EXPECT_EQ(env->at("VET_LISTEN"), "0.0.0.0:50051");
+  EXPECT_EQ(env->at("OPENAI_MODEL"), "gpt-5.2-mini");
+  EXPECT_EQ(env->at("VET_DEMO"), "true");
+  EXPECT_EQ(env->at("EMPTY"), "");
+  EXPECT_EQ(env->at("SINGLE"), "a # not a comment");
+}
+
+TEST(DotEnvTest, RejectsMalformedLinesNamingTheLine) {
+  EXPECT_THAT(ParseDotEnv("A=1\nnot a setting\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
+  EXPECT_THAT(ParseDotEnv("A B=1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a variable name")));
+  EXPECT_THAT(ParseDotEnv("A=\"open\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unterminated")));
+}
+
+TEST(DotEnvTest, MissingFileIsEmpty) {
+  auto env = ReadDotEnv("/nonexistent/.env");
+  ASSERT_THAT(env, IsOk());
+  EXPECT_TRUE(env->empty());
+}
+
+TEST(ServerOptionsTest, RequiresPracticesAndSaneValues) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--demo")));
+  o.demo = true;
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.listen = "50051";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HOST:PORT")));
+  o.listen = "127.0.0.1:0";
+  o.worker_threads = 0;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--worker_threads")));
+  o.worker_threads = 4;
+  o.budget.period = "year";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
+}
+
+}  // namespace
+}  // namespace vet::server

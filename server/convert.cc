@@ -1,0 +1,203 @@
+// Field-by-field conversion; the proto mirrors the core structs closely.
+#include "server/convert.h"
+
+#include "absl/status/status.h"
+
+namespace vet::server {
+namespace v1 = ::vetanalytics::v1;
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  int64_t seconds = nanos / 1'000'000'000;
+  int64_t rem = nanos % 1'000'000'000;
+  if (rem < 0) {
+    rem += 1'000'000'000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rem));
+}
+
+namespace {
+
+v1::Column::Type ColumnTypeToProto(ColumnType type) {
+  switch (type) {
+    case ColumnType::kNumber: return v1::Column::NUMBER;
+    case ColumnType::kInteger: return v1::Column::INTEGER;
+    case ColumnType::kText: return v1::Column::TEXT;
+    case ColumnType::kDate: return v1::Column::DATE;
+    case ColumnType::kDateTime: return v1::Column::DATETIME;
+    case ColumnType::kBool: return v1::Column::BOOL;
+  }
+  return v1::Column::TYPE_UNSPECIFIED;
+}
+
+struct CellVisitor {
+  v1::Cell* out;
+  void operator()(absl::monostate) const {}
+  void operator()(double v) const { out->set_number(v); }
+  void operator()(int64_t v) const { out->set_integer(v); }
+  void operator()(const std::string& v) const { out->set_text(v); }
+  void operator()(bool v) const { out->set_bool_(v); }
+};
+
+struct EventVisitor {
+  v1::AskEvent* out;
+  void operator()(const pipeline::SessionStartedEvent& e) const {
+    auto* m = out->mutable_session_started();
+    m->set_session_id(e.session_id);
+    m->set_resumed(e.resumed);
+    m->set_turn(e.turn);
+    m->set_as_of_date(e.as_of_date);
+  }
+  void operator()(const pipeline::BudgetCheckEvent& e) const {
+    auto* m = out->mutable_budget_check();
+    m->set_allowed(e.allowed);
+    m->set_spent_micros(e.spent_micros);
+    m->set_limit_micros(e.limit_micros);
+    m->set_remaining_micros(e.remaining_micros);
+    m->set_reserved_micros(e.reserved_micros);
+    m->set_estimate_micros(e.estimate_micros);
+    m->set_soft_cap_reached(e.soft_cap_reached);
+    m->set_model(e.model);
+    m->set_message(e.message);
+  }
+  void operator()(const pipeline::CodeGeneratedEvent& e) const {
+    auto* m = out->mutable_code_generated();
+    m->set_attempt(e.attempt);
+    m->set_code(e.code);
+    m->set_generator(e.generator);
+    m->set_model(e.model);
+    m->set_prompt_tokens(e.prompt_tokens);
+    m->set_completion_tokens(e.completion_tokens);
+    m->set_cost_micros(e.cost_micros);
+    m->set_summary(e.summary);
+  }
+  void operator()(const pipeline::ExecutionOutputEvent& e) const {
+    auto* m = out->mutable_execution_output();
+    m->set_stream(e.stream == sandbox::OutputStream::kStdout ? v1::ExecutionOutput::STDOUT
+                                                             : v1::ExecutionOutput::STDERR);
+    m->set_text(e.text);
+  }
+  void operator()(const pipeline::ArtifactEvent& e) const {
+    auto* m = out->mutable_artifact();
+    m->set_name(e.name);
+    m->set_mime_type(e.mime_type);
+    m->set_data(e.data);
+  }
+  void operator()(const pipeline::RetryEvent& e) const {
+    auto* m = out->mutable_retry();
+    m->set_attempt(e.attempt);
+    m->set_reason(e.reason);
+  }
+  void operator()(const pipeline::FinalAnswerEvent& e) const {
+    auto* m = out->mutable_final_answer();
+    m->set_text(e.text);
+    ToProto(e.result, m->mutable_result());
+    m->set_total_cost_micros(e.total_cost_micros);
+    m->set_code(e.code);
+    m->set_attempts(e.attempts);
+  }
+};
+
+}  // namespace
+
+void ToProto(const ResultValue& result, v1::Result* out) {
+  out->set_unit(result.unit);
+  switch (result.kind) {
+    case ResultValue::Kind::kNone:
+      break;
+    case ResultValue::Kind::kNumber:
+      out->set_number(result.number);
+      break;
+    case ResultValue::Kind::kText:
+      out->set_text(result.text);
+      break;
+    case ResultValue::Kind::kTable: {
+      v1::Table* table = out->mutable_table();
+      for (const ResultColumn& c : result.table.columns) {
+        v1::Column* col = table->add_columns();
+        col->set_name(c.name);
+        col->set_type(ColumnTypeToProto(c.type));
+      }
+      for (const auto& row : result.table.rows) {
+        v1::Row* r = table->add_rows();
+        for (const Cell& cell : row) absl::visit(CellVisitor{r->add_cells()}, cell);
+      }
+      table->set_total_rows(result.table.total_rows);
+      break;
+    }
+  }
+}
+
+void ToProto(const pipeline::AskEvent& event, v1::AskEvent* out) {
+  out->set_seq(event.seq);
+  ToProto(event.timestamp, out->mutable_timestamp());
+  absl::visit(EventVisitor{out}, event.payload);
+}
+
+void ToProto(const budget::BudgetState& s, v1::Budget* out) {
+  out->set_practice_id(s.practice_id);
+  out->set_limit_micros(s.limit_micros);
+  out->set_spent_micros(s.spent_micros);
+  out->set_reserved_micros(s.reserved_micros);
+  out->set_remaining_micros(s.remaining_micros);
+  out->set_soft_cap(s.soft_cap);
+  out->set_hard_cap(s.hard_cap);
+  out->set_soft_cap_reached(s.soft_cap_reached);
+  out->set_hard_cap_reached(s.hard_cap_reached);
+  out->set_period(s.period);
+  ToProto(s.period_start, out->mutable_period_start());
+  ToProto(s.resets_at, out->mutable_resets_at());
+  for (const auto& [model, micros] : s.spent_by_model_micros) {
+    (*out->mutable_spent_by_model_micros())[model] = micros;
+  }
+}
+
+void ToProto(const data::DatasetDescription& d, v1::DatasetDescription* out) {
+  out->set_schema_version(d.schema_version);
+  for (const data::TableDescription& t : d.tables) {
+    v1::TableDescription* table = out->add_tables();
+    table->set_name(t.name);
+    table->set_description(t.description);
+    table->set_row_count(t.row_count);
+    for (const data::ColumnDescription& c : t.columns) {
+      v1::ColumnDescription* col = table->add_columns();
+      col->set_name(c.spec.name);
+      col->set_type(std::string(data::FieldTypeName(c.spec.type)));
+      col->set_description(c.spec.description);
+      col->set_personal(c.spec.personal);
+      col->set_optional(c.spec.optional);
+      col->set_references(c.spec.references);
+      for (const std::string& v : c.spec.allowed_values) col->add_allowed_values(v);
+      col->set_min_value(c.min_value);
+      col->set_max_value(c.max_value);
+    }
+  }
+}
+
+void ToProto(const session::SessionRecord& s, bool summary_only, v1::Session* out) {
+  out->set_session_id(s.id);
+  out->set_practice_id(s.practice_id);
+  ToProto(s.created_at, out->mutable_created_at());
+  ToProto(s.last_active_at, out->mutable_last_active_at());
+  out->set_ended(s.ended);
+  int64_t total = 0;
+  for (const session::TurnRecord& t : s.turns) {
+    total += t.cost_micros;
+    if (summary_only) continue;
+    v1::Turn* turn = out->add_turns();
+    turn->set_number(t.number);
+    turn->set_question(t.question);
+    turn->set_as_of_date(t.as_of_date);
+    turn->set_code(t.code);
+    turn->set_answer(t.answer);
+    turn->set_status(absl::StatusCodeToString(t.status));
+    turn->set_cost_micros(t.cost_micros);
+    ToProto(t.asked_at, turn->mutable_asked_at());
+    turn->set_summary(t.summary);
+  }
+  out->set_total_cost_micros(total);
+}
+
+}  // namespace vet::server

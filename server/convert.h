@@ -1,0 +1,26 @@
+// Conversions from core's plain structs to vetanalytics.v1 messages.
+#ifndef VET_SERVER_CONVERT_H_
+#define VET_SERVER_CONVERT_H_
+
+#include "absl/time/time.h"
+#include "core/budget/budget_guard.h"
+#include "core/data/dataset.h"
+#include "core/pipeline/events.h"
+#include "core/session/session_store.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "vetanalytics/v1/analytics.pb.h"
+
+namespace vet::server {
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out);
+void ToProto(const pipeline::AskEvent& event, vetanalytics::v1::AskEvent* out);
+void ToProto(const ResultValue& result, vetanalytics::v1::Result* out);
+void ToProto(const budget::BudgetState& state, vetanalytics::v1::Budget* out);
+void ToProto(const data::DatasetDescription& dataset, vetanalytics::v1::DatasetDescription* out);
+// With turns unless `summary_only`.
+void ToProto(const session::SessionRecord& record, bool summary_only,
+             vetanalytics::v1::Session* out);
+
+}  // namespace vet::server
+
+#endif  // VET_SERVER_CONVERT_H_

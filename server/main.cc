@@ -1,0 +1,177 @@
+// vet-analytics-server: flags -> ServerOptions -> VetServer; SIGTERM/SIGINT
+// drain in-flight questions and exit 0. The only code tests don't link.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/common/log.h"
+#include "server/config.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address [VET_LISTEN]");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics address; empty disables [VET_METRICS_LISTEN]");
+ABSL_FLAG(std::string, state_dir, "", "State directory [VET_STATE_DIR]");
+ABSL_FLAG(std::string, practices, "", "Practices JSON file [VET_PRACTICES]");
+ABSL_FLAG(bool, demo, false, "Serve the built-in demo practice 'demo' [VET_DEMO]");
+ABSL_FLAG(std::string, demo_api_key, "demo-key", "API key of the demo practice [VET_DEMO_API_KEY]");
+ABSL_FLAG(int64_t, demo_invoice_lines, 60000,
+          "Approximate size of the generated demo data [VET_DEMO_INVOICE_LINES]");
+ABSL_FLAG(int, worker_threads, 8, "Threads for blocking work [VET_WORKER_THREADS]");
+ABSL_FLAG(int, max_queued, 64, "Questions that may wait for a worker thread [VET_MAX_QUEUED]");
+ABSL_FLAG(std::string, python, "/usr/bin/python3", "Sandbox interpreter [VET_PYTHON]");
+ABSL_FLAG(absl::Duration, sandbox_timeout, absl::Seconds(30),
+          "Wall-clock limit of one execution [VET_SANDBOX_TIMEOUT]");
+ABSL_FLAG(int, max_concurrent_executions, 5,
+          "Sandbox executions at once; more wait their turn [VET_MAX_CONCURRENT_EXECUTIONS]");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
+          "How long SIGTERM waits for in-flight questions [VET_SHUTDOWN_GRACE]");
+ABSL_FLAG(double, budget_limit, 10.0, "Budget per period in USD [BUDGET_LIMIT]");
+ABSL_FLAG(double, budget_soft_cap, 0.80, "Soft cap, fraction of the limit [BUDGET_SOFT_CAP]");
+ABSL_FLAG(double, budget_hard_cap, 1.0, "Hard cap, fraction of the limit [BUDGET_HARD_CAP]");
+ABSL_FLAG(std::string, budget_period, "month", "day or month [BUDGET_PERIOD]");
+
+namespace {
+
+// Sets each flag's value from the environment (or .env) before the command
+// line is parsed, so that the command line wins.
+bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
+  auto lookup = [&](const char* name, std::string* out) {
+    if (const char* v = std::getenv(name)) {
+      *out = v;
+      return true;
+    }
+    auto it = dotenv.find(name);
+    if (it == dotenv.end()) return false;
+    *out = it->second;
+    return true;
+  };
+  bool ok = true;
+  auto fail = [&](const char* name, const std::string& v, const char* want) {
+    std::cerr << "vet-analytics-server: " << name << "='" << v << "' is not " << want << "\n";
+    ok = false;
+  };
+  std::string v;
+  auto str = [&](const char* name, absl::Flag<std::string>& flag) {
+    if (lookup(name, &v)) absl::SetFlag(&flag, v);
+  };
+  auto boolean = [&](const char* name, absl::Flag<bool>& flag) {
+    if (!lookup(name, &v)) return;
+    bool b;
+    if (absl::SimpleAtob(v, &b)) absl::SetFlag(&flag, b); else fail(name, v, "true or false");
+  };
+  auto integer = [&](const char* name, auto& flag) {
+    if (!lookup(name, &v)) return;
+    int64_t i;
+    if (absl::SimpleAtoi(v, &i)) absl::SetFlag(&flag, i); else fail(name, v, "an integer");
+  };
+  auto real = [&](const char* name, absl::Flag<double>& flag) {
+    if (!lookup(name, &v)) return;
+    double d;
+    if (absl::SimpleAtod(v, &d)) absl::SetFlag(&flag, d); else fail(name, v, "a number");
+  };
+  auto duration = [&](const char* name, absl::Flag<absl::Duration>& flag) {
+    if (!lookup(name, &v)) return;
+    absl::Duration d;
+    if (absl::ParseDuration(v, &d)) absl::SetFlag(&flag, d); else fail(name, v, "a duration like 30s");
+  };
+  str("VET_LISTEN", FLAGS_listen);
+  str("VET_METRICS_LISTEN", FLAGS_metrics_listen);
+  str("VET_STATE_DIR", FLAGS_state_dir);
+  str("VET_PRACTICES", FLAGS_practices);
+  boolean("VET_DEMO", FLAGS_demo);
+  str("VET_DEMO_API_KEY", FLAGS_demo_api_key);
+  integer("VET_DEMO_INVOICE_LINES", FLAGS_demo_invoice_lines);
+  integer("VET_WORKER_THREADS", FLAGS_worker_threads);
+  integer("VET_MAX_QUEUED", FLAGS_max_queued);
+  str("VET_PYTHON", FLAGS_python);
+  duration("VET_SANDBOX_TIMEOUT", FLAGS_sandbox_timeout);
+  integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
+  duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
+  real("BUDGET_LIMIT", FLAGS_budget_limit);
+  real("BUDGET_SOFT_CAP", FLAGS_budget_soft_cap);
+  real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
+  str("BUDGET_PERIOD", FLAGS_budget_period);
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "vet-analytics-server: answers plain-language questions about clinic data.\n"
+      "Settings: flags override environment variables, which override .env\n"
+      "(the file named by VET_ENV_FILE, default ./.env).\n"
+      "  vet-analytics-server --demo");
+  const char* env_file = std::getenv("VET_ENV_FILE");
+  auto dotenv = vet::server::ReadDotEnv(env_file != nullptr ? env_file : ".env");
+  if (!dotenv.ok()) {
+    std::cerr << "vet-analytics-server: " << dotenv.status().message() << "\n";
+    return 2;
+  }
+  if (!ApplyEnvironment(*dotenv)) return 2;
+
+  // Block the signals before any thread starts so that only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::ParseCommandLine(argc, argv);
+
+  vet::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (options.state_dir.empty()) options.state_dir = vet::server::DefaultStateDir();
+  options.practices_file = absl::GetFlag(FLAGS_practices);
+  options.demo = absl::GetFlag(FLAGS_demo);
+  options.demo_api_key = absl::GetFlag(FLAGS_demo_api_key);
+  options.demo_invoice_lines = absl::GetFlag(FLAGS_demo_invoice_lines);
+  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  options.max_queued = absl::GetFlag(FLAGS_max_queued);
+  options.python = absl::GetFlag(FLAGS_python);
+  options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
+  options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.budget.default_limit_micros =
+      static_cast<int64_t>(absl::GetFlag(FLAGS_budget_limit) * 1e6 + 0.5);
+  options.budget.soft_cap = absl::GetFlag(FLAGS_budget_soft_cap);
+  options.budget.hard_cap = absl::GetFlag(FLAGS_budget_hard_cap);
+  options.budget.period = absl::GetFlag(FLAGS_budget_period);
+  if (absl::GetFlag(FLAGS_budget_limit) < 0) {
+    std::cerr << "vet-analytics-server: --budget_limit must not be negative\n";
+    return 2;
+  }
+
+  auto server = vet::server::VetServer::Start(options);
+  if (!server.ok()) {
+    std::cerr << "vet-analytics-server: " << server.status().message() << "\n";
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (options.demo) {
+    vet::LogInfo("demo practice 'demo' is ready; its API key is '", options.demo_api_key,
+                 "'. Try: vetctl ask \"What was our revenue trend last quarter?\"");
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  vet::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               "; finishing in-flight questions (up to ",
+               absl::FormatDuration(options.shutdown_grace), ")");
+  (*server)->Shutdown(options.shutdown_grace);
+  server->reset();
+  vet::LogInfo("stopped");
+  return 0;
+}

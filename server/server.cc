@@ -1,0 +1,231 @@
+// Wiring. Owned components are destroyed in reverse order of construction,
+// after the gRPC server has stopped calling into them.
+#include "server/server.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "core/budget/in_memory_budget_guard.h"
+#include "core/codegen/planner.h"
+#include "core/common/log.h"
+#include "core/common/status_macros.h"
+#include "core/common/worker_pool.h"
+#include "core/data/dataset_catalog.h"
+#include "core/data/demo_generator.h"
+#include "core/data/schema.h"
+#include "core/pipeline/pipeline.h"
+#include "core/practice/practice.h"
+#include "core/sandbox/subprocess_executor.h"
+#include "core/session/in_memory_session_store.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
+#include "server/analytics_service.h"
+#include "server/metrics.h"
+
+namespace vet::server {
+
+constexpr char kServiceName[] = "vetanalytics.v1.AnalyticsService";
+constexpr char kDemoPracticeId[] = "demo";
+
+struct VetServer::State {
+  ServerOptions options;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<PracticeRegistry> practices;
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<session::SessionStore> sessions;
+  std::unique_ptr<budget::BudgetGuard> budget;
+  std::unique_ptr<data::DatasetCatalog> datasets;
+  std::unique_ptr<codegen::CodeGenerator> generator;
+  std::unique_ptr<sandbox::Executor> executor;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<AnalyticsService> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  int metrics_port = 0;
+
+  absl::Mutex mu;
+  bool shutdown_started ABSL_GUARDED_BY(mu) = false;
+  bool shutdown_done ABSL_GUARDED_BY(mu) = false;
+};
+
+namespace {
+
+absl::Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create directory ", path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The demo practice's data: generated once (deterministically) into the
+// state directory, up to today.
+absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options) {
+  Practice demo;
+  demo.id = kDemoPracticeId;
+  demo.name = "Riverside Veterinary Clinic (demo)";
+  demo.api_key = options.demo_api_key;
+  demo.time_zone_name = "America/Chicago";
+  demo.data_dir = absl::StrCat(options.state_dir, "/practices/demo/data");
+  VET_RETURN_IF_ERROR(MakeDirs(demo.data_dir));
+  std::string marker = absl::StrCat(demo.data_dir, "/invoice_lines.csv");
+  struct stat st;
+  if (::stat(marker.c_str(), &st) != 0) {
+    absl::TimeZone tz;
+    if (absl::LoadTimeZone(demo.time_zone_name, &tz)) demo.time_zone = tz;
+    data::DemoOptions demo_options;
+    demo_options.end_day = absl::ToCivilDay(absl::Now(), demo.time_zone);
+    demo_options.invoice_lines = options.demo_invoice_lines;
+    LogInfo("generating demo data (", options.demo_invoice_lines, " invoice lines) in ",
+            demo.data_dir);
+    VET_RETURN_IF_ERROR(data::WriteDemoDataset(demo_options, demo.data_dir));
+  }
+  return demo;
+}
+
+absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOptions& options) {
+  std::vector<Practice> practices;
+  if (!options.practices_file.empty()) {
+    VET_ASSIGN_OR_RETURN(auto from_file,
+                         PracticeRegistry::FromFile(options.practices_file, options.state_dir));
+    practices = from_file->practices();
+  }
+  if (options.demo) {
+    for (const Practice& p : practices) {
+      if (p.id == kDemoPracticeId) {
+        return absl::InvalidArgumentError(
+            "--demo adds practice 'demo', but the practices file has one too");
+      }
+    }
+    VET_ASSIGN_OR_RETURN(Practice demo, PrepareDemoPractice(options));
+    practices.push_back(std::move(demo));
+  }
+  return PracticeRegistry::FromPractices(std::move(practices));
+}
+
+// table -> its date and datetime columns, which the sandbox parses on load.
+std::map<std::string, std::vector<std::string>> DateColumns() {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const data::TableSpec& table : data::CanonicalSchema()) {
+    auto& cols = out[table.name];
+    for (const data::ColumnSpec& c : table.columns) {
+      if (c.type == data::FieldType::kDate || c.type == data::FieldType::kDateTime) {
+        cols.push_back(c.name);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
+  VET_RETURN_IF_ERROR(ValidateServerOptions(options));
+  auto state = std::make_unique<State>();
+  State& s = *state;
+  s.options = options;
+  VET_RETURN_IF_ERROR(MakeDirs(options.state_dir));
+
+  s.metrics = std::make_unique<Metrics>();
+  if (!options.metrics_listen.empty()) {
+    try {
+      s.exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ",
+                                                 options.metrics_listen, ": ", e.what()));
+    }
+    s.exposer->RegisterCollectable(s.metrics->registry());
+    std::vector<int> ports = s.exposer->GetListeningPorts();
+    s.metrics_port = ports.empty() ? 0 : ports[0];
+  }
+
+  VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options));
+  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
+      options.worker_threads, static_cast<size_t>(options.max_queued)});
+  s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
+  s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
+  s.datasets = std::make_unique<data::CachingDatasetCatalog>();
+  s.generator = std::make_unique<codegen::Planner>();
+
+  sandbox::SubprocessExecutor::Options exec_options;
+  exec_options.python = options.python;
+  exec_options.date_columns = DateColumns();
+  exec_options.max_concurrent = options.max_concurrent_executions;
+  VET_ASSIGN_OR_RETURN(s.executor, sandbox::SubprocessExecutor::Create(exec_options));
+
+  pipeline::PipelineOptions pipeline_options;
+  pipeline_options.execution_timeout = options.sandbox_timeout;
+  s.pipeline = std::make_unique<pipeline::Pipeline>(
+      pipeline_options,
+      pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
+                               s.executor.get(), s.datasets.get(), &RealClock::Get()});
+  s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
+      s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
+      s.datasets.get(), s.pool.get(), s.metrics.get(), &RealClock::Get()});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s.port);
+  builder.RegisterService(s.service.get());
+  s.server = builder.BuildAndStart();
+  if (s.server == nullptr || s.port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen, " (in use, or not a local address?)"));
+  }
+  s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  s.server->GetHealthCheckService()->SetServingStatus("", true);
+  std::string practice_ids;
+  for (const Practice& p : s.practices->practices()) {
+    absl::StrAppend(&practice_ids, practice_ids.empty() ? "" : ", ", p.id);
+  }
+  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
+          ":", s.port, "; practices: ", practice_ids,
+          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port) : "");
+  return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
+}
+
+VetServer::VetServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+VetServer::~VetServer() {
+  Shutdown(absl::ZeroDuration());
+  Wait();
+}
+
+int VetServer::port() const { return state_->port; }
+int VetServer::metrics_port() const { return state_->metrics_port; }
+
+void VetServer::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->shutdown_started) return;
+    state_->shutdown_started = true;
+  }
+  state_->server->GetHealthCheckService()->Shutdown();
+  // Waits for in-flight calls until the deadline, then cancels them; the
+  // pipeline sees the cancellation and the calls finish.
+  state_->server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  absl::MutexLock lock(&state_->mu);
+  state_->shutdown_done = true;
+}
+
+void VetServer::Wait() {
+  absl::MutexLock lock(&state_->mu);
+  state_->mu.Await(absl::Condition(&state_->shutdown_done));
+}
+
+}  // namespace vet::server

@@ -1,0 +1,44 @@
+// VetServer: builds every component from ServerOptions, in order (metrics,
+// practices and demo data, stores, generator and executor, pipeline,
+// service), and runs the gRPC server with health checking and reflection.
+// Tests build it in-process on a free port.
+#ifndef VET_SERVER_SERVER_H_
+#define VET_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/config.h"
+
+namespace vet::server {
+
+class VetServer {
+ public:
+  // Builds and starts listening. kInvalidArgument for bad options or a bad
+  // practices file, kUnavailable when an address cannot be bound,
+  // kFailedPrecondition when the sandbox's interpreter is missing.
+  static absl::StatusOr<std::unique_ptr<VetServer>> Start(ServerOptions options);
+  ~VetServer();
+
+  // The bound gRPC port (useful with listen port 0).
+  int port() const;
+  // The bound metrics port, or 0 when metrics are disabled.
+  int metrics_port() const;
+
+  // Stops accepting new calls, lets in-flight questions finish for up to
+  // `grace`, then cancels the rest. Idempotent; thread-safe.
+  void Shutdown(absl::Duration grace);
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  struct State;
+  explicit VetServer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vet::server
+
+#endif  // VET_SERVER_SERVER_H_
