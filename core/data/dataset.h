@@ -19,6 +19,9 @@ struct ColumnDescription {
   // data ("2024-01-02", "2026-11-25T17:30"); empty when the column is empty.
   std::string min_value;
   std::string max_value;
+  // False when the file lacks this (optional) column: the table has no
+  // values for it.
+  bool present = true;
 };
 
 struct TableDescription {
@@ -35,10 +38,16 @@ struct DatasetDescription {
   const TableDescription* FindTable(absl::string_view name) const;
 };
 
-// Reads the five CSV tables in `data_dir` and describes them. Returns
-// kNotFound when the folder or a table's file is missing ("the practice has
-// no data yet"), kDataLoss naming file, line and column when a file does not
-// match the schema. Blocking I/O: call it off gRPC threads.
+// Reads the five CSV tables in `data_dir` (<table>.csv, see csv.h for the
+// format) and describes them. Returns kNotFound when the folder or a table's
+// file is missing ("practice has no data yet: <path> missing"), kDataLoss
+// naming file, line and column when a file does not match the schema: a
+// required (non-optional) column missing from the header or named twice, a
+// record with more or fewer fields than the header, a date or datetime that
+// is not ISO (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]; a space for the T is
+// tolerated), malformed CSV. Other values are not checked here. Columns the
+// schema does not know are ignored with a warning naming them. Messages never
+// contain values. Blocking I/O: call it off gRPC threads. Thread-safe.
 absl::StatusOr<DatasetDescription> DescribeDataset(const std::string& data_dir);
 
 }  // namespace vet::data
