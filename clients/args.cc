@@ -1,0 +1,263 @@
+// vetctl's command-line grammar: subcommands, operands, flag defaults from the
+// environment, and the pre-check that keeps bad flags at exit code 2.
+#include "clients/args.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/marshalling.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/optional.h"
+
+namespace vet::cli {
+
+const char kUsage[] =
+    R"(ask plain-language questions about a practice's clinic data.
+
+Usage:
+  vetctl ask "QUESTION" [--session=ID] [--as_of=YYYY-MM-DD] [--out_dir=DIR]
+                           answer a question, streaming progress
+  vetctl budget            the practice's budget for the current period
+  vetctl describe          the practice's tables and columns (never rows)
+  vetctl session ID        one session with its turns
+  vetctl sessions          the practice's sessions, most recent first
+                           [--page_size=N] [--page_token=TOKEN]
+  vetctl end-session ID    end a session; later asks with it are NOT_FOUND
+  vetctl help              this text
+
+Flags go before or after the subcommand:
+  --addr=HOST:PORT    server (default $VET_ADDR, else 127.0.0.1:50051)
+  --practice=ID       practice id (default $VET_PRACTICE, else demo)
+  --api_key=KEY       sent as x-api-key (default $VET_API_KEY; for practice
+                      demo, the demo server's key demo-key)
+  --session=ID        ask: continue this session
+  --as_of=YYYY-MM-DD  ask: the date "last month" etc. resolve against
+  --out_dir=DIR       ask: where artifacts are saved, as DIR/SESSION/NAME
+                      (default ./vetctl-artifacts)
+  --json              one proto3 JSON object per line on stdout; errors as
+                      {"code": ..., "message": ...} on stderr
+  --timeout=SECONDS   deadline of the call (default 120)
+  --no_color          no colors (also off with NO_COLOR or without a terminal)
+
+Exit codes: 0 ok; 1 other error; 2 bad usage; 3 INVALID_ARGUMENT;
+4 UNAUTHENTICATED or PERMISSION_DENIED; 5 NOT_FOUND; 6 RESOURCE_EXHAUSTED
+(budget); 7 DEADLINE_EXCEEDED; 8 UNAVAILABLE; 9 CANCELLED (Ctrl-C).
+)";
+
+namespace {
+
+std::string FirstNonEmpty(const std::string& a, const std::string& b,
+                          const std::string& fallback) {
+  if (!a.empty()) return a;
+  if (!b.empty()) return b;
+  return fallback;
+}
+
+// absl's own flags, handled by absl::ParseCommandLine itself. The first group
+// never takes the next argument as its value; the second does.
+bool IsAbslValuelessFlag(absl::string_view name) {
+  return name == "help" || name == "helpfull" || name == "helpshort" ||
+         name == "helppackage" || name == "version" ||
+         name == "only_check_args";
+}
+bool IsAbslValuedFlag(absl::string_view name) {
+  return name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
+         name == "undefok";
+}
+
+absl::Status Usage(absl::string_view message) {
+  return absl::InvalidArgumentError(message);
+}
+
+template <typename T>
+bool Parses(absl::string_view value, std::string* error) {
+  T parsed;
+  return absl::ParseFlag(value, &parsed, error);
+}
+
+// Whether `value` parses as `flag`'s type, without setting the flag. Types
+// not listed here are left to absl::ParseCommandLine.
+bool IsValidValue(const absl::CommandLineFlag& flag, absl::string_view value,
+                  std::string* error) {
+  if (flag.IsOfType<bool>()) return Parses<bool>(value, error);
+  if (flag.IsOfType<int>()) return Parses<int>(value, error);
+  if (flag.IsOfType<int64_t>()) return Parses<int64_t>(value, error);
+  if (flag.IsOfType<double>()) return Parses<double>(value, error);
+  return true;
+}
+
+}  // namespace
+
+Environment Environment::FromProcess() {
+  auto get = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value == nullptr ? "" : value);
+  };
+  Environment env;
+  env.vet_addr = get("VET_ADDR");
+  env.vet_practice = get("VET_PRACTICE");
+  env.vet_api_key = get("VET_API_KEY");
+  env.no_color = !get("NO_COLOR").empty();
+  return env;
+}
+
+bool IsValidDate(const std::string& date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(date[i]))) return false;
+  }
+  // ParseCivilTime normalizes ("2026-02-30" becomes March 2nd): a real day is
+  // one that survives the round trip.
+  absl::CivilDay day;
+  return absl::ParseCivilTime(date, &day) && absl::FormatCivilTime(day) == date;
+}
+
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
+                                           const FlagValues& flags,
+                                           const Environment& env) {
+  if (args.empty()) return Usage("missing subcommand");
+  static constexpr struct {
+    const char* name;
+    Command command;
+  } kCommands[] = {
+      {"ask", Command::kAsk},           {"budget", Command::kBudget},
+      {"describe", Command::kDescribe}, {"session", Command::kSession},
+      {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
+      {"help", Command::kHelp},
+  };
+  const std::string& name = args[0];
+  Invocation inv;
+  bool known = false;
+  for (const auto& entry : kCommands) {
+    if (name == entry.name) {
+      inv.command = entry.command;
+      known = true;
+    }
+  }
+  if (!known) return Usage(absl::StrCat("unknown subcommand \"", name, "\""));
+  const std::vector<std::string> operands(args.begin() + 1, args.end());
+
+  switch (inv.command) {
+    case Command::kAsk:
+      // `vetctl ask how many dogs` means the same as with quotes.
+      inv.question =
+          std::string(absl::StripAsciiWhitespace(absl::StrJoin(operands, " ")));
+      if (inv.question.empty()) {
+        return Usage("ask needs a question: vetctl ask \"QUESTION\"");
+      }
+      inv.session_id = flags.session;
+      break;
+    case Command::kSession:
+    case Command::kEndSession:
+      if (operands.size() > 1) {
+        return Usage(
+            absl::StrCat(name, " takes one session id, got ", operands.size()));
+      }
+      if (!operands.empty() && !flags.session.empty() &&
+          operands[0] != flags.session) {
+        return Usage(absl::StrCat(name, ": session id \"", operands[0],
+                                  "\" and --session=", flags.session,
+                                  " disagree"));
+      }
+      inv.session_id = operands.empty() ? flags.session : operands[0];
+      if (inv.session_id.empty()) {
+        return Usage(
+            absl::StrCat(name, " needs a session id: vetctl ", name, " ID"));
+      }
+      break;
+    case Command::kHelp:
+    case Command::kBudget:
+    case Command::kDescribe:
+    case Command::kSessions:
+      if (!operands.empty()) {
+        return Usage(absl::StrCat(name, " takes no arguments, got \"",
+                                  absl::StrJoin(operands, " "), "\""));
+      }
+      break;
+  }
+
+  if (!flags.as_of.empty() && !IsValidDate(flags.as_of)) {
+    return Usage(
+        absl::StrCat("--as_of must be a date written YYYY-MM-DD, got \"",
+                     flags.as_of, "\""));
+  }
+  if (flags.timeout_seconds <= 0) {
+    return Usage(
+        absl::StrCat("--timeout must be a positive number of seconds, got ",
+                     flags.timeout_seconds));
+  }
+  if (flags.page_size < 0) {
+    return Usage(absl::StrCat("--page_size must not be negative, got ",
+                              flags.page_size));
+  }
+
+  inv.addr = FirstNonEmpty(flags.addr, env.vet_addr, kDefaultAddr);
+  inv.practice =
+      FirstNonEmpty(flags.practice, env.vet_practice, kDefaultPractice);
+  inv.api_key =
+      FirstNonEmpty(flags.api_key, env.vet_api_key,
+                    inv.practice == kDefaultPractice ? kDemoApiKey : "");
+  inv.as_of = flags.as_of;
+  inv.out_dir = flags.out_dir.empty() ? kDefaultOutDir : flags.out_dir;
+  inv.json = flags.json;
+  inv.color_allowed = !flags.no_color && !env.no_color;
+  inv.timeout = absl::Seconds(flags.timeout_seconds);
+  inv.page_size = flags.page_size;
+  inv.page_token = flags.page_token;
+  return inv;
+}
+
+absl::Status CheckFlagArgs(absl::Span<char* const> argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;  // The rest is positional.
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    absl::string_view name = arg;
+    absl::optional<absl::string_view> value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    if (IsAbslValuelessFlag(name)) continue;
+    if (IsAbslValuedFlag(name)) {
+      if (!value.has_value()) ++i;
+      continue;
+    }
+
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) {
+      absl::string_view positive = name;
+      if (!value.has_value() && absl::ConsumePrefix(&positive, "no")) {
+        absl::CommandLineFlag* negated = absl::FindCommandLineFlag(positive);
+        if (negated != nullptr && negated->IsOfType<bool>()) continue;
+      }
+      return Usage(absl::StrCat("unknown flag --", name));
+    }
+    if (!value.has_value()) {
+      if (flag->IsOfType<bool>()) continue;
+      if (i + 1 >= argv.size()) {
+        return Usage(absl::StrCat("flag --", name, " needs a value"));
+      }
+      value = absl::string_view(argv[++i]);
+    }
+    std::string error;
+    if (!IsValidValue(*flag, *value, &error)) {
+      return Usage(absl::StrCat("--", name, ": invalid value \"", *value, "\"",
+                                error.empty() ? "" : ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vet::cli

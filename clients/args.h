@@ -1,0 +1,108 @@
+// Command-line parsing for vetctl, apart from absl's flag registry so that it
+// can be tested: main.cc defines the flags and hands their values here as a
+// FlagValues, with the positional arguments absl::ParseCommandLine returned.
+#ifndef VET_CLIENTS_ARGS_H_
+#define VET_CLIENTS_ARGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+
+namespace vet::cli {
+
+// The usage text: subcommands, common flags, environment, exit codes.
+extern const char kUsage[];
+
+inline constexpr char kDefaultAddr[] = "127.0.0.1:50051";
+inline constexpr char kDefaultPractice[] = "demo";
+// The API key of the demo server's "demo" practice.
+inline constexpr char kDemoApiKey[] = "demo-key";
+inline constexpr char kDefaultOutDir[] = "vetctl-artifacts";
+inline constexpr int kDefaultTimeoutSeconds = 120;
+
+enum class Command {
+  kHelp,
+  kAsk,
+  kBudget,
+  kDescribe,
+  kSession,
+  kSessions,
+  kEndSession
+};
+
+// Flag values as absl parsed them. Empty strings mean "not given": the
+// environment and then the built-in defaults fill them in.
+struct FlagValues {
+  std::string addr;
+  std::string practice;
+  std::string api_key;
+  std::string session;
+  std::string as_of;
+  std::string out_dir;
+  bool json = false;
+  bool no_color = false;
+  int timeout_seconds = kDefaultTimeoutSeconds;
+  int page_size = 0;
+  std::string page_token;
+};
+
+// The environment variables vetctl reads.
+struct Environment {
+  std::string vet_addr;      // VET_ADDR
+  std::string vet_practice;  // VET_PRACTICE
+  std::string vet_api_key;   // VET_API_KEY
+  bool no_color = false;     // NO_COLOR set and non-empty (no-color.org)
+
+  static Environment FromProcess();
+};
+
+// One fully resolved command line.
+struct Invocation {
+  Command command = Command::kHelp;
+  // ask: the question (several positional words are joined by spaces).
+  std::string question;
+  // ask: the session to continue (empty starts one); session, end-session:
+  // the session to show or end.
+  std::string session_id;
+  std::string addr;
+  std::string practice;
+  // Empty: no x-api-key header is sent.
+  std::string api_key;
+  // "YYYY-MM-DD" or empty.
+  std::string as_of;
+  // ask: artifacts go to <out_dir>/<session id>/<name>.
+  std::string out_dir;
+  bool json = false;
+  // False with --no_color or NO_COLOR; colors also need a terminal.
+  bool color_allowed = true;
+  absl::Duration timeout = absl::Seconds(kDefaultTimeoutSeconds);
+  int page_size = 0;
+  std::string page_token;
+};
+
+// Resolves `args` (the positional arguments after the program name: the
+// subcommand and its operands) with `flags` and `env`. Returns
+// kInvalidArgument, with a message for people, for bad usage: no or unknown
+// subcommand, missing question or session id, extra operands, malformed
+// --as_of, non-positive --timeout, negative --page_size.
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
+                                           const FlagValues& flags,
+                                           const Environment& env);
+
+// Checks `argv` against absl's flag registry before absl::ParseCommandLine
+// sees it, because that exits with code 1 on an unknown flag or a bad value
+// and vetctl promises 2. Understands --flag=value, --flag value, -flag,
+// --noboolflag and "--"; leaves absl's own flags (--help, --flagfile, ...)
+// to absl. Returns kInvalidArgument naming the first bad flag. Sets no flag.
+absl::Status CheckFlagArgs(absl::Span<char* const> argv);
+
+// True if `date` is a real calendar day written "YYYY-MM-DD".
+bool IsValidDate(const std::string& date);
+
+}  // namespace vet::cli
+
+#endif  // VET_CLIENTS_ARGS_H_

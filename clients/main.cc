@@ -1,0 +1,141 @@
+// vetctl: the command-line client of vet-analytics. Only wiring lives here:
+// flags, signals, terminal detection; the rest is in vet::cli and tested.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "clients/args.h"
+#include "clients/exit_codes.h"
+#include "clients/format.h"
+#include "clients/vetctl.h"
+
+ABSL_FLAG(std::string, addr, "",
+          "server address HOST:PORT (default $VET_ADDR, else 127.0.0.1:50051)");
+ABSL_FLAG(std::string, practice, "",
+          "practice id (default $VET_PRACTICE, else demo)");
+ABSL_FLAG(std::string, api_key, "",
+          "API key sent as x-api-key (default $VET_API_KEY; for practice "
+          "demo, demo-key)");
+ABSL_FLAG(std::string, session, "", "ask: continue this session");
+ABSL_FLAG(std::string, as_of, "",
+          "ask: YYYY-MM-DD that relative periods resolve against");
+ABSL_FLAG(std::string, out_dir, "",
+          "ask: directory for artifacts, saved as DIR/SESSION/NAME "
+          "(default vetctl-artifacts)");
+ABSL_FLAG(bool, json, false,
+          "print one proto3 JSON object per line; errors as JSON on stderr");
+ABSL_FLAG(int, timeout, vet::cli::kDefaultTimeoutSeconds,
+          "deadline of the call, in seconds");
+ABSL_FLAG(bool, no_color, false, "never use colors");
+ABSL_FLAG(int, page_size, 0,
+          "sessions: at most this many (0: the server's 20)");
+ABSL_FLAG(std::string, page_token, "", "sessions: the page to show");
+
+namespace {
+
+// Returns true if --json appears in `argv`, for reporting a usage error
+// before the flags are parsed.
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--json" || arg == "-json" || arg == "--json=true") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using vet::cli::kExitCancelled;
+  using vet::cli::kExitUsage;
+
+  // Before any thread exists (gRPC starts its own), so that every thread
+  // inherits the mask and only the signal thread below receives these.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const bool err_color = isatty(STDERR_FILENO) == 1;
+  absl::SetProgramUsageMessage(vet::cli::kUsage);
+  // --help lists the flags of this file (absl expects them in vetctl.cc).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "clients/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  if (absl::Status valid =
+          vet::cli::CheckFlagArgs(absl::MakeConstSpan(argv, argc));
+      !valid.ok()) {
+    std::cerr << vet::cli::FormatUsageError(valid.message(),
+                                            WantsJson(argc, argv), err_color);
+    return kExitUsage;
+  }
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+
+  vet::cli::FlagValues flags;
+  flags.addr = absl::GetFlag(FLAGS_addr);
+  flags.practice = absl::GetFlag(FLAGS_practice);
+  flags.api_key = absl::GetFlag(FLAGS_api_key);
+  flags.session = absl::GetFlag(FLAGS_session);
+  flags.as_of = absl::GetFlag(FLAGS_as_of);
+  flags.out_dir = absl::GetFlag(FLAGS_out_dir);
+  flags.json = absl::GetFlag(FLAGS_json);
+  flags.no_color = absl::GetFlag(FLAGS_no_color);
+  flags.timeout_seconds = absl::GetFlag(FLAGS_timeout);
+  flags.page_size = absl::GetFlag(FLAGS_page_size);
+  flags.page_token = absl::GetFlag(FLAGS_page_token);
+  const vet::cli::Environment env = vet::cli::Environment::FromProcess();
+
+  if (positional.size() <= 1) {
+    // A bare `vetctl`: the whole usage, as a usage error.
+    std::cerr << "vetctl: " << vet::cli::kUsage;
+    return kExitUsage;
+  }
+  const absl::StatusOr<vet::cli::Invocation> invocation =
+      vet::cli::ParseInvocation(
+          std::vector<std::string>(positional.begin() + 1, positional.end()),
+          flags, env);
+  if (!invocation.ok()) {
+    std::cerr << vet::cli::FormatUsageError(
+        invocation.status().message(), flags.json,
+        err_color && !flags.no_color && !env.no_color);
+    return kExitUsage;
+  }
+  if (invocation->command == vet::cli::Command::kHelp) {
+    std::cout << "vetctl: " << vet::cli::kUsage;
+    return vet::cli::kExitOk;
+  }
+
+  // Leaked: the signal thread may use it until the process is gone.
+  auto* canceller = new vet::cli::CallCanceller;
+  std::thread([signals, canceller] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    canceller->Cancel();
+    // A second Ctrl-C does not wait for the server to acknowledge.
+    sigwait(&signals, &signal);
+    _exit(kExitCancelled);
+  }).detach();
+
+  const vet::cli::Console console{
+      std::cout, std::cerr, isatty(STDOUT_FILENO) == 1,
+      isatty(STDERR_FILENO) == 1, absl::LocalTimeZone()};
+  return vet::cli::Run(*invocation, console, *canceller);
+}

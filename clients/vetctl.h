@@ -1,0 +1,57 @@
+// Runs one vetctl invocation against the server: makes the call, prints the
+// result (human or JSON) and maps the outcome to an exit code. The only part
+// of the CLI that speaks gRPC; this header keeps grpcpp out of its includers.
+#ifndef VET_CLIENTS_VETCTL_H_
+#define VET_CLIENTS_VETCTL_H_
+
+#include <ostream>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "clients/args.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
+
+namespace vet::cli {
+
+// Lets another thread (main's signal thread) cancel the call in flight.
+// Thread-safe. A Cancel() before the call is attached cancels it as soon as
+// it is attached.
+class CallCanceller {
+ public:
+  void Cancel();
+  bool cancelled() const;
+  // The call to cancel; `context` must stay alive until Detach().
+  void Attach(grpc::ClientContext* context);
+  void Detach();
+
+ private:
+  mutable absl::Mutex mu_;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Where the output goes and what it is.
+struct Console {
+  std::ostream& out;
+  std::ostream& err;
+  bool out_is_terminal = false;
+  bool err_is_terminal = false;
+  // For timestamps in human output.
+  absl::TimeZone time_zone = absl::UTCTimeZone();
+};
+
+// Runs `invocation` (not kHelp) over a plaintext channel to invocation.addr,
+// with the API key in `x-api-key` and a deadline of invocation.timeout.
+// Writes the result to console.out; an error to console.err as "vetctl:
+// CODE: message" (or a JSON line with invocation.json). Returns the exit code
+// (exit_codes.h); kExitCancelled once `canceller` cancelled the call.
+int Run(const Invocation& invocation, const Console& console,
+        CallCanceller& canceller);
+
+}  // namespace vet::cli
+
+#endif  // VET_CLIENTS_VETCTL_H_

@@ -1,0 +1,317 @@
+// vet::cli::Run against a fake AnalyticsService on a loopback port: what goes
+// over the wire (metadata, request fields), what is printed, and the exit
+// code for each way a call can end, including Ctrl-C and the deadline.
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "clients/args.h"
+#include "clients/vetctl.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "vetanalytics/v1/analytics.grpc.pb.h"
+
+namespace vet::cli {
+namespace {
+
+namespace v1 = ::vetanalytics::v1;
+using ::testing::HasSubstr;
+
+// Answers Ask with a scripted stream and status; the unary calls check the
+// API key like the real server does.
+class FakeAnalyticsService final : public v1::AnalyticsService::Service {
+ public:
+  std::vector<v1::AskEvent> events;
+  grpc::Status ask_status = grpc::Status::OK;
+  // Ask waits, after the events, until the client cancels or gives up.
+  bool hold_until_cancelled = false;
+  absl::Notification events_written;
+
+  v1::AskRequest last_request() {
+    absl::MutexLock lock(&mu_);
+    return last_request_;
+  }
+  std::string last_api_key() {
+    absl::MutexLock lock(&mu_);
+    return last_api_key_;
+  }
+
+  grpc::Status Ask(grpc::ServerContext* context, const v1::AskRequest* request,
+                   grpc::ServerWriter<v1::AskEvent>* writer) override {
+    Record(*context, *request);
+    for (const v1::AskEvent& event : events) writer->Write(event);
+    events_written.Notify();
+    if (hold_until_cancelled) {
+      // Bounded, so that a broken client fails the test instead of hanging.
+      const absl::Time give_up = absl::Now() + absl::Seconds(20);
+      while (!context->IsCancelled() && absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    }
+    return ask_status;
+  }
+
+  grpc::Status GetBudget(grpc::ServerContext* context,
+                         const v1::GetBudgetRequest* request,
+                         v1::Budget* response) override {
+    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    response->set_practice_id(request->practice_id());
+    response->set_limit_micros(50'000'000);
+    response->set_spent_micros(1'250'000);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSession(grpc::ServerContext* context,
+                          const v1::GetSessionRequest* request,
+                          v1::Session* response) override {
+    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("no session ", request->session_id()));
+  }
+
+  grpc::Status EndSession(grpc::ServerContext* context,
+                          const v1::EndSessionRequest* request,
+                          v1::EndSessionResponse* response) override {
+    return Authenticate(*context);
+  }
+
+ private:
+  static grpc::Status Authenticate(const grpc::ServerContext& context) {
+    const auto& metadata = context.client_metadata();
+    const auto key = metadata.find("x-api-key");
+    if (key == metadata.end()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
+    }
+    if (key->second != "demo-key") {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "the key belongs to another practice");
+    }
+    return grpc::Status::OK;
+  }
+
+  void Record(const grpc::ServerContext& context,
+              const v1::AskRequest& request) {
+    absl::MutexLock lock(&mu_);
+    last_request_ = request;
+    const auto key = context.client_metadata().find("x-api-key");
+    if (key != context.client_metadata().end()) {
+      last_api_key_ = std::string(key->second.data(), key->second.size());
+    }
+  }
+
+  absl::Mutex mu_;
+  v1::AskRequest last_request_ ABSL_GUARDED_BY(mu_);
+  std::string last_api_key_ ABSL_GUARDED_BY(mu_);
+};
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_NE(port, 0);
+    addr_ = absl::StrCat("127.0.0.1:", port);
+  }
+
+  void TearDown() override {
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  }
+
+  Invocation MakeInvocation(std::vector<std::string> args) {
+    FlagValues flags;
+    flags.addr = addr_;
+    flags.timeout_seconds = 20;
+    flags.out_dir = ::testing::TempDir();
+    absl::StatusOr<Invocation> inv =
+        ParseInvocation(args, flags, Environment());
+    EXPECT_TRUE(inv.ok()) << inv.status();
+    return *inv;
+  }
+
+  int RunCli(const Invocation& inv) {
+    const Console console{out_, err_};
+    return vet::cli::Run(inv, console, canceller_);
+  }
+
+  FakeAnalyticsService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string addr_;
+  CallCanceller canceller_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+std::vector<v1::AskEvent> ShortStream() {
+  std::vector<v1::AskEvent> events(3);
+  events[0].set_seq(1);
+  events[0].mutable_session_started()->set_session_id("s-7");
+  events[1].set_seq(2);
+  events[1].mutable_budget_check()->set_allowed(true);
+  events[2].set_seq(3);
+  v1::FinalAnswer* answer = events[2].mutable_final_answer();
+  answer->set_text("There are 12 dogs.");
+  answer->mutable_result()->set_number(12);
+  answer->mutable_result()->set_unit("count");
+  return events;
+}
+
+TEST_F(RunTest, AskSendsTheRequestAndKeyAndPrintsJsonLines) {
+  service_.events = ShortStream();
+  Invocation inv = MakeInvocation({"ask", "how many dogs?"});
+  inv.json = true;
+  inv.session_id = "s-7";
+  inv.as_of = "2026-09-30";
+
+  EXPECT_EQ(RunCli(inv), 0);
+  EXPECT_EQ(err_.str(), "");
+  const v1::AskRequest request = service_.last_request();
+  EXPECT_EQ(request.practice_id(), "demo");
+  EXPECT_EQ(request.question(), "how many dogs?");
+  EXPECT_EQ(request.session_id(), "s-7");
+  EXPECT_EQ(request.as_of_date(), "2026-09-30");
+  EXPECT_EQ(service_.last_api_key(), "demo-key");
+
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), service_.events.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    v1::AskEvent parsed;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(lines[i], &parsed).ok());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        parsed, service_.events[i]));
+  }
+}
+
+TEST_F(RunTest, AskPrintsTheAnswerForPeople) {
+  service_.events = ShortStream();
+  EXPECT_EQ(RunCli(MakeInvocation({"ask", "how many dogs?"})), 0);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("answer   There are 12 dogs.\n         12\n"));
+}
+
+TEST_F(RunTest, StreamErrorAfterEventsKeepsTheEventsAndMapsTheCode) {
+  v1::AskEvent refused;
+  refused.mutable_budget_check()->set_allowed(false);
+  refused.mutable_budget_check()->set_message("The budget is spent.");
+  service_.events = {refused};
+  service_.ask_status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "budget hard cap reached");
+  EXPECT_EQ(RunCli(MakeInvocation({"ask", "q"})), 6);
+  EXPECT_THAT(out_.str(), HasSubstr("refused"));
+  EXPECT_EQ(err_.str(),
+            "vetctl: RESOURCE_EXHAUSTED: budget hard cap reached\n");
+}
+
+TEST_F(RunTest, UnaryCallsPrintOrMapTheirErrors) {
+  EXPECT_EQ(RunCli(MakeInvocation({"budget"})), 0);
+  EXPECT_THAT(out_.str(), HasSubstr("  spent       $1.25  2%\n"));
+
+  EXPECT_EQ(RunCli(MakeInvocation({"session", "s-9"})), 5);
+  EXPECT_EQ(err_.str(), "vetctl: NOT_FOUND: no session s-9\n");
+
+  err_.str("");
+  Invocation json = MakeInvocation({"session", "s-9"});
+  json.json = true;
+  EXPECT_EQ(RunCli(json), 5);
+  EXPECT_EQ(err_.str(),
+            "{\"code\":\"NOT_FOUND\",\"message\":\"no session s-9\"}\n");
+
+  out_.str("");
+  Invocation end = MakeInvocation({"end-session", "s-9"});
+  end.json = true;
+  EXPECT_EQ(RunCli(end), 0);
+  EXPECT_EQ(out_.str(), "{}\n");
+}
+
+TEST_F(RunTest, AuthFailuresExitWithFour) {
+  Invocation no_key = MakeInvocation({"budget"});
+  no_key.api_key.clear();
+  EXPECT_EQ(RunCli(no_key), 4);
+  EXPECT_EQ(err_.str(), "vetctl: UNAUTHENTICATED: no API key\n");
+
+  Invocation wrong_key = MakeInvocation({"budget"});
+  wrong_key.api_key = "other";
+  EXPECT_EQ(RunCli(wrong_key), 4);
+}
+
+TEST_F(RunTest, CtrlCCancelsTheAskAndExitsWithNine) {
+  service_.events = ShortStream();
+  service_.events.pop_back();  // No answer: the server keeps working.
+  service_.hold_until_cancelled = true;
+  int exit_code = -1;
+  std::thread client([&] { exit_code = RunCli(MakeInvocation({"ask", "q"})); });
+  ASSERT_TRUE(service_.events_written.WaitForNotificationWithTimeout(
+      absl::Seconds(20)));
+  canceller_.Cancel();  // What main's signal thread does on SIGINT.
+  client.join();
+  EXPECT_EQ(exit_code, 9);
+  EXPECT_EQ(err_.str(), "vetctl: CANCELLED: interrupted\n");
+}
+
+TEST_F(RunTest, ACancelBeforeTheCallCancelsIt) {
+  canceller_.Cancel();
+  EXPECT_EQ(RunCli(MakeInvocation({"budget"})), 9);
+}
+
+TEST_F(RunTest, TimeoutEndsTheAskWithSeven) {
+  service_.hold_until_cancelled = true;
+  Invocation inv = MakeInvocation({"ask", "q"});
+  inv.timeout = absl::Milliseconds(300);
+  EXPECT_EQ(RunCli(inv), 7);
+  EXPECT_EQ(err_.str(),
+            "vetctl: DEADLINE_EXCEEDED: no answer within --timeout=0.3s\n");
+}
+
+// A loopback port with nothing listening on it.
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t size = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(RunUnreachableTest, SaysTheServerIsNotRunning) {
+  FlagValues flags;
+  flags.addr = absl::StrCat("127.0.0.1:", UnusedPort());
+  const absl::StatusOr<Invocation> inv =
+      ParseInvocation({"budget"}, flags, Environment());
+  ASSERT_TRUE(inv.ok());
+  std::ostringstream out, err;
+  CallCanceller canceller;
+  EXPECT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), 8);
+  EXPECT_EQ(err.str(),
+            absl::StrCat("vetctl: UNAVAILABLE: cannot reach the server at ",
+                         flags.addr, ": is vet-analytics-server running?\n"));
+  EXPECT_EQ(out.str(), "");
+}
+
+}  // namespace
+}  // namespace vet::cli

@@ -1,0 +1,725 @@
+// Unit tests of vetctl's testable part: exit codes, formatting, argument
+// parsing, and both Ask printers. No network; see vetctl_rpc_test.cc for the
+// calls against a fake server on loopback.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "clients/args.h"
+#include "clients/ask_printer.h"
+#include "clients/exit_codes.h"
+#include "clients/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "vetanalytics/v1/analytics.pb.h"
+
+// Flags for CheckFlagArgs to find in the registry (vetctl's own live in
+// main.cc, which tests do not link).
+ABSL_FLAG(int, cli_test_int, 0, "test");
+ABSL_FLAG(bool, cli_test_bool, false, "test");
+ABSL_FLAG(std::string, cli_test_string, "", "test");
+
+namespace vet::cli {
+namespace {
+
+namespace v1 = ::vetanalytics::v1;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// --- Exit codes ------------------------------------------------------------
+
+TEST(ExitCodeTest, MapsEveryStatusCode) {
+  const struct {
+    grpc::StatusCode code;
+    int exit_code;
+    const char* name;
+  } kCases[] = {
+      {grpc::StatusCode::OK, 0, "OK"},
+      {grpc::StatusCode::CANCELLED, 9, "CANCELLED"},
+      {grpc::StatusCode::UNKNOWN, 1, "UNKNOWN"},
+      {grpc::StatusCode::INVALID_ARGUMENT, 3, "INVALID_ARGUMENT"},
+      {grpc::StatusCode::DEADLINE_EXCEEDED, 7, "DEADLINE_EXCEEDED"},
+      {grpc::StatusCode::NOT_FOUND, 5, "NOT_FOUND"},
+      {grpc::StatusCode::ALREADY_EXISTS, 1, "ALREADY_EXISTS"},
+      {grpc::StatusCode::PERMISSION_DENIED, 4, "PERMISSION_DENIED"},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED, 6, "RESOURCE_EXHAUSTED"},
+      {grpc::StatusCode::FAILED_PRECONDITION, 1, "FAILED_PRECONDITION"},
+      {grpc::StatusCode::ABORTED, 1, "ABORTED"},
+      {grpc::StatusCode::OUT_OF_RANGE, 1, "OUT_OF_RANGE"},
+      {grpc::StatusCode::UNIMPLEMENTED, 1, "UNIMPLEMENTED"},
+      {grpc::StatusCode::INTERNAL, 1, "INTERNAL"},
+      {grpc::StatusCode::UNAVAILABLE, 8, "UNAVAILABLE"},
+      {grpc::StatusCode::DATA_LOSS, 1, "DATA_LOSS"},
+      {grpc::StatusCode::UNAUTHENTICATED, 4, "UNAUTHENTICATED"},
+  };
+  for (const auto& c : kCases) {
+    EXPECT_EQ(ExitCodeFor(c.code), c.exit_code) << c.name;
+    EXPECT_EQ(StatusCodeName(c.code), c.name);
+  }
+  EXPECT_EQ(ExitCodeFor(static_cast<grpc::StatusCode>(42)), kExitError);
+  EXPECT_EQ(StatusCodeName(static_cast<grpc::StatusCode>(42)), "CODE_42");
+}
+
+TEST(FormatErrorTest, HumanLineNamesTheCode) {
+  EXPECT_EQ(FormatError("NOT_FOUND", "no session s-1", /*json=*/false,
+                        /*color=*/false),
+            "vetctl: NOT_FOUND: no session s-1\n");
+}
+
+TEST(FormatErrorTest, JsonLineParsesBack) {
+  const std::string line =
+      FormatError("INVALID_ARGUMENT", "bad \"date\"\n\x01 é", /*json=*/true,
+                  /*color=*/false);
+  ASSERT_EQ(line.back(), '\n');
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &parsed).ok())
+      << line;
+  EXPECT_EQ(parsed.fields().at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(parsed.fields().at("message").string_value(),
+            "bad \"date\"\n\x01 é");
+}
+
+TEST(FormatErrorTest, UsageErrorPointsToHelp) {
+  EXPECT_EQ(
+      FormatUsageError("missing subcommand", /*json=*/false, /*color=*/false),
+      "vetctl: missing subcommand\nRun 'vetctl help' for usage.\n");
+  EXPECT_EQ(
+      FormatUsageError("missing subcommand", /*json=*/true, /*color=*/false),
+      "{\"code\":\"USAGE\",\"message\":\"missing subcommand\"}\n");
+}
+
+// --- Money and numbers -----------------------------------------------------
+
+TEST(FormatMoneyTest, RoundsToCentsAndMarksFractionsOfACent) {
+  EXPECT_EQ(FormatMoney(0), "$0.00");
+  EXPECT_EQ(FormatMoney(1), "<$0.01");
+  EXPECT_EQ(FormatMoney(4'999), "<$0.01");
+  EXPECT_EQ(FormatMoney(5'000), "$0.01");
+  EXPECT_EQ(FormatMoney(10'000), "$0.01");
+  EXPECT_EQ(FormatMoney(999'999), "$1.00");
+  EXPECT_EQ(FormatMoney(50'000'000), "$50.00");
+  EXPECT_EQ(FormatMoney(1'234'560'000), "$1,234.56");
+  EXPECT_EQ(FormatMoney(1'234'565'000), "$1,234.57");
+  EXPECT_EQ(FormatMoney(1'000'000'000'000), "$1,000,000.00");
+  EXPECT_EQ(FormatMoney(-3'000'000), "-$3.00");
+  EXPECT_EQ(FormatMoney(-1), ">-$0.01");
+  EXPECT_EQ(FormatMoney(std::numeric_limits<int64_t>::max()),
+            "$9,223,372,036,854.78");
+  EXPECT_EQ(FormatMoney(std::numeric_limits<int64_t>::min()),
+            "-$9,223,372,036,854.78");
+}
+
+TEST(FormatNumberTest, UsesTheUnit) {
+  EXPECT_EQ(FormatNumber(1234.56, "USD"), "$1,234.56");
+  EXPECT_EQ(FormatNumber(-0.5, "USD"), "-$0.50");
+  EXPECT_EQ(FormatNumber(0.001, "USD"), "<$0.01");
+  EXPECT_EQ(FormatNumber(12.345, "percent"), "12.3%");
+  EXPECT_EQ(FormatNumber(1234, "count"), "1,234");
+  EXPECT_EQ(FormatNumber(1234567, ""), "1,234,567");
+  EXPECT_EQ(FormatNumber(1234.5, ""), "1,234.50");
+  EXPECT_EQ(FormatNumber(0.0345, ""), "0.0345");
+  EXPECT_EQ(FormatNumber(3.25, "days"), "3.25 days");
+}
+
+TEST(FormatNumberTest, IntegersAndDecimals) {
+  EXPECT_EQ(FormatInteger(0), "0");
+  EXPECT_EQ(FormatInteger(999), "999");
+  EXPECT_EQ(FormatInteger(-1234567), "-1,234,567");
+  EXPECT_EQ(FormatDecimal(1234.567, 2), "1,234.57");
+  EXPECT_EQ(FormatDecimal(-0.001, 2), "0.00");
+  EXPECT_EQ(FormatDecimal(std::numeric_limits<double>::quiet_NaN(), 2), "NaN");
+  EXPECT_EQ(FormatDecimal(-std::numeric_limits<double>::infinity(), 2), "-∞");
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(1536), "1.5 KB");
+}
+
+TEST(SanitizeTest, NeutralizesTerminalControls) {
+  EXPECT_EQ(SanitizeForTerminal("a\033[2Jb\x7f", true), "a^[[2Jb^?");
+  EXPECT_EQ(SanitizeForTerminal("line1\r\nline2\ttab", true),
+            "line1\nline2\ttab");
+  EXPECT_EQ(SanitizeForTerminal("line1\nline2\ttab", false), "line1 line2 tab");
+  EXPECT_EQ(SanitizeForTerminal("x\xC2\x9B"
+                                "1m",
+                                true),
+            "x?1m");
+  EXPECT_EQ(SanitizeForTerminal("Bäckström — ok", true), "Bäckström — ok");
+  EXPECT_EQ(DisplayWidth("Bäckström"), 9u);
+  EXPECT_EQ(DisplayWidth(Paint(true, Style::kBold, "abc")), 3u);
+}
+
+// --- Tables ----------------------------------------------------------------
+
+v1::Column MakeColumn(const std::string& name, v1::Column::Type type) {
+  v1::Column column;
+  column.set_name(name);
+  column.set_type(type);
+  return column;
+}
+
+v1::Table SpeciesTable() {
+  v1::Table table;
+  *table.add_columns() = MakeColumn("species", v1::Column::TEXT);
+  *table.add_columns() = MakeColumn("visits", v1::Column::INTEGER);
+  *table.add_columns() = MakeColumn("revenue", v1::Column::NUMBER);
+  v1::Row* dog = table.add_rows();
+  dog->add_cells()->set_text("dog");
+  dog->add_cells()->set_integer(1234);
+  dog->add_cells()->set_number(12345.5);
+  v1::Row* cat = table.add_rows();
+  cat->add_cells()->set_text("cat");
+  cat->add_cells();  // null
+  cat->add_cells()->set_number(99.25);
+  v1::Row* unknown = table.add_rows();
+  unknown->add_cells();  // null
+  unknown->add_cells()->set_integer(7);
+  unknown->add_cells();  // null
+  table.set_total_rows(3);
+  return table;
+}
+
+TEST(FormatTableTest, AlignsColumnsAndShowsNulls) {
+  EXPECT_EQ(FormatTable(SpeciesTable(), FormatOptions()),
+            "species  visits    revenue\n"
+            "-------  ------  ---------\n"
+            "dog       1,234  12,345.50\n"
+            "cat           —      99.25\n"
+            "—             7          —\n");
+}
+
+TEST(FormatTableTest, WholeNumbersHaveNoDecimalsAndBoolsReadYesNo) {
+  v1::Table table;
+  *table.add_columns() = MakeColumn("month", v1::Column::DATE);
+  *table.add_columns() = MakeColumn("n", v1::Column::NUMBER);
+  *table.add_columns() = MakeColumn("insured", v1::Column::BOOL);
+  v1::Row* row = table.add_rows();
+  row->add_cells()->set_text("2026-07-01");
+  row->add_cells()->set_number(1500);
+  row->add_cells()->set_bool_(true);
+  v1::Row* short_row = table.add_rows();  // Fewer cells than columns.
+  short_row->add_cells()->set_text("2026-08-01");
+  EXPECT_EQ(FormatTable(table, FormatOptions()),
+            "month           n  insured\n"
+            "----------  -----  -------\n"
+            "2026-07-01  1,500  yes\n"
+            "2026-08-01      —  —\n");
+}
+
+TEST(FormatTableTest, CapsRowsAndCountsTheRest) {
+  v1::Table table;
+  *table.add_columns() = MakeColumn("i", v1::Column::INTEGER);
+  for (int i = 0; i < 60; ++i) table.add_rows()->add_cells()->set_integer(i);
+  table.set_total_rows(60);
+  std::string text = FormatTable(table, FormatOptions());
+  std::vector<std::string> lines =
+      absl::StrSplit(text, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u + 50u + 1u);
+  EXPECT_EQ(lines.back(), "... 10 more rows");
+
+  // The server capped the table at 60 of 1,000 rows.
+  table.set_total_rows(1000);
+  text = FormatTable(table, FormatOptions());
+  EXPECT_THAT(text, HasSubstr("\n... 950 more rows\n"));
+}
+
+TEST(FormatTableTest, TextCellsStayOnOneLineAndAreCut) {
+  v1::Table table;
+  *table.add_columns() = MakeColumn("note", v1::Column::TEXT);
+  table.add_rows()->add_cells()->set_text("two\nlines \033[31mred");
+  table.add_rows()->add_cells()->set_text(std::string(100, 'x'));
+  FormatOptions options;
+  options.max_cell_width = 10;
+  const std::string text = FormatTable(table, options);
+  EXPECT_THAT(text, HasSubstr("two lines…\n"));
+  EXPECT_THAT(text, HasSubstr("xxxxxxxxx…\n"));
+  EXPECT_THAT(text, Not(HasSubstr("\033")));
+}
+
+TEST(FormatResultTest, NumberTextAndTable) {
+  v1::Result number;
+  number.set_number(1234.5);
+  number.set_unit("USD");
+  EXPECT_EQ(FormatResult(number, FormatOptions()), "$1,234.50\n");
+  v1::Result text;
+  text.set_text("Mostly dogs.");
+  EXPECT_EQ(FormatResult(text, FormatOptions()), "Mostly dogs.\n");
+  v1::Result table;
+  *table.mutable_table() = SpeciesTable();
+  EXPECT_EQ(FormatResult(table, FormatOptions()),
+            FormatTable(SpeciesTable(), FormatOptions()));
+  EXPECT_EQ(FormatResult(v1::Result(), FormatOptions()), "");
+}
+
+// --- Other responses -------------------------------------------------------
+
+TEST(FormatBudgetTest, ShowsMoneyCapsAndModels) {
+  v1::Budget budget;
+  budget.set_practice_id("demo");
+  budget.set_limit_micros(50'000'000);
+  budget.set_spent_micros(41'000'000);
+  budget.set_remaining_micros(9'000'000);
+  budget.set_soft_cap(0.8);
+  budget.set_hard_cap(1.0);
+  budget.set_soft_cap_reached(true);
+  budget.set_period("month");
+  budget.mutable_period_start()->set_seconds(1'788'220'800);  // 2026-09-01
+  (*budget.mutable_spent_by_model_micros())["gpt-4o-mini"] = 40'000'000;
+  (*budget.mutable_spent_by_model_micros())["planner"] = 1'000'000;
+  const std::string text = FormatBudget(budget, FormatOptions());
+  EXPECT_THAT(
+      text,
+      HasSubstr("budget of demo, this month (since 2026-09-01 00:00 UTC"));
+  EXPECT_THAT(text, HasSubstr("  limit      $50.00\n"));
+  EXPECT_THAT(text, HasSubstr("  spent      $41.00   82%\n"));
+  EXPECT_THAT(text, HasSubstr("  soft cap   $40.00   80%  reached\n"));
+  EXPECT_THAT(text, HasSubstr("  hard cap   $50.00  100%\n"));
+  EXPECT_THAT(text,
+              HasSubstr("    gpt-4o-mini  $40.00\n    planner       $1.00\n"));
+}
+
+TEST(FormatSessionListTest, OneAlignedRowPerSession) {
+  v1::ListSessionsResponse response;
+  v1::Session* a = response.add_sessions();
+  a->set_session_id("s-1");
+  a->set_total_cost_micros(12'340'000);
+  a->add_turns()->set_question("How many dogs?");
+  v1::Session* b = response.add_sessions();
+  b->set_session_id("s-22");
+  b->set_ended(true);
+  response.set_next_page_token("tok");
+  const std::string text = FormatSessionList(response, FormatOptions());
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "SESSION  LAST ACTIVE  TURNS    COST  STATE   FIRST QUESTION\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "s-1      —                1  $12.34  active  How many dogs?\n"));
+  EXPECT_THAT(text, HasSubstr("s-22     —                0   $0.00  ended\n"));
+  EXPECT_THAT(text, HasSubstr("more: vetctl sessions --page_token=tok\n"));
+  EXPECT_EQ(FormatSessionList(v1::ListSessionsResponse(), FormatOptions()),
+            "no sessions\n");
+}
+
+TEST(FormatSessionTest, ShowsTurns) {
+  v1::Session session;
+  session.set_session_id("s-1");
+  session.set_practice_id("demo");
+  v1::Turn* turn = session.add_turns();
+  turn->set_number(1);
+  turn->set_question("How many dogs?");
+  turn->set_answer("There are 12 dogs.\nMostly labradors.");
+  turn->set_status("OK");
+  turn->set_code("result = 12");
+  const std::string text = FormatSession(session, FormatOptions());
+  EXPECT_THAT(text, HasSubstr("session s-1 · practice demo · active\n"));
+  EXPECT_THAT(text, HasSubstr("turn 1 · — · OK · $0.00\n"));
+  EXPECT_THAT(text, HasSubstr("  Q  How many dogs?\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  A  There are 12 dogs.\n     Mostly labradors.\n"));
+  EXPECT_THAT(text, HasSubstr("  code\n      result = 12\n"));
+}
+
+TEST(FormatDatasetTest, ListsColumnsWithoutRows) {
+  v1::DatasetDescription dataset;
+  dataset.set_practice_id("demo");
+  dataset.set_time_zone("Europe/London");
+  v1::TableDescription* table = dataset.add_tables();
+  table->set_name("patients");
+  table->set_row_count(1200);
+  v1::ColumnDescription* species = table->add_columns();
+  species->set_name("species");
+  species->set_type("enum");
+  species->add_allowed_values("dog");
+  species->add_allowed_values("cat");
+  v1::ColumnDescription* owner = table->add_columns();
+  owner->set_name("owner_id");
+  owner->set_type("ref");
+  owner->set_references("owners");
+  owner->set_personal(true);
+  const std::string text = FormatDataset(dataset, FormatOptions());
+  EXPECT_THAT(text, HasSubstr("dataset of demo · time zone Europe/London\n"));
+  EXPECT_THAT(text, HasSubstr("patients  1,200 rows\n"));
+  EXPECT_THAT(text, HasSubstr("  species   enum  one of dog, cat\n"));
+  EXPECT_THAT(text, HasSubstr("  owner_id  ref   → owners · personal\n"));
+}
+
+// --- Arguments -------------------------------------------------------------
+
+absl::StatusOr<Invocation> Parse(const std::vector<std::string>& args,
+                                 FlagValues flags = FlagValues(),
+                                 Environment env = Environment()) {
+  return ParseInvocation(args, flags, env);
+}
+
+TEST(ParseInvocationTest, RejectsBadUsage) {
+  EXPECT_EQ(Parse({}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(Parse({"frobnicate"}).status().message()),
+              HasSubstr("unknown subcommand \"frobnicate\""));
+  EXPECT_THAT(std::string(Parse({"ask"}).status().message()),
+              HasSubstr("ask needs a question"));
+  EXPECT_FALSE(Parse({"ask", "  "}).ok());
+  EXPECT_THAT(std::string(Parse({"session"}).status().message()),
+              HasSubstr("session needs a session id"));
+  EXPECT_FALSE(Parse({"end-session"}).ok());
+  EXPECT_FALSE(Parse({"session", "a", "b"}).ok());
+  EXPECT_THAT(std::string(Parse({"budget", "now"}).status().message()),
+              HasSubstr("budget takes no arguments"));
+  EXPECT_FALSE(Parse({"sessions", "x"}).ok());
+  FlagValues disagree;
+  disagree.session = "s-2";
+  EXPECT_FALSE(Parse({"session", "s-1"}, disagree).ok());
+  FlagValues zero_timeout;
+  zero_timeout.timeout_seconds = 0;
+  EXPECT_THAT(std::string(Parse({"budget"}, zero_timeout).status().message()),
+              HasSubstr("--timeout"));
+}
+
+TEST(ParseInvocationTest, ChecksAsOfDates) {
+  for (const char* bad :
+       {"2026-13-01", "2026-02-30", "2025-02-29", "26-01-01", "2026-1-01",
+        "2026/01/01", "yesterday", "2026-01-01x"}) {
+    FlagValues flags;
+    flags.as_of = bad;
+    const auto inv = Parse({"ask", "q"}, flags);
+    EXPECT_EQ(inv.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(inv.status().message()), HasSubstr("--as_of"))
+        << bad;
+  }
+  FlagValues leap;
+  leap.as_of = "2024-02-29";
+  const auto inv = Parse({"ask", "q"}, leap);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->as_of, "2024-02-29");
+}
+
+TEST(ParseInvocationTest, JoinsQuestionWordsAndDefaultsToTheDemo) {
+  const auto inv = Parse({"ask", "how", "many", "dogs?"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kAsk);
+  EXPECT_EQ(inv->question, "how many dogs?");
+  EXPECT_EQ(inv->addr, "127.0.0.1:50051");
+  EXPECT_EQ(inv->practice, "demo");
+  EXPECT_EQ(inv->api_key, "demo-key");
+  EXPECT_EQ(inv->out_dir, "vetctl-artifacts");
+  EXPECT_EQ(inv->timeout, absl::Seconds(120));
+  EXPECT_TRUE(inv->color_allowed);
+  EXPECT_FALSE(inv->json);
+}
+
+TEST(ParseInvocationTest, FlagsBeatEnvironmentBeatsDefaults) {
+  Environment env;
+  env.vet_addr = "env:1";
+  env.vet_practice = "env-practice";
+  env.vet_api_key = "env-key";
+  env.no_color = true;
+  auto inv = Parse({"budget"}, FlagValues(), env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->addr, "env:1");
+  EXPECT_EQ(inv->practice, "env-practice");
+  EXPECT_EQ(inv->api_key, "env-key");
+  EXPECT_FALSE(inv->color_allowed);
+
+  FlagValues flags;
+  flags.addr = "flag:2";
+  flags.practice = "flag-practice";
+  flags.api_key = "flag-key";
+  flags.timeout_seconds = 5;
+  flags.json = true;
+  inv = Parse({"budget"}, flags, env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->addr, "flag:2");
+  EXPECT_EQ(inv->practice, "flag-practice");
+  EXPECT_EQ(inv->api_key, "flag-key");
+  EXPECT_EQ(inv->timeout, absl::Seconds(5));
+  EXPECT_TRUE(inv->json);
+}
+
+TEST(ParseInvocationTest, OnlyTheDemoPracticeGetsTheDemoKey) {
+  FlagValues flags;
+  flags.practice = "riverside";
+  const auto inv = Parse({"budget"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->api_key, "");
+}
+
+TEST(ParseInvocationTest, SessionIdFromOperandOrFlag) {
+  auto inv = Parse({"end-session", "s-1"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kEndSession);
+  EXPECT_EQ(inv->session_id, "s-1");
+  FlagValues flags;
+  flags.session = "s-2";
+  inv = Parse({"session"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->session_id, "s-2");
+  inv = Parse({"ask", "and cats?"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->session_id, "s-2");
+}
+
+absl::Status Check(std::vector<std::string> args) {
+  args.insert(args.begin(), "vetctl");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  return CheckFlagArgs(argv);
+}
+
+TEST(CheckFlagArgsTest, AcceptsKnownFlagsInEveryForm) {
+  EXPECT_TRUE(Check({"ask", "q", "--cli_test_int=5"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_int", "5", "ask", "q"}).ok());
+  EXPECT_TRUE(Check({"-cli_test_string=x", "budget"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_bool", "budget"}).ok());
+  EXPECT_TRUE(Check({"--nocli_test_bool", "budget"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_bool=false"}).ok());
+  EXPECT_TRUE(Check({"ask", "--", "--not-a-flag"}).ok());
+  EXPECT_TRUE(Check({"ask", "-"}).ok());
+  EXPECT_TRUE(Check({"--help"}).ok());
+  EXPECT_TRUE(Check({"--flagfile", "some-file", "budget"}).ok());
+  // Checking leaves the flag as it was.
+  EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
+}
+
+TEST(CheckFlagArgsTest, RejectsUnknownFlagsAndBadValues) {
+  EXPECT_THAT(std::string(Check({"ask", "q", "--bogus"}).message()),
+              HasSubstr("unknown flag --bogus"));
+  EXPECT_FALSE(Check({"--cli_test_int=abc"}).ok());
+  EXPECT_FALSE(Check({"--cli_test_int", "abc"}).ok());
+  EXPECT_THAT(std::string(Check({"budget", "--cli_test_int"}).message()),
+              HasSubstr("needs a value"));
+  EXPECT_FALSE(Check({"--cli_test_bool=maybe"}).ok());
+  EXPECT_FALSE(Check({"--nocli_test_int"}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
+}
+
+// --- Ask printers ----------------------------------------------------------
+
+std::vector<v1::AskEvent> SampleStream() {
+  std::vector<v1::AskEvent> events;
+  auto add = [&events]() -> v1::AskEvent& {
+    v1::AskEvent& event = events.emplace_back();
+    event.set_seq(static_cast<int64_t>(events.size()));
+    event.mutable_timestamp()->set_seconds(1'790'000'000 + event.seq());
+    return event;
+  };
+  v1::SessionStarted* started = add().mutable_session_started();
+  started->set_session_id("s-42");
+  started->set_turn(1);
+  started->set_as_of_date("2026-09-30");
+  v1::BudgetCheck* budget = add().mutable_budget_check();
+  budget->set_allowed(true);
+  budget->set_spent_micros(41'000'000);
+  budget->set_limit_micros(50'000'000);
+  budget->set_remaining_micros(9'000'000);
+  budget->set_soft_cap_reached(true);
+  budget->set_model("gpt-4o-mini");
+  v1::CodeGenerated* code = add().mutable_code_generated();
+  code->set_attempt(1);
+  code->set_code(
+      "import pandas as pd\nresult = visits.groupby('species').size()");
+  code->set_generator("model");
+  code->set_model("gpt-4o-mini");
+  code->set_prompt_tokens(1200);
+  code->set_completion_tokens(80);
+  code->set_cost_micros(240);
+  code->set_summary("visits by species");
+  v1::ExecutionOutput* out = add().mutable_execution_output();
+  out->set_stream(v1::ExecutionOutput::STDOUT);
+  out->set_text("rows: 3\n");
+  v1::ExecutionOutput* warn1 = add().mutable_execution_output();
+  warn1->set_stream(v1::ExecutionOutput::STDERR);
+  warn1->set_text("Future");
+  v1::ExecutionOutput* warn2 = add().mutable_execution_output();
+  warn2->set_stream(v1::ExecutionOutput::STDERR);
+  warn2->set_text("Warning: x\n\033[2Jcleared?\n");
+  v1::Artifact* artifact = add().mutable_artifact();
+  artifact->set_name("../chart");
+  artifact->set_mime_type("image/png");
+  artifact->set_data(std::string("\x89PNG\r\n\x1a\n\0\xff", 10));
+  v1::Retry* retry = add().mutable_retry();
+  retry->set_attempt(2);
+  retry->set_reason("KeyError: 'amount'");
+  v1::FinalAnswer* answer = add().mutable_final_answer();
+  answer->set_text("Dogs had the most visits.");
+  *answer->mutable_result()->mutable_table() = SpeciesTable();
+  answer->set_total_cost_micros(12'340'000);
+  answer->set_attempts(2);
+  return events;
+}
+
+TEST(JsonAskPrinterTest, OneParseableLinePerEvent) {
+  const std::vector<v1::AskEvent> events = SampleStream();
+  std::ostringstream out;
+  JsonAskPrinter printer(out);
+  printer.Start();
+  for (const v1::AskEvent& event : events) printer.OnEvent(event);
+  printer.Finish();
+
+  const std::string text = out.str();
+  ASSERT_EQ(text.back(), '\n');
+  const std::vector<std::string> lines =
+      absl::StrSplit(text, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), events.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    v1::AskEvent parsed;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(lines[i], &parsed).ok())
+        << lines[i];
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(parsed, events[i]))
+        << lines[i];
+  }
+  // The standard mapping: lowerCamelCase, int64 as strings, bytes as base64.
+  EXPECT_THAT(lines[0],
+              HasSubstr("\"sessionStarted\":{\"sessionId\":\"s-42\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"spentMicros\":\"41000000\""));
+  EXPECT_THAT(lines[6], HasSubstr("\"data\":\"iVBORw0KGgoA/w==\""));
+}
+
+class HumanAskPrinterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    out_dir_ = std::filesystem::path(::testing::TempDir()) /
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(out_dir_);
+  }
+
+  std::string Print(const std::vector<v1::AskEvent>& events, bool color) {
+    HumanAskOptions options;
+    options.format.color = color;
+    options.out_dir = out_dir_.string();
+    std::ostringstream out;
+    HumanAskPrinter printer(options, out, err_);
+    printer.Start();
+    for (const v1::AskEvent& event : events) printer.OnEvent(event);
+    printer.Finish();
+    return out.str();
+  }
+
+  std::filesystem::path out_dir_;
+  std::ostringstream err_;
+};
+
+TEST_F(HumanAskPrinterTest, ShowsEveryStage) {
+  const std::string text = Print(SampleStream(), /*color=*/false);
+  EXPECT_THAT(text, HasSubstr("session  s-42 · new · as of 2026-09-30\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "budget   $41.00 spent of $50.00 · $9.00 left · model gpt-4o-mini\n"
+          "         ⚠ soft cap reached\n"));
+  EXPECT_THAT(text,
+              HasSubstr("code     attempt 1 · model gpt-4o-mini · 1,200 + 80 "
+                        "tokens · <$0.01\n"
+                        "         visits by species\n"
+                        "    import pandas as pd\n"
+                        "    result = visits.groupby('species').size()\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("output\nrows: 3\n! FutureWarning: x\n! ^[[2Jcleared?\n"));
+  EXPECT_THAT(text, HasSubstr("retry    attempt 2: KeyError: 'amount'\n"));
+  EXPECT_THAT(text, HasSubstr("answer   Dogs had the most visits.\n\n"
+                              "  species  visits    revenue\n"));
+  EXPECT_THAT(text, HasSubstr("cost     $12.34 · 2 attempts\n"));
+  EXPECT_THAT(text, HasSubstr("follow up: vetctl ask --session=s-42"));
+  EXPECT_THAT(text, Not(HasSubstr("\033")));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(HumanAskPrinterTest, SavesArtifactsUnderTheSession) {
+  const std::string text = Print(SampleStream(), /*color=*/false);
+  const std::filesystem::path path = out_dir_ / "s-42" / "chart.png";
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                        "artifact ../chart (image/png, 10 B) saved to ",
+                        path.string(), "\n")));
+  std::ifstream file(path, std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(file)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_EQ(data, std::string("\x89PNG\r\n\x1a\n\0\xff", 10));
+}
+
+TEST_F(HumanAskPrinterTest, ColorsOnlyWhenAsked) {
+  EXPECT_THAT(Print(SampleStream(), /*color=*/true),
+              AllOf(HasSubstr("\033[33m⚠ soft cap reached\033[0m"),
+                    HasSubstr("\033[31m! \033[0m")));
+}
+
+TEST_F(HumanAskPrinterTest, ShowsARefusedBudget) {
+  v1::AskEvent event;
+  v1::BudgetCheck* budget = event.mutable_budget_check();
+  budget->set_allowed(false);
+  budget->set_limit_micros(50'000'000);
+  budget->set_spent_micros(50'000'000);
+  budget->set_message("The monthly budget is spent.");
+  EXPECT_EQ(Print({event}, /*color=*/false),
+            "budget   refused · $50.00 spent of $50.00 · $0.00 left\n"
+            "         The monthly budget is spent.\n");
+}
+
+TEST(HumanAskPrinterProgressTest, SpinnerWaitsForAnUnfinishedLine) {
+  HumanAskOptions options;
+  options.progress = true;
+  std::ostringstream out, err;
+  HumanAskPrinter printer(options, out, err);
+  printer.Start();
+  v1::AskEvent event;
+  event.mutable_execution_output()->set_stream(v1::ExecutionOutput::STDOUT);
+  event.mutable_execution_output()->set_text("50% done");
+  printer.OnEvent(event);
+  // Erased for the output and not drawn again over "50% done".
+  EXPECT_THAT(err.str(), ::testing::EndsWith("\r\033[2K"));
+  event.mutable_execution_output()->set_text(", 100% done\n");
+  printer.OnEvent(event);
+  // The line is complete: the spinner is back.
+  EXPECT_THAT(err.str(), Not(::testing::EndsWith("\r\033[2K")));
+  printer.Finish();
+  EXPECT_THAT(err.str(), ::testing::EndsWith("\r\033[2K"));
+  EXPECT_EQ(out.str(), "\noutput\n50% done, 100% done\n");
+}
+
+TEST(SafeFileNameTest, KeepsArtifactsInTheirDirectory) {
+  EXPECT_EQ(SafeFileName("chart.png"), "chart.png");
+  EXPECT_EQ(SafeFileName("../../etc/passwd"), "passwd");
+  EXPECT_EQ(SafeFileName("..\\x.png"), "x.png");
+  EXPECT_EQ(SafeFileName(".hidden"), "hidden");
+  EXPECT_EQ(SafeFileName(".."), "artifact");
+  EXPECT_EQ(SafeFileName(""), "artifact");
+  EXPECT_EQ(SafeFileName("revenue by month.png"), "revenue_by_month.png");
+  EXPECT_EQ(SafeFileName(std::string(300, 'a')).size(), 100u);
+}
+
+TEST(ProgressLineTest, DrawsAndErasesOnlyWhenEnabled) {
+  std::ostringstream err;
+  {
+    // A frame of an hour: the thread never redraws during the test.
+    ProgressLine progress(err, /*enabled=*/true, absl::Hours(1));
+    progress.Show("running…");
+    progress.Hide();
+    progress.Hide();
+    progress.Stop();
+    progress.Show("after stop");
+  }
+  EXPECT_EQ(err.str(), "\r\033[2K⠋ running…\r\033[2K");
+
+  std::ostringstream quiet;
+  ProgressLine disabled(quiet, /*enabled=*/false);
+  disabled.Show("running…");
+  disabled.Stop();
+  EXPECT_EQ(quiet.str(), "");
+}
+
+}  // namespace
+}  // namespace vet::cli
