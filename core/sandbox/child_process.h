@@ -1,0 +1,124 @@
+// Starting one interpreter for one execution: fork and execve with an
+// explicit environment, its own session and process group, a private working
+// directory, resource limits, and pipes on fd 0-3; then killing its whole
+// process group and reaping it. This is the piece a later bubblewrap or
+// zygote launcher replaces; the protocol on the pipes stays the same.
+#ifndef VET_CORE_SANDBOX_CHILD_PROCESS_H_
+#define VET_CORE_SANDBOX_CHILD_PROCESS_H_
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace vet::sandbox::internal {
+
+// Owns a file descriptor; closes it on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+struct ResourceLimit {
+  int resource;  // RLIMIT_CPU, ...
+  rlim_t soft;
+  rlim_t hard;
+};
+
+struct LaunchSpec {
+  // Absolute path; PATH is not searched.
+  std::string executable;
+  // argv[0] included.
+  std::vector<std::string> argv;
+  // "NAME=value". Nothing of this process's environment is inherited.
+  std::vector<std::string> env;
+  std::string working_dir;
+  std::vector<ResourceLimit> limits;
+  // Becomes the child's stdin, followed by end of file. It is written into
+  // the pipe before the child starts, so it must fit in one pipe buffer
+  // (up to /proc/sys/fs/pipe-max-size, 1 MiB by default).
+  std::string stdin_data;
+};
+
+// A running child: the leader of its own session and process group, with
+// fd 0 reading `stdin_data`, fd 1 and 2 its output pipes, fd 3 the result
+// pipe, and every other descriptor closed. Dies with the thread that
+// spawned it (PR_SET_PDEATHSIG), so the spawning thread must outlive it:
+// Wait() on that thread.
+class ChildProcess {
+ public:
+  // kInvalidArgument if stdin_data does not fit in a pipe; kInternal (with
+  // the failing step and errno) if the child cannot be started.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(
+      const LaunchSpec& spec);
+  // Kills the group and reaps the child if Wait() has not.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Non-blocking read ends; the caller may reset() them at end of file.
+  UniqueFd& stdout_pipe() { return stdout_; }
+  UniqueFd& stderr_pipe() { return stderr_; }
+  UniqueFd& result_pipe() { return result_; }
+  // A pidfd: readable once the child has exited, even while a grandchild
+  // still holds its pipes open. The child stays a zombie until Wait().
+  int exit_fd() const { return pidfd_.get(); }
+
+  // Sends SIGKILL to the whole process group. Thread-safe and async with
+  // respect to Wait(): a no-op once the child is reaped, so a recycled pid
+  // is never signalled.
+  void KillGroup();
+
+  struct ExitInfo {
+    int wait_status = 0;  // as from waitpid
+    absl::Duration cpu_time;
+  };
+  // Kills the group, so that no grandchild outlives the execution, then
+  // reaps the child (blocking until it has died). Call at most once.
+  ExitInfo KillGroupAndWait();
+
+ private:
+  ChildProcess(pid_t pid, UniqueFd pidfd, UniqueFd out, UniqueFd err,
+               UniqueFd result);
+
+  const pid_t pid_;
+  UniqueFd pidfd_;
+  UniqueFd stdout_;
+  UniqueFd stderr_;
+  UniqueFd result_;
+  absl::Mutex mu_;
+  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace vet::sandbox::internal
+
+#endif  // VET_CORE_SANDBOX_CHILD_PROCESS_H_

@@ -1,0 +1,433 @@
+# The Python half of the sandbox protocol, embedded into the C++ binary and
+# run as `/usr/bin/python3 -I -B -u -c <this file> <spec-json>`.
+#
+# Protocol (shared with core/sandbox/subprocess_executor.cc; a later forking
+# zygote speaks the same one):
+#   argv[1]  the spec: {"data_dir": str, "tables": {name: [date columns]},
+#            "max_rows", "max_charts", "max_chart_bytes", "max_result_bytes"},
+#            or {"probe": true} to check the interpreter and warm matplotlib's
+#            font cache in MPLCONFIGDIR.
+#   fd 0     the generated code (UTF-8), read to EOF before anything runs.
+#   fd 1, 2  the code's own output, unbuffered, streamed by the caller.
+#   fd 3     one JSON document, written once at the end:
+#              {"status": "ok", "result": {...}, "answer": str, "charts": [...]}
+#              {"status": "error", "error": {"type", "message", "line"}}
+#              {"status": "fatal", "stage": str, "error": {...}}  (not the code's fault)
+#
+# Results are capped here, before serialising: serialising a 200 MB frame takes
+# about a second and would blow the caller's read limit anyway.
+import os
+import sys
+
+# Before numpy is imported: a process limit counts threads, and one request
+# must not fan out over every core.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS"):
+    os.environ[_var] = "1"
+os.environ["MPLBACKEND"] = "Agg"
+
+import base64
+import builtins
+import datetime
+import decimal
+import io
+import json
+import math
+import traceback
+import types
+
+MAX_MESSAGE_CHARS = 500
+# A sentence, not a report.
+MAX_ANSWER_CHARS = 20000
+# One cell is a value, not a document; keeps a single row from eating the cap.
+MAX_CELL_CHARS = 10000
+# Wider than any table a person reads; converting more would be slow.
+MAX_COLUMNS = 1000
+
+
+class CodeFailure(Exception):
+    """A problem with what the code produced, reported like an exception."""
+
+    def __init__(self, type_name, message):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+def _short(text, limit=MAX_MESSAGE_CHARS):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _error_doc(exc):
+    if isinstance(exc, CodeFailure):
+        return {"type": exc.type_name, "message": _short(exc), "line": 0}
+    line = 0
+    if isinstance(exc, SyntaxError) and exc.filename == "<generated>":
+        line = exc.lineno or 0
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<generated>":
+            line = frame.lineno or 0  # the innermost frame in the code wins
+    if isinstance(exc, SyntaxError):
+        message = exc.msg or "invalid syntax"
+    elif isinstance(exc, SystemExit):
+        message = "the code called exit(); set `result` instead"
+    else:
+        message = str(exc)
+    type_name = "MemoryError" if isinstance(exc, MemoryError) else type(exc).__name__
+    return {"type": type_name, "message": _short(message), "line": int(line)}
+
+
+# pandas and numpy, imported by _import_libraries() inside a try, so that a
+# broken installation is reported through the protocol, not as a crash.
+pd = None
+np = None
+
+
+def _import_libraries():
+    global pd, np
+    import numpy
+    import pandas
+    np, pd = numpy, pandas
+
+
+# ---------------------------------------------------------------- loading ---
+
+def _load_tables(data_dir, table_spec):
+    tables = {}
+    for name, date_columns in table_spec.items():
+        path = os.path.join(data_dir, name + ".csv")
+        if not os.path.exists(path):
+            continue
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        # Ids stay strings: "0042" is not 42, and a join on a float id fails.
+        dtypes = {c: str for c in header
+                  if c.endswith("_id") or c in ("invoice_id", "item_code")}
+        frame = pd.read_csv(path, dtype=dtypes, encoding="utf-8-sig",
+                            encoding_errors="replace")
+        for column in date_columns:
+            if column in frame.columns:
+                frame[column] = pd.to_datetime(frame[column], errors="coerce")
+        tables[name] = frame
+    return tables
+
+
+class _LazyPyplot(types.ModuleType):
+    """`plt` in the namespace; importing pyplot costs 0.2-0.5 s, so only code
+    that draws pays for it."""
+
+    def __getattr__(self, name):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as real
+        return getattr(real, name)
+
+
+# ----------------------------------------------------------- serialising ---
+
+def _is_null(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        if isinstance(value, (float, np.floating)):
+            return math.isnan(value)
+        if isinstance(value, np.datetime64):
+            return np.isnat(value)
+    except (TypeError, ValueError):
+        return False
+    return False
+
+
+def _finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value):
+    text = str(value)
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS - 1] + "\u2026"
+
+
+def _datetime_column(series):
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_localize(None)  # keep the practice's wall time
+    present = series.dropna()
+    # All at midnight: a date (invoiced_on, or a month from dt.to_timestamp()).
+    is_date = len(present) > 0 and bool((present == present.dt.normalize()).all())
+    fmt = "%Y-%m-%d" if is_date else "%Y-%m-%dT%H:%M:%S"
+    values = [None if _is_null(v) else v for v in series.dt.strftime(fmt).tolist()]
+    return ("date" if is_date else "datetime"), values
+
+
+def _object_column(values):
+    present = [v for v in values if not _is_null(v)]
+
+    def all_of(predicate):
+        return bool(present) and all(predicate(v) for v in present)
+
+    is_bool = lambda v: isinstance(v, (bool, np.bool_))
+    if all_of(is_bool):
+        return "bool", [None if _is_null(v) else bool(v) for v in values]
+    if all_of(lambda v: isinstance(v, (int, np.integer)) and not is_bool(v)):
+        return "integer", [None if _is_null(v) else int(v) for v in values]
+    if all_of(lambda v: isinstance(v, (int, float, decimal.Decimal, np.integer, np.floating))
+              and not is_bool(v)):
+        return "number", [None if _is_null(v) else _finite_or_none(v) for v in values]
+    if all_of(lambda v: isinstance(v, (datetime.datetime, np.datetime64))):
+        return _datetime_column(pd.Series(pd.to_datetime(values, errors="coerce")))
+    if all_of(lambda v: isinstance(v, datetime.date)):
+        return "date", [None if _is_null(v) else v.isoformat() for v in values]
+    return "text", [None if _is_null(v) else _text(v) for v in values]
+
+
+def _column(series):
+    """(type, cells) for one column of at most max_rows values."""
+    kind = series.dtype
+    api = pd.api.types
+    if api.is_bool_dtype(kind):
+        return "bool", [None if _is_null(v) else bool(v) for v in series.astype(object)]
+    if api.is_integer_dtype(kind):
+        return "integer", [None if _is_null(v) else int(v) for v in series.astype(object)]
+    if api.is_float_dtype(kind):
+        return "number", [None if _is_null(v) else _finite_or_none(v)
+                          for v in series.astype(object)]
+    if api.is_datetime64_any_dtype(kind):
+        return _datetime_column(series)
+    # object, string, category, period, timedelta...: look at the values.
+    return _object_column(series.astype(object).tolist())
+
+
+def _index_is_meaningful(index, of_series):
+    if isinstance(index, pd.MultiIndex) or any(n is not None for n in index.names):
+        return True
+    if isinstance(index, pd.RangeIndex):
+        return False
+    if not pd.api.types.is_integer_dtype(index.dtype):
+        return True  # labels, dates, value_counts() of a category: data
+    # On a DataFrame an unnamed integer index is the source table's row
+    # labels, left by filtering or sorting. On a Series it may be data
+    # (value_counts() of an integer column) and cannot be told apart from
+    # labels: an extra column is better than lost values.
+    return of_series
+
+
+def _column_name(label):
+    if isinstance(label, tuple):  # MultiIndex columns: ("amount", "sum")
+        return "_".join(str(p) for p in label if str(p) != "")
+    return str(label)
+
+
+def _table(obj, max_rows):
+    of_series = isinstance(obj, pd.Series)
+    if of_series:
+        obj = obj.to_frame(name=_column_name(obj.name) if obj.name is not None else "value")
+    if obj.shape[1] > MAX_COLUMNS:
+        raise CodeFailure("ResultTooLarge",
+                          "the result has %d columns; at most %d are allowed"
+                          % (obj.shape[1], MAX_COLUMNS))
+    total_rows = len(obj)
+    head = obj.iloc[:max_rows]
+    named_columns = []
+    if _index_is_meaningful(head.index, of_series):
+        levels = head.index.nlevels
+        for i in range(levels):
+            name = head.index.names[i]
+            if name is None:
+                name = "index" if levels == 1 else "level_%d" % i
+            named_columns.append((_column_name(name),
+                                  pd.Series(head.index.get_level_values(i))))
+    for i, label in enumerate(head.columns):
+        named_columns.append((_column_name(label), head.iloc[:, i].reset_index(drop=True)))
+    columns, cells, seen = [], [], set()
+    for name, series in named_columns:
+        unique, n = name, 1
+        while unique in seen:
+            n += 1
+            unique = "%s_%d" % (name, n)
+        seen.add(unique)
+        kind, values = _column(series)
+        columns.append({"name": unique, "type": kind})
+        cells.append(values)
+    rows = [list(r) for r in zip(*cells)] if cells else [[] for _ in range(len(head))]
+    return {"kind": "table", "columns": columns, "rows": rows, "total_rows": int(total_rows)}
+
+
+def _scalar_number(value):
+    value = float(value)
+    return value  # NaN and infinities travel as JSON NaN/Infinity
+
+
+def _result_doc(value, unit, max_rows):
+    if isinstance(value, dict) and "type" in value and "value" in value:
+        unit = value.get("unit", unit)
+        kind = value["type"]
+        inner = value["value"]
+        if kind == "number":
+            if isinstance(inner, (bool, np.bool_)) or not isinstance(
+                    inner, (int, float, decimal.Decimal, np.integer, np.floating)):
+                raise CodeFailure("BadResult", "result['value'] must be a number "
+                                  "when result['type'] is 'number', not %s"
+                                  % type(inner).__name__)
+            doc = {"kind": "number", "number": _scalar_number(inner)}
+        elif kind == "text":
+            doc = {"kind": "text", "text": str(inner)}
+        elif kind == "table":
+            if not isinstance(inner, (pd.DataFrame, pd.Series)):
+                inner = pd.DataFrame(inner)
+            doc = _table(inner, max_rows)
+        else:
+            raise CodeFailure("BadResult", "result['type'] must be 'number', 'text' "
+                              "or 'table', not %r" % (kind,))
+    elif isinstance(value, (pd.DataFrame, pd.Series)):
+        doc = _table(value, max_rows)
+    elif isinstance(value, pd.Index):
+        doc = _table(value.to_series(index=None).reset_index(drop=True), max_rows)
+    elif isinstance(value, (bool, np.bool_)):
+        doc = {"kind": "text", "text": str(bool(value))}
+    elif isinstance(value, (int, float, decimal.Decimal, np.integer, np.floating)):
+        doc = {"kind": "number", "number": _scalar_number(value)}
+    elif isinstance(value, str):
+        doc = {"kind": "text", "text": value}
+    elif isinstance(value, (datetime.date, pd.Timestamp)):
+        doc = {"kind": "text", "text": value.isoformat()}
+    elif isinstance(value, dict):
+        series = pd.Series(value, name="value", dtype=object)
+        series.index.name = "name"
+        doc = _table(series, max_rows)
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) and all(isinstance(v, dict) for v in value):
+            doc = _table(pd.DataFrame(list(value)), max_rows)
+        elif isinstance(value, np.ndarray) and value.ndim == 2:
+            doc = _table(pd.DataFrame(value), max_rows)
+        else:
+            doc = _table(pd.Series(list(value), name="value"), max_rows)
+    else:
+        doc = {"kind": "text", "text": str(value)}
+    # `unit` may be a variable the code used for something else: only a
+    # string counts.
+    if isinstance(unit, str) and unit:
+        doc["unit"] = _short(unit, 64)
+    return doc
+
+
+def _dumps(doc):
+    return json.dumps(doc, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
+
+
+def _capped_result(doc, max_bytes):
+    """Shrinks a result that would serialise past max_bytes; rows go first."""
+    size = len(_dumps(doc).encode("utf-8", "replace"))
+    if size <= max_bytes:
+        return doc
+    if doc["kind"] == "text":
+        keep = max(0, len(doc["text"]) * max_bytes // size - 1024)
+        doc["text"] = doc["text"][:keep] + "\u2026"
+        return doc
+    if doc["kind"] == "table":
+        for _ in range(8):
+            keep = int(len(doc["rows"]) * max_bytes / size * 0.9)
+            doc["rows"] = doc["rows"][:keep]
+            size = len(_dumps(doc).encode("utf-8", "replace"))
+            if size <= max_bytes:
+                return doc
+    raise CodeFailure("ResultTooLarge", "the result is larger than %d bytes even "
+                      "when shortened; return fewer or narrower columns" % max_bytes)
+
+
+def _charts(max_charts, max_chart_bytes):
+    if "matplotlib.pyplot" not in sys.modules:
+        return []
+    plt = sys.modules["matplotlib.pyplot"]
+    charts, dropped = [], 0
+    for number in plt.get_fignums():
+        if len(charts) >= max_charts:
+            dropped += 1
+            continue
+        figure = plt.figure(number)
+        png = b""
+        for dpi in (100, 50):  # a smaller image beats no image
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=dpi)
+            png = buffer.getvalue()
+            if len(png) <= max_chart_bytes:
+                break
+        if len(png) > max_chart_bytes:
+            dropped += 1
+            continue
+        charts.append({"name": "chart_%d.png" % (len(charts) + 1),
+                       "mime_type": "image/png",
+                       "data": base64.b64encode(png).decode("ascii")})
+    plt.close("all")
+    if dropped:
+        sys.stderr.write("note: %d chart(s) dropped (at most %d charts of %d bytes)\n"
+                         % (dropped, max_charts, max_chart_bytes))
+    return charts
+
+
+# ------------------------------------------------------------------ main ---
+
+def _probe():
+    import matplotlib
+    import numpy
+    import pandas
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  builds the font cache in MPLCONFIGDIR
+    return {"status": "ok", "versions": {
+        "python": sys.version.split()[0], "pandas": pandas.__version__,
+        "numpy": numpy.__version__, "matplotlib": matplotlib.__version__}}
+
+
+def _run(spec):
+    code = sys.stdin.buffer.read().decode("utf-8", "replace")
+    try:
+        _import_libraries()
+        tables = _load_tables(spec["data_dir"], spec.get("tables", {}))
+    except MemoryError as exc:
+        return {"status": "error", "error": _error_doc(exc)}
+    except Exception as exc:  # the data or the interpreter, not the code
+        return {"status": "fatal", "stage": "load", "error": _error_doc(exc)}
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins,
+                 "pd": pd, "np": np, "plt": _LazyPyplot("matplotlib.pyplot"),
+                 "tables": tables}
+    namespace.update(tables)
+    try:
+        exec(compile(code, "<generated>", "exec"), namespace)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+        return {"status": "error", "error": _error_doc(exc)}
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if namespace.get("result") is None:
+            raise CodeFailure(
+                "NoResult",
+                "the code did not set `result`; assign the final value to a variable "
+                "named result: a number, a string, a DataFrame or Series, or "
+                "{\"type\": \"number\"|\"text\"|\"table\", \"value\": ..., \"unit\": ...}")
+        result = _capped_result(
+            _result_doc(namespace["result"], namespace.get("unit"), int(spec["max_rows"])),
+            int(spec["max_result_bytes"]))
+        answer = namespace.get("answer")
+        answer = "" if answer is None else _short(answer, MAX_ANSWER_CHARS)
+        charts = _charts(int(spec["max_charts"]), int(spec["max_chart_bytes"]))
+    except BaseException as exc:
+        return {"status": "error", "error": _error_doc(exc)}
+    return {"status": "ok", "result": result, "answer": answer, "charts": charts}
+
+
+def main():
+    out = os.fdopen(3, "wb")
+    try:
+        spec = json.loads(sys.argv[1])
+        doc = _probe() if spec.get("probe") else _run(spec)
+        data = _dumps(doc).encode("utf-8", "replace")
+    except MemoryError as exc:
+        data = _dumps({"status": "error", "error": _error_doc(exc)}).encode()
+    except BaseException as exc:
+        data = _dumps({"status": "fatal", "stage": "runner",
+                       "error": _error_doc(exc)}).encode()
+    out.write(data)
+    out.close()
+
+
+main()

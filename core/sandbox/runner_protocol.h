@@ -1,0 +1,56 @@
+// The C++ half of the protocol spoken with runner.py: the spec passed as
+// argv[1], and the JSON document the runner writes to fd 3 when it is done
+// (both described at the top of runner.py). Kept apart from process handling
+// so that a forking zygote can speak the same protocol.
+#ifndef VET_CORE_SANDBOX_RUNNER_PROTOCOL_H_
+#define VET_CORE_SANDBOX_RUNNER_PROTOCOL_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/sandbox/executor.h"
+
+namespace vet::sandbox::internal {
+
+struct RunSpec {
+  std::string data_dir;
+  // Table name -> its date and datetime columns, parsed on load.
+  std::map<std::string, std::vector<std::string>> tables;
+  int max_rows = 1000;
+  int max_charts = 5;
+  int64_t max_chart_bytes = 0;
+  int64_t max_result_bytes = 0;
+};
+
+// The JSON for argv[1].
+std::string EncodeRunSpec(const RunSpec& spec);
+// Asks the runner to import its libraries, warm matplotlib's font cache and
+// report versions, without running code.
+std::string EncodeProbeSpec();
+
+struct RunnerOutput {
+  enum class Status {
+    kOk,         // `execution` holds the result
+    kCodeError,  // the code raised (or produced no usable result):
+                 // execution.error
+    kFatal,      // the runner failed for reasons not in the code: fatal_*
+  };
+  Status status = Status::kFatal;
+  ExecutionResult execution;
+  std::string fatal_stage;  // "load", "runner"
+  CodeError fatal_error;
+  // Probe only: "pandas" -> "1.5.3", ...
+  std::map<std::string, std::string> versions;
+};
+
+// Parses the fd-3 document. Returns kInternal, naming what was wrong (never
+// quoting values), if it is not a well-formed runner document.
+absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json);
+
+}  // namespace vet::sandbox::internal
+
+#endif  // VET_CORE_SANDBOX_RUNNER_PROTOCOL_H_

@@ -1,0 +1,137 @@
+// Tests of the runner protocol's C++ half, without an interpreter.
+#include "core/sandbox/runner_protocol.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::sandbox::internal {
+namespace {
+
+using ::testing::HasSubstr;
+using ::vet::testing::StatusIs;
+
+TEST(RunnerProtocolTest, EncodesTheSpecAsJson) {
+  RunSpec spec;
+  spec.data_dir = "/data/clinic \"a\"";
+  spec.tables = {{"invoice_lines", {"invoiced_on"}}, {"staff", {}}};
+  spec.max_rows = 10;
+  spec.max_charts = 2;
+  spec.max_chart_bytes = 1000;
+  spec.max_result_bytes = 5000;
+  rapidjson::Document doc;
+  doc.Parse(EncodeRunSpec(spec).c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  EXPECT_STREQ(doc["data_dir"].GetString(), "/data/clinic \"a\"");
+  EXPECT_STREQ(doc["tables"]["invoice_lines"][0].GetString(), "invoiced_on");
+  EXPECT_EQ(doc["tables"]["staff"].Size(), 0u);
+  EXPECT_EQ(doc["max_rows"].GetInt(), 10);
+  EXPECT_EQ(doc["max_result_bytes"].GetInt64(), 5000);
+}
+
+TEST(RunnerProtocolTest, ParsesATableWithTypedCellsAndNulls) {
+  auto out =
+      ParseRunnerOutput(R"({"status":"ok","answer":"Two months.","charts":[],
+    "result":{"kind":"table","unit":"USD","total_rows":5,
+      "columns":[{"name":"month","type":"date"},{"name":"revenue","type":"number"},
+                 {"name":"visits","type":"integer"},{"name":"busy","type":"bool"}],
+      "rows":[["2026-01-01",120.5,3,true],[null,null,null,null]]}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->status, RunnerOutput::Status::kOk);
+  const ResultValue& r = out->execution.result;
+  EXPECT_EQ(r.kind, ResultValue::Kind::kTable);
+  EXPECT_EQ(r.unit, "USD");
+  EXPECT_EQ(out->execution.answer, "Two months.");
+  EXPECT_EQ(r.table.total_rows, 5);
+  ASSERT_EQ(r.table.columns.size(), 4u);
+  EXPECT_EQ(r.table.columns[0].type, ColumnType::kDate);
+  EXPECT_EQ(r.table.columns[2].type, ColumnType::kInteger);
+  ASSERT_EQ(r.table.rows.size(), 2u);
+  EXPECT_EQ(absl::get<std::string>(r.table.rows[0][0]), "2026-01-01");
+  EXPECT_DOUBLE_EQ(absl::get<double>(r.table.rows[0][1]), 120.5);
+  EXPECT_EQ(absl::get<int64_t>(r.table.rows[0][2]), 3);
+  EXPECT_TRUE(absl::get<bool>(r.table.rows[0][3]));
+  for (const Cell& cell : r.table.rows[1]) {
+    EXPECT_TRUE(absl::holds_alternative<absl::monostate>(cell));
+  }
+}
+
+TEST(RunnerProtocolTest, ParsesNumbersIncludingNaN) {
+  auto out = ParseRunnerOutput(
+      R"({"status":"ok","result":{"kind":"number","number":NaN}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(std::isnan(out->execution.result.number));
+  out = ParseRunnerOutput(
+      R"({"status":"ok","result":{"kind":"number","number":2.5,"unit":"percent"}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->execution.result.number, 2.5);
+  EXPECT_EQ(out->execution.result.unit, "percent");
+}
+
+TEST(RunnerProtocolTest, DecodesBase64Charts) {
+  const std::string png = "\x89PNG\r\n\x1a\n";
+  auto out = ParseRunnerOutput(absl::StrCat(
+      R"({"status":"ok","result":{"kind":"text","text":"x"},"charts":[{"name":"chart_1.png","mime_type":"image/png","data":")",
+      absl::Base64Escape(png), R"("}]})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->execution.charts.size(), 1u);
+  EXPECT_EQ(out->execution.charts[0].data, png);
+  EXPECT_EQ(out->execution.charts[0].name, "chart_1.png");
+}
+
+TEST(RunnerProtocolTest, ParsesACodeErrorAndAFatalError) {
+  auto out = ParseRunnerOutput(
+      R"({"status":"error","error":{"type":"KeyError","message":"'revenue'","line":3}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->status, RunnerOutput::Status::kCodeError);
+  ASSERT_TRUE(out->execution.error.has_value());
+  EXPECT_EQ(out->execution.error->type, "KeyError");
+  EXPECT_EQ(out->execution.error->line, 3);
+  EXPECT_EQ(out->execution.result.kind, ResultValue::Kind::kNone);
+
+  out = ParseRunnerOutput(
+      R"({"status":"fatal","stage":"load","error":{"type":"ParserError","message":"m","line":0}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->status, RunnerOutput::Status::kFatal);
+  EXPECT_EQ(out->fatal_stage, "load");
+  EXPECT_EQ(out->fatal_error.type, "ParserError");
+}
+
+TEST(RunnerProtocolTest, ParsesProbeVersions) {
+  auto out =
+      ParseRunnerOutput(R"({"status":"ok","versions":{"pandas":"1.5.3"}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->versions.at("pandas"), "1.5.3");
+}
+
+TEST(RunnerProtocolTest, RejectsMalformedDocumentsAsInternal) {
+  for (
+      const char* bad : {
+          "",
+          "not json",
+          "[1]",
+          R"({"status":"maybe"})",
+          R"({"status":"ok"})",
+          R"({"status":"ok","result":{"kind":"colour"}})",
+          R"({"status":"ok","result":{"kind":"table","columns":[{"name":"a","type":"integer"}],"rows":[[1,2]],"total_rows":1}})",
+          R"({"status":"ok","result":{"kind":"table","columns":[{"name":"a","type":"integer"}],"rows":[["x"]],"total_rows":1}})",
+          R"({"status":"ok","result":{"kind":"table","columns":[{"name":"a","type":"money"}],"rows":[],"total_rows":0}})",
+          R"({"status":"ok","result":{"kind":"table","columns":[],"rows":[[],[]],"total_rows":1}})",
+          R"({"status":"ok","result":{"kind":"text","text":"x"},"charts":[{"name":"c","mime_type":"image/png","data":"!!"}]})",
+          R"({"status":"error"})",
+      }) {
+    EXPECT_THAT(
+        ParseRunnerOutput(bad),
+        StatusIs(absl::StatusCode::kInternal, HasSubstr("broke the protocol")))
+        << bad;
+  }
+}
+
+}  // namespace
+}  // namespace vet::sandbox::internal

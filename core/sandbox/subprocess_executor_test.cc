@@ -1,0 +1,751 @@
+// Tests of SubprocessExecutor against the real /usr/bin/python3 and a tiny
+// set of clinic CSVs written into a temporary directory.
+#include "core/sandbox/subprocess_executor.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/common/log.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::sandbox {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+constexpr char kInvoiceLines[] =
+    "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
+    "0001,1,2026-01-05,c007,100.50,dental\n"
+    "0001,2,2026-01-05,c007,20.00,pharmacy\n"
+    "0002,1,2026-02-10,c008,,vaccine\n"
+    "0003,1,2026-02-11,c009,55.25,dental\n";
+constexpr char kAppointments[] =
+    "appointment_id,starts_at,status\n"
+    "a1,2026-01-05T09:30,completed\n"
+    "a2,2026-01-06T10:15:30,no_show\n"
+    "a3,,cancelled\n";
+
+// Polls `condition` until it holds or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
+// True if `pid` exists and is not a zombie (an orphan may wait to be reaped).
+bool IsAlive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return false;
+  char state = line[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xE0) == 0xC0 ? 2
+                 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4
+                                      : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Records output; safe to read from another thread while Execute runs.
+class RecordingSink final : public OutputSink {
+ public:
+  void OnOutput(OutputStream stream, absl::string_view text) override {
+    absl::MutexLock lock(&mu_);
+    (stream == OutputStream::kStdout ? stdout_ : stderr_)
+        .append(text.data(), text.size());
+    chunks_.emplace_back(text);
+  }
+  std::string out() const {
+    absl::MutexLock lock(&mu_);
+    return stdout_;
+  }
+  std::string err() const {
+    absl::MutexLock lock(&mu_);
+    return stderr_;
+  }
+  std::vector<std::string> chunks() const {
+    absl::MutexLock lock(&mu_);
+    return chunks_;
+  }
+  // Blocks until stdout contains `text` or `timeout` passes.
+  bool WaitForStdout(const std::string& text, absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    auto seen = [&] { return stdout_.find(text) != std::string::npos; };
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!seen()) {
+      if (absl::Now() > deadline) return false;
+      mu_.AwaitWithDeadline(absl::Condition(&seen), deadline);
+    }
+    return true;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string stdout_ ABSL_GUARDED_BY(mu_);
+  std::string stderr_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> chunks_ ABSL_GUARDED_BY(mu_);
+};
+
+std::string WriteFile(const std::string& path, absl::string_view contents) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  return path;
+}
+
+class SubprocessExecutorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    SetLogQuiet(true);
+    char templ[] = "/tmp/vet-sandbox-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    root_ = new std::string(templ);
+    std::filesystem::create_directory(data_dir());
+    std::filesystem::create_directory(scratch_root());
+    WriteFile(data_dir() + "/invoice_lines.csv", kInvoiceLines);
+    WriteFile(data_dir() + "/appointments.csv", kAppointments);
+    auto executor = SubprocessExecutor::Create(DefaultOptions());
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    executor_ = executor->release();
+  }
+  static void TearDownTestSuite() {
+    delete executor_;
+    executor_ = nullptr;
+    std::error_code ignored;
+    std::filesystem::remove_all(*root_, ignored);
+    delete root_;
+  }
+
+  static std::string data_dir() { return *root_ + "/data"; }
+  static std::string scratch_root() { return *root_ + "/scratch"; }
+
+  static SubprocessExecutor::Options DefaultOptions() {
+    SubprocessExecutor::Options options;
+    options.tables = {{"invoice_lines", {"invoiced_on"}},
+                      {"appointments", {"starts_at"}},
+                      {"staff", {"hired_on"}}};  // no file: not loaded
+    options.scratch_root = scratch_root();
+    return options;
+  }
+  // Tests that need other limits skip the probe: it costs a second each.
+  static std::unique_ptr<SubprocessExecutor> MakeExecutor(
+      const std::function<void(SubprocessExecutor::Options&)>& adjust) {
+    SubprocessExecutor::Options options = DefaultOptions();
+    options.probe_interpreter = false;
+    adjust(options);
+    auto executor = SubprocessExecutor::Create(options);
+    EXPECT_TRUE(executor.ok()) << executor.status();
+    return executor.ok() ? *std::move(executor) : nullptr;
+  }
+
+  static ExecutionRequest Request(std::string code,
+                                  absl::Duration timeout = absl::Seconds(30)) {
+    ExecutionRequest request;
+    request.practice_id = "test-practice";
+    request.data_dir = data_dir();
+    request.code = std::move(code);
+    request.timeout = timeout;
+    return request;
+  }
+
+  absl::StatusOr<ExecutionResult> Run(std::string code) {
+    CancellationToken token;
+    return executor_->Execute(Request(std::move(code)), sink_, token);
+  }
+
+  static std::string* root_;
+  static SubprocessExecutor* executor_;
+  RecordingSink sink_;
+};
+
+std::string* SubprocessExecutorTest::root_ = nullptr;
+SubprocessExecutor* SubprocessExecutorTest::executor_ = nullptr;
+
+TEST_F(SubprocessExecutorTest, ReturnsANumber) {
+  auto r = Run("result = invoice_lines['amount'].sum()");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->error.has_value());
+  EXPECT_EQ(r->result.kind, ResultValue::Kind::kNumber);
+  EXPECT_DOUBLE_EQ(r->result.number, 175.75);
+  EXPECT_GT(r->elapsed, absl::ZeroDuration());
+}
+
+TEST_F(SubprocessExecutorTest, ReturnsText) {
+  auto r = Run("result = 'revenue grew ' + str(len(tables))");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->result.kind, ResultValue::Kind::kText);
+  // Two tables: staff has no file.
+  EXPECT_EQ(r->result.text, "revenue grew 2");
+}
+
+TEST_F(SubprocessExecutorTest, ReturnsATableWithTypedColumnsAndNulls) {
+  auto r =
+      Run("t = invoice_lines.copy()\n"
+          "t['big'] = t['amount'] > 50\n"
+          "result = t\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  const ResultTable& t = r->result.table;
+  ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
+  std::vector<std::pair<std::string, ColumnType>> columns;
+  for (const auto& c : t.columns) columns.emplace_back(c.name, c.type);
+  EXPECT_THAT(
+      columns,
+      ElementsAre(std::pair{std::string("invoice_id"), ColumnType::kText},
+                  std::pair{std::string("line_no"), ColumnType::kInteger},
+                  std::pair{std::string("invoiced_on"), ColumnType::kDate},
+                  std::pair{std::string("client_id"), ColumnType::kText},
+                  std::pair{std::string("amount"), ColumnType::kNumber},
+                  std::pair{std::string("category"), ColumnType::kText},
+                  std::pair{std::string("big"), ColumnType::kBool}));
+  ASSERT_EQ(t.rows.size(), 4u);
+  EXPECT_EQ(t.total_rows, 4);
+  EXPECT_EQ(absl::get<std::string>(t.rows[0][0]),
+            "0001");  // an id stays a string
+  EXPECT_EQ(absl::get<int64_t>(t.rows[0][1]), 1);
+  EXPECT_EQ(absl::get<std::string>(t.rows[0][2]), "2026-01-05");
+  EXPECT_DOUBLE_EQ(absl::get<double>(t.rows[0][4]), 100.5);
+  EXPECT_TRUE(absl::get<bool>(t.rows[0][6]));
+  EXPECT_TRUE(
+      absl::holds_alternative<absl::monostate>(t.rows[2][4]));  // empty amount
+}
+
+TEST_F(SubprocessExecutorTest, ReturnsDatetimesAsIsoSecondsAndNaTAsNull) {
+  auto r =
+      Run("result = "
+          "appointments.assign(day=appointments.starts_at.dt.normalize())");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  const ResultTable& t = r->result.table;
+  ASSERT_EQ(t.columns.size(), 4u);
+  EXPECT_EQ(t.columns[1].type, ColumnType::kDateTime);
+  EXPECT_EQ(t.columns[3].type, ColumnType::kDate);
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_EQ(absl::get<std::string>(t.rows[0][1]), "2026-01-05T09:30:00");
+  EXPECT_EQ(absl::get<std::string>(t.rows[1][1]), "2026-01-06T10:15:30");
+  EXPECT_EQ(absl::get<std::string>(t.rows[1][3]), "2026-01-06");
+  EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[2][1]));
+  EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[2][3]));
+}
+
+TEST_F(SubprocessExecutorTest, KeepsAGroupbyIndexAsAColumn) {
+  auto r = Run("result = invoice_lines.groupby('category')['amount'].sum()");
+  ASSERT_THAT(r, IsOk());
+  const ResultTable& t = r->result.table;
+  ASSERT_EQ(t.columns.size(), 2u);
+  EXPECT_EQ(t.columns[0].name, "category");
+  EXPECT_EQ(t.columns[0].type, ColumnType::kText);
+  EXPECT_EQ(t.columns[1].name, "amount");
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_EQ(absl::get<std::string>(t.rows[0][0]), "dental");
+  EXPECT_DOUBLE_EQ(absl::get<double>(t.rows[0][1]), 155.75);
+}
+
+TEST_F(SubprocessExecutorTest, KeepsSeriesIndexValuesButDropsRowLabels) {
+  // value_counts() of an integer column: the index holds the values.
+  auto counts = Run("result = invoice_lines['line_no'].value_counts()");
+  ASSERT_THAT(counts, IsOk());
+  const ResultTable& c = counts->result.table;
+  ASSERT_EQ(c.columns.size(), 2u);
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(absl::get<int64_t>(c.rows[0][0]), 1);  // line_no 1 ...
+  EXPECT_EQ(absl::get<int64_t>(c.rows[0][1]), 3);  // ... appears 3 times
+
+  // A filtered, sorted frame: its index is row labels, not data.
+  auto rows =
+      Run("result = invoice_lines[invoice_lines.amount > 30]"
+          ".sort_values('amount')[['category', 'amount']]");
+  ASSERT_THAT(rows, IsOk());
+  const ResultTable& r = rows->result.table;
+  ASSERT_EQ(r.columns.size(), 2u);
+  EXPECT_EQ(r.columns[0].name, "category");
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(absl::get<double>(r.rows[0][1]), 55.25);
+}
+
+TEST_F(SubprocessExecutorTest, CapsRowsAndReportsTheTotal) {
+  auto r = Run("result = pd.DataFrame({'n': range(1500)})");
+  ASSERT_THAT(r, IsOk());
+  const ResultTable& t = r->result.table;
+  EXPECT_EQ(t.rows.size(), 1000u);
+  EXPECT_EQ(t.total_rows, 1500);
+  ASSERT_EQ(t.columns.size(), 1u);  // a RangeIndex is not data
+  EXPECT_EQ(absl::get<int64_t>(t.rows[999][0]), 999);
+}
+
+TEST_F(SubprocessExecutorTest, DropsRowsToFitTheResultLimit) {
+  auto executor = MakeExecutor([](auto& o) { o.max_result_bytes = 4096; });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken token;
+  auto r = executor->Execute(
+      Request("result = pd.DataFrame({'n': range(1500), 's': 'abcdefgh'})"),
+      sink_, token);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  EXPECT_GT(r->result.table.rows.size(), 10u);
+  EXPECT_LT(r->result.table.rows.size(), 400u);
+  EXPECT_EQ(r->result.table.total_rows, 1500);
+}
+
+TEST_F(SubprocessExecutorTest, ReturnsADictResultWithUnitAndTheAnswer) {
+  auto r = Run(
+      "result = {'type': 'number', 'value': np.float64(12.5), 'unit': 'USD'}\n"
+      "answer = 'Average charge was $12.50.'\n");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->result.kind, ResultValue::Kind::kNumber);
+  EXPECT_DOUBLE_EQ(r->result.number, 12.5);
+  EXPECT_EQ(r->result.unit, "USD");
+  EXPECT_EQ(r->answer, "Average charge was $12.50.");
+}
+
+TEST_F(SubprocessExecutorTest,
+       StreamsStdoutAndStderrInOrderWithoutSplittingUtf8) {
+  auto r =
+      Run("import sys, time\n"
+          "print('one')\n"
+          "print('oops', file=sys.stderr)\n"
+          "e = '\\u00e9'.encode()\n"
+          "sys.stdout.buffer.write(e[:1]); sys.stdout.buffer.flush()\n"
+          "time.sleep(0.2)\n"  // so the two bytes arrive in two reads
+          "sys.stdout.buffer.write(e[1:] + b'\\n'); sys.stdout.buffer.flush()\n"
+          "print('two')\n"
+          "result = 1\n");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(sink_.out(), "one\n\xc3\xa9\ntwo\n");
+  EXPECT_EQ(sink_.err(), "oops\n");
+  for (const std::string& chunk : sink_.chunks())
+    EXPECT_TRUE(IsValidUtf8(chunk)) << chunk;
+}
+
+TEST_F(SubprocessExecutorTest, ReplacesInvalidUtf8InOutput) {
+  auto r =
+      Run("import sys\nsys.stdout.buffer.write(b'ok \\xff\\xc3( "
+          "end\\n')\nresult = 1\n");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(sink_.out(), "ok \xEF\xBF\xBD\xEF\xBF\xBD( end\n");
+}
+
+TEST_F(SubprocessExecutorTest, StreamsOutputWhileTheCodeIsStillRunning) {
+  // A handshake: the code prints, then waits (up to 10 s) for a file that
+  // the test creates only after the sink has seen the text. Output held back
+  // until the process ends would arrive after the sink's 8 s wait.
+  const std::string go = *root_ + "/go";
+  std::atomic<bool> done{false};
+  absl::StatusOr<ExecutionResult> r;
+  std::thread runner([&] {
+    r =
+        Run(absl::StrCat("import os, time\n"
+                         "print('started')\n"
+                         "deadline = time.time() + 10\n"
+                         "while not os.path.exists('",
+                         go,
+                         "'):\n"
+                         "    if time.time() > deadline:\n"
+                         "        raise TimeoutError('nobody saw the output')\n"
+                         "    time.sleep(0.01)\n"
+                         "result = 1\n"));
+    done = true;
+  });
+  const bool seen = sink_.WaitForStdout("started", absl::Seconds(8));
+  EXPECT_FALSE(done.load());
+  WriteFile(go, "");
+  runner.join();
+  std::filesystem::remove(go);
+  ASSERT_TRUE(seen) << "the output was not streamed while the code ran";
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->error.has_value()) << r->error->message;
+}
+
+TEST_F(SubprocessExecutorTest, ReturnsMatplotlibChartsAsPng) {
+  auto r =
+      Run("fig, ax = plt.subplots()\n"
+          "ax.plot([1, 2, 3], [3, 1, 2])\n"
+          "result = 1\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->charts.size(), 1u);
+  EXPECT_EQ(r->charts[0].name, "chart_1.png");
+  EXPECT_EQ(r->charts[0].mime_type, "image/png");
+  EXPECT_THAT(r->charts[0].data, StartsWith("\x89PNG"));
+  EXPECT_GT(r->charts[0].data.size(), 1000u);
+}
+
+TEST_F(SubprocessExecutorTest,
+       ReportsAnExceptionWithTypeMessageAndInnermostLine) {
+  auto r =
+      Run("def revenue(frame):\n"
+          "    return frame['revenue']\n"
+          "\n"
+          "result = revenue(invoice_lines)\n");
+  ASSERT_THAT(r, IsOk());  // an exception is an answer, not a failed call
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "KeyError");
+  EXPECT_EQ(r->error->message, "'revenue'");
+  EXPECT_EQ(r->error->line, 2);
+  EXPECT_EQ(r->result.kind, ResultValue::Kind::kNone);
+}
+
+TEST_F(SubprocessExecutorTest, ReportsASyntaxErrorWithItsLine) {
+  auto r = Run("x = 1\ny = (\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "SyntaxError");
+  EXPECT_EQ(r->error->line, 2);
+}
+
+TEST_F(SubprocessExecutorTest, ReportsAMissingResult) {
+  auto r = Run("x = invoice_lines['amount'].sum()\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "NoResult");
+  EXPECT_THAT(r->error->message, HasSubstr("named result"));
+}
+
+TEST_F(SubprocessExecutorTest, StopsAtTheDeadlineAndLeavesNoDescendantAlive) {
+  CancellationToken token;
+  auto r = executor_->Execute(
+      Request("import os, subprocess, time\n"
+              "child = subprocess.Popen(['/bin/sleep', '60'])\n"
+              "pid = os.fork()\n"
+              "if pid == 0:\n"
+              "    time.sleep(60)\n"
+              "    os._exit(0)\n"
+              "print(child.pid, pid, flush=True)\n"
+              "time.sleep(60)\n",
+              absl::Seconds(3)),
+      sink_, token);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("ran longer than 3s and was stopped")));
+  std::vector<std::string> pids =
+      absl::StrSplit(sink_.out(), absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  ASSERT_EQ(pids.size(), 2u)
+      << "the code did not get to print its children: " << sink_.out();
+  for (const std::string& text : pids) {
+    pid_t pid;
+    ASSERT_TRUE(absl::SimpleAtoi(text, &pid));
+    EXPECT_TRUE(WaitUntil([pid] { return !IsAlive(pid); }, absl::Seconds(5)))
+        << "descendant " << pid << " survived";
+  }
+}
+
+TEST_F(SubprocessExecutorTest, CancellationFromAnotherThreadStopsAtOnce) {
+  CancellationToken token;
+  absl::StatusOr<ExecutionResult> r;
+  absl::Time returned;
+  std::thread runner([&] {
+    r = executor_->Execute(
+        Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
+        token);
+    returned = absl::Now();
+  });
+  ASSERT_TRUE(sink_.WaitForStdout("started", absl::Seconds(20)));
+  const absl::Time cancelled = absl::Now();
+  token.Cancel();
+  runner.join();
+  EXPECT_THAT(r,
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  EXPECT_LT(returned - cancelled, absl::Milliseconds(500));
+}
+
+TEST_F(SubprocessExecutorTest, StopsAnOutputFlood) {
+  auto executor = MakeExecutor([](auto& o) { o.max_output_bytes = 64 << 10; });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken token;
+  auto r = executor->Execute(Request("while True:\n    print('x' * 1000)\n"),
+                             sink_, token);
+  EXPECT_THAT(r,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("output limit"), HasSubstr("64 KiB"))));
+  EXPECT_LE(sink_.out().size(), 64u << 10);
+  EXPECT_GT(sink_.out().size(), 0u);
+}
+
+TEST_F(SubprocessExecutorTest, GivesTheCodeAnEmptyEnvironment) {
+  ASSERT_EQ(::setenv("VET_TEST_SECRET", "hunter2", 1), 0);
+  auto r =
+      Run("import os\nresult = '\\n'.join(f'{k}={v}' for k, v in "
+          "sorted(os.environ.items()))\n");
+  ::unsetenv("VET_TEST_SECRET");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->result.text, AllOf(Not(HasSubstr("VET_TEST_SECRET")),
+                                    Not(HasSubstr("hunter2")),
+                                    HasSubstr("PATH=/usr/bin:/bin\n")));
+  const std::set<std::string> allowed = {"PATH",
+                                         "HOME",
+                                         "TMPDIR",
+                                         "LANG",
+                                         "MPLCONFIGDIR",
+                                         "MPLBACKEND",
+                                         "OMP_NUM_THREADS",
+                                         "OPENBLAS_NUM_THREADS",
+                                         "MKL_NUM_THREADS",
+                                         "NUMEXPR_NUM_THREADS",
+                                         "NUMEXPR_MAX_THREADS"};
+  for (absl::string_view line : absl::StrSplit(r->result.text, '\n')) {
+    std::string name(line.substr(0, line.find('=')));
+    EXPECT_TRUE(allowed.count(name)) << "unexpected variable " << name;
+  }
+}
+
+TEST_F(SubprocessExecutorTest, RemovesTheScratchDirectory) {
+  auto r =
+      Run("import os\n"
+          "os.makedirs('a/b')\n"
+          "open('a/b/file.txt', 'w').write('x')\n"
+          "result = os.getcwd()\n");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->result.text, StartsWith(scratch_root() + "/vet-sandbox-"));
+  EXPECT_FALSE(std::filesystem::exists(r->result.text));
+}
+
+TEST_F(SubprocessExecutorTest, LeaksNoDescriptors) {
+  auto count_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator());
+  };
+  const auto before = count_fds();
+  EXPECT_THAT(Run("result = 1"), IsOk());
+  EXPECT_THAT(Run("raise ValueError('no')"), IsOk());
+  CancellationToken token;
+  EXPECT_THAT(executor_->Execute(Request("import time\ntime.sleep(9)\n",
+                                         absl::Milliseconds(300)),
+                                 sink_, token),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(count_fds(), before);
+}
+
+TEST_F(SubprocessExecutorTest, MissingDataDirectoryIsNotFound) {
+  CancellationToken token;
+  ExecutionRequest request = Request("result = 1");
+  request.data_dir = *root_ + "/no-such-practice";
+  EXPECT_THAT(executor_->Execute(request, sink_, token),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("test-practice has no data")));
+}
+
+TEST_F(SubprocessExecutorTest, NonPositiveTimeoutIsInvalid) {
+  CancellationToken token;
+  EXPECT_THAT(
+      executor_->Execute(Request("result = 1", absl::ZeroDuration()), sink_,
+                         token),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
+}
+
+TEST_F(SubprocessExecutorTest, RunsOneAtATimeWithALimitOfOne) {
+  auto executor = MakeExecutor([](auto& o) { o.max_concurrent = 1; });
+  ASSERT_NE(executor, nullptr);
+  const std::string code =
+      "import time\nstart = time.time()\ntime.sleep(0.3)\nresult = f'{start} "
+      "{time.time()}'\n";
+  absl::StatusOr<ExecutionResult> results[2];
+  std::vector<std::thread> threads;
+  for (auto& r : results) {
+    threads.emplace_back([&executor, &code, &r] {
+      RecordingSink sink;
+      CancellationToken token;
+      r = executor->Execute(Request(code), sink, token);
+    });
+  }
+  for (auto& t : threads) t.join();
+  double spans[2][2];
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_THAT(results[i], IsOk());
+    std::vector<std::string> parts =
+        absl::StrSplit(results[i]->result.text, ' ');
+    ASSERT_EQ(parts.size(), 2u);
+    ASSERT_TRUE(absl::SimpleAtod(parts[0], &spans[i][0]));
+    ASSERT_TRUE(absl::SimpleAtod(parts[1], &spans[i][1]));
+  }
+  // The two runs did not overlap.
+  EXPECT_TRUE(spans[0][1] <= spans[1][0] || spans[1][1] <= spans[0][0])
+      << spans[0][0] << "-" << spans[0][1] << " and " << spans[1][0] << "-"
+      << spans[1][1];
+}
+
+TEST_F(SubprocessExecutorTest, WaitingForASlotCanBeCancelled) {
+  auto executor = MakeExecutor([](auto& o) { o.max_concurrent = 1; });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken first_token;
+  absl::StatusOr<ExecutionResult> first;
+  std::thread first_thread([&] {
+    first = executor->Execute(
+        Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
+        first_token);
+  });
+  ASSERT_TRUE(sink_.WaitForStdout("started", absl::Seconds(20)));
+
+  CancellationToken second_token;
+  absl::StatusOr<ExecutionResult> second;
+  RecordingSink second_sink;
+  std::thread second_thread([&] {
+    second =
+        executor->Execute(Request("result = 1"), second_sink, second_token);
+  });
+  ASSERT_TRUE(
+      WaitUntil([&] { return executor->waiting() == 1; }, absl::Seconds(10)));
+  second_token.Cancel();
+  second_thread.join();
+  EXPECT_THAT(second,
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
+  EXPECT_EQ(executor->running(), 1);
+
+  first_token.Cancel();
+  first_thread.join();
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST_F(SubprocessExecutorTest, StopsCodeAtTheCpuTimeLimit) {
+  auto executor = MakeExecutor([](auto& o) { o.cpu_seconds = 1; });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken token;
+  EXPECT_THAT(
+      executor->Execute(Request("while True:\n    pass\n"), sink_, token),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr("CPU time limit of 1s")));
+}
+
+TEST_F(SubprocessExecutorTest, ReportsRunningOutOfMemory) {
+  auto executor =
+      MakeExecutor([](auto& o) { o.address_space_bytes = int64_t{1} << 30; });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken token;
+  EXPECT_THAT(
+      executor->Execute(Request("x = bytearray(2 * 1024 ** 3)\nresult = 1\n"),
+                        sink_, token),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               AllOf(HasSubstr("out of memory"), HasSubstr("1 GiB"))));
+}
+
+TEST_F(SubprocessExecutorTest, AnInterpreterCrashIsInternal) {
+  auto r =
+      Run("import os, signal, sys\nprint('dying', file=sys.stderr)\n"
+          "os.kill(os.getpid(), signal.SIGSEGV)\n");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
+                          AllOf(HasSubstr("SIGSEGV"),
+                                HasSubstr("last stderr line: dying"))));
+}
+
+TEST_F(SubprocessExecutorTest, AGarbledResultDocumentIsInternal) {
+  auto r = Run("import os\nos.write(3, b'not json')\nos._exit(0)\n");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
+                          AllOf(HasSubstr("broke the protocol"),
+                                HasSubstr("exited with code 0"))));
+}
+
+// Cold-start latency, for the record (not part of the suite: timing on a
+// shared machine is noise). Run with --gtest_also_run_disabled_tests.
+TEST_F(SubprocessExecutorTest, DISABLED_MeasuresLatency) {
+  const std::string big = *root_ + "/big";
+  std::filesystem::create_directory(big);
+  std::string csv =
+      "invoice_id,line_no,invoiced_on,client_id,amount,category\n";
+  const char* categories[] = {"dental", "pharmacy", "vaccine", "surgery",
+                              "laboratory"};
+  for (int i = 0; i < 60000; ++i) {
+    absl::StrAppend(&csv, "inv", i / 3, ",", i % 3 + 1, ",2025-",
+                    (i % 12) + 1 < 10 ? "0" : "", (i % 12) + 1, "-",
+                    (i % 28) + 1 < 10 ? "0" : "", (i % 28) + 1, ",c", i % 900,
+                    ",", (i % 400) + 0.25, ",", categories[i % 5], "\n");
+  }
+  WriteFile(big + "/invoice_lines.csv", csv);
+  struct Case {
+    const char* name;
+    std::string data_dir;
+    const char* code;
+  };
+  for (const Case& c :
+       {Case{"trivial, 4-row tables", data_dir(), "result = 1"},
+        Case{"trivial, 60k-row invoice_lines loaded", big, "result = 1"},
+        Case{"monthly groupby, 60k rows", big,
+             "result = invoice_lines.groupby(invoice_lines.invoiced_on"
+             ".dt.to_period('M'))['amount'].sum()"}}) {
+    std::vector<absl::Duration> times;
+    for (int i = 0; i < 7; ++i) {
+      CancellationToken token;
+      ExecutionRequest request = Request(c.code);
+      request.data_dir = c.data_dir;
+      const absl::Time start = absl::Now();
+      auto r = executor_->Execute(request, sink_, token);
+      times.push_back(absl::Now() - start);
+      ASSERT_THAT(r, IsOk());
+      ASSERT_FALSE(r->error.has_value()) << r->error->message;
+    }
+    std::sort(times.begin(), times.end());
+    std::printf(
+        "%s: min %s, median %s, max %s\n", c.name,
+        absl::FormatDuration(absl::Trunc(times.front(), absl::Milliseconds(1)))
+            .c_str(),
+        absl::FormatDuration(
+            absl::Trunc(times[times.size() / 2], absl::Milliseconds(1)))
+            .c_str(),
+        absl::FormatDuration(absl::Trunc(times.back(), absl::Milliseconds(1)))
+            .c_str());
+  }
+}
+
+TEST(SubprocessExecutorCreateTest, FailsWithoutAnExecutableInterpreter) {
+  SubprocessExecutor::Options options;
+  options.python_path = "/nonexistent/python3";
+  EXPECT_THAT(
+      SubprocessExecutor::Create(options),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("/nonexistent/python3 is not an executable file")));
+}
+
+TEST(SubprocessExecutorCreateTest, FailsWhenTheInterpreterCannotRunTheRunner) {
+  SubprocessExecutor::Options options;
+  options.python_path = "/bin/false";
+  EXPECT_THAT(SubprocessExecutor::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("cannot run the sandbox"),
+                             HasSubstr("exited with code 1"))));
+}
+
+}  // namespace
+}  // namespace vet::sandbox
