@@ -17,6 +17,7 @@
 #include "core/common/log.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/raw_grpc.h"
@@ -117,7 +118,7 @@ TEST_F(AskIntegrationTest, RevenueTrendStreamsEveryStageAndAnswersWithATable) {
   ASSERT_TRUE(out.status.ok()) << out.status.error_message();
   ASSERT_GE(out.events.size(), 4u);
   for (size_t i = 0; i < out.events.size(); ++i) {
-    EXPECT_EQ(out.events[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(out.events[i].seq(), static_cast<int64_t>(i + 1));
     EXPECT_GT(out.events[i].timestamp().seconds(), 0);
   }
   EXPECT_TRUE(out.events.front().has_session_started());

@@ -1,0 +1,734 @@
+// The pandas writer. Every program has the same skeleton so that its parts can
+// be tested once: constants, formatting helpers, select(), measure(),
+// measure_by(), then one of four bodies (a number, a breakdown, a number
+// compared, a breakdown compared). Text that came from the question (period
+// phrases, a staff name) only ever enters the program through PyStr().
+#include "core/codegen/pandas_writer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "core/codegen/semantic_layer.h"
+#include "core/common/log.h"
+
+namespace vet::codegen {
+namespace {
+
+// Breakdown rows named in an answer; the table has them all.
+constexpr int kAnswerRows = 8;
+// Bars drawn; more would be unreadable.
+constexpr int kChartRows = 20;
+
+class Program {
+ public:
+  template <typename... Args>
+  void Line(const Args&... args) {
+    lines_.push_back(absl::StrCat(args...));
+  }
+  void Blank() { lines_.emplace_back(); }
+  std::string Text() const {
+    return absl::StrCat(absl::StrJoin(lines_, "\n"), "\n");
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
+
+std::string Plural(absl::string_view noun) {
+  if (absl::EndsWith(noun, "species")) return std::string(noun);
+  if (absl::EndsWith(noun, "y"))
+    return absl::StrCat(noun.substr(0, noun.size() - 1), "ies");
+  if (absl::EndsWith(noun, "s")) return absl::StrCat(noun, "es");
+  return absl::StrCat(noun, "s");
+}
+
+std::string Values(const FilterClause& f) {
+  std::vector<std::string> values;
+  for (const std::string& v : f.values)
+    values.push_back(absl::StrReplaceAll(v, {{"_", " "}}));
+  return absl::StrJoin(values, " or ");
+}
+
+std::string PyList(const std::vector<std::string>& values) {
+  std::vector<std::string> quoted;
+  for (const std::string& v : values) quoted.push_back(PyStr(v));
+  return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+}
+
+// The parts of a plan the writer needs, looked up once.
+struct Parts {
+  const QueryPlan& plan;
+  const Metric& metric;
+  Base base;
+  std::string table;
+  const Attribute* attribute = nullptr;  // a breakdown by an attribute
+  const TimeGrain* grain = nullptr;      // a breakdown by time
+  std::string key;                       // the breakdown column
+  std::string key_display;               // "vet", "month"
+  bool compared = false;
+};
+
+const Source& SourceOf(const Attribute& a, Base base) {
+  return *a.sources[static_cast<int>(base)];
+}
+
+// Python for the attribute's value of each row of `df`.
+std::string SourceExpr(const Attribute& a, Base base) {
+  const Source& s = SourceOf(a, base);
+  if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]");
+  return absl::StrCat("lookup(df[", PyStr(s.column), "], ", s.table, ", ",
+                      PyStr(s.key), ", ", PyStr(s.value), ")");
+}
+
+std::string UnitLabel(absl::string_view unit) {
+  if (unit == "percent") return "%";
+  return std::string(unit);
+}
+
+std::string FilterText(const QueryPlan& plan) {
+  std::vector<std::string> clauses;
+  for (const FilterClause& f : plan.filters) {
+    const Attribute& a = *FindAttribute(f.attribute);
+    const std::string phrase = a.filter_phrase.empty()
+                                   ? absl::StrCat("with ", a.display, " {}")
+                                   : a.filter_phrase;
+    clauses.push_back(absl::StrReplaceAll(phrase, {{"{}", Values(f)}}));
+  }
+  if (!plan.staff_name.empty()) {
+    clauses.push_back(absl::StrCat("for staff named ", plan.staff_name));
+  }
+  if (clauses.empty()) return "";
+  return absl::StrCat(" ", absl::StrJoin(clauses, " and "));
+}
+
+// `template_text` with each {component} as `prefix["component"]`.
+std::string Substitute(absl::string_view template_text, const Metric& metric,
+                       absl::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> replacements;
+  for (const Component& c : metric.components) {
+    replacements.emplace_back(absl::StrCat("{", c.name, "}"),
+                              absl::StrCat(prefix, "[", PyStr(c.name), "]"));
+  }
+  return absl::StrReplaceAll(template_text, replacements);
+}
+
+std::string ScaleTimes(int scale) {
+  return scale == 1 ? "" : absl::StrCat(scale, " * ");
+}
+
+std::string ChartTitle(const Parts& p) {
+  std::string title = p.metric.display;
+  if (!p.key.empty()) absl::StrAppend(&title, " by ", p.key_display);
+  absl::StrAppend(&title, FilterText(p.plan));
+  if (p.plan.period) absl::StrAppend(&title, ", ", p.plan.period->Describe());
+  if (p.compared)
+    absl::StrAppend(&title, " vs ", p.plan.compare_period->Describe());
+  return title;
+}
+
+void WriteHeader(Program& py, const Parts& p) {
+  py.Line("# ", SummarizePlan(p.plan));
+  py.Line("# ", p.metric.display, ": ", p.metric.definition, ".");
+  py.Line(
+      "# Written by the vet-analytics planner from the parse of the question.");
+  py.Line("import numpy as np");
+  py.Line("import pandas as pd");
+  py.Line("import matplotlib.pyplot as plt");
+  py.Blank();
+  const QueryPlan& plan = p.plan;
+  if (plan.period) {
+    py.Line("# Days are whole: a row counts when start <= date < end + 1 day.");
+    py.Line("start = pd.Timestamp(", PyStr(FormatDay(plan.period->start)), ")");
+    py.Line("end = pd.Timestamp(", PyStr(FormatDay(plan.period->end)), ")");
+    py.Line("period_text = ", PyStr(plan.period->Describe()));
+  } else {
+    py.Line("period_text = \"on file now\"");
+  }
+  if (p.compared) {
+    py.Line("prev_start = pd.Timestamp(",
+            PyStr(FormatDay(plan.compare_period->start)), ")");
+    py.Line("prev_end = pd.Timestamp(",
+            PyStr(FormatDay(plan.compare_period->end)), ")");
+    py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
+  }
+  py.Line("filter_text = ", PyStr(FilterText(plan)));
+  if (!plan.staff_name.empty())
+    py.Line("staff_name = ", PyStr(plan.staff_name));
+  py.Line("unit = ", PyStr(p.metric.unit));
+  py.Line("chart_title = ", PyStr(ChartTitle(p)));
+  py.Blank();
+  py.Blank();
+  py.Line("def usd(v):");
+  py.Line("    if pd.isna(v):");
+  py.Line("        return \"n/a\"");
+  py.Line("    return f\"-${-v:,.2f}\" if v < 0 else f\"${v:,.2f}\"");
+  py.Blank();
+  py.Blank();
+  py.Line("def count(v):");
+  py.Line("    if pd.isna(v):");
+  py.Line("        return \"n/a\"");
+  py.Line(
+      "    return f\"{v:,.0f}\" if float(v).is_integer() else f\"{v:,.2f}\"");
+  py.Blank();
+  py.Blank();
+  py.Line("def pct(v):");
+  py.Line("    return \"n/a\" if pd.isna(v) else f\"{v:.1f}%\"");
+  py.Blank();
+  py.Blank();
+  const std::string& unit = p.metric.unit;
+  py.Line("fmt = ", unit == "USD"       ? "usd"
+                    : unit == "percent" ? "pct"
+                                        : "count");
+  py.Blank();
+  py.Blank();
+  py.Line("def lookup(keys, table, key, column):");
+  py.Line(
+      "    \"\"\"table[column] for each id in keys (ids are unique in their "
+      "table).\"\"\"");
+  py.Line(
+      "    return keys.map(table.drop_duplicates(key).set_index(key)[column])");
+  if (p.compared) {
+    py.Blank();
+    py.Blank();
+    py.Line("def change(now, before):");
+    py.Line(
+        "    \"\"\"How `now` relates to `before`, ending in a "
+        "preposition.\"\"\"");
+    py.Line("    if pd.isna(now) or pd.isna(before):");
+    py.Line("        return \"compared with\"");
+    py.Line("    diff = now - before");
+    py.Line("    if unit == \"percent\":");
+    py.Line("        if abs(diff) < 0.05:");
+    py.Line("            return \"unchanged from\"");
+    py.Line(
+        "        return f\"{'up' if diff > 0 else 'down'} {abs(diff):.1f} "
+        "percentage points "
+        "from\"");
+    py.Line("    if diff == 0:");
+    py.Line("        return \"unchanged from\"");
+    py.Line("    if before == 0:");
+    py.Line("        return \"up from\"");
+    py.Line(
+        "    return f\"{'up' if diff > 0 else 'down'} {abs(diff) / abs(before) "
+        "* 100:.1f}% "
+        "from\"");
+  }
+  if (p.grain != nullptr) {
+    py.Blank();
+    py.Blank();
+    py.Line("def name(x):");
+    py.Line("    return ", p.grain->name);
+  }
+}
+
+void WriteSelect(Program& py, const Parts& p) {
+  const QueryPlan& plan = p.plan;
+  const Metric& metric = p.metric;
+  py.Blank();
+  py.Blank();
+  const std::string args = plan.period ? "start, end" : "";
+  py.Line("def select(", args, "):");
+  py.Line("    \"\"\"The ", p.table, " rows ", Lower(metric.display), " counts",
+          plan.period ? ", from start to end" : "",
+          p.key.empty() ? "" : absl::StrCat(", with their ", p.key_display),
+          ".\"\"\"");
+  if (plan.period) {
+    py.Line("    day = ", p.table, "[", PyStr(metric.date_column), "]");
+    py.Line("    df = ", p.table,
+            "[(day >= start) & (day < end + pd.Timedelta(days=1))].copy()");
+  } else {
+    py.Line("    df = ", p.table, ".copy()");
+  }
+  for (const std::string& s : metric.prepare) py.Line("    ", s);
+  if (p.attribute != nullptr) {
+    py.Line("    df[", PyStr(p.key), "] = ", SourceExpr(*p.attribute, p.base),
+            ".fillna(", PyStr(p.attribute->missing_label), ")");
+  } else if (p.grain != nullptr) {
+    py.Line(
+        "    df[", PyStr(p.key), "] = ",
+        absl::StrReplaceAll(
+            p.grain->bucket,
+            {{"{d}", absl::StrCat("df[", PyStr(metric.date_column), "]")}}));
+  }
+  std::vector<std::string> conditions;
+  std::vector<std::string> said;
+  auto add_clause = [&](const FilterClause& f) {
+    const Attribute& a = *FindAttribute(f.attribute);
+    const std::string column = p.attribute == &a
+                                   ? absl::StrCat("df[", PyStr(p.key), "]")
+                                   : SourceExpr(a, p.base);
+    conditions.push_back(absl::StrCat(column, ".isin(", PyList(f.values), ")"));
+    said.push_back(absl::StrCat(a.display, " ", Values(f)));
+  };
+  for (const FilterClause& f : metric.implied_filters) add_clause(f);
+  for (const FilterClause& f : plan.filters) add_clause(f);
+  if (!plan.staff_name.empty()) {
+    conditions.push_back(absl::StrCat(
+        SourceExpr(*FindAttribute("vet"), p.base),
+        ".str.contains(staff_name, case=False, regex=False, na=False)"));
+    said.push_back("staff whose name contains staff_name");
+  }
+  if (!conditions.empty()) {
+    py.Line("    # Keep ", absl::StrJoin(said, "; "), ".");
+    py.Line("    df = df[");
+    for (size_t k = 0; k < conditions.size(); ++k) {
+      py.Line("        ", k == 0 ? "" : "& ", conditions[k]);
+    }
+    py.Line("    ]");
+  }
+  py.Line("    return df");
+}
+
+void WriteMeasures(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  py.Blank();
+  py.Blank();
+  py.Line("def measure(df):");
+  py.Line("    \"\"\"", metric.display,
+          " and its parts for the rows of df.\"\"\"");
+  py.Line("    m = {");
+  for (const Component& c : metric.components) {
+    std::string expr;
+    if (c.agg == "size") {
+      expr = "len(df)";
+    } else {
+      expr = absl::StrCat("df[", PyStr(c.column), "].", c.agg, "()");
+    }
+    py.Line("        ", PyStr(c.name), ": ", expr, ",");
+  }
+  py.Line("    }");
+  const std::string numerator = Substitute(metric.numerator, metric, "m");
+  if (metric.denominator.empty()) {
+    py.Line("    m[\"value\"] = ", ScaleTimes(metric.scale), numerator);
+  } else {
+    const std::string den = absl::StrCat("m[", PyStr(metric.denominator), "]");
+    py.Line("    m[\"value\"] = ", ScaleTimes(metric.scale), "(", numerator,
+            ") / ", den, " if ", den, " else np.nan");
+  }
+  py.Line("    return m");
+  if (p.key.empty()) return;
+
+  py.Blank();
+  py.Blank();
+  py.Line("def measure_by(df, key, keys=None):");
+  py.Line("    \"\"\"", metric.display,
+          " per value of df[key]; with keys, one row per key in that order "
+          "(zero when "
+          "absent).\"\"\"");
+  py.Line("    t = df.groupby(key).agg(");
+  for (const Component& c : metric.components) {
+    py.Line("        ", c.name, "=(", PyStr(c.column), ", ", PyStr(c.agg),
+            "),");
+  }
+  py.Line("    )");
+  py.Line("    if keys is not None:");
+  py.Line("        t = t.reindex(keys, fill_value=0)");
+  py.Line("    t.index.name = key");
+  const std::string vector_numerator =
+      Substitute(metric.numerator, metric, "t");
+  const std::string target = absl::StrCat("t[", PyStr(metric.id), "]");
+  if (metric.denominator.empty()) {
+    if (vector_numerator != target || metric.scale != 1) {
+      py.Line("    ", target, " = ", ScaleTimes(metric.scale),
+              vector_numerator);
+    }
+  } else {
+    py.Line("    ", target, " = ", ScaleTimes(metric.scale), "(",
+            vector_numerator, ") / t[", PyStr(metric.denominator),
+            "].replace(0, np.nan)");
+  }
+  py.Line("    return t");
+}
+
+// The metric's caveat, inside the `else:` of an answer; `m` must be the
+// measure of all rows.
+void WriteNote(Program& py, const Metric& metric) {
+  if (metric.note.empty()) return;
+  py.Line("    if ", metric.note_when, ":");
+  py.Line("        answer += f\"", metric.note, "\"");
+}
+
+// "Revenue for feline patients last quarter (...)".
+std::string Opening(const Parts& p) {
+  return absl::StrCat(p.metric.display, "{filter_text} {period_text}");
+}
+
+void WriteNumber(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  const std::string call = p.plan.period ? "select(start, end)" : "select()";
+  py.Blank();
+  py.Blank();
+  py.Line("df = ", call);
+  py.Line("m = measure(df)");
+  py.Line(
+      "result = float(m[\"value\"]) if pd.notna(m[\"value\"]) else \"n/a\"");
+  py.Line("if df.empty:");
+  py.Line("    answer = f\"No ", metric.empty_noun,
+          "{filter_text} {period_text}.\"");
+  py.Line("else:");
+  if (p.plan.period) {
+    py.Line("    answer = f\"", Opening(p), " was {fmt(m['value'])}",
+            metric.detail, ".\"");
+  } else {
+    py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}",
+            metric.detail, ".\"");
+  }
+  WriteNote(py, metric);
+}
+
+void WriteNumberCompared(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  py.Blank();
+  py.Blank();
+  py.Line("df = select(start, end)");
+  py.Line("before = select(prev_start, prev_end)");
+  py.Line("m = measure(df)");
+  py.Line("p = measure(before)");
+  py.Line("result = pd.DataFrame({");
+  py.Line(
+      "    \"period\": [f\"{start:%Y-%m-%d} to {end:%Y-%m-%d}\", "
+      "f\"{prev_start:%Y-%m-%d} to {prev_end:%Y-%m-%d}\"],");
+  py.Line("    ", PyStr(metric.id), ": [m[\"value\"], p[\"value\"]],");
+  py.Line("})");
+  py.Line("if df.empty and before.empty:");
+  py.Line("    answer = f\"No ", metric.empty_noun,
+          "{filter_text} {period_text} or {prev_text}.\"");
+  py.Line("else:");
+  py.Line("    answer = (f\"", Opening(p), " was {fmt(m['value'])}, \"");
+  py.Line(
+      "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
+      "{prev_text}.\")");
+  WriteNote(py, metric);
+  py.Blank();
+  py.Line("fig, ax = plt.subplots(figsize=(7, 4.5))");
+  py.Line("ax.bar(result[\"period\"], result[", PyStr(metric.id),
+          "].fillna(0))");
+  py.Line("ax.set_title(chart_title)");
+  py.Line("ax.set_xlabel(\"Period\")");
+  py.Line(
+      "ax.set_ylabel(",
+      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")")),
+      ")");
+  py.Line("fig.tight_layout()");
+}
+
+void WriteBreakdown(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  const QueryPlan& plan = p.plan;
+  const std::string col = PyStr(metric.id);
+  const std::string key = PyStr(p.key);
+  // Inside f-string expressions Python 3.11 needs the other quote.
+  const std::string qcol = absl::StrCat("'", metric.id, "'");
+  const std::string qkey = absl::StrCat("'", p.key, "'");
+  const bool line = p.grain != nullptr && p.grain->line_chart && !plan.ranked;
+  const bool sorted = plan.ranked || p.grain == nullptr;
+  py.Blank();
+  py.Blank();
+  py.Line("df = ", plan.period ? "select(start, end)" : "select()");
+  py.Line("m = measure(df)");
+  if (p.grain != nullptr) {
+    py.Line("keys = ", p.grain->keys);
+    py.Line("t = measure_by(df, ", key, ", keys)");
+  } else {
+    py.Line("t = measure_by(df, ", key, ")");
+  }
+  if (sorted) {
+    py.Line("t = t.sort_values(", col,
+            ", ascending=", plan.ascending ? "True" : "False", ")");
+  }
+  if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
+  py.Line("result = t[[", col, "]].reset_index()");
+  py.Line("shown = result.dropna(subset=[", col, "])");
+  py.Line("if df.empty or shown.empty:");
+  py.Line("    answer = f\"No ", metric.empty_noun,
+          "{filter_text} {period_text}.\"");
+  py.Line("else:");
+  const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
+  if (line) {
+    py.Line("    answer = f\"", Opening(p), " was {fmt(m['value'])}\"");
+    py.Line("    if len(shown) > 1:");
+    py.Line("        first, last = shown.index[0], shown.index[-1]");
+    py.Line("        answer += (f\", from {fmt(shown.loc[first, ", qcol, "])} ",
+            p.grain->preposition, " {name(shown.loc[first, ", qkey, "])}\"");
+    py.Line("                   f\" to {fmt(shown.loc[last, ", qcol, "])} ",
+            p.grain->preposition, " {name(shown.loc[last, ", qkey, "])}\")");
+    py.Line("    answer += \".\"");
+    py.Line("    if len(shown) > 2:");
+    py.Line("        peak = shown[", col, "].idxmax()");
+    py.Line("        answer += (f\" The highest was {fmt(shown.loc[peak, ",
+            qcol, "])} ", p.grain->preposition, " \"");
+    py.Line("                   f\"{name(shown.loc[peak, ", qkey, "])}.\")");
+  } else if (plan.ranked && plan.top_n == 0) {
+    const bool counts = metric.unit == "count";
+    const std::string most = plan.ascending
+                                 ? (counts ? "the fewest" : "the lowest")
+                                 : (counts ? "the most" : "the highest");
+    const std::string lead = p.grain != nullptr
+                                 ? "name(shown[" + qkey + "].iloc[0])"
+                                 : "shown[" + qkey + "].iloc[0]";
+    const std::string second = p.grain != nullptr
+                                   ? "name(shown[" + qkey + "].iloc[1])"
+                                   : "shown[" + qkey + "].iloc[1]";
+    py.Line("    answer = (f\"{", lead, "} had ", most, " ",
+            Lower(metric.display), "{filter_text} {period_text}: \"");
+    py.Line("              f\"{fmt(shown[", qcol, "].iloc[0])}\")");
+    py.Line("    if len(shown) > 1:");
+    py.Line("        answer += f\", ahead of {", second, "} ({fmt(shown[", qcol,
+            "].iloc[1])})\"");
+    py.Line("    answer += \".\"");
+  } else {
+    // Hours and weekdays keep their order; the empty ones are left out of
+    // the sentence (the table has them).
+    const bool ordered = p.grain != nullptr && !plan.ranked;
+    py.Line("    parts = [f\"{", named_key,
+            "} {fmt(v)}\" for k, v in zip(shown[", key, "], shown[", col, "])",
+            ordered ? " if v != 0" : "", "]");
+    if (plan.ranked) {
+      py.Line("    answer = (f\"", plan.ascending ? "Bottom" : "Top",
+              " {len(parts)} ", Plural(p.key_display), " by ",
+              Lower(metric.display), "{filter_text} {period_text}: \"");
+      py.Line(
+          "              + \"; \".join(parts) + f\". In all: "
+          "{fmt(m['value'])}.\")");
+    } else {
+      py.Line("    answer = f\"", Opening(p), plan.period ? " was " : ": ",
+              "{fmt(m['value'])}. By ", p.key_display,
+              ": \" + \"; \".join(parts[:", kAnswerRows, "])");
+      py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
+              "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
+    }
+  }
+  WriteNote(py, metric);
+  py.Blank();
+  py.Line("if not (df.empty or shown.empty):");
+  const std::string ylabel =
+      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")"));
+  const std::string key_label =
+      PyStr(absl::StrCat(absl::AsciiStrToUpper(p.key_display.substr(0, 1)),
+                         p.key_display.substr(1)));
+  if (line) {
+    py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
+    py.Line("    ax.plot(result[", key, "].astype(str), result[", col,
+            "], marker=\"o\")");
+    py.Line("    ax.xaxis.set_major_locator(plt.MaxNLocator(12))");
+    py.Line("    ax.tick_params(axis=\"x\", labelrotation=45)");
+    py.Line("    ax.grid(True, alpha=0.3)");
+    py.Line("    ax.set_xlabel(", key_label, ")");
+    py.Line("    ax.set_ylabel(", ylabel, ")");
+  } else if (p.grain != nullptr && !plan.ranked) {
+    py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
+    py.Line("    ax.bar(result[", key, "].astype(str), result[", col,
+            "].fillna(0))");
+    py.Line("    ax.set_xlabel(", key_label, ")");
+    py.Line("    ax.set_ylabel(", ylabel, ")");
+  } else {
+    py.Line("    bars = shown.head(", kChartRows,
+            ").iloc[::-1]  # largest at the top");
+    py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(bars)))");
+    py.Line("    ax.barh(bars[", key, "].astype(str), bars[", col, "])");
+    py.Line("    ax.set_xlabel(", ylabel, ")");
+    py.Line("    ax.set_ylabel(", key_label, ")");
+  }
+  py.Line("    ax.set_title(chart_title)");
+  py.Line("    fig.tight_layout()");
+}
+
+void WriteBreakdownCompared(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  const QueryPlan& plan = p.plan;
+  const std::string col = PyStr(metric.id);
+  const std::string prev_col = PyStr(absl::StrCat(metric.id, "_previous"));
+  const bool points = metric.unit == "percent";
+  const std::string change_col =
+      PyStr(points ? "change_points" : "change_percent");
+  const std::string key = PyStr(p.key);
+  py.Blank();
+  py.Blank();
+  py.Line("df = select(start, end)");
+  py.Line("before = select(prev_start, prev_end)");
+  py.Line("m = measure(df)");
+  py.Line("p = measure(before)");
+  if (p.grain != nullptr) {
+    py.Line("keys = ", p.grain->keys);
+  } else {
+    py.Line("keys = sorted(set(df[", key, "]) | set(before[", key, "]))");
+  }
+  py.Line("t = measure_by(df, ", key, ", keys)");
+  py.Line("b = measure_by(before, ", key, ", keys)");
+  py.Line("t[", prev_col, "] = b[", col, "]");
+  if (points) {
+    py.Line("t[", change_col, "] = t[", col, "] - b[", col, "]");
+  } else {
+    py.Line("t[", change_col, "] = 100 * (t[", col, "] - b[", col, "]) / b[",
+            col, "].abs().replace(0, np.nan)");
+  }
+  if (plan.ranked || p.grain == nullptr) {
+    py.Line("t = t.sort_values(", col,
+            ", ascending=", plan.ascending ? "True" : "False", ")");
+  }
+  if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
+  py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
+          "]].reset_index()");
+  const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
+  py.Line("if df.empty and before.empty:");
+  py.Line("    answer = f\"No ", metric.empty_noun,
+          "{filter_text} {period_text} or {prev_text}.\"");
+  py.Line("else:");
+  py.Line("    answer = (f\"", Opening(p), " was {fmt(m['value'])}, \"");
+  py.Line(
+      "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
+      "{prev_text}.\")");
+  py.Line("    parts = [f\"{", named_key,
+          "} {fmt(a)} ({change(a, z)} {fmt(z)})\"");
+  py.Line("             for k, a, z in zip(result[", key, "], result[", col,
+          "], result[", prev_col, "])]");
+  py.Line("    answer += \" By ", p.key_display,
+          ": \" + \"; \".join(parts[:", kAnswerRows, "])");
+  py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
+          "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
+  WriteNote(py, metric);
+  py.Blank();
+  py.Line("if not result.empty:");
+  py.Line("    bars = result.head(", kChartRows,
+          ").iloc[::-1]  # first row at the top");
+  py.Line("    y = np.arange(len(bars))");
+  py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.5 * len(bars)))");
+  py.Line("    ax.barh(y + 0.2, bars[", col,
+          "].fillna(0), height=0.4, label=f\"{start:%Y-%m-%d} to "
+          "{end:%Y-%m-%d}\")");
+  py.Line("    ax.barh(y - 0.2, bars[", prev_col,
+          "].fillna(0), height=0.4, label=f\"{prev_start:%Y-%m-%d} to "
+          "{prev_end:%Y-%m-%d}\")");
+  py.Line("    ax.set_yticks(y)");
+  py.Line("    ax.set_yticklabels(bars[", key, "].astype(str))");
+  py.Line(
+      "    ax.set_xlabel(",
+      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")")),
+      ")");
+  py.Line("    ax.legend()");
+  py.Line("    ax.set_title(chart_title)");
+  py.Line("    fig.tight_layout()");
+}
+
+}  // namespace
+
+std::string PyStr(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20 || u >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string WritePandas(const QueryPlan& plan) {
+  const Metric* metric = FindMetric(plan.metric);
+  VET_CHECK(metric != nullptr);
+  Parts p{plan, *metric, metric->base, std::string(BaseTable(metric->base))};
+  if (!plan.dimension.empty()) {
+    p.attribute = FindAttribute(plan.dimension);
+    p.grain = FindTimeGrain(plan.dimension);
+    VET_CHECK(p.attribute != nullptr || p.grain != nullptr);
+    VET_CHECK(DimensionApplies(*metric, plan.dimension));
+    p.key = plan.dimension;
+    p.key_display = p.attribute != nullptr ? p.attribute->display : p.grain->id;
+  }
+  VET_CHECK(plan.period.has_value() == !metric->date_column.empty());
+  p.compared = plan.comparison != Comparison::kNone &&
+               plan.compare_period.has_value() && plan.period.has_value();
+
+  Program py;
+  WriteHeader(py, p);
+  WriteSelect(py, p);
+  WriteMeasures(py, p);
+  if (p.key.empty()) {
+    if (p.compared) {
+      WriteNumberCompared(py, p);
+    } else {
+      WriteNumber(py, p);
+    }
+  } else if (p.compared) {
+    WriteBreakdownCompared(py, p);
+  } else {
+    WriteBreakdown(py, p);
+  }
+  return py.Text();
+}
+
+std::string SummarizePlan(const QueryPlan& plan) {
+  std::string s = plan.metric;
+  if (plan.ranked) {
+    s = absl::StrCat(plan.ascending ? "bottom " : "top ",
+                     plan.top_n > 0 ? absl::StrCat(plan.top_n, " ") : "",
+                     plan.dimension, " by ", plan.metric);
+  } else if (!plan.dimension.empty()) {
+    absl::StrAppend(&s, " by ", plan.dimension);
+  }
+  std::vector<std::string> where;
+  for (const FilterClause& f : plan.filters) {
+    where.push_back(
+        absl::StrCat(f.attribute, "=", absl::StrJoin(f.values, "|")));
+  }
+  if (!plan.staff_name.empty())
+    where.push_back(absl::StrCat("staff~", plan.staff_name));
+  if (!where.empty())
+    absl::StrAppend(&s, " where ", absl::StrJoin(where, ", "));
+  if (plan.period) {
+    absl::StrAppend(&s, ", ", FormatDay(plan.period->start), "..",
+                    FormatDay(plan.period->end));
+  } else {
+    absl::StrAppend(&s, ", now");
+  }
+  if (plan.comparison != Comparison::kNone && plan.compare_period) {
+    absl::StrAppend(&s, " vs ", FormatDay(plan.compare_period->start), "..",
+                    FormatDay(plan.compare_period->end));
+  }
+  return s;
+}
+
+std::vector<std::string> ColumnsRead(const QueryPlan& plan) {
+  std::set<std::string> columns;
+  const Metric* metric = FindMetric(plan.metric);
+  if (metric == nullptr) return {};
+  const std::string table(BaseTable(metric->base));
+  columns.insert(metric->reads.begin(), metric->reads.end());
+  auto add_attribute = [&](const std::string& id) {
+    const Attribute* a = FindAttribute(id);
+    if (a == nullptr || !a->sources[static_cast<int>(metric->base)]) return;
+    const Source& s = SourceOf(*a, metric->base);
+    columns.insert(absl::StrCat(table, ".", s.column));
+    if (!s.table.empty()) {
+      columns.insert(absl::StrCat(s.table, ".", s.key));
+      columns.insert(absl::StrCat(s.table, ".", s.value));
+    }
+  };
+  for (const FilterClause& f : metric->implied_filters)
+    add_attribute(f.attribute);
+  for (const FilterClause& f : plan.filters) add_attribute(f.attribute);
+  if (!plan.staff_name.empty()) add_attribute("vet");
+  add_attribute(plan.dimension);
+  return {columns.begin(), columns.end()};
+}
+
+}  // namespace vet::codegen

@@ -1,0 +1,93 @@
+// The planner: parse, check against the practice's dataset, write pandas.
+#include "core/codegen/planner.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/codegen/pandas_writer.h"
+#include "core/codegen/semantic_layer.h"
+
+namespace vet::codegen {
+namespace {
+
+// A failure message is the sandbox's, scrubbed; a status keeps only its start.
+constexpr size_t kMaxFailureChars = 300;
+
+bool HasColumn(const data::DatasetDescription& dataset, absl::string_view table,
+               absl::string_view column) {
+  for (const data::TableDescription& t : dataset.tables) {
+    if (t.name != table) continue;
+    for (const data::ColumnDescription& c : t.columns) {
+      if (c.spec.name == column) return true;
+    }
+  }
+  return false;
+}
+
+absl::Status CheckDataset(const QueryPlan& plan,
+                          const data::DatasetDescription& dataset) {
+  std::vector<std::string> missing;
+  for (const std::string& name : ColumnsRead(plan)) {
+    std::pair<std::string, std::string> tc =
+        absl::StrSplit(name, absl::MaxSplits('.', 1));
+    if (!HasColumn(dataset, tc.first, tc.second)) missing.push_back(name);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("The practice's data has no ", absl::StrJoin(missing, ", "),
+                   ", which ", SummarizePlan(plan), " needs."));
+}
+
+}  // namespace
+
+CostEstimate Planner::Estimate(const CodeRequest& request) const {
+  return CostEstimate{"planner", 0};
+}
+
+absl::StatusOr<QueryPlan> Planner::Plan(const CodeRequest& request) const {
+  if (request.question.size() > options_.max_question_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "The question is too long for the planner (", request.question.size(),
+        " bytes; it reads up to ", options_.max_question_bytes, ")."));
+  }
+  absl::optional<QueryPlan> previous;
+  if (options_.follow_ups && !request.history.empty()) {
+    absl::StatusOr<QueryPlan> p = DeserializePlan(request.history.back().plan);
+    // A turn the model answered has no planner plan: then there is nothing to
+    // follow up on, which is not an error.
+    if (p.ok()) previous = *std::move(p);
+  }
+  return ParseQuestion(request.question, request.as_of,
+                       previous ? &*previous : nullptr);
+}
+
+absl::StatusOr<GeneratedCode> Planner::Generate(const CodeRequest& request,
+                                                CancellationToken& cancel) {
+  if (absl::Status s = cancel.Check("codegen"); !s.ok()) return s;
+  if (request.attempt > 1) {
+    std::string failure = request.failure.substr(0, kMaxFailureChars);
+    if (failure.size() < request.failure.size()) failure += "...";
+    return absl::FailedPreconditionError(
+        absl::StrCat("the planner's code failed: ",
+                     failure.empty() ? "no details" : failure));
+  }
+  absl::StatusOr<QueryPlan> plan = Plan(request);
+  if (!plan.ok()) return plan.status();
+  if (request.dataset != nullptr) {
+    if (absl::Status s = CheckDataset(*plan, *request.dataset); !s.ok())
+      return s;
+  }
+  GeneratedCode out;
+  out.code = WritePandas(*plan);
+  out.generator = "planner";
+  out.summary = SummarizePlan(*plan);
+  out.plan = SerializePlan(*plan);
+  return out;
+}
+
+}  // namespace vet::codegen

@@ -1,0 +1,821 @@
+// The planner's parse and composed code, as tables and matrices. Pure C++:
+// the programs are run by planner_exec_test.cc.
+#include "core/codegen/planner.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/codegen/pandas_writer.h"
+#include "core/codegen/question_parser.h"
+#include "core/codegen/semantic_layer.h"
+#include "core/codegen/tokenizer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::codegen {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::AnyOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+const absl::CivilDay kAsOf(2026, 10, 26);
+
+QueryPlan MustParse(absl::string_view question,
+                    const QueryPlan* previous = nullptr) {
+  absl::StatusOr<QueryPlan> plan = ParseQuestion(question, kAsOf, previous);
+  EXPECT_TRUE(plan.ok()) << question << ": " << plan.status();
+  return plan.value_or(QueryPlan());
+}
+
+std::string Range(const QueryPlan& plan) {
+  if (!plan.period) return "none";
+  return absl::StrCat(FormatDay(plan.period->start), "..",
+                      FormatDay(plan.period->end));
+}
+
+std::string Filters(const QueryPlan& plan) {
+  std::vector<std::string> parts;
+  for (const FilterClause& f : plan.filters) {
+    parts.push_back(
+        absl::StrCat(f.attribute, "=", absl::StrJoin(f.values, "|")));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+CodeRequest Request(std::string question) {
+  CodeRequest r;
+  r.practice_id = "p1";
+  r.question = std::move(question);
+  r.as_of = kAsOf;
+  return r;
+}
+
+absl::StatusOr<GeneratedCode> Generate(Planner& planner,
+                                       const CodeRequest& request) {
+  CancellationToken cancel;
+  return planner.Generate(request, cancel);
+}
+
+TEST(PlannerTest, RevenueTrendLastQuarter) {
+  Planner planner;
+  absl::StatusOr<GeneratedCode> out =
+      Generate(planner, Request("What was our revenue trend last quarter?"));
+  ASSERT_THAT(out, IsOk());
+  EXPECT_EQ(out->generator, "planner");
+  EXPECT_EQ(out->model, "");
+  EXPECT_EQ(out->cost_micros, 0);
+  EXPECT_EQ(out->summary, "revenue by month, 2026-07-01..2026-09-30");
+  EXPECT_THAT(out->code, HasSubstr("start = pd.Timestamp(\"2026-07-01\")"));
+  EXPECT_THAT(out->code, HasSubstr("end = pd.Timestamp(\"2026-09-30\")"));
+  EXPECT_THAT(out->code, HasSubstr("day = invoice_lines[\"invoiced_on\"]"));
+  EXPECT_THAT(out->code,
+              HasSubstr("(day >= start) & (day < end + pd.Timedelta(days=1))"));
+  EXPECT_THAT(
+      out->code,
+      HasSubstr("df[\"month\"] = df[\"invoiced_on\"].dt.to_period(\"M\")"));
+  EXPECT_THAT(out->code, HasSubstr("pd.period_range(start, end, freq=\"M\")"));
+  EXPECT_THAT(out->code, HasSubstr("revenue=(\"amount\", \"sum\")"));
+  EXPECT_THAT(out->code, HasSubstr("ax.plot("));
+  EXPECT_THAT(out->code, HasSubstr("ax.set_title(chart_title)"));
+  EXPECT_THAT(out->code, HasSubstr("ax.set_ylabel(\"Revenue (USD)\")"));
+  EXPECT_THAT(out->code, HasSubstr("unit = \"USD\""));
+  EXPECT_THAT(
+      out->code,
+      HasSubstr("period_text = \"last quarter (2026-07-01 to 2026-09-30)\""));
+  EXPECT_THAT(out->code, HasSubstr("answer = "));
+  EXPECT_THAT(out->code, HasSubstr("result = "));
+  EXPECT_THAT(out->code, Not(HasSubstr("import os")));
+
+  absl::StatusOr<QueryPlan> plan = DeserializePlan(out->plan);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_EQ(plan->metric, "revenue");
+  EXPECT_EQ(plan->dimension, "month");
+  EXPECT_EQ(Range(*plan), "2026-07-01..2026-09-30");
+}
+
+TEST(PlannerTest, EstimateIsFree) {
+  Planner planner;
+  const CostEstimate e = planner.Estimate(Request("revenue"));
+  EXPECT_EQ(e.model, "planner");
+  EXPECT_EQ(e.micros, 0);
+}
+
+struct ParseCase {
+  const char* question;
+  const char* metric;
+  const char* dimension;
+  const char* filters;
+  const char* range;
+};
+
+const ParseCase kParseCases[] = {
+    {"What was our revenue last month?", "revenue", "", "",
+     "2026-09-01..2026-09-30"},
+    {"How much did we make this year?", "revenue", "", "",
+     "2026-01-01..2026-10-26"},
+    {"Revenue", "revenue", "", "", "2026-01-01..2026-10-26"},
+    {"total sales in 2025", "revenue", "", "", "2025-01-01..2025-12-31"},
+    {"monthly revenue", "revenue", "month", "", "2025-11-01..2026-10-26"},
+    {"revenue trend", "revenue", "month", "", "2025-11-01..2026-10-26"},
+    {"revenue over time this month", "revenue", "week", "",
+     "2026-10-01..2026-10-26"},
+    {"revenue trend last week", "revenue", "day", "", "2026-10-19..2026-10-25"},
+    {"weekly revenue last quarter", "revenue", "week", "",
+     "2026-07-01..2026-09-30"},
+    {"revenue by quarter in 2025", "revenue", "quarter", "",
+     "2025-01-01..2025-12-31"},
+    {"revenue per vet last month", "revenue", "vet", "",
+     "2026-09-01..2026-09-30"},
+    {"revenue by category YTD", "revenue", "category", "",
+     "2026-01-01..2026-10-26"},
+    {"revenue by species for Q3 2025", "revenue", "species", "",
+     "2025-07-01..2025-09-30"},
+    {"dental revenue last quarter", "revenue", "", "category=dental",
+     "2026-07-01..2026-09-30"},
+    {"revenue from cats and dogs in March", "revenue", "",
+     "species=feline|canine", "2026-03-01..2026-03-31"},
+    {"How many transactions did we have last week?", "transactions", "", "",
+     "2026-10-19..2026-10-25"},
+    {"number of invoices by vet this month", "transactions", "vet", "",
+     "2026-10-01..2026-10-26"},
+    {"visits with a charge in the last 30 days", "transactions", "", "",
+     "2026-09-27..2026-10-26"},
+    {"ATC by month this year", "average_transaction_charge", "month", "",
+     "2026-01-01..2026-10-26"},
+    {"average invoice for feline patients last year",
+     "average_transaction_charge", "", "species=feline",
+     "2025-01-01..2025-12-31"},
+    {"average spend per visit last quarter", "average_transaction_charge", "",
+     "", "2026-07-01..2026-09-30"},
+    {"gross margin by category last month", "gross_margin", "category", "",
+     "2026-09-01..2026-09-30"},
+    {"margin % on pharmacy this year", "margin_percent", "",
+     "category=pharmacy", "2026-01-01..2026-10-26"},
+    {"profit margin by item in 2025", "margin_percent", "item", "",
+     "2025-01-01..2025-12-31"},
+    {"How many appointments last month?", "appointments", "", "",
+     "2026-09-01..2026-09-30"},
+    {"completed appointments by vet last week", "appointments", "vet",
+     "appointment_status=completed", "2026-10-19..2026-10-25"},
+    {"no-shows last month", "appointments", "", "appointment_status=no_show",
+     "2026-09-01..2026-09-30"},
+    {"emergencies by weekday this year", "appointments", "weekday",
+     "appointment_type=emergency", "2026-01-01..2026-10-26"},
+    {"dental appointments in Q3 2025", "appointments", "",
+     "appointment_type=dental", "2025-07-01..2025-09-30"},
+    {"no-show rate by vet last month", "no_show_rate", "vet", "",
+     "2026-09-01..2026-09-30"},
+    {"cancellation rate for dogs since 2025-01-01", "cancellation_rate", "",
+     "species=canine", "2025-01-01..2026-10-26"},
+    {"new clients per month in 2025", "new_clients", "month", "",
+     "2025-01-01..2025-12-31"},
+    {"how many new clients did we get last quarter", "new_clients", "", "",
+     "2026-07-01..2026-09-30"},
+    {"active clients", "active_clients", "", "", "none"},
+    {"how many inactive clients do we have", "clients", "",
+     "client_status=inactive", "none"},
+    {"patients seen by species last month", "patients_seen", "species", "",
+     "2026-09-01..2026-09-30"},
+    {"How many cats did we see last month?", "patients_seen", "",
+     "species=feline", "2026-09-01..2026-09-30"},
+    {"items sold by category this quarter", "items_sold", "category", "",
+     "2026-10-01..2026-10-26"},
+    {"quantity of vaccines sold last year", "items_sold", "",
+     "category=vaccine", "2025-01-01..2025-12-31"},
+    {"vaccination appointments last month", "appointments", "",
+     "appointment_type=vaccination", "2026-09-01..2026-09-30"},
+    {"revenue by appointment type from 2025-01-01 to 2025-03-31", "revenue",
+     "appointment_type", "", "2025-01-01..2025-03-31"},
+    {"appointments by hour of day last month", "appointments", "hour", "",
+     "2026-09-01..2026-09-30"},
+    {"revenue for exotics by breed in 2025", "revenue", "breed",
+     "species=rabbit|avian|reptile|rodent", "2025-01-01..2025-12-31"},
+    {"What's our revenue by client status?", "revenue", "client_status", "",
+     "2026-01-01..2026-10-26"},
+    {"lab revenue for the past 3 months", "revenue", "", "category=laboratory",
+     "2026-07-27..2026-10-26"},
+    {"revenue daily last 7 days", "revenue", "day", "",
+     "2026-10-20..2026-10-26"},
+    {"revenue by year", "revenue", "year", "", "2022-01-01..2026-10-26"},
+    {"Show me revenue by vet for last month", "revenue", "vet", "",
+     "2026-09-01..2026-09-30"},
+    {"How many dogs did we see last month?", "patients_seen", "",
+     "species=canine", "2026-09-01..2026-09-30"},
+    {"Which services bring in the most money?", "revenue", "item", "",
+     "2026-01-01..2026-10-26"},
+    {"Number of visits by vet this month", "transactions", "vet", "",
+     "2026-10-01..2026-10-26"},
+    {"top 3 vets by ATC last quarter", "average_transaction_charge", "vet", "",
+     "2026-07-01..2026-09-30"},
+    {"How are we doing on revenue this month?", "revenue", "", "",
+     "2026-10-01..2026-10-26"},
+    {"What's our average transaction charge?", "average_transaction_charge", "",
+     "", "2026-01-01..2026-10-26"},
+    {"revenue from feline patients in Q1", "revenue", "", "species=feline",
+     "2026-01-01..2026-03-31"},
+    {"wellness exams by vet in the past 30 days", "appointments", "vet",
+     "appointment_type=wellness", "2026-09-27..2026-10-26"},
+    {"technician revenue year to date", "revenue", "", "role=technician",
+     "2026-01-01..2026-10-26"},
+};
+
+TEST(PlannerTest, ParsesQuestionTable) {
+  for (const ParseCase& c : kParseCases) {
+    SCOPED_TRACE(c.question);
+    const QueryPlan plan = MustParse(c.question);
+    EXPECT_EQ(plan.metric, c.metric);
+    EXPECT_EQ(plan.dimension, c.dimension);
+    EXPECT_EQ(Filters(plan), c.filters);
+    EXPECT_EQ(Range(plan), c.range);
+  }
+}
+
+// Metric x dimension x filter, each as a phrase, composed into questions.
+struct Phrase {
+  const char* words;
+  const char* id;
+};
+
+void ExpectComposed(const QueryPlan& plan, const std::string& code) {
+  const Metric& metric = *FindMetric(plan.metric);
+  const std::string table(BaseTable(metric.base));
+  EXPECT_THAT(code, HasSubstr(absl::StrCat("df = ", table, "[")));
+  EXPECT_THAT(code, HasSubstr(absl::StrCat("day = ", table, "[\"",
+                                           metric.date_column, "\"]")));
+  EXPECT_THAT(
+      code, HasSubstr("[(day >= start) & (day < end + pd.Timedelta(days=1))]"));
+  EXPECT_THAT(code, HasSubstr(absl::StrCat("unit = \"", metric.unit, "\"")));
+  for (const Component& c : metric.components) {
+    EXPECT_THAT(code, HasSubstr(absl::StrCat("\"", c.name, "\": ")));
+  }
+  if (!plan.dimension.empty()) {
+    EXPECT_THAT(code,
+                HasSubstr(absl::StrCat("df[\"", plan.dimension, "\"] = ")));
+    EXPECT_THAT(code, HasSubstr(absl::StrCat("measure_by(df, \"",
+                                             plan.dimension, "\"")));
+    EXPECT_THAT(code, HasSubstr(absl::StrCat("result = t[[\"", metric.id,
+                                             "\"]].reset_index()")));
+    const TimeGrain* grain = FindTimeGrain(plan.dimension);
+    if (grain != nullptr && grain->line_chart && !plan.ranked) {
+      EXPECT_THAT(code, HasSubstr("ax.plot("));
+    } else {
+      EXPECT_THAT(code, AnyOf(HasSubstr("ax.barh("), HasSubstr("ax.bar(")));
+    }
+  } else {
+    EXPECT_THAT(code, HasSubstr("result = float(m[\"value\"])"));
+  }
+  for (const FilterClause& f : plan.filters) {
+    const Attribute& a = *FindAttribute(f.attribute);
+    const Source& s = *a.sources[static_cast<int>(metric.base)];
+    EXPECT_THAT(code,
+                HasSubstr(absl::StrCat(
+                    ".isin([\"", absl::StrJoin(f.values, "\", \""), "\"])")));
+    EXPECT_THAT(code, HasSubstr(absl::StrCat("df[\"", s.column, "\"]")));
+    if (!s.table.empty()) {
+      EXPECT_THAT(code, HasSubstr(absl::StrCat("lookup(df[\"", s.column,
+                                               "\"], ", s.table)));
+    }
+  }
+  for (const FilterClause& f : metric.implied_filters) {
+    EXPECT_THAT(code,
+                HasSubstr(absl::StrCat(
+                    ".isin([\"", absl::StrJoin(f.values, "\", \""), "\"])")));
+  }
+}
+
+void RunMatrix(const std::vector<Phrase>& metrics,
+               const std::vector<Phrase>& dimensions,
+               const std::vector<Phrase>& filters, int* count) {
+  Planner planner;
+  for (const Phrase& m : metrics) {
+    for (const Phrase& d : dimensions) {
+      for (const Phrase& f : filters) {
+        std::string q = m.words;
+        if (*d.words) absl::StrAppend(&q, " by ", d.words);
+        if (*f.words) absl::StrAppend(&q, " for ", f.words);
+        absl::StrAppend(&q, " last quarter");
+        SCOPED_TRACE(q);
+        absl::StatusOr<GeneratedCode> out = Generate(planner, Request(q));
+        ASSERT_THAT(out, IsOk());
+        absl::StatusOr<QueryPlan> plan = DeserializePlan(out->plan);
+        ASSERT_THAT(plan, IsOk());
+        EXPECT_EQ(plan->metric, m.id);
+        EXPECT_EQ(plan->dimension, d.id);
+        EXPECT_EQ(Filters(*plan), f.id);
+        EXPECT_EQ(Range(*plan), "2026-07-01..2026-09-30");
+        ExpectComposed(*plan, out->code);
+        ++*count;
+      }
+    }
+  }
+}
+
+TEST(PlannerTest, InvoiceMetricMatrix) {
+  int count = 0;
+  RunMatrix({{"revenue", "revenue"},
+             {"transactions", "transactions"},
+             {"average transaction charge", "average_transaction_charge"},
+             {"gross margin", "gross_margin"},
+             {"margin %", "margin_percent"},
+             {"items sold", "items_sold"}},
+            {{"", ""},
+             {"month", "month"},
+             {"week", "week"},
+             {"vet", "vet"},
+             {"category", "category"},
+             {"service", "item"},
+             {"species", "species"},
+             {"appointment type", "appointment_type"},
+             {"day of the week", "weekday"}},
+            {{"", ""},
+             {"cats", "species=feline"},
+             {"dentals", "category=dental"},
+             {"emergencies", "appointment_type=emergency"},
+             {"canine surgery", "species=canine,category=surgery"}},
+            &count);
+  EXPECT_EQ(count, 6 * 9 * 5);
+}
+
+TEST(PlannerTest, AppointmentMetricMatrix) {
+  int count = 0;
+  RunMatrix({{"appointments", "appointments"},
+             {"no-show rate", "no_show_rate"},
+             {"cancellation rate", "cancellation_rate"},
+             {"patients seen", "patients_seen"}},
+            {{"", ""},
+             {"month", "month"},
+             {"vet", "vet"},
+             {"species", "species"},
+             {"appointment type", "appointment_type"},
+             {"weekday", "weekday"},
+             {"hour of day", "hour"}},
+            {{"", ""},
+             {"dogs", "species=canine"},
+             {"emergencies", "appointment_type=emergency"},
+             {"rabbits and birds", "species=rabbit|avian"}},
+            &count);
+  EXPECT_EQ(count, 4 * 7 * 4);
+}
+
+TEST(PlannerTest, ClientMetricMatrix) {
+  int count = 0;
+  RunMatrix({{"new clients", "new_clients"}},
+            {{"", ""}, {"month", "month"}, {"client status", "client_status"}},
+            {{"", ""}, {"inactive", "client_status=inactive"}}, &count);
+  EXPECT_EQ(count, 6);
+}
+
+TEST(PlannerTest, FilterWordsResolvePerTable) {
+  // "dental" is an invoice category for revenue, an appointment type for
+  // appointments.
+  EXPECT_EQ(Filters(MustParse("dental revenue")), "category=dental");
+  EXPECT_EQ(Filters(MustParse("dental appointments")),
+            "appointment_type=dental");
+  EXPECT_EQ(Filters(MustParse("surgery revenue")), "category=surgery");
+  EXPECT_EQ(Filters(MustParse("surgeries booked last month")),
+            "appointment_type=surgery");
+  EXPECT_EQ(Filters(MustParse("vaccines revenue")), "category=vaccine");
+  EXPECT_EQ(MustParse("emergencies last month").metric, "appointments");
+  EXPECT_EQ(Filters(MustParse("revenue from kittens and puppies")),
+            "species=feline|canine");
+  EXPECT_EQ(Filters(MustParse("imaging and lab revenue")),
+            "category=imaging|laboratory");
+  EXPECT_EQ(Filters(MustParse("pharmacy, retail and diet revenue")),
+            "category=pharmacy|retail|diet");
+  EXPECT_EQ(Filters(MustParse("hospitalization revenue")),
+            "category=hospitalization");
+  EXPECT_EQ(Filters(MustParse("consultations revenue")),
+            "category=consultation");
+  EXPECT_EQ(Filters(MustParse("wellness appointments")),
+            "appointment_type=wellness");
+  EXPECT_EQ(Filters(MustParse("avian and reptile patients seen")),
+            "species=avian|reptile");
+}
+
+TEST(PlannerTest, TopNAndWhich) {
+  QueryPlan top = MustParse("top 5 services by revenue");
+  EXPECT_EQ(top.metric, "revenue");
+  EXPECT_EQ(top.dimension, "item");
+  EXPECT_TRUE(top.ranked);
+  EXPECT_FALSE(top.ascending);
+  EXPECT_EQ(top.top_n, 5);
+  EXPECT_EQ(Range(top), "2026-01-01..2026-10-26");
+  EXPECT_THAT(WritePandas(top),
+              AllOf(HasSubstr("t = t.head(5)"), HasSubstr("ascending=False"),
+                    HasSubstr("ax.barh(")));
+  EXPECT_EQ(SummarizePlan(top),
+            "top 5 item by revenue, 2026-01-01..2026-10-26");
+
+  QueryPlan which = MustParse("Which vet had the most revenue last month?");
+  EXPECT_EQ(which.dimension, "vet");
+  EXPECT_TRUE(which.ranked);
+  EXPECT_EQ(which.top_n, 0);
+  EXPECT_THAT(WritePandas(which), HasSubstr("had the highest revenue"));
+
+  QueryPlan bottom = MustParse("bottom 3 categories by gross margin in 2025");
+  EXPECT_TRUE(bottom.ranked);
+  EXPECT_TRUE(bottom.ascending);
+  EXPECT_EQ(bottom.top_n, 3);
+  EXPECT_THAT(WritePandas(bottom), HasSubstr("ascending=True"));
+
+  QueryPlan busiest = MustParse("What is our busiest day of the week?");
+  EXPECT_EQ(busiest.metric, "appointments");
+  EXPECT_EQ(busiest.dimension, "weekday");
+  EXPECT_TRUE(busiest.ranked);
+
+  QueryPlan best_selling = MustParse("best selling products last quarter");
+  EXPECT_EQ(best_selling.metric, "items_sold");
+  EXPECT_EQ(best_selling.dimension, "item");
+
+  QueryPlan who = MustParse("who saw the most patients last month");
+  EXPECT_EQ(who.metric, "patients_seen");
+  EXPECT_EQ(who.dimension, "vet");
+  EXPECT_TRUE(who.ranked);
+
+  EXPECT_EQ(MustParse("top services by revenue").top_n, 10);
+}
+
+TEST(PlannerTest, Comparisons) {
+  QueryPlan yoy = MustParse("revenue this year compared to last year");
+  EXPECT_EQ(yoy.comparison, Comparison::kSamePeriodLastYear);
+  EXPECT_EQ(Range(yoy), "2026-01-01..2026-10-26");
+  ASSERT_TRUE(yoy.compare_period);
+  EXPECT_EQ(FormatDay(yoy.compare_period->start), "2025-01-01");
+  EXPECT_EQ(FormatDay(yoy.compare_period->end), "2025-10-26");
+  EXPECT_THAT(WritePandas(yoy),
+              AllOf(HasSubstr("prev_start = pd.Timestamp(\"2025-01-01\")"),
+                    HasSubstr("before = select(prev_start, prev_end)"),
+                    HasSubstr("change(m['value'], p['value'])")));
+  EXPECT_EQ(SummarizePlan(yoy),
+            "revenue, 2026-01-01..2026-10-26 vs 2025-01-01..2025-10-26");
+
+  QueryPlan previous = MustParse("revenue last quarter vs the previous period");
+  EXPECT_EQ(previous.comparison, Comparison::kPreviousPeriod);
+  EXPECT_EQ(FormatDay(previous.compare_period->start), "2026-04-01");
+  EXPECT_EQ(FormatDay(previous.compare_period->end), "2026-06-30");
+
+  QueryPlan mom = MustParse("appointments this month vs last month");
+  EXPECT_EQ(mom.comparison, Comparison::kPreviousPeriod);
+  EXPECT_EQ(FormatDay(mom.compare_period->start), "2026-09-01");
+  EXPECT_EQ(FormatDay(mom.compare_period->end), "2026-09-26");
+
+  QueryPlan explicit_years = MustParse("revenue in 2025 versus 2024");
+  EXPECT_EQ(explicit_years.comparison, Comparison::kExplicit);
+  EXPECT_EQ(Range(explicit_years), "2025-01-01..2025-12-31");
+  EXPECT_EQ(FormatDay(explicit_years.compare_period->start), "2024-01-01");
+
+  QueryPlan growth = MustParse("revenue growth");
+  EXPECT_EQ(growth.comparison, Comparison::kSamePeriodLastYear);
+  EXPECT_EQ(Range(growth), "2026-01-01..2026-10-26");
+
+  QueryPlan yoy_by_vet =
+      MustParse("revenue by vet year over year last quarter");
+  EXPECT_EQ(yoy_by_vet.dimension, "vet");
+  EXPECT_EQ(yoy_by_vet.comparison, Comparison::kSamePeriodLastYear);
+  EXPECT_THAT(WritePandas(yoy_by_vet), AllOf(HasSubstr("\"revenue_previous\""),
+                                             HasSubstr("\"change_percent\"")));
+
+  QueryPlan before =
+      MustParse("revenue last month compared to the month before");
+  EXPECT_EQ(before.comparison, Comparison::kPreviousPeriod);
+  EXPECT_EQ(FormatDay(before.compare_period->start), "2026-08-01");
+  EXPECT_EQ(FormatDay(before.compare_period->end), "2026-08-31");
+
+  QueryPlan billed = MustParse("What did Dr. Jones bill last month?");
+  EXPECT_EQ(billed.metric, "revenue");
+  EXPECT_EQ(billed.staff_name, "Jones");
+
+  QueryPlan two_periods = MustParse("compare revenue this year and last year");
+  EXPECT_EQ(two_periods.comparison, Comparison::kSamePeriodLastYear);
+
+  QueryPlan rate =
+      MustParse("no-show rate this quarter vs the same period last year");
+  EXPECT_EQ(rate.comparison, Comparison::kSamePeriodLastYear);
+  EXPECT_THAT(WritePandas(rate), HasSubstr("percentage points"));
+}
+
+TEST(PlannerTest, StaffNameFilter) {
+  const QueryPlan plan = MustParse("revenue for Dr. Smith last month");
+  EXPECT_EQ(plan.staff_name, "Smith");
+  const std::string code = WritePandas(plan);
+  EXPECT_THAT(code, HasSubstr("staff_name = \"Smith\""));
+  EXPECT_THAT(
+      code,
+      HasSubstr(
+          ".str.contains(staff_name, case=False, regex=False, na=False)"));
+  EXPECT_THAT(
+      code,
+      HasSubstr(
+          "lookup(df[\"staff_id\"], staff, \"staff_id\", \"full_name\")"));
+  EXPECT_EQ(MustParse("appointments for doctor Jane Doe by month").staff_name,
+            "Jane Doe");
+  EXPECT_EQ(MustParse("revenue by doctor last month").staff_name, "");
+  EXPECT_THAT(ParseQuestion("new clients for Dr. Smith", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("per staff member")));
+}
+
+TEST(PlannerTest, DeclinesNamingUnknownWords) {
+  absl::StatusOr<QueryPlan> plan =
+      ParseQuestion("What was our revenue from the weather last month?", kAsOf);
+  EXPECT_THAT(
+      plan,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("did not understand \"weather\""),
+                     HasSubstr("What was our revenue trend last quarter?"),
+                     HasSubstr("Top 5 services by revenue this year"),
+                     HasSubstr("No-show rate by vet last month"))));
+  EXPECT_THAT(ParseQuestion("revenue by colour and mood", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"colour\", \"mood\"")));
+  // Words that change the meaning are never stop words.
+  EXPECT_THAT(
+      ParseQuestion("revenue excluding cats", kAsOf),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"excluding\"")));
+  EXPECT_THAT(
+      ParseQuestion("average revenue per month", kAsOf),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"average\"")));
+  EXPECT_THAT(
+      ParseQuestion("revenue next month", kAsOf),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"next\"")));
+}
+
+TEST(PlannerTest, DeclinesWhatItCannotAnswer) {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"how are you", "no metric"},
+      {"", "no metric"},
+      {"last month by vet", "no metric"},
+      {"revenue and appointments last month", "one metric at a time"},
+      {"revenue by vet by month", "one thing at a time"},
+      {"revenue trend by vet", "not both"},
+      {"active clients last year", "cannot be limited"},
+      {"new clients for cats", "does not apply to new clients"},
+      {"new clients by vet", "cannot be broken down"},
+      {"revenue by hour", "cannot be broken down"},
+      {"revenue in 2027", "after the as-of date"},
+      {"revenue on 2026-02-30", "not a date"},
+      {"revenue last month and last year", "more than one period"},
+      {"top 5 revenue", "needs something to rank"},
+      {"revenue trend this year vs last year", "not trends"},
+      {"completed no-show rate", "already fixes"},
+      {"the most and least revenue by vet", "highest and the lowest"},
+  };
+  for (const auto& [question, why] : cases) {
+    EXPECT_THAT(
+        ParseQuestion(question, kAsOf),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 AllOf(HasSubstr(why),
+                       HasSubstr("The planner answers questions such as"))))
+        << question;
+  }
+}
+
+TEST(PlannerTest, FollowUpsReuseThePreviousPlan) {
+  Planner planner;
+  absl::StatusOr<GeneratedCode> first =
+      Generate(planner, Request("revenue for cats last quarter"));
+  ASSERT_THAT(first, IsOk());
+  auto follow = [&](const char* question) {
+    CodeRequest r = Request(question);
+    r.history.push_back({"revenue for cats last quarter", first->code,
+                         first->summary, first->plan});
+    return Generate(planner, r);
+  };
+
+  absl::StatusOr<GeneratedCode> by_vet = follow("and by vet?");
+  ASSERT_THAT(by_vet, IsOk());
+  EXPECT_EQ(by_vet->summary,
+            "revenue by vet where species=feline, 2026-07-01..2026-09-30");
+
+  absl::StatusOr<GeneratedCode> last_year = follow("what about last year?");
+  ASSERT_THAT(last_year, IsOk());
+  EXPECT_EQ(last_year->summary,
+            "revenue where species=feline, 2025-01-01..2025-12-31");
+
+  absl::StatusOr<GeneratedCode> dogs = follow("only dogs");
+  ASSERT_THAT(dogs, IsOk());
+  EXPECT_EQ(dogs->summary,
+            "revenue where species=canine, 2026-07-01..2026-09-30");
+
+  absl::StatusOr<GeneratedCode> dental = follow("just dentals");
+  ASSERT_THAT(dental, IsOk());
+  EXPECT_EQ(
+      dental->summary,
+      "revenue where species=feline, category=dental, 2026-07-01..2026-09-30");
+
+  // A new metric starts afresh.
+  absl::StatusOr<GeneratedCode> fresh = follow("appointments by vet");
+  ASSERT_THAT(fresh, IsOk());
+  EXPECT_EQ(fresh->summary, "appointments by vet, 2026-01-01..2026-10-26");
+
+  // Nothing to change is no follow-up.
+  EXPECT_THAT(follow("thanks"), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  // A model turn (no planner plan) gives nothing to follow.
+  CodeRequest r = Request("and by vet?");
+  r.history.push_back({"q", "code", "summary", "{\"model\":1}"});
+  EXPECT_THAT(Generate(planner, r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("no metric")));
+
+  Planner no_follow_ups(Planner::Options{/*follow_ups=*/false});
+  CodeRequest r2 = Request("and by vet?");
+  r2.history.push_back({"q", first->code, first->summary, first->plan});
+  EXPECT_THAT(Generate(no_follow_ups, r2),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(PlannerTest, RepairAttemptsStopThePipeline) {
+  Planner planner;
+  CodeRequest r = Request("revenue last month");
+  r.attempt = 2;
+  r.failed_code = "x";
+  r.failure = "KeyError: 'amount'";
+  EXPECT_THAT(
+      Generate(planner, r),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("the planner's code failed: KeyError: 'amount'")));
+  r.failure = std::string(5000, 'x');
+  absl::StatusOr<GeneratedCode> out = Generate(planner, r);
+  EXPECT_LT(out.status().message().size(), 400u);
+}
+
+TEST(PlannerTest, HonoursCancellation) {
+  Planner planner;
+  CancellationToken cancel;
+  cancel.Cancel();
+  EXPECT_THAT(planner.Generate(Request("revenue"), cancel),
+              StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST(PlannerTest, DeclinesOverlongQuestions) {
+  Planner planner;
+  EXPECT_THAT(
+      Generate(planner, Request(std::string(2000, 'a'))),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too long")));
+}
+
+data::DatasetDescription Dataset(bool with_unit_cost) {
+  data::DatasetDescription d;
+  auto table = [&d](const char* name, std::vector<const char*> columns) {
+    data::TableDescription t;
+    t.name = name;
+    for (const char* c : columns) {
+      data::ColumnDescription col;
+      col.spec.name = c;
+      col.spec.type = data::FieldType::kText;
+      t.columns.push_back(col);
+    }
+    d.tables.push_back(t);
+  };
+  table("clients", {"client_id", "created_on", "status"});
+  table("patients", {"patient_id", "client_id", "species", "breed", "sex"});
+  table("staff", {"staff_id", "full_name", "role"});
+  table("appointments", {"appointment_id", "patient_id", "client_id",
+                         "staff_id", "starts_at", "type", "status"});
+  std::vector<const char*> lines = {
+      "invoice_id",  "line_no",  "invoiced_on",    "client_id",
+      "patient_id",  "staff_id", "appointment_id", "item_code",
+      "description", "category", "quantity",       "unit_price",
+      "discount",    "amount"};
+  if (with_unit_cost) lines.push_back("unit_cost");
+  table("invoice_lines", lines);
+  return d;
+}
+
+TEST(PlannerTest, ChecksColumnsAgainstTheDataset) {
+  Planner planner;
+  const data::DatasetDescription full = Dataset(/*with_unit_cost=*/true);
+  const data::DatasetDescription no_cost = Dataset(/*with_unit_cost=*/false);
+  CodeRequest r = Request("gross margin by species last month");
+  r.dataset = &full;
+  EXPECT_THAT(Generate(planner, r), IsOk());
+  r.dataset = &no_cost;
+  EXPECT_THAT(Generate(planner, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("invoice_lines.unit_cost")));
+  r.question = "revenue by species for Dr. Smith";
+  EXPECT_THAT(Generate(planner, r), IsOk());
+  EXPECT_THAT(ColumnsRead(MustParse("revenue by species for Dr. Smith")),
+              ElementsAre("invoice_lines.amount", "invoice_lines.invoiced_on",
+                          "invoice_lines.patient_id", "invoice_lines.staff_id",
+                          "patients.patient_id", "patients.species",
+                          "staff.full_name", "staff.staff_id"));
+}
+
+TEST(PlannerTest, PlansRoundTrip) {
+  for (const char* q :
+       {"What was our revenue trend last quarter?",
+        "top 5 services by revenue for cats and dogs",
+        "revenue by vet this year compared to last year",
+        "no-show rate for Dr. O'Neil in March", "active clients",
+        "inactive clients", "revenue from 2025-01-01 to 2025-03-31",
+        "cancellation rate by weekday ytd vs previous period"}) {
+    SCOPED_TRACE(q);
+    const QueryPlan plan = MustParse(q);
+    const std::string text = SerializePlan(plan);
+    EXPECT_TRUE(absl::StartsWith(text, "planner/v1;")) << text;
+    absl::StatusOr<QueryPlan> back = DeserializePlan(text);
+    ASSERT_THAT(back, IsOk());
+    EXPECT_TRUE(*back == plan) << text << "\n" << SerializePlan(*back);
+  }
+  for (const char* bad :
+       {"", "planner/v2;metric=revenue", "planner/v1", "planner/v1;metric=x",
+        "planner/v1;metric=revenue;filter=species:dragon",
+        "planner/v1;metric=revenue;period=2026-01-01|2025-01-01|year|current|x",
+        "planner/v1;metric=revenue;staff=a\"b", "{\"metric\":\"revenue\"}",
+        "planner/v1;metric=active_clients;"
+        "period=2026-01-01|2026-10-26|year|current|this year",
+        "planner/v1;metric=revenue",
+        "planner/v1;metric=new_clients;dimension=vet;"
+        "period=2026-01-01|2026-10-26|year|current|this year",
+        "planner/v1;metric=new_clients;filter=species:feline;"
+        "period=2026-01-01|2026-10-26|year|current|this year",
+        "planner/v1;metric=clients;rank=desc,3"}) {
+    EXPECT_THAT(DeserializePlan(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << bad;
+  }
+}
+
+TEST(PlannerTest, QuestionTextNeverReachesCodeUnquoted) {
+  // Only declared words, ISO days and name letters get into the program, and
+  // only through Python string literals.
+  const QueryPlan plan = MustParse("revenue for Dr. O'Neil since 2025-01-01");
+  const std::string code = WritePandas(plan);
+  EXPECT_THAT(code, HasSubstr("staff_name = \"O'Neil\""));
+  // Punctuation never survives the tokenizer; what is left is a quoted name.
+  const QueryPlan odd = MustParse("revenue for Dr. \"); import os; (\"");
+  EXPECT_EQ(odd.staff_name, "import os");
+  EXPECT_THAT(WritePandas(odd), AllOf(HasSubstr("staff_name = \"import os\""),
+                                      Not(HasSubstr("\nimport os"))));
+  EXPECT_EQ(PyStr("a\"b\\c\n"), "\"a\\\"b\\\\c\\x0a\"");
+}
+
+TEST(PlannerTest, SemanticLayerIsConsistent) {
+  EXPECT_THAT(AmbiguousPhrases(), IsEmpty());
+  for (const Metric& m : Metrics()) {
+    SCOPED_TRACE(m.id);
+    EXPECT_FALSE(m.synonyms.empty());
+    EXPECT_THAT(std::vector<std::string>({"USD", "percent", "count"}),
+                ::testing::Contains(m.unit));
+    EXPECT_FALSE(m.components.empty());
+    for (const FilterClause& f : m.implied_filters)
+      EXPECT_NE(FindAttribute(f.attribute), nullptr);
+    // Every synonym parses back to its metric.
+    for (const std::string& s : m.synonyms) {
+      absl::StatusOr<QueryPlan> plan = ParseQuestion(s, kAsOf);
+      ASSERT_THAT(plan, IsOk()) << s;
+      EXPECT_EQ(plan->metric, m.id) << s;
+    }
+  }
+  for (const FilterWord& w : FilterWords()) {
+    for (const FilterClause& c : w.candidates) {
+      const Attribute* a = FindAttribute(c.attribute);
+      ASSERT_NE(a, nullptr) << c.attribute;
+      for (const std::string& v : c.values) {
+        EXPECT_THAT(a->values, ::testing::Contains(v)) << c.attribute;
+      }
+    }
+  }
+  EXPECT_THAT(
+      MetricDefinitionsForPrompt(),
+      HasSubstr(
+          "- no_show_rate (percent): 100 * no_show / (completed + no_show + "
+          "cancelled)"));
+  EXPECT_EQ(ExampleQuestions().size(), 3u);
+}
+
+TEST(PlannerTest, ExampleQuestionsParse) {
+  for (const std::string& q : ExampleQuestions()) {
+    EXPECT_THAT(ParseQuestion(q, kAsOf), IsOk()) << q;
+  }
+}
+
+TEST(TokenizerTest, NormalisesWords) {
+  std::vector<std::string> texts = WordTexts(
+      Tokenize("What's Dr. O'Neil's avg no-show % for the last three months?"));
+  EXPECT_THAT(texts,
+              ElementsAre("what", "dr", "oneil", "average", "no", "show",
+                          "percent", "for", "the", "last", "3", "months"));
+  const std::vector<Word> words = Tokenize("since 2025-01-01, Dr. Smith");
+  ASSERT_EQ(words.size(), 4u);
+  EXPECT_EQ(words[1].text, "2025-01-01");
+  EXPECT_EQ(words[3].original, "Smith");
+  EXPECT_THAT(WordTexts(Tokenize("what\xE2\x80\x99s up")),
+              ElementsAre("what", "up"));
+  EXPECT_THAT(Tokenize(" ?! "), IsEmpty());
+}
+
+}  // namespace
+}  // namespace vet::codegen

@@ -1,0 +1,76 @@
+// Parses a practice manager's question into a QueryPlan: metric x dimension x
+// filters x period (x comparison, x top-N), reading every word against the
+// semantic layer's declarations (semantic_layer.h) and the period grammar
+// (period.h). A word nothing accounts for means the planner does not
+// understand the question, and it says so rather than guess.
+#ifndef VET_CORE_CODEGEN_QUESTION_PARSER_H_
+#define VET_CORE_CODEGEN_QUESTION_PARSER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/optional.h"
+#include "core/codegen/period.h"
+#include "core/codegen/semantic_layer.h"
+
+namespace vet::codegen {
+
+enum class Comparison {
+  kNone,
+  kSamePeriodLastYear,  // "compared to last year", "growth", "yoy"
+  kPreviousPeriod,      // "vs the previous period", "this month vs last month"
+  kExplicit,            // "2025 vs 2024"
+};
+
+struct QueryPlan {
+  std::string metric;  // Metric::id
+  // An Attribute or TimeGrain id; "" for a single number.
+  std::string dimension;
+  // The question's filters, resolved for the metric's table, one clause per
+  // attribute. The metric's implied filters are not repeated here.
+  std::vector<FilterClause> filters;
+  // "Smith" for "Dr. Smith": kept rows have a staff full_name containing it,
+  // case-insensitively. Letters, spaces, "-" and "'" only.
+  std::string staff_name;
+  // nullopt for a metric without a date (active clients).
+  absl::optional<Period> period;
+  // The question named no period; a default applies.
+  bool period_defaulted = false;
+  // Rows sorted by value; top_n > 0 keeps that many (0 keeps all).
+  bool ranked = false;
+  bool ascending = false;
+  int top_n = 0;
+  Comparison comparison = Comparison::kNone;
+  absl::optional<Period> compare_period;
+  // The metric came from the previous turn's plan.
+  bool follow_up = false;
+};
+
+bool operator==(const QueryPlan& a, const QueryPlan& b);
+
+// Parses `question`, resolving periods against `as_of`. `previous` is the
+// plan of the session's previous turn (may be null): a question that names no
+// metric but changes only the period, breakdown or filters ("and by vet?",
+// "what about last year?", "only cats") reuses its metric and the rest.
+// Returns kInvalidArgument naming the words not understood, or why the
+// combination cannot be answered, with example questions that work.
+absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
+                                        absl::CivilDay as_of,
+                                        const QueryPlan* previous = nullptr);
+
+// A compact "key=value;..." form for GeneratedCode::plan, starting
+// "planner/v1;". DeserializePlan returns kInvalidArgument for anything that
+// SerializePlan did not write.
+std::string SerializePlan(const QueryPlan& plan);
+absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text);
+
+// Phrases declared with two different meanings in the semantic layer (should
+// be empty; a test keeps it so).
+std::vector<std::string> AmbiguousPhrases();
+
+}  // namespace vet::codegen
+
+#endif  // VET_CORE_CODEGEN_QUESTION_PARSER_H_

@@ -1,0 +1,816 @@
+// The declarations of the semantic layer. Definitions follow DATA_SCHEMA.md;
+// enum values are the schema's. Adding a metric, an attribute or a synonym
+// here is all it takes for the planner to parse and answer it.
+#include "core/codegen/semantic_layer.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace vet::codegen {
+namespace {
+
+constexpr Base kInvoices = Base::kInvoiceLines;
+constexpr Base kAppointments = Base::kAppointments;
+constexpr Base kClients = Base::kClients;
+
+std::vector<Metric> BuildMetrics() {
+  std::vector<Metric> metrics;
+  auto add = [&metrics](Metric m) { metrics.push_back(std::move(m)); };
+
+  {
+    Metric m;
+    m.id = "revenue";
+    m.display = "Revenue";
+    m.synonyms = {"revenue",         "sale",    "income",
+                  "turnover",        "takings", "earnings",
+                  "billing",         "money",   "gross revenue",
+                  "invoiced amount", "fee"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition = "sum of invoice_lines.amount by invoiced_on";
+    m.components = {{"revenue", "amount", "sum"}};
+    m.numerator = "{revenue}";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "transactions";
+    m.display = "Transactions";
+    m.synonyms = {"transaction",   "invoice",
+                  "visit",         "visit with a charge",
+                  "charged visit", "transaction count",
+                  "invoice count", "number of invoices"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "number of distinct invoice_lines.invoice_id by invoiced_on (a visit "
+        "with a charge)";
+    m.components = {{"invoices", "invoice_id", "nunique"}};
+    m.numerator = "{invoices}";
+    m.unit = "count";
+    m.empty_noun = "invoices";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.invoice_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "average_transaction_charge";
+    m.display = "Average transaction charge";
+    m.synonyms = {"average transaction charge",
+                  "atc",
+                  "average transaction",
+                  "average transaction value",
+                  "average invoice",
+                  "average invoice value",
+                  "average spend",
+                  "average charge",
+                  "average ticket",
+                  "average bill",
+                  "average visit value",
+                  "average spend per visit",
+                  "average charge per visit",
+                  "average spend per transaction",
+                  "revenue per transaction",
+                  "revenue per invoice",
+                  "revenue per visit",
+                  "spend per visit",
+                  "average revenue per visit",
+                  "average revenue per transaction",
+                  "average revenue per invoice"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition = "revenue / number of distinct invoice_id, by invoiced_on";
+    m.components = {{"revenue", "amount", "sum"},
+                    {"invoices", "invoice_id", "nunique"}};
+    m.numerator = "{revenue}";
+    m.denominator = "invoices";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.detail = " ({usd(m['revenue'])} over {count(m['invoices'])} invoices)";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
+               "invoice_lines.invoice_id"};
+    add(std::move(m));
+  }
+  // Costs: unit_cost is optional; a line without one adds no cost, so its
+  // whole amount counts as margin. Every margin answer says how many lines
+  // that concerns.
+  const std::vector<std::string> cost_prepare = {
+      "df[\"cost\"] = df[\"quantity\"] * df[\"unit_cost\"]  # NaN where "
+      "unit_cost is unknown",
+      "df[\"cost_known\"] = df[\"unit_cost\"].notna()"};
+  const std::vector<Component> cost_components = {
+      {"revenue", "amount", "sum"},
+      {"cost", "cost", "sum"},
+      {"lines", "amount", "size"},
+      {"costed_lines", "cost_known", "sum"}};
+  const std::string cost_note =
+      " {count(m['lines'] - m['costed_lines'])} of {count(m['lines'])} invoice "
+      "lines have no "
+      "unit cost and count as zero cost.";
+  const std::string cost_note_when = "m[\"costed_lines\"] < m[\"lines\"]";
+  const std::vector<std::string> cost_reads = {
+      "invoice_lines.invoiced_on", "invoice_lines.amount",
+      "invoice_lines.quantity", "invoice_lines.unit_cost"};
+  {
+    Metric m;
+    m.id = "gross_margin";
+    m.display = "Gross margin";
+    m.synonyms = {"gross margin", "margin", "gross profit", "profit"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "revenue - sum(quantity * unit_cost) by invoiced_on; lines without "
+        "unit_cost add no cost";
+    m.prepare = cost_prepare;
+    m.components = cost_components;
+    m.numerator = "{revenue} - {cost}";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.detail =
+        " (revenue {usd(m['revenue'])} less cost of goods {usd(m['cost'])})";
+    m.note = cost_note;
+    m.note_when = cost_note_when;
+    m.reads = cost_reads;
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "margin_percent";
+    m.display = "Gross margin %";
+    m.synonyms = {"margin percent",        "gross margin percent",
+                  "margin percentage",     "gross margin percentage",
+                  "margin rate",           "profit margin",
+                  "profit margin percent", "margin ratio"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition = "100 * gross margin / revenue";
+    m.prepare = cost_prepare;
+    m.components = cost_components;
+    m.numerator = "{revenue} - {cost}";
+    m.denominator = "revenue";
+    m.scale = 100;
+    m.unit = "percent";
+    m.empty_noun = "invoices";
+    m.detail =
+        " (margin {usd(m['revenue'] - m['cost'])} on revenue "
+        "{usd(m['revenue'])})";
+    m.note = cost_note;
+    m.note_when = cost_note_when;
+    m.reads = cost_reads;
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "appointments";
+    m.display = "Appointments";
+    m.synonyms = {"appointment", "appt", "booking", "appointment count"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of appointments by starts_at (any status unless one is named)";
+    m.components = {{"appointments", "appointment_id", "size"}};
+    m.numerator = "{appointments}";
+    m.unit = "count";
+    m.empty_noun = "appointments";
+    m.reads = {"appointments.starts_at", "appointments.appointment_id"};
+    add(std::move(m));
+  }
+  const std::vector<FilterClause> attended_or_not = {
+      {"appointment_status", {"completed", "no_show", "cancelled"}}};
+  {
+    Metric m;
+    m.id = "no_show_rate";
+    m.display = "No-show rate";
+    m.synonyms = {"no show rate",        "noshow rate",
+                  "no show percentage",  "no show percent",
+                  "no show ratio",       "dna rate",
+                  "did not attend rate", "missed appointment rate"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "100 * no_show / (completed + no_show + cancelled) of appointments "
+        "starting in the period";
+    m.prepare = {"df[\"is_no_show\"] = df[\"status\"].eq(\"no_show\")"};
+    m.components = {{"no_shows", "is_no_show", "sum"},
+                    {"appointments", "appointment_id", "size"}};
+    m.numerator = "{no_shows}";
+    m.denominator = "appointments";
+    m.scale = 100;
+    m.unit = "percent";
+    m.implied_filters = attended_or_not;
+    m.empty_noun = "completed, no-show or cancelled appointments";
+    m.detail =
+        " ({count(m['no_shows'])} of {count(m['appointments'])} completed, "
+        "no-show or "
+        "cancelled appointments)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "cancellation_rate";
+    m.display = "Cancellation rate";
+    m.synonyms = {"cancellation rate", "cancel rate", "cancellation percentage",
+                  "cancellation percent", "cancellation ratio"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "100 * cancelled / (completed + no_show + cancelled) of appointments "
+        "starting in the "
+        "period";
+    m.prepare = {"df[\"is_cancelled\"] = df[\"status\"].eq(\"cancelled\")"};
+    m.components = {{"cancellations", "is_cancelled", "sum"},
+                    {"appointments", "appointment_id", "size"}};
+    m.numerator = "{cancellations}";
+    m.denominator = "appointments";
+    m.scale = 100;
+    m.unit = "percent";
+    m.implied_filters = attended_or_not;
+    m.empty_noun = "completed, no-show or cancelled appointments";
+    m.detail =
+        " ({count(m['cancellations'])} of {count(m['appointments'])} "
+        "completed, no-show "
+        "or cancelled appointments)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "new_clients";
+    m.display = "New clients";
+    m.synonyms = {"new client",
+                  "new customer",
+                  "new owner",
+                  "client acquisition",
+                  "new registration",
+                  "new client registration",
+                  "client registration",
+                  "client registered",
+                  "registration",
+                  "signup",
+                  "sign up"};
+    m.base = kClients;
+    m.date_column = "created_on";
+    m.definition = "number of clients by created_on";
+    m.components = {{"clients", "client_id", "size"}};
+    m.numerator = "{clients}";
+    m.unit = "count";
+    m.empty_noun = "new clients";
+    m.reads = {"clients.created_on", "clients.client_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "active_clients";
+    m.display = "Active clients";
+    m.synonyms = {"active client", "active customer", "active owner",
+                  "active client count"};
+    m.base = kClients;
+    m.definition =
+        "number of clients whose status is active now (clients.status; not "
+        "based on visits)";
+    m.components = {{"clients", "client_id", "size"}};
+    m.numerator = "{clients}";
+    m.unit = "count";
+    m.implied_filters = {{"client_status", {"active"}}};
+    m.empty_noun = "active clients";
+    m.reads = {"clients.status", "clients.client_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "clients";
+    m.display = "Clients";
+    m.synonyms = {"client", "customer", "owner", "client base", "client count"};
+    m.base = kClients;
+    m.definition = "number of clients on file now, any status";
+    m.components = {{"clients", "client_id", "size"}};
+    m.numerator = "{clients}";
+    m.unit = "count";
+    m.empty_noun = "clients";
+    m.reads = {"clients.client_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "patients_seen";
+    m.display = "Patients seen";
+    m.synonyms = {"patients seen",
+                  "patient",
+                  "unique patient",
+                  "distinct patient",
+                  "animals seen",
+                  "pets seen",
+                  "pet",
+                  "animal"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of distinct patient_id of completed appointments by starts_at";
+    m.components = {{"patients", "patient_id", "nunique"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.patient_id"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "items_sold";
+    m.display = "Items sold";
+    m.synonyms = {"items sold",    "item sold", "units sold", "quantity",
+                  "quantity sold", "unit",      "volume"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "sum of invoice_lines.quantity by invoiced_on (refunds are negative)";
+    m.components = {{"quantity", "quantity", "sum"}};
+    m.numerator = "{quantity}";
+    m.unit = "count";
+    m.empty_noun = "invoices";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.quantity"};
+    add(std::move(m));
+  }
+  return metrics;
+}
+
+Source Native(std::string column) {
+  return Source{std::move(column), "", "", ""};
+}
+Source Lookup(std::string column, std::string table, std::string key,
+              std::string value) {
+  return Source{std::move(column), std::move(table), std::move(key),
+                std::move(value)};
+}
+
+std::vector<Attribute> BuildAttributes() {
+  std::vector<Attribute> attributes;
+  const int inv = static_cast<int>(kInvoices);
+  const int app = static_cast<int>(kAppointments);
+  const int cli = static_cast<int>(kClients);
+  {
+    Attribute a;
+    a.id = "vet";
+    a.display = "vet";
+    a.synonyms = {"vet",         "veterinarian", "doctor",       "clinician",
+                  "provider",    "staff",        "staff member", "employee",
+                  "team member", "who"};
+    a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "full_name");
+    a.sources[app] = Lookup("staff_id", "staff", "staff_id", "full_name");
+    a.missing_label = "(no staff)";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "role";
+    a.display = "staff role";
+    a.synonyms = {"role", "staff role", "job title", "position"};
+    a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "role");
+    a.sources[app] = Lookup("staff_id", "staff", "staff_id", "role");
+    a.values = {"veterinarian", "technician", "receptionist", "manager"};
+    a.missing_label = "(no staff)";
+    a.filter_phrase = "for {} staff";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "category";
+    a.display = "category";
+    a.synonyms = {"category",         "service category", "revenue category",
+                  "product category", "department",       "revenue stream"};
+    a.sources[inv] = Native("category");
+    a.values = {"consultation", "vaccine", "laboratory", "imaging",
+                "surgery",      "dental",  "pharmacy",   "hospitalization",
+                "retail",       "diet",    "other"};
+    a.value_words = true;
+    a.filter_phrase = "in category {}";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "item";
+    a.display = "item";
+    a.synonyms = {"item",      "service",   "product",     "procedure",
+                  "treatment", "line item", "description", "item description"};
+    a.sources[inv] = Native("description");
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "species";
+    a.display = "species";
+    a.synonyms = {"species",        "animal type", "type of animal",
+                  "kind of animal", "pet type",    "type of pet"};
+    a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "species");
+    a.sources[app] = Lookup("patient_id", "patients", "patient_id", "species");
+    a.values = {"canine",  "feline", "rabbit", "avian",
+                "reptile", "rodent", "equine", "other"};
+    a.value_words = true;
+    a.filter_phrase = "for {} patients";
+    a.missing_label = "(no patient)";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "breed";
+    a.display = "breed";
+    a.synonyms = {"breed"};
+    a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "breed");
+    a.sources[app] = Lookup("patient_id", "patients", "patient_id", "breed");
+    a.missing_label = "(unknown)";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "sex";
+    a.display = "sex";
+    a.synonyms = {"sex", "gender"};
+    a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "sex");
+    a.sources[app] = Lookup("patient_id", "patients", "patient_id", "sex");
+    a.values = {"m", "f", "mn", "fs"};
+    a.missing_label = "(unknown)";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "appointment_type";
+    a.display = "appointment type";
+    a.synonyms = {"appointment type",
+                  "type of appointment",
+                  "visit type",
+                  "type of visit",
+                  "appointment reason",
+                  "reason for visit",
+                  "type",
+                  "reason"};
+    a.sources[app] = Native("type");
+    // Invoice lines reach the type through their appointment; walk-in sales
+    // have none.
+    a.sources[inv] =
+        Lookup("appointment_id", "appointments", "appointment_id", "type");
+    a.values = {"wellness", "vaccination", "sick",      "recheck",
+                "surgery",  "dental",      "emergency", "grooming"};
+    a.value_words = true;
+    a.filter_phrase = "for {} appointments";
+    a.missing_label = "(no appointment)";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "appointment_status";
+    a.display = "appointment status";
+    a.synonyms = {"appointment status", "status", "outcome",
+                  "appointment outcome"};
+    a.sources[app] = Native("status");
+    a.values = {"completed", "no_show", "cancelled", "scheduled"};
+    a.filter_phrase = "with status {}";
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "client_status";
+    a.display = "client status";
+    a.synonyms = {"client status", "status"};
+    a.sources[cli] = Native("status");
+    a.sources[inv] = Lookup("client_id", "clients", "client_id", "status");
+    a.sources[app] = Lookup("client_id", "clients", "client_id", "status");
+    a.values = {"active", "inactive"};
+    a.filter_phrase = "with client status {}";
+    attributes.push_back(std::move(a));
+  }
+  return attributes;
+}
+
+std::vector<TimeGrain> BuildTimeGrains() {
+  std::vector<TimeGrain> grains;
+  grains.push_back(
+      {"day",
+       {"day", "daily", "date", "day by day"},
+       "{d}.dt.strftime(\"%Y-%m-%d\")",
+       "pd.date_range(start, end, freq=\"D\").strftime(\"%Y-%m-%d\")",
+       "x",
+       "on"});
+  grains.push_back(
+      {"week",
+       {"week", "weekly", "week by week", "week over week"},
+       "{d}.dt.to_period(\"W-SUN\").dt.start_time.dt.strftime(\"%Y-%m-%d\")",
+       "pd.period_range(start, end, "
+       "freq=\"W-SUN\").start_time.strftime(\"%Y-%m-%d\")",
+       "f\"the week of {x}\"",
+       "in"});
+  grains.push_back(
+      {"month",
+       {"month", "monthly", "month by month", "month over month", "mom"},
+       "{d}.dt.to_period(\"M\").astype(str)",
+       "pd.period_range(start, end, freq=\"M\").astype(str)",
+       "pd.Period(x).strftime(\"%B %Y\")",
+       "in"});
+  grains.push_back(
+      {"quarter",
+       {"quarter", "quarterly", "quarter by quarter", "quarter over quarter"},
+       "{d}.dt.to_period(\"Q\").astype(str)",
+       "pd.period_range(start, end, freq=\"Q\").astype(str)",
+       "x",
+       "in"});
+  grains.push_back({"year",
+                    {"year", "yearly", "annual", "annually", "year by year"},
+                    "{d}.dt.year.astype(str)",
+                    "[str(y) for y in range(start.year, end.year + 1)]",
+                    "x",
+                    "in"});
+  grains.push_back(
+      {"weekday",
+       {"weekday", "day of week", "day of the week", "days of the week"},
+       "{d}.dt.day_name()",
+       "[\"Monday\", \"Tuesday\", \"Wednesday\", \"Thursday\", \"Friday\", "
+       "\"Saturday\", \"Sunday\"]",
+       "x",
+       "on",
+       /*line_chart=*/false});
+  grains.push_back({"hour",
+                    {"hour", "hour of day", "hour of the day", "time of day",
+                     "time of the day"},
+                    "{d}.dt.hour",
+                    "list(range(24))",
+                    "f\"{x:02d}:00\"",
+                    "at",
+                    /*line_chart=*/false,
+                    /*needs_time_of_day=*/true});
+  return grains;
+}
+
+std::vector<FilterWord> BuildFilterWords() {
+  std::vector<FilterWord> words;
+  auto add = [&words](std::vector<std::string> phrases,
+                      std::vector<FilterClause> candidates,
+                      std::string implied_metric = "") {
+    words.push_back(
+        {std::move(phrases), std::move(candidates), std::move(implied_metric)});
+  };
+  // Species.
+  add({"dog", "puppy", "canine"}, {{"species", {"canine"}}});
+  add({"cat", "kitten", "kitty", "feline"}, {{"species", {"feline"}}});
+  add({"rabbit", "bunny"}, {{"species", {"rabbit"}}});
+  add({"bird", "parrot", "budgie", "avian"}, {{"species", {"avian"}}});
+  add({"reptile", "snake", "lizard", "turtle", "tortoise"},
+      {{"species", {"reptile"}}});
+  add({"rodent", "hamster", "guinea pig", "rat", "mouse", "mice", "gerbil"},
+      {{"species", {"rodent"}}});
+  add({"horse", "pony", "equine"}, {{"species", {"equine"}}});
+  add({"exotic", "exotic animal", "exotic pet"},
+      {{"species", {"rabbit", "avian", "reptile", "rodent"}}});
+  // Invoice categories; where an appointment type means the same, it is the
+  // second candidate (used for appointment metrics).
+  add({"consultation", "consult", "exam", "examination"},
+      {{"category", {"consultation"}}});
+  add({"vaccine", "vaccination", "shot", "jab", "immunization", "immunisation"},
+      {{"category", {"vaccine"}}, {"appointment_type", {"vaccination"}}});
+  add({"lab", "laboratory", "lab work", "bloodwork", "blood work", "lab test",
+       "diagnostic"},
+      {{"category", {"laboratory"}}});
+  add({"imaging", "xray", "x ray", "radiology", "radiograph", "ultrasound"},
+      {{"category", {"imaging"}}});
+  add({"surgery", "surgical", "operation"},
+      {{"category", {"surgery"}}, {"appointment_type", {"surgery"}}});
+  add({"dental", "dentistry", "dental cleaning", "teeth cleaning"},
+      {{"category", {"dental"}}, {"appointment_type", {"dental"}}});
+  add({"pharmacy", "medication", "medicine", "meds", "drug", "prescription",
+       "rx"},
+      {{"category", {"pharmacy"}}});
+  add({"hospitalization", "hospitalisation", "inpatient", "hospital stay"},
+      {{"category", {"hospitalization"}}});
+  add({"retail", "shop", "merchandise"}, {{"category", {"retail"}}});
+  add({"diet", "food", "pet food", "nutrition", "prescription diet"},
+      {{"category", {"diet"}}});
+  // Appointment types.
+  // Appointment types; named alone ("emergencies last month") they count
+  // appointments.
+  add({"wellness", "wellness exam", "wellness visit", "checkup", "check up",
+       "annual exam"},
+      {{"appointment_type", {"wellness"}}}, "appointments");
+  add({"sick", "sick visit", "illness"}, {{"appointment_type", {"sick"}}},
+      "appointments");
+  add({"recheck", "re check", "follow up", "followup"},
+      {{"appointment_type", {"recheck"}}}, "appointments");
+  add({"emergency", "er", "urgent", "urgent care"},
+      {{"appointment_type", {"emergency"}}}, "appointments");
+  add({"grooming", "groom"}, {{"appointment_type", {"grooming"}}},
+      "appointments");
+  // Appointment status; naming one means counting appointments.
+  add({"completed", "complete", "attended", "kept"},
+      {{"appointment_status", {"completed"}}}, "appointments");
+  add({"no show", "noshow", "missed", "missed appointment", "did not attend",
+       "dna"},
+      {{"appointment_status", {"no_show"}}}, "appointments");
+  add({"cancelled", "canceled", "cancellation", "cancelled appointment"},
+      {{"appointment_status", {"cancelled"}}}, "appointments");
+  add({"scheduled", "upcoming", "future"},
+      {{"appointment_status", {"scheduled"}}}, "appointments");
+  // Client status ("active clients" is a metric of its own).
+  add({"inactive", "lapsed"}, {{"client_status", {"inactive"}}});
+  add({"active"}, {{"client_status", {"active"}}});
+  // Staff roles.
+  add({"technician", "tech", "nurse"}, {{"role", {"technician"}}});
+  add({"receptionist"}, {{"role", {"receptionist"}}});
+  // "feline patients", "dog pets": a species word before a word for the
+  // animal is one filter, not a filter and a metric.
+  const size_t declared = words.size();
+  for (size_t k = 0; k < declared; ++k) {
+    if (words[k].candidates[0].attribute != "species") continue;
+    std::vector<std::string> phrases;
+    for (const std::string& p : words[k].phrases) {
+      for (const char* animal : {"patient", "pet", "animal"}) {
+        phrases.push_back(absl::StrCat(p, " ", animal));
+      }
+    }
+    add(std::move(phrases), words[k].candidates);
+  }
+  // Every enum value of a value_words attribute is a filter word too, except
+  // "other", which means nothing on its own.
+  for (const Attribute& a : Attributes()) {
+    if (!a.value_words) continue;
+    for (const std::string& v : a.values) {
+      if (v == "other") continue;
+      std::string phrase = v;
+      for (char& c : phrase) {
+        if (c == '_') c = ' ';
+      }
+      add({phrase}, {{a.id, {v}}});
+    }
+  }
+  return words;
+}
+
+std::vector<Cue> BuildCues() {
+  std::vector<Cue> cues;
+  cues.push_back(
+      {{"what",      "whats",   "which",     "was",         "were",
+        "is",        "are",     "be",        "been",        "being",
+        "our",       "ours",    "my",        "the",         "a",
+        "an",        "how",     "much",      "many",        "did",
+        "do",        "does",    "done",      "we",          "i",
+        "us",        "you",     "your",      "show",        "me",
+        "give",      "tell",    "list",      "get",         "got",
+        "by",        "per",     "in",        "for",         "of",
+        "on",        "at",      "to",        "from",        "with",
+        "and",       "or",      "each",      "every",       "all",
+        "total",     "overall", "number",    "count",       "amount",
+        "value",     "clinic",  "practice",  "hospital",    "please",
+        "can",       "could",   "would",     "will",        "should",
+        "there",     "it",      "its",       "that",        "this",
+        "those",     "these",   "so",        "far",         "up",
+        "breakdown", "break",   "broken",    "down",        "split",
+        "grouped",   "group",   "across",    "during",      "within",
+        "over",      "about",   "only",      "just",        "instead",
+        "then",      "same",    "now",       "currently",   "current",
+        "into",      "as",      "well",      "also",        "data",
+        "figure",    "stat",    "statistic", "kpi",         "report",
+        "summary",   "let",     "know",      "want",        "need",
+        "check",     "find",    "compute",   "calculate",   "have",
+        "has",       "had",     "having",    "performance", "performing",
+        "perform",   "doing",   "look",      "looking",     "like",
+        "dollar",    "usd",     "period",    "time",        "what about",
+        "how about", "where",   "rank",      "ranked",      "ranking",
+        "sorted",    "order",   "chart",     "graph",       "plot",
+        "table"},
+       CueKind::kStop});
+  cues.push_back({{"trend", "trending", "over time", "evolution", "history",
+                   "progression", "time series"},
+                  CueKind::kTrend});
+  cues.push_back(
+      {{"most", "highest", "largest", "biggest", "greatest", "leading",
+        "maximum", "max", "best", "top performing", "best performing"},
+       CueKind::kRankHighest});
+  cues.push_back({{"top"}, CueKind::kRankHighest, "", /*count=*/10});
+  cues.push_back({{"busiest"}, CueKind::kRankHighest, "appointments"});
+  cues.push_back({{"best selling", "top selling", "bestselling", "most sold",
+                   "most popular", "popular"},
+                  CueKind::kRankHighest,
+                  "items_sold"});
+  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min",
+                   "worst", "worst performing"},
+                  CueKind::kRankLowest});
+  cues.push_back({{"bottom"}, CueKind::kRankLowest, "", /*count=*/10});
+  cues.push_back(
+      {{"quietest", "slowest"}, CueKind::kRankLowest, "appointments"});
+  cues.push_back({{"growth", "grow", "grew", "growing", "change", "changed",
+                   "increase", "increased", "decrease", "decreased",
+                   "difference", "compare", "compared", "comparison", "vs",
+                   "versus", "year over year", "year on year", "yoy"},
+                  CueKind::kCompare});
+  cues.push_back({{"make", "made", "earn", "earned", "bring in", "brought in",
+                   "bill", "billed", "generate", "generated", "take in",
+                   "took in", "charge", "charged"},
+                  CueKind::kHint,
+                  "revenue"});
+  cues.push_back({{"see", "saw", "seen", "treat", "treated"},
+                  CueKind::kHint,
+                  "patients_seen"});
+  cues.push_back({{"sell", "sold"}, CueKind::kHint, "items_sold"});
+  cues.push_back({{"book", "booked"}, CueKind::kHint, "appointments"});
+  cues.push_back(
+      {{"register", "registered", "join", "joined", "sign", "signed"},
+       CueKind::kHint,
+       "new_clients"});
+  return cues;
+}
+
+}  // namespace
+
+absl::string_view BaseTable(Base base) {
+  switch (base) {
+    case Base::kInvoiceLines:
+      return "invoice_lines";
+    case Base::kAppointments:
+      return "appointments";
+    case Base::kClients:
+      break;
+  }
+  return "clients";
+}
+
+const std::vector<Metric>& Metrics() {
+  static const auto* metrics = new std::vector<Metric>(BuildMetrics());
+  return *metrics;
+}
+
+const std::vector<Attribute>& Attributes() {
+  static const auto* attributes = new std::vector<Attribute>(BuildAttributes());
+  return *attributes;
+}
+
+const std::vector<TimeGrain>& TimeGrains() {
+  static const auto* grains = new std::vector<TimeGrain>(BuildTimeGrains());
+  return *grains;
+}
+
+const std::vector<FilterWord>& FilterWords() {
+  static const auto* words = new std::vector<FilterWord>(BuildFilterWords());
+  return *words;
+}
+
+const std::vector<Cue>& Cues() {
+  static const auto* cues = new std::vector<Cue>(BuildCues());
+  return *cues;
+}
+
+const Metric* FindMetric(absl::string_view id) {
+  for (const Metric& m : Metrics()) {
+    if (m.id == id) return &m;
+  }
+  return nullptr;
+}
+
+const Attribute* FindAttribute(absl::string_view id) {
+  for (const Attribute& a : Attributes()) {
+    if (a.id == id) return &a;
+  }
+  return nullptr;
+}
+
+const TimeGrain* FindTimeGrain(absl::string_view id) {
+  for (const TimeGrain& g : TimeGrains()) {
+    if (g.id == id) return &g;
+  }
+  return nullptr;
+}
+
+bool DimensionApplies(const Metric& metric, absl::string_view dimension) {
+  if (const TimeGrain* grain = FindTimeGrain(dimension)) {
+    if (metric.date_column.empty()) return false;
+    // Only appointments carry a time of day.
+    return !grain->needs_time_of_day || metric.base == Base::kAppointments;
+  }
+  const Attribute* attribute = FindAttribute(dimension);
+  return attribute != nullptr &&
+         attribute->sources[static_cast<int>(metric.base)].has_value();
+}
+
+std::string MetricDefinitionsForPrompt() {
+  std::string out;
+  for (const Metric& m : Metrics()) {
+    absl::StrAppend(&out, "- ", m.id, " (", m.unit, "): ", m.definition, ".\n");
+  }
+  return out;
+}
+
+const std::vector<std::string>& ExampleQuestions() {
+  static const auto* examples = new std::vector<std::string>{
+      "What was our revenue trend last quarter?",
+      "Top 5 services by revenue this year",
+      "No-show rate by vet last month",
+  };
+  return *examples;
+}
+
+}  // namespace vet::codegen
