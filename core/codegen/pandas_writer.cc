@@ -521,7 +521,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
     py.Line("    ax.plot(result[", key, "].astype(str), result[", col,
             "], marker=\"o\")");
-    py.Line("    ax.xaxis.set_major_locator(plt.MaxNLocator(12))");
+    py.Line("    ax.xaxis.set_major_locator(plt.MaxNLocator(12, integer=True))");
     py.Line("    ax.tick_params(axis=\"x\", labelrotation=45)");
     py.Line("    ax.grid(True, alpha=0.3)");
     py.Line("    ax.set_xlabel(", key_label, ")");

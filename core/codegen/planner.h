@@ -39,7 +39,7 @@ class Planner final : public CodeGenerator {
     // Reuse the previous planner turn's plan for follow-up questions.
     bool follow_ups = true;
     // Longer questions are declined unread.
-    size_t max_question_bytes = 1000;
+    size_t max_question_bytes = 2000;
   };
 
   Planner() : Planner(Options()) {}

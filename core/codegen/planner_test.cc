@@ -661,7 +661,7 @@ TEST(PlannerTest, HonoursCancellation) {
 TEST(PlannerTest, DeclinesOverlongQuestions) {
   Planner planner;
   EXPECT_THAT(
-      Generate(planner, Request(std::string(2000, 'a'))),
+      Generate(planner, Request(std::string(2001, 'a'))),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("too long")));
 }
 
