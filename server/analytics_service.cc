@@ -46,10 +46,17 @@ absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
   return practices.Authorize(practice_id, ApiKey(context));
 }
 
-// Runs `work` on the pool and finishes the unary call with its status.
+// Finishes at once with `precheck` when it failed (no pool slot is used for
+// a request refused anyway); otherwise runs `work` on the pool and finishes
+// the unary call with its status.
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerPool& pool,
+                                   const absl::Status& precheck,
                                    std::function<absl::Status()> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!precheck.ok()) {
+    reactor->Finish(ToGrpcStatus(precheck));
+    return reactor;
+  }
   absl::Status submitted =
       pool.Submit([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); });
   if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
@@ -71,6 +78,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     practice_ = *practice;
     request_ = {request->question(), request->session_id(), request->as_of_date()};
     absl::Status submitted = deps_.pool->Submit([this] { Run(); });
+    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
     if (!submitted.ok()) FinishNow(submitted);
   }
 
@@ -204,8 +212,8 @@ grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContex
                                                       const v1::GetBudgetRequest* request,
                                                       v1::Budget* response) {
   auto practice = Authorize(*deps_.practices, context, request->practice_id());
-  return RunUnary(context, *deps_.pool, [this, practice, response]() -> absl::Status {
-    if (!practice.ok()) return practice.status();
+  return RunUnary(context, *deps_.pool, practice.status(),
+                  [this, practice, response]() -> absl::Status {
     auto state = deps_.budget->GetState(**practice);
     if (!state.ok()) return state.status();
     ToProto(*state, response);
@@ -217,8 +225,8 @@ grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
     grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest* request,
     v1::DatasetDescription* response) {
   auto practice = Authorize(*deps_.practices, context, request->practice_id());
-  return RunUnary(context, *deps_.pool, [this, practice, response]() -> absl::Status {
-    if (!practice.ok()) return practice.status();
+  return RunUnary(context, *deps_.pool, practice.status(),
+                  [this, practice, response]() -> absl::Status {
     auto dataset = deps_.datasets->Describe((*practice)->data_dir);
     if (!dataset.ok()) {
       return absl::Status(dataset.status().code(),
@@ -237,12 +245,12 @@ grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerConte
                                                        v1::Session* response) {
   auto practice = Authorize(*deps_.practices, context, request->practice_id());
   std::string session_id = request->session_id();
-  return RunUnary(context, *deps_.pool,
+  absl::Status precheck = practice.status();
+  if (precheck.ok() && session_id.empty()) {
+    precheck = absl::InvalidArgumentError("session_id is empty");
+  }
+  return RunUnary(context, *deps_.pool, precheck,
                   [this, practice, session_id, response]() -> absl::Status {
-                    if (!practice.ok()) return practice.status();
-                    if (session_id.empty()) {
-                      return absl::InvalidArgumentError("session_id is empty");
-                    }
                     auto record = deps_.sessions->Get((*practice)->id, session_id);
                     if (!record.ok()) return record.status();
                     ToProto(*record, /*summary_only=*/false, response);
@@ -256,9 +264,8 @@ grpc::ServerUnaryReactor* AnalyticsService::ListSessions(
   auto practice = Authorize(*deps_.practices, context, request->practice_id());
   int page_size = request->page_size();
   std::string token = request->page_token();
-  return RunUnary(context, *deps_.pool,
+  return RunUnary(context, *deps_.pool, practice.status(),
                   [this, practice, page_size, token, response]() -> absl::Status {
-                    if (!practice.ok()) return practice.status();
                     auto page = deps_.sessions->List((*practice)->id, page_size, token);
                     if (!page.ok()) return page.status();
                     for (const auto& s : page->sessions) {
@@ -274,9 +281,11 @@ grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerConte
                                                        v1::EndSessionResponse* response) {
   auto practice = Authorize(*deps_.practices, context, request->practice_id());
   std::string session_id = request->session_id();
-  return RunUnary(context, *deps_.pool, [this, practice, session_id]() -> absl::Status {
-    if (!practice.ok()) return practice.status();
-    if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
+  absl::Status precheck = practice.status();
+  if (precheck.ok() && session_id.empty()) {
+    precheck = absl::InvalidArgumentError("session_id is empty");
+  }
+  return RunUnary(context, *deps_.pool, precheck, [this, practice, session_id]() -> absl::Status {
     return deps_.sessions->End((*practice)->id, session_id);
   });
 }

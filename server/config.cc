@@ -103,8 +103,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.demo && o.demo_api_key.size() < 8) {
     return absl::InvalidArgumentError("--demo_api_key must be at least 8 characters");
   }
-  if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 50'000'000) {
-    return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 50000000");
+  if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 20'000'000) {
+    return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 20000000");
   }
   return budget::ValidateBudgetOptions(o.budget);
 }

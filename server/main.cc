@@ -1,11 +1,14 @@
 // vet-analytics-server: flags -> ServerOptions -> VetServer; SIGTERM/SIGINT
 // drain in-flight questions and exit 0. The only code tests don't link.
 #include <signal.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -71,8 +74,10 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   };
   auto integer = [&](const char* name, auto& flag) {
     if (!lookup(name, &v)) return;
-    int64_t i;
-    if (absl::SimpleAtoi(v, &i)) absl::SetFlag(&flag, i); else fail(name, v, "an integer");
+    // Parsed as the flag's own type, so an out-of-range value is refused
+    // rather than narrowed.
+    decltype(absl::GetFlag(flag)) i;
+    if (absl::SimpleAtoi(v, &i)) absl::SetFlag(&flag, i); else fail(name, v, "an integer in range");
   };
   auto real = [&](const char* name, absl::Flag<double>& flag) {
     if (!lookup(name, &v)) return;
@@ -145,15 +150,16 @@ int main(int argc, char** argv) {
   options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
   options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
-  options.budget.default_limit_micros =
-      static_cast<int64_t>(absl::GetFlag(FLAGS_budget_limit) * 1e6 + 0.5);
+  const double budget_limit = absl::GetFlag(FLAGS_budget_limit);
+  if (!std::isfinite(budget_limit) || budget_limit < 0 || budget_limit > 1e9) {
+    std::cerr << "vet-analytics-server: --budget_limit (BUDGET_LIMIT) must be a number of "
+                 "USD between 0 and 1000000000\n";
+    return 2;
+  }
+  options.budget.default_limit_micros = static_cast<int64_t>(budget_limit * 1e6 + 0.5);
   options.budget.soft_cap = absl::GetFlag(FLAGS_budget_soft_cap);
   options.budget.hard_cap = absl::GetFlag(FLAGS_budget_hard_cap);
   options.budget.period = absl::GetFlag(FLAGS_budget_period);
-  if (absl::GetFlag(FLAGS_budget_limit) < 0) {
-    std::cerr << "vet-analytics-server: --budget_limit must not be negative\n";
-    return 2;
-  }
 
   auto server = vet::server::VetServer::Start(options);
   if (!server.ok()) {
@@ -161,8 +167,13 @@ int main(int argc, char** argv) {
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   if (options.demo) {
-    vet::LogInfo("demo practice 'demo' is ready; its API key is '", options.demo_api_key,
-                 "'. Try: vetctl ask \"What was our revenue trend last quarter?\"");
+    // The documented default key is printed; a key chosen by the operator is
+    // a secret and is not.
+    std::string key = options.demo_api_key == "demo-key"
+                          ? "its API key is 'demo-key'"
+                          : "its API key is the one set by --demo_api_key";
+    vet::LogInfo("demo practice 'demo' is ready; ", key,
+                 ". Try: vetctl ask \"What was our revenue trend last quarter?\"");
   }
 
   int sig = 0;
@@ -170,6 +181,13 @@ int main(int argc, char** argv) {
   vet::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                "; finishing in-flight questions (up to ",
                absl::FormatDuration(options.shutdown_grace), ")");
+  // A second signal while draining means "stop now".
+  std::thread([signals] {
+    int again = 0;
+    sigwait(&signals, &again);
+    vet::LogWarning("second signal; exiting without waiting for questions in flight");
+    _exit(1);
+  }).detach();
   (*server)->Shutdown(options.shutdown_grace);
   server->reset();
   vet::LogInfo("stopped");

@@ -43,7 +43,6 @@ struct VetServer::State {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<PracticeRegistry> practices;
-  std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<session::SessionStore> sessions;
   std::unique_ptr<budget::BudgetGuard> budget;
   std::unique_ptr<data::DatasetCatalog> datasets;
@@ -51,6 +50,8 @@ struct VetServer::State {
   std::unique_ptr<sandbox::Executor> executor;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<AnalyticsService> service;
+  // Destroyed before the components its tasks use (members go in reverse).
+  std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   int metrics_port = 0;
@@ -154,16 +155,14 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
 
   VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options));
-  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
-      options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
   s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
   s.generator = std::make_unique<codegen::Planner>();
 
   sandbox::SubprocessExecutor::Options exec_options;
-  exec_options.python = options.python;
-  exec_options.date_columns = DateColumns();
+  exec_options.python_path = options.python;
+  exec_options.tables = DateColumns();
   exec_options.max_concurrent = options.max_concurrent_executions;
   VET_ASSIGN_OR_RETURN(s.executor, sandbox::SubprocessExecutor::Create(exec_options));
 
@@ -173,6 +172,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
                                s.executor.get(), s.datasets.get(), &RealClock::Get()});
+  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
+      options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
       s.datasets.get(), s.pool.get(), s.metrics.get(), &RealClock::Get()});
@@ -180,6 +181,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which would let a second server start
+  // on a port in use and silently take half its calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s.port);
   builder.RegisterService(s.service.get());
   s.server = builder.BuildAndStart();

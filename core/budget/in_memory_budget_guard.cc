@@ -57,8 +57,8 @@ InMemoryBudgetGuard::InMemoryBudgetGuard(BudgetOptions options, const Clock& clo
     : options_(std::move(options)), clock_(clock) {}
 
 InMemoryBudgetGuard::Ledger& InMemoryBudgetGuard::LedgerFor(
-    const Practice& practice, const PeriodBounds& bounds) {
-  Ledger& ledger = ledgers_[practice.id];
+    const std::string& practice_id, const PeriodBounds& bounds) {
+  Ledger& ledger = ledgers_[practice_id];
   if (ledger.period_start != bounds.start) {
     // A new period starts from zero; reservations still open carry over so
     // that their commits and releases stay balanced.
@@ -95,7 +95,7 @@ BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice,
 absl::StatusOr<BudgetState> InMemoryBudgetGuard::GetState(const Practice& practice) {
   PeriodBounds bounds = PeriodAt(clock_.Now(), options_.period, practice.time_zone);
   absl::MutexLock lock(&mu_);
-  return StateOf(practice, LedgerFor(practice, bounds), bounds);
+  return StateOf(practice, LedgerFor(practice.id, bounds), bounds);
 }
 
 absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practice,
@@ -106,7 +106,7 @@ absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practic
   }
   PeriodBounds bounds = PeriodAt(clock_.Now(), options_.period, practice.time_zone);
   absl::MutexLock lock(&mu_);
-  Ledger& ledger = LedgerFor(practice, bounds);
+  Ledger& ledger = LedgerFor(practice.id, bounds);
   if (micros > 0) {
     BudgetState s = StateOf(practice, ledger, bounds);
     if (micros > s.remaining_micros) {
@@ -126,37 +126,40 @@ absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practic
   r.micros = micros;
   r.model = model;
   ledger.reserved += micros;
-  reservations_.emplace(r.id, std::make_pair(practice.id, micros));
+  reservations_.emplace(r.id, Hold{practice.id, practice.time_zone, micros});
   return r;
+}
+
+absl::StatusOr<InMemoryBudgetGuard::Ledger*> InMemoryBudgetGuard::TakeHold(
+    const Reservation& reservation) {
+  auto it = reservations_.find(reservation.id);
+  if (it == reservations_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("reservation ", reservation.id, " is not open"));
+  }
+  // The ledger of the period now: a hold taken just before the period
+  // turned was carried over, and its spend counts when it is committed.
+  Ledger& ledger = LedgerFor(
+      it->second.practice_id, PeriodAt(clock_.Now(), options_.period, it->second.time_zone));
+  ledger.reserved -= it->second.micros;
+  reservations_.erase(it);
+  return &ledger;
 }
 
 absl::Status InMemoryBudgetGuard::Commit(const Reservation& reservation,
                                          const Spend& spend) {
   if (spend.micros < 0) return absl::InvalidArgumentError("spend cannot be negative");
   absl::MutexLock lock(&mu_);
-  auto it = reservations_.find(reservation.id);
-  if (it == reservations_.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("reservation ", reservation.id, " is not open"));
-  }
-  Ledger& ledger = ledgers_[it->second.first];
-  ledger.reserved -= it->second.second;
-  ledger.spent += spend.micros;
-  if (spend.micros > 0) ledger.by_model[spend.model] += spend.micros;
-  reservations_.erase(it);
+  auto ledger = TakeHold(reservation);
+  if (!ledger.ok()) return ledger.status();
+  (*ledger)->spent += spend.micros;
+  if (spend.micros > 0) (*ledger)->by_model[spend.model] += spend.micros;
   return absl::OkStatus();
 }
 
 absl::Status InMemoryBudgetGuard::Release(const Reservation& reservation) {
   absl::MutexLock lock(&mu_);
-  auto it = reservations_.find(reservation.id);
-  if (it == reservations_.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("reservation ", reservation.id, " is not open"));
-  }
-  ledgers_[it->second.first].reserved -= it->second.second;
-  reservations_.erase(it);
-  return absl::OkStatus();
+  return TakeHold(reservation).status();
 }
 
 }  // namespace vet::budget

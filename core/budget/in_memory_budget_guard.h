@@ -52,7 +52,17 @@ class InMemoryBudgetGuard final : public BudgetGuard {
     int64_t reserved = 0;
     std::map<std::string, int64_t> by_model;
   };
-  Ledger& LedgerFor(const Practice& practice, const PeriodBounds& bounds)
+  // The practice's ledger for the period `bounds`, started afresh when the
+  // period has turned.
+  Ledger& LedgerFor(const std::string& practice_id, const PeriodBounds& bounds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct Hold {
+    std::string practice_id;
+    absl::TimeZone time_zone;
+    int64_t micros = 0;
+  };
+  // Settles an open reservation; the caller applies `spent`.
+  absl::StatusOr<Ledger*> TakeHold(const Reservation& reservation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   BudgetState StateOf(const Practice& practice, const Ledger& ledger,
                       const PeriodBounds& bounds) const;
@@ -61,9 +71,7 @@ class InMemoryBudgetGuard final : public BudgetGuard {
   const Clock& clock_;
   absl::Mutex mu_;
   std::map<std::string, Ledger> ledgers_ ABSL_GUARDED_BY(mu_);
-  // reservation id -> (practice id, micros)
-  std::map<std::string, std::pair<std::string, int64_t>> reservations_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Hold> reservations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vet::budget

@@ -86,6 +86,20 @@ TEST_F(InMemoryBudgetGuardTest, NewPeriodStartsFromZero) {
   EXPECT_THAT(guard.Reserve(p, 1000, "m"), IsOk());
 }
 
+TEST_F(InMemoryBudgetGuardTest, SpendCommittedAfterThePeriodTurnedIsKept) {
+  InMemoryBudgetGuard guard({}, clock_);
+  Practice p = MakePractice(1000);
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 11, 30, 23, 59, 0), absl::UTCTimeZone()));
+  auto r = guard.Reserve(p, 500, "m");
+  ASSERT_THAT(r, IsOk());
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 1, 0, 1, 0), absl::UTCTimeZone()));
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 300, "q"}), IsOk());
+  auto state = guard.GetState(p);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->spent_micros, 300);
+  EXPECT_EQ(state->reserved_micros, 0);
+}
+
 TEST_F(InMemoryBudgetGuardTest, ConcurrentReservationsNeverPassTheCap) {
   InMemoryBudgetGuard guard({}, clock_);
   Practice p = MakePractice(1'000'000);

@@ -1,6 +1,7 @@
 // Implementation of CancellationToken.
 #include "core/common/cancellation.h"
 
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -17,7 +18,14 @@ void CancellationToken::Cancel() {
     running_callbacks_ = true;
     to_run.swap(callbacks_);
   }
+  {
+    absl::MutexLock lock(&mu_);
+    cancelling_thread_ = std::this_thread::get_id();
+  }
   for (auto& [id, cb] : to_run) cb();
+  // Destroyed before Unregister may return, since callbacks capture by
+  // reference what their registrant owns.
+  to_run.clear();
   absl::MutexLock lock(&mu_);
   running_callbacks_ = false;
 }
@@ -44,6 +52,9 @@ CancellationToken::CallbackId CancellationToken::Register(
 void CancellationToken::Unregister(CallbackId id) {
   absl::MutexLock lock(&mu_);
   callbacks_.erase(id);
+  // A callback unregistering (itself or another) from the cancelling thread
+  // must not wait for itself.
+  if (running_callbacks_ && cancelling_thread_ == std::this_thread::get_id()) return;
   // If Cancel() took the callback already, wait until it has finished so the
   // caller may destroy what the callback captures.
   mu_.Await(absl::Condition(

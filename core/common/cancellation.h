@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -44,6 +45,7 @@ class CancellationToken {
   mutable absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool running_callbacks_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread::id cancelling_thread_ ABSL_GUARDED_BY(mu_);
   CallbackId next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<CallbackId, std::function<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
 };

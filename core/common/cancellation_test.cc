@@ -37,6 +37,18 @@ TEST(CancellationTokenTest, UnregisteredCallbackDoesNotRun) {
   EXPECT_FALSE(ran);
 }
 
+TEST(CancellationTokenTest, CallbackMayUnregisterOnTheCancellingThread) {
+  CancellationToken token;
+  CancellationToken::CallbackId other = token.Register([] {});
+  bool ran = false;
+  token.Register([&] {
+    token.Unregister(other);  // must not wait for the callbacks it is part of
+    ran = true;
+  });
+  token.Cancel();
+  EXPECT_TRUE(ran);
+}
+
 TEST(CancellationTokenTest, WaitForWakesOnCancelFromAnotherThread) {
   CancellationToken token;
   std::thread t([&] { token.Cancel(); });

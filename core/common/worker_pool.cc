@@ -24,7 +24,9 @@ WorkerPool::~WorkerPool() {
 absl::Status WorkerPool::Submit(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("the server is shutting down");
-  if (queue_.size() >= options_.max_queued) {
+  // Bounded by what is in the pool at all, so idle threads never count
+  // against the queue (max_queued = 0 means "only as many as threads").
+  if (queue_.size() + running_ >= threads_.size() + options_.max_queued) {
     return absl::UnavailableError(absl::StrCat(
         "the server is busy (", queue_.size(),
         " questions waiting); try again in a moment"));

@@ -20,7 +20,8 @@ class WorkerPool {
  public:
   struct Options {
     int threads = 8;
-    // Tasks waiting for a thread; Submit() beyond this is refused.
+    // Tasks waiting for a thread while every thread is busy; Submit()
+    // beyond this is refused.
     size_t max_queued = 256;
   };
 

@@ -34,5 +34,18 @@ TEST(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
   release.Notify();
 }
 
+TEST(WorkerPoolTest, IdleThreadsAcceptWorkEvenWithNoQueue) {
+  std::atomic<int> done{0};
+  {
+    WorkerPool pool({/*threads=*/2, /*max_queued=*/0});
+    absl::Notification release;
+    ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
+    ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
+    EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
+    release.Notify();
+  }
+  EXPECT_EQ(done.load(), 2);
+}
+
 }  // namespace
 }  // namespace vet

@@ -136,6 +136,9 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
                        ValidateAskRequest(request, options_, clock.Now(), practice.time_zone));
   const std::string as_of_text = absl::FormatCivilTime(as_of);
 
+  // A question cancelled while it waited for a worker does no work at all.
+  VET_RETURN_IF_ERROR(cancel.Check("before it started"));
+
   // 1. Session.
   session::SessionRecord session;
   bool resumed = !request.session_id.empty();
@@ -182,8 +185,12 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     code_request.history.push_back({prior.question, prior.code, prior.summary, prior.plan});
   }
 
-  // 2. Budget: reserve the worst case before anything is spent.
+  // 2. Budget: reserve the worst case before anything is spent, every
+  // attempt included.
+  const int max_attempts =
+      deps_.generator->CanRepair() ? std::max(1, options_.max_attempts) : 1;
   codegen::CostEstimate estimate = deps_.generator->Estimate(code_request);
+  estimate.micros *= max_attempts;
   auto state = deps_.budget->GetState(practice);
   if (!state.ok()) return finish(state.status());
   auto reservation = deps_.budget->Reserve(practice, estimate.micros, estimate.model);
@@ -229,7 +236,6 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
 
   // 3 and 4. Generate and execute, repairing when the generator can.
   StreamingOutput output(emit);
-  int max_attempts = deps_.generator->CanRepair() ? std::max(1, options_.max_attempts) : 1;
   for (int attempt = 1;; ++attempt) {
     absl::Status cancelled = cancel.Check("before generating code");
     if (!cancelled.ok()) return settle(cancelled);

@@ -16,7 +16,7 @@ absl::Status SessionNotFound(const std::string& session_id) {
   std::string shown = session_id.size() > 64 ? session_id.substr(0, 64) + "..." : session_id;
   return absl::NotFoundError(absl::StrCat(
       "no active session '", shown,
-      "' for this practice (it may have ended or expired); omit session_id to start a new one"));
+      "' for this practice (it may have ended); omit session_id to start a new one"));
 }
 
 SessionRecord* InMemorySessionStore::FindLive(const std::string& practice_id,
@@ -64,7 +64,8 @@ absl::Status InMemorySessionStore::End(const std::string& practice_id,
   absl::MutexLock lock(&mu_);
   SessionRecord* s = FindLive(practice_id, session_id);
   if (s == nullptr) return SessionNotFound(session_id);
-  s->ended = true;
+  // Nothing reads an ended session again, so it is dropped.
+  sessions_.erase(session_id);
   return absl::OkStatus();
 }
 
