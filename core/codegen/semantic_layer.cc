@@ -181,67 +181,43 @@ std::vector<Metric> BuildMetrics() {
     m.reads = {"appointments.starts_at", "appointments.appointment_id"};
     add(std::move(m));
   }
-  const std::vector<FilterClause> attended_or_not = {
-      {"appointment_status", {"completed", "no_show", "cancelled"}}};
-  {
+  // No-show and cancellation rates differ only in the status they count:
+  // 100 * status / (completed + no_show + cancelled) of appointments
+  // starting in the period.
+  auto status_rate = [&add](const char* id, const char* display,
+                            std::vector<std::string> synonyms, const char* status,
+                            const char* flag, const char* count_name) {
     Metric m;
-    m.id = "no_show_rate";
-    m.display = "No-show rate";
-    m.synonyms = {"no show rate",        "noshow rate",
-                  "no show percentage",  "no show percent",
-                  "no show ratio",       "dna rate",
-                  "did not attend rate", "missed appointment rate"};
+    m.id = id;
+    m.display = display;
+    m.synonyms = std::move(synonyms);
     m.base = kAppointments;
     m.date_column = "starts_at";
-    m.definition =
-        "100 * no_show / (completed + no_show + cancelled) of appointments "
-        "starting in the period";
-    m.prepare = {"df[\"is_no_show\"] = df[\"status\"].eq(\"no_show\")"};
-    m.components = {{"no_shows", "is_no_show", "sum"},
-                    {"appointments", "appointment_id", "size"}};
-    m.numerator = "{no_shows}";
+    m.definition = absl::StrCat("100 * ", status,
+                                " / (completed + no_show + cancelled) of appointments "
+                                "starting in the period");
+    m.prepare = {absl::StrCat("df[\"", flag, "\"] = df[\"status\"].eq(\"", status, "\")")};
+    m.components = {{count_name, flag, "sum"}, {"appointments", "appointment_id", "size"}};
+    m.numerator = absl::StrCat("{", count_name, "}");
     m.denominator = "appointments";
     m.scale = 100;
     m.unit = "percent";
-    m.implied_filters = attended_or_not;
+    m.implied_filters = {{"appointment_status", {"completed", "no_show", "cancelled"}}};
     m.empty_noun = "completed, no-show or cancelled appointments";
-    m.detail =
-        " ({count(m['no_shows'])} of {count(m['appointments'])} completed, "
-        "no-show or "
-        "cancelled appointments)";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.appointment_id"};
+    m.detail = absl::StrCat(" ({count(m['", count_name,
+                            "'])} of {count(m['appointments'])} completed, no-show or "
+                            "cancelled appointments)");
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.appointment_id"};
     add(std::move(m));
-  }
-  {
-    Metric m;
-    m.id = "cancellation_rate";
-    m.display = "Cancellation rate";
-    m.synonyms = {"cancellation rate", "cancel rate", "cancellation percentage",
-                  "cancellation percent", "cancellation ratio"};
-    m.base = kAppointments;
-    m.date_column = "starts_at";
-    m.definition =
-        "100 * cancelled / (completed + no_show + cancelled) of appointments "
-        "starting in the "
-        "period";
-    m.prepare = {"df[\"is_cancelled\"] = df[\"status\"].eq(\"cancelled\")"};
-    m.components = {{"cancellations", "is_cancelled", "sum"},
-                    {"appointments", "appointment_id", "size"}};
-    m.numerator = "{cancellations}";
-    m.denominator = "appointments";
-    m.scale = 100;
-    m.unit = "percent";
-    m.implied_filters = attended_or_not;
-    m.empty_noun = "completed, no-show or cancelled appointments";
-    m.detail =
-        " ({count(m['cancellations'])} of {count(m['appointments'])} "
-        "completed, no-show "
-        "or cancelled appointments)";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.appointment_id"};
-    add(std::move(m));
-  }
+  };
+  status_rate("no_show_rate", "No-show rate",
+              {"no show rate", "noshow rate", "no show percentage", "no show percent",
+               "no show ratio", "dna rate", "did not attend rate", "missed appointment rate"},
+              "no_show", "is_no_show", "no_shows");
+  status_rate("cancellation_rate", "Cancellation rate",
+              {"cancellation rate", "cancel rate", "cancellation percentage",
+               "cancellation percent", "cancellation ratio"},
+              "cancelled", "is_cancelled", "cancellations");
   {
     Metric m;
     m.id = "new_clients";
