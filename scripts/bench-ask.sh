@@ -2,11 +2,11 @@
 # Measures end-to-end question latency against a demo server started here,
 # with the cold-start costs it is made of as the baseline, in the same run.
 # Usage: scripts/bench-ask.sh [N questions per kind, default 20]
-# Needs a build in ./build (scripts/build.sh).
+# Needs a build in ./build (scripts/build.sh) or in $BUILD_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20}
-BIN=$PWD/build/bin
+BIN=$(realpath "${BUILD_DIR:-build}")/bin
 STATE=$(mktemp -d)
 PORT=${BENCH_PORT:-50099}
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$STATE"' EXIT
@@ -14,7 +14,10 @@ trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$STA
 "$BIN/vet-analytics-server" --demo --listen 127.0.0.1:$PORT --metrics_listen= \
   --state_dir "$STATE" >"$STATE/server.log" 2>&1 &
 PID=$!
-until "$BIN/vetctl" --addr 127.0.0.1:$PORT --timeout 2 budget >/dev/null 2>&1; do sleep 0.2; done
+until "$BIN/vetctl" --addr 127.0.0.1:$PORT --timeout 2 budget >/dev/null 2>&1; do
+  if ! kill -0 "$PID" 2>/dev/null; then cat "$STATE/server.log" >&2; exit 1; fi
+  sleep 0.2
+done
 
 # Prints "label p50 p95 min max" in milliseconds for N runs of a command.
 measure() {
@@ -22,7 +25,7 @@ measure() {
   local times=()
   for _ in $(seq "$N"); do
     local t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1
+    "$@" >/dev/null 2>&1 || true  # a declined question exits non-zero
     local t1=$(date +%s%N)
     times+=($(( (t1 - t0) / 1000000 )))
   done

@@ -144,7 +144,6 @@ void WriteHeader(Program& py, const Parts& p) {
       "# Written by the vet-analytics planner from the parse of the question.");
   py.Line("import numpy as np");
   py.Line("import pandas as pd");
-  py.Line("import matplotlib.pyplot as plt");
   py.Blank();
   const QueryPlan& plan = p.plan;
   if (plan.period) {
@@ -411,6 +410,7 @@ void WriteNumberCompared(Program& py, const Parts& p) {
       "{prev_text}.\")");
   WriteNote(py, metric);
   py.Blank();
+  py.Line("import matplotlib.pyplot as plt  # only programs that draw pay for it");
   py.Line("fig, ax = plt.subplots(figsize=(7, 4.5))");
   py.Line("ax.bar(result[\"period\"], result[", PyStr(metric.id),
           "].fillna(0))");
@@ -518,6 +518,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
       PyStr(absl::StrCat(absl::AsciiStrToUpper(p.key_display.substr(0, 1)),
                          p.key_display.substr(1)));
   if (line) {
+    py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
     py.Line("    ax.plot(result[", key, "].astype(str), result[", col,
             "], marker=\"o\")");
@@ -527,6 +528,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("    ax.set_xlabel(", key_label, ")");
     py.Line("    ax.set_ylabel(", ylabel, ")");
   } else if (p.grain != nullptr && !plan.ranked) {
+    py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
     py.Line("    ax.bar(result[", key, "].astype(str), result[", col,
             "].fillna(0))");
@@ -535,6 +537,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
   } else {
     py.Line("    bars = shown.head(", kChartRows,
             ").iloc[::-1]  # largest at the top");
+    py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(bars)))");
     py.Line("    ax.barh(bars[", key, "].astype(str), bars[", col, "])");
     py.Line("    ax.set_xlabel(", ylabel, ")");
@@ -603,6 +606,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   py.Line("    bars = result.head(", kChartRows,
           ").iloc[::-1]  # first row at the top");
   py.Line("    y = np.arange(len(bars))");
+  py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
   py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.5 * len(bars)))");
   py.Line("    ax.barh(y + 0.2, bars[", col,
           "].fillna(0), height=0.4, label=f\"{start:%Y-%m-%d} to "
