@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,25 +25,58 @@ namespace {
 
 namespace v1 = ::vetanalytics::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct RunningServer {
+  std::unique_ptr<testing::ChildProcess> process;
+  std::string addr;
+};
+
+// Starts vet-analytics-server with `args` and waits until it is ready.
+absl::StatusOr<RunningServer> StartServer(std::vector<std::string> args,
+                                          const testing::EnvList& env = {}) {
+  args.insert(args.begin(), VET_SERVER_BIN);
+  auto child = testing::ChildProcess::Start(args, env);
+  if (!child.ok()) return child.status();
+  RunningServer server{std::move(*child), ""};
+  auto log = server.process->WaitForStderr("is ready", absl::Seconds(60));
+  if (!log.ok()) return log.status();
+  // "vet-analytics listening on 127.0.0.1:PORT; ..."
+  const std::string kListening = "listening on 127.0.0.1:";
+  size_t at = log->find(kListening);
+  int port = 0;
+  if (at == std::string::npos) return absl::InternalError(*log);
+  std::string rest = log->substr(at + kListening.size());
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find(';')), &port)) {
+    return absl::InternalError(rest);
+  }
+  server.addr = absl::StrCat("127.0.0.1:", port);
+  return server;
+}
+
+std::string TempPath(absl::string_view what) {
+  return absl::StrCat(::testing::TempDir(), "/vet-process-", getpid(), "-",
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name(), what);
+}
+
+testing::CommandResult RunVetctl(const std::string& addr, std::vector<std::string> args) {
+  std::vector<std::string> argv = {VETCTL_BIN, "--addr=" + addr, "--no_color"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = testing::RunCommand(argv, absl::Seconds(120));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : testing::CommandResult{};
+}
 
 class ServerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    state_dir_ = absl::StrCat(::testing::TempDir(), "/vet-process-", getpid(), "-",
-                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    auto child = testing::ChildProcess::Start(
-        {VET_SERVER_BIN, "--demo", "--listen=127.0.0.1:0", "--metrics_listen=",
-         "--state_dir=" + state_dir_, "--demo_invoice_lines=5000", "--shutdown_grace=60s"});
-    ASSERT_TRUE(child.ok()) << child.status();
-    server_ = std::move(*child);
-    auto log = server_->WaitForStderr("demo practice 'demo' is ready", absl::Seconds(60));
-    ASSERT_TRUE(log.ok()) << log.status();
-    // "vet-analytics listening on 127.0.0.1:PORT; ..."
-    size_t at = log->find("listening on 127.0.0.1:");
-    ASSERT_NE(at, std::string::npos);
-    std::string rest = log->substr(at + strlen("listening on 127.0.0.1:"));
-    ASSERT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(';')), &port_)) << rest;
-    addr_ = absl::StrCat("127.0.0.1:", port_);
+    state_dir_ = TempPath("");
+    auto server = StartServer({"--demo", "--listen=127.0.0.1:0", "--metrics_listen=",
+                               "--state_dir=" + state_dir_, "--demo_invoice_lines=5000",
+                               "--shutdown_grace=60s"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server->process);
+    addr_ = server->addr;
   }
 
   void TearDown() override {
@@ -51,17 +85,12 @@ class ServerProcessTest : public ::testing::Test {
   }
 
   testing::CommandResult Vetctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {VETCTL_BIN, "--addr=" + addr_, "--no_color",
-                                     "--out_dir=" + state_dir_ + "/artifacts"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = testing::RunCommand(argv, absl::Seconds(120));
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : testing::CommandResult{};
+    args.insert(args.begin(), "--out_dir=" + state_dir_ + "/artifacts");
+    return RunVetctl(addr_, std::move(args));
   }
 
   std::string state_dir_;
   std::unique_ptr<testing::ChildProcess> server_;
-  int port_ = 0;
   std::string addr_;
 };
 
@@ -130,6 +159,90 @@ TEST_F(ServerProcessTest, SigtermLetsTheQuestionInFlightFinishThenExitsZero) {
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   EXPECT_EQ(*exit_code, 0) << server_->stderr_text();
   EXPECT_THAT(server_->stderr_text(), HasSubstr("received SIGTERM"));
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path);
+  out << content;
+}
+
+TEST(ServerStartupTest, FlagsOverrideEnvironmentWhichOverridesDotEnv) {
+  std::string dir = TempPath("");
+  std::filesystem::create_directories(dir);
+  std::string dotenv = dir + "/settings.env";
+  WriteFile(dotenv,
+            "# as an operator writes it\n"
+            "VET_DEMO=true\n"
+            "VET_DEMO_API_KEY=dotenv-key-1\n"
+            "VET_METRICS_LISTEN=\n"
+            "VET_DEMO_INVOICE_LINES=2000\n");
+  const std::vector<std::string> args = {"--listen=127.0.0.1:0", "--state_dir=" + dir};
+  auto budget_with = [](const std::string& addr, const std::string& key) {
+    return RunVetctl(addr, {"budget", "--api_key=" + key}).exit_code;
+  };
+  {
+    auto server = StartServer(args, {"VET_ENV_FILE=" + dotenv});
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_EQ(budget_with(server->addr, "dotenv-key-1"), 0);
+  }
+  {
+    auto server = StartServer(args, {"VET_ENV_FILE=" + dotenv, "VET_DEMO_API_KEY=env-key-22"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_EQ(budget_with(server->addr, "env-key-22"), 0);
+    EXPECT_EQ(budget_with(server->addr, "dotenv-key-1"), 4);
+  }
+  {
+    std::vector<std::string> with_flag = args;
+    with_flag.push_back("--demo_api_key=flag-key-333");
+    auto server =
+        StartServer(with_flag, {"VET_ENV_FILE=" + dotenv, "VET_DEMO_API_KEY=env-key-22"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_EQ(budget_with(server->addr, "flag-key-333"), 0);
+    EXPECT_EQ(budget_with(server->addr, "env-key-22"), 4);
+    // The chosen key is a secret: only the documented default is printed.
+    EXPECT_THAT(server->process->stderr_text(), Not(HasSubstr("flag-key-333")));
+
+    // A second server on the same port refuses to start instead of sharing it.
+    auto second = testing::RunCommand(
+        {VET_SERVER_BIN, "--demo", "--listen=" + server->addr, "--metrics_listen=",
+         "--state_dir=" + dir},
+        absl::Seconds(60));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->exit_code, 1);
+    EXPECT_THAT(second->err, HasSubstr("cannot listen on " + server->addr));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
+  std::string dir = TempPath("");
+  std::filesystem::create_directories(dir);
+  WriteFile(dir + "/practices.json", R"({"practices": [{"id": "north"}]})");
+  WriteFile(dir + "/bad.env", "VET_DEMO=true\nthis is not a setting\n");
+  struct Case {
+    std::vector<std::string> args;
+    testing::EnvList env;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--practices=" + dir + "/practices.json"}, {}, "practices[0].api_key is missing"},
+      {{"--demo", "--budget_period=week"}, {}, "BUDGET_PERIOD must be 'day' or 'month'"},
+      {{"--demo"}, {"BUDGET_LIMIT=lots"}, "BUDGET_LIMIT='lots' is not a number"},
+      {{"--demo"}, {"VET_WORKER_THREADS=99999999999"}, "VET_WORKER_THREADS"},
+      {{"--demo"}, {"VET_ENV_FILE=" + dir + "/bad.env"}, "bad.env: .env line 2"},
+      {{}, {}, "pass --demo for the demo practice or --practices FILE"},
+      {{"--demo", "--listen=nowhere"}, {}, "--listen 'nowhere' must be HOST:PORT"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    std::vector<std::string> argv = {VET_SERVER_BIN, "--state_dir=" + dir, "--metrics_listen="};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto result = testing::RunCommand(argv, absl::Seconds(60), c.env);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 2) << result->err;
+    EXPECT_THAT(result->err, HasSubstr(c.message));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -24,15 +24,31 @@ std::vector<char*> Argv(const std::vector<std::string>& argv) {
   return out;
 }
 
+// The test's environment with `extra` added (replacing same-named entries).
+std::vector<std::string> Environment(const EnvList& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& x : extra) replaced = replaced || x.rfind(name + "=", 0) == 0;
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
 }  // namespace
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         absl::Duration timeout) {
+                                         absl::Duration timeout, const EnvList& env) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     return absl::InternalError("pipe failed");
   }
   std::vector<char*> args = Argv(argv);
+  std::vector<std::string> env_strings = Environment(env);
+  std::vector<char*> envp = Argv(env_strings);
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
@@ -40,7 +56,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     dup2(err_pipe[1], 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    execve(args[0], args.data(), environ);
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -87,10 +103,12 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 }
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const std::vector<std::string>& argv) {
+    const std::vector<std::string>& argv, const EnvList& env) {
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
   std::vector<char*> args = Argv(argv);
+  std::vector<std::string> env_strings = Environment(env);
+  std::vector<char*> envp = Argv(env_strings);
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->pid_ = fork();
   if (child->pid_ < 0) return absl::InternalError("fork failed");
@@ -99,7 +117,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
     dup2(devnull, 1);
-    execve(args[0], args.data(), environ);
+    execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(err_pipe[1]);

@@ -22,14 +22,19 @@ struct CommandResult {
   std::string err;
 };
 
+// Extra environment variables ("NAME=value"), added to the test's own.
+using EnvList = std::vector<std::string>;
+
 // Runs argv[0] (a path) with `argv` and waits, killing it after `timeout`.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         absl::Duration timeout = absl::Seconds(60));
+                                         absl::Duration timeout = absl::Seconds(60),
+                                         const EnvList& env = {});
 
 // A child process whose stderr is collected by a thread.
 class ChildProcess {
  public:
-  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv);
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv,
+                                                             const EnvList& env = {});
   // Kills (SIGKILL) and reaps the child if still running.
   ~ChildProcess();
 
