@@ -142,6 +142,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       LogWarning("question for practice ", practice_->id, " ended ",
                  absl::StatusCodeToString(status.code()), ": ", status.message());
     }
+    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
     bool finish;
     {
       absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 // vet-analytics-server: flags -> ServerOptions -> VetServer; SIGTERM/SIGINT
 // drain in-flight questions and exit 0. The only code tests don't link.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -124,6 +125,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!ApplyEnvironment(*dotenv)) return 2;
+
+  // Not dumpable: other processes of the same user (a sandboxed program
+  // among them) cannot read this process's memory or /proc/<pid>/environ,
+  // where the API keys are. It also turns off core dumps, which would hold
+  // the same secrets.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   // Block the signals before any thread starts so that only sigwait sees them.
   sigset_t signals;

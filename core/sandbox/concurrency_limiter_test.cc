@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait.h"
 
 namespace vet::sandbox {
 namespace {
@@ -19,17 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
-
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& condition,
-               absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
-}
+using ::vet::testing::WaitUntil;
 
 TEST(ConcurrencyLimiterTest, AdmitsUpToTheLimitWithoutWaiting) {
   ConcurrencyLimiter limiter(/*limit=*/2);

@@ -30,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait.h"
 
 namespace vet::sandbox {
 namespace {
@@ -41,6 +42,7 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
+using ::vet::testing::WaitUntil;
 
 constexpr char kInvoiceLines[] =
     "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
@@ -53,16 +55,6 @@ constexpr char kAppointments[] =
     "a1,2026-01-05T09:30,completed\n"
     "a2,2026-01-06T10:15:30,no_show\n"
     "a3,,cancelled\n";
-
-// Polls `condition` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
 
 // True if `pid` exists and is not a zombie (an orphan may wait to be reaped).
 bool IsAlive(pid_t pid) {
