@@ -359,6 +359,11 @@ void WriteNote(Program& py, const Metric& metric) {
 }
 
 // "Revenue for feline patients last quarter (...)".
+// Counts read as plurals: "New clients this year were 506".
+absl::string_view Was(const Parts& p) {
+  return p.metric.unit == "count" ? " were " : " was ";
+}
+
 std::string Opening(const Parts& p) {
   return absl::StrCat(p.metric.display, "{filter_text} {period_text}");
 }
@@ -377,7 +382,7 @@ void WriteNumber(Program& py, const Parts& p) {
           "{filter_text} {period_text}.\"");
   py.Line("else:");
   if (p.plan.period) {
-    py.Line("    answer = f\"", Opening(p), " was {fmt(m['value'])}",
+    py.Line("    answer = f\"", Opening(p), Was(p), "{fmt(m['value'])}",
             metric.detail, ".\"");
   } else {
     py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}",
@@ -404,7 +409,7 @@ void WriteNumberCompared(Program& py, const Parts& p) {
   py.Line("    answer = f\"No ", metric.empty_noun,
           "{filter_text} {period_text} or {prev_text}.\"");
   py.Line("else:");
-  py.Line("    answer = (f\"", Opening(p), " was {fmt(m['value'])}, \"");
+  py.Line("    answer = (f\"", Opening(p), Was(p), "{fmt(m['value'])}, \"");
   py.Line(
       "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
       "{prev_text}.\")");
@@ -456,7 +461,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
   py.Line("else:");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
   if (line) {
-    py.Line("    answer = f\"", Opening(p), " was {fmt(m['value'])}\"");
+    py.Line("    answer = f\"", Opening(p), Was(p), "{fmt(m['value'])}\"");
     py.Line("    if len(shown) > 1:");
     py.Line("        first, last = shown.index[0], shown.index[-1]");
     py.Line("        answer += (f\", from {fmt(shown.loc[first, ", qcol, "])} ",
@@ -502,7 +507,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
           "              + \"; \".join(parts) + f\". In all: "
           "{fmt(m['value'])}.\")");
     } else {
-      py.Line("    answer = f\"", Opening(p), plan.period ? " was " : ": ",
+      py.Line("    answer = f\"", Opening(p), plan.period ? Was(p) : ": ",
               "{fmt(m['value'])}. By ", p.key_display,
               ": \" + \"; \".join(parts[:", kAnswerRows, "])");
       py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
@@ -588,7 +593,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   py.Line("    answer = f\"No ", metric.empty_noun,
           "{filter_text} {period_text} or {prev_text}.\"");
   py.Line("else:");
-  py.Line("    answer = (f\"", Opening(p), " was {fmt(m['value'])}, \"");
+  py.Line("    answer = (f\"", Opening(p), Was(p), "{fmt(m['value'])}, \"");
   py.Line(
       "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
       "{prev_text}.\")");

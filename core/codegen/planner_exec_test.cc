@@ -147,7 +147,7 @@ const std::vector<Check>& Checks() {
       {"revenue last month", 752.5},
       {"revenue last year", 1053.0},
       {"How much did we make this year?", 3265.0},
-      {"transactions last quarter", 11.0, "", -1, -1, "was 11"},
+      {"transactions last quarter", 11.0, "", -1, -1, "were 11"},
       {"average transaction charge last quarter", 1910.0 / 11, "", -1, -1,
        "over 11 invoices"},
       {"gross margin last quarter", 1549.0, "", -1, -1, "count as zero cost"},
