@@ -142,7 +142,8 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       LogWarning("question for practice ", practice_->id, " ended ",
                  absl::StatusCodeToString(status.code()), ": ", status.message());
     }
-    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
+    // pending() still counts this task, which is about to end.
+    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()) - 1);
     bool finish;
     {
       absl::MutexLock lock(&mu_);

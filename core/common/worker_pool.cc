@@ -28,8 +28,8 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
   // against the queue (max_queued = 0 means "only as many as threads").
   if (queue_.size() + running_ >= threads_.size() + options_.max_queued) {
     return absl::UnavailableError(absl::StrCat(
-        "the server is busy (", queue_.size(),
-        " questions waiting); try again in a moment"));
+        "the server is busy (", queue_.size() + running_,
+        " questions in progress or waiting); try again in a moment"));
   }
   queue_.push_back(std::move(task));
   return absl::OkStatus();
