@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,13 @@ Usage:
   vetctl sessions          the practice's sessions, most recent first
                            [--page_size=N] [--page_token=TOKEN]
   vetctl end-session ID    end a session; later asks with it are NOT_FOUND
+  vetctl import DIR [--mapping=FILE] [--as_of=YYYY-MM-DD]
+                           upload DIR's clients.csv, patients.csv, staff.csv,
+                           appointments.csv and invoice_lines.csv as the
+                           practice's dataset
+  vetctl demo-data DIR [--lines=N]
+                           write the demo practice's CSV exports into DIR
+                           (no server call; N invoice lines, default 200000)
   vetctl help              this text
 
 Flags go before or after the subcommand:
@@ -41,12 +49,14 @@ Flags go before or after the subcommand:
   --api_key=KEY       sent as x-api-key (default $VET_API_KEY; for practice
                       demo, the demo server's key demo-key)
   --session=ID        ask: continue this session
-  --as_of=YYYY-MM-DD  ask: the date "last month" etc. resolve against
+  --as_of=YYYY-MM-DD  ask: the date "last month" etc. resolve against;
+                      import: later dates are refused
+  --mapping=FILE      import: column mapping (JSON, see docs/SCHEMA.md)
   --out_dir=DIR       ask: where artifacts are saved, as DIR/SESSION/NAME
                       (default ./vetctl-artifacts)
   --json              one proto3 JSON object per line on stdout; errors as
                       {"code": ..., "message": ...} on stderr
-  --timeout=SECONDS   deadline of the call (default 120)
+  --timeout=SECONDS   deadline of the call (default 120; import 600)
   --no_color          no colors (also off with NO_COLOR or without a terminal)
 
 Exit codes: 0 ok; 1 other error; 2 bad usage; 3 INVALID_ARGUMENT;
@@ -92,6 +102,12 @@ bool IsValidValue(const absl::CommandLineFlag& flag, absl::string_view value,
   if (flag.IsOfType<bool>()) return Parses<bool>(value, error);
   if (flag.IsOfType<int>()) return Parses<int>(value, error);
   if (flag.IsOfType<int64_t>()) return Parses<int64_t>(value, error);
+  if (flag.IsOfType<std::optional<int>>()) {
+    return Parses<std::optional<int>>(value, error);
+  }
+  if (flag.IsOfType<std::optional<int64_t>>()) {
+    return Parses<std::optional<int64_t>>(value, error);
+  }
   if (flag.IsOfType<double>()) return Parses<double>(value, error);
   return true;
 }
@@ -133,6 +149,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       {"ask", Command::kAsk},           {"budget", Command::kBudget},
       {"describe", Command::kDescribe}, {"session", Command::kSession},
       {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
+      {"import", Command::kImport},     {"demo-data", Command::kDemoData},
       {"help", Command::kHelp},
   };
   const std::string& name = args[0];
@@ -175,6 +192,18 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
             absl::StrCat(name, " needs a session id: vetctl ", name, " ID"));
       }
       break;
+    case Command::kImport:
+    case Command::kDemoData:
+      if (operands.size() > 1) {
+        return Usage(
+            absl::StrCat(name, " takes one directory, got ", operands.size()));
+      }
+      if (operands.empty() || operands[0].empty()) {
+        return Usage(
+            absl::StrCat(name, " needs a directory: vetctl ", name, " DIR"));
+      }
+      inv.dir = operands[0];
+      break;
     case Command::kHelp:
     case Command::kBudget:
     case Command::kDescribe:
@@ -191,10 +220,15 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
         absl::StrCat("--as_of must be a date written YYYY-MM-DD, got \"",
                      flags.as_of, "\""));
   }
-  if (flags.timeout_seconds <= 0) {
+  if (flags.timeout_seconds.has_value() && *flags.timeout_seconds <= 0) {
     return Usage(
         absl::StrCat("--timeout must be a positive number of seconds, got ",
-                     flags.timeout_seconds));
+                     *flags.timeout_seconds));
+  }
+  if (flags.lines.has_value() &&
+      (*flags.lines < 1 || *flags.lines > kMaxDemoLines)) {
+    return Usage(absl::StrCat("--lines must be between 1 and ", kMaxDemoLines,
+                              ", got ", *flags.lines));
   }
   if (flags.page_size < 0) {
     return Usage(absl::StrCat("--page_size must not be negative, got ",
@@ -211,9 +245,13 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   inv.out_dir = flags.out_dir.empty() ? kDefaultOutDir : flags.out_dir;
   inv.json = flags.json;
   inv.color_allowed = !flags.no_color && !env.no_color;
-  inv.timeout = absl::Seconds(flags.timeout_seconds);
+  inv.timeout = absl::Seconds(flags.timeout_seconds.value_or(
+      inv.command == Command::kImport ? kDefaultImportTimeoutSeconds
+                                      : kDefaultTimeoutSeconds));
   inv.page_size = flags.page_size;
   inv.page_token = flags.page_token;
+  inv.mapping_file = flags.mapping;
+  inv.invoice_lines = flags.lines.value_or(kDefaultDemoLines);
   return inv;
 }
 

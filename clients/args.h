@@ -4,6 +4,8 @@
 #ifndef VET_CLIENTS_ARGS_H_
 #define VET_CLIENTS_ARGS_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,12 @@ inline constexpr char kDefaultPractice[] = "demo";
 inline constexpr char kDemoApiKey[] = "demo-key";
 inline constexpr char kDefaultOutDir[] = "vetctl-artifacts";
 inline constexpr int kDefaultTimeoutSeconds = 120;
+// import uploads a whole practice's exports: a longer default deadline.
+inline constexpr int kDefaultImportTimeoutSeconds = 600;
+// demo-data: about 0.35 s of generation and 25 MB of CSV.
+inline constexpr int64_t kDefaultDemoLines = 200000;
+// The bounds vet::data::WriteDemoDataset accepts.
+inline constexpr int64_t kMaxDemoLines = 20000000;
 
 enum class Command {
   kHelp,
@@ -31,7 +39,9 @@ enum class Command {
   kDescribe,
   kSession,
   kSessions,
-  kEndSession
+  kEndSession,
+  kImport,
+  kDemoData
 };
 
 // Flag values as absl parsed them. Empty strings mean "not given": the
@@ -45,9 +55,14 @@ struct FlagValues {
   std::string out_dir;
   bool json = false;
   bool no_color = false;
-  int timeout_seconds = kDefaultTimeoutSeconds;
+  // Not given: kDefaultTimeoutSeconds, or kDefaultImportTimeoutSeconds for
+  // import.
+  std::optional<int> timeout_seconds;
   int page_size = 0;
   std::string page_token;
+  std::string mapping;
+  // Not given: kDefaultDemoLines.
+  std::optional<int64_t> lines;
 };
 
 // The environment variables vetctl reads.
@@ -82,13 +97,21 @@ struct Invocation {
   absl::Duration timeout = absl::Seconds(kDefaultTimeoutSeconds);
   int page_size = 0;
   std::string page_token;
+  // import: the directory holding the CSV exports; demo-data: where they are
+  // written.
+  std::string dir;
+  // import: the column mapping file (JSON); empty for none.
+  std::string mapping_file;
+  // demo-data: about this many invoice lines.
+  int64_t invoice_lines = kDefaultDemoLines;
 };
 
 // Resolves `args` (the positional arguments after the program name: the
 // subcommand and its operands) with `flags` and `env`. Returns
 // kInvalidArgument, with a message for people, for bad usage: no or unknown
-// subcommand, missing question or session id, extra operands, malformed
-// --as_of, non-positive --timeout, negative --page_size.
+// subcommand, missing question, session id or directory, extra operands,
+// malformed --as_of, non-positive --timeout, negative --page_size, --lines
+// outside [1, kMaxDemoLines].
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const FlagValues& flags,
                                            const Environment& env);

@@ -4,10 +4,11 @@
 //
 //   0  success
 //   1  any other error (INTERNAL, UNKNOWN, DATA_LOSS, ...; local I/O failure)
-//   2  bad usage: unknown subcommand or flag, missing question or id,
-//      malformed --as_of (checked before any call is made)
+//   2  bad usage: unknown subcommand or flag, missing question, id or
+//      directory, malformed --as_of, --lines out of range; import: a missing
+//      CSV file or unreadable --mapping (checked before any call is made)
 //   3  INVALID_ARGUMENT: the server refused the request (e.g. a question the
-//      planner cannot answer); rephrase it
+//      planner cannot answer, or import data that fails validation)
 //   4  UNAUTHENTICATED or PERMISSION_DENIED: check --api_key / --practice
 //   5  NOT_FOUND: unknown practice or session
 //   6  RESOURCE_EXHAUSTED: budget hard cap reached or sandbox limits hit

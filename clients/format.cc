@@ -655,15 +655,45 @@ std::string JsonLine(const google::protobuf::Message& message) {
   return absl::StrCat(json, "\n");
 }
 
+std::string FormatImportReport(const v1::ImportReport& report,
+                               const FormatOptions& options) {
+  const bool color = options.color;
+  std::string out =
+      absl::StrCat(Paint(color, Style::kBold, "imported"), " ",
+                   OneLine(report.practice_id(), 64), ", version ",
+                   OneLine(report.dataset_version(), 80));
+  if (report.unchanged()) {
+    absl::StrAppend(&out, " ", Paint(color, Style::kDim, "(unchanged)"));
+  }
+  absl::StrAppend(&out, "\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::TableRows& table : report.tables()) {
+    rows.push_back({OneLine(table.table(), 48), FormatInteger(table.rows()),
+                    table.rows() == 1 ? "row" : "rows"});
+  }
+  absl::StrAppend(&out, LayoutColumns(rows, {false, true, false}, "  "));
+  for (const std::string& warning : report.warnings()) {
+    absl::StrAppend(&out, Paint(color, Style::kYellow, "⚠"), " ",
+                    OneLine(warning, 200), "\n");
+  }
+  return out;
+}
+
 std::string FormatError(absl::string_view code, absl::string_view message,
                         bool json, bool color) {
   if (json) {
     return absl::StrCat("{\"code\":", JsonQuote(code),
                         ",\"message\":", JsonQuote(message), "}\n");
   }
+  std::string text = SanitizeForTerminal(
+      absl::StripTrailingAsciiWhitespace(message), /*keep_newlines=*/true);
+  if (size_t newline = text.find('\n'); newline != std::string::npos) {
+    text = absl::StrCat(text.substr(0, newline + 1),
+                        Indent(text.substr(newline + 1), "  "));
+  }
   return absl::StrCat(
-      Paint(color, Style::kRed, absl::StrCat("vetctl: ", code, ":")), " ",
-      SanitizeForTerminal(message, /*keep_newlines=*/false), "\n");
+      Paint(color, Style::kRed, absl::StrCat("vetctl: ", code, ":")), " ", text,
+      "\n");
 }
 
 std::string FormatUsageError(absl::string_view message, bool json, bool color) {

@@ -93,6 +93,10 @@ std::string FormatSession(const vetanalytics::v1::Session& session,
 std::string FormatSessionList(
     const vetanalytics::v1::ListSessionsResponse& response,
     const FormatOptions& options);
+// The dataset version ("unchanged" when the practice already had exactly
+// this data), the rows per table aligned, then the warnings.
+std::string FormatImportReport(const vetanalytics::v1::ImportReport& report,
+                               const FormatOptions& options);
 
 // `message` in the proto3 JSON mapping with default options (lowerCamelCase
 // names, int64 as strings, bytes as base64) on one line, plus "\n". Cannot
@@ -102,8 +106,9 @@ std::string JsonLine(const google::protobuf::Message& message);
 // `text` as a JSON string literal, quotes included.
 std::string JsonQuote(absl::string_view text);
 
-// An error line for stderr, newline included: "vetctl: CODE: message", or
-// with `json` {"code": "CODE", "message": "message"}.
+// An error for stderr, newline included: "vetctl: CODE: message", or with
+// `json` {"code": "CODE", "message": "message"}. A multi-line message (an
+// import's validation problems, one per line) keeps its lines, indented.
 std::string FormatError(absl::string_view code, absl::string_view message,
                         bool json, bool color);
 // A usage error for stderr: "vetctl: message" and a pointer to `vetctl

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,18 +33,24 @@ ABSL_FLAG(std::string, api_key, "",
           "demo, demo-key)");
 ABSL_FLAG(std::string, session, "", "ask: continue this session");
 ABSL_FLAG(std::string, as_of, "",
-          "ask: YYYY-MM-DD that relative periods resolve against");
+          "ask: YYYY-MM-DD that relative periods resolve against; import: "
+          "later dates are refused");
 ABSL_FLAG(std::string, out_dir, "",
           "ask: directory for artifacts, saved as DIR/SESSION/NAME "
           "(default vetctl-artifacts)");
 ABSL_FLAG(bool, json, false,
           "print one proto3 JSON object per line; errors as JSON on stderr");
-ABSL_FLAG(int, timeout, vet::cli::kDefaultTimeoutSeconds,
-          "deadline of the call, in seconds");
+// Optional so that import can tell "not given" (600 s) from --timeout=120.
+ABSL_FLAG(std::optional<int>, timeout, std::nullopt,
+          "deadline of the call, in seconds (default 120; import 600)");
 ABSL_FLAG(bool, no_color, false, "never use colors");
 ABSL_FLAG(int, page_size, 0,
           "sessions: at most this many (0: the server's 20)");
 ABSL_FLAG(std::string, page_token, "", "sessions: the page to show");
+ABSL_FLAG(std::string, mapping, "",
+          "import: column mapping file (JSON, see docs/SCHEMA.md)");
+ABSL_FLAG(std::optional<int64_t>, lines, std::nullopt,
+          "demo-data: about this many invoice lines (default 200000)");
 
 namespace {
 
@@ -101,6 +109,8 @@ int main(int argc, char** argv) {
   flags.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   flags.page_size = absl::GetFlag(FLAGS_page_size);
   flags.page_token = absl::GetFlag(FLAGS_page_token);
+  flags.mapping = absl::GetFlag(FLAGS_mapping);
+  flags.lines = absl::GetFlag(FLAGS_lines);
   const vet::cli::Environment env = vet::cli::Environment::FromProcess();
 
   if (positional.size() <= 1) {

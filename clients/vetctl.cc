@@ -1,20 +1,32 @@
 // vetctl's calls: one ClientContext per invocation, a blocking stub, and the
-// translation of a gRPC status into a message and an exit code.
+// translation of a gRPC status into a message and an exit code; plus
+// demo-data, the one subcommand that makes no call.
 #include "clients/vetctl.h"
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "clients/ask_printer.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "core/data/demo_generator.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 #include "vetanalytics/v1/analytics.pb.h"
 
@@ -111,6 +123,132 @@ grpc::Status CallUnary(grpc::Status (v1::AnalyticsService::Stub::*method)(
   return status;
 }
 
+// What import uploads, opened before the call so that a missing or
+// unreadable file is a usage error rather than half an upload.
+struct ImportFiles {
+  std::string mapping_json;
+  // Parallel to kImportTables.
+  std::vector<std::string> paths;
+  std::vector<std::ifstream> streams;
+};
+
+absl::StatusOr<ImportFiles> OpenImportFiles(const Invocation& inv) {
+  ImportFiles files;
+  std::error_code error;
+  if (!std::filesystem::is_directory(inv.dir, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("import: ", inv.dir, " is not a directory"));
+  }
+  for (const char* table : kImportTables) {
+    const std::string path =
+        (std::filesystem::path(inv.dir) / absl::StrCat(table, ".csv")).string();
+    std::ifstream stream(path, std::ios::binary);
+    if (!std::filesystem::is_regular_file(path, error) || !stream) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "import: ", path, ": missing or unreadable (the directory needs ",
+          "clients.csv, patients.csv, staff.csv, appointments.csv and ",
+          "invoice_lines.csv)"));
+    }
+    files.paths.push_back(path);
+    files.streams.push_back(std::move(stream));
+  }
+  if (!inv.mapping_file.empty()) {
+    std::ifstream mapping(inv.mapping_file, std::ios::binary);
+    if (!mapping || std::filesystem::is_directory(inv.mapping_file, error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--mapping: cannot read ", inv.mapping_file));
+    }
+    files.mapping_json.assign(std::istreambuf_iterator<char>(mapping),
+                              std::istreambuf_iterator<char>());
+  }
+  return files;
+}
+
+// Streams the header and then every table, chunk by chunk. Stops writing as
+// soon as the server has ended the call (its status says why).
+grpc::Status Import(v1::AnalyticsService::Stub& stub,
+                    grpc::ClientContext& context, const Invocation& inv,
+                    ImportFiles& files, v1::ImportReport* report) {
+  std::unique_ptr<grpc::ClientWriter<v1::ImportChunk>> writer =
+      stub.ImportDataset(&context, report);
+  v1::ImportChunk header;
+  header.mutable_header()->set_practice_id(inv.practice);
+  header.mutable_header()->set_mapping_json(files.mapping_json);
+  header.mutable_header()->set_as_of_date(inv.as_of);
+  bool open = writer->Write(header);
+  std::string failed_path;
+  v1::ImportChunk chunk;
+  for (size_t i = 0; open && i < files.streams.size(); ++i) {
+    chunk.mutable_table()->set_table(kImportTables[i]);
+    std::string* data = chunk.mutable_table()->mutable_data();
+    std::ifstream& stream = files.streams[i];
+    // An empty file is still sent, as one empty chunk: the table is there.
+    for (bool first = true; open; first = false) {
+      data->resize(kImportChunkBytes);
+      stream.read(data->data(), static_cast<std::streamsize>(data->size()));
+      data->resize(static_cast<size_t>(stream.gcount()));
+      if (stream.bad()) {
+        failed_path = files.paths[i];
+        break;
+      }
+      if (data->empty() && !first) break;
+      open = writer->Write(chunk);
+      if (data->size() < kImportChunkBytes) break;
+    }
+    if (!failed_path.empty()) break;
+  }
+  if (!failed_path.empty()) {
+    // A cancelled call imports nothing: no partial upload becomes the data.
+    context.TryCancel();
+    writer->Finish().IgnoreError();
+    return grpc::Status(
+        grpc::StatusCode::UNKNOWN,
+        absl::StrCat("reading ", failed_path, " failed; nothing was imported"));
+  }
+  if (open) writer->WritesDone();
+  return writer->Finish();
+}
+
+int WriteDemoData(const Invocation& inv, const Console& console) {
+  vet::data::DemoOptions options;
+  options.end_day = absl::ToCivilDay(absl::Now(), console.time_zone);
+  options.invoice_lines = inv.invoice_lines;
+  if (absl::Status written = vet::data::WriteDemoDataset(options, inv.dir);
+      !written.ok()) {
+    // absl and gRPC share the numeric codes.
+    const auto code = static_cast<grpc::StatusCode>(written.code());
+    console.err << FormatError(StatusCodeName(code), written.message(),
+                               inv.json,
+                               inv.color_allowed && console.err_is_terminal);
+    console.err.flush();
+    return ExitCodeFor(code);
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> json_files;
+  for (const char* table : kImportTables) {
+    const std::string name = absl::StrCat(table, ".csv");
+    std::error_code error;
+    const uintmax_t size = std::filesystem::file_size(
+        std::filesystem::path(inv.dir) / name, error);
+    const uint64_t bytes = error ? 0 : static_cast<uint64_t>(size);
+    rows.push_back({name, FormatBytes(bytes)});
+    json_files.push_back(absl::StrCat("{\"name\":", JsonQuote(name),
+                                      ",\"bytes\":\"", bytes, "\"}"));
+  }
+  const std::string day = absl::FormatCivilTime(options.end_day);
+  if (inv.json) {
+    console.out << "{\"dir\":" << JsonQuote(inv.dir) << ",\"endDay\":\"" << day
+                << "\",\"files\":[" << absl::StrJoin(json_files, ",") << "]}\n";
+  } else {
+    console.out << "wrote the demo practice's exports (to " << day << ", about "
+                << FormatInteger(inv.invoice_lines) << " invoice lines) to "
+                << SanitizeForTerminal(inv.dir, /*keep_newlines=*/false) << "\n"
+                << LayoutColumns(rows, {false, true}, "  ");
+  }
+  console.out.flush();
+  return kExitOk;
+}
+
 }  // namespace
 
 void CallCanceller::Cancel() {
@@ -138,6 +276,20 @@ void CallCanceller::Detach() {
 
 int Run(const Invocation& inv, const Console& console,
         CallCanceller& canceller) {
+  if (inv.command == Command::kDemoData) return WriteDemoData(inv, console);
+  ImportFiles import_files;
+  if (inv.command == Command::kImport) {
+    absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
+    if (!opened.ok()) {
+      console.err << FormatUsageError(
+          opened.status().message(), inv.json,
+          inv.color_allowed && console.err_is_terminal);
+      console.err.flush();
+      return kExitUsage;
+    }
+    import_files = *std::move(opened);
+  }
+
   FormatOptions format;
   format.color = inv.color_allowed && console.out_is_terminal;
   format.time_zone = console.time_zone;
@@ -221,8 +373,19 @@ int Run(const Invocation& inv, const Console& console,
           &output);
       break;
     }
+    case Command::kImport: {
+      v1::ImportReport report;
+      status = Import(*stub, context, inv, import_files, &report);
+      if (status.ok()) {
+        output =
+            inv.json ? JsonLine(report) : FormatImportReport(report, format);
+      }
+      break;
+    }
     case Command::kHelp:
-      status = grpc::Status(grpc::StatusCode::INTERNAL, "help is not a call");
+    case Command::kDemoData:
+      status = grpc::Status(grpc::StatusCode::INTERNAL,
+                            "help and demo-data are not calls");
       break;
   }
   canceller.Detach();

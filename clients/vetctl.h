@@ -4,6 +4,7 @@
 #ifndef VET_CLIENTS_VETCTL_H_
 #define VET_CLIENTS_VETCTL_H_
 
+#include <cstddef>
 #include <ostream>
 
 #include "absl/base/thread_annotations.h"
@@ -44,11 +45,24 @@ struct Console {
   absl::TimeZone time_zone = absl::UTCTimeZone();
 };
 
+// The CSV exports import uploads from its directory, in this order, each as
+// "<table>.csv".
+inline constexpr const char* kImportTables[] = {
+    "clients", "patients", "staff", "appointments", "invoice_lines"};
+// import sends each file in chunks of this size (the last one shorter), read
+// from disk as they go: a file is never held in memory whole.
+inline constexpr size_t kImportChunkBytes = size_t{1} << 20;
+
 // Runs `invocation` (not kHelp) over a plaintext channel to invocation.addr,
 // with the API key in `x-api-key` and a deadline of invocation.timeout.
 // Writes the result to console.out; an error to console.err as "vetctl:
 // CODE: message" (or a JSON line with invocation.json). Returns the exit code
 // (exit_codes.h); kExitCancelled once `canceller` cancelled the call.
+//
+// import first checks that every file of kImportTables is in
+// invocation.dir and that the mapping file can be read, and returns
+// kExitUsage without a call if not. demo-data makes no call: it writes the
+// demo practice's exports, up to today in console.time_zone, and lists them.
 int Run(const Invocation& invocation, const Console& console,
         CallCanceller& canceller);
 

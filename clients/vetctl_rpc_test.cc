@@ -8,10 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +95,38 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
     return Authenticate(*context);
   }
 
+  // ImportDataset records every chunk, then answers with import_status or,
+  // if that is OK, import_report.
+  grpc::Status import_status = grpc::Status::OK;
+  v1::ImportReport import_report;
+
+  std::vector<v1::ImportChunk> import_chunks() {
+    absl::MutexLock lock(&mu_);
+    return import_chunks_;
+  }
+  int import_calls() {
+    absl::MutexLock lock(&mu_);
+    return import_calls_;
+  }
+
+  grpc::Status ImportDataset(grpc::ServerContext* context,
+                             grpc::ServerReader<v1::ImportChunk>* reader,
+                             v1::ImportReport* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++import_calls_;
+    }
+    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    v1::ImportChunk chunk;
+    while (reader->Read(&chunk)) {
+      absl::MutexLock lock(&mu_);
+      import_chunks_.push_back(chunk);
+    }
+    if (!import_status.ok()) return import_status;
+    *response = import_report;
+    return grpc::Status::OK;
+  }
+
  private:
   static grpc::Status Authenticate(const grpc::ServerContext& context) {
     const auto& metadata = context.client_metadata();
@@ -116,6 +152,8 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
   }
 
   absl::Mutex mu_;
+  std::vector<v1::ImportChunk> import_chunks_ ABSL_GUARDED_BY(mu_);
+  int import_calls_ ABSL_GUARDED_BY(mu_) = 0;
   v1::AskRequest last_request_ ABSL_GUARDED_BY(mu_);
   std::string last_api_key_ ABSL_GUARDED_BY(mu_);
 };
@@ -282,6 +320,152 @@ TEST_F(RunTest, TimeoutEndsTheAskWithSeven) {
   EXPECT_EQ(RunCli(inv), 7);
   EXPECT_EQ(err_.str(),
             "vetctl: DEADLINE_EXCEEDED: no answer within --timeout=0.3s\n");
+}
+
+// --- import ------------------------------------------------------------------
+
+class ImportTest : public RunTest {
+ protected:
+  void SetUp() override {
+    RunTest::SetUp();
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat(
+               "vetctl_import_",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    // invoice_lines.csv spans three chunks, the last one short; staff.csv
+    // is empty.
+    std::string big = "id,amount\n";
+    for (int i = 0; big.size() < 2 * kImportChunkBytes + 100; ++i) {
+      absl::StrAppend(&big, i, ",", i % 997, ".25\n");
+    }
+    contents_ = {{"clients", "id,name\n1,Ann\n2,Bo\n"},
+                 {"patients", "id,client_id,species\n1,1,dog\n"},
+                 {"staff", ""},
+                 {"appointments", "id,patient_id,date\n1,1,2026-01-02\n"},
+                 {"invoice_lines", big}};
+    for (const auto& [table, data] : contents_) WriteFile(table + ".csv", data);
+  }
+
+  void WriteFile(const std::string& name, const std::string& data) {
+    std::ofstream(dir_ / name, std::ios::binary) << data;
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::pair<std::string, std::string>> contents_;
+};
+
+TEST_F(ImportTest, SendsTheHeaderThenEveryFileInOrderAndInChunks) {
+  WriteFile("mapping.json", "{\"clients\": {\"Client ID\": \"id\"}}\n");
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.mapping_file = (dir_ / "mapping.json").string();
+  inv.as_of = "2026-09-30";
+  EXPECT_EQ(RunCli(inv), 0) << err_.str();
+
+  const std::vector<v1::ImportChunk> chunks = service_.import_chunks();
+  ASSERT_FALSE(chunks.empty());
+  ASSERT_TRUE(chunks[0].has_header());
+  EXPECT_EQ(chunks[0].header().practice_id(), "demo");
+  EXPECT_EQ(chunks[0].header().mapping_json(),
+            "{\"clients\": {\"Client ID\": \"id\"}}\n");
+  EXPECT_EQ(chunks[0].header().as_of_date(), "2026-09-30");
+
+  // Tables in order, each with exactly its file's bytes.
+  std::vector<std::pair<std::string, std::string>> received;
+  std::vector<size_t> invoice_chunk_sizes;
+  for (size_t i = 1; i < chunks.size(); ++i) {
+    ASSERT_TRUE(chunks[i].has_table()) << i;
+    const v1::TableChunk& table = chunks[i].table();
+    if (received.empty() || received.back().first != table.table()) {
+      received.emplace_back(table.table(), "");
+    }
+    received.back().second += table.data();
+    EXPECT_LE(table.data().size(), kImportChunkBytes);
+    if (table.table() == "invoice_lines") {
+      invoice_chunk_sizes.push_back(table.data().size());
+    }
+  }
+  ASSERT_EQ(received.size(), contents_.size());
+  for (size_t i = 0; i < contents_.size(); ++i) {
+    EXPECT_EQ(received[i].first, contents_[i].first);
+    EXPECT_TRUE(received[i].second == contents_[i].second)
+        << received[i].first << ": " << received[i].second.size() << " of "
+        << contents_[i].second.size() << " bytes";
+  }
+  ASSERT_EQ(invoice_chunk_sizes.size(), 3u);
+  EXPECT_EQ(invoice_chunk_sizes[0], kImportChunkBytes);
+  EXPECT_EQ(invoice_chunk_sizes[1], kImportChunkBytes);
+  EXPECT_EQ(invoice_chunk_sizes[2],
+            contents_.back().second.size() - 2 * kImportChunkBytes);
+}
+
+TEST_F(ImportTest, PrintsTheReport) {
+  v1::ImportReport& report = service_.import_report;
+  report.set_practice_id("demo");
+  report.set_dataset_version("ds-1a2b");
+  for (const auto& [table, data] : contents_) {
+    v1::TableRows* rows = report.add_tables();
+    rows->set_table(table);
+    rows->set_rows(table == "invoice_lines" ? 123456 : 2);
+  }
+  report.add_warnings("1 patient has no visits");
+  EXPECT_EQ(RunCli(MakeInvocation({"import", dir_.string()})), 0);
+  EXPECT_EQ(out_.str(),
+            "imported demo, version ds-1a2b\n"
+            "  clients              2  rows\n"
+            "  patients             2  rows\n"
+            "  staff                2  rows\n"
+            "  appointments         2  rows\n"
+            "  invoice_lines  123,456  rows\n"
+            "⚠ 1 patient has no visits\n");
+
+  out_.str("");
+  report.set_unchanged(true);
+  Invocation json = MakeInvocation({"import", dir_.string()});
+  json.json = true;
+  EXPECT_EQ(RunCli(json), 0);
+  const std::string line = out_.str();
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  v1::ImportReport parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &parsed).ok());
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(parsed, report));
+}
+
+TEST_F(ImportTest, ValidationProblemsExitWithThreeAndAreAllPrinted) {
+  service_.import_status =
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                   "2 problems in the import:\n"
+                   "clients.csv line 3: \"2026-13-01\" is not a date\n"
+                   "staff.csv: no rows");
+  EXPECT_EQ(RunCli(MakeInvocation({"import", dir_.string()})), 3);
+  EXPECT_EQ(err_.str(),
+            "vetctl: INVALID_ARGUMENT: 2 problems in the import:\n"
+            "  clients.csv line 3: \"2026-13-01\" is not a date\n"
+            "  staff.csv: no rows\n");
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(ImportTest, AMissingFileExitsWithTwoBeforeAnyCall) {
+  std::filesystem::remove(dir_ / "staff.csv");
+  EXPECT_EQ(RunCli(MakeInvocation({"import", dir_.string()})), 2);
+  EXPECT_THAT(err_.str(), HasSubstr((dir_ / "staff.csv").string()));
+  EXPECT_EQ(service_.import_calls(), 0);
+}
+
+TEST_F(ImportTest, AnUnreadableMappingExitsWithTwoBeforeAnyCall) {
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.mapping_file = (dir_ / "no-such-mapping.json").string();
+  EXPECT_EQ(RunCli(inv), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--mapping: cannot read"));
+  EXPECT_EQ(service_.import_calls(), 0);
+}
+
+TEST_F(ImportTest, AuthFailureExitsWithFour) {
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.api_key = "other";
+  EXPECT_EQ(RunCli(inv), 4);
 }
 
 // A loopback port with nothing listening on it.

@@ -1,6 +1,8 @@
 // Unit tests of vetctl's testable part: exit codes, formatting, argument
 // parsing, and both Ask printers. No network; see vetctl_rpc_test.cc for the
 // calls against a fake server on loopback.
+#include "clients/vetctl.h"
+
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +33,7 @@
 ABSL_FLAG(int, cli_test_int, 0, "test");
 ABSL_FLAG(bool, cli_test_bool, false, "test");
 ABSL_FLAG(std::string, cli_test_string, "", "test");
+ABSL_FLAG(std::optional<int>, cli_test_optional_int, std::nullopt, "test");
 
 namespace vet::cli {
 namespace {
@@ -90,6 +94,41 @@ TEST(FormatErrorTest, JsonLineParsesBack) {
   EXPECT_EQ(parsed.fields().at("code").string_value(), "INVALID_ARGUMENT");
   EXPECT_EQ(parsed.fields().at("message").string_value(),
             "bad \"date\"\n\x01 é");
+}
+
+TEST(FormatErrorTest, MultiLineMessageKeepsItsLinesIndented) {
+  EXPECT_EQ(FormatError("INVALID_ARGUMENT",
+                        "2 problems:\nclients.csv:3: bad date\n"
+                        "staff.csv: missing column \"role\"\n",
+                        /*json=*/false, /*color=*/false),
+            "vetctl: INVALID_ARGUMENT: 2 problems:\n"
+            "  clients.csv:3: bad date\n"
+            "  staff.csv: missing column \"role\"\n");
+}
+
+TEST(FormatImportReportTest, ShowsVersionRowsAndWarnings) {
+  v1::ImportReport report;
+  report.set_practice_id("riverside");
+  report.set_dataset_version("ds-9f2c");
+  report.set_unchanged(true);
+  auto add = [&report](const char* table, int64_t rows) {
+    v1::TableRows* entry = report.add_tables();
+    entry->set_table(table);
+    entry->set_rows(rows);
+  };
+  add("clients", 1200);
+  add("invoice_lines", 200000);
+  add("staff", 1);
+  report.add_warnings("3 appointments have no patient");
+  EXPECT_EQ(FormatImportReport(report, FormatOptions()),
+            "imported riverside, version ds-9f2c (unchanged)\n"
+            "  clients          1,200  rows\n"
+            "  invoice_lines  200,000  rows\n"
+            "  staff                1  row\n"
+            "⚠ 3 appointments have no patient\n");
+  report.set_unchanged(false);
+  EXPECT_THAT(FormatImportReport(report, FormatOptions()),
+              Not(HasSubstr("unchanged")));
 }
 
 TEST(FormatErrorTest, UsageErrorPointsToHelp) {
@@ -471,6 +510,86 @@ TEST(ParseInvocationTest, SessionIdFromOperandOrFlag) {
   EXPECT_EQ(inv->session_id, "s-2");
 }
 
+TEST(ParseInvocationTest, ImportAndDemoDataTakeOneDirectory) {
+  for (const char* name : {"import", "demo-data"}) {
+    EXPECT_THAT(std::string(Parse({name}).status().message()),
+                HasSubstr(absl::StrCat(name, " needs a directory")));
+    EXPECT_FALSE(Parse({name, ""}).ok());
+    EXPECT_THAT(std::string(Parse({name, "a", "b"}).status().message()),
+                HasSubstr(absl::StrCat(name, " takes one directory")));
+  }
+  FlagValues flags;
+  flags.mapping = "mapping.json";
+  flags.as_of = "2026-09-30";
+  auto inv = Parse({"import", "exports"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kImport);
+  EXPECT_EQ(inv->dir, "exports");
+  EXPECT_EQ(inv->mapping_file, "mapping.json");
+  EXPECT_EQ(inv->as_of, "2026-09-30");
+  inv = Parse({"demo-data", "out"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kDemoData);
+  EXPECT_EQ(inv->dir, "out");
+}
+
+TEST(ParseInvocationTest, ImportWaitsLongerUnlessTimeoutIsGiven) {
+  auto inv = Parse({"import", "exports"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->timeout, absl::Seconds(600));
+  FlagValues flags;
+  flags.timeout_seconds = 120;
+  inv = Parse({"import", "exports"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->timeout, absl::Seconds(120));
+  inv = Parse({"budget"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->timeout, absl::Seconds(120));
+}
+
+TEST(ParseInvocationTest, DemoDataChecksLines) {
+  auto inv = Parse({"demo-data", "out"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->invoice_lines, 200000);
+  FlagValues flags;
+  for (int64_t good : {int64_t{1}, int64_t{1000}, int64_t{20000000}}) {
+    flags.lines = good;
+    inv = Parse({"demo-data", "out"}, flags);
+    ASSERT_TRUE(inv.ok()) << inv.status();
+    EXPECT_EQ(inv->invoice_lines, good);
+  }
+  for (int64_t bad : {int64_t{0}, int64_t{-5}, int64_t{20000001}}) {
+    flags.lines = bad;
+    EXPECT_THAT(
+        std::string(Parse({"demo-data", "out"}, flags).status().message()),
+        HasSubstr("--lines must be between 1 and 20000000"))
+        << bad;
+  }
+}
+
+TEST(DemoDataTest, WritesTheFiveExportsAndListsThem) {
+  const std::string dir = (std::filesystem::path(::testing::TempDir()) /
+                           "vetctl_demo_data_test" / "nested")
+                              .string();
+  std::filesystem::remove_all(dir);
+  FlagValues flags;
+  flags.lines = 300;
+  const auto inv = Parse({"demo-data", dir}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  std::ostringstream out, err;
+  CallCanceller canceller;
+  EXPECT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), 0);
+  EXPECT_EQ(err.str(), "");
+  for (const char* table : kImportTables) {
+    const std::string name = absl::StrCat(table, ".csv");
+    const std::filesystem::path path = std::filesystem::path(dir) / name;
+    ASSERT_TRUE(std::filesystem::is_regular_file(path)) << path;
+    EXPECT_GT(std::filesystem::file_size(path), 0u) << path;
+    EXPECT_THAT(out.str(), HasSubstr(absl::StrCat("  ", name)));
+  }
+  EXPECT_THAT(out.str(), HasSubstr("about 300 invoice lines"));
+}
+
 absl::Status Check(std::vector<std::string> args) {
   args.insert(args.begin(), "vetctl");
   std::vector<char*> argv;
@@ -489,6 +608,8 @@ TEST(CheckFlagArgsTest, AcceptsKnownFlagsInEveryForm) {
   EXPECT_TRUE(Check({"ask", "-"}).ok());
   EXPECT_TRUE(Check({"--help"}).ok());
   EXPECT_TRUE(Check({"--flagfile", "some-file", "budget"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_optional_int=7", "budget"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_optional_int=", "budget"}).ok());
   // Checking leaves the flag as it was.
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
 }
@@ -502,6 +623,7 @@ TEST(CheckFlagArgsTest, RejectsUnknownFlagsAndBadValues) {
               HasSubstr("needs a value"));
   EXPECT_FALSE(Check({"--cli_test_bool=maybe"}).ok());
   EXPECT_FALSE(Check({"--nocli_test_int"}).ok());
+  EXPECT_FALSE(Check({"--cli_test_optional_int=soon"}).ok());
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
 }
 

@@ -5,6 +5,7 @@
 // the worker pool too.
 #include "server/analytics_service.h"
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/common/log.h"
+#include "core/common/status_macros.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
 
@@ -39,11 +41,16 @@ std::string ApiKey(const grpc::CallbackServerContext* context) {
 // Validates the practice id's form first (so that a malformed id is
 // INVALID_ARGUMENT whatever the key), then the key.
 absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
-                                          const grpc::CallbackServerContext* context,
+                                          const std::string& api_key,
                                           const std::string& practice_id) {
   absl::Status valid = ValidatePracticeId(practice_id);
   if (!valid.ok()) return valid;
-  return practices.Authorize(practice_id, ApiKey(context));
+  return practices.Authorize(practice_id, api_key);
+}
+absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
+                                          const grpc::CallbackServerContext* context,
+                                          const std::string& practice_id) {
+  return Authorize(practices, ApiKey(context), practice_id);
 }
 
 // Finishes at once with `precheck` when it failed (no pool slot is used for
@@ -203,7 +210,122 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   absl::Status result_ ABSL_GUARDED_BY(mu_);
 };
 
+// Receives an import: the header, then table chunks, each written to the
+// staging folder on the worker pool with one read in flight; when the client
+// half-closes, validation and the swap run on the pool too.
+class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
+ public:
+  ImportReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
+                v1::ImportReport* response)
+      : deps_(deps), context_(context), api_key_(ApiKey(context)), response_(response) {
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::Status submitted = deps_.pool->Submit([this, ok] {
+      if (!ok) {
+        // A failed read is either the client's half-close (commit) or a
+        // cancelled or broken upload, which must never be committed.
+        Done(cancelled_ || context_->IsCancelled()
+                 ? absl::CancelledError("the upload was cancelled; nothing was imported")
+                 : Commit());
+        return;
+      }
+      absl::Status handled = Handle();
+      if (!handled.ok()) {
+        Done(handled);
+        return;
+      }
+      StartRead(&chunk_);
+    });
+    if (!submitted.ok()) Done(submitted);
+  }
+
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Handle() {
+    if (cancelled_) return absl::CancelledError("the import was cancelled");
+    if (staging_ == nullptr) {
+      if (!chunk_.has_header()) {
+        return absl::InvalidArgumentError(
+            "the first message of an import must be its header (practice_id)");
+      }
+      const v1::ImportHeader& header = chunk_.header();
+      auto practice = Authorize(*deps_.practices, api_key_, header.practice_id());
+      if (!practice.ok()) return practice.status();
+      practice_ = *practice;
+      if (practice_->data_root.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "practice '", practice_->id, "' reads its data from ", practice_->data_dir,
+            ", a folder set in the practices file; remove data_dir there to import "
+            "through the service"));
+      }
+      mapping_json_ = header.mapping_json();
+      if (header.as_of_date().empty()) {
+        as_of_ = absl::ToCivilDay(deps_.clock->Now(), practice_->time_zone);
+      } else if (!absl::ParseCivilTime(header.as_of_date(), &as_of_) ||
+                 absl::FormatCivilTime(as_of_) != header.as_of_date()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "as_of_date '", header.as_of_date().substr(0, 40), "' is not YYYY-MM-DD"));
+      }
+      auto staging = data::ImportStaging::Create(practice_->data_root, deps_.import_limits);
+      if (!staging.ok()) return staging.status();
+      staging_ = std::move(*staging);
+      return absl::OkStatus();
+    }
+    if (!chunk_.has_table()) {
+      return absl::InvalidArgumentError("the header may only be sent once, first");
+    }
+    return staging_->Append(chunk_.table().table(), chunk_.table().data());
+  }
+
+  absl::Status Commit() {
+    if (staging_ == nullptr) {
+      return absl::InvalidArgumentError("the import stream ended before its header");
+    }
+    VET_RETURN_IF_ERROR(staging_->Finish());
+    auto outcome = data::CommitImport(*staging_, mapping_json_, as_of_);
+    if (!outcome.ok()) return outcome.status();
+    response_->set_practice_id(practice_->id);
+    for (const auto& [table, rows] : outcome->rows) {
+      v1::TableRows* t = response_->add_tables();
+      t->set_table(table);
+      t->set_rows(rows);
+    }
+    for (const std::string& w : outcome->warnings) response_->add_warnings(w);
+    response_->set_dataset_version(outcome->version);
+    response_->set_unchanged(outcome->unchanged);
+    LogInfo("practice ", practice_->id, ": imported dataset ", outcome->version,
+            outcome->unchanged ? " (unchanged)" : "");
+    return absl::OkStatus();
+  }
+
+  // Frees the staging folder before finishing: nothing touches `this` after.
+  void Done(const absl::Status& status) {
+    staging_.reset();
+    Finish(ToGrpcStatus(status));
+  }
+
+  const AnalyticsService::Deps& deps_;
+  grpc::CallbackServerContext* const context_;
+  const std::string api_key_;
+  v1::ImportReport* const response_;
+  v1::ImportChunk chunk_;
+  std::atomic<bool> cancelled_{false};
+  const Practice* practice_ = nullptr;
+  std::string mapping_json_;
+  absl::CivilDay as_of_;
+  std::unique_ptr<data::ImportStaging> staging_;
+};
+
 }  // namespace
+
+grpc::ServerReadReactor<v1::ImportChunk>* AnalyticsService::ImportDataset(
+    grpc::CallbackServerContext* context, v1::ImportReport* response) {
+  return new ImportReactor(deps_, context, response);
+}
 
 grpc::ServerWriteReactor<v1::AskEvent>* AnalyticsService::Ask(
     grpc::CallbackServerContext* context, const v1::AskRequest* request) {

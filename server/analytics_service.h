@@ -8,6 +8,7 @@
 #include "core/common/clock.h"
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
+#include "core/data/practice_data.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
 #include "core/session/session_store.h"
@@ -27,6 +28,7 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
     WorkerPool* pool;
     Metrics* metrics;
     const Clock* clock;
+    data::ImportLimits import_limits;
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 
@@ -50,6 +52,9 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
   grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
                                        const vetanalytics::v1::EndSessionRequest* request,
                                        vetanalytics::v1::EndSessionResponse* response) override;
+  grpc::ServerReadReactor<vetanalytics::v1::ImportChunk>* ImportDataset(
+      grpc::CallbackServerContext* context,
+      vetanalytics::v1::ImportReport* response) override;
 
  private:
   const Deps deps_;

@@ -94,6 +94,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError("--worker_threads must be between 1 and 512");
   }
   if (o.max_queued < 0) return absl::InvalidArgumentError("--max_queued must be >= 0");
+  if (o.max_import_bytes < 1024) {
+    return absl::InvalidArgumentError("--max_import_bytes must be at least 1024");
+  }
   if (o.max_concurrent_executions < 1) {
     return absl::InvalidArgumentError("--max_concurrent_executions must be at least 1");
   }

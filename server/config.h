@@ -28,7 +28,7 @@ struct ServerOptions {
   // Serve the built-in demo practice "demo".
   bool demo = false;
   std::string demo_api_key = "demo-key";
-  int64_t demo_invoice_lines = 60000;
+  int64_t demo_invoice_lines = 200000;
   // Threads for blocking work and the questions that may wait for one.
   int worker_threads = 8;
   int max_queued = 64;
@@ -36,6 +36,8 @@ struct ServerOptions {
   std::string python = "/usr/bin/python3";
   absl::Duration sandbox_timeout = absl::Seconds(30);
   int max_concurrent_executions = 5;
+  // Largest import (all five CSV files together).
+  int64_t max_import_bytes = int64_t{1} << 30;
   // How long SIGTERM waits for in-flight questions before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(30);
   budget::BudgetOptions budget;

@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, state_dir, "", "State directory [VET_STATE_DIR]");
 ABSL_FLAG(std::string, practices, "", "Practices JSON file [VET_PRACTICES]");
 ABSL_FLAG(bool, demo, false, "Serve the built-in demo practice 'demo' [VET_DEMO]");
 ABSL_FLAG(std::string, demo_api_key, "demo-key", "API key of the demo practice [VET_DEMO_API_KEY]");
-ABSL_FLAG(int64_t, demo_invoice_lines, 60000,
+ABSL_FLAG(int64_t, demo_invoice_lines, 200000,
           "Approximate size of the generated demo data [VET_DEMO_INVOICE_LINES]");
 ABSL_FLAG(int, worker_threads, 8, "Threads for blocking work [VET_WORKER_THREADS]");
 ABSL_FLAG(int, max_queued, 64, "Questions that may wait for a worker thread [VET_MAX_QUEUED]");
@@ -37,6 +37,8 @@ ABSL_FLAG(absl::Duration, sandbox_timeout, absl::Seconds(30),
           "Wall-clock limit of one execution [VET_SANDBOX_TIMEOUT]");
 ABSL_FLAG(int, max_concurrent_executions, 5,
           "Sandbox executions at once; more wait their turn [VET_MAX_CONCURRENT_EXECUTIONS]");
+ABSL_FLAG(int64_t, max_import_bytes, int64_t{1} << 30,
+          "Largest accepted import, all tables together [VET_MAX_IMPORT_BYTES]");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "How long SIGTERM waits for in-flight questions [VET_SHUTDOWN_GRACE]");
 ABSL_FLAG(double, budget_limit, 10.0, "Budget per period in USD [BUDGET_LIMIT]");
@@ -103,6 +105,7 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   duration("VET_SANDBOX_TIMEOUT", FLAGS_sandbox_timeout);
   integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
   duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
+  integer("VET_MAX_IMPORT_BYTES", FLAGS_max_import_bytes);
   real("BUDGET_LIMIT", FLAGS_budget_limit);
   real("BUDGET_SOFT_CAP", FLAGS_budget_soft_cap);
   real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
@@ -157,6 +160,7 @@ int main(int argc, char** argv) {
   options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
   options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.max_import_bytes = absl::GetFlag(FLAGS_max_import_bytes);
   const double budget_limit = absl::GetFlag(FLAGS_budget_limit);
   if (!std::isfinite(budget_limit) || budget_limit < 0 || budget_limit > 1e9) {
     std::cerr << "vet-analytics-server: --budget_limit (BUDGET_LIMIT) must be a number of "

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
 #include "core/data/demo_generator.h"
+#include "core/data/practice_data.h"
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
@@ -73,28 +76,44 @@ absl::Status MakeDirs(const std::string& path) {
   return absl::OkStatus();
 }
 
-// The demo practice's data: generated once (deterministically) into the
-// state directory, up to today.
+// The demo practice's data: generated once (deterministically, up to today)
+// as CSV exports and imported through the same validation and columnar
+// store as any practice's.
 absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options) {
   Practice demo;
   demo.id = kDemoPracticeId;
   demo.name = "Riverside Veterinary Clinic (demo)";
   demo.api_key = options.demo_api_key;
   demo.time_zone_name = "America/Chicago";
-  demo.data_dir = absl::StrCat(options.state_dir, "/practices/demo/data");
-  VET_RETURN_IF_ERROR(MakeDirs(demo.data_dir));
-  std::string marker = absl::StrCat(demo.data_dir, "/invoice_lines.csv");
-  struct stat st;
-  if (::stat(marker.c_str(), &st) != 0) {
-    absl::TimeZone tz;
-    if (absl::LoadTimeZone(demo.time_zone_name, &tz)) demo.time_zone = tz;
-    data::DemoOptions demo_options;
-    demo_options.end_day = absl::ToCivilDay(absl::Now(), demo.time_zone);
-    demo_options.invoice_lines = options.demo_invoice_lines;
-    LogInfo("generating demo data (", options.demo_invoice_lines, " invoice lines) in ",
-            demo.data_dir);
-    VET_RETURN_IF_ERROR(data::WriteDemoDataset(demo_options, demo.data_dir));
+  if (!absl::LoadTimeZone(demo.time_zone_name, &demo.time_zone)) {
+    return absl::FailedPreconditionError("time zone America/Chicago is missing: install tzdata");
   }
+  demo.data_root = absl::StrCat(options.state_dir, "/practices/demo");
+  demo.data_dir = absl::StrCat(demo.data_root, "/data");
+  VET_RETURN_IF_ERROR(MakeDirs(demo.data_root));
+  struct stat st;
+  if (::stat(demo.data_dir.c_str(), &st) == 0) return demo;
+
+  data::DemoOptions demo_options;
+  demo_options.end_day = absl::ToCivilDay(absl::Now(), demo.time_zone);
+  demo_options.invoice_lines = options.demo_invoice_lines;
+  LogInfo("generating demo data (", options.demo_invoice_lines, " invoice lines) for practice demo");
+  const std::string exports = absl::StrCat(demo.data_root, "/demo-exports");
+  VET_RETURN_IF_ERROR(data::WriteDemoDataset(demo_options, exports));
+  data::ImportLimits limits;
+  limits.max_bytes = std::numeric_limits<int64_t>::max();
+  VET_ASSIGN_OR_RETURN(auto staging, data::ImportStaging::Create(demo.data_root, limits));
+  for (const data::TableSpec& table : data::CanonicalSchema()) {
+    std::ifstream in(absl::StrCat(exports, "/", table.name, ".csv"), std::ios::binary);
+    std::string chunk(1 << 20, '\0');
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+      VET_RETURN_IF_ERROR(staging->Append(table.name, absl::string_view(chunk.data(), in.gcount())));
+    }
+  }
+  VET_RETURN_IF_ERROR(staging->Finish());
+  VET_RETURN_IF_ERROR(data::CommitImport(*staging, "", demo_options.end_day).status());
+  std::error_code ec;
+  std::filesystem::remove_all(exports, ec);
   return demo;
 }
 
@@ -176,7 +195,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
-      s.datasets.get(), s.pool.get(), s.metrics.get(), &RealClock::Get()});
+      s.datasets.get(), s.pool.get(), s.metrics.get(), &RealClock::Get(),
+      data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3}});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -5,12 +5,20 @@
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/columnar_store.h"
 #include "core/data/schema.h"
 
 namespace vet::data {
 namespace {
 
+bool IsColumnar(const std::string& data_dir) {
+  struct stat st;
+  return ::stat(absl::StrCat(data_dir, "/manifest.json").c_str(), &st) == 0;
+}
+
 std::string Fingerprint(const std::string& data_dir) {
+  // An imported version never changes once written: its path is enough.
+  if (IsColumnar(data_dir)) return "columnar";
   std::string fp;
   for (const TableSpec& table : CanonicalSchema()) {
     struct stat st;
@@ -37,7 +45,8 @@ CachingDatasetCatalog::Describe(const std::string& data_dir) {
   }
   // Described outside the lock: two first questions may both scan, which is
   // harmless, and a slow scan never blocks other practices.
-  auto described = DescribeDataset(data_dir);
+  auto described =
+      IsColumnar(data_dir) ? DescribeColumnarDataset(data_dir) : DescribeDataset(data_dir);
   if (!described.ok()) return described.status();
   auto shared = std::make_shared<const DatasetDescription>(*std::move(described));
   absl::MutexLock lock(&mu_);

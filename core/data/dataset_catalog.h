@@ -22,8 +22,9 @@ class DatasetCatalog {
       const std::string& data_dir) = 0;
 };
 
-// Describes a folder again only when one of its table files changed (size
-// or modification time), so a question does not rescan the CSVs.
+// Describes an imported (columnar) version once, from its manifest; a folder
+// of CSV files again only when one of its files changed (size or
+// modification time), so a question does not rescan the CSVs.
 class CachingDatasetCatalog final : public DatasetCatalog {
  public:
   absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "core/data/practice_data.h"
 
 namespace vet::pipeline {
 namespace {
@@ -168,7 +169,15 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     return finish(c);
   }
 
-  auto dataset = deps_.datasets->Describe(practice.data_dir);
+  // One version of the data for the whole question, even if an import swaps
+  // it meanwhile.
+  auto data_dir = data::ResolveDataDir(practice.data_dir);
+  if (!data_dir.ok()) {
+    return finish(absl::Status(data_dir.status().code(),
+                               absl::StrCat("practice '", practice.id,
+                                            "' data: ", data_dir.status().message())));
+  }
+  auto dataset = deps_.datasets->Describe(*data_dir);
   if (!dataset.ok()) {
     return finish(absl::Status(dataset.status().code(),
                                absl::StrCat("practice '", practice.id,
@@ -255,7 +264,7 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     if (!cancelled.ok()) return settle(cancelled);
     sandbox::ExecutionRequest exec;
     exec.practice_id = practice.id;
-    exec.data_dir = practice.data_dir;
+    exec.data_dir = *data_dir;
     exec.code = generated->code;
     exec.timeout = options_.execution_timeout;
     auto executed = deps_.executor->Execute(exec, output, cancel);

@@ -7,6 +7,7 @@
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/codegen/testing/fake_code_generator.h"
 #include "core/common/testing/fake_clock.h"
+#include "core/data/practice_data.h"
 #include "core/data/testing/fake_dataset_catalog.h"
 #include "core/sandbox/testing/fake_executor.h"
 #include "core/session/in_memory_session_store.h"
@@ -62,7 +63,8 @@ class PipelineTest : public ::testing::Test {
         pipeline_({}, {&sessions_, &budget_, &generator_, &executor_, &catalog_, &clock_}) {
     practice_.id = "clinic";
     practice_.api_key = "clinic-key";
-    practice_.data_dir = "/data/clinic";
+    // A real folder: the pipeline resolves it once per question.
+    practice_.data_dir = ::testing::TempDir();
     practice_.budget_limit_micros = 1'000'000;
   }
 
@@ -110,7 +112,7 @@ TEST_F(PipelineTest, StreamsStagesInOrderWithConsecutiveSeq) {
   EXPECT_EQ(final_answer.code, "result = 42");
   EXPECT_EQ(final_answer.attempts, 1);
   ASSERT_EQ(executor_.requests().size(), 1u);
-  EXPECT_EQ(executor_.requests()[0].data_dir, "/data/clinic");
+  EXPECT_EQ(executor_.requests()[0].data_dir, *data::ResolveDataDir(::testing::TempDir()));
   EXPECT_EQ(generator_.requests()[0].as_of, absl::CivilDay(2026, 10, 26));
 }
 
@@ -225,6 +227,12 @@ TEST_F(PipelineTest, GeneratorDeclineEndsWithItsStatusAndIsRecorded) {
   ASSERT_THAT(stored, IsOk());
   ASSERT_EQ(stored->turns.size(), 1u);
   EXPECT_EQ(stored->turns[0].status, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PipelineTest, PracticeWithoutADataFolderIsNotFound) {
+  practice_.data_dir = ::testing::TempDir() + "/never-imported";
+  EXPECT_THAT(Ask("revenue"), StatusIs(absl::StatusCode::kNotFound,
+                                       HasSubstr("import its exports first")));
 }
 
 TEST_F(PipelineTest, MissingDataIsNotFoundNamingThePractice) {

@@ -145,7 +145,8 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
     if (!s.ok()) return s;
     if (p.name.empty()) p.name = p.id;
     if (p.data_dir.empty()) {
-      p.data_dir = JoinPath(state_dir, absl::StrCat("practices/", p.id, "/data"));
+      p.data_root = JoinPath(state_dir, absl::StrCat("practices/", p.id));
+      p.data_dir = absl::StrCat(p.data_root, "/data");
     } else {
       p.data_dir = JoinPath(base_dir, p.data_dir);
     }

@@ -23,8 +23,13 @@ struct Practice {
   std::string api_key;
   std::string time_zone_name = "UTC";
   absl::TimeZone time_zone = absl::UTCTimeZone();
-  // Folder holding the practice's tables (clients.csv, ...).
+  // Folder holding the practice's tables: a symlink to the current version
+  // when the service manages it, or a folder of CSV files set by the operator.
   std::string data_dir;
+  // The folder the service manages for this practice (data_dir's parent,
+  // with its versions and staging); empty when data_dir was set explicitly,
+  // and then the practice's data cannot be imported through the API.
+  std::string data_root;
   // Budget per period in micro-dollars; -1 means the server default.
   int64_t budget_limit_micros = -1;
 };

@@ -34,12 +34,14 @@ TEST(PracticeRegistryTest, ParsesFileWithDefaults) {
   ASSERT_THAT(north, IsOk());
   EXPECT_EQ((*north)->name, "North Vets");
   EXPECT_EQ((*north)->data_dir, "/var/lib/vet/practices/north/data");
+  EXPECT_EQ((*north)->data_root, "/var/lib/vet/practices/north");
   EXPECT_EQ((*north)->budget_limit_micros, 25500000);
   EXPECT_EQ((*north)->time_zone_name, "Europe/London");
   auto south = (*registry)->Find("south");
   ASSERT_THAT(south, IsOk());
   EXPECT_EQ((*south)->name, "south");
   EXPECT_EQ((*south)->data_dir, "/srv/south");
+  EXPECT_TRUE((*south)->data_root.empty()) << "an operator's folder is not imported into";
   EXPECT_EQ((*south)->budget_limit_micros, -1);
 }
 

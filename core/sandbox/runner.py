@@ -5,6 +5,9 @@
 # zygote speaks the same one):
 #   argv[1]  the spec: {"data_dir": str, "tables": {name: [date columns]},
 #            "max_rows", "max_charts", "max_chart_bytes", "max_result_bytes"},
+#            data_dir holds either <table>.csv files or, when it has a
+#            manifest.json, the columnar form (core/data/columnar_store.h),
+#            whose types say which columns are dates.
 #            or {"probe": true} to check the interpreter and warm matplotlib's
 #            font cache in MPLCONFIGDIR.
 #   fd 0     the generated code (UTF-8), read to EOF before anything runs.
@@ -92,7 +95,65 @@ def _import_libraries():
 
 # ---------------------------------------------------------------- loading ---
 
+# The columnar form (core/data/columnar_store.h): numpy arrays per column, no
+# parsing. Built to give the same frames as the CSV path below: object columns
+# of str with NaN for nulls, datetime64[ns] with NaT, int64 (float64 when a
+# value is missing, as read_csv does), float64.
+_NS_PER_UNIT = {"date": 86400 * 10**9, "datetime": 10**9}
+# The datetime64[ns] range, in days and seconds; beyond it pd.to_datetime
+# (errors="coerce") gives NaT, and so does this.
+_LIMIT_UNITS = {"date": 106751, "datetime": 9223372036}
+
+
+def _load_columnar_column(base, column):
+    values = np.load(base + ".npy", allow_pickle=False)
+    valid = None
+    if column["has_nulls"]:
+        valid = np.load(base + ".valid.npy", allow_pickle=False).astype(bool)
+    storage, kind = column["storage"], column["type"]
+    if storage == "dict":
+        with open(base + ".dict", encoding="utf-8", errors="replace") as f:
+            dictionary = np.asarray(json.load(f) + [np.nan], dtype=object)
+        # Nulls are stored as -1: the NaN appended last.
+        return dictionary[values]
+    if storage == "float64":
+        return values
+    if kind in _NS_PER_UNIT:
+        limit = _LIMIT_UNITS[kind]
+        out = values * _NS_PER_UNIT[kind]
+        bad = (values < -limit) | (values > limit)
+        if valid is not None:
+            bad |= ~valid
+        if bad.any():
+            out[bad] = np.iinfo(np.int64).min  # NaT
+        return out.view("datetime64[ns]")
+    if valid is not None and not valid.all():
+        out = values.astype(np.float64)
+        out[~valid] = np.nan
+        return out
+    return values
+
+
+def _load_columnar(data_dir, names):
+    with open(os.path.join(data_dir, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    tables = {}
+    for table in manifest["tables"]:
+        name = table["name"]
+        if name not in names:
+            continue
+        folder = os.path.join(data_dir, name)
+        columns = {}
+        for column in table["columns"]:
+            columns[column["name"]] = _load_columnar_column(
+                os.path.join(folder, column["name"]), column)
+        tables[name] = pd.DataFrame(columns, index=pd.RangeIndex(table["rows"]))
+    return tables
+
+
 def _load_tables(data_dir, table_spec):
+    if os.path.exists(os.path.join(data_dir, "manifest.json")):
+        return _load_columnar(data_dir, table_spec)
     tables = {}
     for name, date_columns in table_spec.items():
         path = os.path.join(data_dir, name + ".csv")

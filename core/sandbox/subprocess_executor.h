@@ -32,8 +32,10 @@ class SubprocessExecutor final : public Executor {
     std::string python_path = "/usr/bin/python3";
     // Table name -> its date and datetime columns (parsed with
     // pd.to_datetime(errors='coerce')). Each table is loaded from
-    // <data_dir>/<table>.csv if that file exists. The server fills this from
-    // the schema (core/data/schema.h).
+    // <data_dir>/<table>.csv if that file exists, or, when
+    // <data_dir>/manifest.json exists, from the columnar form
+    // (core/data/columnar_store.h) if the manifest lists it. The server fills
+    // this from the schema (core/data/schema.h).
     std::map<std::string, std::vector<std::string>> tables;
     // Where per-execution scratch directories are made (and removed).
     std::string scratch_root = "/tmp";

@@ -1,0 +1,264 @@
+// Staging, commit and the symlink swap. rename(2) of a symlink over another
+// is atomic, so a reader resolving `data` sees the old or the new version.
+#include "core/data/practice_data.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/common/log.h"
+#include "core/common/random.h"
+#include "core/common/status_macros.h"
+#include "core/data/columnar_store.h"
+#include "core/data/import_validator.h"
+#include "core/data/schema.h"
+
+namespace vet::data {
+namespace {
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+absl::Status MakeDir(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Two FNV-1a 64-bit hashes with different seeds: a 128-bit content id.
+// Not a defence against a practice colliding with itself on purpose, which
+// would only make its own re-import a no-op.
+class ContentHash {
+ public:
+  void Add(absl::string_view bytes) {
+    for (unsigned char c : bytes) {
+      a_ = (a_ ^ c) * 0x100000001b3ULL;
+      b_ = (b_ ^ c) * 0x100000001b3ULL;
+      b_ ^= b_ >> 29;
+    }
+  }
+  std::string Hex() const { return absl::StrFormat("%016x%016x", a_, b_); }
+
+ private:
+  uint64_t a_ = 0xcbf29ce484222325ULL;
+  uint64_t b_ = 0x84222325cbf29ce4ULL;
+};
+
+absl::StatusOr<std::string> HashImport(const std::map<std::string, std::string>& files,
+                                       absl::string_view mapping_json) {
+  ContentHash hash;
+  hash.Add(absl::StrCat("mapping:", mapping_json.size(), ":"));
+  hash.Add(mapping_json);
+  std::string buf(1 << 20, '\0');
+  for (const TableSpec& table : CanonicalSchema()) {
+    auto it = files.find(table.name);
+    if (it == files.end()) continue;
+    hash.Add(absl::StrCat("table:", table.name, ":"));
+    int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("cannot read", it->second);
+    ssize_t n;
+    while ((n = ::read(fd, buf.data(), buf.size())) > 0) hash.Add(absl::string_view(buf.data(), n));
+    ::close(fd);
+    if (n < 0) return Errno("cannot read", it->second);
+  }
+  return hash.Hex();
+}
+
+// The version `<root>/data` points at, "" when there is none yet.
+absl::StatusOr<std::string> CurrentVersion(const std::string& root) {
+  std::string link = root + "/data";
+  struct stat st;
+  if (::lstat(link.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::string();
+    return Errno("cannot stat", link);
+  }
+  if (!S_ISLNK(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        link, " is a folder, not a dataset the service manages; imports need the "
+              "practice's default data_dir (remove data_dir from the practices file)"));
+  }
+  char target[4096];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n < 0) return Errno("cannot read link", link);
+  std::string t(target, n);
+  return t.substr(t.rfind('/') + 1);
+}
+
+// Removes versions other than the newest `keep` (by modification time) and
+// `current`.
+void PruneVersions(const std::string& root, const std::string& current, int keep) {
+  std::string dir = root + "/versions";
+  std::vector<std::pair<int64_t, std::string>> versions;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename();
+    if (name == current) continue;
+    struct stat st;
+    if (::stat(entry.path().c_str(), &st) != 0) continue;
+    versions.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                              st.st_mtim.tv_nsec,
+                          entry.path());
+  }
+  std::sort(versions.rbegin(), versions.rend());
+  for (size_t i = std::max(0, keep - 1); i < versions.size(); ++i) {
+    std::filesystem::remove_all(versions[i].second, ec);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ImportStaging>> ImportStaging::Create(const std::string& root,
+                                                                     ImportLimits limits) {
+  std::string dir = absl::StrCat(root, "/staging/", RandomHex(8));
+  VET_RETURN_IF_ERROR(MakeDir(dir));
+  return std::unique_ptr<ImportStaging>(new ImportStaging(root, dir, limits));
+}
+
+ImportStaging::~ImportStaging() {
+  if (current_fd_ >= 0) ::close(current_fd_);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+absl::Status ImportStaging::Append(absl::string_view table, absl::string_view bytes) {
+  if (table != current_table_) {
+    if (FindTable(table) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown table '", table.substr(0, 64),
+          "'; the tables are clients, patients, staff, appointments, invoice_lines"));
+    }
+    if (files_.count(std::string(table)) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "table '", table, "' was sent again after another table; send each table's "
+          "chunks together"));
+    }
+    if (current_fd_ >= 0) ::close(current_fd_);
+    current_table_ = std::string(table);
+    std::string path = absl::StrCat(dir_, "/", table, ".csv");
+    current_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (current_fd_ < 0) return Errno("cannot create", path);
+    files_[current_table_] = path;
+  }
+  if (bytes_ + static_cast<int64_t>(bytes.size()) > limits_.max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the upload is larger than the server's limit of ", limits_.max_bytes,
+        " bytes (--max_import_bytes)"));
+  }
+  bytes_ += bytes.size();
+  while (!bytes.empty()) {
+    ssize_t n = ::write(current_fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", files_[current_table_]);
+    }
+    bytes.remove_prefix(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ImportStaging::Finish() {
+  if (current_fd_ >= 0) {
+    ::close(current_fd_);
+    current_fd_ = -1;
+  }
+  std::vector<std::string> missing;
+  for (const TableSpec& table : CanonicalSchema()) {
+    if (files_.count(table.name) == 0) missing.push_back(table.name + ".csv");
+  }
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the import is missing ", absl::StrJoin(missing, ", "),
+        "; a dataset needs all five tables"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
+                                           absl::string_view mapping_json,
+                                           absl::CivilDay as_of) {
+  const std::string& root = staging.root();
+  VET_ASSIGN_OR_RETURN(std::string current, CurrentVersion(root));
+  VET_ASSIGN_OR_RETURN(std::string version, HashImport(staging.files(), mapping_json));
+
+  ColumnMapping mapping;
+  if (!mapping_json.empty()) {
+    VET_ASSIGN_OR_RETURN(mapping, ParseColumnMapping(mapping_json));
+  }
+  ImportOptions options;
+  options.as_of = as_of;
+  // Validated even when unchanged, so the report (rows, warnings) is real.
+  VET_ASSIGN_OR_RETURN(ImportResult result,
+                       ValidateImport(staging.files(), mapping, options));
+
+  CommitOutcome outcome;
+  outcome.version = version;
+  outcome.warnings = result.warnings;
+  for (const TypedTable& t : result.tables) outcome.rows.emplace_back(t.name, t.rows);
+  if (version == current) {
+    outcome.unchanged = true;
+    return outcome;
+  }
+
+  const std::string versions = root + "/versions";
+  VET_RETURN_IF_ERROR(MakeDir(versions));
+  const std::string final_dir = absl::StrCat(versions, "/", version);
+  std::error_code ec;
+  if (!std::filesystem::exists(absl::StrCat(final_dir, "/manifest.json"), ec)) {
+    // Written under a temporary name, renamed when complete: a crash leaves
+    // no half-written version that looks finished.
+    const std::string tmp_dir = absl::StrCat(versions, "/.tmp-", RandomHex(8));
+    absl::Status written = WriteColumnarDataset(result.tables, tmp_dir);
+    if (!written.ok()) {
+      std::filesystem::remove_all(tmp_dir, ec);
+      return written;
+    }
+    std::filesystem::remove_all(final_dir, ec);
+    if (::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+      absl::Status s = Errno("cannot rename to", final_dir);
+      std::filesystem::remove_all(tmp_dir, ec);
+      return s;
+    }
+  }
+  // Mark it the newest for pruning, also when an older copy was reused.
+  ::utimensat(AT_FDCWD, final_dir.c_str(), nullptr, 0);
+
+  const std::string link = root + "/data";
+  const std::string tmp_link = absl::StrCat(root, "/.data-", RandomHex(8));
+  if (::symlink(absl::StrCat("versions/", version).c_str(), tmp_link.c_str()) != 0) {
+    return Errno("cannot create link", tmp_link);
+  }
+  if (::rename(tmp_link.c_str(), link.c_str()) != 0) {
+    absl::Status s = Errno("cannot swap", link);
+    ::unlink(tmp_link.c_str());
+    return s;
+  }
+  PruneVersions(root, version, staging.limits().keep_versions);
+  return outcome;
+}
+
+absl::StatusOr<std::string> ResolveDataDir(const std::string& data_dir) {
+  char resolved[PATH_MAX];
+  if (::realpath(data_dir.c_str(), resolved) == nullptr) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("the practice has no data yet (", data_dir,
+                                              " does not exist); import its exports first"));
+    }
+    return Errno("cannot resolve", data_dir);
+  }
+  return std::string(resolved);
+}
+
+}  // namespace vet::data

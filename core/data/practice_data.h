@@ -1,0 +1,88 @@
+// A practice's data folder managed by the service: imports are staged,
+// validated, written in the columnar form as an immutable version, and
+// swapped in by replacing the `data` symlink atomically. Questions resolve
+// the symlink once when they start, so each sees one version throughout.
+//
+//   <root>/data          -> versions/<version>   (the symlink questions read)
+//   <root>/versions/<v>/  manifest.json, <table>/<column>.npy, ...
+//   <root>/staging/<id>/  <table>.csv while an import uploads
+#ifndef VET_CORE_DATA_PRACTICE_DATA_H_
+#define VET_CORE_DATA_PRACTICE_DATA_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+
+namespace vet::data {
+
+struct ImportLimits {
+  // All tables together; beyond it the upload is refused.
+  int64_t max_bytes = int64_t{1} << 30;
+  // Old versions kept after a swap, for questions still reading them.
+  int keep_versions = 3;
+};
+
+// Receives one import's CSV bytes into a private staging folder, removed
+// when this object is destroyed. Not thread-safe (one upload stream).
+class ImportStaging {
+ public:
+  // `root` is the practice's managed folder (the parent of `data`).
+  static absl::StatusOr<std::unique_ptr<ImportStaging>> Create(const std::string& root,
+                                                               ImportLimits limits);
+  ~ImportStaging();
+
+  // Appends to `table`'s file. kInvalidArgument for an unknown table or a
+  // table sent again after another one started; kResourceExhausted past
+  // the size limit (the upload should stop).
+  absl::Status Append(absl::string_view table, absl::string_view bytes);
+  // Closes the files. kInvalidArgument naming tables that never arrived.
+  absl::Status Finish();
+
+  // table -> staged CSV path (after Finish).
+  const std::map<std::string, std::string>& files() const { return files_; }
+  int64_t bytes() const { return bytes_; }
+  const std::string& root() const { return root_; }
+  const ImportLimits& limits() const { return limits_; }
+
+ private:
+  ImportStaging(std::string root, std::string dir, ImportLimits limits)
+      : root_(std::move(root)), dir_(std::move(dir)), limits_(limits) {}
+  std::string root_;
+  std::string dir_;
+  ImportLimits limits_;
+  std::map<std::string, std::string> files_;
+  std::string current_table_;
+  int current_fd_ = -1;
+  int64_t bytes_ = 0;
+};
+
+struct CommitOutcome {
+  std::string version;
+  bool unchanged = false;
+  std::vector<std::pair<std::string, int64_t>> rows;  // schema order
+  std::vector<std::string> warnings;
+};
+
+// Validates the staged files (see import_validator.h) and, only if they all
+// pass, writes the new version and swaps `<root>/data` to it. Same content
+// (and mapping) as the current version: nothing is written, `unchanged`.
+// kInvalidArgument lists the first problems; kFailedPrecondition when
+// `<root>/data` exists but is not a symlink the service manages.
+absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
+                                           absl::string_view mapping_json,
+                                           absl::CivilDay as_of);
+
+// The version folder `data_dir` points at now (symlinks resolved), so a
+// question reads one version throughout; `data_dir` itself when it is a
+// plain folder. kNotFound when it does not exist.
+absl::StatusOr<std::string> ResolveDataDir(const std::string& data_dir);
+
+}  // namespace vet::data
+
+#endif  // VET_CORE_DATA_PRACTICE_DATA_H_
