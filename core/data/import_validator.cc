@@ -29,6 +29,23 @@
 namespace vet::data {
 namespace {
 
+// Appends a null to `col` in the value vector its type uses.
+void AppendNull(TypedColumn& col, FieldType type) {
+  col.valid.push_back(0);
+  switch (type) {
+    case FieldType::kInt:
+    case FieldType::kDate:
+    case FieldType::kDateTime:
+      col.ints.push_back(0);
+      break;
+    case FieldType::kDecimal:
+      col.numbers.push_back(std::numeric_limits<double>::quiet_NaN());
+      break;
+    default:
+      col.codes.push_back(-1);
+  }
+}
+
 constexpr size_t kMaxValueChars = 60;
 constexpr int64_t kSecondsPerDay = 86400;
 
@@ -509,21 +526,7 @@ void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw,
   const ColumnSpec& c = *b.spec;
   TypedColumn& col = b.column;
   b.bad = false;
-  auto push_null = [&] {
-    col.valid.push_back(0);
-    switch (c.type) {
-      case FieldType::kInt:
-      case FieldType::kDate:
-      case FieldType::kDateTime:
-        col.ints.push_back(0);
-        break;
-      case FieldType::kDecimal:
-        col.numbers.push_back(std::numeric_limits<double>::quiet_NaN());
-        break;
-      default:
-        col.codes.push_back(-1);
-    }
-  };
+  auto push_null = [&] { AppendNull(col, c.type); };
   auto fail = [&](std::string message) {
     Problem(line, c.name, raw, std::move(message), c.personal);
     b.bad = true;
@@ -759,17 +762,9 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
 void TableLoader::PushBrokenRow(const std::vector<absl::string_view>& fields) {
   for (ColumnBuilder& b : builders_) {
     TypedColumn& col = b.column;
-    col.valid.push_back(0);
     switch (b.spec->type) {
-      case FieldType::kInt:
-      case FieldType::kDate:
-      case FieldType::kDateTime:
-        col.ints.push_back(0);
-        break;
-      case FieldType::kDecimal:
-        col.numbers.push_back(std::numeric_limits<double>::quiet_NaN());
-        break;
       case FieldType::kId: {
+        col.valid.push_back(0);
         absl::string_view id =
             b.source >= 0 && static_cast<size_t>(b.source) < fields.size()
                 ? absl::StripAsciiWhitespace(fields[b.source])
@@ -785,7 +780,7 @@ void TableLoader::PushBrokenRow(const std::vector<absl::string_view>& fields) {
         break;
       }
       default:
-        col.codes.push_back(-1);
+        AppendNull(col, b.spec->type);
     }
   }
   ++rows_;
