@@ -38,9 +38,10 @@ Usage:
                            upload DIR's clients.csv, patients.csv, staff.csv,
                            appointments.csv and invoice_lines.csv as the
                            practice's dataset
-  vetctl demo-data DIR [--lines=N]
+  vetctl demo-data DIR [--lines=N] [--as_of=YYYY-MM-DD]
                            write the demo practice's CSV exports into DIR
-                           (no server call; N invoice lines, default 200000)
+                           (no server call; N invoice lines, default 200000;
+                           data up to --as_of, default today)
   vetctl help              this text
 
 Flags go before or after the subcommand:

@@ -211,7 +211,9 @@ grpc::Status Import(v1::AnalyticsService::Stub& stub,
 
 int WriteDemoData(const Invocation& inv, const Console& console) {
   vet::data::DemoOptions options;
+  // The last day of data: --as_of, else today here.
   options.end_day = absl::ToCivilDay(absl::Now(), console.time_zone);
+  if (!inv.as_of.empty()) absl::ParseCivilTime(inv.as_of, &options.end_day);  // validated
   options.invoice_lines = inv.invoice_lines;
   if (absl::Status written = vet::data::WriteDemoDataset(options, inv.dir);
       !written.ok()) {

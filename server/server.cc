@@ -159,6 +159,15 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   State& s = *state;
   s.options = options;
   VET_RETURN_IF_ERROR(MakeDirs(options.state_dir));
+  // Practice data: for the service's user only. (The folder is the
+  // service's own; the state directory itself may be shared, so it is left
+  // as the operator made it.)
+  const std::string practices_dir = absl::StrCat(options.state_dir, "/practices");
+  VET_RETURN_IF_ERROR(MakeDirs(practices_dir));
+  if (::chmod(practices_dir.c_str(), 0700) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot restrict ", practices_dir, " to its owner: ", std::strerror(errno)));
+  }
 
   s.metrics = std::make_unique<Metrics>();
   if (!options.metrics_listen.empty()) {

@@ -124,6 +124,9 @@ absl::StatusOr<std::unique_ptr<ImportStaging>> ImportStaging::Create(const std::
                                                                      ImportLimits limits) {
   std::string dir = absl::StrCat(root, "/staging/", RandomHex(8));
   VET_RETURN_IF_ERROR(MakeDir(dir));
+  // Clinic data: nobody but the service's user may enter the practice's
+  // folder, whatever the modes of the files inside.
+  if (::chmod(root.c_str(), 0700) != 0) return Errno("cannot restrict", root);
   return std::unique_ptr<ImportStaging>(new ImportStaging(root, dir, limits));
 }
 

@@ -50,7 +50,10 @@ class ImportIntegrationTest : public ::testing::Test {
         << R"(", "time_zone": "America/Chicago"}]})";
     // The demo's own exports, as a practice management system would give them.
     data::DemoOptions demo;
-    demo.end_day = absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(-6 * 3600));
+    // The server's demo ends today in America/Chicago; so must these exports.
+    absl::TimeZone chicago;
+    ASSERT_TRUE(absl::LoadTimeZone("America/Chicago", &chicago));
+    demo.end_day = absl::ToCivilDay(absl::Now(), chicago);
     demo.invoice_lines = 3000;
     exports_ = new std::string(*root_ + "/exports");
     ASSERT_TRUE(data::WriteDemoDataset(demo, *exports_).ok());

@@ -13,6 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -159,6 +161,49 @@ TEST_F(ServerProcessTest, SigtermLetsTheQuestionInFlightFinishThenExitsZero) {
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   EXPECT_EQ(*exit_code, 0) << server_->stderr_text();
   EXPECT_THAT(server_->stderr_text(), HasSubstr("received SIGTERM"));
+}
+
+TEST_F(ServerProcessTest, DemoExportsImportedWithVetctlDescribeLikeTheDemo) {
+  // A practice of its own, fed by `vetctl demo-data` and `vetctl import`.
+  const std::string practices = state_dir_ + "-practices.json";
+  {
+    std::ofstream out(practices);
+    out << R"({"practices": [{"id": "north", "api_key": "north-key-1",
+                             "time_zone": "America/Chicago"}]})";
+  }
+  server_.reset();
+  auto server = StartServer({"--demo", "--practices=" + practices, "--listen=127.0.0.1:0",
+                             "--metrics_listen=", "--state_dir=" + state_dir_,
+                             "--demo_invoice_lines=5000"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = std::move(server->process);
+  addr_ = server->addr;
+
+  const std::string exports = state_dir_ + "/exports";
+  // The server's demo ends today in America/Chicago; so must these exports.
+  absl::TimeZone chicago;
+  ASSERT_TRUE(absl::LoadTimeZone("America/Chicago", &chicago));
+  const std::string today = absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), chicago));
+  testing::CommandResult written =
+      Vetctl({"demo-data", exports, "--lines=5000", "--as_of=" + today});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  testing::CommandResult imported =
+      Vetctl({"import", "--practice=north", "--api_key=north-key-1", exports});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_THAT(imported.out, HasSubstr("invoice_lines"));
+
+  testing::CommandResult north =
+      Vetctl({"describe", "--json", "--practice=north", "--api_key=north-key-1"});
+  testing::CommandResult demo = Vetctl({"describe", "--json"});
+  ASSERT_EQ(north.exit_code, 0) << north.err;
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  v1::DatasetDescription a, b;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(north.out, &a).ok()) << north.out;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(demo.out, &b).ok()) << demo.out;
+  a.clear_practice_id();
+  b.clear_practice_id();
+  EXPECT_EQ(a.DebugString(), b.DebugString());
+  std::filesystem::remove(practices);
 }
 
 void WriteFile(const std::string& path, const std::string& content) {
