@@ -177,6 +177,7 @@ grpc::Status Import(v1::AnalyticsService::Stub& stub,
   header.mutable_header()->set_as_of_date(inv.as_of);
   bool open = writer->Write(header);
   std::string failed_path;
+  int64_t total_bytes = 0;
   v1::ImportChunk chunk;
   for (size_t i = 0; open && i < files.streams.size(); ++i) {
     chunk.mutable_table()->set_table(kImportTables[i]);
@@ -192,6 +193,7 @@ grpc::Status Import(v1::AnalyticsService::Stub& stub,
         break;
       }
       if (data->empty() && !first) break;
+      total_bytes += static_cast<int64_t>(data->size());
       open = writer->Write(chunk);
       if (data->size() < kImportChunkBytes) break;
     }
@@ -205,7 +207,12 @@ grpc::Status Import(v1::AnalyticsService::Stub& stub,
         grpc::StatusCode::UNKNOWN,
         absl::StrCat("reading ", failed_path, " failed; nothing was imported"));
   }
-  if (open) writer->WritesDone();
+  if (open) {
+    // Without it the server imports nothing: the upload is complete.
+    v1::ImportChunk end;
+    end.mutable_end()->set_total_bytes(total_bytes);
+    if (writer->Write(end)) writer->WritesDone();
+  }
   return writer->Finish();
 }
 

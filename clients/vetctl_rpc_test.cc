@@ -374,7 +374,12 @@ TEST_F(ImportTest, SendsTheHeaderThenEveryFileInOrderAndInChunks) {
   // Tables in order, each with exactly its file's bytes.
   std::vector<std::pair<std::string, std::string>> received;
   std::vector<size_t> invoice_chunk_sizes;
-  for (size_t i = 1; i < chunks.size(); ++i) {
+  // Last, the end message with the total, so a cut-short upload is refused.
+  ASSERT_TRUE(chunks.back().has_end());
+  int64_t total = 0;
+  for (const auto& [name, bytes] : contents_) total += bytes.size();
+  EXPECT_EQ(chunks.back().end().total_bytes(), total);
+  for (size_t i = 1; i + 1 < chunks.size(); ++i) {
     ASSERT_TRUE(chunks[i].has_table()) << i;
     const v1::TableChunk& table = chunks[i].table();
     if (received.empty() || received.back().first != table.table()) {

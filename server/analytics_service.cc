@@ -222,10 +222,10 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   }
 
   void OnReadDone(bool ok) override {
-    absl::Status submitted = deps_.pool->Submit([this, ok] {
+    absl::Status submitted = deps_.import_pool->Submit([this, ok] {
       if (!ok) {
-        // A failed read is either the client's half-close (commit) or a
-        // cancelled or broken upload, which must never be committed.
+        // The stream ended: a complete upload (its ImportEnd matched) is
+        // committed; a cancelled or broken one never is.
         Done(cancelled_ || context_->IsCancelled()
                  ? absl::CancelledError("the upload was cancelled; nothing was imported")
                  : Commit());
@@ -275,6 +275,18 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
       staging_ = std::move(*staging);
       return absl::OkStatus();
     }
+    if (ended_) {
+      return absl::InvalidArgumentError("nothing may follow the import's end message");
+    }
+    if (chunk_.has_end()) {
+      ended_ = true;
+      if (chunk_.end().total_bytes() != staging_->bytes()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the import's end message says ", chunk_.end().total_bytes(), " bytes were sent but ",
+            staging_->bytes(), " arrived; nothing was imported"));
+      }
+      return absl::OkStatus();
+    }
     if (!chunk_.has_table()) {
       return absl::InvalidArgumentError("the header may only be sent once, first");
     }
@@ -284,6 +296,10 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   absl::Status Commit() {
     if (staging_ == nullptr) {
       return absl::InvalidArgumentError("the import stream ended before its header");
+    }
+    if (!ended_) {
+      return absl::InvalidArgumentError(
+          "the upload ended without its end message (ImportEnd); nothing was imported");
     }
     VET_RETURN_IF_ERROR(staging_->Finish());
     auto outcome = data::CommitImport(*staging_, mapping_json_, as_of_);
@@ -314,6 +330,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   v1::ImportReport* const response_;
   v1::ImportChunk chunk_;
   std::atomic<bool> cancelled_{false};
+  bool ended_ = false;
   const Practice* practice_ = nullptr;
   std::string mapping_json_;
   absl::CivilDay as_of_;

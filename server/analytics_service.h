@@ -26,6 +26,10 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
     session::SessionStore* sessions;
     data::DatasetCatalog* datasets;
     WorkerPool* pool;
+    // Import uploads and commits: separate from questions, so that a busy
+    // pool never cuts an upload short, and one thread, so that at most one
+    // dataset is validated in memory at a time.
+    WorkerPool* import_pool;
     Metrics* metrics;
     const Clock* clock;
     data::ImportLimits import_limits;

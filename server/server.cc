@@ -53,8 +53,9 @@ struct VetServer::State {
   std::unique_ptr<sandbox::Executor> executor;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<AnalyticsService> service;
-  // Destroyed before the components its tasks use (members go in reverse).
+  // Destroyed before the components their tasks use (members go in reverse).
   std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<WorkerPool> import_pool;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   int metrics_port = 0;
@@ -202,9 +203,11 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                                s.executor.get(), s.datasets.get(), &RealClock::Get()});
   s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
       options.worker_threads, static_cast<size_t>(options.max_queued)});
+  s.import_pool = std::make_unique<WorkerPool>(
+      WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
-      s.datasets.get(), s.pool.get(), s.metrics.get(), &RealClock::Get(),
+      s.datasets.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3}});
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,8 @@ class ContentHash {
 absl::StatusOr<std::string> HashImport(const std::map<std::string, std::string>& files,
                                        absl::string_view mapping_json) {
   ContentHash hash;
+  // A new schema or storage format makes a new version of the same files.
+  hash.Add(absl::StrCat("schema:", kSchemaVersion, ";format:", kColumnarFormatVersion, ";"));
   hash.Add(absl::StrCat("mapping:", mapping_json.size(), ":"));
   hash.Add(mapping_json);
   std::string buf(1 << 20, '\0');
@@ -105,7 +108,8 @@ void PruneVersions(const std::string& root, const std::string& current, int keep
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename();
-    if (name == current) continue;
+    // Skips the current version and another import's folder in the making.
+    if (name == current || name.empty() || name[0] == '.') continue;
     struct stat st;
     if (::stat(entry.path().c_str(), &st) != 0) continue;
     versions.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
@@ -114,7 +118,11 @@ void PruneVersions(const std::string& root, const std::string& current, int keep
   }
   std::sort(versions.rbegin(), versions.rend());
   for (size_t i = std::max(0, keep - 1); i < versions.size(); ++i) {
-    std::filesystem::remove_all(versions[i].second, ec);
+    // A version a question still reads (DataLease) is kept for next time.
+    int fd = ::open(versions[i].second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) std::filesystem::remove_all(versions[i].second, ec);
+    ::close(fd);
   }
 }
 
@@ -137,7 +145,7 @@ ImportStaging::~ImportStaging() {
 }
 
 absl::Status ImportStaging::Append(absl::string_view table, absl::string_view bytes) {
-  if (table != current_table_) {
+  if (table != current_table_ || current_fd_ < 0) {
     if (FindTable(table) == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown table '", table.substr(0, 64),
@@ -193,6 +201,19 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
                                            absl::CivilDay as_of) {
   const std::string& root = staging.root();
+  // One commit per practice at a time, across threads and processes: the
+  // check of the current version, the write, the swap and the pruning must
+  // not interleave with another import's.
+  const std::string lock_path = root + "/.import.lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return Errno("cannot open", lock_path);
+  struct LockGuard {
+    int fd;
+    ~LockGuard() { ::close(fd); }  // closing releases the flock
+  } guard{lock_fd};
+  while (::flock(lock_fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return Errno("cannot lock", lock_path);
+  }
   VET_ASSIGN_OR_RETURN(std::string current, CurrentVersion(root));
   VET_ASSIGN_OR_RETURN(std::string version, HashImport(staging.files(), mapping_json));
 
@@ -250,6 +271,27 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
   }
   PruneVersions(root, version, staging.limits().keep_versions);
   return outcome;
+}
+
+absl::StatusOr<DataLease> DataLease::Acquire(const std::string& data_dir) {
+  // A prune may remove the version between resolving and locking it; then
+  // the link points somewhere newer, so try again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    VET_ASSIGN_OR_RETURN(std::string dir, ResolveDataDir(data_dir));
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+    }
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_nlink > 0) return DataLease(std::move(dir), fd);
+    ::close(fd);  // removed meanwhile
+  }
+  return absl::UnavailableError(
+      absl::StrCat("the practice's data at ", data_dir, " kept changing; try again"));
+}
+
+DataLease::~DataLease() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 absl::StatusOr<std::string> ResolveDataDir(const std::string& data_dir) {

@@ -83,6 +83,28 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
 // plain folder. kNotFound when it does not exist.
 absl::StatusOr<std::string> ResolveDataDir(const std::string& data_dir);
 
+// A question's hold on the version it reads (a shared flock on the version
+// folder): while held, pruning after an import leaves that version alone.
+// Move-only; released on destruction.
+class DataLease {
+ public:
+  // Resolves `data_dir` (see ResolveDataDir) and holds what it points at.
+  static absl::StatusOr<DataLease> Acquire(const std::string& data_dir);
+  DataLease(DataLease&& other) noexcept : dir_(std::move(other.dir_)), fd_(other.fd_) {
+    other.fd_ = -1;
+  }
+  DataLease& operator=(DataLease&&) = delete;
+  DataLease(const DataLease&) = delete;
+  ~DataLease();
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  DataLease(std::string dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
+  std::string dir_;
+  int fd_ = -1;
+};
+
 }  // namespace vet::data
 
 #endif  // VET_CORE_DATA_PRACTICE_DATA_H_

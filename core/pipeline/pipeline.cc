@@ -171,13 +171,14 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
 
   // One version of the data for the whole question, even if an import swaps
   // it meanwhile.
-  auto data_dir = data::ResolveDataDir(practice.data_dir);
-  if (!data_dir.ok()) {
-    return finish(absl::Status(data_dir.status().code(),
+  auto lease = data::DataLease::Acquire(practice.data_dir);
+  if (!lease.ok()) {
+    return finish(absl::Status(lease.status().code(),
                                absl::StrCat("practice '", practice.id,
-                                            "' data: ", data_dir.status().message())));
+                                            "' data: ", lease.status().message())));
   }
-  auto dataset = deps_.datasets->Describe(*data_dir);
+  const std::string& data_dir = lease->dir();
+  auto dataset = deps_.datasets->Describe(data_dir);
   if (!dataset.ok()) {
     return finish(absl::Status(dataset.status().code(),
                                absl::StrCat("practice '", practice.id,
@@ -264,7 +265,7 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     if (!cancelled.ok()) return settle(cancelled);
     sandbox::ExecutionRequest exec;
     exec.practice_id = practice.id;
-    exec.data_dir = *data_dir;
+    exec.data_dir = data_dir;
     exec.code = generated->code;
     exec.timeout = options_.execution_timeout;
     auto executed = deps_.executor->Execute(exec, output, cancel);

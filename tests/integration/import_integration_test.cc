@@ -88,7 +88,8 @@ class ImportIntegrationTest : public ::testing::Test {
   // Uploads `tables` (name -> CSV bytes, in this order) in 64 KiB chunks.
   grpc::Status Import(const std::string& practice, const std::string& key,
                       const std::vector<std::pair<std::string, std::string>>& tables,
-                      v1::ImportReport* report, const std::string& mapping = "") {
+                      v1::ImportReport* report, const std::string& mapping = "",
+                      bool send_end = true, int64_t end_offset = 0) {
     grpc::ClientContext context;
     context.AddMetadata("x-api-key", key);
     auto writer = stub_->ImportDataset(&context, report);
@@ -105,6 +106,11 @@ class ImportIntegrationTest : public ::testing::Test {
         }
       }
     }
+    v1::ImportChunk end;
+    int64_t total = 0;
+    for (const auto& [table, bytes] : tables) total += bytes.size();
+    end.mutable_end()->set_total_bytes(total + end_offset);
+    if (send_end) writer->Write(end);
     writer->WritesDone();
     return writer->Finish();
   }
@@ -224,6 +230,19 @@ TEST_F(ImportIntegrationTest, RefusesBadStreamsWithStatusesThatSayWhy) {
       Import("north", kNorthKey, {{"clients", std::string(kLimit + 1, 'x')}}, &report);
   EXPECT_EQ(too_big.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(too_big.error_message(), HasSubstr("--max_import_bytes"));
+
+  // A stream cut short (no end message, or one that does not match what
+  // arrived) imports nothing.
+  grpc::Status cut_short = Import("north", kNorthKey, DemoExports(), &report, "",
+                                  /*send_end=*/false);
+  EXPECT_EQ(cut_short.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(cut_short.error_message(), HasSubstr("ended without its end message"));
+  grpc::Status mismatch = Import("north", kNorthKey, DemoExports(), &report, "",
+                                 /*send_end=*/true, /*end_offset=*/1);
+  EXPECT_EQ(mismatch.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(mismatch.error_message(), HasSubstr("bytes"));
+  grpc::Status unnamed = Import("north", kNorthKey, {{"", "x"}}, &report);
+  EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   grpc::Status nobody = Import("elsewhere", kNorthKey, DemoExports(), &report);
   EXPECT_EQ(nobody.error_code(), grpc::StatusCode::NOT_FOUND);
