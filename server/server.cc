@@ -184,6 +184,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
 
   VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options));
+  for (const Practice& p : s.practices->practices()) {
+    if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
+  }
   s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
   s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();

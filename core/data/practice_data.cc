@@ -108,8 +108,13 @@ void PruneVersions(const std::string& root, const std::string& current, int keep
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename();
-    // Skips the current version and another import's folder in the making.
-    if (name == current || name.empty() || name[0] == '.') continue;
+    if (name == current || name.empty()) continue;
+    // A folder in the making left by a crashed import: commits hold the
+    // practice's lock, so no other is writing one now.
+    if (name[0] == '.') {
+      std::filesystem::remove_all(entry.path(), ec);
+      continue;
+    }
     struct stat st;
     if (::stat(entry.path().c_str(), &st) != 0) continue;
     versions.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
@@ -292,6 +297,17 @@ absl::StatusOr<DataLease> DataLease::Acquire(const std::string& data_dir) {
 
 DataLease::~DataLease() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+void RemoveAbandonedUploads(const std::string& root) {
+  std::error_code ec;
+  std::filesystem::remove_all(root + "/staging", ec);
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    // Links made for a swap that a crash interrupted.
+    if (entry.path().filename().string().rfind(".data-", 0) == 0) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
 }
 
 absl::StatusOr<std::string> ResolveDataDir(const std::string& data_dir) {

@@ -78,6 +78,10 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
                                            absl::CivilDay as_of);
 
+// Removes what uploads interrupted by a crash left in `root` (staging
+// folders, half-made links). Call at start-up, before any import begins.
+void RemoveAbandonedUploads(const std::string& root);
+
 // The version folder `data_dir` points at now (symlinks resolved), so a
 // question reads one version throughout; `data_dir` itself when it is a
 // plain folder. kNotFound when it does not exist.

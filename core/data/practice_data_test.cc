@@ -130,6 +130,21 @@ TEST(PracticeDataTest, StagingRefusesWhatIsNotAnImport) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing patients.csv")));
 }
 
+TEST(PracticeDataTest, LeftoversOfACrashedImportAreSwept) {
+  testing::TempDir tmp;
+  std::string root = tmp.File("practice");
+  ASSERT_THAT(ImportFolder(root, Exports(tmp.File("a"), 1)), IsOk());
+  std::filesystem::create_directories(root + "/staging/dead");
+  std::filesystem::create_directories(root + "/versions/.tmp-dead");
+  std::filesystem::create_symlink("versions/nowhere", root + "/.data-dead");
+  RemoveAbandonedUploads(root);
+  EXPECT_FALSE(std::filesystem::exists(root + "/staging"));
+  EXPECT_FALSE(std::filesystem::is_symlink(root + "/.data-dead"));
+  ASSERT_THAT(ImportFolder(root, Exports(tmp.File("b"), 2)), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(root + "/versions/.tmp-dead"));
+  EXPECT_THAT(ResolveDataDir(root + "/data"), IsOk());
+}
+
 TEST(PracticeDataTest, AnOperatorsFolderIsNotImportedInto) {
   testing::TempDir tmp;
   std::string root = tmp.File("practice");
