@@ -368,6 +368,19 @@ std::string Opening(const Parts& p) {
   return absl::StrCat(p.metric.display, "{filter_text} {period_text}");
 }
 
+// The start of a comparison's answer: "Revenue last month was $X, up 5.0%
+// from $Y the month before." (or that neither period has data).
+void WriteComparisonOpening(Program& py, const Parts& p) {
+  py.Line("if df.empty and before.empty:");
+  py.Line("    answer = f\"No ", p.metric.empty_noun,
+          "{filter_text} {period_text} or {prev_text}.\"");
+  py.Line("else:");
+  py.Line("    answer = (f\"", Opening(p), Was(p), "{fmt(m['value'])}, \"");
+  py.Line(
+      "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
+      "{prev_text}.\")");
+}
+
 void WriteNumber(Program& py, const Parts& p) {
   const Metric& metric = p.metric;
   const std::string call = p.plan.period ? "select(start, end)" : "select()";
@@ -405,14 +418,7 @@ void WriteNumberCompared(Program& py, const Parts& p) {
       "f\"{prev_start:%Y-%m-%d} to {prev_end:%Y-%m-%d}\"],");
   py.Line("    ", PyStr(metric.id), ": [m[\"value\"], p[\"value\"]],");
   py.Line("})");
-  py.Line("if df.empty and before.empty:");
-  py.Line("    answer = f\"No ", metric.empty_noun,
-          "{filter_text} {period_text} or {prev_text}.\"");
-  py.Line("else:");
-  py.Line("    answer = (f\"", Opening(p), Was(p), "{fmt(m['value'])}, \"");
-  py.Line(
-      "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
-      "{prev_text}.\")");
+  WriteComparisonOpening(py, p);
   WriteNote(py, metric);
   py.Blank();
   py.Line("import matplotlib.pyplot as plt  # only programs that draw pay for it");
@@ -589,14 +595,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
           "]].reset_index()");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
-  py.Line("if df.empty and before.empty:");
-  py.Line("    answer = f\"No ", metric.empty_noun,
-          "{filter_text} {period_text} or {prev_text}.\"");
-  py.Line("else:");
-  py.Line("    answer = (f\"", Opening(p), Was(p), "{fmt(m['value'])}, \"");
-  py.Line(
-      "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
-      "{prev_text}.\")");
+  WriteComparisonOpening(py, p);
   py.Line("    parts = [f\"{", named_key,
           "} {fmt(a)} ({change(a, z)} {fmt(z)})\"");
   py.Line("             for k, a, z in zip(result[", key, "], result[", col,
