@@ -171,19 +171,15 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
 
   // One version of the data for the whole question, even if an import swaps
   // it meanwhile.
+  auto data_error = [&](const absl::Status& s) {
+    return finish(absl::Status(
+        s.code(), absl::StrCat("practice '", practice.id, "' data: ", s.message())));
+  };
   auto lease = data::DataLease::Acquire(practice.data_dir);
-  if (!lease.ok()) {
-    return finish(absl::Status(lease.status().code(),
-                               absl::StrCat("practice '", practice.id,
-                                            "' data: ", lease.status().message())));
-  }
+  if (!lease.ok()) return data_error(lease.status());
   const std::string& data_dir = lease->dir();
   auto dataset = deps_.datasets->Describe(data_dir);
-  if (!dataset.ok()) {
-    return finish(absl::Status(dataset.status().code(),
-                               absl::StrCat("practice '", practice.id,
-                                            "' data: ", dataset.status().message())));
-  }
+  if (!dataset.ok()) return data_error(dataset.status());
 
   codegen::CodeRequest code_request;
   code_request.practice_id = practice.id;
