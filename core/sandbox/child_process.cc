@@ -296,7 +296,7 @@ void ChildProcess::KillGroup() {
   if (!reaped_) ::kill(-pid_, SIGKILL);
 }
 
-ChildProcess::ExitInfo ChildProcess::KillGroupAndWait() {
+ExitInfo ChildProcess::KillGroupAndWait() {
   absl::MutexLock lock(&mu_);
   ExitInfo info;
   if (reaped_) return info;

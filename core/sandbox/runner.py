@@ -36,6 +36,7 @@ import decimal
 import io
 import json
 import math
+import time
 import traceback
 import types
 
@@ -105,14 +106,48 @@ _NS_PER_UNIT = {"date": 86400 * 10**9, "datetime": 10**9}
 _LIMIT_UNITS = {"date": 106751, "datetime": 9223372036}
 
 
-def _load_columnar_column(base, column):
-    values = np.load(base + ".npy", allow_pickle=False)
+class _DataDir:
+    """The practice's folder, opened once; files are opened relative to it.
+    In the zygote it is a descriptor the server passed in: the folder is not
+    mounted in the sandbox at all, and no path outside it can be named."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    @classmethod
+    def at_path(cls, path):
+        return cls(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+
+    def exists(self, name):
+        try:
+            os.stat(name, dir_fd=self.fd)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def open(self, name, mode="rb", **kwargs):
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        return open(fd, mode, **kwargs)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _load_npy(data, name):
+    with data.open(name) as f:
+        return np.load(f, allow_pickle=False)
+
+
+def _load_columnar_column(data, base, column):
+    values = _load_npy(data, base + ".npy")
     valid = None
     if column["has_nulls"]:
-        valid = np.load(base + ".valid.npy", allow_pickle=False).astype(bool)
+        valid = _load_npy(data, base + ".valid.npy").astype(bool)
     storage, kind = column["storage"], column["type"]
     if storage == "dict":
-        with open(base + ".dict", encoding="utf-8", errors="replace") as f:
+        with data.open(base + ".dict", "r", encoding="utf-8", errors="replace") as f:
             dictionary = np.asarray(json.load(f) + [np.nan], dtype=object)
         # Nulls are stored as -1: the NaN appended last.
         return dictionary[values]
@@ -134,37 +169,38 @@ def _load_columnar_column(base, column):
     return values
 
 
-def _load_columnar(data_dir, names):
-    with open(os.path.join(data_dir, "manifest.json"), encoding="utf-8") as f:
+def _load_columnar(data, names):
+    with data.open("manifest.json", "r", encoding="utf-8") as f:
         manifest = json.load(f)
     tables = {}
     for table in manifest["tables"]:
         name = table["name"]
         if name not in names:
             continue
-        folder = os.path.join(data_dir, name)
         columns = {}
         for column in table["columns"]:
             columns[column["name"]] = _load_columnar_column(
-                os.path.join(folder, column["name"]), column)
+                data, name + "/" + column["name"], column)
         tables[name] = pd.DataFrame(columns, index=pd.RangeIndex(table["rows"]))
     return tables
 
 
-def _load_tables(data_dir, table_spec):
-    if os.path.exists(os.path.join(data_dir, "manifest.json")):
-        return _load_columnar(data_dir, table_spec)
+def _load_tables(data, table_spec):
+    if data.exists("manifest.json"):
+        return _load_columnar(data, table_spec)
     tables = {}
     for name, date_columns in table_spec.items():
-        path = os.path.join(data_dir, name + ".csv")
-        if not os.path.exists(path):
+        path = name + ".csv"
+        if not data.exists(path):
             continue
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        with data.open(path) as f:
+            header = pd.read_csv(f, nrows=0, encoding="utf-8-sig").columns
         # Ids stay strings: "0042" is not 42, and a join on a float id fails.
         dtypes = {c: str for c in header
                   if c.endswith("_id") or c in ("invoice_id", "item_code")}
-        frame = pd.read_csv(path, dtype=dtypes, encoding="utf-8-sig",
-                            encoding_errors="replace")
+        with data.open(path) as f:
+            frame = pd.read_csv(f, dtype=dtypes, encoding="utf-8-sig",
+                                encoding_errors="replace")
         for column in date_columns:
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column], errors="coerce")
@@ -437,16 +473,18 @@ def _probe():
         "numpy": numpy.__version__, "matplotlib": matplotlib.__version__}}
 
 
-def _run(spec):
-    code = sys.stdin.buffer.read().decode("utf-8", "replace")
-    try:
-        _import_libraries()
-        tables = _load_tables(spec["data_dir"], spec.get("tables", {}))
-    except MemoryError as exc:
-        return {"status": "error", "error": _error_doc(exc)}
-    except Exception as exc:  # the data or the interpreter, not the code
-        return {"status": "fatal", "stage": "load", "error": _error_doc(exc)}
+def _read_code(fd=0):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
 
+
+def _execute(code, tables, spec):
+    """Runs the code against `tables` and returns the result document."""
     namespace = {"__name__": "__main__", "__builtins__": builtins,
                  "pd": pd, "np": np, "plt": _LazyPyplot("matplotlib.pyplot"),
                  "tables": tables}
@@ -476,19 +514,291 @@ def _run(spec):
     return {"status": "ok", "result": result, "answer": answer, "charts": charts}
 
 
-def main():
-    out = os.fdopen(3, "wb")
+def _run(spec):
+    """One-shot mode: load the tables, run the code from fd 0, exit."""
+    code = _read_code()
     try:
-        spec = json.loads(sys.argv[1])
-        doc = _probe() if spec.get("probe") else _run(spec)
+        _import_libraries()
+        data = _DataDir.at_path(spec["data_dir"])
+        try:
+            tables = _load_tables(data, spec.get("tables", {}))
+        finally:
+            data.close()
+    except MemoryError as exc:
+        return {"status": "error", "error": _error_doc(exc)}
+    except Exception as exc:  # the data or the interpreter, not the code
+        return {"status": "fatal", "stage": "load", "error": _error_doc(exc)}
+    return _execute(code, tables, spec)
+
+
+def _write_document(fd, doc):
+    try:
         data = _dumps(doc).encode("utf-8", "replace")
     except MemoryError as exc:
         data = _dumps({"status": "error", "error": _error_doc(exc)}).encode()
     except BaseException as exc:
         data = _dumps({"status": "fatal", "stage": "runner",
                        "error": _error_doc(exc)}).encode()
-    out.write(data)
-    out.close()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# ---------------------------------------------------------------- zygote ---
+#
+# Zygote mode runs inside the practice's bubblewrap sandbox as its PID 1. It
+# imports the libraries and loads the practice's tables once, then forks one
+# child per execution, so each question starts from the same clean state and
+# shares the loaded memory copy-on-write.
+#
+#   fd 3   control: an AF_UNIX SOCK_SEQPACKET socket to the server; one JSON
+#          object per message.
+#            zygote -> server  {"type": "ready", "versions", "load_ms", "rss_kb"}
+#                              {"type": "fatal", "stage", "error"}
+#                              {"type": "exited", "id", "status", "cpu_us"}
+#                              {"type": "refused", "id", "error"}
+#            server -> zygote  {"type": "run", "id"} with four descriptors
+#                              (SCM_RIGHTS): the code (read to EOF), stdout,
+#                              stderr and the result pipe, which become the
+#                              child's fds 0-3
+#                              {"type": "kill", "id"}
+#          End of file means the server is gone: every child is killed and
+#          the zygote exits, which ends the sandbox.
+#   fd 4   the practice's data folder (read-only), closed once loaded.
+#
+# In each child, before the code runs: its own session, fds 0-3 only, a fresh
+# scratch folder in the sandbox's size-capped /tmp, oom_score_adj 1000 (the
+# kernel's OOM killer takes the child, not the zygote), rlimits, and two
+# seccomp filters (built by the server): the base policy and one that lets it
+# signal only itself.
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+class _Seccomp:
+    """The server's filter programs, ready to load with prctl in a child."""
+
+    def __init__(self, doc):
+        import ctypes
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        self._ctypes = ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p,
+                                     ctypes.c_ulong, ctypes.c_ulong]
+        self._programs = []
+        for key in ("base", "signal_self"):
+            raw = base64.b64decode(doc[key])
+            if not raw or len(raw) % 8:
+                raise ValueError("seccomp program %s is malformed" % key)
+            buffer = ctypes.create_string_buffer(raw, len(raw))
+            self._programs.append((buffer, SockFprog(len(raw) // 8, ctypes.addressof(buffer))))
+        self._pid_offset = int(doc["pid_offset"])
+
+    def load(self, pid):
+        """In the child: the base policy, then signals to `pid` only."""
+        signal_self = self._programs[1][0]
+        self._ctypes.memmove(self._ctypes.addressof(signal_self) + self._pid_offset,
+                             int(pid).to_bytes(4, "little"), 4)
+        if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+            raise OSError(self._ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        for _, fprog in self._programs:
+            if self._libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER,
+                                self._ctypes.byref(fprog), 0, 0) != 0:
+                raise OSError(self._ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+def _warm_up(tables):
+    """One query and one chart, so that the first question in a child does
+    not pay for lazy imports, caches and the font list."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for frame in tables.values():
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame.groupby(frame[column].dt.to_period("M")).size()
+                break
+    figure, axes = plt.subplots()
+    axes.plot([1, 2, 3], [1, 4, 9])
+    figure.savefig(io.BytesIO(), format="png", dpi=50)
+    plt.close("all")
+
+
+def _send(control, doc):
+    control.send(_dumps(doc).encode("utf-8", "replace"))
+
+
+def _rss_kb():
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _child(spec, tables, seccomp, fds, scratch):
+    """In the forked child; never returns."""
+    status = 0
+    try:
+        import resource
+        import signal
+        os.setsid()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(4, 1 << 16)
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        os.chdir(scratch)
+        for name in ("HOME", "TMPDIR"):
+            os.environ[name] = scratch
+        import tempfile
+        tempfile.tempdir = scratch
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+        limits = spec["limits"]
+        cpu = int(limits["cpu_seconds"])
+        for resource_id, soft, hard in (
+                (resource.RLIMIT_CPU, cpu, cpu + 1),
+                (resource.RLIMIT_AS, limits["address_space_bytes"], limits["address_space_bytes"]),
+                (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
+                (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
+                (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
+                (resource.RLIMIT_CORE, 0, 0)):
+            resource.setrlimit(resource_id, (int(soft), int(hard)))
+        seccomp.load(os.getpid())
+    except BaseException as exc:
+        _write_document(3, {"status": "fatal", "stage": "child", "error": _error_doc(exc)})
+        os._exit(1)
+    try:
+        doc = _execute(_read_code(0), tables, spec)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _write_document(3, doc)
+    except BaseException:
+        status = 1
+    os._exit(status)
+
+
+def _zygote(spec):
+    import gc
+    import select
+    import shutil
+    import signal
+    import socket
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    control = socket.socket(fileno=int(spec["control_fd"]))
+    started = time.monotonic()
+    try:
+        _import_libraries()
+        seccomp = _Seccomp(spec["seccomp"])
+        data = _DataDir(int(spec["data_fd"]))
+        try:
+            tables = _load_tables(data, spec.get("tables", {}))
+        finally:
+            data.close()
+        _warm_up(tables)
+        probe = _probe()
+    except BaseException as exc:
+        _send(control, {"type": "fatal", "stage": "load", "error": _error_doc(exc)})
+        return
+    gc.collect()
+    gc.freeze()  # the loaded objects stay shared: no collector writes to them
+
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    _send(control, {"type": "ready", "versions": probe["versions"],
+                    "load_ms": int((time.monotonic() - started) * 1000),
+                    "rss_kb": _rss_kb()})
+    children = {}  # pid -> (request id, scratch folder)
+    by_id = {}
+    serial = 0
+    while True:
+        try:
+            readable, _, _ = select.select([control, wake_read], [], [])
+        except InterruptedError:
+            continue
+        if wake_read in readable:
+            try:
+                while os.read(wake_read, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        while children:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            entry = children.pop(pid, None)
+            if entry is None:
+                continue
+            request_id, scratch = entry
+            by_id.pop(request_id, None)
+            shutil.rmtree(scratch, ignore_errors=True)
+            cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
+            _send(control, {"type": "exited", "id": request_id, "status": status,
+                            "cpu_us": cpu_us})
+        if control not in readable:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        if not message:
+            break  # the server is gone
+        request = json.loads(message)
+        if request.get("type") == "kill":
+            pid = by_id.get(request.get("id"))
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+            continue
+        request_id = request.get("id")
+        if len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"type": "refused", "id": request_id,
+                            "error": "expected 4 descriptors, got %d" % len(fds)})
+            continue
+        serial += 1
+        scratch = "/tmp/run-%d" % serial
+        try:
+            os.mkdir(scratch, 0o700)
+            pid = os.fork()
+        except OSError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"type": "refused", "id": request_id,
+                            "error": "%s: %s" % (type(exc).__name__, exc)})
+            continue
+        if pid == 0:
+            _child(spec, tables, seccomp, fds, scratch)
+        for fd in fds:
+            os.close(fd)
+        children[pid] = (request_id, scratch)
+        by_id[request_id] = pid
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    if spec.get("mode") == "zygote":
+        _zygote(spec)
+        return
+    try:
+        doc = _probe() if spec.get("probe") else _run(spec)
+    except BaseException as exc:
+        doc = {"status": "fatal", "stage": "runner", "error": _error_doc(exc)}
+    _write_document(3, doc)
 
 
 main()

@@ -1,0 +1,73 @@
+// Supervising one run of generated code, whichever way it was started: the
+// poll loop that streams its output as it arrives and enforces the wall
+// clock, the output and result limits and cancellation; and the mapping of
+// how it ended onto the status the Executor contract promises.
+#ifndef VET_CORE_SANDBOX_SUPERVISOR_H_
+#define VET_CORE_SANDBOX_SUPERVISOR_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/common/cancellation.h"
+#include "core/sandbox/child_process.h"
+#include "core/sandbox/executor.h"
+
+namespace vet::sandbox::internal {
+
+// "64 MiB", "1 GiB", "1000 bytes".
+std::string FormatBytes(int64_t bytes);
+
+// Appends `in` to `out` with every byte that does not begin a valid UTF-8
+// sequence replaced by U+FFFD.
+void AppendValidUtf8(absl::string_view in, std::string& out);
+
+enum class StopReason {
+  kNone,
+  kDeadline,
+  kCancelled,
+  kOutputLimit,
+  kResultLimit,
+  kPollFailed
+};
+
+struct RunOutcome {
+  StopReason stop = StopReason::kNone;
+  std::string result_document;
+  std::string stderr_tail;
+  ExitInfo exit;
+  absl::Duration elapsed;
+};
+
+struct RunLimits {
+  absl::Duration timeout;
+  int64_t max_output_bytes = 0;
+  int64_t max_result_document_bytes = 0;
+};
+
+// Reads the process's pipes until it ends (or is stopped), forwarding output
+// to `sink` as it arrives; then kills what is left and waits for it.
+RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
+                     OutputSink& sink, CancellationToken& cancel);
+
+// The limits a status names.
+struct ConcludeLimits {
+  absl::Duration timeout;
+  int cpu_seconds = 0;
+  int64_t memory_bytes = 0;
+  int64_t max_output_bytes = 0;
+  int64_t max_result_bytes = 0;
+};
+
+// How the run ended, as the Executor contract spells it.
+absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
+                                         const ConcludeLimits& limits);
+
+// "exited with code 1; last stderr line: ...", for logs and statuses.
+std::string DescribeExit(const RunOutcome& outcome);
+
+}  // namespace vet::sandbox::internal
+
+#endif  // VET_CORE_SANDBOX_SUPERVISOR_H_
