@@ -180,10 +180,11 @@ absl::StatusOr<std::vector<Chart>> DecodeCharts(const Value& doc) {
 
 }  // namespace
 
-std::string EncodeRunSpec(const RunSpec& spec) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
+namespace {
+
+// The members of a RunSpec, into an object already started.
+void WriteRunSpecMembers(const RunSpec& spec,
+                         rapidjson::Writer<rapidjson::StringBuffer>& w) {
   w.Key("data_dir");
   WriteString(w, spec.data_dir);
   w.Key("tables");
@@ -203,8 +204,118 @@ std::string EncodeRunSpec(const RunSpec& spec) {
   w.Int64(spec.max_chart_bytes);
   w.Key("max_result_bytes");
   w.Int64(spec.max_result_bytes);
+}
+
+}  // namespace
+
+std::string EncodeRunSpec(const RunSpec& spec) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  WriteRunSpecMembers(spec, w);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string EncodeZygoteSpec(const ZygoteSpec& spec) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("mode");
+  w.String("zygote");
+  WriteRunSpecMembers(spec.run, w);
+  w.Key("control_fd");
+  w.Int(spec.control_fd);
+  w.Key("data_fd");
+  w.Int(spec.data_fd);
+  w.Key("limits");
+  w.StartObject();
+  w.Key("cpu_seconds");
+  w.Int(spec.cpu_seconds);
+  w.Key("address_space_bytes");
+  w.Int64(spec.address_space_bytes);
+  w.Key("file_bytes");
+  w.Int64(spec.file_bytes);
+  w.Key("open_files");
+  w.Int(spec.open_files);
+  w.Key("processes");
+  w.Int(spec.processes);
+  w.EndObject();
+  w.Key("seccomp");
+  w.StartObject();
+  w.Key("base");
+  WriteString(w, absl::Base64Escape(spec.seccomp_base));
+  w.Key("signal_self");
+  WriteString(w, absl::Base64Escape(spec.seccomp_signal_self));
+  w.Key("pid_offset");
+  w.Int(spec.seccomp_pid_offset);
+  w.EndObject();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string EncodeZygoteRun(uint64_t id) {
+  return absl::StrCat(R"({"type":"run","id":)", id, "}");
+}
+
+std::string EncodeZygoteKill(uint64_t id) {
+  return absl::StrCat(R"({"type":"kill","id":)", id, "}");
+}
+
+absl::StatusOr<ZygoteMessage> ParseZygoteMessage(absl::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return ProtocolError("a zygote message is not a JSON object");
+  }
+  ZygoteMessage out;
+  VET_ASSIGN_OR_RETURN(std::string type, StringMember(doc, "type"));
+  if (type == "ready") {
+    out.type = ZygoteMessage::Type::kReady;
+    auto versions = doc.FindMember("versions");
+    if (versions != doc.MemberEnd() && versions->value.IsObject()) {
+      for (const auto& m : versions->value.GetObject()) {
+        if (m.value.IsString())
+          out.versions[m.name.GetString()] = m.value.GetString();
+      }
+    }
+    auto load = doc.FindMember("load_ms");
+    if (load != doc.MemberEnd() && load->value.IsInt64())
+      out.load_ms = load->value.GetInt64();
+    auto rss = doc.FindMember("rss_kb");
+    if (rss != doc.MemberEnd() && rss->value.IsInt64())
+      out.rss_kb = rss->value.GetInt64();
+    return out;
+  }
+  if (type == "fatal") {
+    out.type = ZygoteMessage::Type::kFatal;
+    VET_ASSIGN_OR_RETURN(out.stage, StringMember(doc, "stage"));
+    VET_ASSIGN_OR_RETURN(out.error, DecodeError(doc));
+    return out;
+  }
+  auto id = doc.FindMember("id");
+  if (id == doc.MemberEnd() || !id->value.IsUint64()) {
+    return ProtocolError("a zygote message has no numeric `id`");
+  }
+  out.id = id->value.GetUint64();
+  if (type == "exited") {
+    out.type = ZygoteMessage::Type::kExited;
+    auto status = doc.FindMember("status");
+    auto cpu = doc.FindMember("cpu_us");
+    if (status == doc.MemberEnd() || !status->value.IsInt()) {
+      return ProtocolError("an `exited` message has no integer `status`");
+    }
+    out.wait_status = status->value.GetInt();
+    if (cpu != doc.MemberEnd() && cpu->value.IsInt64())
+      out.cpu_time = absl::Microseconds(cpu->value.GetInt64());
+    return out;
+  }
+  if (type == "refused") {
+    out.type = ZygoteMessage::Type::kRefused;
+    VET_ASSIGN_OR_RETURN(out.error.message, StringMember(doc, "error"));
+    return out;
+  }
+  return ProtocolError("a zygote message has an unknown `type`");
 }
 
 std::string EncodeProbeSpec() { return R"({"probe":true})"; }

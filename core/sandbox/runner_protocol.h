@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/sandbox/executor.h"
 
 namespace vet::sandbox::internal {
@@ -28,6 +29,49 @@ struct RunSpec {
 
 // The JSON for argv[1].
 std::string EncodeRunSpec(const RunSpec& spec);
+// The spec of a zygote (see "zygote" in runner.py): a RunSpec for every
+// execution it forks, plus what each child applies to itself before the
+// code runs.
+struct ZygoteSpec {
+  RunSpec run;
+  int control_fd = 3;
+  int data_fd = 4;
+  int cpu_seconds = 30;
+  int64_t address_space_bytes = 0;
+  int64_t file_bytes = 0;
+  int open_files = 64;
+  int processes = 0;
+  // Raw BPF programs (seccomp_policy.h).
+  std::string seccomp_base;
+  std::string seccomp_signal_self;
+  int seccomp_pid_offset = 0;
+};
+std::string EncodeZygoteSpec(const ZygoteSpec& spec);
+
+// Control messages to the zygote.
+std::string EncodeZygoteRun(uint64_t id);
+std::string EncodeZygoteKill(uint64_t id);
+
+// A control message from the zygote.
+struct ZygoteMessage {
+  enum class Type { kReady, kFatal, kExited, kRefused };
+  Type type = Type::kFatal;
+  uint64_t id = 0;
+  // kExited
+  int wait_status = 0;
+  absl::Duration cpu_time;
+  // kFatal (stage and error), kRefused (error.message)
+  std::string stage;
+  CodeError error;
+  // kReady
+  std::map<std::string, std::string> versions;
+  int64_t load_ms = 0;
+  int64_t rss_kb = 0;
+};
+// kInternal, naming what was wrong, for anything that is not a well-formed
+// message.
+absl::StatusOr<ZygoteMessage> ParseZygoteMessage(absl::string_view json);
+
 // Asks the runner to import its libraries, warm matplotlib's font cache and
 // report versions, without running code.
 std::string EncodeProbeSpec();

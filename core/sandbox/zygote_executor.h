@@ -1,0 +1,156 @@
+// The production Executor: a warm, isolated worker per active practice
+// (zygote_worker.h), each execution a fork of it.
+//
+// Layers, each of which the containment tests in tests/sandbox/ exercise:
+//   - bubblewrap namespaces (user, PID, network, IPC, UTS, cgroup), no
+//     capabilities, a read-only root of /usr only, no practice data mounted:
+//     the zygote reads its own practice's tables through one read-only
+//     descriptor and closes it before forking;
+//   - a dedicated non-root uid (sandbox_user) when the server runs as root;
+//   - a memory and pids cgroup per worker (when the machine allows it);
+//   - per execution: a seccomp filter (no sockets but AF_UNIX, no fork or
+//     exec, no ptrace, mount, namespaces, keyrings, modules; signals only to
+//     itself), rlimits (CPU, address space, file size, open files,
+//     processes), oom_score_adj 1000, a fresh scratch folder in a
+//     size-capped /tmp;
+//   - a wall-clock limit and output caps enforced here, which kill the
+//     execution; cancellation kills it at once.
+//
+// Workers start lazily (at most max_starting at once, the rest wait), are
+// reused while the practice's data version stays the same, restarted when
+// they die or the data changes, and evicted when idle longer than
+// idle_timeout or when max_workers are running and another practice needs
+// one. At most max_concurrent executions run at once; more wait in FIFO
+// order.
+#ifndef VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
+#define VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/sandbox/cgroup.h"
+#include "core/sandbox/concurrency_limiter.h"
+#include "core/sandbox/executor.h"
+#include "core/sandbox/seccomp_policy.h"
+#include "core/sandbox/zygote_worker.h"
+
+namespace vet::sandbox {
+
+class ZygoteExecutor final : public Executor {
+ public:
+  struct Options {
+    std::string bwrap_path = "/usr/bin/bwrap";
+    // Debian's interpreter, which has pandas, numpy and matplotlib.
+    std::string python_path = "/usr/bin/python3";
+    // Table name -> its date and datetime columns (as SubprocessExecutor).
+    std::map<std::string, std::vector<std::string>> tables;
+    // The account the sandbox runs as when the server runs as root. It
+    // must exist (scripts/install-deps.sh makes it). When the server is not
+    // root it cannot switch users, and the sandbox runs as the server's own
+    // uid, with every other layer in place.
+    std::string sandbox_user = "vet-sandbox";
+
+    // Per execution.
+    int cpu_seconds = 30;
+    int64_t address_space_bytes = int64_t{4} << 30;
+    int64_t file_bytes = int64_t{64} << 20;
+    int open_files = 64;
+    // RLIMIT_NPROC: counts every process and thread of the sandbox uid.
+    int processes = 1024;
+    int64_t max_output_bytes = int64_t{1} << 20;
+    int64_t max_result_bytes = int64_t{8} << 20;
+    int max_rows = 1000;
+    int max_charts = 5;
+    int64_t max_chart_bytes = int64_t{2} << 20;
+
+    // Per worker.
+    int64_t memory_bytes = int64_t{4} << 30;  // the cgroup's limit
+    int max_pids = 128;                        // the cgroup's limit
+    int64_t tmp_bytes = int64_t{256} << 20;   // the sandbox's /tmp
+    absl::Duration start_timeout = absl::Seconds(120);
+
+    int max_concurrent = 5;
+    int max_starting = 3;
+    int max_workers = 8;
+    absl::Duration idle_timeout = absl::Minutes(10);
+
+    // Where the per-worker cgroups go; empty cgroup_root turns them off.
+    std::string cgroup_root = "/sys/fs/cgroup";
+    std::string cgroup_parent = "vet-analytics";
+  };
+
+  // kFailedPrecondition naming what is missing when bwrap cannot build a
+  // sandbox here (not installed, user namespaces disabled), the sandbox
+  // user does not exist, or the interpreter lacks pandas, numpy or
+  // matplotlib (checked by starting one sandbox); kInvalidArgument for a
+  // limit out of range.
+  static absl::StatusOr<std::unique_ptr<ZygoteExecutor>> Create(Options options);
+  ~ZygoteExecutor() override;
+
+  // See Executor. Beyond its contract:
+  //   - request.timeout counts from the fork, not from waiting for a slot
+  //     or for the practice's worker to start;
+  //   - kResourceExhausted names the limit; kInternal when the worker died
+  //     during the execution ("the next question starts a new one").
+  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
+                                          OutputSink& output,
+                                          CancellationToken& cancel) override;
+
+  // "bwrap namespaces, uid 999 (vet-sandbox), seccomp, cgroup v1 ..., rlimits"
+  const std::string& isolation() const { return isolation_; }
+  // For metrics and tests.
+  int workers() const;
+  int running() const { return limiter_.running(); }
+  int waiting() const { return limiter_.waiting(); }
+  // Stops workers idle longer than idle_timeout; returns how many. Called
+  // by a background thread; public for tests.
+  int EvictIdle(absl::Time now);
+
+ private:
+  struct Slot;
+
+  ZygoteExecutor(Options options, SeccompPrograms seccomp,
+                 std::unique_ptr<CgroupController> cgroups, bool switch_user,
+                 uid_t uid, gid_t gid, std::string isolation);
+  // The practice's ready worker for `data_dir`, starting one if needed.
+  absl::StatusOr<std::shared_ptr<ZygoteWorker>> WorkerFor(
+      const std::string& practice_id, const std::string& data_dir,
+      CancellationToken& cancel);
+  absl::StatusOr<std::unique_ptr<ZygoteWorker>> StartWorker(
+      const std::string& practice_id, const std::string& data_dir,
+      CancellationToken& cancel);
+  // Makes room for one more worker; returns the evicted ones, to be
+  // destroyed outside the lock.
+  std::vector<std::shared_ptr<ZygoteWorker>> MakeRoomLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictionLoop();
+
+  const Options options_;
+  const SeccompPrograms seccomp_;
+  const std::unique_ptr<CgroupController> cgroups_;
+  const bool switch_user_;
+  const uid_t uid_;
+  const gid_t gid_;
+  const std::string isolation_;
+  ConcurrencyLimiter limiter_;
+  ConcurrencyLimiter start_limiter_;
+
+  mutable absl::Mutex mu_;
+  // practice id -> its worker (or the start in progress).
+  std::map<std::string, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  uint64_t worker_serial_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread evictor_;
+};
+
+}  // namespace vet::sandbox
+
+#endif  // VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_

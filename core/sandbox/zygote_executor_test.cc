@@ -1,0 +1,286 @@
+// Tests of ZygoteExecutor against the real bwrap and /usr/bin/python3: the
+// result protocol through a forked child, warm-worker life cycle (reuse,
+// restart on death and on new data, eviction), limits and cancellation.
+// What the sandbox keeps out is tested in tests/sandbox/.
+#include "core/sandbox/zygote_executor.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/common/log.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace vet::sandbox {
+namespace {
+
+using ::testing::HasSubstr;
+using ::vet::testing::IsOk;
+using ::vet::testing::StatusIs;
+
+constexpr char kInvoiceLines[] =
+    "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
+    "0001,1,2026-01-05,c007,100.50,dental\n"
+    "0001,2,2026-01-05,c007,20.00,pharmacy\n"
+    "0002,1,2026-02-10,c008,,vaccine\n"
+    "0003,1,2026-02-11,c009,55.25,dental\n";
+
+class Recorder final : public OutputSink {
+ public:
+  void OnOutput(OutputStream stream, absl::string_view text) override {
+    absl::MutexLock lock(&mu_);
+    (stream == OutputStream::kStdout ? out_ : err_).append(text.data(), text.size());
+  }
+  std::string out() const {
+    absl::MutexLock lock(&mu_);
+    return out_;
+  }
+  bool WaitForStdout(absl::string_view text, absl::Duration timeout) const {
+    absl::MutexLock lock(&mu_);
+    const std::string wanted(text);
+    auto seen = [&]() -> bool { return out_.find(wanted) != std::string::npos; };
+    return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string out_;
+  std::string err_;
+};
+
+// Kills every zygote (a PID 1 of its own namespace running the runner in
+// zygote mode) of this machine; returns how many.
+int KillZygotes() {
+  int killed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    int pid;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    bool ns_init = false;
+    while (std::getline(status, line)) {
+      if (line.rfind("NSpid:", 0) == 0) {
+        ns_init = line.size() > 2 && line.substr(line.size() - 2) == "\t1";
+      }
+    }
+    std::ifstream cmdline_file(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
+                        std::istreambuf_iterator<char>());
+    if (ns_init && cmdline.find("\"mode\":\"zygote\"") != std::string::npos &&
+        ::kill(pid, SIGKILL) == 0) {
+      ++killed;
+    }
+  }
+  return killed;
+}
+
+void WriteFile(const std::string& path, absl::string_view contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+class ZygoteExecutorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    SetLogQuiet(true);
+    char templ[] = "/tmp/vet-zygote-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    root_ = new std::string(templ);
+    std::filesystem::create_directories(DataDir("a"));
+    WriteFile(DataDir("a") + "/invoice_lines.csv", kInvoiceLines);
+    auto executor = ZygoteExecutor::Create(DefaultOptions());
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    executor_ = executor->release();
+  }
+  static void TearDownTestSuite() {
+    delete executor_;
+    std::error_code ignored;
+    std::filesystem::remove_all(*root_, ignored);
+    delete root_;
+  }
+  static std::string DataDir(absl::string_view name) {
+    return absl::StrCat(*root_, "/", name);
+  }
+  static ZygoteExecutor::Options DefaultOptions() {
+    ZygoteExecutor::Options options;
+    options.tables = {{"invoice_lines", {"invoiced_on"}}};
+    options.cgroup_parent = absl::StrCat("vet-analytics-test-", ::getpid());
+    return options;
+  }
+  static ExecutionRequest Request(std::string code,
+                                  absl::Duration timeout = absl::Seconds(30),
+                                  std::string practice = "p1") {
+    ExecutionRequest request;
+    request.practice_id = std::move(practice);
+    request.data_dir = DataDir("a");
+    request.code = std::move(code);
+    request.timeout = timeout;
+    return request;
+  }
+  absl::StatusOr<ExecutionResult> Run(std::string code,
+                                      absl::Duration timeout = absl::Seconds(30)) {
+    CancellationToken token;
+    return executor_->Execute(Request(std::move(code), timeout), sink_, token);
+  }
+
+  static std::string* root_;
+  static ZygoteExecutor* executor_;
+  Recorder sink_;
+};
+
+std::string* ZygoteExecutorTest::root_ = nullptr;
+ZygoteExecutor* ZygoteExecutorTest::executor_ = nullptr;
+
+TEST_F(ZygoteExecutorTest, ReturnsANumberFromTheWarmWorker) {
+  auto r = Run("result = invoice_lines['amount'].sum()");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->error.has_value()) << r->error->message;
+  EXPECT_EQ(r->result.kind, ResultValue::Kind::kNumber);
+  EXPECT_DOUBLE_EQ(r->result.number, 175.75);
+}
+
+TEST_F(ZygoteExecutorTest, ReturnsATableAndAChart) {
+  auto r = Run(
+      "monthly = invoice_lines.groupby(invoice_lines['invoiced_on']"
+      ".dt.to_period('M').dt.to_timestamp())['amount'].sum()\n"
+      "monthly.plot()\n"
+      "result = monthly\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
+  ASSERT_EQ(r->result.table.rows.size(), 2u);
+  ASSERT_EQ(r->charts.size(), 1u);
+  EXPECT_EQ(r->charts[0].data.substr(1, 3), "PNG");
+}
+
+TEST_F(ZygoteExecutorTest, EachExecutionStartsFromTheSameCleanState) {
+  auto first = Run(
+      "invoice_lines.drop(invoice_lines.index, inplace=True)\n"
+      "import sys\nsys.modules['pandas'].marker = 1\n"
+      "result = len(invoice_lines)");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->result.number, 0);
+  auto second = Run("result = len(invoice_lines) + getattr(pd, 'marker', 0)");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->result.number, 4);
+}
+
+TEST_F(ZygoteExecutorTest, ReportsAnExceptionWithItsLine) {
+  auto r = Run("x = 1\ny = invoice_lines['nope']\nresult = y");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "KeyError");
+  EXPECT_EQ(r->error->line, 2);
+}
+
+TEST_F(ZygoteExecutorTest, StreamsOutputWhileRunning) {
+  CancellationToken token;
+  std::thread runner([&] {
+    auto r = executor_->Execute(
+        Request("print('first', flush=True)\nimport time\ntime.sleep(0.5)\n"
+                "result = 1"),
+        sink_, token);
+    EXPECT_THAT(r, IsOk());
+  });
+  EXPECT_TRUE(sink_.WaitForStdout("first", absl::Seconds(10)));
+  runner.join();
+}
+
+TEST_F(ZygoteExecutorTest, StopsAtTheDeadline) {
+  auto r = Run("while True:\n    pass", absl::Milliseconds(500));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("ran longer than 500ms")));
+  EXPECT_THAT(Run("result = 2"), IsOk());
+}
+
+TEST_F(ZygoteExecutorTest, CancellationStopsTheExecutionQuickly) {
+  CancellationToken token;
+  absl::Time cancelled_at;
+  std::thread canceller([&] {
+    sink_.WaitForStdout("running", absl::Seconds(10));
+    cancelled_at = absl::Now();
+    token.Cancel();
+  });
+  auto r = executor_->Execute(
+      Request("print('running', flush=True)\nwhile True:\n    pass"), sink_,
+      token);
+  const absl::Duration took = absl::Now() - cancelled_at;
+  canceller.join();
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled));
+  // The bound is 100 ms; allow for a loaded machine.
+  EXPECT_LT(took, absl::Seconds(1));
+}
+
+TEST_F(ZygoteExecutorTest, StopsAnOutputFlood) {
+  auto r = Run("while True:\n    print('x' * 10000)");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted,
+                          HasSubstr("output limit")));
+}
+
+TEST_F(ZygoteExecutorTest, AKilledWorkerEndsTheQuestionAndTheNextStartsAnew) {
+  ASSERT_THAT(Run("result = 1"), IsOk());
+  CancellationToken token;
+  std::thread killer([&] {
+    sink_.WaitForStdout("started", absl::Seconds(10));
+    EXPECT_GE(KillZygotes(), 1);
+  });
+  auto r = executor_->Execute(
+      Request("print('started', flush=True)\nimport time\ntime.sleep(30)"),
+      sink_, token);
+  killer.join();
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
+                          HasSubstr("the next question starts a new one")));
+  auto next = Run("result = 3");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->result.number, 3);
+}
+
+TEST_F(ZygoteExecutorTest, NewDataStartsANewWorker) {
+  std::filesystem::create_directories(DataDir("b"));
+  WriteFile(DataDir("b") + "/invoice_lines.csv",
+            "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
+            "0009,1,2026-03-01,c001,1.00,dental\n");
+  ExecutionRequest request = Request("result = len(invoice_lines)");
+  CancellationToken token;
+  auto before = executor_->Execute(request, sink_, token);
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(before->result.number, 4);
+  request.data_dir = DataDir("b");
+  auto after = executor_->Execute(request, sink_, token);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->result.number, 1);
+}
+
+TEST_F(ZygoteExecutorTest, EvictsIdleWorkers) {
+  ASSERT_THAT(Run("result = 1"), IsOk());
+  EXPECT_GE(executor_->workers(), 1);
+  EXPECT_GE(executor_->EvictIdle(absl::Now() + absl::Hours(1)), 1);
+  EXPECT_EQ(executor_->workers(), 0);
+  ASSERT_THAT(Run("result = 1"), IsOk());
+  EXPECT_EQ(executor_->workers(), 1);
+}
+
+TEST_F(ZygoteExecutorTest, MissingDataIsNotFound) {
+  ExecutionRequest request = Request("result = 1");
+  request.data_dir = DataDir("missing");
+  CancellationToken token;
+  EXPECT_THAT(executor_->Execute(request, sink_, token),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("has no data")));
+}
+
+}  // namespace
+}  // namespace vet::sandbox
