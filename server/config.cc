@@ -103,6 +103,23 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.sandbox_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--sandbox_timeout must be positive");
   }
+  if (o.sandbox != "bwrap" && o.sandbox != "process") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--sandbox '", o.sandbox,
+        "' must be bwrap (isolated, the default) or process (no isolation)"));
+  }
+  if (o.sandbox_workers < 1 || o.sandbox_workers > 1024) {
+    return absl::InvalidArgumentError("--sandbox_workers must be between 1 and 1024");
+  }
+  if (o.sandbox_memory_mb < 128) {
+    return absl::InvalidArgumentError("--sandbox_memory_mb must be at least 128");
+  }
+  if (o.sandbox_idle <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--sandbox_idle must be positive");
+  }
+  if (o.sandbox_worker_starts < 1) {
+    return absl::InvalidArgumentError("--sandbox_worker_starts must be at least 1");
+  }
   if (o.demo && o.demo_api_key.size() < 8) {
     return absl::InvalidArgumentError("--demo_api_key must be at least 8 characters");
   }

@@ -32,10 +32,23 @@ struct ServerOptions {
   // Threads for blocking work and the questions that may wait for one.
   int worker_threads = 8;
   int max_queued = 64;
-  // The sandbox.
+  // The sandbox: "bwrap" (isolated warm workers, core/sandbox/
+  // zygote_executor.h) or "process" (a plain interpreter per question, NO
+  // isolation: for development on machines without user namespaces).
+  std::string sandbox = "bwrap";
   std::string python = "/usr/bin/python3";
+  std::string bwrap = "/usr/bin/bwrap";
+  // The account the sandbox runs as when the server runs as root.
+  std::string sandbox_user = "vet-sandbox";
   absl::Duration sandbox_timeout = absl::Seconds(30);
   int max_concurrent_executions = 5;
+  // Warm workers: at most this many (one per practice), each within this
+  // much memory (its cgroup), stopped after this long unused, and at most
+  // this many starting at once.
+  int sandbox_workers = 8;
+  int64_t sandbox_memory_mb = 4096;
+  absl::Duration sandbox_idle = absl::Minutes(10);
+  int sandbox_worker_starts = 3;
   // Largest import (all five CSV files together).
   int64_t max_import_bytes = int64_t{1} << 30;
   // How long SIGTERM waits for in-flight questions before cancelling them.

@@ -32,7 +32,21 @@ ABSL_FLAG(int64_t, demo_invoice_lines, 200000,
           "Approximate size of the generated demo data [VET_DEMO_INVOICE_LINES]");
 ABSL_FLAG(int, worker_threads, 8, "Threads for blocking work [VET_WORKER_THREADS]");
 ABSL_FLAG(int, max_queued, 64, "Questions that may wait for a worker thread [VET_MAX_QUEUED]");
+ABSL_FLAG(std::string, sandbox, "bwrap",
+          "bwrap (isolated warm workers) or process (NO isolation, development "
+          "only) [VET_SANDBOX]");
 ABSL_FLAG(std::string, python, "/usr/bin/python3", "Sandbox interpreter [VET_PYTHON]");
+ABSL_FLAG(std::string, bwrap, "/usr/bin/bwrap", "bubblewrap binary [VET_BWRAP]");
+ABSL_FLAG(std::string, sandbox_user, "vet-sandbox",
+          "Account the sandbox runs as when the server is root [VET_SANDBOX_USER]");
+ABSL_FLAG(int, sandbox_workers, 8,
+          "Warm sandbox workers at most, one per active practice [VET_SANDBOX_WORKERS]");
+ABSL_FLAG(int64_t, sandbox_memory_mb, 4096,
+          "Memory limit of one practice's sandbox worker, MiB [VET_SANDBOX_MEMORY_MB]");
+ABSL_FLAG(absl::Duration, sandbox_idle, absl::Minutes(10),
+          "A worker unused this long is stopped [VET_SANDBOX_IDLE]");
+ABSL_FLAG(int, sandbox_worker_starts, 3,
+          "Sandbox workers starting at once; more wait [VET_SANDBOX_WORKER_STARTS]");
 ABSL_FLAG(absl::Duration, sandbox_timeout, absl::Seconds(30),
           "Wall-clock limit of one execution [VET_SANDBOX_TIMEOUT]");
 ABSL_FLAG(int, max_concurrent_executions, 5,
@@ -101,7 +115,14 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   integer("VET_DEMO_INVOICE_LINES", FLAGS_demo_invoice_lines);
   integer("VET_WORKER_THREADS", FLAGS_worker_threads);
   integer("VET_MAX_QUEUED", FLAGS_max_queued);
+  str("VET_SANDBOX", FLAGS_sandbox);
   str("VET_PYTHON", FLAGS_python);
+  str("VET_BWRAP", FLAGS_bwrap);
+  str("VET_SANDBOX_USER", FLAGS_sandbox_user);
+  integer("VET_SANDBOX_WORKERS", FLAGS_sandbox_workers);
+  integer("VET_SANDBOX_MEMORY_MB", FLAGS_sandbox_memory_mb);
+  duration("VET_SANDBOX_IDLE", FLAGS_sandbox_idle);
+  integer("VET_SANDBOX_WORKER_STARTS", FLAGS_sandbox_worker_starts);
   duration("VET_SANDBOX_TIMEOUT", FLAGS_sandbox_timeout);
   integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
   duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
@@ -156,7 +177,14 @@ int main(int argc, char** argv) {
   options.demo_invoice_lines = absl::GetFlag(FLAGS_demo_invoice_lines);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.max_queued = absl::GetFlag(FLAGS_max_queued);
+  options.sandbox = absl::GetFlag(FLAGS_sandbox);
   options.python = absl::GetFlag(FLAGS_python);
+  options.bwrap = absl::GetFlag(FLAGS_bwrap);
+  options.sandbox_user = absl::GetFlag(FLAGS_sandbox_user);
+  options.sandbox_workers = absl::GetFlag(FLAGS_sandbox_workers);
+  options.sandbox_memory_mb = absl::GetFlag(FLAGS_sandbox_memory_mb);
+  options.sandbox_idle = absl::GetFlag(FLAGS_sandbox_idle);
+  options.sandbox_worker_starts = absl::GetFlag(FLAGS_sandbox_worker_starts);
   options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
   options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);

@@ -28,6 +28,7 @@
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
 #include "core/sandbox/subprocess_executor.h"
+#include "core/sandbox/zygote_executor.h"
 #include "core/session/in_memory_session_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -152,6 +153,38 @@ std::map<std::string, std::vector<std::string>> DateColumns() {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
+    const ServerOptions& options) {
+  if (options.sandbox == "process") {
+    LogWarning(
+        "sandbox: --sandbox=process runs generated code WITHOUT isolation: it "
+        "can read what the server can read and reach the network. Use it only "
+        "for development on a machine where bubblewrap cannot run.");
+    sandbox::SubprocessExecutor::Options exec_options;
+    exec_options.python_path = options.python;
+    exec_options.tables = DateColumns();
+    exec_options.max_concurrent = options.max_concurrent_executions;
+    return sandbox::SubprocessExecutor::Create(exec_options);
+  }
+  sandbox::ZygoteExecutor::Options exec_options;
+  exec_options.bwrap_path = options.bwrap;
+  exec_options.python_path = options.python;
+  exec_options.sandbox_user = options.sandbox_user;
+  exec_options.tables = DateColumns();
+  exec_options.max_concurrent = options.max_concurrent_executions;
+  exec_options.max_workers = options.sandbox_workers;
+  exec_options.memory_bytes = options.sandbox_memory_mb << 20;
+  exec_options.idle_timeout = options.sandbox_idle;
+  exec_options.max_starting = options.sandbox_worker_starts;
+  auto executor = sandbox::ZygoteExecutor::Create(exec_options);
+  if (!executor.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        executor.status().message(),
+        " (--sandbox=process runs without isolation, for development only)"));
+  }
+  return executor;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
@@ -192,11 +225,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
   s.generator = std::make_unique<codegen::Planner>();
 
-  sandbox::SubprocessExecutor::Options exec_options;
-  exec_options.python_path = options.python;
-  exec_options.tables = DateColumns();
-  exec_options.max_concurrent = options.max_concurrent_executions;
-  VET_ASSIGN_OR_RETURN(s.executor, sandbox::SubprocessExecutor::Create(exec_options));
+  VET_ASSIGN_OR_RETURN(s.executor, MakeExecutor(options));
 
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.execution_timeout = options.sandbox_timeout;

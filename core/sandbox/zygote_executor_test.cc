@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -63,8 +64,23 @@ class Recorder final : public OutputSink {
   std::string err_;
 };
 
+// The parent pid of `pid`, or -1.
+int ParentOf(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  int ppid = -1;
+  while (std::getline(status, line)) {
+    if (line.rfind("PPid:", 0) == 0 &&
+        !absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(5)), &ppid)) {
+      return -1;
+    }
+  }
+  return ppid;
+}
+
 // Kills every zygote (a PID 1 of its own namespace running the runner in
-// zygote mode) of this machine; returns how many.
+// zygote mode, whose bwrap is a child of this process: other test
+// processes run their own); returns how many.
 int KillZygotes() {
   int killed = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -82,7 +98,7 @@ int KillZygotes() {
     std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
                         std::istreambuf_iterator<char>());
     if (ns_init && cmdline.find("\"mode\":\"zygote\"") != std::string::npos &&
-        ::kill(pid, SIGKILL) == 0) {
+        ParentOf(ParentOf(pid)) == ::getpid() && ::kill(pid, SIGKILL) == 0) {
       ++killed;
     }
   }
