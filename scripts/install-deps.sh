@@ -25,14 +25,22 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -o DPkg::Lock::Timeout=600
-$SUDO apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -o DPkg::Lock::Timeout=600
+  $SUDO apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+fi
+
+# The unprivileged account the sandbox runs as when the server runs as root
+# (--sandbox_user). No home, no shell, no password.
+if ! getent passwd vet-sandbox >/dev/null; then
+  echo "install-deps: adding the system user vet-sandbox"
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin vet-sandbox
+fi
