@@ -266,6 +266,12 @@ void WorkerCgroup::KillAll() {
 CgroupController::CgroupController(std::string root, std::string parent)
     : root_(std::move(root)), parent_(std::move(parent)) {}
 
+CgroupController::~CgroupController() {
+  // Fails with EBUSY or ENOTEMPTY while any worker cgroup is inside: fine.
+  ::rmdir(MemoryParent().c_str());
+  ::rmdir(PidsParent().c_str());
+}
+
 std::string CgroupController::MemoryParent() const {
   return absl::StrCat(root_, "/memory/", parent_);
 }

@@ -99,6 +99,10 @@ class CgroupController {
   // E.g. "cgroup v1 memory+pids under /sys/fs/cgroup/*/vet-analytics".
   std::string description() const;
 
+  // Removes the parent folders if they are empty (no other server or
+  // executor uses them); the next Detect makes them again.
+  ~CgroupController();
+
  private:
   CgroupController(std::string root, std::string parent);
 

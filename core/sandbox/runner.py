@@ -566,11 +566,17 @@ def _write_document(fd, doc):
 #          the zygote exits, which ends the sandbox.
 #   fd 4   the practice's data folder (read-only), closed once loaded.
 #
-# In each child, before the code runs: its own session, fds 0-3 only, a fresh
-# scratch folder in the sandbox's size-capped /tmp, oom_score_adj 1000 (the
-# kernel's OOM killer takes the child, not the zygote), rlimits, and two
-# seccomp filters (built by the server): the base policy and one that lets it
-# signal only itself.
+# The zygote is not dumpable, nor are its children. In each child, before the
+# code runs: its own session, fds 0-3 only, a fresh scratch folder in the
+# sandbox's size-capped /tmp (removed when it ends), rlimits, no_new_privs,
+# its own Landlock domain (writes only in the scratch folder; no access to
+# other processes' memory), and two seccomp filters (built by the server):
+# the base policy and one that lets it signal only itself.
+#
+# No oom_score_adj: a non-dumpable process cannot write its own, and making
+# it dumpable for the write would open a window in which another child could
+# open its memory. The worker's memory cgroup makes the OOM killer choose
+# within the worker, where the child that allocates is the largest.
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -599,17 +605,87 @@ class _Seccomp:
             self._programs.append((buffer, SockFprog(len(raw) // 8, ctypes.addressof(buffer))))
         self._pid_offset = int(doc["pid_offset"])
 
+    def no_new_privs(self):
+        if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
+            raise OSError(self._ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+
     def load(self, pid):
         """In the child: the base policy, then signals to `pid` only."""
         signal_self = self._programs[1][0]
         self._ctypes.memmove(self._ctypes.addressof(signal_self) + self._pid_offset,
                              int(pid).to_bytes(4, "little"), 4)
-        if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
-            raise OSError(self._ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+        self.no_new_privs()
         for _, fprog in self._programs:
             if self._libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER,
                                 self._ctypes.byref(fprog), 0, 0) != 0:
                 raise OSError(self._ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+# Landlock (Linux 5.13+): each child enters its own domain, which (1) lets it
+# create, change or remove files only under its scratch folder, and (2)
+# keeps it from tracing or opening the memory of any process outside that
+# domain: the zygote, the spare child, the other questions' children.
+_LANDLOCK_CREATE_RULESET, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT_SELF = 444, 445, 446
+_LANDLOCK_RULE_PATH_BENEATH = 1
+_LANDLOCK_WRITE_ACCESS_V1 = (
+    (1 << 1)      # WRITE_FILE
+    | (1 << 4)    # REMOVE_DIR
+    | (1 << 5)    # REMOVE_FILE
+    | (0x7f << 6))  # MAKE_CHAR, MAKE_DIR, MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM
+_LANDLOCK_REFER = 1 << 13     # ABI 2
+_LANDLOCK_TRUNCATE = 1 << 14  # ABI 3
+_LANDLOCK_SCOPE_ALL = 0x3     # ABI 6: abstract unix sockets, signals
+
+
+class _Landlock:
+    def __init__(self):
+        import ctypes
+        self._ctypes = ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._libc.syscall.restype = ctypes.c_long
+        self.abi = self._libc.syscall(_LANDLOCK_CREATE_RULESET, None,
+                                      ctypes.c_size_t(0), ctypes.c_uint32(1))
+        if self.abi < 1:
+            self.abi = 0
+            return
+        access = _LANDLOCK_WRITE_ACCESS_V1
+        if self.abi >= 2:
+            access |= _LANDLOCK_REFER
+        if self.abi >= 3:
+            access |= _LANDLOCK_TRUNCATE
+        self.access = access
+        scoped = _LANDLOCK_SCOPE_ALL if self.abi >= 6 else 0
+        # struct landlock_ruleset_attr grew with the ABI: pass the size this
+        # kernel knows.
+        size = 24 if self.abi >= 6 else (16 if self.abi >= 4 else 8)
+        self._attr = ctypes.create_string_buffer(
+            access.to_bytes(8, "little") + bytes(8) + scoped.to_bytes(8, "little"), 24)
+        self._attr_size = size
+
+    def restrict(self, writable_dir):
+        """In the child, after no_new_privs: writes only under writable_dir."""
+        if not self.abi:
+            return
+        ctypes, libc = self._ctypes, self._libc
+        ruleset = libc.syscall(_LANDLOCK_CREATE_RULESET, self._attr,
+                               ctypes.c_size_t(self._attr_size), ctypes.c_uint32(0))
+        if ruleset < 0:
+            raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+        try:
+            folder = os.open(writable_dir, os.O_PATH | os.O_CLOEXEC)
+            try:
+                # struct landlock_path_beneath_attr { u64 allowed; s32 fd; } packed
+                rule = ctypes.create_string_buffer(
+                    self.access.to_bytes(8, "little") + folder.to_bytes(4, "little", signed=True), 12)
+                if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH,
+                                rule, ctypes.c_uint32(0)) != 0:
+                    raise OSError(ctypes.get_errno(), "landlock_add_rule")
+            finally:
+                os.close(folder)
+            if libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+        finally:
+            os.close(ruleset)
 
 
 def _warm_up(tables):
@@ -644,26 +720,75 @@ def _rss_kb():
     return 0
 
 
-def _child(spec, tables, seccomp, fds, scratch):
-    """In the forked child; never returns."""
-    status = 0
+def _preparation_steps(tables):
+    """What a spare child does while it waits, in small steps.
+
+    A question in a freshly forked child runs about twice as slow as the
+    same question run again in one process: every first write to a page
+    shared with the zygote copies it, a fault at a time, and reading a text
+    column still writes (each reference taken increments the string
+    objects' reference counts; a filter takes one per cell); fresh
+    allocations fault in new pages too. A spare child pays those costs
+    ahead of the question: it takes a reference to every text cell and runs
+    a typical query (filter by date, group by month, sum) on each table,
+    read-only, so the question finds the pages already its own."""
+    for frame in tables.values():
+        for column in frame.columns:
+            values = frame[column].values
+            if values.dtype == object:
+                yield values.copy
+    for frame in tables.values():
+        dates = [c for c in frame.columns
+                 if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        numbers = [c for c in frame.columns
+                   if pd.api.types.is_float_dtype(frame[c])]
+        if not dates or len(frame) == 0:
+            continue
+        date = frame[dates[0]]
+        holder = {}
+
+        def select_rows(frame=frame, date=date, holder=holder):
+            holder["rows"] = frame[date >= date.min()]
+
+        def group_by_month(date=dates[0], numbers=numbers, holder=holder):
+            rows = holder.pop("rows")
+            grouped = rows.groupby(rows[date].dt.to_period("M"))
+            (grouped[numbers[0]].sum() if numbers else grouped.size())
+
+        yield select_rows
+        yield group_by_month
+
+
+def _become_spare(tables, channel):
+    """Start of a spare child: everything that does not depend on the
+    request; stops preparing as soon as the request arrives."""
+    import select
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    for step in _preparation_steps(tables):
+        if channel is not None and select.select([channel], [], [], 0)[0]:
+            break
+        try:
+            step()
+        except Exception:
+            break  # an optimisation only
+
+
+def _run_child(spec, tables, seccomp, fds, scratch):
+    """Runs one request in this (forked) child; never returns."""
     try:
-        import resource
-        import signal
-        os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(4, 1 << 16)
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
+    except BaseException:
+        os._exit(1)  # no result pipe to report on: the server sees a crash
+    try:
         os.chdir(scratch)
         for name in ("HOME", "TMPDIR"):
             os.environ[name] = scratch
-        import tempfile
         tempfile.tempdir = scratch
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")
         limits = spec["limits"]
         cpu = int(limits["cpu_seconds"])
         for resource_id, soft, hard in (
@@ -674,10 +799,13 @@ def _child(spec, tables, seccomp, fds, scratch):
                 (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
                 (resource.RLIMIT_CORE, 0, 0)):
             resource.setrlimit(resource_id, (int(soft), int(hard)))
+        seccomp.no_new_privs()
+        _landlock.restrict(scratch)
         seccomp.load(os.getpid())
     except BaseException as exc:
         _write_document(3, {"status": "fatal", "stage": "child", "error": _error_doc(exc)})
         os._exit(1)
+    status = 0
     try:
         doc = _execute(_read_code(0), tables, spec)
         sys.stdout.flush()
@@ -688,18 +816,174 @@ def _child(spec, tables, seccomp, fds, scratch):
     os._exit(status)
 
 
+class _Zygote:
+    """The zygote's loop: requests in, forked children out, exits reported.
+
+    One spare child is kept forked ahead of the next request, while fewer
+    questions run than there are cores: it prepares (_preparation_steps)
+    and waits on its own socket for the request's descriptors. A question
+    arriving while the spare still prepares stops the preparation and runs
+    at once."""
+
+    def __init__(self, spec, tables, seccomp, control):
+        self.spec, self.tables, self.seccomp, self.control = spec, tables, seccomp, control
+        self.children = {}  # pid -> (request id, scratch folder)
+        self.by_id = {}     # request id -> pid
+        self.spare = None   # (pid, socket to it)
+        self.serial = 0
+        # A spare prepares on a core no question is using; with every core
+        # busy, questions fork directly rather than compete with it.
+        self.cores = max(1, len(os.sched_getaffinity(0)))
+
+    def fork_spare(self):
+        import socket
+        if self.spare is not None or len(self.children) >= self.cores:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:
+            try:
+                ours.close()
+                _become_spare(self.tables, theirs)
+                message, fds, _, _ = socket.recv_fds(theirs, 1 << 16, 4)
+            except BaseException:
+                os._exit(1)
+            if not message or len(fds) != 4:
+                os._exit(0)  # retired, or the zygote is gone
+            _run_child(self.spec, self.tables, self.seccomp, fds,
+                       json.loads(message)["scratch"])
+        theirs.close()
+        self.spare = (pid, ours)
+
+    def dispatch(self, request_id, fds, scratch):
+        """Hands the request to the spare, or forks for it; returns the pid."""
+        import socket
+        if self.spare is not None:
+            pid, channel = self.spare
+            self.spare = None
+            try:
+                socket.send_fds(channel, [_dumps({"scratch": scratch}).encode()], fds)
+                return pid
+            except OSError:
+                pass  # the spare died: fork afresh
+            finally:
+                channel.close()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _become_spare({}, None)
+            except BaseException:
+                os._exit(1)
+            _run_child(self.spec, self.tables, self.seccomp, fds, scratch)
+        return pid
+
+    def reap(self):
+        import shutil
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if self.spare is not None and self.spare[0] == pid:
+                self.spare[1].close()
+                self.spare = None
+            entry = self.children.pop(pid, None)
+            if entry is None:
+                continue
+            request_id, scratch = entry
+            self.by_id.pop(request_id, None)
+            shutil.rmtree(scratch, ignore_errors=True)
+            cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
+            _send(self.control, {"type": "exited", "id": request_id,
+                                 "status": status, "cpu_us": cpu_us})
+            self.fork_spare()
+
+    def handle(self, request, fds):
+        import shutil
+        request_id = request.get("id")
+        if request.get("type") == "kill":
+            pid = self.by_id.get(request_id)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+            return
+        if len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            _send(self.control, {"type": "refused", "id": request_id,
+                                 "error": "expected 4 descriptors, got %d" % len(fds)})
+            return
+        self.serial += 1
+        scratch = "/tmp/run-%d" % self.serial
+        try:
+            os.mkdir(scratch, 0o700)
+            pid = self.dispatch(request_id, fds, scratch)
+        except OSError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            _send(self.control, {"type": "refused", "id": request_id,
+                                 "error": "%s: %s" % (type(exc).__name__, exc)})
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.children[pid] = (request_id, scratch)
+        self.by_id[request_id] = pid
+        self.fork_spare()
+
+    def serve(self):
+        import select
+        import socket
+        wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.fork_spare()
+        while True:
+            try:
+                readable, _, _ = select.select([self.control, wake_read], [], [])
+            except InterruptedError:
+                continue
+            if wake_read in readable:
+                try:
+                    while os.read(wake_read, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+            self.reap()
+            if self.control not in readable:
+                continue
+            message, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 4)
+            if not message:
+                break  # the server is gone
+            self.handle(json.loads(message), fds)
+        for pid in list(self.children) + ([self.spare[0]] if self.spare else []):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _zygote(spec):
+    global resource, signal, tempfile, _landlock
+    import ctypes
     import gc
-    import select
-    import shutil
+    import resource
     import signal
     import socket
+    import tempfile  # 7 ms to import: once here, not in every child
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Not dumpable, and its children inherit that: no process of the sandbox
+    # uid can open /proc/<pid>/mem of the zygote or of another question's
+    # child to change the shared tables or run code outside the filters.
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
     control = socket.socket(fileno=int(spec["control_fd"]))
     started = time.monotonic()
     try:
         _import_libraries()
         seccomp = _Seccomp(spec["seccomp"])
+        _landlock = _Landlock()
         data = _DataDir(int(spec["data_fd"]))
         try:
             tables = _load_tables(data, spec.get("tables", {}))
@@ -712,81 +996,11 @@ def _zygote(spec):
         return
     gc.collect()
     gc.freeze()  # the loaded objects stay shared: no collector writes to them
-
-    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
     _send(control, {"type": "ready", "versions": probe["versions"],
+                    "landlock_abi": _landlock.abi,
                     "load_ms": int((time.monotonic() - started) * 1000),
                     "rss_kb": _rss_kb()})
-    children = {}  # pid -> (request id, scratch folder)
-    by_id = {}
-    serial = 0
-    while True:
-        try:
-            readable, _, _ = select.select([control, wake_read], [], [])
-        except InterruptedError:
-            continue
-        if wake_read in readable:
-            try:
-                while os.read(wake_read, 512):
-                    pass
-            except BlockingIOError:
-                pass
-        while children:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            entry = children.pop(pid, None)
-            if entry is None:
-                continue
-            request_id, scratch = entry
-            by_id.pop(request_id, None)
-            shutil.rmtree(scratch, ignore_errors=True)
-            cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
-            _send(control, {"type": "exited", "id": request_id, "status": status,
-                            "cpu_us": cpu_us})
-        if control not in readable:
-            continue
-        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
-        if not message:
-            break  # the server is gone
-        request = json.loads(message)
-        if request.get("type") == "kill":
-            pid = by_id.get(request.get("id"))
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-            continue
-        request_id = request.get("id")
-        if len(fds) != 4:
-            for fd in fds:
-                os.close(fd)
-            _send(control, {"type": "refused", "id": request_id,
-                            "error": "expected 4 descriptors, got %d" % len(fds)})
-            continue
-        serial += 1
-        scratch = "/tmp/run-%d" % serial
-        try:
-            os.mkdir(scratch, 0o700)
-            pid = os.fork()
-        except OSError as exc:
-            shutil.rmtree(scratch, ignore_errors=True)
-            for fd in fds:
-                os.close(fd)
-            _send(control, {"type": "refused", "id": request_id,
-                            "error": "%s: %s" % (type(exc).__name__, exc)})
-            continue
-        if pid == 0:
-            _child(spec, tables, seccomp, fds, scratch)
-        for fd in fds:
-            os.close(fd)
-        children[pid] = (request_id, scratch)
-        by_id[request_id] = pid
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
+    _Zygote(spec, tables, seccomp, control).serve()
 
 
 def main():

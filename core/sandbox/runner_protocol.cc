@@ -285,6 +285,9 @@ absl::StatusOr<ZygoteMessage> ParseZygoteMessage(absl::string_view json) {
     auto rss = doc.FindMember("rss_kb");
     if (rss != doc.MemberEnd() && rss->value.IsInt64())
       out.rss_kb = rss->value.GetInt64();
+    auto landlock = doc.FindMember("landlock_abi");
+    if (landlock != doc.MemberEnd() && landlock->value.IsInt())
+      out.landlock_abi = landlock->value.GetInt();
     return out;
   }
   if (type == "fatal") {

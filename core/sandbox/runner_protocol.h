@@ -67,6 +67,8 @@ struct ZygoteMessage {
   std::map<std::string, std::string> versions;
   int64_t load_ms = 0;
   int64_t rss_kb = 0;
+  // The Landlock ABI the children restrict themselves with; 0 for none.
+  int landlock_abi = 0;
 };
 // kInternal, naming what was wrong, for anything that is not a well-formed
 // message.

@@ -166,7 +166,7 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   std::string isolation = absl::StrCat(
       "bwrap namespaces (user, pid, net, ipc, uts, cgroup), read-only /usr "
       "root, ",
-      who, ", seccomp, ", cgroup_note, ", rlimits (cpu ", options.cpu_seconds,
+      who, ", not dumpable, seccomp, ", cgroup_note, ", rlimits (cpu ", options.cpu_seconds,
       "s, address space ", FormatBytes(options.address_space_bytes), ")");
   auto executor = std::unique_ptr<ZygoteExecutor>(new ZygoteExecutor(
       std::move(options), std::move(seccomp), std::move(cgroups), switch_user,
@@ -188,6 +188,12 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
         "sandbox: cannot start a sandbox on this machine: ",
         probe.status().message()));
   }
+  executor->isolation_ +=
+      (*probe)->landlock_abi() > 0
+          ? absl::StrCat(", landlock ABI ", (*probe)->landlock_abi(),
+                         " (writes only in the scratch folder, no access to "
+                         "other processes)")
+          : ", no landlock (the kernel has none)";
   LogInfo("sandbox: ", (*probe)->versions(), "; a worker started in ",
           absl::FormatDuration(absl::Trunc((*probe)->load_time(),
                                            absl::Milliseconds(1))));
@@ -213,9 +219,15 @@ ZygoteExecutor::ZygoteExecutor(Options options, SeccompPrograms seccomp,
 
 ZygoteExecutor::~ZygoteExecutor() {
   std::map<std::string, std::shared_ptr<Slot>> slots;
+  shutdown_.Cancel();  // starts in progress give up
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    auto no_starts = [this] {
+      mu_.AssertReaderHeld();
+      return starts_in_flight_ == 0;
+    };
+    mu_.Await(absl::Condition(&no_starts));
     slots.swap(slots_);
   }
   evictor_.join();
@@ -345,56 +357,70 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
 absl::StatusOr<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::WorkerFor(
     const std::string& practice_id, const std::string& data_dir,
     CancellationToken& cancel) {
+  std::vector<std::shared_ptr<ZygoteWorker>> retired;
+  absl::MutexLock lock(&mu_);
   while (true) {
-    std::vector<std::shared_ptr<ZygoteWorker>> retired;
-    std::shared_ptr<Slot> slot;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = slots_.find(practice_id);
-      if (it != slots_.end()) {
-        slot = it->second;
-        if (slot->starting) {
-          // One start per practice at a time; wait for it, then look again.
-          auto done = [&slot] { return !slot->starting; };
-          while (!mu_.AwaitWithTimeout(absl::Condition(&done),
-                                       absl::Milliseconds(100))) {
-            if (cancel.IsCancelled()) {
-              return absl::CancelledError(
-                  "cancelled while the practice's sandbox worker started");
-            }
+    if (stopping_) return absl::UnavailableError("the sandbox is shutting down");
+    auto it = slots_.find(practice_id);
+    if (it != slots_.end()) {
+      std::shared_ptr<Slot> slot = it->second;
+      if (slot->starting) {
+        // One start per practice at a time, on its own thread: a question
+        // cancelled while waiting leaves it running for the next one.
+        auto done = [&slot] { return !slot->starting; };
+        while (!mu_.AwaitWithTimeout(absl::Condition(&done),
+                                     absl::Milliseconds(50))) {
+          if (cancel.IsCancelled()) {
+            return absl::CancelledError(
+                "cancelled while the practice's sandbox worker started");
           }
-          if (slot->data_dir == data_dir && !slot->start_error.ok())
-            return slot->start_error;
-          continue;
         }
-        if (slot->worker != nullptr && slot->worker->alive() &&
-            slot->data_dir == data_dir) {
-          return slot->worker;
-        }
-        // Dead, or holding an older version of the data: replaced. Runs
-        // still using it keep it alive until they end.
-        if (slot->worker != nullptr) retired.push_back(slot->worker);
-        slots_.erase(it);
+        if (slot->data_dir == data_dir && !slot->start_error.ok())
+          return slot->start_error;
+        continue;
       }
-      auto evicted = MakeRoomLocked();
-      retired.insert(retired.end(), evicted.begin(), evicted.end());
-      slot = std::make_shared<Slot>();
-      slot->data_dir = data_dir;
-      slot->starting = true;
-      slots_[practice_id] = slot;
+      if (slot->worker != nullptr && slot->worker->alive() &&
+          slot->data_dir == data_dir) {
+        return slot->worker;
+      }
+      // Dead, or holding an older version of the data: replaced. Runs
+      // still using it keep it alive until they end.
+      if (slot->worker != nullptr) retired.push_back(slot->worker);
+      slots_.erase(it);
     }
-    retired.clear();  // stops the workers nobody uses, outside the lock
-    auto started = StartWorker(practice_id, data_dir, cancel);
-    absl::MutexLock lock(&mu_);
-    slot->starting = false;
-    if (!started.ok()) {
-      slot->start_error = started.status();
-      auto it = slots_.find(practice_id);
-      if (it != slots_.end() && it->second == slot) slots_.erase(it);
-      return started.status();
+    auto evicted = MakeRoomLocked();
+    retired.insert(retired.end(), evicted.begin(), evicted.end());
+    auto slot = std::make_shared<Slot>();
+    slot->data_dir = data_dir;
+    slot->starting = true;
+    slots_[practice_id] = slot;
+    ++starts_in_flight_;
+    std::thread([this, slot, practice_id, data_dir] {
+      auto started = StartWorker(practice_id, data_dir, shutdown_);
+      std::shared_ptr<ZygoteWorker> unwanted;
+      absl::MutexLock lock(&mu_);
+      slot->starting = false;
+      if (started.ok()) {
+        slot->worker = std::shared_ptr<ZygoteWorker>(std::move(*started));
+        if (stopping_) unwanted = slot->worker;
+      } else {
+        slot->start_error = started.status();
+        auto found = slots_.find(practice_id);
+        if (found != slots_.end() && found->second == slot) slots_.erase(found);
+      }
+      --starts_in_flight_;
+      if (unwanted != nullptr) {
+        mu_.Unlock();
+        unwanted.reset();
+        mu_.Lock();
+      }
+    }).detach();
+    if (!retired.empty()) {
+      // Stopped outside the lock (the destructors wait for the sandboxes).
+      mu_.Unlock();
+      retired.clear();
+      mu_.Lock();
     }
-    slot->worker = std::shared_ptr<ZygoteWorker>(std::move(*started));
-    return slot->worker;
   }
 }
 

@@ -139,7 +139,7 @@ class ZygoteExecutor final : public Executor {
   const bool switch_user_;
   const uid_t uid_;
   const gid_t gid_;
-  const std::string isolation_;
+  std::string isolation_;  // completed by Create's probe
   ConcurrencyLimiter limiter_;
   ConcurrencyLimiter start_limiter_;
 
@@ -147,7 +147,10 @@ class ZygoteExecutor final : public Executor {
   // practice id -> its worker (or the start in progress).
   std::map<std::string, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   uint64_t worker_serial_ ABSL_GUARDED_BY(mu_) = 0;
+  int starts_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Tripped by the destructor: worker starts (on their own threads) stop.
+  CancellationToken shutdown_;
   std::thread evictor_;
 };
 

@@ -449,6 +449,7 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
     worker->versions_ = absl::StrJoin(versions, ", ");
     worker->load_time_ = absl::Milliseconds(ready.load_ms);
     worker->ready_rss_bytes_ = ready.rss_kb * 1024;
+    worker->landlock_abi_ = ready.landlock_abi;
     break;
   }
   {

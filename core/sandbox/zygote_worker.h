@@ -103,6 +103,9 @@ class ZygoteWorker {
   int64_t MemoryBytes() const;
   // "python 3.11.2, pandas 1.5.3, ..."
   const std::string& versions() const { return versions_; }
+  // The Landlock ABI each child restricts itself with; 0 when the kernel
+  // has none.
+  int landlock_abi() const { return landlock_abi_; }
 
   // Kills the whole sandbox at once (its PID 1, and with it every process
   // in the namespace); in-flight runs end with `reason`.
@@ -125,6 +128,7 @@ class ZygoteWorker {
   std::string versions_;
   absl::Duration load_time_;
   int64_t ready_rss_bytes_ = 0;
+  int landlock_abi_ = 0;
   std::unique_ptr<WorkerCgroup> cgroup_;
   pid_t bwrap_pid_ = -1;
   internal::UniqueFd bwrap_pidfd_;
