@@ -241,6 +241,15 @@ int ZygoteExecutor::workers() const {
   return n;
 }
 
+int64_t ZygoteExecutor::worker_memory_bytes() const {
+  absl::MutexLock lock(&mu_);
+  int64_t total = 0;
+  for (const auto& [id, slot] : slots_) {
+    if (slot->worker != nullptr) total += std::max<int64_t>(0, slot->worker->MemoryBytes());
+  }
+  return total;
+}
+
 void ZygoteExecutor::EvictionLoop() {
   const absl::Duration tick =
       std::min(options_.idle_timeout / 2, absl::Seconds(30));

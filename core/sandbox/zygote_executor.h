@@ -108,6 +108,9 @@ class ZygoteExecutor final : public Executor {
   const std::string& isolation() const { return isolation_; }
   // For metrics and tests.
   int workers() const;
+  // The workers' memory: their cgroups' usage (or the zygotes' resident
+  // size at start, without cgroups).
+  int64_t worker_memory_bytes() const;
   int running() const { return limiter_.running(); }
   int waiting() const { return limiter_.waiting(); }
   // Stops workers idle longer than idle_timeout; returns how many. Called
