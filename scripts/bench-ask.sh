@@ -43,7 +43,7 @@ DATA=$STATE/exports
 "$BIN/vetctl" demo-data "$DATA" >/dev/null 2>&1
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "demo data: $(($(wc -l < "$DATA/invoice_lines.csv") - 1)) invoice lines (the server loads them from the columnar form)"
-echo "baseline (cold interpreter, what every question pays today):"
+echo "baseline (a cold interpreter: what every question paid before the warm sandbox):"
 measure "python3 -c 'import pandas'" /usr/bin/python3 -c 'import pandas'
 measure "python3: import pandas + read 5 CSVs" /usr/bin/python3 -c "
 import pandas as pd

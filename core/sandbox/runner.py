@@ -831,13 +831,10 @@ class _Zygote:
         self.by_id = {}     # request id -> pid
         self.spare = None   # (pid, socket to it)
         self.serial = 0
-        # A spare prepares on a core no question is using; with every core
-        # busy, questions fork directly rather than compete with it.
-        self.cores = max(1, len(os.sched_getaffinity(0)))
 
     def fork_spare(self):
         import socket
-        if self.spare is not None or len(self.children) >= self.cores:
+        if self.spare is not None or self.children:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
