@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -341,11 +342,9 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
   spec.seccomp_pid_offset = seccomp_.signal_self_pid_index * 8 + 4;
   launch.spec_json = internal::EncodeZygoteSpec(spec);
   if (cgroups_ != nullptr) {
-    uint64_t serial;
-    {
-      absl::MutexLock lock(&mu_);
-      serial = ++worker_serial_;
-    }
+    // Unique in the process: several executors may share a parent.
+    static std::atomic<uint64_t> worker_serial{0};
+    const uint64_t serial = ++worker_serial;
     VET_ASSIGN_OR_RETURN(
         launch.cgroup,
         cgroups_->Create(absl::StrCat("worker-", serial), options_.memory_bytes,

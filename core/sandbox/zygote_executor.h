@@ -149,7 +149,6 @@ class ZygoteExecutor final : public Executor {
   mutable absl::Mutex mu_;
   // practice id -> its worker (or the start in progress).
   std::map<std::string, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
-  uint64_t worker_serial_ ABSL_GUARDED_BY(mu_) = 0;
   int starts_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Tripped by the destructor: worker starts (on their own threads) stop.

@@ -290,6 +290,38 @@ TEST_F(ZygoteExecutorTest, EvictsIdleWorkers) {
   EXPECT_EQ(executor_->workers(), 1);
 }
 
+TEST_F(ZygoteExecutorTest, ACrashIsInternalAndTheNextQuestionWorks) {
+  auto r = Run("import ctypes\nctypes.string_at(0)\nresult = 1");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
+                          HasSubstr("killed by signal 11 (SIGSEGV)")));
+  auto next = Run("result = len(invoice_lines)");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->result.number, 4);
+}
+
+TEST_F(ZygoteExecutorTest, TheWorkersMemoryLimitEndsTheQuestion) {
+  // Under the 4 GiB address-space limit, over the worker's 300 MiB cgroup:
+  // only the memory cgroup stops it, through the kernel's OOM killer.
+  ZygoteExecutor::Options options = DefaultOptions();
+  options.memory_bytes = int64_t{300} << 20;
+  auto executor = ZygoteExecutor::Create(options);
+  ASSERT_THAT(executor, IsOk());
+  if ((*executor)->isolation().find("no cgroup") != std::string::npos) {
+    GTEST_SKIP() << "no memory cgroup here: " << (*executor)->isolation();
+  }
+  CancellationToken token;
+  auto r = (*executor)->Execute(
+      Request("blocks = [bytearray(64 << 20) for _ in range(20)]\n"
+              "result = len(blocks)"),
+      sink_, token);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted,
+                          HasSubstr("out of memory (the memory limit is 300 MiB)")));
+  auto next = (*executor)->Execute(Request("result = len(invoice_lines)"),
+                                   sink_, token);
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->result.number, 4);
+}
+
 TEST_F(ZygoteExecutorTest, MissingDataIsNotFound) {
   ExecutionRequest request = Request("result = 1");
   request.data_dir = DataDir("missing");
