@@ -3,12 +3,15 @@
 #include "core/sandbox/zygote_executor.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <filesystem>
 #include <system_error>
@@ -31,6 +34,18 @@ using internal::FormatBytes;
 // the rest of the document's envelope is small.
 constexpr int64_t kMaxAnswerBytes = 4 * 20000;
 constexpr int64_t kEnvelopeBytes = 64 << 10;
+
+// Root, or a process holding CAP_SETUID and CAP_SETGID (a systemd unit with
+// AmbientCapabilities), can start the sandbox as another user.
+bool CanSwitchUser() {
+  if (::geteuid() == 0) return true;
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct caps[2];
+  std::memset(caps, 0, sizeof(caps));
+  if (::syscall(SYS_capget, &header, caps) != 0) return false;
+  const uint32_t want = (1u << CAP_SETUID) | (1u << CAP_SETGID);
+  return (caps[0].effective & want) == want;
+}
 
 absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
   for (const std::string* path : {&o.bwrap_path, &o.python_path}) {
@@ -114,7 +129,7 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   std::string who = absl::StrCat("uid ", uid, " (the server's own)");
-  if (::geteuid() == 0) {
+  if (CanSwitchUser()) {
     struct passwd entry;
     struct passwd* found = nullptr;
     char buffer[4096];
@@ -140,7 +155,8 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
     who = absl::StrCat("uid ", uid, " (", options.sandbox_user, ")");
   } else {
     LogWarning(
-        "sandbox: the server is not root, so the sandbox runs as its own uid ",
+        "sandbox: the server is not root and lacks CAP_SETUID/CAP_SETGID, so "
+        "the sandbox runs as its own uid ",
         uid, "; the other layers stay");
   }
   VET_ASSIGN_OR_RETURN(SeccompPrograms seccomp, BuildSeccompPrograms());

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -138,6 +140,14 @@ struct LaunchPlan {
         ::setuid(plan.uid) != 0) {
       ::_exit(125);
     }
+    // A server that is not root switches users with CAP_SETUID and
+    // CAP_SETGID (systemd's AmbientCapabilities); those would survive the
+    // uid change and execve. bwrap gets no capability at all.
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[2];
+    std::memset(none, 0, sizeof(none));
+    if (::syscall(SYS_capset, &header, none) != 0) ::_exit(125);
   }
   // An empty environment for bwrap itself: its own helper processes would
   // otherwise carry the server's secrets into the sandbox's /proc.
