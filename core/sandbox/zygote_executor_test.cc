@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/sandbox/runner_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -30,6 +31,7 @@
 namespace vet::sandbox {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
@@ -259,7 +261,8 @@ TEST_F(ZygoteExecutorTest, AKilledWorkerEndsTheQuestionAndTheNextStartsAnew) {
       sink_, token);
   killer.join();
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
-                          HasSubstr("the next question starts a new one")));
+                          AllOf(HasSubstr("killed by signal 9 (SIGKILL)"),
+                                HasSubstr("the next question starts a new one"))));
   auto next = Run("result = 3");
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->result.number, 3);
@@ -320,6 +323,12 @@ TEST_F(ZygoteExecutorTest, TheWorkersMemoryLimitEndsTheQuestion) {
                                    sink_, token);
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->result.number, 4);
+}
+
+TEST(ZygoteWorkerTest, TheRunnerFitsInOneArgument) {
+  // bwrap gets runner.py as one argv string; Linux refuses longer ones
+  // (MAX_ARG_STRLEN, 32 pages) with E2BIG.
+  EXPECT_LT(internal::RunnerSource().size(), 131072u);
 }
 
 TEST_F(ZygoteExecutorTest, MissingDataIsNotFound) {

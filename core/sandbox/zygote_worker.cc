@@ -84,6 +84,11 @@ bool WaitReadable(int fd, absl::Duration timeout) {
 }
 
 std::string DescribeWaitStatus(int status) {
+  // bwrap exits with 128 + N when the sandbox's PID 1 died of signal N.
+  if (WIFEXITED(status) && WEXITSTATUS(status) > 128 &&
+      WEXITSTATUS(status) < 128 + NSIG) {
+    status = WEXITSTATUS(status) - 128;  // as a wait status for that signal
+  }
   if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
     const char* name = sigabbrev_np(WTERMSIG(status));
