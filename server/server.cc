@@ -139,20 +139,6 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOpti
   return PracticeRegistry::FromPractices(std::move(practices));
 }
 
-// table -> its date and datetime columns, which the sandbox parses on load.
-std::map<std::string, std::vector<std::string>> DateColumns() {
-  std::map<std::string, std::vector<std::string>> out;
-  for (const data::TableSpec& table : data::CanonicalSchema()) {
-    auto& cols = out[table.name];
-    for (const data::ColumnSpec& c : table.columns) {
-      if (c.type == data::FieldType::kDate || c.type == data::FieldType::kDateTime) {
-        cols.push_back(c.name);
-      }
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
     const ServerOptions& options) {
   if (options.sandbox == "process") {
@@ -162,7 +148,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
         "for development on a machine where bubblewrap cannot run.");
     sandbox::SubprocessExecutor::Options exec_options;
     exec_options.python_path = options.python;
-    exec_options.tables = DateColumns();
+    exec_options.tables = data::DateColumnsByTable();
     exec_options.max_concurrent = options.max_concurrent_executions;
     return sandbox::SubprocessExecutor::Create(exec_options);
   }
@@ -170,7 +156,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   exec_options.bwrap_path = options.bwrap;
   exec_options.python_path = options.python;
   exec_options.sandbox_user = options.sandbox_user;
-  exec_options.tables = DateColumns();
+  exec_options.tables = data::DateColumnsByTable();
   exec_options.max_concurrent = options.max_concurrent_executions;
   exec_options.max_workers = options.sandbox_workers;
   exec_options.memory_bytes = options.sandbox_memory_mb << 20;

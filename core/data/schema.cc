@@ -200,6 +200,18 @@ const std::vector<TableSpec>& CanonicalSchema() {
   return *schema;
 }
 
+std::map<std::string, std::vector<std::string>> DateColumnsByTable() {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const TableSpec& table : CanonicalSchema()) {
+    auto& columns = out[table.name];
+    for (const ColumnSpec& c : table.columns) {
+      if (c.type == FieldType::kDate || c.type == FieldType::kDateTime)
+        columns.push_back(c.name);
+    }
+  }
+  return out;
+}
+
 const TableSpec* FindTable(absl::string_view name) {
   for (const TableSpec& t : CanonicalSchema()) {
     if (t.name == name) return &t;

@@ -4,6 +4,7 @@
 #ifndef VET_CORE_DATA_SCHEMA_H_
 #define VET_CORE_DATA_SCHEMA_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct TableSpec {
 // The five tables in dependency order: clients, patients, staff,
 // appointments, invoice_lines.
 const std::vector<TableSpec>& CanonicalSchema();
+
+// Table name -> its date and datetime columns, which the sandbox parses on
+// load (for the CSV form; the columnar form carries its own types).
+std::map<std::string, std::vector<std::string>> DateColumnsByTable();
 
 // nullptr if there is no such table.
 const TableSpec* FindTable(absl::string_view name);

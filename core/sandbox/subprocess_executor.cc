@@ -54,10 +54,6 @@ constexpr rlim_t kMaxOpenFiles = 64;
 // The probe imports pandas and matplotlib and may build the font cache: a
 // few seconds on a loaded machine.
 constexpr absl::Duration kProbeTimeout = absl::Seconds(60);
-// runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
-// the rest of the document's envelope is small.
-constexpr int64_t kMaxAnswerBytes = 4 * 20000;
-constexpr int64_t kEnvelopeBytes = 64 << 10;
 
 class ScratchDir {
  public:
@@ -177,12 +173,6 @@ absl::Status ValidateOptions(const SubprocessExecutor::Options& o) {
   return absl::OkStatus();
 }
 
-int64_t MaxResultDocumentBytes(const SubprocessExecutor::Options& o) {
-  // Charts travel as base64: 4 bytes for every 3.
-  return o.max_result_bytes + kMaxAnswerBytes + kEnvelopeBytes +
-         int64_t{o.max_charts} * (o.max_chart_bytes / 3 * 4 + 4 + 256);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
@@ -194,7 +184,8 @@ absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
                          ScratchDir::Make(options.scratch_root));
     DiscardSink discard;
     CancellationToken never;
-    RunLimits limits{kProbeTimeout, options.max_output_bytes, kEnvelopeBytes};
+    RunLimits limits{kProbeTimeout, options.max_output_bytes,
+                     internal::kResultEnvelopeBytes};
     auto outcome =
         RunRunner(MakeLaunchSpec(options, *scratch, internal::EncodeProbeSpec(),
                                  /*code=*/""),
@@ -279,7 +270,9 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
   spec.max_chart_bytes = options_.max_chart_bytes;
   spec.max_result_bytes = options_.max_result_bytes;
   RunLimits limits{request.timeout, options_.max_output_bytes,
-                   MaxResultDocumentBytes(options_)};
+                   internal::MaxResultDocumentBytes(
+                       options_.max_result_bytes, options_.max_charts,
+                       options_.max_chart_bytes)};
 
   VET_ASSIGN_OR_RETURN(
       RunOutcome outcome,

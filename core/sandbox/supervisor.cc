@@ -267,6 +267,15 @@ class Supervisor {
 
 }  // namespace
 
+int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
+                               int64_t max_chart_bytes) {
+  // runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
+  // charts travel as base64: 4 bytes for every 3.
+  constexpr int64_t kMaxAnswerBytes = 4 * 20000;
+  return max_result_bytes + kMaxAnswerBytes + kResultEnvelopeBytes +
+         int64_t{max_charts} * (max_chart_bytes / 3 * 4 + 4 + 256);
+}
+
 RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
                      OutputSink& sink, CancellationToken& cancel) {
   // On the heap: the supervisor carries a 64 KiB read buffer.

@@ -47,6 +47,13 @@ struct RunLimits {
   int64_t max_result_document_bytes = 0;
 };
 
+// The largest result document (fd 3) a run may write for these caps: the
+// result, the `answer` sentence, the charts (base64) and the envelope.
+int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
+                               int64_t max_chart_bytes);
+// The envelope alone, as much as a probe's document needs.
+inline constexpr int64_t kResultEnvelopeBytes = 64 << 10;
+
 // Reads the process's pipes until it ends (or is stopped), forwarding output
 // to `sink` as it arrives; then kills what is left and waits for it.
 RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,

@@ -30,10 +30,6 @@ namespace {
 
 using internal::FormatBytes;
 
-// runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
-// the rest of the document's envelope is small.
-constexpr int64_t kMaxAnswerBytes = 4 * 20000;
-constexpr int64_t kEnvelopeBytes = 64 << 10;
 
 // Root, or a process holding CAP_SETUID and CAP_SETGID (a systemd unit with
 // AmbientCapabilities), can start the sandbox as another user.
@@ -105,12 +101,6 @@ absl::Status GrantGroupRead(const std::string& dir, gid_t gid) {
         "sandbox: cannot list ", dir, ": ", ec.message()));
   }
   return absl::OkStatus();
-}
-
-int64_t MaxResultDocumentBytes(const ZygoteExecutor::Options& o) {
-  // Charts travel as base64: 4 bytes for every 3.
-  return o.max_result_bytes + kMaxAnswerBytes + kEnvelopeBytes +
-         int64_t{o.max_charts} * (o.max_chart_bytes / 3 * 4 + 4 + 256);
 }
 
 }  // namespace
@@ -490,7 +480,9 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
   if (!process.ok()) return process.status();
 
   internal::RunLimits limits{request.timeout, options_.max_output_bytes,
-                             MaxResultDocumentBytes(options_)};
+                             internal::MaxResultDocumentBytes(
+                       options_.max_result_bytes, options_.max_charts,
+                       options_.max_chart_bytes)};
   internal::RunOutcome outcome =
       internal::Supervise(**process, limits, output, cancel);
   process->reset();

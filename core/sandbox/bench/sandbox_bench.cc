@@ -45,19 +45,6 @@ class NullSink final : public OutputSink {
   void OnOutput(OutputStream, absl::string_view) override {}
 };
 
-std::map<std::string, std::vector<std::string>> DateColumns() {
-  std::map<std::string, std::vector<std::string>> out;
-  for (const data::TableSpec& table : data::CanonicalSchema()) {
-    auto& cols = out[table.name];
-    for (const data::ColumnSpec& c : table.columns) {
-      if (c.type == data::FieldType::kDate ||
-          c.type == data::FieldType::kDateTime)
-        cols.push_back(c.name);
-    }
-  }
-  return out;
-}
-
 struct Stats {
   double p50_ms, p95_ms, min_ms, max_ms;
 };
@@ -158,7 +145,7 @@ int Main(int argc, char** argv) {
   // Cold baseline 2: a fresh interpreter per question, columnar load.
   {
     SubprocessExecutor::Options options;
-    options.tables = DateColumns();
+    options.tables = data::DateColumnsByTable();
     options.probe_interpreter = false;
     auto executor = SubprocessExecutor::Create(options);
     if (!executor.ok()) {
@@ -172,7 +159,7 @@ int Main(int argc, char** argv) {
   }
 
   ZygoteExecutor::Options options;
-  options.tables = DateColumns();
+  options.tables = data::DateColumnsByTable();
   auto created = ZygoteExecutor::Create(options);
   if (!created.ok()) {
     std::fprintf(stderr, "sandbox_bench: %s\n", created.status().ToString().c_str());
