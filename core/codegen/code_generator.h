@@ -1,13 +1,16 @@
 // Turns a question into pandas code for the sandbox. Implementations: the
-// offline KPI planner (planner.h) and, later, an OpenAI-compatible model.
+// offline KPI planner (planner.h), an OpenAI-compatible model
+// (model_generator.h), and the router between them (routing_generator.h).
 #ifndef VET_CORE_CODEGEN_CODE_GENERATOR_H_
 #define VET_CORE_CODEGEN_CODE_GENERATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/optional.h"
 #include "core/common/cancellation.h"
@@ -38,6 +41,10 @@ struct CodeRequest {
   // Set when repairing: the code that failed and its error, scrubbed.
   std::string failed_code;
   std::string failure;
+  // A model service failed and the call is retried: why (may be empty).
+  std::function<void(const std::string& reason)> on_retry;
+  // Pieces of the code as a model writes it (may be empty).
+  std::function<void(absl::string_view piece)> on_code_delta;
 };
 
 struct GeneratedCode {

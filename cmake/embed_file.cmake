@@ -9,11 +9,14 @@ string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${content}")
 string(REPEAT "0x[0-9a-f][0-9a-f]," 12 line_pattern)
 string(REGEX REPLACE "(${line_pattern})" "\\1\n    " bytes "${bytes}")
 get_filename_component(input_name "${INPUT}" NAME)
+if(NOT NAMESPACE)
+  set(NAMESPACE "vet::sandbox::internal")
+endif()
 file(WRITE "${OUTPUT}"
 "// Generated from ${input_name} by embed_file.cmake. Do not edit.
 #include \"absl/strings/string_view.h\"
 
-namespace vet::sandbox::internal {
+namespace ${NAMESPACE} {
 namespace {
 constexpr unsigned char kBytes[] = {
     ${bytes}0x00};
@@ -23,5 +26,5 @@ absl::string_view ${SYMBOL}() {
   return absl::string_view(reinterpret_cast<const char*>(kBytes), ${size});
 }
 
-}  // namespace vet::sandbox::internal
+}  // namespace ${NAMESPACE}
 ")

@@ -1,0 +1,255 @@
+// ModelCodeGenerator: the prompt from the template, the call, the code out
+// of the reply and the import check.
+#include "core/codegen/model_generator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/codegen/semantic_layer.h"
+#include "core/common/status_macros.h"
+#include "core/data/schema.h"
+
+namespace vet::codegen {
+namespace internal {
+// prompts/model_prompt.md, embedded at build time.
+absl::string_view ModelPromptTemplate();
+}  // namespace internal
+
+namespace {
+
+constexpr const char* kAllowedModules[] = {
+    "pandas", "numpy",       "math",      "statistics", "datetime",
+    "re",     "collections", "itertools", "matplotlib"};
+
+std::string TypeForPrompt(const data::ColumnSpec& spec) {
+  if (spec.type == data::FieldType::kRef)
+    return absl::StrCat("id, refers to ", spec.references);
+  return std::string(data::FieldTypeName(spec.type));
+}
+
+// Tables, columns, types, allowed values, date ranges and row counts:
+// never a row, never a value of a personal column.
+std::string DescribeForPrompt(const data::DatasetDescription& dataset) {
+  std::string out;
+  for (const data::TableDescription& table : dataset.tables) {
+    absl::StrAppend(&out, "- ", table.name, " (", table.row_count, " rows): ",
+                    table.description, "\n");
+    for (const data::ColumnDescription& column : table.columns) {
+      if (!column.present) continue;
+      const data::ColumnSpec& spec = column.spec;
+      absl::StrAppend(&out, "    ", spec.name, ": ", TypeForPrompt(spec));
+      if (spec.type == data::FieldType::kEnum && !spec.allowed_values.empty())
+        absl::StrAppend(&out, " (", absl::StrJoin(spec.allowed_values, ", "), ")");
+      if (!column.min_value.empty())
+        absl::StrAppend(&out, ", ", column.min_value, " to ", column.max_value);
+      if (spec.personal) absl::StrAppend(&out, ", personal: never show its values");
+      if (spec.optional) absl::StrAppend(&out, ", may be empty");
+      if (!spec.description.empty()) absl::StrAppend(&out, " - ", spec.description);
+      absl::StrAppend(&out, "\n");
+    }
+  }
+  return out;
+}
+
+std::string Fill(absl::string_view section,
+                 const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string text(internal::PromptSection(section));
+  for (const auto& [key, value] : values) {
+    text = absl::StrReplaceAll(text, {{absl::StrCat("{{", key, "}}"), value}});
+  }
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
+int64_t EstimateTokens(absl::string_view text) {
+  return static_cast<int64_t>(text.size() + 2) / 3;
+}
+
+}  // namespace
+
+namespace internal {
+
+std::string PromptSection(absl::string_view name) {
+  const std::string marker = absl::StrCat("=== ", name, " ===");
+  absl::string_view text = ModelPromptTemplate();
+  size_t start = text.find(marker);
+  if (start == absl::string_view::npos) return "";
+  start += marker.size();
+  size_t end = text.find("\n=== ", start);
+  return std::string(
+      text.substr(start, end == absl::string_view::npos ? end : end - start));
+}
+
+std::string ExtractCode(absl::string_view reply) {
+  size_t fence = reply.find("```");
+  if (fence == absl::string_view::npos) {
+    return std::string(absl::StripAsciiWhitespace(reply));
+  }
+  // Prefer a ```python block; else the first fenced block.
+  size_t python = reply.find("```python");
+  if (python == absl::string_view::npos) python = reply.find("```py\n");
+  size_t open = python != absl::string_view::npos ? python : fence;
+  size_t line_end = reply.find('\n', open);
+  if (line_end == absl::string_view::npos) return "";
+  size_t close = reply.find("```", line_end + 1);
+  absl::string_view code = reply.substr(
+      line_end + 1,
+      close == absl::string_view::npos ? absl::string_view::npos : close - line_end - 1);
+  return std::string(absl::StripTrailingAsciiWhitespace(code)) + "\n";
+}
+
+absl::Status CheckImports(absl::string_view code) {
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(code, '\n')) {
+    ++number;
+    absl::string_view text = absl::StripLeadingAsciiWhitespace(line);
+    if (absl::StrContains(text, "__import__") || absl::StrContains(text, "importlib")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", number, " imports dynamically (__import__ or importlib), "
+          "which is not allowed"));
+    }
+    std::vector<std::string> modules;
+    if (absl::ConsumePrefix(&text, "import ")) {
+      for (absl::string_view part : absl::StrSplit(text, ',')) {
+        part = absl::StripAsciiWhitespace(part);
+        modules.push_back(std::string(part.substr(0, part.find_first_of(" .#;"))));
+      }
+    } else if (absl::ConsumePrefix(&text, "from ")) {
+      text = absl::StripLeadingAsciiWhitespace(text);
+      modules.push_back(std::string(text.substr(0, text.find_first_of(" .#;"))));
+    }
+    for (const std::string& module : modules) {
+      if (module.empty()) continue;  // "from . import": refused below
+      bool allowed = std::any_of(std::begin(kAllowedModules), std::end(kAllowedModules),
+                                 [&](const char* a) { return module == a; });
+      if (!allowed) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "line ", number, " imports ", module,
+            ", which is not allowed (only pandas, numpy, math, statistics, "
+            "datetime, re, collections, itertools and matplotlib)"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+ModelCodeGenerator::ModelCodeGenerator(Options options,
+                                       std::unique_ptr<ChatClient> client)
+    : options_(std::move(options)), client_(std::move(client)) {}
+
+std::vector<ChatMessage> ModelCodeGenerator::Prompt(const CodeRequest& request) const {
+  std::vector<ChatMessage> messages;
+  messages.push_back(
+      {"system",
+       Fill("system",
+            {{"as_of", absl::FormatCivilTime(request.as_of)},
+             {"schema", request.dataset != nullptr ? DescribeForPrompt(*request.dataset)
+                                                   : std::string("(not available)")},
+             {"metrics", MetricDefinitionsForPrompt()}})});
+  if (!request.history.empty()) {
+    std::string turns;
+    const size_t first =
+        request.history.size() > static_cast<size_t>(options_.max_history_turns)
+            ? request.history.size() - static_cast<size_t>(options_.max_history_turns)
+            : 0;
+    for (size_t i = first; i < request.history.size(); ++i) {
+      const PriorTurn& turn = request.history[i];
+      absl::StrAppend(&turns, "Question: ", turn.question, "\n");
+      if (!turn.summary.empty()) absl::StrAppend(&turns, "It computed: ", turn.summary, "\n");
+      if (!turn.code.empty())
+        absl::StrAppend(&turns, "Code:\n```python\n", turn.code, "\n```\n");
+    }
+    messages.push_back({"user", Fill("history", {{"turns", turns}})});
+  }
+  messages.push_back({"user", Fill("user", {{"question", request.question}})});
+  if (request.attempt > 1 && !request.failed_code.empty()) {
+    messages.push_back({"assistant", absl::StrCat("```python\n", request.failed_code, "\n```")});
+    messages.push_back({"user", Fill("repair", {{"failure", request.failure}})});
+  }
+  return messages;
+}
+
+int64_t ModelCodeGenerator::Cost(int64_t prompt_tokens, int64_t cached_tokens,
+                                 int64_t completion_tokens) const {
+  const ModelPricing& p = options_.pricing;
+  cached_tokens = std::min(cached_tokens, prompt_tokens);
+  // Rounded up per part: the ledger never under-counts.
+  auto micros = [](int64_t tokens, int64_t per_mtok) {
+    return (tokens * per_mtok + 999'999) / 1'000'000;
+  };
+  return micros(prompt_tokens - cached_tokens, p.input_micros_per_mtok) +
+         micros(cached_tokens, p.cached_input_micros_per_mtok) +
+         micros(completion_tokens, p.output_micros_per_mtok);
+}
+
+CostEstimate ModelCodeGenerator::Estimate(const CodeRequest& request) const {
+  int64_t prompt = 0;
+  for (const ChatMessage& m : Prompt(request)) prompt += EstimateTokens(m.content) + 4;
+  // A repair of the check (see Generate) may call the model twice.
+  return {options_.model, 2 * Cost(prompt, 0, options_.max_completion_tokens)};
+}
+
+absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
+    const CodeRequest& request, CancellationToken& cancel) {
+  GeneratedCode out;
+  out.generator = "model";
+  out.model = options_.model;
+  CodeRequest current = request;
+  // One more call when the code fails the import check.
+  for (int call = 1; call <= 2; ++call) {
+    ChatRequest chat;
+    chat.model = options_.model;
+    chat.messages = Prompt(current);
+    chat.max_completion_tokens = options_.max_completion_tokens;
+    chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
+    ChatCallbacks callbacks;
+    callbacks.on_retry = request.on_retry;
+    callbacks.on_delta = request.on_code_delta;
+    VET_ASSIGN_OR_RETURN(ChatResponse reply, client_->Complete(chat, callbacks, cancel));
+    if (!reply.model.empty()) out.model = reply.model;
+    int64_t prompt_tokens = reply.prompt_tokens;
+    int64_t completion_tokens = reply.completion_tokens;
+    if (!reply.has_usage) {
+      // Counted from the text when the server does not say: spend is never
+      // recorded as zero for a paid call.
+      prompt_tokens = 0;
+      for (const ChatMessage& m : chat.messages) prompt_tokens += EstimateTokens(m.content) + 4;
+      completion_tokens = EstimateTokens(reply.content);
+    }
+    out.prompt_tokens += prompt_tokens;
+    out.completion_tokens += completion_tokens;
+    out.cost_micros += Cost(prompt_tokens, reply.cached_prompt_tokens, completion_tokens);
+
+    out.code = internal::ExtractCode(reply.content);
+    absl::Status checked =
+        out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
+                         : internal::CheckImports(out.code);
+    if (checked.ok()) {
+      out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
+      return out;
+    }
+    if (call == 2) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the model's code did not pass the check twice: ", checked.message()));
+    }
+    if (request.on_retry) {
+      request.on_retry(absl::StrCat("the model's code did not pass the check (",
+                                    checked.message(), "); asking it again"));
+    }
+    current.attempt = request.attempt + 1;
+    current.failed_code = out.code;
+    current.failure = std::string(checked.message());
+  }
+  return absl::InternalError("unreachable");
+}
+
+}  // namespace vet::codegen

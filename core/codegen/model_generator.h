@@ -1,0 +1,86 @@
+// The model path: a CodeGenerator that asks an OpenAI-compatible model
+// (through a ChatClient) for the pandas code. The prompt comes from one
+// reviewed template (prompts/model_prompt.md) filled with the practice's
+// dataset description, the metric definitions the planner also uses, the
+// as-of date and the session's earlier turns: never a row of data.
+//
+// The reply's code is extracted (a fenced block, or the whole reply) and
+// checked before it is returned: it must import only the allowlist
+// (pandas, numpy, math, statistics, datetime, re, collections, itertools,
+// matplotlib). A reply that fails the check is sent back to the model once
+// with the reason, like a failed execution; the sandbox compiles the code
+// before running any of it, so a syntax error comes back as a repairable
+// error with its line. The sandbox, not this check, is the boundary.
+#ifndef VET_CORE_CODEGEN_MODEL_GENERATOR_H_
+#define VET_CORE_CODEGEN_MODEL_GENERATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "core/codegen/code_generator.h"
+#include "core/codegen/model/chat_client.h"
+
+namespace vet::codegen {
+
+struct ModelPricing {
+  // Micro-dollars per million tokens.
+  int64_t input_micros_per_mtok = 250'000;
+  int64_t cached_input_micros_per_mtok = 25'000;
+  int64_t output_micros_per_mtok = 2'000'000;
+};
+
+class ModelCodeGenerator final : public CodeGenerator {
+ public:
+  struct Options {
+    std::string model = "gpt-5.2-mini";
+    int max_completion_tokens = 2048;
+    // Stream the reply (server-sent events): the code reaches
+    // CodeRequest::on_code_delta as it is written.
+    bool stream = true;
+    // Earlier turns of the session put in the prompt, most recent kept.
+    int max_history_turns = 6;
+    ModelPricing pricing;
+  };
+
+  ModelCodeGenerator(Options options, std::unique_ptr<ChatClient> client);
+
+  // The prompt's size in tokens (about 3 characters each, rounded up) plus
+  // max_completion_tokens, at the model's prices.
+  CostEstimate Estimate(const CodeRequest& request) const override;
+  bool CanRepair() const override { return true; }
+  absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
+                                         CancellationToken& cancel) override;
+
+  const Options& options() const { return options_; }
+
+ private:
+  std::vector<ChatMessage> Prompt(const CodeRequest& request) const;
+  int64_t Cost(int64_t prompt_tokens, int64_t cached_tokens,
+               int64_t completion_tokens) const;
+
+  const Options options_;
+  const std::unique_ptr<ChatClient> client_;
+};
+
+namespace internal {
+
+// The code in a model's reply: the first ```python (or unlabelled ```)
+// block, else the whole reply when it has no fence. Empty when there is
+// nothing.
+std::string ExtractCode(absl::string_view reply);
+
+// OK, or kInvalidArgument naming the first import outside the allowlist
+// (or a use of __import__ / importlib) and its line.
+absl::Status CheckImports(absl::string_view code);
+
+// The template's sections, filled: "system", "history", "user", "repair".
+std::string PromptSection(absl::string_view name);
+
+}  // namespace internal
+}  // namespace vet::codegen
+
+#endif  // VET_CORE_CODEGEN_MODEL_GENERATOR_H_

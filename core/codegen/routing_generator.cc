@@ -1,0 +1,70 @@
+#include "core/codegen/routing_generator.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace vet::codegen {
+
+absl::StatusOr<PlannerMode> ParsePlannerMode(absl::string_view text) {
+  if (text == "first") return PlannerMode::kFirst;
+  if (text == "fallback") return PlannerMode::kFallback;
+  if (text == "off") return PlannerMode::kOff;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "VET_PLANNER '", text, "' must be first, fallback or off"));
+}
+
+RoutingCodeGenerator::RoutingCodeGenerator(PlannerMode mode,
+                                           std::unique_ptr<CodeGenerator> planner,
+                                           std::unique_ptr<CodeGenerator> model)
+    : mode_(mode), planner_(std::move(planner)), model_(std::move(model)) {}
+
+absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Plan(
+    const CodeRequest& request) const {
+  // The planner is deterministic, local and quick; it ignores cancellation.
+  CancellationToken never;
+  return planner_->Generate(request, never);
+}
+
+CostEstimate RoutingCodeGenerator::Estimate(const CodeRequest& request) const {
+  if (mode_ == PlannerMode::kFirst && request.attempt == 1 && Plan(request).ok()) {
+    return planner_->Estimate(request);
+  }
+  return model_->Estimate(request);
+}
+
+absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
+    const CodeRequest& request, CancellationToken& cancel) {
+  if (request.attempt > 1) return model_->Generate(request, cancel);
+  switch (mode_) {
+    case PlannerMode::kFirst: {
+      auto planned = Plan(request);
+      if (planned.ok() || planned.status().code() != absl::StatusCode::kInvalidArgument)
+        return planned;
+      return model_->Generate(request, cancel);
+    }
+    case PlannerMode::kFallback: {
+      auto generated = model_->Generate(request, cancel);
+      const absl::StatusCode code = generated.status().code();
+      if (generated.ok() || (code != absl::StatusCode::kUnavailable &&
+                             code != absl::StatusCode::kPermissionDenied &&
+                             code != absl::StatusCode::kDeadlineExceeded)) {
+        return generated;
+      }
+      if (request.on_retry) {
+        request.on_retry(absl::StrCat("the model is unavailable (",
+                                      generated.status().message(),
+                                      "); the offline planner answers instead"));
+      }
+      auto planned = Plan(request);
+      if (planned.ok()) return planned;
+      return generated.status();
+    }
+    case PlannerMode::kOff:
+      return model_->Generate(request, cancel);
+  }
+  return absl::InternalError("unknown planner mode");
+}
+
+}  // namespace vet::codegen
