@@ -197,6 +197,13 @@ void HumanAskPrinter::OnEvent(const v1::AskEvent& event) {
     case v1::AskEvent::kArtifact:
       Print(event.artifact());
       break;
+    case v1::AskEvent::kCodeDelta:
+      // The whole code follows in CodeGenerated; meanwhile the spinner says
+      // how much has been written.
+      streamed_code_bytes_ += event.code_delta().text().size();
+      progress_label_ = absl::StrCat("the model is writing the code (",
+                                     streamed_code_bytes_, " bytes)…");
+      break;
     case v1::AskEvent::kRetry:
       Print(event.retry());
       progress_label_ = absl::StrCat("generating code (attempt ",

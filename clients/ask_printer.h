@@ -128,6 +128,8 @@ class HumanAskPrinter : public AskPrinter {
   std::ostream& err_;
   ProgressLine progress_;
   std::string progress_label_;
+  // Bytes of code a model has streamed so far (CodeDelta events).
+  size_t streamed_code_bytes_ = 0;
   std::string session_id_;
   // Program output of the current attempt: shown yet, last chunk from
   // stderr, and whether the last line is complete.

@@ -76,6 +76,10 @@ absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string&
   return parsed;
 }
 
+bool ModelConfigured(const ServerOptions& options) {
+  return !options.openai_api_key.empty() || !options.openai_base_url.empty();
+}
+
 absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.listen.empty() || o.listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(
@@ -102,6 +106,24 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (o.sandbox_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--sandbox_timeout must be positive");
+  }
+  if (o.planner != "first" && o.planner != "fallback" && o.planner != "off") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--planner (VET_PLANNER) '", o.planner, "' must be first, fallback or off"));
+  }
+  if (o.planner == "off" && !ModelConfigured(o)) {
+    return absl::InvalidArgumentError(
+        "--planner=off (VET_PLANNER) needs a model: set OPENAI_API_KEY, or "
+        "OPENAI_BASE_URL for a local server");
+  }
+  if (o.max_repairs < 0 || o.max_repairs > 5) {
+    return absl::InvalidArgumentError("--max_repairs must be between 0 and 5");
+  }
+  if (o.model_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--model_timeout must be positive");
+  }
+  if (o.openai_model.empty()) {
+    return absl::InvalidArgumentError("--openai_model (OPENAI_MODEL) is empty");
   }
   if (o.sandbox != "bwrap" && o.sandbox != "process") {
     return absl::InvalidArgumentError(absl::StrCat(

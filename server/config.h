@@ -49,6 +49,18 @@ struct ServerOptions {
   int64_t sandbox_memory_mb = 4096;
   absl::Duration sandbox_idle = absl::Minutes(10);
   int sandbox_worker_starts = 3;
+  // Code generation. A model is configured when an API key or a base URL is
+  // given (a local server may need no key); the key comes only from the
+  // environment (OPENAI_API_KEY) or .env, never from a flag.
+  std::string openai_api_key;
+  std::string openai_base_url;  // empty: https://api.openai.com/v1
+  std::string openai_model = "gpt-5.2-mini";
+  // "first", "fallback" or "off" (core/codegen/routing_generator.h).
+  std::string planner = "first";
+  bool model_stream = true;
+  absl::Duration model_timeout = absl::Seconds(120);
+  // Corrected versions asked of the model when its code raises.
+  int max_repairs = 2;
   // Largest import (all five CSV files together).
   int64_t max_import_bytes = int64_t{1} << 30;
   // How long SIGTERM waits for in-flight questions before cancelling them.
@@ -59,6 +71,9 @@ struct ServerOptions {
 // The default state directory: $XDG_STATE_HOME/vet-analytics, else
 // $HOME/.local/state/vet-analytics, else ./vet-analytics-state.
 std::string DefaultStateDir();
+
+// Whether the options name a model to call.
+bool ModelConfigured(const ServerOptions& options);
 
 // Parses a .env file: KEY=VALUE lines, '#' comments, optional `export `,
 // values optionally in single or double quotes. Returns kInvalidArgument

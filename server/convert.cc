@@ -85,6 +85,11 @@ struct EventVisitor {
     m->set_mime_type(e.mime_type);
     m->set_data(e.data);
   }
+  void operator()(const pipeline::CodeDeltaEvent& e) const {
+    auto* m = out->mutable_code_delta();
+    m->set_attempt(e.attempt);
+    m->set_text(e.text);
+  }
   void operator()(const pipeline::RetryEvent& e) const {
     auto* m = out->mutable_retry();
     m->set_attempt(e.attempt);

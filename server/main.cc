@@ -55,6 +55,18 @@ ABSL_FLAG(int64_t, max_import_bytes, int64_t{1} << 30,
           "Largest accepted import, all tables together [VET_MAX_IMPORT_BYTES]");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "How long SIGTERM waits for in-flight questions [VET_SHUTDOWN_GRACE]");
+ABSL_FLAG(std::string, openai_base_url, "",
+          "OpenAI-compatible API up to its version, e.g. http://127.0.0.1:11434/v1; "
+          "empty: https://api.openai.com/v1 when OPENAI_API_KEY is set [OPENAI_BASE_URL]");
+ABSL_FLAG(std::string, openai_model, "gpt-5.2-mini", "Model name [OPENAI_MODEL]");
+ABSL_FLAG(std::string, planner, "first",
+          "first (the offline planner answers what it can, the model the rest), "
+          "fallback (the planner when the model is down) or off [VET_PLANNER]");
+ABSL_FLAG(bool, model_stream, true, "Stream the model's reply [VET_MODEL_STREAM]");
+ABSL_FLAG(absl::Duration, model_timeout, absl::Seconds(120),
+          "One model call, connect to last byte [VET_MODEL_TIMEOUT]");
+ABSL_FLAG(int, max_repairs, 2,
+          "Corrected versions asked of the model when its code raises [VET_MAX_REPAIRS]");
 ABSL_FLAG(double, budget_limit, 10.0, "Budget per period in USD [BUDGET_LIMIT]");
 ABSL_FLAG(double, budget_soft_cap, 0.80, "Soft cap, fraction of the limit [BUDGET_SOFT_CAP]");
 ABSL_FLAG(double, budget_hard_cap, 1.0, "Hard cap, fraction of the limit [BUDGET_HARD_CAP]");
@@ -127,6 +139,12 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
   duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
   integer("VET_MAX_IMPORT_BYTES", FLAGS_max_import_bytes);
+  str("OPENAI_BASE_URL", FLAGS_openai_base_url);
+  str("OPENAI_MODEL", FLAGS_openai_model);
+  str("VET_PLANNER", FLAGS_planner);
+  boolean("VET_MODEL_STREAM", FLAGS_model_stream);
+  duration("VET_MODEL_TIMEOUT", FLAGS_model_timeout);
+  integer("VET_MAX_REPAIRS", FLAGS_max_repairs);
   real("BUDGET_LIMIT", FLAGS_budget_limit);
   real("BUDGET_SOFT_CAP", FLAGS_budget_soft_cap);
   real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
@@ -188,6 +206,18 @@ int main(int argc, char** argv) {
   options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
   options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  // The key only from the environment or .env: a flag would show in ps.
+  if (const char* key = std::getenv("OPENAI_API_KEY")) {
+    options.openai_api_key = key;
+  } else if (auto it = dotenv->find("OPENAI_API_KEY"); it != dotenv->end()) {
+    options.openai_api_key = it->second;
+  }
+  options.openai_base_url = absl::GetFlag(FLAGS_openai_base_url);
+  options.openai_model = absl::GetFlag(FLAGS_openai_model);
+  options.planner = absl::GetFlag(FLAGS_planner);
+  options.model_stream = absl::GetFlag(FLAGS_model_stream);
+  options.model_timeout = absl::GetFlag(FLAGS_model_timeout);
+  options.max_repairs = absl::GetFlag(FLAGS_max_repairs);
   options.max_import_bytes = absl::GetFlag(FLAGS_max_import_bytes);
   const double budget_limit = absl::GetFlag(FLAGS_budget_limit);
   if (!std::isfinite(budget_limit) || budget_limit < 0 || budget_limit > 1e9) {

@@ -27,6 +27,9 @@
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
+#include "core/codegen/model/openai_client.h"
+#include "core/codegen/model_generator.h"
+#include "core/codegen/routing_generator.h"
 #include "core/sandbox/subprocess_executor.h"
 #include "core/sandbox/zygote_executor.h"
 #include "core/session/in_memory_session_store.h"
@@ -139,6 +142,32 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOpti
   return PracticeRegistry::FromPractices(std::move(practices));
 }
 
+absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
+    const ServerOptions& options) {
+  VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode,
+                       codegen::ParsePlannerMode(options.planner));
+  std::unique_ptr<codegen::CodeGenerator> model;
+  if (ModelConfigured(options)) {
+    codegen::OpenAiClient::Options client_options;
+    if (!options.openai_base_url.empty()) client_options.base_url = options.openai_base_url;
+    client_options.api_key = options.openai_api_key;
+    client_options.request_timeout = options.model_timeout;
+    VET_ASSIGN_OR_RETURN(auto client, codegen::OpenAiClient::Create(client_options));
+    codegen::ModelCodeGenerator::Options model_options;
+    model_options.model = options.openai_model;
+    model_options.stream = options.model_stream;
+    LogInfo("codegen: model ", options.openai_model, " at ", client->endpoint(),
+            options.openai_api_key.empty() ? " (no API key)" : "",
+            "; offline planner: ", options.planner);
+    model = std::make_unique<codegen::ModelCodeGenerator>(model_options, std::move(client));
+  } else {
+    LogInfo("codegen: no model configured (OPENAI_API_KEY, OPENAI_BASE_URL): the "
+            "offline planner answers alone, at no cost");
+  }
+  return std::unique_ptr<codegen::CodeGenerator>(new codegen::RoutingCodeGenerator(
+      mode, std::make_unique<codegen::Planner>(), std::move(model)));
+}
+
 absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
     const ServerOptions& options) {
   if (options.sandbox == "process") {
@@ -209,12 +238,13 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
   s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
-  s.generator = std::make_unique<codegen::Planner>();
+  VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options));
 
   VET_ASSIGN_OR_RETURN(s.executor, MakeExecutor(options));
 
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.execution_timeout = options.sandbox_timeout;
+  pipeline_options.max_attempts = 1 + options.max_repairs;
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),

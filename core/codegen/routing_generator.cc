@@ -28,14 +28,27 @@ absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Plan(
 }
 
 CostEstimate RoutingCodeGenerator::Estimate(const CodeRequest& request) const {
+  if (model_ == nullptr) return planner_->Estimate(request);
   if (mode_ == PlannerMode::kFirst && request.attempt == 1 && Plan(request).ok()) {
     return planner_->Estimate(request);
   }
   return model_->Estimate(request);
 }
 
+bool RoutingCodeGenerator::CanRepair() const { return model_ != nullptr; }
+
 absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
     const CodeRequest& request, CancellationToken& cancel) {
+  if (model_ == nullptr) {
+    auto planned = Plan(request);
+    if (planned.ok() || planned.status().code() != absl::StatusCode::kInvalidArgument)
+      return planned;
+    return absl::InvalidArgumentError(absl::StrCat(
+        planned.status().message(),
+        " (No model is configured, so only the offline planner answers: set "
+        "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model, to let a model "
+        "answer the rest.)"));
+  }
   if (request.attempt > 1) return model_->Generate(request, cancel);
   switch (mode_) {
     case PlannerMode::kFirst: {

@@ -6,6 +6,8 @@
 //   off       the model only.
 // Repairs always go to the model: the planner is deterministic, so a second
 // try of its code would be the same code.
+// Without a model (model == nullptr) the planner is the only path, and a
+// question it declines says that no model is configured.
 #ifndef VET_CORE_CODEGEN_ROUTING_GENERATOR_H_
 #define VET_CORE_CODEGEN_ROUTING_GENERATOR_H_
 
@@ -28,7 +30,7 @@ class RoutingCodeGenerator final : public CodeGenerator {
                        std::unique_ptr<CodeGenerator> model);
 
   CostEstimate Estimate(const CodeRequest& request) const override;
-  bool CanRepair() const override { return true; }
+  bool CanRepair() const override;
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken& cancel) override;
 

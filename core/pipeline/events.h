@@ -54,6 +54,11 @@ struct ArtifactEvent {
   std::string data;
 };
 
+struct CodeDeltaEvent {
+  int attempt = 1;
+  std::string text;
+};
+
 struct RetryEvent {
   int attempt = 2;
   std::string reason;
@@ -70,7 +75,7 @@ struct FinalAnswerEvent {
 using EventPayload =
     absl::variant<SessionStartedEvent, BudgetCheckEvent, CodeGeneratedEvent,
                   ExecutionOutputEvent, ArtifactEvent, RetryEvent,
-                  FinalAnswerEvent>;
+                  FinalAnswerEvent, CodeDeltaEvent>;
 
 struct AskEvent {
   int64_t seq = 0;  // 1, 2, 3, ... per question

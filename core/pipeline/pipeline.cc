@@ -242,7 +242,16 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
 
   // 3 and 4. Generate and execute, repairing when the generator can.
   StreamingOutput output(emit);
+  int current_attempt = 1;
+  // A model service that fails and is retried, and code as a model writes it.
+  code_request.on_retry = [&emit, &current_attempt](const std::string& reason) {
+    emit.Emit(RetryEvent{current_attempt, reason});
+  };
+  code_request.on_code_delta = [&emit, &current_attempt](absl::string_view piece) {
+    emit.Emit(CodeDeltaEvent{current_attempt, std::string(piece)});
+  };
   for (int attempt = 1;; ++attempt) {
+    current_attempt = attempt;
     absl::Status cancelled = cancel.Check("before generating code");
     if (!cancelled.ok()) return settle(cancelled);
     code_request.attempt = attempt;

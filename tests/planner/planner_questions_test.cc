@@ -1,0 +1,364 @@
+// The planner's question set: every question of tests/planner/questions.json
+// asked through the real pipeline (Planner, ZygoteExecutor, the demo practice
+// imported as the server imports it) at a fixed as-of date, each answer
+// compared with the one tests/planner/expected_answers.py computes
+// independently with pandas from the same demo exports. A declined question
+// counts as declined; an answer that differs from the expectation, or an
+// answer to a question that should be declined, fails the test unless the
+// question is marked "known_planner_bug" (then it is reported only).
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/variant.h"
+#include "core/budget/in_memory_budget_guard.h"
+#include "core/codegen/planner.h"
+#include "core/common/cancellation.h"
+#include "core/common/clock.h"
+#include "core/common/log.h"
+#include "core/data/dataset_catalog.h"
+#include "core/data/demo_generator.h"
+#include "core/data/practice_data.h"
+#include "core/data/schema.h"
+#include "core/pipeline/pipeline.h"
+#include "core/practice/practice.h"
+#include "core/sandbox/zygote_executor.h"
+#include "core/session/in_memory_session_store.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+
+namespace vet {
+namespace {
+
+constexpr char kPython[] = "/usr/bin/python3";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Keeps the final answer of one question.
+class FinalAnswerSink final : public pipeline::EventSink {
+ public:
+  void Emit(const pipeline::AskEvent& event) override {
+    if (const auto* final_answer =
+            absl::get_if<pipeline::FinalAnswerEvent>(&event.payload)) {
+      answer_ = *final_answer;
+      has_answer_ = true;
+    }
+  }
+  bool has_answer() const { return has_answer_; }
+  const pipeline::FinalAnswerEvent& answer() const { return answer_; }
+
+ private:
+  bool has_answer_ = false;
+  pipeline::FinalAnswerEvent answer_;
+};
+
+std::string CellText(const Cell& cell) {
+  if (absl::holds_alternative<std::string>(cell))
+    return absl::get<std::string>(cell);
+  if (const int64_t* i = absl::get_if<int64_t>(&cell)) return absl::StrCat(*i);
+  if (const double* d = absl::get_if<double>(&cell)) {
+    if (std::isfinite(*d) && *d == std::floor(*d) && std::fabs(*d) < 1e15)
+      return absl::StrCat(static_cast<int64_t>(*d));
+    return absl::StrCat(*d);
+  }
+  if (const bool* b = absl::get_if<bool>(&cell)) return *b ? "true" : "false";
+  return "null";
+}
+
+// NaN for null and for anything that is not a number.
+double CellNumber(const Cell& cell) {
+  if (const double* d = absl::get_if<double>(&cell)) return *d;
+  if (const int64_t* i = absl::get_if<int64_t>(&cell))
+    return static_cast<double>(*i);
+  return std::nan("");
+}
+
+// NaN stands for an undefined value (null in the expectations, "n/a" or
+// null in a result); two undefined values agree.
+bool Close(double expected, double actual) {
+  if (std::isnan(expected) || std::isnan(actual))
+    return std::isnan(expected) && std::isnan(actual);
+  const double diff = std::fabs(expected - actual);
+  return diff <= 0.005 || diff <= 1e-6 * std::fabs(expected);
+}
+
+double JsonNumber(const rapidjson::Value& v) {
+  return v.IsNumber() ? v.GetDouble() : std::nan("");
+}
+
+std::string Num(double v) {
+  if (std::isnan(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.4f", v);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+std::string DescribeExpected(const rapidjson::Value& e) {
+  if (e.HasMember("declined")) return "declined";
+  if (e.HasMember("number")) return Num(JsonNumber(e["number"]));
+  std::vector<std::string> rows;
+  for (const rapidjson::Value& row : e["table"].GetArray()) {
+    std::vector<std::string> cells = {row[0].GetString()};
+    for (rapidjson::SizeType k = 1; k < row.Size(); ++k)
+      cells.push_back(Num(JsonNumber(row[k])));
+    rows.push_back(absl::StrJoin(cells, " "));
+  }
+  return absl::StrCat("table [", absl::StrJoin(rows, "; "), "]");
+}
+
+std::string DescribeActual(const ResultValue& r) {
+  switch (r.kind) {
+    case ResultValue::Kind::kNone:
+      return "no result";
+    case ResultValue::Kind::kNumber:
+      return Num(r.number);
+    case ResultValue::Kind::kText:
+      return absl::StrCat("text \"", r.text, "\"");
+    case ResultValue::Kind::kTable:
+      break;
+  }
+  std::vector<std::string> rows;
+  for (const std::vector<Cell>& row : r.table.rows) {
+    std::vector<std::string> cells;
+    for (size_t k = 0; k < row.size(); ++k)
+      cells.push_back(k == 0 ? CellText(row[k]) : Num(CellNumber(row[k])));
+    rows.push_back(absl::StrJoin(cells, " "));
+  }
+  std::vector<std::string> columns;
+  for (const ResultColumn& c : r.table.columns) columns.push_back(c.name);
+  return absl::StrCat("table (", absl::StrJoin(columns, ", "), ") [",
+                      absl::StrJoin(rows, "; "), "]");
+}
+
+// "" when `actual` matches `expected`, else why not.
+std::string Mismatch(const rapidjson::Value& expected,
+                     const ResultValue& actual, bool ordered) {
+  if (expected.HasMember("number")) {
+    const double want = JsonNumber(expected["number"]);
+    if (actual.kind == ResultValue::Kind::kNumber)
+      return Close(want, actual.number) ? "" : "different number";
+    if (actual.kind == ResultValue::Kind::kText && actual.text == "n/a" &&
+        std::isnan(want)) {
+      return "";
+    }
+    return "expected a number";
+  }
+  if (actual.kind != ResultValue::Kind::kTable) return "expected a table";
+  const rapidjson::Value& rows = expected["table"];
+  const ResultTable& table = actual.table;
+  if (table.rows.size() != rows.Size()) {
+    return absl::StrCat(rows.Size(), " rows expected, ", table.rows.size(),
+                        " answered");
+  }
+  std::map<std::string, size_t> by_label;
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    if (table.rows[k].empty()) return "an empty row";
+    by_label[CellText(table.rows[k][0])] = k;
+  }
+  for (rapidjson::SizeType k = 0; k < rows.Size(); ++k) {
+    const rapidjson::Value& row = rows[k];
+    const std::string label = row[0].GetString();
+    auto it = by_label.find(label);
+    if (it == by_label.end()) return absl::StrCat("no row \"", label, "\"");
+    if (ordered && it->second != k)
+      return absl::StrCat("row \"", label, "\" out of order");
+    const std::vector<Cell>& got = table.rows[it->second];
+    for (rapidjson::SizeType c = 1; c < row.Size(); ++c) {
+      if (c >= got.size()) return absl::StrCat("row \"", label, "\" too short");
+      if (!Close(JsonNumber(row[c]), CellNumber(got[c])))
+        return absl::StrCat("row \"", label, "\" column ", c, " differs");
+    }
+  }
+  return "";
+}
+
+class PlannerQuestionsTest : public ::testing::Test {
+ protected:
+  static constexpr absl::CivilDay kAsOf = absl::CivilDay(2026, 4, 15);
+
+  void SetUp() override {
+    SetLogQuiet(true);
+    std::string templ =
+        absl::StrCat(::testing::TempDir(), "/vet-questions-XXXXXX");
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    root_ = templ;
+    cgroup_parent_ = absl::StrCat("vet-analytics-test-", ::getpid());
+  }
+
+  void TearDown() override {
+    executor_.reset();
+    // The executor leaves its (empty) cgroup parent folders behind.
+    std::error_code ec;
+    for (const auto& hierarchy :
+         std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+      ::rmdir((hierarchy.path() / cgroup_parent_).c_str());
+    }
+    std::filesystem::remove_all(root_, ec);
+  }
+
+  std::string root_;
+  std::string cgroup_parent_;
+  std::unique_ptr<sandbox::ZygoteExecutor> executor_;
+};
+
+TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
+  const std::string source_dir = VET_SOURCE_DIR;
+  const std::string questions_path =
+      absl::StrCat(source_dir, "/tests/planner/questions.json");
+  rapidjson::Document questions;
+  questions.Parse(ReadFile(questions_path).c_str());
+  ASSERT_FALSE(questions.HasParseError()) << questions_path;
+  ASSERT_STREQ(questions["as_of"].GetString(),
+               absl::FormatCivilTime(kAsOf).c_str());
+
+  // The demo practice's exports, imported as the server imports them.
+  const std::string exports = absl::StrCat(root_, "/exports");
+  data::DemoOptions demo;
+  demo.end_day = kAsOf;
+  demo.invoice_lines = questions["demo"]["invoice_lines"].GetInt64();
+  demo.seed = questions["demo"]["seed"].GetUint64();
+  ASSERT_TRUE(data::WriteDemoDataset(demo, exports).ok());
+  Practice practice;
+  practice.id = "demo";
+  practice.name = "Question set practice";
+  practice.api_key = "questions-key";
+  practice.data_root = absl::StrCat(root_, "/practice");
+  practice.data_dir = absl::StrCat(practice.data_root, "/data");
+  std::filesystem::create_directories(practice.data_root);
+  {
+    auto staging =
+        data::ImportStaging::Create(practice.data_root, data::ImportLimits());
+    ASSERT_TRUE(staging.ok()) << staging.status();
+    for (const data::TableSpec& table : data::CanonicalSchema()) {
+      const std::string bytes =
+          ReadFile(absl::StrCat(exports, "/", table.name, ".csv"));
+      ASSERT_TRUE((*staging)->Append(table.name, bytes).ok()) << table.name;
+    }
+    ASSERT_TRUE((*staging)->Finish().ok());
+    auto committed = data::CommitImport(**staging, "", kAsOf);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+  }
+
+  // The expectations, from the CSV exports.
+  const std::string expected_path = absl::StrCat(root_, "/expected.json");
+  const std::string command = absl::StrCat(
+      kPython, " '", source_dir, "/tests/planner/expected_answers.py' --data '",
+      exports, "' --as-of ", absl::FormatCivilTime(kAsOf), " --questions '",
+      questions_path, "' --out '", expected_path, "'");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  rapidjson::Document expected;
+  expected.Parse(ReadFile(expected_path).c_str());
+  ASSERT_FALSE(expected.HasParseError());
+  const rapidjson::Value& answers = expected["answers"];
+
+  // The real pieces, as server/server.cc wires them.
+  session::InMemorySessionStore sessions(RealClock::Get());
+  budget::InMemoryBudgetGuard budget(budget::BudgetOptions(), RealClock::Get());
+  codegen::Planner planner;
+  data::CachingDatasetCatalog datasets;
+  sandbox::ZygoteExecutor::Options exec_options;
+  exec_options.python_path = kPython;
+  exec_options.tables = data::DateColumnsByTable();
+  exec_options.cgroup_parent = cgroup_parent_;
+  auto executor = sandbox::ZygoteExecutor::Create(exec_options);
+  ASSERT_TRUE(executor.ok()) << executor.status();
+  executor_ = *std::move(executor);
+  pipeline::Pipeline pipeline(pipeline::PipelineOptions(),
+                              {&sessions, &budget, &planner, executor_.get(),
+                               &datasets, &RealClock::Get()});
+
+  int total = 0, answered = 0, declined = 0, wrong = 0, known = 0;
+  std::vector<std::string> failures;
+  for (const rapidjson::Value& q : questions["questions"].GetArray()) {
+    ++total;
+    const std::string id = q["id"].GetString();
+    const std::string question = q["question"].GetString();
+    ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
+    const rapidjson::Value& want = answers[id.c_str()];
+    const bool expect_decline = want.HasMember("declined");
+    const bool ordered =
+        q["expect"].HasMember("ordered") && q["expect"]["ordered"].GetBool();
+    const bool known_bug = q.HasMember("known_planner_bug");
+
+    FinalAnswerSink sink;
+    CancellationToken cancel;
+    const absl::Status status = pipeline.Ask(
+        practice, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
+        sink, cancel);
+    std::string verdict, detail;
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      ++declined;
+      verdict = "declined";
+      detail = std::string(status.message().substr(0, 160));
+    } else if (!status.ok() || !sink.has_answer()) {
+      verdict = "ERROR";
+      detail = status.ToString();
+    } else {
+      ++answered;
+      const ResultValue& result = sink.answer().result;
+      const std::string why =
+          expect_decline ? "answered a question that should be declined"
+                         : Mismatch(want, result, ordered);
+      verdict = why.empty() ? "ok" : "WRONG";
+      detail =
+          absl::StrCat(DescribeActual(result),
+                       why.empty() ? ""
+                                   : absl::StrCat(" (", why, "; expected ",
+                                                  DescribeExpected(want), ")"));
+      if (!why.empty() && !sink.answer().text.empty())
+        absl::StrAppend(&detail,
+                        "; answer: ", sink.answer().text.substr(0, 300));
+    }
+    if (verdict == "WRONG" || verdict == "ERROR") {
+      if (known_bug) {
+        ++known;
+        verdict = "KNOWN PLANNER BUG";
+        absl::StrAppend(&detail, " [", q["known_planner_bug"].GetString(), "]");
+      } else {
+        ++wrong;
+        failures.push_back(absl::StrCat(id, ": \"", question, "\": ", detail));
+      }
+    } else if (known_bug) {
+      absl::StrAppend(
+          &detail,
+          " [marked known_planner_bug but now correct: remove the mark]");
+      failures.push_back(absl::StrCat(
+          id, ": marked known_planner_bug but answered correctly"));
+      ++wrong;
+    }
+    std::cout << "[" << verdict << "] " << id << ": \"" << question << "\" -> "
+              << detail << std::endl;
+  }
+  std::cout << "answered " << answered << ", declined " << declined
+            << ", wrong " << wrong << " of " << total
+            << " (known planner bugs: " << known << ")" << std::endl;
+
+  EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
+  EXPECT_GE(answered, 50)
+      << "the planner should answer most of the question set";
+  EXPECT_GE(total, 60);
+}
+
+}  // namespace
+}  // namespace vet
