@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "core/data/practice_data.h"
+#include "core/data/schema.h"
 
 namespace vet::pipeline {
 namespace {
@@ -60,10 +62,47 @@ std::string FormatNumber(double v) {
   return s;
 }
 
+}  // namespace
+
+std::string ScrubFailureMessage(absl::string_view message) {
+  // Names of the schema are not data; anything else quoted may be.
+  static const auto* const kNames = [] {
+    auto* names = new absl::flat_hash_set<std::string>();
+    for (const data::TableSpec& table : data::CanonicalSchema()) {
+      names->insert(table.name);
+      for (const data::ColumnSpec& column : table.columns) names->insert(column.name);
+    }
+    return names;
+  }();
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    const char quote = message[i];
+    if (quote != '\'' && quote != '"') {
+      out.push_back(message[i++]);
+      continue;
+    }
+    size_t end = message.find(quote, i + 1);
+    if (end == absl::string_view::npos) {
+      out.append(1, quote).append("...");
+      break;
+    }
+    absl::string_view inside = message.substr(i + 1, end - i - 1);
+    out.push_back(quote);
+    out.append(kNames->contains(inside) ? std::string(inside) : std::string("..."));
+    out.push_back(quote);
+    i = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
 // The failure a generator may see to repair its code: type, line and the
-// start of the message.
+// start of the message, with quoted values that are not schema names
+// replaced by "...": a message can quote a cell ("KeyError: 'Bella'").
 std::string DescribeFailure(const sandbox::CodeError& error) {
-  std::string message = error.message.substr(0, 300);
+  std::string message = ScrubFailureMessage(error.message.substr(0, 300));
   return error.line > 0 ? absl::StrCat(error.type, " at line ", error.line, ": ", message)
                         : absl::StrCat(error.type, ": ", message);
 }

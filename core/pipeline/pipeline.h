@@ -41,6 +41,10 @@ struct PipelineOptions {
   absl::Duration execution_timeout = absl::Seconds(30);
 };
 
+// An exception's message with every quoted string that is not a table or
+// column name of the schema replaced by "...", before it goes to a model.
+std::string ScrubFailureMessage(absl::string_view message);
+
 // Checks a request before any work: kInvalidArgument saying which field is
 // wrong and how. Returns the as-of day (today in `tz` when empty).
 absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,

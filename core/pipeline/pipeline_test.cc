@@ -286,3 +286,19 @@ TEST(DefaultAnswerTextTest, FormatsNumbersByUnit) {
 
 }  // namespace
 }  // namespace vet::pipeline
+
+namespace vet::pipeline {
+namespace {
+
+TEST(ScrubFailureMessageTest, KeepsSchemaNamesAndHidesOtherQuotedValues) {
+  EXPECT_EQ(ScrubFailureMessage("'revenue'"), "'...'");
+  EXPECT_EQ(ScrubFailureMessage("'amount'"), "'amount'");
+  EXPECT_EQ(ScrubFailureMessage("\"['first_name'] not in index\" for 'Bella'"),
+            "\"...\" for '...'");
+  EXPECT_EQ(ScrubFailureMessage("could not convert string to float: 'abc"),
+            "could not convert string to float: '...");
+  EXPECT_EQ(ScrubFailureMessage("division by zero"), "division by zero");
+}
+
+}  // namespace
+}  // namespace vet::pipeline
