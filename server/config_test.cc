@@ -63,5 +63,34 @@ TEST(ServerOptionsTest, RequiresPracticesAndSaneValues) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
 }
 
+TEST(ServerOptionsTest, ModelAndSandboxSettingsAreChecked) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  o.planner = "sometimes";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("VET_PLANNER")));
+  o.planner = "off";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs a model")));
+  o.openai_base_url = "http://127.0.0.1:11434/v1";
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.max_repairs = 9;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_repairs")));
+  o.max_repairs = 2;
+  o.sandbox = "docker";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--sandbox")));
+}
+
+TEST(DotEnvTest, TheExampleFileParses) {
+  auto env = ReadDotEnv(std::string(VET_SOURCE_DIR) + "/.env.example");
+  ASSERT_THAT(env, IsOk());
+  EXPECT_EQ(env->at("VET_SANDBOX"), "bwrap");
+  EXPECT_EQ(env->at("VET_PLANNER"), "first");
+  EXPECT_EQ(env->count("OPENAI_API_KEY"), 0u) << "the example must not set a key";
+}
+
 }  // namespace
 }  // namespace vet::server
