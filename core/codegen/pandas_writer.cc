@@ -77,6 +77,10 @@ struct Parts {
   std::string key;                       // the breakdown column
   std::string key_display;               // "vet", "month"
   bool compared = false;
+  // What the program reports: the metric, or its share (plan.share).
+  std::string col;      // the result column: "revenue", "revenue_share"
+  std::string display;  // "Revenue", "Share of revenue"
+  std::string unit;     // "USD", "percent"
 };
 
 const Source& SourceOf(const Attribute& a, Base base) {
@@ -128,7 +132,7 @@ std::string ScaleTimes(int scale) {
 }
 
 std::string ChartTitle(const Parts& p) {
-  std::string title = p.metric.display;
+  std::string title = p.display;
   if (!p.key.empty()) absl::StrAppend(&title, " by ", p.key_display);
   absl::StrAppend(&title, FilterText(p.plan));
   if (p.plan.period) absl::StrAppend(&title, ", ", p.plan.period->Describe());
@@ -164,7 +168,7 @@ void WriteHeader(Program& py, const Parts& p) {
   py.Line("filter_text = ", PyStr(FilterText(plan)));
   if (!plan.staff_name.empty())
     py.Line("staff_name = ", PyStr(plan.staff_name));
-  py.Line("unit = ", PyStr(p.metric.unit));
+  py.Line("unit = ", PyStr(p.unit));
   py.Line("chart_title = ", PyStr(ChartTitle(p)));
   py.Blank();
   py.Blank();
@@ -185,10 +189,11 @@ void WriteHeader(Program& py, const Parts& p) {
   py.Line("    return \"n/a\" if pd.isna(v) else f\"{v:.1f}%\"");
   py.Blank();
   py.Blank();
-  const std::string& unit = p.metric.unit;
-  py.Line("fmt = ", unit == "USD"       ? "usd"
-                    : unit == "percent" ? "pct"
-                                        : "count");
+  auto formatter = [](absl::string_view unit) {
+    return unit == "USD" ? "usd" : unit == "percent" ? "pct" : "count";
+  };
+  py.Line("fmt = ", formatter(p.unit));
+  if (p.plan.share) py.Line("part_fmt = ", formatter(p.metric.unit));
   py.Blank();
   py.Blank();
   py.Line("def lookup(keys, table, key, column):");
@@ -271,12 +276,25 @@ void WriteSelect(Program& py, const Parts& p) {
     said.push_back(absl::StrCat(a.display, " ", Values(f)));
   };
   for (const FilterClause& f : metric.implied_filters) add_clause(f);
+  // A share keeps every row and marks the part the question's filters name.
+  const size_t kept = conditions.size();
   for (const FilterClause& f : plan.filters) add_clause(f);
   if (!plan.staff_name.empty()) {
     conditions.push_back(absl::StrCat(
         SourceExpr(*FindAttribute("vet"), p.base),
         ".str.contains(staff_name, case=False, regex=False, na=False)"));
     said.push_back("staff whose name contains staff_name");
+  }
+  if (plan.share) {
+    py.Line("    # The share's part: ",
+            absl::StrJoin(said.begin() + kept, said.end(), "; "), ".");
+    py.Line("    df[\"in_share\"] = (");
+    for (size_t k = kept; k < conditions.size(); ++k) {
+      py.Line("        ", k == kept ? "" : "& ", conditions[k]);
+    }
+    py.Line("    )");
+    conditions.resize(kept);
+    said.resize(kept);
   }
   if (!conditions.empty()) {
     py.Line("    # Keep ", absl::StrJoin(said, "; "), ".");
@@ -293,7 +311,8 @@ void WriteMeasures(Program& py, const Parts& p) {
   const Metric& metric = p.metric;
   py.Blank();
   py.Blank();
-  py.Line("def measure(df):");
+  const std::string suffix = p.plan.share ? "_of_rows" : "";
+  py.Line("def measure", suffix, "(df):");
   py.Line("    \"\"\"", metric.display,
           " and its parts for the rows of df.\"\"\"");
   py.Line("    m = {");
@@ -316,11 +335,22 @@ void WriteMeasures(Program& py, const Parts& p) {
             ") / ", den, " if ", den, " else np.nan");
   }
   py.Line("    return m");
+  if (p.plan.share) {
+    py.Blank();
+    py.Blank();
+    py.Line("def measure(df):");
+    py.Line("    \"\"\"", p.display,
+            ": the part in_share marks, in percent of all rows.\"\"\"");
+    py.Line("    part = measure_of_rows(df[df[\"in_share\"]])[\"value\"]");
+    py.Line("    whole = measure_of_rows(df)[\"value\"]");
+    py.Line("    value = 100 * part / whole if whole else np.nan");
+    py.Line("    return {\"part\": part, \"whole\": whole, \"value\": value}");
+  }
   if (p.key.empty()) return;
 
   py.Blank();
   py.Blank();
-  py.Line("def measure_by(df, key, keys=None):");
+  py.Line("def measure_by", suffix, "(df, key, keys=None):");
   py.Line("    \"\"\"", metric.display,
           " per value of df[key]; with keys, one row per key in that order "
           "(zero when "
@@ -337,6 +367,7 @@ void WriteMeasures(Program& py, const Parts& p) {
   const std::string vector_numerator =
       Substitute(metric.numerator, metric, "t");
   const std::string target = absl::StrCat("t[", PyStr(metric.id), "]");
+  const std::string share_target = absl::StrCat("t[", PyStr(p.col), "]");
   if (metric.denominator.empty()) {
     if (vector_numerator != target || metric.scale != 1) {
       py.Line("    ", target, " = ", ScaleTimes(metric.scale),
@@ -348,24 +379,45 @@ void WriteMeasures(Program& py, const Parts& p) {
             "].replace(0, np.nan)");
   }
   py.Line("    return t");
+  if (!p.plan.share) return;
+  py.Blank();
+  py.Blank();
+  py.Line("def measure_by(df, key, keys=None):");
+  py.Line("    \"\"\"", p.display, " per value of df[key].\"\"\"");
+  py.Line("    whole = measure_by_of_rows(df, key, keys)");
+  py.Line(
+      "    t = measure_by_of_rows(df[df[\"in_share\"]], key, "
+      "list(whole.index))");
+  py.Line("    t[\"whole\"] = whole[", PyStr(metric.id), "]");
+  py.Line("    ", share_target, " = 100 * ", target,
+          " / t[\"whole\"].replace(0, np.nan)");
+  py.Line("    return t");
 }
 
 // The metric's caveat, inside the `else:` of an answer; `m` must be the
 // measure of all rows.
-void WriteNote(Program& py, const Metric& metric) {
-  if (metric.note.empty()) return;
+void WriteNote(Program& py, const Parts& p) {
+  const Metric& metric = p.metric;
+  // A share has only its part and whole (shares are of metrics without notes).
+  if (metric.note.empty() || p.plan.share) return;
   py.Line("    if ", metric.note_when, ":");
   py.Line("        answer += f\"", metric.note, "\"");
+}
+
+// The fragment after a single number.
+std::string Detail(const Parts& p) {
+  if (p.plan.share) return " ({part_fmt(m['part'])} of {part_fmt(m['whole'])})";
+  return p.metric.detail;
 }
 
 // "Revenue for feline patients last quarter (...)".
 // Counts read as plurals: "New clients this year were 506".
 absl::string_view Was(const Parts& p) {
-  return p.metric.unit == "count" ? " were " : " was ";
+  return p.unit == "count" ? " were " : " was ";
 }
 
 std::string Opening(const Parts& p) {
-  return absl::StrCat(p.metric.display, "{filter_text} {period_text}");
+  return absl::StrCat(p.display, "{filter_text} {period_text}");
 }
 
 // The start of a comparison's answer: "Revenue last month was $X, up 5.0%
@@ -379,6 +431,15 @@ void WriteComparisonOpening(Program& py, const Parts& p) {
   py.Line(
       "              f\"{change(m['value'], p['value'])} {fmt(p['value'])} "
       "{prev_text}.\")");
+}
+
+// A ranking ranks values: rows without one ("(no staff)" for walk-in sales)
+// are not a contender.
+void WriteDropMissing(Program& py, const Parts& p) {
+  if (!p.plan.ranked || p.attribute == nullptr) return;
+  py.Line("t = t.drop(index=[", PyStr(p.attribute->missing_label),
+          "], errors=\"ignore\")  # rows without a ", p.key_display,
+          " are not ranked");
 }
 
 void WriteNumber(Program& py, const Parts& p) {
@@ -396,16 +457,15 @@ void WriteNumber(Program& py, const Parts& p) {
   py.Line("else:");
   if (p.plan.period) {
     py.Line("    answer = f\"", Opening(p), Was(p), "{fmt(m['value'])}",
-            metric.detail, ".\"");
+            Detail(p), ".\"");
   } else {
-    py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}",
-            metric.detail, ".\"");
+    py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}", Detail(p),
+            ".\"");
   }
-  WriteNote(py, metric);
+  WriteNote(py, p);
 }
 
 void WriteNumberCompared(Program& py, const Parts& p) {
-  const Metric& metric = p.metric;
   py.Blank();
   py.Blank();
   py.Line("df = select(start, end)");
@@ -416,31 +476,28 @@ void WriteNumberCompared(Program& py, const Parts& p) {
   py.Line(
       "    \"period\": [f\"{start:%Y-%m-%d} to {end:%Y-%m-%d}\", "
       "f\"{prev_start:%Y-%m-%d} to {prev_end:%Y-%m-%d}\"],");
-  py.Line("    ", PyStr(metric.id), ": [m[\"value\"], p[\"value\"]],");
+  py.Line("    ", PyStr(p.col), ": [m[\"value\"], p[\"value\"]],");
   py.Line("})");
   WriteComparisonOpening(py, p);
-  WriteNote(py, metric);
+  WriteNote(py, p);
   py.Blank();
   py.Line("import matplotlib.pyplot as plt  # only programs that draw pay for it");
   py.Line("fig, ax = plt.subplots(figsize=(7, 4.5))");
-  py.Line("ax.bar(result[\"period\"], result[", PyStr(metric.id),
-          "].fillna(0))");
+  py.Line("ax.bar(result[\"period\"], result[", PyStr(p.col), "].fillna(0))");
   py.Line("ax.set_title(chart_title)");
   py.Line("ax.set_xlabel(\"Period\")");
-  py.Line(
-      "ax.set_ylabel(",
-      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")")),
-      ")");
+  py.Line("ax.set_ylabel(",
+          PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
   py.Line("fig.tight_layout()");
 }
 
 void WriteBreakdown(Program& py, const Parts& p) {
   const Metric& metric = p.metric;
   const QueryPlan& plan = p.plan;
-  const std::string col = PyStr(metric.id);
+  const std::string col = PyStr(p.col);
   const std::string key = PyStr(p.key);
   // Inside f-string expressions Python 3.11 needs the other quote.
-  const std::string qcol = absl::StrCat("'", metric.id, "'");
+  const std::string qcol = absl::StrCat("'", p.col, "'");
   const std::string qkey = absl::StrCat("'", p.key, "'");
   const bool line = p.grain != nullptr && p.grain->line_chart && !plan.ranked;
   const bool sorted = plan.ranked || p.grain == nullptr;
@@ -458,6 +515,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("t = t.sort_values(", col,
             ", ascending=", plan.ascending ? "True" : "False", ")");
   }
+  WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, "]].reset_index()");
   py.Line("shown = result.dropna(subset=[", col, "])");
@@ -481,7 +539,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
             qcol, "])} ", p.grain->preposition, " \"");
     py.Line("                   f\"{name(shown.loc[peak, ", qkey, "])}.\")");
   } else if (plan.ranked && plan.top_n == 0) {
-    const bool counts = metric.unit == "count";
+    const bool counts = p.unit == "count";
     const std::string most = plan.ascending
                                  ? (counts ? "the fewest" : "the lowest")
                                  : (counts ? "the most" : "the highest");
@@ -491,8 +549,8 @@ void WriteBreakdown(Program& py, const Parts& p) {
     const std::string second = p.grain != nullptr
                                    ? "name(shown[" + qkey + "].iloc[1])"
                                    : "shown[" + qkey + "].iloc[1]";
-    py.Line("    answer = (f\"{", lead, "} had ", most, " ",
-            Lower(metric.display), "{filter_text} {period_text}: \"");
+    py.Line("    answer = (f\"{", lead, "} had ", most, " ", Lower(p.display),
+            "{filter_text} {period_text}: \"");
     py.Line("              f\"{fmt(shown[", qcol, "].iloc[0])}\")");
     py.Line("    if len(shown) > 1:");
     py.Line("        answer += f\", ahead of {", second, "} ({fmt(shown[", qcol,
@@ -507,8 +565,8 @@ void WriteBreakdown(Program& py, const Parts& p) {
             ordered ? " if v != 0" : "", "]");
     if (plan.ranked) {
       py.Line("    answer = (f\"", plan.ascending ? "Bottom" : "Top",
-              " {len(parts)} ", Plural(p.key_display), " by ",
-              Lower(metric.display), "{filter_text} {period_text}: \"");
+              " {len(parts)} ", Plural(p.key_display), " by ", Lower(p.display),
+              "{filter_text} {period_text}: \"");
       py.Line(
           "              + \"; \".join(parts) + f\". In all: "
           "{fmt(m['value'])}.\")");
@@ -520,11 +578,11 @@ void WriteBreakdown(Program& py, const Parts& p) {
               "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
     }
   }
-  WriteNote(py, metric);
+  WriteNote(py, p);
   py.Blank();
   py.Line("if not (df.empty or shown.empty):");
   const std::string ylabel =
-      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")"));
+      PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")"));
   const std::string key_label =
       PyStr(absl::StrCat(absl::AsciiStrToUpper(p.key_display.substr(0, 1)),
                          p.key_display.substr(1)));
@@ -559,11 +617,10 @@ void WriteBreakdown(Program& py, const Parts& p) {
 }
 
 void WriteBreakdownCompared(Program& py, const Parts& p) {
-  const Metric& metric = p.metric;
   const QueryPlan& plan = p.plan;
-  const std::string col = PyStr(metric.id);
-  const std::string prev_col = PyStr(absl::StrCat(metric.id, "_previous"));
-  const bool points = metric.unit == "percent";
+  const std::string col = PyStr(p.col);
+  const std::string prev_col = PyStr(absl::StrCat(p.col, "_previous"));
+  const bool points = p.unit == "percent";
   const std::string change_col =
       PyStr(points ? "change_points" : "change_percent");
   const std::string key = PyStr(p.key);
@@ -591,6 +648,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
     py.Line("t = t.sort_values(", col,
             ", ascending=", plan.ascending ? "True" : "False", ")");
   }
+  WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
           "]].reset_index()");
@@ -604,7 +662,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
           ": \" + \"; \".join(parts[:", kAnswerRows, "])");
   py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
           "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
-  WriteNote(py, metric);
+  WriteNote(py, p);
   py.Blank();
   py.Line("if not result.empty:");
   py.Line("    bars = result.head(", kChartRows,
@@ -620,10 +678,8 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
           "{prev_end:%Y-%m-%d}\")");
   py.Line("    ax.set_yticks(y)");
   py.Line("    ax.set_yticklabels(bars[", key, "].astype(str))");
-  py.Line(
-      "    ax.set_xlabel(",
-      PyStr(absl::StrCat(metric.display, " (", UnitLabel(metric.unit), ")")),
-      ")");
+  py.Line("    ax.set_xlabel(",
+          PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
   py.Line("    ax.legend()");
   py.Line("    ax.set_title(chart_title)");
   py.Line("    fig.tight_layout()");
@@ -654,6 +710,10 @@ std::string WritePandas(const QueryPlan& plan) {
   const Metric* metric = FindMetric(plan.metric);
   VET_CHECK(metric != nullptr);
   Parts p{plan, *metric, metric->base, std::string(BaseTable(metric->base))};
+  p.col = plan.share ? absl::StrCat(metric->id, "_share") : metric->id;
+  p.display = plan.share ? absl::StrCat("Share of ", Lower(metric->display))
+                         : metric->display;
+  p.unit = plan.share ? "percent" : metric->unit;
   if (!plan.dimension.empty()) {
     p.attribute = FindAttribute(plan.dimension);
     p.grain = FindTimeGrain(plan.dimension);
@@ -686,6 +746,7 @@ std::string WritePandas(const QueryPlan& plan) {
 
 std::string SummarizePlan(const QueryPlan& plan) {
   std::string s = plan.metric;
+  if (plan.share) s = absl::StrCat("share of ", s);
   if (plan.ranked) {
     s = absl::StrCat(plan.ascending ? "bottom " : "top ",
                      plan.top_n > 0 ? absl::StrCat(plan.top_n, " ") : "",

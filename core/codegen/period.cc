@@ -537,6 +537,13 @@ Period LastFiveYears(absl::CivilDay as_of) {
           PeriodForm::kRolling, "in the last 5 years"};
 }
 
+Period Upcoming(absl::CivilDay as_of) {
+  const absl::CivilDay start = as_of + 1;
+  return {start, absl::CivilDay(start.year() + 100, start.month(), start.day()),
+          PeriodGrain::kCustom, PeriodForm::kUpcoming,
+          absl::StrCat("from ", FormatDay(start), " on")};
+}
+
 namespace {
 
 // `day` moved by `months`; a month's last day stays a month's last day.
@@ -611,6 +618,8 @@ absl::string_view PeriodFormName(PeriodForm form) {
       return "rolling";
     case PeriodForm::kNamed:
       return "named";
+    case PeriodForm::kUpcoming:
+      return "upcoming";
     case PeriodForm::kRange:
       break;
   }
@@ -620,7 +629,7 @@ absl::string_view PeriodFormName(PeriodForm form) {
 absl::optional<PeriodForm> PeriodFormFromName(absl::string_view name) {
   for (PeriodForm f :
        {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling,
-        PeriodForm::kNamed, PeriodForm::kRange}) {
+        PeriodForm::kNamed, PeriodForm::kRange, PeriodForm::kUpcoming}) {
     if (PeriodFormName(f) == name) return f;
   }
   return absl::nullopt;

@@ -41,6 +41,7 @@ enum class PeriodForm {
   kRolling,   // the last 30 days, the past year
   kNamed,     // 2025, March 2026, Q3 2025, 2025-03-04
   kRange,     // from .. to .., since ..
+  kUpcoming,  // upcoming, future: the days after the as-of day
 };
 
 struct Period {
@@ -92,6 +93,10 @@ Period LastTwelveWeeks(absl::CivilDay as_of);
 Period LastThirtyDays(absl::CivilDay as_of);
 // The four calendar years before as_of's year and this year so far.
 Period LastFiveYears(absl::CivilDay as_of);
+// The days after the as-of day, for what is booked ahead ("upcoming
+// appointments"): from the next day, 100 years on (an open end that pandas
+// timestamps, good to 2262, can still hold).
+Period Upcoming(absl::CivilDay as_of);
 
 // The same days one year earlier ("the same period last year"); a period
 // ending on the last day of a month ends on the last day of that month a year

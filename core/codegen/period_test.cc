@@ -160,6 +160,15 @@ TEST(PeriodTest, RejectsPeriodsAfterTheAsOfDay) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(PeriodTest, UpcomingStartsTheDayAfterTheAsOfDay) {
+  const Period p = Upcoming(absl::CivilDay(2026, 10, 26));
+  EXPECT_EQ(FormatDay(p.start), "2026-10-27");
+  EXPECT_EQ(FormatDay(p.end), "2126-10-27");
+  EXPECT_EQ(p.form, PeriodForm::kUpcoming);
+  EXPECT_EQ(p.Describe(), "from 2026-10-27 on");
+  EXPECT_EQ(PeriodFormFromName(PeriodFormName(p.form)), PeriodForm::kUpcoming);
+}
+
 TEST(PeriodTest, RejectsImpossibleDatesAndRanges) {
   const absl::CivilDay as_of(2026, 10, 26);
   EXPECT_THAT(

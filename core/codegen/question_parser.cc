@@ -37,6 +37,7 @@ struct Term {
   std::string implied_metric;            // kFilter, kCue
   CueKind cue = CueKind::kStop;          // kCue
   int count = 0;                         // kCue ranks
+  bool upcoming = false;                 // kFilter: names the days ahead
 };
 
 struct Lexicon {
@@ -69,6 +70,7 @@ Lexicon BuildLexicon() {
     Term& old = lex.terms[it->second];
     const bool same = old.kind == term.kind && old.metric == term.metric &&
                       old.cue == term.cue && old.count == term.count &&
+                      old.upcoming == term.upcoming &&
                       (old.implied_metric == term.implied_metric ||
                        term.implied_metric.empty());
     if (!same) {
@@ -121,6 +123,7 @@ Lexicon BuildLexicon() {
       t.kind = TermKind::kFilter;
       t.candidates = f.candidates;
       t.implied_metric = f.implied_metric;
+      t.upcoming = f.upcoming;
       add(s, std::move(t));
     }
   }
@@ -226,6 +229,8 @@ struct Mentions {
   std::vector<std::string> implied_by_filters, implied_by_ranks,
       implied_by_hints;
   bool trend = false;
+  bool share = false;     // "share", "percentage"
+  bool upcoming = false;  // "upcoming": periods holds the days ahead
   std::vector<Period> periods;
   CompareMention compare;
   RankMention rank;
@@ -233,7 +238,7 @@ struct Mentions {
   std::vector<std::string> unknown;
 
   bool AnythingBesidesMetric() const {
-    return !dimensions.empty() || !filters.empty() || trend ||
+    return !dimensions.empty() || !filters.empty() || trend || share ||
            !periods.empty() || compare.present || rank.present ||
            !staff_names.empty();
   }
@@ -412,6 +417,10 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
           if (!term->implied_metric.empty()) {
             found.implied_by_filters.push_back(term->implied_metric);
           }
+          if (term->upcoming && !found.upcoming) {
+            found.upcoming = true;
+            found.periods.push_back(Upcoming(as_of));
+          }
           break;
         case TermKind::kCue:
           switch (term->cue) {
@@ -433,6 +442,9 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
               break;
             case CueKind::kHint:
               found.implied_by_hints.push_back(term->implied_metric);
+              break;
+            case CueKind::kShare:
+              found.share = true;
               break;
           }
           break;
@@ -529,6 +541,23 @@ std::pair<Comparison, Period> ResolveComparedTo(const Period& main,
   return {Comparison::kExplicit, other};
 }
 
+// Whether the filters keep only rows that lie after the as-of day (scheduled
+// appointments).
+bool OnlyFutureRows(const std::vector<FilterClause>& filters) {
+  for (const FilterClause& f : filters) {
+    const std::vector<std::string>& future =
+        FindAttribute(f.attribute)->future_values;
+    if (!future.empty() &&
+        std::all_of(
+            f.values.begin(), f.values.end(), [&future](const std::string& v) {
+              return std::find(future.begin(), future.end(), v) != future.end();
+            })) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
                                   const QueryPlan* previous) {
   if (!found.unknown.empty()) {
@@ -549,6 +578,23 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       named.push_back(m.term->metric);
     }
   }
+  // A metric naming the rows of another ("no-show rate for dental
+  // appointments") is not a second metric.
+  const std::vector<std::string> all_named = named;
+  named.erase(std::remove_if(named.begin(), named.end(),
+                             [&all_named](const std::string& id) {
+                               for (const std::string& other : all_named) {
+                                 const std::vector<std::string>& rows =
+                                     FindMetric(other)->row_metrics;
+                                 if (other != id &&
+                                     std::find(rows.begin(), rows.end(), id) !=
+                                         rows.end()) {
+                                   return true;
+                                 }
+                               }
+                               return false;
+                             }),
+              named.end());
   if (named.size() > 1) {
     std::vector<std::string> names;
     for (const std::string& id : named)
@@ -558,10 +604,52 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         absl::StrJoin(names, " and "), "."));
   }
   std::string metric_id = named.empty() ? "" : named[0];
+  // A question of filters alone that restrict the previous turn's metric is
+  // a follow-up ("just dentals" after revenue), not the metric the filter
+  // implies on its own ("dentals this year" asks afresh).
+  bool filters_follow_up = false;
+  if (metric_id.empty() && previous != nullptr && !found.filters.empty() &&
+      found.implied_by_ranks.empty() && found.implied_by_hints.empty() &&
+      found.periods.empty() && found.dimensions.empty() && !found.trend &&
+      !found.rank.present && !found.compare.present && !found.share &&
+      found.staff_names.empty()) {
+    const Metric* before = FindMetric(previous->metric);
+    bool applies = before != nullptr;
+    for (const Mention& m : found.filters) {
+      applies = applies && ResolveFilter(*before, *m.term) != nullptr;
+    }
+    filters_follow_up = applies;
+  }
   for (const auto* implied :
        {&found.implied_by_filters, &found.implied_by_ranks,
         &found.implied_by_hints}) {
+    if (filters_follow_up && implied == &found.implied_by_filters) continue;
     if (metric_id.empty() && !implied->empty()) metric_id = implied->front();
+  }
+  // "Patients" on file, but "patients last month" or "patients we saw" are
+  // patients seen.
+  if (const Metric* m = metric_id.empty() ? nullptr : FindMetric(metric_id);
+      m != nullptr && !m->dated_alternative.empty()) {
+    bool dated =
+        !found.periods.empty() || found.compare.present || found.trend ||
+        std::find(found.implied_by_hints.begin(), found.implied_by_hints.end(),
+                  m->dated_alternative) != found.implied_by_hints.end();
+    // So are breakdowns and filters only visits have ("patients by vet",
+    // "dental patients", "patients of Dr. Smith").
+    for (const Mention& d : found.dimensions) {
+      dated = dated ||
+              std::none_of(d.term->dimensions.begin(), d.term->dimensions.end(),
+                           [m](const std::string& id) {
+                             return DimensionApplies(*m, id);
+                           });
+    }
+    for (const Mention& f : found.filters) {
+      dated = dated || ResolveFilter(*m, *f.term) == nullptr;
+    }
+    dated =
+        dated || (!found.staff_names.empty() &&
+                  !FindAttribute("vet")->sources[static_cast<int>(m->base)]);
+    if (dated) metric_id = m->dated_alternative;
   }
   const bool follow_up =
       metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
@@ -574,11 +662,10 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   const Metric* metric = FindMetric(metric_id);
   if (metric == nullptr)
     return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
-  const std::string metric_name = Lower(metric->display);
+  std::string metric_name = Lower(metric->display);
   const int base = static_cast<int>(metric->base);
 
   QueryPlan plan;
-  plan.metric = metric_id;
   plan.follow_up = follow_up;
 
   // Filters: the previous turn's, replaced attribute by attribute.
@@ -591,6 +678,45 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
     MergeFilter(asked, *clause);
   }
+  // A share: "what percentage of appointments were no-shows" is a metric
+  // declared as that share (the no-show rate); any other is the part of a
+  // total the question's filters keep.
+  if (found.share) {
+    const Metric* declared = nullptr;
+    for (const Metric& m : Metrics()) {
+      if (m.share_of != metric_id || !m.share_filter) continue;
+      auto it =
+          std::find_if(asked.begin(), asked.end(), [&m](const FilterClause& c) {
+            return SameClause(c, *m.share_filter);
+          });
+      if (it == asked.end() || m.base != metric->base) continue;
+      declared = &m;
+      asked.erase(it);
+      break;
+    }
+    if (declared != nullptr) {
+      metric = declared;
+      metric_id = declared->id;
+      metric_name = Lower(metric->display);
+    } else {
+      if (!metric->denominator.empty() || metric->scale != 1 ||
+          !metric->note.empty() || metric->unit == "percent") {
+        return Decline(absl::StrCat(metric->display,
+                                    " is not a total that splits into shares (",
+                                    metric->definition, ")."));
+      }
+      if (asked.empty() && found.staff_names.empty() &&
+          !(follow_up && previous->share)) {
+        return Decline(absl::StrCat(
+            "A share needs the part it is a share of, e.g. \"what share of ",
+            metric_name, " came from cats\"."));
+      }
+      plan.share = true;
+    }
+  } else if (follow_up) {
+    plan.share = previous->share;
+  }
+  plan.metric = metric_id;
   if (follow_up) plan.filters = previous->filters;
   for (const FilterClause& c : asked) {
     auto it = std::find_if(
@@ -698,12 +824,21 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     } else if (follow_up && previous->period) {
       plan.period = previous->period;
       plan.period_defaulted = previous->period_defaulted;
+    } else if (OnlyFutureRows(plan.filters)) {
+      plan.period = Upcoming(as_of);
+      plan.period_defaulted = true;
     } else {
       const std::string dim = found.trend && plan.dimension.empty()
                                   ? std::string("month")
                                   : plan.dimension;
       plan.period = DefaultPeriod(dim, found.trend, as_of);
       plan.period_defaulted = true;
+    }
+    if (plan.period->form == PeriodForm::kUpcoming &&
+        (compare.present || found.trend || IsTimeGrain(plan.dimension))) {
+      return Decline(
+          "The planner counts what is booked ahead in total or by a category, "
+          "not over time or against another period.");
     }
     if (compare.present) {
       const Period& main = *plan.period;
@@ -750,6 +885,16 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     plan.ranked = true;
     plan.ascending = found.rank.ascending;
     plan.top_n = found.rank.count;
+    if (const Attribute* a = FindAttribute(plan.dimension)) {
+      for (const FilterClause& c : a->rank_filters) {
+        const bool restricted = std::any_of(
+            plan.filters.begin(), plan.filters.end(),
+            [&c](const FilterClause& f) { return f.attribute == c.attribute; });
+        if (!restricted && FindAttribute(c.attribute)->sources[base]) {
+          plan.filters.push_back(c);
+        }
+      }
+    }
   } else if (follow_up && !dimension_given && previous->ranked) {
     plan.ranked = true;
     plan.ascending = previous->ascending;
@@ -771,7 +916,8 @@ bool operator==(const QueryPlan& a, const QueryPlan& b) {
          a.period == b.period && a.period_defaulted == b.period_defaulted &&
          a.ranked == b.ranked && a.ascending == b.ascending &&
          a.top_n == b.top_n && a.comparison == b.comparison &&
-         a.compare_period == b.compare_period && a.follow_up == b.follow_up;
+         a.compare_period == b.compare_period && a.follow_up == b.follow_up &&
+         a.share == b.share;
 }
 
 absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
@@ -860,6 +1006,7 @@ std::string SerializePlan(const QueryPlan& plan) {
     fields.push_back(absl::StrCat("compare=", ComparisonName(plan.comparison),
                                   ",", SerializePeriod(*plan.compare_period)));
   }
+  if (plan.share) fields.push_back("share=1");
   if (plan.follow_up) fields.push_back("follow_up=1");
   return absl::StrJoin(fields, ";");
 }
@@ -938,6 +1085,8 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
       if (!known || !p.ok())
         return absl::InvalidArgumentError("bad comparison");
       plan.compare_period = *std::move(p);
+    } else if (key == "share") {
+      plan.share = value == "1";
     } else if (key == "follow_up") {
       plan.follow_up = value == "1";
     } else {
@@ -969,6 +1118,10 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
   }
   if (plan.ranked && plan.dimension.empty()) {
     return absl::InvalidArgumentError("plan ranks without a dimension");
+  }
+  if (plan.share && (!metric.denominator.empty() || metric.scale != 1 ||
+                     !metric.note.empty() || metric.unit == "percent")) {
+    return absl::InvalidArgumentError("plan shares a metric without a total");
   }
   return plan;
 }

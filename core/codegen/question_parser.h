@@ -47,6 +47,11 @@ struct QueryPlan {
   absl::optional<Period> compare_period;
   // The metric came from the previous turn's plan.
   bool follow_up = false;
+  // "What share of revenue came from pharmacy": the value is 100 * the
+  // metric over the rows the filters (and staff name) keep / the metric over
+  // all rows of the period; the filters then keep no rows out. Only for
+  // totals (no denominator, no scale, no note).
+  bool share = false;
 };
 
 bool operator==(const QueryPlan& a, const QueryPlan& b);

@@ -15,6 +15,7 @@ namespace {
 constexpr Base kInvoices = Base::kInvoiceLines;
 constexpr Base kAppointments = Base::kAppointments;
 constexpr Base kClients = Base::kClients;
+constexpr Base kPatients = Base::kPatients;
 
 std::vector<Metric> BuildMetrics() {
   std::vector<Metric> metrics;
@@ -167,6 +168,25 @@ std::vector<Metric> BuildMetrics() {
   }
   {
     Metric m;
+    m.id = "discounts";
+    m.display = "Discounts";
+    m.synonyms = {"discount",         "discount given", "discounts given",
+                  "total discount",   "markdown",       "price reduction",
+                  "discounted amount"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "sum of invoice_lines.discount by invoiced_on (already deducted from "
+        "amount)";
+    m.components = {{"discounts", "discount", "sum"}};
+    m.numerator = "{discounts}";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.discount"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
     m.id = "appointments";
     m.display = "Appointments";
     m.synonyms = {"appointment", "appt", "booking", "appointment count"};
@@ -208,6 +228,9 @@ std::vector<Metric> BuildMetrics() {
                             "'])} of {count(m['appointments'])} completed, no-show or "
                             "cancelled appointments)");
     m.reads = {"appointments.starts_at", "appointments.status", "appointments.appointment_id"};
+    m.row_metrics = {"appointments"};
+    m.share_of = "appointments";
+    m.share_filter = FilterClause{"appointment_status", {status}};
     add(std::move(m));
   };
   status_rate("no_show_rate", "No-show rate",
@@ -218,6 +241,33 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Procedures done. DATA_SCHEMA.md lists surgeries and dentals among the
+  // KPIs; an appointment's type says what was booked and its status whether
+  // it happened, so "how many surgeries did we do" counts completed
+  // appointments of type surgery (the surgery and dental filter words imply
+  // this metric). Invoice lines of category surgery are what was charged,
+  // not how many were done: one surgery bills several lines.
+  {
+    Metric m;
+    m.id = "completed_appointments";
+    m.display = "Completed appointments";
+    m.synonyms = {"procedure done", "procedure performed", "appointment done",
+                  "appointment completed"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of appointments with status completed by starts_at (with "
+        "type surgery or dental: surgeries or dentals done)";
+    m.components = {{"appointments", "appointment_id", "size"}};
+    m.numerator = "{appointments}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
   {
     Metric m;
     m.id = "new_clients";
@@ -279,14 +329,9 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "patients_seen";
     m.display = "Patients seen";
-    m.synonyms = {"patients seen",
-                  "patient",
-                  "unique patient",
-                  "distinct patient",
-                  "animals seen",
-                  "pets seen",
-                  "pet",
-                  "animal"};
+    m.synonyms = {"patients seen", "unique patient", "distinct patient",
+                  "animals seen",  "pets seen",      "patient visit",
+                  "unique pet",    "unique animal"};
     m.base = kAppointments;
     m.date_column = "starts_at";
     m.definition =
@@ -298,6 +343,26 @@ std::vector<Metric> BuildMetrics() {
     m.empty_noun = "completed appointments";
     m.reads = {"appointments.starts_at", "appointments.status",
                "appointments.patient_id"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "patients";
+    m.display = "Patients on file";
+    m.synonyms = {"patient",          "pet",           "animal",
+                  "patients on file", "patient count", "patient base"};
+    m.base = kPatients;
+    m.definition =
+        "number of living patients on file now (patients.status active); "
+        "with a period, patients seen";
+    m.components = {{"patients", "patient_id", "size"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"patient_status", {"active"}}};
+    m.empty_noun = "living patients";
+    m.reads = {"patients.status", "patients.patient_id"};
+    m.dated_alternative = "patients_seen";
     add(std::move(m));
   }
   {
@@ -334,6 +399,7 @@ std::vector<Attribute> BuildAttributes() {
   const int inv = static_cast<int>(kInvoices);
   const int app = static_cast<int>(kAppointments);
   const int cli = static_cast<int>(kClients);
+  const int pat = static_cast<int>(kPatients);
   {
     Attribute a;
     a.id = "vet";
@@ -344,6 +410,9 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.missing_label = "(no staff)";
+    // Staff names are any role's; "which vet" means a veterinarian
+    // (staff.role), not a technician.
+    a.rank_filters = {{"role", {"veterinarian"}}};
     attributes.push_back(std::move(a));
   }
   {
@@ -389,6 +458,7 @@ std::vector<Attribute> BuildAttributes() {
                   "kind of animal", "pet type",    "type of pet"};
     a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "species");
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "species");
+    a.sources[pat] = Native("species");
     a.values = {"canine",  "feline", "rabbit", "avian",
                 "reptile", "rodent", "equine", "other"};
     a.value_words = true;
@@ -403,6 +473,7 @@ std::vector<Attribute> BuildAttributes() {
     a.synonyms = {"breed"};
     a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "breed");
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "breed");
+    a.sources[pat] = Native("breed");
     a.missing_label = "(unknown)";
     attributes.push_back(std::move(a));
   }
@@ -413,6 +484,7 @@ std::vector<Attribute> BuildAttributes() {
     a.synonyms = {"sex", "gender"};
     a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "sex");
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "sex");
+    a.sources[pat] = Native("sex");
     a.values = {"m", "f", "mn", "fs"};
     a.missing_label = "(unknown)";
     attributes.push_back(std::move(a));
@@ -450,6 +522,17 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[app] = Native("status");
     a.values = {"completed", "no_show", "cancelled", "scheduled"};
     a.filter_phrase = "with status {}";
+    a.future_values = {"scheduled"};
+    attributes.push_back(std::move(a));
+  }
+  {
+    Attribute a;
+    a.id = "patient_status";
+    a.display = "patient status";
+    a.synonyms = {"patient status", "status"};
+    a.sources[pat] = Native("status");
+    a.values = {"active", "deceased"};
+    a.filter_phrase = "with patient status {}";
     attributes.push_back(std::move(a));
   }
   {
@@ -529,9 +612,9 @@ std::vector<FilterWord> BuildFilterWords() {
   std::vector<FilterWord> words;
   auto add = [&words](std::vector<std::string> phrases,
                       std::vector<FilterClause> candidates,
-                      std::string implied_metric = "") {
-    words.push_back(
-        {std::move(phrases), std::move(candidates), std::move(implied_metric)});
+                      std::string implied_metric = "", bool upcoming = false) {
+    words.push_back({std::move(phrases), std::move(candidates),
+                     std::move(implied_metric), upcoming});
   };
   // Species.
   add({"dog", "puppy", "canine"}, {{"species", {"canine"}}});
@@ -556,10 +639,14 @@ std::vector<FilterWord> BuildFilterWords() {
       {{"category", {"laboratory"}}});
   add({"imaging", "xray", "x ray", "radiology", "radiograph", "ultrasound"},
       {{"category", {"imaging"}}});
+  // Named alone ("how many surgeries did we do") they count the procedures
+  // done: completed appointments of that type.
   add({"surgery", "surgical", "operation"},
-      {{"category", {"surgery"}}, {"appointment_type", {"surgery"}}});
+      {{"category", {"surgery"}}, {"appointment_type", {"surgery"}}},
+      "completed_appointments");
   add({"dental", "dentistry", "dental cleaning", "teeth cleaning"},
-      {{"category", {"dental"}}, {"appointment_type", {"dental"}}});
+      {{"category", {"dental"}}, {"appointment_type", {"dental"}}},
+      "completed_appointments");
   add({"pharmacy", "medication", "medicine", "meds", "drug", "prescription",
        "rx"},
       {{"category", {"pharmacy"}}});
@@ -590,8 +677,11 @@ std::vector<FilterWord> BuildFilterWords() {
       {{"appointment_status", {"no_show"}}}, "appointments");
   add({"cancelled", "canceled", "cancellation", "cancelled appointment"},
       {{"appointment_status", {"cancelled"}}}, "appointments");
-  add({"scheduled", "upcoming", "future"},
-      {{"appointment_status", {"scheduled"}}}, "appointments");
+  add({"scheduled"}, {{"appointment_status", {"scheduled"}}}, "appointments");
+  // Booked ahead: status scheduled, starting after the as-of day.
+  add({"upcoming", "future", "coming up", "booked ahead"},
+      {{"appointment_status", {"scheduled"}}}, "appointments",
+      /*upcoming=*/true);
   // Client status ("active clients" is a metric of its own).
   add({"inactive", "lapsed"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
@@ -658,8 +748,14 @@ std::vector<Cue> BuildCues() {
         "dollar",    "usd",     "period",    "time",        "what about",
         "how about", "where",   "rank",      "ranked",      "ranking",
         "sorted",    "order",   "chart",     "graph",       "plot",
-        "table"},
+        "table",     "come",    "came",      "coming",      "gave",
+        "given",     "giving"},
        CueKind::kStop});
+  // "What share of revenue came from pharmacy", "what percentage of
+  // appointments were no-shows".
+  cues.push_back({{"share", "percentage", "percent", "proportion", "fraction",
+                   "portion", "pct"},
+                  CueKind::kShare});
   cues.push_back({{"trend", "trending", "over time", "evolution", "history",
                    "progression", "time series"},
                   CueKind::kTrend});
@@ -709,6 +805,8 @@ absl::string_view BaseTable(Base base) {
       return "invoice_lines";
     case Base::kAppointments:
       return "appointments";
+    case Base::kPatients:
+      return "patients";
     case Base::kClients:
       break;
   }

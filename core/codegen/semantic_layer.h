@@ -21,10 +21,15 @@
 namespace vet::codegen {
 
 // The tables a metric counts rows of.
-enum class Base { kInvoiceLines = 0, kAppointments = 1, kClients = 2 };
-inline constexpr int kBaseCount = 3;
+enum class Base {
+  kInvoiceLines = 0,
+  kAppointments = 1,
+  kClients = 2,
+  kPatients = 3
+};
+inline constexpr int kBaseCount = 4;
 
-// "invoice_lines", "appointments", "clients".
+// "invoice_lines", "appointments", "clients", "patients".
 absl::string_view BaseTable(Base base);
 
 // One aggregate a metric is computed from.
@@ -74,6 +79,17 @@ struct Metric {
   std::string note_when;
   // "table.column" the code reads, for checks against a practice's dataset.
   std::vector<std::string> reads;
+  // Metrics whose words may name the rows this one is computed over, so that
+  // naming both is still one metric: "no-show rate for dental appointments".
+  std::vector<std::string> row_metrics;
+  // For a count of what is on file now: the dated metric the same words mean
+  // when the question names a period, a time breakdown or a verb implying it
+  // ("patients" on file; "patients last month", "patients we saw": seen).
+  std::string dated_alternative;
+  // "What percentage of <share_of> were <share_filter>" means this metric
+  // (a no-show rate, not no-shows over all appointments).
+  std::string share_of;
+  absl::optional<FilterClause> share_filter;
 };
 
 // How an attribute's value is found for the rows of one base table: the
@@ -103,6 +119,14 @@ struct Attribute {
   // How answers name a filter on it, "{}" standing for the values joined by
   // "or": "for {} patients" -> "for feline or canine patients".
   std::string filter_phrase;
+  // Filters a ranking by this attribute implies unless the question restricts
+  // the same attribute: "which vet had the most" ranks veterinarians only.
+  // A ranking never ranks the rows without a value (missing_label).
+  std::vector<FilterClause> rank_filters;
+  // Values whose rows lie after the as-of day (a scheduled appointment): a
+  // question restricted to them that names no period covers the days after
+  // the as-of day rather than the default period.
+  std::vector<std::string> future_values;
 };
 
 // A time breakdown: month, week, ...
@@ -131,6 +155,8 @@ struct FilterWord {
   std::vector<FilterClause> candidates;
   // The metric a question means when it names none ("no-shows last month").
   std::string implied_metric;
+  // The word also names the period after the as-of day ("upcoming").
+  bool upcoming = false;
 };
 
 enum class CueKind {
@@ -140,6 +166,7 @@ enum class CueKind {
   kRankLowest,   // "least", "lowest", "bottom"
   kCompare,      // "growth", "change", "vs" without a named period
   kHint,         // a verb implying a metric when none is named: "earned", "saw"
+  kShare,        // "share", "percentage": the part of a total the filters keep
 };
 
 struct Cue {

@@ -29,6 +29,11 @@ documented reading, from core/codegen/semantic_layer.h/.cc and period.h):
   - "Patients seen": distinct patients of completed appointments.
   - Breakdowns by vet / species / breed label rows without a value
     "(no staff)" / "(no patient)" / "(unknown)".
+  - Rankings ("which ...", "top N") rank values only, never those rows;
+    "which vet" ranks staff whose role is veterinarian.
+  - "Patients we have": living patients on file (patients.status active);
+    "surgeries done": completed appointments of type surgery; "upcoming":
+    scheduled appointments starting after the as-of day.
   - "X compared to Y" gives one row per period, labelled
     "YYYY-MM-DD to YYYY-MM-DD"; "this year vs last year" compares with the
     same days a year earlier; "growth" with the same period a year earlier.
@@ -247,6 +252,16 @@ def by_weekday(df, col, fn):
     return by(df, "_k", fn, WEEKDAYS)
 
 
+MISSING_LABELS = {"(no staff)", "(no patient)", "(unknown)", "(none)",
+                  "(no appointment)"}
+
+
+def ranked(rows):
+    """A ranking ranks values: rows without one (walk-in sales, unknown
+    breed) are not contenders."""
+    return [r for r in rows if r[0] not in MISSING_LABELS]
+
+
 def top(rows, n=None):
     rows = sorted(rows, key=lambda r: r[1], reverse=True)
     return rows[:n] if n else rows
@@ -378,7 +393,8 @@ def rev_by_vet_2025(c):
 
 @expect
 def rev_by_species_ytd(c):
-    return table(top(by(lines(c, c.this_year), "species", revenue)))
+    # "Which species": retail sales without a patient are not a species.
+    return table(top(ranked(by(lines(c, c.this_year), "species", revenue))))
 
 
 @expect
@@ -611,7 +627,8 @@ def completed_dentals_2025(c):
 
 @expect
 def vet_most_appts_last_month(c):
-    return table(top(by(appts(c, c.last_month), "vet", len)))
+    # "Which vet": only veterinarians (staff.role), as for revenue.
+    return table(top(by(appts(c, c.last_month, vet=veterinarians(c)), "vet", len)))
 
 
 @expect
@@ -823,7 +840,8 @@ def cats_and_dogs_seen_last_month(c):
 @expect
 def top5_breeds_seen_last_year(c):
     df = appts(c, c.last_year, status="completed")
-    return table(top(by(df, "breed", patients_seen), 5))
+    # Patients without a recorded breed are not a breed.
+    return table(top(ranked(by(df, "breed", patients_seen)), 5))
 
 
 @expect
