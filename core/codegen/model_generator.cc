@@ -231,8 +231,12 @@ absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
 
     out.code = internal::ExtractCode(reply.content);
     absl::Status checked =
-        out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
-                         : internal::CheckImports(out.code);
+        reply.finish_reason == "length"
+            ? absl::InvalidArgumentError(absl::StrCat(
+                  "the reply was cut off at the limit of ", options_.max_completion_tokens,
+                  " tokens; write shorter code"))
+        : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
+                           : internal::CheckImports(out.code);
     if (checked.ok()) {
       out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
       return out;

@@ -490,13 +490,18 @@ absl::StatusOr<ChatResponse> OpenAiClient::Complete(
       if (!retryable) return last;
     } else if (attempt.status == 200) {
       if (request.stream) {
-        if (!attempt.sse.done() && attempt.sse.response().content.empty()) {
-          return absl::InternalError(
-              "the model server's stream ended without any content");
+        // A stream that stops without [DONE] or a finish reason was cut
+        // short: its code is incomplete, never taken as the reply.
+        if (attempt.sse.done() || !attempt.sse.response().finish_reason.empty()) {
+          return attempt.sse.response();
         }
-        return attempt.sse.response();
+        last = absl::UnavailableError(absl::StrCat(
+            "the model server's stream ended before the reply was complete (",
+            attempt.sse.response().content.size(), " bytes of content)"));
+        retryable = true;
+      } else {
+        return internal::ParseCompletion(attempt.body);
       }
-      return internal::ParseCompletion(attempt.body);
     } else {
       const std::string message = internal::ErrorMessage(attempt.body);
       const std::string said =
