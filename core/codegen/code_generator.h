@@ -45,6 +45,10 @@ struct CodeRequest {
   std::function<void(const std::string& reason)> on_retry;
   // Pieces of the code as a model writes it (may be empty).
   std::function<void(absl::string_view piece)> on_code_delta;
+  // Called with the cost of each paid call as soon as it is known, also
+  // when Generate then fails (a reply that failed the checks was still
+  // paid for). GeneratedCode::cost_micros repeats the sum for a success.
+  std::function<void(int64_t micros)> on_spend;
 };
 
 struct GeneratedCode {

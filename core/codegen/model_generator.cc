@@ -227,7 +227,9 @@ absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
     }
     out.prompt_tokens += prompt_tokens;
     out.completion_tokens += completion_tokens;
-    out.cost_micros += Cost(prompt_tokens, reply.cached_prompt_tokens, completion_tokens);
+    const int64_t cost = Cost(prompt_tokens, reply.cached_prompt_tokens, completion_tokens);
+    out.cost_micros += cost;
+    if (request.on_spend) request.on_spend(cost);
 
     out.code = internal::ExtractCode(reply.content);
     absl::Status checked =

@@ -289,14 +289,22 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
   code_request.on_code_delta = [&emit, &current_attempt](absl::string_view piece) {
     emit.Emit(CodeDeltaEvent{current_attempt, std::string(piece)});
   };
+  bool spend_reported = false;
+  code_request.on_spend = [&spent, &spend_reported](int64_t micros) {
+    spend_reported = true;
+    spent += micros;
+  };
   for (int attempt = 1;; ++attempt) {
     current_attempt = attempt;
+    spend_reported = false;
     absl::Status cancelled = cancel.Check("before generating code");
     if (!cancelled.ok()) return settle(cancelled);
     code_request.attempt = attempt;
     auto generated = deps_.generator->Generate(code_request, cancel);
     if (!generated.ok()) return settle(generated.status());
-    spent += generated->cost_micros;
+    // A generator that reports its spend call by call (on_spend) has
+    // counted it already, including calls whose reply it then refused.
+    if (!spend_reported) spent += generated->cost_micros;
     turn.code = generated->code;
     turn.summary = generated->summary;
     turn.plan = generated->plan;

@@ -365,6 +365,19 @@ TEST_F(ModelGeneratorTest, ADisallowedImportIsSentBackOnce) {
   EXPECT_THAT(fake_->requests()[1].body, HasSubstr("That code failed: line 1 imports os"));
 }
 
+TEST_F(ModelGeneratorTest, CallsWhoseCodeIsRefusedAreStillCharged) {
+  fake_->Enqueue(FakeOpenAiServer::Completion("```python\nimport os\n```", true, 1000, 50));
+  fake_->Enqueue(FakeOpenAiServer::Completion("```python\nimport sys\n```", true, 1000, 50));
+  auto generator = Generator();
+  CodeRequest request = Ask("Revenue?");
+  int64_t charged = 0;
+  request.on_spend = [&charged](int64_t micros) { charged += micros; };
+  CancellationToken cancel;
+  EXPECT_THAT(generator->Generate(request, cancel),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("imports sys")));
+  EXPECT_EQ(charged, 2 * 350);
+}
+
 TEST_F(ModelGeneratorTest, ARepairSendsTheFailedCodeAndTheError) {
   fake_->Enqueue(FakeOpenAiServer::Completion("```python\nresult = 2\n```"));
   auto generator = Generator();
