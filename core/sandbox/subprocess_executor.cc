@@ -285,18 +285,7 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
                                        options_.max_output_bytes,
                                        options_.max_result_bytes});
   if (result.ok()) result->elapsed = outcome.elapsed;
-  const absl::Status& status = result.status();
-  if (status.code() == absl::StatusCode::kInternal) {
-    LogWarning("sandbox: practice ", request.practice_id, ": ",
-               status.message());
-  }
-  LogInfo(
-      "sandbox: practice ", request.practice_id, " ran in ",
-      absl::FormatDuration(absl::Trunc(outcome.elapsed, absl::Milliseconds(1))),
-      ": ",
-      status.ok() ? (result->error ? "raised " + result->error->type
-                                   : std::string("ok"))
-                  : absl::StatusCodeToString(status.code()));
+  internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;
 }
 

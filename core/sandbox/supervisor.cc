@@ -301,6 +301,18 @@ std::string LastLine(absl::string_view text) {
 
 }  // namespace
 
+void LogOutcome(absl::string_view practice_id, absl::Duration elapsed,
+                const absl::StatusOr<ExecutionResult>& result) {
+  const absl::Status& status = result.status();
+  if (status.code() == absl::StatusCode::kInternal) {
+    LogWarning("sandbox: practice ", practice_id, ": ", status.message());
+  }
+  LogInfo("sandbox: practice ", practice_id, " ran in ",
+          absl::FormatDuration(absl::Trunc(elapsed, absl::Milliseconds(1))), ": ",
+          status.ok() ? (result->error ? "raised " + result->error->type : std::string("ok"))
+                      : absl::StatusCodeToString(status.code()));
+}
+
 std::string DescribeExit(const RunOutcome& outcome) {
   const int status = outcome.exit.wait_status;
   std::string how;

@@ -72,6 +72,10 @@ struct ConcludeLimits {
 absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
                                          const ConcludeLimits& limits);
 
+// One log line per execution (and a warning for kInternal).
+void LogOutcome(absl::string_view practice_id, absl::Duration elapsed,
+                const absl::StatusOr<ExecutionResult>& result);
+
 // "exited with code 1; last stderr line: ...", for logs and statuses.
 std::string DescribeExit(const RunOutcome& outcome);
 
