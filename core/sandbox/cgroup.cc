@@ -333,11 +333,20 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
       return absl::AlreadyExistsError(absl::StrCat("cgroup: ", dir, " exists"));
     }
   }
-  if (mkdir(memory_dir.c_str(), 0755) != 0) {
-    return absl::InternalError(ErrnoMessage("mkdir", memory_dir, errno));
+  // Another server (or executor) whose last worker just went may remove an
+  // empty parent at any moment (~CgroupController): make it again and retry.
+  auto make = [](const std::string& parent, const std::string& dir) -> int {
+    for (int tries = 0; tries < 5; ++tries) {
+      if (mkdir(dir.c_str(), 0755) == 0) return 0;
+      if (errno != ENOENT) return errno;
+      if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return errno;
+    }
+    return ENOENT;
+  };
+  if (int err = make(MemoryParent(), memory_dir); err != 0) {
+    return absl::InternalError(ErrnoMessage("mkdir", memory_dir, err));
   }
-  if (mkdir(pids_dir.c_str(), 0755) != 0) {
-    int err = errno;
+  if (int err = make(PidsParent(), pids_dir); err != 0) {
     rmdir(memory_dir.c_str());
     return absl::InternalError(ErrnoMessage("mkdir", pids_dir, err));
   }
