@@ -13,10 +13,6 @@
 namespace vet::budget {
 namespace {
 
-int64_t Fraction(int64_t micros, double fraction) {
-  return static_cast<int64_t>(std::floor(static_cast<double>(micros) * fraction));
-}
-
 std::string Dollars(int64_t micros) {
   return absl::StrFormat("$%.2f", static_cast<double>(micros) / 1e6);
 }
@@ -70,24 +66,44 @@ InMemoryBudgetGuard::Ledger& InMemoryBudgetGuard::LedgerFor(
   return ledger;
 }
 
-BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice,
-                                         const Ledger& ledger,
-                                         const PeriodBounds& bounds) const {
+int64_t CapMicros(int64_t limit_micros, double fraction) {
+  return static_cast<int64_t>(std::floor(static_cast<double>(limit_micros) * fraction));
+}
+
+BudgetState ComputeBudgetState(const Practice& practice, const BudgetOptions& options,
+                               const PeriodBounds& bounds, int64_t spent, int64_t reserved) {
   BudgetState s;
   s.practice_id = practice.id;
   s.limit_micros = practice.budget_limit_micros >= 0 ? practice.budget_limit_micros
-                                                     : options_.default_limit_micros;
-  s.spent_micros = ledger.spent;
-  s.reserved_micros = ledger.reserved;
-  int64_t hard = Fraction(s.limit_micros, options_.hard_cap);
-  s.remaining_micros = std::max<int64_t>(0, hard - ledger.spent - ledger.reserved);
-  s.soft_cap = options_.soft_cap;
-  s.hard_cap = options_.hard_cap;
-  s.soft_cap_reached = ledger.spent >= Fraction(s.limit_micros, options_.soft_cap);
-  s.hard_cap_reached = ledger.spent >= hard;
-  s.period = options_.period;
+                                                     : options.default_limit_micros;
+  s.spent_micros = spent;
+  s.reserved_micros = reserved;
+  int64_t hard = CapMicros(s.limit_micros, options.hard_cap);
+  s.remaining_micros = std::max<int64_t>(0, hard - spent - reserved);
+  s.soft_cap = options.soft_cap;
+  s.hard_cap = options.hard_cap;
+  s.soft_cap_reached = spent >= CapMicros(s.limit_micros, options.soft_cap);
+  s.hard_cap_reached = spent >= hard;
+  s.period = options.period;
   s.period_start = bounds.start;
   s.resets_at = bounds.end;
+  return s;
+}
+
+absl::Status BudgetDenied(const Practice& practice, const BudgetState& s, int64_t micros) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "practice '", practice.id, "' has spent ", Dollars(s.spent_micros), " of its ",
+      Dollars(s.limit_micros), " ", s.period == "day" ? "daily" : "monthly", " budget (",
+      Dollars(s.reserved_micros),
+      " held by questions in flight); this question may cost up to ", Dollars(micros),
+      ". The budget resets at ",
+      absl::FormatTime("%Y-%m-%d %H:%M %Z", s.resets_at, practice.time_zone), "."));
+}
+
+BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice,
+                                         const Ledger& ledger,
+                                         const PeriodBounds& bounds) const {
+  BudgetState s = ComputeBudgetState(practice, options_, bounds, ledger.spent, ledger.reserved);
   s.spent_by_model_micros = ledger.by_model;
   return s;
 }
@@ -109,16 +125,7 @@ absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practic
   Ledger& ledger = LedgerFor(practice.id, bounds);
   if (micros > 0) {
     BudgetState s = StateOf(practice, ledger, bounds);
-    if (micros > s.remaining_micros) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "practice '", practice.id, "' has spent ", Dollars(s.spent_micros),
-          " of its ", Dollars(s.limit_micros), " ", options_.period,
-          "ly budget (", Dollars(s.reserved_micros),
-          " held by questions in flight); this question may cost up to ",
-          Dollars(micros), ". The budget resets at ",
-          absl::FormatTime("%Y-%m-%d %H:%M %Z", bounds.end, practice.time_zone),
-          "."));
-    }
+    if (micros > s.remaining_micros) return BudgetDenied(practice, s, micros);
   }
   Reservation r;
   r.id = RandomHex(16);

@@ -34,6 +34,15 @@ struct PeriodBounds {
 };
 PeriodBounds PeriodAt(absl::Time now, const std::string& period, absl::TimeZone tz);
 
+// The arithmetic every store shares: a cap in micro-dollars (rounded down),
+// the state from a period's totals, and the refusal of a reservation that
+// would pass the hard cap.
+int64_t CapMicros(int64_t limit_micros, double fraction);
+BudgetState ComputeBudgetState(const Practice& practice, const BudgetOptions& options,
+                               const PeriodBounds& bounds, int64_t spent, int64_t reserved);
+absl::Status BudgetDenied(const Practice& practice, const BudgetState& state,
+                          int64_t micros);
+
 // Thread-safe.
 class InMemoryBudgetGuard final : public BudgetGuard {
  public:
