@@ -125,6 +125,11 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.openai_model.empty()) {
     return absl::InvalidArgumentError("--openai_model (OPENAI_MODEL) is empty");
   }
+  if (o.budget_store != "sqlite" && o.budget_store != "memory") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--budget_store (VET_BUDGET_STORE) '", o.budget_store,
+        "' must be sqlite (durable, the default) or memory"));
+  }
   if (o.sandbox != "bwrap" && o.sandbox != "process") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--sandbox '", o.sandbox,

@@ -66,6 +66,9 @@ struct ServerOptions {
   // How long SIGTERM waits for in-flight questions before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(30);
   budget::BudgetOptions budget;
+  // Where spend is kept: "sqlite" (<state_dir>/budget.sqlite3, durable: the
+  // default) or "memory" (lost on restart; tests).
+  std::string budget_store = "sqlite";
 };
 
 // The default state directory: $XDG_STATE_HOME/vet-analytics, else

@@ -71,6 +71,8 @@ ABSL_FLAG(double, budget_limit, 10.0, "Budget per period in USD [BUDGET_LIMIT]")
 ABSL_FLAG(double, budget_soft_cap, 0.80, "Soft cap, fraction of the limit [BUDGET_SOFT_CAP]");
 ABSL_FLAG(double, budget_hard_cap, 1.0, "Hard cap, fraction of the limit [BUDGET_HARD_CAP]");
 ABSL_FLAG(std::string, budget_period, "month", "day or month [BUDGET_PERIOD]");
+ABSL_FLAG(std::string, budget_store, "sqlite",
+          "sqlite (<state_dir>/budget.sqlite3, survives restarts) or memory [VET_BUDGET_STORE]");
 
 namespace {
 
@@ -149,6 +151,7 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   real("BUDGET_SOFT_CAP", FLAGS_budget_soft_cap);
   real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
   str("BUDGET_PERIOD", FLAGS_budget_period);
+  str("VET_BUDGET_STORE", FLAGS_budget_store);
   return ok;
 }
 
@@ -229,6 +232,7 @@ int main(int argc, char** argv) {
   options.budget.soft_cap = absl::GetFlag(FLAGS_budget_soft_cap);
   options.budget.hard_cap = absl::GetFlag(FLAGS_budget_hard_cap);
   options.budget.period = absl::GetFlag(FLAGS_budget_period);
+  options.budget_store = absl::GetFlag(FLAGS_budget_store);
 
   auto server = vet::server::VetServer::Start(options);
   if (!server.ok()) {

@@ -27,6 +27,7 @@
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
+#include "core/budget/sqlite_budget_guard.h"
 #include "core/codegen/model/openai_client.h"
 #include "core/codegen/model_generator.h"
 #include "core/codegen/routing_generator.h"
@@ -236,7 +237,14 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
   }
   s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
-  s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
+  if (options.budget_store == "memory") {
+    s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
+  } else {
+    const std::string path = options.state_dir + "/budget.sqlite3";
+    VET_ASSIGN_OR_RETURN(s.budget,
+                         budget::SqliteBudgetGuard::Open(path, options.budget, RealClock::Get()));
+    LogInfo("budget: spend kept in ", path);
+  }
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
   VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options));
 

@@ -704,3 +704,42 @@ TEST_F(ModelIntegrationTest, CancellingDuringTheModelCallEndsPromptlyAndTheServe
 
 }  // namespace
 }  // namespace vet
+
+namespace vet {
+namespace {
+
+// Spend is kept in <state_dir>/budget.sqlite3: a server started again on the
+// same state folder reports what the model calls before the restart cost.
+TEST_F(ModelIntegrationTest, SpendSurvivesARestart) {
+  ASSERT_NO_FATAL_FAILURE(StartServer(BaseOptions()));
+  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), /*with_usage=*/true,
+                                  /*prompt_tokens=*/4000, /*completion_tokens=*/500, kModel));
+  AskOutcome out = Ask("How much did we invoice in September?");
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message() << " events: " << out.Kinds();
+  ASSERT_NE(out.final_answer(), nullptr);
+  const int64_t cost = out.final_answer()->total_cost_micros();
+  ASSERT_GT(cost, 0);
+
+  auto budget = [this] {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    v1::GetBudgetRequest request;
+    request.set_practice_id("demo");
+    v1::Budget reply;
+    EXPECT_TRUE(stub_->GetBudget(&context, request, &reply).ok());
+    return reply;
+  };
+  EXPECT_EQ(budget().spent_micros(), cost);
+
+  stub_.reset();
+  channel_.reset();
+  server_->Shutdown(absl::Seconds(1));
+  server_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartServer(BaseOptions()));
+  const v1::Budget after = budget();
+  EXPECT_EQ(after.spent_micros(), cost);
+  EXPECT_EQ(after.reserved_micros(), 0);
+}
+
+}  // namespace
+}  // namespace vet
