@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,6 +301,19 @@ std::string LastLine(absl::string_view text) {
 }
 
 }  // namespace
+
+absl::Status CheckRequest(const ExecutionRequest& request) {
+  if (request.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("sandbox: the timeout must be positive");
+  }
+  struct stat st;
+  if (request.data_dir.empty() || ::stat(request.data_dir.c_str(), &st) != 0 ||
+      !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(
+        absl::StrCat("practice ", request.practice_id, " has no data"));
+  }
+  return absl::OkStatus();
+}
 
 void LogOutcome(absl::string_view practice_id, absl::Duration elapsed,
                 const absl::StatusOr<ExecutionResult>& result) {

@@ -72,6 +72,10 @@ struct ConcludeLimits {
 absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
                                          const ConcludeLimits& limits);
 
+// The checks every executor makes first: kInvalidArgument for a timeout that
+// is not positive, kNotFound when the data folder is missing.
+absl::Status CheckRequest(const ExecutionRequest& request);
+
 // One log line per execution (and a warning for kInternal).
 void LogOutcome(absl::string_view practice_id, absl::Duration elapsed,
                 const absl::StatusOr<ExecutionResult>& result);

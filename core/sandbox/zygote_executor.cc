@@ -441,15 +441,7 @@ absl::StatusOr<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::WorkerFor(
 absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
     const ExecutionRequest& request, OutputSink& output,
     CancellationToken& cancel) {
-  if (request.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("sandbox: the timeout must be positive");
-  }
-  struct stat st;
-  if (request.data_dir.empty() || ::stat(request.data_dir.c_str(), &st) != 0 ||
-      !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("practice ", request.practice_id, " has no data"));
-  }
+  VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
   VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
   ConcurrencySlot slot(limiter_);
