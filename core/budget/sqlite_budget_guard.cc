@@ -325,8 +325,17 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(
                    " WHERE practice_id = ? AND period_start = ?");
   totals.Bind(practice.id).Bind(period);
   VET_ASSIGN_OR_RETURN(bool row, totals.Step());
-  BudgetState state = StateOf(practice, bounds, row ? totals.Int(0) : 0,
-                              row ? totals.Int(1) : 0);
+  // Holds that have expired but were not swept yet (a sweep needs a write
+  // transaction; the next Reserve makes it) are not counted as reserved.
+  Statement expired(db_,
+                    "SELECT COALESCE(SUM(micros), 0) FROM reservations"
+                    " WHERE practice_id = ? AND period_start = ? AND expires_at < ?");
+  expired.Bind(practice.id).Bind(period).Bind(Micros(clock_.Now()));
+  VET_ASSIGN_OR_RETURN(bool has_expired, expired.Step());
+  const int64_t stale = has_expired ? expired.Int(0) : 0;
+  BudgetState state =
+      StateOf(practice, bounds, row ? totals.Int(0) : 0,
+              row ? std::max<int64_t>(0, totals.Int(1) - stale) : 0);
   Statement by_model(
       db_,
       "SELECT model, SUM(micros) FROM ledger"

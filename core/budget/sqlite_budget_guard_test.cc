@@ -335,6 +335,8 @@ TEST_F(SqliteBudgetGuardTest, ExpiredReservationIsReleasedBySweep) {
   EXPECT_THAT(guard->Reserve(p, 600, "m"),
               StatusIs(absl::StatusCode::kResourceExhausted));
   clock_.Advance(absl::Minutes(11));
+  // Not swept yet, but no longer shown as held.
+  EXPECT_EQ(guard->GetState(p)->reserved_micros, 0);
   // The sweep before this reservation releases the stale hold.
   auto fresh = guard->Reserve(p, 600, "m");
   ASSERT_THAT(fresh, IsOk());
