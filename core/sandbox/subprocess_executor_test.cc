@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -85,46 +86,6 @@ bool IsValidUtf8(absl::string_view s) {
   }
   return true;
 }
-
-// Records output; safe to read from another thread while Execute runs.
-class RecordingSink final : public OutputSink {
- public:
-  void OnOutput(OutputStream stream, absl::string_view text) override {
-    absl::MutexLock lock(&mu_);
-    (stream == OutputStream::kStdout ? stdout_ : stderr_)
-        .append(text.data(), text.size());
-    chunks_.emplace_back(text);
-  }
-  std::string out() const {
-    absl::MutexLock lock(&mu_);
-    return stdout_;
-  }
-  std::string err() const {
-    absl::MutexLock lock(&mu_);
-    return stderr_;
-  }
-  std::vector<std::string> chunks() const {
-    absl::MutexLock lock(&mu_);
-    return chunks_;
-  }
-  // Blocks until stdout contains `text` or `timeout` passes.
-  bool WaitForStdout(const std::string& text, absl::Duration timeout) const {
-    absl::MutexLock lock(&mu_);
-    auto seen = [&] { return stdout_.find(text) != std::string::npos; };
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!seen()) {
-      if (absl::Now() > deadline) return false;
-      mu_.AwaitWithDeadline(absl::Condition(&seen), deadline);
-    }
-    return true;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::string stdout_ ABSL_GUARDED_BY(mu_);
-  std::string stderr_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> chunks_ ABSL_GUARDED_BY(mu_);
-};
 
 std::string WriteFile(const std::string& path, absl::string_view contents) {
   std::ofstream out(path, std::ios::binary);

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "core/common/log.h"
 #include "core/sandbox/runner_source.h"
+#include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -42,29 +43,6 @@ constexpr char kInvoiceLines[] =
     "0001,2,2026-01-05,c007,20.00,pharmacy\n"
     "0002,1,2026-02-10,c008,,vaccine\n"
     "0003,1,2026-02-11,c009,55.25,dental\n";
-
-class Recorder final : public OutputSink {
- public:
-  void OnOutput(OutputStream stream, absl::string_view text) override {
-    absl::MutexLock lock(&mu_);
-    (stream == OutputStream::kStdout ? out_ : err_).append(text.data(), text.size());
-  }
-  std::string out() const {
-    absl::MutexLock lock(&mu_);
-    return out_;
-  }
-  bool WaitForStdout(absl::string_view text, absl::Duration timeout) const {
-    absl::MutexLock lock(&mu_);
-    const std::string wanted(text);
-    auto seen = [&]() -> bool { return out_.find(wanted) != std::string::npos; };
-    return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::string out_;
-  std::string err_;
-};
 
 // The parent pid of `pid`, or -1.
 int ParentOf(int pid) {
@@ -157,7 +135,7 @@ class ZygoteExecutorTest : public ::testing::Test {
 
   static std::string* root_;
   static ZygoteExecutor* executor_;
-  Recorder sink_;
+  RecordingSink sink_;
 };
 
 std::string* ZygoteExecutorTest::root_ = nullptr;

@@ -43,6 +43,7 @@
 #include "core/common/result.h"
 #include "core/sandbox/executor.h"
 #include "core/sandbox/zygote_executor.h"
+#include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -98,32 +99,6 @@ def finish():
     global result
     result = '\n'.join(_lines)
 )py";
-
-class Recorder final : public OutputSink {
- public:
-  void OnOutput(OutputStream stream, absl::string_view text) override {
-    absl::MutexLock lock(&mu_);
-    (stream == OutputStream::kStdout ? out_ : err_)
-        .append(text.data(), text.size());
-  }
-  std::string all() const {
-    absl::MutexLock lock(&mu_);
-    return out_ + err_;
-  }
-  bool WaitForStdout(absl::string_view text, absl::Duration timeout) const {
-    absl::MutexLock lock(&mu_);
-    const std::string wanted(text);
-    auto seen = [&]() -> bool {
-      return out_.find(wanted) != std::string::npos;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::string out_;
-  std::string err_;
-};
 
 void WriteFile(const std::string &path, absl::string_view contents) {
   std::ofstream(path, std::ios::binary) << contents;
@@ -255,7 +230,7 @@ class ContainmentTest : public ::testing::Test {
     std::cout << "isolation: " << executor_->isolation() << std::endl;
 
     // Practice B's worker is warm (its tables in memory) while A attacks.
-    Recorder sink;
+    RecordingSink sink;
     CancellationToken token;
     auto b = executor_->Execute(
         RequestFor("practice-b", DataDirB(), "result = len(invoice_lines)"),
@@ -347,7 +322,7 @@ class ContainmentTest : public ::testing::Test {
   static std::string *root_;
   static ZygoteExecutor *executor_;
   static uid_t sandbox_uid_;
-  Recorder sink_;
+  RecordingSink sink_;
   std::string last_text_;
 };
 
