@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "core/budget/in_memory_budget_guard.h"
+#include "core/budget/budget_rules.h"
 
 namespace vet::server {
 

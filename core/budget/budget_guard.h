@@ -36,12 +36,23 @@ struct Reservation {
   std::string practice_id;
   int64_t micros = 0;
   std::string model;
+  // The practice's period ("day" or "month") and time zone when it was
+  // taken: a commit counts in the period it happens in.
+  std::string period = "month";
+  absl::TimeZone time_zone = absl::UTCTimeZone();
 };
 
+// What one question spent: one append-only ledger entry.
 struct Spend {
   std::string model;
+  // Token counts of every model call of the question; cached_prompt_tokens
+  // is the part of prompt_tokens the API billed at the cached rate.
   int64_t prompt_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  // Time spent executing in the sandbox (SANDBOX_COST_PER_SECOND).
+  int64_t sandbox_millis = 0;
+  // The total: model calls plus sandbox time.
   int64_t micros = 0;
   std::string question_id;
 };

@@ -10,38 +10,10 @@
 
 #include "absl/synchronization/mutex.h"
 #include "core/budget/budget_guard.h"
+#include "core/budget/budget_rules.h"
 #include "core/common/clock.h"
 
 namespace vet::budget {
-
-struct BudgetOptions {
-  // Per period, when the practice sets none.
-  int64_t default_limit_micros = 10'000'000;
-  // Fractions of the limit.
-  double soft_cap = 0.80;
-  double hard_cap = 1.0;
-  // "day" or "month", in the practice's time zone.
-  std::string period = "month";
-};
-
-// kInvalidArgument naming the option when caps or period are out of range.
-absl::Status ValidateBudgetOptions(const BudgetOptions& options);
-
-// The start of the period containing `now` and the start of the next one.
-struct PeriodBounds {
-  absl::Time start;
-  absl::Time end;
-};
-PeriodBounds PeriodAt(absl::Time now, const std::string& period, absl::TimeZone tz);
-
-// The arithmetic every store shares: a cap in micro-dollars (rounded down),
-// the state from a period's totals, and the refusal of a reservation that
-// would pass the hard cap.
-int64_t CapMicros(int64_t limit_micros, double fraction);
-BudgetState ComputeBudgetState(const Practice& practice, const BudgetOptions& options,
-                               const PeriodBounds& bounds, int64_t spent, int64_t reserved);
-absl::Status BudgetDenied(const Practice& practice, const BudgetState& state,
-                          int64_t micros);
 
 // Thread-safe.
 class InMemoryBudgetGuard final : public BudgetGuard {
@@ -68,6 +40,7 @@ class InMemoryBudgetGuard final : public BudgetGuard {
   struct Hold {
     std::string practice_id;
     absl::TimeZone time_zone;
+    std::string period;
     int64_t micros = 0;
   };
   // Settles an open reservation; the caller applies `spent`.

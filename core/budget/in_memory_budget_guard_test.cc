@@ -38,7 +38,7 @@ TEST_F(InMemoryBudgetGuardTest, DeniesReservationThatWouldPassHardCap) {
   EXPECT_THAT(guard.Reserve(p, 500'000, "m"),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("resets at 2026-12-01 00:00")));
-  ASSERT_THAT(guard.Commit(*r1, {"m", 10, 20, 700'000, "q1"}), IsOk());
+  ASSERT_THAT(guard.Commit(*r1, {"m", 10, 0, 20, 0, 700'000, "q1"}), IsOk());
   auto state = guard.GetState(p);
   ASSERT_THAT(state, IsOk());
   EXPECT_EQ(state->spent_micros, 700'000);
@@ -53,7 +53,7 @@ TEST_F(InMemoryBudgetGuardTest, FreeReservationIsGrantedEvenWhenExhausted) {
   Practice p = MakePractice(100);
   auto r = guard.Reserve(p, 100, "m");
   ASSERT_THAT(r, IsOk());
-  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 100, "q"}), IsOk());
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 0, 0, 100, "q"}), IsOk());
   EXPECT_THAT(guard.Reserve(p, 1, "m"), StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(guard.Reserve(p, 0, "planner"), IsOk());
   auto state = guard.GetState(p);
@@ -76,7 +76,7 @@ TEST_F(InMemoryBudgetGuardTest, NewPeriodStartsFromZero) {
   InMemoryBudgetGuard guard({}, clock_);
   Practice p = MakePractice(1000);
   auto r = guard.Reserve(p, 1000, "m");
-  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 1000, "q"}), IsOk());
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 0, 0, 1000, "q"}), IsOk());
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 1, 0, 0, 1), absl::UTCTimeZone()));
   auto state = guard.GetState(p);
   ASSERT_THAT(state, IsOk());
@@ -93,7 +93,7 @@ TEST_F(InMemoryBudgetGuardTest, SpendCommittedAfterThePeriodTurnedIsKept) {
   auto r = guard.Reserve(p, 500, "m");
   ASSERT_THAT(r, IsOk());
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 12, 1, 0, 1, 0), absl::UTCTimeZone()));
-  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 300, "q"}), IsOk());
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 0, 0, 300, "q"}), IsOk());
   auto state = guard.GetState(p);
   ASSERT_THAT(state, IsOk());
   EXPECT_EQ(state->spent_micros, 300);
@@ -139,6 +139,77 @@ TEST(PeriodTest, MonthAndDayFollowThePracticeTimeZone) {
   EXPECT_EQ(month.end, absl::FromCivil(absl::CivilDay(2026, 12, 1), ny));
   PeriodBounds day = PeriodAt(t, "day", ny);
   EXPECT_EQ(day.start, absl::FromCivil(absl::CivilDay(2026, 11, 30), ny));
+}
+
+TEST(PeriodTest, MonthEndsLeapYearsAndYearEnd) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  auto at = [&](int y, int m, int d, int hh) {
+    return absl::FromCivil(absl::CivilSecond(y, m, d, hh, 0, 0), utc);
+  };
+  EXPECT_EQ(PeriodAt(at(2028, 2, 29, 23), "month", utc).end, at(2028, 3, 1, 0));
+  EXPECT_EQ(PeriodAt(at(2027, 2, 28, 23), "month", utc).end, at(2027, 3, 1, 0));
+  EXPECT_EQ(PeriodAt(at(2026, 12, 31, 23), "month", utc).end, at(2027, 1, 1, 0));
+  EXPECT_EQ(PeriodAt(at(2026, 12, 31, 23), "day", utc).end, at(2027, 1, 1, 0));
+  EXPECT_EQ(PeriodAt(at(2027, 1, 1, 0), "month", utc).start, at(2027, 1, 1, 0));
+}
+
+TEST(PeriodTest, DaysAcrossDaylightSavingChangesAreLocalDays) {
+  absl::TimeZone london;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  // 2026-03-29 has 23 hours in London, 2026-10-25 has 25.
+  PeriodBounds spring = PeriodAt(
+      absl::FromCivil(absl::CivilSecond(2026, 3, 29, 12, 0, 0), london), "day", london);
+  EXPECT_EQ(spring.end - spring.start, absl::Hours(23));
+  PeriodBounds autumn = PeriodAt(
+      absl::FromCivil(absl::CivilSecond(2026, 10, 25, 12, 0, 0), london), "day", london);
+  EXPECT_EQ(autumn.end - autumn.start, absl::Hours(25));
+  // October's month is 31 days and one hour long.
+  PeriodBounds october = PeriodAt(
+      absl::FromCivil(absl::CivilSecond(2026, 10, 10, 0, 0, 0), london), "month", london);
+  EXPECT_EQ(october.end - october.start, absl::Hours(31 * 24 + 1));
+  EXPECT_EQ(absl::FormatTime("%Y-%m-%d %H:%M %Z", october.end, london), "2026-11-01 00:00 GMT");
+}
+
+TEST(BudgetRulesTest, CapsRoundDownAndNeverUseFloatingPointTotals) {
+  EXPECT_EQ(CapMicros(10'000'000, 0.8), 8'000'000);
+  EXPECT_EQ(CapMicros(1, 0.8), 0);
+  EXPECT_EQ(CapMicros(333'333, 1.0), 333'333);
+  Practice p = MakePractice(1'000'000);
+  BudgetState s = ComputeBudgetState(p, {}, {}, 800'000, 150'000);
+  EXPECT_TRUE(s.soft_cap_reached);
+  EXPECT_FALSE(s.hard_cap_reached);
+  EXPECT_EQ(s.remaining_micros, 50'000);
+  s = ComputeBudgetState(p, {}, {}, 1'000'000, 10);
+  EXPECT_TRUE(s.hard_cap_reached);
+  EXPECT_EQ(s.remaining_micros, 0) << "never negative";
+  EXPECT_EQ(FormatDollars(1'234'567), "$1.23");
+}
+
+TEST_F(InMemoryBudgetGuardTest, PracticeOverridesCapsAndPeriod) {
+  BudgetOptions defaults;
+  defaults.period = "month";
+  InMemoryBudgetGuard guard(defaults, clock_);
+  Practice p = MakePractice(1'000'000);
+  p.budget_soft_cap = 0.5;
+  p.budget_hard_cap = 1.5;
+  p.budget_period = "day";
+  auto state = guard.GetState(p);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->period, "day");
+  EXPECT_DOUBLE_EQ(state->soft_cap, 0.5);
+  EXPECT_EQ(state->remaining_micros, 1'500'000) << "the hard cap may be above the limit";
+  EXPECT_EQ(state->resets_at, absl::FromCivil(absl::CivilDay(2026, 11, 16), absl::UTCTimeZone()));
+  auto r = guard.Reserve(p, 1'400'000, "m");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(guard.Reserve(p, 200'000, "m"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("daily budget")));
+  ASSERT_THAT(guard.Commit(*r, {"m", 0, 0, 0, 0, 600'000, "q"}), IsOk());
+  state = guard.GetState(p);
+  EXPECT_TRUE(state->soft_cap_reached);
+  // The next day starts from zero.
+  clock_.Advance(absl::Hours(12));
+  state = guard.GetState(p);
+  EXPECT_EQ(state->spent_micros, 0);
 }
 
 }  // namespace

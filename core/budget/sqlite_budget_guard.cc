@@ -149,6 +149,8 @@ CREATE TABLE IF NOT EXISTS ledger (
   model TEXT NOT NULL,
   prompt_tokens INTEGER NOT NULL DEFAULT 0,
   completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  sandbox_millis INTEGER NOT NULL DEFAULT 0,
   micros INTEGER NOT NULL,
   question_id TEXT NOT NULL DEFAULT '',
   reservation_id TEXT NOT NULL,
@@ -246,8 +248,15 @@ absl::Status SqliteBudgetGuard::InitSchema() {
                      "; this build understands up to ", kSchemaVersion,
                      ". Run a newer server, or restore the previous file."));
   }
+  if (version == 1) {
+    // Version 2 added the cached-token and sandbox-time columns.
+    VET_RETURN_IF_ERROR(Exec(
+        db_,
+        "ALTER TABLE ledger ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE ledger ADD COLUMN sandbox_millis INTEGER NOT NULL DEFAULT 0;"));
+  }
   VET_RETURN_IF_ERROR(Exec(db_, kSchema));
-  if (version == 0) {
+  if (version < kSchemaVersion) {
     VET_RETURN_IF_ERROR(
         Statement(db_, "INSERT INTO schema_version (version) VALUES (?)")
             .Bind(int64_t{kSchemaVersion})
@@ -287,20 +296,6 @@ absl::Status SqliteBudgetGuard::SweepExpired(absl::Time now) {
       .Run();
 }
 
-absl::StatusOr<absl::TimeZone> SqliteBudgetGuard::ZoneOf(
-    const std::string& practice_id) {
-  Statement latest(db_,
-                   "SELECT time_zone FROM budget_periods WHERE practice_id = ?"
-                   " ORDER BY period_start DESC LIMIT 1");
-  latest.Bind(practice_id);
-  VET_ASSIGN_OR_RETURN(bool row, latest.Step());
-  absl::TimeZone tz;
-  if (row && absl::LoadTimeZone(latest.Text(0), &tz)) return tz;
-  auto it = zones_.find(practice_id);
-  if (it != zones_.end()) return it->second;
-  return absl::UTCTimeZone();
-}
-
 BudgetState SqliteBudgetGuard::StateOf(const Practice& practice,
                                        const PeriodBounds& bounds,
                                        int64_t spent, int64_t reserved) const {
@@ -309,11 +304,10 @@ BudgetState SqliteBudgetGuard::StateOf(const Practice& practice,
 
 absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(
     const Practice& practice) {
-  PeriodBounds bounds =
-      PeriodAt(clock_.Now(), options_.period, practice.time_zone);
+  PeriodBounds bounds = PeriodAt(
+      clock_.Now(), OptionsFor(options_, practice).period, practice.time_zone);
   const int64_t period = Micros(bounds.start);
   absl::MutexLock lock(&mu_);
-  zones_.insert_or_assign(practice.id, practice.time_zone);
   // A read transaction, so the totals and the per-model sums are one snapshot.
   VET_RETURN_IF_ERROR(Exec(db_, "BEGIN"));
   struct EndRead {
@@ -356,16 +350,18 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
     return absl::InvalidArgumentError("a reservation cannot be negative");
   }
   const absl::Time now = clock_.Now();
-  PeriodBounds bounds = PeriodAt(now, options_.period, practice.time_zone);
+  const std::string period_kind = OptionsFor(options_, practice).period;
+  PeriodBounds bounds = PeriodAt(now, period_kind, practice.time_zone);
   const int64_t period = Micros(bounds.start);
   Reservation r;
+  r.period = period_kind;
+  r.time_zone = practice.time_zone;
   r.id = RandomHex(16);
   r.practice_id = practice.id;
   r.micros = micros;
   r.model = model;
 
   absl::MutexLock lock(&mu_);
-  zones_.insert_or_assign(practice.id, practice.time_zone);
   if (micros == 0) return r;
 
   VET_ASSIGN_OR_RETURN(auto txn, WriteTransaction::Begin(db_));
@@ -379,7 +375,7 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
           .Bind(practice.time_zone.name())
           .Run());
   BudgetState limits = StateOf(practice, bounds, 0, 0);
-  const int64_t cap = CapMicros(limits.limit_micros, options_.hard_cap);
+  const int64_t cap = CapMicros(limits.limit_micros, limits.hard_cap);
   Statement hold(db_,
                  "UPDATE budget_periods SET reserved = reserved + ?1"
                  " WHERE practice_id = ?2 AND period_start = ?3"
@@ -475,8 +471,8 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
   }
   // An expired or unknown reservation still spent money: record it, in the
   // period the spend happened in.
-  VET_ASSIGN_OR_RETURN(absl::TimeZone tz, ZoneOf(practice_id));
-  const int64_t period = Micros(PeriodAt(now, options_.period, tz).start);
+  const absl::TimeZone tz = reservation.time_zone;
+  const int64_t period = Micros(PeriodAt(now, reservation.period, tz).start);
   VET_RETURN_IF_ERROR(
       Statement(db_,
                 "INSERT OR IGNORE INTO budget_periods"
@@ -496,13 +492,16 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
       Statement(
           db_,
           "INSERT INTO ledger (practice_id, period_start, kind, model,"
-          " prompt_tokens, completion_tokens, micros, question_id,"
-          " reservation_id, at) VALUES (?, ?, 'commit', ?, ?, ?, ?, ?, ?, ?)")
+          " prompt_tokens, cached_prompt_tokens, completion_tokens,"
+          " sandbox_millis, micros, question_id, reservation_id, at)"
+          " VALUES (?, ?, 'commit', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .Bind(practice_id)
           .Bind(period)
           .Bind(spend.model)
           .Bind(spend.prompt_tokens)
+          .Bind(spend.cached_prompt_tokens)
           .Bind(spend.completion_tokens)
+          .Bind(spend.sandbox_millis)
           .Bind(spend.micros)
           .Bind(spend.question_id)
           .Bind(reservation.id)

@@ -37,7 +37,9 @@ struct SqliteBudgetOptions {
 //   budget_periods(practice_id, period_start, time_zone, spent, reserved)
 //   reservations(id, practice_id, period_start, micros, model, expires_at)
 //   ledger(id, practice_id, period_start, kind, model, prompt_tokens,
-//          completion_tokens, micros, question_id, reservation_id, at)
+//          completion_tokens, cached_prompt_tokens, sandbox_millis, micros,
+//          question_id, reservation_id, at)   (version 1 lacked the cached
+//          and sandbox columns; Open adds them)
 // The ledger is append-only ('reserve' | 'commit' | 'release' | 'expire');
 // spend by model is summed from its 'commit' rows.
 //
@@ -51,7 +53,7 @@ struct SqliteBudgetOptions {
 // another process past busy_timeout; kInternal for other SQLite errors.
 class SqliteBudgetGuard final : public BudgetGuard {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path` (journal_mode=WAL,
   // synchronous=FULL, so a committed spend survives a crash of the process
@@ -94,11 +96,6 @@ class SqliteBudgetGuard final : public BudgetGuard {
   // Releases reservations whose expires_at is before `now`. Call inside a
   // write transaction.
   absl::Status SweepExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The time zone whose periods hold `practice_id`'s spend: the zone
-  // recorded with its latest period row, else the one seen by this process,
-  // else UTC.
-  absl::StatusOr<absl::TimeZone> ZoneOf(const std::string& practice_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   BudgetState StateOf(const Practice& practice, const PeriodBounds& bounds,
                       int64_t spent, int64_t reserved) const;
 
@@ -108,9 +105,6 @@ class SqliteBudgetGuard final : public BudgetGuard {
   const Clock& clock_;
   absl::Mutex mu_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
-  // Zones of practices this process has seen, for committing a reservation
-  // of 0 before the practice has any period row.
-  std::map<std::string, absl::TimeZone> zones_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vet::budget

@@ -97,7 +97,7 @@ TEST_F(SqliteBudgetGuardTest, DeniesReservationThatWouldPassHardCap) {
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("has spent $0.00 of its $1.00 monthly budget "
                                  "($0.60 held")));
-  ASSERT_THAT(guard->Commit(*r1, {"m", 10, 20, 700'000, "q1"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r1, {"m", 10, 0, 20, 0, 700'000, "q1"}), IsOk());
   auto state = guard->GetState(p);
   ASSERT_THAT(state, IsOk());
   EXPECT_EQ(state->spent_micros, 700'000);
@@ -115,7 +115,7 @@ TEST_F(SqliteBudgetGuardTest, FreeReservationIsGrantedEvenWhenExhausted) {
   Practice p = MakePractice(100);
   auto r = guard->Reserve(p, 100, "m");
   ASSERT_THAT(r, IsOk());
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 100, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 100, "q"}), IsOk());
   EXPECT_THAT(guard->Reserve(p, 1, "m"),
               StatusIs(absl::StatusCode::kResourceExhausted));
   auto free = guard->Reserve(p, 0, "planner");
@@ -136,11 +136,11 @@ TEST_F(SqliteBudgetGuardTest, SoftCapFollowsTheOption) {
   Practice p = MakePractice(1000);
   auto r = guard->Reserve(p, 600, "m");
   ASSERT_THAT(r, IsOk());
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 499, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 499, "q"}), IsOk());
   EXPECT_FALSE(guard->GetState(p)->soft_cap_reached);
   r = guard->Reserve(p, 1, "m");
   ASSERT_THAT(r, IsOk());
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 1, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 1, "q"}), IsOk());
   auto state = guard->GetState(p);
   EXPECT_TRUE(state->soft_cap_reached);
   EXPECT_FALSE(state->hard_cap_reached);
@@ -181,16 +181,16 @@ TEST_F(SqliteBudgetGuardTest, CommitMovesActualCostAndReleasesTheRest) {
   auto b = guard->Reserve(p, 300, "m");
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
-  ASSERT_THAT(guard->Commit(*a, {"m", 1, 2, 150, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*a, {"m", 1, 0, 2, 0, 150, "q"}), IsOk());
   auto state = guard->GetState(p);
   EXPECT_EQ(state->spent_micros, 150);
   EXPECT_EQ(state->reserved_micros, 300);
   EXPECT_EQ(state->remaining_micros, 550);
   // Committing twice records nothing more.
-  EXPECT_THAT(guard->Commit(*a, {"m", 1, 2, 150, "q"}),
+  EXPECT_THAT(guard->Commit(*a, {"m", 1, 0, 2, 0, 150, "q"}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(guard->GetState(p)->spent_micros, 150);
-  EXPECT_THAT(guard->Commit(*b, {"m", 1, 2, -1, "q"}),
+  EXPECT_THAT(guard->Commit(*b, {"m", 1, 0, 2, 0, -1, "q"}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(guard->Reserve(p, -1, "m"),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -201,7 +201,7 @@ TEST_F(SqliteBudgetGuardTest, NewPeriodStartsFromZero) {
   ASSERT_NE(guard, nullptr);
   Practice p = MakePractice(1000);
   auto r = guard->Reserve(p, 1000, "m");
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 1000, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 1000, "q"}), IsOk());
   clock_.Set(Utc(2026, 12, 1, 0, 0, 1));
   auto state = guard->GetState(p);
   ASSERT_THAT(state, IsOk());
@@ -220,7 +220,7 @@ TEST_F(SqliteBudgetGuardTest, SpendCommittedAfterThePeriodTurnedIsKept) {
   auto r = guard->Reserve(p, 500, "m");
   ASSERT_THAT(r, IsOk());
   clock_.Set(Utc(2026, 12, 1, 0, 1, 0));
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 300, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 300, "q"}), IsOk());
   auto state = guard->GetState(p);
   ASSERT_THAT(state, IsOk());
   EXPECT_EQ(state->spent_micros, 300);
@@ -242,7 +242,7 @@ TEST_F(SqliteBudgetGuardTest, PeriodsFollowThePracticeTimeZone) {
   clock_.Set(Utc(2026, 12, 1, 3, 0, 0));
   auto r = guard->Reserve(p, 1000, "m");
   ASSERT_THAT(r, IsOk());
-  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 1000, "q"}), IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 0, 0, 0, 0, 1000, "q"}), IsOk());
   auto denied = guard->Reserve(p, 1, "m");
   EXPECT_THAT(denied, StatusIs(absl::StatusCode::kResourceExhausted,
                                HasSubstr("daily budget")));
@@ -265,7 +265,7 @@ TEST_F(SqliteBudgetGuardTest, StateSurvivesClosingAndReopening) {
     ASSERT_NE(guard, nullptr);
     auto r = guard->Reserve(p, 400, "gpt-a");
     ASSERT_THAT(r, IsOk());
-    ASSERT_THAT(guard->Commit(*r, {"gpt-a", 5, 6, 250, "q1"}), IsOk());
+    ASSERT_THAT(guard->Commit(*r, {"gpt-a", 5, 0, 6, 0, 250, "q1"}), IsOk());
     auto held = guard->Reserve(p, 100, "gpt-b");
     ASSERT_THAT(held, IsOk());
     open = *held;
@@ -277,7 +277,7 @@ TEST_F(SqliteBudgetGuardTest, StateSurvivesClosingAndReopening) {
   EXPECT_EQ(state->spent_micros, 250);
   EXPECT_EQ(state->reserved_micros, 100);
   // A reservation taken before the restart can still be settled.
-  ASSERT_THAT(guard->Commit(open, {"gpt-b", 1, 1, 50, "q2"}), IsOk());
+  ASSERT_THAT(guard->Commit(open, {"gpt-b", 1, 0, 1, 0, 50, "q2"}), IsOk());
   state = guard->GetState(p);
   EXPECT_EQ(state->spent_micros, 300);
   EXPECT_EQ(state->reserved_micros, 0);
@@ -291,7 +291,7 @@ TEST_F(SqliteBudgetGuardTest, SpendByModelComesFromTheLedger) {
            {"big", 1000}, {"small", 10}, {"big", 500}, {"small", 0}}) {
     auto r = guard->Reserve(p, 2000, model);
     ASSERT_THAT(r, IsOk());
-    ASSERT_THAT(guard->Commit(*r, {model, 100, 200, micros, "q"}), IsOk());
+    ASSERT_THAT(guard->Commit(*r, {model, 100, 0, 200, 0, micros, "q"}), IsOk());
   }
   auto released = guard->Reserve(p, 2000, "unused");
   ASSERT_THAT(released, IsOk());
@@ -344,7 +344,7 @@ TEST_F(SqliteBudgetGuardTest, ExpiredReservationIsReleasedBySweep) {
   EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM ledger WHERE kind = 'expire'"), 1);
   // A late commit of the expired reservation still records its spend, and
   // does not take its hold out of reserved a second time.
-  ASSERT_THAT(guard->Commit(*stale, {"m", 0, 0, 300, "late"}), IsOk());
+  ASSERT_THAT(guard->Commit(*stale, {"m", 0, 0, 0, 0, 300, "late"}), IsOk());
   auto state = guard->GetState(p);
   EXPECT_EQ(state->spent_micros, 300);
   EXPECT_EQ(state->reserved_micros, 600);
@@ -459,7 +459,7 @@ TEST_F(SqliteBudgetGuardTest, CommittedSpendSurvivesKillDashNine) {
     if (!guard.ok()) _exit(2);
     auto r = (*guard)->Reserve(p, 5000, "m");
     if (!r.ok()) _exit(3);
-    if (!(*guard)->Commit(*r, {"m", 7, 8, 4321, "killed"}).ok()) _exit(4);
+    if (!(*guard)->Commit(*r, {"m", 7, 0, 8, 0, 4321, "killed"}).ok()) _exit(4);
     if (!(*guard)->Reserve(p, 1000, "m").ok()) _exit(5);  // left open
     raise(SIGKILL);
     _exit(6);
@@ -481,6 +481,43 @@ TEST_F(SqliteBudgetGuardTest, CommittedSpendSurvivesKillDashNine) {
   auto reopened = OpenGuard();
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(reopened->GetState(p)->reserved_micros, 0);
+}
+
+TEST_F(SqliteBudgetGuardTest, UpgradesAVersionOneFileKeepingItsSpend) {
+  // The version 1 schema as the previous release wrote it, with one spend.
+  ExecSql(R"sql(
+    CREATE TABLE schema_version (version INTEGER NOT NULL);
+    INSERT INTO schema_version VALUES (1);
+    CREATE TABLE budget_periods (practice_id TEXT NOT NULL, period_start INTEGER NOT NULL,
+      time_zone TEXT NOT NULL, spent INTEGER NOT NULL DEFAULT 0,
+      reserved INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (practice_id, period_start));
+    CREATE TABLE reservations (id TEXT PRIMARY KEY, practice_id TEXT NOT NULL,
+      period_start INTEGER NOT NULL, micros INTEGER NOT NULL, model TEXT NOT NULL,
+      expires_at INTEGER NOT NULL);
+    CREATE TABLE ledger (id INTEGER PRIMARY KEY, practice_id TEXT NOT NULL,
+      period_start INTEGER NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL,
+      prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+      micros INTEGER NOT NULL, question_id TEXT NOT NULL DEFAULT '',
+      reservation_id TEXT NOT NULL, at INTEGER NOT NULL);
+  )sql");
+  const int64_t period = absl::ToUnixMicros(Utc(2026, 11, 1, 0, 0, 0));
+  ExecSql(absl::StrCat(
+      "INSERT INTO budget_periods VALUES ('clinic', ", period, ", 'UTC', 1234, 0);"
+      "INSERT INTO ledger (practice_id, period_start, kind, model, micros, reservation_id, at)"
+      " VALUES ('clinic', ", period, ", 'commit', 'old-model', 1234, 'r1', 0);"));
+  auto guard = OpenGuard();
+  ASSERT_NE(guard, nullptr);
+  Practice p = MakePractice(10'000);
+  auto state = guard->GetState(p);
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->spent_micros, 1234);
+  EXPECT_EQ(state->spent_by_model_micros.at("old-model"), 1234);
+  auto r = guard->Reserve(p, 100, "m");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(guard->Commit(*r, {"m", 10, 4, 2, 1500, 100, "q"}), IsOk());
+  EXPECT_EQ(QueryInt("SELECT MAX(version) FROM schema_version"), 2);
+  EXPECT_EQ(QueryInt("SELECT cached_prompt_tokens FROM ledger WHERE question_id = 'q'"), 4);
+  EXPECT_EQ(QueryInt("SELECT sandbox_millis FROM ledger WHERE question_id = 'q'"), 1500);
 }
 
 }  // namespace

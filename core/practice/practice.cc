@@ -129,7 +129,8 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
     };
     for (auto& m : e.GetObject()) {
       static const char* kKnown[] = {"id", "name", "api_key", "time_zone",
-                                     "data_dir", "budget_limit_usd"};
+                                     "data_dir", "budget_limit_usd", "budget_soft_cap",
+                                     "budget_hard_cap", "budget_period"};
       bool known = false;
       for (const char* k : kKnown) known = known || m.name.GetString() == absl::string_view(k);
       if (!known) {
@@ -142,6 +143,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
     if (s.ok()) s = get_string("api_key", &p.api_key, true);
     if (s.ok()) s = get_string("time_zone", &p.time_zone_name, false);
     if (s.ok()) s = get_string("data_dir", &p.data_dir, false);
+    if (s.ok()) s = get_string("budget_period", &p.budget_period, false);
     if (!s.ok()) return s;
     if (p.name.empty()) p.name = p.id;
     if (p.data_dir.empty()) {
@@ -157,6 +159,20 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
             where, ".budget_limit_usd must be a number between 0 and 1e9"));
       }
       p.budget_limit_micros = static_cast<int64_t>(v.GetDouble() * 1e6 + 0.5);
+    }
+    for (auto [field, out] : {std::pair<const char*, double*>{"budget_soft_cap", &p.budget_soft_cap},
+                              {"budget_hard_cap", &p.budget_hard_cap}}) {
+      if (!e.HasMember(field)) continue;
+      const auto& v = e[field];
+      if (!v.IsNumber() || !(v.GetDouble() > 0) || v.GetDouble() > 10) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".", field, " must be a fraction of the limit above 0 and at most 10"));
+      }
+      *out = v.GetDouble();
+    }
+    if (!p.budget_period.empty() && p.budget_period != "day" && p.budget_period != "month") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".budget_period must be \"day\" or \"month\"; got \"", p.budget_period, "\""));
     }
     practices.push_back(std::move(p));
   }

@@ -30,8 +30,14 @@ struct Practice {
   // with its versions and staging); empty when data_dir was set explicitly,
   // and then the practice's data cannot be imported through the API.
   std::string data_root;
-  // Budget per period in micro-dollars; -1 means the server default.
+  // Budget overrides; each unset one takes the server's default.
+  // Per period in micro-dollars; -1 means the server default.
   int64_t budget_limit_micros = -1;
+  // Fractions of the limit; -1 means the server default.
+  double budget_soft_cap = -1;
+  double budget_hard_cap = -1;
+  // "day" or "month"; empty means the server default.
+  std::string budget_period;
 };
 
 // Practice ids: 1 to 64 of [a-z0-9_-], starting with a letter or digit.
@@ -44,7 +50,8 @@ class PracticeRegistry {
   // Parses a practices file:
   //   {"practices": [{"id": "...", "name": "...", "api_key": "...",
   //                   "time_zone": "Europe/London", "data_dir": "...",
-  //                   "budget_limit_usd": 25.0}]}
+  //                   "budget_limit_usd": 25.0, "budget_soft_cap": 0.8,
+  //                   "budget_hard_cap": 1.0, "budget_period": "month"}]}
   // data_dir defaults to <state_dir>/practices/<id>/data; relative paths are
   // relative to the file's folder. Returns kInvalidArgument naming the entry
   // and field for a malformed file, duplicate ids or keys, or an unknown zone.

@@ -71,6 +71,35 @@ TEST(PracticeRegistryTest, RejectsMalformedFilesNamingTheEntry) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least 8")));
 }
 
+TEST(PracticeRegistryTest, ReadsBudgetOverridesAndRejectsBadOnesNamingTheField) {
+  auto registry = PracticeRegistry::FromJson(
+      R"({"practices": [{"id": "a", "api_key": "12345678", "budget_limit_usd": 3,
+                         "budget_soft_cap": 0.5, "budget_hard_cap": 1.2,
+                         "budget_period": "day"}]})",
+      "", "/s");
+  ASSERT_THAT(registry, IsOk());
+  const Practice& a = (*registry)->practices()[0];
+  EXPECT_EQ(a.budget_limit_micros, 3'000'000);
+  EXPECT_DOUBLE_EQ(a.budget_soft_cap, 0.5);
+  EXPECT_DOUBLE_EQ(a.budget_hard_cap, 1.2);
+  EXPECT_EQ(a.budget_period, "day");
+  EXPECT_THAT(PracticeRegistry::FromJson(
+                  R"({"practices": [{"id": "a", "api_key": "12345678", "budget_period": "week"}]})",
+                  "", "/s"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("practices[0].budget_period must be \"day\" or \"month\"")));
+  EXPECT_THAT(PracticeRegistry::FromJson(
+                  R"({"practices": [{"id": "a", "api_key": "12345678", "budget_soft_cap": 0}]})",
+                  "", "/s"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("practices[0].budget_soft_cap must be a fraction")));
+  EXPECT_THAT(PracticeRegistry::FromJson(
+                  R"({"practices": [{"id": "a", "api_key": "12345678", "budget_hard_cap": "1"}]})",
+                  "", "/s"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("practices[0].budget_hard_cap must be a fraction")));
+}
+
 TEST(PracticeRegistryTest, AuthorizeDistinguishesMissingWrongAndForeignKeys) {
   auto registry = PracticeRegistry::FromJson(kTwoPractices, "", "/s");
   ASSERT_THAT(registry, IsOk());
