@@ -256,6 +256,9 @@ void HumanAskPrinter::Print(const v1::BudgetCheck& event) {
                    FormatMoney(event.remaining_micros()), " left");
   if (!event.model().empty()) {
     absl::StrAppend(&line, kDot, "model ", Line(event.model()));
+    if (!event.downgraded_from().empty()) {
+      absl::StrAppend(&line, " (instead of ", Line(event.downgraded_from()), ")");
+    }
   }
   if (!event.allowed()) {
     out_ << Label("budget", Style::kRed) << Paint(color, Style::kRed, "refused")

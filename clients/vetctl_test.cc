@@ -791,6 +791,24 @@ TEST_F(HumanAskPrinterTest, ShowsARefusedBudget) {
             "         The monthly budget is spent.\n");
 }
 
+TEST_F(HumanAskPrinterTest, ShowsADowngradedModel) {
+  v1::AskEvent event;
+  v1::BudgetCheck* budget = event.mutable_budget_check();
+  budget->set_allowed(true);
+  budget->set_limit_micros(10'000'000);
+  budget->set_spent_micros(8'500'000);
+  budget->set_remaining_micros(1'500'000);
+  budget->set_soft_cap_reached(true);
+  budget->set_model("gpt-5.2-mini");
+  budget->set_downgraded_from("gpt-5.2");
+  budget->set_message("Past the soft cap: gpt-5.2-mini answers instead of gpt-5.2.");
+  EXPECT_EQ(Print({event}, /*color=*/false),
+            "budget   $8.50 spent of $10.00 · $1.50 left · model gpt-5.2-mini (instead of "
+            "gpt-5.2)\n"
+            "         ⚠ soft cap reached: Past the soft cap: gpt-5.2-mini answers instead of "
+            "gpt-5.2.\n");
+}
+
 TEST(HumanAskPrinterProgressTest, SpinnerWaitsForAnUnfinishedLine) {
   HumanAskOptions options;
   options.progress = true;

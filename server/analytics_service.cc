@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/variant.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "server/convert.h"
@@ -84,6 +85,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     }
     practice_ = *practice;
     request_ = {request->question(), request->session_id(), request->as_of_date()};
+    submitted_at_ = deps_.clock->Now();
     absl::Status submitted = deps_.pool->Submit([this] { Run(); });
     deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
     if (!submitted.ok()) FinishNow(submitted);
@@ -93,6 +95,10 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     v1::AskEvent message;
     ToProto(event, &message);
     if (event.seq == 1) deps_.metrics->RecordFirstEvent(deps_.clock->Now() - started_at_);
+    if (const auto* check = absl::get_if<pipeline::BudgetCheckEvent>(&event.payload);
+        check != nullptr && !check->downgraded_from.empty()) {
+      deps_.metrics->RecordDowngrade(practice_->id, check->downgraded_from, check->model);
+    }
     const v1::AskEvent* to_write = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -142,6 +148,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
 
  private:
   void Run() {
+    deps_.metrics->RecordWorkerPoolWait(deps_.clock->Now() - submitted_at_);
     absl::Status status = deps_.pipeline->Ask(*practice_, request_, *this, cancel_);
     if (!status.ok() && status.code() != absl::StatusCode::kCancelled &&
         status.code() != absl::StatusCode::kInvalidArgument &&
@@ -195,6 +202,8 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
+  // Written before the task is submitted, read by the task.
+  absl::Time submitted_at_;
   const Practice* practice_ = nullptr;
   pipeline::AskRequest request_;
   CancellationToken cancel_;

@@ -76,6 +76,11 @@ absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string&
   return parsed;
 }
 
+std::string BudgetStoreOf(const ServerOptions& options) {
+  if (!options.budget_store.empty()) return options.budget_store;
+  return options.database_url.empty() ? "sqlite" : "postgres";
+}
+
 bool ModelConfigured(const ServerOptions& options) {
   return !options.openai_api_key.empty() || !options.openai_base_url.empty();
 }
@@ -125,10 +130,24 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.openai_model.empty()) {
     return absl::InvalidArgumentError("--openai_model (OPENAI_MODEL) is empty");
   }
-  if (o.budget_store != "sqlite" && o.budget_store != "memory") {
+  const std::string store = BudgetStoreOf(o);
+  if (store != "sqlite" && store != "postgres" && store != "memory") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--budget_store (VET_BUDGET_STORE) '", o.budget_store,
-        "' must be sqlite (durable, the default) or memory"));
+        "' must be sqlite (durable, the default), postgres (VET_DATABASE_URL) or memory"));
+  }
+  if (store == "postgres" && o.database_url.empty()) {
+    return absl::InvalidArgumentError(
+        "--budget_store=postgres needs VET_DATABASE_URL (postgres://user:password@host:port/db)");
+  }
+  if (!o.database_url.empty() && !absl::StartsWith(o.database_url, "postgres://") &&
+      !absl::StartsWith(o.database_url, "postgresql://")) {
+    return absl::InvalidArgumentError(
+        "VET_DATABASE_URL must start with postgres:// or postgresql://");
+  }
+  if (o.sandbox_micros_per_second < 0 || o.sandbox_micros_per_second > 1'000'000'000) {
+    return absl::InvalidArgumentError(
+        "SANDBOX_COST_PER_SECOND must be a number of USD between 0 and 1000");
   }
   if (o.sandbox != "bwrap" && o.sandbox != "process") {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -66,9 +66,20 @@ struct ServerOptions {
   // How long SIGTERM waits for in-flight questions before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(30);
   budget::BudgetOptions budget;
-  // Where spend is kept: "sqlite" (<state_dir>/budget.sqlite3, durable: the
-  // default) or "memory" (lost on restart; tests).
-  std::string budget_store = "sqlite";
+  // Where spend is kept: "sqlite" (<state_dir>/budget.sqlite3, durable),
+  // "postgres" (database_url; several replicas share one budget) or
+  // "memory" (lost on restart; tests). Empty: postgres when database_url is
+  // set, else sqlite.
+  std::string budget_store;
+  // postgres://user:password@host:port/database (VET_DATABASE_URL, env or
+  // .env only: it may hold a password).
+  std::string database_url;
+  // Model prices and the soft cap's downgrade rules (core/budget/pricing.h);
+  // empty: the built-in table.
+  std::string pricing_file;
+  // What a second of sandbox execution costs, in micro-dollars
+  // (SANDBOX_COST_PER_SECOND is in USD); 0: free.
+  int64_t sandbox_micros_per_second = 0;
 };
 
 // The default state directory: $XDG_STATE_HOME/vet-analytics, else
@@ -77,6 +88,10 @@ std::string DefaultStateDir();
 
 // Whether the options name a model to call.
 bool ModelConfigured(const ServerOptions& options);
+
+// The budget store the options choose: budget_store, else "postgres" when a
+// database URL is set, else "sqlite".
+std::string BudgetStoreOf(const ServerOptions& options);
 
 // Parses a .env file: KEY=VALUE lines, '#' comments, optional `export `,
 // values optionally in single or double quotes. Returns kInvalidArgument

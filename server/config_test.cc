@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "core/practice/practice.h"
+
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -84,12 +86,49 @@ TEST(ServerOptionsTest, ModelAndSandboxSettingsAreChecked) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--sandbox")));
 }
 
+TEST(ServerOptionsTest, BudgetStoreFollowsTheDatabaseUrlAndIsChecked) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  EXPECT_EQ(BudgetStoreOf(o), "sqlite");
+  o.database_url = "postgres://vet@127.0.0.1:5432/vet";
+  EXPECT_EQ(BudgetStoreOf(o), "postgres");
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.budget_store = "memory";
+  EXPECT_EQ(BudgetStoreOf(o), "memory");
+  o.budget_store = "redis";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("VET_BUDGET_STORE")));
+  o.budget_store = "postgres";
+  o.database_url = "";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs VET_DATABASE_URL")));
+  o.database_url = "mysql://x";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("postgres://")));
+  o.budget_store = "";
+  o.database_url = "";
+  o.sandbox_micros_per_second = -1;
+  EXPECT_THAT(ValidateServerOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                 HasSubstr("SANDBOX_COST_PER_SECOND")));
+}
+
 TEST(DotEnvTest, TheExampleFileParses) {
   auto env = ReadDotEnv(std::string(VET_SOURCE_DIR) + "/.env.example");
   ASSERT_THAT(env, IsOk());
   EXPECT_EQ(env->at("VET_SANDBOX"), "bwrap");
   EXPECT_EQ(env->at("VET_PLANNER"), "first");
   EXPECT_EQ(env->count("OPENAI_API_KEY"), 0u) << "the example must not set a key";
+}
+
+TEST(ExampleFilesTest, TheExamplePracticesFileParsesWithItsBudgetOverrides) {
+  auto registry = PracticeRegistry::FromFile(
+      std::string(VET_SOURCE_DIR) + "/deploy/practices.example.json", "/var/lib/vet");
+  ASSERT_THAT(registry, IsOk());
+  auto hillcrest = (*registry)->Find("hillcrest");
+  ASSERT_THAT(hillcrest, IsOk());
+  EXPECT_EQ((*hillcrest)->budget_period, "day");
+  EXPECT_THAT(budget::ValidateBudgetOptions(budget::OptionsFor({}, **hillcrest)), IsOk());
 }
 
 }  // namespace

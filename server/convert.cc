@@ -59,7 +59,10 @@ struct EventVisitor {
     m->set_reserved_micros(e.reserved_micros);
     m->set_estimate_micros(e.estimate_micros);
     m->set_soft_cap_reached(e.soft_cap_reached);
+    m->set_hard_cap_reached(e.hard_cap_reached);
     m->set_model(e.model);
+    m->set_downgraded_from(e.downgraded_from);
+    if (e.resets_at != absl::Time()) ToProto(e.resets_at, m->mutable_resets_at());
     m->set_message(e.message);
   }
   void operator()(const pipeline::CodeGeneratedEvent& e) const {

@@ -71,8 +71,15 @@ ABSL_FLAG(double, budget_limit, 10.0, "Budget per period in USD [BUDGET_LIMIT]")
 ABSL_FLAG(double, budget_soft_cap, 0.80, "Soft cap, fraction of the limit [BUDGET_SOFT_CAP]");
 ABSL_FLAG(double, budget_hard_cap, 1.0, "Hard cap, fraction of the limit [BUDGET_HARD_CAP]");
 ABSL_FLAG(std::string, budget_period, "month", "day or month [BUDGET_PERIOD]");
-ABSL_FLAG(std::string, budget_store, "sqlite",
-          "sqlite (<state_dir>/budget.sqlite3, survives restarts) or memory [VET_BUDGET_STORE]");
+ABSL_FLAG(std::string, budget_store, "",
+          "sqlite (<state_dir>/budget.sqlite3, survives restarts), postgres (VET_DATABASE_URL, "
+          "shared by replicas) or memory; empty: postgres when VET_DATABASE_URL is set, else "
+          "sqlite [VET_BUDGET_STORE]");
+ABSL_FLAG(std::string, pricing_file, "",
+          "JSON file of model prices and soft-cap downgrade rules; empty: the built-in "
+          "table [VET_PRICING_FILE]");
+ABSL_FLAG(double, sandbox_cost_per_second, 0.0,
+          "USD charged per second of sandbox execution [SANDBOX_COST_PER_SECOND]");
 
 namespace {
 
@@ -152,6 +159,8 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
   str("BUDGET_PERIOD", FLAGS_budget_period);
   str("VET_BUDGET_STORE", FLAGS_budget_store);
+  str("VET_PRICING_FILE", FLAGS_pricing_file);
+  real("SANDBOX_COST_PER_SECOND", FLAGS_sandbox_cost_per_second);
   return ok;
 }
 
@@ -233,6 +242,21 @@ int main(int argc, char** argv) {
   options.budget.hard_cap = absl::GetFlag(FLAGS_budget_hard_cap);
   options.budget.period = absl::GetFlag(FLAGS_budget_period);
   options.budget_store = absl::GetFlag(FLAGS_budget_store);
+  options.pricing_file = absl::GetFlag(FLAGS_pricing_file);
+  // Like the API key, the database URL may hold a password: environment or
+  // .env only, never a flag (visible in ps).
+  if (const char* url = std::getenv("VET_DATABASE_URL")) {
+    options.database_url = url;
+  } else if (auto it = dotenv->find("VET_DATABASE_URL"); it != dotenv->end()) {
+    options.database_url = it->second;
+  }
+  const double sandbox_cost = absl::GetFlag(FLAGS_sandbox_cost_per_second);
+  if (!std::isfinite(sandbox_cost) || sandbox_cost < 0 || sandbox_cost > 1000) {
+    std::cerr << "vet-analytics-server: --sandbox_cost_per_second (SANDBOX_COST_PER_SECOND) "
+                 "must be a number of USD between 0 and 1000\n";
+    return 2;
+  }
+  options.sandbox_micros_per_second = std::llround(sandbox_cost * 1e6);
 
   auto server = vet::server::VetServer::Start(options);
   if (!server.ok()) {

@@ -1,14 +1,64 @@
 // Metric families and their buckets. Question durations span ~50 ms (warm
-// planner answers) to the 30 s sandbox limit, hence the bucket spread.
+// planner answers) to the 30 s sandbox limit, hence the bucket spread; waits
+// for a thread or a sandbox slot are usually near zero, so their buckets
+// start at a millisecond.
 #include "server/metrics.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/metric_family.h"
 
 namespace vet::server {
 namespace {
 const prometheus::Histogram::BucketBoundaries kSecondsBuckets = {
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+const prometheus::Histogram::BucketBoundaries kWaitBuckets = {
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }  // namespace
 
-Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+// The registry and the scrape-time collectors, as one Collectable. Scrapes
+// hold the lock shared, so a collector is never removed while it runs.
+class Metrics::Exposed final : public prometheus::Collectable {
+ public:
+  explicit Exposed(std::shared_ptr<prometheus::Registry> registry)
+      : registry_(std::move(registry)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    absl::ReaderMutexLock lock(&mu_);
+    for (const prometheus::Collectable* collector : collectors_) {
+      std::vector<prometheus::MetricFamily> more = collector->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
+    return families;
+  }
+
+  void Add(const prometheus::Collectable* collector) {
+    absl::MutexLock lock(&mu_);
+    collectors_.push_back(collector);
+  }
+
+  void Remove(const prometheus::Collectable* collector) {
+    absl::MutexLock lock(&mu_);
+    collectors_.erase(std::remove(collectors_.begin(), collectors_.end(), collector),
+                      collectors_.end());
+  }
+
+ private:
+  const std::shared_ptr<prometheus::Registry> registry_;
+  mutable absl::Mutex mu_;
+  std::vector<const prometheus::Collectable*> collectors_ ABSL_GUARDED_BY(mu_);
+};
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      exposed_(std::make_shared<Exposed>(registry_)) {
   questions_ = &prometheus::BuildCounter()
                     .Name("vet_questions_total")
                     .Help("Questions answered, by practice and final gRPC status")
@@ -22,6 +72,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Help("Time from receiving a question to its first event")
                       .Register(*registry_)
                       .Add({}, kSecondsBuckets);
+  pool_wait_ = &prometheus::BuildHistogram()
+                    .Name("vet_worker_pool_queue_wait_seconds")
+                    .Help("Time a question waited for a worker thread before it started")
+                    .Register(*registry_)
+                    .Add({}, kWaitBuckets);
   active_streams_ = &prometheus::BuildGauge()
                          .Name("vet_active_streams")
                          .Help("Ask streams in progress")
@@ -32,6 +87,47 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                       .Help("Blocking tasks queued or running on the worker pool")
                       .Register(*registry_)
                       .Add({});
+  tokens_ = &prometheus::BuildCounter()
+                 .Name("vet_model_tokens_total")
+                 .Help("Model tokens paid for, by practice, model and kind "
+                       "(input: uncached prompt, cached_input, output)")
+                 .Register(*registry_);
+  spend_ = &prometheus::BuildCounter()
+                .Name("vet_spend_usd_total")
+                .Help("Money committed to practices' budgets (model calls and sandbox "
+                      "time), by practice and model")
+                .Register(*registry_);
+  sandbox_charged_ = &prometheus::BuildCounter()
+                          .Name("vet_sandbox_charged_seconds_total")
+                          .Help("Sandbox execution time charged to practices' budgets")
+                          .Register(*registry_);
+  denials_ = &prometheus::BuildCounter()
+                  .Name("vet_budget_denials_total")
+                  .Help("Questions refused because they would pass the budget's hard cap")
+                  .Register(*registry_);
+  downgrades_ = &prometheus::BuildCounter()
+                     .Name("vet_budget_downgrades_total")
+                     .Help("Questions the budget's soft cap moved to a cheaper model")
+                     .Register(*registry_);
+  execution_ = &prometheus::BuildHistogram()
+                    .Name("vet_sandbox_execution_seconds")
+                    .Help("Run time of generated code in the sandbox, by practice")
+                    .Register(*registry_);
+  execution_wait_ = &prometheus::BuildHistogram()
+                         .Name("vet_sandbox_queue_wait_seconds")
+                         .Help("Time an execution waited for a sandbox slot")
+                         .Register(*registry_)
+                         .Add({}, kWaitBuckets);
+}
+
+Metrics::~Metrics() = default;
+
+std::shared_ptr<prometheus::Collectable> Metrics::collectable() const { return exposed_; }
+
+void Metrics::AddCollector(const prometheus::Collectable* collector) { exposed_->Add(collector); }
+
+void Metrics::RemoveCollector(const prometheus::Collectable* collector) {
+  exposed_->Remove(collector);
 }
 
 void Metrics::RecordQuestion(const std::string& practice_id, const std::string& status,
@@ -43,6 +139,42 @@ void Metrics::RecordQuestion(const std::string& practice_id, const std::string& 
 
 void Metrics::RecordFirstEvent(absl::Duration latency) {
   first_event_->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::RecordWorkerPoolWait(absl::Duration wait) {
+  pool_wait_->Observe(absl::ToDoubleSeconds(wait));
+}
+
+void Metrics::RecordTokens(const std::string& practice_id, const std::string& model,
+                           const std::string& kind, int64_t tokens) {
+  tokens_->Add({{"practice", practice_id}, {"model", model}, {"kind", kind}})
+      .Increment(static_cast<double>(std::max<int64_t>(0, tokens)));
+}
+
+void Metrics::RecordSpend(const std::string& practice_id, const std::string& model, double usd) {
+  spend_->Add({{"practice", practice_id}, {"model", model}}).Increment(std::max(0.0, usd));
+}
+
+void Metrics::RecordSandboxCharged(const std::string& practice_id, double seconds) {
+  sandbox_charged_->Add({{"practice", practice_id}}).Increment(std::max(0.0, seconds));
+}
+
+void Metrics::RecordBudgetDenial(const std::string& practice_id) {
+  denials_->Add({{"practice", practice_id}}).Increment();
+}
+
+void Metrics::RecordDowngrade(const std::string& practice_id, const std::string& from,
+                              const std::string& to) {
+  downgrades_->Add({{"practice", practice_id}, {"from", from}, {"to", to}}).Increment();
+}
+
+void Metrics::RecordExecution(const std::string& practice_id, absl::Duration elapsed) {
+  execution_->Add({{"practice", practice_id}}, kSecondsBuckets)
+      .Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+void Metrics::RecordExecutionQueueWait(absl::Duration wait) {
+  execution_wait_->Observe(absl::ToDoubleSeconds(wait));
 }
 
 }  // namespace vet::server

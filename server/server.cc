@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "core/budget/in_memory_budget_guard.h"
+#include "core/budget/pricing.h"
 #include "core/codegen/planner.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
@@ -27,6 +28,7 @@
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
+#include "core/budget/postgres_budget_guard.h"
 #include "core/budget/sqlite_budget_guard.h"
 #include "core/codegen/model/openai_client.h"
 #include "core/codegen/model_generator.h"
@@ -39,6 +41,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/analytics_service.h"
+#include "server/instrumented_budget_guard.h"
+#include "server/instrumented_executor.h"
 #include "server/metrics.h"
 
 namespace vet::server {
@@ -53,6 +57,7 @@ struct VetServer::State {
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
   std::unique_ptr<budget::BudgetGuard> budget;
+  std::unique_ptr<budget::PricingTable> pricing;
   std::unique_ptr<data::DatasetCatalog> datasets;
   std::unique_ptr<codegen::CodeGenerator> generator;
   std::unique_ptr<sandbox::Executor> executor;
@@ -144,7 +149,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOpti
 }
 
 absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
-    const ServerOptions& options) {
+    const ServerOptions& options, const budget::PricingTable& pricing) {
   VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode,
                        codegen::ParsePlannerMode(options.planner));
   std::unique_ptr<codegen::CodeGenerator> model;
@@ -157,6 +162,7 @@ absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
     codegen::ModelCodeGenerator::Options model_options;
     model_options.model = options.openai_model;
     model_options.stream = options.model_stream;
+    model_options.pricing = &pricing;
     LogInfo("codegen: model ", options.openai_model, " at ", client->endpoint(),
             options.openai_api_key.empty() ? " (no API key)" : "",
             "; offline planner: ", options.planner);
@@ -227,7 +233,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       return absl::UnavailableError(absl::StrCat("cannot serve metrics on ",
                                                  options.metrics_listen, ": ", e.what()));
     }
-    s.exposer->RegisterCollectable(s.metrics->registry());
+    s.exposer->RegisterCollectable(s.metrics->collectable());
     std::vector<int> ports = s.exposer->GetListeningPorts();
     s.metrics_port = ports.empty() ? 0 : ports[0];
   }
@@ -237,26 +243,57 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
   }
   s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
-  if (options.budget_store == "memory") {
+  for (const Practice& p : s.practices->practices()) {
+    absl::Status valid = budget::ValidateBudgetOptions(budget::OptionsFor(options.budget, p));
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "' budget: ", valid.message()));
+    }
+  }
+  const std::string budget_store = BudgetStoreOf(options);
+  if (budget_store == "memory") {
     s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
+  } else if (budget_store == "postgres") {
+    VET_ASSIGN_OR_RETURN(s.budget, budget::PostgresBudgetGuard::Open(
+                                       options.database_url, options.budget, RealClock::Get()));
+    LogInfo("budget: spend kept in PostgreSQL");
   } else {
     const std::string path = options.state_dir + "/budget.sqlite3";
     VET_ASSIGN_OR_RETURN(s.budget,
                          budget::SqliteBudgetGuard::Open(path, options.budget, RealClock::Get()));
     LogInfo("budget: spend kept in ", path);
   }
+  s.budget = std::make_unique<InstrumentedBudgetGuard>(std::move(s.budget), *s.practices,
+                                                       *s.metrics);
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
-  VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options));
+  if (options.pricing_file.empty()) {
+    s.pricing = std::make_unique<budget::PricingTable>(budget::PricingTable::Default());
+  } else {
+    auto pricing = budget::PricingTable::FromFile(options.pricing_file);
+    if (!pricing.ok()) {
+      // A missing pricing file is a configuration error like a bad one.
+      return absl::InvalidArgumentError(pricing.status().message());
+    }
+    s.pricing = std::make_unique<budget::PricingTable>(*std::move(pricing));
+  }
+  if (ModelConfigured(options)) {
+    // Never count a model as free because nobody priced it.
+    VET_RETURN_IF_ERROR(s.pricing->Require(options.openai_model));
+  }
+  VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options, *s.pricing));
 
   VET_ASSIGN_OR_RETURN(s.executor, MakeExecutor(options));
+  s.executor = InstrumentExecutor(std::move(s.executor), *s.metrics);
 
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.execution_timeout = options.sandbox_timeout;
   pipeline_options.max_attempts = 1 + options.max_repairs;
+  pipeline_options.sandbox_micros_per_second = options.sandbox_micros_per_second;
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
-                               s.executor.get(), s.datasets.get(), &RealClock::Get()});
+                               s.executor.get(), s.datasets.get(), &RealClock::Get(),
+                               s.pricing.get()});
   s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
       options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.import_pool = std::make_unique<WorkerPool>(

@@ -440,13 +440,14 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
   {
     Statement committed(
         db_,
-        "SELECT 1 FROM ledger WHERE reservation_id = ? AND kind = 'commit'"
-        " LIMIT 1");
+        "SELECT 1 FROM ledger WHERE reservation_id = ?"
+        " AND kind IN ('commit', 'release') LIMIT 1");
     committed.Bind(reservation.id);
     VET_ASSIGN_OR_RETURN(bool already, committed.Step());
     if (already) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "reservation ", reservation.id, " is already committed"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("reservation ", reservation.id,
+                       " is already settled (committed or released)"));
     }
   }
   Statement take(db_,

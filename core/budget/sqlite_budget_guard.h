@@ -79,8 +79,9 @@ class SqliteBudgetGuard final : public BudgetGuard {
 
   // Adds spend.micros to the current period of the practice and releases
   // the hold. A reservation that expired (or is unknown here) still has its
-  // spend recorded, and its hold is not subtracted twice. Committing the
-  // same reservation twice returns kFailedPrecondition and records nothing.
+  // spend recorded, and its hold is not subtracted twice. Committing a
+  // reservation already committed or released returns kFailedPrecondition
+  // and records nothing.
   absl::Status Commit(const Reservation& reservation,
                       const Spend& spend) override;
 

@@ -28,6 +28,16 @@ struct PriorTurn {
   std::string plan;
 };
 
+// The cost of one paid model call, reported as soon as it is known.
+struct CallSpend {
+  std::string model;
+  int64_t prompt_tokens = 0;
+  // The part of prompt_tokens billed at the cached rate.
+  int64_t cached_prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t micros = 0;
+};
+
 struct CodeRequest {
   std::string practice_id;
   std::string question;
@@ -41,6 +51,12 @@ struct CodeRequest {
   // Set when repairing: the code that failed and its error, scrubbed.
   std::string failed_code;
   std::string failure;
+  // The model to call instead of the configured one (the soft cap's
+  // downgrade); empty for the configured one.
+  std::string model;
+  // The budget is used up: only what costs nothing (the offline planner)
+  // may answer.
+  bool free_only = false;
   // A model service failed and the call is retried: why (may be empty).
   std::function<void(const std::string& reason)> on_retry;
   // Pieces of the code as a model writes it (may be empty).
@@ -48,7 +64,7 @@ struct CodeRequest {
   // Called with the cost of each paid call as soon as it is known, also
   // when Generate then fails (a reply that failed the checks was still
   // paid for). GeneratedCode::cost_micros repeats the sum for a success.
-  std::function<void(int64_t micros)> on_spend;
+  std::function<void(const CallSpend& spend)> on_spend;
 };
 
 struct GeneratedCode {
@@ -56,6 +72,7 @@ struct GeneratedCode {
   std::string generator;  // "planner" or "model"
   std::string model;      // "" for the planner
   int64_t prompt_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t cost_micros = 0;
   // What the code computes, one line, e.g. "revenue by month, 2026-07-01..2026-09-30".
@@ -81,6 +98,11 @@ class CodeGenerator {
   // True when a second attempt with the failure can produce different code
   // (a model can; a deterministic planner cannot, so its errors are final).
   virtual bool CanRepair() const { return false; }
+
+  // True when `request` can be answered at no cost (the offline planner
+  // understands it), so it may still be answered once the budget is used
+  // up, with CodeRequest::free_only set.
+  virtual bool CanAnswerFree(const CodeRequest& request) const { return false; }
 
   // Returns kInvalidArgument with what was not understood (and examples of
   // what can be asked) when the generator cannot answer the question;

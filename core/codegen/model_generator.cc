@@ -178,36 +178,30 @@ std::vector<ChatMessage> ModelCodeGenerator::Prompt(const CodeRequest& request) 
   return messages;
 }
 
-int64_t ModelCodeGenerator::Cost(int64_t prompt_tokens, int64_t cached_tokens,
-                                 int64_t completion_tokens) const {
-  const ModelPricing& p = options_.pricing;
-  cached_tokens = std::min(cached_tokens, prompt_tokens);
-  // Rounded up per part: the ledger never under-counts.
-  auto micros = [](int64_t tokens, int64_t per_mtok) {
-    return (tokens * per_mtok + 999'999) / 1'000'000;
-  };
-  return micros(prompt_tokens - cached_tokens, p.input_micros_per_mtok) +
-         micros(cached_tokens, p.cached_input_micros_per_mtok) +
-         micros(completion_tokens, p.output_micros_per_mtok);
+const std::string& ModelCodeGenerator::ModelFor(const CodeRequest& request) const {
+  return request.model.empty() ? options_.model : request.model;
 }
 
 CostEstimate ModelCodeGenerator::Estimate(const CodeRequest& request) const {
   int64_t prompt = 0;
   for (const ChatMessage& m : Prompt(request)) prompt += EstimateTokens(m.content) + 4;
   // A repair of the check (see Generate) may call the model twice.
-  return {options_.model, 2 * Cost(prompt, 0, options_.max_completion_tokens)};
+  const std::string& model = ModelFor(request);
+  return {model, 2 * options_.pricing->CostMicros(model, prompt, 0,
+                                                  options_.max_completion_tokens)};
 }
 
 absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
     const CodeRequest& request, CancellationToken& cancel) {
   GeneratedCode out;
   out.generator = "model";
-  out.model = options_.model;
+  const std::string& model = ModelFor(request);
+  out.model = model;
   CodeRequest current = request;
   // One more call when the code fails the import check.
   for (int call = 1; call <= 2; ++call) {
     ChatRequest chat;
-    chat.model = options_.model;
+    chat.model = model;
     chat.messages = Prompt(current);
     chat.max_completion_tokens = options_.max_completion_tokens;
     chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
@@ -225,11 +219,18 @@ absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
       for (const ChatMessage& m : chat.messages) prompt_tokens += EstimateTokens(m.content) + 4;
       completion_tokens = EstimateTokens(reply.content);
     }
+    const int64_t cached = std::min(reply.cached_prompt_tokens, prompt_tokens);
     out.prompt_tokens += prompt_tokens;
+    out.cached_prompt_tokens += cached;
     out.completion_tokens += completion_tokens;
-    const int64_t cost = Cost(prompt_tokens, reply.cached_prompt_tokens, completion_tokens);
+    // Priced as the model asked for: a server may answer with a dated
+    // variant of the name.
+    const int64_t cost =
+        options_.pricing->CostMicros(model, prompt_tokens, cached, completion_tokens);
     out.cost_micros += cost;
-    if (request.on_spend) request.on_spend(cost);
+    if (request.on_spend) {
+      request.on_spend(CallSpend{model, prompt_tokens, cached, completion_tokens, cost});
+    }
 
     out.code = internal::ExtractCode(reply.content);
     absl::Status checked =

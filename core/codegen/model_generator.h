@@ -21,17 +21,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "core/budget/pricing.h"
 #include "core/codegen/code_generator.h"
 #include "core/codegen/model/chat_client.h"
 
 namespace vet::codegen {
-
-struct ModelPricing {
-  // Micro-dollars per million tokens.
-  int64_t input_micros_per_mtok = 250'000;
-  int64_t cached_input_micros_per_mtok = 25'000;
-  int64_t output_micros_per_mtok = 2'000'000;
-};
 
 class ModelCodeGenerator final : public CodeGenerator {
  public:
@@ -43,13 +37,16 @@ class ModelCodeGenerator final : public CodeGenerator {
     bool stream = true;
     // Earlier turns of the session put in the prompt, most recent kept.
     int max_history_turns = 6;
-    ModelPricing pricing;
+    // Prices of `model` and of the models the soft cap downgrades to
+    // (CodeRequest::model). Must outlive the generator.
+    const budget::PricingTable* pricing = &budget::PricingTable::Default();
   };
 
   ModelCodeGenerator(Options options, std::unique_ptr<ChatClient> client);
 
   // The prompt's size in tokens (about 3 characters each, rounded up) plus
-  // max_completion_tokens, at the model's prices.
+  // max_completion_tokens, at the prices of the model the request will use
+  // (CodeRequest::model, else Options::model).
   CostEstimate Estimate(const CodeRequest& request) const override;
   bool CanRepair() const override { return true; }
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
@@ -59,8 +56,7 @@ class ModelCodeGenerator final : public CodeGenerator {
 
  private:
   std::vector<ChatMessage> Prompt(const CodeRequest& request) const;
-  int64_t Cost(int64_t prompt_tokens, int64_t cached_tokens,
-               int64_t completion_tokens) const;
+  const std::string& ModelFor(const CodeRequest& request) const;
 
   const Options options_;
   const std::unique_ptr<ChatClient> client_;

@@ -28,7 +28,7 @@ absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Plan(
 }
 
 CostEstimate RoutingCodeGenerator::Estimate(const CodeRequest& request) const {
-  if (model_ == nullptr) return planner_->Estimate(request);
+  if (model_ == nullptr || request.free_only) return planner_->Estimate(request);
   if (mode_ == PlannerMode::kFirst && request.attempt == 1 && Plan(request).ok()) {
     return planner_->Estimate(request);
   }
@@ -36,6 +36,11 @@ CostEstimate RoutingCodeGenerator::Estimate(const CodeRequest& request) const {
 }
 
 bool RoutingCodeGenerator::CanRepair() const { return model_ != nullptr; }
+
+bool RoutingCodeGenerator::CanAnswerFree(const CodeRequest& request) const {
+  if (model_ != nullptr && mode_ == PlannerMode::kOff) return false;
+  return Plan(request).ok();
+}
 
 absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
     const CodeRequest& request, CancellationToken& cancel) {
@@ -48,6 +53,13 @@ absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
         " (No model is configured, so only the offline planner answers: set "
         "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model, to let a model "
         "answer the rest.)"));
+  }
+  if (request.free_only) {
+    if (mode_ == PlannerMode::kOff) {
+      return absl::FailedPreconditionError(
+          "the budget is used up and the offline planner is off (VET_PLANNER=off)");
+    }
+    return Plan(request);
   }
   if (request.attempt > 1) return model_->Generate(request, cancel);
   switch (mode_) {

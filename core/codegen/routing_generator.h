@@ -5,7 +5,8 @@
 //             key), the planner answers what it can;
 //   off       the model only.
 // Repairs always go to the model: the planner is deterministic, so a second
-// try of its code would be the same code.
+// try of its code would be the same code. A request with free_only set (the
+// budget is used up) goes to the planner alone, in every mode but off.
 // Without a model (model == nullptr) the planner is the only path, and a
 // question it declines says that no model is configured.
 #ifndef VET_CORE_CODEGEN_ROUTING_GENERATOR_H_
@@ -31,6 +32,8 @@ class RoutingCodeGenerator final : public CodeGenerator {
 
   CostEstimate Estimate(const CodeRequest& request) const override;
   bool CanRepair() const override;
+  // The planner understands it, unless VET_PLANNER=off.
+  bool CanAnswerFree(const CodeRequest& request) const override;
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken& cancel) override;
 

@@ -28,7 +28,13 @@ struct BudgetCheckEvent {
   int64_t reserved_micros = 0;
   int64_t estimate_micros = 0;
   bool soft_cap_reached = false;
+  bool hard_cap_reached = false;
   std::string model;
+  // The model configured for this question when the soft cap made it use
+  // `model` instead; empty otherwise.
+  std::string downgraded_from;
+  // When the period's spend starts again from zero.
+  absl::Time resets_at;
   std::string message;
 };
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/common/log.h"
+#include "core/common/random.h"
 #include "core/common/status_macros.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
@@ -46,10 +47,6 @@ class StreamingOutput final : public sandbox::OutputSink {
  private:
   Emitter& emitter_;
 };
-
-std::string Dollars(int64_t micros) {
-  return absl::StrFormat("$%.2f", static_cast<double>(micros) / 1e6);
-}
 
 std::string FormatNumber(double v) {
   std::string s = absl::StrFormat("%.2f", v);
@@ -175,6 +172,8 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
   VET_ASSIGN_OR_RETURN(absl::CivilDay as_of,
                        ValidateAskRequest(request, options_, clock.Now(), practice.time_zone));
   const std::string as_of_text = absl::FormatCivilTime(as_of);
+  // Names this question in the budget ledger.
+  const std::string question_id = RandomHex(16);
 
   // A question cancelled while it waited for a worker does no work at all.
   VET_RETURN_IF_ERROR(cancel.Check("before it started"));
@@ -232,20 +231,54 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
 
   // 2. Budget: reserve the worst case before anything is spent, every
   // attempt included.
-  const int max_attempts =
-      deps_.generator->CanRepair() ? std::max(1, options_.max_attempts) : 1;
-  codegen::CostEstimate estimate = deps_.generator->Estimate(code_request);
-  estimate.micros *= max_attempts;
   auto state = deps_.budget->GetState(practice);
   if (!state.ok()) return finish(state.status());
-  auto reservation = deps_.budget->Reserve(practice, estimate.micros, estimate.model);
+  codegen::CostEstimate estimate = deps_.generator->Estimate(code_request);
   BudgetCheckEvent check;
+  if (state->soft_cap_reached && deps_.pricing != nullptr) {
+    std::string cheaper = deps_.pricing->DowngradeAtSoftCap(estimate.model);
+    if (!cheaper.empty()) {
+      check.downgraded_from = estimate.model;
+      code_request.model = cheaper;
+      estimate = deps_.generator->Estimate(code_request);
+    }
+  }
+  // The planner is deterministic: its code failing again would be the same
+  // code, and a repair by a model was not reserved for.
+  const bool planner_answers = estimate.micros == 0 && estimate.model == "planner";
+  int max_attempts = deps_.generator->CanRepair() && !planner_answers
+                         ? std::max(1, options_.max_attempts)
+                         : 1;
+  const int64_t sandbox_worst =
+      budget::SandboxCostMicros(options_.execution_timeout, options_.sandbox_micros_per_second);
+  int64_t worst = (estimate.micros + sandbox_worst) * max_attempts;
+  auto reservation = deps_.budget->Reserve(practice, worst, estimate.model);
+  bool free_answer = false;
+  const int64_t refused_worst = worst;
+  if (!reservation.ok() &&
+      reservation.status().code() == absl::StatusCode::kResourceExhausted) {
+    // The offline planner still answers what it understands, for nothing.
+    codegen::CodeRequest free_request = code_request;
+    free_request.free_only = true;
+    free_request.model.clear();
+    if (deps_.generator->CanAnswerFree(free_request)) {
+      free_answer = true;
+      code_request = std::move(free_request);
+      check.downgraded_from.clear();
+      estimate = deps_.generator->Estimate(code_request);
+      max_attempts = 1;
+      worst = 0;
+      reservation = deps_.budget->Reserve(practice, 0, estimate.model);
+    }
+  }
   check.spent_micros = state->spent_micros;
   check.limit_micros = state->limit_micros;
   check.remaining_micros = state->remaining_micros;
   check.reserved_micros = state->reserved_micros;
-  check.estimate_micros = estimate.micros;
+  check.estimate_micros = worst;
   check.soft_cap_reached = state->soft_cap_reached;
+  check.hard_cap_reached = state->hard_cap_reached;
+  check.resets_at = state->resets_at;
   check.model = estimate.model;
   if (!reservation.ok()) {
     check.allowed = false;
@@ -254,29 +287,50 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     return finish(reservation.status());
   }
   check.allowed = true;
-  if (estimate.micros == 0) {
-    check.message = state->hard_cap_reached
-                        ? absl::StrCat("The budget is used up (", Dollars(state->spent_micros),
-                                       " of ", Dollars(state->limit_micros),
-                                       "); the offline planner answers at no cost.")
-                        : "The offline planner answers at no cost.";
+  const std::string resets =
+      absl::FormatTime("%Y-%m-%d %H:%M %Z", state->resets_at, practice.time_zone);
+  if (free_answer) {
+    check.message = absl::StrCat(
+        state->hard_cap_reached ? "The budget is used up"
+                                : "What is left of the budget cannot cover a model call",
+        " (", budget::FormatDollars(state->spent_micros), " spent of ",
+        budget::FormatDollars(state->limit_micros), ", ",
+        budget::FormatDollars(state->reserved_micros), " held by questions in flight; up to ",
+        budget::FormatDollars(refused_worst),
+        " was needed): the offline planner answers this one at no cost. The budget resets at ",
+        resets, ".");
+  } else if (planner_answers && worst == 0) {
+    check.message = "The offline planner answers at no cost.";
   } else {
-    check.message = absl::StrCat("Reserved up to ", Dollars(estimate.micros), " for ",
-                                 estimate.model, ".");
+    check.message = absl::StrCat("Reserved up to ", budget::FormatDollars(worst), " for ",
+                                 estimate.model, sandbox_worst > 0 ? " and sandbox time" : "",
+                                 ".");
+    if (!check.downgraded_from.empty()) {
+      check.message = absl::StrCat(
+          "Past the soft cap (", budget::FormatDollars(state->spent_micros), " of ",
+          budget::FormatDollars(state->limit_micros), " spent): ", estimate.model,
+          " answers instead of ", check.downgraded_from, ". ", check.message);
+    }
   }
   emit.Emit(check);
 
-  int64_t spent = 0;
+  budget::Spend spend;
+  spend.model = estimate.model;
+  spend.question_id = question_id;
+  int64_t& spent = spend.micros;
   auto settle = [&](absl::Status status) {
-    budget::Spend spend;
-    spend.model = estimate.model;
-    spend.micros = spent;
     absl::Status settled = spent > 0 || status.ok()
                                ? deps_.budget->Commit(*reservation, spend)
                                : deps_.budget->Release(*reservation);
     if (!settled.ok()) LogError("budget settlement failed: ", settled.ToString());
     turn.cost_micros = spent;
     return finish(status);
+  };
+  // Sandbox time is charged unless the planner answers past the cap.
+  auto charge_sandbox = [&](absl::Duration elapsed) {
+    if (free_answer) return;
+    spend.sandbox_millis += absl::ToInt64Milliseconds(elapsed);
+    spent += budget::SandboxCostMicros(elapsed, options_.sandbox_micros_per_second);
   };
 
   // 3 and 4. Generate and execute, repairing when the generator can.
@@ -290,9 +344,13 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     emit.Emit(CodeDeltaEvent{current_attempt, std::string(piece)});
   };
   bool spend_reported = false;
-  code_request.on_spend = [&spent, &spend_reported](int64_t micros) {
+  code_request.on_spend = [&spend, &spend_reported](const codegen::CallSpend& call) {
     spend_reported = true;
-    spent += micros;
+    spend.micros += call.micros;
+    spend.prompt_tokens += call.prompt_tokens;
+    spend.cached_prompt_tokens += call.cached_prompt_tokens;
+    spend.completion_tokens += call.completion_tokens;
+    if (!call.model.empty()) spend.model = call.model;
   };
   for (int attempt = 1;; ++attempt) {
     current_attempt = attempt;
@@ -304,7 +362,12 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     if (!generated.ok()) return settle(generated.status());
     // A generator that reports its spend call by call (on_spend) has
     // counted it already, including calls whose reply it then refused.
-    if (!spend_reported) spent += generated->cost_micros;
+    if (!spend_reported) {
+      spent += generated->cost_micros;
+      spend.prompt_tokens += generated->prompt_tokens;
+      spend.cached_prompt_tokens += generated->cached_prompt_tokens;
+      spend.completion_tokens += generated->completion_tokens;
+    }
     turn.code = generated->code;
     turn.summary = generated->summary;
     turn.plan = generated->plan;
@@ -321,6 +384,11 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     exec.code = generated->code;
     exec.timeout = options_.execution_timeout;
     auto executed = deps_.executor->Execute(exec, output, cancel);
+    if (executed.ok()) {
+      charge_sandbox(executed->elapsed);
+    } else if (executed.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      charge_sandbox(options_.execution_timeout);
+    }
     if (!executed.ok()) {
       return settle(absl::Status(executed.status().code(),
                                  absl::StrCat("sandbox: ", executed.status().message())));

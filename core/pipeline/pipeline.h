@@ -13,6 +13,8 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "core/budget/budget_guard.h"
+#include "core/budget/budget_rules.h"
+#include "core/budget/pricing.h"
 #include "core/codegen/code_generator.h"
 #include "core/common/cancellation.h"
 #include "core/common/clock.h"
@@ -39,6 +41,9 @@ struct PipelineOptions {
   int max_attempts = 3;
   // Wall-clock limit of one execution in the sandbox.
   absl::Duration execution_timeout = absl::Seconds(30);
+  // What a second in the sandbox costs (SANDBOX_COST_PER_SECOND), charged
+  // to the question's budget; 0 makes execution free.
+  int64_t sandbox_micros_per_second = 0;
 };
 
 // An exception's message with every quoted string that is not a table or
@@ -62,6 +67,8 @@ class Pipeline {
     sandbox::Executor* executor;
     data::DatasetCatalog* datasets;
     const Clock* clock;
+    // The soft cap's downgrade rules; nullptr for none.
+    const budget::PricingTable* pricing = nullptr;
   };
 
   Pipeline(PipelineOptions options, Deps deps);
@@ -73,6 +80,13 @@ class Pipeline {
   //   kNotFound         unknown session, or the practice has no data
   //   kResourceExhausted budget hard cap (after BudgetCheck allowed=false), or
   //                     a sandbox limit
+  // Budget: the worst case of every attempt (model calls at the chosen
+  // model's prices, plus sandbox time) is reserved before anything is spent
+  // and settled with what was spent. Past the soft cap, a model with a
+  // downgrade rule gives way to its cheaper model (BudgetCheck says so).
+  // When the reservation is refused but the offline planner understands the
+  // question, the planner answers at no cost (sandbox time included) and
+  // BudgetCheck says the budget is used up.
   //   kDeadlineExceeded the sandbox's wall-clock limit
   //   kCancelled        `cancel` was tripped
   //   kUnavailable      a model service is down

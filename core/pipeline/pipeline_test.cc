@@ -195,6 +195,7 @@ TEST_F(PipelineTest, ModelCostIsCommittedAndTheRestReleased) {
 
 TEST_F(PipelineTest, RepairsWithTheErrorWhenTheGeneratorCan) {
   generator_.can_repair = true;
+  generator_.estimate = {"fake-model", 1000};
   generator_.Push(codegen::FakeCodeGenerator::Code("result = df['x']"));
   generator_.Push(codegen::FakeCodeGenerator::Code("result = 3"));
   executor_.Push({{}, sandbox::FakeExecutor::Raised("KeyError", "'x'", 1)});
@@ -299,6 +300,136 @@ TEST(ScrubFailureMessageTest, KeepsSchemaNamesAndHidesOtherQuotedValues) {
   EXPECT_EQ(ScrubFailureMessage("could not convert string to float: 'abc"),
             "could not convert string to float: '...");
   EXPECT_EQ(ScrubFailureMessage("division by zero"), "division by zero");
+}
+
+// Spends `micros` of the practice's budget, as earlier questions would.
+void Spend(budget::BudgetGuard& guard, const Practice& practice, int64_t micros) {
+  auto r = guard.Reserve(practice, micros, "fake-model");
+  ASSERT_THAT(r, IsOk());
+  budget::Spend spend;
+  spend.model = "fake-model";
+  spend.micros = micros;
+  ASSERT_THAT(guard.Commit(*r, spend), IsOk());
+}
+
+class PipelineBudgetTest : public PipelineTest {
+ protected:
+  PipelineBudgetTest() {
+    auto pricing = budget::PricingTable::Parse(
+        R"({"models": {"fake-model": {"input": 5, "output": 20},
+                       "fake-mini": {"input": 0.5, "output": 2}},
+            "downgrade": [{"from": ["fake-model"], "to": "fake-mini"}]})",
+        "test");
+    EXPECT_THAT(pricing, IsOk());
+    pricing_ = *std::move(pricing);
+  }
+  absl::Status AskWith(PipelineOptions options, const std::string& question) {
+    Pipeline pipeline(options, {&sessions_, &budget_, &generator_, &executor_, &catalog_,
+                                &clock_, &pricing_});
+    return pipeline.Ask(practice_, {question, "", "2026-10-26"}, sink_, cancel_);
+  }
+  budget::PricingTable pricing_;
+};
+
+TEST_F(PipelineBudgetTest, PastTheSoftCapTheCheaperModelAnswersAndTheCheckSaysSo) {
+  ASSERT_NO_FATAL_FAILURE(Spend(budget_, practice_, 850'000));  // soft cap: 800'000
+  generator_.estimate = {"fake-model", 60'000};
+  generator_.downgraded_micros = 6'000;
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", /*cost_micros=*/700));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  ASSERT_THAT(AskWith({}, "revenue"), IsOk());
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_TRUE(check.allowed);
+  EXPECT_TRUE(check.soft_cap_reached);
+  EXPECT_EQ(check.model, "fake-mini");
+  EXPECT_EQ(check.downgraded_from, "fake-model");
+  EXPECT_EQ(check.estimate_micros, 6'000);
+  EXPECT_THAT(check.message, HasSubstr("Past the soft cap ($0.85 of $1.00 spent): fake-mini "
+                                       "answers instead of fake-model"));
+  EXPECT_EQ(generator_.requests().at(0).model, "fake-mini");
+  EXPECT_EQ(budget_.GetState(practice_)->spent_micros, 850'700);
+}
+
+TEST_F(PipelineBudgetTest, BelowTheSoftCapTheConfiguredModelAnswers) {
+  ASSERT_NO_FATAL_FAILURE(Spend(budget_, practice_, 799'999));
+  generator_.estimate = {"fake-model", 60'000};
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", 700));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  ASSERT_THAT(AskWith({}, "revenue"), IsOk());
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_EQ(check.model, "fake-model");
+  EXPECT_EQ(check.downgraded_from, "");
+  EXPECT_EQ(generator_.requests().at(0).model, "");
+}
+
+TEST_F(PipelineBudgetTest, AtTheHardCapTheQuestionIsRefusedNamingSpendLimitAndReset) {
+  ASSERT_NO_FATAL_FAILURE(Spend(budget_, practice_, 1'000'000));
+  generator_.estimate = {"fake-model", 60'000};
+  generator_.downgraded_micros = 6'000;
+  const absl::Time resets = budget_.GetState(practice_)->resets_at;
+  EXPECT_THAT(AskWith({}, "a question only a model can answer"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("has spent $1.00 of its $1.00 monthly budget")));
+  EXPECT_THAT(sink_.kinds(), ElementsAre(kSession, kBudget));
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_FALSE(check.allowed);
+  EXPECT_TRUE(check.hard_cap_reached);
+  EXPECT_EQ(check.resets_at, resets);
+  EXPECT_EQ(check.model, "fake-mini") << "the downgraded model was refused too";
+  EXPECT_THAT(check.message,
+              HasSubstr(absl::StrCat("resets at ",
+                                     absl::FormatTime("%Y-%m-%d %H:%M UTC", resets,
+                                                      absl::UTCTimeZone()))));
+  EXPECT_TRUE(generator_.requests().empty());
+}
+
+TEST_F(PipelineBudgetTest, AtTheHardCapTheOfflinePlannerStillAnswersForFree) {
+  ASSERT_NO_FATAL_FAILURE(Spend(budget_, practice_, 1'000'000));
+  generator_.estimate = {"fake-model", 60'000};
+  generator_.downgraded_micros = 6'000;
+  generator_.can_answer_free = true;
+  generator_.can_repair = true;
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 5"));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(5)});
+  PipelineOptions options;
+  options.sandbox_micros_per_second = 1'000;
+  ASSERT_THAT(AskWith(options, "revenue last month"), IsOk());
+  EXPECT_THAT(sink_.kinds(), ElementsAre(kSession, kBudget, kCode, kFinal));
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_TRUE(check.allowed);
+  EXPECT_EQ(check.model, "planner");
+  EXPECT_EQ(check.estimate_micros, 0);
+  EXPECT_THAT(check.message, HasSubstr("The budget is used up ($1.00 spent of $1.00, $0.00 "
+                                       "held by questions in flight; up to $0.11 was needed)"));
+  EXPECT_THAT(check.message, HasSubstr("the offline planner answers this one at no cost"));
+  EXPECT_TRUE(generator_.requests().at(0).free_only);
+  EXPECT_EQ(budget_.GetState(practice_)->spent_micros, 1'000'000) << "nothing more was spent";
+}
+
+TEST_F(PipelineBudgetTest, SandboxTimeIsReservedForTheWorstCaseAndChargedAsUsed) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  sandbox::ExecutionResult result = sandbox::FakeExecutor::Number(1);
+  result.elapsed = absl::Milliseconds(2500);
+  executor_.Push({{}, result});
+  PipelineOptions options;
+  options.sandbox_micros_per_second = 1'000;  // $0.001 a second
+  options.execution_timeout = absl::Seconds(30);
+  ASSERT_THAT(AskWith(options, "revenue"), IsOk());
+  auto check = sink_.OfType<BudgetCheckEvent>().at(0);
+  EXPECT_EQ(check.estimate_micros, 30'000) << "30 s at the rate, one attempt";
+  EXPECT_EQ(sink_.OfType<FinalAnswerEvent>().at(0).total_cost_micros, 2'500);
+  auto state = budget_.GetState(practice_);
+  EXPECT_EQ(state->spent_micros, 2'500);
+  EXPECT_EQ(state->reserved_micros, 0);
+}
+
+TEST_F(PipelineBudgetTest, APlannerAnswerIsNotRepairedByAnUnreservedModelCall) {
+  generator_.can_repair = true;  // a model is configured
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = df['x']"));
+  executor_.Push({{}, sandbox::FakeExecutor::Raised("KeyError", "'x'", 1)});
+  ASSERT_THAT(AskWith({}, "revenue"), IsOk());
+  EXPECT_EQ(generator_.requests().size(), 1u);
+  EXPECT_THAT(sink_.OfType<FinalAnswerEvent>().at(0).text, HasSubstr("could not be completed"));
 }
 
 }  // namespace

@@ -60,7 +60,11 @@ struct ExecutionResult {
   std::vector<Chart> charts;
   // Set when the code raised; `result` is then empty.
   absl::optional<CodeError> error;
+  // Running time of the code, from its start to its end.
   absl::Duration elapsed;
+  // Time spent waiting for an execution slot before that (zero for an
+  // executor without a concurrency limit).
+  absl::Duration queued;
 };
 
 // Thread-safe: Execute may be called concurrently.

@@ -242,8 +242,10 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
     CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
+  const absl::Time wait_started = absl::Now();
   VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
   ConcurrencySlot slot(limiter_);
+  const absl::Duration queued = absl::Now() - wait_started;
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
 
   VET_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch,
@@ -276,7 +278,10 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
                                        options_.address_space_bytes,
                                        options_.max_output_bytes,
                                        options_.max_result_bytes});
-  if (result.ok()) result->elapsed = outcome.elapsed;
+  if (result.ok()) {
+    result->elapsed = outcome.elapsed;
+    result->queued = queued;
+  }
   internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;
 }

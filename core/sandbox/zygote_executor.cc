@@ -443,8 +443,10 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
     CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
+  const absl::Time wait_started = absl::Now();
   VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
   ConcurrencySlot slot(limiter_);
+  const absl::Duration queued = absl::Now() - wait_started;
   char* resolved = ::realpath(request.data_dir.c_str(), nullptr);
   const std::string data_dir = resolved != nullptr ? resolved : request.data_dir;
   ::free(resolved);
@@ -486,7 +488,10 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
       internal::ConcludeLimits{request.timeout, options_.cpu_seconds,
                                memory_limit, options_.max_output_bytes,
                                options_.max_result_bytes});
-  if (result.ok()) result->elapsed = outcome.elapsed;
+  if (result.ok()) {
+    result->elapsed = outcome.elapsed;
+    result->queued = queued;
+  }
   internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,6 +29,7 @@
 #include "rapidjson/document.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
+#include "tests/testing/postgres_server.h"
 #include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -154,7 +156,18 @@ class ModelIntegrationTest : public ::testing::Test {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     state_dir_ =
         absl::StrCat(::testing::TempDir(), "/vet-model-integration-", getpid(), "-", info->name());
+    // The test models' prices (USD per million tokens), and a downgrade
+    // from the expensive one at the soft cap.
+    std::filesystem::create_directories(state_dir_);
+    std::ofstream(pricing_file()) << R"({
+      "models": {
+        "gpt-test-model": {"input": 0.25, "cached_input": 0.025, "output": 2.00},
+        "gpt-test-big": {"input": 2.50, "output": 10.00}
+      },
+      "downgrade": [{"from": ["gpt-test-big"], "to": "gpt-test-model"}]
+    })";
   }
+  std::string pricing_file() const { return state_dir_ + "/pricing.json"; }
 
   void TearDown() override {
     stub_.reset();
@@ -182,6 +195,7 @@ class ModelIntegrationTest : public ::testing::Test {
     options.planner = "off";
     options.model_stream = false;
     options.model_timeout = absl::Seconds(20);
+    options.pricing_file = pricing_file();
     return options;
   }
 
@@ -205,6 +219,19 @@ class ModelIntegrationTest : public ::testing::Test {
   static void Authenticate(grpc::ClientContext* context) {
     context->AddMetadata("x-api-key", kKey);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(90));
+  }
+
+  void ExpectSpendSurvivesARestart(const server::ServerOptions& options);
+
+  v1::Budget GetBudget() {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    v1::GetBudgetRequest request;
+    request.set_practice_id("demo");
+    v1::Budget reply;
+    grpc::Status status = stub_->GetBudget(&context, request, &reply);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reply;
   }
 
   AskOutcome Ask(const std::string& question) {
@@ -708,37 +735,139 @@ TEST_F(ModelIntegrationTest, CancellingDuringTheModelCallEndsPromptlyAndTheServe
 namespace vet {
 namespace {
 
-// Spend is kept in <state_dir>/budget.sqlite3: a server started again on the
-// same state folder reports what the model calls before the restart cost.
-TEST_F(ModelIntegrationTest, SpendSurvivesARestart) {
-  ASSERT_NO_FATAL_FAILURE(StartServer(BaseOptions()));
+// A model-answered question's cost is reported by GetBudget after the
+// server is stopped and started again with the same `options`.
+void ModelIntegrationTest::ExpectSpendSurvivesARestart(const server::ServerOptions& options) {
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
   fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), /*with_usage=*/true,
                                   /*prompt_tokens=*/4000, /*completion_tokens=*/500, kModel));
   AskOutcome out = Ask("How much did we invoice in September?");
   ASSERT_TRUE(out.status.ok()) << out.status.error_message() << " events: " << out.Kinds();
   ASSERT_NE(out.final_answer(), nullptr);
   const int64_t cost = out.final_answer()->total_cost_micros();
-  ASSERT_GT(cost, 0);
-
-  auto budget = [this] {
-    grpc::ClientContext context;
-    Authenticate(&context);
-    v1::GetBudgetRequest request;
-    request.set_practice_id("demo");
-    v1::Budget reply;
-    EXPECT_TRUE(stub_->GetBudget(&context, request, &reply).ok());
-    return reply;
-  };
-  EXPECT_EQ(budget().spent_micros(), cost);
+  // 4000 input tokens at $0.25/M and 500 output at $2/M.
+  ASSERT_EQ(cost, 1000 + 1000);
+  EXPECT_EQ(GetBudget().spent_micros(), cost);
 
   stub_.reset();
   channel_.reset();
   server_->Shutdown(absl::Seconds(1));
   server_.reset();
-  ASSERT_NO_FATAL_FAILURE(StartServer(BaseOptions()));
-  const v1::Budget after = budget();
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  const v1::Budget after = GetBudget();
   EXPECT_EQ(after.spent_micros(), cost);
   EXPECT_EQ(after.reserved_micros(), 0);
+  EXPECT_EQ(after.spent_by_model_micros().at(kModel), cost);
+}
+
+// Spend is kept in <state_dir>/budget.sqlite3 by default.
+TEST_F(ModelIntegrationTest, SpendSurvivesARestart) {
+  ExpectSpendSurvivesARestart(BaseOptions());
+}
+
+// With VET_DATABASE_URL the budget is kept in PostgreSQL (a real server
+// the test starts on a free loopback port).
+TEST_F(ModelIntegrationTest, SpendSurvivesARestartOnPostgres) {
+  auto postgres = vet::testing::PostgresServer::Start();
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  auto database = (*postgres)->CreateDatabase();
+  ASSERT_TRUE(database.ok()) << database.status();
+  server::ServerOptions options = BaseOptions();
+  options.database_url = (*postgres)->url(*database);
+  ExpectSpendSurvivesARestart(options);
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/budget.sqlite3"))
+      << "the budget went to PostgreSQL, not to the SQLite file";
+  auto rows = (*postgres)->Query(
+      "SELECT count(*) FROM ledger WHERE kind = 'commit' AND micros > 0", *database);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, "1");
+}
+
+// A model without a price would be counted as free: the server refuses to
+// start and says which model and which file.
+TEST_F(ModelIntegrationTest, AModelWithoutAPriceRefusesToStart) {
+  server::ServerOptions options = BaseOptions();
+  options.openai_model = "mystery-model";
+  auto started = server::VetServer::Start(options);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(started.status().message()),
+              AllOf(HasSubstr("model 'mystery-model' has no price in the pricing file " +
+                              pricing_file()),
+                    HasSubstr("gpt-test-model")));
+}
+
+// Past the soft cap the downgrade rule's cheaper model answers, and the
+// BudgetCheck event says so.
+TEST_F(ModelIntegrationTest, PastTheSoftCapTheCheaperModelAnswers) {
+  server::ServerOptions options = BaseOptions();
+  options.openai_model = "gpt-test-big";
+  options.budget.default_limit_micros = 1'000'000;
+  options.budget.soft_cap = 0.001;  // $0.001
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  // 321 input tokens at $2.50/M and 54 output at $10/M: 803 + 540 micro-dollars.
+  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 321, 54, "gpt-test-big"));
+  AskOutcome first = Ask("How much did we invoice in September?");
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  EXPECT_EQ(first.events[1].budget_check().model(), "gpt-test-big");
+  EXPECT_EQ(first.events[1].budget_check().downgraded_from(), "");
+  EXPECT_EQ(first.final_answer()->total_cost_micros(), 1343);
+
+  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 321, 54, kModel));
+  AskOutcome second = Ask("How much did we invoice in September?");
+  ASSERT_TRUE(second.status.ok()) << second.status.error_message();
+  const v1::BudgetCheck& check = second.events[1].budget_check();
+  EXPECT_TRUE(check.soft_cap_reached());
+  EXPECT_EQ(check.model(), kModel);
+  EXPECT_EQ(check.downgraded_from(), "gpt-test-big");
+  EXPECT_THAT(check.message(), HasSubstr("gpt-test-model answers instead of gpt-test-big"));
+  ASSERT_EQ(fake_->requests().size(), 2u);
+  EXPECT_EQ(ParseSent(fake_->requests()[1]).model, kModel);
+  // 321 * 0.25 + 54 * 2, each rounded up: 81 + 108.
+  EXPECT_EQ(second.final_answer()->total_cost_micros(), 189);
+  const v1::Budget budget = GetBudget();
+  EXPECT_EQ(budget.spent_micros(), 1343 + 189);
+  EXPECT_EQ(budget.spent_by_model_micros().at("gpt-test-big"), 1343);
+  EXPECT_EQ(budget.spent_by_model_micros().at(kModel), 189);
+}
+
+// When the budget cannot cover a model call, a question only a model can
+// answer ends RESOURCE_EXHAUSTED after BudgetCheck allowed=false, and one
+// the offline planner understands is still answered, at no cost.
+TEST_F(ModelIntegrationTest, WhenTheBudgetIsSpentTheOfflinePlannerStillAnswers) {
+  server::ServerOptions options = BaseOptions();
+  options.planner = "fallback";
+  options.budget.default_limit_micros = 200'000;
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  // 100k input tokens and 80k output: $0.025 + $0.16.
+  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 100'000, 80'000, kModel));
+  AskOutcome spent = Ask("How much did we invoice in September?");
+  ASSERT_TRUE(spent.status.ok()) << spent.status.error_message();
+  ASSERT_EQ(spent.final_answer()->total_cost_micros(), 185'000);
+
+  AskOutcome refused = Ask("Which weather brings the most revenue?");
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.Kinds();
+  EXPECT_THAT(refused.status.error_message(),
+              AllOf(HasSubstr("has spent $0.18 of its $0.20 monthly budget"),
+                    HasSubstr("The budget resets at")));
+  ASSERT_EQ(refused.events.size(), 2u) << refused.Kinds();
+  EXPECT_FALSE(refused.events[1].budget_check().allowed());
+  EXPECT_TRUE(refused.events[1].budget_check().has_resets_at());
+
+  AskOutcome planned = Ask("What was our revenue last month?");
+  ASSERT_TRUE(planned.status.ok()) << planned.status.error_message() << planned.Kinds();
+  const v1::BudgetCheck& check = planned.events[1].budget_check();
+  EXPECT_TRUE(check.allowed());
+  EXPECT_EQ(check.model(), "planner");
+  EXPECT_THAT(check.message(),
+              AllOf(HasSubstr("cannot cover a model call"),
+                    HasSubstr("the offline planner answers this one at no cost")));
+  EXPECT_EQ(planned.generated().at(0)->code_generated().generator(), "planner");
+  EXPECT_GT(AnswerNumber(planned), 0);
+  EXPECT_EQ(fake_->requests().size(), 1u) << "neither later question reached the model";
+  const v1::Budget budget = GetBudget();
+  EXPECT_EQ(budget.spent_micros(), 185'000);
+  EXPECT_EQ(budget.reserved_micros(), 0);
 }
 
 }  // namespace

@@ -371,7 +371,12 @@ TEST_F(ModelGeneratorTest, CallsWhoseCodeIsRefusedAreStillCharged) {
   auto generator = Generator();
   CodeRequest request = Ask("Revenue?");
   int64_t charged = 0;
-  request.on_spend = [&charged](int64_t micros) { charged += micros; };
+  request.on_spend = [&charged](const CallSpend& spend) {
+    EXPECT_EQ(spend.model, "gpt-5.2-mini");
+    EXPECT_EQ(spend.prompt_tokens, 1000);
+    EXPECT_EQ(spend.completion_tokens, 50);
+    charged += spend.micros;
+  };
   CancellationToken cancel;
   EXPECT_THAT(generator->Generate(request, cancel),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("imports sys")));
@@ -409,6 +414,24 @@ TEST_F(ModelGeneratorTest, EstimateCoversTheWorstCase) {
   EXPECT_EQ(estimate.model, "gpt-5.2-mini");
   // At least max_completion_tokens (2048) at $2/M, twice.
   EXPECT_GE(estimate.micros, 2 * 2048 * 2);
+}
+
+TEST_F(ModelGeneratorTest, ADowngradedRequestCallsAndPricesTheCheaperModel) {
+  // gpt-5.2 costs $1.75/$14 per million tokens, gpt-5.2-mini $0.25/$2.
+  fake_->Enqueue(
+      FakeOpenAiServer::Completion("```python\nresult = 2\n```", true, 1000, 50, "gpt-5.2"));
+  auto generator = Generator();
+  CodeRequest request = Ask("Revenue?");
+  request.model = "gpt-5.2";
+  EXPECT_EQ(generator->Estimate(request).model, "gpt-5.2");
+  EXPECT_GT(generator->Estimate(request).micros, 5 * generator->Estimate(Ask("Revenue?")).micros);
+  CancellationToken cancel;
+  auto code = generator->Generate(request, cancel);
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(code->model, "gpt-5.2");
+  EXPECT_THAT(fake_->requests()[0].body, HasSubstr("\"model\":\"gpt-5.2\""));
+  // 1000 * 1.75 + 50 * 14 micro-dollars.
+  EXPECT_EQ(code->cost_micros, 1750 + 700);
 }
 
 }  // namespace

@@ -14,7 +14,10 @@ namespace vet::codegen {
 class FakeCodeGenerator final : public CodeGenerator {
  public:
   CostEstimate estimate{"planner", 0};
+  // The worst case when CodeRequest::model names another (cheaper) model.
+  int64_t downgraded_micros = 0;
   bool can_repair = false;
+  bool can_answer_free = false;
 
   void Push(absl::StatusOr<GeneratedCode> result) {
     absl::MutexLock lock(&mu_);
@@ -30,8 +33,13 @@ class FakeCodeGenerator final : public CodeGenerator {
     return g;
   }
 
-  CostEstimate Estimate(const CodeRequest&) const override { return estimate; }
+  CostEstimate Estimate(const CodeRequest& request) const override {
+    if (request.free_only) return {"planner", 0};
+    if (!request.model.empty()) return {request.model, downgraded_micros};
+    return estimate;
+  }
   bool CanRepair() const override { return can_repair; }
+  bool CanAnswerFree(const CodeRequest&) const override { return can_answer_free; }
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken&) override {
     absl::MutexLock lock(&mu_);

@@ -1,0 +1,75 @@
+// The executors' load counters are not on the Executor interface (they are
+// for metrics and tests only), hence the one dynamic_cast at wiring time.
+#include "server/instrumented_executor.h"
+
+#include <string>
+#include <utility>
+
+#include "core/sandbox/subprocess_executor.h"
+#include "core/sandbox/zygote_executor.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_type.h"
+
+namespace vet::server {
+namespace {
+
+prometheus::MetricFamily Gauge(std::string name, std::string help, int value) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric metric;
+  metric.gauge.value = value;
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> SandboxLoadCollector::Collect() const {
+  const SandboxLoad load = load_();
+  return {
+      Gauge("vet_sandbox_workers", "Warm sandbox workers alive (one per active practice)",
+            load.workers),
+      Gauge("vet_sandbox_running", "Sandbox executions running", load.running),
+      Gauge("vet_sandbox_waiting", "Sandbox executions waiting for a slot", load.waiting),
+  };
+}
+
+InstrumentedExecutor::InstrumentedExecutor(std::unique_ptr<sandbox::Executor> inner,
+                                           Metrics& metrics, std::function<SandboxLoad()> load)
+    : inner_(std::move(inner)),
+      metrics_(metrics),
+      collector_(load ? std::make_unique<SandboxLoadCollector>(std::move(load)) : nullptr) {
+  if (collector_ != nullptr) metrics_.AddCollector(collector_.get());
+}
+
+InstrumentedExecutor::~InstrumentedExecutor() {
+  if (collector_ != nullptr) metrics_.RemoveCollector(collector_.get());
+}
+
+absl::StatusOr<sandbox::ExecutionResult> InstrumentedExecutor::Execute(
+    const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
+    CancellationToken& cancel) {
+  absl::StatusOr<sandbox::ExecutionResult> result = inner_->Execute(request, output, cancel);
+  if (result.ok()) {
+    metrics_.RecordExecution(request.practice_id, result->elapsed);
+    metrics_.RecordExecutionQueueWait(result->queued);
+  }
+  return result;
+}
+
+std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,
+                                                      Metrics& metrics) {
+  std::function<SandboxLoad()> load;
+  if (auto* zygote = dynamic_cast<sandbox::ZygoteExecutor*>(inner.get())) {
+    load = [zygote] {
+      return SandboxLoad{zygote->workers(), zygote->running(), zygote->waiting()};
+    };
+  } else if (auto* process = dynamic_cast<sandbox::SubprocessExecutor*>(inner.get())) {
+    load = [process] { return SandboxLoad{0, process->running(), process->waiting()}; };
+  }
+  return std::make_unique<InstrumentedExecutor>(std::move(inner), metrics, std::move(load));
+}
+
+}  // namespace vet::server
