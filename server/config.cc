@@ -145,6 +145,16 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         "VET_DATABASE_URL must start with postgres:// or postgresql://");
   }
+  if (o.session_ttl < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--session_ttl (VET_SESSION_TTL) must be at least 1m");
+  }
+  if (o.session_sweep <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--session_sweep must be positive");
+  }
+  if (o.context_tokens < 0 || o.context_tokens > 200'000) {
+    return absl::InvalidArgumentError(
+        "--context_tokens (VET_CONTEXT_TOKENS) must be between 0 and 200000");
+  }
   if (o.sandbox_micros_per_second < 0 || o.sandbox_micros_per_second > 1'000'000'000) {
     return absl::InvalidArgumentError(
         "SANDBOX_COST_PER_SECOND must be a number of USD between 0 and 1000");

@@ -77,6 +77,14 @@ struct ServerOptions {
   // Model prices and the soft cap's downgrade rules (core/budget/pricing.h);
   // empty: the built-in table.
   std::string pricing_file;
+  // Sessions: kept in the same kind of store as the budget (sqlite:
+  // <state_dir>/sessions.sqlite3; postgres: the same database; memory).
+  // A session with no turn for this long expires and is purged.
+  absl::Duration session_ttl = absl::Hours(24);
+  // How often expired and ended sessions are purged.
+  absl::Duration session_sweep = absl::Minutes(5);
+  // Tokens of a session's earlier turns a model sees (context_window.h).
+  int64_t context_tokens = 2000;
   // What a second of sandbox execution costs, in micro-dollars
   // (SANDBOX_COST_PER_SECOND is in USD); 0: free.
   int64_t sandbox_micros_per_second = 0;

@@ -78,6 +78,11 @@ ABSL_FLAG(std::string, budget_store, "",
 ABSL_FLAG(std::string, pricing_file, "",
           "JSON file of model prices and soft-cap downgrade rules; empty: the built-in "
           "table [VET_PRICING_FILE]");
+ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(24),
+          "A session with no question for this long expires and is purged [VET_SESSION_TTL]");
+ABSL_FLAG(int64_t, context_tokens, 2000,
+          "Tokens of a session's earlier turns a model sees: the latest in full, older ones "
+          "one line each [VET_CONTEXT_TOKENS]");
 ABSL_FLAG(double, sandbox_cost_per_second, 0.0,
           "USD charged per second of sandbox execution [SANDBOX_COST_PER_SECOND]");
 
@@ -160,6 +165,8 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   str("BUDGET_PERIOD", FLAGS_budget_period);
   str("VET_BUDGET_STORE", FLAGS_budget_store);
   str("VET_PRICING_FILE", FLAGS_pricing_file);
+  duration("VET_SESSION_TTL", FLAGS_session_ttl);
+  integer("VET_CONTEXT_TOKENS", FLAGS_context_tokens);
   real("SANDBOX_COST_PER_SECOND", FLAGS_sandbox_cost_per_second);
   return ok;
 }
@@ -243,6 +250,8 @@ int main(int argc, char** argv) {
   options.budget.period = absl::GetFlag(FLAGS_budget_period);
   options.budget_store = absl::GetFlag(FLAGS_budget_store);
   options.pricing_file = absl::GetFlag(FLAGS_pricing_file);
+  options.session_ttl = absl::GetFlag(FLAGS_session_ttl);
+  options.context_tokens = absl::GetFlag(FLAGS_context_tokens);
   // Like the API key, the database URL may hold a password: environment or
   // .env only, never a flag (visible in ps).
   if (const char* url = std::getenv("VET_DATABASE_URL")) {

@@ -10,11 +10,13 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/budget/pricing.h"
@@ -30,6 +32,8 @@
 #include "core/practice/practice.h"
 #include "core/budget/postgres_budget_guard.h"
 #include "core/budget/sqlite_budget_guard.h"
+#include "core/session/postgres_session_store.h"
+#include "core/session/sqlite_session_store.h"
 #include "core/codegen/model/openai_client.h"
 #include "core/codegen/model_generator.h"
 #include "core/codegen/routing_generator.h"
@@ -56,6 +60,9 @@ struct VetServer::State {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
+  // Purges expired and ended sessions; stopped first on destruction.
+  std::thread sweeper;
+  absl::Notification stop_sweeper;
   std::unique_ptr<budget::BudgetGuard> budget;
   std::unique_ptr<budget::PricingTable> pricing;
   std::unique_ptr<data::DatasetCatalog> datasets;
@@ -73,6 +80,13 @@ struct VetServer::State {
   absl::Mutex mu;
   bool shutdown_started ABSL_GUARDED_BY(mu) = false;
   bool shutdown_done ABSL_GUARDED_BY(mu) = false;
+
+  ~State() {
+    if (sweeper.joinable()) {
+      stop_sweeper.Notify();
+      sweeper.join();
+    }
+  }
 };
 
 namespace {
@@ -163,6 +177,7 @@ absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
     model_options.model = options.openai_model;
     model_options.stream = options.model_stream;
     model_options.pricing = &pricing;
+    model_options.context_tokens = options.context_tokens;
     LogInfo("codegen: model ", options.openai_model, " at ", client->endpoint(),
             options.openai_api_key.empty() ? " (no API key)" : "",
             "; offline planner: ", options.planner);
@@ -242,7 +257,6 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   for (const Practice& p : s.practices->practices()) {
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
   }
-  s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get());
   for (const Practice& p : s.practices->practices()) {
     absl::Status valid = budget::ValidateBudgetOptions(budget::OptionsFor(options.budget, p));
     if (!valid.ok()) {
@@ -263,6 +277,30 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                          budget::SqliteBudgetGuard::Open(path, options.budget, RealClock::Get()));
     LogInfo("budget: spend kept in ", path);
   }
+  // Sessions live in the same kind of store as the budget.
+  session::SessionOptions session_options;
+  session_options.ttl = options.session_ttl;
+  if (budget_store == "memory") {
+    s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get(), session_options);
+  } else if (budget_store == "postgres") {
+    VET_ASSIGN_OR_RETURN(s.sessions, session::PostgresSessionStore::Open(
+                                         options.database_url, RealClock::Get(), session_options));
+  } else {
+    VET_ASSIGN_OR_RETURN(s.sessions, session::SqliteSessionStore::Open(
+                                         options.state_dir + "/sessions.sqlite3",
+                                         RealClock::Get(), session_options));
+  }
+  s.sweeper = std::thread([&s, interval = options.session_sweep] {
+    // Expired and ended sessions, now and then every `interval`.
+    do {
+      auto purged = s.sessions->Purge();
+      if (!purged.ok()) {
+        LogWarning("sessions: purge failed: ", purged.status().ToString());
+      } else if (*purged > 0) {
+        LogInfo("sessions: purged ", *purged, " expired or ended");
+      }
+    } while (!s.stop_sweeper.WaitForNotificationWithTimeout(interval));
+  });
   s.budget = std::make_unique<InstrumentedBudgetGuard>(std::move(s.budget), *s.practices,
                                                        *s.metrics);
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();

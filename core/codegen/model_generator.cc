@@ -2,6 +2,8 @@
 // of the reply and the import check.
 #include "core/codegen/model_generator.h"
 
+#include "core/codegen/context_window.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -68,9 +70,6 @@ std::string Fill(absl::string_view section,
   return std::string(absl::StripAsciiWhitespace(text));
 }
 
-int64_t EstimateTokens(absl::string_view text) {
-  return static_cast<int64_t>(text.size() + 2) / 3;
-}
 
 }  // namespace
 
@@ -155,18 +154,12 @@ std::vector<ChatMessage> ModelCodeGenerator::Prompt(const CodeRequest& request) 
              {"schema", request.dataset != nullptr ? DescribeForPrompt(*request.dataset)
                                                    : std::string("(not available)")},
              {"metrics", MetricDefinitionsForPrompt()}})});
-  if (!request.history.empty()) {
-    std::string turns;
-    const size_t first =
-        request.history.size() > static_cast<size_t>(options_.max_history_turns)
-            ? request.history.size() - static_cast<size_t>(options_.max_history_turns)
-            : 0;
-    for (size_t i = first; i < request.history.size(); ++i) {
-      const PriorTurn& turn = request.history[i];
-      absl::StrAppend(&turns, "Question: ", turn.question, "\n");
-      if (!turn.summary.empty()) absl::StrAppend(&turns, "It computed: ", turn.summary, "\n");
-      if (!turn.code.empty())
-        absl::StrAppend(&turns, "Code:\n```python\n", turn.code, "\n```\n");
+  const ContextWindow window = BuildContextWindow(request.history, options_.context_tokens);
+  if (!window.text.empty()) {
+    std::string turns = window.text;
+    if (window.dropped_turns > 0) {
+      turns = absl::StrCat("(", window.dropped_turns, " earlier turn",
+                           window.dropped_turns == 1 ? "" : "s", " not shown)\n", turns);
     }
     messages.push_back({"user", Fill("history", {{"turns", turns}})});
   }

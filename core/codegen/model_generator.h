@@ -35,8 +35,10 @@ class ModelCodeGenerator final : public CodeGenerator {
     // Stream the reply (server-sent events): the code reaches
     // CodeRequest::on_code_delta as it is written.
     bool stream = true;
-    // Earlier turns of the session put in the prompt, most recent kept.
-    int max_history_turns = 6;
+    // Tokens of the session's earlier turns in the prompt
+    // (VET_CONTEXT_TOKENS; context_window.h): the latest in full, older
+    // ones one line each.
+    int64_t context_tokens = 2000;
     // Prices of `model` and of the models the soft cap downgrades to
     // (CodeRequest::model). Must outlive the generator.
     const budget::PricingTable* pricing = &budget::PricingTable::Default();

@@ -56,14 +56,19 @@ absl::StatusOr<QueryPlan> Planner::Plan(const CodeRequest& request) const {
         " bytes; it reads up to ", options_.max_question_bytes, ")."));
   }
   absl::optional<QueryPlan> previous;
+  bool previous_unplanned = false;
   if (options_.follow_ups && !request.history.empty()) {
     absl::StatusOr<QueryPlan> p = DeserializePlan(request.history.back().plan);
     // A turn the model answered has no planner plan: then there is nothing to
-    // follow up on, which is not an error.
-    if (p.ok()) previous = *std::move(p);
+    // follow up on, which is not an error, but a follow-up is told why.
+    if (p.ok()) {
+      previous = *std::move(p);
+    } else {
+      previous_unplanned = true;
+    }
   }
   return ParseQuestion(request.question, request.as_of,
-                       previous ? &*previous : nullptr);
+                       previous ? &*previous : nullptr, previous_unplanned);
 }
 
 absl::StatusOr<GeneratedCode> Planner::Generate(const CodeRequest& request,

@@ -15,9 +15,12 @@
 //   - "Dr. Smith" keeps rows whose staff full_name contains "Smith",
 //     case-insensitively; names without "Dr."/"Doctor" are not recognised.
 //   - Follow-ups: a question naming no metric that only changes the period,
-//     breakdown or filters ("and by vet?", "what about last year?", "only
-//     cats") reuses the plan of the last turn in request.history, if that
-//     turn's plan is a planner plan.
+//     breakdown, filters, ranking or comparison ("and by vet?", "what about
+//     last year?", "and the quarter before?", "only cats", "and overall?",
+//     "top 3 only") reuses the plan of the last turn in request.history
+//     (question_parser.h lists the forms). When that turn's plan is not a
+//     planner plan (a model answered it), such a question is declined with
+//     kInvalidArgument saying so.
 //   - Repair (request.attempt > 1): the planner has no better program than the
 //     one that failed, so it returns kFailedPrecondition ("the planner's code
 //     failed: ...") and the pipeline stops instead of retrying the same code.

@@ -635,6 +635,229 @@ TEST(PlannerTest, FollowUpsReuseThePreviousPlan) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// A conversation: each question parsed with the plan of the one before.
+std::vector<QueryPlan> Converse(std::vector<absl::string_view> questions) {
+  std::vector<QueryPlan> plans;
+  for (absl::string_view q : questions) {
+    plans.push_back(MustParse(q, plans.empty() ? nullptr : &plans.back()));
+  }
+  return plans;
+}
+
+// The follow-up patterns tests/planner/followups.json runs end to end, at
+// parser level: what each turn reuses and what it changes.
+TEST(PlannerFollowUpTest, ANewPeriodReplacesThePreviousOne) {
+  const auto p = Converse({"revenue for cats last quarter",
+                           "what about last year?", "same for March"});
+  EXPECT_TRUE(p[1].follow_up);
+  EXPECT_EQ(p[1].metric, "revenue");
+  EXPECT_EQ(Filters(p[1]), "species=feline");
+  EXPECT_EQ(Range(p[1]), "2025-01-01..2025-12-31");
+  EXPECT_EQ(Range(p[2]), "2026-03-01..2026-03-31");
+  EXPECT_EQ(Filters(p[2]), "species=feline");
+}
+
+TEST(PlannerFollowUpTest, TheQuarterBeforeStepsBackAWholeUnit) {
+  const auto p = Converse(
+      {"revenue last quarter", "and the quarter before?", "and before that?"});
+  EXPECT_TRUE(p[1].follow_up);
+  EXPECT_EQ(p[1].metric, "revenue");
+  EXPECT_EQ(Range(p[1]), "2026-04-01..2026-06-30");
+  EXPECT_FALSE(p[1].period_defaulted);
+  EXPECT_EQ(p[1].period->phrase, "in Q2 2026");
+  EXPECT_EQ(Range(p[2]), "2026-01-01..2026-03-31");
+  // "This month" so far steps back to all of last month.
+  const auto m = Converse({"appointments this month", "the month before?"});
+  EXPECT_EQ(Range(m[1]), "2026-09-01..2026-09-30");
+  // A rolling window steps back by its length.
+  const auto r = Converse({"revenue in the last 30 days", "the period before"});
+  EXPECT_EQ(Range(r[1]), "2026-08-28..2026-09-26");
+}
+
+TEST(PlannerFollowUpTest, TheYearBeforeIsTheSameUnitAYearEarlier) {
+  const auto p = Converse({"revenue in Q3 2025", "the year before?"});
+  EXPECT_EQ(Range(p[1]), "2024-07-01..2024-09-30");
+  const auto y = Converse({"no-show rate in 2025", "and the year before that"});
+  EXPECT_EQ(Range(y[1]), "2024-01-01..2024-12-31");
+  EXPECT_EQ(y[1].metric, "no_show_rate");
+}
+
+TEST(PlannerFollowUpTest, AStepOfAnotherUnitIsDeclined) {
+  const QueryPlan quarter = MustParse("revenue last quarter");
+  EXPECT_THAT(ParseQuestion("and the month before?", kAsOf, &quarter),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("steps back by a month")));
+  // Nothing to step back from.
+  EXPECT_THAT(ParseQuestion("and the quarter before?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no earlier answer")));
+  EXPECT_THAT(
+      ParseQuestion("revenue the quarter before", kAsOf, &quarter),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("starts afresh")));
+  const QueryPlan clients = MustParse("active clients");
+  EXPECT_THAT(ParseQuestion("and the year before?", kAsOf, &clients),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(PlannerFollowUpTest, ABreakdownIsAddedOrReplaced) {
+  const auto p = Converse({"revenue last quarter", "and by vet?",
+                           "break that down by species", "by month instead"});
+  for (size_t k = 1; k < p.size(); ++k) {
+    EXPECT_TRUE(p[k].follow_up) << k;
+    EXPECT_EQ(p[k].metric, "revenue") << k;
+    EXPECT_EQ(Range(p[k]), "2026-07-01..2026-09-30") << k;
+  }
+  EXPECT_EQ(p[1].dimension, "vet");
+  EXPECT_EQ(p[2].dimension, "species");
+  EXPECT_EQ(p[3].dimension, "month");
+  // A period the first question left to the default is defaulted afresh.
+  const auto d = Converse({"revenue", "by month"});
+  EXPECT_EQ(Range(d[0]), "2026-01-01..2026-10-26");
+  EXPECT_EQ(d[1].dimension, "month");
+  EXPECT_EQ(Range(d[1]), "2025-11-01..2026-10-26");
+  EXPECT_TRUE(d[1].period_defaulted);
+}
+
+TEST(PlannerFollowUpTest, AFilterIsAddedOrReplacedAttributeByAttribute) {
+  const auto p = Converse({"revenue last quarter", "only cats", "just dentals",
+                           "what about dogs?"});
+  EXPECT_EQ(Filters(p[1]), "species=feline");
+  EXPECT_EQ(Filters(p[2]), "species=feline,category=dental");
+  EXPECT_EQ(Filters(p[3]), "species=canine,category=dental");
+  for (size_t k = 1; k < p.size(); ++k) {
+    EXPECT_EQ(p[k].metric, "revenue") << k;
+    EXPECT_EQ(Range(p[k]), "2026-07-01..2026-09-30") << k;
+  }
+  // "dentals" restricts the appointment type of an appointment metric.
+  const auto a = Converse(
+      {"appointments last month", "just dentals", "what about surgeries?"});
+  EXPECT_EQ(a[1].metric, "appointments");
+  EXPECT_EQ(Filters(a[1]), "appointment_type=dental");
+  EXPECT_EQ(Filters(a[2]), "appointment_type=surgery");
+}
+
+TEST(PlannerFollowUpTest, AStaffNameIsAddedOrReplaced) {
+  const auto p = Converse(
+      {"gross margin last quarter", "for Dr. Okafor", "what about Dr. Marsh?"});
+  EXPECT_EQ(p[1].metric, "gross_margin");
+  EXPECT_EQ(p[1].staff_name, "Okafor");
+  EXPECT_EQ(p[2].staff_name, "Marsh");
+  EXPECT_EQ(Range(p[2]), "2026-07-01..2026-09-30");
+}
+
+TEST(PlannerFollowUpTest, OverallDropsTheBreakdownAndAllAnimalsTheFilters) {
+  const auto p = Converse(
+      {"revenue by vet for cats last month", "and overall?", "all animals"});
+  EXPECT_TRUE(p[1].follow_up);
+  EXPECT_EQ(p[1].dimension, "");
+  EXPECT_EQ(Filters(p[1]), "species=feline");
+  EXPECT_EQ(Range(p[1]), "2026-09-01..2026-09-30");
+  EXPECT_EQ(Filters(p[2]), "");
+  EXPECT_EQ(p[2].metric, "revenue");
+  EXPECT_EQ(Range(p[2]), "2026-09-01..2026-09-30");
+  // After a single number, "overall" drops its filters and staff name.
+  const auto n =
+      Converse({"revenue for Dr. Marsh for dogs in 2025", "and overall?"});
+  EXPECT_EQ(Filters(n[1]), "");
+  EXPECT_EQ(n[1].staff_name, "");
+  EXPECT_EQ(Range(n[1]), "2025-01-01..2025-12-31");
+  const auto w =
+      Converse({"revenue by species last month", "without the breakdown"});
+  EXPECT_EQ(w[1].dimension, "");
+}
+
+TEST(PlannerFollowUpTest, ARankingRanksThePreviousBreakdown) {
+  const auto p = Converse({"revenue by vet last year", "top 3 only",
+                           "and the bottom 3?", "and overall?"});
+  EXPECT_TRUE(p[1].ranked);
+  EXPECT_EQ(p[1].top_n, 3);
+  EXPECT_FALSE(p[1].ascending);
+  EXPECT_EQ(p[1].dimension, "vet");
+  // "vets" are veterinarians when ranked.
+  EXPECT_EQ(Filters(p[1]), "role=veterinarian");
+  EXPECT_TRUE(p[2].ascending);
+  EXPECT_EQ(p[2].top_n, 3);
+  // The total drops the rank and the filter the rank implied.
+  EXPECT_FALSE(p[3].ranked);
+  EXPECT_EQ(p[3].dimension, "");
+  EXPECT_EQ(Filters(p[3]), "");
+  // So does a new breakdown.
+  const auto s = Converse(
+      {"which vet had the most revenue last year", "by species instead"});
+  EXPECT_FALSE(s[1].ranked);
+  EXPECT_EQ(s[1].dimension, "species");
+  EXPECT_EQ(Filters(s[1]), "");
+  const auto w = Converse({"revenue last year", "which vet had the most?"});
+  EXPECT_TRUE(w[1].ranked);
+  EXPECT_EQ(w[1].dimension, "vet");
+  EXPECT_EQ(Range(w[1]), "2025-01-01..2025-12-31");
+}
+
+TEST(PlannerFollowUpTest, AComparisonComparesThePreviousQuestion) {
+  const auto p = Converse(
+      {"revenue by category last quarter", "compared with the year before?"});
+  EXPECT_EQ(p[1].dimension, "category");
+  EXPECT_EQ(p[1].comparison, Comparison::kSamePeriodLastYear);
+  EXPECT_EQ(FormatDay(p[1].compare_period->start), "2025-07-01");
+  EXPECT_EQ(Range(p[1]), "2026-07-01..2026-09-30");
+  const auto m =
+      Converse({"appointments last month", "compared with the month before?"});
+  EXPECT_EQ(m[1].comparison, Comparison::kPreviousPeriod);
+  EXPECT_EQ(FormatDay(m[1].compare_period->start), "2026-08-01");
+}
+
+TEST(PlannerFollowUpTest, FollowUpsChainOnTheTurnBefore) {
+  const auto p =
+      Converse({"revenue last quarter", "and by vet?", "and last year?"});
+  EXPECT_EQ(p[2].metric, "revenue");
+  EXPECT_EQ(p[2].dimension, "vet");
+  EXPECT_EQ(Range(p[2]), "2025-01-01..2025-12-31");
+  // The plan a follow-up reads is the serialized one the session stored.
+  absl::StatusOr<QueryPlan> stored = DeserializePlan(SerializePlan(p[1]));
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(MustParse("and last year?", &*stored), p[2]);
+}
+
+TEST(PlannerFollowUpTest, ANewQuestionIsNotAFollowUp) {
+  const auto p = Converse(
+      {"revenue last quarter", "and by vet?", "No-show rate last month"});
+  EXPECT_FALSE(p[2].follow_up);
+  EXPECT_EQ(p[2].metric, "no_show_rate");
+  EXPECT_EQ(p[2].dimension, "");
+  EXPECT_EQ(Range(p[2]), "2026-09-01..2026-09-30");
+  // Filter words that imply their own metric with a period ask afresh.
+  EXPECT_FALSE(MustParse("emergencies this year", &p[1]).follow_up);
+}
+
+TEST(PlannerFollowUpTest, AFollowUpWithoutAPlannerTurnIsDeclinedSaying) {
+  EXPECT_THAT(ParseQuestion("and by vet?", kAsOf, nullptr,
+                            /*previous_unplanned=*/true),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not computed by the offline planner")));
+  EXPECT_THAT(ParseQuestion("only cats", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no earlier answer in this session")));
+  // Through the planner: the model's plan is no planner plan.
+  Planner planner;
+  CodeRequest r = Request("what about last year?");
+  r.history.push_back({"q", "code", "summary", "{\"model\":1}"});
+  EXPECT_THAT(Generate(planner, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not computed by the offline planner")));
+}
+
+TEST(PlannerFollowUpTest, GibberishIsDeclinedNotGuessed) {
+  const QueryPlan previous = MustParse("revenue last quarter");
+  EXPECT_THAT(ParseQuestion("asdf qwerty zxcv", kAsOf, &previous),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("did not understand")));
+  EXPECT_THAT(
+      ParseQuestion("and by flurb?", kAsOf, &previous),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"flurb\"")));
+  EXPECT_THAT(ParseQuestion("ok", kAsOf, &previous),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 // The KPIs tests/planner/questions.json found missing or misread.
 TEST(PlannerTest, DiscountsAreAMetric) {
   const QueryPlan plan =

@@ -144,7 +144,7 @@ Lexicon BuildLexicon() {
         "qtd",   "top",     "bottom",   "best",      "worst",     "compared",
         "vs",    "versus",  "against",  "than",      "relative",  "comparing",
         "days",  "weeks",   "months",   "quarters",  "years",     "until",
-        "till",  "through", "thru",     "ago"}) {
+        "till",  "through", "thru",     "ago",       "before",    "earlier"}) {
     lex.vocabulary.insert(w);
   }
   return lex;
@@ -215,6 +215,16 @@ struct CompareMention {
   Period period;
 };
 
+// "the quarter before", "before that", "a year earlier": a follow-up's period,
+// stepped back from the previous turn's.
+struct ShiftMention {
+  bool present = false;
+  // The unit stepped back by; kCustom for "the period before", "before
+  // that": the previous turn's own unit.
+  PeriodGrain step = PeriodGrain::kCustom;
+  std::string phrase;  // as the question wrote it
+};
+
 struct RankMention {
   bool present = false;
   bool ascending = false;
@@ -231,7 +241,10 @@ struct Mentions {
   bool trend = false;
   bool share = false;     // "share", "percentage"
   bool upcoming = false;  // "upcoming": periods holds the days ahead
+  bool overall = false;   // "and overall?": drop the breakdown
+  bool all_rows = false;  // "all animals": drop the filters
   std::vector<Period> periods;
+  ShiftMention shift;
   CompareMention compare;
   RankMention rank;
   std::vector<std::string> staff_names;
@@ -240,7 +253,7 @@ struct Mentions {
   bool AnythingBesidesMetric() const {
     return !dimensions.empty() || !filters.empty() || trend || share ||
            !periods.empty() || compare.present || rank.present ||
-           !staff_names.empty();
+           !staff_names.empty() || overall || all_rows || shift.present;
   }
 };
 
@@ -311,6 +324,34 @@ absl::StatusOr<size_t> MatchComparison(const std::vector<std::string>& w,
   return i + n - pos;
 }
 
+// "the quarter before", "the year before", "the period before", "the one
+// before", "before that", "a year earlier". A comparison ("compared to the
+// month before") starts earlier and is matched as one.
+size_t MatchShift(const std::vector<std::string>& w, size_t pos,
+                  ShiftMention* out) {
+  auto unit = [](absl::string_view word) -> absl::optional<PeriodGrain> {
+    if (word == "day") return PeriodGrain::kDay;
+    if (word == "week") return PeriodGrain::kWeek;
+    if (word == "month") return PeriodGrain::kMonth;
+    if (word == "quarter") return PeriodGrain::kQuarter;
+    if (word == "year") return PeriodGrain::kYear;
+    if (word == "period" || word == "one") return PeriodGrain::kCustom;
+    return absl::nullopt;
+  };
+  if (w[pos] == "before" && pos + 1 < w.size() && w[pos + 1] == "that") {
+    out->present = true;
+    out->step = PeriodGrain::kCustom;
+    return 2;
+  }
+  if (pos + 1 >= w.size() || !IsOneOf(w[pos + 1], {"before", "earlier"}))
+    return 0;
+  const absl::optional<PeriodGrain> step = unit(w[pos]);
+  if (!step) return 0;
+  out->present = true;
+  out->step = *step;
+  return 2;
+}
+
 // "top 5", "bottom 3", "best 10".
 size_t MatchTopN(const std::vector<std::string>& w, size_t pos,
                  RankMention* out) {
@@ -377,11 +418,13 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
     const size_t top_len = MatchTopN(texts, i, &top);
     std::string name;
     const size_t name_len = MatchStaffName(words, texts, i, as_of, &name);
+    ShiftMention shift;
+    const size_t shift_len = MatchShift(texts, i, &shift);
     const Term* term = MatchTerm(texts, i);
     const size_t term_len = term != nullptr ? term->words.size() : 0;
 
-    const size_t best =
-        std::max({*compare_len, period_len, top_len, name_len, term_len});
+    const size_t best = std::max(
+        {*compare_len, period_len, top_len, name_len, shift_len, term_len});
     if (best == 0) {
       if (std::find(found.unknown.begin(), found.unknown.end(),
                     words[i].original) == found.unknown.end()) {
@@ -403,6 +446,13 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
       AddRank(found.rank, top.ascending, top.count);
     } else if (name_len == best) {
       found.staff_names.push_back(std::move(name));
+    } else if (shift_len == best) {
+      if (found.shift.present) {
+        return absl::InvalidArgumentError(
+            "the question steps back from the previous period twice");
+      }
+      found.shift = std::move(shift);
+      found.shift.phrase = Phrase(words, i, best);
     } else {
       const std::string phrase = Phrase(words, i, best);
       switch (term->kind) {
@@ -445,6 +495,12 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
               break;
             case CueKind::kShare:
               found.share = true;
+              break;
+            case CueKind::kOverall:
+              found.overall = true;
+              break;
+            case CueKind::kAllRows:
+              found.all_rows = true;
               break;
           }
           break;
@@ -558,8 +614,119 @@ bool OnlyFutureRows(const std::vector<FilterClause>& filters) {
   return false;
 }
 
+// Whether `p` starts where a unit of `grain` starts.
+bool AlignedTo(const Period& p, PeriodGrain grain) {
+  switch (grain) {
+    case PeriodGrain::kDay:
+      return p.days() == 1;
+    case PeriodGrain::kWeek:
+      return StartOfWeek(p.start) == p.start;
+    case PeriodGrain::kMonth:
+      return p.start.day() == 1;
+    case PeriodGrain::kQuarter:
+      return StartOfQuarter(p.start) == p.start;
+    case PeriodGrain::kYear:
+      return p.start.day() == 1 && p.start.month() == 1;
+    case PeriodGrain::kCustom:
+      break;
+  }
+  return false;
+}
+
+// The whole calendar unit of `grain` (not kCustom) that starts on `start`,
+// named as a period phrase would name it ("in March 2026", "in Q2 2026").
+Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
+  static constexpr const char* kMonths[] = {
+      "January", "February", "March",     "April",   "May",      "June",
+      "July",    "August",   "September", "October", "November", "December"};
+  Period p;
+  p.start = start;
+  p.end = start;
+  p.grain = grain;
+  p.form = PeriodForm::kNamed;
+  p.phrase = absl::StrCat("on ", FormatDay(start));
+  switch (grain) {
+    case PeriodGrain::kWeek:
+      p.end = start + 6;
+      p.phrase = absl::StrCat("in the week of ", FormatDay(start));
+      break;
+    case PeriodGrain::kMonth:
+      p.end = LastDayOfMonth(start);
+      p.phrase =
+          absl::StrCat("in ", kMonths[start.month() - 1], " ", start.year());
+      break;
+    case PeriodGrain::kQuarter:
+      p.end = LastDayOfMonth(AddMonths(start, 2));
+      p.phrase =
+          absl::StrCat("in Q", (start.month() - 1) / 3 + 1, " ", start.year());
+      break;
+    case PeriodGrain::kYear:
+      p.end = absl::CivilDay(start.year(), 12, 31);
+      p.phrase = absl::StrCat("in ", start.year());
+      break;
+    case PeriodGrain::kDay:
+    case PeriodGrain::kCustom:
+      break;
+  }
+  return p;
+}
+
+// "the quarter before", "the year before" a follow-up's previous period. A
+// calendar unit steps back to the whole unit before it ("this month" so far
+// -> all of last month), the same unit a year earlier for "the year before"
+// ("Q3 2025" -> "Q3 2024"); any other period to the same number of days
+// before it, or the same days a year earlier.
+absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
+  const PeriodGrain unit = p.grain;
+  const bool calendar = unit != PeriodGrain::kCustom && AlignedTo(p, unit);
+  const PeriodGrain step =
+      shift.step == PeriodGrain::kCustom ? unit : shift.step;
+  Period q;
+  if (step == unit) {
+    // The previous unit starts where PreviousPeriod's does.
+    if (calendar) return WholeUnit(PreviousPeriod(p).start, unit);
+    q = PreviousPeriod(p);
+  } else if (step == PeriodGrain::kYear) {
+    if (calendar &&
+        (unit == PeriodGrain::kMonth || unit == PeriodGrain::kQuarter)) {
+      return WholeUnit(AddMonths(p.start, -12), unit);
+    }
+    q = SamePeriodLastYear(p);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", shift.phrase, "\" steps back by a ", PeriodGrainName(step),
+        ", but the previous answer covers ", p.Describe(),
+        "; name the period instead, e.g. \"what about last ",
+        PeriodGrainName(step), "?\""));
+  }
+  q.form = PeriodForm::kRange;
+  q.phrase =
+      absl::StrCat("from ", FormatDay(q.start), " to ", FormatDay(q.end));
+  return q;
+}
+
+// A rank's implied filters ("which vet" ranks veterinarians only) belong to
+// the rank: a follow-up that drops the rank drops them too.
+void DropRankFilters(const QueryPlan& previous,
+                     std::vector<FilterClause>& filters) {
+  if (!previous.ranked) return;
+  const Attribute* a = FindAttribute(previous.dimension);
+  if (a == nullptr) return;
+  filters.erase(std::remove_if(filters.begin(), filters.end(),
+                               [a](const FilterClause& f) {
+                                 return std::any_of(
+                                     a->rank_filters.begin(),
+                                     a->rank_filters.end(),
+                                     [&f](const FilterClause& r) {
+                                       return SameClause(r, f);
+                                     });
+                               }),
+                filters.end());
+}
+
 absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
-                                  const QueryPlan* previous) {
+                                  const QueryPlan* previous,
+                                  bool previous_unplanned) {
   if (!found.unknown.empty()) {
     std::vector<std::string> quoted;
     for (size_t k = 0; k < found.unknown.size() && k < 10; ++k) {
@@ -654,10 +821,29 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   const bool follow_up =
       metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
   if (follow_up) metric_id = previous->metric;
+  if (metric_id.empty() && previous == nullptr &&
+      found.AnythingBesidesMetric()) {
+    return Decline(absl::StrCat(
+        "The question names no metric and reads as a follow-up, but ",
+        previous_unplanned
+            ? "the previous answer in this session was not computed by the "
+              "offline planner, so there is no metric for it to reuse"
+            : "there is no earlier answer in this session to build on",
+        "; ask the whole question, with the metric (the planner knows ",
+        MetricList(), ")."));
+  }
   if (metric_id.empty()) {
     return Decline(
         absl::StrCat("The planner found no metric in the question (it knows ",
                      MetricList(), ")."));
+  }
+  // "revenue the quarter before" has nothing to step back from: a question
+  // naming its metric starts afresh.
+  if (!follow_up && found.shift.present) {
+    return Decline(absl::StrCat(
+        "\"", found.shift.phrase,
+        "\" steps back from the previous answer's period; a question that "
+        "names its metric starts afresh, so name the period too."));
   }
   const Metric* metric = FindMetric(metric_id);
   if (metric == nullptr)
@@ -717,7 +903,15 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     plan.share = previous->share;
   }
   plan.metric = metric_id;
-  if (follow_up) plan.filters = previous->filters;
+  if (follow_up && !found.all_rows) {
+    plan.filters = previous->filters;
+    // "and overall?" after a single number drops its filters instead.
+    if (found.overall && previous->dimension.empty()) plan.filters.clear();
+    const bool rank_dropped =
+        found.overall || !found.dimensions.empty() || found.trend;
+    if (rank_dropped && !found.rank.present)
+      DropRankFilters(*previous, plan.filters);
+  }
   for (const FilterClause& c : asked) {
     auto it = std::find_if(
         plan.filters.begin(), plan.filters.end(),
@@ -755,7 +949,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
           absl::StrCat(metric->display, " is not recorded per staff member."));
     }
     plan.staff_name = found.staff_names[0];
-  } else if (follow_up) {
+  } else if (follow_up && !found.all_rows &&
+             !(found.overall && previous->dimension.empty())) {
     plan.staff_name = previous->staff_name;
   }
 
@@ -794,11 +989,13 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
                                 metric->definition, "); it has no trend."));
   }
   const bool dimension_given = !plan.dimension.empty() || found.trend;
-  if (follow_up && !dimension_given) plan.dimension = previous->dimension;
+  if (follow_up && !dimension_given && !found.overall)
+    plan.dimension = previous->dimension;
 
   // The period and what it is compared with.
   if (metric->date_column.empty()) {
-    if (!found.periods.empty() || found.compare.present) {
+    if (!found.periods.empty() || found.compare.present ||
+        found.shift.present) {
       return Decline(absl::StrCat(
           metric->display, " is a count of what is on file now (",
           metric->definition,
@@ -819,9 +1016,26 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
           "The question names more than one period; to compare two, ask e.g. "
           "\"revenue this year compared to last year\".");
     }
+    if (found.shift.present && !periods.empty()) {
+      return Decline(absl::StrCat("The question names a period and \"",
+                                  found.shift.phrase, "\"; ask one of them."));
+    }
+    if (found.shift.present && !(follow_up && previous->period)) {
+      return Decline(absl::StrCat(
+          "\"", found.shift.phrase,
+          "\" needs a previous answer over a period to step back from."));
+    }
     if (!periods.empty()) {
       plan.period = periods[0];
-    } else if (follow_up && previous->period) {
+    } else if (found.shift.present) {
+      absl::StatusOr<Period> stepped = StepBack(*previous->period, found.shift);
+      if (!stepped.ok()) return Decline(stepped.status().message());
+      plan.period = *std::move(stepped);
+    } else if (follow_up && previous->period &&
+               !(previous->period_defaulted && dimension_given)) {
+      // A period the previous question chose stays; one it left to the
+      // default is defaulted afresh for a new breakdown ("by month" looks
+      // back 12 months).
       plan.period = previous->period;
       plan.period_defaulted = previous->period_defaulted;
     } else if (OnlyFutureRows(plan.filters)) {
@@ -854,8 +1068,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         plan.compare_period = SamePeriodLastYear(main);
         plan.comparison = Comparison::kSamePeriodLastYear;
       }
-    } else if (follow_up && periods.empty() && !dimension_given &&
-               previous->comparison != Comparison::kNone) {
+    } else if (follow_up && periods.empty() && !found.shift.present &&
+               !dimension_given && previous->comparison != Comparison::kNone) {
       plan.comparison = previous->comparison;
       plan.compare_period = previous->compare_period;
     }
@@ -895,7 +1109,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         }
       }
     }
-  } else if (follow_up && !dimension_given && previous->ranked) {
+  } else if (follow_up && !dimension_given && !found.overall &&
+             previous->ranked) {
     plan.ranked = true;
     plan.ascending = previous->ascending;
     plan.top_n = previous->top_n;
@@ -922,13 +1137,14 @@ bool operator==(const QueryPlan& a, const QueryPlan& b) {
 
 absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
                                         absl::CivilDay as_of,
-                                        const QueryPlan* previous) {
+                                        const QueryPlan* previous,
+                                        bool previous_unplanned) {
   absl::StatusOr<Mentions> found = Scan(question, as_of);
   if (!found.ok())
     return Decline(
         absl::StrCat("The planner cannot use the question's period: ",
                      found.status().message(), "."));
-  return Resolve(*found, as_of, previous);
+  return Resolve(*found, as_of, previous, previous_unplanned);
 }
 
 std::vector<std::string> AmbiguousPhrases() { return GetLexicon().ambiguous; }

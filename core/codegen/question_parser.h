@@ -58,13 +58,30 @@ bool operator==(const QueryPlan& a, const QueryPlan& b);
 
 // Parses `question`, resolving periods against `as_of`. `previous` is the
 // plan of the session's previous turn (may be null): a question that names no
-// metric but changes only the period, breakdown or filters ("and by vet?",
-// "what about last year?", "only cats") reuses its metric and the rest.
+// metric but changes only the period, breakdown or filters reuses its metric
+// and the rest. Follow-ups:
+//   - period: "what about last year?", "same for March" replace it; "and the
+//     quarter before?", "the year before", "before that" step back from it
+//     (a calendar unit to the whole unit before, or the same unit a year
+//     earlier); a period the previous question left to the default is
+//     defaulted afresh for a new breakdown;
+//   - breakdown: "and by vet?", "by month instead" replace it; "and
+//     overall?", "without the breakdown" drop it (after a single number,
+//     "overall" drops the filters instead);
+//   - filters: "only cats", "just dentals", "what about dogs?", "for Dr. X"
+//     replace the filter on that attribute and keep the others; "all
+//     animals", "without the filter" drop them all;
+//   - ranking: "top 3 only", "and the lowest?" rank the previous breakdown;
+//     comparison: "compared with the year before?".
+// A question that names a metric starts afresh. `previous_unplanned` says the
+// session's previous turn exists but has no planner plan (a model answered
+// it): a follow-up is then declined saying so.
 // Returns kInvalidArgument naming the words not understood, or why the
 // combination cannot be answered, with example questions that work.
 absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
                                         absl::CivilDay as_of,
-                                        const QueryPlan* previous = nullptr);
+                                        const QueryPlan* previous = nullptr,
+                                        bool previous_unplanned = false);
 
 // A compact "key=value;..." form for GeneratedCode::plan, starting
 // "planner/v1;". DeserializePlan returns kInvalidArgument for anything that

@@ -167,6 +167,9 @@ enum class CueKind {
   kCompare,      // "growth", "change", "vs" without a named period
   kHint,         // a verb implying a metric when none is named: "earned", "saw"
   kShare,        // "share", "percentage": the part of a total the filters keep
+  // Follow-ups only (no meaning in a question of its own):
+  kOverall,  // "overall", "without the breakdown": drop the breakdown
+  kAllRows,  // "all animals", "without the filter": drop the filters
 };
 
 struct Cue {

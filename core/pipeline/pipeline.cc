@@ -179,12 +179,19 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
   VET_RETURN_IF_ERROR(cancel.Check("before it started"));
 
   // 1. Session.
+  // One question at a time per session: a follow-up sent while the previous
+  // question still runs waits for it, and then sees its turn.
   session::SessionRecord session;
+  session::SessionLocks::Lease session_lease;
   bool resumed = !request.session_id.empty();
   if (resumed) {
+    VET_ASSIGN_OR_RETURN(session_lease,
+                         session_locks_.Acquire(practice.id + "/" + request.session_id, cancel));
     VET_ASSIGN_OR_RETURN(session, deps_.sessions->Get(practice.id, request.session_id));
   } else {
     VET_ASSIGN_OR_RETURN(session, deps_.sessions->Create(practice.id));
+    VET_ASSIGN_OR_RETURN(session_lease,
+                         session_locks_.Acquire(practice.id + "/" + session.id, cancel));
   }
   emit.Emit(SessionStartedEvent{session.id, resumed,
                                 static_cast<int>(session.turns.size()) + 1, as_of_text});

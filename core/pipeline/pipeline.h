@@ -22,6 +22,7 @@
 #include "core/pipeline/events.h"
 #include "core/practice/practice.h"
 #include "core/sandbox/executor.h"
+#include "core/session/session_locks.h"
 #include "core/session/session_store.h"
 
 namespace vet::pipeline {
@@ -88,7 +89,9 @@ class Pipeline {
   // question, the planner answers at no cost (sandbox time included) and
   // BudgetCheck says the budget is used up.
   //   kDeadlineExceeded the sandbox's wall-clock limit
-  //   kCancelled        `cancel` was tripped
+  //   kCancelled        `cancel` was tripped (also while waiting for the
+  //                     session's previous question: questions on one
+  //                     session run one at a time, in arrival order)
   //   kUnavailable      a model service is down
   absl::Status Ask(const Practice& practice, const AskRequest& request,
                    EventSink& sink, CancellationToken& cancel);
@@ -96,6 +99,7 @@ class Pipeline {
  private:
   const PipelineOptions options_;
   const Deps deps_;
+  session::SessionLocks session_locks_;
 };
 
 // The answer sentence when the code did not set one: a number with its

@@ -1,9 +1,11 @@
 #include "core/pipeline/pipeline.h"
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/codegen/testing/fake_code_generator.h"
 #include "core/common/testing/fake_clock.h"
@@ -300,6 +302,63 @@ TEST(ScrubFailureMessageTest, KeepsSchemaNamesAndHidesOtherQuotedValues) {
   EXPECT_EQ(ScrubFailureMessage("could not convert string to float: 'abc"),
             "could not convert string to float: '...");
   EXPECT_EQ(ScrubFailureMessage("division by zero"), "division by zero");
+}
+
+// An executor whose first run waits until the test opens the gate.
+class GatedExecutor final : public sandbox::Executor {
+ public:
+  absl::Notification first_started;
+  absl::Notification gate;
+  absl::StatusOr<sandbox::ExecutionResult> Execute(const sandbox::ExecutionRequest&,
+                                                   sandbox::OutputSink&,
+                                                   CancellationToken&) override {
+    if (runs_.fetch_add(1) == 0) {
+      first_started.Notify();
+      gate.WaitForNotification();
+    }
+    return sandbox::FakeExecutor::Number(1);
+  }
+
+ private:
+  std::atomic<int> runs_{0};
+};
+
+TEST_F(PipelineTest, TwoQuestionsOnOneSessionRunOneAfterTheOther) {
+  GatedExecutor executor;
+  Pipeline pipeline({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
+  auto session = sessions_.Create("clinic");
+  ASSERT_THAT(session, IsOk());
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  RecordingSink first_sink, second_sink;
+  CancellationToken first_cancel, second_cancel;
+  std::thread first([&] {
+    EXPECT_THAT(pipeline.Ask(practice_, {"revenue", session->id, "2026-10-26"}, first_sink,
+                             first_cancel),
+                IsOk());
+  });
+  ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread second([&] {
+    EXPECT_THAT(pipeline.Ask(practice_, {"and by vet?", session->id, "2026-10-26"}, second_sink,
+                             second_cancel),
+                IsOk());
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(second_sink.events().empty()) << "the second question waits for the first";
+  EXPECT_EQ(generator_.requests().size(), 1u);
+  executor.gate.Notify();
+  first.join();
+  second.join();
+  auto started = second_sink.OfType<SessionStartedEvent>().at(0);
+  EXPECT_EQ(started.turn, 2);
+  ASSERT_EQ(generator_.requests().size(), 2u);
+  ASSERT_EQ(generator_.requests()[1].history.size(), 1u) << "it sees the first turn";
+  EXPECT_EQ(generator_.requests()[1].history[0].question, "revenue");
+  auto stored = sessions_.Get("clinic", session->id);
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_EQ(stored->turns.size(), 2u);
+  EXPECT_EQ(stored->turns[0].question, "revenue");
+  EXPECT_EQ(stored->turns[1].question, "and by vet?");
 }
 
 // Spends `micros` of the practice's budget, as earlier questions would.

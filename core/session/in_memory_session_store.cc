@@ -1,39 +1,39 @@
-// InMemorySessionStore. Pages are ordered by (last_active_at desc, id); the
-// page token is the offset into that order, which is good enough for a store
-// that lives as long as the process.
+// InMemorySessionStore. Times are kept in whole microseconds (NowMicros) so
+// that ordering, paging and expiry match the durable stores exactly. List
+// sorts the practice's live sessions on each call: fine for the session
+// counts a process holds in memory.
 #include "core/session/in_memory_session_store.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "core/common/random.h"
+#include "core/common/status_macros.h"
+#include "core/session/store_common.h"
 
 namespace vet::session {
+namespace {
 
-absl::Status SessionNotFound(const std::string& session_id) {
-  std::string shown = session_id.size() > 64 ? session_id.substr(0, 64) + "..." : session_id;
-  return absl::NotFoundError(absl::StrCat(
-      "no active session '", shown,
-      "' for this practice (it may have ended); omit session_id to start a new one"));
+// Neither ended nor idle since before `live_since_micros`.
+bool IsLive(const SessionRecord& s, int64_t live_since_micros) {
+  return !s.ended && absl::ToUnixMicros(s.last_active_at) >= live_since_micros;
 }
 
+}  // namespace
+
 SessionRecord* InMemorySessionStore::FindLive(const std::string& practice_id,
-                                              const std::string& session_id) {
+                                              const std::string& session_id, absl::Time now) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end() || it->second.practice_id != practice_id ||
-      it->second.ended) {
+      !IsLive(it->second, internal::LiveSinceMicros(now, options_.ttl))) {
     return nullptr;
   }
   return &it->second;
 }
 
 absl::StatusOr<SessionRecord> InMemorySessionStore::Create(const std::string& practice_id) {
-  SessionRecord s;
-  s.id = RandomHex(16);  // 128 bits
-  s.practice_id = practice_id;
-  s.created_at = s.last_active_at = clock_.Now();
+  SessionRecord s = internal::NewSession(practice_id, clock_);
   absl::MutexLock lock(&mu_);
   sessions_.emplace(s.id, s);
   return s;
@@ -41,63 +41,81 @@ absl::StatusOr<SessionRecord> InMemorySessionStore::Create(const std::string& pr
 
 absl::StatusOr<SessionRecord> InMemorySessionStore::Get(const std::string& practice_id,
                                                         const std::string& session_id) {
+  const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
-  SessionRecord* s = FindLive(practice_id, session_id);
+  SessionRecord* s = FindLive(practice_id, session_id, now);
   if (s == nullptr) return SessionNotFound(session_id);
   return *s;
 }
 
 absl::Status InMemorySessionStore::AppendTurn(const std::string& practice_id,
-                                              const std::string& session_id,
-                                              TurnRecord turn) {
+                                              const std::string& session_id, TurnRecord turn) {
+  const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
-  SessionRecord* s = FindLive(practice_id, session_id);
+  SessionRecord* s = FindLive(practice_id, session_id, now);
   if (s == nullptr) return SessionNotFound(session_id);
   turn.number = static_cast<int>(s->turns.size()) + 1;
-  s->last_active_at = clock_.Now();
+  // As the durable stores: asked_at is kept to the microsecond.
+  turn.asked_at = absl::FromUnixMicros(absl::ToUnixMicros(turn.asked_at));
+  s->last_active_at = std::max(s->last_active_at, now);
   s->turns.push_back(std::move(turn));
   return absl::OkStatus();
 }
 
 absl::Status InMemorySessionStore::End(const std::string& practice_id,
                                        const std::string& session_id) {
+  const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
-  SessionRecord* s = FindLive(practice_id, session_id);
+  SessionRecord* s = FindLive(practice_id, session_id, now);
   if (s == nullptr) return SessionNotFound(session_id);
-  // Nothing reads an ended session again, so it is dropped.
-  sessions_.erase(session_id);
+  // Kept until Purge, as in the durable stores.
+  s->ended = true;
   return absl::OkStatus();
 }
 
 absl::StatusOr<SessionPage> InMemorySessionStore::List(const std::string& practice_id,
                                                        int page_size,
                                                        const std::string& page_token) {
-  if (page_size < 0 || page_size > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must be between 0 and 100; got ", page_size));
-  }
-  if (page_size == 0) page_size = 20;
-  size_t offset = 0;
-  if (!page_token.empty() && !absl::SimpleAtoi(page_token, &offset)) {
-    return absl::InvalidArgumentError("page_token is not one this server issued");
-  }
-  std::vector<const SessionRecord*> mine;
+  VET_ASSIGN_OR_RETURN(const internal::ListRequest request,
+                       internal::ParseListRequest(page_size, page_token, clock_, options_.ttl));
+  const std::optional<internal::PageKey>& after = request.after;
+  const size_t size = request.page_size;
   absl::MutexLock lock(&mu_);
+  std::vector<const SessionRecord*> mine;
   for (const auto& [id, s] : sessions_) {
-    if (s.practice_id == practice_id && !s.ended) mine.push_back(&s);
+    if (s.practice_id != practice_id || !IsLive(s, request.live_since_micros)) continue;
+    if (after.has_value()) {
+      const int64_t t = absl::ToUnixMicros(s.last_active_at);
+      // Only sessions strictly after the key in (last_active_at desc, id) order.
+      if (t > after->last_active_micros || (t == after->last_active_micros && s.id <= after->id)) {
+        continue;
+      }
+    }
+    mine.push_back(&s);
   }
   std::sort(mine.begin(), mine.end(), [](const SessionRecord* a, const SessionRecord* b) {
     if (a->last_active_at != b->last_active_at) return a->last_active_at > b->last_active_at;
     return a->id < b->id;
   });
   SessionPage page;
-  for (size_t i = offset; i < mine.size() && page.sessions.size() < static_cast<size_t>(page_size); ++i) {
-    page.sessions.push_back(*mine[i]);
-  }
-  if (offset + page.sessions.size() < mine.size()) {
-    page.next_page_token = absl::StrCat(offset + page.sessions.size());
-  }
+  for (size_t i = 0; i < mine.size() && i < size; ++i) page.sessions.push_back(*mine[i]);
+  if (mine.size() > size) page.next_page_token = internal::NextPageToken(page.sessions.back());
   return page;
+}
+
+absl::StatusOr<int> InMemorySessionStore::Purge() {
+  const int64_t live_since = internal::LiveSinceMicros(internal::NowMicros(clock_), options_.ttl);
+  absl::MutexLock lock(&mu_);
+  int removed = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (IsLive(it->second, live_since)) {
+      ++it;
+    } else {
+      it = sessions_.erase(it);
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace vet::session

@@ -42,7 +42,15 @@ struct SessionPage {
   std::string next_page_token;
 };
 
-// Thread-safe.
+struct SessionOptions {
+  // A session with no turn for longer than this has expired (VET_SESSION_TTL):
+  // it is NOT_FOUND like an ended one, and Purge removes it.
+  absl::Duration ttl = absl::Hours(24);
+};
+
+// Thread-safe. Stores: in memory (tests), SQLite (the default, beside the
+// budget in the state directory) and PostgreSQL (replicas, the budget's
+// database). Every store behaves the same; one test suite runs on all three.
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
@@ -50,25 +58,36 @@ class SessionStore {
   // A new session with an unguessable id (128 random bits or more).
   virtual absl::StatusOr<SessionRecord> Create(const std::string& practice_id) = 0;
 
-  // kNotFound when the id is unknown, ended, or belongs to another practice
-  // (the message never says which).
+  // kNotFound when the id is unknown, ended, expired, or belongs to another
+  // practice (the message never says which: SessionNotFound).
   virtual absl::StatusOr<SessionRecord> Get(const std::string& practice_id,
                                             const std::string& session_id) = 0;
 
   // Appends a turn (its number is assigned) and marks the session active.
-  virtual absl::Status AppendTurn(const std::string& practice_id,
-                                  const std::string& session_id,
+  virtual absl::Status AppendTurn(const std::string& practice_id, const std::string& session_id,
                                   TurnRecord turn) = 0;
 
   // kNotFound as for Get.
-  virtual absl::Status End(const std::string& practice_id,
-                           const std::string& session_id) = 0;
+  virtual absl::Status End(const std::string& practice_id, const std::string& session_id) = 0;
 
-  // Most recently active first. kInvalidArgument for a bad page token.
-  virtual absl::StatusOr<SessionPage> List(const std::string& practice_id,
-                                           int page_size,
+  // The practice's live sessions (neither ended nor expired), most recently
+  // active first (ties by id), with their turns. page_size 0 means 20; more
+  // than 100 is kInvalidArgument. The page token is opaque and keyset-based
+  // (the last session's activity time and id), so a page stays correct while
+  // other sessions are created or ended; kInvalidArgument for a token this
+  // store did not issue.
+  virtual absl::StatusOr<SessionPage> List(const std::string& practice_id, int page_size,
                                            const std::string& page_token) = 0;
+
+  // Deletes ended sessions and those expired (no turn for longer than the
+  // TTL), with their turns. Returns how many sessions were removed. The
+  // server calls it periodically.
+  virtual absl::StatusOr<int> Purge() = 0;
 };
+
+// The NOT_FOUND status every store returns for an unknown, ended, expired or
+// foreign session, so that none of them leaks which it was.
+absl::Status SessionNotFound(const std::string& session_id);
 
 }  // namespace vet::session
 

@@ -222,6 +222,14 @@ class ModelIntegrationTest : public ::testing::Test {
   }
 
   void ExpectSpendSurvivesARestart(const server::ServerOptions& options);
+  void ExpectASessionContinuesAfterARestart(const server::ServerOptions& options);
+  void RestartServer(const server::ServerOptions& options) {
+    stub_.reset();
+    channel_.reset();
+    server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    StartServer(options);
+  }
 
   v1::Budget GetBudget() {
     grpc::ClientContext context;
@@ -234,12 +242,14 @@ class ModelIntegrationTest : public ::testing::Test {
     return reply;
   }
 
-  AskOutcome Ask(const std::string& question) {
+  AskOutcome Ask(const std::string& question, const std::string& session_id = "") {
     grpc::ClientContext context;
     Authenticate(&context);
     AskOutcome outcome;
     const absl::Time start = absl::Now();
-    auto reader = stub_->Ask(&context, Request(question));
+    v1::AskRequest request = Request(question);
+    request.set_session_id(session_id);
+    auto reader = stub_->Ask(&context, request);
     v1::AskEvent event;
     while (reader->Read(&event)) outcome.events.push_back(event);
     outcome.status = reader->Finish();
@@ -781,6 +791,66 @@ TEST_F(ModelIntegrationTest, SpendSurvivesARestartOnPostgres) {
       "SELECT count(*) FROM ledger WHERE kind = 'commit' AND micros > 0", *database);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(*rows, "1");
+}
+
+// A session started before a restart continues after it: the follow-up is
+// understood from the stored turn (the planner reuses its plan), and
+// GetSession shows every turn with its code and answer.
+void ModelIntegrationTest::ExpectASessionContinuesAfterARestart(
+    const server::ServerOptions& options) {
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  AskOutcome first = Ask("What was our revenue last quarter?");
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message() << first.Kinds();
+  const std::string session_id = first.events[0].session_started().session_id();
+  ASSERT_EQ(session_id.size(), 32u) << "128 random bits, hex";
+
+  ASSERT_NO_FATAL_FAILURE(RestartServer(options));
+  AskOutcome second = Ask("and by vet?", session_id);
+  ASSERT_TRUE(second.status.ok()) << second.status.error_message() << second.Kinds();
+  const v1::SessionStarted& started = second.events[0].session_started();
+  EXPECT_EQ(started.session_id(), session_id);
+  EXPECT_TRUE(started.resumed());
+  EXPECT_EQ(started.turn(), 2);
+  ASSERT_NE(second.final_answer(), nullptr);
+  ASSERT_TRUE(second.final_answer()->result().has_table()) << second.final_answer()->text();
+  EXPECT_GE(second.final_answer()->result().table().total_rows(), 2) << "one row per vet";
+  EXPECT_THAT(second.generated().at(0)->code_generated().code(), HasSubstr("staff"));
+  EXPECT_TRUE(fake_->requests().empty()) << "the planner answered both";
+
+  ASSERT_NO_FATAL_FAILURE(RestartServer(options));
+  grpc::ClientContext context;
+  Authenticate(&context);
+  v1::GetSessionRequest request;
+  request.set_practice_id("demo");
+  request.set_session_id(session_id);
+  v1::Session session;
+  grpc::Status status = stub_->GetSession(&context, request, &session);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(session.turns_size(), 2);
+  EXPECT_EQ(session.turns(0).question(), "What was our revenue last quarter?");
+  EXPECT_EQ(session.turns(1).question(), "and by vet?");
+  EXPECT_EQ(session.turns(1).status(), "OK");
+  EXPECT_EQ(session.turns(1).code(), second.final_answer()->code());
+  EXPECT_EQ(session.turns(1).answer(), second.final_answer()->text());
+}
+
+TEST_F(ModelIntegrationTest, ASessionContinuesAfterARestart) {
+  server::ServerOptions options = BaseOptions();
+  options.planner = "first";
+  ExpectASessionContinuesAfterARestart(options);
+  EXPECT_TRUE(std::filesystem::exists(state_dir_ + "/sessions.sqlite3"));
+}
+
+TEST_F(ModelIntegrationTest, ASessionContinuesAfterARestartOnPostgres) {
+  auto postgres = vet::testing::PostgresServer::Start();
+  ASSERT_TRUE(postgres.ok()) << postgres.status();
+  auto database = (*postgres)->CreateDatabase();
+  ASSERT_TRUE(database.ok()) << database.status();
+  server::ServerOptions options = BaseOptions();
+  options.planner = "first";
+  options.database_url = (*postgres)->url(*database);
+  ExpectASessionContinuesAfterARestart(options);
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/sessions.sqlite3"));
 }
 
 // A model without a price would be counted as free: the server refuses to

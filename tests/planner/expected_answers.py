@@ -9,7 +9,12 @@ Each question id maps to one small function below, so a reviewer can check
 the computation against the question's wording.
 
 Usage:
-  expected_answers.py --data DIR --as-of YYYY-MM-DD --questions FILE --out FILE
+  expected_answers.py --data DIR --as-of YYYY-MM-DD --questions FILE
+                      [--followups FILE] --out FILE
+
+With --followups, also the answer to every turn of the follow-up
+conversations of tests/planner/followups.json, under "followups" (turn id ->
+ANSWER); the functions are in the "Follow-ups" section below.
 
 Output (JSON): {"as_of": ..., "answers": {id: ANSWER}} where ANSWER is
   {"number": x}                        a single value
@@ -271,6 +276,13 @@ def compare(fn, now, before):
     return [[label(now), fn(now)], [label(before), fn(before)]]
 
 
+def compare_by(now, before, key, fn):
+    """[[value, fn(now's rows), fn(before's rows)]] per value of either."""
+    keys = sorted(set(now[key]) | set(before[key]))
+    return [[k, fn(now[now[key] == k]), fn(before[before[key] == k])]
+            for k in keys]
+
+
 # ---------------------------------------------------------------------------
 # The expectations, one per question id.
 
@@ -450,10 +462,8 @@ def rev_growth_last_month(c):
 
 @expect
 def rev_by_category_2025_vs_2024(c):
-    now, before = lines(c, c.year(2025)), lines(c, c.year(2024))
-    cats = sorted(set(now["category"]) | set(before["category"]))
-    return table([[k, revenue(now[now["category"] == k]),
-                   revenue(before[before["category"] == k])] for k in cats])
+    return table(compare_by(lines(c, c.year(2025)), lines(c, c.year(2024)),
+                            "category", revenue))
 
 
 @expect
@@ -907,6 +917,283 @@ def no_show_percentage_last_month(c):
 
 
 # ---------------------------------------------------------------------------
+# Follow-ups (tests/planner/followups.json): one function per turn id. Each
+# turn is computed on its own from what the conversation means so far, as a
+# manager would read it, not from the planner's plan of the turn before.
+#
+# Interpretation notes for follow-ups (the planner's documented reading,
+# core/codegen/question_parser.h):
+#   - A follow-up keeps the previous turn's metric, period, breakdown and
+#     filters except what it changes; a question naming a metric starts
+#     afresh.
+#   - "the quarter/month before", "before that": the whole calendar unit
+#     before the previous period ("this month" so far -> all of last month);
+#     "the year before": the same quarter/month a year earlier.
+#   - "and overall?" drops the breakdown (and a ranking with the "vets are
+#     veterinarians" restriction it implied); "all animals" drops filters.
+#   - A period the first question left to the default ("revenue": this year
+#     so far) is defaulted afresh for a new breakdown ("by month": the 12
+#     calendar months up to the as-of day).
+#   - "compared with the year before?" compares with the same period a year
+#     earlier, "the month before" with the month before.
+
+F = {}
+
+
+def turns(*ids):
+    """Registers fn as the expectation of the turns `ids` (turns of different
+    conversations that ask the same thing share one)."""
+    def register(fn):
+        for i in ids:
+            F[i] = fn
+        return fn
+    return register
+
+
+def staff_named(df, name):
+    return df[df["vet"].str.contains(name, case=False)]
+
+
+@turns("period_replace_1", "filters_stack_2")
+def revenue_cats_last_quarter(c):
+    return number(revenue(lines(c, c.last_quarter, species="feline")))
+
+
+@turns("period_replace_2")
+def period_replace_2(c):
+    return number(revenue(lines(c, c.last_year, species="feline")))
+
+
+@turns("period_replace_3")
+def period_replace_3(c):
+    return number(revenue(lines(c, c.month(2026, 1), species="feline")))
+
+
+@turns("step_back_1")
+def step_back_1(c):
+    return number(revenue(lines(c, c.quarter(2026, 1))))
+
+
+@turns("step_back_2")
+def step_back_2(c):
+    return number(revenue(lines(c, c.quarter(2025, 4))))
+
+
+@turns("step_back_3", "year_before_1")
+def revenue_q3_2025(c):
+    return number(revenue(lines(c, c.quarter(2025, 3))))
+
+
+@turns("month_before_1")
+def month_before_1(c):
+    return number(len(appts(c, c.this_month)))
+
+
+@turns("month_before_2")
+def month_before_2(c):
+    # All of March, not March 1-15.
+    return number(len(appts(c, (D(2026, 3, 1), D(2026, 3, 31)))))
+
+
+@turns("year_before_2")
+def year_before_2(c):
+    return number(revenue(lines(c, c.quarter(2024, 3))))
+
+
+@turns("chain_by_vet_1", "filters_stack_1", "new_question_1", "gibberish_1",
+       "wrong_step_1")
+def revenue_last_quarter(c):
+    return number(revenue(lines(c, c.last_quarter)))
+
+
+@turns("chain_by_vet_2", "new_question_2")
+def revenue_by_vet_last_quarter(c):
+    return table(by(lines(c, c.last_quarter), "vet", revenue))
+
+
+@turns("chain_by_vet_3", "top_n_1")
+def revenue_by_vet_last_year(c):
+    return table(by(lines(c, c.last_year), "vet", revenue))
+
+
+@turns("break_down_1")
+def break_down_1(c):
+    return number(no_show_rate(appts(c, c.last_year)))
+
+
+@turns("break_down_2")
+def break_down_2(c):
+    df = appts(c, c.last_year, status=["completed", "no_show", "cancelled"])
+    return table(by(df, "species", no_show_rate))
+
+
+@turns("break_down_3")
+def break_down_3(c):
+    df = appts(c, c.last_year, status=["completed", "no_show", "cancelled"],
+               type="dental")
+    return table(by(df, "species", no_show_rate))
+
+
+@turns("by_month_instead_1")
+def by_month_instead_1(c):
+    return table(by(lines(c, c.year(2025)), "vet", revenue))
+
+
+@turns("by_month_instead_2")
+def by_month_instead_2(c):
+    p = c.year(2025)
+    return table(by_month(lines(c, p), "invoiced_on", p, revenue))
+
+
+@turns("filters_stack_3")
+def filters_stack_3(c):
+    # Dental revenue: invoice lines of category dental, still cats only.
+    return number(revenue(lines(c, c.last_quarter, species="feline",
+                                category="dental")))
+
+
+@turns("appointment_types_1", "compare_month_before_1")
+def appointments_last_month(c):
+    return number(len(appts(c, c.last_month)))
+
+
+@turns("appointment_types_2")
+def appointment_types_2(c):
+    # Dental appointments of any status: the metric is still appointments.
+    return number(len(appts(c, c.last_month, type="dental")))
+
+
+@turns("appointment_types_3")
+def appointment_types_3(c):
+    return number(len(appts(c, c.last_month, type="surgery")))
+
+
+@turns("species_swap_1")
+def species_swap_1(c):
+    return number(atc(lines(c, c.last_year, species="canine")))
+
+
+@turns("species_swap_2")
+def species_swap_2(c):
+    return number(atc(lines(c, c.last_year, species="feline")))
+
+
+@turns("staff_swap_1")
+def staff_swap_1(c):
+    return number(gross_margin(lines(c, c.last_quarter)))
+
+
+@turns("staff_swap_2")
+def staff_swap_2(c):
+    return number(gross_margin(staff_named(lines(c, c.last_quarter), "okafor")))
+
+
+@turns("staff_swap_3")
+def staff_swap_3(c):
+    return number(gross_margin(staff_named(lines(c, c.last_quarter), "marsh")))
+
+
+@turns("overall_1")
+def overall_1(c):
+    return table(by(lines(c, c.last_month, species="feline"), "vet", revenue))
+
+
+@turns("overall_2")
+def overall_2(c):
+    return number(revenue(lines(c, c.last_month, species="feline")))
+
+
+@turns("overall_3")
+def overall_3(c):
+    return number(revenue(lines(c, c.last_month)))
+
+
+@turns("top_n_2")
+def top_n_2(c):
+    df = lines(c, c.last_year, vet=veterinarians(c))
+    return table(top(by(df, "vet", revenue), 3))
+
+
+@turns("top_n_3")
+def top_n_3(c):
+    df = lines(c, c.last_year, vet=veterinarians(c))
+    return table(sorted(by(df, "vet", revenue), key=lambda r: r[1])[:3])
+
+
+@turns("top_n_4")
+def top_n_4(c):
+    # All of last year's revenue, walk-in sales and technicians included.
+    return number(revenue(lines(c, c.last_year)))
+
+
+@turns("which_most_1")
+def which_most_1(c):
+    return number(len(appts(c, c.last_quarter)))
+
+
+@turns("which_most_2")
+def which_most_2(c):
+    return table(top(by(appts(c, c.last_quarter, vet=veterinarians(c)), "vet", len)))
+
+
+@turns("compare_year_before_1")
+def compare_year_before_1(c):
+    return table(by(lines(c, c.last_quarter), "category", revenue))
+
+
+@turns("compare_year_before_2")
+def compare_year_before_2(c):
+    return table(compare_by(lines(c, c.quarter(2026, 1)),
+                            lines(c, c.quarter(2025, 1)), "category", revenue))
+
+
+@turns("compare_month_before_2")
+def compare_month_before_2(c):
+    return table(compare(lambda p: len(appts(c, p)), c.month(2026, 3),
+                         c.month(2026, 2)))
+
+
+@turns("redefault_1")
+def redefault_1(c):
+    return number(revenue(lines(c, c.this_year)))
+
+
+@turns("redefault_2")
+def redefault_2(c):
+    p = c.last_12_calendar_months
+    return table(by_month(lines(c, p), "invoiced_on", p, revenue))
+
+
+@turns("new_question_3")
+def new_question_3(c):
+    # Not by vet: the question names its metric and starts afresh.
+    return number(no_show_rate(appts(c, c.last_month)))
+
+
+@turns("gibberish_3")
+def gibberish_3(c):
+    # The declined turn leaves nothing to build on: this follows turn 1.
+    return table(by(lines(c, c.last_quarter), "vet", revenue))
+
+
+def followup_answers(c, conversations):
+    answers, missing = {}, []
+    for conv in conversations:
+        for t in conv["turns"]:
+            if t.get("model_turn"):
+                continue
+            if t["expect"].get("declined"):
+                answers[t["id"]] = DECLINED
+                continue
+            fn = F.get(t["id"])
+            if fn is None:
+                missing.append(t["id"])
+                continue
+            answers[t["id"]] = clean(fn(c))
+    return answers, missing
+
+
+# ---------------------------------------------------------------------------
 
 def clean(v):
     """NaN (an undefined rate) as null, for JSON."""
@@ -924,6 +1211,9 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--as-of", required=True)
     ap.add_argument("--questions", required=True)
+    ap.add_argument("--followups",
+                    help="also answer tests/planner/followups.json's turns, "
+                         "under \"followups\" in the output")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     c = Ctx(args.data, D.fromisoformat(args.as_of))
@@ -931,6 +1221,11 @@ def main():
         questions = json.load(f)["questions"]
     answers = {}
     missing = []
+    output = {"as_of": args.as_of, "answers": answers}
+    if args.followups:
+        with open(args.followups) as f:
+            conversations = json.load(f)["conversations"]
+        output["followups"], missing = followup_answers(c, conversations)
     for q in questions:
         if q["expect"].get("declined"):
             answers[q["id"]] = DECLINED
@@ -943,7 +1238,7 @@ def main():
     if missing:
         sys.exit(f"no expectation for: {', '.join(missing)}")
     with open(args.out, "w") as f:
-        json.dump({"as_of": args.as_of, "answers": answers}, f, indent=1)
+        json.dump(output, f, indent=1)
 
 
 if __name__ == "__main__":

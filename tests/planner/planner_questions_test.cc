@@ -6,6 +6,12 @@
 // counts as declined; an answer that differs from the expectation, or an
 // answer to a question that should be declined, fails the test unless the
 // question is marked "known_planner_bug" (then it is reported only).
+//
+// The follow-up conversations of tests/planner/followups.json run the same
+// way, each as one session of the real pipeline: every turn is asked with the
+// session id the first returned, so the planner reads the previous turn's
+// plan from the session store, and every turn's answer (or decline, with its
+// reason) is compared with expected_answers.py's.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
@@ -52,7 +59,7 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Keeps the final answer of one question.
+// Keeps the final answer of one question, and the session it was asked in.
 class FinalAnswerSink final : public pipeline::EventSink {
  public:
   void Emit(const pipeline::AskEvent& event) override {
@@ -60,14 +67,20 @@ class FinalAnswerSink final : public pipeline::EventSink {
             absl::get_if<pipeline::FinalAnswerEvent>(&event.payload)) {
       answer_ = *final_answer;
       has_answer_ = true;
+    } else if (const auto* started =
+                   absl::get_if<pipeline::SessionStartedEvent>(
+                       &event.payload)) {
+      session_ = *started;
     }
   }
   bool has_answer() const { return has_answer_; }
   const pipeline::FinalAnswerEvent& answer() const { return answer_; }
+  const pipeline::SessionStartedEvent& session() const { return session_; }
 
  private:
   bool has_answer_ = false;
   pipeline::FinalAnswerEvent answer_;
+  pipeline::SessionStartedEvent session_;
 };
 
 std::string CellText(const Cell& cell) {
@@ -207,6 +220,7 @@ class PlannerQuestionsTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    pipeline_.reset();
     executor_.reset();
     // The executor leaves its (empty) cgroup parent folders behind.
     std::error_code ec;
@@ -217,42 +231,33 @@ class PlannerQuestionsTest : public ::testing::Test {
     std::filesystem::remove_all(root_, ec);
   }
 
-  std::string root_;
-  std::string cgroup_parent_;
-  std::unique_ptr<sandbox::ZygoteExecutor> executor_;
-};
-
-TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
-  const std::string source_dir = VET_SOURCE_DIR;
-  const std::string questions_path =
-      absl::StrCat(source_dir, "/tests/planner/questions.json");
-  rapidjson::Document questions;
-  questions.Parse(ReadFile(questions_path).c_str());
-  ASSERT_FALSE(questions.HasParseError()) << questions_path;
-  ASSERT_STREQ(questions["as_of"].GetString(),
-               absl::FormatCivilTime(kAsOf).c_str());
-
-  // The demo practice's exports, imported as the server imports them.
-  const std::string exports = absl::StrCat(root_, "/exports");
-  data::DemoOptions demo;
-  demo.end_day = kAsOf;
-  demo.invoice_lines = questions["demo"]["invoice_lines"].GetInt64();
-  demo.seed = questions["demo"]["seed"].GetUint64();
-  ASSERT_TRUE(data::WriteDemoDataset(demo, exports).ok());
-  Practice practice;
-  practice.id = "demo";
-  practice.name = "Question set practice";
-  practice.api_key = "questions-key";
-  practice.data_root = absl::StrCat(root_, "/practice");
-  practice.data_dir = absl::StrCat(practice.data_root, "/data");
-  std::filesystem::create_directories(practice.data_root);
-  {
+  // Reads `path` (questions.json or followups.json: {"as_of", "demo",...})
+  // into `spec`, writes the demo practice's exports as its "demo" says and
+  // imports them into practice_ as the server imports them.
+  void LoadSpecAndImportDemo(const std::string& path,
+                             rapidjson::Document& spec) {
+    spec.Parse(ReadFile(path).c_str());
+    ASSERT_FALSE(spec.HasParseError()) << path;
+    ASSERT_STREQ(spec["as_of"].GetString(),
+                 absl::FormatCivilTime(kAsOf).c_str());
+    exports_ = absl::StrCat(root_, "/exports");
+    data::DemoOptions demo;
+    demo.end_day = kAsOf;
+    demo.invoice_lines = spec["demo"]["invoice_lines"].GetInt64();
+    demo.seed = spec["demo"]["seed"].GetUint64();
+    ASSERT_TRUE(data::WriteDemoDataset(demo, exports_).ok());
+    practice_.id = "demo";
+    practice_.name = "Question set practice";
+    practice_.api_key = "questions-key";
+    practice_.data_root = absl::StrCat(root_, "/practice");
+    practice_.data_dir = absl::StrCat(practice_.data_root, "/data");
+    std::filesystem::create_directories(practice_.data_root);
     auto staging =
-        data::ImportStaging::Create(practice.data_root, data::ImportLimits());
+        data::ImportStaging::Create(practice_.data_root, data::ImportLimits());
     ASSERT_TRUE(staging.ok()) << staging.status();
     for (const data::TableSpec& table : data::CanonicalSchema()) {
       const std::string bytes =
-          ReadFile(absl::StrCat(exports, "/", table.name, ".csv"));
+          ReadFile(absl::StrCat(exports_, "/", table.name, ".csv"));
       ASSERT_TRUE((*staging)->Append(table.name, bytes).ok()) << table.name;
     }
     ASSERT_TRUE((*staging)->Finish().ok());
@@ -260,33 +265,68 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
     ASSERT_TRUE(committed.ok()) << committed.status();
   }
 
-  // The expectations, from the CSV exports.
-  const std::string expected_path = absl::StrCat(root_, "/expected.json");
-  const std::string command = absl::StrCat(
-      kPython, " '", source_dir, "/tests/planner/expected_answers.py' --data '",
-      exports, "' --as-of ", absl::FormatCivilTime(kAsOf), " --questions '",
-      questions_path, "' --out '", expected_path, "'");
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  rapidjson::Document expected;
-  expected.Parse(ReadFile(expected_path).c_str());
-  ASSERT_FALSE(expected.HasParseError());
-  const rapidjson::Value& answers = expected["answers"];
+  // Runs expected_answers.py on the exports into `out`; `extra_args` are
+  // appended to its command line.
+  void ComputeExpectations(const std::string& questions_path,
+                           const std::string& extra_args,
+                           rapidjson::Document& out) {
+    const std::string expected_path = absl::StrCat(root_, "/expected.json");
+    const std::string command = absl::StrCat(
+        kPython, " '", VET_SOURCE_DIR,
+        "/tests/planner/expected_answers.py' --data '", exports_, "' --as-of ",
+        absl::FormatCivilTime(kAsOf), " --questions '", questions_path,
+        "' --out '", expected_path, "'", extra_args);
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    out.Parse(ReadFile(expected_path).c_str());
+    ASSERT_FALSE(out.HasParseError());
+  }
 
   // The real pieces, as server/server.cc wires them.
-  session::InMemorySessionStore sessions(RealClock::Get());
-  budget::InMemoryBudgetGuard budget(budget::BudgetOptions(), RealClock::Get());
-  codegen::Planner planner;
-  data::CachingDatasetCatalog datasets;
-  sandbox::ZygoteExecutor::Options exec_options;
-  exec_options.python_path = kPython;
-  exec_options.tables = data::DateColumnsByTable();
-  exec_options.cgroup_parent = cgroup_parent_;
-  auto executor = sandbox::ZygoteExecutor::Create(exec_options);
-  ASSERT_TRUE(executor.ok()) << executor.status();
-  executor_ = *std::move(executor);
-  pipeline::Pipeline pipeline(pipeline::PipelineOptions(),
-                              {&sessions, &budget, &planner, executor_.get(),
-                               &datasets, &RealClock::Get()});
+  void BuildPipeline() {
+    sandbox::ZygoteExecutor::Options exec_options;
+    exec_options.python_path = kPython;
+    exec_options.tables = data::DateColumnsByTable();
+    exec_options.cgroup_parent = cgroup_parent_;
+    auto executor = sandbox::ZygoteExecutor::Create(exec_options);
+    ASSERT_TRUE(executor.ok()) << executor.status();
+    executor_ = *std::move(executor);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(
+        pipeline::PipelineOptions(),
+        pipeline::Pipeline::Deps{&sessions_, &budget_, &planner_,
+                                 executor_.get(), &datasets_,
+                                 &RealClock::Get()});
+  }
+
+  std::string root_;
+  std::string cgroup_parent_;
+  std::string exports_;
+  Practice practice_;
+  session::InMemorySessionStore sessions_{RealClock::Get()};
+  budget::InMemoryBudgetGuard budget_{budget::BudgetOptions(),
+                                      RealClock::Get()};
+  codegen::Planner planner_;
+  data::CachingDatasetCatalog datasets_;
+  std::unique_ptr<sandbox::ZygoteExecutor> executor_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+};
+
+TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
+  const std::string source_dir = VET_SOURCE_DIR;
+  const std::string questions_path =
+      absl::StrCat(source_dir, "/tests/planner/questions.json");
+  // The demo practice's exports, imported as the server imports them, and
+  // the expectations, from the CSV exports.
+  rapidjson::Document questions;
+  LoadSpecAndImportDemo(questions_path, questions);
+  if (HasFatalFailure()) return;
+  rapidjson::Document expected;
+  ComputeExpectations(questions_path, "", expected);
+  if (HasFatalFailure()) return;
+  const rapidjson::Value& answers = expected["answers"];
+  BuildPipeline();
+  if (HasFatalFailure()) return;
+  pipeline::Pipeline& pipeline = *pipeline_;
+  const Practice& practice = practice_;
 
   int total = 0, answered = 0, declined = 0, wrong = 0, known = 0;
   std::vector<std::string> failures;
@@ -358,6 +398,127 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
   EXPECT_GE(answered, 50)
       << "the planner should answer most of the question set";
   EXPECT_GE(total, 60);
+}
+
+TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
+  const std::string source_dir = VET_SOURCE_DIR;
+  const std::string followups_path =
+      absl::StrCat(source_dir, "/tests/planner/followups.json");
+  rapidjson::Document followups;
+  LoadSpecAndImportDemo(followups_path, followups);
+  if (HasFatalFailure()) return;
+  rapidjson::Document expected;
+  ComputeExpectations(absl::StrCat(source_dir, "/tests/planner/questions.json"),
+                      absl::StrCat(" --followups '", followups_path, "'"),
+                      expected);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(expected.HasMember("followups"));
+  const rapidjson::Value& answers = expected["followups"];
+  BuildPipeline();
+  if (HasFatalFailure()) return;
+
+  int conversations = 0, turns = 0, follow_ups = 0, wrong = 0;
+  std::vector<std::string> failures;
+  for (const rapidjson::Value& conversation :
+       followups["conversations"].GetArray()) {
+    ++conversations;
+    const std::string conversation_id = conversation["id"].GetString();
+    std::cout << "== " << conversation_id << ": "
+              << conversation["pattern"].GetString() << std::endl;
+    // One session for the whole conversation: the first turn starts it.
+    std::string session_id;
+    int stored_turns = 0;
+    for (const rapidjson::Value& t : conversation["turns"].GetArray()) {
+      const std::string id = t["id"].GetString();
+      const std::string question = t["question"].GetString();
+      if (t.HasMember("model_turn")) {
+        // A turn a model answered, as the pipeline stores one: a plan that
+        // is not the planner's.
+        if (session_id.empty()) {
+          auto created = sessions_.Create(practice_.id);
+          ASSERT_TRUE(created.ok()) << created.status();
+          session_id = created->id;
+        }
+        session::TurnRecord model_turn;
+        model_turn.question = question;
+        model_turn.as_of_date = absl::FormatCivilTime(kAsOf);
+        model_turn.code = "result = 0";
+        model_turn.answer = "(answered by a model)";
+        model_turn.summary = "a model's answer";
+        model_turn.plan = "{\"model\":\"gpt-4o-mini\"}";
+        model_turn.asked_at = RealClock::Get().Now();
+        ASSERT_TRUE(
+            sessions_.AppendTurn(practice_.id, session_id, model_turn).ok());
+        ++stored_turns;
+        std::cout << "[model turn] " << id << ": \"" << question << "\""
+                  << std::endl;
+        continue;
+      }
+      ++turns;
+      if (stored_turns > 0) ++follow_ups;
+      ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
+      const rapidjson::Value& want = answers[id.c_str()];
+      const bool expect_decline = want.HasMember("declined");
+      const bool ordered =
+          t["expect"].HasMember("ordered") && t["expect"]["ordered"].GetBool();
+
+      FinalAnswerSink sink;
+      CancellationToken cancel;
+      const absl::Status status = pipeline_->Ask(
+          practice_, {question, session_id, absl::FormatCivilTime(kAsOf)}, sink,
+          cancel);
+      std::string why, detail;
+      // Every turn is asked in the conversation's session, as its next turn.
+      if (session_id.empty()) session_id = sink.session().session_id;
+      ++stored_turns;
+      if (sink.session().session_id != session_id ||
+          sink.session().turn != stored_turns) {
+        why = absl::StrCat("asked as turn ", sink.session().turn,
+                           " of session \"", sink.session().session_id,
+                           "\", not turn ", stored_turns, " of \"", session_id,
+                           "\"");
+      } else if (status.code() == absl::StatusCode::kInvalidArgument) {
+        detail = absl::StrCat("declined: ", status.message().substr(0, 200));
+        if (!expect_decline) {
+          why = "declined a turn that should be answered";
+        } else if (t["expect"].HasMember("message") &&
+                   !absl::StrContains(status.message(),
+                                      t["expect"]["message"].GetString())) {
+          why = absl::StrCat("the reason does not say \"",
+                             t["expect"]["message"].GetString(), "\"");
+        }
+      } else if (!status.ok() || !sink.has_answer()) {
+        why = "error";
+        detail = status.ToString();
+      } else {
+        const ResultValue& result = sink.answer().result;
+        detail = DescribeActual(result);
+        why = expect_decline ? "answered a turn that should be declined"
+                             : Mismatch(want, result, ordered);
+        if (!why.empty()) {
+          absl::StrAppend(&why, "; expected ", DescribeExpected(want),
+                          "; answer: ", sink.answer().text.substr(0, 300));
+        }
+      }
+      if (!why.empty()) {
+        ++wrong;
+        failures.push_back(absl::StrCat(conversation_id, "/", id, ": \"",
+                                        question, "\": ", why, " (", detail,
+                                        ")"));
+      }
+      std::cout << (why.empty() ? "[ok] " : "[WRONG] ") << id << ": \""
+                << question << "\" -> " << detail
+                << (why.empty() ? "" : absl::StrCat(" (", why, ")"))
+                << std::endl;
+    }
+  }
+  std::cout << "conversations " << conversations << ", turns " << turns
+            << " (follow-ups " << follow_ups << "), wrong " << wrong
+            << std::endl;
+
+  EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
+  EXPECT_GE(conversations, 12);
+  EXPECT_GE(follow_ups, 25);
 }
 
 }  // namespace

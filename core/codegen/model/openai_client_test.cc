@@ -434,5 +434,26 @@ TEST_F(ModelGeneratorTest, ADowngradedRequestCallsAndPricesTheCheaperModel) {
   EXPECT_EQ(code->cost_micros, 1750 + 700);
 }
 
+TEST_F(ModelGeneratorTest, ALongSessionIsSentWithinTheContextBudget) {
+  fake_->Enqueue(FakeOpenAiServer::Completion("```python\nresult = 2\n```"));
+  ModelCodeGenerator::Options options;
+  options.stream = false;
+  options.context_tokens = 300;
+  ModelCodeGenerator generator(options, Client());
+  CodeRequest request = Ask("And by vet?");
+  for (int i = 1; i <= 30; ++i) {
+    request.history.push_back({absl::StrCat("Turn ", i, " question?"),
+                               absl::StrCat("result = ", i, "  # ", std::string(120, 'c')),
+                               absl::StrCat("metric ", i), ""});
+  }
+  CancellationToken cancel;
+  ASSERT_THAT(generator.Generate(request, cancel), IsOk());
+  const std::string body = fake_->requests()[0].body;
+  EXPECT_THAT(body, HasSubstr("Turn 30 question?"));
+  EXPECT_THAT(body, HasSubstr("- Turn 28 question? -> metric 28"));  // compressed
+  EXPECT_THAT(body, Not(HasSubstr("Turn 1 question?"))) << "the oldest are dropped";
+  EXPECT_THAT(body, HasSubstr("earlier turns not shown"));
+}
+
 }  // namespace
 }  // namespace vet::codegen
