@@ -145,8 +145,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         "VET_DATABASE_URL must start with postgres:// or postgresql://");
   }
-  if (o.session_ttl < absl::Minutes(1)) {
-    return absl::InvalidArgumentError("--session_ttl (VET_SESSION_TTL) must be at least 1m");
+  if (o.session_ttl < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--session_ttl (VET_SESSION_TTL) must be at least 1s");
   }
   if (o.session_sweep <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--session_sweep must be positive");

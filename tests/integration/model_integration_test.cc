@@ -2,8 +2,12 @@
 // the real pipeline, sandbox and demo data, and the scripted fake OpenAI
 // server on loopback as OPENAI_BASE_URL. Covers what the model is sent (and
 // never sent), the event stream of model answers, repairs, streaming, HTTP
-// retries and refusals, timeouts, the planner routes and cancellation.
+// retries and refusals, timeouts, the planner routes and cancellation; and
+// what the server keeps across restarts (spend, sessions, on SQLite and on a
+// real PostgreSQL), the budget's prices, downgrades and cap, and session
+// expiry.
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -851,6 +855,49 @@ TEST_F(ModelIntegrationTest, ASessionContinuesAfterARestartOnPostgres) {
   options.database_url = (*postgres)->url(*database);
   ExpectASessionContinuesAfterARestart(options);
   EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/sessions.sqlite3"));
+}
+
+// A session with no question for VET_SESSION_TTL expires: it is NOT_FOUND
+// like an unknown one, gone from ListSessions, and purged by the sweep.
+TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
+  server::ServerOptions options = BaseOptions();
+  options.planner = "first";
+  options.session_ttl = absl::Seconds(2);
+  options.session_sweep = absl::Milliseconds(200);
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  AskOutcome first = Ask("What was our revenue last month?");
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  const std::string session_id = first.events[0].session_started().session_id();
+  auto list = [this] {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    v1::ListSessionsRequest request;
+    request.set_practice_id("demo");
+    v1::ListSessionsResponse reply;
+    EXPECT_TRUE(stub_->ListSessions(&context, request, &reply).ok());
+    return reply;
+  };
+  ASSERT_EQ(list().sessions_size(), 1);
+  EXPECT_EQ(list().sessions(0).session_id(), session_id);
+
+  absl::SleepFor(absl::Milliseconds(2600));
+  EXPECT_EQ(list().sessions_size(), 0);
+  AskOutcome late = Ask("and by vet?", session_id);
+  EXPECT_EQ(late.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(late.status.error_message(),
+              HasSubstr("omit session_id to start a new one"));
+  // Purged from the file by the sweep, turns and all.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((state_dir_ + "/sessions.sqlite3").c_str(), &db,
+                            SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &count, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 0);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
 }
 
 // A model without a price would be counted as free: the server refuses to
