@@ -28,6 +28,13 @@ const char kUsage[] =
 Usage:
   vetctl ask "QUESTION" [--session=ID] [--as_of=YYYY-MM-DD] [--out_dir=DIR]
                            answer a question, streaming progress
+  vetctl chat [--session=ID] [--as_of=YYYY-MM-DD] [--out_dir=DIR]
+                           a prompt for question after question on one
+                           session, with line editing and history; /help
+                           lists its commands (/session /new /history
+                           /budget /end /quit); Ctrl-C cancels the question
+                           running, Ctrl-D leaves; from a pipe, one line per
+                           question or command, no prompt
   vetctl budget            the practice's budget for the current period
   vetctl describe          the practice's tables and columns (never rows)
   vetctl session ID        one session with its turns
@@ -49,15 +56,16 @@ Flags go before or after the subcommand:
   --practice=ID       practice id (default $VET_PRACTICE, else demo)
   --api_key=KEY       sent as x-api-key (default $VET_API_KEY; for practice
                       demo, the demo server's key demo-key)
-  --session=ID        ask: continue this session
-  --as_of=YYYY-MM-DD  ask: the date "last month" etc. resolve against;
+  --session=ID        ask, chat: continue this session
+  --as_of=YYYY-MM-DD  ask, chat: the date "last month" etc. resolve against;
                       import: later dates are refused
   --mapping=FILE      import: column mapping (JSON, see docs/SCHEMA.md)
-  --out_dir=DIR       ask: where artifacts are saved, as DIR/SESSION/NAME
-                      (default ./vetctl-artifacts)
+  --out_dir=DIR       ask, chat: where artifacts are saved, as
+                      DIR/SESSION/NAME (default ./vetctl-artifacts)
   --json              one proto3 JSON object per line on stdout; errors as
                       {"code": ..., "message": ...} on stderr
-  --timeout=SECONDS   deadline of the call (default 120; import 600)
+  --timeout=SECONDS   deadline of the call (default 120; import 600; chat:
+                      of each question and command)
   --no_color          no colors (also off with NO_COLOR or without a terminal)
 
 Exit codes: 0 ok; 1 other error; 2 bad usage; 3 INVALID_ARGUMENT;
@@ -151,7 +159,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       {"describe", Command::kDescribe}, {"session", Command::kSession},
       {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
       {"import", Command::kImport},     {"demo-data", Command::kDemoData},
-      {"help", Command::kHelp},
+      {"help", Command::kHelp},         {"chat", Command::kChat},
   };
   const std::string& name = args[0];
   Invocation inv;
@@ -172,6 +180,15 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
           std::string(absl::StripAsciiWhitespace(absl::StrJoin(operands, " ")));
       if (inv.question.empty()) {
         return Usage("ask needs a question: vetctl ask \"QUESTION\"");
+      }
+      inv.session_id = flags.session;
+      break;
+    case Command::kChat:
+      // The questions come from the prompt, never from the command line.
+      if (!operands.empty()) {
+        return Usage(absl::StrCat("chat takes no arguments, got \"",
+                                  absl::StrJoin(operands, " "),
+                                  "\" (type the questions at its prompt)"));
       }
       inv.session_id = flags.session;
       break;

@@ -41,7 +41,8 @@ enum class Command {
   kSessions,
   kEndSession,
   kImport,
-  kDemoData
+  kDemoData,
+  kChat
 };
 
 // Flag values as absl parsed them. Empty strings mean "not given": the
@@ -80,8 +81,8 @@ struct Invocation {
   Command command = Command::kHelp;
   // ask: the question (several positional words are joined by spaces).
   std::string question;
-  // ask: the session to continue (empty starts one); session, end-session:
-  // the session to show or end.
+  // ask, chat: the session to continue (empty starts one); session,
+  // end-session: the session to show or end.
   std::string session_id;
   std::string addr;
   std::string practice;

@@ -394,7 +394,7 @@ void HumanAskPrinter::Print(const v1::FinalAnswer& event) {
          << (event.attempts() == 1 ? " attempt" : " attempts");
   }
   out_ << "\n";
-  if (!session_id_.empty()) {
+  if (options_.follow_up_hint && !session_id_.empty()) {
     out_ << Paint(color, Style::kDim,
                   absl::StrCat("follow up: vetctl ask --session=",
                                Line(session_id_), " \"...\""))

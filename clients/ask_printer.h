@@ -96,6 +96,9 @@ struct HumanAskOptions {
   // Artifacts go to <out_dir>/<session id>/; empty means the current
   // directory.
   std::string out_dir;
+  // After the answer, how to ask a follow-up with `vetctl ask --session`;
+  // chat, where the next line is the follow-up, leaves it out.
+  bool follow_up_hint = true;
 };
 
 // The events for people: session, budget, generated code, output as it

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,8 +21,10 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "clients/args.h"
+#include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "clients/line_editor.h"
 #include "clients/vetctl.h"
 
 ABSL_FLAG(std::string, addr, "",
@@ -31,12 +34,12 @@ ABSL_FLAG(std::string, practice, "",
 ABSL_FLAG(std::string, api_key, "",
           "API key sent as x-api-key (default $VET_API_KEY; for practice "
           "demo, demo-key)");
-ABSL_FLAG(std::string, session, "", "ask: continue this session");
+ABSL_FLAG(std::string, session, "", "ask, chat: continue this session");
 ABSL_FLAG(std::string, as_of, "",
-          "ask: YYYY-MM-DD that relative periods resolve against; import: "
+          "ask, chat: YYYY-MM-DD that relative periods resolve against; import: "
           "later dates are refused");
 ABSL_FLAG(std::string, out_dir, "",
-          "ask: directory for artifacts, saved as DIR/SESSION/NAME "
+          "ask, chat: directory for artifacts, saved as DIR/SESSION/NAME "
           "(default vetctl-artifacts)");
 ABSL_FLAG(bool, json, false,
           "print one proto3 JSON object per line; errors as JSON on stderr");
@@ -133,6 +136,49 @@ int main(int argc, char** argv) {
     return vet::cli::kExitOk;
   }
 
+  const vet::cli::Console console{
+      std::cout, std::cerr, isatty(STDOUT_FILENO) == 1,
+      isatty(STDERR_FILENO) == 1, absl::LocalTimeZone()};
+
+  if (invocation->command == vet::cli::Command::kChat) {
+    absl::StatusOr<std::unique_ptr<vet::cli::WakePipe>> wake =
+        vet::cli::WakePipe::Create();
+    if (!wake.ok()) {
+      std::cerr << "vetctl: " << wake.status().message() << "\n";
+      return vet::cli::kExitError;
+    }
+    // Leaked, as is the pipe: the signal thread may use them until the end.
+    vet::cli::WakePipe& prompt_wake = *wake->release();
+    auto* interrupter = new vet::cli::ChatInterrupter(prompt_wake);
+    std::thread([signals, interrupter] {
+      // Every Ctrl-C goes to the chat: it cancels the question running or
+      // clears the prompt's line. SIGTERM ends the chat; a second one does
+      // not wait for it.
+      for (bool terminating = false;;) {
+        int signal = 0;
+        sigwait(&signals, &signal);
+        if (signal == SIGTERM) {
+          if (terminating) _exit(kExitCancelled);
+          terminating = true;
+          interrupter->Terminate();
+        } else {
+          interrupter->Interrupt();
+        }
+      }
+    }).detach();
+    // Line editing where both the keyboard and the screen (stderr, where
+    // the prompt goes) are a terminal; plain lines, scriptable, otherwise.
+    std::unique_ptr<vet::cli::LineReader> input;
+    if (isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1) {
+      input = std::make_unique<vet::cli::EditLineReader>(
+          prompt_wake, vet::cli::DefaultChatHistoryFile());
+    } else {
+      input =
+          std::make_unique<vet::cli::FdLineReader>(STDIN_FILENO, prompt_wake);
+    }
+    return vet::cli::RunChat(*invocation, console, *input, *interrupter);
+  }
+
   // Leaked: the signal thread may use it until the process is gone.
   auto* canceller = new vet::cli::CallCanceller;
   std::thread([signals, canceller] {
@@ -144,8 +190,5 @@ int main(int argc, char** argv) {
     _exit(kExitCancelled);
   }).detach();
 
-  const vet::cli::Console console{
-      std::cout, std::cerr, isatty(STDOUT_FILENO) == 1,
-      isatty(STDERR_FILENO) == 1, absl::LocalTimeZone()};
   return vet::cli::Run(*invocation, console, *canceller);
 }

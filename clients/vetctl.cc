@@ -1,6 +1,7 @@
-// vetctl's calls: one ClientContext per invocation, a blocking stub, and the
-// translation of a gRPC status into a message and an exit code; plus
-// demo-data, the one subcommand that makes no call.
+// vetctl's calls: one ClientContext per invocation (per call in chat), a
+// blocking stub, and the translation of a gRPC status into a message and an
+// exit code; plus demo-data, the one subcommand that makes no call, and chat,
+// which makes one call per line typed.
 #include "clients/vetctl.h"
 
 #include <grpcpp/grpcpp.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -21,9 +23,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "clients/ask_printer.h"
+#include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
 #include "core/data/demo_generator.h"
@@ -79,8 +83,18 @@ std::string ErrorMessage(const grpc::Status& status, const Invocation& inv,
   return status.error_message();
 }
 
+// Sets the deadline and the API key of one call.
+void PrepareContext(grpc::ClientContext& context, const Invocation& inv) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(inv.timeout));
+  if (!inv.api_key.empty()) context.AddMetadata("x-api-key", inv.api_key);
+}
+
+// Asks inv.question on inv.session_id and prints the events. If `started`
+// is not null, it receives the stream's SessionStarted (if any).
 grpc::Status Ask(v1::AnalyticsService::Stub& stub, grpc::ClientContext& context,
-                 const Invocation& inv, const Console& console) {
+                 const Invocation& inv, const Console& console,
+                 v1::SessionStarted* started = nullptr) {
   v1::AskRequest request;
   request.set_practice_id(inv.practice);
   request.set_question(inv.question);
@@ -96,6 +110,7 @@ grpc::Status Ask(v1::AnalyticsService::Stub& stub, grpc::ClientContext& context,
     options.format.time_zone = console.time_zone;
     options.progress = console.out_is_terminal && console.err_is_terminal;
     options.out_dir = inv.out_dir;
+    options.follow_up_hint = inv.command != Command::kChat;
     printer =
         std::make_unique<HumanAskPrinter>(options, console.out, console.err);
   }
@@ -103,7 +118,12 @@ grpc::Status Ask(v1::AnalyticsService::Stub& stub, grpc::ClientContext& context,
   std::unique_ptr<grpc::ClientReader<v1::AskEvent>> reader =
       stub.Ask(&context, request);
   v1::AskEvent event;
-  while (reader->Read(&event)) printer->OnEvent(event);
+  while (reader->Read(&event)) {
+    if (started != nullptr && event.has_session_started()) {
+      *started = event.session_started();
+    }
+    printer->OnEvent(event);
+  }
   grpc::Status status = reader->Finish();
   printer->Finish();
   return status;
@@ -258,7 +278,275 @@ int WriteDemoData(const Invocation& inv, const Console& console) {
   return kExitOk;
 }
 
+// One `vetctl chat`: one channel, the session the questions continue, and
+// the turn the next question will be.
+class Chat {
+ public:
+  Chat(const Invocation& inv, const Console& console, LineReader& input,
+       ChatInterrupter& interrupter)
+      : inv_(inv),
+        console_(console),
+        input_(input),
+        interrupter_(interrupter),
+        // Chat's own messages: with --json, stdout carries JSON lines only.
+        info_(inv.json ? console.err : console.out),
+        channel_(
+            grpc::CreateChannel(inv.addr, grpc::InsecureChannelCredentials())),
+        stub_(v1::AnalyticsService::NewStub(channel_)),
+        session_id_(inv.session_id),
+        // A continued session's turn is known from its first answer.
+        next_turn_(inv.session_id.empty() ? 1 : 0) {
+    format_.color = inv.color_allowed && console.out_is_terminal;
+    format_.time_zone = console.time_zone;
+  }
+
+  int Run() {
+    if (input_.interactive()) {
+      info_ << "vetctl chat with practice " << Line(inv_.practice) << " at "
+            << Line(inv_.addr);
+      if (!session_id_.empty()) info_ << ", session " << Line(session_id_);
+      info_ << ". /help lists the commands; Ctrl-D leaves.\n";
+      info_.flush();
+    }
+    for (;;) {
+      const LineReader::Result read =
+          input_.ReadLine(ChatPrompt(inv_.practice, next_turn_));
+      switch (read.status) {
+        case LineReader::Status::kEof:
+          return kExitOk;
+        case LineReader::Status::kInterrupted:
+          if (interrupter_.terminated() || !input_.interactive()) {
+            return kExitCancelled;
+          }
+          continue;  // The line is cleared; prompt again.
+        case LineReader::Status::kLine:
+          break;
+      }
+      const ChatLine line = ParseChatLine(read.line);
+      if (line.command == ChatCommand::kEmpty) continue;
+      input_.AddHistory(read.line);
+      if (line.command == ChatCommand::kQuit) return kExitOk;
+      Do(line);
+      console_.out.flush();
+      console_.err.flush();
+      if (interrupter_.terminated()) return kExitCancelled;
+    }
+  }
+
+ private:
+  static std::string Line(absl::string_view text) {
+    return SanitizeForTerminal(text, /*keep_newlines=*/false);
+  }
+
+  void Do(const ChatLine& line) {
+    switch (line.command) {
+      case ChatCommand::kQuestion:
+        AskQuestion(line.text);
+        break;
+      case ChatCommand::kHelp:
+        info_ << kChatHelp;
+        break;
+      case ChatCommand::kSession:
+        if (inv_.json) {
+          console_.out << (session_id_.empty()
+                               ? std::string("{}")
+                               : absl::StrCat("{\"sessionId\":",
+                                              JsonQuote(session_id_), "}"))
+                       << "\n";
+        } else if (session_id_.empty()) {
+          info_ << "no session yet: the next question starts one\n";
+        } else {
+          info_ << "session " << Line(session_id_) << "\n";
+        }
+        break;
+      case ChatCommand::kNew:
+        StartFresh();
+        info_ << "the next question starts a new session\n";
+        break;
+      case ChatCommand::kHistory:
+        History();
+        break;
+      case ChatCommand::kBudget: {
+        v1::GetBudgetRequest request;
+        request.set_practice_id(inv_.practice);
+        v1::Budget budget;
+        if (Call(&v1::AnalyticsService::Stub::GetBudget, request, &budget)) {
+          console_.out << (inv_.json ? JsonLine(budget)
+                                     : FormatBudget(budget, format_));
+        }
+        break;
+      }
+      case ChatCommand::kEnd:
+        End();
+        break;
+      case ChatCommand::kUnknown:
+        console_.err << FormatError(
+            "USAGE",
+            absl::StrCat("unknown command \"", line.text,
+                         "\"; /help lists the commands"),
+            inv_.json, inv_.color_allowed && console_.err_is_terminal);
+        if (!inv_.json) console_.err << kChatHelp;
+        break;
+      case ChatCommand::kEmpty:
+      case ChatCommand::kQuit:
+        break;
+    }
+  }
+
+  void StartFresh() {
+    session_id_.clear();
+    next_turn_ = 1;
+  }
+
+  void AskQuestion(const std::string& question) {
+    Invocation inv = inv_;
+    inv.question = question;
+    inv.session_id = session_id_;
+    grpc::ClientContext context;
+    PrepareContext(context, inv);
+    v1::SessionStarted started;
+    interrupter_.Attach(&context);
+    const grpc::Status status = Ask(*stub_, context, inv, console_, &started);
+    const bool cancelled = interrupter_.Detach();
+    if (!started.session_id().empty()) {
+      session_id_ = started.session_id();
+      next_turn_ = started.turn() > 0 ? started.turn() + 1 : 0;
+    }
+    if (status.ok()) return;
+    PrintError(status, cancelled);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND &&
+        !session_id_.empty() && !inv_.json) {
+      console_.err << "(/new starts a new session)\n";
+    }
+  }
+
+  void History() {
+    if (session_id_.empty()) {
+      info_ << "no session yet: the next question starts one\n";
+      return;
+    }
+    v1::GetSessionRequest request;
+    request.set_practice_id(inv_.practice);
+    request.set_session_id(session_id_);
+    v1::Session session;
+    if (Call(&v1::AnalyticsService::Stub::GetSession, request, &session)) {
+      console_.out << (inv_.json ? JsonLine(session)
+                                 : FormatSession(session, format_));
+    }
+  }
+
+  void End() {
+    if (session_id_.empty()) {
+      info_ << "no session to end: the next question starts one\n";
+      return;
+    }
+    v1::EndSessionRequest request;
+    request.set_practice_id(inv_.practice);
+    request.set_session_id(session_id_);
+    v1::EndSessionResponse response;
+    grpc::StatusCode code = grpc::StatusCode::OK;
+    if (Call(&v1::AnalyticsService::Stub::EndSession, request, &response,
+             &code)) {
+      if (inv_.json) {
+        console_.out << "{}\n";
+      } else {
+        info_ << "session " << Line(session_id_)
+              << " ended; the next question starts a new one\n";
+      }
+      StartFresh();
+    } else if (code == grpc::StatusCode::NOT_FOUND) {
+      // Already ended or expired: nothing left to continue.
+      StartFresh();
+    }
+  }
+
+  // Makes one unary call with its own deadline, cancellable by Ctrl-C.
+  // Prints the error line and returns false if it fails.
+  template <typename Request, typename Response>
+  bool Call(grpc::Status (v1::AnalyticsService::Stub::*method)(
+                grpc::ClientContext*, const Request&, Response*),
+            const Request& request, Response* response,
+            grpc::StatusCode* code = nullptr) {
+    grpc::ClientContext context;
+    PrepareContext(context, inv_);
+    interrupter_.Attach(&context);
+    const grpc::Status status = ((*stub_).*method)(&context, request, response);
+    const bool cancelled = interrupter_.Detach();
+    if (code != nullptr) *code = status.error_code();
+    if (status.ok()) return true;
+    PrintError(status, cancelled);
+    return false;
+  }
+
+  void PrintError(const grpc::Status& status, bool cancelled) {
+    console_.out.flush();
+    console_.err << FormatError(
+        StatusCodeName(status.error_code()),
+        ErrorMessage(status, inv_, *channel_, cancelled), inv_.json,
+        inv_.color_allowed && console_.err_is_terminal);
+    console_.err.flush();
+  }
+
+  const Invocation& inv_;
+  const Console& console_;
+  LineReader& input_;
+  ChatInterrupter& interrupter_;
+  std::ostream& info_;
+  FormatOptions format_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AnalyticsService::Stub> stub_;
+  std::string session_id_;
+  // 0 while unknown.
+  int next_turn_;
+};
+
 }  // namespace
+
+void ChatInterrupter::Interrupt() {
+  absl::MutexLock lock(&mu_);
+  if (context_ != nullptr) {
+    cancelled_ = true;
+    context_->TryCancel();
+  } else {
+    prompt_.Notify();
+  }
+}
+
+void ChatInterrupter::Terminate() {
+  absl::MutexLock lock(&mu_);
+  terminated_ = true;
+  if (context_ != nullptr) {
+    cancelled_ = true;
+    context_->TryCancel();
+  }
+  prompt_.Notify();
+}
+
+bool ChatInterrupter::terminated() const {
+  absl::MutexLock lock(&mu_);
+  return terminated_;
+}
+
+void ChatInterrupter::Attach(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  context_ = context;
+  cancelled_ = false;
+  if (terminated_) {
+    cancelled_ = true;
+    context_->TryCancel();
+  }
+}
+
+bool ChatInterrupter::Detach() {
+  absl::MutexLock lock(&mu_);
+  context_ = nullptr;
+  return cancelled_;
+}
+
+int RunChat(const Invocation& inv, const Console& console, LineReader& input,
+            ChatInterrupter& interrupter) {
+  return Chat(inv, console, input, interrupter).Run();
+}
 
 void CallCanceller::Cancel() {
   absl::MutexLock lock(&mu_);
@@ -308,9 +596,7 @@ int Run(const Invocation& inv, const Console& console,
   std::unique_ptr<v1::AnalyticsService::Stub> stub =
       v1::AnalyticsService::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(inv.timeout));
-  if (!inv.api_key.empty()) context.AddMetadata("x-api-key", inv.api_key);
+  PrepareContext(context, inv);
 
   canceller.Attach(&context);
   grpc::Status status;
@@ -393,8 +679,9 @@ int Run(const Invocation& inv, const Console& console,
     }
     case Command::kHelp:
     case Command::kDemoData:
+    case Command::kChat:
       status = grpc::Status(grpc::StatusCode::INTERNAL,
-                            "help and demo-data are not calls");
+                            "help, demo-data and chat are not one call");
       break;
   }
   canceller.Detach();

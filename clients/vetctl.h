@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "clients/args.h"
+#include "clients/chat.h"
 
 namespace grpc {
 class ClientContext;
@@ -33,6 +34,34 @@ class CallCanceller {
   mutable absl::Mutex mu_;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Ctrl-C (and SIGTERM) in `vetctl chat`: cancels the call in flight, if any,
+// and otherwise wakes the prompt, which clears its line or ends the chat.
+// Unlike CallCanceller nothing is remembered for the next call: a Ctrl-C at
+// the prompt never cancels the question typed after it. Thread-safe;
+// Interrupt() and Terminate() are what main's signal thread calls.
+class ChatInterrupter {
+ public:
+  explicit ChatInterrupter(WakePipe& prompt) : prompt_(prompt) {}
+
+  // Ctrl-C.
+  void Interrupt();
+  // SIGTERM: cancels the call in flight and ends the chat at the prompt.
+  void Terminate();
+  bool terminated() const;
+
+  // The call Interrupt() cancels; `context` must stay alive until Detach(),
+  // which returns whether it was cancelled.
+  void Attach(grpc::ClientContext* context);
+  bool Detach();
+
+ private:
+  WakePipe& prompt_;
+  mutable absl::Mutex mu_;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool terminated_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Where the output goes and what it is.
@@ -65,6 +94,19 @@ inline constexpr size_t kImportChunkBytes = size_t{1} << 20;
 // demo practice's exports, up to today in console.time_zone, and lists them.
 int Run(const Invocation& invocation, const Console& console,
         CallCanceller& canceller);
+
+// `vetctl chat`: reads lines from `input` until /quit, /exit or the end of
+// the input, and answers each question with Ask on one session (the one of
+// invocation.session_id, else the one the first answer starts), printed as
+// `ask` prints it. The /commands are those of kChatHelp. Every call has its
+// own deadline of invocation.timeout. A failed call prints its error line
+// as `ask` does and the chat goes on. Ctrl-C (`interrupter`) cancels the
+// question running; at the prompt it clears the line when input is
+// interactive, and otherwise ends the chat. Returns kExitOk at /quit or the
+// end of the input, kExitCancelled when interrupted at a non-interactive
+// prompt or terminated.
+int RunChat(const Invocation& invocation, const Console& console,
+            LineReader& input, ChatInterrupter& interrupter);
 
 }  // namespace vet::cli
 

@@ -1,6 +1,7 @@
-// vet::cli::Run against a fake AnalyticsService on a loopback port: what goes
-// over the wire (metadata, request fields), what is printed, and the exit
-// code for each way a call can end, including Ctrl-C and the deadline.
+// vet::cli::Run and vet::cli::RunChat against a fake AnalyticsService on a
+// loopback port: what goes over the wire (metadata, request fields), what is
+// printed, and the exit code for each way a call can end, including Ctrl-C
+// and the deadline; for chat, the session kept across lines typed on a pipe.
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
@@ -11,6 +12,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -25,6 +28,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/args.h"
+#include "clients/chat.h"
+#include "clients/format.h"
 #include "clients/vetctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -55,9 +60,36 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
     return last_api_key_;
   }
 
+  // If set, answers every Ask instead of `events` and `ask_status`.
+  std::function<grpc::Status(grpc::ServerContext*, const v1::AskRequest&,
+                             grpc::ServerWriter<v1::AskEvent>*)>
+      ask_handler;
+
+  std::vector<v1::AskRequest> ask_requests() {
+    absl::MutexLock lock(&mu_);
+    return ask_requests_;
+  }
+
+  // GetSession answers with these; NOT_FOUND for any other id.
+  std::map<std::string, v1::Session> sessions;
+
+  std::vector<std::string> got_sessions() {
+    absl::MutexLock lock(&mu_);
+    return got_sessions_;
+  }
+  std::vector<std::string> ended_sessions() {
+    absl::MutexLock lock(&mu_);
+    return ended_sessions_;
+  }
+  int budget_calls() {
+    absl::MutexLock lock(&mu_);
+    return budget_calls_;
+  }
+
   grpc::Status Ask(grpc::ServerContext* context, const v1::AskRequest* request,
                    grpc::ServerWriter<v1::AskEvent>* writer) override {
     Record(*context, *request);
+    if (ask_handler) return ask_handler(context, *request, writer);
     for (const v1::AskEvent& event : events) writer->Write(event);
     events_written.Notify();
     if (hold_until_cancelled) {
@@ -75,6 +107,10 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
                          const v1::GetBudgetRequest* request,
                          v1::Budget* response) override {
     if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    {
+      absl::MutexLock lock(&mu_);
+      ++budget_calls_;
+    }
     response->set_practice_id(request->practice_id());
     response->set_limit_micros(50'000'000);
     response->set_spent_micros(1'250'000);
@@ -85,6 +121,15 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
                           const v1::GetSessionRequest* request,
                           v1::Session* response) override {
     if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    {
+      absl::MutexLock lock(&mu_);
+      got_sessions_.push_back(request->session_id());
+    }
+    const auto session = sessions.find(request->session_id());
+    if (session != sessions.end()) {
+      *response = session->second;
+      return grpc::Status::OK;
+    }
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("no session ", request->session_id()));
   }
@@ -92,7 +137,10 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
   grpc::Status EndSession(grpc::ServerContext* context,
                           const v1::EndSessionRequest* request,
                           v1::EndSessionResponse* response) override {
-    return Authenticate(*context);
+    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    absl::MutexLock lock(&mu_);
+    ended_sessions_.push_back(request->session_id());
+    return grpc::Status::OK;
   }
 
   // ImportDataset records every chunk, then answers with import_status or,
@@ -145,6 +193,7 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
               const v1::AskRequest& request) {
     absl::MutexLock lock(&mu_);
     last_request_ = request;
+    ask_requests_.push_back(request);
     const auto key = context.client_metadata().find("x-api-key");
     if (key != context.client_metadata().end()) {
       last_api_key_ = std::string(key->second.data(), key->second.size());
@@ -155,6 +204,10 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
   std::vector<v1::ImportChunk> import_chunks_ ABSL_GUARDED_BY(mu_);
   int import_calls_ ABSL_GUARDED_BY(mu_) = 0;
   v1::AskRequest last_request_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::AskRequest> ask_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> got_sessions_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
+  int budget_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_api_key_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -247,6 +300,7 @@ TEST_F(RunTest, AskPrintsTheAnswerForPeople) {
   EXPECT_EQ(RunCli(MakeInvocation({"ask", "how many dogs?"})), 0);
   EXPECT_THAT(out_.str(),
               HasSubstr("answer   There are 12 dogs.\n         12\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("follow up: vetctl ask --session=s-7"));
 }
 
 TEST_F(RunTest, StreamErrorAfterEventsKeepsTheEventsAndMapsTheCode) {
@@ -500,6 +554,444 @@ TEST(RunUnreachableTest, SaysTheServerIsNotRunning) {
             absl::StrCat("vetctl: UNAVAILABLE: cannot reach the server at ",
                          flags.addr, ": is vet-analytics-server running?\n"));
   EXPECT_EQ(out.str(), "");
+}
+
+// --- chat --------------------------------------------------------------------
+
+// Answers like the real server: a question without a session starts "s-1",
+// "s-2", ...; one with a session continues it (NOT_FOUND once ended). The
+// question "bad" is refused with INVALID_ARGUMENT after SessionStarted;
+// "slow" waits for the client to cancel.
+class ChatServer {
+ public:
+  explicit ChatServer(FakeAnalyticsService& service) {
+    service.ask_handler = [this, &service](
+                              grpc::ServerContext* context,
+                              const v1::AskRequest& request,
+                              grpc::ServerWriter<v1::AskEvent>* writer) {
+      v1::AskEvent started;
+      started.set_seq(1);
+      {
+        absl::MutexLock lock(&mu_);
+        std::string id = request.session_id();
+        if (id.empty()) {
+          id = absl::StrCat("s-", ++sessions_);
+        } else if (turns_.count(id) == 0) {
+          return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              absl::StrCat("no session ", id));
+        }
+        for (const std::string& ended : service.ended_sessions()) {
+          if (ended == id) {
+            return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                absl::StrCat("session ", id, " has ended"));
+          }
+        }
+        started.mutable_session_started()->set_session_id(id);
+        started.mutable_session_started()->set_resumed(
+            !request.session_id().empty());
+        started.mutable_session_started()->set_turn(++turns_[id]);
+      }
+      writer->Write(started);
+      if (request.question() == "bad") {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "cannot answer that");
+      }
+      if (request.question() == "slow") {
+        service.events_written.Notify();
+        const absl::Time give_up = absl::Now() + absl::Seconds(20);
+        while (!context->IsCancelled() && absl::Now() < give_up) {
+          absl::SleepFor(absl::Milliseconds(5));
+        }
+        return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      }
+      v1::AskEvent answer;
+      answer.set_seq(2);
+      answer.mutable_final_answer()->set_text(
+          absl::StrCat("answer to ", request.question()));
+      writer->Write(answer);
+      return grpc::Status::OK;
+    };
+  }
+
+ private:
+  absl::Mutex mu_;
+  int sessions_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> turns_ ABSL_GUARDED_BY(mu_);
+};
+
+// A pipe standing in for a non-terminal stdin.
+class ScriptPipe {
+ public:
+  ScriptPipe() {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    read_fd_ = fds[0];
+    write_fd_ = fds[1];
+  }
+  ~ScriptPipe() {
+    Close();
+    close(read_fd_);
+  }
+  void Write(const std::string& text) {
+    ASSERT_EQ(write(write_fd_, text.data(), text.size()),
+              static_cast<ssize_t>(text.size()));
+  }
+  // The end of the input (Ctrl-D).
+  void Close() {
+    if (write_fd_ >= 0) close(write_fd_);
+    write_fd_ = -1;
+  }
+  int read_fd() const { return read_fd_; }
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+class ChatTest : public RunTest {
+ protected:
+  void SetUp() override {
+    RunTest::SetUp();
+    absl::StatusOr<std::unique_ptr<WakePipe>> wake = WakePipe::Create();
+    ASSERT_TRUE(wake.ok());
+    wake_ = *std::move(wake);
+    interrupter_ = std::make_unique<ChatInterrupter>(*wake_);
+  }
+
+  // Runs chat with `script` as its whole input.
+  int Chat(const std::string& script, const Invocation& inv) {
+    ScriptPipe input;
+    input.Write(script);
+    input.Close();
+    FdLineReader reader(input.read_fd(), *wake_);
+    return RunChat(inv, Console{out_, err_}, reader, *interrupter_);
+  }
+  int Chat(const std::string& script) {
+    return Chat(script, MakeInvocation({"chat"}));
+  }
+
+  std::vector<std::string> AskedSessions() {
+    std::vector<std::string> ids;
+    for (const v1::AskRequest& request : service_.ask_requests()) {
+      ids.push_back(request.session_id());
+    }
+    return ids;
+  }
+
+  ChatServer chat_server_{service_};
+  std::unique_ptr<WakePipe> wake_;
+  std::unique_ptr<ChatInterrupter> interrupter_;
+};
+
+using ::testing::ElementsAre;
+
+TEST_F(ChatTest, QuestionsKeepTheSessionTheFirstAnswerStarted) {
+  EXPECT_EQ(Chat("how many dogs?\nand cats?\nand birds?\n"), 0);
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1", "s-1"));
+  const std::vector<v1::AskRequest> requests = service_.ask_requests();
+  EXPECT_EQ(requests[1].question(), "and cats?");
+  EXPECT_EQ(requests[2].practice_id(), "demo");
+  EXPECT_EQ(err_.str(), "");
+  // Printed as `ask` prints them; no prompt on a pipe.
+  EXPECT_THAT(out_.str(), HasSubstr("answer   answer to how many dogs?\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("s-1 · resumed, turn 3\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("answer   answer to and birds?\n"));
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("demo #")));
+  // The next line is the follow-up: no `vetctl ask --session` hint.
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("follow up:")));
+}
+
+TEST_F(ChatTest, ContinuesTheSessionGiven) {
+  EXPECT_EQ(Chat("first\n"), 0);
+  Invocation inv = MakeInvocation({"chat"});
+  inv.session_id = "s-1";
+  EXPECT_EQ(Chat("second\nthird\n", inv), 0);
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1", "s-1"));
+}
+
+TEST_F(ChatTest, NewStartsANewSessionAndSessionPrintsIt) {
+  EXPECT_EQ(Chat("/session\nq1\n/session\n/new\n/session\nq2\nq3\n/session\n"),
+            0);
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "", "s-2"));
+  const std::string out = out_.str();
+  const size_t none = out.find("no session yet");
+  const size_t first = out.find("session s-1\n");
+  const size_t fresh = out.find("the next question starts a new session\n");
+  const size_t second = out.find("session s-2\n");
+  ASSERT_NE(none, std::string::npos) << out;
+  ASSERT_NE(first, std::string::npos) << out;
+  ASSERT_NE(fresh, std::string::npos) << out;
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_LT(none, first);
+  EXPECT_LT(first, fresh);
+  EXPECT_LT(fresh, second);
+}
+
+TEST_F(ChatTest, HistoryShowsTheSessionFromGetSession) {
+  v1::Session session;
+  session.set_session_id("s-1");
+  session.set_practice_id("demo");
+  v1::Turn* turn = session.add_turns();
+  turn->set_number(1);
+  turn->set_question("how many dogs?");
+  turn->set_answer("There are 12 dogs.");
+  turn->set_status("OK");
+  service_.sessions["s-1"] = session;
+
+  EXPECT_EQ(Chat("/history\nhow many dogs?\n/history\n"), 0);
+  // No session yet: nothing to ask the server.
+  EXPECT_THAT(service_.got_sessions(), ElementsAre("s-1"));
+  EXPECT_THAT(out_.str(), HasSubstr(FormatSession(session, FormatOptions())));
+}
+
+TEST_F(ChatTest, EndEndsTheSessionAndTheNextQuestionStartsAnother) {
+  EXPECT_EQ(Chat("q1\nq2\n/end\nq3\n/end\n"), 0);
+  EXPECT_THAT(service_.ended_sessions(), ElementsAre("s-1", "s-2"));
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1", ""));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("session s-1 ended; the next question starts a new "
+                        "one\n"));
+}
+
+TEST_F(ChatTest, BudgetCallsGetBudget) {
+  EXPECT_EQ(Chat("/budget\n"), 0);
+  EXPECT_EQ(service_.budget_calls(), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("  spent       $1.25  2%\n"));
+}
+
+TEST_F(ChatTest, AFailedQuestionPrintsItsErrorAndTheChatGoesOn) {
+  EXPECT_EQ(Chat("q1\nbad\nq3\n"), 0);
+  EXPECT_EQ(err_.str(), "vetctl: INVALID_ARGUMENT: cannot answer that\n");
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1", "s-1"));
+  // The failed question was turn 2: the next one is turn 3.
+  EXPECT_THAT(out_.str(), HasSubstr("s-1 · resumed, turn 3\n"));
+}
+
+TEST_F(ChatTest, AnEndedSessionIsNotFoundUntilNew) {
+  Invocation inv = MakeInvocation({"chat"});
+  inv.session_id = "s-404";
+  EXPECT_EQ(Chat("q1\nq2\n/new\nq3\n", inv), 0);
+  EXPECT_THAT(AskedSessions(), ElementsAre("s-404", "s-404", ""));
+  EXPECT_EQ(
+      err_.str(),
+      "vetctl: NOT_FOUND: no session s-404\n(/new starts a new session)\n"
+      "vetctl: NOT_FOUND: no session s-404\n(/new starts a new session)\n");
+}
+
+TEST_F(ChatTest, BudgetRefusalDoesNotEndTheChat) {
+  auto answer = std::move(service_.ask_handler);
+  service_.ask_handler = [&answer](grpc::ServerContext* context,
+                                   const v1::AskRequest& request,
+                                   grpc::ServerWriter<v1::AskEvent>* writer) {
+    if (request.question() == "expensive") {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "budget hard cap reached");
+    }
+    return answer(context, request, writer);
+  };
+  EXPECT_EQ(Chat("expensive\ncheap\n"), 0);
+  EXPECT_EQ(err_.str(),
+            "vetctl: RESOURCE_EXHAUSTED: budget hard cap reached\n");
+  EXPECT_THAT(out_.str(), HasSubstr("answer   answer to cheap\n"));
+}
+
+TEST_F(ChatTest, UnknownCommandsPrintTheHelpAndEmptyLinesAreIgnored) {
+  EXPECT_EQ(Chat("\n   \n/frobnicate\n/session now\n/help\nq1"), 0);
+  EXPECT_THAT(err_.str(), HasSubstr("vetctl: USAGE: unknown command "
+                                    "\"/frobnicate\"; /help lists the "
+                                    "commands\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("unknown command \"/session now\""));
+  EXPECT_THAT(err_.str(), HasSubstr("  /history"));
+  EXPECT_THAT(out_.str(), HasSubstr(kChatHelp));
+  // The last line has no newline: still a question.
+  ASSERT_EQ(service_.ask_requests().size(), 1u);
+  EXPECT_EQ(service_.ask_requests()[0].question(), "q1");
+}
+
+TEST_F(ChatTest, QuitStopsReading) {
+  EXPECT_EQ(Chat("q1\n/quit\nq2\n"), 0);
+  EXPECT_EQ(Chat("q3\n/exit\nq4\n"), 0);
+  EXPECT_EQ(service_.ask_requests().size(), 2u);
+}
+
+TEST_F(ChatTest, JsonKeepsStdoutToJsonLines) {
+  Invocation inv = MakeInvocation({"chat"});
+  inv.json = true;
+  EXPECT_EQ(Chat("/session\nq1\n/new\n/session\nbad\n/help\n/session\n", inv),
+            0);
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 6u) << out_.str();
+  EXPECT_EQ(lines[0], "{}");
+  EXPECT_EQ(lines[3], "{}");
+  EXPECT_EQ(lines[4],
+            "{\"seq\":\"1\",\"sessionStarted\":{\"sessionId\":\"s-2\","
+            "\"turn\":1}}");
+  for (const std::string& line : {lines[1], lines[2], lines[4]}) {
+    v1::AskEvent event;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &event).ok())
+        << line;
+  }
+  EXPECT_EQ(lines[5], "{\"sessionId\":\"s-2\"}");
+  EXPECT_THAT(
+      err_.str(),
+      HasSubstr("{\"code\":\"INVALID_ARGUMENT\",\"message\":\"cannot answer "
+                "that\"}\n"));
+}
+
+// Output that another thread can wait on while the chat writes it.
+class WatchedOutput : public std::streambuf {
+ public:
+  // True once the output holds `text`; false after `timeout`.
+  bool WaitFor(const std::string& text, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto seen = [this, &text]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return data_.find(text) != std::string::npos;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+  }
+  std::string str() {
+    absl::MutexLock lock(&mu_);
+    return data_;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    const char byte = traits_type::to_char_type(c);
+    xsputn(&byte, 1);
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    absl::MutexLock lock(&mu_);
+    data_.append(s, static_cast<size_t>(n));
+    return n;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string data_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(ChatTest, CtrlCCancelsTheQuestionRunningAndTheChatGoesOn) {
+  ScriptPipe input;
+  FdLineReader reader(input.read_fd(), *wake_);
+  WatchedOutput watched;
+  std::ostream out(&watched);
+  int exit_code = -1;
+  std::thread chat([&] {
+    exit_code = RunChat(MakeInvocation({"chat"}), Console{out, err_}, reader,
+                        *interrupter_);
+  });
+  input.Write("slow\n");
+  // The client has seen the session start; the server is still working.
+  ASSERT_TRUE(watched.WaitFor("s-1 · new", absl::Seconds(20)));
+  interrupter_->Interrupt();  // What main's signal thread does on SIGINT.
+  input.Write("after\n");
+  input.Close();
+  chat.join();
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_EQ(err_.str(), "vetctl: CANCELLED: interrupted\n");
+  // The cancelled question had started s-1: the next one continues it.
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1"));
+  EXPECT_THAT(watched.str(), HasSubstr("answer   answer to after\n"));
+}
+
+TEST_F(ChatTest, CtrlCAtAPromptOnAPipeEndsTheChat) {
+  ScriptPipe input;  // Open, with nothing to read.
+  FdLineReader reader(input.read_fd(), *wake_);
+  interrupter_->Interrupt();
+  EXPECT_EQ(RunChat(MakeInvocation({"chat"}), Console{out_, err_}, reader,
+                    *interrupter_),
+            9);
+  EXPECT_TRUE(service_.ask_requests().empty());
+}
+
+TEST_F(ChatTest, TerminateCancelsTheQuestionAndEndsTheChat) {
+  ScriptPipe input;
+  FdLineReader reader(input.read_fd(), *wake_);
+  int exit_code = -1;
+  std::thread chat([&] {
+    exit_code = RunChat(MakeInvocation({"chat"}), Console{out_, err_}, reader,
+                        *interrupter_);
+  });
+  input.Write("slow\n");
+  ASSERT_TRUE(service_.events_written.WaitForNotificationWithTimeout(
+      absl::Seconds(20)));
+  interrupter_->Terminate();  // SIGTERM
+  chat.join();  // The input is still open: the chat ended by itself.
+  EXPECT_EQ(exit_code, 9);
+  EXPECT_EQ(err_.str(), "vetctl: CANCELLED: interrupted\n");
+}
+
+// A terminal's reader, scripted: the chat's side of line editing.
+class ScriptedTerminal : public LineReader {
+ public:
+  explicit ScriptedTerminal(std::vector<Result> script)
+      : script_(std::move(script)) {}
+  Result ReadLine(const std::string& prompt) override {
+    prompts.push_back(prompt);
+    if (next_ == script_.size()) return Result{};
+    return script_[next_++];
+  }
+  void AddHistory(const std::string& line) override { history.push_back(line); }
+  bool interactive() const override { return true; }
+
+  std::vector<std::string> prompts;
+  std::vector<std::string> history;
+
+ private:
+  std::vector<Result> script_;
+  size_t next_ = 0;
+};
+
+TEST_F(ChatTest, OnATerminalCtrlCClearsTheLineAndThePromptShowsTheTurn) {
+  using S = LineReader::Status;
+  ScriptedTerminal terminal({{S::kLine, "q1"},
+                             {S::kInterrupted, ""},
+                             {S::kLine, "  "},
+                             {S::kLine, "q2"},
+                             {S::kLine, "/new"},
+                             {S::kLine, "q3"}});
+  EXPECT_EQ(RunChat(MakeInvocation({"chat"}), Console{out_, err_}, terminal,
+                    *interrupter_),
+            0);
+  EXPECT_THAT(terminal.prompts,
+              ElementsAre("demo #1> ", "demo #2> ", "demo #2> ", "demo #2> ",
+                          "demo #3> ", "demo #1> ", "demo #2> "));
+  EXPECT_THAT(terminal.history, ElementsAre("q1", "q2", "/new", "q3"));
+  EXPECT_THAT(AskedSessions(), ElementsAre("", "s-1", ""));
+  EXPECT_THAT(out_.str(), HasSubstr("/help lists the commands"));
+}
+
+TEST_F(ChatTest, AContinuedSessionsTurnIsKnownFromItsFirstAnswer) {
+  EXPECT_EQ(Chat("q1\nq2\n"), 0);
+  Invocation inv = MakeInvocation({"chat"});
+  inv.session_id = "s-1";
+  ScriptedTerminal terminal({{LineReader::Status::kLine, "q3"}});
+  EXPECT_EQ(RunChat(inv, Console{out_, err_}, terminal, *interrupter_), 0);
+  EXPECT_THAT(terminal.prompts, ElementsAre("demo> ", "demo #4> "));
+}
+
+TEST(ChatUnreachableTest, ConnectionErrorsArePrintedAndTheChatGoesOn) {
+  FlagValues flags;
+  flags.addr = absl::StrCat("127.0.0.1:", UnusedPort());
+  const absl::StatusOr<Invocation> inv =
+      ParseInvocation({"chat"}, flags, Environment());
+  ASSERT_TRUE(inv.ok());
+  absl::StatusOr<std::unique_ptr<WakePipe>> wake = WakePipe::Create();
+  ASSERT_TRUE(wake.ok());
+  ChatInterrupter interrupter(**wake);
+  ScriptPipe input;
+  input.Write("q1\n/budget\n");
+  input.Close();
+  FdLineReader reader(input.read_fd(), **wake);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunChat(*inv, Console{out, err}, reader, interrupter), 0);
+  const std::string line =
+      absl::StrCat("vetctl: UNAVAILABLE: cannot reach the server at ",
+                   flags.addr, ": is vet-analytics-server running?\n");
+  EXPECT_EQ(err.str(), absl::StrCat(line, line));
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Unit tests of vetctl's testable part: exit codes, formatting, argument
-// parsing, and both Ask printers. No network; see vetctl_rpc_test.cc for the
-// calls against a fake server on loopback.
+// parsing, both Ask printers, and chat's line grammar and plain reader. No
+// network; see vetctl_rpc_test.cc for the calls against a fake server on
+// loopback.
 #include "clients/vetctl.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "clients/args.h"
 #include "clients/ask_printer.h"
+#include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
 #include "gmock/gmock.h"
@@ -859,6 +862,87 @@ TEST(ProgressLineTest, DrawsAndErasesOnlyWhenEnabled) {
   disabled.Show("running…");
   disabled.Stop();
   EXPECT_EQ(quiet.str(), "");
+}
+
+// --- chat --------------------------------------------------------------------
+
+TEST(ParseInvocationTest, ChatTakesASessionAndNoQuestion) {
+  FlagValues flags;
+  flags.session = "s-1";
+  const auto inv = Parse({"chat"}, flags);
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->command, Command::kChat);
+  EXPECT_EQ(inv->session_id, "s-1");
+  EXPECT_EQ(inv->timeout, absl::Seconds(kDefaultTimeoutSeconds));
+  EXPECT_THAT(std::string(Parse({"chat", "how", "many"}).status().message()),
+              HasSubstr("chat takes no arguments"));
+  EXPECT_THAT(kUsage, HasSubstr("vetctl chat [--session=ID]"));
+}
+
+TEST(ParseChatLineTest, QuestionsCommandsAndTheRest) {
+  EXPECT_EQ(ParseChatLine("").command, ChatCommand::kEmpty);
+  EXPECT_EQ(ParseChatLine(" \t ").command, ChatCommand::kEmpty);
+  const ChatLine question = ParseChatLine("  how many dogs? ");
+  EXPECT_EQ(question.command, ChatCommand::kQuestion);
+  EXPECT_EQ(question.text, "how many dogs?");
+  // A slash inside a question is not a command.
+  EXPECT_EQ(ParseChatLine("revenue per visit / per client").command,
+            ChatCommand::kQuestion);
+  EXPECT_EQ(ParseChatLine("/help").command, ChatCommand::kHelp);
+  EXPECT_EQ(ParseChatLine("/?").command, ChatCommand::kHelp);
+  EXPECT_EQ(ParseChatLine(" /session ").command, ChatCommand::kSession);
+  EXPECT_EQ(ParseChatLine("/new").command, ChatCommand::kNew);
+  EXPECT_EQ(ParseChatLine("/history").command, ChatCommand::kHistory);
+  EXPECT_EQ(ParseChatLine("/budget").command, ChatCommand::kBudget);
+  EXPECT_EQ(ParseChatLine("/end").command, ChatCommand::kEnd);
+  EXPECT_EQ(ParseChatLine("/quit").command, ChatCommand::kQuit);
+  EXPECT_EQ(ParseChatLine("/exit").command, ChatCommand::kQuit);
+  for (const char* unknown : {"/frobnicate", "/QUIT", "/end now", "/"}) {
+    const ChatLine line = ParseChatLine(unknown);
+    EXPECT_EQ(line.command, ChatCommand::kUnknown) << unknown;
+    EXPECT_EQ(line.text, unknown);
+  }
+}
+
+TEST(ChatPromptTest, ShowsTheNextTurnWhenKnown) {
+  EXPECT_EQ(ChatPrompt("demo", 3), "demo #3> ");
+  EXPECT_EQ(ChatPrompt("demo", 0), "demo> ");
+}
+
+TEST(ChatHelpTest, ListsEveryCommand) {
+  for (const char* command :
+       {"/help", "/session", "/new", "/history", "/budget", "/end", "/quit",
+        "/exit", "Ctrl-D", "Ctrl-C"}) {
+    EXPECT_THAT(kChatHelp, HasSubstr(command));
+  }
+}
+
+TEST(FdLineReaderTest, ReadsLinesUntilTheEndAndCanBeInterrupted) {
+  absl::StatusOr<std::unique_ptr<WakePipe>> wake = WakePipe::Create();
+  ASSERT_TRUE(wake.ok());
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string script = "one\r\n\ntwo\nlast";
+  ASSERT_EQ(write(fds[1], script.data(), script.size()),
+            static_cast<ssize_t>(script.size()));
+  FdLineReader reader(fds[0], **wake);
+  using S = LineReader::Status;
+  LineReader::Result result = reader.ReadLine("ignored> ");
+  EXPECT_EQ(result.status, S::kLine);
+  EXPECT_EQ(result.line, "one");
+  EXPECT_EQ(reader.ReadLine("").line, "");
+  EXPECT_EQ(reader.ReadLine("").line, "two");
+  // The writer is still open: the reader waits, and Ctrl-C wakes it.
+  (*wake)->Notify();
+  EXPECT_EQ(reader.ReadLine("").status, S::kInterrupted);
+  close(fds[1]);
+  result = reader.ReadLine("");
+  EXPECT_EQ(result.status, S::kLine);
+  EXPECT_EQ(result.line, "last");
+  EXPECT_EQ(reader.ReadLine("").status, S::kEof);
+  EXPECT_EQ(reader.ReadLine("").status, S::kEof);
+  EXPECT_FALSE(reader.interactive());
+  close(fds[0]);
 }
 
 }  // namespace
