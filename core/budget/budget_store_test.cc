@@ -1,8 +1,8 @@
 // One behavioural suite for every BudgetGuard store: in memory, SQLite and
 // PostgreSQL. BudgetStoreTest runs against all three; DurableBudgetStoreTest
 // (restarts, replicas, expiry, the ledger) against the two durable ones.
-// PostgreSQL runs in a throwaway server (tests/testing/postgres_server.h)
-// started once per test binary, with a fresh database per test.
+// PostgreSQL runs in a throwaway server started once per test binary, with
+// a fresh database per test (tests/testing/postgres_fixture.h).
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -18,7 +18,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "core/budget/budget_guard.h"
 #include "core/budget/budget_rules.h"
@@ -27,6 +26,7 @@
 #include "core/budget/sqlite_budget_guard.h"
 #include "core/common/testing/fake_clock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/postgres_fixture.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -35,7 +35,9 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::vet::testing::FreshPostgresDatabase;
 using ::vet::testing::IsOk;
+using ::vet::testing::PostgresDatabase;
 using ::vet::testing::PostgresServer;
 using ::vet::testing::StatusIs;
 
@@ -50,43 +52,6 @@ Practice MakePractice(int64_t limit_micros) {
 absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
   return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
 }
-
-// The PostgreSQL server of this test binary: started on first use (so the
-// in-memory and SQLite cases never wait for it), stopped after the last test.
-class PostgresEnvironment : public ::testing::Environment {
- public:
-  static absl::StatusOr<PostgresServer*> Server() {
-    absl::MutexLock lock(&mu_);
-    if (!started_) {
-      started_ = true;
-      absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Start();
-      if (server.ok()) {
-        server_ = std::move(server).value().release();
-      } else {
-        error_ = new absl::Status(server.status());
-      }
-    }
-    if (error_ != nullptr) return *error_;
-    return server_;
-  }
-  void TearDown() override {
-    absl::MutexLock lock(&mu_);
-    delete server_;
-    server_ = nullptr;
-  }
-
- private:
-  static absl::Mutex mu_;
-  static bool started_ ABSL_GUARDED_BY(mu_);
-  static PostgresServer* server_ ABSL_GUARDED_BY(mu_);
-  static absl::Status* error_ ABSL_GUARDED_BY(mu_);
-};
-absl::Mutex PostgresEnvironment::mu_;
-bool PostgresEnvironment::started_ = false;
-PostgresServer* PostgresEnvironment::server_ = nullptr;
-absl::Status* PostgresEnvironment::error_ = nullptr;
-::testing::Environment* const kPostgresEnvironment =
-    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment());
 
 // One fresh, empty store. Open may be called several times: each guard is
 // another replica (or a restart) on the same data.
@@ -217,11 +182,9 @@ std::vector<StoreKind> Stores(bool durable_only) {
        []() -> absl::StatusOr<std::unique_ptr<Store>> { return std::make_unique<SqliteStore>(); }},
       {"Postgres", true,
        []() -> absl::StatusOr<std::unique_ptr<Store>> {
-         absl::StatusOr<PostgresServer*> server = PostgresEnvironment::Server();
-         if (!server.ok()) return server.status();
-         absl::StatusOr<std::string> database = (*server)->CreateDatabase();
+         absl::StatusOr<PostgresDatabase> database = FreshPostgresDatabase();
          if (!database.ok()) return database.status();
-         return std::make_unique<PostgresStore>(*server, *database);
+         return std::make_unique<PostgresStore>(database->server, database->name);
        }},
   };
   std::vector<StoreKind> out;
@@ -788,12 +751,10 @@ INSTANTIATE_TEST_SUITE_P(DurableStores, DurableBudgetStoreTest,
 class PostgresBudgetGuardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<PostgresServer*> server = PostgresEnvironment::Server();
-    ASSERT_THAT(server, IsOk());
-    server_ = *server;
-    absl::StatusOr<std::string> database = server_->CreateDatabase();
+    absl::StatusOr<PostgresDatabase> database = FreshPostgresDatabase();
     ASSERT_THAT(database, IsOk());
-    url_ = server_->url(*database);
+    server_ = database->server;
+    url_ = database->url();
   }
   FakeClock clock_{Utc(2026, 11, 15, 12, 0, 0)};
   PostgresServer* server_ = nullptr;

@@ -4,8 +4,6 @@
 // many. Every change appends to the ledger in the same transaction.
 #include "core/budget/sqlite_budget_guard.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -14,114 +12,15 @@
 #include "absl/strings/str_format.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
+#include "core/storage/sqlite.h"
 
 namespace vet::budget {
 namespace {
 
+using ::vet::storage::SqliteStatement;
+using ::vet::storage::SqliteTransaction;
+
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-
-absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
-  std::string message =
-      absl::StrCat("sqlite budget store: ", what, ": ", sqlite3_errmsg(db));
-  int primary = rc & 0xff;
-  // Another process held the file past busy_timeout: worth retrying.
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-    return absl::UnavailableError(message);
-  }
-  return absl::InternalError(message);
-}
-
-// A prepared statement: bind by position, step, read columns. Finalized on
-// destruction.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db), sql_(sql) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int64_t v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, ++index_, v);
-    return *this;
-  }
-  Statement& Bind(const std::string& v) {
-    if (rc_ == SQLITE_OK) {
-      rc_ = sqlite3_bind_text(stmt_, ++index_, v.data(),
-                              static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    return *this;
-  }
-
-  // True when a row is ready to read, false when the statement is done.
-  absl::StatusOr<bool> Step() {
-    if (rc_ != SQLITE_OK) return SqliteError(db_, rc_, sql_);
-    // Stepping a finished statement would silently run it again.
-    if (done_) return false;
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) {
-      done_ = true;
-      return false;
-    }
-    rc_ = rc;
-    return SqliteError(db_, rc, sql_);
-  }
-  // Runs to completion, ignoring any rows.
-  absl::Status Run() {
-    while (true) {
-      VET_ASSIGN_OR_RETURN(bool row, Step());
-      if (!row) return absl::OkStatus();
-    }
-  }
-
-  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(stmt_, column);
-    return text == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(text),
-                                         sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  sqlite3* db_;
-  const char* sql_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_OK;
-  int index_ = 0;
-  bool done_ = false;
-};
-
-absl::Status Exec(sqlite3* db, const char* sql) {
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, sql);
-  return absl::OkStatus();
-}
-
-// BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout),
-// so a transaction never has to upgrade a read lock and fail with BUSY
-// half-way. Rolls back unless Commit() succeeded.
-class WriteTransaction {
- public:
-  static absl::StatusOr<std::unique_ptr<WriteTransaction>> Begin(sqlite3* db) {
-    VET_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
-    return std::unique_ptr<WriteTransaction>(new WriteTransaction(db));
-  }
-  ~WriteTransaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  absl::Status Commit() {
-    VET_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
-    open_ = false;
-    return absl::OkStatus();
-  }
-
- private:
-  explicit WriteTransaction(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
-  bool open_ = true;
-};
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS budget_periods (
@@ -174,33 +73,22 @@ absl::StatusOr<std::unique_ptr<SqliteBudgetGuard>> SqliteBudgetGuard::Open(
   if (sqlite_options.reservation_ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("reservation_ttl must be positive");
   }
-  sqlite3* db = nullptr;
-  // NOMUTEX: the guard's own mutex serializes use of the connection.
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message =
-        db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open budget database '", path, "': ", message));
-  }
-  sqlite3_busy_timeout(
-      db,
-      static_cast<int>(absl::ToInt64Milliseconds(sqlite_options.busy_timeout)));
+  storage::SqliteOptions storage_options;
+  storage_options.name = "budget";
+  storage_options.busy_timeout = sqlite_options.busy_timeout;
+  VET_ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db,
+                       storage::SqliteDatabase::Open(path, storage_options));
   std::unique_ptr<SqliteBudgetGuard> guard(new SqliteBudgetGuard(
-      path, db, std::move(options), sqlite_options, clock));
+      path, std::move(db), std::move(options), sqlite_options, clock));
   absl::Status s;
   {
     absl::MutexLock lock(&guard->mu_);
     s = guard->InitSchema();
     if (s.ok()) {
-      auto txn = WriteTransaction::Begin(db);
+      auto txn = SqliteTransaction::Begin(*guard->db_);
       s = txn.status();
       if (s.ok()) s = guard->SweepExpired(clock.Now());
-      if (s.ok()) s = (*txn)->Commit();
+      if (s.ok()) s = txn->Commit();
     }
   }
   if (!s.ok()) {
@@ -210,67 +98,40 @@ absl::StatusOr<std::unique_ptr<SqliteBudgetGuard>> SqliteBudgetGuard::Open(
   return guard;
 }
 
-SqliteBudgetGuard::SqliteBudgetGuard(std::string path, sqlite3* db,
-                                     BudgetOptions options,
-                                     SqliteBudgetOptions sqlite_options,
-                                     const Clock& clock)
+SqliteBudgetGuard::SqliteBudgetGuard(
+    std::string path, std::unique_ptr<storage::SqliteDatabase> db,
+    BudgetOptions options, SqliteBudgetOptions sqlite_options,
+    const Clock& clock)
     : path_(std::move(path)),
       options_(std::move(options)),
       sqlite_options_(sqlite_options),
       clock_(clock),
-      db_(db) {}
+      db_(std::move(db)) {}
 
-SqliteBudgetGuard::~SqliteBudgetGuard() { sqlite3_close(db_); }
+SqliteBudgetGuard::~SqliteBudgetGuard() = default;
 
 absl::Status SqliteBudgetGuard::InitSchema() {
-  // WAL lets readers run beside the one writer; FULL syncs the WAL on every
-  // commit, so a committed spend survives kill -9 and power loss alike.
-  {
-    Statement wal(db_, "PRAGMA journal_mode=WAL");
-    VET_ASSIGN_OR_RETURN(bool row, wal.Step());
-    if (!row || wal.Text(0) != "wal") {
-      return absl::InternalError(
-          absl::StrCat("journal_mode=WAL not accepted (got '",
-                       row ? wal.Text(0) : "", "')"));
-    }
-  }
-  VET_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=FULL"));
-  VET_ASSIGN_OR_RETURN(auto txn, WriteTransaction::Begin(db_));
-  VET_RETURN_IF_ERROR(Exec(
-      db_,
-      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
-  Statement read(db_, "SELECT MAX(version) FROM schema_version");
-  VET_ASSIGN_OR_RETURN(bool row, read.Step());
-  int64_t version = row ? read.Int(0) : 0;
-  if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the file has budget schema version ", version,
-                     "; this build understands up to ", kSchemaVersion,
-                     ". Run a newer server, or restore the previous file."));
-  }
-  if (version == 1) {
-    // Version 2 added the cached-token and sandbox-time columns.
-    VET_RETURN_IF_ERROR(Exec(
-        db_,
-        "ALTER TABLE ledger ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE ledger ADD COLUMN sandbox_millis INTEGER NOT NULL DEFAULT 0;"));
-  }
-  VET_RETURN_IF_ERROR(Exec(db_, kSchema));
-  if (version < kSchemaVersion) {
-    VET_RETURN_IF_ERROR(
-        Statement(db_, "INSERT INTO schema_version (version) VALUES (?)")
-            .Bind(int64_t{kSchemaVersion})
-            .Run());
-  }
-  return txn->Commit();
+  return storage::MigrateSchema(
+      *db_, kSchemaVersion, [this](int64_t found) -> absl::Status {
+        mu_.AssertHeld();
+        if (found == 1) {
+          // Version 2 added the cached-token and sandbox-time columns.
+          VET_RETURN_IF_ERROR(db_->Exec(
+              "ALTER TABLE ledger"
+              " ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;"
+              "ALTER TABLE ledger"
+              " ADD COLUMN sandbox_millis INTEGER NOT NULL DEFAULT 0;"));
+        }
+        return db_->Exec(kSchema);
+      });
 }
 
 absl::Status SqliteBudgetGuard::SweepExpired(absl::Time now) {
   const int64_t at = Micros(now);
   // Set-based, in the caller's transaction: record, give back, then delete.
   VET_RETURN_IF_ERROR(
-      Statement(
-          db_,
+      SqliteStatement(
+          *db_,
           "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
           " reservation_id, at)"
           " SELECT practice_id, period_start, 'expire', model, micros, id, ?"
@@ -279,19 +140,19 @@ absl::Status SqliteBudgetGuard::SweepExpired(absl::Time now) {
           .Bind(at)
           .Run());
   VET_RETURN_IF_ERROR(
-      Statement(db_,
-                "UPDATE budget_periods SET reserved = reserved - ("
-                "  SELECT COALESCE(SUM(r.micros), 0) FROM reservations r"
-                "  WHERE r.practice_id = budget_periods.practice_id"
-                "    AND r.period_start = budget_periods.period_start"
-                "    AND r.expires_at < ?1)"
-                " WHERE EXISTS (SELECT 1 FROM reservations r"
-                "  WHERE r.practice_id = budget_periods.practice_id"
-                "    AND r.period_start = budget_periods.period_start"
-                "    AND r.expires_at < ?1)")
+      SqliteStatement(*db_,
+                      "UPDATE budget_periods SET reserved = reserved - ("
+                      "  SELECT COALESCE(SUM(r.micros), 0) FROM reservations r"
+                      "  WHERE r.practice_id = budget_periods.practice_id"
+                      "    AND r.period_start = budget_periods.period_start"
+                      "    AND r.expires_at < ?1)"
+                      " WHERE EXISTS (SELECT 1 FROM reservations r"
+                      "  WHERE r.practice_id = budget_periods.practice_id"
+                      "    AND r.period_start = budget_periods.period_start"
+                      "    AND r.expires_at < ?1)")
           .Bind(at)
           .Run());
-  return Statement(db_, "DELETE FROM reservations WHERE expires_at < ?")
+  return SqliteStatement(*db_, "DELETE FROM reservations WHERE expires_at < ?")
       .Bind(at)
       .Run();
 }
@@ -309,29 +170,30 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(
   const int64_t period = Micros(bounds.start);
   absl::MutexLock lock(&mu_);
   // A read transaction, so the totals and the per-model sums are one snapshot.
-  VET_RETURN_IF_ERROR(Exec(db_, "BEGIN"));
-  struct EndRead {
-    sqlite3* db;
-    ~EndRead() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
-  } end_read{db_};
-  Statement totals(db_,
-                   "SELECT spent, reserved FROM budget_periods"
-                   " WHERE practice_id = ? AND period_start = ?");
+  // It ends when this function returns, after the statements below are
+  // finalized (rolled back: it wrote nothing).
+  VET_ASSIGN_OR_RETURN(
+      SqliteTransaction snapshot,
+      SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kRead));
+  SqliteStatement totals(*db_,
+                         "SELECT spent, reserved FROM budget_periods"
+                         " WHERE practice_id = ? AND period_start = ?");
   totals.Bind(practice.id).Bind(period);
   VET_ASSIGN_OR_RETURN(bool row, totals.Step());
   // Holds that have expired but were not swept yet (a sweep needs a write
   // transaction; the next Reserve makes it) are not counted as reserved.
-  Statement expired(db_,
-                    "SELECT COALESCE(SUM(micros), 0) FROM reservations"
-                    " WHERE practice_id = ? AND period_start = ? AND expires_at < ?");
+  SqliteStatement expired(
+      *db_,
+      "SELECT COALESCE(SUM(micros), 0) FROM reservations"
+      " WHERE practice_id = ? AND period_start = ? AND expires_at < ?");
   expired.Bind(practice.id).Bind(period).Bind(Micros(clock_.Now()));
   VET_ASSIGN_OR_RETURN(bool has_expired, expired.Step());
   const int64_t stale = has_expired ? expired.Int(0) : 0;
   BudgetState state =
       StateOf(practice, bounds, row ? totals.Int(0) : 0,
               row ? std::max<int64_t>(0, totals.Int(1) - stale) : 0);
-  Statement by_model(
-      db_,
+  SqliteStatement by_model(
+      *db_,
       "SELECT model, SUM(micros) FROM ledger"
       " WHERE practice_id = ? AND period_start = ? AND kind = 'commit'"
       "   AND micros > 0 GROUP BY model");
@@ -364,32 +226,33 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
   absl::MutexLock lock(&mu_);
   if (micros == 0) return r;
 
-  VET_ASSIGN_OR_RETURN(auto txn, WriteTransaction::Begin(db_));
+  VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_));
   VET_RETURN_IF_ERROR(SweepExpired(now));
   VET_RETURN_IF_ERROR(
-      Statement(db_,
-                "INSERT OR IGNORE INTO budget_periods"
-                " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
+      SqliteStatement(
+          *db_,
+          "INSERT OR IGNORE INTO budget_periods"
+          " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
           .Bind(practice.id)
           .Bind(period)
           .Bind(practice.time_zone.name())
           .Run());
   BudgetState limits = StateOf(practice, bounds, 0, 0);
   const int64_t cap = CapMicros(limits.limit_micros, limits.hard_cap);
-  Statement hold(db_,
-                 "UPDATE budget_periods SET reserved = reserved + ?1"
-                 " WHERE practice_id = ?2 AND period_start = ?3"
-                 "   AND spent + reserved + ?1 <= ?4"
-                 " RETURNING spent, reserved");
+  SqliteStatement hold(*db_,
+                       "UPDATE budget_periods SET reserved = reserved + ?1"
+                       " WHERE practice_id = ?2 AND period_start = ?3"
+                       "   AND spent + reserved + ?1 <= ?4"
+                       " RETURNING spent, reserved");
   hold.Bind(micros).Bind(practice.id).Bind(period).Bind(cap);
   VET_ASSIGN_OR_RETURN(bool granted, hold.Step());
   VET_RETURN_IF_ERROR(hold.Run());
   if (!granted) {
     int64_t spent = 0, reserved = 0;
     {
-      Statement totals(db_,
-                       "SELECT spent, reserved FROM budget_periods"
-                       " WHERE practice_id = ? AND period_start = ?");
+      SqliteStatement totals(*db_,
+                             "SELECT spent, reserved FROM budget_periods"
+                             " WHERE practice_id = ? AND period_start = ?");
       totals.Bind(practice.id).Bind(period);
       VET_ASSIGN_OR_RETURN(bool row, totals.Step());
       if (row) {
@@ -399,14 +262,15 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
     }
     BudgetState s = StateOf(practice, bounds, spent, reserved);
     // Keep the sweep's work even though this reservation is denied.
-    VET_RETURN_IF_ERROR(txn->Commit());
+    VET_RETURN_IF_ERROR(txn.Commit());
     return BudgetDenied(practice, s, micros);
   }
   VET_RETURN_IF_ERROR(
-      Statement(db_,
-                "INSERT INTO reservations"
-                " (id, practice_id, period_start, micros, model, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)")
+      SqliteStatement(
+          *db_,
+          "INSERT INTO reservations"
+          " (id, practice_id, period_start, micros, model, expires_at)"
+          " VALUES (?, ?, ?, ?, ?, ?)")
           .Bind(r.id)
           .Bind(practice.id)
           .Bind(period)
@@ -415,8 +279,8 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
           .Bind(Micros(now + sqlite_options_.reservation_ttl))
           .Run());
   VET_RETURN_IF_ERROR(
-      Statement(
-          db_,
+      SqliteStatement(
+          *db_,
           "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
           " reservation_id, at) VALUES (?, ?, 'reserve', ?, ?, ?, ?)")
           .Bind(practice.id)
@@ -426,7 +290,7 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
           .Bind(r.id)
           .Bind(Micros(now))
           .Run());
-  VET_RETURN_IF_ERROR(txn->Commit());
+  VET_RETURN_IF_ERROR(txn.Commit());
   return r;
 }
 
@@ -436,12 +300,11 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
     return absl::InvalidArgumentError("spend cannot be negative");
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
-  VET_ASSIGN_OR_RETURN(auto txn, WriteTransaction::Begin(db_));
+  VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_));
   {
-    Statement committed(
-        db_,
-        "SELECT 1 FROM ledger WHERE reservation_id = ?"
-        " AND kind IN ('commit', 'release') LIMIT 1");
+    SqliteStatement committed(*db_,
+                              "SELECT 1 FROM ledger WHERE reservation_id = ?"
+                              " AND kind IN ('commit', 'release') LIMIT 1");
     committed.Bind(reservation.id);
     VET_ASSIGN_OR_RETURN(bool already, committed.Step());
     if (already) {
@@ -450,9 +313,9 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
                        " is already settled (committed or released)"));
     }
   }
-  Statement take(db_,
-                 "DELETE FROM reservations WHERE id = ?"
-                 " RETURNING practice_id, period_start, micros");
+  SqliteStatement take(*db_,
+                       "DELETE FROM reservations WHERE id = ?"
+                       " RETURNING practice_id, period_start, micros");
   take.Bind(reservation.id);
   VET_ASSIGN_OR_RETURN(bool open, take.Step());
   std::string practice_id = open ? take.Text(0) : reservation.practice_id;
@@ -462,9 +325,9 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
     int64_t held = take.Int(2);
     VET_RETURN_IF_ERROR(take.Run());
     VET_RETURN_IF_ERROR(
-        Statement(db_,
-                  "UPDATE budget_periods SET reserved = reserved - ?"
-                  " WHERE practice_id = ? AND period_start = ?")
+        SqliteStatement(*db_,
+                        "UPDATE budget_periods SET reserved = reserved - ?"
+                        " WHERE practice_id = ? AND period_start = ?")
             .Bind(held)
             .Bind(practice_id)
             .Bind(held_period)
@@ -475,23 +338,25 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
   const absl::TimeZone tz = reservation.time_zone;
   const int64_t period = Micros(PeriodAt(now, reservation.period, tz).start);
   VET_RETURN_IF_ERROR(
-      Statement(db_,
-                "INSERT OR IGNORE INTO budget_periods"
-                " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
+      SqliteStatement(
+          *db_,
+          "INSERT OR IGNORE INTO budget_periods"
+          " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
           .Bind(practice_id)
           .Bind(period)
           .Bind(tz.name())
           .Run());
-  VET_RETURN_IF_ERROR(Statement(db_,
-                                "UPDATE budget_periods SET spent = spent + ?"
-                                " WHERE practice_id = ? AND period_start = ?")
-                          .Bind(spend.micros)
-                          .Bind(practice_id)
-                          .Bind(period)
-                          .Run());
   VET_RETURN_IF_ERROR(
-      Statement(
-          db_,
+      SqliteStatement(*db_,
+                      "UPDATE budget_periods SET spent = spent + ?"
+                      " WHERE practice_id = ? AND period_start = ?")
+          .Bind(spend.micros)
+          .Bind(practice_id)
+          .Bind(period)
+          .Run());
+  VET_RETURN_IF_ERROR(
+      SqliteStatement(
+          *db_,
           "INSERT INTO ledger (practice_id, period_start, kind, model,"
           " prompt_tokens, cached_prompt_tokens, completion_tokens,"
           " sandbox_millis, micros, question_id, reservation_id, at)"
@@ -508,17 +373,17 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
           .Bind(reservation.id)
           .Bind(Micros(now))
           .Run());
-  return txn->Commit();
+  return txn.Commit();
 }
 
 absl::Status SqliteBudgetGuard::Release(const Reservation& reservation) {
   if (reservation.micros == 0) return absl::OkStatus();
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
-  VET_ASSIGN_OR_RETURN(auto txn, WriteTransaction::Begin(db_));
-  Statement take(db_,
-                 "DELETE FROM reservations WHERE id = ?"
-                 " RETURNING practice_id, period_start, micros, model");
+  VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_));
+  SqliteStatement take(*db_,
+                       "DELETE FROM reservations WHERE id = ?"
+                       " RETURNING practice_id, period_start, micros, model");
   take.Bind(reservation.id);
   VET_ASSIGN_OR_RETURN(bool open, take.Step());
   if (!open) {
@@ -532,16 +397,16 @@ absl::Status SqliteBudgetGuard::Release(const Reservation& reservation) {
   std::string model = take.Text(3);
   VET_RETURN_IF_ERROR(take.Run());
   VET_RETURN_IF_ERROR(
-      Statement(db_,
-                "UPDATE budget_periods SET reserved = reserved - ?"
-                " WHERE practice_id = ? AND period_start = ?")
+      SqliteStatement(*db_,
+                      "UPDATE budget_periods SET reserved = reserved - ?"
+                      " WHERE practice_id = ? AND period_start = ?")
           .Bind(held)
           .Bind(practice_id)
           .Bind(period)
           .Run());
   VET_RETURN_IF_ERROR(
-      Statement(
-          db_,
+      SqliteStatement(
+          *db_,
           "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
           " reservation_id, at) VALUES (?, ?, 'release', ?, ?, ?, ?)")
           .Bind(practice_id)
@@ -551,7 +416,7 @@ absl::Status SqliteBudgetGuard::Release(const Reservation& reservation) {
           .Bind(reservation.id)
           .Bind(Micros(now))
           .Run());
-  return txn->Commit();
+  return txn.Commit();
 }
 
 }  // namespace vet::budget

@@ -18,8 +18,7 @@
 #include "core/budget/budget_guard.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/common/clock.h"
-
-struct sqlite3;
+#include "core/storage/sqlite.h"
 
 namespace vet::budget {
 
@@ -90,8 +89,10 @@ class SqliteBudgetGuard final : public BudgetGuard {
   absl::Status Release(const Reservation& reservation) override;
 
  private:
-  SqliteBudgetGuard(std::string path, sqlite3* db, BudgetOptions options,
-                    SqliteBudgetOptions sqlite_options, const Clock& clock);
+  SqliteBudgetGuard(std::string path,
+                    std::unique_ptr<storage::SqliteDatabase> db,
+                    BudgetOptions options, SqliteBudgetOptions sqlite_options,
+                    const Clock& clock);
 
   absl::Status InitSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases reservations whose expires_at is before `now`. Call inside a
@@ -105,7 +106,7 @@ class SqliteBudgetGuard final : public BudgetGuard {
   const SqliteBudgetOptions sqlite_options_;
   const Clock& clock_;
   absl::Mutex mu_;
-  sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
+  const std::unique_ptr<storage::SqliteDatabase> db_ ABSL_PT_GUARDED_BY(mu_);
 };
 
 }  // namespace vet::budget

@@ -1,8 +1,8 @@
 // One behavioural suite for every SessionStore: in memory, SQLite and
 // PostgreSQL. SessionStoreTest runs against all three; DurableSessionStoreTest
 // (reopening, replicas, schema versions) against the two durable ones.
-// PostgreSQL runs in a throwaway server (tests/testing/postgres_server.h)
-// started once per test binary, with a fresh database per test.
+// PostgreSQL runs in a throwaway server started once per test binary, with
+// a fresh database per test (tests/testing/postgres_fixture.h).
 #include "core/session/session_store.h"
 
 #include <sqlite3.h>
@@ -21,7 +21,6 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "core/common/testing/fake_clock.h"
 #include "core/session/in_memory_session_store.h"
@@ -29,6 +28,7 @@
 #include "core/session/sqlite_session_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/postgres_fixture.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -37,51 +37,16 @@ namespace {
 
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
+using ::vet::testing::FreshPostgresDatabase;
 using ::vet::testing::IsOk;
 using ::vet::testing::IsOkAndHolds;
+using ::vet::testing::PostgresDatabase;
 using ::vet::testing::PostgresServer;
 using ::vet::testing::StatusIs;
 
 absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
   return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
 }
-
-// The PostgreSQL server of this test binary: started on first use (so the
-// in-memory and SQLite cases never wait for it), stopped after the last test.
-class PostgresEnvironment : public ::testing::Environment {
- public:
-  static absl::StatusOr<PostgresServer*> Server() {
-    absl::MutexLock lock(&mu_);
-    if (!started_) {
-      started_ = true;
-      absl::StatusOr<std::unique_ptr<PostgresServer>> server = PostgresServer::Start();
-      if (server.ok()) {
-        server_ = std::move(server).value().release();
-      } else {
-        error_ = new absl::Status(server.status());
-      }
-    }
-    if (error_ != nullptr) return *error_;
-    return server_;
-  }
-  void TearDown() override {
-    absl::MutexLock lock(&mu_);
-    delete server_;
-    server_ = nullptr;
-  }
-
- private:
-  static absl::Mutex mu_;
-  static bool started_ ABSL_GUARDED_BY(mu_);
-  static PostgresServer* server_ ABSL_GUARDED_BY(mu_);
-  static absl::Status* error_ ABSL_GUARDED_BY(mu_);
-};
-absl::Mutex PostgresEnvironment::mu_;
-bool PostgresEnvironment::started_ = false;
-PostgresServer* PostgresEnvironment::server_ = nullptr;
-absl::Status* PostgresEnvironment::error_ = nullptr;
-::testing::Environment* const kPostgresEnvironment =
-    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment());
 
 // One fresh, empty backing store. Open may be called several times: each
 // store is another replica (or a restart) on the same data.
@@ -183,11 +148,9 @@ std::vector<StoreKind> Stores(bool durable_only) {
        }},
       {"Postgres", true,
        []() -> absl::StatusOr<std::unique_ptr<Backend>> {
-         absl::StatusOr<PostgresServer*> server = PostgresEnvironment::Server();
-         if (!server.ok()) return server.status();
-         absl::StatusOr<std::string> database = (*server)->CreateDatabase();
+         absl::StatusOr<PostgresDatabase> database = FreshPostgresDatabase();
          if (!database.ok()) return database.status();
-         return std::make_unique<PostgresBackend>(*server, *database);
+         return std::make_unique<PostgresBackend>(database->server, database->name);
        }},
   };
   std::vector<StoreKind> out;

@@ -13,8 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/common/clock.h"
 #include "core/session/session_store.h"
-
-struct sqlite3;
+#include "core/storage/sqlite.h"
 
 namespace vet::session {
 
@@ -68,7 +67,8 @@ class SqliteSessionStore final : public SessionStore {
   absl::StatusOr<int> Purge() override;
 
  private:
-  SqliteSessionStore(sqlite3* db, const Clock& clock, SessionOptions options);
+  SqliteSessionStore(std::unique_ptr<storage::SqliteDatabase> db, const Clock& clock,
+                     SessionOptions options);
 
   absl::Status InitSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads the turns of `session` (in number order) into it.
@@ -77,7 +77,7 @@ class SqliteSessionStore final : public SessionStore {
   const Clock& clock_;
   const SessionOptions options_;
   absl::Mutex mu_;
-  sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
+  const std::unique_ptr<storage::SqliteDatabase> db_ ABSL_PT_GUARDED_BY(mu_);
 };
 
 }  // namespace vet::session
