@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "core/common/random.h"
 
 namespace vet::budget {
 
@@ -52,6 +53,18 @@ PeriodBounds PeriodAt(absl::Time now, const std::string& period, absl::TimeZone 
   }
   absl::CivilMonth month(local);
   return {absl::FromCivil(month, tz), absl::FromCivil(month + 1, tz)};
+}
+
+Reservation NewReservation(const Practice& practice, const BudgetOptions& defaults,
+                           int64_t micros, const std::string& model) {
+  Reservation r;
+  r.id = RandomHex(16);
+  r.practice_id = practice.id;
+  r.micros = micros;
+  r.model = model;
+  r.period = OptionsFor(defaults, practice).period;
+  r.time_zone = practice.time_zone;
+  return r;
 }
 
 int64_t CapMicros(int64_t limit_micros, double fraction) {

@@ -57,13 +57,7 @@ absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practic
     BudgetState s = StateOf(practice, ledger, bounds);
     if (micros > s.remaining_micros) return BudgetDenied(practice, s, micros);
   }
-  Reservation r;
-  r.id = RandomHex(16);
-  r.practice_id = practice.id;
-  r.micros = micros;
-  r.model = model;
-  r.period = period;
-  r.time_zone = practice.time_zone;
+  Reservation r = NewReservation(practice, options_, micros, model);
   ledger.reserved += micros;
   reservations_.emplace(r.id, Hold{practice.id, practice.time_zone, period, micros});
   return r;

@@ -212,16 +212,9 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
     return absl::InvalidArgumentError("a reservation cannot be negative");
   }
   const absl::Time now = clock_.Now();
-  const std::string period_kind = OptionsFor(options_, practice).period;
-  PeriodBounds bounds = PeriodAt(now, period_kind, practice.time_zone);
+  const Reservation r = NewReservation(practice, options_, micros, model);
+  const PeriodBounds bounds = PeriodAt(now, r.period, practice.time_zone);
   const int64_t period = Micros(bounds.start);
-  Reservation r;
-  r.period = period_kind;
-  r.time_zone = practice.time_zone;
-  r.id = RandomHex(16);
-  r.practice_id = practice.id;
-  r.micros = micros;
-  r.model = model;
 
   absl::MutexLock lock(&mu_);
   if (micros == 0) return r;
