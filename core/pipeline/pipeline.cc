@@ -165,6 +165,23 @@ std::string DefaultAnswerText(const ResultValue& result) {
 Pipeline::Pipeline(PipelineOptions options, Deps deps)
     : options_(std::move(options)), deps_(deps) {}
 
+absl::Status Pipeline::ClaimSession(const std::string& practice_id,
+                                    const std::string& session_id, const std::string& holder,
+                                    CancellationToken& cancel) {
+  absl::Duration wait = absl::Milliseconds(20);
+  while (true) {
+    VET_ASSIGN_OR_RETURN(bool claimed, deps_.sessions->TryClaim(practice_id, session_id, holder,
+                                                                options_.session_claim_lease));
+    if (claimed) return absl::OkStatus();
+    // Another server's question on this session is still running.
+    if (cancel.WaitFor(wait)) {
+      return absl::CancelledError(
+          "cancelled while waiting for the session's previous question (on another server)");
+    }
+    wait = std::min(wait * 2, absl::Milliseconds(500));
+  }
+}
+
 absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
                            EventSink& sink, CancellationToken& cancel) {
   const Clock& clock = *deps_.clock;
@@ -184,14 +201,27 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
   session::SessionRecord session;
   session::SessionLocks::Lease session_lease;
   bool resumed = !request.session_id.empty();
-  if (resumed) {
-    VET_ASSIGN_OR_RETURN(session_lease,
-                         session_locks_.Acquire(practice.id + "/" + request.session_id, cancel));
-    VET_ASSIGN_OR_RETURN(session, deps_.sessions->Get(practice.id, request.session_id));
-  } else {
+  std::string session_id = request.session_id;
+  if (!resumed) {
     VET_ASSIGN_OR_RETURN(session, deps_.sessions->Create(practice.id));
-    VET_ASSIGN_OR_RETURN(session_lease,
-                         session_locks_.Acquire(practice.id + "/" + session.id, cancel));
+    session_id = session.id;
+  }
+  VET_ASSIGN_OR_RETURN(session_lease,
+                       session_locks_.Acquire(practice.id + "/" + session_id, cancel));
+  // The same across servers sharing the store: a claim in the store,
+  // released when this question is done (after its turn is stored).
+  VET_RETURN_IF_ERROR(ClaimSession(practice.id, session_id, question_id, cancel));
+  struct ReleaseClaim {
+    session::SessionStore* sessions;
+    const std::string& id;
+    const std::string& holder;
+    ~ReleaseClaim() {
+      absl::Status released = sessions->ReleaseClaim(id, holder);
+      if (!released.ok()) LogWarning("could not release session claim: ", released.ToString());
+    }
+  } release_claim{deps_.sessions, session_id, question_id};
+  if (resumed) {
+    VET_ASSIGN_OR_RETURN(session, deps_.sessions->Get(practice.id, session_id));
   }
   emit.Emit(SessionStartedEvent{session.id, resumed,
                                 static_cast<int>(session.turns.size()) + 1, as_of_text});

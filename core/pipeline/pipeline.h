@@ -45,6 +45,9 @@ struct PipelineOptions {
   // What a second in the sandbox costs (SANDBOX_COST_PER_SECOND), charged
   // to the question's budget; 0 makes execution free.
   int64_t sandbox_micros_per_second = 0;
+  // How long a question's claim on its session holds when its server dies
+  // without releasing it: longer than the slowest question.
+  absl::Duration session_claim_lease = absl::Minutes(10);
 };
 
 // An exception's message with every quoted string that is not a table or
@@ -97,8 +100,15 @@ class Pipeline {
                    EventSink& sink, CancellationToken& cancel);
 
  private:
+  // Waits until `holder` holds the session's claim in the store (another
+  // server's question may hold it), or `cancel` trips.
+  absl::Status ClaimSession(const std::string& practice_id, const std::string& session_id,
+                            const std::string& holder, CancellationToken& cancel);
+
   const PipelineOptions options_;
   const Deps deps_;
+  // In this process, questions on one session queue here (FIFO); across
+  // servers sharing the store, they also claim the session in the store.
   session::SessionLocks session_locks_;
 };
 

@@ -22,6 +22,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
+using ::vet::testing::IsOkAndHolds;
 using ::vet::testing::StatusIs;
 
 class RecordingSink final : public EventSink {
@@ -359,6 +360,61 @@ TEST_F(PipelineTest, TwoQuestionsOnOneSessionRunOneAfterTheOther) {
   ASSERT_EQ(stored->turns.size(), 2u);
   EXPECT_EQ(stored->turns[0].question, "revenue");
   EXPECT_EQ(stored->turns[1].question, "and by vet?");
+}
+
+// Two servers (two Pipelines) sharing one session store: the claim in the
+// store makes the second wait for the first, as SessionLocks does in one.
+TEST_F(PipelineTest, QuestionsOnOneSessionWaitAcrossServersSharingTheStore) {
+  GatedExecutor executor;
+  Pipeline server_a({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
+  Pipeline server_b({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
+  auto session = sessions_.Create("clinic");
+  ASSERT_THAT(session, IsOk());
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  RecordingSink first_sink, second_sink;
+  CancellationToken first_cancel, second_cancel;
+  std::thread first([&] {
+    EXPECT_THAT(server_a.Ask(practice_, {"revenue", session->id, "2026-10-26"}, first_sink,
+                             first_cancel),
+                IsOk());
+  });
+  ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread second([&] {
+    EXPECT_THAT(server_b.Ask(practice_, {"and by vet?", session->id, "2026-10-26"}, second_sink,
+                             second_cancel),
+                IsOk());
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_TRUE(second_sink.events().empty()) << "the other server's question waits";
+  executor.gate.Notify();
+  first.join();
+  second.join();
+  EXPECT_EQ(second_sink.OfType<SessionStartedEvent>().at(0).turn, 2);
+  ASSERT_EQ(generator_.requests().size(), 2u);
+  EXPECT_EQ(generator_.requests()[1].history.size(), 1u) << "it sees the first turn";
+  // The claim was released: a third question goes straight through.
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  RecordingSink third_sink;
+  EXPECT_THAT(server_a.Ask(practice_, {"and last year?", session->id, "2026-10-26"}, third_sink,
+                           cancel_),
+              IsOk());
+}
+
+TEST_F(PipelineTest, WaitingForAnotherServersQuestionCanBeCancelled) {
+  auto session = sessions_.Create("clinic");
+  ASSERT_THAT(session, IsOk());
+  // Another server's question holds the session.
+  ASSERT_THAT(sessions_.TryClaim("clinic", session->id, "elsewhere", absl::Minutes(10)),
+              IsOkAndHolds(true));
+  std::thread canceller([this] {
+    absl::SleepFor(absl::Milliseconds(100));
+    cancel_.Cancel();
+  });
+  EXPECT_THAT(Ask("revenue", session->id),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("on another server")));
+  canceller.join();
+  EXPECT_TRUE(generator_.requests().empty());
 }
 
 // Spends `micros` of the practice's budget, as earlier questions would.

@@ -73,6 +73,29 @@ absl::Status InMemorySessionStore::End(const std::string& practice_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> InMemorySessionStore::TryClaim(const std::string& practice_id,
+                                                     const std::string& session_id,
+                                                     const std::string& holder,
+                                                     absl::Duration lease) {
+  const absl::Time now = internal::NowMicros(clock_);
+  absl::MutexLock lock(&mu_);
+  if (FindLive(practice_id, session_id, now) == nullptr) return SessionNotFound(session_id);
+  auto it = claims_.find(session_id);
+  if (it != claims_.end() && it->second.holder != holder && it->second.until >= now) {
+    return false;
+  }
+  claims_[session_id] = Claim{holder, now + lease};
+  return true;
+}
+
+absl::Status InMemorySessionStore::ReleaseClaim(const std::string& session_id,
+                                                const std::string& holder) {
+  absl::MutexLock lock(&mu_);
+  auto it = claims_.find(session_id);
+  if (it != claims_.end() && it->second.holder == holder) claims_.erase(it);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SessionPage> InMemorySessionStore::List(const std::string& practice_id,
                                                        int page_size,
                                                        const std::string& page_token) {
@@ -111,6 +134,7 @@ absl::StatusOr<int> InMemorySessionStore::Purge() {
     if (IsLive(it->second, live_since)) {
       ++it;
     } else {
+      claims_.erase(it->first);
       it = sessions_.erase(it);
       ++removed;
     }

@@ -30,6 +30,9 @@ class InMemorySessionStore final : public SessionStore {
   absl::Status End(const std::string& practice_id, const std::string& session_id) override;
   absl::StatusOr<SessionPage> List(const std::string& practice_id, int page_size,
                                    const std::string& page_token) override;
+  absl::StatusOr<bool> TryClaim(const std::string& practice_id, const std::string& session_id,
+                                const std::string& holder, absl::Duration lease) override;
+  absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) override;
   absl::StatusOr<int> Purge() override;
 
  private:
@@ -41,6 +44,11 @@ class InMemorySessionStore final : public SessionStore {
   const SessionOptions options_;
   absl::Mutex mu_;
   std::map<std::string, SessionRecord> sessions_ ABSL_GUARDED_BY(mu_);
+  struct Claim {
+    std::string holder;
+    absl::Time until;
+  };
+  std::map<std::string, Claim> claims_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vet::session

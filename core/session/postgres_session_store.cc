@@ -36,7 +36,9 @@ constexpr const char* kSchema[] = {
   created_at BIGINT NOT NULL,
   last_active_at BIGINT NOT NULL,
   ended BOOLEAN NOT NULL DEFAULT false,
-  turn_count INTEGER NOT NULL DEFAULT 0))sql",
+  turn_count INTEGER NOT NULL DEFAULT 0,
+  claimed_by TEXT NOT NULL DEFAULT '',
+  claimed_until BIGINT NOT NULL DEFAULT 0))sql",
     "CREATE INDEX IF NOT EXISTS sessions_by_activity"
     " ON sessions (practice_id, last_active_at DESC, id)",
     "CREATE INDEX IF NOT EXISTS sessions_by_last_active ON sessions (last_active_at)",
@@ -250,6 +252,51 @@ absl::Status PostgresSessionStore::End(const std::string& practice_id,
   })));
   if (!ended) return SessionNotFound(session_id);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> PostgresSessionStore::TryClaim(const std::string& practice_id,
+                                                     const std::string& session_id,
+                                                     const std::string& holder,
+                                                     absl::Duration lease) {
+  const absl::Time now = internal::NowMicros(clock_);
+  const int64_t live_since = internal::LiveSinceMicros(now, options_.ttl);
+  bool exists = false;
+  bool claimed = false;
+  VET_RETURN_IF_ERROR(WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
+    // One statement: the row lock decides between two servers claiming at once.
+    VET_ASSIGN_OR_RETURN(
+        PgResult result,
+        conn.Exec(R"sql(
+WITH live AS (
+  SELECT id FROM sessions
+  WHERE id = $1::text AND practice_id = $2::text AND NOT ended
+    AND last_active_at >= $3::bigint
+  FOR UPDATE),
+claimed AS (
+  UPDATE sessions SET claimed_by = $4::text, claimed_until = $5::bigint
+  WHERE id IN (SELECT id FROM live)
+    AND (claimed_by = $4::text OR claimed_until < $6::bigint)
+  RETURNING id)
+SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM claimed))sql",
+                  {session_id, practice_id, live_since, holder, Micros(now + lease),
+                   Micros(now)}));
+    exists = result.rows() == 1 && result.Text(0, 0) == "1";
+    claimed = result.rows() == 1 && result.Text(0, 1) == "1";
+    return absl::OkStatus();
+  })));
+  if (!exists) return SessionNotFound(session_id);
+  return claimed;
+}
+
+absl::Status PostgresSessionStore::ReleaseClaim(const std::string& session_id,
+                                                const std::string& holder) {
+  return WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
+    return conn
+        .Exec("UPDATE sessions SET claimed_by = '', claimed_until = 0"
+              " WHERE id = $1::text AND claimed_by = $2::text",
+              {session_id, holder})
+        .status();
+  }));
 }
 
 absl::StatusOr<SessionPage> PostgresSessionStore::List(const std::string& practice_id,

@@ -19,7 +19,7 @@ namespace vet::session {
 // budget's tables; times are BIGINT Unix microseconds, as in SQLite):
 //   session_schema_version(version)
 //   sessions(id TEXT PRIMARY KEY, practice_id, created_at, last_active_at,
-//            ended BOOLEAN, turn_count)
+//            ended BOOLEAN, turn_count, claimed_by, claimed_until)
 //     INDEX sessions_by_activity (practice_id, last_active_at DESC, id)
 //   session_turns(session_id REFERENCES sessions ON DELETE CASCADE, number,
 //                 question, as_of_date, code, answer, summary, plan,
@@ -27,7 +27,8 @@ namespace vet::session {
 //     PRIMARY KEY (session_id, number)
 // AppendTurn increments the session row's turn_count (locking the row) and
 // inserts the turn with that number in one statement, so replicas appending
-// to one session never produce duplicate or missing numbers. The schema is
+// to one session never produce duplicate or missing numbers. TryClaim takes
+// the row lock too, so of two replicas claiming at once exactly one wins. The schema is
 // created on first Open under a transaction-scoped advisory lock (a key of
 // its own, not the budget's), so replicas starting together do not race.
 //
@@ -63,6 +64,9 @@ class PostgresSessionStore final : public SessionStore {
   absl::Status End(const std::string& practice_id, const std::string& session_id) override;
   absl::StatusOr<SessionPage> List(const std::string& practice_id, int page_size,
                                    const std::string& page_token) override;
+  absl::StatusOr<bool> TryClaim(const std::string& practice_id, const std::string& session_id,
+                                const std::string& holder, absl::Duration lease) override;
+  absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) override;
   absl::StatusOr<int> Purge() override;
 
  private:

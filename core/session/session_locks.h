@@ -1,8 +1,8 @@
 // One question at a time per session: a second question on a session waits
 // for the first to finish, so their turns are never interleaved and the
-// second one sees the first's turn as context. Within one server process;
-// replicas behind a load balancer should route a session to one replica
-// (docs/ARCHITECTURE.md), since each appends its turns atomically either way.
+// second one sees the first's turn as context. Within one server process,
+// in arrival order; across servers sharing a store the pipeline also claims
+// the session in the store (SessionStore::TryClaim).
 #ifndef VET_CORE_SESSION_SESSION_LOCKS_H_
 #define VET_CORE_SESSION_SESSION_LOCKS_H_
 

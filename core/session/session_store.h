@@ -79,6 +79,19 @@ class SessionStore {
   virtual absl::StatusOr<SessionPage> List(const std::string& practice_id, int page_size,
                                            const std::string& page_token) = 0;
 
+  // Claims the session for one question, for every server that shares the
+  // store, until ReleaseClaim or until `lease` has passed (so the claim of a
+  // server that crashed lapses). Returns false while another holder's claim
+  // is in force (the caller waits and tries again); true when `holder` has
+  // it, also when it had it already. kNotFound as for Get.
+  virtual absl::StatusOr<bool> TryClaim(const std::string& practice_id,
+                                        const std::string& session_id,
+                                        const std::string& holder, absl::Duration lease) = 0;
+
+  // Gives up `holder`'s claim; OK also when it holds none.
+  virtual absl::Status ReleaseClaim(const std::string& session_id,
+                                    const std::string& holder) = 0;
+
   // Deletes ended sessions and those expired (no turn for longer than the
   // TTL), with their turns. Returns how many sessions were removed. The
   // server calls it periodically.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -509,6 +510,63 @@ TEST_P(DurableSessionStoreTest, SurvivesReopening) {
   EXPECT_THAT(store_->Get("clinic", ended), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_THAT(store_->AppendTurn("clinic", id, MakeTurn("third")), IsOk());
   EXPECT_EQ(Numbers(*store_->Get("clinic", id)), OneTo(3));
+}
+
+TEST_P(SessionStoreTest, AClaimHoldsOffOtherHoldersUntilReleasedOrLapsed) {
+  const std::string id = NewSession();
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-a", absl::Minutes(10)), IsOkAndHolds(true));
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-a", absl::Minutes(10)), IsOkAndHolds(true))
+      << "the holder may claim again";
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-b", absl::Minutes(10)), IsOkAndHolds(false));
+  // Releasing someone else's claim changes nothing.
+  ASSERT_THAT(store_->ReleaseClaim(id, "question-b"), IsOk());
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-b", absl::Minutes(10)), IsOkAndHolds(false));
+  ASSERT_THAT(store_->ReleaseClaim(id, "question-a"), IsOk());
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-b", absl::Minutes(1)), IsOkAndHolds(true));
+  // A claim whose holder never released it (a crashed server) lapses.
+  clock_.Advance(absl::Seconds(59));
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-c", absl::Minutes(1)), IsOkAndHolds(false));
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_THAT(store_->TryClaim("clinic", id, "question-c", absl::Minutes(1)), IsOkAndHolds(true));
+  // Claims are per session.
+  const std::string other = NewSession();
+  EXPECT_THAT(store_->TryClaim("clinic", other, "question-d", absl::Minutes(1)), IsOkAndHolds(true));
+}
+
+TEST_P(SessionStoreTest, ClaimingAnUnknownForeignOrEndedSessionIsNotFound) {
+  const std::string id = NewSession();
+  EXPECT_THAT(store_->TryClaim("other-clinic", id, "q", absl::Minutes(1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->TryClaim("clinic", "0123456789abcdef0123456789abcdef", "q", absl::Minutes(1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(store_->End("clinic", id), IsOk());
+  EXPECT_THAT(store_->TryClaim("clinic", id, "q", absl::Minutes(1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->ReleaseClaim("0123456789abcdef0123456789abcdef", "q"), IsOk());
+}
+
+TEST_P(DurableSessionStoreTest, OnlyOneReplicaAtATimeHoldsASession) {
+  std::unique_ptr<SessionStore> replica = OpenStore();
+  ASSERT_NE(replica, nullptr);
+  const std::string id = NewSession();
+  // 8 claimants on two replicas race; exactly one wins each round.
+  for (int round = 0; round < 5; ++round) {
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      SessionStore* store = t % 2 == 0 ? store_.get() : replica.get();
+      threads.emplace_back([&, store, t] {
+        auto claimed = store->TryClaim("clinic", id, absl::StrCat("r", round, "-", t),
+                                       absl::Minutes(5));
+        EXPECT_THAT(claimed, IsOk());
+        if (claimed.ok() && *claimed) ++winners;
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << "round " << round;
+    clock_.Advance(absl::Minutes(6));  // the claim lapses
+    ASSERT_THAT(store_->AppendTurn("clinic", id, MakeTurn("keep it live")), IsOk());
+  }
 }
 
 TEST_P(DurableSessionStoreTest, ReplicasShareSessionsAndNumberTurnsTogether) {

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   created_at INTEGER NOT NULL,
   last_active_at INTEGER NOT NULL,
   ended INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1)),
-  turn_count INTEGER NOT NULL DEFAULT 0
+  turn_count INTEGER NOT NULL DEFAULT 0,
+  claimed_by TEXT NOT NULL DEFAULT '',
+  claimed_until INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_by_activity
   ON sessions (practice_id, last_active_at DESC, id);
@@ -214,6 +216,51 @@ absl::Status SqliteSessionStore::End(const std::string& practice_id,
   VET_RETURN_IF_ERROR(end.Run());
   if (!ended) return SessionNotFound(session_id);
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SqliteSessionStore::TryClaim(const std::string& practice_id,
+                                                   const std::string& session_id,
+                                                   const std::string& holder,
+                                                   absl::Duration lease) {
+  const absl::Time now = internal::NowMicros(clock_);
+  const int64_t live_since = internal::LiveSinceMicros(now, options_.ttl);
+  absl::MutexLock lock(&mu_);
+  VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kWrite));
+  SqliteStatement claim(*db_,
+                        "UPDATE sessions SET claimed_by = ?1, claimed_until = ?2"
+                        " WHERE id = ?3 AND practice_id = ?4 AND ended = 0 AND last_active_at >= ?5"
+                        "   AND (claimed_by = ?1 OR claimed_until < ?6)"
+                        " RETURNING 1");
+  claim.Bind(holder)
+      .Bind(Micros(now + lease))
+      .Bind(session_id)
+      .Bind(practice_id)
+      .Bind(live_since)
+      .Bind(Micros(now));
+  VET_ASSIGN_OR_RETURN(bool claimed, claim.Step());
+  VET_RETURN_IF_ERROR(claim.Run());
+  if (!claimed) {
+    SqliteStatement live(*db_,
+                         "SELECT 1 FROM sessions WHERE id = ? AND practice_id = ? AND ended = 0"
+                         " AND last_active_at >= ?");
+    live.Bind(session_id).Bind(practice_id).Bind(live_since);
+    VET_ASSIGN_OR_RETURN(bool exists, live.Step());
+    VET_RETURN_IF_ERROR(live.Run());
+    if (!exists) return SessionNotFound(session_id);
+  }
+  VET_RETURN_IF_ERROR(txn.Commit());
+  return claimed;
+}
+
+absl::Status SqliteSessionStore::ReleaseClaim(const std::string& session_id,
+                                              const std::string& holder) {
+  absl::MutexLock lock(&mu_);
+  return SqliteStatement(*db_,
+                         "UPDATE sessions SET claimed_by = '', claimed_until = 0"
+                         " WHERE id = ? AND claimed_by = ?")
+      .Bind(session_id)
+      .Bind(holder)
+      .Run();
 }
 
 absl::StatusOr<SessionPage> SqliteSessionStore::List(const std::string& practice_id, int page_size,

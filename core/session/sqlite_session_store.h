@@ -20,7 +20,7 @@ namespace vet::session {
 // Schema (times are Unix microseconds):
 //   schema_version(version)
 //   sessions(id PRIMARY KEY, practice_id, created_at, last_active_at,
-//            ended 0|1, turn_count)
+//            ended 0|1, turn_count, claimed_by, claimed_until)
 //     INDEX sessions_by_activity (practice_id, last_active_at DESC, id)
 //   session_turns(session_id REFERENCES sessions ON DELETE CASCADE, number,
 //                 question, as_of_date, code, answer, summary, plan,
@@ -29,6 +29,8 @@ namespace vet::session {
 // turn_count is the last turn number given out: AppendTurn increments it and
 // inserts the turn in one BEGIN IMMEDIATE transaction, so numbers are 1, 2,
 // 3... without gaps or duplicates however many threads and processes append.
+// claimed_by/claimed_until hold one question's claim (TryClaim: one
+// conditional UPDATE).
 //
 // Thread-safe: one connection behind a mutex. Several processes may open the
 // same file; they coordinate through SQLite's locks (WAL, BEGIN IMMEDIATE,
@@ -64,6 +66,9 @@ class SqliteSessionStore final : public SessionStore {
   absl::Status End(const std::string& practice_id, const std::string& session_id) override;
   absl::StatusOr<SessionPage> List(const std::string& practice_id, int page_size,
                                    const std::string& page_token) override;
+  absl::StatusOr<bool> TryClaim(const std::string& practice_id, const std::string& session_id,
+                                const std::string& holder, absl::Duration lease) override;
+  absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) override;
   absl::StatusOr<int> Purge() override;
 
  private:
