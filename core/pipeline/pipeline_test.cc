@@ -324,37 +324,47 @@ class GatedExecutor final : public sandbox::Executor {
   std::atomic<int> runs_{0};
 };
 
+// Asks "revenue" on `first` and, while its execution is held at the gate,
+// "and by vet?" on `second` on the same session; checks that the second
+// waits, then lets both finish and checks the second saw the first's turn.
+void ExpectTheSecondQuestionWaits(Pipeline& first, Pipeline& second,
+                                  GatedExecutor& executor, const Practice& practice,
+                                  const std::string& session_id,
+                                  codegen::FakeCodeGenerator& generator) {
+  generator.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  generator.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  RecordingSink first_sink, second_sink;
+  CancellationToken first_cancel, second_cancel;
+  std::thread first_thread([&] {
+    EXPECT_THAT(first.Ask(practice, {"revenue", session_id, "2026-10-26"}, first_sink,
+                          first_cancel),
+                IsOk());
+  });
+  ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread second_thread([&] {
+    EXPECT_THAT(second.Ask(practice, {"and by vet?", session_id, "2026-10-26"}, second_sink,
+                           second_cancel),
+                IsOk());
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_TRUE(second_sink.events().empty()) << "the second question waits for the first";
+  EXPECT_EQ(generator.requests().size(), 1u);
+  executor.gate.Notify();
+  first_thread.join();
+  second_thread.join();
+  EXPECT_EQ(second_sink.OfType<SessionStartedEvent>().at(0).turn, 2);
+  ASSERT_EQ(generator.requests().size(), 2u);
+  ASSERT_EQ(generator.requests()[1].history.size(), 1u) << "it sees the first turn";
+  EXPECT_EQ(generator.requests()[1].history[0].question, "revenue");
+}
+
 TEST_F(PipelineTest, TwoQuestionsOnOneSessionRunOneAfterTheOther) {
   GatedExecutor executor;
   Pipeline pipeline({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
-  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
-  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
-  RecordingSink first_sink, second_sink;
-  CancellationToken first_cancel, second_cancel;
-  std::thread first([&] {
-    EXPECT_THAT(pipeline.Ask(practice_, {"revenue", session->id, "2026-10-26"}, first_sink,
-                             first_cancel),
-                IsOk());
-  });
-  ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  std::thread second([&] {
-    EXPECT_THAT(pipeline.Ask(practice_, {"and by vet?", session->id, "2026-10-26"}, second_sink,
-                             second_cancel),
-                IsOk());
-  });
-  absl::SleepFor(absl::Milliseconds(100));
-  EXPECT_TRUE(second_sink.events().empty()) << "the second question waits for the first";
-  EXPECT_EQ(generator_.requests().size(), 1u);
-  executor.gate.Notify();
-  first.join();
-  second.join();
-  auto started = second_sink.OfType<SessionStartedEvent>().at(0);
-  EXPECT_EQ(started.turn, 2);
-  ASSERT_EQ(generator_.requests().size(), 2u);
-  ASSERT_EQ(generator_.requests()[1].history.size(), 1u) << "it sees the first turn";
-  EXPECT_EQ(generator_.requests()[1].history[0].question, "revenue");
+  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(pipeline, pipeline, executor,
+                                                       practice_, session->id, generator_));
   auto stored = sessions_.Get("clinic", session->id);
   ASSERT_THAT(stored, IsOk());
   ASSERT_EQ(stored->turns.size(), 2u);
@@ -370,29 +380,8 @@ TEST_F(PipelineTest, QuestionsOnOneSessionWaitAcrossServersSharingTheStore) {
   Pipeline server_b({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
-  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
-  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
-  RecordingSink first_sink, second_sink;
-  CancellationToken first_cancel, second_cancel;
-  std::thread first([&] {
-    EXPECT_THAT(server_a.Ask(practice_, {"revenue", session->id, "2026-10-26"}, first_sink,
-                             first_cancel),
-                IsOk());
-  });
-  ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  std::thread second([&] {
-    EXPECT_THAT(server_b.Ask(practice_, {"and by vet?", session->id, "2026-10-26"}, second_sink,
-                             second_cancel),
-                IsOk());
-  });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_TRUE(second_sink.events().empty()) << "the other server's question waits";
-  executor.gate.Notify();
-  first.join();
-  second.join();
-  EXPECT_EQ(second_sink.OfType<SessionStartedEvent>().at(0).turn, 2);
-  ASSERT_EQ(generator_.requests().size(), 2u);
-  EXPECT_EQ(generator_.requests()[1].history.size(), 1u) << "it sees the first turn";
+  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(server_a, server_b, executor,
+                                                       practice_, session->id, generator_));
   // The claim was released: a third question goes straight through.
   generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
   RecordingSink third_sink;
