@@ -165,6 +165,18 @@ std::string DefaultAnswerText(const ResultValue& result) {
 Pipeline::Pipeline(PipelineOptions options, Deps deps)
     : options_(std::move(options)), deps_(deps) {}
 
+void Pipeline::RenewSessionClaim(const std::string& practice_id,
+                                 const std::string& session_id, const std::string& holder) {
+  auto renewed = deps_.sessions->TryClaim(practice_id, session_id, holder,
+                                          options_.session_claim_lease);
+  if (!renewed.ok() || !*renewed) {
+    LogWarning("session ", session_id.substr(0, 8), "...: its claim could not be renewed (",
+               renewed.ok() ? "another question took it after it lapsed"
+                            : renewed.status().ToString(),
+               ")");
+  }
+}
+
 absl::Status Pipeline::ClaimSession(const std::string& practice_id,
                                     const std::string& session_id, const std::string& holder,
                                     CancellationToken& cancel) {
@@ -394,6 +406,7 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
     spend_reported = false;
     absl::Status cancelled = cancel.Check("before generating code");
     if (!cancelled.ok()) return settle(cancelled);
+    if (attempt > 1) RenewSessionClaim(practice.id, session_id, question_id);
     code_request.attempt = attempt;
     auto generated = deps_.generator->Generate(code_request, cancel);
     if (!generated.ok()) return settle(generated.status());

@@ -105,6 +105,11 @@ class Pipeline {
   absl::Status ClaimSession(const std::string& practice_id, const std::string& session_id,
                             const std::string& holder, CancellationToken& cancel);
 
+  // Extends the claim by another lease before each repair attempt, so a
+  // long question keeps it; logged, not fatal, when it cannot.
+  void RenewSessionClaim(const std::string& practice_id, const std::string& session_id,
+                         const std::string& holder);
+
   const PipelineOptions options_;
   const Deps deps_;
   // In this process, questions on one session queue here (FIFO); across

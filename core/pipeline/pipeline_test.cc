@@ -390,6 +390,47 @@ TEST_F(PipelineTest, QuestionsOnOneSessionWaitAcrossServersSharingTheStore) {
               IsOk());
 }
 
+// A generator whose every call takes 8 minutes of the fake clock, and
+// which checks whether another server could take the session meanwhile.
+class SlowRepairingGenerator final : public codegen::CodeGenerator {
+ public:
+  SlowRepairingGenerator(FakeClock& clock, session::SessionStore& sessions)
+      : clock_(clock), sessions_(sessions) {}
+  codegen::CostEstimate Estimate(const codegen::CodeRequest&) const override {
+    return {"fake-model", 1000};
+  }
+  bool CanRepair() const override { return true; }
+  absl::StatusOr<codegen::GeneratedCode> Generate(const codegen::CodeRequest& request,
+                                                  CancellationToken&) override {
+    clock_.Advance(absl::Minutes(8));
+    auto other = sessions_.TryClaim("clinic", session_id, "another-server", absl::Minutes(10));
+    if (other.ok() && *other) taken_at_attempt = request.attempt;
+    return codegen::FakeCodeGenerator::Code(request.attempt == 1 ? "result = df['x']"
+                                                                 : "result = 1");
+  }
+  std::string session_id;
+  int taken_at_attempt = 0;
+
+ private:
+  FakeClock& clock_;
+  session::SessionStore& sessions_;
+};
+
+TEST_F(PipelineTest, ALongQuestionRenewsItsClaimOnTheSession) {
+  auto session = sessions_.Create("clinic");
+  ASSERT_THAT(session, IsOk());
+  SlowRepairingGenerator generator(clock_, sessions_);
+  generator.session_id = session->id;
+  executor_.Push({{}, sandbox::FakeExecutor::Raised("KeyError", "'x'", 1)});
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  Pipeline pipeline({}, {&sessions_, &budget_, &generator, &executor_, &catalog_, &clock_});
+  // Two attempts of 8 minutes each: past the 10-minute lease unless renewed.
+  ASSERT_THAT(pipeline.Ask(practice_, {"revenue", session->id, "2026-10-26"}, sink_, cancel_),
+              IsOk());
+  EXPECT_EQ(sink_.OfType<FinalAnswerEvent>().at(0).attempts, 2);
+  EXPECT_EQ(generator.taken_at_attempt, 0) << "no other server could take the session";
+}
+
 TEST_F(PipelineTest, WaitingForAnotherServersQuestionCanBeCancelled) {
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
