@@ -27,6 +27,7 @@
 #include "core/common/testing/fake_clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
+#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -162,39 +163,12 @@ class PostgresStore final : public Store {
   std::string database_;
 };
 
-struct StoreKind {
-  std::string name;
-  // Keeps its data across guards: restarts, replicas, expiry, a ledger.
-  bool durable;
-  // A fresh store, or a failure (a missing PostgreSQL fails the test).
-  std::function<absl::StatusOr<std::unique_ptr<Store>>()> make;
-};
-
-void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+using StoreKind = vet::testing::StoreKind<Store>;
 
 std::vector<StoreKind> Stores(bool durable_only) {
-  std::vector<StoreKind> kinds = {
-      {"InMemory", false,
-       []() -> absl::StatusOr<std::unique_ptr<Store>> {
-         return std::make_unique<InMemoryStore>();
-       }},
-      {"Sqlite", true,
-       []() -> absl::StatusOr<std::unique_ptr<Store>> { return std::make_unique<SqliteStore>(); }},
-      {"Postgres", true,
-       []() -> absl::StatusOr<std::unique_ptr<Store>> {
-         absl::StatusOr<PostgresDatabase> database = FreshPostgresDatabase();
-         if (!database.ok()) return database.status();
-         return std::make_unique<PostgresStore>(database->server, database->name);
-       }},
-  };
-  std::vector<StoreKind> out;
-  for (StoreKind& k : kinds) {
-    if (k.durable || !durable_only) out.push_back(std::move(k));
-  }
-  return out;
+  return vet::testing::ThreeStores<Store, InMemoryStore, SqliteStore, PostgresStore>(
+      durable_only);
 }
-
-std::string StoreName(const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; }
 
 class BudgetStoreTest : public ::testing::TestWithParam<StoreKind> {
  protected:
@@ -743,9 +717,11 @@ TEST_P(DurableBudgetStoreTest, RefusesANewerSchemaVersion) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 99")));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllStores, BudgetStoreTest, ::testing::ValuesIn(Stores(false)), StoreName);
+INSTANTIATE_TEST_SUITE_P(AllStores, BudgetStoreTest, ::testing::ValuesIn(Stores(false)),
+                         vet::testing::StoreName<Store>);
 INSTANTIATE_TEST_SUITE_P(DurableStores, DurableBudgetStoreTest,
-                         ::testing::ValuesIn(Stores(/*durable_only=*/true)), StoreName);
+                         ::testing::ValuesIn(Stores(/*durable_only=*/true)),
+                         vet::testing::StoreName<Store>);
 
 // What only PostgreSQL has: a network between the guard and its data.
 class PostgresBudgetGuardTest : public ::testing::Test {

@@ -30,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
+#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -127,41 +128,12 @@ class PostgresBackend final : public Backend {
   std::string database_;
 };
 
-struct StoreKind {
-  std::string name;
-  // Keeps its data across store instances: reopening, replicas.
-  bool durable;
-  // A fresh backend, or a failure (a missing PostgreSQL fails the test).
-  std::function<absl::StatusOr<std::unique_ptr<Backend>>()> make;
-};
-
-void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+using StoreKind = vet::testing::StoreKind<Backend>;
 
 std::vector<StoreKind> Stores(bool durable_only) {
-  std::vector<StoreKind> kinds = {
-      {"InMemory", false,
-       []() -> absl::StatusOr<std::unique_ptr<Backend>> {
-         return std::make_unique<InMemoryBackend>();
-       }},
-      {"Sqlite", true,
-       []() -> absl::StatusOr<std::unique_ptr<Backend>> {
-         return std::make_unique<SqliteBackend>();
-       }},
-      {"Postgres", true,
-       []() -> absl::StatusOr<std::unique_ptr<Backend>> {
-         absl::StatusOr<PostgresDatabase> database = FreshPostgresDatabase();
-         if (!database.ok()) return database.status();
-         return std::make_unique<PostgresBackend>(database->server, database->name);
-       }},
-  };
-  std::vector<StoreKind> out;
-  for (StoreKind& k : kinds) {
-    if (k.durable || !durable_only) out.push_back(std::move(k));
-  }
-  return out;
+  return vet::testing::ThreeStores<Backend, InMemoryBackend, SqliteBackend, PostgresBackend>(
+      durable_only);
 }
-
-std::string StoreName(const ::testing::TestParamInfo<StoreKind>& info) { return info.param.name; }
 
 constexpr absl::Duration kTtl = absl::Hours(1);
 
@@ -619,9 +591,10 @@ TEST_P(DurableSessionStoreTest, RefusesANonPositiveTtl) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStores, SessionStoreTest, ::testing::ValuesIn(Stores(false)),
-                         StoreName);
+                         vet::testing::StoreName<Backend>);
 INSTANTIATE_TEST_SUITE_P(DurableStores, DurableSessionStoreTest,
-                         ::testing::ValuesIn(Stores(/*durable_only=*/true)), StoreName);
+                         ::testing::ValuesIn(Stores(/*durable_only=*/true)),
+                         vet::testing::StoreName<Backend>);
 
 }  // namespace
 }  // namespace vet::session
