@@ -87,6 +87,9 @@ struct CostEstimate {
   int64_t micros = 0;
 };
 
+// Called exactly once with the outcome of GenerateAsync.
+using GenerateCallback = std::function<void(absl::StatusOr<GeneratedCode>)>;
+
 // Thread-safe.
 class CodeGenerator {
  public:
@@ -109,6 +112,16 @@ class CodeGenerator {
   // kUnavailable when a model service is down; kCancelled when cancelled.
   virtual absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                                  CancellationToken& cancel) = 0;
+
+  // Generate without holding the calling thread while a model answers:
+  // returns at once and calls `done` exactly once, inline or on another
+  // thread (a model client's I/O thread). `request` (with its callbacks)
+  // and `cancel` must stay alive until `done` has been called. The default
+  // runs Generate inline, for generators that never wait (the planner).
+  virtual void GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
+                             GenerateCallback done) {
+    done(Generate(request, cancel));
+  }
 };
 
 }  // namespace vet::codegen

@@ -8,6 +8,7 @@
 #define VET_CORE_SANDBOX_EXECUTOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,10 @@ struct ExecutionResult {
   absl::Duration queued;
 };
 
-// Thread-safe: Execute may be called concurrently.
+// Called exactly once with the outcome of ExecuteAsync.
+using ExecuteCallback = std::function<void(absl::StatusOr<ExecutionResult>)>;
+
+// Thread-safe: Execute and ExecuteAsync may be called concurrently.
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -80,6 +84,17 @@ class Executor {
   virtual absl::StatusOr<ExecutionResult> Execute(
       const ExecutionRequest& request, OutputSink& output,
       CancellationToken& cancel) = 0;
+
+  // Starts the execution and returns without waiting for a slot or for the
+  // run: `done` is called exactly once with what Execute would return, on
+  // an executor thread (or inline, before ExecuteAsync returns). `output`
+  // and `cancel` must stay alive until `done` has been called; `output` is
+  // called on the executing thread. The default runs Execute inline, for
+  // executors without a queue of their own.
+  virtual void ExecuteAsync(const ExecutionRequest& request, OutputSink& output,
+                            CancellationToken& cancel, ExecuteCallback done) {
+    done(Execute(request, output, cancel));
+  }
 };
 
 }  // namespace vet::sandbox

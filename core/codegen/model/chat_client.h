@@ -48,6 +48,9 @@ struct ChatCallbacks {
   std::function<void(absl::string_view piece)> on_delta;
 };
 
+// Called exactly once with the outcome of CompleteAsync.
+using CompleteCallback = std::function<void(absl::StatusOr<ChatResponse>)>;
+
 // Thread-safe.
 class ChatClient {
  public:
@@ -60,6 +63,16 @@ class ChatClient {
   virtual absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
                                                 const ChatCallbacks& callbacks,
                                                 CancellationToken& cancel) = 0;
+
+  // Complete without holding the calling thread while the server answers:
+  // returns at once; `done` is called exactly once, inline or on the
+  // client's I/O thread, which also runs the callbacks. `callbacks` and
+  // `cancel` must stay alive until `done` has been called. The default runs
+  // Complete inline.
+  virtual void CompleteAsync(const ChatRequest& request, const ChatCallbacks& callbacks,
+                             CancellationToken& cancel, CompleteCallback done) {
+    done(Complete(request, callbacks, cancel));
+  }
 };
 
 }  // namespace vet::codegen
