@@ -124,6 +124,12 @@ class CodeGenerator {
   }
 };
 
+// GenerateAsync, waiting for its outcome: Generate for generators whose
+// GenerateAsync is the real one.
+absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator,
+                                             const CodeRequest& request,
+                                             CancellationToken& cancel);
+
 }  // namespace vet::codegen
 
 #endif  // VET_CORE_CODEGEN_CODE_GENERATOR_H_

@@ -2,9 +2,8 @@
 // of the reply and the import check.
 #include "core/codegen/model_generator.h"
 
-#include "core/codegen/context_window.h"
-
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -15,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/codegen/context_window.h"
 #include "core/codegen/semantic_layer.h"
 #include "core/common/status_macros.h"
 #include "core/data/schema.h"
@@ -184,72 +184,113 @@ CostEstimate ModelCodeGenerator::Estimate(const CodeRequest& request) const {
                                                   options_.max_completion_tokens)};
 }
 
-absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(
-    const CodeRequest& request, CancellationToken& cancel) {
+// One GenerateAsync: up to two calls (the second when the first reply's
+// code fails the check), each continuing on the client's thread.
+struct ModelCodeGenerator::Generation {
+  const CodeRequest* request = nullptr;
+  CancellationToken* cancel = nullptr;
+  GenerateCallback done;
+  CodeRequest current;
+  ChatRequest chat;
+  ChatCallbacks callbacks;
   GeneratedCode out;
-  out.generator = "model";
-  const std::string& model = ModelFor(request);
-  out.model = model;
-  CodeRequest current = request;
-  // One more call when the code fails the import check.
-  for (int call = 1; call <= 2; ++call) {
-    ChatRequest chat;
-    chat.model = model;
-    chat.messages = Prompt(current);
-    chat.max_completion_tokens = options_.max_completion_tokens;
-    chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
-    ChatCallbacks callbacks;
-    callbacks.on_retry = request.on_retry;
-    callbacks.on_delta = request.on_code_delta;
-    VET_ASSIGN_OR_RETURN(ChatResponse reply, client_->Complete(chat, callbacks, cancel));
-    if (!reply.model.empty()) out.model = reply.model;
-    int64_t prompt_tokens = reply.prompt_tokens;
-    int64_t completion_tokens = reply.completion_tokens;
-    if (!reply.has_usage) {
-      // Counted from the text when the server does not say: spend is never
-      // recorded as zero for a paid call.
-      prompt_tokens = 0;
-      for (const ChatMessage& m : chat.messages) prompt_tokens += EstimateTokens(m.content) + 4;
-      completion_tokens = EstimateTokens(reply.content);
-    }
-    const int64_t cached = std::min(reply.cached_prompt_tokens, prompt_tokens);
-    out.prompt_tokens += prompt_tokens;
-    out.cached_prompt_tokens += cached;
-    out.completion_tokens += completion_tokens;
-    // Priced as the model asked for: a server may answer with a dated
-    // variant of the name.
-    const int64_t cost =
-        options_.pricing->CostMicros(model, prompt_tokens, cached, completion_tokens);
-    out.cost_micros += cost;
-    if (request.on_spend) {
-      request.on_spend(CallSpend{model, prompt_tokens, cached, completion_tokens, cost});
-    }
+  int call = 1;
+};
 
-    out.code = internal::ExtractCode(reply.content);
-    absl::Status checked =
-        reply.finish_reason == "length"
-            ? absl::InvalidArgumentError(absl::StrCat(
-                  "the reply was cut off at the limit of ", options_.max_completion_tokens,
-                  " tokens; write shorter code"))
-        : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
-                           : internal::CheckImports(out.code);
-    if (checked.ok()) {
-      out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
-      return out;
-    }
-    if (call == 2) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the model's code did not pass the check twice: ", checked.message()));
-    }
-    if (request.on_retry) {
-      request.on_retry(absl::StrCat("the model's code did not pass the check (",
-                                    checked.message(), "); asking it again"));
-    }
-    current.attempt = request.attempt + 1;
-    current.failed_code = out.code;
-    current.failure = std::string(checked.message());
+void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
+  const CodeRequest& request = *g->request;
+  g->chat = ChatRequest();
+  g->chat.model = g->out.model;
+  g->chat.messages = Prompt(g->current);
+  g->chat.max_completion_tokens = options_.max_completion_tokens;
+  g->chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
+  client_->CompleteAsync(g->chat, g->callbacks, *g->cancel,
+                         [this, g](absl::StatusOr<ChatResponse> reply) {
+                           OnReply(g, std::move(reply));
+                         });
+}
+
+void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
+                                 absl::StatusOr<ChatResponse> result) {
+  if (!result.ok()) {
+    GenerateCallback done = std::move(g->done);
+    return done(result.status());
   }
-  return absl::InternalError("unreachable");
+  const CodeRequest& request = *g->request;
+  const ChatResponse& reply = *result;
+  GeneratedCode& out = g->out;
+  const std::string model = ModelFor(request);
+  if (!reply.model.empty()) out.model = reply.model;
+  int64_t prompt_tokens = reply.prompt_tokens;
+  int64_t completion_tokens = reply.completion_tokens;
+  if (!reply.has_usage) {
+    // Counted from the text when the server does not say: spend is never
+    // recorded as zero for a paid call.
+    prompt_tokens = 0;
+    for (const ChatMessage& m : g->chat.messages) prompt_tokens += EstimateTokens(m.content) + 4;
+    completion_tokens = EstimateTokens(reply.content);
+  }
+  const int64_t cached = std::min(reply.cached_prompt_tokens, prompt_tokens);
+  out.prompt_tokens += prompt_tokens;
+  out.cached_prompt_tokens += cached;
+  out.completion_tokens += completion_tokens;
+  // Priced as the model asked for: a server may answer with a dated variant
+  // of the name.
+  const int64_t cost =
+      options_.pricing->CostMicros(model, prompt_tokens, cached, completion_tokens);
+  out.cost_micros += cost;
+  if (request.on_spend) {
+    request.on_spend(CallSpend{model, prompt_tokens, cached, completion_tokens, cost});
+  }
+
+  out.code = internal::ExtractCode(reply.content);
+  absl::Status checked =
+      reply.finish_reason == "length"
+          ? absl::InvalidArgumentError(absl::StrCat(
+                "the reply was cut off at the limit of ", options_.max_completion_tokens,
+                " tokens; write shorter code"))
+      : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
+                         : internal::CheckImports(out.code);
+  if (checked.ok()) {
+    out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
+    GenerateCallback done = std::move(g->done);
+    return done(std::move(out));
+  }
+  if (g->call == 2) {
+    GenerateCallback done = std::move(g->done);
+    return done(absl::FailedPreconditionError(absl::StrCat(
+        "the model's code did not pass the check twice: ", checked.message())));
+  }
+  if (request.on_retry) {
+    request.on_retry(absl::StrCat("the model's code did not pass the check (",
+                                  checked.message(), "); asking it again"));
+  }
+  // One more call, with the reason.
+  g->call = 2;
+  g->current.attempt = request.attempt + 1;
+  g->current.failed_code = out.code;
+  g->current.failure = std::string(checked.message());
+  out.model = model;
+  Call(std::move(g));
+}
+
+void ModelCodeGenerator::GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
+                                       GenerateCallback done) {
+  auto g = std::make_shared<Generation>();
+  g->request = &request;
+  g->cancel = &cancel;
+  g->done = std::move(done);
+  g->current = request;
+  g->callbacks.on_retry = request.on_retry;
+  g->callbacks.on_delta = request.on_code_delta;
+  g->out.generator = "model";
+  g->out.model = ModelFor(request);
+  Call(std::move(g));
+}
+
+absl::StatusOr<GeneratedCode> ModelCodeGenerator::Generate(const CodeRequest& request,
+                                                           CancellationToken& cancel) {
+  return AwaitGenerated(*this, request, cancel);
 }
 
 }  // namespace vet::codegen

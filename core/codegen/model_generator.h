@@ -53,10 +53,18 @@ class ModelCodeGenerator final : public CodeGenerator {
   bool CanRepair() const override { return true; }
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken& cancel) override;
+  // Holds no thread while the model answers: `done` runs on the chat
+  // client's thread.
+  void GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
+                     GenerateCallback done) override;
 
   const Options& options() const { return options_; }
 
  private:
+  struct Generation;
+  void Call(std::shared_ptr<Generation> g);
+  void OnReply(std::shared_ptr<Generation> g, absl::StatusOr<ChatResponse> reply);
+
   std::vector<ChatMessage> Prompt(const CodeRequest& request) const;
   const std::string& ModelFor(const CodeRequest& request) const;
 

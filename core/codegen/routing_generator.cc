@@ -44,52 +44,59 @@ bool RoutingCodeGenerator::CanAnswerFree(const CodeRequest& request) const {
 
 absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
     const CodeRequest& request, CancellationToken& cancel) {
+  return AwaitGenerated(*this, request, cancel);
+}
+
+void RoutingCodeGenerator::GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
+                                         GenerateCallback done) {
   if (model_ == nullptr) {
     auto planned = Plan(request);
     if (planned.ok() || planned.status().code() != absl::StatusCode::kInvalidArgument)
-      return planned;
-    return absl::InvalidArgumentError(absl::StrCat(
+      return done(std::move(planned));
+    return done(absl::InvalidArgumentError(absl::StrCat(
         planned.status().message(),
         " (No model is configured, so only the offline planner answers: set "
         "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model, to let a model "
-        "answer the rest.)"));
+        "answer the rest.)")));
   }
   if (request.free_only) {
     if (mode_ == PlannerMode::kOff) {
-      return absl::FailedPreconditionError(
-          "the budget is used up and the offline planner is off (VET_PLANNER=off)");
+      return done(absl::FailedPreconditionError(
+          "the budget is used up and the offline planner is off (VET_PLANNER=off)"));
     }
-    return Plan(request);
+    return done(Plan(request));
   }
-  if (request.attempt > 1) return model_->Generate(request, cancel);
+  if (request.attempt > 1) return model_->GenerateAsync(request, cancel, std::move(done));
   switch (mode_) {
     case PlannerMode::kFirst: {
       auto planned = Plan(request);
       if (planned.ok() || planned.status().code() != absl::StatusCode::kInvalidArgument)
-        return planned;
-      return model_->Generate(request, cancel);
+        return done(std::move(planned));
+      return model_->GenerateAsync(request, cancel, std::move(done));
     }
-    case PlannerMode::kFallback: {
-      auto generated = model_->Generate(request, cancel);
-      const absl::StatusCode code = generated.status().code();
-      if (generated.ok() || (code != absl::StatusCode::kUnavailable &&
-                             code != absl::StatusCode::kPermissionDenied &&
-                             code != absl::StatusCode::kDeadlineExceeded)) {
-        return generated;
-      }
-      if (request.on_retry) {
-        request.on_retry(absl::StrCat("the model is unavailable (",
-                                      generated.status().message(),
-                                      "); the offline planner answers instead"));
-      }
-      auto planned = Plan(request);
-      if (planned.ok()) return planned;
-      return generated.status();
-    }
+    case PlannerMode::kFallback:
+      return model_->GenerateAsync(
+          request, cancel,
+          [this, &request, done = std::move(done)](absl::StatusOr<GeneratedCode> generated) {
+            const absl::StatusCode code = generated.status().code();
+            if (generated.ok() || (code != absl::StatusCode::kUnavailable &&
+                                   code != absl::StatusCode::kPermissionDenied &&
+                                   code != absl::StatusCode::kDeadlineExceeded)) {
+              return done(std::move(generated));
+            }
+            if (request.on_retry) {
+              request.on_retry(absl::StrCat("the model is unavailable (",
+                                            generated.status().message(),
+                                            "); the offline planner answers instead"));
+            }
+            auto planned = Plan(request);
+            if (planned.ok()) return done(std::move(planned));
+            return done(generated.status());
+          });
     case PlannerMode::kOff:
-      return model_->Generate(request, cancel);
+      return model_->GenerateAsync(request, cancel, std::move(done));
   }
-  return absl::InternalError("unknown planner mode");
+  done(absl::InternalError("unknown planner mode"));
 }
 
 }  // namespace vet::codegen

@@ -36,6 +36,9 @@ class RoutingCodeGenerator final : public CodeGenerator {
   bool CanAnswerFree(const CodeRequest& request) const override;
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken& cancel) override;
+  // The planner answers inline; the model through its own GenerateAsync.
+  void GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
+                     GenerateCallback done) override;
 
  private:
   // The planner's code when it is confident, else its decline.

@@ -1,16 +1,28 @@
-// Implementation of WorkerPool.
+// Implementation of WorkerPool: one queue of tasks served by the pool's
+// threads, and one timer thread that moves due timers onto that queue.
 #include "core/common/worker_pool.h"
 
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace vet {
+namespace {
+
+// Timers are ordered on the monotonic clock: a wall-clock step must not
+// fire them early or hold them back.
+absl::Time MonotonicNow() {
+  return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(Options options) : options_(options) {
   int n = options_.threads > 0 ? options_.threads : 1;
   threads_.reserve(n);
   for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
+  timer_thread_ = std::thread([this] { TimerLoop(); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -18,6 +30,9 @@ WorkerPool::~WorkerPool() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  // The timer thread hands every remaining timer to the queue before it
+  // ends, so that work waiting on a timer still finishes.
+  timer_thread_.join();
   for (auto& t : threads_) t.join();
 }
 
@@ -29,15 +44,54 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
   if (queue_.size() + running_ >= threads_.size() + options_.max_queued) {
     return absl::UnavailableError(absl::StrCat(
         "the server is busy (", queue_.size() + running_,
-        " questions in progress or waiting); try again in a moment"));
+        " tasks running or waiting for a thread); try again in a moment"));
   }
   queue_.push_back(std::move(task));
   return absl::OkStatus();
 }
 
+void WorkerPool::Post(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(task));
+}
+
+void WorkerPool::PostAfter(absl::Duration delay, std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (timers_stopped_ || delay <= absl::ZeroDuration()) {
+    queue_.push_back(std::move(task));
+    return;
+  }
+  timers_.emplace(std::make_pair(MonotonicNow() + delay, next_timer_++), std::move(task));
+}
+
 size_t WorkerPool::pending() const {
   absl::MutexLock lock(&mu_);
   return queue_.size() + running_;
+}
+
+void WorkerPool::TimerLoop() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    const absl::Time now = MonotonicNow();
+    while (!timers_.empty() && (stopping_ || timers_.begin()->first.first <= now)) {
+      queue_.push_back(std::move(timers_.begin()->second));
+      timers_.erase(timers_.begin());
+    }
+    if (stopping_) {
+      timers_stopped_ = true;
+      return;
+    }
+    auto changed = [this, size = timers_.size(),
+                    first = timers_.empty() ? absl::InfiniteFuture()
+                                            : timers_.begin()->first.first]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                         return stopping_ || timers_.size() != size ||
+                                (!timers_.empty() && timers_.begin()->first.first < first);
+                       };
+    const absl::Duration wait =
+        timers_.empty() ? absl::Hours(1) : timers_.begin()->first.first - now;
+    mu_.AwaitWithTimeout(absl::Condition(&changed), wait);
+  }
 }
 
 void WorkerPool::Loop() {
@@ -47,10 +101,10 @@ void WorkerPool::Loop() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](WorkerPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return p->stopping_ || !p->queue_.empty();
+            return (p->stopping_ && p->timers_stopped_) || !p->queue_.empty();
           },
           this));
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) return;  // stopping, timers handed over, drained
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;

@@ -1,22 +1,31 @@
-// A bounded pool of threads for blocking work (sandbox I/O, HTTP calls), so
-// that gRPC's own threads never block. Work beyond the threads waits in a
-// bounded queue; beyond that it is refused, never silently dropped.
+// A bounded pool of threads for the CPU-bound steps of questions (planner,
+// store I/O, building events), so that gRPC's own threads never block. New
+// work (Submit) beyond the threads waits in a bounded queue and beyond that
+// is refused, never silently dropped; the continuations of admitted work
+// (Post, PostAfter) are never refused. Nothing that waits on the network
+// or on a queue should hold one of these threads: such work is asynchronous
+// and posts its continuation here.
 #ifndef VET_CORE_COMMON_WORKER_POOL_H_
 #define VET_CORE_COMMON_WORKER_POOL_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/common/task_runner.h"
 
 namespace vet {
 
 // Thread-safe.
-class WorkerPool {
+class WorkerPool final : public TaskRunner {
  public:
   struct Options {
     int threads = 8;
@@ -26,8 +35,10 @@ class WorkerPool {
   };
 
   explicit WorkerPool(Options options);
-  // Runs every queued task, then joins the threads.
-  ~WorkerPool();
+  // Runs every queued task and every timer (at once, not at its time),
+  // then joins the threads. Posting from a task while the pool is being
+  // destroyed still runs that task.
+  ~WorkerPool() override;
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
@@ -35,18 +46,29 @@ class WorkerPool {
   // shutting down; the task is then not run.
   absl::Status Submit(std::function<void()> task);
 
-  // Tasks queued or running.
+  // TaskRunner: never refused, whatever the queue holds.
+  void Post(std::function<void()> task) override;
+  void PostAfter(absl::Duration delay, std::function<void()> task) override;
+
+  // Tasks queued or running (timers not yet due are not counted).
   size_t pending() const;
 
  private:
   void Loop();
+  void TimerLoop();
 
   const Options options_;
   mutable absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Timers by due time (monotonic); the sequence number keeps equal times
+  // in posting order.
+  std::map<std::pair<absl::Time, int64_t>, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
+  int64_t next_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  bool timers_stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
+  std::thread timer_thread_;
 };
 
 }  // namespace vet

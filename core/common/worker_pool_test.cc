@@ -1,7 +1,9 @@
 #include "core/common/worker_pool.h"
 
 #include <atomic>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
@@ -43,6 +45,51 @@ TEST(WorkerPoolTest, IdleThreadsAcceptWorkEvenWithNoQueue) {
     ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
     EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
     release.Notify();
+  }
+  EXPECT_EQ(done.load(), 2);
+}
+
+TEST(WorkerPoolTest, PostRunsEvenWhenTheQueueIsFull) {
+  std::atomic<int> done{0};
+  {
+    WorkerPool pool({/*threads=*/1, /*max_queued=*/0});
+    absl::Notification release;
+    ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); }).ok());
+    EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
+    // A continuation of admitted work is never refused.
+    for (int i = 0; i < 10; ++i) pool.Post([&] { ++done; });
+    release.Notify();
+  }
+  EXPECT_EQ(done.load(), 10);
+}
+
+TEST(WorkerPoolTest, TimersRunInDueOrder) {
+  WorkerPool pool({/*threads=*/1, /*max_queued=*/10});
+  absl::Mutex mu;
+  std::vector<int> order;
+  absl::Notification all;
+  auto record = [&](int n) {
+    absl::MutexLock lock(&mu);
+    order.push_back(n);
+    if (order.size() == 3) all.Notify();
+  };
+  pool.PostAfter(absl::Milliseconds(60), [&] { record(3); });
+  pool.PostAfter(absl::Milliseconds(20), [&] { record(2); });
+  pool.PostAfter(absl::ZeroDuration(), [&] { record(1); });
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(WorkerPoolTest, DestructionRunsPendingTimersAtOnce) {
+  std::atomic<int> done{0};
+  {
+    WorkerPool pool({/*threads=*/2, /*max_queued=*/10});
+    // A question waiting on a long timer must still end when the server stops.
+    pool.PostAfter(absl::Hours(1), [&] {
+      ++done;
+      pool.Post([&] { ++done; });
+    });
   }
   EXPECT_EQ(done.load(), 2);
 }

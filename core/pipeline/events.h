@@ -35,6 +35,9 @@ struct BudgetCheckEvent {
   std::string downgraded_from;
   // When the period's spend starts again from zero.
   absl::Time resets_at;
+  // How long the question waited for other questions' holds to settle
+  // (zero when it did not wait).
+  absl::Duration waited;
   std::string message;
 };
 

@@ -1,18 +1,22 @@
-// Pipeline::Ask. The budget reservation is always either committed (with what
-// was actually spent) or released, and every question that reached a session
-// leaves a turn in it, whatever way it ends.
+// Pipeline::Ask as a chain of steps (Pipeline::Question). The budget
+// reservation is always either committed (with what was actually spent) or
+// released, and every question that reached a session leaves a turn in it,
+// whatever way it ends.
 #include "core/pipeline/pipeline.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
+#include "core/common/worker_pool.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
 
@@ -23,7 +27,11 @@ namespace {
 class Emitter {
  public:
   Emitter(EventSink& sink, const Clock& clock) : sink_(sink), clock_(clock) {}
+  // Thread-safe: a question's events come from the runner's, the model
+  // client's and the executor's threads, one after the other; the lock
+  // keeps their numbers in the order they reach the sink.
   void Emit(EventPayload payload) {
+    absl::MutexLock lock(&mu_);
     AskEvent event;
     event.seq = ++seq_;
     event.timestamp = clock_.Now();
@@ -34,7 +42,8 @@ class Emitter {
  private:
   EventSink& sink_;
   const Clock& clock_;
-  int64_t seq_ = 0;
+  absl::Mutex mu_;
+  int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class StreamingOutput final : public sandbox::OutputSink {
@@ -163,323 +172,513 @@ std::string DefaultAnswerText(const ResultValue& result) {
 }
 
 Pipeline::Pipeline(PipelineOptions options, Deps deps)
-    : options_(std::move(options)), deps_(deps) {}
-
-void Pipeline::RenewSessionClaim(const std::string& practice_id,
-                                 const std::string& session_id, const std::string& holder) {
-  auto renewed = deps_.sessions->TryClaim(practice_id, session_id, holder,
-                                          options_.session_claim_lease);
-  if (!renewed.ok() || !*renewed) {
-    LogWarning("session ", session_id.substr(0, 8), "...: its claim could not be renewed (",
-               renewed.ok() ? "another question took it after it lapsed"
-                            : renewed.status().ToString(),
-               ")");
+    : options_(std::move(options)), deps_(deps), runner_(deps.runner) {
+  if (runner_ == nullptr) {
+    own_runner_ = std::make_unique<WorkerPool>(WorkerPool::Options{/*threads=*/2});
+    runner_ = own_runner_.get();
   }
 }
 
-absl::Status Pipeline::ClaimSession(const std::string& practice_id,
-                                    const std::string& session_id, const std::string& holder,
-                                    CancellationToken& cancel) {
-  absl::Duration wait = absl::Milliseconds(20);
-  while (true) {
-    VET_ASSIGN_OR_RETURN(bool claimed, deps_.sessions->TryClaim(practice_id, session_id, holder,
-                                                                options_.session_claim_lease));
-    if (claimed) return absl::OkStatus();
-    // Another server's question on this session is still running.
-    if (cancel.WaitFor(wait)) {
-      return absl::CancelledError(
-          "cancelled while waiting for the session's previous question (on another server)");
-    }
-    wait = std::min(wait * 2, absl::Milliseconds(500));
-  }
-}
+// Destroys the pipeline's own runner (if any) first: it finishes the steps
+// still queued, which use the rest of the pipeline.
+Pipeline::~Pipeline() { own_runner_.reset(); }
 
-absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
-                           EventSink& sink, CancellationToken& cancel) {
+// One question in flight: its state, and its steps in order. Each step runs
+// on the runner; a step that starts something asynchronous returns, and the
+// callback posts the next step. Owned by the callbacks that will continue
+// it (shared_from_this), so it lives exactly as long as the question.
+class Pipeline::Question : public std::enable_shared_from_this<Question> {
+ public:
+  Question(Pipeline& pipeline, const Practice& practice, AskRequest request, EventSink& sink,
+           CancellationToken& cancel, AskCallback done)
+      : p_(pipeline),
+        deps_(pipeline.deps_),
+        options_(pipeline.options_),
+        practice_(practice),
+        request_(std::move(request)),
+        emit_(sink, *pipeline.deps_.clock),
+        output_(emit_),
+        cancel_(cancel),
+        done_(std::move(done)),
+        // Names this question in the budget ledger and as its session's
+        // claimant.
+        question_id_(RandomHex(16)) {}
+
+  void Start();
+
+ private:
+  // Runs `step` on the runner, keeping the question alive until it ran.
+  void Then(void (Question::*step)()) {
+    p_.runner_->Post([self = shared_from_this(), step] { ((*self).*step)(); });
+  }
+  template <typename T>
+  std::function<void(T)> ThenWith(void (Question::*step)(T)) {
+    return [self = shared_from_this(), step](T value) {
+      // A std::function must be copyable; the value (a lease) may not be.
+      auto boxed = std::make_shared<T>(std::move(value));
+      self->p_.runner_->Post([self, step, boxed] { ((*self).*step)(std::move(*boxed)); });
+    };
+  }
+
+  // 1. Session: one question at a time per session, in this process and
+  // then across servers sharing the store.
+  void OnSessionLocked(absl::StatusOr<session::SessionLocks::Lease> lease);
+  void ClaimSession();
+  void OnSessionClaimed();
+  // 2. Budget.
+  void CheckBudget();
+  void Reserve();
+  void OnReserved();
+  // 3 and 4. Generate and execute, repairing when the generator can.
+  void GenerateAttempt();
+  void OnGenerated(absl::StatusOr<codegen::GeneratedCode> generated);
+  void OnExecuted(absl::StatusOr<sandbox::ExecutionResult> executed);
+  void Answer(sandbox::ExecutionResult executed);
+
+  // Ends the question with `status`: settles the reservation (when one was
+  // taken), stores the turn (once a session was reached), lets go of the
+  // session and calls done_.
+  void End(absl::Status status);
+  void ChargeSandbox(absl::Duration elapsed);
+
+  Pipeline& p_;
+  const Deps& deps_;
+  const PipelineOptions& options_;
+  const Practice& practice_;
+  const AskRequest request_;
+  Emitter emit_;
+  StreamingOutput output_;
+  CancellationToken& cancel_;
+  AskCallback done_;
+  const std::string question_id_;
+
+  absl::CivilDay as_of_;
+  std::string as_of_text_;
+  bool resumed_ = false;
+  std::string session_id_;
+  session::SessionRecord session_;
+  session::SessionLocks::Lease session_lease_;
+  bool claimed_ = false;
+  absl::Duration claim_backoff_ = absl::Milliseconds(20);
+  // Set once the session is known: the question then leaves a turn.
+  bool records_turn_ = false;
+  session::TurnRecord turn_;
+
+  absl::optional<data::DataLease> data_lease_;
+  std::shared_ptr<const data::DatasetDescription> dataset_;
+  codegen::CodeRequest code_request_;
+
+  budget::BudgetState state_;
+  codegen::CostEstimate estimate_;
+  BudgetCheckEvent check_;
+  bool planner_answers_ = false;
+  int max_attempts_ = 1;
+  int64_t sandbox_worst_ = 0;
+  int64_t worst_ = 0;
+  absl::Time budget_wait_started_;
+  absl::Duration reserve_backoff_ = absl::Milliseconds(25);
+  absl::StatusOr<budget::Reservation> reservation_ = absl::UnknownError("not reserved");
+  bool reserved_ = false;
+  bool free_answer_ = false;
+  int64_t refused_worst_ = 0;
+
+  budget::Spend spend_;
+  bool spend_reported_ = false;
+  int attempt_ = 1;
+  codegen::GeneratedCode generated_;
+  sandbox::ExecutionRequest exec_;
+};
+
+void Pipeline::Question::Start() {
   const Clock& clock = *deps_.clock;
-  Emitter emit(sink, clock);
-  VET_ASSIGN_OR_RETURN(absl::CivilDay as_of,
-                       ValidateAskRequest(request, options_, clock.Now(), practice.time_zone));
-  const std::string as_of_text = absl::FormatCivilTime(as_of);
-  // Names this question in the budget ledger.
-  const std::string question_id = RandomHex(16);
+  auto as_of = ValidateAskRequest(request_, options_, clock.Now(), practice_.time_zone);
+  if (!as_of.ok()) return End(as_of.status());
+  as_of_ = *as_of;
+  as_of_text_ = absl::FormatCivilTime(as_of_);
+  // A question cancelled while it waited for a thread does no work at all.
+  if (absl::Status c = cancel_.Check("before it started"); !c.ok()) return End(c);
 
-  // A question cancelled while it waited for a worker does no work at all.
-  VET_RETURN_IF_ERROR(cancel.Check("before it started"));
-
-  // 1. Session.
-  // One question at a time per session: a follow-up sent while the previous
-  // question still runs waits for it, and then sees its turn.
-  session::SessionRecord session;
-  session::SessionLocks::Lease session_lease;
-  bool resumed = !request.session_id.empty();
-  std::string session_id = request.session_id;
-  if (!resumed) {
-    VET_ASSIGN_OR_RETURN(session, deps_.sessions->Create(practice.id));
-    session_id = session.id;
+  resumed_ = !request_.session_id.empty();
+  session_id_ = request_.session_id;
+  if (!resumed_) {
+    auto created = deps_.sessions->Create(practice_.id);
+    if (!created.ok()) return End(created.status());
+    session_ = *std::move(created);
+    session_id_ = session_.id;
   }
-  VET_ASSIGN_OR_RETURN(session_lease,
-                       session_locks_.Acquire(practice.id + "/" + session_id, cancel));
-  // The same across servers sharing the store: a claim in the store,
-  // released when this question is done (after its turn is stored).
-  VET_RETURN_IF_ERROR(ClaimSession(practice.id, session_id, question_id, cancel));
-  struct ReleaseClaim {
-    session::SessionStore* sessions;
-    const std::string& id;
-    const std::string& holder;
-    ~ReleaseClaim() {
-      absl::Status released = sessions->ReleaseClaim(id, holder);
-      if (!released.ok()) LogWarning("could not release session claim: ", released.ToString());
-    }
-  } release_claim{deps_.sessions, session_id, question_id};
-  if (resumed) {
-    VET_ASSIGN_OR_RETURN(session, deps_.sessions->Get(practice.id, session_id));
-  }
-  emit.Emit(SessionStartedEvent{session.id, resumed,
-                                static_cast<int>(session.turns.size()) + 1, as_of_text});
+  // One question at a time per session: a follow-up sent while the
+  // previous question still runs waits for it (without a thread), and then
+  // sees its turn.
+  p_.session_locks_.AcquireAsync(practice_.id + "/" + session_id_, cancel_,
+                                 ThenWith(&Question::OnSessionLocked));
+}
 
-  session::TurnRecord turn;
-  turn.question = request.question;
-  turn.as_of_date = as_of_text;
-  turn.asked_at = clock.Now();
-  // Records the turn however the question ends; a failure to store it is
-  // logged, not allowed to replace the question's own outcome.
-  auto finish = [&](absl::Status status) {
-    turn.status = status.code();
-    if (turn.answer.empty() && !status.ok()) turn.answer = std::string(status.message());
-    absl::Status stored = deps_.sessions->AppendTurn(practice.id, session.id, turn);
-    if (!stored.ok()) LogWarning("could not store turn of session: ", stored.ToString());
-    return status;
+void Pipeline::Question::OnSessionLocked(absl::StatusOr<session::SessionLocks::Lease> lease) {
+  if (!lease.ok()) return End(lease.status());
+  session_lease_ = *std::move(lease);
+  ClaimSession();
+}
+
+// The same across servers sharing the store: a claim in the store, released
+// when this question is done (after its turn is stored). Another server's
+// question may hold it: try again after a growing pause.
+void Pipeline::Question::ClaimSession() {
+  auto claimed = deps_.sessions->TryClaim(practice_.id, session_id_, question_id_,
+                                          options_.session_claim_lease);
+  if (!claimed.ok()) return End(claimed.status());
+  if (*claimed) {
+    claimed_ = true;
+    return OnSessionClaimed();
+  }
+  if (cancel_.IsCancelled()) {
+    return End(absl::CancelledError(
+        "cancelled while waiting for the session's previous question (on another server)"));
+  }
+  const absl::Duration wait = claim_backoff_;
+  claim_backoff_ = std::min(claim_backoff_ * 2, absl::Milliseconds(500));
+  p_.runner_->PostAfter(wait, [self = shared_from_this()] { self->ClaimSession(); });
+}
+
+void Pipeline::Question::OnSessionClaimed() {
+  if (resumed_) {
+    auto loaded = deps_.sessions->Get(practice_.id, session_id_);
+    if (!loaded.ok()) return End(loaded.status());
+    session_ = *std::move(loaded);
+  }
+  emit_.Emit(SessionStartedEvent{session_.id, resumed_,
+                                 static_cast<int>(session_.turns.size()) + 1, as_of_text_});
+  records_turn_ = true;
+  turn_.question = request_.question;
+  turn_.as_of_date = as_of_text_;
+  turn_.asked_at = deps_.clock->Now();
+  if (absl::Status c = cancel_.Check("before the budget check"); !c.ok()) return End(c);
+
+  // One version of the data for the whole question, even if an import
+  // swaps it meanwhile.
+  auto data_error = [this](const absl::Status& s) {
+    return End(absl::Status(
+        s.code(), absl::StrCat("practice '", practice_.id, "' data: ", s.message())));
   };
-
-  if (absl::Status c = cancel.Check("before the budget check"); !c.ok()) {
-    return finish(c);
-  }
-
-  // One version of the data for the whole question, even if an import swaps
-  // it meanwhile.
-  auto data_error = [&](const absl::Status& s) {
-    return finish(absl::Status(
-        s.code(), absl::StrCat("practice '", practice.id, "' data: ", s.message())));
-  };
-  auto lease = data::DataLease::Acquire(practice.data_dir);
+  auto lease = data::DataLease::Acquire(practice_.data_dir);
   if (!lease.ok()) return data_error(lease.status());
-  const std::string& data_dir = lease->dir();
-  auto dataset = deps_.datasets->Describe(data_dir);
+  data_lease_.emplace(*std::move(lease));
+  auto dataset = deps_.datasets->Describe(data_lease_->dir());
   if (!dataset.ok()) return data_error(dataset.status());
+  dataset_ = *std::move(dataset);
 
-  codegen::CodeRequest code_request;
-  code_request.practice_id = practice.id;
-  code_request.question = request.question;
-  code_request.as_of = as_of;
-  code_request.dataset = dataset->get();
-  for (const session::TurnRecord& prior : session.turns) {
+  code_request_.practice_id = practice_.id;
+  code_request_.question = request_.question;
+  code_request_.as_of = as_of_;
+  code_request_.dataset = dataset_.get();
+  for (const session::TurnRecord& prior : session_.turns) {
     if (prior.status != absl::StatusCode::kOk) continue;
-    code_request.history.push_back({prior.question, prior.code, prior.summary, prior.plan});
+    code_request_.history.push_back({prior.question, prior.code, prior.summary, prior.plan});
   }
+  CheckBudget();
+}
 
-  // 2. Budget: reserve the worst case before anything is spent, every
-  // attempt included.
-  auto state = deps_.budget->GetState(practice);
-  if (!state.ok()) return finish(state.status());
-  codegen::CostEstimate estimate = deps_.generator->Estimate(code_request);
-  BudgetCheckEvent check;
-  if (state->soft_cap_reached && deps_.pricing != nullptr) {
-    std::string cheaper = deps_.pricing->DowngradeAtSoftCap(estimate.model);
+// 2. Budget: reserve the worst case before anything is spent, every attempt
+// included.
+void Pipeline::Question::CheckBudget() {
+  auto state = deps_.budget->GetState(practice_);
+  if (!state.ok()) return End(state.status());
+  state_ = *std::move(state);
+  estimate_ = deps_.generator->Estimate(code_request_);
+  if (state_.soft_cap_reached && deps_.pricing != nullptr) {
+    std::string cheaper = deps_.pricing->DowngradeAtSoftCap(estimate_.model);
     if (!cheaper.empty()) {
-      check.downgraded_from = estimate.model;
-      code_request.model = cheaper;
-      estimate = deps_.generator->Estimate(code_request);
+      check_.downgraded_from = estimate_.model;
+      code_request_.model = cheaper;
+      estimate_ = deps_.generator->Estimate(code_request_);
     }
   }
   // The planner is deterministic: its code failing again would be the same
   // code, and a repair by a model was not reserved for.
-  const bool planner_answers = estimate.micros == 0 && estimate.model == "planner";
-  int max_attempts = deps_.generator->CanRepair() && !planner_answers
-                         ? std::max(1, options_.max_attempts)
-                         : 1;
-  const int64_t sandbox_worst =
+  planner_answers_ = estimate_.micros == 0 && estimate_.model == "planner";
+  max_attempts_ = deps_.generator->CanRepair() && !planner_answers_
+                      ? std::max(1, options_.max_attempts)
+                      : 1;
+  sandbox_worst_ =
       budget::SandboxCostMicros(options_.execution_timeout, options_.sandbox_micros_per_second);
-  int64_t worst = (estimate.micros + sandbox_worst) * max_attempts;
-  auto reservation = deps_.budget->Reserve(practice, worst, estimate.model);
-  bool free_answer = false;
-  const int64_t refused_worst = worst;
-  if (!reservation.ok() &&
-      reservation.status().code() == absl::StatusCode::kResourceExhausted) {
+  worst_ = (estimate_.micros + sandbox_worst_) * max_attempts_;
+  budget_wait_started_ = deps_.clock->Now();
+  Reserve();
+}
+
+void Pipeline::Question::Reserve() {
+  reservation_ = deps_.budget->Reserve(practice_, worst_, estimate_.model);
+  if (!reservation_.ok() &&
+      reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
+    // Refused only because of other questions' holds, when what is spent
+    // alone would allow it: they settle within moments (most cost far less
+    // than their worst case), so wait for them rather than refuse a
+    // question the budget can pay for. The store's conditional write still
+    // decides, so the cap holds exactly.
+    auto now_state = deps_.budget->GetState(practice_);
+    const absl::Duration waited = deps_.clock->Now() - budget_wait_started_;
+    if (now_state.ok()) {
+      state_ = *now_state;
+      const bool holds_only =
+          state_.reserved_micros > 0 &&
+          state_.spent_micros + worst_ <= budget::CapMicros(state_.limit_micros,
+                                                             state_.hard_cap);
+      if (holds_only && waited < options_.budget_wait && !cancel_.IsCancelled()) {
+        const absl::Duration pause = std::min(reserve_backoff_, options_.budget_wait - waited);
+        reserve_backoff_ = std::min(reserve_backoff_ * 2, absl::Milliseconds(250));
+        p_.runner_->PostAfter(pause, [self = shared_from_this()] { self->Reserve(); });
+        return;
+      }
+    }
+    check_.waited = waited;
+  } else {
+    check_.waited = deps_.clock->Now() - budget_wait_started_;
+  }
+  OnReserved();
+}
+
+void Pipeline::Question::OnReserved() {
+  refused_worst_ = worst_;
+  if (!reservation_.ok() &&
+      reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
     // The offline planner still answers what it understands, for nothing.
-    codegen::CodeRequest free_request = code_request;
+    codegen::CodeRequest free_request = code_request_;
     free_request.free_only = true;
     free_request.model.clear();
     if (deps_.generator->CanAnswerFree(free_request)) {
-      free_answer = true;
-      code_request = std::move(free_request);
-      check.downgraded_from.clear();
-      estimate = deps_.generator->Estimate(code_request);
-      max_attempts = 1;
-      worst = 0;
-      reservation = deps_.budget->Reserve(practice, 0, estimate.model);
+      free_answer_ = true;
+      code_request_ = std::move(free_request);
+      check_.downgraded_from.clear();
+      estimate_ = deps_.generator->Estimate(code_request_);
+      max_attempts_ = 1;
+      worst_ = 0;
+      reservation_ = deps_.budget->Reserve(practice_, 0, estimate_.model);
     }
   }
-  check.spent_micros = state->spent_micros;
-  check.limit_micros = state->limit_micros;
-  check.remaining_micros = state->remaining_micros;
-  check.reserved_micros = state->reserved_micros;
-  check.estimate_micros = worst;
-  check.soft_cap_reached = state->soft_cap_reached;
-  check.hard_cap_reached = state->hard_cap_reached;
-  check.resets_at = state->resets_at;
-  check.model = estimate.model;
-  if (!reservation.ok()) {
-    check.allowed = false;
-    check.message = std::string(reservation.status().message());
-    emit.Emit(check);
-    return finish(reservation.status());
+  const budget::BudgetState& state = state_;
+  check_.spent_micros = state.spent_micros;
+  check_.limit_micros = state.limit_micros;
+  check_.remaining_micros = state.remaining_micros;
+  check_.reserved_micros = state.reserved_micros;
+  check_.estimate_micros = worst_;
+  check_.soft_cap_reached = state.soft_cap_reached;
+  check_.hard_cap_reached = state.hard_cap_reached;
+  check_.resets_at = state.resets_at;
+  check_.model = estimate_.model;
+  const std::string waited =
+      check_.waited >= absl::Milliseconds(1)
+          ? absl::StrCat(" (after waiting ",
+                         absl::FormatDuration(absl::Trunc(check_.waited, absl::Milliseconds(1))),
+                         " for other questions' holds to settle)")
+          : "";
+  if (!reservation_.ok()) {
+    check_.allowed = false;
+    check_.message = absl::StrCat(reservation_.status().message(), waited);
+    emit_.Emit(check_);
+    return End(reservation_.status());
   }
-  check.allowed = true;
+  reserved_ = true;
+  check_.allowed = true;
   const std::string resets =
-      absl::FormatTime("%Y-%m-%d %H:%M %Z", state->resets_at, practice.time_zone);
-  if (free_answer) {
-    check.message = absl::StrCat(
-        state->hard_cap_reached ? "The budget is used up"
-                                : "What is left of the budget cannot cover a model call",
-        " (", budget::FormatDollars(state->spent_micros), " spent of ",
-        budget::FormatDollars(state->limit_micros), ", ",
-        budget::FormatDollars(state->reserved_micros), " held by questions in flight; up to ",
-        budget::FormatDollars(refused_worst),
+      absl::FormatTime("%Y-%m-%d %H:%M %Z", state.resets_at, practice_.time_zone);
+  if (free_answer_) {
+    check_.message = absl::StrCat(
+        state.hard_cap_reached ? "The budget is used up"
+                               : "What is left of the budget cannot cover a model call",
+        " (", budget::FormatDollars(state.spent_micros), " spent of ",
+        budget::FormatDollars(state.limit_micros), ", ",
+        budget::FormatDollars(state.reserved_micros), " held by questions in flight; up to ",
+        budget::FormatDollars(refused_worst_),
         " was needed): the offline planner answers this one at no cost. The budget resets at ",
         resets, ".");
-  } else if (planner_answers && worst == 0) {
-    check.message = "The offline planner answers at no cost.";
+  } else if (planner_answers_ && worst_ == 0) {
+    check_.message = "The offline planner answers at no cost.";
   } else {
-    check.message = absl::StrCat("Reserved up to ", budget::FormatDollars(worst), " for ",
-                                 estimate.model, sandbox_worst > 0 ? " and sandbox time" : "",
-                                 ".");
-    if (!check.downgraded_from.empty()) {
-      check.message = absl::StrCat(
-          "Past the soft cap (", budget::FormatDollars(state->spent_micros), " of ",
-          budget::FormatDollars(state->limit_micros), " spent): ", estimate.model,
-          " answers instead of ", check.downgraded_from, ". ", check.message);
+    check_.message = absl::StrCat("Reserved up to ", budget::FormatDollars(worst_), " for ",
+                                  estimate_.model, sandbox_worst_ > 0 ? " and sandbox time" : "",
+                                  waited, ".");
+    if (!check_.downgraded_from.empty()) {
+      check_.message = absl::StrCat(
+          "Past the soft cap (", budget::FormatDollars(state.spent_micros), " of ",
+          budget::FormatDollars(state.limit_micros), " spent): ", estimate_.model,
+          " answers instead of ", check_.downgraded_from, ". ", check_.message);
     }
   }
-  emit.Emit(check);
+  emit_.Emit(check_);
 
-  budget::Spend spend;
-  spend.model = estimate.model;
-  spend.question_id = question_id;
-  int64_t& spent = spend.micros;
-  auto settle = [&](absl::Status status) {
-    absl::Status settled = spent > 0 || status.ok()
-                               ? deps_.budget->Commit(*reservation, spend)
-                               : deps_.budget->Release(*reservation);
-    if (!settled.ok()) LogError("budget settlement failed: ", settled.ToString());
-    turn.cost_micros = spent;
-    return finish(status);
+  spend_.model = estimate_.model;
+  spend_.question_id = question_id_;
+  // A model service that fails and is retried, and code as a model writes
+  // it. These run on the model client's thread while no step of this
+  // question runs.
+  code_request_.on_retry = [this](const std::string& reason) {
+    emit_.Emit(RetryEvent{attempt_, reason});
   };
-  // Sandbox time is charged unless the planner answers past the cap.
-  auto charge_sandbox = [&](absl::Duration elapsed) {
-    if (free_answer) return;
-    spend.sandbox_millis += absl::ToInt64Milliseconds(elapsed);
-    spent += budget::SandboxCostMicros(elapsed, options_.sandbox_micros_per_second);
+  code_request_.on_code_delta = [this](absl::string_view piece) {
+    emit_.Emit(CodeDeltaEvent{attempt_, std::string(piece)});
   };
+  code_request_.on_spend = [this](const codegen::CallSpend& call) {
+    spend_reported_ = true;
+    spend_.micros += call.micros;
+    spend_.prompt_tokens += call.prompt_tokens;
+    spend_.cached_prompt_tokens += call.cached_prompt_tokens;
+    spend_.completion_tokens += call.completion_tokens;
+    if (!call.model.empty()) spend_.model = call.model;
+  };
+  GenerateAttempt();
+}
 
-  // 3 and 4. Generate and execute, repairing when the generator can.
-  StreamingOutput output(emit);
-  int current_attempt = 1;
-  // A model service that fails and is retried, and code as a model writes it.
-  code_request.on_retry = [&emit, &current_attempt](const std::string& reason) {
-    emit.Emit(RetryEvent{current_attempt, reason});
-  };
-  code_request.on_code_delta = [&emit, &current_attempt](absl::string_view piece) {
-    emit.Emit(CodeDeltaEvent{current_attempt, std::string(piece)});
-  };
-  bool spend_reported = false;
-  code_request.on_spend = [&spend, &spend_reported](const codegen::CallSpend& call) {
-    spend_reported = true;
-    spend.micros += call.micros;
-    spend.prompt_tokens += call.prompt_tokens;
-    spend.cached_prompt_tokens += call.cached_prompt_tokens;
-    spend.completion_tokens += call.completion_tokens;
-    if (!call.model.empty()) spend.model = call.model;
-  };
-  for (int attempt = 1;; ++attempt) {
-    current_attempt = attempt;
-    spend_reported = false;
-    absl::Status cancelled = cancel.Check("before generating code");
-    if (!cancelled.ok()) return settle(cancelled);
-    if (attempt > 1) RenewSessionClaim(practice.id, session_id, question_id);
-    code_request.attempt = attempt;
-    auto generated = deps_.generator->Generate(code_request, cancel);
-    if (!generated.ok()) return settle(generated.status());
-    // A generator that reports its spend call by call (on_spend) has
-    // counted it already, including calls whose reply it then refused.
-    if (!spend_reported) {
-      spent += generated->cost_micros;
-      spend.prompt_tokens += generated->prompt_tokens;
-      spend.cached_prompt_tokens += generated->cached_prompt_tokens;
-      spend.completion_tokens += generated->completion_tokens;
+void Pipeline::Question::GenerateAttempt() {
+  spend_reported_ = false;
+  if (absl::Status c = cancel_.Check("before generating code"); !c.ok()) return End(c);
+  if (attempt_ > 1) {
+    // Extends the claim by another lease before each repair attempt, so a
+    // long question keeps it; logged, not fatal, when it cannot.
+    auto renewed = deps_.sessions->TryClaim(practice_.id, session_id_, question_id_,
+                                            options_.session_claim_lease);
+    if (!renewed.ok() || !*renewed) {
+      LogWarning("session ", session_id_.substr(0, 8), "...: its claim could not be renewed (",
+                 renewed.ok() ? "another question took it after it lapsed"
+                              : renewed.status().ToString(),
+                 ")");
     }
-    turn.code = generated->code;
-    turn.summary = generated->summary;
-    turn.plan = generated->plan;
-    emit.Emit(CodeGeneratedEvent{attempt, generated->code, generated->generator,
-                                 generated->model, generated->prompt_tokens,
-                                 generated->completion_tokens, generated->cost_micros,
-                                 generated->summary});
+  }
+  code_request_.attempt = attempt_;
+  deps_.generator->GenerateAsync(code_request_, cancel_, ThenWith(&Question::OnGenerated));
+}
 
-    cancelled = cancel.Check("before running the code");
-    if (!cancelled.ok()) return settle(cancelled);
-    sandbox::ExecutionRequest exec;
-    exec.practice_id = practice.id;
-    exec.data_dir = data_dir;
-    exec.code = generated->code;
-    exec.timeout = options_.execution_timeout;
-    auto executed = deps_.executor->Execute(exec, output, cancel);
-    if (executed.ok()) {
-      charge_sandbox(executed->elapsed);
-    } else if (executed.status().code() == absl::StatusCode::kDeadlineExceeded) {
-      charge_sandbox(options_.execution_timeout);
-    }
-    if (!executed.ok()) {
-      return settle(absl::Status(executed.status().code(),
-                                 absl::StrCat("sandbox: ", executed.status().message())));
-    }
-    for (sandbox::Chart& chart : executed->charts) {
-      emit.Emit(ArtifactEvent{chart.name, chart.mime_type, std::move(chart.data)});
-    }
+void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> generated) {
+  if (!generated.ok()) return End(generated.status());
+  generated_ = *std::move(generated);
+  // A generator that reports its spend call by call (on_spend) has counted
+  // it already, including calls whose reply it then refused.
+  if (!spend_reported_) {
+    spend_.micros += generated_.cost_micros;
+    spend_.prompt_tokens += generated_.prompt_tokens;
+    spend_.cached_prompt_tokens += generated_.cached_prompt_tokens;
+    spend_.completion_tokens += generated_.completion_tokens;
+  }
+  turn_.code = generated_.code;
+  turn_.summary = generated_.summary;
+  turn_.plan = generated_.plan;
+  emit_.Emit(CodeGeneratedEvent{attempt_, generated_.code, generated_.generator,
+                                generated_.model, generated_.prompt_tokens,
+                                generated_.completion_tokens, generated_.cost_micros,
+                                generated_.summary});
 
-    if (executed->error.has_value()) {
-      std::string failure = DescribeFailure(*executed->error);
-      if (attempt < max_attempts) {
-        emit.Emit(RetryEvent{attempt + 1, absl::StrCat("the code raised ", failure)});
-        code_request.failed_code = generated->code;
-        code_request.failure = failure;
-        continue;
-      }
-      // A program that raises is an answer to report, not a failed call.
-      FinalAnswerEvent answer;
-      answer.text = absl::StrCat("The analysis could not be completed: the code raised ",
-                                 failure, ".");
-      answer.total_cost_micros = spent;
-      answer.code = generated->code;
-      answer.attempts = attempt;
-      turn.answer = answer.text;
-      emit.Emit(std::move(answer));
-      return settle(absl::OkStatus());
-    }
+  if (absl::Status c = cancel_.Check("before running the code"); !c.ok()) return End(c);
+  exec_.practice_id = practice_.id;
+  exec_.data_dir = data_lease_->dir();
+  exec_.code = generated_.code;
+  exec_.timeout = options_.execution_timeout;
+  // Waits for a slot in the executor's queue without a thread.
+  deps_.executor->ExecuteAsync(exec_, output_, cancel_, ThenWith(&Question::OnExecuted));
+}
 
+void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> executed) {
+  if (executed.ok()) {
+    ChargeSandbox(executed->elapsed);
+  } else if (executed.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    ChargeSandbox(options_.execution_timeout);
+  }
+  if (!executed.ok()) {
+    return End(absl::Status(executed.status().code(),
+                            absl::StrCat("sandbox: ", executed.status().message())));
+  }
+  for (sandbox::Chart& chart : executed->charts) {
+    emit_.Emit(ArtifactEvent{chart.name, chart.mime_type, std::move(chart.data)});
+  }
+  if (executed->error.has_value()) {
+    std::string failure = DescribeFailure(*executed->error);
+    if (attempt_ < max_attempts_) {
+      emit_.Emit(RetryEvent{attempt_ + 1, absl::StrCat("the code raised ", failure)});
+      code_request_.failed_code = generated_.code;
+      code_request_.failure = failure;
+      ++attempt_;
+      return GenerateAttempt();
+    }
+    // A program that raises is an answer to report, not a failed call.
     FinalAnswerEvent answer;
-    answer.result = std::move(executed->result);
-    answer.text = executed->answer.empty() ? DefaultAnswerText(answer.result)
-                                           : executed->answer;
-    answer.total_cost_micros = spent;
-    answer.code = generated->code;
-    answer.attempts = attempt;
-    turn.answer = answer.text;
-    turn.summary = absl::StrCat(generated->summary.empty() ? "" : generated->summary + "; ",
-                                DescribeShape(answer.result));
-    emit.Emit(std::move(answer));
-    return settle(absl::OkStatus());
+    answer.text = absl::StrCat("The analysis could not be completed: the code raised ",
+                               failure, ".");
+    answer.total_cost_micros = spend_.micros;
+    answer.code = generated_.code;
+    answer.attempts = attempt_;
+    turn_.answer = answer.text;
+    emit_.Emit(std::move(answer));
+    return End(absl::OkStatus());
   }
+  Answer(*std::move(executed));
+}
+
+// 5. The answer.
+void Pipeline::Question::Answer(sandbox::ExecutionResult executed) {
+  FinalAnswerEvent answer;
+  answer.result = std::move(executed.result);
+  answer.text = executed.answer.empty() ? DefaultAnswerText(answer.result) : executed.answer;
+  answer.total_cost_micros = spend_.micros;
+  answer.code = generated_.code;
+  answer.attempts = attempt_;
+  turn_.answer = answer.text;
+  turn_.summary = absl::StrCat(generated_.summary.empty() ? "" : generated_.summary + "; ",
+                               DescribeShape(answer.result));
+  emit_.Emit(std::move(answer));
+  End(absl::OkStatus());
+}
+
+// Sandbox time is charged unless the planner answers past the cap.
+void Pipeline::Question::ChargeSandbox(absl::Duration elapsed) {
+  if (free_answer_) return;
+  spend_.sandbox_millis += absl::ToInt64Milliseconds(elapsed);
+  spend_.micros += budget::SandboxCostMicros(elapsed, options_.sandbox_micros_per_second);
+}
+
+void Pipeline::Question::End(absl::Status status) {
+  if (reserved_) {
+    absl::Status settled = spend_.micros > 0 || status.ok()
+                               ? deps_.budget->Commit(*reservation_, spend_)
+                               : deps_.budget->Release(*reservation_);
+    if (!settled.ok()) LogError("budget settlement failed: ", settled.ToString());
+    turn_.cost_micros = spend_.micros;
+  }
+  // Records the turn however the question ends; a failure to store it is
+  // logged, not allowed to replace the question's own outcome.
+  if (records_turn_) {
+    turn_.status = status.code();
+    if (turn_.answer.empty() && !status.ok()) turn_.answer = std::string(status.message());
+    absl::Status stored = deps_.sessions->AppendTurn(practice_.id, session_.id, turn_);
+    if (!stored.ok()) LogWarning("could not store turn of session: ", stored.ToString());
+  }
+  if (claimed_) {
+    absl::Status released = deps_.sessions->ReleaseClaim(session_id_, question_id_);
+    if (!released.ok()) LogWarning("could not release session claim: ", released.ToString());
+  }
+  // The next question on this session may start now.
+  session_lease_ = session::SessionLocks::Lease();
+  data_lease_.reset();
+  AskCallback done = std::move(done_);
+  done(std::move(status));
+}
+
+void Pipeline::AskAsync(const Practice& practice, AskRequest request, EventSink& sink,
+                        CancellationToken& cancel, AskCallback done) {
+  auto question = std::make_shared<Question>(*this, practice, std::move(request), sink, cancel,
+                                             std::move(done));
+  question->Start();
+}
+
+absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
+                           EventSink& sink, CancellationToken& cancel) {
+  absl::Mutex mu;
+  bool finished = false;
+  absl::Status result;
+  AskAsync(practice, request, sink, cancel, [&](absl::Status status) {
+    absl::MutexLock lock(&mu);
+    result = std::move(status);
+    finished = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&finished));
+  return result;
 }
 
 }  // namespace vet::pipeline

@@ -7,6 +7,8 @@
 #ifndef VET_CORE_PIPELINE_PIPELINE_H_
 #define VET_CORE_PIPELINE_PIPELINE_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -18,6 +20,7 @@
 #include "core/codegen/code_generator.h"
 #include "core/common/cancellation.h"
 #include "core/common/clock.h"
+#include "core/common/task_runner.h"
 #include "core/data/dataset_catalog.h"
 #include "core/pipeline/events.h"
 #include "core/practice/practice.h"
@@ -48,6 +51,10 @@ struct PipelineOptions {
   // How long a question's claim on its session holds when its server dies
   // without releasing it: longer than the slowest question.
   absl::Duration session_claim_lease = absl::Minutes(10);
+  // A question refused only because of other questions' holds (what is
+  // spent alone would allow it) waits up to this long for them to settle
+  // before it is refused (--budget_wait). Zero refuses at once.
+  absl::Duration budget_wait = absl::Seconds(5);
 };
 
 // An exception's message with every quoted string that is not a table or
@@ -62,8 +69,17 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
 
 // Thread-safe: one Pipeline serves every question concurrently. The
 // dependencies must outlive it.
+//
+// A question is a chain of steps, not a thread: each step runs on the
+// TaskRunner and the next one is posted there when what it waits for
+// arrives (the session's previous question, a model's reply, an execution
+// slot, a timer), so no thread is held while a model answers or a question
+// waits in a queue.
 class Pipeline {
  public:
+  // Called exactly once with the status that ended the question.
+  using AskCallback = std::function<void(absl::Status)>;
+
   struct Deps {
     session::SessionStore* sessions;
     budget::BudgetGuard* budget;
@@ -73,9 +89,12 @@ class Pipeline {
     const Clock* clock;
     // The soft cap's downgrade rules; nullptr for none.
     const budget::PricingTable* pricing = nullptr;
+    // Where the steps run; nullptr for a small pool of the pipeline's own.
+    TaskRunner* runner = nullptr;
   };
 
   Pipeline(PipelineOptions options, Deps deps);
+  ~Pipeline();
 
   // Answers `request` for the authorised `practice`, emitting events to
   // `sink` (seq 1, 2, 3, ...). Blocks; run it off gRPC's threads. Returns OK
@@ -96,22 +115,27 @@ class Pipeline {
   //                     session's previous question: questions on one
   //                     session run one at a time, in arrival order)
   //   kUnavailable      a model service is down
+  // A question refused only because of other questions' holds waits up to
+  // PipelineOptions::budget_wait for them to settle (BudgetCheck says so).
   absl::Status Ask(const Practice& practice, const AskRequest& request,
                    EventSink& sink, CancellationToken& cancel);
 
- private:
-  // Waits until `holder` holds the session's claim in the store (another
-  // server's question may hold it), or `cancel` trips.
-  absl::Status ClaimSession(const std::string& practice_id, const std::string& session_id,
-                            const std::string& holder, CancellationToken& cancel);
+  // Ask without holding the calling thread: returns at once and calls
+  // `done` exactly once, on a runner thread (or inline for a request
+  // refused before any work). `practice`, `sink` and `cancel` must stay
+  // alive until `done` has been called; `sink` is called from the runner's,
+  // the model client's and the executor's threads, one event at a time.
+  void AskAsync(const Practice& practice, AskRequest request, EventSink& sink,
+                CancellationToken& cancel, AskCallback done);
 
-  // Extends the claim by another lease before each repair attempt, so a
-  // long question keeps it; logged, not fatal, when it cannot.
-  void RenewSessionClaim(const std::string& practice_id, const std::string& session_id,
-                         const std::string& holder);
+ private:
+  class Question;
 
   const PipelineOptions options_;
   const Deps deps_;
+  // Deps::runner, or own_runner_ when none was given.
+  std::unique_ptr<TaskRunner> own_runner_;
+  TaskRunner* runner_;
   // In this process, questions on one session queue here (FIFO); across
   // servers sharing the store, they also claim the session in the store.
   session::SessionLocks session_locks_;

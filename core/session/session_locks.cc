@@ -23,44 +23,88 @@ SessionLocks::Lease::~Lease() {
   if (locks_ != nullptr) locks_->Release(id_);
 }
 
+void SessionLocks::AcquireAsync(const std::string& session_id, CancellationToken& cancel,
+                                AcquireCallback done) {
+  auto waiter = std::make_shared<Waiter>();
+  waiter->done = std::move(done);
+  waiter->cancel = &cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    // std::map keeps references valid, and an entry that is held stays.
+    Entry& entry = entries_[session_id];
+    if (!entry.held) {
+      entry.held = true;
+      waiter->granted = true;
+    } else {
+      entry.queue.push_back(waiter);
+    }
+  }
+  if (waiter->granted) {
+    // Nothing else can see this waiter: no race with a cancellation.
+    waiter->done(Lease(this, session_id));
+    return;
+  }
+  // Registered after the waiter is queued, so that a token already
+  // cancelled runs this at once and takes it out again.
+  std::weak_ptr<Waiter> weak = waiter;
+  const CancellationToken::CallbackId id =
+      cancel.Register([this, weak, session_id] {
+        std::shared_ptr<Waiter> w = weak.lock();
+        if (w == nullptr) return;
+        {
+          absl::MutexLock lock(&mu_);
+          if (w->granted || w->cancelled) return;
+          w->cancelled = true;
+          auto it = entries_.find(session_id);
+          if (it != entries_.end()) {
+            auto& queue = it->second.queue;
+            queue.erase(std::find(queue.begin(), queue.end(), w));
+          }
+        }
+        w->done(absl::CancelledError(
+            "cancelled while waiting for the session's previous question"));
+      });
+  absl::MutexLock lock(&mu_);
+  waiter->cancel_id = id;
+}
+
 absl::StatusOr<SessionLocks::Lease> SessionLocks::Acquire(const std::string& session_id,
                                                           CancellationToken& cancel) {
-  Waiter waiter;
-  // Registered before mu_ is taken: a token already cancelled runs the
-  // callback at once, on this thread. Destroyed after the lock below.
-  ScopedCancellationCallback wake(cancel, [this, &waiter] {
-    absl::MutexLock lock(&mu_);
-    waiter.cancelled = true;
+  absl::Mutex mu;
+  bool done = false;
+  absl::StatusOr<Lease> result = absl::UnknownError("not acquired");
+  AcquireAsync(session_id, cancel, [&](absl::StatusOr<Lease> lease) {
+    absl::MutexLock lock(&mu);
+    result = std::move(lease);
+    done = true;
   });
-  absl::MutexLock lock(&mu_);
-  // std::map keeps references valid, and an entry that is held stays.
-  Entry& entry = entries_[session_id];
-  if (!entry.held) {
-    entry.held = true;
-    return Lease(this, session_id);
-  }
-  if (!waiter.cancelled) {
-    entry.queue.push_back(&waiter);
-    mu_.Await(absl::Condition(
-        +[](Waiter* w) { return w->granted || w->cancelled; }, &waiter));
-    if (waiter.granted) return Lease(this, session_id);
-    entry.queue.erase(std::find(entry.queue.begin(), entry.queue.end(), &waiter));
-  }
-  return absl::CancelledError("cancelled while waiting for the session's previous question");
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&done));
+  return result;
 }
 
 void SessionLocks::Release(const std::string& session_id) {
-  absl::MutexLock lock(&mu_);
-  auto it = entries_.find(session_id);
-  if (it == entries_.end()) return;
-  Entry& entry = it->second;
-  if (!entry.queue.empty()) {
+  std::shared_ptr<Waiter> next;
+  CancellationToken::CallbackId cancel_id = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(session_id);
+    if (it == entries_.end()) return;
+    Entry& entry = it->second;
+    if (entry.queue.empty()) {
+      entries_.erase(it);
+      return;
+    }
     // Handed straight to the next waiter: the session stays held.
-    entry.queue.front()->granted = true;
+    next = entry.queue.front();
     entry.queue.pop_front();
-    return;
+    next->granted = true;
+    cancel_id = next->cancel_id;
   }
-  entries_.erase(it);
+  // Outside mu_: Unregister waits for a cancellation callback that may be
+  // running, and that callback takes mu_ (it sees `granted` and returns).
+  if (cancel_id >= 0) next->cancel->Unregister(cancel_id);
+  next->done(Lease(this, session_id));
 }
 
 int SessionLocks::active() const {

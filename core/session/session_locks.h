@@ -7,7 +7,9 @@
 #define VET_CORE_SESSION_SESSION_LOCKS_H_
 
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,8 +38,17 @@ class SessionLocks {
     std::string id_;
   };
 
-  // Waits, in arrival order, until no other question holds `session_id`.
-  // kCancelled (naming the wait) when `cancel` is tripped first.
+  using AcquireCallback = std::function<void(absl::StatusOr<Lease>)>;
+
+  // Calls `done` with the lease once no other question holds `session_id`,
+  // in arrival order, without holding a thread meanwhile: inline when the
+  // session is free, else on the thread that releases it. kCancelled
+  // (naming the wait) when `cancel` is tripped first, on the cancelling
+  // thread. `cancel` must outlive the call to `done`.
+  void AcquireAsync(const std::string& session_id, CancellationToken& cancel,
+                    AcquireCallback done);
+
+  // AcquireAsync, waiting for `done`.
   absl::StatusOr<Lease> Acquire(const std::string& session_id, CancellationToken& cancel);
 
   // Sessions held or waited for (tests, metrics).
@@ -47,6 +58,10 @@ class SessionLocks {
   void Release(const std::string& session_id);
 
   struct Waiter {
+    AcquireCallback done;
+    CancellationToken* cancel = nullptr;
+    CancellationToken::CallbackId cancel_id = -1;
+    // Set under mu_ by whichever comes first.
     bool granted = false;
     bool cancelled = false;
   };
@@ -54,7 +69,7 @@ class SessionLocks {
     bool held = false;
     // Questions waiting, in arrival order; the entry goes when it is
     // neither held nor waited for.
-    std::deque<Waiter*> queue;
+    std::deque<std::shared_ptr<Waiter>> queue;
   };
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

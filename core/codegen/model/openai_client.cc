@@ -1,14 +1,19 @@
-// OpenAiClient: one curl multi handle per pooled connection, driven by
-// curl_multi_poll so that a cancellation (curl_multi_wakeup) stops a call at
-// once; the retry loop around it; the JSON and server-sent-event parsing.
+// OpenAiClient: one curl multi handle driven by one I/O thread
+// (curl_multi_poll, woken by curl_multi_wakeup for new calls and
+// cancellations), every call a state machine of attempts and waits before
+// retrying; the JSON and server-sent-event parsing.
 #include "core/codegen/model/openai_client.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -16,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
@@ -241,32 +247,19 @@ absl::Status SseParser::OnData(absl::string_view data) {
 
 }  // namespace internal
 
-// A pooled transfer: an easy handle in its own multi handle, whose
-// connection cache keeps the connection to the server alive between calls.
-struct OpenAiClient::Handle {
-  Handle() : easy(curl_easy_init()), multi(curl_multi_init()) {}
-  ~Handle() {
-    if (multi != nullptr) curl_multi_cleanup(multi);
-    if (easy != nullptr) curl_easy_cleanup(easy);
-  }
-  CURL* easy;
-  CURLM* multi;
-};
+namespace {
 
 // The outcome of one HTTP attempt.
-struct OpenAiClient::Attempt {
+struct Attempt {
   CURLcode curl = CURLE_OK;
   std::string curl_error;
   long status = 0;
   std::string body;  // non-stream replies and error bodies
   absl::optional<absl::Duration> retry_after;
-  bool cancelled = false;
   bool too_large = false;
   absl::Status stream_error;
   internal::SseParser sse;
 };
-
-namespace {
 
 struct TransferState {
   bool stream = false;
@@ -274,11 +267,7 @@ struct TransferState {
   const ChatCallbacks* callbacks = nullptr;
   // Set by the header callback from the status line.
   long status = 0;
-  std::string* body = nullptr;
-  internal::SseParser* sse = nullptr;
-  absl::Status* stream_error = nullptr;
-  absl::optional<absl::Duration>* retry_after = nullptr;
-  bool* too_large = nullptr;
+  Attempt* attempt = nullptr;
   int64_t received = 0;
 };
 
@@ -293,11 +282,10 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
         absl::SimpleAtoi(line.substr(space + 1, 3), &status)) {
       state->status = status;
     }
-    state->body->clear();
+    state->attempt->body.clear();
     state->received = 0;
   } else if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    *state->retry_after = internal::ParseRetryAfter(
-        line.substr(12), absl::Now());
+    state->attempt->retry_after = internal::ParseRetryAfter(line.substr(12), absl::Now());
   }
   return size * count;
 }
@@ -307,26 +295,363 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   const size_t n = size * count;
   state->received += static_cast<int64_t>(n);
   if (state->received > state->max_bytes) {
-    *state->too_large = true;
+    state->attempt->too_large = true;
     return 0;  // stops the transfer
   }
   if (state->stream && state->status == 200) {
-    absl::Status fed = state->sse->Feed(absl::string_view(data, n));
+    absl::Status fed = state->attempt->sse.Feed(absl::string_view(data, n));
     if (!fed.ok()) {
-      *state->stream_error = fed;
+      state->attempt->stream_error = fed;
       return 0;
     }
-    std::string delta = state->sse->TakeDelta();
+    std::string delta = state->attempt->sse.TakeDelta();
     if (!delta.empty() && state->callbacks->on_delta) {
       state->callbacks->on_delta(delta);
     }
     return n;
   }
-  state->body->append(data, n);
+  state->attempt->body.append(data, n);
   return n;
 }
 
+// Timers are kept on the monotonic clock.
+absl::Time MonotonicNow() {
+  return absl::UnixEpoch() +
+         absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
 }  // namespace
+
+// One Complete: its request, its attempts, and who to tell.
+struct OpenAiClient::Call {
+  uint64_t id = 0;
+  std::string body;
+  bool stream = false;
+  const ChatCallbacks* callbacks = nullptr;
+  CancellationToken* cancel = nullptr;
+  CancellationToken::CallbackId cancel_id = -1;
+  CompleteCallback done;
+  // 1-based number of the attempt in progress (or about to start).
+  int number = 0;
+  absl::Status last;
+  // The transfer in progress; null while waiting to retry.
+  CURL* easy = nullptr;
+  struct curl_slist* headers = nullptr;
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  Attempt attempt;
+  TransferState state;
+  // Set while waiting before a retry.
+  absl::optional<absl::Time> retry_at;
+  std::mt19937_64 random{std::random_device{}()};
+};
+
+// The I/O thread: owns the multi handle and every call in flight. Other
+// threads only hand it new calls and cancellations (under mu_) and wake it.
+class OpenAiClient::Loop {
+ public:
+  explicit Loop(OpenAiClient& client) : client_(client), multi_(curl_multi_init()) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Loop() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    Wake();
+    thread_.join();
+    curl_multi_cleanup(multi_);
+  }
+
+  void Add(std::unique_ptr<Call> call) {
+    {
+      absl::MutexLock lock(&mu_);
+      call->id = next_id_++;
+    }
+    // Registered before the loop sees the call; a token already cancelled
+    // runs this at once, and StartAttempt checks the token too, so a
+    // cancellation is never missed whichever comes first.
+    const uint64_t id = call->id;
+    call->cancel_id = call->cancel->Register([this, id] {
+      {
+        absl::MutexLock lock(&mu_);
+        cancelled_.push_back(id);
+      }
+      Wake();
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_ && multi_ != nullptr) {
+        ++in_flight_;
+        incoming_.push_back(std::move(call));
+      }
+    }
+    if (call != nullptr) {
+      if (call->cancel_id >= 0) call->cancel->Unregister(call->cancel_id);
+      call->done(absl::UnavailableError("the model client is shutting down"));
+      return;
+    }
+    Wake();
+  }
+
+  int in_flight() const {
+    absl::MutexLock lock(&mu_);
+    return in_flight_;
+  }
+
+ private:
+  void Wake() {
+    if (multi_ != nullptr) curl_multi_wakeup(multi_);
+  }
+
+  void Run();
+  void StartAttempt(Call& call);
+  // After a transfer ended: the final outcome, or a wait before a retry.
+  void Judge(Call& call);
+  // Ends the call: unregisters its cancellation, forgets it, calls done.
+  void Finish(uint64_t id, absl::StatusOr<ChatResponse> result);
+  void StopTransfer(Call& call);
+
+  OpenAiClient& client_;
+  CURLM* const multi_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::unique_ptr<Call>> incoming_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> cancelled_ ABSL_GUARDED_BY(mu_);
+
+  // The loop thread's own.
+  std::map<uint64_t, std::unique_ptr<Call>> calls_;
+  std::map<CURL*, uint64_t> by_handle_;
+};
+
+void OpenAiClient::Loop::Run() {
+  while (true) {
+    std::vector<std::unique_ptr<Call>> incoming;
+    std::vector<uint64_t> cancelled;
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      incoming.swap(incoming_);
+      cancelled.swap(cancelled_);
+      stopping = stopping_;
+    }
+    for (auto& call : incoming) {
+      Call& c = *call;
+      calls_[c.id] = std::move(call);
+      c.number = 1;
+      StartAttempt(c);
+    }
+    for (uint64_t id : cancelled) {
+      auto it = calls_.find(id);
+      if (it == calls_.end()) continue;
+      // The transfer is cut: its connection is not reused.
+      Finish(id, absl::CancelledError(it->second->retry_at.has_value()
+                                          ? "the question was cancelled while waiting to "
+                                            "retry the model"
+                                          : "the question was cancelled during the model call"));
+    }
+    if (stopping) {
+      while (!calls_.empty()) {
+        Finish(calls_.begin()->first,
+               absl::CancelledError("the model client is shutting down"));
+      }
+      return;
+    }
+
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      auto found = by_handle_.find(msg->easy_handle);
+      if (found == by_handle_.end()) continue;
+      Call& call = *calls_.at(found->second);
+      call.attempt.curl = msg->data.result;
+      Judge(call);
+    }
+
+    // Retries that are due; the poll below waits no longer than the next.
+    const absl::Time now = MonotonicNow();
+    absl::Duration next = absl::Seconds(1);
+    for (auto& [id, call] : calls_) {
+      if (!call->retry_at.has_value()) continue;
+      if (*call->retry_at <= now) {
+        call->retry_at.reset();
+        ++call->number;
+        StartAttempt(*call);
+        next = absl::ZeroDuration();
+      } else {
+        next = std::min(next, *call->retry_at - now);
+      }
+    }
+    const int wait_ms = static_cast<int>(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(next, absl::Milliseconds(1)))));
+    curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
+  }
+}
+
+void OpenAiClient::Loop::StartAttempt(Call& call) {
+  const Options& options = client_.options_;
+  call.attempt = Attempt();
+  call.state = TransferState();
+  call.state.stream = call.stream;
+  call.state.max_bytes = options.max_response_bytes;
+  call.state.callbacks = call.callbacks;
+  call.state.attempt = &call.attempt;
+  call.error_buffer[0] = '\0';
+  if (call.cancel->IsCancelled()) {
+    return Finish(call.id, absl::CancelledError("the question was cancelled before calling the model"));
+  }
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) {
+    return Finish(call.id, absl::InternalError("the model client could not create a curl handle"));
+  }
+  call.easy = easy;
+  struct curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(
+      headers, call.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  if (!options.api_key.empty()) {
+    headers = curl_slist_append(headers,
+                                absl::StrCat("Authorization: Bearer ", options.api_key).c_str());
+    headers = curl_slist_append(headers, absl::StrCat("api-key: ", options.api_key).c_str());
+  }
+  call.headers = headers;
+  curl_easy_setopt(easy, CURLOPT_URL, client_.endpoint_.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call.body.data());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options.request_timeout)));
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &call.state);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &call.state);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call.error_buffer);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "vet-analytics");
+  by_handle_[easy] = call.id;
+  curl_multi_add_handle(multi_, easy);
+}
+
+void OpenAiClient::Loop::StopTransfer(Call& call) {
+  if (call.easy == nullptr) return;
+  curl_multi_remove_handle(multi_, call.easy);
+  by_handle_.erase(call.easy);
+  curl_easy_cleanup(call.easy);
+  call.easy = nullptr;
+  curl_slist_free_all(call.headers);
+  call.headers = nullptr;
+}
+
+void OpenAiClient::Loop::Judge(Call& call) {
+  const Options& options = client_.options_;
+  Attempt& attempt = call.attempt;
+  curl_easy_getinfo(call.easy, CURLINFO_RESPONSE_CODE, &attempt.status);
+  if (attempt.status == 0) attempt.status = call.state.status;
+  attempt.curl_error =
+      call.error_buffer[0] != '\0' ? call.error_buffer : curl_easy_strerror(attempt.curl);
+  StopTransfer(call);
+
+  absl::Status& last = call.last;
+  if (attempt.too_large) {
+    return Finish(call.id, absl::InternalError(absl::StrCat(
+                               "the model's reply was larger than ",
+                               options.max_response_bytes, " bytes")));
+  } else if (!attempt.stream_error.ok()) {
+    last = attempt.stream_error;
+    if (attempt.stream_error.code() != absl::StatusCode::kUnavailable) {
+      return Finish(call.id, last);
+    }
+  } else if (attempt.curl != CURLE_OK) {
+    last = absl::UnavailableError(absl::StrCat("the model server at ", options.base_url,
+                                               " could not be reached: ", attempt.curl_error));
+    if (attempt.curl == CURLE_OPERATION_TIMEDOUT) {
+      last = absl::UnavailableError(absl::StrCat(
+          "the model server at ", options.base_url, " did not answer within ",
+          absl::FormatDuration(options.request_timeout), " (", attempt.curl_error, ")"));
+    }
+    if (!IsRetryableCurlError(attempt.curl)) return Finish(call.id, last);
+  } else if (attempt.status == 200) {
+    if (!call.stream) return Finish(call.id, internal::ParseCompletion(attempt.body));
+    // A stream that stops without [DONE] or a finish reason was cut short:
+    // its code is incomplete, never taken as the reply.
+    if (attempt.sse.done() || !attempt.sse.response().finish_reason.empty()) {
+      return Finish(call.id, attempt.sse.response());
+    }
+    last = absl::UnavailableError(absl::StrCat(
+        "the model server's stream ended before the reply was complete (",
+        attempt.sse.response().content.size(), " bytes of content)"));
+  } else {
+    const std::string message = internal::ErrorMessage(attempt.body);
+    const std::string said = message.empty() ? "" : absl::StrCat(": ", message);
+    if (attempt.status == 401 || attempt.status == 403) {
+      return Finish(call.id, absl::PermissionDeniedError(absl::StrCat(
+                                 "the model server refused the API key (HTTP ", attempt.status,
+                                 ")", said, "; check OPENAI_API_KEY")));
+    }
+    if (attempt.status != 429 && attempt.status < 500) {
+      return Finish(call.id, absl::InvalidArgumentError(absl::StrCat(
+                                 "the model server refused the request (HTTP ", attempt.status,
+                                 ")", said)));
+    }
+    last = absl::UnavailableError(absl::StrCat("the model server answered HTTP ", attempt.status,
+                                               attempt.status == 429 ? " (rate limited)" : "",
+                                               said));
+  }
+  // Retryable from here on.
+  if (call.number >= options.max_attempts) {
+    return Finish(call.id, absl::UnavailableError(absl::StrCat(
+                               last.message(), " (after ", options.max_attempts, " attempts)")));
+  }
+  // Full jitter over a capped exponential; Retry-After when the server gives
+  // one (and it is not unreasonably long).
+  absl::Duration ceiling = std::min(
+      options.max_backoff, options.initial_backoff * (int64_t{1} << (call.number - 1)));
+  std::uniform_real_distribution<double> fraction(0.0, 1.0);
+  absl::Duration wait = ceiling * fraction(call.random);
+  if (attempt.retry_after.has_value()) {
+    if (*attempt.retry_after > options.max_retry_after) {
+      return Finish(call.id, absl::UnavailableError(absl::StrCat(
+                                 last.message(), "; it asked to retry after ",
+                                 absl::FormatDuration(*attempt.retry_after), ", longer than ",
+                                 absl::FormatDuration(options.max_retry_after))));
+    }
+    wait = *attempt.retry_after;
+  }
+  if (call.callbacks->on_retry) {
+    call.callbacks->on_retry(absl::StrCat(
+        last.message(), "; retrying in ",
+        absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))), " (attempt ",
+        call.number + 1, " of ", options.max_attempts, ")"));
+  }
+  call.retry_at = MonotonicNow() + wait;
+}
+
+void OpenAiClient::Loop::Finish(uint64_t id, absl::StatusOr<ChatResponse> result) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  std::unique_ptr<Call> call = std::move(it->second);
+  calls_.erase(it);
+  StopTransfer(*call);
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+  // Outside mu_: Unregister waits for a cancellation callback that may be
+  // running on another thread, and that callback takes mu_.
+  if (call->cancel_id >= 0) call->cancel->Unregister(call->cancel_id);
+  CompleteCallback done = std::move(call->done);
+  call.reset();
+  done(std::move(result));
+}
 
 absl::StatusOr<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(
     Options options) {
@@ -348,209 +673,38 @@ absl::StatusOr<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(
 OpenAiClient::OpenAiClient(Options options)
     : options_(std::move(options)),
       endpoint_(absl::StrCat(absl::StripSuffix(options_.base_url, "/"),
-                             "/chat/completions")) {}
+                             "/chat/completions")),
+      loop_(std::make_unique<Loop>(*this)) {}
 
 OpenAiClient::~OpenAiClient() = default;
 
-std::unique_ptr<OpenAiClient::Handle> OpenAiClient::Borrow() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_.empty()) {
-      auto handle = std::move(idle_.back());
-      idle_.pop_back();
-      return handle;
-    }
-  }
-  return std::make_unique<Handle>();
+int OpenAiClient::in_flight() const { return loop_->in_flight(); }
+
+void OpenAiClient::CompleteAsync(const ChatRequest& request, const ChatCallbacks& callbacks,
+                                 CancellationToken& cancel, CompleteCallback done) {
+  auto call = std::make_unique<Call>();
+  call->body = RequestBody(request);
+  call->stream = request.stream;
+  call->callbacks = &callbacks;
+  call->cancel = &cancel;
+  call->done = std::move(done);
+  loop_->Add(std::move(call));
 }
 
-void OpenAiClient::Return(std::unique_ptr<Handle> handle) {
-  absl::MutexLock lock(&mu_);
-  if (idle_.size() < 8) idle_.push_back(std::move(handle));
-}
-
-OpenAiClient::Attempt OpenAiClient::Perform(Handle& handle,
-                                            const std::string& body,
-                                            bool stream,
-                                            const ChatCallbacks& callbacks,
-                                            CancellationToken& cancel) {
-  Attempt attempt;
-  TransferState state;
-  state.stream = stream;
-  state.max_bytes = options_.max_response_bytes;
-  state.callbacks = &callbacks;
-  state.body = &attempt.body;
-  state.sse = &attempt.sse;
-  state.stream_error = &attempt.stream_error;
-  state.retry_after = &attempt.retry_after;
-  state.too_large = &attempt.too_large;
-
-  CURL* easy = handle.easy;
-  curl_easy_reset(easy);
-  struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(
-      headers, stream ? "Accept: text/event-stream" : "Accept: application/json");
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  std::string auth;
-  std::string azure;
-  if (!options_.api_key.empty()) {
-    auth = absl::StrCat("Authorization: Bearer ", options_.api_key);
-    azure = absl::StrCat("api-key: ", options_.api_key);
-    headers = curl_slist_append(headers, auth.c_str());
-    headers = curl_slist_append(headers, azure.c_str());
-  }
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(easy, CURLOPT_URL, endpoint_.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                   static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.request_timeout)));
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &state);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &state);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "vet-analytics");
-
-  curl_multi_add_handle(handle.multi, easy);
-  {
-    // Wakes the poll below from the cancelling thread.
-    ScopedCancellationCallback on_cancel(
-        cancel, [&handle] { curl_multi_wakeup(handle.multi); });
-    int running = 1;
-    while (running > 0) {
-      if (cancel.IsCancelled()) {
-        attempt.cancelled = true;
-        break;
-      }
-      CURLMcode mc = curl_multi_perform(handle.multi, &running);
-      if (mc != CURLM_OK) break;
-      if (running == 0) break;
-      curl_multi_poll(handle.multi, nullptr, 0, 1000, nullptr);
-    }
-  }
-  int queued;
-  while (CURLMsg* msg = curl_multi_info_read(handle.multi, &queued)) {
-    if (msg->msg == CURLMSG_DONE) attempt.curl = msg->data.result;
-  }
-  curl_multi_remove_handle(handle.multi, easy);
-  curl_slist_free_all(headers);
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &attempt.status);
-  if (attempt.status == 0) attempt.status = state.status;
-  attempt.curl_error = error_buffer[0] != '\0' ? error_buffer
-                                               : curl_easy_strerror(attempt.curl);
-  return attempt;
-}
-
-absl::StatusOr<ChatResponse> OpenAiClient::Complete(
-    const ChatRequest& request, const ChatCallbacks& callbacks,
-    CancellationToken& cancel) {
-  const std::string body = RequestBody(request);
-  std::mt19937_64 random(std::random_device{}());
-  absl::Status last;
-  for (int number = 1; number <= options_.max_attempts; ++number) {
-    VET_RETURN_IF_ERROR(cancel.Check("before calling the model"));
-    std::unique_ptr<Handle> handle = Borrow();
-    if (handle->easy == nullptr || handle->multi == nullptr) {
-      return absl::InternalError("the model client could not create a curl handle");
-    }
-    Attempt attempt = Perform(*handle, body, request.stream, callbacks, cancel);
-    if (attempt.cancelled) {
-      // The transfer was cut: its connection is not reusable.
-      return absl::CancelledError("the question was cancelled during the model call");
-    }
-    Return(std::move(handle));
-
-    bool retryable = false;
-    if (attempt.too_large) {
-      return absl::InternalError(absl::StrCat(
-          "the model's reply was larger than ", options_.max_response_bytes,
-          " bytes"));
-    } else if (!attempt.stream_error.ok()) {
-      last = attempt.stream_error;
-      retryable = attempt.stream_error.code() == absl::StatusCode::kUnavailable;
-      if (!retryable) return last;
-    } else if (attempt.curl != CURLE_OK) {
-      last = absl::UnavailableError(absl::StrCat(
-          "the model server at ", options_.base_url, " could not be reached: ",
-          attempt.curl_error));
-      if (attempt.curl == CURLE_OPERATION_TIMEDOUT) {
-        last = absl::UnavailableError(absl::StrCat(
-            "the model server at ", options_.base_url, " did not answer within ",
-            absl::FormatDuration(options_.request_timeout), " (", attempt.curl_error, ")"));
-      }
-      retryable = IsRetryableCurlError(attempt.curl);
-      if (!retryable) return last;
-    } else if (attempt.status == 200) {
-      if (request.stream) {
-        // A stream that stops without [DONE] or a finish reason was cut
-        // short: its code is incomplete, never taken as the reply.
-        if (attempt.sse.done() || !attempt.sse.response().finish_reason.empty()) {
-          return attempt.sse.response();
-        }
-        last = absl::UnavailableError(absl::StrCat(
-            "the model server's stream ended before the reply was complete (",
-            attempt.sse.response().content.size(), " bytes of content)"));
-        retryable = true;
-      } else {
-        return internal::ParseCompletion(attempt.body);
-      }
-    } else {
-      const std::string message = internal::ErrorMessage(attempt.body);
-      const std::string said =
-          message.empty() ? "" : absl::StrCat(": ", message);
-      if (attempt.status == 401 || attempt.status == 403) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "the model server refused the API key (HTTP ", attempt.status,
-            ")", said, "; check OPENAI_API_KEY"));
-      }
-      if (attempt.status == 429 || attempt.status >= 500) {
-        last = absl::UnavailableError(absl::StrCat(
-            "the model server answered HTTP ", attempt.status,
-            attempt.status == 429 ? " (rate limited)" : "", said));
-        retryable = true;
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the model server refused the request (HTTP ", attempt.status,
-            ")", said));
-      }
-    }
-    if (!retryable || number == options_.max_attempts) break;
-
-    // Full jitter over a capped exponential; Retry-After when the server
-    // gives one (and it is not unreasonably long).
-    absl::Duration ceiling = std::min(
-        options_.max_backoff, options_.initial_backoff * (int64_t{1} << (number - 1)));
-    std::uniform_real_distribution<double> fraction(0.0, 1.0);
-    absl::Duration wait = ceiling * fraction(random);
-    if (attempt.retry_after.has_value()) {
-      if (*attempt.retry_after > options_.max_retry_after) {
-        return absl::UnavailableError(absl::StrCat(
-            last.message(), "; it asked to retry after ",
-            absl::FormatDuration(*attempt.retry_after), ", longer than ",
-            absl::FormatDuration(options_.max_retry_after)));
-      }
-      wait = *attempt.retry_after;
-    }
-    if (callbacks.on_retry) {
-      callbacks.on_retry(absl::StrCat(
-          last.message(), "; retrying in ",
-          absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))),
-          " (attempt ", number + 1, " of ", options_.max_attempts, ")"));
-    }
-    if (cancel.WaitFor(wait)) {
-      return absl::CancelledError("the question was cancelled while waiting to retry the model");
-    }
-  }
-  return absl::UnavailableError(absl::StrCat(
-      last.message(), " (after ", options_.max_attempts, " attempts)"));
+absl::StatusOr<ChatResponse> OpenAiClient::Complete(const ChatRequest& request,
+                                                     const ChatCallbacks& callbacks,
+                                                     CancellationToken& cancel) {
+  absl::Mutex mu;
+  bool finished = false;
+  absl::StatusOr<ChatResponse> result = absl::UnknownError("no reply");
+  CompleteAsync(request, callbacks, cancel, [&](absl::StatusOr<ChatResponse> reply) {
+    absl::MutexLock lock(&mu);
+    result = std::move(reply);
+    finished = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&finished));
+  return result;
 }
 
 }  // namespace vet::codegen

@@ -3,10 +3,14 @@
 // <base_url>/chat/completions with a bearer key, on libcurl, JSON with
 // RapidJSON.
 //
-// - Connections are kept alive and reused: each call borrows an idle curl
-//   handle (with its connection cache) from a small pool.
+// - Asynchronous: every call is a transfer on one curl multi handle driven
+//   by the client's own I/O thread, so a call in flight holds no other
+//   thread; CompleteAsync returns at once and its callback runs on that
+//   thread when the reply (or the final failure) arrives. Complete waits
+//   for it. Connections are kept alive and reused through the multi
+//   handle's connection cache.
 // - Each attempt has a connect timeout and an overall timeout; a
-//   cancellation wakes the transfer and stops it at once.
+//   cancellation stops the transfer (or the wait before a retry) at once.
 // - 429, 5xx and connection failures are retried with capped exponential
 //   backoff and full jitter, honouring Retry-After; 400, 401, 403 and 404
 //   are not. Every retry is reported through ChatCallbacks::on_retry.
@@ -18,11 +22,8 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/codegen/model/chat_client.h"
 
@@ -56,23 +57,25 @@ class OpenAiClient final : public ChatClient {
   absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
                                         const ChatCallbacks& callbacks,
                                         CancellationToken& cancel) override;
+  // Calls `done` (and the callbacks) on the client's I/O thread; inline
+  // with kUnavailable when the client is shutting down. Calls still in
+  // flight when the client is destroyed end kCancelled.
+  void CompleteAsync(const ChatRequest& request, const ChatCallbacks& callbacks,
+                     CancellationToken& cancel, CompleteCallback done) override;
 
   // For tests: the endpoint this client posts to.
   const std::string& endpoint() const { return endpoint_; }
+  // Calls in flight (transfers and waits before a retry).
+  int in_flight() const;
 
  private:
-  struct Handle;
-  struct Attempt;
+  struct Call;
+  class Loop;
   explicit OpenAiClient(Options options);
-  std::unique_ptr<Handle> Borrow();
-  void Return(std::unique_ptr<Handle> handle);
-  Attempt Perform(Handle& handle, const std::string& body, bool stream,
-                  const ChatCallbacks& callbacks, CancellationToken& cancel);
 
   const Options options_;
   const std::string endpoint_;
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<Handle>> idle_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Loop> loop_;
 };
 
 // Exposed for tests.
