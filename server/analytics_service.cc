@@ -84,6 +84,15 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       return;
     }
     practice_ = *practice;
+    if (deps_.admission != nullptr) {
+      // One practice past its share is refused; the others are still served.
+      auto ticket = deps_.admission->Admit(practice_->id);
+      if (!ticket.ok()) {
+        FinishNow(ticket.status());
+        return;
+      }
+      ticket_ = *std::move(ticket);
+    }
     request_ = {request->question(), request->session_id(), request->as_of_date()};
     submitted_at_ = deps_.clock->Now();
     absl::Status submitted = deps_.pool->Submit([this] { Run(); });
@@ -147,17 +156,26 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   }
 
  private:
+  // Starts the question; it continues on the pool's threads as what it
+  // waits for arrives, and OnPipelineDone ends the call.
   void Run() {
     deps_.metrics->RecordWorkerPoolWait(deps_.clock->Now() - submitted_at_);
-    absl::Status status = deps_.pipeline->Ask(*practice_, request_, *this, cancel_);
+    deps_.pipeline->AskAsync(*practice_, request_, *this, cancel_,
+                             [this](absl::Status status) { OnPipelineDone(std::move(status)); });
+  }
+
+  void OnPipelineDone(absl::Status status) {
     if (!status.ok() && status.code() != absl::StatusCode::kCancelled &&
         status.code() != absl::StatusCode::kInvalidArgument &&
         status.code() != absl::StatusCode::kNotFound) {
       LogWarning("question for practice ", practice_->id, " ended ",
                  absl::StatusCodeToString(status.code()), ": ", status.message());
     }
-    // pending() still counts this task, which is about to end.
-    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()) - 1);
+    deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
+    // Let go of the practice's share before the client hears the end, so
+    // that it may ask again at once (and before pipeline_done_: after it,
+    // OnWriteDone may finish and delete this).
+    ticket_ = pipeline::QuestionAdmission::Ticket();
     bool finish;
     {
       absl::MutexLock lock(&mu_);
@@ -207,6 +225,8 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   const Practice* practice_ = nullptr;
   pipeline::AskRequest request_;
   CancellationToken cancel_;
+  // This question's place among those in progress.
+  pipeline::QuestionAdmission::Ticket ticket_;
 
   absl::Mutex mu_;
   // std::deque keeps the front element in place while others are appended,

@@ -9,6 +9,7 @@
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
 #include "core/data/practice_data.h"
+#include "core/pipeline/admission.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
 #include "core/session/session_store.h"
@@ -33,6 +34,8 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
     Metrics* metrics;
     const Clock* clock;
     data::ImportLimits import_limits;
+    // Questions in progress, in all and per practice; nullptr for no bound.
+    pipeline::QuestionAdmission* admission = nullptr;
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 

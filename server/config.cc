@@ -103,6 +103,15 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError("--worker_threads must be between 1 and 512");
   }
   if (o.max_queued < 0) return absl::InvalidArgumentError("--max_queued must be >= 0");
+  if (o.max_streams < 1) return absl::InvalidArgumentError("--max_streams must be at least 1");
+  if (o.max_streams_per_practice < 1 || o.max_streams_per_practice > o.max_streams) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_streams_per_practice must be between 1 and --max_streams (", o.max_streams,
+        ")"));
+  }
+  if (o.budget_wait < absl::ZeroDuration() || o.budget_wait > absl::Minutes(5)) {
+    return absl::InvalidArgumentError("--budget_wait must be between 0s and 5m");
+  }
   if (o.max_import_bytes < 1024) {
     return absl::InvalidArgumentError("--max_import_bytes must be at least 1024");
   }

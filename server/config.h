@@ -29,9 +29,19 @@ struct ServerOptions {
   bool demo = false;
   std::string demo_api_key = "demo-key";
   int64_t demo_invoice_lines = 200000;
-  // Threads for blocking work and the questions that may wait for one.
+  // Threads for the CPU-bound steps of questions, and the new questions
+  // that may wait for one. A question waiting on a model, a queue or a
+  // timer holds none (core/pipeline/pipeline.h).
   int worker_threads = 8;
   int max_queued = 64;
+  // Questions in progress at once: in all (past it: UNAVAILABLE) and per
+  // practice (past it: RESOURCE_EXHAUSTED for that practice only);
+  // core/pipeline/admission.h.
+  int max_streams = 1024;
+  int max_streams_per_practice = 128;
+  // How long a question refused only by other questions' budget holds
+  // waits for them to settle.
+  absl::Duration budget_wait = absl::Seconds(5);
   // The sandbox: "bwrap" (isolated warm workers, core/sandbox/
   // zygote_executor.h) or "process" (a plain interpreter per question, NO
   // isolation: for development on machines without user namespaces).

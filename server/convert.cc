@@ -63,6 +63,7 @@ struct EventVisitor {
     m->set_model(e.model);
     m->set_downgraded_from(e.downgraded_from);
     if (e.resets_at != absl::Time()) ToProto(e.resets_at, m->mutable_resets_at());
+    m->set_waited_ms(absl::ToInt64Milliseconds(e.waited));
     m->set_message(e.message);
   }
   void operator()(const pipeline::CodeGeneratedEvent& e) const {

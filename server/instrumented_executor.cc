@@ -52,11 +52,28 @@ absl::StatusOr<sandbox::ExecutionResult> InstrumentedExecutor::Execute(
     const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
     CancellationToken& cancel) {
   absl::StatusOr<sandbox::ExecutionResult> result = inner_->Execute(request, output, cancel);
+  Record(request.practice_id, result);
+  return result;
+}
+
+void InstrumentedExecutor::ExecuteAsync(const sandbox::ExecutionRequest& request,
+                                        sandbox::OutputSink& output, CancellationToken& cancel,
+                                        sandbox::ExecuteCallback done) {
+  inner_->ExecuteAsync(
+      request, output, cancel,
+      [this, practice_id = request.practice_id,
+       done = std::move(done)](absl::StatusOr<sandbox::ExecutionResult> result) {
+        Record(practice_id, result);
+        done(std::move(result));
+      });
+}
+
+void InstrumentedExecutor::Record(const std::string& practice_id,
+                                  const absl::StatusOr<sandbox::ExecutionResult>& result) {
   if (result.ok()) {
-    metrics_.RecordExecution(request.practice_id, result->elapsed);
+    metrics_.RecordExecution(practice_id, result->elapsed);
     metrics_.RecordExecutionQueueWait(result->queued);
   }
-  return result;
 }
 
 std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,

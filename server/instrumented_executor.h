@@ -50,8 +50,13 @@ class InstrumentedExecutor final : public sandbox::Executor {
   absl::StatusOr<sandbox::ExecutionResult> Execute(const sandbox::ExecutionRequest& request,
                                                    sandbox::OutputSink& output,
                                                    CancellationToken& cancel) override;
+  void ExecuteAsync(const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
+                    CancellationToken& cancel, sandbox::ExecuteCallback done) override;
 
  private:
+  void Record(const std::string& practice_id,
+              const absl::StatusOr<sandbox::ExecutionResult>& result);
+
   const std::unique_ptr<sandbox::Executor> inner_;
   Metrics& metrics_;
   const std::unique_ptr<SandboxLoadCollector> collector_;

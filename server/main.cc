@@ -30,8 +30,18 @@ ABSL_FLAG(bool, demo, false, "Serve the built-in demo practice 'demo' [VET_DEMO]
 ABSL_FLAG(std::string, demo_api_key, "demo-key", "API key of the demo practice [VET_DEMO_API_KEY]");
 ABSL_FLAG(int64_t, demo_invoice_lines, 200000,
           "Approximate size of the generated demo data [VET_DEMO_INVOICE_LINES]");
-ABSL_FLAG(int, worker_threads, 8, "Threads for blocking work [VET_WORKER_THREADS]");
-ABSL_FLAG(int, max_queued, 64, "Questions that may wait for a worker thread [VET_MAX_QUEUED]");
+ABSL_FLAG(int, worker_threads, 8,
+          "Threads for the CPU-bound steps of questions [VET_WORKER_THREADS]");
+ABSL_FLAG(int, max_queued, 64,
+          "New questions that may wait for a worker thread [VET_MAX_QUEUED]");
+ABSL_FLAG(int, max_streams, 1024,
+          "Questions in progress at once, all practices; past it UNAVAILABLE [VET_MAX_STREAMS]");
+ABSL_FLAG(int, max_streams_per_practice, 128,
+          "Questions in progress at once for one practice; past it that practice gets "
+          "RESOURCE_EXHAUSTED [VET_MAX_STREAMS_PER_PRACTICE]");
+ABSL_FLAG(absl::Duration, budget_wait, absl::Seconds(5),
+          "How long a question refused only by other questions' budget holds waits for "
+          "them to settle [VET_BUDGET_WAIT]");
 ABSL_FLAG(std::string, sandbox, "bwrap",
           "bwrap (isolated warm workers) or process (NO isolation, development "
           "only) [VET_SANDBOX]");
@@ -141,6 +151,9 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   integer("VET_DEMO_INVOICE_LINES", FLAGS_demo_invoice_lines);
   integer("VET_WORKER_THREADS", FLAGS_worker_threads);
   integer("VET_MAX_QUEUED", FLAGS_max_queued);
+  integer("VET_MAX_STREAMS", FLAGS_max_streams);
+  integer("VET_MAX_STREAMS_PER_PRACTICE", FLAGS_max_streams_per_practice);
+  duration("VET_BUDGET_WAIT", FLAGS_budget_wait);
   str("VET_SANDBOX", FLAGS_sandbox);
   str("VET_PYTHON", FLAGS_python);
   str("VET_BWRAP", FLAGS_bwrap);
@@ -214,6 +227,9 @@ int main(int argc, char** argv) {
   options.demo_invoice_lines = absl::GetFlag(FLAGS_demo_invoice_lines);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.max_queued = absl::GetFlag(FLAGS_max_queued);
+  options.max_streams = absl::GetFlag(FLAGS_max_streams);
+  options.max_streams_per_practice = absl::GetFlag(FLAGS_max_streams_per_practice);
+  options.budget_wait = absl::GetFlag(FLAGS_budget_wait);
   options.sandbox = absl::GetFlag(FLAGS_sandbox);
   options.python = absl::GetFlag(FLAGS_python);
   options.bwrap = absl::GetFlag(FLAGS_bwrap);

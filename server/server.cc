@@ -69,6 +69,7 @@ struct VetServer::State {
   std::unique_ptr<codegen::CodeGenerator> generator;
   std::unique_ptr<sandbox::Executor> executor;
   std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<pipeline::QuestionAdmission> admission;
   std::unique_ptr<AnalyticsService> service;
   // Destroyed before the components their tasks use (members go in reverse).
   std::unique_ptr<WorkerPool> pool;
@@ -327,19 +328,25 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   pipeline_options.execution_timeout = options.sandbox_timeout;
   pipeline_options.max_attempts = 1 + options.max_repairs;
   pipeline_options.sandbox_micros_per_second = options.sandbox_micros_per_second;
+  pipeline_options.budget_wait = options.budget_wait;
+  // The pool runs the questions' steps; the pipeline posts each next step
+  // there when what it waited for arrives.
+  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
+      options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
                                s.executor.get(), s.datasets.get(), &RealClock::Get(),
-                               s.pricing.get()});
-  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
-      options.worker_threads, static_cast<size_t>(options.max_queued)});
+                               s.pricing.get(), s.pool.get()});
+  s.admission = std::make_unique<pipeline::QuestionAdmission>(
+      pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice},
+      RealClock::Get());
   s.import_pool = std::make_unique<WorkerPool>(
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
       s.datasets.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
-      data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3}});
+      data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3}, s.admission.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
