@@ -180,8 +180,8 @@ absl::Status ParsePracticeList(const FlagValues& flags, const Environment& env,
       target.api_key = DefaultApiKey(flags, env, target.practice);
     }
     if (target.practice.empty()) {
-      return Usage(absl::StrCat("--practices entry \"", entry,
-                                "\" has no practice id"));
+      return Usage(
+          absl::StrCat("--practices entry \"", entry, "\" has no practice id"));
     }
     targets.push_back(std::move(target));
   }
@@ -208,9 +208,9 @@ absl::Status ParseBenchSettings(const FlagValues& flags, const Environment& env,
   if (flags.warmup_seconds.has_value() &&
       (!(*flags.warmup_seconds >= 0) ||
        *flags.warmup_seconds > kMaxBenchSeconds)) {
-    return Usage(absl::StrCat(
-        "--warmup must be a number of seconds from 0 to ", kMaxBenchSeconds,
-        ", got ", *flags.warmup_seconds));
+    return Usage(absl::StrCat("--warmup must be a number of seconds from 0 to ",
+                              kMaxBenchSeconds, ", got ",
+                              *flags.warmup_seconds));
   }
   if (flags.max_questions.has_value() && *flags.max_questions < 0) {
     return Usage(absl::StrCat("--max_questions must not be negative, got ",
@@ -222,8 +222,8 @@ absl::Status ParseBenchSettings(const FlagValues& flags, const Environment& env,
   }
   if (command != Command::kBench) return absl::OkStatus();
   bench.streams = flags.streams.value_or(kDefaultBenchStreams);
-  bench.duration = absl::Seconds(
-      flags.duration_seconds.value_or(kDefaultBenchSeconds));
+  bench.duration =
+      absl::Seconds(flags.duration_seconds.value_or(kDefaultBenchSeconds));
   bench.warmup =
       absl::Seconds(flags.warmup_seconds.value_or(kDefaultBenchWarmupSeconds));
   bench.max_questions = flags.max_questions.value_or(0);
@@ -405,7 +405,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                               flags.page_size));
   }
 
-  if (absl::Status bench = ParseBenchSettings(flags, env, inv.command, inv.bench);
+  if (absl::Status bench =
+          ParseBenchSettings(flags, env, inv.command, inv.bench);
       !bench.ok()) {
     return bench;
   }

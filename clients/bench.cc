@@ -63,9 +63,7 @@ std::string FormatRate(double per_second) {
   return FormatDecimal(per_second, per_second < 100 ? 1 : 0);
 }
 
-std::string JsonMs(absl::Duration d) {
-  return absl::StrFormat("%.1f", Ms(d));
-}
+std::string JsonMs(absl::Duration d) { return absl::StrFormat("%.1f", Ms(d)); }
 
 std::string LatencyJson(const LatencySummary& s) {
   return absl::StrCat("{\"count\":", s.count, ",\"p50\":", JsonMs(s.p50),
@@ -97,12 +95,11 @@ absl::StatusOr<std::vector<BenchTarget>> ParsePracticesJson(
   if (const auto parsed = google::protobuf::util::JsonStringToMessage(
           google::protobuf::StringPiece(json.data(), json.size()), &root);
       !parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not a JSON object: ", std::string(parsed.message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a JSON object: ", std::string(parsed.message())));
   }
   const auto practices = root.fields().find("practices");
-  if (practices == root.fields().end() ||
-      !practices->second.has_list_value()) {
+  if (practices == root.fields().end() || !practices->second.has_list_value()) {
     return absl::InvalidArgumentError("no \"practices\" list");
   }
   std::vector<BenchTarget> targets;
@@ -152,7 +149,8 @@ absl::StatusOr<BenchPlan> LoadBenchPlan(const BenchSettings& settings) {
     absl::StatusOr<std::string> json =
         ReadFile("practices_file", settings.practices_file);
     if (!json.ok()) return json.status();
-    absl::StatusOr<std::vector<BenchTarget>> targets = ParsePracticesJson(*json);
+    absl::StatusOr<std::vector<BenchTarget>> targets =
+        ParsePracticesJson(*json);
     if (!targets.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--practices_file: ", settings.practices_file, ": ",
@@ -166,8 +164,7 @@ absl::StatusOr<BenchPlan> LoadBenchPlan(const BenchSettings& settings) {
   return plan;
 }
 
-absl::Duration Percentile(const std::vector<absl::Duration>& sorted,
-                          double p) {
+absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double p) {
   if (sorted.empty()) return absl::ZeroDuration();
   // Nearest rank: the smallest value with at least p% of the set at or
   // below it.
@@ -274,18 +271,20 @@ std::string FormatBenchReport(const BenchReport& r) {
     absl::StrAppend(&out, ", ", r.practices.size(), " practices");
   }
   absl::StrAppend(&out, "\n");
-  if (r.interrupted) absl::StrAppend(&out, "         interrupted: the numbers so far\n");
-  absl::StrAppend(
-      &out, "answered ", FormatInteger(r.ok), " of ", FormatInteger(r.questions),
-      " questions in ", FormatDecimal(absl::ToDoubleSeconds(r.measured), 1),
-      " s: ", FormatRate(r.ok_per_second), " questions/s\n");
+  if (r.interrupted)
+    absl::StrAppend(&out, "         interrupted: the numbers so far\n");
+  absl::StrAppend(&out, "answered ", FormatInteger(r.ok), " of ",
+                  FormatInteger(r.questions), " questions in ",
+                  FormatDecimal(absl::ToDoubleSeconds(r.measured), 1),
+                  " s: ", FormatRate(r.ok_per_second), " questions/s\n");
   if (r.cancelled_at_end > 0) {
     absl::StrAppend(&out, "         ", FormatInteger(r.cancelled_at_end),
                     " still running at the end (cancelled, not counted)\n");
   }
   absl::StrAppend(&out, "latency  p50 ", FormatMs(r.latency.p50), "  p95 ",
                   FormatMs(r.latency.p95), "  p99 ", FormatMs(r.latency.p99),
-                  "  max ", FormatMs(r.latency.max), "  (answered questions)\n");
+                  "  max ", FormatMs(r.latency.max),
+                  "  (answered questions)\n");
   absl::StrAppend(&out, "first    p50 ", FormatMs(r.first_event.p50), "  p95 ",
                   FormatMs(r.first_event.p95), "  (time to the first event)\n");
   if (r.errors.empty()) {
@@ -296,7 +295,8 @@ std::string FormatBenchReport(const BenchReport& r) {
       rows.push_back({StatusCodeName(group.code), FormatInteger(group.count),
                       line(group.example)});
     }
-    absl::StrAppend(&out, "errors\n", LayoutColumns(rows, {false, true, false}, "  "));
+    absl::StrAppend(&out, "errors\n",
+                    LayoutColumns(rows, {false, true, false}, "  "));
   }
   if (!r.practices.empty()) {
     std::vector<std::vector<std::string>> rows = {
@@ -307,9 +307,9 @@ std::string FormatBenchReport(const BenchReport& r) {
                       FormatMs(p.latency.p50), FormatMs(p.latency.p95),
                       FormatMs(p.latency.p99)});
     }
-    absl::StrAppend(&out, "by practice\n",
-                    LayoutColumns(rows, {false, true, true, true, true, true, true},
-                                  "  "));
+    absl::StrAppend(
+        &out, "by practice\n",
+        LayoutColumns(rows, {false, true, true, true, true, true, true}, "  "));
   }
   return out;
 }
@@ -320,16 +320,15 @@ std::string BenchReportJson(const BenchReport& r) {
       ",\"durationSeconds\":", absl::ToDoubleSeconds(r.duration),
       ",\"warmupSeconds\":", absl::ToDoubleSeconds(r.warmup),
       ",\"maxQuestions\":", r.max_questions,
-      ",\"distinctQuestions\":", r.distinct_questions,
-      ",\"measuredSeconds\":",
+      ",\"distinctQuestions\":", r.distinct_questions, ",\"measuredSeconds\":",
       absl::StrFormat("%.3f", absl::ToDoubleSeconds(r.measured)),
       ",\"questions\":", r.questions, ",\"ok\":", r.ok,
       ",\"questionsPerSecond\":", absl::StrFormat("%.2f", r.ok_per_second),
       ",\"latencyMs\":", LatencyJson(r.latency),
       ",\"firstEventMs\":", LatencyJson(r.first_event), ",\"errors\":[");
   for (size_t i = 0; i < r.errors.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : ",", "{\"code\":",
-                    JsonQuote(StatusCodeName(r.errors[i].code)),
+    absl::StrAppend(&out, i == 0 ? "" : ",",
+                    "{\"code\":", JsonQuote(StatusCodeName(r.errors[i].code)),
                     ",\"count\":", r.errors[i].count,
                     ",\"example\":", JsonQuote(r.errors[i].example), "}");
   }
@@ -339,11 +338,11 @@ std::string BenchReportJson(const BenchReport& r) {
     absl::StrAppend(&out, ",\"practices\":[");
     for (size_t i = 0; i < r.practices.size(); ++i) {
       const BenchReport::PerPractice& p = r.practices[i];
-      absl::StrAppend(&out, i == 0 ? "" : ",", "{\"practice\":",
-                      JsonQuote(p.practice), ",\"questions\":", p.questions,
-                      ",\"ok\":", p.ok, ",\"questionsPerSecond\":",
-                      absl::StrFormat("%.2f", p.ok_per_second),
-                      ",\"latencyMs\":", LatencyJson(p.latency), "}");
+      absl::StrAppend(
+          &out, i == 0 ? "" : ",", "{\"practice\":", JsonQuote(p.practice),
+          ",\"questions\":", p.questions, ",\"ok\":", p.ok,
+          ",\"questionsPerSecond\":", absl::StrFormat("%.2f", p.ok_per_second),
+          ",\"latencyMs\":", LatencyJson(p.latency), "}");
     }
     absl::StrAppend(&out, "]");
   }

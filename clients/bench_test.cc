@@ -53,13 +53,15 @@ TEST(ParsePracticesJsonTest, RefusesWhatIsNotAPracticesFile) {
   EXPECT_THAT(std::string(ParsePracticesJson("{}").status().message()),
               HasSubstr("no \"practices\" list"));
   EXPECT_THAT(
-      std::string(ParsePracticesJson(R"({"practices": []})").status().message()),
+      std::string(
+          ParsePracticesJson(R"({"practices": []})").status().message()),
       HasSubstr("empty"));
-  EXPECT_THAT(std::string(ParsePracticesJson(
-                              R"({"practices": [{"id": "a"}, {"api_key": "k"}]})")
-                              .status()
-                              .message()),
-              HasSubstr("practice 2 has no \"id\""));
+  EXPECT_THAT(
+      std::string(ParsePracticesJson(
+                      R"({"practices": [{"id": "a"}, {"api_key": "k"}]})")
+                      .status()
+                      .message()),
+      HasSubstr("practice 2 has no \"id\""));
 }
 
 TEST(LoadBenchPlanTest, AddsTheQuestionsFileToTheFlagsQuestions) {
@@ -102,8 +104,7 @@ TEST(LoadBenchPlanTest, FileErrorsNameTheFlag) {
   bad_practices.practices_file = WriteTemp("bad.json", R"({"practices": 3})");
   const absl::Status status = LoadBenchPlan(bad_practices).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()),
-              HasSubstr("--practices_file: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--practices_file: "));
 }
 
 TEST(PercentileTest, NearestRank) {
@@ -156,7 +157,8 @@ BenchReport SampleReport() {
   return recorder.Report(settings, absl::Seconds(2));
 }
 
-TEST(BenchRecorderTest, GroupsErrorsByCodeMostFrequentFirstWithTheFirstMessage) {
+TEST(BenchRecorderTest,
+     GroupsErrorsByCodeMostFrequentFirstWithTheFirstMessage) {
   const BenchReport report = SampleReport();
   EXPECT_EQ(report.questions, 6);
   EXPECT_EQ(report.ok, 3);
@@ -183,7 +185,8 @@ TEST(BenchRecorderTest, OnePracticeHasNoBreakdown) {
   BenchRecorder recorder(std::vector<BenchTarget>{{"demo", "demo-key"}});
   recorder.Record(Call(0, grpc::StatusCode::OK, 10));
   EXPECT_EQ(recorder.recorded(), 1);
-  EXPECT_TRUE(recorder.Report(BenchReport(), absl::Seconds(1)).practices.empty());
+  EXPECT_TRUE(
+      recorder.Report(BenchReport(), absl::Seconds(1)).practices.empty());
 }
 
 TEST(BenchReportTest, ForPeopleShowsRateLatencyErrorsAndPractices) {

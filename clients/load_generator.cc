@@ -209,8 +209,7 @@ class LoadGenerator::AskCall final
     : public grpc::ClientReadReactor<v1::AskEvent> {
  public:
   AskCall(std::shared_ptr<LoadGenerator> load, int stream, size_t target,
-          bool counted,
-          v1::AskRequest request, const std::string& api_key,
+          bool counted, v1::AskRequest request, const std::string& api_key,
           absl::Duration timeout)
       : load_(std::move(load)),
         stream_(stream),
@@ -282,15 +281,12 @@ void LoadGenerator::StartCall(int stream) {
     if (counted) ++counted_started_;
     v1::AskRequest request;
     request.set_practice_id(plan_.targets[target].practice);
-    request.set_question(
-        plan_.questions[static_cast<size_t>(started_++) %
-                        plan_.questions.size()]);
+    request.set_question(plan_.questions[static_cast<size_t>(started_++) %
+                                         plan_.questions.size()]);
     request.set_as_of_date(inv_.as_of);
-    call = std::make_shared<AskCall>(shared_from_this(), stream, target,
-                                     counted,
-                                     std::move(request),
-                                     plan_.targets[target].api_key,
-                                     inv_.timeout);
+    call = std::make_shared<AskCall>(
+        shared_from_this(), stream, target, counted, std::move(request),
+        plan_.targets[target].api_key, inv_.timeout);
     in_flight_.emplace(call.get(), call);
     ++alive_;
   }

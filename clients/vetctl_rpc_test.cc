@@ -464,8 +464,9 @@ TEST_F(BenchTest, CountsEveryQuestionAndGroupsTheErrorsByCode) {
     by_code[f.at("code").string_value()] = {f.at("count").number_value(),
                                             f.at("example").string_value()};
   }
-  EXPECT_EQ(by_code["UNAVAILABLE"],
-            std::make_pair(10.0, std::string("server busy: 64 questions waiting")));
+  EXPECT_EQ(
+      by_code["UNAVAILABLE"],
+      std::make_pair(10.0, std::string("server busy: 64 questions waiting")));
   EXPECT_EQ(by_code["INVALID_ARGUMENT"],
             std::make_pair(10.0, std::string("cannot answer that")));
 
@@ -509,8 +510,7 @@ TEST_F(BenchTest, ForADurationEveryCountedCallIsAnAnswerOrAnError) {
 }
 
 TEST_F(BenchTest, CallsRunningAtTheEndAreCancelledAndNotCounted) {
-  service_.ask_handler = [](grpc::ServerContext* context,
-                            const v1::AskRequest&,
+  service_.ask_handler = [](grpc::ServerContext* context, const v1::AskRequest&,
                             grpc::ServerWriter<v1::AskEvent>* writer) {
     writer->Write(ShortStream()[0]);
     // Bounded, so that a broken client fails the test instead of hanging.

@@ -596,9 +596,9 @@ TEST(ParseInvocationTest, BenchTakesEveryQuestionAndItsSettings) {
   flags.practices_file = "practices.json";
   const auto inv = Parse({"bench", "first"}, flags);
   ASSERT_TRUE(inv.ok()) << inv.status();
-  EXPECT_THAT(inv->bench.questions,
-              ::testing::ElementsAre("first", "revenue, last month?",
-                                     "no-shows?"));
+  EXPECT_THAT(
+      inv->bench.questions,
+      ::testing::ElementsAre("first", "revenue, last month?", "no-shows?"));
   EXPECT_EQ(inv->bench.streams, 256);
   EXPECT_EQ(inv->bench.duration, absl::Milliseconds(500));
   EXPECT_EQ(inv->bench.warmup, absl::ZeroDuration());
@@ -658,7 +658,8 @@ TEST(ParseInvocationTest, BenchBadValuesNameTheFlag) {
   EXPECT_THAT(message(flags), HasSubstr("--warmup must be"));
   flags = FlagValues();
   flags.max_questions = -1;
-  EXPECT_THAT(message(flags), HasSubstr("--max_questions must not be negative"));
+  EXPECT_THAT(message(flags),
+              HasSubstr("--max_questions must not be negative"));
   for (const char* bad : {"a,,b", ",", "a:", ":key"}) {
     flags = FlagValues();
     flags.practices = bad;
@@ -678,9 +679,9 @@ TEST(ParseInvocationTest, BenchBadValuesNameTheFlag) {
 
 TEST(FlagOccurrencesTest, CollectsEveryValueOfARepeatedFlagInOrder) {
   std::vector<std::string> args = {
-      "vetctl",          "bench",        "--question=a, b", "--question",
-      "c d",             "-question=e",  "--questions_file=f",
-      "--question_x=g",  "--",           "--question=h"};
+      "vetctl", "bench",       "--question=a, b",    "--question",
+      "c d",    "-question=e", "--questions_file=f", "--question_x=g",
+      "--",     "--question=h"};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   EXPECT_THAT(FlagOccurrences(argv, "question"),
