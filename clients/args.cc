@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
@@ -15,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -49,6 +51,14 @@ Usage:
                            write the demo practice's CSV exports into DIR
                            (no server call; N invoice lines, default 200000;
                            data up to --as_of, default today)
+  vetctl bench ["QUESTION"] [--question=Q]... [--questions_file=FILE]
+               [--streams=N] [--duration=SECONDS] [--warmup=SECONDS]
+               [--max_questions=N]
+               [--practices=ID[:KEY],... | --practices_file=FILE]
+                           load test: N concurrent Ask streams, each asking
+                           the next question as soon as one ends; prints
+                           questions/s, latency p50/p95/p99, time to first
+                           event and the errors by status code
   vetctl help              this text
 
 Flags go before or after the subcommand:
@@ -67,6 +77,20 @@ Flags go before or after the subcommand:
   --timeout=SECONDS   deadline of the call (default 120; import 600; chat:
                       of each question and command)
   --no_color          no colors (also off with NO_COLOR or without a terminal)
+
+bench:
+  --question=Q        a question of the mix; repeat for more
+  --questions_file=F  more questions, one per line (blank lines and lines
+                      starting with # are skipped)
+  --streams=N         concurrent Ask streams (default 8)
+  --duration=SECONDS  measured time (default 10)
+  --warmup=SECONDS    time before it, not measured (default 2)
+  --max_questions=N   stop once N questions started after the warm-up have
+                      ended (--duration still caps the run)
+  --practices=LIST    spread the streams over these practices: ID or
+                      ID:KEY, comma-separated (default: --practice)
+  --practices_file=F  the same from a practices file as the server reads it
+                      (each entry's id and api_key)
 
 Exit codes: 0 ok; 1 other error; 2 bad usage; 3 INVALID_ARGUMENT;
 4 UNAUTHENTICATED or PERMISSION_DENIED; 5 NOT_FOUND; 6 RESOURCE_EXHAUSTED
@@ -118,10 +142,118 @@ bool IsValidValue(const absl::CommandLineFlag& flag, absl::string_view value,
     return Parses<std::optional<int64_t>>(value, error);
   }
   if (flag.IsOfType<double>()) return Parses<double>(value, error);
+  if (flag.IsOfType<std::optional<double>>()) {
+    return Parses<std::optional<double>>(value, error);
+  }
   return true;
 }
 
+// The key of a practice named without one: --api_key, else $VET_API_KEY,
+// else the demo key for the demo practice.
+std::string DefaultApiKey(const FlagValues& flags, const Environment& env,
+                          absl::string_view practice) {
+  return FirstNonEmpty(flags.api_key, env.vet_api_key,
+                       practice == kDefaultPractice ? kDemoApiKey : "");
+}
+
+// "a:KEY,b" as targets; kInvalidArgument naming --practices for an empty
+// entry, id or key.
+absl::Status ParsePracticeList(const FlagValues& flags, const Environment& env,
+                               std::vector<BenchTarget>& targets) {
+  for (absl::string_view entry : absl::StrSplit(flags.practices, ',')) {
+    entry = absl::StripAsciiWhitespace(entry);
+    if (entry.empty()) {
+      return Usage(absl::StrCat("--practices has an empty entry in \"",
+                                flags.practices, "\" (want ID or ID:KEY, ",
+                                "comma-separated)"));
+    }
+    BenchTarget target;
+    if (size_t colon = entry.find(':'); colon != absl::string_view::npos) {
+      target.practice = std::string(entry.substr(0, colon));
+      target.api_key = std::string(entry.substr(colon + 1));
+      if (target.api_key.empty()) {
+        return Usage(absl::StrCat("--practices entry \"", entry,
+                                  "\" has an empty key after the colon"));
+      }
+    } else {
+      target.practice = std::string(entry);
+      target.api_key = DefaultApiKey(flags, env, target.practice);
+    }
+    if (target.practice.empty()) {
+      return Usage(
+          absl::StrCat("--practices entry \"", entry, "\" has no practice id"));
+    }
+    targets.push_back(std::move(target));
+  }
+  return absl::OkStatus();
+}
+
+// Checks the bench flags (whatever the command, so that a bench flag with a
+// bad value is an error everywhere) and fills `bench` from them.
+absl::Status ParseBenchSettings(const FlagValues& flags, const Environment& env,
+                                Command command, BenchSettings& bench) {
+  if (flags.streams.has_value() &&
+      (*flags.streams < 1 || *flags.streams > kMaxBenchStreams)) {
+    return Usage(absl::StrCat("--streams must be between 1 and ",
+                              kMaxBenchStreams, ", got ", *flags.streams));
+  }
+  // Written !(x > 0) so that NaN is refused too.
+  if (flags.duration_seconds.has_value() &&
+      (!(*flags.duration_seconds > 0) ||
+       *flags.duration_seconds > kMaxBenchSeconds)) {
+    return Usage(absl::StrCat(
+        "--duration must be a number of seconds above 0 and at most ",
+        kMaxBenchSeconds, ", got ", *flags.duration_seconds));
+  }
+  if (flags.warmup_seconds.has_value() &&
+      (!(*flags.warmup_seconds >= 0) ||
+       *flags.warmup_seconds > kMaxBenchSeconds)) {
+    return Usage(absl::StrCat("--warmup must be a number of seconds from 0 to ",
+                              kMaxBenchSeconds, ", got ",
+                              *flags.warmup_seconds));
+  }
+  if (flags.max_questions.has_value() && *flags.max_questions < 0) {
+    return Usage(absl::StrCat("--max_questions must not be negative, got ",
+                              *flags.max_questions));
+  }
+  if (!flags.practices.empty() && !flags.practices_file.empty()) {
+    return Usage(
+        "--practices and --practices_file both name the practices; give one");
+  }
+  if (command != Command::kBench) return absl::OkStatus();
+  bench.streams = flags.streams.value_or(kDefaultBenchStreams);
+  bench.duration =
+      absl::Seconds(flags.duration_seconds.value_or(kDefaultBenchSeconds));
+  bench.warmup =
+      absl::Seconds(flags.warmup_seconds.value_or(kDefaultBenchWarmupSeconds));
+  bench.max_questions = flags.max_questions.value_or(0);
+  bench.questions_file = flags.questions_file;
+  bench.practices_file = flags.practices_file;
+  if (!flags.practices.empty()) {
+    return ParsePracticeList(flags, env, bench.targets);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::vector<std::string> FlagOccurrences(absl::Span<char* const> argv,
+                                         absl::string_view name) {
+  std::vector<std::string> values;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    if (!absl::ConsumePrefix(&arg, name)) continue;
+    if (arg.empty()) {
+      if (i + 1 < argv.size()) values.emplace_back(argv[++i]);
+    } else if (arg[0] == '=') {
+      values.emplace_back(arg.substr(1));
+    }
+  }
+  return values;
+}
 
 Environment Environment::FromProcess() {
   auto get = [](const char* name) {
@@ -160,6 +292,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
       {"import", Command::kImport},     {"demo-data", Command::kDemoData},
       {"help", Command::kHelp},         {"chat", Command::kChat},
+      {"bench", Command::kBench},
   };
   const std::string& name = args[0];
   Invocation inv;
@@ -191,6 +324,25 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                   "\" (type the questions at its prompt)"));
       }
       inv.session_id = flags.session;
+      break;
+    case Command::kBench:
+      // Like ask, several words are one question; --question adds more.
+      if (std::string question = std::string(
+              absl::StripAsciiWhitespace(absl::StrJoin(operands, " ")));
+          !question.empty()) {
+        inv.bench.questions.push_back(std::move(question));
+      }
+      for (const std::string& question : flags.questions) {
+        if (absl::StripAsciiWhitespace(question).empty()) {
+          return Usage("--question must not be empty");
+        }
+        inv.bench.questions.push_back(question);
+      }
+      if (inv.bench.questions.empty() && flags.questions_file.empty()) {
+        return Usage(
+            "bench needs a question: vetctl bench \"QUESTION\", "
+            "--question=Q or --questions_file=FILE");
+      }
       break;
     case Command::kSession:
     case Command::kEndSession:
@@ -253,12 +405,16 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                               flags.page_size));
   }
 
+  if (absl::Status bench =
+          ParseBenchSettings(flags, env, inv.command, inv.bench);
+      !bench.ok()) {
+    return bench;
+  }
+
   inv.addr = FirstNonEmpty(flags.addr, env.vet_addr, kDefaultAddr);
   inv.practice =
       FirstNonEmpty(flags.practice, env.vet_practice, kDefaultPractice);
-  inv.api_key =
-      FirstNonEmpty(flags.api_key, env.vet_api_key,
-                    inv.practice == kDefaultPractice ? kDemoApiKey : "");
+  inv.api_key = DefaultApiKey(flags, env, inv.practice);
   inv.as_of = flags.as_of;
   inv.out_dir = flags.out_dir.empty() ? kDefaultOutDir : flags.out_dir;
   inv.json = flags.json;
@@ -270,6 +426,10 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   inv.page_token = flags.page_token;
   inv.mapping_file = flags.mapping;
   inv.invoice_lines = flags.lines.value_or(kDefaultDemoLines);
+  if (inv.command == Command::kBench && inv.bench.targets.empty() &&
+      flags.practices_file.empty()) {
+    inv.bench.targets.push_back({inv.practice, inv.api_key});
+  }
   return inv;
 }
 

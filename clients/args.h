@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
@@ -31,6 +32,13 @@ inline constexpr int kDefaultImportTimeoutSeconds = 600;
 inline constexpr int64_t kDefaultDemoLines = 200000;
 // The bounds vet::data::WriteDemoDataset accepts.
 inline constexpr int64_t kMaxDemoLines = 20000000;
+// bench: concurrent Ask streams, measured seconds and warm-up seconds.
+inline constexpr int kDefaultBenchStreams = 8;
+inline constexpr int kMaxBenchStreams = 10000;
+inline constexpr double kDefaultBenchSeconds = 10;
+inline constexpr double kDefaultBenchWarmupSeconds = 2;
+// A day: longer is a mistake, not a benchmark.
+inline constexpr double kMaxBenchSeconds = 86400;
 
 enum class Command {
   kHelp,
@@ -42,7 +50,8 @@ enum class Command {
   kEndSession,
   kImport,
   kDemoData,
-  kChat
+  kChat,
+  kBench
 };
 
 // Flag values as absl parsed them. Empty strings mean "not given": the
@@ -64,6 +73,16 @@ struct FlagValues {
   std::string mapping;
   // Not given: kDefaultDemoLines.
   std::optional<int64_t> lines;
+  // bench. `questions` holds every --question given, in order (absl keeps
+  // only the last; main.cc collects them with FlagOccurrences).
+  std::vector<std::string> questions;
+  std::string questions_file;
+  std::string practices;
+  std::string practices_file;
+  std::optional<int> streams;
+  std::optional<double> duration_seconds;
+  std::optional<double> warmup_seconds;
+  std::optional<int64_t> max_questions;
 };
 
 // The environment variables vetctl reads.
@@ -74,6 +93,37 @@ struct Environment {
   bool no_color = false;     // NO_COLOR set and non-empty (no-color.org)
 
   static Environment FromProcess();
+};
+
+// A practice a bench stream asks for, with the key it presents.
+struct BenchTarget {
+  std::string practice;
+  // Empty: no x-api-key header is sent.
+  std::string api_key;
+
+  bool operator==(const BenchTarget& other) const {
+    return practice == other.practice && api_key == other.api_key;
+  }
+};
+
+// `vetctl bench`: what to ask, for whom, how hard and for how long.
+struct BenchSettings {
+  int streams = kDefaultBenchStreams;
+  absl::Duration duration = absl::Seconds(kDefaultBenchSeconds);
+  absl::Duration warmup = absl::Seconds(kDefaultBenchWarmupSeconds);
+  // Stop once this many questions, started after the warm-up, have ended;
+  // 0 for no limit (the run lasts `duration`).
+  int64_t max_questions = 0;
+  // The operand (if any) and then every --question, in order.
+  std::vector<std::string> questions;
+  // --questions_file, read by LoadBenchPlan (bench.h).
+  std::string questions_file;
+  // From --practices ("a:KEY,b"; an entry without a key gets the key
+  // resolved as --api_key is), else the one of --practice; empty when
+  // --practices_file names them.
+  std::vector<BenchTarget> targets;
+  // --practices_file, read by LoadBenchPlan.
+  std::string practices_file;
 };
 
 // One fully resolved command line.
@@ -105,6 +155,7 @@ struct Invocation {
   std::string mapping_file;
   // demo-data: about this many invoice lines.
   int64_t invoice_lines = kDefaultDemoLines;
+  BenchSettings bench;
 };
 
 // Resolves `args` (the positional arguments after the program name: the
@@ -112,7 +163,10 @@ struct Invocation {
 // kInvalidArgument, with a message for people, for bad usage: no or unknown
 // subcommand, missing question, session id or directory, extra operands,
 // malformed --as_of, non-positive --timeout, negative --page_size, --lines
-// outside [1, kMaxDemoLines].
+// outside [1, kMaxDemoLines]; for bench, no question, --streams outside
+// [1, kMaxBenchStreams], a non-positive --duration, a negative --warmup, a
+// negative --max_questions, a malformed --practices, or both --practices and
+// --practices_file. Each message names the flag.
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const FlagValues& flags,
                                            const Environment& env);
@@ -123,6 +177,12 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
 // --noboolflag and "--"; leaves absl's own flags (--help, --flagfile, ...)
 // to absl. Returns kInvalidArgument naming the first bad flag. Sets no flag.
 absl::Status CheckFlagArgs(absl::Span<char* const> argv);
+
+// Every value `argv` gives the flag `name` (--name=V, --name V, -name=V,
+// -name V), in order, up to a "--". absl::ParseCommandLine keeps only the
+// last value of a repeated flag; bench's --question is meant to be repeated.
+std::vector<std::string> FlagOccurrences(absl::Span<char* const> argv,
+                                         absl::string_view name);
 
 // True if `date` is a real calendar day written "YYYY-MM-DD".
 bool IsValidDate(const std::string& date);

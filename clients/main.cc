@@ -54,6 +54,26 @@ ABSL_FLAG(std::string, mapping, "",
           "import: column mapping file (JSON, see docs/SCHEMA.md)");
 ABSL_FLAG(std::optional<int64_t>, lines, std::nullopt,
           "demo-data: about this many invoice lines (default 200000)");
+// Repeatable: every occurrence is collected with vet::cli::FlagOccurrences.
+ABSL_FLAG(std::string, question, "",
+          "bench: a question of the mix; repeat the flag for more");
+ABSL_FLAG(std::string, questions_file, "",
+          "bench: questions, one per line (# starts a comment line)");
+ABSL_FLAG(std::string, practices, "",
+          "bench: practices to spread the streams over, ID or ID:KEY, "
+          "comma-separated (default --practice)");
+ABSL_FLAG(std::string, practices_file, "",
+          "bench: the practices (id, api_key) of a practices file as the "
+          "server reads it");
+ABSL_FLAG(std::optional<int>, streams, std::nullopt,
+          "bench: concurrent Ask streams (default 8)");
+ABSL_FLAG(std::optional<double>, duration, std::nullopt,
+          "bench: measured seconds (default 10)");
+ABSL_FLAG(std::optional<double>, warmup, std::nullopt,
+          "bench: seconds of load before the measurement (default 2)");
+ABSL_FLAG(std::optional<int64_t>, max_questions, std::nullopt,
+          "bench: stop once this many questions started after the warm-up "
+          "have ended");
 
 namespace {
 
@@ -114,6 +134,15 @@ int main(int argc, char** argv) {
   flags.page_token = absl::GetFlag(FLAGS_page_token);
   flags.mapping = absl::GetFlag(FLAGS_mapping);
   flags.lines = absl::GetFlag(FLAGS_lines);
+  flags.questions =
+      vet::cli::FlagOccurrences(absl::MakeConstSpan(argv, argc), "question");
+  flags.questions_file = absl::GetFlag(FLAGS_questions_file);
+  flags.practices = absl::GetFlag(FLAGS_practices);
+  flags.practices_file = absl::GetFlag(FLAGS_practices_file);
+  flags.streams = absl::GetFlag(FLAGS_streams);
+  flags.duration_seconds = absl::GetFlag(FLAGS_duration);
+  flags.warmup_seconds = absl::GetFlag(FLAGS_warmup);
+  flags.max_questions = absl::GetFlag(FLAGS_max_questions);
   const vet::cli::Environment env = vet::cli::Environment::FromProcess();
 
   if (positional.size() <= 1) {

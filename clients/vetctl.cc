@@ -30,6 +30,7 @@
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "clients/load_generator.h"
 #include "core/data/demo_generator.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 #include "vetanalytics/v1/analytics.pb.h"
@@ -574,6 +575,7 @@ void CallCanceller::Detach() {
 int Run(const Invocation& inv, const Console& console,
         CallCanceller& canceller) {
   if (inv.command == Command::kDemoData) return WriteDemoData(inv, console);
+  if (inv.command == Command::kBench) return RunBench(inv, console, canceller);
   ImportFiles import_files;
   if (inv.command == Command::kImport) {
     absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
@@ -680,8 +682,9 @@ int Run(const Invocation& inv, const Console& console,
     case Command::kHelp:
     case Command::kDemoData:
     case Command::kChat:
+    case Command::kBench:
       status = grpc::Status(grpc::StatusCode::INTERNAL,
-                            "help, demo-data and chat are not one call");
+                            "help, demo-data, chat and bench are not one call");
       break;
   }
   canceller.Detach();

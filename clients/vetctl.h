@@ -92,6 +92,7 @@ inline constexpr size_t kImportChunkBytes = size_t{1} << 20;
 // invocation.dir and that the mapping file can be read, and returns
 // kExitUsage without a call if not. demo-data makes no call: it writes the
 // demo practice's exports, up to today in console.time_zone, and lists them.
+// bench is RunBench (load_generator.h).
 int Run(const Invocation& invocation, const Console& console,
         CallCanceller& canceller);
 

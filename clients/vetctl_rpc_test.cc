@@ -2,6 +2,7 @@
 // loopback port: what goes over the wire (metadata, request fields), what is
 // printed, and the exit code for each way a call can end, including Ctrl-C
 // and the deadline; for chat, the session kept across lines typed on a pipe.
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
@@ -33,6 +34,7 @@
 #include "clients/vetctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet::cli {
@@ -376,6 +378,210 @@ TEST_F(RunTest, TimeoutEndsTheAskWithSeven) {
             "vetctl: DEADLINE_EXCEEDED: no answer within --timeout=0.3s\n");
 }
 
+// --- bench -------------------------------------------------------------------
+
+class BenchTest : public RunTest {
+ protected:
+  void SetUp() override {
+    RunTest::SetUp();
+    // Every answer depends on the question only, so that the counts of a
+    // run with --max_questions are known in advance.
+    service_.ask_handler = [](grpc::ServerContext* context,
+                              const v1::AskRequest& request,
+                              grpc::ServerWriter<v1::AskEvent>* writer) {
+      const auto key = context->client_metadata().find("x-api-key");
+      const std::string expected =
+          request.practice_id() == "demo" ? "demo-key" : "other-key";
+      if (key == context->client_metadata().end() || key->second != expected) {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "wrong key");
+      }
+      if (request.question() == "busy") {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "server busy: 64 questions waiting");
+      }
+      for (const v1::AskEvent& event : ShortStream()) {
+        if (request.question() == "refused" && event.has_final_answer()) {
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "cannot answer that");
+        }
+        writer->Write(event);
+      }
+      return grpc::Status::OK;
+    };
+  }
+
+  Invocation MakeBench(FlagValues flags, std::vector<std::string> args = {}) {
+    flags.addr = addr_;
+    flags.timeout_seconds = 20;
+    args.insert(args.begin(), "bench");
+    absl::StatusOr<Invocation> inv =
+        ParseInvocation(args, flags, Environment());
+    EXPECT_TRUE(inv.ok()) << inv.status();
+    return *inv;
+  }
+
+  // The report printed with --json.
+  google::protobuf::Struct RunJson(Invocation inv, int expected_exit = 0) {
+    inv.json = true;
+    EXPECT_EQ(RunCli(inv), expected_exit) << err_.str();
+    google::protobuf::Struct report;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(out_.str(), &report).ok())
+        << out_.str();
+    return report;
+  }
+
+  static double Number(const google::protobuf::Struct& s, const char* name) {
+    return s.fields().at(name).number_value();
+  }
+};
+
+TEST_F(BenchTest, CountsEveryQuestionAndGroupsTheErrorsByCode) {
+  FlagValues flags;
+  flags.questions = {"ok", "busy", "refused"};
+  flags.streams = 4;
+  flags.warmup_seconds = 0;
+  flags.duration_seconds = 60;
+  flags.max_questions = 30;
+  flags.practices = "demo,other:other-key";
+  const google::protobuf::Struct report = RunJson(MakeBench(flags));
+
+  // The mix is asked round-robin: each question 10 times of 30.
+  EXPECT_EQ(Number(report, "questions"), 30);
+  EXPECT_EQ(Number(report, "ok"), 10);
+  EXPECT_EQ(Number(report, "streams"), 4);
+  EXPECT_EQ(Number(report, "cancelledAtEnd"), 0);
+  EXPECT_EQ(Number(report.fields().at("latencyMs").struct_value(), "count"),
+            10);
+  // Every call but the refused-before-any-event "busy" ones saw an event.
+  EXPECT_EQ(Number(report.fields().at("firstEventMs").struct_value(), "count"),
+            20);
+  const auto& errors = report.fields().at("errors").list_value().values();
+  ASSERT_EQ(errors.size(), 2);
+  std::map<std::string, std::pair<double, std::string>> by_code;
+  for (const auto& error : errors) {
+    const auto& f = error.struct_value().fields();
+    by_code[f.at("code").string_value()] = {f.at("count").number_value(),
+                                            f.at("example").string_value()};
+  }
+  EXPECT_EQ(
+      by_code["UNAVAILABLE"],
+      std::make_pair(10.0, std::string("server busy: 64 questions waiting")));
+  EXPECT_EQ(by_code["INVALID_ARGUMENT"],
+            std::make_pair(10.0, std::string("cannot answer that")));
+
+  // Streams alternate between the practices, each with its own key (a wrong
+  // key would show as PERMISSION_DENIED above).
+  const auto& practices = report.fields().at("practices").list_value().values();
+  ASSERT_EQ(practices.size(), 2);
+  EXPECT_EQ(practices[0].struct_value().fields().at("practice").string_value(),
+            "demo");
+  EXPECT_EQ(practices[1].struct_value().fields().at("practice").string_value(),
+            "other");
+  double total = 0;
+  for (const auto& practice : practices) {
+    EXPECT_GT(Number(practice.struct_value(), "questions"), 0);
+    total += Number(practice.struct_value(), "questions");
+  }
+  EXPECT_EQ(total, 30);
+  EXPECT_EQ(service_.ask_requests().size(), 30u);
+}
+
+TEST_F(BenchTest, ForADurationEveryCountedCallIsAnAnswerOrAnError) {
+  FlagValues flags;
+  flags.questions = {"ok", "busy"};
+  flags.streams = 3;
+  flags.warmup_seconds = 0.2;
+  flags.duration_seconds = 1;
+  const google::protobuf::Struct report = RunJson(MakeBench(flags));
+  const double questions = Number(report, "questions");
+  const double ok = Number(report, "ok");
+  EXPECT_GT(ok, 0);
+  double errors = 0;
+  for (const auto& error : report.fields().at("errors").list_value().values()) {
+    EXPECT_EQ(error.struct_value().fields().at("code").string_value(),
+              "UNAVAILABLE");
+    errors += Number(error.struct_value(), "count");
+  }
+  EXPECT_EQ(questions, ok + errors);
+  // The warm-up's questions were asked but not counted.
+  EXPECT_GT(service_.ask_requests().size(), questions);
+  EXPECT_FALSE(report.fields().contains("practices"));
+}
+
+TEST_F(BenchTest, CallsRunningAtTheEndAreCancelledAndNotCounted) {
+  service_.ask_handler = [](grpc::ServerContext* context, const v1::AskRequest&,
+                            grpc::ServerWriter<v1::AskEvent>* writer) {
+    writer->Write(ShortStream()[0]);
+    // Bounded, so that a broken client fails the test instead of hanging.
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (!context->IsCancelled() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  };
+  FlagValues flags;
+  flags.streams = 5;
+  flags.warmup_seconds = 0;
+  flags.duration_seconds = 0.3;
+  const google::protobuf::Struct report = RunJson(MakeBench(flags, {"q"}));
+  EXPECT_EQ(Number(report, "questions"), 0);
+  EXPECT_EQ(Number(report, "cancelledAtEnd"), 5);
+}
+
+TEST_F(BenchTest, CtrlCEndsTheRunWithTheNumbersSoFar) {
+  FlagValues flags;
+  flags.questions = {"ok"};
+  flags.streams = 2;
+  flags.warmup_seconds = 0;
+  flags.duration_seconds = 600;
+  Invocation inv = MakeBench(flags);
+  inv.json = true;
+  int exit_code = -1;
+  std::thread client([&] { exit_code = RunCli(inv); });
+  ASSERT_TRUE(vet::testing::WaitUntil(
+      [&] { return service_.ask_requests().size() >= 10; }));
+  canceller_.Cancel();  // What main's signal thread does on SIGINT.
+  client.join();
+  EXPECT_EQ(exit_code, 9);
+  google::protobuf::Struct report;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(out_.str(), &report).ok())
+      << out_.str();
+  EXPECT_TRUE(report.fields().at("interrupted").bool_value());
+  EXPECT_GT(Number(report, "ok"), 0);
+}
+
+TEST_F(BenchTest, PrintsTheReportForPeople) {
+  FlagValues flags;
+  flags.questions = {"ok"};
+  flags.streams = 2;
+  flags.warmup_seconds = 0;
+  flags.duration_seconds = 60;
+  flags.max_questions = 4;
+  EXPECT_EQ(RunCli(MakeBench(flags)), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("answered 4 of 4 questions in "));
+  EXPECT_THAT(out_.str(), HasSubstr("errors   none\n"));
+}
+
+TEST_F(BenchTest, AnUnreadableQuestionsFileExitsWithTwoBeforeAnyCall) {
+  FlagValues flags;
+  flags.questions_file = "/nonexistent/questions.txt";
+  EXPECT_EQ(RunCli(MakeBench(flags)), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--questions_file: cannot read"));
+  EXPECT_TRUE(service_.ask_requests().empty());
+}
+
+TEST_F(BenchTest, OnlyErrorsExitWithTheCodeOfTheCommonestOne) {
+  FlagValues flags;
+  flags.questions = {"ok"};
+  flags.practices = "other:wrong";
+  flags.warmup_seconds = 0;
+  flags.max_questions = 3;
+  const google::protobuf::Struct report = RunJson(MakeBench(flags), 4);
+  EXPECT_EQ(Number(report, "ok"), 0);
+}
+
 // --- import ------------------------------------------------------------------
 
 class ImportTest : public RunTest {
@@ -539,6 +745,19 @@ int UnusedPort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+TEST(RunUnreachableTest, BenchSaysTheServerIsNotRunningAndMeasuresNothing) {
+  FlagValues flags;
+  flags.addr = absl::StrCat("127.0.0.1:", UnusedPort());
+  const absl::StatusOr<Invocation> inv =
+      ParseInvocation({"bench", "q"}, flags, Environment());
+  ASSERT_TRUE(inv.ok());
+  std::ostringstream out, err;
+  CallCanceller canceller;
+  EXPECT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), 8);
+  EXPECT_THAT(err.str(), HasSubstr("cannot reach the server at"));
+  EXPECT_EQ(out.str(), "");
 }
 
 TEST(RunUnreachableTest, SaysTheServerIsNotRunning) {

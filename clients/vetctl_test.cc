@@ -9,6 +9,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,8 @@ ABSL_FLAG(int, cli_test_int, 0, "test");
 ABSL_FLAG(bool, cli_test_bool, false, "test");
 ABSL_FLAG(std::string, cli_test_string, "", "test");
 ABSL_FLAG(std::optional<int>, cli_test_optional_int, std::nullopt, "test");
+ABSL_FLAG(std::optional<double>, cli_test_optional_double, std::nullopt,
+          "test");
 
 namespace vet::cli {
 namespace {
@@ -570,6 +573,122 @@ TEST(ParseInvocationTest, DemoDataChecksLines) {
   }
 }
 
+TEST(ParseInvocationTest, BenchDefaultsToEightStreamsOnThePractice) {
+  const auto inv = Parse({"bench", "how", "many", "dogs?"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kBench);
+  EXPECT_EQ(inv->bench.streams, 8);
+  EXPECT_EQ(inv->bench.duration, absl::Seconds(10));
+  EXPECT_EQ(inv->bench.warmup, absl::Seconds(2));
+  EXPECT_EQ(inv->bench.max_questions, 0);
+  EXPECT_THAT(inv->bench.questions, ::testing::ElementsAre("how many dogs?"));
+  EXPECT_THAT(inv->bench.targets,
+              ::testing::ElementsAre(BenchTarget{"demo", "demo-key"}));
+}
+
+TEST(ParseInvocationTest, BenchTakesEveryQuestionAndItsSettings) {
+  FlagValues flags;
+  flags.questions = {"revenue, last month?", "no-shows?"};
+  flags.streams = 256;
+  flags.duration_seconds = 0.5;
+  flags.warmup_seconds = 0;
+  flags.max_questions = 30;
+  flags.practices_file = "practices.json";
+  const auto inv = Parse({"bench", "first"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_THAT(
+      inv->bench.questions,
+      ::testing::ElementsAre("first", "revenue, last month?", "no-shows?"));
+  EXPECT_EQ(inv->bench.streams, 256);
+  EXPECT_EQ(inv->bench.duration, absl::Milliseconds(500));
+  EXPECT_EQ(inv->bench.warmup, absl::ZeroDuration());
+  EXPECT_EQ(inv->bench.max_questions, 30);
+  EXPECT_EQ(inv->bench.practices_file, "practices.json");
+  // The practices come from the file, read when the bench starts.
+  EXPECT_TRUE(inv->bench.targets.empty());
+
+  FlagValues file_only;
+  file_only.questions_file = "questions.txt";
+  const auto from_file = Parse({"bench"}, file_only);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_TRUE(from_file->bench.questions.empty());
+  EXPECT_EQ(from_file->bench.questions_file, "questions.txt");
+}
+
+TEST(ParseInvocationTest, BenchPracticesListGivesEachItsKey) {
+  FlagValues flags;
+  flags.questions = {"q"};
+  flags.practices = "riverside:key-r, demo ,hillcrest";
+  auto inv = Parse({"bench"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_THAT(inv->bench.targets,
+              ::testing::ElementsAre(BenchTarget{"riverside", "key-r"},
+                                     BenchTarget{"demo", "demo-key"},
+                                     BenchTarget{"hillcrest", ""}));
+  Environment env;
+  env.vet_api_key = "env-key";
+  inv = Parse({"bench"}, flags, env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_THAT(inv->bench.targets,
+              ::testing::ElementsAre(BenchTarget{"riverside", "key-r"},
+                                     BenchTarget{"demo", "env-key"},
+                                     BenchTarget{"hillcrest", "env-key"}));
+}
+
+TEST(ParseInvocationTest, BenchBadValuesNameTheFlag) {
+  const auto message = [](FlagValues flags) {
+    if (flags.questions.empty()) flags.questions = {"q"};
+    return std::string(Parse({"bench"}, flags).status().message());
+  };
+  FlagValues flags;
+  for (int bad : {0, -1, 10001}) {
+    flags = FlagValues();
+    flags.streams = bad;
+    EXPECT_THAT(message(flags), HasSubstr("--streams must be between 1 and "
+                                          "10000, got "))
+        << bad;
+  }
+  for (double bad : {0.0, -1.0, 86401.0, std::nan("")}) {
+    flags = FlagValues();
+    flags.duration_seconds = bad;
+    EXPECT_THAT(message(flags), HasSubstr("--duration must be")) << bad;
+  }
+  flags = FlagValues();
+  flags.warmup_seconds = -0.5;
+  EXPECT_THAT(message(flags), HasSubstr("--warmup must be"));
+  flags = FlagValues();
+  flags.max_questions = -1;
+  EXPECT_THAT(message(flags),
+              HasSubstr("--max_questions must not be negative"));
+  for (const char* bad : {"a,,b", ",", "a:", ":key"}) {
+    flags = FlagValues();
+    flags.practices = bad;
+    EXPECT_THAT(message(flags), HasSubstr("--practices")) << bad;
+  }
+  flags = FlagValues();
+  flags.practices = "a";
+  flags.practices_file = "p.json";
+  EXPECT_THAT(message(flags), HasSubstr("--practices and --practices_file"));
+  flags = FlagValues();
+  flags.questions = {"q", "  "};
+  EXPECT_THAT(message(flags), HasSubstr("--question must not be empty"));
+
+  EXPECT_THAT(std::string(Parse({"bench"}).status().message()),
+              HasSubstr("bench needs a question"));
+}
+
+TEST(FlagOccurrencesTest, CollectsEveryValueOfARepeatedFlagInOrder) {
+  std::vector<std::string> args = {
+      "vetctl", "bench",       "--question=a, b",    "--question",
+      "c d",    "-question=e", "--questions_file=f", "--question_x=g",
+      "--",     "--question=h"};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  EXPECT_THAT(FlagOccurrences(argv, "question"),
+              ::testing::ElementsAre("a, b", "c d", "e"));
+  EXPECT_TRUE(FlagOccurrences(argv, "streams").empty());
+}
+
 TEST(DemoDataTest, WritesTheFiveExportsAndListsThem) {
   const std::string dir = (std::filesystem::path(::testing::TempDir()) /
                            "vetctl_demo_data_test" / "nested")
@@ -613,6 +732,7 @@ TEST(CheckFlagArgsTest, AcceptsKnownFlagsInEveryForm) {
   EXPECT_TRUE(Check({"--flagfile", "some-file", "budget"}).ok());
   EXPECT_TRUE(Check({"--cli_test_optional_int=7", "budget"}).ok());
   EXPECT_TRUE(Check({"--cli_test_optional_int=", "budget"}).ok());
+  EXPECT_TRUE(Check({"--cli_test_optional_double=0.5", "bench"}).ok());
   // Checking leaves the flag as it was.
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
 }
@@ -627,6 +747,9 @@ TEST(CheckFlagArgsTest, RejectsUnknownFlagsAndBadValues) {
   EXPECT_FALSE(Check({"--cli_test_bool=maybe"}).ok());
   EXPECT_FALSE(Check({"--nocli_test_int"}).ok());
   EXPECT_FALSE(Check({"--cli_test_optional_int=soon"}).ok());
+  EXPECT_THAT(
+      std::string(Check({"bench", "--cli_test_optional_double=10s"}).message()),
+      HasSubstr("--cli_test_optional_double: invalid value \"10s\""));
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_int), 0);
 }
 

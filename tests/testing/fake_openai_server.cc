@@ -329,11 +329,27 @@ void FakeOpenAiServer::AcceptLoop() {
 
 FakeOpenAiServer::Response FakeOpenAiServer::TakeResponse(Request request) {
   absl::MutexLock lock(&mu_);
-  requests_.push_back(std::move(request));
-  if (scripted_.empty()) return Error(500, "no scripted response", "server_error");
-  Response r = std::move(scripted_.front());
-  scripted_.pop_front();
+  Response r;
+  if (!scripted_.empty()) {
+    r = std::move(scripted_.front());
+    scripted_.pop_front();
+  } else if (responder_) {
+    r = responder_(request);
+  } else {
+    r = Error(500, "no scripted response", "server_error");
+  }
+  if (record_requests_) requests_.push_back(std::move(request));
   return r;
+}
+
+void FakeOpenAiServer::SetResponder(std::function<Response(const Request&)> responder) {
+  absl::MutexLock lock(&mu_);
+  responder_ = std::move(responder);
+}
+
+void FakeOpenAiServer::set_record_requests(bool record) {
+  absl::MutexLock lock(&mu_);
+  record_requests_ = record;
 }
 
 void FakeOpenAiServer::ServeConnection(int fd, int connection) {

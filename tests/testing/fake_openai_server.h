@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,8 +72,18 @@ class FakeOpenAiServer {
   std::string base_url() const;
 
   // Responses answer requests in arrival order, across all connections. With
-  // none left a request gets 500 {"error":{"message":"no scripted response"}}.
+  // none left a request gets the responder's answer, or without one 500
+  // {"error":{"message":"no scripted response"}}.
   void Enqueue(Response r);
+
+  // Answers every request the script has no response for (a standalone fake
+  // model answers everything this way). Called under the server's lock, so
+  // it should only build the response; `delay` is waited out afterwards, on
+  // the request's own connection.
+  void SetResponder(std::function<Response(const Request&)> responder);
+  // Whether requests() keeps every request (the default); a long-running
+  // fake turns it off so that its memory stays flat.
+  void set_record_requests(bool record);
 
   // Every complete request received so far, in arrival order.
   std::vector<Request> requests() const;
@@ -118,6 +129,8 @@ class FakeOpenAiServer {
 
   mutable absl::Mutex mu_;
   std::deque<Response> scripted_ ABSL_GUARDED_BY(mu_);
+  std::function<Response(const Request&)> responder_ ABSL_GUARDED_BY(mu_);
+  bool record_requests_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<Request> requests_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> connection_threads_ ABSL_GUARDED_BY(mu_);

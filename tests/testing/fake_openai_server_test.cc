@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tests/testing/fake_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 
@@ -25,6 +26,7 @@ namespace vet::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::SizeIs;
 
@@ -227,6 +229,44 @@ TEST(FakeOpenAiServerTest, FallsBackTo500WhenNothingScripted) {
   EXPECT_EQ(r.status, 500);
   EXPECT_THAT(r.body, HasSubstr(R"("message":"no scripted response")"));
   EXPECT_THAT(server->requests(), SizeIs(1));
+}
+
+TEST(FakeOpenAiServerTest, ResponderAnswersWhatTheScriptDoesNot) {
+  std::unique_ptr<FakeOpenAiServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  server->Enqueue(FakeOpenAiServer::Completion("scripted"));
+  server->SetResponder([](const FakeOpenAiServer::Request& request) {
+    return FakeOpenAiServer::Completion(
+        absl::StrCat("responder saw ", request.body.size(), " bytes"));
+  });
+  Client client;
+  EXPECT_THAT(client.Post(CompletionsUrl(*server), kRequestBody).body, HasSubstr("scripted"));
+  EXPECT_THAT(client.Post(CompletionsUrl(*server), kRequestBody).body,
+              HasSubstr(absl::StrCat("responder saw ", sizeof(kRequestBody) - 1, " bytes")));
+  EXPECT_THAT(server->requests(), SizeIs(2));
+  server->set_record_requests(false);
+  EXPECT_EQ(client.Post(CompletionsUrl(*server), kRequestBody).status, 200);
+  EXPECT_THAT(server->requests(), SizeIs(2));
+}
+
+TEST(FakeModelTest, SimpleCodeUnlessTheQuestionIsCpuHeavy) {
+  FakeModelOptions options;
+  options.delay = absl::Milliseconds(250);
+  options.spin = absl::Milliseconds(1500);
+  FakeOpenAiServer::Request request;
+  request.body = R"({"messages":[{"role":"user","content":"revenue?"}]})";
+  FakeOpenAiServer::Response simple = FakeModelReply(request, options);
+  EXPECT_EQ(simple.delay, absl::Milliseconds(250));
+  EXPECT_TRUE(simple.chunks.empty());
+  EXPECT_THAT(simple.body, HasSubstr("invoice_lines"));
+  EXPECT_THAT(simple.body, Not(HasSubstr("datetime")));
+
+  request.body = R"({"messages":[{"role":"user","content":"a cpu-heavy one"}],"stream":true})";
+  FakeOpenAiServer::Response heavy = FakeModelReply(request, options);
+  std::string sse;
+  for (const std::string& chunk : heavy.chunks) sse += chunk;
+  EXPECT_THAT(sse, HasSubstr("timedelta(seconds=1.500)"));
+  EXPECT_THAT(sse, HasSubstr("data: [DONE]"));
 }
 
 TEST(FakeOpenAiServerTest, HangTimesOutClientAndShutdownIsPrompt) {
