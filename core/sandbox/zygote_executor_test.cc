@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -161,6 +163,26 @@ TEST_F(ZygoteExecutorTest, ReturnsATableAndAChart) {
   ASSERT_EQ(r->result.table.rows.size(), 2u);
   ASSERT_EQ(r->charts.size(), 1u);
   EXPECT_EQ(r->charts[0].data.substr(1, 3), "PNG");
+}
+
+// Issue 12's 7.5 MB table through the zygote and bubblewrap: cut to fit
+// the answer, and whole in result.csv.
+TEST_F(ZygoteExecutorTest, CutsABigTableAndSendsItWholeAsCsv) {
+  auto r = Run(
+      "result = pd.DataFrame({'n': range(1000),\n"
+      "                       'note': ['x' * 7500 + str(i) for i in range(1000)]})\n");
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  const ResultTable& t = r->result.table;
+  EXPECT_EQ(t.total_rows, 1000);
+  EXPECT_TRUE(t.truncated());
+  EXPECT_LT(t.rows.size(), 110u);
+  EXPECT_EQ(t.csv_rows, 1000);
+  ASSERT_EQ(r->charts.size(), 1u);
+  EXPECT_EQ(r->charts[0].name, "result.csv");
+  const std::string& csv = r->charts[0].data;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1001);
+  EXPECT_TRUE(absl::EndsWith(csv, absl::StrCat("999,", std::string(7500, 'x'), "999\r\n")));
 }
 
 TEST_F(ZygoteExecutorTest, EachExecutionStartsFromTheSameCleanState) {
