@@ -51,6 +51,13 @@ struct ResultValue {
   std::string unit;
 };
 
+// A text cell longer than this is cut before it is sent, even when the table
+// fits: 4 bytes for each of the sandbox runner's 10,000 characters
+// (MAX_CELL_CHARS), so a cell the runner cut already is not cut again, and
+// one it did not cut (a document no honest runner wrote) cannot fill an
+// answer alone.
+inline constexpr int64_t kMaxSentCellBytes = 40000;
+
 // The bytes `row` takes in a message, encoded as protobuf encodes
 // vetanalytics.v1.Table.rows (its field tag and length included). Computed
 // here so that core can keep a table within one message without the

@@ -15,6 +15,7 @@
 #include "core/common/status_macros.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
+#include "core/pipeline/artifact_chunks.h"
 
 namespace vet::pipeline {
 namespace {
@@ -444,7 +445,7 @@ absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
                                  absl::StrCat("sandbox: ", executed.status().message())));
     }
     for (sandbox::Chart& chart : executed->charts) {
-      emit.Emit(ArtifactEvent{chart.name, chart.mime_type, std::move(chart.data)});
+      for (ArtifactEvent& part : ArtifactChunks(std::move(chart))) emit.Emit(std::move(part));
     }
 
     if (executed->error.has_value()) {

@@ -76,11 +76,6 @@ struct ConcludeLimits {
 // The artifact that carries a cut table whole.
 inline constexpr char kTableCsvName[] = "result.csv";
 inline constexpr char kTableCsvMimeType[] = "text/csv";
-// A text cell longer than this is cut even when the table fits: 4 bytes for
-// each of the runner's 10,000 characters (MAX_CELL_CHARS), so a cell the
-// runner cut already is not cut again, and one it did not cut (a document
-// not written by an honest runner) cannot fill the answer alone.
-inline constexpr int64_t kMaxSentCellBytes = 40000;
 
 // Makes a result fit in the answer a client receives, whatever the document
 // said: a table keeps at most `max_sent_result_bytes` of encoded rows
