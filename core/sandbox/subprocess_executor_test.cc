@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -290,31 +291,10 @@ TEST_F(SubprocessExecutorTest, DropsRowsToFitTheResultLimit) {
 // Issue 12: 1000 rows of 7.5 KB strings, 7.5 MB in all, passed the 8 MiB
 // result cap and reached clients that accept 4 MiB.
 TEST_F(SubprocessExecutorTest, CutsABigTableToFitTheAnswerAndSendsItWholeAsCsv) {
-  auto r = Run(
-      "result = pd.DataFrame({'n': range(1000),\n"
-      "                       'note': ['x' * 7500 + str(i) for i in range(1000)]})\n");
+  auto r = Run(kBigTableCode);
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->error.has_value()) << r->error->message;
-  const ResultTable& t = r->result.table;
-  EXPECT_EQ(t.total_rows, 1000);
-  EXPECT_TRUE(t.truncated());
-  EXPECT_GT(t.rows.size(), 90u);
-  EXPECT_LT(t.rows.size(), 110u);
-  int64_t bytes = 0;
-  for (const auto& row : t.rows) bytes += EncodedRowBytes(row);
-  EXPECT_LE(bytes, 768 << 10);
-  EXPECT_EQ(t.csv_artifact, "result.csv");
-  EXPECT_EQ(t.csv_rows, 1000);
-
-  ASSERT_EQ(r->charts.size(), 1u);
-  EXPECT_EQ(r->charts[0].name, "result.csv");
-  EXPECT_EQ(r->charts[0].mime_type, "text/csv");
-  const std::string& csv = r->charts[0].data;
-  EXPECT_THAT(csv, StartsWith("\xEF\xBB\xBFn,note\r\n0,xxx"));
-  std::vector<absl::string_view> lines =
-      absl::StrSplit(csv, "\r\n", absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 1001u);  // the header and every row, none cut
-  EXPECT_EQ(lines[1000], absl::StrCat("999,", std::string(7500, 'x'), "999"));
+  ExpectBigTableCutAndWholeAsCsv(*r);
 }
 
 TEST_F(SubprocessExecutorTest, ATableThatFitsComesWithoutCsv) {

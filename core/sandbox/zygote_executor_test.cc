@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -26,6 +24,7 @@
 #include "absl/time/time.h"
 #include "core/common/log.h"
 #include "core/sandbox/runner_source.h"
+#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -168,21 +167,10 @@ TEST_F(ZygoteExecutorTest, ReturnsATableAndAChart) {
 // Issue 12's 7.5 MB table through the zygote and bubblewrap: cut to fit
 // the answer, and whole in result.csv.
 TEST_F(ZygoteExecutorTest, CutsABigTableAndSendsItWholeAsCsv) {
-  auto r = Run(
-      "result = pd.DataFrame({'n': range(1000),\n"
-      "                       'note': ['x' * 7500 + str(i) for i in range(1000)]})\n");
+  auto r = Run(kBigTableCode);
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->error.has_value()) << r->error->message;
-  const ResultTable& t = r->result.table;
-  EXPECT_EQ(t.total_rows, 1000);
-  EXPECT_TRUE(t.truncated());
-  EXPECT_LT(t.rows.size(), 110u);
-  EXPECT_EQ(t.csv_rows, 1000);
-  ASSERT_EQ(r->charts.size(), 1u);
-  EXPECT_EQ(r->charts[0].name, "result.csv");
-  const std::string& csv = r->charts[0].data;
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1001);
-  EXPECT_TRUE(absl::EndsWith(csv, absl::StrCat("999,", std::string(7500, 'x'), "999\r\n")));
+  ExpectBigTableCutAndWholeAsCsv(*r);
 }
 
 TEST_F(ZygoteExecutorTest, EachExecutionStartsFromTheSameCleanState) {
