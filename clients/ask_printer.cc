@@ -3,6 +3,7 @@
 // retries, answer).
 #include "clients/ask_printer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -158,6 +159,35 @@ absl::StatusOr<std::string> SaveArtifact(const std::string& out_dir,
   return path.string();
 }
 
+ArtifactAssembler::Added ArtifactAssembler::Add(const v1::Artifact& part) {
+  Added added;
+  if (pending_.has_value() &&
+      (part.name() != pending_->name() || part.total_bytes() != pending_->total_bytes() ||
+       part.offset() != static_cast<int64_t>(pending_->data().size()))) {
+    added.incomplete = pending_->name();
+    pending_.reset();
+  }
+  if (pending_.has_value()) {
+    pending_->mutable_data()->append(part.data());
+  } else if (part.offset() == 0) {
+    pending_ = part;
+  } else {
+    if (added.incomplete.empty()) added.incomplete = part.name();
+    return added;
+  }
+  const int64_t received = static_cast<int64_t>(pending_->data().size());
+  if (pending_->total_bytes() > received) return added;
+  if (pending_->total_bytes() != 0 && pending_->total_bytes() != received) {
+    // More bytes than announced: not the artifact the server meant.
+    added.incomplete = pending_->name();
+  } else {
+    added.artifact = std::move(*pending_);
+    added.artifact->set_total_bytes(received);
+  }
+  pending_.reset();
+  return added;
+}
+
 HumanAskPrinter::HumanAskPrinter(HumanAskOptions options, std::ostream& out,
                                  std::ostream& err)
     : options_(std::move(options)),
@@ -227,6 +257,12 @@ void HumanAskPrinter::OnEvent(const v1::AskEvent& event) {
 void HumanAskPrinter::Finish() {
   progress_.Stop();
   EndOutputLine();
+  if (const v1::Artifact* pending = artifacts_.pending(); pending != nullptr) {
+    err_ << "vetctl: warning: the artifact " << Line(pending->name())
+         << " is incomplete (" << FormatBytes(pending->data().size()) << " of "
+         << FormatBytes(static_cast<uint64_t>(pending->total_bytes()))
+         << " received) and was not saved\n";
+  }
   out_.flush();
 }
 
@@ -334,7 +370,23 @@ void HumanAskPrinter::Print(const v1::ExecutionOutput& event) {
   }
 }
 
-void HumanAskPrinter::Print(const v1::Artifact& event) {
+void HumanAskPrinter::Print(const v1::Artifact& part) {
+  ArtifactAssembler::Added added = artifacts_.Add(part);
+  if (!added.incomplete.empty()) {
+    err_ << "vetctl: warning: the artifact " << Line(added.incomplete)
+         << " arrived incomplete and was not saved\n";
+  }
+  if (!added.artifact.has_value()) {
+    if (const v1::Artifact* pending = artifacts_.pending(); pending != nullptr) {
+      progress_label_ = absl::StrCat(
+          "receiving ", Line(pending->name()), " (",
+          FormatBytes(pending->data().size()), " of ",
+          FormatBytes(static_cast<uint64_t>(pending->total_bytes())), ")…");
+    }
+    return;
+  }
+  const v1::Artifact& event = *added.artifact;
+  progress_label_ = "running…";
   EndOutputLine();
   const std::string what =
       absl::StrCat(Line(event.name()), " (", Line(event.mime_type()), ", ",
@@ -343,12 +395,34 @@ void HumanAskPrinter::Print(const v1::Artifact& event) {
       SaveArtifact(options_.out_dir,
                    session_id_.empty() ? "no-session" : session_id_, event);
   if (path.ok()) {
+    saved_[event.name()] = *path;
     out_ << Label("artifact", Style::kCyan) << what << " saved to "
          << Line(*path) << "\n";
   } else {
     out_ << Label("artifact", Style::kYellow) << what << " not saved\n";
     err_ << "vetctl: warning: " << Line(path.status().message()) << "\n";
   }
+}
+
+void HumanAskPrinter::PrintTruncation(const v1::Table& table) {
+  if (!table.truncated()) return;
+  const int64_t total = std::max<int64_t>(table.total_rows(), table.rows_size());
+  std::string line = table.rows_size() < total
+                         ? absl::StrCat("showing ", FormatInteger(table.rows_size()), " of ",
+                                        FormatInteger(total), " rows")
+                         : "long cells are cut";
+  if (table.rows_size() < total && table.cut_cells() > 0) {
+    absl::StrAppend(&line, ", long cells cut");
+  }
+  auto saved = saved_.find(table.csv_artifact());
+  if (!table.csv_artifact().empty() && saved != saved_.end()) {
+    absl::StrAppend(&line, "; the whole table: ", Line(saved->second));
+    if (table.csv_rows() < total) {
+      absl::StrAppend(&line, " (its first ", FormatInteger(table.csv_rows()),
+                      " rows: the most a CSV holds)");
+    }
+  }
+  out_ << "  " << Paint(options_.format.color, Style::kYellow, line) << "\n";
 }
 
 void HumanAskPrinter::Print(const v1::Retry& event) {
@@ -382,6 +456,7 @@ void HumanAskPrinter::Print(const v1::FinalAnswer& event) {
       break;
     case v1::Result::kTable:
       out_ << "\n" << Indent(FormatResult(result, options_.format), "  ");
+      PrintTruncation(result.table());
       break;
     case v1::Result::VALUE_NOT_SET:
       break;

@@ -4,6 +4,7 @@
 #ifndef VET_CLIENTS_ASK_PRINTER_H_
 #define VET_CLIENTS_ASK_PRINTER_H_
 
+#include <map>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "clients/format.h"
 #include "vetanalytics/v1/analytics.pb.h"
 
@@ -89,6 +91,33 @@ absl::StatusOr<std::string> SaveArtifact(
 // `name` made into a safe file name, as SaveArtifact does.
 std::string SafeFileName(absl::string_view name);
 
+// Puts an artifact sent in parts back together (Artifact.offset and
+// total_bytes: consecutive events with the same name, each continuing the
+// bytes of the one before). One artifact is assembled at a time, as the
+// server sends them. Not thread-safe.
+class ArtifactAssembler {
+ public:
+  struct Added {
+    // The whole artifact (offset 0, total_bytes its size), when `part`
+    // completed one or was one whole (also one from a server older than
+    // parts, which leaves total_bytes 0).
+    absl::optional<vetanalytics::v1::Artifact> artifact;
+    // The name of an artifact that can no longer be completed: a part did
+    // not continue it (another artifact began, bytes are missing) or came
+    // without its beginning. What was gathered of it is dropped.
+    std::string incomplete;
+  };
+  Added Add(const vetanalytics::v1::Artifact& part);
+  // The artifact being assembled, if any (its data so far, its total_bytes):
+  // at the end of a stream, one that never completed.
+  const vetanalytics::v1::Artifact* pending() const {
+    return pending_.has_value() ? &*pending_ : nullptr;
+  }
+
+ private:
+  absl::optional<vetanalytics::v1::Artifact> pending_;
+};
+
 struct HumanAskOptions {
   FormatOptions format;
   // Show a ProgressLine on `err`.
@@ -102,8 +131,9 @@ struct HumanAskOptions {
 };
 
 // The events for people: session, budget, generated code, output as it
-// streams (stderr lines marked "! "), saved artifacts, retries, and the
-// answer with its result and cost. Writes to `out`; warnings and the
+// streams (stderr lines marked "! "), saved artifacts (parts put together),
+// retries, and the answer with its result (where the whole table was saved,
+// when the answer holds only part of it) and cost. Writes to `out`; warnings and the
 // progress line go to `err`. Both must outlive the printer.
 class HumanAskPrinter : public AskPrinter {
  public:
@@ -122,6 +152,9 @@ class HumanAskPrinter : public AskPrinter {
   void Print(const vetanalytics::v1::Artifact& event);
   void Print(const vetanalytics::v1::Retry& event);
   void Print(const vetanalytics::v1::FinalAnswer& event);
+  // "showing 104 of 1,000 rows; the whole table: <path>" under a table
+  // that is not whole.
+  void PrintTruncation(const vetanalytics::v1::Table& table);
   // Ends an unterminated line of program output.
   void EndOutputLine();
   std::string Label(absl::string_view label, Style style) const;
@@ -134,6 +167,9 @@ class HumanAskPrinter : public AskPrinter {
   // Bytes of code a model has streamed so far (CodeDelta events).
   size_t streamed_code_bytes_ = 0;
   std::string session_id_;
+  ArtifactAssembler artifacts_;
+  // Artifact name -> where it was saved, for the answer to point at.
+  std::map<std::string, std::string> saved_;
   // Program output of the current attempt: shown yet, last chunk from
   // stderr, and whether the last line is complete.
   bool output_started_ = false;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -303,6 +304,46 @@ TEST_F(RunTest, AskPrintsTheAnswerForPeople) {
   EXPECT_THAT(out_.str(),
               HasSubstr("answer   There are 12 dogs.\n         12\n"));
   EXPECT_THAT(out_.str(), HasSubstr("follow up: vetctl ask --session=s-7"));
+}
+
+// Issue 12: the whole of a 7.5 MB table arrives as result.csv in parts under
+// the client's 4 MiB message limit, and vetctl puts it back together.
+TEST_F(RunTest, AskSavesTheWholeTableFromItsPartsAndSaysWhereItIs) {
+  std::string csv = "n,note\r\n";
+  for (int i = 0; i < 1000; ++i) absl::StrAppend(&csv, i, ",", std::string(7500, 'x'), "\r\n");
+  std::vector<v1::AskEvent> events = ShortStream();
+  const v1::AskEvent answer = events.back();
+  events.pop_back();
+  constexpr size_t kPart = 768 << 10;
+  for (size_t offset = 0; offset < csv.size(); offset += kPart) {
+    v1::Artifact* part = events.emplace_back().mutable_artifact();
+    part->set_name("result.csv");
+    part->set_mime_type("text/csv");
+    part->set_data(csv.substr(offset, kPart));
+    part->set_offset(static_cast<int64_t>(offset));
+    part->set_total_bytes(static_cast<int64_t>(csv.size()));
+  }
+  v1::FinalAnswer* final_answer = events.emplace_back(answer).mutable_final_answer();
+  v1::Table* table = final_answer->mutable_result()->mutable_table();
+  table->add_columns()->set_name("n");
+  for (int i = 0; i < 100; ++i) table->add_rows()->add_cells()->set_integer(i);
+  table->set_total_rows(1000);
+  table->set_truncated(true);
+  table->set_included_rows(100);
+  table->set_csv_artifact("result.csv");
+  table->set_csv_rows(1000);
+  service_.events = events;
+
+  EXPECT_EQ(RunCli(MakeInvocation({"ask", "all the notes"})), 0) << err_.str();
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / "s-7" / "result.csv").string();
+  EXPECT_THAT(out_.str(), HasSubstr(absl::StrCat("showing 100 of 1,000 rows; the whole table: ",
+                                                 path, "\n")));
+  std::ifstream file(path, std::ios::binary);
+  const std::string saved((std::istreambuf_iterator<char>(file)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_EQ(saved.size(), csv.size());
+  EXPECT_TRUE(saved == csv);
 }
 
 TEST_F(RunTest, StreamErrorAfterEventsKeepsTheEventsAndMapsTheCode) {

@@ -935,6 +935,124 @@ TEST_F(HumanAskPrinterTest, ShowsADowngradedModel) {
             "gpt-5.2.\n");
 }
 
+// An artifact in parts, as the server sends one larger than a message.
+std::vector<v1::AskEvent> ArtifactParts(const std::string& name, const std::string& data,
+                                        size_t part_bytes) {
+  std::vector<v1::AskEvent> events;
+  for (size_t offset = 0; offset < data.size(); offset += part_bytes) {
+    v1::Artifact* part = events.emplace_back().mutable_artifact();
+    part->set_name(name);
+    part->set_mime_type("text/csv");
+    part->set_data(data.substr(offset, part_bytes));
+    part->set_offset(static_cast<int64_t>(offset));
+    part->set_total_bytes(static_cast<int64_t>(data.size()));
+  }
+  return events;
+}
+
+TEST(ArtifactAssemblerTest, PutsPartsTogetherAndPassesAWholeOneThrough) {
+  ArtifactAssembler assembler;
+  const std::string data = "day,revenue\r\n2026-01-01,10\r\n2026-01-02,12\r\n";
+  std::vector<v1::AskEvent> parts = ArtifactParts("result.csv", data, 10);
+  ASSERT_EQ(parts.size(), 5u);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    ArtifactAssembler::Added added = assembler.Add(parts[i].artifact());
+    EXPECT_FALSE(added.artifact.has_value());
+    EXPECT_EQ(added.incomplete, "");
+    ASSERT_NE(assembler.pending(), nullptr);
+  }
+  ArtifactAssembler::Added added = assembler.Add(parts.back().artifact());
+  ASSERT_TRUE(added.artifact.has_value());
+  EXPECT_EQ(added.artifact->data(), data);
+  EXPECT_EQ(added.artifact->name(), "result.csv");
+  EXPECT_EQ(added.artifact->total_bytes(), static_cast<int64_t>(data.size()));
+  EXPECT_EQ(assembler.pending(), nullptr);
+
+  v1::Artifact old_server;  // no offset or total: whole
+  old_server.set_name("chart_1.png");
+  old_server.set_data("png");
+  added = assembler.Add(old_server);
+  ASSERT_TRUE(added.artifact.has_value());
+  EXPECT_EQ(added.artifact->data(), "png");
+}
+
+TEST(ArtifactAssemblerTest, AMissingPartLeavesTheArtifactIncomplete) {
+  ArtifactAssembler assembler;
+  std::vector<v1::AskEvent> parts = ArtifactParts("result.csv", std::string(30, 'x'), 10);
+  EXPECT_FALSE(assembler.Add(parts[0].artifact()).artifact.has_value());
+  ArtifactAssembler::Added added = assembler.Add(parts[2].artifact());  // 1 is missing
+  EXPECT_EQ(added.incomplete, "result.csv");
+  EXPECT_FALSE(added.artifact.has_value());
+  EXPECT_EQ(assembler.pending(), nullptr);
+
+  // A new artifact starting ends the one before.
+  EXPECT_FALSE(assembler.Add(parts[0].artifact()).artifact.has_value());
+  v1::Artifact chart;
+  chart.set_name("chart_1.png");
+  chart.set_data("png");
+  chart.set_total_bytes(3);
+  added = assembler.Add(chart);
+  EXPECT_EQ(added.incomplete, "result.csv");
+  ASSERT_TRUE(added.artifact.has_value());
+  EXPECT_EQ(added.artifact->name(), "chart_1.png");
+}
+
+TEST_F(HumanAskPrinterTest, SavesAnArtifactFromItsPartsAndSaysWhereTheWholeTableIs) {
+  std::string csv = "\xEF\xBB\xBFn,note\r\n";
+  for (int i = 0; i < 48213; ++i) absl::StrAppend(&csv, i, ",note ", i, "\r\n");
+  std::vector<v1::AskEvent> events = {SampleStream()[0]};  // the session
+  for (v1::AskEvent& part : ArtifactParts("result.csv", csv, 100000)) {
+    events.push_back(part);
+  }
+  v1::Table* table =
+      events.emplace_back().mutable_final_answer()->mutable_result()->mutable_table();
+  table->add_columns()->set_name("n");
+  for (int i = 0; i < 3; ++i) table->add_rows()->add_cells()->set_integer(i);
+  table->set_total_rows(48213);
+  table->set_truncated(true);
+  table->set_included_rows(3);
+  table->set_csv_artifact("result.csv");
+  table->set_csv_rows(48213);
+
+  const std::string text = Print(events, /*color=*/false);
+  const std::filesystem::path path = out_dir_ / "s-42" / "result.csv";
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("artifact result.csv (text/csv, ")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(
+                        "showing 3 of 48,213 rows; the whole table: ", path.string(), "\n")));
+  std::ifstream file(path, std::ios::binary);
+  const std::string saved((std::istreambuf_iterator<char>(file)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_EQ(saved, csv);
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(HumanAskPrinterTest, SaysWhenTheCsvHoldsOnlyTheFirstRowsOrIsMissing) {
+  std::vector<v1::AskEvent> events = ArtifactParts("result.csv", "n\r\n0\r\n", 100);
+  v1::Table* table =
+      events.emplace_back().mutable_final_answer()->mutable_result()->mutable_table();
+  table->add_columns()->set_name("n");
+  table->add_rows()->add_cells()->set_integer(0);
+  table->set_total_rows(250000);
+  table->set_truncated(true);
+  table->set_csv_artifact("result.csv");
+  table->set_csv_rows(100000);
+  EXPECT_THAT(Print(events, /*color=*/false),
+              HasSubstr("showing 1 of 250,000 rows; the whole table: "));
+  EXPECT_THAT(Print(events, /*color=*/false),
+              HasSubstr(" (its first 100,000 rows: the most a CSV holds)\n"));
+
+  // A part lost on the way: the table is still shown, without the path.
+  events.erase(events.begin());
+  v1::Artifact* tail = events.insert(events.begin(), v1::AskEvent())->mutable_artifact();
+  tail->set_name("result.csv");
+  tail->set_offset(5);
+  tail->set_total_bytes(10);
+  tail->set_data("abcde");
+  EXPECT_THAT(Print(events, /*color=*/false),
+              AllOf(HasSubstr("showing 1 of 250,000 rows\n"), Not(HasSubstr("whole table"))));
+  EXPECT_THAT(err_.str(), HasSubstr("the artifact result.csv arrived incomplete"));
+}
+
 TEST(HumanAskPrinterProgressTest, SpinnerWaitsForAnUnfinishedLine) {
   HumanAskOptions options;
   options.progress = true;

@@ -1,7 +1,10 @@
-// Field-by-field conversion; the proto mirrors the core structs closely.
+// Field-by-field conversion; the proto mirrors the core structs closely. An
+// Ask event passes the size guard (event_bound.h) on its way out.
 #include "server/convert.h"
 
 #include "absl/status/status.h"
+#include "core/common/log.h"
+#include "server/event_bound.h"
 
 namespace vet::server {
 namespace v1 = ::vetanalytics::v1;
@@ -88,6 +91,8 @@ struct EventVisitor {
     m->set_name(e.name);
     m->set_mime_type(e.mime_type);
     m->set_data(e.data);
+    m->set_offset(e.offset);
+    m->set_total_bytes(e.total_bytes);
   }
   void operator()(const pipeline::CodeDeltaEvent& e) const {
     auto* m = out->mutable_code_delta();
@@ -134,6 +139,11 @@ void ToProto(const ResultValue& result, v1::Result* out) {
         for (const Cell& cell : row) absl::visit(CellVisitor{r->add_cells()}, cell);
       }
       table->set_total_rows(result.table.total_rows);
+      table->set_truncated(result.table.truncated());
+      table->set_included_rows(table->rows_size());
+      table->set_cut_cells(result.table.cut_cells);
+      table->set_csv_artifact(result.table.csv_artifact);
+      table->set_csv_rows(result.table.csv_rows);
       break;
     }
   }
@@ -143,6 +153,12 @@ void ToProto(const pipeline::AskEvent& event, v1::AskEvent* out) {
   out->set_seq(event.seq);
   ToProto(event.timestamp, out->mutable_timestamp());
   absl::visit(EventVisitor{out}, event.payload);
+  if (BoundAskEvent(*out)) {
+    // Core keeps events small (artifact_chunks.h, FitForSending): this is
+    // a broken promise somewhere, worth a line in the log.
+    LogWarning("ask: event ", event.seq, " was larger than ", kMaxAskEventBytes,
+               " bytes; the server cut it or replaced it with a note");
+  }
 }
 
 void ToProto(const budget::BudgetState& s, v1::Budget* out) {

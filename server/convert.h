@@ -13,6 +13,7 @@
 namespace vet::server {
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* out);
+// The result is at most kMaxAskEventBytes (BoundAskEvent in event_bound.h).
 void ToProto(const pipeline::AskEvent& event, vetanalytics::v1::AskEvent* out);
 void ToProto(const ResultValue& result, vetanalytics::v1::Result* out);
 void ToProto(const budget::BudgetState& state, vetanalytics::v1::Budget* out);

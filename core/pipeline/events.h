@@ -57,10 +57,15 @@ struct ExecutionOutputEvent {
   std::string text;
 };
 
+// A file the code produced, or one part of it: `data` is the bytes at
+// `offset` of an artifact of `total_bytes` (artifact_chunks.h splits one
+// that does not fit in a message).
 struct ArtifactEvent {
   std::string name;
   std::string mime_type;
   std::string data;
+  int64_t offset = 0;
+  int64_t total_bytes = 0;
 };
 
 struct CodeDeltaEvent {

@@ -19,6 +19,7 @@
 #include "core/common/worker_pool.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
+#include "core/pipeline/artifact_chunks.h"
 
 namespace vet::pipeline {
 namespace {
@@ -584,8 +585,10 @@ void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> exe
     return End(absl::Status(executed.status().code(),
                             absl::StrCat("sandbox: ", executed.status().message())));
   }
+  // Artifacts (charts, the whole result table as CSV) in parts small
+  // enough for any client.
   for (sandbox::Chart& chart : executed->charts) {
-    emit_.Emit(ArtifactEvent{chart.name, chart.mime_type, std::move(chart.data)});
+    for (ArtifactEvent& part : ArtifactChunks(std::move(chart))) emit_.Emit(std::move(part));
   }
   if (executed->error.has_value()) {
     std::string failure = DescribeFailure(*executed->error);

@@ -11,6 +11,7 @@
 #include "core/common/testing/fake_clock.h"
 #include "core/data/practice_data.h"
 #include "core/data/testing/fake_dataset_catalog.h"
+#include "core/pipeline/artifact_chunks.h"
 #include "core/sandbox/testing/fake_executor.h"
 #include "core/session/in_memory_session_store.h"
 #include "gtest/gtest.h"
@@ -575,6 +576,31 @@ TEST_F(PipelineBudgetTest, APlannerAnswerIsNotRepairedByAnUnreservedModelCall) {
   ASSERT_THAT(AskWith({}, "revenue"), IsOk());
   EXPECT_EQ(generator_.requests().size(), 1u);
   EXPECT_THAT(sink_.OfType<FinalAnswerEvent>().at(0).text, HasSubstr("could not be completed"));
+}
+
+// No event may be larger than a client accepts: a 2 MiB artifact (a chart,
+// or result.csv) is emitted in parts (artifact_chunks.h).
+TEST_F(PipelineTest, ALargeArtifactIsEmittedInPartsInOrder) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
+  sandbox::ExecutionResult result = sandbox::FakeExecutor::Number(1);
+  std::string csv(size_t{2} << 20, 'c');
+  csv[kArtifactChunkBytes] = 'X';  // the second part begins with it
+  result.charts.push_back({"result.csv", "text/csv", csv});
+  executor_.Push({{}, result});
+  ASSERT_THAT(Ask("revenue"), IsOk());
+
+  EXPECT_THAT(sink_.kinds(),
+              ElementsAre(kSession, kBudget, kCode, kArtifact, kArtifact, kArtifact, kFinal));
+  std::vector<ArtifactEvent> parts = sink_.OfType<ArtifactEvent>();
+  std::string joined;
+  for (const ArtifactEvent& part : parts) {
+    EXPECT_EQ(part.name, "result.csv");
+    EXPECT_EQ(part.offset, static_cast<int64_t>(joined.size()));
+    EXPECT_EQ(part.total_bytes, static_cast<int64_t>(csv.size()));
+    joined += part.data;
+  }
+  EXPECT_EQ(parts[1].data[0], 'X');
+  EXPECT_EQ(joined, csv);
 }
 
 }  // namespace

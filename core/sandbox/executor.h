@@ -1,7 +1,8 @@
 // Runs generated pandas code against one practice's tables and returns its
 // structured result. The code sets `result` (a number, a string, a DataFrame
 // or Series, or {"type": "number"|"text"|"table", "value": ..., "unit": ...})
-// and may set `answer` (a sentence); matplotlib figures become PNG artifacts.
+// and may set `answer` (a sentence); matplotlib figures become PNG artifacts,
+// and a table result too large for the answer also comes whole as a CSV one.
 // Each table of the schema is a DataFrame of the same name, with date and
 // datetime columns parsed to datetime64.
 #ifndef VET_CORE_SANDBOX_EXECUTOR_H_
@@ -55,9 +56,15 @@ struct CodeError {
 };
 
 struct ExecutionResult {
+  // Fits in the answer a client receives: a table's rows (at most max_rows,
+  // and a few hundred KiB encoded) may be the beginning of the table only
+  // (ResultTable::truncated()), a text may be cut.
   ResultValue result;
   // The sentence the code set in `answer`; may be empty.
   std::string answer;
+  // The artifacts to send, in order: the figures (PNG), then, when the
+  // result table was cut, the whole table as "result.csv" (text/csv; named
+  // in result.table.csv_artifact). Each may be larger than one message.
   std::vector<Chart> charts;
   // Set when the code raised; `result` is then empty.
   absl::optional<CodeError> error;

@@ -4,7 +4,8 @@
 # Protocol (shared with core/sandbox/subprocess_executor.cc; a later forking
 # zygote speaks the same one):
 #   argv[1]  the spec: {"data_dir": str, "tables": {name: [date columns]},
-#            "max_rows", "max_charts", "max_chart_bytes", "max_result_bytes"},
+#            "max_rows", "max_charts", "max_chart_bytes", "max_result_bytes",
+#            "max_csv_rows", "max_csv_bytes"},
 #            data_dir holds either <table>.csv files or, when it has a
 #            manifest.json, the columnar form (core/data/columnar_store.h),
 #            whose types say which columns are dates.
@@ -13,12 +14,18 @@
 #   fd 0     the generated code (UTF-8), read to EOF before anything runs.
 #   fd 1, 2  the code's own output, unbuffered, streamed by the caller.
 #   fd 3     one JSON document, written once at the end:
-#              {"status": "ok", "result": {...}, "answer": str, "charts": [...]}
+#              {"status": "ok", "result": {...}, "answer": str, "charts": [...],
+#               "table_csv": {"rows": int, "data": base64}}  (table results)
 #              {"status": "error", "error": {"type", "message", "line"}}
 #              {"status": "fatal", "stage": str, "error": {...}}  (not the code's fault)
 #
 # Results are capped here, before serialising: serialising a 200 MB frame takes
 # about a second and would blow the caller's read limit anyway.
+#
+# A table result also comes whole (up to max_csv_rows rows and max_csv_bytes)
+# as CSV in `table_csv`: the server sends at most ~768 KiB of the table in the
+# answer itself (core/sandbox/supervisor.cc) and, when that is not all of it,
+# this CSV as the artifact result.csv. Its cells are not cut.
 import os
 import sys
 
@@ -276,6 +283,14 @@ def _object_column(values):
     return "text", [None if _is_null(v) else _text(v) for v in values]
 
 
+def _cut_cells(kind, series):
+    """Per value of a column of this kind: 1 where _text cut it, else 0."""
+    if kind != "text":
+        return [0] * len(series)
+    return [int(not _is_null(v) and len(str(v)) > MAX_CELL_CHARS)
+            for v in series.astype(object)]
+
+
 def _column(series):
     """(type, cells) for one column of at most max_rows values."""
     kind = series.dtype
@@ -313,16 +328,8 @@ def _column_name(label):
     return str(label)
 
 
-def _table(obj, max_rows):
-    of_series = isinstance(obj, pd.Series)
-    if of_series:
-        obj = obj.to_frame(name=_column_name(obj.name) if obj.name is not None else "value")
-    if obj.shape[1] > MAX_COLUMNS:
-        raise CodeFailure("ResultTooLarge",
-                          "the result has %d columns; at most %d are allowed"
-                          % (obj.shape[1], MAX_COLUMNS))
-    total_rows = len(obj)
-    head = obj.iloc[:max_rows]
+def _named_columns(head, of_series):
+    """[(unique name, series)]: the meaningful index levels, then the columns."""
     named_columns = []
     if _index_is_meaningful(head.index, of_series):
         levels = head.index.nlevels
@@ -334,18 +341,85 @@ def _table(obj, max_rows):
                                   pd.Series(head.index.get_level_values(i))))
     for i, label in enumerate(head.columns):
         named_columns.append((_column_name(label), head.iloc[:, i].reset_index(drop=True)))
-    columns, cells, seen = [], [], set()
+    unique_columns, seen = [], set()
     for name, series in named_columns:
         unique, n = name, 1
         while unique in seen:
             n += 1
             unique = "%s_%d" % (name, n)
         seen.add(unique)
-        kind, values = _column(series)
-        columns.append({"name": unique, "type": kind})
+        unique_columns.append((unique, series))
+    return unique_columns
+
+
+def _table(obj, max_rows, max_csv_rows=0):
+    """The table document of at most max_rows rows. Two members are taken
+    out before it is serialised: "_cut_per_row", the cells _text cut in each
+    row, and, with max_csv_rows, "_csv_source", the columns of up to that
+    many rows for _csv."""
+    of_series = isinstance(obj, pd.Series)
+    if of_series:
+        obj = obj.to_frame(name=_column_name(obj.name) if obj.name is not None else "value")
+    if obj.shape[1] > MAX_COLUMNS:
+        raise CodeFailure("ResultTooLarge",
+                          "the result has %d columns; at most %d are allowed"
+                          % (obj.shape[1], MAX_COLUMNS))
+    total_rows = len(obj)
+    named_columns = _named_columns(obj.iloc[:max(max_rows, max_csv_rows)], of_series)
+    head_rows = min(max_rows, total_rows)
+    columns, cells, cut_per_row = [], [], [0] * head_rows
+    for name, series in named_columns:
+        head = series.iloc[:max_rows]
+        kind, values = _column(head)
+        cut_per_row = [a + b for a, b in zip(cut_per_row, _cut_cells(kind, head))]
+        columns.append({"name": name, "type": kind})
         cells.append(values)
-    rows = [list(r) for r in zip(*cells)] if cells else [[] for _ in range(len(head))]
-    return {"kind": "table", "columns": columns, "rows": rows, "total_rows": int(total_rows)}
+    rows = [list(r) for r in zip(*cells)] if cells else [[] for _ in range(head_rows)]
+    doc = {"kind": "table", "columns": columns, "rows": rows, "total_rows": int(total_rows),
+           "_cut_per_row": cut_per_row}
+    if max_csv_rows > 0:
+        doc["_csv_source"] = named_columns
+    return doc
+
+
+def _csv_series(series):
+    """A column as _csv writes it: dates and datetimes formatted as in the
+    table document (decided over the whole column, not per piece)."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        _, values = _datetime_column(series)
+        return pd.Series(values, dtype=object)
+    return series
+
+
+def _csv(named_columns, max_rows, max_bytes):
+    """(UTF-8 bytes, rows): the columns as CSV, header first, then as many
+    rows as max_rows and max_bytes allow, whole rows only. A byte-order mark
+    first, so that spreadsheet programs read accented names right; CRLF line
+    ends (RFC 4180); nulls are empty; cells are never cut."""
+    frame = pd.DataFrame({i: _csv_series(series.iloc[:max_rows])
+                          for i, (_, series) in enumerate(named_columns)})
+    frame.columns = [name for name, _ in named_columns]
+
+    def encode(piece, header):
+        return piece.to_csv(index=False, header=header,
+                            lineterminator="\r\n").encode("utf-8", "replace")
+
+    parts = [b"\xef\xbb\xbf", encode(frame.iloc[:0], True)]
+    size = len(parts[0]) + len(parts[1])
+    rows, step = 0, 1000
+    # Pieces of `step` rows; a piece that would pass max_bytes is retried
+    # in halves, so the cut falls on a row without formatting row by row.
+    while rows < len(frame):
+        piece = encode(frame.iloc[rows:rows + step], False)
+        if size + len(piece) <= max_bytes:
+            parts.append(piece)
+            size += len(piece)
+            rows = min(len(frame), rows + step)
+        elif step > 1:
+            step //= 2
+        else:
+            break
+    return b"".join(parts), rows
 
 
 def _scalar_number(value):
@@ -353,7 +427,7 @@ def _scalar_number(value):
     return value  # NaN and infinities travel as JSON NaN/Infinity
 
 
-def _result_doc(value, unit, max_rows):
+def _result_doc(value, unit, max_rows, max_csv_rows=0):
     if isinstance(value, dict) and "type" in value and "value" in value:
         unit = value.get("unit", unit)
         kind = value["type"]
@@ -370,14 +444,14 @@ def _result_doc(value, unit, max_rows):
         elif kind == "table":
             if not isinstance(inner, (pd.DataFrame, pd.Series)):
                 inner = pd.DataFrame(inner)
-            doc = _table(inner, max_rows)
+            doc = _table(inner, max_rows, max_csv_rows)
         else:
             raise CodeFailure("BadResult", "result['type'] must be 'number', 'text' "
                               "or 'table', not %r" % (kind,))
     elif isinstance(value, (pd.DataFrame, pd.Series)):
-        doc = _table(value, max_rows)
+        doc = _table(value, max_rows, max_csv_rows)
     elif isinstance(value, pd.Index):
-        doc = _table(value.to_series(index=None).reset_index(drop=True), max_rows)
+        doc = _table(value.to_series(index=None).reset_index(drop=True), max_rows, max_csv_rows)
     elif isinstance(value, (bool, np.bool_)):
         doc = {"kind": "text", "text": str(bool(value))}
     elif isinstance(value, (int, float, decimal.Decimal, np.integer, np.floating)):
@@ -389,14 +463,14 @@ def _result_doc(value, unit, max_rows):
     elif isinstance(value, dict):
         series = pd.Series(value, name="value", dtype=object)
         series.index.name = "name"
-        doc = _table(series, max_rows)
+        doc = _table(series, max_rows, max_csv_rows)
     elif isinstance(value, (list, tuple, np.ndarray)):
         if len(value) and all(isinstance(v, dict) for v in value):
-            doc = _table(pd.DataFrame(list(value)), max_rows)
+            doc = _table(pd.DataFrame(list(value)), max_rows, max_csv_rows)
         elif isinstance(value, np.ndarray) and value.ndim == 2:
-            doc = _table(pd.DataFrame(value), max_rows)
+            doc = _table(pd.DataFrame(value), max_rows, max_csv_rows)
         else:
-            doc = _table(pd.Series(list(value), name="value"), max_rows)
+            doc = _table(pd.Series(list(value), name="value"), max_rows, max_csv_rows)
     else:
         doc = {"kind": "text", "text": str(value)}
     # `unit` may be a variable the code used for something else: only a
@@ -503,15 +577,25 @@ def _execute(code, tables, spec):
                 "the code did not set `result`; assign the final value to a variable "
                 "named result: a number, a string, a DataFrame or Series, or "
                 "{\"type\": \"number\"|\"text\"|\"table\", \"value\": ..., \"unit\": ...}")
-        result = _capped_result(
-            _result_doc(namespace["result"], namespace.get("unit"), int(spec["max_rows"])),
-            int(spec["max_result_bytes"]))
+        max_csv_rows = int(spec.get("max_csv_rows", 0))
+        result = _result_doc(namespace["result"], namespace.get("unit"),
+                             int(spec["max_rows"]), max_csv_rows)
+        csv_source = result.pop("_csv_source", None)
+        cut_per_row = result.pop("_cut_per_row", None)
+        result = _capped_result(result, int(spec["max_result_bytes"]))
+        if cut_per_row is not None:
+            # Counted over the rows _capped_result kept.
+            result["cut_cells"] = sum(cut_per_row[:len(result["rows"])])
         answer = namespace.get("answer")
         answer = "" if answer is None else _short(answer, MAX_ANSWER_CHARS)
         charts = _charts(int(spec["max_charts"]), int(spec["max_chart_bytes"]))
+        doc = {"status": "ok", "result": result, "answer": answer, "charts": charts}
+        if csv_source is not None:
+            data, rows = _csv(csv_source, max_csv_rows, int(spec.get("max_csv_bytes", 0)))
+            doc["table_csv"] = {"rows": rows, "data": base64.b64encode(data).decode("ascii")}
     except BaseException as exc:
         return {"status": "error", "error": _error_doc(exc)}
-    return {"status": "ok", "result": result, "answer": answer, "charts": charts}
+    return doc
 
 
 def _run(spec):

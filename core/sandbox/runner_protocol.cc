@@ -123,6 +123,12 @@ absl::StatusOr<ResultTable> DecodeTable(const Value& result) {
   if (table.total_rows < static_cast<int64_t>(table.rows.size())) {
     return ProtocolError("`total_rows` is smaller than the rows sent");
   }
+  auto cut = result.FindMember("cut_cells");
+  if (cut != result.MemberEnd()) {
+    if (!cut->value.IsInt64() || cut->value.GetInt64() < 0)
+      return ProtocolError("`cut_cells` is not a count");
+    table.cut_cells = cut->value.GetInt64();
+  }
   return table;
 }
 
@@ -178,6 +184,24 @@ absl::StatusOr<std::vector<Chart>> DecodeCharts(const Value& doc) {
   return charts;
 }
 
+absl::StatusOr<absl::optional<TableCsv>> DecodeTableCsv(const Value& doc) {
+  auto it = doc.FindMember("table_csv");
+  if (it == doc.MemberEnd() || it->value.IsNull()) return absl::optional<TableCsv>();
+  if (!it->value.IsObject()) return ProtocolError("`table_csv` is not an object");
+  auto rows = it->value.FindMember("rows");
+  if (rows == it->value.MemberEnd() || !rows->value.IsInt64() ||
+      rows->value.GetInt64() < 0) {
+    return ProtocolError("`table_csv` has no row count");
+  }
+  TableCsv csv;
+  csv.rows = rows->value.GetInt64();
+  VET_ASSIGN_OR_RETURN(std::string data, StringMember(it->value, "data"));
+  if (!absl::Base64Unescape(data, &csv.data)) {
+    return ProtocolError("`table_csv` data is not base64");
+  }
+  return absl::optional<TableCsv>(std::move(csv));
+}
+
 }  // namespace
 
 namespace {
@@ -204,6 +228,10 @@ void WriteRunSpecMembers(const RunSpec& spec,
   w.Int64(spec.max_chart_bytes);
   w.Key("max_result_bytes");
   w.Int64(spec.max_result_bytes);
+  w.Key("max_csv_rows");
+  w.Int(spec.max_csv_rows);
+  w.Key("max_csv_bytes");
+  w.Int64(spec.max_csv_bytes);
 }
 
 }  // namespace
@@ -353,6 +381,7 @@ absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json) {
     VET_ASSIGN_OR_RETURN(out.execution.result, DecodeResult(doc));
     VET_ASSIGN_OR_RETURN(out.execution.answer, StringMember(doc, "answer"));
     VET_ASSIGN_OR_RETURN(out.execution.charts, DecodeCharts(doc));
+    VET_ASSIGN_OR_RETURN(out.table_csv, DecodeTableCsv(doc));
   } else if (status == "error") {
     out.status = RunnerOutput::Status::kCodeError;
     VET_ASSIGN_OR_RETURN(out.execution.error, DecodeError(doc));

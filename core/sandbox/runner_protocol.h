@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "core/sandbox/executor.h"
 
 namespace vet::sandbox::internal {
@@ -25,6 +26,10 @@ struct RunSpec {
   int max_charts = 5;
   int64_t max_chart_bytes = 0;
   int64_t max_result_bytes = 0;
+  // The whole table as CSV (`table_csv`): at most this many rows and bytes;
+  // 0 rows writes none.
+  int max_csv_rows = 0;
+  int64_t max_csv_bytes = 0;
 };
 
 // The JSON for argv[1].
@@ -78,6 +83,12 @@ absl::StatusOr<ZygoteMessage> ParseZygoteMessage(absl::string_view json);
 // report versions, without running code.
 std::string EncodeProbeSpec();
 
+// A table result written whole as CSV by the runner.
+struct TableCsv {
+  std::string data;  // UTF-8 with a byte-order mark, header line first
+  int64_t rows = 0;  // data rows in it
+};
+
 struct RunnerOutput {
   enum class Status {
     kOk,         // `execution` holds the result
@@ -87,6 +98,8 @@ struct RunnerOutput {
   };
   Status status = Status::kFatal;
   ExecutionResult execution;
+  // kOk with a table result: the table as CSV (see FitForSending).
+  absl::optional<TableCsv> table_csv;
   std::string fatal_stage;  // "load", "runner"
   CodeError fatal_error;
   // Probe only: "pandas" -> "1.5.3", ...

@@ -1,4 +1,5 @@
-// Tests of the runner protocol's C++ half, without an interpreter.
+// Tests of the runner protocol's C++ half and of FitForSending, which
+// makes what a document gave fit in an answer; no interpreter.
 #include "core/sandbox/runner_protocol.h"
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "core/sandbox/supervisor.h"
 #include "rapidjson/document.h"
 #include "tests/testing/status_matchers.h"
 
@@ -25,6 +27,8 @@ TEST(RunnerProtocolTest, EncodesTheSpecAsJson) {
   spec.max_charts = 2;
   spec.max_chart_bytes = 1000;
   spec.max_result_bytes = 5000;
+  spec.max_csv_rows = 100;
+  spec.max_csv_bytes = 7000;
   rapidjson::Document doc;
   doc.Parse(EncodeRunSpec(spec).c_str());
   ASSERT_FALSE(doc.HasParseError());
@@ -33,6 +37,8 @@ TEST(RunnerProtocolTest, EncodesTheSpecAsJson) {
   EXPECT_EQ(doc["tables"]["staff"].Size(), 0u);
   EXPECT_EQ(doc["max_rows"].GetInt(), 10);
   EXPECT_EQ(doc["max_result_bytes"].GetInt64(), 5000);
+  EXPECT_EQ(doc["max_csv_rows"].GetInt(), 100);
+  EXPECT_EQ(doc["max_csv_bytes"].GetInt64(), 7000);
 }
 
 TEST(RunnerProtocolTest, ParsesATableWithTypedCellsAndNulls) {
@@ -124,6 +130,10 @@ TEST(RunnerProtocolTest, RejectsMalformedDocumentsAsInternal) {
           R"({"status":"ok","result":{"kind":"table","columns":[{"name":"a","type":"money"}],"rows":[],"total_rows":0}})",
           R"({"status":"ok","result":{"kind":"table","columns":[],"rows":[[],[]],"total_rows":1}})",
           R"({"status":"ok","result":{"kind":"text","text":"x"},"charts":[{"name":"c","mime_type":"image/png","data":"!!"}]})",
+          R"({"status":"ok","result":{"kind":"table","columns":[],"rows":[],"total_rows":0,"cut_cells":-1}})",
+          R"({"status":"ok","result":{"kind":"text","text":"x"},"table_csv":"a,b"})",
+          R"({"status":"ok","result":{"kind":"text","text":"x"},"table_csv":{"data":""}})",
+          R"({"status":"ok","result":{"kind":"text","text":"x"},"table_csv":{"rows":1,"data":"!!"}})",
           R"({"status":"error"})",
       }) {
     EXPECT_THAT(
@@ -131,6 +141,102 @@ TEST(RunnerProtocolTest, RejectsMalformedDocumentsAsInternal) {
         StatusIs(absl::StatusCode::kInternal, HasSubstr("broke the protocol")))
         << bad;
   }
+}
+
+TEST(RunnerProtocolTest, ParsesTheTablesCsvAndItsCutCells) {
+  auto out = ParseRunnerOutput(absl::StrCat(
+      R"({"status":"ok","result":{"kind":"table","columns":[{"name":"a","type":"text"}],)",
+      R"("rows":[["x"]],"total_rows":2,"cut_cells":1},"table_csv":{"rows":2,"data":")",
+      absl::Base64Escape("a\r\nx\r\ny\r\n"), R"("}})"));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->execution.result.table.cut_cells, 1);
+  ASSERT_TRUE(out->table_csv.has_value());
+  EXPECT_EQ(out->table_csv->rows, 2);
+  EXPECT_EQ(out->table_csv->data, "a\r\nx\r\ny\r\n");
+}
+
+// FitForSending, which Conclude applies to every result a document gives.
+
+ExecutionResult TableOfLongText(int rows, size_t cell_bytes) {
+  ExecutionResult execution;
+  execution.result.kind = ResultValue::Kind::kTable;
+  ResultTable& table = execution.result.table;
+  table.columns = {{"n", ColumnType::kInteger}, {"note", ColumnType::kText}};
+  for (int i = 0; i < rows; ++i) {
+    table.rows.push_back({Cell(int64_t{i}), Cell(std::string(cell_bytes, 'x'))});
+  }
+  table.total_rows = rows;
+  return execution;
+}
+
+int64_t RowBytes(const ResultTable& table) {
+  int64_t bytes = 0;
+  for (const auto& row : table.rows) bytes += EncodedRowBytes(row);
+  return bytes;
+}
+
+TEST(FitForSendingTest, LeavesATableThatFitsWholeAndAddsNoCsv) {
+  ExecutionResult execution = TableOfLongText(/*rows=*/10, /*cell_bytes=*/100);
+  FitForSending(execution, TableCsv{"n,note\r\n", 10}, /*max_sent_result_bytes=*/768 << 10);
+  const ResultTable& table = execution.result.table;
+  EXPECT_EQ(table.rows.size(), 10u);
+  EXPECT_FALSE(table.truncated());
+  EXPECT_TRUE(execution.charts.empty());
+  EXPECT_EQ(table.csv_artifact, "");
+}
+
+TEST(FitForSendingTest, CutsABigTableFromTheEndAndAttachesTheCsv) {
+  // About 7.5 MB of cells: the example of issue 12.
+  ExecutionResult execution = TableOfLongText(/*rows=*/1000, /*cell_bytes=*/7500);
+  execution.charts.push_back(Chart{"chart_1.png", "image/png", "png"});
+  FitForSending(execution, TableCsv{"the csv", 1000}, /*max_sent_result_bytes=*/768 << 10);
+  const ResultTable& table = execution.result.table;
+  EXPECT_TRUE(table.truncated());
+  EXPECT_EQ(table.total_rows, 1000);
+  EXPECT_EQ(table.rows.size(), 104u);  // 7,512 bytes a row
+  EXPECT_LE(RowBytes(table), 768 << 10);
+  EXPECT_EQ(absl::get<int64_t>(table.rows.back()[0]), 103);
+  EXPECT_EQ(table.cut_cells, 0);
+  EXPECT_EQ(table.csv_artifact, "result.csv");
+  EXPECT_EQ(table.csv_rows, 1000);
+  ASSERT_EQ(execution.charts.size(), 2u);
+  EXPECT_EQ(execution.charts[1].name, "result.csv");
+  EXPECT_EQ(execution.charts[1].mime_type, "text/csv");
+  EXPECT_EQ(execution.charts[1].data, "the csv");
+}
+
+TEST(FitForSendingTest, CutsAnAbsurdCellEvenWhenTheTableFits) {
+  ExecutionResult execution = TableOfLongText(/*rows=*/2, /*cell_bytes=*/100);
+  absl::get<std::string>(execution.result.table.rows[1][1]) = std::string(200000, 'y');
+  FitForSending(execution, TableCsv{"n,note\r\n0,x\r\n1,y\r\n", 2},
+                /*max_sent_result_bytes=*/768 << 10);
+  const ResultTable& table = execution.result.table;
+  EXPECT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.cut_cells, 1);
+  EXPECT_TRUE(table.truncated());
+  EXPECT_EQ(absl::get<std::string>(table.rows[1][1]).size(), size_t{kMaxSentCellBytes});
+  EXPECT_EQ(table.csv_artifact, "result.csv");
+  ASSERT_EQ(execution.charts.size(), 1u);
+}
+
+TEST(FitForSendingTest, ATruncatedTableWithoutCsvRowsNamesNoArtifact) {
+  ExecutionResult execution = TableOfLongText(/*rows=*/1000, /*cell_bytes=*/7500);
+  FitForSending(execution, TableCsv{"n,note\r\n", 0}, /*max_sent_result_bytes=*/768 << 10);
+  EXPECT_TRUE(execution.result.table.truncated());
+  EXPECT_EQ(execution.result.table.csv_artifact, "");
+  EXPECT_TRUE(execution.charts.empty());
+  ExecutionResult without = TableOfLongText(/*rows=*/1000, /*cell_bytes=*/7500);
+  FitForSending(without, absl::nullopt, /*max_sent_result_bytes=*/768 << 10);
+  EXPECT_TRUE(without.charts.empty());
+}
+
+TEST(FitForSendingTest, CutsALongText) {
+  ExecutionResult execution;
+  execution.result.kind = ResultValue::Kind::kText;
+  execution.result.text = std::string(3 << 20, 'z');
+  FitForSending(execution, absl::nullopt, /*max_sent_result_bytes=*/768 << 10);
+  EXPECT_EQ(execution.result.text.size(), size_t{768} << 10);
+  EXPECT_EQ(execution.result.text.substr(execution.result.text.size() - 3), "\u2026");
 }
 
 }  // namespace

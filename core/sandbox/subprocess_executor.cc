@@ -163,12 +163,13 @@ absl::Status ValidateOptions(const SubprocessExecutor::Options& o) {
   }
   if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) ||
       o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
-      o.max_charts < 0 || o.max_chart_bytes < 1 || o.max_concurrent < 1) {
+      o.max_charts < 0 || o.max_chart_bytes < 1 || o.max_concurrent < 1 ||
+      o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address_space_bytes "
         ">= 256 MiB, "
-        "max_result_bytes >= 1 KiB, max_concurrent >= 1, other limits "
-        "positive)");
+        "max_result_bytes and max_sent_result_bytes >= 1 KiB, max_concurrent "
+        ">= 1, other limits positive)");
   }
   return absl::OkStatus();
 }
@@ -263,10 +264,12 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
   spec.max_charts = options_.max_charts;
   spec.max_chart_bytes = options_.max_chart_bytes;
   spec.max_result_bytes = options_.max_result_bytes;
+  spec.max_csv_rows = options_.max_csv_rows;
+  spec.max_csv_bytes = options_.max_csv_bytes;
   RunLimits limits{request.timeout, options_.max_output_bytes,
                    internal::MaxResultDocumentBytes(
                        options_.max_result_bytes, options_.max_charts,
-                       options_.max_chart_bytes)};
+                       options_.max_chart_bytes, options_.max_csv_bytes)};
 
   VET_ASSIGN_OR_RETURN(
       RunOutcome outcome,
@@ -277,7 +280,8 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
       Conclude(outcome, ConcludeLimits{request.timeout, options_.cpu_seconds,
                                        options_.address_space_bytes,
                                        options_.max_output_bytes,
-                                       options_.max_result_bytes});
+                                       options_.max_result_bytes,
+                                       options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
     result->queued = queued;

@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -285,6 +286,72 @@ TEST_F(SubprocessExecutorTest, DropsRowsToFitTheResultLimit) {
   EXPECT_GT(r->result.table.rows.size(), 10u);
   EXPECT_LT(r->result.table.rows.size(), 400u);
   EXPECT_EQ(r->result.table.total_rows, 1500);
+}
+
+// Issue 12: 1000 rows of 7.5 KB strings, 7.5 MB in all, passed the 8 MiB
+// result cap and reached clients that accept 4 MiB.
+TEST_F(SubprocessExecutorTest, CutsABigTableToFitTheAnswerAndSendsItWholeAsCsv) {
+  auto r = Run(kBigTableCode);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  ExpectBigTableCutAndWholeAsCsv(*r);
+}
+
+TEST_F(SubprocessExecutorTest, ATableThatFitsComesWithoutCsv) {
+  auto r = Run("result = invoice_lines.groupby('category')['amount'].sum()");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_FALSE(r->result.table.truncated());
+  EXPECT_EQ(r->result.table.csv_artifact, "");
+  EXPECT_TRUE(r->charts.empty());
+}
+
+TEST_F(SubprocessExecutorTest, TheCsvStopsAtItsCapsOnAWholeRow) {
+  auto executor = MakeExecutor([](auto& o) {
+    o.max_csv_rows = 3000;
+    o.max_csv_bytes = 20000;
+  });
+  ASSERT_NE(executor, nullptr);
+  CancellationToken token;
+  // A date index (a meaningful one: it becomes a column, in the CSV too),
+  // quotes and line breaks in cells.
+  auto r = executor->Execute(
+      Request("days = pd.date_range('2026-01-01', periods=5000, freq='D')\n"
+              "result = pd.DataFrame({'v': np.arange(5000) * 0.5,\n"
+              "                       'name': 'M\u00fcller, \"A\"\\nB'},\n"
+              "                      index=pd.Index(days, name='day'))\n"),
+      sink_, token);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  const ResultTable& t = r->result.table;
+  EXPECT_EQ(t.total_rows, 5000);
+  EXPECT_EQ(t.rows.size(), 1000u);
+  ASSERT_EQ(r->charts.size(), 1u);
+  const std::string& csv = r->charts[0].data;
+  EXPECT_LE(csv.size(), 20000u);
+  EXPECT_GT(t.csv_rows, 100);
+  EXPECT_LT(t.csv_rows, 3000);
+  EXPECT_THAT(csv, StartsWith("\xEF\xBB\xBF"
+                              "day,v,name\r\n"
+                              "2026-01-01,0.0,\"M\u00fcller, \"\"A\"\"\nB\"\r\n"
+                              "2026-01-02,0.5,"));
+  // Every row whole: the last one ends the file.
+  const std::string last_day = absl::FormatTime(
+      "%Y-%m-%d", absl::FromCivil(absl::CivilDay(2026, 1, 1), absl::UTCTimeZone()) +
+                      absl::Hours(24 * (t.csv_rows - 1)),
+      absl::UTCTimeZone());
+  EXPECT_NE(csv.find(absl::StrCat("\r\n", last_day, ",")), std::string::npos);
+  EXPECT_THAT(csv, ::testing::EndsWith("B\"\r\n"));
+
+  auto capped_rows = MakeExecutor([](auto& o) { o.max_csv_rows = 1500; });
+  ASSERT_NE(capped_rows, nullptr);
+  r = capped_rows->Execute(Request("result = pd.DataFrame({'n': range(5000)})"), sink_, token);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->result.table.csv_rows, 1500);
+  ASSERT_EQ(r->charts.size(), 1u);
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(r->charts[0].data, "\r\n", absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), 1501u);
+  EXPECT_EQ(lines.back(), "1499");
 }
 
 TEST_F(SubprocessExecutorTest, ReturnsADictResultWithUnitAndTheAnswer) {

@@ -269,12 +269,13 @@ class Supervisor {
 }  // namespace
 
 int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
-                               int64_t max_chart_bytes) {
+                               int64_t max_chart_bytes, int64_t max_csv_bytes) {
   // runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
-  // charts travel as base64: 4 bytes for every 3.
+  // charts and the CSV travel as base64: 4 bytes for every 3.
   constexpr int64_t kMaxAnswerBytes = 4 * 20000;
   return max_result_bytes + kMaxAnswerBytes + kResultEnvelopeBytes +
-         int64_t{max_charts} * (max_chart_bytes / 3 * 4 + 4 + 256);
+         int64_t{max_charts} * (max_chart_bytes / 3 * 4 + 4 + 256) +
+         (max_csv_bytes / 3 * 4 + 4 + 256);
 }
 
 RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
@@ -360,6 +361,23 @@ absl::Status MemoryExhausted(const ConcludeLimits& limits) {
 
 }  // namespace
 
+void FitForSending(ExecutionResult& execution, absl::optional<TableCsv> csv,
+                   int64_t max_sent_result_bytes) {
+  ResultValue& result = execution.result;
+  if (result.kind == ResultValue::Kind::kText) {
+    CutText(result.text, static_cast<size_t>(max_sent_result_bytes));
+    return;
+  }
+  if (result.kind != ResultValue::Kind::kTable) return;
+  ResultTable& table = result.table;
+  FitTable(table, max_sent_result_bytes, kMaxSentCellBytes);
+  if (!table.truncated() || !csv.has_value() || csv->rows == 0) return;
+  table.csv_artifact = kTableCsvName;
+  table.csv_rows = std::min(csv->rows, table.total_rows);
+  execution.charts.push_back(
+      Chart{kTableCsvName, kTableCsvMimeType, std::move(csv->data)});
+}
+
 absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
                                          const ConcludeLimits& limits) {
   const ConcludeLimits& options = limits;
@@ -412,6 +430,8 @@ absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
   }
   switch (parsed->status) {
     case internal::RunnerOutput::Status::kOk:
+      FitForSending(parsed->execution, std::move(parsed->table_csv),
+                    limits.max_sent_result_bytes);
       return std::move(parsed->execution);
     case internal::RunnerOutput::Status::kCodeError:
       if (parsed->execution.error->type == "MemoryError")

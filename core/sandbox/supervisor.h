@@ -11,9 +11,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "core/common/cancellation.h"
 #include "core/sandbox/child_process.h"
 #include "core/sandbox/executor.h"
+#include "core/sandbox/runner_protocol.h"
 
 namespace vet::sandbox::internal {
 
@@ -48,9 +50,10 @@ struct RunLimits {
 };
 
 // The largest result document (fd 3) a run may write for these caps: the
-// result, the `answer` sentence, the charts (base64) and the envelope.
+// result, the `answer` sentence, the charts and the table's CSV (base64) and
+// the envelope.
 int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
-                               int64_t max_chart_bytes);
+                               int64_t max_chart_bytes, int64_t max_csv_bytes);
 // The envelope alone, as much as a probe's document needs.
 inline constexpr int64_t kResultEnvelopeBytes = 64 << 10;
 
@@ -66,9 +69,25 @@ struct ConcludeLimits {
   int64_t memory_bytes = 0;
   int64_t max_output_bytes = 0;
   int64_t max_result_bytes = 0;
+  // What the result may take in the answer (FitForSending).
+  int64_t max_sent_result_bytes = 0;
 };
 
-// How the run ended, as the Executor contract spells it.
+// The artifact that carries a cut table whole.
+inline constexpr char kTableCsvName[] = "result.csv";
+inline constexpr char kTableCsvMimeType[] = "text/csv";
+
+// Makes a result fit in the answer a client receives, whatever the document
+// said: a table keeps at most `max_sent_result_bytes` of encoded rows
+// (FitTable: long cells cut, rows dropped from the end), a text is cut to
+// that many bytes. When the table kept is not whole (truncated()) and the
+// runner wrote it as CSV with at least one row, the CSV is appended to
+// `execution.charts` as result.csv (text/csv) and named in the table.
+void FitForSending(ExecutionResult& execution, absl::optional<TableCsv> csv,
+                   int64_t max_sent_result_bytes);
+
+// How the run ended, as the Executor contract spells it. A result is made
+// to fit with FitForSending.
 absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
                                          const ConcludeLimits& limits);
 

@@ -57,6 +57,7 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
       o.file_bytes < 1 || o.open_files < 16 || o.processes < 16 ||
       o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
       o.max_charts < 0 || o.max_chart_bytes < 1 ||
+      o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0 ||
       o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 ||
       o.tmp_bytes < (int64_t{1} << 20) || o.max_concurrent < 1 ||
       o.max_starting < 1 || o.max_workers < 1 ||
@@ -66,7 +67,8 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
         "sandbox: options out of range (cpu_seconds >= 1, address space >= "
         "256 MiB, memory >= 128 MiB, max_pids >= 8, /tmp >= 1 MiB, "
         "open_files and processes >= 16, max_concurrent, max_starting and "
-        "max_workers >= 1, positive timeouts and other limits)");
+        "max_workers >= 1, max_sent_result_bytes >= 1 KiB, positive "
+        "timeouts and other limits)");
   }
   return absl::OkStatus();
 }
@@ -338,6 +340,8 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
   spec.run.max_charts = options_.max_charts;
   spec.run.max_chart_bytes = options_.max_chart_bytes;
   spec.run.max_result_bytes = options_.max_result_bytes;
+  spec.run.max_csv_rows = options_.max_csv_rows;
+  spec.run.max_csv_bytes = options_.max_csv_bytes;
   spec.cpu_seconds = options_.cpu_seconds;
   spec.address_space_bytes = options_.address_space_bytes;
   spec.file_bytes = options_.file_bytes;
@@ -476,7 +480,7 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
   internal::RunLimits limits{request.timeout, options_.max_output_bytes,
                              internal::MaxResultDocumentBytes(
                        options_.max_result_bytes, options_.max_charts,
-                       options_.max_chart_bytes)};
+                       options_.max_chart_bytes, options_.max_csv_bytes)};
   internal::RunOutcome outcome =
       internal::Supervise(**process, limits, output, cancel);
   process->reset();
@@ -487,7 +491,8 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
       outcome,
       internal::ConcludeLimits{request.timeout, options_.cpu_seconds,
                                memory_limit, options_.max_output_bytes,
-                               options_.max_result_bytes});
+                               options_.max_result_bytes,
+                               options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
     result->queued = queued;

@@ -70,6 +70,14 @@ class ZygoteExecutor final : public Executor {
     int max_rows = 1000;
     int max_charts = 5;
     int64_t max_chart_bytes = int64_t{2} << 20;
+    // What a result may take in the answer the client receives: a table's
+    // encoded rows (rows beyond are dropped from the end) or a text. 768 KiB
+    // keeps the answer well inside one message (server/event_bound.h). A
+    // table cut to fit also comes whole, as result.csv, of at most
+    // max_csv_rows rows and max_csv_bytes (0 rows: no CSV).
+    int64_t max_sent_result_bytes = int64_t{768} << 10;
+    int max_csv_rows = 100000;
+    int64_t max_csv_bytes = int64_t{32} << 20;
 
     // Per worker.
     int64_t memory_bytes = int64_t{4} << 30;  // the cgroup's limit

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "core/common/log.h"
 #include "core/sandbox/runner_source.h"
+#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -161,6 +162,15 @@ TEST_F(ZygoteExecutorTest, ReturnsATableAndAChart) {
   ASSERT_EQ(r->result.table.rows.size(), 2u);
   ASSERT_EQ(r->charts.size(), 1u);
   EXPECT_EQ(r->charts[0].data.substr(1, 3), "PNG");
+}
+
+// Issue 12's 7.5 MB table through the zygote and bubblewrap: cut to fit
+// the answer, and whole in result.csv.
+TEST_F(ZygoteExecutorTest, CutsABigTableAndSendsItWholeAsCsv) {
+  auto r = Run(kBigTableCode);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->error.has_value()) << r->error->message;
+  ExpectBigTableCutAndWholeAsCsv(*r);
 }
 
 TEST_F(ZygoteExecutorTest, EachExecutionStartsFromTheSameCleanState) {
