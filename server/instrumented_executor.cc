@@ -1,11 +1,11 @@
-// The executors' load counters are not on the Executor interface (they are
-// for metrics and tests only), hence the one dynamic_cast at wiring time.
+// The load counters are not on the Executor interface (they are for
+// metrics and tests only): the scheduler's come from its own type, and the
+// warm-worker count from the one dynamic_cast at wiring time.
 #include "server/instrumented_executor.h"
 
 #include <string>
 #include <utility>
 
-#include "core/sandbox/subprocess_executor.h"
 #include "core/sandbox/zygote_executor.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_type.h"
@@ -52,24 +52,38 @@ absl::StatusOr<sandbox::ExecutionResult> InstrumentedExecutor::Execute(
     const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
     CancellationToken& cancel) {
   absl::StatusOr<sandbox::ExecutionResult> result = inner_->Execute(request, output, cancel);
-  if (result.ok()) {
-    metrics_.RecordExecution(request.practice_id, result->elapsed);
-    metrics_.RecordExecutionQueueWait(result->queued);
-  }
+  Record(request.practice_id, result);
   return result;
 }
 
-std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,
-                                                      Metrics& metrics) {
-  std::function<SandboxLoad()> load;
-  if (auto* zygote = dynamic_cast<sandbox::ZygoteExecutor*>(inner.get())) {
-    load = [zygote] {
-      return SandboxLoad{zygote->workers(), zygote->running(), zygote->waiting()};
-    };
-  } else if (auto* process = dynamic_cast<sandbox::SubprocessExecutor*>(inner.get())) {
-    load = [process] { return SandboxLoad{0, process->running(), process->waiting()}; };
+void InstrumentedExecutor::ExecuteAsync(const sandbox::ExecutionRequest& request,
+                                        sandbox::OutputSink& output, CancellationToken& cancel,
+                                        sandbox::ExecuteCallback done) {
+  inner_->ExecuteAsync(
+      request, output, cancel,
+      [this, practice_id = request.practice_id,
+       done = std::move(done)](absl::StatusOr<sandbox::ExecutionResult> result) {
+        Record(practice_id, result);
+        done(std::move(result));
+      });
+}
+
+void InstrumentedExecutor::Record(const std::string& practice_id,
+                                  const absl::StatusOr<sandbox::ExecutionResult>& result) {
+  if (result.ok()) {
+    metrics_.RecordExecution(practice_id, result->elapsed);
+    metrics_.RecordExecutionQueueWait(result->queued);
   }
-  return std::make_unique<InstrumentedExecutor>(std::move(inner), metrics, std::move(load));
+}
+
+std::unique_ptr<sandbox::Executor> InstrumentExecutor(
+    std::unique_ptr<sandbox::FairScheduler> scheduler, Metrics& metrics) {
+  const sandbox::FairScheduler* s = scheduler.get();
+  const auto* zygote = dynamic_cast<const sandbox::ZygoteExecutor*>(&s->inner());
+  std::function<SandboxLoad()> load = [s, zygote] {
+    return SandboxLoad{zygote != nullptr ? zygote->workers() : 0, s->running(), s->waiting()};
+  };
+  return std::make_unique<InstrumentedExecutor>(std::move(scheduler), metrics, std::move(load));
 }
 
 }  // namespace vet::server

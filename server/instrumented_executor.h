@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/sandbox/executor.h"
+#include "core/sandbox/fair_scheduler.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "server/metrics.h"
@@ -50,18 +51,25 @@ class InstrumentedExecutor final : public sandbox::Executor {
   absl::StatusOr<sandbox::ExecutionResult> Execute(const sandbox::ExecutionRequest& request,
                                                    sandbox::OutputSink& output,
                                                    CancellationToken& cancel) override;
+  // Forwards to `inner`'s ExecuteAsync (so a scheduler's queue stays
+  // asynchronous) and records as Execute does, before `done`.
+  void ExecuteAsync(const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
+                    CancellationToken& cancel, sandbox::ExecuteCallback done) override;
 
  private:
+  void Record(const std::string& practice_id,
+              const absl::StatusOr<sandbox::ExecutionResult>& result);
+
   const std::unique_ptr<sandbox::Executor> inner_;
   Metrics& metrics_;
   const std::unique_ptr<SandboxLoadCollector> collector_;
 };
 
-// Wraps the server's executor: the load comes from ZygoteExecutor's or
-// SubprocessExecutor's counters (workers 0 for the latter); another
-// executor gets no load gauges.
-std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,
-                                                      Metrics& metrics);
+// Wraps the server's executor, the scheduler in front of the sandbox:
+// running and waiting come from the scheduler, warm workers from the
+// ZygoteExecutor it runs on (0 for another executor).
+std::unique_ptr<sandbox::Executor> InstrumentExecutor(
+    std::unique_ptr<sandbox::FairScheduler> scheduler, Metrics& metrics);
 
 }  // namespace vet::server
 

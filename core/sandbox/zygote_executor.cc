@@ -58,14 +58,13 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
       o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
       o.max_charts < 0 || o.max_chart_bytes < 1 ||
       o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 ||
-      o.tmp_bytes < (int64_t{1} << 20) || o.max_concurrent < 1 ||
-      o.max_starting < 1 || o.max_workers < 1 ||
-      o.idle_timeout <= absl::ZeroDuration() ||
+      o.tmp_bytes < (int64_t{1} << 20) || o.max_starting < 1 ||
+      o.max_workers < 1 || o.idle_timeout <= absl::ZeroDuration() ||
       o.start_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address space >= "
         "256 MiB, memory >= 128 MiB, max_pids >= 8, /tmp >= 1 MiB, "
-        "open_files and processes >= 16, max_concurrent, max_starting and "
+        "open_files and processes >= 16, max_starting and "
         "max_workers >= 1, positive timeouts and other limits)");
   }
   return absl::OkStatus();
@@ -219,7 +218,6 @@ ZygoteExecutor::ZygoteExecutor(Options options, SeccompPrograms seccomp,
       uid_(uid),
       gid_(gid),
       isolation_(std::move(isolation)),
-      limiter_(options_.max_concurrent),
       start_limiter_(options_.max_starting) {
   evictor_ = std::thread([this] { EvictionLoop(); });
 }
@@ -443,10 +441,6 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
     CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
-  const absl::Time wait_started = absl::Now();
-  VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
-  ConcurrencySlot slot(limiter_);
-  const absl::Duration queued = absl::Now() - wait_started;
   char* resolved = ::realpath(request.data_dir.c_str(), nullptr);
   const std::string data_dir = resolved != nullptr ? resolved : request.data_dir;
   ::free(resolved);
@@ -490,7 +484,6 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
                                options_.max_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
-    result->queued = queued;
   }
   internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;

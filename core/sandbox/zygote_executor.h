@@ -20,8 +20,9 @@
 // reused while the practice's data version stays the same, restarted when
 // they die or the data changes, and evicted when idle longer than
 // idle_timeout or when max_workers are running and another practice needs
-// one. At most max_concurrent executions run at once; more wait in FIFO
-// order.
+// one. How many executions run at once, and whose goes next, is not this
+// executor's business: the server wraps it in a FairScheduler
+// (fair_scheduler.h).
 #ifndef VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
 #define VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
 
@@ -77,7 +78,6 @@ class ZygoteExecutor final : public Executor {
     int64_t tmp_bytes = int64_t{256} << 20;   // the sandbox's /tmp
     absl::Duration start_timeout = absl::Seconds(120);
 
-    int max_concurrent = 5;
     int max_starting = 3;
     int max_workers = 8;
     absl::Duration idle_timeout = absl::Minutes(10);
@@ -96,8 +96,8 @@ class ZygoteExecutor final : public Executor {
   ~ZygoteExecutor() override;
 
   // See Executor. Beyond its contract:
-  //   - request.timeout counts from the fork, not from waiting for a slot
-  //     or for the practice's worker to start;
+  //   - runs at once (no queue of its own); request.timeout counts from
+  //     the fork, not from waiting for the practice's worker to start;
   //   - kResourceExhausted names the limit; kInternal when the worker died
   //     during the execution ("the next question starts a new one").
   absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
@@ -111,8 +111,6 @@ class ZygoteExecutor final : public Executor {
   // The workers' memory: their cgroups' usage (or the zygotes' resident
   // size at start, without cgroups).
   int64_t worker_memory_bytes() const;
-  int running() const { return limiter_.running(); }
-  int waiting() const { return limiter_.waiting(); }
   // Stops workers idle longer than idle_timeout; returns how many. Called
   // by a background thread; public for tests.
   int EvictIdle(absl::Time now);
@@ -143,7 +141,6 @@ class ZygoteExecutor final : public Executor {
   const uid_t uid_;
   const gid_t gid_;
   std::string isolation_;  // completed by Create's probe
-  ConcurrencyLimiter limiter_;
   ConcurrencyLimiter start_limiter_;
 
   mutable absl::Mutex mu_;
