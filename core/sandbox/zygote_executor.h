@@ -7,7 +7,9 @@
 //     the zygote reads its own practice's tables through one read-only
 //     descriptor and closes it before forking;
 //   - a dedicated non-root uid (sandbox_user) when the server runs as root;
-//   - a memory and pids cgroup per worker (when the machine allows it);
+//   - a memory and pids cgroup per worker (when the machine allows it),
+//     and a cpu cgroup with the same weight for every worker, so that all
+//     of one practice's executions together get one practice's CPU share;
 //   - per execution: a seccomp filter (no sockets but AF_UNIX, no fork or
 //     exec, no ptrace, mount, namespaces, keyrings, modules; signals only to
 //     itself), rlimits (CPU, address space, file size, open files,
