@@ -2,8 +2,9 @@
 # Measures fairness between practices in the sandbox: a quiet practice's
 # trivial question while another practice floods it with 6 CPU-bound
 # questions in a loop (core/sandbox/bench/fairness_bench.cc). Runs the
-# defaults (3 of 5 slots per practice, cpu cgroups), then turns alone (5 of
-# 5), then the defaults without cgroups.
+# defaults (3 of 5 slots per practice, cpu cgroups with the sandbox weighing
+# as 5 processes), then turns alone (5 of 5), then the defaults without
+# cgroups.
 # Usage: scripts/bench-fairness.sh [seconds=40] [build_dir=build] [work_dir]
 # Run as root to measure with every layer (sandbox user, cgroups).
 set -eu

@@ -208,6 +208,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   exec_options.python_path = options.python;
   exec_options.sandbox_user = options.sandbox_user;
   exec_options.tables = data::DateColumnsByTable();
+  exec_options.cpu_weight_executions = options.max_concurrent_executions;
   exec_options.max_workers = options.sandbox_workers;
   exec_options.memory_bytes = options.sandbox_memory_mb << 20;
   exec_options.idle_timeout = options.sandbox_idle;

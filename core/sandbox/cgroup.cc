@@ -307,10 +307,15 @@ std::vector<std::string> CgroupController::Parents() const {
 }
 
 absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
-    std::string root, std::string parent) {
+    std::string root, std::string parent, int parent_cpu_shares) {
   if (!ValidName(parent)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cgroup: parent name '", parent, "' must be non-empty [A-Za-z0-9_.-]"));
+  }
+  // The kernel's range for cpu.shares (v1).
+  if (parent_cpu_shares < 2 || parent_cpu_shares > 262144) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cgroup: parent cpu.shares ", parent_cpu_shares, " is outside 2..262144"));
   }
   if (geteuid() != 0) {
     return absl::FailedPreconditionError(
@@ -329,6 +334,7 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
     if (cpu.ok() && access(dir.c_str(), W_OK) != 0) {
       cpu = absl::FailedPreconditionError(ErrnoMessage("cannot write", dir, errno));
     }
+    if (cpu.ok()) cpu = WriteFile(dir + "/cpu.shares", absl::StrCat(parent_cpu_shares));
   }
   if (!cpu.ok()) {
     LogWarning("cgroup: no CPU weight per practice (", cpu.message(),

@@ -87,11 +87,19 @@ class CgroupController {
   // (if missing) under each controller, e.g. "vet-analytics". Returns
   // kFailedPrecondition with the reason when cgroups are unusable: not root,
   // no cgroup v1 memory or pids hierarchy under `root`, or the parent cannot
-  // be created. Returns kInvalidArgument for a bad `parent` name. Without a
-  // usable cgroup v1 cpu hierarchy (cpu.shares) it still succeeds, without
-  // CPU weights (has_cpu() false), and logs why once.
+  // be created. Returns kInvalidArgument for a bad `parent` name or
+  // `parent_cpu_shares` outside the kernel's 2..262144. Without a usable
+  // cgroup v1 cpu hierarchy (cpu.shares) it still succeeds, without CPU
+  // weights (has_cpu() false), and logs why once.
+  //
+  // `parent_cpu_shares` is the weight of all workers together against the
+  // processes outside the parent (the parent's cpu.shares; the last Detect
+  // of servers sharing a parent sets it). One worker's weight (kCpuShares)
+  // there would give the whole sandbox one process's share on a busy host;
+  // callers pass kCpuShares times the executions that may run at once,
+  // what those executions weighed as processes of their own.
   static absl::StatusOr<std::unique_ptr<CgroupController>> Detect(
-      std::string root, std::string parent);
+      std::string root, std::string parent, int parent_cpu_shares = kCpuShares);
 
   // Makes <root>/memory/<parent>/<server pid>-<name> and its pids twin, with
   // memory.limit_in_bytes = memory_bytes (and memory.memsw.limit_in_bytes

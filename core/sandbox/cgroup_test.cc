@@ -166,6 +166,22 @@ TEST_F(CgroupTest, EachWorkerGetsOneEqualCpuWeight) {
   EXPECT_FALSE(DirExists(CpuDir(name)));
 }
 
+TEST_F(CgroupTest, ParentWeighsAsTheExecutionsItWasGiven) {
+  if (!controller_->has_cpu()) GTEST_SKIP() << "no cgroup v1 cpu hierarchy";
+  auto read_shares = [this] {
+    std::ifstream in(CpuDir("") + "/cpu.shares");
+    int64_t shares = -1;
+    in >> shares;
+    return shares;
+  };
+  EXPECT_EQ(read_shares(), CgroupController::kCpuShares);
+  auto five = CgroupController::Detect(kRoot, parent_, 5 * CgroupController::kCpuShares);
+  ASSERT_THAT(five, IsOk());
+  EXPECT_EQ(read_shares(), 5 * CgroupController::kCpuShares);
+  EXPECT_THAT(CgroupController::Detect(kRoot, parent_, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2..262144")));
+}
+
 // Runs `body` in a child with its own mount namespace (so what it mounts
 // goes away with it); returns its exit code, or -1.
 template <typename F>

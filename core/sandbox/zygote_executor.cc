@@ -59,13 +59,14 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
       o.max_charts < 0 || o.max_chart_bytes < 1 ||
       o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 ||
       o.tmp_bytes < (int64_t{1} << 20) || o.max_starting < 1 ||
-      o.max_workers < 1 || o.idle_timeout <= absl::ZeroDuration() ||
+      o.max_workers < 1 || o.cpu_weight_executions < 1 ||
+      o.idle_timeout <= absl::ZeroDuration() ||
       o.start_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address space >= "
         "256 MiB, memory >= 128 MiB, max_pids >= 8, /tmp >= 1 MiB, "
-        "open_files and processes >= 16, max_starting and "
-        "max_workers >= 1, positive timeouts and other limits)");
+        "open_files and processes >= 16, max_starting, max_workers and "
+        "cpu_weight_executions >= 1, positive timeouts and other limits)");
   }
   return absl::OkStatus();
 }
@@ -153,7 +154,10 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   std::string cgroup_note = "no cgroup (turned off)";
   if (!options.cgroup_root.empty()) {
     auto detected =
-        CgroupController::Detect(options.cgroup_root, options.cgroup_parent);
+        CgroupController::Detect(
+            options.cgroup_root, options.cgroup_parent,
+            // The kernel's cpu.shares stop at 262144 (256 executions).
+            CgroupController::kCpuShares * std::min(options.cpu_weight_executions, 256));
     if (detected.ok()) {
       cgroups = std::move(*detected);
       int swept = cgroups->SweepStale();

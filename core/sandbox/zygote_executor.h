@@ -82,6 +82,12 @@ class ZygoteExecutor final : public Executor {
 
     int max_starting = 3;
     int max_workers = 8;
+    // The CPU weight of the whole sandbox against the host's other
+    // processes, in executions: the parent cpu cgroup weighs as much as
+    // this many processes (each practice's worker weighs the same within
+    // it). Set it to the executions that may run at once, so that on a busy
+    // host they get what they got as processes of their own.
+    int cpu_weight_executions = 5;
     absl::Duration idle_timeout = absl::Minutes(10);
 
     // Where the per-worker cgroups go; empty cgroup_root turns them off.

@@ -79,6 +79,7 @@ int Main(int argc, char** argv) {
 
   ZygoteExecutor::Options zygote_options;
   zygote_options.tables = data::DateColumnsByTable();
+  zygote_options.cpu_weight_executions = FairScheduler::Options().max_concurrent;
   if (cgroups == 0) zygote_options.cgroup_root.clear();
   auto zygote = ZygoteExecutor::Create(zygote_options);
   if (!zygote.ok()) {
