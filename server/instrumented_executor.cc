@@ -24,6 +24,24 @@ prometheus::MetricFamily Gauge(std::string name, std::string help, int value) {
   return family;
 }
 
+// One gauge per practice, from `value` of each practice's load.
+prometheus::MetricFamily PracticeGauge(
+    std::string name, std::string help,
+    const std::map<std::string, sandbox::FairScheduler::PracticeLoad>& practices,
+    int sandbox::FairScheduler::PracticeLoad::*value) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = prometheus::MetricType::Gauge;
+  for (const auto& [practice, load] : practices) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"practice", practice});
+    metric.gauge.value = load.*value;
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
 }  // namespace
 
 std::vector<prometheus::MetricFamily> SandboxLoadCollector::Collect() const {
@@ -33,6 +51,11 @@ std::vector<prometheus::MetricFamily> SandboxLoadCollector::Collect() const {
             load.workers),
       Gauge("vet_sandbox_running", "Sandbox executions running", load.running),
       Gauge("vet_sandbox_waiting", "Sandbox executions waiting for a slot", load.waiting),
+      PracticeGauge("vet_sandbox_practice_running", "Sandbox executions running, by practice",
+                    load.practices, &sandbox::FairScheduler::PracticeLoad::running),
+      PracticeGauge("vet_sandbox_practice_waiting",
+                    "Sandbox executions waiting for a slot, by practice", load.practices,
+                    &sandbox::FairScheduler::PracticeLoad::waiting),
   };
 }
 
@@ -81,7 +104,8 @@ std::unique_ptr<sandbox::Executor> InstrumentExecutor(
   const sandbox::FairScheduler* s = scheduler.get();
   const auto* zygote = dynamic_cast<const sandbox::ZygoteExecutor*>(&s->inner());
   std::function<SandboxLoad()> load = [s, zygote] {
-    return SandboxLoad{zygote != nullptr ? zygote->workers() : 0, s->running(), s->waiting()};
+    return SandboxLoad{zygote != nullptr ? zygote->workers() : 0, s->running(), s->waiting(),
+                       s->practice_load()};
   };
   return std::make_unique<InstrumentedExecutor>(std::move(scheduler), metrics, std::move(load));
 }

@@ -5,7 +5,9 @@
 #define VET_SERVER_INSTRUMENTED_EXECUTOR_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/sandbox/executor.h"
@@ -21,10 +23,14 @@ struct SandboxLoad {
   int workers = 0;  // warm workers alive (0 for a sandbox without them)
   int running = 0;  // executions holding a slot
   int waiting = 0;  // executions waiting for one
+  // The same per practice, for practices with executions running or
+  // waiting (only those, so the series come and go with the work).
+  std::map<std::string, sandbox::FairScheduler::PracticeLoad> practices;
 };
 
-// vet_sandbox_workers, vet_sandbox_running and vet_sandbox_waiting from
-// `load` at each Collect. Thread-safe if `load` is.
+// vet_sandbox_workers, vet_sandbox_running and vet_sandbox_waiting, and
+// vet_sandbox_practice_{running,waiting}{practice}, from `load` at each
+// Collect. Thread-safe if `load` is.
 class SandboxLoadCollector final : public prometheus::Collectable {
  public:
   explicit SandboxLoadCollector(std::function<SandboxLoad()> load) : load_(std::move(load)) {}

@@ -257,10 +257,14 @@ TEST(InstrumentedExecutorTest, TheLoadComesFromTheScheduler) {
     EXPECT_EQ(scraped["vet_sandbox_workers{}"], 0) << "not a zygote executor";
     EXPECT_EQ(scraped["vet_sandbox_running{}"], 1);
     EXPECT_EQ(scraped["vet_sandbox_waiting{}"], 1);
+    EXPECT_EQ(scraped["vet_sandbox_practice_running{practice=\"clinic\"}"], 1);
+    EXPECT_EQ(scraped["vet_sandbox_practice_waiting{practice=\"clinic\"}"], 1);
     second.Cancel();
     first.Cancel();
     ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
     ASSERT_TRUE(second_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    // An idle practice has no series.
+    EXPECT_EQ(Scrape(metrics).count("vet_sandbox_practice_running{practice=\"clinic\"}"), 0u);
   }
 }
 
