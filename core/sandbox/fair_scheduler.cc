@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "core/common/log.h"
 
 namespace vet::sandbox {
 namespace {
