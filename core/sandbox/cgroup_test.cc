@@ -227,12 +227,13 @@ TEST(CgroupDetectTest, WorksWithoutTheCpuHierarchy) {
     if (child.Wait() != 0) return 33;
     return 0;
   });
-  EXPECT_EQ(code, 0);
   for (const char* controller : {"memory", "pids"}) {
     rmdir(absl::StrCat(root, "/", controller).c_str());
     EXPECT_FALSE(DirExists(absl::StrCat(kRoot, "/", controller, "/", parent)));
   }
   rmdir(root.c_str());
+  if (code == 100 || code == 101) GTEST_SKIP() << "no private mount namespace here";
+  EXPECT_EQ(code, 0);
 }
 
 TEST_F(CgroupTest, RefusesInvalidNames) {
