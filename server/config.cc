@@ -118,6 +118,17 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.max_concurrent_executions < 1) {
     return absl::InvalidArgumentError("--max_concurrent_executions must be at least 1");
   }
+  if (o.max_executions_per_practice < 1 ||
+      o.max_executions_per_practice > o.max_concurrent_executions) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_executions_per_practice (", o.max_executions_per_practice,
+        ") must be between 1 and --max_concurrent_executions (", o.max_concurrent_executions,
+        ")"));
+  }
+  if (o.max_queued_executions_per_practice < 1) {
+    return absl::InvalidArgumentError(
+        "--max_queued_executions_per_practice must be at least 1");
+  }
   if (o.sandbox_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--sandbox_timeout must be positive");
   }

@@ -51,7 +51,13 @@ struct ServerOptions {
   // The account the sandbox runs as when the server runs as root.
   std::string sandbox_user = "vet-sandbox";
   absl::Duration sandbox_timeout = absl::Seconds(30);
+  // Sandbox admission (core/sandbox/fair_scheduler.h): executions at once in
+  // all, at once for one practice (3 of 5 keeps two slots for the other
+  // practices), and waiting for one practice before its questions are
+  // refused (RESOURCE_EXHAUSTED) rather than queued.
   int max_concurrent_executions = 5;
+  int max_executions_per_practice = 3;
+  int max_queued_executions_per_practice = 32;
   // Warm workers: at most this many (one per practice), each within this
   // much memory (its cgroup), stopped after this long unused, and at most
   // this many starting at once.

@@ -86,6 +86,24 @@ TEST(ServerOptionsTest, ModelAndSandboxSettingsAreChecked) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--sandbox")));
 }
 
+TEST(ServerOptionsTest, SandboxAdmissionLimitsAreChecked) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.max_concurrent_executions = 2;  // below the per-practice default of 3
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max_executions_per_practice (3) must be between 1 and "
+                                 "--max_concurrent_executions (2)")));
+  o.max_executions_per_practice = 2;
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.max_queued_executions_per_practice = 0;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max_queued_executions_per_practice")));
+}
+
 TEST(ServerOptionsTest, BudgetStoreFollowsTheDatabaseUrlAndIsChecked) {
   ServerOptions o;
   o.state_dir = "/tmp/x";

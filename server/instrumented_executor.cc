@@ -1,11 +1,11 @@
-// The executors' load counters are not on the Executor interface (they are
-// for metrics and tests only), hence the one dynamic_cast at wiring time.
+// The load counters are not on the Executor interface (they are for
+// metrics and tests only): the scheduler's come from its own type, and the
+// warm-worker count from the one dynamic_cast at wiring time.
 #include "server/instrumented_executor.h"
 
 #include <string>
 #include <utility>
 
-#include "core/sandbox/subprocess_executor.h"
 #include "core/sandbox/zygote_executor.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_type.h"
@@ -24,6 +24,24 @@ prometheus::MetricFamily Gauge(std::string name, std::string help, int value) {
   return family;
 }
 
+// One gauge per practice, from `value` of each practice's load.
+prometheus::MetricFamily PracticeGauge(
+    std::string name, std::string help,
+    const std::map<std::string, sandbox::FairScheduler::PracticeLoad>& practices,
+    int sandbox::FairScheduler::PracticeLoad::*value) {
+  prometheus::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = prometheus::MetricType::Gauge;
+  for (const auto& [practice, load] : practices) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"practice", practice});
+    metric.gauge.value = load.*value;
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
 }  // namespace
 
 std::vector<prometheus::MetricFamily> SandboxLoadCollector::Collect() const {
@@ -33,6 +51,11 @@ std::vector<prometheus::MetricFamily> SandboxLoadCollector::Collect() const {
             load.workers),
       Gauge("vet_sandbox_running", "Sandbox executions running", load.running),
       Gauge("vet_sandbox_waiting", "Sandbox executions waiting for a slot", load.waiting),
+      PracticeGauge("vet_sandbox_practice_running", "Sandbox executions running, by practice",
+                    load.practices, &sandbox::FairScheduler::PracticeLoad::running),
+      PracticeGauge("vet_sandbox_practice_waiting",
+                    "Sandbox executions waiting for a slot, by practice", load.practices,
+                    &sandbox::FairScheduler::PracticeLoad::waiting),
   };
 }
 
@@ -76,17 +99,15 @@ void InstrumentedExecutor::Record(const std::string& practice_id,
   }
 }
 
-std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,
-                                                      Metrics& metrics) {
-  std::function<SandboxLoad()> load;
-  if (auto* zygote = dynamic_cast<sandbox::ZygoteExecutor*>(inner.get())) {
-    load = [zygote] {
-      return SandboxLoad{zygote->workers(), zygote->running(), zygote->waiting()};
-    };
-  } else if (auto* process = dynamic_cast<sandbox::SubprocessExecutor*>(inner.get())) {
-    load = [process] { return SandboxLoad{0, process->running(), process->waiting()}; };
-  }
-  return std::make_unique<InstrumentedExecutor>(std::move(inner), metrics, std::move(load));
+std::unique_ptr<sandbox::Executor> InstrumentExecutor(
+    std::unique_ptr<sandbox::FairScheduler> scheduler, Metrics& metrics) {
+  const sandbox::FairScheduler* s = scheduler.get();
+  const auto* zygote = dynamic_cast<const sandbox::ZygoteExecutor*>(&s->inner());
+  std::function<SandboxLoad()> load = [s, zygote] {
+    return SandboxLoad{zygote != nullptr ? zygote->workers() : 0, s->running(), s->waiting(),
+                       s->practice_load()};
+  };
+  return std::make_unique<InstrumentedExecutor>(std::move(scheduler), metrics, std::move(load));
 }
 
 }  // namespace vet::server

@@ -5,10 +5,13 @@
 #define VET_SERVER_INSTRUMENTED_EXECUTOR_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/sandbox/executor.h"
+#include "core/sandbox/fair_scheduler.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "server/metrics.h"
@@ -20,10 +23,14 @@ struct SandboxLoad {
   int workers = 0;  // warm workers alive (0 for a sandbox without them)
   int running = 0;  // executions holding a slot
   int waiting = 0;  // executions waiting for one
+  // The same per practice, for practices with executions running or
+  // waiting (only those, so the series come and go with the work).
+  std::map<std::string, sandbox::FairScheduler::PracticeLoad> practices;
 };
 
-// vet_sandbox_workers, vet_sandbox_running and vet_sandbox_waiting from
-// `load` at each Collect. Thread-safe if `load` is.
+// vet_sandbox_workers, vet_sandbox_running and vet_sandbox_waiting, and
+// vet_sandbox_practice_{running,waiting}{practice}, from `load` at each
+// Collect. Thread-safe if `load` is.
 class SandboxLoadCollector final : public prometheus::Collectable {
  public:
   explicit SandboxLoadCollector(std::function<SandboxLoad()> load) : load_(std::move(load)) {}
@@ -50,6 +57,8 @@ class InstrumentedExecutor final : public sandbox::Executor {
   absl::StatusOr<sandbox::ExecutionResult> Execute(const sandbox::ExecutionRequest& request,
                                                    sandbox::OutputSink& output,
                                                    CancellationToken& cancel) override;
+  // Forwards to `inner`'s ExecuteAsync (so a scheduler's queue stays
+  // asynchronous) and records as Execute does, before `done`.
   void ExecuteAsync(const sandbox::ExecutionRequest& request, sandbox::OutputSink& output,
                     CancellationToken& cancel, sandbox::ExecuteCallback done) override;
 
@@ -62,11 +71,11 @@ class InstrumentedExecutor final : public sandbox::Executor {
   const std::unique_ptr<SandboxLoadCollector> collector_;
 };
 
-// Wraps the server's executor: the load comes from ZygoteExecutor's or
-// SubprocessExecutor's counters (workers 0 for the latter); another
-// executor gets no load gauges.
-std::unique_ptr<sandbox::Executor> InstrumentExecutor(std::unique_ptr<sandbox::Executor> inner,
-                                                      Metrics& metrics);
+// Wraps the server's executor, the scheduler in front of the sandbox:
+// running and waiting come from the scheduler, warm workers from the
+// ZygoteExecutor it runs on (0 for another executor).
+std::unique_ptr<sandbox::Executor> InstrumentExecutor(
+    std::unique_ptr<sandbox::FairScheduler> scheduler, Metrics& metrics);
 
 }  // namespace vet::server
 

@@ -60,7 +60,14 @@ ABSL_FLAG(int, sandbox_worker_starts, 3,
 ABSL_FLAG(absl::Duration, sandbox_timeout, absl::Seconds(30),
           "Wall-clock limit of one execution [VET_SANDBOX_TIMEOUT]");
 ABSL_FLAG(int, max_concurrent_executions, 5,
-          "Sandbox executions at once; more wait their turn [VET_MAX_CONCURRENT_EXECUTIONS]");
+          "Sandbox executions at once; more wait, each practice in turn "
+          "[VET_MAX_CONCURRENT_EXECUTIONS]");
+ABSL_FLAG(int, max_executions_per_practice, 3,
+          "Sandbox executions of one practice at once, at most --max_concurrent_executions "
+          "[VET_MAX_EXECUTIONS_PER_PRACTICE]");
+ABSL_FLAG(int, max_queued_executions_per_practice, 32,
+          "Sandbox executions of one practice that may wait; more are refused "
+          "[VET_MAX_QUEUED_EXECUTIONS_PER_PRACTICE]");
 ABSL_FLAG(int64_t, max_import_bytes, int64_t{1} << 30,
           "Largest accepted import, all tables together [VET_MAX_IMPORT_BYTES]");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
@@ -164,6 +171,8 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   integer("VET_SANDBOX_WORKER_STARTS", FLAGS_sandbox_worker_starts);
   duration("VET_SANDBOX_TIMEOUT", FLAGS_sandbox_timeout);
   integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
+  integer("VET_MAX_EXECUTIONS_PER_PRACTICE", FLAGS_max_executions_per_practice);
+  integer("VET_MAX_QUEUED_EXECUTIONS_PER_PRACTICE", FLAGS_max_queued_executions_per_practice);
   duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
   integer("VET_MAX_IMPORT_BYTES", FLAGS_max_import_bytes);
   str("OPENAI_BASE_URL", FLAGS_openai_base_url);
@@ -240,6 +249,9 @@ int main(int argc, char** argv) {
   options.sandbox_worker_starts = absl::GetFlag(FLAGS_sandbox_worker_starts);
   options.sandbox_timeout = absl::GetFlag(FLAGS_sandbox_timeout);
   options.max_concurrent_executions = absl::GetFlag(FLAGS_max_concurrent_executions);
+  options.max_executions_per_practice = absl::GetFlag(FLAGS_max_executions_per_practice);
+  options.max_queued_executions_per_practice =
+      absl::GetFlag(FLAGS_max_queued_executions_per_practice);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   // The key only from the environment or .env: a flag would show in ps.
   if (const char* key = std::getenv("OPENAI_API_KEY")) {

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/common/testing/fake_clock.h"
+#include "core/sandbox/fair_scheduler.h"
 #include "core/sandbox/testing/fake_executor.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
@@ -224,6 +226,46 @@ TEST(InstrumentedExecutorTest, TimesExecutionsThatRanAndReportsTheLoad) {
     EXPECT_EQ(scraped["vet_sandbox_waiting{}"], 3);
   }
   EXPECT_EQ(Scrape(metrics).count("vet_sandbox_workers{}"), 0u);
+}
+
+TEST(InstrumentedExecutorTest, TheLoadComesFromTheScheduler) {
+  Metrics metrics;
+  auto fake = std::make_unique<sandbox::FakeExecutor>();
+  sandbox::FakeExecutor* inner = fake.get();
+  inner->block_until_cancelled = true;
+  inner->Push({{}, sandbox::FakeExecutor::Number(1)});
+  inner->Push({{}, sandbox::FakeExecutor::Number(2)});
+  sandbox::FairScheduler::Options options;
+  options.max_concurrent = 1;
+  options.max_running_per_practice = 1;
+  FakeClock clock;
+  auto scheduler = sandbox::FairScheduler::Create(options, std::move(fake), clock);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  sandbox::RecordingSink sink;
+  CancellationToken first, second;
+  absl::Notification first_done, second_done;
+  {
+    std::unique_ptr<sandbox::Executor> executor =
+        InstrumentExecutor(*std::move(scheduler), metrics);
+    sandbox::ExecutionRequest request;
+    request.practice_id = "clinic";
+    executor->ExecuteAsync(request, sink, first, [&](auto) { first_done.Notify(); });
+    executor->ExecuteAsync(request, sink, second, [&](auto) { second_done.Notify(); });
+    ASSERT_TRUE(inner->started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+
+    auto scraped = Scrape(metrics);
+    EXPECT_EQ(scraped["vet_sandbox_workers{}"], 0) << "not a zygote executor";
+    EXPECT_EQ(scraped["vet_sandbox_running{}"], 1);
+    EXPECT_EQ(scraped["vet_sandbox_waiting{}"], 1);
+    EXPECT_EQ(scraped["vet_sandbox_practice_running{practice=\"clinic\"}"], 1);
+    EXPECT_EQ(scraped["vet_sandbox_practice_waiting{practice=\"clinic\"}"], 1);
+    second.Cancel();
+    first.Cancel();
+    ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    ASSERT_TRUE(second_done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    // An idle practice has no series.
+    EXPECT_EQ(Scrape(metrics).count("vet_sandbox_practice_running{practice=\"clinic\"}"), 0u);
+  }
 }
 
 TEST(MetricsTest, CollectableServesTheRegistryWithoutCollectors) {

@@ -35,6 +35,7 @@
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
+#include "core/sandbox/fair_scheduler.h"
 #include "core/sandbox/subprocess_executor.h"
 #include "core/sandbox/zygote_executor.h"
 #include "core/session/in_memory_session_store.h"
@@ -201,7 +202,6 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
     sandbox::SubprocessExecutor::Options exec_options;
     exec_options.python_path = options.python;
     exec_options.tables = data::DateColumnsByTable();
-    exec_options.max_concurrent = options.max_concurrent_executions;
     return sandbox::SubprocessExecutor::Create(exec_options);
   }
   sandbox::ZygoteExecutor::Options exec_options;
@@ -209,7 +209,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   exec_options.python_path = options.python;
   exec_options.sandbox_user = options.sandbox_user;
   exec_options.tables = data::DateColumnsByTable();
-  exec_options.max_concurrent = options.max_concurrent_executions;
+  exec_options.cpu_weight_executions = options.max_concurrent_executions;
   exec_options.max_workers = options.sandbox_workers;
   exec_options.memory_bytes = options.sandbox_memory_mb << 20;
   exec_options.idle_timeout = options.sandbox_idle;
@@ -321,8 +321,15 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options, *s.pricing));
 
-  VET_ASSIGN_OR_RETURN(s.executor, MakeExecutor(options));
-  s.executor = InstrumentExecutor(std::move(s.executor), *s.metrics);
+  VET_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Executor> inner, MakeExecutor(options));
+  sandbox::FairScheduler::Options scheduler_options;
+  scheduler_options.max_concurrent = options.max_concurrent_executions;
+  scheduler_options.max_running_per_practice = options.max_executions_per_practice;
+  scheduler_options.max_queued_per_practice = options.max_queued_executions_per_practice;
+  VET_ASSIGN_OR_RETURN(
+      std::unique_ptr<sandbox::FairScheduler> scheduler,
+      sandbox::FairScheduler::Create(scheduler_options, std::move(inner), RealClock::Get()));
+  s.executor = InstrumentExecutor(std::move(scheduler), *s.metrics);
 
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.execution_timeout = options.sandbox_timeout;

@@ -1,6 +1,6 @@
 // cgroup v1 plumbing for sandbox workers: plain file writes under
-// /sys/fs/cgroup/{memory,pids}. Every error names the file and the errno so
-// an operator can see which limit the kernel refused.
+// /sys/fs/cgroup/{memory,pids,cpu}. Every error names the file and the errno
+// so an operator can see which limit the kernel refused.
 #include "core/sandbox/cgroup.h"
 
 #include <dirent.h>
@@ -220,19 +220,37 @@ bool Alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 }  // namespace
 
 WorkerCgroup::WorkerCgroup(std::string name, std::string memory_dir,
-                           std::string pids_dir, int64_t memory_limit_bytes)
+                           std::string pids_dir, std::string cpu_dir,
+                           int64_t memory_limit_bytes)
     : name_(std::move(name)),
       memory_dir_(std::move(memory_dir)),
       pids_dir_(std::move(pids_dir)),
+      cpu_dir_(std::move(cpu_dir)),
       memory_limit_bytes_(memory_limit_bytes) {}
 
-WorkerCgroup::~WorkerCgroup() { KillAndRemove({memory_dir_, pids_dir_}); }
+WorkerCgroup::~WorkerCgroup() { KillAndRemove(Dirs()); }
+
+std::vector<std::string> WorkerCgroup::Dirs() const {
+  std::vector<std::string> dirs = {memory_dir_, pids_dir_};
+  if (!cpu_dir_.empty()) dirs.push_back(cpu_dir_);
+  return dirs;
+}
 
 absl::Status WorkerCgroup::AddProcess(pid_t pid) {
   const std::string value = absl::StrCat(pid);
-  absl::Status s = WriteFile(memory_dir_ + "/cgroup.procs", value);
-  if (!s.ok()) return s;
-  return WriteFile(pids_dir_ + "/cgroup.procs", value);
+  for (const std::string& dir : Dirs()) {
+    absl::Status s = WriteFile(dir + "/cgroup.procs", value);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+int64_t WorkerCgroup::CpuShares() const {
+  if (cpu_dir_.empty()) return -1;
+  absl::StatusOr<std::string> text = ReadFile(cpu_dir_ + "/cpu.shares");
+  int64_t n;
+  if (!text.ok() || !absl::SimpleAtoi(*text, &n)) return -1;
+  return n;
 }
 
 int64_t WorkerCgroup::OomKills() const {
@@ -258,18 +276,18 @@ int64_t WorkerCgroup::MemoryUsageBytes() const {
 }
 
 void WorkerCgroup::KillAll() {
-  if (!KillAllIn({memory_dir_, pids_dir_})) {
+  if (!KillAllIn(Dirs())) {
     LogWarning("cgroup: processes still in ", name_, " after SIGKILL");
   }
 }
 
-CgroupController::CgroupController(std::string root, std::string parent)
-    : root_(std::move(root)), parent_(std::move(parent)) {}
+CgroupController::CgroupController(std::string root, std::string parent,
+                                   bool has_cpu)
+    : root_(std::move(root)), parent_(std::move(parent)), has_cpu_(has_cpu) {}
 
 CgroupController::~CgroupController() {
   // Fails with EBUSY or ENOTEMPTY while any worker cgroup is inside: fine.
-  ::rmdir(MemoryParent().c_str());
-  ::rmdir(PidsParent().c_str());
+  for (const std::string& dir : Parents()) ::rmdir(dir.c_str());
 }
 
 std::string CgroupController::MemoryParent() const {
@@ -278,12 +296,26 @@ std::string CgroupController::MemoryParent() const {
 std::string CgroupController::PidsParent() const {
   return absl::StrCat(root_, "/pids/", parent_);
 }
+std::string CgroupController::CpuParent() const {
+  return absl::StrCat(root_, "/cpu/", parent_);
+}
+
+std::vector<std::string> CgroupController::Parents() const {
+  std::vector<std::string> dirs = {MemoryParent(), PidsParent()};
+  if (has_cpu_) dirs.push_back(CpuParent());
+  return dirs;
+}
 
 absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
-    std::string root, std::string parent) {
+    std::string root, std::string parent, int parent_cpu_shares) {
   if (!ValidName(parent)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cgroup: parent name '", parent, "' must be non-empty [A-Za-z0-9_.-]"));
+  }
+  // The kernel's range for cpu.shares (v1).
+  if (parent_cpu_shares < 2 || parent_cpu_shares > 262144) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cgroup: parent cpu.shares ", parent_cpu_shares, " is outside 2..262144"));
   }
   if (geteuid() != 0) {
     return absl::FailedPreconditionError(
@@ -294,8 +326,23 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
   // The root pids cgroup has no pids.max; cgroup.procs proves the mount.
   s = CheckHierarchy(root, "pids", "cgroup.procs");
   if (!s.ok()) return s;
+  // CPU weights are worth having, not worth refusing the limits for.
+  absl::Status cpu = CheckHierarchy(root, "cpu", "cpu.shares");
+  if (cpu.ok()) {
+    const std::string dir = absl::StrCat(root, "/cpu/", parent);
+    cpu = MakeDir(dir);
+    if (cpu.ok() && access(dir.c_str(), W_OK) != 0) {
+      cpu = absl::FailedPreconditionError(ErrnoMessage("cannot write", dir, errno));
+    }
+    if (cpu.ok()) cpu = WriteFile(dir + "/cpu.shares", absl::StrCat(parent_cpu_shares));
+  }
+  if (!cpu.ok()) {
+    LogWarning("cgroup: no CPU weight per practice (", cpu.message(),
+               "): a practice running several executions at once gets a "
+               "CPU share per execution");
+  }
   std::unique_ptr<CgroupController> controller(
-      new CgroupController(std::move(root), std::move(parent)));
+      new CgroupController(std::move(root), std::move(parent), cpu.ok()));
   for (const std::string& dir :
        {controller->MemoryParent(), controller->PidsParent()}) {
     s = MakeDir(dir);
@@ -328,7 +375,10 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
   std::string full_name = absl::StrCat(getpid(), "-", name);
   std::string memory_dir = absl::StrCat(MemoryParent(), "/", full_name);
   std::string pids_dir = absl::StrCat(PidsParent(), "/", full_name);
-  for (const std::string& dir : {memory_dir, pids_dir}) {
+  std::string cpu_dir =
+      has_cpu_ ? absl::StrCat(CpuParent(), "/", full_name) : std::string();
+  for (const std::string& dir : {memory_dir, pids_dir, cpu_dir}) {
+    if (dir.empty()) continue;
     if (Exists(dir)) {
       return absl::AlreadyExistsError(absl::StrCat("cgroup: ", dir, " exists"));
     }
@@ -350,9 +400,16 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
     rmdir(memory_dir.c_str());
     return absl::InternalError(ErrnoMessage("mkdir", pids_dir, err));
   }
+  if (has_cpu_) {
+    if (int err = make(CpuParent(), cpu_dir); err != 0) {
+      rmdir(memory_dir.c_str());
+      rmdir(pids_dir.c_str());
+      return absl::InternalError(ErrnoMessage("mkdir", cpu_dir, err));
+    }
+  }
   // From here the WorkerCgroup's destructor cleans up on any error.
   std::unique_ptr<WorkerCgroup> cgroup(new WorkerCgroup(
-      std::move(full_name), memory_dir, pids_dir, memory_bytes));
+      std::move(full_name), memory_dir, pids_dir, cpu_dir, memory_bytes));
 
   absl::Status s = WriteFile(memory_dir + "/memory.limit_in_bytes",
                              absl::StrCat(memory_bytes));
@@ -370,13 +427,19 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
   }
   s = WriteFile(pids_dir + "/pids.max", absl::StrCat(max_pids));
   if (!s.ok()) return s;
+  if (has_cpu_) {
+    // Written although it is the kernel's default: the weight is the point
+    // of the cgroup, and a parent set up by hand may hand down another.
+    s = WriteFile(cpu_dir + "/cpu.shares", absl::StrCat(kCpuShares));
+    if (!s.ok()) return s;
+  }
   return cgroup;
 }
 
 int CgroupController::SweepStale() {
   const pid_t self = getpid();
   std::set<std::string> names;
-  for (const std::string& parent : {MemoryParent(), PidsParent()}) {
+  for (const std::string& parent : Parents()) {
     for (std::string& name : SubDirs(parent)) names.insert(std::move(name));
   }
   int removed = 0;
@@ -389,8 +452,11 @@ int CgroupController::SweepStale() {
       continue;  // Not ours: only "<pid>-..." names are.
     }
     if (pid == self || Alive(pid)) continue;
-    if (KillAndRemove({absl::StrCat(MemoryParent(), "/", name),
-                       absl::StrCat(PidsParent(), "/", name)})) {
+    std::vector<std::string> dirs;
+    for (const std::string& parent : Parents()) {
+      dirs.push_back(absl::StrCat(parent, "/", name));
+    }
+    if (KillAndRemove(dirs)) {
       ++removed;
     } else {
       LogWarning("cgroup: could not remove stale cgroup ", name);
@@ -400,7 +466,8 @@ int CgroupController::SweepStale() {
 }
 
 std::string CgroupController::description() const {
-  return absl::StrCat("cgroup v1 memory+pids under ", root_, "/*/", parent_);
+  return absl::StrCat("cgroup v1 memory+pids", has_cpu_ ? "+cpu" : "", " under ",
+                      root_, "/*/", parent_);
 }
 
 }  // namespace vet::sandbox

@@ -1,10 +1,13 @@
 // Exercises real cgroup v1 limits on this machine: needs root and the memory
-// and pids hierarchies, and skips (saying why) without them. Each test works
-// under its own parent directory, removed at the end.
+// and pids hierarchies, and skips (saying why) without them; the cpu tests
+// skip without the cpu hierarchy. Each test works under its own parent
+// directory, removed at the end.
 #include "core/sandbox/cgroup.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,6 +96,7 @@ class CgroupTest : public ::testing::Test {
     controller_.reset();
     rmdir(MemoryDir("").c_str());
     rmdir(PidsDir("").c_str());
+    rmdir(CpuDir("").c_str());
   }
 
   std::string MemoryDir(absl::string_view name) const {
@@ -100,6 +105,10 @@ class CgroupTest : public ::testing::Test {
   }
   std::string PidsDir(absl::string_view name) const {
     return absl::StrCat(kRoot, "/pids/", parent_, name.empty() ? "" : "/",
+                        name);
+  }
+  std::string CpuDir(absl::string_view name) const {
+    return absl::StrCat(kRoot, "/cpu/", parent_, name.empty() ? "" : "/",
                         name);
   }
 
@@ -113,9 +122,118 @@ TEST(CgroupDetectTest, RefusesMissingHierarchy) {
 }
 
 TEST_F(CgroupTest, DescriptionNamesParent) {
-  EXPECT_EQ(
-      controller_->description(),
-      absl::StrCat("cgroup v1 memory+pids under /sys/fs/cgroup/*/", parent_));
+  EXPECT_EQ(controller_->description(),
+            absl::StrCat("cgroup v1 memory+pids",
+                         controller_->has_cpu() ? "+cpu" : "",
+                         " under /sys/fs/cgroup/*/", parent_));
+}
+
+// The pids in <dir>/cgroup.procs.
+std::vector<pid_t> Procs(const std::string& dir) {
+  std::ifstream in(dir + "/cgroup.procs");
+  std::vector<pid_t> pids;
+  for (pid_t pid; in >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+TEST_F(CgroupTest, EachWorkerGetsOneEqualCpuWeight) {
+  if (!controller_->has_cpu()) GTEST_SKIP() << "no cgroup v1 cpu hierarchy";
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> a =
+      controller_->Create("practice-a", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> b =
+      controller_->Create("practice-b", 64 * kMiB, 8);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ((*a)->CpuShares(), CgroupController::kCpuShares);
+  EXPECT_EQ((*b)->CpuShares(), CgroupController::kCpuShares);
+  const std::string name = (*a)->name();
+  ASSERT_TRUE(DirExists(CpuDir(name)));
+
+  // The worker and its future children share the one cgroup, and so the
+  // one weight.
+  HeldChild child([] {
+    pid_t grandchild = fork();
+    if (grandchild == 0) _exit(0);
+    return waitpid(grandchild, nullptr, 0) == grandchild ? 0 : 1;
+  });
+  ASSERT_THAT((*a)->AddProcess(child.pid()), IsOk());
+  EXPECT_THAT(Procs(CpuDir(name)), ::testing::ElementsAre(child.pid()));
+  child.Release();
+  int status = child.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  a->reset();
+  EXPECT_FALSE(DirExists(CpuDir(name)));
+}
+
+TEST_F(CgroupTest, ParentWeighsAsTheExecutionsItWasGiven) {
+  if (!controller_->has_cpu()) GTEST_SKIP() << "no cgroup v1 cpu hierarchy";
+  auto read_shares = [this] {
+    std::ifstream in(CpuDir("") + "/cpu.shares");
+    int64_t shares = -1;
+    in >> shares;
+    return shares;
+  };
+  EXPECT_EQ(read_shares(), CgroupController::kCpuShares);
+  auto five = CgroupController::Detect(kRoot, parent_, 5 * CgroupController::kCpuShares);
+  ASSERT_THAT(five, IsOk());
+  EXPECT_EQ(read_shares(), 5 * CgroupController::kCpuShares);
+  EXPECT_THAT(CgroupController::Detect(kRoot, parent_, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2..262144")));
+}
+
+// Runs `body` in a child with its own mount namespace (so what it mounts
+// goes away with it); returns its exit code, or -1.
+template <typename F>
+int InMountNamespace(F body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0) _exit(100);
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(101);
+    _exit(body());
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+TEST(CgroupDetectTest, WorksWithoutTheCpuHierarchy) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (!CgroupController::Detect(kRoot, "vet-analytics-probe").ok()) {
+    GTEST_SKIP() << "cgroups unusable here";
+  }
+  const std::string parent = absl::StrCat("vet-analytics-test-nocpu-", getpid());
+  // A cgroup root with the memory and pids hierarchies bound in, and no cpu.
+  char templ[] = "/tmp/vet-cgroup-root-XXXXXX";
+  ASSERT_NE(mkdtemp(templ), nullptr);
+  const std::string root = templ;
+  int code = InMountNamespace([&] {
+    for (const char* controller : {"memory", "pids"}) {
+      const std::string from = absl::StrCat(kRoot, "/", controller);
+      const std::string to = absl::StrCat(root, "/", controller);
+      if (mkdir(to.c_str(), 0755) != 0) return 10;
+      if (mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0) return 11;
+    }
+    auto controller = CgroupController::Detect(root, parent);
+    if (!controller.ok()) return 20;
+    if ((*controller)->has_cpu()) return 21;
+    if ((*controller)->description().find("+cpu") != std::string::npos) return 22;
+    auto worker = (*controller)->Create("practice-1", 64 * kMiB, 8);
+    if (!worker.ok()) return 30;
+    if ((*worker)->CpuShares() != -1) return 31;
+    HeldChild child([] { return 0; });
+    if (!(*worker)->AddProcess(child.pid()).ok()) return 32;
+    child.Release();
+    if (child.Wait() != 0) return 33;
+    return 0;
+  });
+  for (const char* controller : {"memory", "pids"}) {
+    rmdir(absl::StrCat(root, "/", controller).c_str());
+    EXPECT_FALSE(DirExists(absl::StrCat(kRoot, "/", controller, "/", parent)));
+  }
+  rmdir(root.c_str());
+  if (code == 100 || code == 101) GTEST_SKIP() << "no private mount namespace here";
+  EXPECT_EQ(code, 0);
 }
 
 TEST_F(CgroupTest, RefusesInvalidNames) {
@@ -247,6 +365,9 @@ TEST_F(CgroupTest, SweepStaleRemovesOnlyDeadServersCgroups) {
   const std::string stale = absl::StrCat(dead, "-practice-9");
   ASSERT_EQ(mkdir(MemoryDir(stale).c_str(), 0755), 0) << std::strerror(errno);
   ASSERT_EQ(mkdir(PidsDir(stale).c_str(), 0755), 0) << std::strerror(errno);
+  if (controller_->has_cpu()) {
+    ASSERT_EQ(mkdir(CpuDir(stale).c_str(), 0755), 0) << std::strerror(errno);
+  }
   // Not a "<pid>-" name: never ours to remove.
   ASSERT_EQ(mkdir(MemoryDir("other").c_str(), 0755), 0);
 
@@ -257,6 +378,7 @@ TEST_F(CgroupTest, SweepStaleRemovesOnlyDeadServersCgroups) {
   EXPECT_EQ(controller_->SweepStale(), 1);
   EXPECT_FALSE(DirExists(MemoryDir(stale)));
   EXPECT_FALSE(DirExists(PidsDir(stale)));
+  EXPECT_FALSE(DirExists(CpuDir(stale)));
   EXPECT_TRUE(DirExists(MemoryDir((*live)->name())));
   EXPECT_TRUE(DirExists(PidsDir((*live)->name())));
   EXPECT_TRUE(DirExists(MemoryDir("other")));

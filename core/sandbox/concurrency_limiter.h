@@ -1,7 +1,8 @@
 // A counting semaphore that admits callers strictly in arrival order and lets
-// a waiting caller give up when its question is cancelled. The executor uses
-// it to bound how many interpreters run at once (what p-limit did in the
-// original recipe): extra work waits its turn, it is never refused.
+// a waiting caller give up when its question is cancelled. ZygoteExecutor
+// uses it to bound how many workers start at once: extra starts wait their
+// turn, they are never refused. (Executions are admitted by FairScheduler,
+// fair_scheduler.h, per practice.)
 #ifndef VET_CORE_SANDBOX_CONCURRENCY_LIMITER_H_
 #define VET_CORE_SANDBOX_CONCURRENCY_LIMITER_H_
 

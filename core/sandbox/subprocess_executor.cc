@@ -163,13 +163,12 @@ absl::Status ValidateOptions(const SubprocessExecutor::Options& o) {
   }
   if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) ||
       o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
-      o.max_charts < 0 || o.max_chart_bytes < 1 || o.max_concurrent < 1 ||
-      o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0) {
+      o.max_charts < 0 || o.max_chart_bytes < 1 || o.max_sent_result_bytes < 1024 ||
+      o.max_csv_rows < 0 || o.max_csv_bytes < 0) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address_space_bytes "
         ">= 256 MiB, "
-        "max_result_bytes and max_sent_result_bytes >= 1 KiB, max_concurrent "
-        ">= 1, other limits positive)");
+        "max_result_bytes and max_sent_result_bytes >= 1 KiB, other limits positive)");
   }
   return absl::OkStatus();
 }
@@ -233,8 +232,7 @@ absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
 SubprocessExecutor::SubprocessExecutor(Options options,
                                        std::vector<FontCacheFile> font_cache)
     : options_(std::move(options)),
-      font_cache_(std::move(font_cache)),
-      limiter_(options_.max_concurrent) {}
+      font_cache_(std::move(font_cache)) {}
 
 SubprocessExecutor::~SubprocessExecutor() = default;
 
@@ -242,11 +240,6 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
     const ExecutionRequest& request, OutputSink& output,
     CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
-  VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
-  const absl::Time wait_started = absl::Now();
-  VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
-  ConcurrencySlot slot(limiter_);
-  const absl::Duration queued = absl::Now() - wait_started;
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
 
   VET_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch,
@@ -284,7 +277,6 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
                                        options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
-    result->queued = queued;
   }
   internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;

@@ -19,7 +19,6 @@
 
 #include "absl/status/statusor.h"
 #include "core/common/cancellation.h"
-#include "core/sandbox/concurrency_limiter.h"
 #include "core/sandbox/executor.h"
 
 namespace vet::sandbox {
@@ -58,8 +57,6 @@ class SubprocessExecutor final : public Executor {
     int64_t max_sent_result_bytes = int64_t{768} << 10;
     int max_csv_rows = 100000;
     int64_t max_csv_bytes = int64_t{32} << 20;
-    // Executions running at once; more wait in FIFO order.
-    int max_concurrent = 5;
     // At Create, run the interpreter once to check that it imports pandas,
     // numpy and matplotlib, and build matplotlib's font cache once (copied
     // into each execution's fresh config dir, which saves 0.1-0.25 s per
@@ -76,9 +73,9 @@ class SubprocessExecutor final : public Executor {
   ~SubprocessExecutor() override;
 
   // See Executor. Beyond its contract:
-  //   - Waits (FIFO) for one of max_concurrent slots; a cancel while waiting
-  //     returns kCancelled. request.timeout counts from the start of the
-  //     process, not from the start of the wait; `elapsed` likewise.
+  //   - Runs at once: it has no queue of its own (wrap it in a
+  //     FairScheduler to bound and order executions). request.timeout and
+  //     `elapsed` count from the start of the process.
   //   - kInvalidArgument if request.timeout is not positive or the code does
   //     not fit in a pipe (about 1 MiB).
   //   - kResourceExhausted with "output limit", "CPU time limit", "memory"
@@ -89,10 +86,6 @@ class SubprocessExecutor final : public Executor {
   absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
                                           OutputSink& output,
                                           CancellationToken& cancel) override;
-
-  // Executions running now, and waiting for a slot. For metrics and tests.
-  int running() const { return limiter_.running(); }
-  int waiting() const { return limiter_.waiting(); }
 
  private:
   struct FontCacheFile {
@@ -106,7 +99,6 @@ class SubprocessExecutor final : public Executor {
   // matplotlib's fontlist-*.json from the probe; written into each
   // execution's MPLCONFIGDIR. Immutable after Create.
   const std::vector<FontCacheFile> font_cache_;
-  ConcurrencyLimiter limiter_;
 };
 
 }  // namespace vet::sandbox

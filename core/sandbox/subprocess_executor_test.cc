@@ -26,8 +26,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/sandbox/testing/big_table.h"
+#include "core/sandbox/fair_scheduler.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -597,8 +599,19 @@ TEST_F(SubprocessExecutorTest, NonPositiveTimeoutIsInvalid) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
 }
 
-TEST_F(SubprocessExecutorTest, RunsOneAtATimeWithALimitOfOne) {
-  auto executor = MakeExecutor([](auto& o) { o.max_concurrent = 1; });
+// The scheduler the server puts in front of the executor, with one slot.
+std::unique_ptr<FairScheduler> OneAtATime(std::unique_ptr<Executor> inner) {
+  FairScheduler::Options options;
+  options.max_concurrent = 1;
+  options.max_running_per_practice = 1;
+  auto scheduler =
+      FairScheduler::Create(options, std::move(inner), RealClock::Get());
+  EXPECT_THAT(scheduler, IsOk());
+  return scheduler.ok() ? *std::move(scheduler) : nullptr;
+}
+
+TEST_F(SubprocessExecutorTest, RunsOneAtATimeBehindASchedulerWithOneSlot) {
+  auto executor = OneAtATime(MakeExecutor([](auto&) {}));
   ASSERT_NE(executor, nullptr);
   const std::string code =
       "import time\nstart = time.time()\ntime.sleep(0.3)\nresult = f'{start} "
@@ -628,8 +641,8 @@ TEST_F(SubprocessExecutorTest, RunsOneAtATimeWithALimitOfOne) {
       << spans[1][1];
 }
 
-TEST_F(SubprocessExecutorTest, WaitingForASlotCanBeCancelled) {
-  auto executor = MakeExecutor([](auto& o) { o.max_concurrent = 1; });
+TEST_F(SubprocessExecutorTest, WaitingForASchedulerSlotCanBeCancelled) {
+  auto executor = OneAtATime(MakeExecutor([](auto&) {}));
   ASSERT_NE(executor, nullptr);
   CancellationToken first_token;
   absl::StatusOr<ExecutionResult> first;

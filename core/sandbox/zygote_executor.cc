@@ -59,15 +59,15 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
       o.max_charts < 0 || o.max_chart_bytes < 1 ||
       o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0 ||
       o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 ||
-      o.tmp_bytes < (int64_t{1} << 20) || o.max_concurrent < 1 ||
-      o.max_starting < 1 || o.max_workers < 1 ||
+      o.tmp_bytes < (int64_t{1} << 20) || o.max_starting < 1 ||
+      o.max_workers < 1 || o.cpu_weight_executions < 1 ||
       o.idle_timeout <= absl::ZeroDuration() ||
       o.start_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address space >= "
         "256 MiB, memory >= 128 MiB, max_pids >= 8, /tmp >= 1 MiB, "
-        "open_files and processes >= 16, max_concurrent, max_starting and "
-        "max_workers >= 1, max_sent_result_bytes >= 1 KiB, positive "
+        "open_files and processes >= 16, max_starting, max_workers and "
+        "cpu_weight_executions >= 1, max_sent_result_bytes >= 1 KiB, positive "
         "timeouts and other limits)");
   }
   return absl::OkStatus();
@@ -156,7 +156,10 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   std::string cgroup_note = "no cgroup (turned off)";
   if (!options.cgroup_root.empty()) {
     auto detected =
-        CgroupController::Detect(options.cgroup_root, options.cgroup_parent);
+        CgroupController::Detect(
+            options.cgroup_root, options.cgroup_parent,
+            // The kernel's cpu.shares stop at 262144 (256 executions).
+            CgroupController::kCpuShares * std::min(options.cpu_weight_executions, 256));
     if (detected.ok()) {
       cgroups = std::move(*detected);
       int swept = cgroups->SweepStale();
@@ -221,7 +224,6 @@ ZygoteExecutor::ZygoteExecutor(Options options, SeccompPrograms seccomp,
       uid_(uid),
       gid_(gid),
       isolation_(std::move(isolation)),
-      limiter_(options_.max_concurrent),
       start_limiter_(options_.max_starting) {
   evictor_ = std::thread([this] { EvictionLoop(); });
 }
@@ -447,10 +449,6 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
     CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
-  const absl::Time wait_started = absl::Now();
-  VET_RETURN_IF_ERROR(limiter_.Acquire(cancel));
-  ConcurrencySlot slot(limiter_);
-  const absl::Duration queued = absl::Now() - wait_started;
   char* resolved = ::realpath(request.data_dir.c_str(), nullptr);
   const std::string data_dir = resolved != nullptr ? resolved : request.data_dir;
   ::free(resolved);
@@ -495,7 +493,6 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
                                options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
-    result->queued = queued;
   }
   internal::LogOutcome(request.practice_id, outcome.elapsed, result);
   return result;

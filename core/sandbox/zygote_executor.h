@@ -7,7 +7,9 @@
 //     the zygote reads its own practice's tables through one read-only
 //     descriptor and closes it before forking;
 //   - a dedicated non-root uid (sandbox_user) when the server runs as root;
-//   - a memory and pids cgroup per worker (when the machine allows it);
+//   - a memory and pids cgroup per worker (when the machine allows it),
+//     and a cpu cgroup with the same weight for every worker, so that all
+//     of one practice's executions together get one practice's CPU share;
 //   - per execution: a seccomp filter (no sockets but AF_UNIX, no fork or
 //     exec, no ptrace, mount, namespaces, keyrings, modules; signals only to
 //     itself), rlimits (CPU, address space, file size, open files,
@@ -20,8 +22,9 @@
 // reused while the practice's data version stays the same, restarted when
 // they die or the data changes, and evicted when idle longer than
 // idle_timeout or when max_workers are running and another practice needs
-// one. At most max_concurrent executions run at once; more wait in FIFO
-// order.
+// one. How many executions run at once, and whose goes next, is not this
+// executor's business: the server wraps it in a FairScheduler
+// (fair_scheduler.h).
 #ifndef VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
 #define VET_CORE_SANDBOX_ZYGOTE_EXECUTOR_H_
 
@@ -85,9 +88,14 @@ class ZygoteExecutor final : public Executor {
     int64_t tmp_bytes = int64_t{256} << 20;   // the sandbox's /tmp
     absl::Duration start_timeout = absl::Seconds(120);
 
-    int max_concurrent = 5;
     int max_starting = 3;
     int max_workers = 8;
+    // The CPU weight of the whole sandbox against the host's other
+    // processes, in executions: the parent cpu cgroup weighs as much as
+    // this many processes (each practice's worker weighs the same within
+    // it). Set it to the executions that may run at once, so that on a busy
+    // host they get what they got as processes of their own.
+    int cpu_weight_executions = 5;
     absl::Duration idle_timeout = absl::Minutes(10);
 
     // Where the per-worker cgroups go; empty cgroup_root turns them off.
@@ -104,8 +112,8 @@ class ZygoteExecutor final : public Executor {
   ~ZygoteExecutor() override;
 
   // See Executor. Beyond its contract:
-  //   - request.timeout counts from the fork, not from waiting for a slot
-  //     or for the practice's worker to start;
+  //   - runs at once (no queue of its own); request.timeout counts from
+  //     the fork, not from waiting for the practice's worker to start;
   //   - kResourceExhausted names the limit; kInternal when the worker died
   //     during the execution ("the next question starts a new one").
   absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
@@ -119,8 +127,6 @@ class ZygoteExecutor final : public Executor {
   // The workers' memory: their cgroups' usage (or the zygotes' resident
   // size at start, without cgroups).
   int64_t worker_memory_bytes() const;
-  int running() const { return limiter_.running(); }
-  int waiting() const { return limiter_.waiting(); }
   // Stops workers idle longer than idle_timeout; returns how many. Called
   // by a background thread; public for tests.
   int EvictIdle(absl::Time now);
@@ -151,7 +157,6 @@ class ZygoteExecutor final : public Executor {
   const uid_t uid_;
   const gid_t gid_;
   std::string isolation_;  // completed by Create's probe
-  ConcurrencyLimiter limiter_;
   ConcurrencyLimiter start_limiter_;
 
   mutable absl::Mutex mu_;
