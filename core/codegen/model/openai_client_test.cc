@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/codegen/model_generator.h"
 #include "core/data/schema.h"
@@ -453,6 +455,84 @@ TEST_F(ModelGeneratorTest, ALongSessionIsSentWithinTheContextBudget) {
   EXPECT_THAT(body, HasSubstr("- Turn 28 question? -> metric 28"));  // compressed
   EXPECT_THAT(body, Not(HasSubstr("Turn 1 question?"))) << "the oldest are dropped";
   EXPECT_THAT(body, HasSubstr("earlier turns not shown"));
+}
+
+}  // namespace
+}  // namespace vet::codegen
+
+namespace vet::codegen {
+namespace {
+
+// The asynchronous path under load: 64 calls in flight at once on the
+// client's one I/O thread (the caller holds no thread), half of them
+// cancelled midway. The cancelled ones end kCancelled at once, the others
+// get their replies, and nothing is left in flight.
+TEST_F(OpenAiClientTest, ManyCallsInFlightWithoutThreadsAndCancelledMidway) {
+  constexpr int kCalls = 64;
+  fake_->SetResponder([](const FakeOpenAiServer::Request&) {
+    FakeOpenAiServer::Response response = FakeOpenAiServer::Completion("result = 1", true, 10, 2);
+    response.delay = absl::Seconds(2);
+    return response;
+  });
+  auto client = Client();
+  struct Slot {
+    CancellationToken cancel;
+    ChatCallbacks callbacks;
+    absl::Notification done;
+    absl::StatusOr<ChatResponse> reply = absl::UnknownError("none");
+  };
+  std::vector<std::unique_ptr<Slot>> slots;
+  const ChatRequest request = Request();
+  for (int i = 0; i < kCalls; ++i) {
+    slots.push_back(std::make_unique<Slot>());
+    Slot* slot = slots.back().get();
+    client->CompleteAsync(request, slot->callbacks, slot->cancel,
+                          [slot](absl::StatusOr<ChatResponse> reply) {
+                            slot->reply = std::move(reply);
+                            slot->done.Notify();
+                          });
+  }
+  // Every call was started and returned without waiting for its reply.
+  EXPECT_EQ(client->in_flight(), kCalls);
+  // Midway: once the server holds every request.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (fake_->requests().size() < static_cast<size_t>(kCalls) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(fake_->requests().size(), static_cast<size_t>(kCalls));
+  for (int i = 0; i < kCalls; i += 2) slots[i]->cancel.Cancel();
+  for (int i = 0; i < kCalls; i += 2) {
+    ASSERT_TRUE(slots[i]->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    EXPECT_THAT(slots[i]->reply, StatusIs(absl::StatusCode::kCancelled,
+                                          HasSubstr("cancelled during the model call")));
+  }
+  for (int i = 1; i < kCalls; i += 2) {
+    ASSERT_TRUE(slots[i]->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_THAT(slots[i]->reply, IsOk());
+    EXPECT_EQ(slots[i]->reply->content, "result = 1");
+  }
+  EXPECT_EQ(client->in_flight(), 0);
+}
+
+// A client destroyed with calls in flight ends them, kCancelled, once.
+TEST_F(OpenAiClientTest, DestroyingTheClientEndsItsCalls) {
+  fake_->SetResponder([](const FakeOpenAiServer::Request&) {
+    FakeOpenAiServer::Response response = FakeOpenAiServer::Completion("result = 1", true, 10, 2);
+    response.delay = absl::Seconds(20);
+    return response;
+  });
+  auto client = Client(/*timeout=*/absl::Seconds(60));
+  CancellationToken cancel;
+  ChatCallbacks callbacks;
+  std::atomic<int> calls{0};
+  absl::StatusOr<ChatResponse> reply = absl::UnknownError("none");
+  client->CompleteAsync(Request(), callbacks, cancel, [&](absl::StatusOr<ChatResponse> r) {
+    reply = std::move(r);
+    ++calls;
+  });
+  client.reset();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_THAT(reply, StatusIs(absl::StatusCode::kCancelled, HasSubstr("shutting down")));
 }
 
 }  // namespace
