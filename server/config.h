@@ -57,7 +57,7 @@ struct ServerOptions {
   // refused (RESOURCE_EXHAUSTED) rather than queued.
   int max_concurrent_executions = 5;
   int max_executions_per_practice = 3;
-  int max_queued_executions_per_practice = 32;
+  int max_queued_executions_per_practice = 128;
   // Warm workers: at most this many (one per practice), each within this
   // much memory (its cgroup), stopped after this long unused, and at most
   // this many starting at once.

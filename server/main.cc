@@ -65,7 +65,7 @@ ABSL_FLAG(int, max_concurrent_executions, 5,
 ABSL_FLAG(int, max_executions_per_practice, 3,
           "Sandbox executions of one practice at once, at most --max_concurrent_executions "
           "[VET_MAX_EXECUTIONS_PER_PRACTICE]");
-ABSL_FLAG(int, max_queued_executions_per_practice, 32,
+ABSL_FLAG(int, max_queued_executions_per_practice, 128,
           "Sandbox executions of one practice that may wait; more are refused "
           "[VET_MAX_QUEUED_EXECUTIONS_PER_PRACTICE]");
 ABSL_FLAG(int64_t, max_import_bytes, int64_t{1} << 30,

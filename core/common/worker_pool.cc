@@ -2,6 +2,7 @@
 // threads, and one timer thread that moves due timers onto that queue.
 #include "core/common/worker_pool.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -41,10 +42,11 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
   if (stopping_) return absl::UnavailableError("the server is shutting down");
   // Bounded by what is in the pool at all, so idle threads never count
   // against the queue (max_queued = 0 means "only as many as threads").
-  if (queue_.size() + running_ >= threads_.size() + options_.max_queued) {
+  const size_t idle = threads_.size() - std::min(threads_.size(), running_);
+  if (queue_.size() >= idle + options_.max_queued) {
     return absl::UnavailableError(absl::StrCat(
-        "the server is busy (", queue_.size() + running_,
-        " tasks running or waiting for a thread); try again in a moment"));
+        "the server is busy (", queue_.size(),
+        " new questions waiting for a thread); try again in a moment"));
   }
   queue_.push_back(std::move(task));
   return absl::OkStatus();
@@ -52,13 +54,13 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
 
 void WorkerPool::Post(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(task));
+  continuations_.push_back(std::move(task));
 }
 
 void WorkerPool::PostAfter(absl::Duration delay, std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (timers_stopped_ || delay <= absl::ZeroDuration()) {
-    queue_.push_back(std::move(task));
+    continuations_.push_back(std::move(task));
     return;
   }
   timers_.emplace(std::make_pair(MonotonicNow() + delay, next_timer_++), std::move(task));
@@ -66,7 +68,7 @@ void WorkerPool::PostAfter(absl::Duration delay, std::function<void()> task) {
 
 size_t WorkerPool::pending() const {
   absl::MutexLock lock(&mu_);
-  return queue_.size() + running_;
+  return continuations_.size() + queue_.size() + running_;
 }
 
 void WorkerPool::TimerLoop() {
@@ -74,7 +76,7 @@ void WorkerPool::TimerLoop() {
   while (true) {
     const absl::Time now = MonotonicNow();
     while (!timers_.empty() && (stopping_ || timers_.begin()->first.first <= now)) {
-      queue_.push_back(std::move(timers_.begin()->second));
+      continuations_.push_back(std::move(timers_.begin()->second));
       timers_.erase(timers_.begin());
     }
     if (stopping_) {
@@ -101,12 +103,14 @@ void WorkerPool::Loop() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](WorkerPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return (p->stopping_ && p->timers_stopped_) || !p->queue_.empty();
+            return (p->stopping_ && p->timers_stopped_) || !p->queue_.empty() ||
+                   !p->continuations_.empty();
           },
           this));
-      if (queue_.empty()) return;  // stopping, timers handed over, drained
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      auto& from = !continuations_.empty() ? continuations_ : queue_;
+      if (from.empty()) return;  // stopping, timers handed over, drained
+      task = std::move(from.front());
+      from.pop_front();
       ++running_;
     }
     task();

@@ -42,11 +42,15 @@ class WorkerPool final : public TaskRunner {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues `task`. Returns kUnavailable when the queue is full or the pool is
-  // shutting down; the task is then not run.
+  // Queues `task` as new work. Returns kUnavailable when max_queued new
+  // tasks already wait (beyond the idle threads) or the pool is shutting
+  // down; the task is then not run. Continuations (Post) do not count
+  // against the bound: they are work already admitted.
   absl::Status Submit(std::function<void()> task);
 
-  // TaskRunner: never refused, whatever the queue holds.
+  // TaskRunner: never refused, whatever the queue holds. Continuations run
+  // before new work, so that questions in progress finish first and a
+  // burst of new ones waits (and is refused at the bound) instead.
   void Post(std::function<void()> task) override;
   void PostAfter(absl::Duration delay, std::function<void()> task) override;
 
@@ -59,6 +63,8 @@ class WorkerPool final : public TaskRunner {
 
   const Options options_;
   mutable absl::Mutex mu_;
+  // Continuations (Post, due timers) and new work (Submit).
+  std::deque<std::function<void()>> continuations_ ABSL_GUARDED_BY(mu_);
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

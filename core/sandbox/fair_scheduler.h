@@ -49,7 +49,7 @@ class FairScheduler final : public Executor {
     // fails at once with kResourceExhausted. 32 is several minutes of work
     // for one practice: a client that queues more is looping, and a
     // question that would wait that long is better refused now.
-    int max_queued_per_practice = 32;
+    int max_queued_per_practice = 128;
     // Executions waiting, all practices together; a request past it fails
     // at once with kUnavailable. Bounds the memory a burst can take.
     int max_queued = 256;
