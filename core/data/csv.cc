@@ -124,11 +124,10 @@ absl::Status CsvReader::EndField() {
   if (ends_.size() >= options_.max_fields) {
     // Refused here, at the first field too many, without reading the rest:
     // a record of a billion commas costs what max_fields of them do.
-    return DataLossAt(
-        record_line_,
-        absl::StrCat("record has more than ", options_.max_fields,
-                     " fields, the limit (refused at field ", ends_.size() + 1,
-                     ")"));
+    return DataLossAt(record_line_,
+                      absl::StrCat("record has more than ", options_.max_fields,
+                                   " fields, the limit (refused at field ",
+                                   ends_.size() + 1, ")"));
   }
   ends_.push_back(record_.size());
   return CheckSize(record_line_);

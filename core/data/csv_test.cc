@@ -198,10 +198,10 @@ TEST(CsvReaderTest, RecordWithTooManyFieldsIsRefusedAtTheFirstOneTooMany) {
   EXPECT_THAT(Parse("a,b,c\n,,\n", options), IsOk());
   auto reader = CsvReader::FromString("a,b,c\n,,,\nx,y,z\n", "t.csv", options);
   ASSERT_THAT(reader->Next(), IsOk());
-  EXPECT_THAT(reader->Next(),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("t.csv:2:"), HasSubstr("more than 3 fields"),
-                             HasSubstr("at field 4"))));
+  EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss,
+                                       AllOf(HasSubstr("t.csv:2:"),
+                                             HasSubstr("more than 3 fields"),
+                                             HasSubstr("at field 4"))));
   EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss));
 }
 
@@ -238,9 +238,10 @@ TEST(CsvReaderTest, LongQuotedFieldWithLineBreaksIsReadWithinTheLimit) {
   EXPECT_EQ((*records)[2].line, 20003);
   // The same field past the record limit: refused naming where it starts.
   options.max_record_bytes = 100000;
-  EXPECT_THAT(Parse(content, options),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("t.csv:2:"), HasSubstr("100000 bytes"))));
+  EXPECT_THAT(
+      Parse(content, options),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("t.csv:2:"), HasSubstr("100000 bytes"))));
 }
 
 TEST(CsvReaderTest, FileReadsMatchStringReadsAtEveryBufferSize) {

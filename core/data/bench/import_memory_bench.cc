@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -36,9 +36,10 @@ double PeakRssMiB() {
   while (std::getline(status, line)) {
     if (line.rfind("VmHWM:", 0) == 0) {
       int64_t kib = 0;
-      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                               absl::string_view(line).substr(6, line.size() - 9)),
-                           &kib)) {
+      if (absl::SimpleAtoi(
+              absl::StripAsciiWhitespace(
+                  absl::string_view(line).substr(6, line.size() - 9)),
+              &kib)) {
         return static_cast<double>(kib) / 1024;
       }
     }
