@@ -6,6 +6,8 @@
 // Usage:
 //   import_memory_bench demo <csv_dir> <invoice_lines>   writes demo CSVs
 //   import_memory_bench import <csv_dir> <practice_root>  imports them
+//   import_memory_bench validate <csv_dir>  validates only, and reports the
+//                                           validator's own memory account
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -21,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/data/demo_generator.h"
+#include "core/data/import_validator.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
 
@@ -99,6 +102,27 @@ int Import(const std::string& csv_dir, const std::string& root) {
   return 0;
 }
 
+int Validate(const std::string& csv_dir) {
+  std::map<std::string, std::string> files;
+  for (const TableSpec& spec : CanonicalSchema()) {
+    files[spec.name] = absl::StrCat(csv_dir, "/", spec.name, ".csv");
+  }
+  ImportOptions options;
+  options.as_of = kEndDay;
+  absl::Time start = absl::Now();
+  ImportOutcome outcome =
+      ValidateImportDetailed(files, ColumnMapping(), options);
+  std::printf("validate:   %.2f s\n",
+              absl::ToDoubleSeconds(absl::Now() - start));
+  std::printf("accounted:  %.1f MiB of %.1f MiB allowed\n",
+              static_cast<double>(outcome.peak_memory_bytes) / (1 << 20),
+              static_cast<double>(options.max_memory_bytes) / (1 << 20));
+  std::printf("peak rss:   %.1f MiB\n", PeakRssMiB());
+  std::printf("problems:   %lld\n",
+              static_cast<long long>(outcome.total_problems));
+  return outcome.total_problems == 0 ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   int64_t lines = 0;
   if (argc == 4 && std::strcmp(argv[1], "demo") == 0 &&
@@ -108,9 +132,13 @@ int Main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "import") == 0) {
     return Import(argv[2], argv[3]);
   }
+  if (argc == 3 && std::strcmp(argv[1], "validate") == 0) {
+    return Validate(argv[2]);
+  }
   std::fprintf(stderr,
                "usage: import_memory_bench demo <csv_dir> <invoice_lines>\n"
-               "       import_memory_bench import <csv_dir> <practice_root>\n");
+               "       import_memory_bench import <csv_dir> <practice_root>\n"
+               "       import_memory_bench validate <csv_dir>\n");
   return 2;
 }
 
