@@ -447,11 +447,12 @@ class TableLoader {
                    personal);
   }
   bool ReadHeader(CsvReader& reader);
-  // A row whose fields cannot be matched to columns: all null, except that
-  // its id still counts as existing so that rows referring to it do not
-  // each add a problem.
-  void PushBrokenRow(const std::vector<absl::string_view>& fields,
-                     int64_t line);
+  // A record whose fields cannot be matched to columns is not stored (the
+  // import is refused anyway), but its id counts as existing, with no row,
+  // so that rows referring to it do not each add a problem. So a million
+  // malformed lines cost their distinct ids, not a million rows.
+  void NoteBrokenRecord(const std::vector<absl::string_view>& fields,
+                        int64_t line);
   void ParseField(ColumnBuilder& b, absl::string_view raw, int64_t line);
   void CheckRow(const std::vector<absl::string_view>& fields, int64_t line);
   int Index(absl::string_view column) const {
@@ -894,27 +895,18 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
   }
 }
 
-void TableLoader::PushBrokenRow(const std::vector<absl::string_view>& fields,
-                                int64_t line) {
+void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields,
+                                   int64_t line) {
   for (ColumnBuilder& b : builders_) {
-    TypedColumn& col = b.column;
-    switch (b.spec->type) {
-      case FieldType::kId: {
-        col.valid.push_back(0);
-        absl::string_view id =
-            b.source >= 0 && static_cast<size_t>(b.source) < fields.size()
-                ? absl::StripAsciiWhitespace(fields[b.source])
-                : absl::string_view();
-        bool inserted = false;
-        int32_t code = id.empty() ? -1 : Intern(b, id, line, &inserted);
-        col.codes.push_back(code);
-        break;
-      }
-      default:
-        AppendNull(col, b.spec->type);
+    if (b.spec->type != FieldType::kId || b.source < 0 ||
+        static_cast<size_t>(b.source) >= fields.size()) {
+      continue;
     }
+    absl::string_view id = absl::StripAsciiWhitespace(fields[b.source]);
+    bool inserted = false;
+    // Out of memory: Intern() said so, and the load stops after this record.
+    if (!id.empty()) Intern(b, id, line, &inserted);
   }
-  ++rows_;
 }
 
 void TableLoader::OutOfMemory(int64_t line) {
@@ -1056,14 +1048,14 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
     if (!*more) break;
     const std::vector<absl::string_view>& fields = (*reader)->fields();
     line = (*reader)->line();
-    if (!ReserveRow(line)) break;
     if (fields.size() != header_fields_) {
       Problem(line, "", "",
               absl::StrCat("record has ", fields.size(),
                            " fields, the header has ", header_fields_));
-      PushBrokenRow(fields, line);
+      NoteBrokenRecord(fields, line);
       continue;
     }
+    if (!ReserveRow(line)) break;
     for (ColumnBuilder& b : builders_) {
       ParseField(b, b.source < 0 ? absl::string_view() : fields[b.source],
                  line);

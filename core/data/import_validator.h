@@ -119,9 +119,11 @@ struct ImportOutcome {
 //   - per id, the 4 bytes that find its row; per ref column, a copy of the
 //     referenced table's ids; in invoice_lines, 9 bytes (in the 8/7 x 2
 //     slots of a hash set) per line to find duplicate line numbers;
-// The problem list keeps ImportOptions::max_problems problems; the others
-// are only counted. Fields per record are capped (max_extra_columns), so an
-// empty field costs nothing past the cap. So an import that passes holds
+// A record with the wrong number of fields is not stored: only its id, so
+// that rows referring to it add no problems. The problem list keeps
+// ImportOptions::max_problems problems; the others are only counted. Fields
+// per record are capped (max_extra_columns), so an empty field costs
+// nothing past the cap. So an import that passes holds
 // about rows x (columns' row bytes) + its strings, as accounted in
 // ImportOutcome::peak_memory_bytes; one that would need more is refused
 // (ValidateImport: kResourceExhausted) at the line where it ran out.
