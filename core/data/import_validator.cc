@@ -280,6 +280,11 @@ class Problems {
     outcome_->problems.push_back(std::move(p));
   }
 
+  // Every further problem is only counted.
+  bool full() const {
+    return static_cast<int64_t>(outcome_->problems.size()) >= max_;
+  }
+
  private:
   ImportOutcome* outcome_;
   int64_t max_;
@@ -449,8 +454,9 @@ class TableLoader {
   bool ReadHeader(CsvReader& reader);
   // A record whose fields cannot be matched to columns is not stored (the
   // import is refused anyway), but its id counts as existing, with no row,
-  // so that rows referring to it do not each add a problem. So a million
-  // malformed lines cost their distinct ids, not a million rows.
+  // so that rows referring to it do not each add a problem; once the list of
+  // problems is full, it does not (they would only be counted), so a
+  // million malformed lines cost nothing.
   void NoteBrokenRecord(const std::vector<absl::string_view>& fields,
                         int64_t line);
   void ParseField(ColumnBuilder& b, absl::string_view raw, int64_t line);
@@ -897,6 +903,7 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
 
 void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields,
                                    int64_t line) {
+  if (problems_->full()) return;
   for (ColumnBuilder& b : builders_) {
     if (b.spec->type != FieldType::kId || b.source < 0 ||
         static_cast<size_t>(b.source) >= fields.size()) {

@@ -55,7 +55,8 @@ struct ImportOptions {
   int max_extra_columns = 64;
   // The memory the import may hold, as accounted (see "Memory" below); past
   // it the import stops where it is and is refused. The default fits a
-  // 1 GiB upload of ordinary exports (docs/BENCHMARKS.md, "Import memory").
+  // 1 GiB upload shaped like the demo exports, which account 1.3 GiB for
+  // 745 MiB of CSV (docs/BENCHMARKS.md, "Import memory").
   int64_t max_memory_bytes = int64_t{2} << 30;
 };
 
@@ -105,8 +106,8 @@ struct ImportOutcome {
 // commas, millions of tiny or malformed rows, long quoted fields with line
 // breaks, millions of distinct strings, millions of problems), the import
 // holds no more than ImportOptions::max_memory_bytes of what grows with the
-// input, plus under 1 MiB of fixed state. Charged against that limit before
-// it is allocated:
+// input, plus under 1 MiB of fixed state and a transient copy of one field.
+// Charged against that limit before it is allocated:
 //   - the CSV reader of the table being read, at its worst case (csv.h:
 //     64 KiB + 2 x 16 MiB), whatever the file holds;
 //   - every column's storage, at capacity: per row, 9 bytes in an int,
@@ -120,7 +121,9 @@ struct ImportOutcome {
 //     referenced table's ids; in invoice_lines, 9 bytes (in the 8/7 x 2
 //     slots of a hash set) per line to find duplicate line numbers;
 // A record with the wrong number of fields is not stored: only its id, so
-// that rows referring to it add no problems. The problem list keeps
+// that rows referring to it add no problems, and not even that once
+// max_problems problems are listed (the count may then include rows that
+// refer to it). The problem list keeps
 // ImportOptions::max_problems problems; the others are only counted. Fields
 // per record are capped (max_extra_columns), so an empty field costs
 // nothing past the cap. So an import that passes holds

@@ -501,6 +501,24 @@ TEST(ImportValidatorTest, ManyRowsOfTheWrongShapeKeepTheProblemListBounded) {
   EXPECT_LT(result.status().message().size(), 4096u);
 }
 
+TEST(ImportValidatorTest,
+     MalformedRecordsWithDistinctIdsCostNothingOnceTheListIsFull) {
+  Fixture f;
+  for (int i = 0; i < 200000; ++i)
+    absl::StrAppend(&f.csv["clients"], "x", i, "\n");
+  // Refers to x3, noted while the list was not full, and to x100000, not
+  // noted: only the second is a problem.
+  f.csv["patients"] +=
+      "P3,x3,Rex,canine,,m,,active\nP4,x100000,Rex,canine,,m,,active\n";
+  ImportOutcome out = Validate(f);
+  EXPECT_EQ(out.total_problems, 200001);
+  EXPECT_LT(out.peak_memory_bytes, int64_t{33} << 20);
+  // C1, C2 and the ids of the first 19 malformed records (the 20th fills
+  // the list).
+  EXPECT_EQ(out.result.tables[0].FindColumn("client_id")->dictionary.size(),
+            2u + 19u);
+}
+
 TEST(ImportValidatorTest, ImportPastTheMemoryLimitStopsWithResourceExhausted) {
   Fixture f;
   std::string& csv = f.csv["clients"];

@@ -80,6 +80,9 @@ struct CommitOutcome {
 // validating would hold more than the limits' max_memory_bytes;
 // kFailedPrecondition when `<root>/data` exists but is not a symlink the
 // service manages. A refused import leaves the current version serving.
+// Memory: what validation holds (import_validator.h, at most
+// max_memory_bytes), then, while the version is written, one column's copy
+// (8 bytes a row) and a 1 MiB write buffer.
 absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
                                            absl::CivilDay as_of);
