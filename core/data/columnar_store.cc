@@ -126,38 +126,85 @@ struct Piece {
   size_t size;
 };
 
-// A new file (it must not exist), mode 0644, synced before it is closed.
-absl::Status WriteNewFile(const std::string &path,
-                          const std::vector<Piece> &pieces) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return ErrnoError(errno, "cannot create", path);
-  absl::Status status;
-  if (::fchmod(fd, 0644) != 0) {
-    status = ErrnoError(errno, "cannot chmod", path);
+// A new file (it must not exist), mode 0644, written through a fixed
+// buffer and synced before it is closed. Also a rapidjson output stream
+// (Put, Flush), so that a dictionary's JSON of any size costs the buffer,
+// not a copy of the dictionary. The first error sticks and Close() reports
+// it.
+class NewFile {
+public:
+  typedef char Ch;
+
+  explicit NewFile(std::string path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      status_ = ErrnoError(errno, "cannot create", path_);
+    } else if (::fchmod(fd_, 0644) != 0) {
+      status_ = ErrnoError(errno, "cannot chmod", path_);
+    }
   }
-  for (const Piece &piece : pieces) {
-    const char *p = static_cast<const char *>(piece.data);
-    size_t left = piece.size;
-    while (status.ok() && left > 0) {
-      ssize_t n = ::write(fd, p, left);
+  ~NewFile() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  NewFile(const NewFile &) = delete;
+  NewFile &operator=(const NewFile &) = delete;
+
+  void Put(char c) {
+    buffer_.push_back(c);
+    if (buffer_.size() >= kBufferBytes)
+      Flush();
+  }
+  void Flush() {
+    WriteRaw(buffer_.data(), buffer_.size());
+    buffer_.clear();
+  }
+  // Large blocks (a column's values) go straight to the file.
+  void Write(const void *data, size_t size) {
+    Flush();
+    WriteRaw(static_cast<const char *>(data), size);
+  }
+  absl::Status Close() {
+    Flush();
+    if (status_.ok() && ::fsync(fd_) != 0) {
+      status_ = ErrnoError(errno, "cannot sync", path_);
+    }
+    if (fd_ >= 0 && ::close(fd_) != 0 && status_.ok()) {
+      status_ = ErrnoError(errno, "cannot close", path_);
+    }
+    fd_ = -1;
+    return status_;
+  }
+
+private:
+  static constexpr size_t kBufferBytes = 1 << 20;
+
+  void WriteRaw(const char *p, size_t left) {
+    while (status_.ok() && left > 0) {
+      ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
         if (errno == EINTR)
           continue;
-        status = ErrnoError(errno, "cannot write", path);
-        break;
+        status_ = ErrnoError(errno, "cannot write", path_);
+        return;
       }
       p += n;
       left -= static_cast<size_t>(n);
     }
   }
-  if (status.ok() && ::fsync(fd) != 0) {
-    status = ErrnoError(errno, "cannot sync", path);
-  }
-  if (::close(fd) != 0 && status.ok()) {
-    status = ErrnoError(errno, "cannot close", path);
-  }
-  return status;
+
+  const std::string path_;
+  int fd_ = -1;
+  absl::Status status_;
+  std::string buffer_;
+};
+
+absl::Status WriteNewFile(const std::string &path,
+                          const std::vector<Piece> &pieces) {
+  NewFile file(path);
+  for (const Piece &piece : pieces)
+    file.Write(piece.data, piece.size);
+  return file.Close();
 }
 
 // The NumPy format 1.0 preamble: magic, version, header length, and the
@@ -305,17 +352,17 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
       VET_RETURN_IF_ERROR(WriteNpy(base + ".npy", "<i4", c.codes));
     }
     // Bytes go through as given (no validation flag): the loader decodes
-    // with errors="replace", as the CSV path does.
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    // with errors="replace", as the CSV path does. Streamed: escaping can
+    // make the JSON six times the dictionary's bytes.
+    NewFile file(base + ".dict");
+    rapidjson::Writer<NewFile> writer(file);
     writer.StartArray();
     for (const std::string &value : c.dictionary) {
       writer.String(value.data(),
                     static_cast<rapidjson::SizeType>(value.size()));
     }
     writer.EndArray();
-    VET_RETURN_IF_ERROR(
-        WriteNewFile(base + ".dict", {{buffer.GetString(), buffer.GetSize()}}));
+    VET_RETURN_IF_ERROR(file.Close());
   }
   if (summary.has_nulls) {
     VET_RETURN_IF_ERROR(WriteNpy(base + ".valid.npy", "|u1", c.valid));

@@ -119,6 +119,30 @@ TEST(ColumnarStoreTest, WritesNpyFilesDictionariesAndMasks) {
   EXPECT_EQ(Mode(dir + "/manifest.json"), 0644);
 }
 
+TEST(ColumnarStoreTest, DictionaryLargerThanTheWriteBufferIsStreamedWhole) {
+  // 3000 strings of 1000 bytes, control characters escaped six to one: the
+  // JSON is several times the 1 MiB buffer it is written through.
+  TypedTable t = SmallTable();
+  TypedColumn &id = t.columns[0];
+  id.dictionary.clear();
+  for (int i = 0; i < 3000; ++i) {
+    id.dictionary.push_back(absl::StrCat(i, std::string(996, '\x01'), "\"q"));
+  }
+  TempDir tmp;
+  const std::string dir = tmp.File("store");
+  ASSERT_THAT(WriteColumnarDataset({t}, dir), IsOk());
+  const std::string json = ReadTextFile(dir + "/invoice_lines/invoice_id.dict");
+  EXPECT_GT(json.size(), size_t{3} << 20);
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  ASSERT_EQ(doc.Size(), 3000u);
+  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
+    ASSERT_EQ(std::string(doc[i].GetString(), doc[i].GetStringLength()),
+              id.dictionary[i]);
+  }
+}
+
 TEST(ColumnarStoreTest, ManifestListsTablesColumnsAndDateRanges) {
   TempDir tmp;
   const std::string dir = tmp.File("store");

@@ -109,10 +109,28 @@ bool CsvReader::Fill() {
 }
 
 absl::Status CsvReader::CheckSize(int64_t field_line) const {
-  if (record_.size() <= options_.max_record_bytes) return absl::OkStatus();
+  // An empty field costs no bytes in record_ but its bookkeeping: counted,
+  // or a line of commas would be free.
+  if (record_.size() + ends_.size() * kFieldOverheadBytes <=
+      options_.max_record_bytes) {
+    return absl::OkStatus();
+  }
   return DataLossAt(
       field_line, absl::StrCat("record longer than ", options_.max_record_bytes,
                                " bytes (an unbalanced quote?)"));
+}
+
+absl::Status CsvReader::EndField() {
+  if (ends_.size() >= options_.max_fields) {
+    // Refused here, at the first field too many, without reading the rest:
+    // a record of a billion commas costs what max_fields of them do.
+    return DataLossAt(record_line_,
+                      absl::StrCat("record has more than ", options_.max_fields,
+                                   " fields, the limit (refused at field ",
+                                   ends_.size() + 1, ")"));
+  }
+  ends_.push_back(record_.size());
+  return CheckSize(record_line_);
 }
 
 absl::StatusOr<bool> CsvReader::Next() {
@@ -206,7 +224,7 @@ absl::Status CsvReader::ParseRecord(int c) {
       }
     }
     if (!error_.ok()) return error_;
-    ends_.push_back(record_.size());
+    if (absl::Status s = EndField(); !s.ok()) return s;
     if (c == ',') {
       c = Get();
       continue;

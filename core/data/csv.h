@@ -30,8 +30,17 @@ namespace vet::data {
 // 1-based physical line the offending record or field starts on (inside
 // quoted fields only LF counts as a line break):
 // an unterminated quoted field, a character after a closing quote, a record
-// over Options::max_record_bytes. Messages never contain field values. A read
-// error is kInternal.
+// over Options::max_record_bytes, a record with more than Options::max_fields
+// fields (refused at the first field past the limit: the rest of the record
+// is not read). Messages never contain field values. A read error is
+// kInternal.
+//
+// Memory: whatever the input's shape (one endless record, millions of empty
+// fields, a quoted field with a million line breaks), a reader holds at most
+// its buffer plus twice max_record_bytes (a growing string's capacity may
+// reach twice its size), so by default under 33 MiB; a record's bookkeeping
+// (kFieldOverheadBytes per field) counts toward max_record_bytes, not only
+// its field bytes.
 //
 // Not thread-safe; one reader per thread.
 class CsvReader {
@@ -40,9 +49,19 @@ class CsvReader {
     // Bytes read from the file at a time (at least 4).
     size_t buffer_size = 64 << 10;
     // A longer record is an error, so that a stray quote cannot make the
-    // reader hold the rest of a large file in memory.
+    // reader hold the rest of a large file in memory. Counts the field bytes
+    // and kFieldOverheadBytes per field.
     size_t max_record_bytes = 16 << 20;
+    // A record with more fields is an error. Readers of a known table set
+    // it to what the table can have (import_validator.h); this default only
+    // keeps a record of commas from costing more than its bytes.
+    size_t max_fields = 4096;
   };
+
+  // What the reader keeps per field besides its bytes: its end offset and
+  // its string_view.
+  static constexpr size_t kFieldOverheadBytes =
+      sizeof(size_t) + sizeof(absl::string_view);
 
   // Opens `path`. kNotFound if it does not exist, kPermissionDenied if it
   // cannot be read for lack of permission, kInternal for other failures.
@@ -97,6 +116,8 @@ class CsvReader {
   }
   absl::Status ParseRecord(int first);
   absl::Status CheckSize(int64_t field_line) const;
+  // Ends the current field, or refuses the record past max_fields.
+  absl::Status EndField();
 
   const Options options_;
   const std::string name_;

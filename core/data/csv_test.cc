@@ -15,6 +15,7 @@
 namespace vet::data {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -173,12 +174,74 @@ TEST(CsvReaderTest, ErrorIsSticky) {
 
 TEST(CsvReaderTest, RecordOverTheLimitIsDataLoss) {
   CsvReader::Options options;
-  options.max_record_bytes = 16;
+  // "short,ok": 7 field bytes and two fields' bookkeeping.
+  options.max_record_bytes = 7 + 2 * CsvReader::kFieldOverheadBytes;
   EXPECT_THAT(Parse("short,ok\n", options), IsOk());
   EXPECT_THAT(Parse("ok\n" + std::string(100, 'x') + "\n", options),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.csv:2:")));
   EXPECT_THAT(Parse("ok\n\"" + std::string(100, 'x'), options),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.csv:2:")));
+}
+
+TEST(CsvReaderTest, EmptyFieldsCountTowardTheRecordLimit) {
+  // A record of commas has no field bytes; its bookkeeping is what costs.
+  CsvReader::Options options;
+  options.max_record_bytes = 10 * CsvReader::kFieldOverheadBytes;
+  EXPECT_THAT(Parse(std::string(9, ',') + "\n", options), IsOk());
+  EXPECT_THAT(Parse("a\n" + std::string(10, ',') + "\n", options),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.csv:2:")));
+}
+
+TEST(CsvReaderTest, RecordWithTooManyFieldsIsRefusedAtTheFirstOneTooMany) {
+  CsvReader::Options options;
+  options.max_fields = 3;
+  EXPECT_THAT(Parse("a,b,c\n,,\n", options), IsOk());
+  auto reader = CsvReader::FromString("a,b,c\n,,,\nx,y,z\n", "t.csv", options);
+  ASSERT_THAT(reader->Next(), IsOk());
+  EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss,
+                                       AllOf(HasSubstr("t.csv:2:"),
+                                             HasSubstr("more than 3 fields"),
+                                             HasSubstr("at field 4"))));
+  EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(CsvReaderTest, MillionCommaRecordIsRefusedWithLineAndCount) {
+  // The default limit: refused after 4097 fields, not a million.
+  const std::string bomb = "a,b\n1,2\n" + std::string(1000000, ',') + "\n";
+  for (size_t buffer : {size_t{4}, size_t{64} << 10}) {
+    TempDir dir;
+    WriteTextFile(dir.File("bomb.csv"), bomb);
+    CsvReader::Options options;
+    options.buffer_size = buffer;
+    auto reader = CsvReader::Open(dir.File("bomb.csv"), options);
+    ASSERT_THAT(reader, IsOk());
+    ASSERT_THAT((*reader)->Next(), IsOk());
+    ASSERT_THAT((*reader)->Next(), IsOk());
+    EXPECT_THAT((*reader)->Next(),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr("bomb.csv:3:"),
+                               HasSubstr("more than 4096 fields"),
+                               HasSubstr("at field 4097"))));
+  }
+}
+
+TEST(CsvReaderTest, LongQuotedFieldWithLineBreaksIsReadWithinTheLimit) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "line, with \"\"quotes\"\"\n";
+  const std::string content = "id,notes\n1,\"" + text + "\"\n2,x\n";
+  CsvReader::Options options;
+  options.buffer_size = 4096;
+  auto records = Parse(content, options);
+  ASSERT_THAT(records, IsOk());
+  ASSERT_EQ(records->size(), 3u);
+  EXPECT_EQ((*records)[1].fields[1].size(), 20000u * 20);
+  EXPECT_EQ((*records)[2].line, 20003);
+  // The same field past the record limit: refused naming where it starts.
+  options.max_record_bytes = 100000;
+  EXPECT_THAT(
+      Parse(content, options),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("t.csv:2:"), HasSubstr("100000 bytes"))));
 }
 
 TEST(CsvReaderTest, FileReadsMatchStringReadsAtEveryBufferSize) {

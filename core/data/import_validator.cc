@@ -47,6 +47,8 @@ void AppendNull(TypedColumn& col, FieldType type) {
 }
 
 constexpr size_t kMaxValueChars = 60;
+// Extra columns a warning names; the rest are counted.
+constexpr size_t kMaxNamedExtraColumns = 10;
 constexpr int64_t kSecondsPerDay = 86400;
 
 // ---------------------------------------------------------------------------
@@ -278,10 +280,89 @@ class Problems {
     outcome_->problems.push_back(std::move(p));
   }
 
+  // Every further problem is only counted.
+  bool full() const {
+    return static_cast<int64_t>(outcome_->problems.size()) >= max_;
+  }
+
  private:
   ImportOutcome* outcome_;
   int64_t max_;
 };
+
+// ---------------------------------------------------------------------------
+// Memory accounting.
+
+// What the import holds that grows with the input is charged here before it
+// is allocated, so that no shape of upload can take more than the limit:
+// typed column storage (at capacity), dictionary strings, hash indexes,
+// copies of referenced dictionaries, the CSV reader's worst case. Containers
+// grow only through TableLoader's Reserve helpers, which charge the new
+// block and, as transient, the old one a reallocation still holds.
+class MemoryAccount {
+ public:
+  explicit MemoryAccount(int64_t limit) : limit_(limit) {}
+
+  // Charges `bytes` if they fit with `transient` bytes more held briefly;
+  // otherwise charges nothing, returns false and stays exhausted.
+  bool Charge(int64_t bytes, int64_t transient = 0) {
+    if (exhausted_ || used_ + bytes + transient > limit_) {
+      exhausted_ = true;
+      return false;
+    }
+    used_ += bytes;
+    peak_ = std::max(peak_, used_ + transient);
+    return true;
+  }
+  // For estimates corrected after the fact (a hash table's real capacity).
+  void Adjust(int64_t bytes) {
+    used_ += bytes;
+    peak_ = std::max(peak_, used_);
+  }
+  void Release(int64_t bytes) { used_ -= bytes; }
+
+  bool exhausted() const { return exhausted_; }
+  int64_t limit() const { return limit_; }
+  int64_t peak() const { return peak_; }
+
+ private:
+  const int64_t limit_;
+  int64_t used_ = 0;
+  int64_t peak_ = 0;
+  bool exhausted_ = false;
+};
+
+// Characters a std::string holds without a heap block (libstdc++'s small
+// string buffer); a longer one allocates size + 1 bytes.
+constexpr size_t kInlineStringChars = 15;
+int64_t StringHeapBytes(size_t size) {
+  return size > kInlineStringChars ? static_cast<int64_t>(size) + 1 : 0;
+}
+
+// An absl flat hash table has 2^k - 1 slots and grows (to twice as many)
+// when 7/8 of them are full. A slot costs its value and one control byte.
+size_t HashGrowthOf(size_t slots) { return slots - slots / 8; }
+
+// A hash table's charge: the elements it can take without growing and the
+// bytes its slots cost.
+struct HashCharge {
+  size_t reserved = 0;
+  int64_t bytes = 0;
+};
+
+// Bytes one row takes in a column of `type`: the valid flag and the value.
+int64_t RowBytes(FieldType type) {
+  switch (type) {
+    case FieldType::kInt:
+    case FieldType::kDate:
+    case FieldType::kDateTime:
+      return 1 + sizeof(int64_t);
+    case FieldType::kDecimal:
+      return 1 + sizeof(double);
+    default:
+      return 1 + sizeof(int32_t);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Table loading.
@@ -293,6 +374,8 @@ struct LoadedTable {
   std::vector<int32_t> row_of_code;  // code -> first row with that id
   // The id column's dictionary (in the loaded TypedTable): id of each code.
   const std::vector<std::string>* dictionary = nullptr;
+  // What a copy of `dictionary` costs (each ref column holds one).
+  int64_t dictionary_bytes = 0;
 };
 
 struct ColumnBuilder {
@@ -301,6 +384,8 @@ struct ColumnBuilder {
   const std::string* format = nullptr;
   const LoadedTable* target = nullptr;  // kRef
   absl::flat_hash_map<std::string, int32_t> dict;
+  HashCharge dict_charge;
+  int64_t string_bytes = 0;  // heap bytes of the strings in `dictionary`
   TypedColumn column;
   bool bad = false;   // this row's value failed to parse
   int32_t last = -1;  // code of the previous row's value, -1 if none
@@ -317,12 +402,13 @@ class TableLoader {
               const ImportOptions& options,
               const std::map<std::string, LoadedTable>& loaded,
               const TypedTable* patients, Problems* problems,
-              std::vector<std::string>* warnings)
+              std::vector<std::string>* warnings, MemoryAccount* account)
       : spec_(spec),
         mapping_(mapping),
         options_(options),
         loaded_(loaded),
         problems_(problems),
+        account_(account),
         warnings_(warnings),
         as_of_days_(options.as_of - absl::CivilDay(1970, 1, 1)),
         is_appointments_(spec.name == "appointments"),
@@ -331,20 +417,48 @@ class TableLoader {
             patients == nullptr ? nullptr : patients->FindColumn("client_id")) {
   }
 
-  // Loads `path` into *table and *self.
+  // Releases what only loading needed (the reader, indexes of columns
+  // other than the id).
+  ~TableLoader() { account_->Release(temporary_bytes_); }
+  TableLoader(const TableLoader&) = delete;
+  TableLoader& operator=(const TableLoader&) = delete;
+
+  // Loads `path` into *table and *self. Stops at the line where the memory
+  // account runs out (a problem says so).
   void Load(const std::string& path, TypedTable* table, LoadedTable* self);
 
  private:
+  // Adds the problem that stops the import, once.
+  void OutOfMemory(int64_t line);
+  // Makes room for one more row in every column, charging the account
+  // first; false when it is exhausted.
+  bool ReserveRow(int64_t line);
+  // Makes room for one more element in `table` / `v`, likewise.
+  template <typename Table>
+  bool ReserveHash(Table& table, HashCharge& charge, int64_t slot_bytes,
+                   int64_t line);
+  template <typename T>
+  bool ReserveVector(std::vector<T>& v, int64_t line);
+  // `v`'s code in b's dictionary, added if new (*inserted); -1 when the
+  // memory account is exhausted.
+  int32_t Intern(ColumnBuilder& b, absl::string_view v, int64_t line,
+                 bool* inserted);
+  // The rest of Load() once the rows are read: the table and what later
+  // tables need of it.
+  void Finish(int64_t line, TypedTable* table, LoadedTable* self);
   void Problem(int64_t line, absl::string_view column, absl::string_view value,
                std::string message, bool personal = false) {
     problems_->Add(spec_.name, line, column, value, std::move(message),
                    personal);
   }
   bool ReadHeader(CsvReader& reader);
-  // A row whose fields cannot be matched to columns: all null, except that
-  // its id still counts as existing so that rows referring to it do not
-  // each add a problem.
-  void PushBrokenRow(const std::vector<absl::string_view>& fields);
+  // A record whose fields cannot be matched to columns is not stored (the
+  // import is refused anyway), but its id counts as existing, with no row,
+  // so that rows referring to it do not each add a problem; once the list of
+  // problems is full, it does not (they would only be counted), so a
+  // million malformed lines cost nothing.
+  void NoteBrokenRecord(const std::vector<absl::string_view>& fields,
+                        int64_t line);
   void ParseField(ColumnBuilder& b, absl::string_view raw, int64_t line);
   void CheckRow(const std::vector<absl::string_view>& fields, int64_t line);
   int Index(absl::string_view column) const {
@@ -387,6 +501,7 @@ class TableLoader {
   const ImportOptions& options_;
   const std::map<std::string, LoadedTable>& loaded_;
   Problems* problems_;
+  MemoryAccount* const account_;
   std::vector<std::string>* warnings_;
   const int64_t as_of_days_;
   const bool is_appointments_;
@@ -396,12 +511,20 @@ class TableLoader {
   std::vector<ColumnBuilder> builders_;
   size_t header_fields_ = 0;
   int64_t rows_ = 0;
+  // Rows every column has room for, and what a row costs in all of them.
+  int64_t row_capacity_ = 0;
+  int64_t row_bytes_ = 0;
+  // Charged for the duration of the load only; released by the destructor.
+  int64_t temporary_bytes_ = 0;
+  bool out_of_memory_reported_ = false;
   int64_t refunds_ = 0;
   // invoice_lines: (invoice code, line_no) pairs seen, packed into 64 bits
   // (half the memory of pairs: 5M lines ~ 50 MB); line numbers outside
   // [0, 2^32) go to the second set.
   absl::flat_hash_set<uint64_t> invoice_lines_;
   absl::flat_hash_set<std::pair<int32_t, int64_t>> odd_invoice_lines_;
+  HashCharge invoice_lines_charge_;
+  HashCharge odd_invoice_lines_charge_;
   // Column indexes used by row checks; -1 where the table has no such column.
   int status_ = -1, starts_at_ = -1, booked_at_ = -1, patient_id_ = -1,
       client_id_ = -1, fte_ = -1, duration_ = -1, invoice_id_ = -1,
@@ -412,7 +535,7 @@ class TableLoader {
 bool TableLoader::ReadHeader(CsvReader& reader) {
   absl::StatusOr<bool> more = reader.Next();
   if (!more.ok()) {
-    Problem(0, "", "", std::string(more.status().message()));
+    Problem(reader.line(), "", "", std::string(more.status().message()));
     return false;
   }
   if (!*more) {
@@ -435,6 +558,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     builders_[i].spec = &spec_.columns[i];
   }
   std::vector<std::string> extra;
+  size_t extra_columns = 0;
   bool ok = true;
   for (size_t f = 0; f < header.size(); ++f) {
     if (!IsValidUtf8(header[f])) {
@@ -447,7 +571,11 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     if (auto it = renames.find(name); it != renames.end()) name = it->second;
     int index = Index(name);
     if (index < 0) {
-      extra.push_back(std::string(absl::StripAsciiWhitespace(header[f])));
+      // Named in a warning: a few, each shortened, whatever the header holds.
+      if (extra.size() < kMaxNamedExtraColumns) {
+        extra.push_back(DisplayValue(absl::StripAsciiWhitespace(header[f])));
+      }
+      ++extra_columns;
       continue;
     }
     if (builders_[index].source >= 0) {
@@ -479,9 +607,13 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     ok = false;
   }
   if (!extra.empty()) {
-    warnings_->push_back(absl::StrCat(
-        spec_.name,
-        ": ignoring columns not in the schema: ", absl::StrJoin(extra, ", ")));
+    std::string more;
+    if (extra_columns > extra.size()) {
+      more = absl::StrCat(" and ", extra_columns - extra.size(), " more");
+    }
+    warnings_->push_back(absl::StrCat(spec_.name,
+                                      ": ignoring columns not in the schema: ",
+                                      absl::StrJoin(extra, ", "), more));
   }
   if (!ok) return false;
 
@@ -593,15 +725,18 @@ void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw,
           b.bad = true;
         }
       } else {
-        auto [it, inserted] =
-            b.dict.try_emplace(v, static_cast<int32_t>(col.dictionary.size()));
-        if (inserted) {
-          col.dictionary.emplace_back(v);
-        } else if (c.type == FieldType::kId) {
+        bool inserted;
+        int32_t code = Intern(b, v, line, &inserted);
+        if (code < 0) {  // out of memory: the load stops after this row
+          b.bad = true;
+          push_null();
+          return;
+        }
+        if (!inserted && c.type == FieldType::kId) {
           Problem(line, c.name, raw, "duplicate id", c.personal);
           b.bad = true;
         }
-        b.last = it->second;
+        b.last = code;
       }
       col.codes.push_back(b.last);
       col.valid.push_back(1);
@@ -717,7 +852,7 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
     if (!patient.empty() && !client.empty() && row >= 0 && owner != nullptr &&
         owner->valid[row] && owner->dictionary[owner->codes[row]] != client) {
       Problem(line, "client_id", Raw(fields, client_id_),
-              absl::StrCat("not the owner of patient ", patient));
+              absl::StrCat("not the owner of patient ", DisplayValue(patient)));
     }
   }
   if (!is_invoice_lines_) return;
@@ -745,7 +880,14 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
   if (Int(line_no_, &n) && !builders_[invoice_id_].bad &&
       builders_[invoice_id_].column.valid.back()) {
     int32_t invoice = builders_[invoice_id_].column.codes.back();
-    const bool fresh = n >= 0 && n <= int64_t{0xFFFFFFFF}
+    const bool packed = n >= 0 && n <= int64_t{0xFFFFFFFF};
+    const bool room =
+        packed ? ReserveHash(invoice_lines_, invoice_lines_charge_,
+                             sizeof(uint64_t), line)
+               : ReserveHash(odd_invoice_lines_, odd_invoice_lines_charge_,
+                             sizeof(std::pair<int32_t, int64_t>), line);
+    if (!room) return;  // out of memory: the load stops after this row
+    const bool fresh = packed
                            ? invoice_lines_
                                  .insert(static_cast<uint64_t>(invoice) << 32 |
                                          static_cast<uint64_t>(n))
@@ -759,37 +901,137 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
   }
 }
 
-void TableLoader::PushBrokenRow(const std::vector<absl::string_view>& fields) {
+void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields,
+                                   int64_t line) {
+  if (problems_->full()) return;
+  for (ColumnBuilder& b : builders_) {
+    if (b.spec->type != FieldType::kId || b.source < 0 ||
+        static_cast<size_t>(b.source) >= fields.size()) {
+      continue;
+    }
+    absl::string_view id = absl::StripAsciiWhitespace(fields[b.source]);
+    bool inserted = false;
+    // Out of memory: Intern() said so, and the load stops after this record.
+    if (!id.empty()) Intern(b, id, line, &inserted);
+  }
+}
+
+void TableLoader::OutOfMemory(int64_t line) {
+  if (out_of_memory_reported_) return;
+  out_of_memory_reported_ = true;
+  Problem(
+      line, "", "",
+      absl::StrCat("the import needs more than the ", account_->limit() >> 20,
+                   " MiB of memory the server allows one import; stopped "
+                   "reading here"));
+}
+
+bool TableLoader::ReserveRow(int64_t line) {
+  if (rows_ < row_capacity_) return true;
+  // Growing by half keeps the unused tail of every column under a third.
+  const int64_t capacity = std::max<int64_t>(1024, row_capacity_ * 3 / 2);
+  // While a vector moves, its old block is still held: at most 8 bytes a row.
+  if (!account_->Charge((capacity - row_capacity_) * row_bytes_,
+                        /*transient=*/row_capacity_ * 8)) {
+    OutOfMemory(line);
+    return false;
+  }
   for (ColumnBuilder& b : builders_) {
     TypedColumn& col = b.column;
+    col.valid.reserve(static_cast<size_t>(capacity));
     switch (b.spec->type) {
-      case FieldType::kId: {
-        col.valid.push_back(0);
-        absl::string_view id =
-            b.source >= 0 && static_cast<size_t>(b.source) < fields.size()
-                ? absl::StripAsciiWhitespace(fields[b.source])
-                : absl::string_view();
-        int32_t code = -1;
-        if (!id.empty()) {
-          auto [it, inserted] = b.dict.try_emplace(
-              id, static_cast<int32_t>(col.dictionary.size()));
-          if (inserted) col.dictionary.emplace_back(id);
-          code = it->second;
-        }
-        col.codes.push_back(code);
+      case FieldType::kInt:
+      case FieldType::kDate:
+      case FieldType::kDateTime:
+        col.ints.reserve(static_cast<size_t>(capacity));
         break;
-      }
+      case FieldType::kDecimal:
+        col.numbers.reserve(static_cast<size_t>(capacity));
+        break;
       default:
-        AppendNull(col, b.spec->type);
+        col.codes.reserve(static_cast<size_t>(capacity));
     }
   }
-  ++rows_;
+  row_capacity_ = capacity;
+  return true;
+}
+
+template <typename Table>
+bool TableLoader::ReserveHash(Table& table, HashCharge& charge,
+                              int64_t slot_bytes, int64_t line) {
+  if (table.size() < charge.reserved) return true;
+  // The size the table would grow to by itself: twice the slots.
+  const size_t slots = std::max<size_t>(63, table.capacity() * 2 + 1);
+  const int64_t estimate = static_cast<int64_t>(slots) * (slot_bytes + 1);
+  // A rehash holds the old slots until the new ones are filled.
+  if (!account_->Charge(estimate, /*transient=*/charge.bytes)) {
+    OutOfMemory(line);
+    return false;
+  }
+  table.reserve(HashGrowthOf(slots));
+  const int64_t actual =
+      static_cast<int64_t>(table.capacity()) * (slot_bytes + 1);
+  account_->Adjust(actual - estimate - charge.bytes);
+  charge.reserved = HashGrowthOf(table.capacity());
+  charge.bytes = actual;
+  return true;
+}
+
+template <typename T>
+bool TableLoader::ReserveVector(std::vector<T>& v, int64_t line) {
+  if (v.size() < v.capacity()) return true;
+  const size_t capacity = std::max<size_t>(64, v.capacity() * 2);
+  const int64_t element = static_cast<int64_t>(sizeof(T));
+  if (!account_->Charge(
+          static_cast<int64_t>(capacity - v.capacity()) * element,
+          /*transient=*/static_cast<int64_t>(v.capacity()) * element)) {
+    OutOfMemory(line);
+    return false;
+  }
+  v.reserve(capacity);
+  return true;
+}
+
+int32_t TableLoader::Intern(ColumnBuilder& b, absl::string_view v, int64_t line,
+                            bool* inserted) {
+  *inserted = false;
+  if (auto it = b.dict.find(v); it != b.dict.end()) return it->second;
+  // A new string is held twice, as the index's key and in the dictionary.
+  const int64_t heap = StringHeapBytes(v.size());
+  constexpr int64_t kSlotBytes = sizeof(std::pair<const std::string, int32_t>);
+  if (!ReserveHash(b.dict, b.dict_charge, kSlotBytes, line) ||
+      !ReserveVector(b.column.dictionary, line)) {
+    return -1;
+  }
+  if (!account_->Charge(2 * heap)) {
+    OutOfMemory(line);
+    return -1;
+  }
+  const auto code = static_cast<int32_t>(b.column.dictionary.size());
+  b.dict.emplace(v, code);
+  b.column.dictionary.emplace_back(v);
+  b.string_bytes += heap;
+  *inserted = true;
+  return code;
 }
 
 void TableLoader::Load(const std::string& path, TypedTable* table,
                        LoadedTable* self) {
   table->name = spec_.name;
-  absl::StatusOr<std::unique_ptr<CsvReader>> reader = CsvReader::Open(path);
+  CsvReader::Options reader_options;
+  // A record with more fields than the table can have is refused at once.
+  reader_options.max_fields =
+      spec_.columns.size() + static_cast<size_t>(options_.max_extra_columns);
+  // The reader's worst case (csv.h), charged whatever the file holds.
+  const int64_t reader_bytes = static_cast<int64_t>(
+      reader_options.buffer_size + 2 * reader_options.max_record_bytes);
+  if (!account_->Charge(reader_bytes)) {
+    OutOfMemory(0);
+    return;
+  }
+  temporary_bytes_ += reader_bytes;
+  absl::StatusOr<std::unique_ptr<CsvReader>> reader =
+      CsvReader::Open(path, reader_options);
   if (!reader.ok()) {
     Problem(0, "", "",
             reader.status().code() == absl::StatusCode::kNotFound
@@ -799,8 +1041,10 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
   }
   if (!ReadHeader(**reader)) return;
   self->usable = true;
+  for (const ColumnBuilder& b : builders_) row_bytes_ += RowBytes(b.spec->type);
 
-  while (true) {
+  int64_t line = (*reader)->line();
+  while (!account_->exhausted()) {
     absl::StatusOr<bool> more = (*reader)->Next();
     if (!more.ok()) {
       // Malformed CSV: the reader's message names the line; nothing after it
@@ -810,14 +1054,15 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
     }
     if (!*more) break;
     const std::vector<absl::string_view>& fields = (*reader)->fields();
-    const int64_t line = (*reader)->line();
+    line = (*reader)->line();
     if (fields.size() != header_fields_) {
       Problem(line, "", "",
               absl::StrCat("record has ", fields.size(),
                            " fields, the header has ", header_fields_));
-      PushBrokenRow(fields);
+      NoteBrokenRecord(fields, line);
       continue;
     }
+    if (!ReserveRow(line)) break;
     for (ColumnBuilder& b : builders_) {
       ParseField(b, b.source < 0 ? absl::string_view() : fields[b.source],
                  line);
@@ -825,7 +1070,10 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
     CheckRow(fields, line);
     ++rows_;
   }
+  Finish(line, table, self);
+}
 
+void TableLoader::Finish(int64_t line, TypedTable* table, LoadedTable* self) {
   table->rows = rows_;
   if (rows_ == 0) {
     warnings_->push_back(absl::StrCat(spec_.name, " has no rows"));
@@ -835,19 +1083,40 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
         absl::StrCat(refunds_, " refund lines with negative quantity"));
   }
   for (ColumnBuilder& b : builders_) {
-    if (b.target != nullptr) b.column.dictionary = *b.target->dictionary;
+    if (b.target != nullptr) {
+      // Each ref column keeps its own copy of the referenced ids.
+      if (!account_->Charge(b.target->dictionary_bytes)) {
+        OutOfMemory(line);
+      } else {
+        b.column.dictionary = *b.target->dictionary;
+      }
+    }
     if (b.spec->type == FieldType::kId) {
+      // The index stays charged: later tables resolve refs through it.
       self->ids = std::move(b.dict);
-      self->row_of_code.assign(b.column.dictionary.size(), -1);
-      for (size_t r = 0; r < b.column.codes.size(); ++r) {
-        int32_t code = b.column.codes[r];
-        if (code >= 0 && self->row_of_code[code] < 0) {
-          self->row_of_code[code] = static_cast<int32_t>(r);
+      self->dictionary_bytes = static_cast<int64_t>(b.column.dictionary.size() *
+                                                    sizeof(std::string)) +
+                               b.string_bytes;
+      if (!account_->Charge(static_cast<int64_t>(b.column.dictionary.size() *
+                                                 sizeof(int32_t)))) {
+        OutOfMemory(line);
+      } else {
+        self->row_of_code.assign(b.column.dictionary.size(), -1);
+        for (size_t r = 0; r < b.column.codes.size(); ++r) {
+          int32_t code = b.column.codes[r];
+          if (code >= 0 && self->row_of_code[code] < 0) {
+            self->row_of_code[code] = static_cast<int32_t>(r);
+          }
         }
       }
+    } else {
+      // The index and its copies of the strings go with the loader.
+      temporary_bytes_ += b.dict_charge.bytes + b.string_bytes;
     }
     table->columns.push_back(std::move(b.column));
   }
+  temporary_bytes_ +=
+      invoice_lines_charge_.bytes + odd_invoice_lines_charge_.bytes;
   for (const TypedColumn& c : table->columns) {
     if (c.type == FieldType::kId) self->dictionary = &c.dictionary;
   }
@@ -942,6 +1211,7 @@ ImportOutcome ValidateImportDetailed(
     const ColumnMapping& mapping, const ImportOptions& options) {
   ImportOutcome outcome;
   Problems problems(&outcome, options.max_problems);
+  MemoryAccount account(options.max_memory_bytes);
   for (const auto& [name, path] : files) {
     if (FindTable(name) == nullptr) {
       problems.Add(name, 0, "", "", "not a table of the schema");
@@ -968,10 +1238,16 @@ ImportOutcome ValidateImportDetailed(
       }
     }
     TableLoader loader(spec, mapping, options, loaded, patients, &problems,
-                       &outcome.result.warnings);
+                       &outcome.result.warnings, &account);
     loader.Load(file->second, &table, &loaded[spec.name]);
     outcome.result.rows[spec.name] = table.rows;
+    if (account.exhausted()) {
+      // The tables after this one are not read: the import is refused.
+      outcome.memory_limit_reached = true;
+      break;
+    }
   }
+  outcome.peak_memory_bytes = account.peak();
   return outcome;
 }
 
@@ -995,6 +1271,9 @@ absl::StatusOr<ImportResult> ValidateImport(
     const std::map<std::string, std::string>& files,
     const ColumnMapping& mapping, const ImportOptions& options) {
   ImportOutcome outcome = ValidateImportDetailed(files, mapping, options);
+  if (outcome.memory_limit_reached) {
+    return absl::ResourceExhaustedError(FormatImportProblems(outcome));
+  }
   if (outcome.total_problems > 0) {
     return absl::InvalidArgumentError(FormatImportProblems(outcome));
   }

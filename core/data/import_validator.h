@@ -45,8 +45,19 @@ struct ImportOptions {
   // booked_at of scheduled appointments.
   absl::CivilDay as_of;
   // At most this many problems are kept and listed in the error message; the
-  // rest are only counted.
+  // rest are only counted. Each kept problem is under 1 KiB (values are
+  // shortened, messages never quote a whole field).
   int max_problems = 20;
+  // Columns a file may have beyond its table's schema columns (ignored with
+  // a warning). A record, header included, with more fields than that is
+  // refused at the first field too many (CsvReader::Options::max_fields):
+  // the rest of the record and of the file are not read.
+  int max_extra_columns = 64;
+  // The memory the import may hold, as accounted (see "Memory" below); past
+  // it the import stops where it is and is refused. The default fits a
+  // 1 GiB upload shaped like the demo exports, which account 1.3 GiB for
+  // 745 MiB of CSV (docs/BENCHMARKS.md, "Import memory").
+  int64_t max_memory_bytes = int64_t{2} << 30;
 };
 
 // One reason to refuse an import. `line` is the 1-based physical line of the
@@ -79,12 +90,46 @@ struct ImportOutcome {
   // (tables in schema order, lines in file order).
   std::vector<ImportProblem> problems;
   int64_t total_problems = 0;
+  // The memory account ran out: the import stopped at the line its last
+  // problem names, and the tables after it were not read.
+  bool memory_limit_reached = false;
+  // The most the account held at once, in bytes.
+  int64_t peak_memory_bytes = 0;
 };
 
 // Validates and loads the tables. `files` maps each of the five table names
 // to the path of its CSV file; a table without a file, an unreadable file and
 // a name that is not a table are problems. Never fails otherwise: every
 // defect in the data is a problem in the outcome. Blocking I/O; thread-safe.
+//
+// Memory: whatever the shape of the files (one endless record, a record of
+// commas, millions of tiny or malformed rows, long quoted fields with line
+// breaks, millions of distinct strings, millions of problems), the import
+// holds no more than ImportOptions::max_memory_bytes of what grows with the
+// input, plus under 1 MiB of fixed state and a transient copy of one field.
+// Charged against that limit before it is allocated:
+//   - the CSV reader of the table being read, at its worst case (csv.h:
+//     64 KiB + 2 x 16 MiB), whatever the file holds;
+//   - every column's storage, at capacity: per row, 9 bytes in an int,
+//     date, datetime or decimal column and 5 in the others; columns grow by
+//     half, so at most a third of it is unused, and the block a growing
+//     vector leaves is counted while it is still held;
+//   - each distinct string of an id, ref or text column twice (the
+//     dictionary and its index: 32 bytes each, plus the characters past 15),
+//     and the index's slots (41 bytes, at most 8/7 x 2 per string);
+//   - per id, the 4 bytes that find its row; per ref column, a copy of the
+//     referenced table's ids; in invoice_lines, 9 bytes (in the 8/7 x 2
+//     slots of a hash set) per line to find duplicate line numbers;
+// A record with the wrong number of fields is not stored: only its id, so
+// that rows referring to it add no problems, and not even that once
+// max_problems problems are listed (the count may then include rows that
+// refer to it). The problem list keeps
+// ImportOptions::max_problems problems; the others are only counted. Fields
+// per record are capped (max_extra_columns), so an empty field costs
+// nothing past the cap. So an import that passes holds
+// about rows x (columns' row bytes) + its strings, as accounted in
+// ImportOutcome::peak_memory_bytes; one that would need more is refused
+// (ValidateImport: kResourceExhausted) at the line where it ran out.
 ImportOutcome ValidateImportDetailed(
     const std::map<std::string, std::string>& files,
     const ColumnMapping& mapping, const ImportOptions& options);
@@ -92,7 +137,9 @@ ImportOutcome ValidateImportDetailed(
 // As ValidateImportDetailed(), but any problem makes it return
 // kInvalidArgument whose message lists at most max_problems problems, one a
 // line ("<table> line <n>, column <c>, value \"<v>\": <what>"), then
-// "... and N more problems" when some were left out.
+// "... and N more problems" when some were left out; kResourceExhausted,
+// with the same list, when the import needs more memory than
+// ImportOptions::max_memory_bytes.
 absl::StatusOr<ImportResult> ValidateImport(
     const std::map<std::string, std::string>& files,
     const ColumnMapping& mapping, const ImportOptions& options);

@@ -377,6 +377,180 @@ TEST(ImportValidatorTest, WrongFieldCountAndMalformedCsv) {
   EXPECT_EQ(out.problems[0].line, 3);
 }
 
+TEST(ImportValidatorTest,
+     RecordOfAMillionCommasIsRefusedAtOnceNamingFileLineAndCount) {
+  Fixture f;
+  // Line 4: a million empty fields; line 5 would be fine but is not read.
+  f.csv["clients"] +=
+      std::string(1000000, ',') + "\nC3,Cy,Fox,,,,2025-01-01,active\n";
+  TempDir dir;
+  const std::map<std::string, std::string> files = f.Write(dir);
+  ImportOutcome out = ValidateImportDetailed(files, {}, Options());
+  ASSERT_FALSE(out.problems.empty());
+  // clients has 8 columns and may have 64 more.
+  EXPECT_THAT(out.problems[0],
+              Problem("clients", 4, "", "",
+                      "clients.csv:4: record has more than 72 fields"));
+  EXPECT_THAT(out.problems[0].message, HasSubstr("refused at field 73"));
+  EXPECT_EQ(out.result.rows.at("clients"), 2);
+  EXPECT_THAT(ValidateImport(files, {}, Options()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("clients line 4: " + files.at("clients") +
+                                 ":4: record has more than 72 fields")));
+}
+
+TEST(ImportValidatorTest, HeaderWithTooManyFieldsIsRefusedAtLineOne) {
+  Fixture f;
+  f.csv["staff"] = "staff_id" + std::string(100000, ',') + "\nS1\n";
+  ImportOutcome out = Validate(f);
+  ASSERT_FALSE(out.problems.empty());
+  EXPECT_THAT(out.problems[0],
+              Problem("staff", 1, "", "", "record has more than 69 fields"));
+}
+
+TEST(ImportValidatorTest,
+     ExtraFieldsUnderTheCapAreARowProblemAndReadingGoesOn) {
+  Fixture f;
+  f.csv["clients"] +=
+      "C3,Cy,Fox,,,,2025-01-01,active,extra\nC4,Di,Ox,,,,2025-01-01,nope\n";
+  EXPECT_THAT(
+      Validate(f).problems,
+      ElementsAre(Problem("clients", 4, "", "",
+                          "record has 9 fields, the header has 8"),
+                  Problem("clients", 5, "status", "nope", "not one of")));
+}
+
+TEST(ImportValidatorTest, ExtraColumnsWarningNamesTenAndCountsTheRest) {
+  Fixture f;
+  std::string& staff = f.csv["staff"];
+  std::string header = "staff_id,full_name,role,hired_on,fte";
+  std::string row = "S1,Dr Vet,veterinarian,2019-01-01,";
+  for (int i = 0; i < 30; ++i) {
+    absl::StrAppend(&header, ",extra", i);
+    row += ",";
+  }
+  staff = header + "\n" + row + "\n";
+  ImportOutcome out = Validate(f);
+  bool found = false;
+  for (const std::string& w : out.result.warnings) {
+    if (w.rfind("staff: ignoring columns", 0) != 0) continue;
+    found = true;
+    EXPECT_THAT(
+        w, AllOf(HasSubstr("extra0, extra1"), HasSubstr("extra9 and 20 more"),
+                 Not(HasSubstr("extra10"))));
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(ImportValidatorTest,
+     LongQuotedFieldWithLineBreaksLoadsAndLaterLinesAreRight) {
+  Fixture f;
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "dose, \"\"twice\"\" a day\n";
+  std::string& lines = f.csv["invoice_lines"];
+  lines = absl::StrReplaceAll(lines, {{"Diet food", "\"" + text + "\""}});
+  lines += "I2,2,2026-03-05,C2,,,,FOOD,x,diet,1,30,0,31,\n";  // wrong amount
+  ImportOutcome out = Validate(f);
+  // Lines 2 and 3, then a record from line 4 to 100004: the new row is on
+  // line 100005.
+  EXPECT_THAT(out.problems,
+              ElementsAre(Problem("invoice_lines", 100005, "amount", "31",
+                                  "amount must be")));
+  const TypedColumn* description =
+      out.result.tables[4].FindColumn("description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_EQ(description->dictionary[description->codes[2]].size(),
+            100000u * 20);
+}
+
+TEST(ImportValidatorTest, QuotedFieldPastTheRecordLimitIsRefusedWhereItStarts) {
+  Fixture f;
+  // 17 MiB in one field, past the reader's 16 MiB; the file ends inside it.
+  f.csv["clients"] += "C3,\"" + std::string(17 << 20, 'a') + "\n";
+  ImportOutcome out = Validate(f);
+  ASSERT_FALSE(out.problems.empty());
+  EXPECT_THAT(out.problems[0],
+              Problem("clients", 4, "", "",
+                      "clients.csv:4: record longer than 16777216 bytes"));
+}
+
+TEST(ImportValidatorTest, ManyRowsOfTheWrongShapeKeepTheProblemListBounded) {
+  Fixture f;
+  std::string& csv = f.csv["clients"];
+  for (int i = 0; i < 100000; ++i) csv += "x\n";
+  TempDir dir;
+  const std::map<std::string, std::string> files = f.Write(dir);
+  ImportOutcome out = ValidateImportDetailed(files, {}, Options());
+  EXPECT_EQ(out.total_problems, 100000);
+  ASSERT_EQ(out.problems.size(), 20u);
+  EXPECT_THAT(
+      out.problems[19],
+      Problem("clients", 23, "", "", "record has 1 fields, the header has 8"));
+  EXPECT_FALSE(out.memory_limit_reached);
+  // Malformed records are not stored, only their ids ("x", once): what the
+  // import holds is the reader's reservation (64 KiB + 2 x 16 MiB) and the
+  // fixture's rows.
+  EXPECT_EQ(out.result.rows.at("clients"), 2);
+  EXPECT_LT(out.peak_memory_bytes, int64_t{33} << 20);
+  absl::StatusOr<ImportResult> result = ValidateImport(files, {}, Options());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()),
+              AllOf(HasSubstr("import refused: 100000 problems"),
+                    HasSubstr("\n... and 99980 more problems")));
+  EXPECT_LT(result.status().message().size(), 4096u);
+}
+
+TEST(ImportValidatorTest,
+     MalformedRecordsWithDistinctIdsCostNothingOnceTheListIsFull) {
+  Fixture f;
+  for (int i = 0; i < 200000; ++i)
+    absl::StrAppend(&f.csv["clients"], "x", i, "\n");
+  // Refers to x3, noted while the list was not full, and to x100000, not
+  // noted: only the second is a problem.
+  f.csv["patients"] +=
+      "P3,x3,Rex,canine,,m,,active\nP4,x100000,Rex,canine,,m,,active\n";
+  ImportOutcome out = Validate(f);
+  EXPECT_EQ(out.total_problems, 200001);
+  EXPECT_LT(out.peak_memory_bytes, int64_t{33} << 20);
+  // C1, C2 and the ids of the first 19 malformed records (the 20th fills
+  // the list).
+  EXPECT_EQ(out.result.tables[0].FindColumn("client_id")->dictionary.size(),
+            2u + 19u);
+}
+
+TEST(ImportValidatorTest, ImportPastTheMemoryLimitStopsWithResourceExhausted) {
+  Fixture f;
+  std::string& csv = f.csv["clients"];
+  // 20000 distinct 100-character names: each held twice, about 5 MiB.
+  for (int i = 0; i < 20000; ++i) {
+    absl::StrAppend(&csv, "D", i, ",", std::string(92, 'n'),
+                    absl::Dec(i, absl::kZeroPad8),
+                    ",Lee,,,,2024-01-02,active\n");
+  }
+  ImportOptions options = Options();
+  // The reader's reservation (64 KiB + 2 x 16 MiB) and 1 MiB more.
+  options.max_memory_bytes = (int64_t{33} << 20) + (64 << 10);
+  TempDir dir;
+  const std::map<std::string, std::string> files = f.Write(dir);
+  ImportOutcome out = ValidateImportDetailed(files, {}, options);
+  EXPECT_TRUE(out.memory_limit_reached);
+  EXPECT_LE(out.peak_memory_bytes, options.max_memory_bytes);
+  ASSERT_EQ(out.problems.size(), 1u);
+  EXPECT_EQ(out.problems[0].table, "clients");
+  EXPECT_GT(out.problems[0].line, 4);
+  EXPECT_LT(out.problems[0].line, 20003);
+  EXPECT_THAT(
+      out.problems[0].message,
+      HasSubstr(
+          "needs more than the 33 MiB of memory the server allows one import"));
+  EXPECT_EQ(out.result.tables.size(), 1u)
+      << "the tables after clients are not read";
+  EXPECT_THAT(ValidateImport(files, {}, options),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("import refused: 1 problem\nclients line ")));
+}
+
 TEST(ImportValidatorTest, MissingTableFileAndUnknownTable) {
   Fixture f;
   TempDir dir;
@@ -497,6 +671,8 @@ TEST(ImportValidatorTest, DemoDatasetValidatesAndMatchesDescription) {
   }
   ImportOutcome out = ValidateImportDetailed(files, {}, Options());
   ASSERT_EQ(out.total_problems, 0) << FormatImportProblems(out);
+  EXPECT_FALSE(out.memory_limit_reached);
+  EXPECT_GT(out.peak_memory_bytes, 0);
   absl::StatusOr<DatasetDescription> description = DescribeDataset(dir.path());
   ASSERT_THAT(description, IsOk());
   for (const TableDescription& t : description->tables) {

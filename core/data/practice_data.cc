@@ -228,6 +228,7 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
   }
   ImportOptions options;
   options.as_of = as_of;
+  options.max_memory_bytes = staging.limits().max_memory_bytes;
   // Validated even when unchanged, so the report (rows, warnings) is real.
   VET_ASSIGN_OR_RETURN(ImportResult result,
                        ValidateImport(staging.files(), mapping, options));

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "core/data/import_validator.h"
 
 namespace vet::data {
 
@@ -26,6 +27,9 @@ struct ImportLimits {
   int64_t max_bytes = int64_t{1} << 30;
   // Old versions kept after a swap, for questions still reading them.
   int keep_versions = 3;
+  // What validating one import may hold in memory
+  // (ImportOptions::max_memory_bytes); past it the import is refused.
+  int64_t max_memory_bytes = ImportOptions().max_memory_bytes;
 };
 
 // Receives one import's CSV bytes into a private staging folder, removed
@@ -72,8 +76,13 @@ struct CommitOutcome {
 // Validates the staged files (see import_validator.h) and, only if they all
 // pass, writes the new version and swaps `<root>/data` to it. Same content
 // (and mapping) as the current version: nothing is written, `unchanged`.
-// kInvalidArgument lists the first problems; kFailedPrecondition when
-// `<root>/data` exists but is not a symlink the service manages.
+// kInvalidArgument lists the first problems; kResourceExhausted when
+// validating would hold more than the limits' max_memory_bytes;
+// kFailedPrecondition when `<root>/data` exists but is not a symlink the
+// service manages. A refused import leaves the current version serving.
+// Memory: what validation holds (import_validator.h, at most
+// max_memory_bytes), then, while the version is written, one column's copy
+// (8 bytes a row) and a 1 MiB write buffer.
 absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
                                            absl::CivilDay as_of);

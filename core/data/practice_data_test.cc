@@ -18,6 +18,7 @@
 namespace vet::data {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
@@ -34,8 +35,9 @@ std::string Exports(const std::string& dir, uint64_t seed) {
   return dir;
 }
 
-absl::StatusOr<CommitOutcome> ImportFolder(const std::string& root, const std::string& exports) {
-  auto staging = ImportStaging::Create(root, ImportLimits{});
+absl::StatusOr<CommitOutcome> ImportFolder(const std::string& root, const std::string& exports,
+                                           ImportLimits limits = {}) {
+  auto staging = ImportStaging::Create(root, limits);
   if (!staging.ok()) return staging.status();
   for (const TableSpec& t : CanonicalSchema()) {
     std::ifstream in(absl::StrCat(exports, "/", t.name, ".csv"), std::ios::binary);
@@ -128,6 +130,49 @@ TEST(PracticeDataTest, StagingRefusesWhatIsNotAnImport) {
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("--max_import_bytes")));
   EXPECT_THAT((*staging)->Finish(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing patients.csv")));
+}
+
+// The import that is refused changes nothing: the link still points at the
+// version questions were reading, and that version is intact.
+void ExpectStillServing(const std::string& root, const std::string& version) {
+  auto resolved = ResolveDataDir(root + "/data");
+  ASSERT_THAT(resolved, IsOk());
+  EXPECT_THAT(*resolved, HasSubstr(version));
+  EXPECT_TRUE(std::filesystem::exists(*resolved + "/manifest.json"));
+  EXPECT_EQ(CountVersions(root), 1);
+  EXPECT_TRUE(std::filesystem::is_empty(root + "/staging")) << "staging is cleaned up";
+}
+
+TEST(PracticeDataTest, RecordOfCommasIsRefusedAndThePreviousDataKeepsServing) {
+  testing::TempDir tmp;
+  std::string root = tmp.File("practice");
+  auto first = ImportFolder(root, Exports(tmp.File("a"), 1));
+  ASSERT_THAT(first, IsOk());
+  std::string hostile = Exports(tmp.File("b"), 2);
+  {
+    std::ofstream clients(hostile + "/clients.csv", std::ios::app | std::ios::binary);
+    clients << std::string(1 << 20, ',') << "\n";
+  }
+  auto refused = ImportFolder(root, hostile);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument,
+                                AllOf(HasSubstr("\nclients line "),
+                                      HasSubstr("/clients.csv:"),
+                                      HasSubstr(": record has more than 72 fields"))));
+  ExpectStillServing(root, first->version);
+}
+
+TEST(PracticeDataTest, ImportPastTheMemoryLimitIsRefusedAndThePreviousDataKeepsServing) {
+  testing::TempDir tmp;
+  std::string root = tmp.File("practice");
+  auto first = ImportFolder(root, Exports(tmp.File("a"), 1));
+  ASSERT_THAT(first, IsOk());
+  ImportLimits limits;
+  // Room for the CSV reader's reservation (64 KiB + 2 x 16 MiB), little more.
+  limits.max_memory_bytes = (int64_t{32} << 20) + (100 << 10);
+  auto refused = ImportFolder(root, Exports(tmp.File("b"), 2), limits);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                HasSubstr("MiB of memory the server allows one import")));
+  ExpectStillServing(root, first->version);
 }
 
 TEST(PracticeDataTest, LeftoversOfACrashedImportAreSwept) {

@@ -46,9 +46,10 @@ class FairScheduler final : public Executor {
     // of a small host. Equal to max_concurrent turns the reserve off.
     int max_running_per_practice = 3;
     // Executions of one practice waiting for a slot; a request past it
-    // fails at once with kResourceExhausted. 32 is several minutes of work
-    // for one practice: a client that queues more is looping, and a
-    // question that would wait that long is better refused now.
+    // fails at once with kResourceExhausted. As many as one practice may
+    // have questions in progress (the server's --max_streams_per_practice):
+    // a question admitted there is not refused again here for waiting its
+    // turn, and fairness comes from the round-robin, not from refusals.
     int max_queued_per_practice = 128;
     // Executions waiting, all practices together; a request past it fails
     // at once with kUnavailable. Bounds the memory a burst can take.
