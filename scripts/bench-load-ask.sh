@@ -132,7 +132,7 @@ fi
 if [[ " $SCENARIOS " == *" b "* ]]; then
   start_server model --demo --planner off --openai_base_url "$MODEL_URL"
   MEMORY+=("| model path (planner off), at rest | $(mib "$(rss_kib VmRSS)") |")
-  for n in 1 32 128 256; do
+  for n in ${B_STREAMS:-1 32 64 128 256}; do
     [ "$n" = 128 ] && start_rss_sampler
     bench "b: model path (800 ms model)" "$STATE/b$n.json" --streams "$n" \
       --question "How many dogs did we see last month?"

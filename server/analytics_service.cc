@@ -195,6 +195,9 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
 
   // Finishes before any work started (bad request, busy server).
   void FinishNow(const absl::Status& status) {
+    // The client may ask again the moment it hears the status, before
+    // OnDone: the practice's share must be free by then.
+    ticket_ = pipeline::QuestionAdmission::Ticket();
     {
       absl::MutexLock lock(&mu_);
       result_ = status;

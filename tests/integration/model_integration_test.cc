@@ -989,3 +989,93 @@ TEST_F(ModelIntegrationTest, WhenTheBudgetIsSpentTheOfflinePlannerStillAnswers) 
 
 }  // namespace
 }  // namespace vet
+
+namespace vet {
+namespace {
+
+// Questions waiting on the model hold no thread, so a practice may have
+// many in progress; past --max_streams_per_practice that practice alone is
+// refused, at once, with the limit and a retry delay, and another
+// practice is still admitted. When one ends, the practice may ask again.
+TEST_F(ModelIntegrationTest, APracticePastItsShareIsRefusedAndOthersAreNot) {
+  fake_->SetResponder([](const Fake::Request&) {
+    Fake::Response response = Fake::Completion(PythonBlock("result = 1\n"));
+    response.delay = absl::Seconds(30);
+    return response;
+  });
+  server::ServerOptions options = BaseOptions();
+  options.worker_threads = 1;
+  options.max_streams_per_practice = 3;
+  // A second practice, with no data imported.
+  options.practices_file = state_dir_ + "/practices.json";
+  std::ofstream(options.practices_file)
+      << R"({"practices": [{"id": "other", "api_key": "other-key-0123456789"}]})";
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+
+  // Three questions wait on the model, with one worker thread between them.
+  struct Held {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::AskEvent>> reader;
+    v1::AskEvent first;
+  };
+  std::vector<std::unique_ptr<Held>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Held>());
+    Authenticate(&held.back()->context);
+    held.back()->reader = stub_->Ask(&held.back()->context, Request("How many cats?"));
+    // Its first event (session_started) means the server took it on.
+    ASSERT_TRUE(held.back()->reader->Read(&held.back()->first));
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (fake_->requests().size() < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(fake_->requests().size(), 3u) << "all three wait on the model at once";
+
+  AskOutcome refused = Ask("How many dogs?");
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.status.error_message(),
+              AllOf(HasSubstr("practice 'demo' already has 3 questions in progress"),
+                    HasSubstr("--max_streams_per_practice"), HasSubstr("retry in")));
+  EXPECT_LT(refused.elapsed, absl::Seconds(5)) << "refused at once, not queued";
+
+  // Another practice is admitted: its question reaches the pipeline, which
+  // says it has no data yet (NOT_FOUND), rather than RESOURCE_EXHAUSTED.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", "other-key-0123456789");
+    v1::AskRequest request = Request("How many dogs?");
+    request.set_practice_id("other");
+    auto reader = stub_->Ask(&context, request);
+    v1::AskEvent event;
+    while (reader->Read(&event)) {
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  }
+
+  // One question ends (cancelled by its client): the practice may ask again.
+  held[0]->context.TryCancel();
+  v1::AskEvent event;
+  while (held[0]->reader->Read(&event)) {
+  }
+  EXPECT_EQ(held[0]->reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  grpc::Status admitted;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext context;
+    Authenticate(&context);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    auto reader = stub_->Ask(&context, Request("How many rabbits?"));
+    while (reader->Read(&event)) {
+    }
+    admitted = reader->Finish();
+    // DEADLINE_EXCEEDED: admitted, and then waiting on the slow model.
+    if (admitted.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(admitted.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  for (auto& h : held) h->context.TryCancel();
+}
+
+}  // namespace
+}  // namespace vet
