@@ -78,6 +78,12 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
              const v1::AskRequest* request)
       : deps_(deps), context_(context), started_at_(deps.clock->Now()) {
     deps_.metrics->active_streams().Increment();
+    {
+      absl::MutexLock lock(&watch_->mu);
+      watch_->context = context;
+      watch_->practice_id = request->practice_id().substr(0, 64);
+      watch_->limit = deps.stalled_stream_limit;
+    }
     auto practice = Authorize(*deps_.practices, context, request->practice_id());
     if (!practice.ok()) {
       FinishNow(practice.status());
@@ -108,15 +114,35 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
         check != nullptr && !check->downgraded_from.empty()) {
       deps_.metrics->RecordDowngrade(practice_->id, check->downgraded_from, check->model);
     }
+    const int64_t size = static_cast<int64_t>(message.ByteSizeLong());
     const v1::AskEvent* to_write = nullptr;
+    bool not_reading = false;
     {
       absl::MutexLock lock(&mu_);
       if (client_gone_) return;
-      queue_.push_back(std::move(message));
-      if (!write_in_flight_) {
-        write_in_flight_ = true;
-        to_write = &queue_.front();
+      if (buffered_bytes_ + size > deps_.max_buffered_event_bytes) {
+        // The client is not reading: stop the question and the stream
+        // rather than hold its events in memory.
+        client_gone_ = true;
+        not_reading = true;
+        while (queue_.size() > (write_in_flight_ ? 1u : 0u)) {
+          queue_.pop_back();
+          sizes_.pop_back();
+        }
+      } else {
+        queue_.push_back(std::move(message));
+        sizes_.push_back(size);
+        buffered_bytes_ += size;
+        if (!write_in_flight_) {
+          write_in_flight_ = true;
+          to_write = &queue_.front();
+        }
       }
+    }
+    if (not_reading) {
+      StopUnreadStream(absl::StrCat("over ", deps_.max_buffered_event_bytes >> 20,
+                                    " MiB of events waiting"));
+      return;
     }
     // Outside the lock in case gRPC runs OnWriteDone inline.
     if (to_write != nullptr) StartWrite(to_write);
@@ -130,10 +156,14 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       absl::MutexLock lock(&mu_);
       write_in_flight_ = false;
       queue_.pop_front();
+      buffered_bytes_ -= sizes_.front();
+      sizes_.pop_front();
       if (!ok) {
         client_gone_ = true;
         broken = true;
         queue_.clear();
+        sizes_.clear();
+        buffered_bytes_ = 0;
       }
       if (!queue_.empty()) {
         write_in_flight_ = true;
@@ -151,6 +181,11 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   void OnCancel() override { cancel_.Cancel(); }
 
   void OnDone() override {
+    {
+      // A stall check still pending must not touch the call after this.
+      absl::MutexLock lock(&watch_->mu);
+      watch_->context = nullptr;
+    }
     deps_.metrics->active_streams().Decrement();
     delete this;
   }
@@ -183,8 +218,31 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       pipeline_done_ = true;
       finish = ReadyToFinishLocked();
     }
+    if (!finish) WatchForStall();
     // Nothing touches `this` after DoFinish: OnDone may delete it at once.
     if (finish) DoFinish();
+  }
+
+  // The question ended with events still to write: if the client has not
+  // read them all within the stall limit, the call is cancelled (the
+  // watch outlives this reactor; OnDone disarms it).
+  void WatchForStall() {
+    deps_.pool->PostAfter(deps_.stalled_stream_limit, [watch = watch_] {
+      absl::MutexLock lock(&watch->mu);
+      if (watch->context == nullptr) return;
+      LogWarning("an Ask stream for practice ", watch->practice_id,
+                 " was cancelled: its client had not read all its events ",
+                 absl::FormatDuration(watch->limit), " after the question ended");
+      watch->context->TryCancel();
+    });
+  }
+
+  void StopUnreadStream(const std::string& why) {
+    LogWarning("an Ask stream for practice ", practice_->id,
+               " was cancelled: its client is not reading (", why, ")");
+    cancel_.Cancel();
+    // Completes the write in flight (not ok), which finishes the call.
+    context_->TryCancel();
   }
 
   bool ReadyToFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -230,11 +288,22 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   CancellationToken cancel_;
   // This question's place among those in progress.
   pipeline::QuestionAdmission::Ticket ticket_;
+  // What a stall check needs, shared with it: it may run after OnDone.
+  struct StallWatch {
+    absl::Mutex mu;
+    grpc::CallbackServerContext* context ABSL_GUARDED_BY(mu);
+    std::string practice_id;
+    absl::Duration limit;
+  };
+  std::shared_ptr<StallWatch> watch_ = std::make_shared<StallWatch>();
 
   absl::Mutex mu_;
   // std::deque keeps the front element in place while others are appended,
   // so the message under StartWrite stays alive until OnWriteDone.
   std::deque<v1::AskEvent> queue_ ABSL_GUARDED_BY(mu_);
+  // The encoded size of each queued event, and their sum.
+  std::deque<int64_t> sizes_ ABSL_GUARDED_BY(mu_);
+  int64_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool client_gone_ ABSL_GUARDED_BY(mu_) = false;
   bool pipeline_done_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,6 +36,15 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
     data::ImportLimits import_limits;
     // Questions in progress, in all and per practice; nullptr for no bound.
     pipeline::QuestionAdmission* admission = nullptr;
+    // A client that does not read its events: an Ask stream holding more
+    // than this many bytes of events not yet written is cancelled, and so
+    // is one whose events are not all written this long after its question
+    // ended. The most a question legitimately sends is about 55 MiB
+    // (result.csv at its 32 MiB cap, charts, output), so 64 MiB never cuts
+    // a client that reads, however slowly; the stall limit bounds how long
+    // a client that stopped reading holds that memory.
+    int64_t max_buffered_event_bytes = int64_t{64} << 20;
+    absl::Duration stalled_stream_limit = absl::Minutes(2);
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 

@@ -42,6 +42,11 @@ struct ServerOptions {
   // How long a question refused only by other questions' budget holds
   // waits for them to settle.
   absl::Duration budget_wait = absl::Seconds(5);
+  // A client that does not read its Ask events (AnalyticsService::Deps):
+  // cancelled past this many bytes waiting, or this long after its
+  // question ended. Not flags: tests set them.
+  int64_t max_buffered_event_bytes = int64_t{64} << 20;
+  absl::Duration stalled_stream_limit = absl::Minutes(2);
   // The sandbox: "bwrap" (isolated warm workers, core/sandbox/
   // zygote_executor.h) or "process" (a plain interpreter per question, NO
   // isolation: for development on machines without user namespaces).

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/raw_grpc.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -318,28 +319,7 @@ TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
 }
 
-std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
-  if (write(fd, request.data(), request.size()) < 0) {
-    close(fd);
-    return "";
-  }
-  std::string body;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) body.append(buf, n);
-  close(fd);
-  return body;
-}
+using ::vet::testing::HttpGet;
 
 TEST_F(AskIntegrationTest, MetricsCountQuestionsByStatus) {
   Ask("What was our revenue last month?");

@@ -3,7 +3,8 @@
 // real server, pipeline and sandbox, and a gRPC client with the default
 // 4 MiB receive limit gets every event: the answer with the beginning of the
 // table and its truncation stated, and the whole table as result.csv in
-// parts that put back together give every row.
+// parts that put back together give every row. A client that never reads
+// those events is cut off instead of held in memory.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -25,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
+#include "tests/testing/http_get.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -59,6 +63,10 @@ class ResultSizeIntegrationTest : public ::testing::Test {
     std::ofstream(state_dir_ + "/pricing.json")
         << R"({"models": {"gpt-test-model": {"input": 0.25, "output": 2.00}}})";
 
+  }
+
+  // The demo practice and the fake model; tests change what they exercise.
+  server::ServerOptions Options() const {
     server::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.metrics_listen = "";
@@ -75,6 +83,10 @@ class ResultSizeIntegrationTest : public ::testing::Test {
     options.model_stream = false;
     options.model_timeout = absl::Seconds(20);
     options.pricing_file = state_dir_ + "/pricing.json";
+    return options;
+  }
+
+  void StartServer(const server::ServerOptions& options) {
     auto started = server::VetServer::Start(options);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(*started);
@@ -86,12 +98,15 @@ class ResultSizeIntegrationTest : public ::testing::Test {
     std::filesystem::remove_all(state_dir_);
   }
 
+  void ExpectANonReadingClientIsCutOff(const server::ServerOptions& base);
+
   std::unique_ptr<Fake> fake_;
   std::string state_dir_;
   std::unique_ptr<server::VetServer> server_;
 };
 
 TEST_F(ResultSizeIntegrationTest, ADefaultClientReceivesABigResultCutWithTheWholeTableAsCsv) {
+  ASSERT_NO_FATAL_FAILURE(StartServer(Options()));
   fake_->Enqueue(Fake::Completion(absl::StrCat("```python\n", kBigTableCode, "```\n"),
                                   /*with_usage=*/true, /*prompt_tokens=*/300,
                                   /*completion_tokens=*/60, kModel));
@@ -157,6 +172,78 @@ TEST_F(ResultSizeIntegrationTest, ADefaultClientReceivesABigResultCutWithTheWhol
     EXPECT_EQ(table.rows(i).cells(0).integer(), i);
     EXPECT_EQ(table.rows(i).cells(1).text(), absl::StrCat(std::string(7500, 'x'), i));
   }
+}
+
+}  // namespace
+}  // namespace vet
+
+namespace vet {
+namespace {
+
+// The value of the vet_active_streams gauge, or -1 when it cannot be read.
+int ActiveStreams(int metrics_port) {
+  const std::string metrics = ::vet::testing::HttpGet(metrics_port, "/metrics");
+  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
+    if (absl::ConsumePrefix(&line, "vet_active_streams ")) {
+      double value = -1;
+      return absl::SimpleAtod(line, &value) ? static_cast<int>(value) : -1;
+    }
+  }
+  return -1;
+}
+
+// A client that asks and then never reads: the server does not keep the
+// question's 10 MB of events for it. Past the bound of events waiting (or
+// the stall limit after the question ended) it cancels the call, and the
+// stream is gone; when the client finally reads, it finds it cancelled.
+void ResultSizeIntegrationTest::ExpectANonReadingClientIsCutOff(
+    const server::ServerOptions& base) {
+  fake_->Enqueue(Fake::Completion(absl::StrCat("```python\n", kBigTableCode, "```\n"),
+                                  /*with_usage=*/true, /*prompt_tokens=*/300,
+                                  /*completion_tokens=*/60, kModel));
+  server::ServerOptions options = base;
+  options.metrics_listen = "127.0.0.1:0";
+  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::AnalyticsService::NewStub(channel);
+  grpc::ClientContext context;
+  context.AddMetadata("x-api-key", kKey);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  v1::AskRequest request;
+  request.set_practice_id("demo");
+  request.set_question("Show me every note, in full");
+  request.set_as_of_date("2026-10-26");
+  auto reader = stub->Ask(&context, request);
+
+  // Not reading: the server ends the stream on its own.
+  const absl::Time deadline = absl::Now() + absl::Seconds(90);
+  int active = -1;
+  while (absl::Now() < deadline) {
+    active = ActiveStreams(server_->metrics_port());
+    if (active == 0 && fake_->requests().size() == 1) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(active, 0) << "the stream of a client that never reads was not ended";
+
+  std::vector<v1::AskEvent> events;
+  v1::AskEvent event;
+  while (reader->Read(&event)) events.push_back(event);
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  for (const v1::AskEvent& e : events) EXPECT_FALSE(e.has_final_answer());
+}
+
+TEST_F(ResultSizeIntegrationTest, AClientThatNeverReadsIsCutOffPastTheBufferBound) {
+  server::ServerOptions options = Options();
+  options.max_buffered_event_bytes = int64_t{2} << 20;
+  ExpectANonReadingClientIsCutOff(options);
+}
+
+TEST_F(ResultSizeIntegrationTest, AClientThatNeverReadsIsCutOffAfterTheStallLimit) {
+  server::ServerOptions options = Options();
+  options.stalled_stream_limit = absl::Seconds(1);
+  ExpectANonReadingClientIsCutOff(options);
 }
 
 }  // namespace
