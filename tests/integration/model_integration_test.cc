@@ -862,7 +862,9 @@ TEST_F(ModelIntegrationTest, ASessionContinuesAfterARestartOnPostgres) {
 TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
   server::ServerOptions options = BaseOptions();
   options.planner = "first";
-  options.session_ttl = absl::Seconds(2);
+  // Longer than a question takes with a cold sandbox on a loaded machine:
+  // a session idle only from the end of its question.
+  options.session_ttl = absl::Seconds(5);
   options.session_sweep = absl::Milliseconds(200);
   ASSERT_NO_FATAL_FAILURE(StartServer(options));
   AskOutcome first = Ask("What was our revenue last month?");
@@ -880,7 +882,7 @@ TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
   ASSERT_EQ(list().sessions_size(), 1);
   EXPECT_EQ(list().sessions(0).session_id(), session_id);
 
-  absl::SleepFor(absl::Milliseconds(2600));
+  absl::SleepFor(absl::Milliseconds(5600));
   EXPECT_EQ(list().sessions_size(), 0);
   AskOutcome late = Ask("and by vet?", session_id);
   EXPECT_EQ(late.status.error_code(), grpc::StatusCode::NOT_FOUND);
