@@ -208,10 +208,8 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   void Start();
 
  private:
-  // Runs `step` on the runner, keeping the question alive until it ran.
-  void Then(void (Question::*step)()) {
-    p_.runner_->Post([self = shared_from_this(), step] { ((*self).*step)(); });
-  }
+  // A callback that runs `step` with its value on the runner, keeping the
+  // question alive until it ran.
   template <typename T>
   std::function<void(T)> ThenWith(void (Question::*step)(T)) {
     return [self = shared_from_this(), step](T value) {
