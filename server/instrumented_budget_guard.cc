@@ -46,7 +46,7 @@ std::vector<prometheus::MetricFamily> BudgetStateCollector::Collect() const {
                   "1 when spend has reached the hard cap (model questions refused), else 0"),
   };
   for (const Practice& practice : practices_.practices()) {
-    absl::StatusOr<budget::BudgetState> state = guard_.GetState(practice);
+    absl::StatusOr<budget::BudgetState> state = guard_.GetTotals(practice);
     if (!state.ok()) {
       LogWarning("metrics: budget of practice ", practice.id,
                  " left out of this scrape: ", state.status().ToString());
@@ -73,6 +73,10 @@ InstrumentedBudgetGuard::~InstrumentedBudgetGuard() { metrics_.RemoveCollector(&
 
 absl::StatusOr<budget::BudgetState> InstrumentedBudgetGuard::GetState(const Practice& practice) {
   return inner_->GetState(practice);
+}
+
+absl::StatusOr<budget::BudgetState> InstrumentedBudgetGuard::GetTotals(const Practice& practice) {
+  return inner_->GetTotals(practice);
 }
 
 absl::StatusOr<budget::Reservation> InstrumentedBudgetGuard::Reserve(const Practice& practice,

@@ -52,6 +52,7 @@ class InstrumentedBudgetGuard final : public budget::BudgetGuard {
   InstrumentedBudgetGuard& operator=(const InstrumentedBudgetGuard&) = delete;
 
   absl::StatusOr<budget::BudgetState> GetState(const Practice& practice) override;
+  absl::StatusOr<budget::BudgetState> GetTotals(const Practice& practice) override;
   absl::StatusOr<budget::Reservation> Reserve(const Practice& practice, int64_t micros,
                                               const std::string& model) override;
   absl::Status Commit(const budget::Reservation& reservation, const budget::Spend& spend) override;

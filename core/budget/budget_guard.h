@@ -64,6 +64,14 @@ class BudgetGuard {
 
   virtual absl::StatusOr<BudgetState> GetState(const Practice& practice) = 0;
 
+  // GetState without spent_by_model_micros (left empty): what a question's
+  // budget check and the metrics need, without summing the period's ledger
+  // by model (which grows with every paid question of the period). The
+  // default is GetState.
+  virtual absl::StatusOr<BudgetState> GetTotals(const Practice& practice) {
+    return GetState(practice);
+  }
+
   // Holds `micros` against the practice's budget. Returns
   // kResourceExhausted, naming spent, limit and the reset time, when
   // spent + reserved + micros would pass the hard cap. A reservation of 0

@@ -460,6 +460,21 @@ TEST_P(BudgetStoreTest, SpendByModelSumsCommittedSpend) {
   EXPECT_EQ(state->spent_micros, 1510);
   EXPECT_EQ(state->spent_by_model_micros,
             (std::map<std::string, int64_t>{{"big", 1500}, {"small", 10}}));
+  // The totals alone: the same figures, without the sums by model.
+  auto held = guard->Reserve(p, 700, "big");
+  ASSERT_THAT(held, IsOk());
+  auto full = guard->GetState(p);
+  auto totals = guard->GetTotals(p);
+  ASSERT_THAT(full, IsOk());
+  ASSERT_THAT(totals, IsOk());
+  EXPECT_EQ(totals->spent_micros, full->spent_micros);
+  EXPECT_EQ(totals->reserved_micros, 700);
+  EXPECT_EQ(totals->remaining_micros, full->remaining_micros);
+  EXPECT_EQ(totals->soft_cap_reached, full->soft_cap_reached);
+  EXPECT_EQ(totals->resets_at, full->resets_at);
+  if (GetParam().durable) {
+    EXPECT_TRUE(totals->spent_by_model_micros.empty());
+  }
 }
 
 TEST_P(BudgetStoreTest, SixteenThreadsRacingGrantExactlyWhatTheCapAllows) {

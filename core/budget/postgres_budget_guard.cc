@@ -193,6 +193,14 @@ absl::Status PostgresBudgetGuard::InitSchema() {
 }
 
 absl::StatusOr<BudgetState> PostgresBudgetGuard::GetState(const Practice& practice) {
+  return ReadState(practice, /*by_model=*/true);
+}
+
+absl::StatusOr<BudgetState> PostgresBudgetGuard::GetTotals(const Practice& practice) {
+  return ReadState(practice, /*by_model=*/false);
+}
+
+absl::StatusOr<BudgetState> PostgresBudgetGuard::ReadState(const Practice& practice, bool by_model) {
   const absl::Time now = clock_.Now();
   const PeriodBounds bounds =
       PeriodAt(now, OptionsFor(options_, practice).period, practice.time_zone);
@@ -216,13 +224,14 @@ absl::StatusOr<BudgetState> PostgresBudgetGuard::GetState(const Practice& practi
         const int64_t stale = totals.Int(0, 2);
         state = ComputeBudgetState(practice, options_, bounds, row ? totals.Int(0, 0) : 0,
                                    row ? std::max<int64_t>(0, totals.Int(0, 1) - stale) : 0);
-        VET_ASSIGN_OR_RETURN(PgResult by_model,
+        if (!by_model) return absl::OkStatus();
+        VET_ASSIGN_OR_RETURN(PgResult models,
                              conn.Exec("SELECT model, SUM(micros)::bigint FROM ledger"
                                        " WHERE practice_id = $1::text AND period_start = $2::bigint"
                                        "   AND kind = 'commit' AND micros > 0 GROUP BY model",
                                        {practice.id, period}));
-        for (int i = 0; i < by_model.rows(); ++i) {
-          state.spent_by_model_micros[by_model.Text(i, 0)] = by_model.Int(i, 1);
+        for (int i = 0; i < models.rows(); ++i) {
+          state.spent_by_model_micros[models.Text(i, 0)] = models.Int(i, 1);
         }
         return absl::OkStatus();
       },

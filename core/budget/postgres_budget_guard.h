@@ -76,6 +76,7 @@ class PostgresBudgetGuard final : public BudgetGuard {
 
   // Holds that expired but were not swept yet are not counted as reserved.
   absl::StatusOr<BudgetState> GetState(const Practice& practice) override;
+  absl::StatusOr<BudgetState> GetTotals(const Practice& practice) override;
 
   // Sweeps expired reservations, then holds `micros` in one transaction.
   // A reservation of 0 is granted without touching the database.
@@ -95,6 +96,8 @@ class PostgresBudgetGuard final : public BudgetGuard {
   absl::Status Release(const Reservation& reservation) override;
 
  private:
+  // GetState, with or without the sums by model.
+  absl::StatusOr<BudgetState> ReadState(const Practice& practice, bool by_model);
   PostgresBudgetGuard(std::unique_ptr<storage::PostgresPool> pool, BudgetOptions options,
                       PostgresBudgetOptions pg, const Clock& clock);
 

@@ -163,8 +163,15 @@ BudgetState SqliteBudgetGuard::StateOf(const Practice& practice,
   return ComputeBudgetState(practice, options_, bounds, spent, reserved);
 }
 
-absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(
-    const Practice& practice) {
+absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(const Practice& practice) {
+  return ReadState(practice, /*by_model=*/true);
+}
+
+absl::StatusOr<BudgetState> SqliteBudgetGuard::GetTotals(const Practice& practice) {
+  return ReadState(practice, /*by_model=*/false);
+}
+
+absl::StatusOr<BudgetState> SqliteBudgetGuard::ReadState(const Practice& practice, bool by_model) {
   PeriodBounds bounds = PeriodAt(
       clock_.Now(), OptionsFor(options_, practice).period, practice.time_zone);
   const int64_t period = Micros(bounds.start);
@@ -192,16 +199,17 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::GetState(
   BudgetState state =
       StateOf(practice, bounds, row ? totals.Int(0) : 0,
               row ? std::max<int64_t>(0, totals.Int(1) - stale) : 0);
-  SqliteStatement by_model(
+  if (!by_model) return state;
+  SqliteStatement models(
       *db_,
       "SELECT model, SUM(micros) FROM ledger"
       " WHERE practice_id = ? AND period_start = ? AND kind = 'commit'"
       "   AND micros > 0 GROUP BY model");
-  by_model.Bind(practice.id).Bind(period);
+  models.Bind(practice.id).Bind(period);
   while (true) {
-    VET_ASSIGN_OR_RETURN(bool more, by_model.Step());
+    VET_ASSIGN_OR_RETURN(bool more, models.Step());
     if (!more) break;
-    state.spent_by_model_micros[by_model.Text(0)] = by_model.Int(1);
+    state.spent_by_model_micros[models.Text(0)] = models.Int(1);
   }
   return state;
 }

@@ -70,6 +70,7 @@ class SqliteBudgetGuard final : public BudgetGuard {
   SqliteBudgetGuard& operator=(const SqliteBudgetGuard&) = delete;
 
   absl::StatusOr<BudgetState> GetState(const Practice& practice) override;
+  absl::StatusOr<BudgetState> GetTotals(const Practice& practice) override;
 
   // Sweeps expired reservations, then holds `micros` in one transaction.
   // A reservation of 0 is granted without touching the file.
@@ -89,6 +90,8 @@ class SqliteBudgetGuard final : public BudgetGuard {
   absl::Status Release(const Reservation& reservation) override;
 
  private:
+  // GetState, with or without the sums by model.
+  absl::StatusOr<BudgetState> ReadState(const Practice& practice, bool by_model);
   SqliteBudgetGuard(std::string path,
                     std::unique_ptr<storage::SqliteDatabase> db,
                     BudgetOptions options, SqliteBudgetOptions sqlite_options,

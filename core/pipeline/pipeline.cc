@@ -379,7 +379,7 @@ void Pipeline::Question::OnSessionClaimed() {
 // 2. Budget: reserve the worst case before anything is spent, every attempt
 // included.
 void Pipeline::Question::CheckBudget() {
-  auto state = deps_.budget->GetState(practice_);
+  auto state = deps_.budget->GetTotals(practice_);
   if (!state.ok()) return End(state.status());
   state_ = *std::move(state);
   estimate_ = deps_.generator->Estimate(code_request_);
@@ -413,7 +413,7 @@ void Pipeline::Question::Reserve() {
     // than their worst case), so wait for them rather than refuse a
     // question the budget can pay for. The store's conditional write still
     // decides, so the cap holds exactly.
-    auto now_state = deps_.budget->GetState(practice_);
+    auto now_state = deps_.budget->GetTotals(practice_);
     const absl::Duration waited = deps_.clock->Now() - budget_wait_started_;
     if (now_state.ok()) {
       state_ = *now_state;
