@@ -112,6 +112,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.budget_wait < absl::ZeroDuration() || o.budget_wait > absl::Minutes(5)) {
     return absl::InvalidArgumentError("--budget_wait must be between 0s and 5m");
   }
+  if (o.max_import_memory_mb < 64) {
+    return absl::InvalidArgumentError("--max_import_memory_mb must be at least 64");
+  }
   if (o.max_import_bytes < 1024) {
     return absl::InvalidArgumentError("--max_import_bytes must be at least 1024");
   }

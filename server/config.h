@@ -84,6 +84,9 @@ struct ServerOptions {
   int max_repairs = 2;
   // Largest import (all five CSV files together).
   int64_t max_import_bytes = int64_t{1} << 30;
+  // What validating one import may hold in memory (MiB); imports are
+  // validated one at a time, so this bounds the server's import memory.
+  int64_t max_import_memory_mb = 2048;
   // How long SIGTERM waits for in-flight questions before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(30);
   budget::BudgetOptions budget;

@@ -65,6 +65,30 @@ TEST(ServerOptionsTest, RequiresPracticesAndSaneValues) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
 }
 
+TEST(ServerOptionsTest, AdmissionBoundsAreChecked) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  o.max_streams = 0;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_streams must")));
+  o.max_streams = 100;
+  o.max_streams_per_practice = 101;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--max_streams_per_practice must be between 1 and "
+                                 "--max_streams (100)")));
+  o.max_streams_per_practice = 100;
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.budget_wait = absl::Seconds(-1);
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--budget_wait")));
+  o.budget_wait = absl::Seconds(5);
+  o.max_import_memory_mb = 10;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_import_memory_mb")));
+}
+
 TEST(ServerOptionsTest, ModelAndSandboxSettingsAreChecked) {
   ServerOptions o;
   o.state_dir = "/tmp/x";

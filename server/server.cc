@@ -353,7 +353,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
       s.datasets.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
-      data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3}, s.admission.get(),
+      data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
+                         options.max_import_memory_mb << 20},
+      s.admission.get(),
       options.max_buffered_event_bytes, options.stalled_stream_limit});
 
   grpc::EnableDefaultHealthCheckService(true);
