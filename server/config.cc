@@ -109,6 +109,10 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         "--max_streams_per_practice must be between 1 and --max_streams (", o.max_streams,
         ")"));
   }
+  if (o.rate_limit < 0) {
+    return absl::InvalidArgumentError("--rate_limit must be >= 0 (0 turns it off)");
+  }
+  if (o.rate_burst < 1) return absl::InvalidArgumentError("--rate_burst must be at least 1");
   if (o.budget_wait < absl::ZeroDuration() || o.budget_wait > absl::Minutes(5)) {
     return absl::InvalidArgumentError("--budget_wait must be between 0s and 5m");
   }

@@ -39,6 +39,10 @@ struct ServerOptions {
   // core/pipeline/admission.h.
   int max_streams = 1024;
   int max_streams_per_practice = 128;
+  // Questions one practice may start per minute, in bursts of rate_burst
+  // (a token bucket); 0 turns the limit off.
+  int rate_limit = 0;
+  int rate_burst = 20;
   // How long a question refused only by other questions' budget holds
   // waits for them to settle.
   absl::Duration budget_wait = absl::Seconds(5);

@@ -84,6 +84,14 @@ TEST(ServerOptionsTest, AdmissionBoundsAreChecked) {
   EXPECT_THAT(ValidateServerOptions(o),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--budget_wait")));
   o.budget_wait = absl::Seconds(5);
+  o.rate_limit = -1;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--rate_limit")));
+  o.rate_limit = 60;
+  o.rate_burst = 0;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--rate_burst")));
+  o.rate_burst = 10;
   o.max_import_memory_mb = 10;
   EXPECT_THAT(ValidateServerOptions(o),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max_import_memory_mb")));

@@ -39,6 +39,11 @@ ABSL_FLAG(int, max_streams, 1024,
 ABSL_FLAG(int, max_streams_per_practice, 128,
           "Questions in progress at once for one practice; past it that practice gets "
           "RESOURCE_EXHAUSTED [VET_MAX_STREAMS_PER_PRACTICE]");
+ABSL_FLAG(int, rate_limit, 0,
+          "Questions one practice may start per minute; past it RESOURCE_EXHAUSTED with the "
+          "wait; 0 turns it off [VET_RATE_LIMIT]");
+ABSL_FLAG(int, rate_burst, 20, "Questions a practice may start at once under --rate_limit "
+                               "[VET_RATE_BURST]");
 ABSL_FLAG(absl::Duration, budget_wait, absl::Seconds(5),
           "How long a question refused only by other questions' budget holds waits for "
           "them to settle [VET_BUDGET_WAIT]");
@@ -163,6 +168,8 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   integer("VET_MAX_QUEUED", FLAGS_max_queued);
   integer("VET_MAX_STREAMS", FLAGS_max_streams);
   integer("VET_MAX_STREAMS_PER_PRACTICE", FLAGS_max_streams_per_practice);
+  integer("VET_RATE_LIMIT", FLAGS_rate_limit);
+  integer("VET_RATE_BURST", FLAGS_rate_burst);
   duration("VET_BUDGET_WAIT", FLAGS_budget_wait);
   str("VET_SANDBOX", FLAGS_sandbox);
   str("VET_PYTHON", FLAGS_python);
@@ -242,6 +249,8 @@ int main(int argc, char** argv) {
   options.max_queued = absl::GetFlag(FLAGS_max_queued);
   options.max_streams = absl::GetFlag(FLAGS_max_streams);
   options.max_streams_per_practice = absl::GetFlag(FLAGS_max_streams_per_practice);
+  options.rate_limit = absl::GetFlag(FLAGS_rate_limit);
+  options.rate_burst = absl::GetFlag(FLAGS_rate_burst);
   options.budget_wait = absl::GetFlag(FLAGS_budget_wait);
   options.sandbox = absl::GetFlag(FLAGS_sandbox);
   options.python = absl::GetFlag(FLAGS_python);

@@ -346,7 +346,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                                s.executor.get(), s.datasets.get(), &RealClock::Get(),
                                s.pricing.get(), s.pool.get()});
   s.admission = std::make_unique<pipeline::QuestionAdmission>(
-      pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice},
+      pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
+                                           options.rate_limit, options.rate_burst},
       RealClock::Get());
   s.import_pool = std::make_unique<WorkerPool>(
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});

@@ -56,6 +56,30 @@ absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
         " questions in progress, its limit --max_streams); retry in ",
         absl::FormatDuration(RetryAfterLocked())));
   }
+  if (options_.rate_per_minute > 0) {
+    // Refilled continuously at rate_per_minute, up to the burst; a
+    // practice seen for the first time starts full.
+    const absl::Time now = clock_.Now();
+    const double per_second = options_.rate_per_minute / 60.0;
+    const double burst = std::max(1, options_.rate_burst);
+    auto [it, fresh] = buckets_.try_emplace(practice_id, Bucket{burst, now});
+    Bucket& bucket = it->second;
+    if (!fresh) {
+      bucket.tokens = std::min(
+          burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.counted) * per_second);
+      bucket.counted = now;
+    }
+    if (bucket.tokens < 1) {
+      if (mine == 0) by_practice_.erase(practice_id);
+      const absl::Duration next = absl::Ceil(
+          absl::Seconds((1 - bucket.tokens) / per_second), absl::Milliseconds(100));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "practice '", practice_id, "' may ask ", options_.rate_per_minute,
+          " questions a minute (--rate_limit, bursts of ", options_.rate_burst,
+          "); the next may be asked in ", absl::FormatDuration(next)));
+    }
+    bucket.tokens -= 1;
+  }
   ++mine;
   ++total_;
   return Ticket(this, practice_id, clock_.Now());

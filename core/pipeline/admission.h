@@ -31,6 +31,13 @@ class QuestionAdmission {
     // ~100 questions/s, more than two cores execute), while eight
     // practices at their limit still fit under max_in_progress.
     int max_per_practice = 128;
+    // Questions one practice may start per minute (--rate_limit), as a
+    // token bucket holding at most `rate_burst` questions; 0 turns it off.
+    // Off by default: the bound on questions in progress already keeps one
+    // practice from taking the server; a rate limit is for operators who
+    // want to cap a practice's use (or a runaway client) over time.
+    int rate_per_minute = 0;
+    int rate_burst = 20;
   };
 
   // Held by one admitted question; lets go when destroyed.
@@ -57,8 +64,8 @@ class QuestionAdmission {
 
   // Admits one question of `practice_id`, or refuses it at once:
   //   kResourceExhausted  the practice has max_per_practice questions in
-  //                       progress; the message names the practice, the
-  //                       limit and when to retry
+  //                       progress, or has used up its rate; the message
+  //                       names the practice, the limit and when to retry
   //   kUnavailable        the server has max_in_progress questions in
   //                       progress; the message says when to retry
   absl::StatusOr<Ticket> Admit(const std::string& practice_id);
@@ -77,6 +84,12 @@ class QuestionAdmission {
   mutable absl::Mutex mu_;
   int total_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, int> by_practice_ ABSL_GUARDED_BY(mu_);
+  // Token buckets by practice: tokens left and when they were counted.
+  struct Bucket {
+    double tokens = 0;
+    absl::Time counted;
+  };
+  std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   // Exponentially weighted moving average of how long questions took.
   absl::Duration typical_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
 };

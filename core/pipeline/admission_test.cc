@@ -77,5 +77,30 @@ TEST(QuestionAdmissionTest, MovedTicketsReleaseOnce) {
   EXPECT_EQ(admission.in_progress(), 0);
 }
 
+TEST(QuestionAdmissionTest, ARateLimitRefusesPastTheBurstAndRefillsOverTime) {
+  FakeClock clock;
+  QuestionAdmission::Options options;
+  options.rate_per_minute = 60;  // one a second
+  options.rate_burst = 3;
+  QuestionAdmission admission(options, clock);
+  for (int i = 0; i < 3; ++i) EXPECT_THAT(admission.Admit("busy"), IsOk()) << i;
+  EXPECT_THAT(admission.Admit("busy"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("practice 'busy' may ask 60 questions a minute (--rate_limit, "
+                                 "bursts of 3); the next may be asked in 1s")));
+  // Another practice has its own bucket.
+  EXPECT_THAT(admission.Admit("calm"), IsOk());
+  clock.Advance(absl::Milliseconds(500));
+  EXPECT_THAT(admission.Admit("busy"), StatusIs(absl::StatusCode::kResourceExhausted,
+                                                HasSubstr("in 500ms")));
+  clock.Advance(absl::Milliseconds(500));
+  EXPECT_THAT(admission.Admit("busy"), IsOk());
+  // Refills up to the burst, not beyond.
+  clock.Advance(absl::Hours(1));
+  for (int i = 0; i < 3; ++i) EXPECT_THAT(admission.Admit("busy"), IsOk()) << i;
+  EXPECT_FALSE(admission.Admit("busy").ok());
+  EXPECT_EQ(admission.in_progress("busy"), 0) << "tickets above were not kept";
+}
+
 }  // namespace
 }  // namespace vet::pipeline

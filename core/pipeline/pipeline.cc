@@ -16,6 +16,7 @@
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
+#include "core/common/utf8.h"
 #include "core/common/worker_pool.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
@@ -123,9 +124,15 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
   if (question.empty()) {
     return absl::InvalidArgumentError("question is empty: ask something about the practice's data");
   }
-  if (static_cast<int>(request.question.size()) > options.max_question_chars) {
+  // Counted in characters, as the person typing sees them.
+  const Utf8Scan scan = ScanUtf8(request.question);
+  if (!scan.valid) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "question is ", request.question.size(), " characters long; at most ",
+        "question is not valid UTF-8 (from byte ", scan.invalid_at, ")"));
+  }
+  if (static_cast<int>(scan.chars) > options.max_question_chars) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "question is ", scan.chars, " characters long; at most ",
         options.max_question_chars, " are allowed"));
   }
   for (unsigned char c : request.question) {

@@ -296,6 +296,23 @@ TEST(DefaultAnswerTextTest, FormatsNumbersByUnit) {
 namespace vet::pipeline {
 namespace {
 
+TEST(ValidateAskRequestTest, CountsTheQuestionInCharactersAndRefusesInvalidUtf8) {
+  const PipelineOptions options;  // at most 2000 characters
+  const absl::Time now = absl::FromUnixSeconds(1790000000);
+  std::string accented;
+  for (int i = 0; i < 1999; ++i) accented += "\xC3\xA9";  // 3,998 bytes
+  EXPECT_THAT(ValidateAskRequest({accented, "", ""}, options, now, absl::UTCTimeZone()),
+              IsOk());
+  accented += "\xC3\xA9\xC3\xA9";
+  EXPECT_THAT(ValidateAskRequest({accented, "", ""}, options, now, absl::UTCTimeZone()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("question is 2001 characters long; at most 2000")));
+  EXPECT_THAT(ValidateAskRequest({"revenue \xFF\xFE", "", ""}, options, now,
+                                 absl::UTCTimeZone()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("question is not valid UTF-8 (from byte 8)")));
+}
+
 TEST(ScrubFailureMessageTest, KeepsSchemaNamesAndHidesOtherQuotedValues) {
   EXPECT_EQ(ScrubFailureMessage("'revenue'"), "'...'");
   EXPECT_EQ(ScrubFailureMessage("'amount'"), "'amount'");
