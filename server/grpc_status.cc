@@ -4,13 +4,21 @@
 
 #include <string>
 
+#include "core/common/log.h"
+#include "core/common/redact.h"
+
 namespace vet::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   constexpr size_t kMaxMessage = 1024;
-  std::string message(status.message().substr(0, kMaxMessage));
-  if (status.message().size() > kMaxMessage) message += "...";
+  // No path of the server reaches a client; the log keeps the whole.
+  std::string message = WithoutPaths(status.message());
+  if (message.size() != status.message().size()) {
+    LogInfo("sent without its paths: ", absl::StatusCodeToString(status.code()), ": ",
+            status.message().substr(0, kMaxMessage));
+  }
+  if (message.size() > kMaxMessage) message = message.substr(0, kMaxMessage) + "...";
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
 }
 

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/common/log.h"
 #include "core/common/random.h"
+#include "core/common/redact.h"
 #include "core/common/status_macros.h"
 #include "core/common/utf8.h"
 #include "core/common/worker_pool.h"
@@ -652,7 +653,8 @@ void Pipeline::Question::End(absl::Status status) {
   // logged, not allowed to replace the question's own outcome.
   if (records_turn_) {
     turn_.status = status.code();
-    if (turn_.answer.empty() && !status.ok()) turn_.answer = std::string(status.message());
+    // What the session shows later: without the server's paths.
+    if (turn_.answer.empty() && !status.ok()) turn_.answer = WithoutPaths(status.message());
     absl::Status stored = deps_.sessions->AppendTurn(practice_.id, session_.id, turn_);
     if (!stored.ok()) LogWarning("could not store turn of session: ", stored.ToString());
   }

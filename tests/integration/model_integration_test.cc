@@ -1054,6 +1054,10 @@ TEST_F(ModelIntegrationTest, APracticePastItsShareIsRefusedAndOthersAreNot) {
     }
     grpc::Status status = reader->Finish();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+    // It says what is missing, without the server's paths.
+    EXPECT_THAT(status.error_message(), HasSubstr("import its exports first"));
+    EXPECT_THAT(status.error_message(), Not(HasSubstr(state_dir_)));
+    EXPECT_THAT(status.error_message(), Not(HasSubstr("/practices/")));
   }
 
   // One question ends (cancelled by its client): the practice may ask again.
