@@ -547,10 +547,14 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
 
   // Export name (lower case, trimmed) -> canonical name, from the mapping.
   std::map<std::string, std::string> renames;
+  // The mapping's own spelling of each export name, until the header has it.
+  std::map<std::string, std::string> unmatched;
   if (auto it = mapping_.columns.find(spec_.name);
       it != mapping_.columns.end()) {
     for (const auto& [from, to] : it->second) {
-      renames[Lower(absl::StripAsciiWhitespace(from))] = to;
+      const std::string key = Lower(absl::StripAsciiWhitespace(from));
+      renames[key] = to;
+      unmatched[key] = from;
     }
   }
   builders_.resize(spec_.columns.size());
@@ -568,6 +572,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
       continue;
     }
     std::string name = Lower(absl::StripAsciiWhitespace(header[f]));
+    unmatched.erase(name);
     if (auto it = renames.find(name); it != renames.end()) name = it->second;
     int index = Index(name);
     if (index < 0) {
@@ -584,6 +589,15 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
       continue;
     }
     builders_[index].source = static_cast<int>(f);
+  }
+
+  // A mapping that names a column the export does not have is a mistake in
+  // the mapping (or the wrong export): say which, rather than import
+  // without it.
+  for (const auto& [key, from] : unmatched) {
+    Problem(reader.line(), renames[key], DisplayValue(from),
+            "the mapping renames this column, but the export has no column of that name");
+    ok = false;
   }
 
   std::vector<std::string> missing;

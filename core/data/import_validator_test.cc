@@ -632,6 +632,24 @@ TEST(ImportValidatorTest, MappingRenamesColumnsAndParsesDateFormats) {
                                   "mapping's format %d/%m/%Y")));
 }
 
+TEST(ImportValidatorTest, AMappingNamingAColumnTheExportLacksIsRefusedNamingIt) {
+  absl::StatusOr<ColumnMapping> mapping = ParseColumnMapping(R"({
+    "tables": {"clients": {"columns": {"Client Ref": "client_id", "Joined": "created_on"}}}})");
+  ASSERT_THAT(mapping, IsOk());
+  Fixture f;
+  // "Joined" is there; "Client Ref" is not (the export calls it client_id).
+  f.csv["clients"] =
+      "client_id,first_name,last_name,joined,status\n"
+      "C1,Ann,Lee,2024-01-02,active\nC2,Bob,Ray,2025-12-31,inactive\n";
+  ImportOutcome out = Validate(f, *mapping);
+  EXPECT_THAT(out.problems,
+              ElementsAre(Problem("clients", 1, "client_id", "Client Ref",
+                                  "the export has no column of that name")));
+  TempDir dir;
+  EXPECT_THAT(ValidateImport(f.Write(dir), *mapping, Options()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Client Ref")));
+}
+
 TEST(ImportValidatorTest, MalformedMappingsNameThePath) {
   EXPECT_THAT(ParseColumnMapping("{\"tables\": "),
               StatusIs(absl::StatusCode::kInvalidArgument,
