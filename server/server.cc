@@ -43,6 +43,7 @@
 #include "core/session/sqlite_session_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "server/protobuf_log.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/analytics_service.h"
@@ -227,6 +228,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
   VET_RETURN_IF_ERROR(ValidateServerOptions(options));
+  RouteProtobufLog();
   auto state = std::make_unique<State>();
   State& s = *state;
   s.options = options;

@@ -1,0 +1,28 @@
+// Protobuf's own log lines, through the server's log, without letting a
+// client flood it: protobuf logs one ERROR line for every request whose
+// string field is not valid UTF-8 (and gRPC then refuses the call), so a
+// client could write the log as fast as it can send. Those lines are
+// counted and summarised at most once a minute; others pass through.
+#ifndef VET_SERVER_PROTOBUF_LOG_H_
+#define VET_SERVER_PROTOBUF_LOG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace vet::server {
+
+// Installs the handler (process-wide; idempotent).
+void RouteProtobufLog();
+
+namespace internal {
+
+// What the handler does with one protobuf log line at `now`; returns the
+// line it logged, or "" when it only counted it. Thread-safe.
+std::string HandleProtobufLog(int level, const std::string& message, absl::Time now);
+
+}  // namespace internal
+}  // namespace vet::server
+
+#endif  // VET_SERVER_PROTOBUF_LOG_H_
