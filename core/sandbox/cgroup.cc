@@ -23,7 +23,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -285,6 +284,51 @@ absl::StatusOr<std::string> UnifiedPath(const std::string& proc_file) {
                    " (this process is in no cgroup v2 hierarchy)"));
 }
 
+// The controllers listed in <own_dir>/cgroup.controllers: those its parent
+// delegated to it.
+absl::StatusOr<std::set<std::string>> DelegatedControllers(
+    const std::string& own_dir) {
+  absl::StatusOr<std::string> listed =
+      ReadFile(own_dir + "/cgroup.controllers");
+  if (!listed.ok()) {
+    return absl::FailedPreconditionError(listed.status().message());
+  }
+  std::set<std::string> delegated;
+  for (absl::string_view c :
+       absl::StrSplit(*listed, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+    delegated.emplace(c);
+  }
+  return delegated;
+}
+
+// "No internal processes": a v2 cgroup that enables controllers for its
+// children may hold no process itself, so this process moves into the leaf
+// `server_dir` first (its threads move with it), then `own_dir` enables
+// `controllers` ("+memory +pids +cpu") for its children.
+absl::Status MoveIntoLeafAndEnable(const std::string& own_dir,
+                                   const std::string& server_dir,
+                                   const std::string& controllers) {
+  absl::Status s = MakeDir(server_dir);
+  if (s.ok()) {
+    s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()),
+                  kCreateFlags);
+  }
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: cannot move the server into its leaf: ", s.message()));
+  }
+  const std::string control = own_dir + "/cgroup.subtree_control";
+  absl::string_view op;
+  int err = WriteFileErrno(control, controllers, &op, kCreateFlags);
+  if (err == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      ErrnoMessage(op, control, err), " (value ", controllers, ")",
+      err == EBUSY ? absl::StrCat(": another process is still in ", own_dir,
+                                  ", which a cgroup handing out controllers "
+                                  "may not hold")
+                   : ""));
+}
+
 // The v2 cpu.weight that weighs as `shares` v1 cpu.shares do, within the
 // kernel's 1..10000.
 int CpuWeightForShares(int shares) {
@@ -504,21 +548,14 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(
       own == "/" ? options.root : absl::StrCat(options.root, own);
   const std::string& own_dir = unified->own_dir;
   if (access(own_dir.c_str(), W_OK) != 0) {
+    const int err = errno;
     return absl::FailedPreconditionError(absl::StrCat(
-        ErrnoMessage("cgroup v2: cannot write", own_dir, errno),
+        "cgroup v2: cannot write ", own_dir, ": ", std::strerror(err),
         " (not delegated to this process: run it under systemd with "
         "Delegate=yes, or as root)"));
   }
-  absl::StatusOr<std::string> listed =
-      ReadFile(own_dir + "/cgroup.controllers");
-  if (!listed.ok()) {
-    return absl::FailedPreconditionError(listed.status().message());
-  }
-  std::set<std::string> delegated;
-  for (absl::string_view c :
-       absl::StrSplit(*listed, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
-    delegated.emplace(c);
-  }
+  VET_ASSIGN_OR_RETURN(std::set<std::string> delegated,
+                       DelegatedControllers(own_dir));
   const char* const what_missing[][2] = {
       {"memory", "no memory limit (only the rlimits)"},
       {"pids", "no process-count limit (only RLIMIT_NPROC)"},
@@ -534,10 +571,9 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(
     }
   }
   if (!has[0] && !has[1] && !has[2]) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cgroup v2: none of memory, pids, cpu is delegated to ",
-                     own_dir, " (its cgroup.controllers: \"",
-                     absl::StripAsciiWhitespace(*listed), "\")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: none of memory, pids, cpu is delegated to ", own_dir,
+        " (its cgroup.controllers: \"", absl::StrJoin(delegated, " "), "\")"));
   }
   unified->has_memory = has[0];
   unified->has_pids = has[1];
@@ -547,27 +583,10 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(
       new CgroupController(std::move(options.root), std::move(options.parent),
                            has[2], std::move(unified)));
 
-  // "No internal processes": a cgroup that enables controllers for its
-  // children may hold no process itself, so the server moves into a leaf
-  // first (its threads move with it).
-  const std::string server_dir = absl::StrCat(own_dir, "/", kServerLeaf);
-  absl::Status s = MakeDir(server_dir);
-  if (s.ok()) {
-    s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()),
-                  kCreateFlags);
-  }
-  if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup v2: cannot move the server into its leaf: ", s.message()));
-  }
-  s = WriteFile(own_dir + "/cgroup.subtree_control",
-                controller->V2Controllers("+"), kCreateFlags);
-  if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        s.message(), " (Device or resource busy: another process is still in ",
-        own_dir, ", which a cgroup handing out controllers may not hold)"));
-  }
-  s = controller->SetUpV2Parent();
+  VET_RETURN_IF_ERROR(
+      MoveIntoLeafAndEnable(own_dir, absl::StrCat(own_dir, "/", kServerLeaf),
+                            controller->V2Controllers("+")));
+  absl::Status s = controller->SetUpV2Parent();
   if (!s.ok()) return absl::FailedPreconditionError(s.message());
   return controller;
 }

@@ -323,7 +323,10 @@ TEST_F(FakeCgroupV2, RefusesAnOwnCgroupThatIsNotThere) {
   WriteAll(ProcFile(), "0::/system.slice/other.service\n");
   EXPECT_THAT(CgroupController::Detect(MakeOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("not delegated to this process")));
+                       HasSubstr(absl::StrCat(
+                           "cgroup v2: cannot write ", root_,
+                           "/system.slice/other.service: No such file or "
+                           "directory (not delegated to this process"))));
 }
 
 TEST_F(FakeCgroupV2, RefusesWhenTheOwnCgroupCannotHandOutControllers) {
