@@ -9,13 +9,17 @@
 // would. What the fake cannot show (the kernel enforcing the limits, moving
 // tasks, emptying cgroup.procs) is left to a real v2 host.
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -390,6 +394,65 @@ TEST_F(FakeCgroupV2, HybridRootKeepsTheV1Path) {
                                         HasSubstr("not running as root"))));
   EXPECT_FALSE(DirExists(own_ + "/server"));
   EXPECT_THAT(Files(own_ + "/server"), IsEmpty());
+}
+
+// The fake stands for the kernel only if cgroupfs takes the writes as the
+// v2 path makes them (O_CREAT | O_TRUNC, as the shell's `>`). This checks
+// that on a real cgroup2 mount: here the hybrid host's unified/ (which has
+// no memory, pids or cpu controller, so the limits themselves are not
+// checked), or /sys/fs/cgroup on a v2 host. It also checks cgroup.kill
+// and the rmdir of a cgroup with its interface files.
+TEST(RealCgroup2MountTest, TakesTheWritesOfTheV2Path) {
+  constexpr long kCgroup2SuperMagic = 0x63677270;
+  std::string mount;
+  for (const char* candidate : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs;
+    if (statfs(candidate, &fs) == 0 && fs.f_type == kCgroup2SuperMagic) {
+      mount = candidate;
+      break;
+    }
+  }
+  if (mount.empty()) GTEST_SKIP() << "no cgroup2 mount here";
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  const std::string dir = absl::StrCat(mount, "/vet-analytics-test-", getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << std::strerror(errno);
+  auto write_file = [](const std::string& path, const std::string& value) {
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return errno;
+    int err = ::write(fd, value.data(), value.size()) ==
+                      static_cast<ssize_t>(value.size())
+                  ? 0
+                  : errno;
+    close(fd);
+    return err;
+  };
+  // A missing interface file is refused, not made.
+  EXPECT_EQ(write_file(dir + "/memory.max", "1"), EACCES);
+  EXPECT_FALSE(Files(dir).count("memory.max"));
+
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(write_file(dir + "/cgroup.procs", absl::StrCat(child)), 0);
+  EXPECT_EQ(ReadAll(dir + "/cgroup.procs"), absl::StrCat(child, "\n"));
+  if (Files(dir).count("cgroup.kill")) {
+    EXPECT_EQ(write_file(dir + "/cgroup.kill", "1"), 0);
+  } else {
+    kill(child, SIGKILL);  // a kernel before 5.14
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  // The kernel takes the task out of the cgroup just after the wait.
+  bool removed = false;
+  for (int i = 0; i < 200 && !removed; ++i) {
+    removed = rmdir(dir.c_str()) == 0;
+    if (!removed) usleep(5000);
+  }
+  EXPECT_TRUE(removed) << std::strerror(errno);
 }
 
 }  // namespace
