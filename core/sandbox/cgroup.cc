@@ -308,6 +308,21 @@ absl::StatusOr<std::set<std::string>> DelegatedControllers(
 absl::Status MoveIntoLeafAndEnable(const std::string& own_dir,
                                    const std::string& server_dir,
                                    const std::string& controllers) {
+  // Checked before moving, so a refusal leaves this process where it was:
+  // the kernel would refuse the controllers anyway (EBUSY), and the others
+  // are not this server's to move (a login shell's scope, a container's
+  // init).
+  std::vector<std::string> others;
+  for (pid_t pid : ReadProcs(own_dir)) {
+    if (pid != getpid()) others.push_back(absl::StrCat(pid));
+  }
+  if (!others.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: ", own_dir, " holds other processes than this server (",
+        absl::StrJoin(others, " "),
+        "), so it may not hand out controllers: run the server as the only "
+        "process of a delegated cgroup (systemd's Delegate=yes)"));
+  }
   absl::Status s = MakeDir(server_dir);
   if (s.ok()) {
     s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()),

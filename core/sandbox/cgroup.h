@@ -157,8 +157,8 @@ class CgroupController {
   // is logged once and left out (has_cpu() false without cpu; no memory or
   // pids limit without those). Returns kFailedPrecondition when the own
   // cgroup has no "0::" line, is not writable, has none of the three
-  // controllers, or refuses the move or the controllers (EBUSY: other
-  // processes are still in the own cgroup).
+  // controllers, holds other processes than this one (checked before
+  // anything moves), or refuses the move or the controllers.
   static absl::StatusOr<std::unique_ptr<CgroupController>> Detect(
       Options options);
 

@@ -333,6 +333,18 @@ TEST_F(FakeCgroupV2, RefusesAnOwnCgroupThatIsNotThere) {
                            "directory (not delegated to this process"))));
 }
 
+TEST_F(FakeCgroupV2, RefusesToShareTheOwnCgroupWithOtherProcesses) {
+  WriteAll(own_ + "/cgroup.procs", absl::StrCat("1\n", getpid(), "\n77\n"));
+  EXPECT_THAT(CgroupController::Detect(MakeOptions()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat(
+                           "cgroup v2: ", own_,
+                           " holds other processes than this server (1 77)"))));
+  // Refused before it moved or enabled anything.
+  EXPECT_FALSE(DirExists(own_ + "/server"));
+  EXPECT_EQ(ReadAll(own_ + "/cgroup.subtree_control"), "");
+}
+
 TEST_F(FakeCgroupV2, RefusesWhenTheOwnCgroupCannotHandOutControllers) {
   // What the kernel answers while another process is still in the own
   // cgroup (EBUSY); a directory in the way gives an error the same way.
