@@ -1,6 +1,7 @@
-// cgroup v1 plumbing for sandbox workers: plain file writes under
-// /sys/fs/cgroup/{memory,pids,cpu}. Every error names the file and the errno
-// so an operator can see which limit the kernel refused.
+// cgroup plumbing for sandbox workers: plain file writes under
+// /sys/fs/cgroup/{memory,pids,cpu} (v1) or under the server's own delegated
+// cgroup (v2). Every error names the file and the errno so an operator can
+// see which limit the kernel refused.
 #include "core/sandbox/cgroup.h"
 
 #include <dirent.h>
@@ -12,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -21,13 +23,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/common/status_macros.h"
 
 namespace vet::sandbox {
 namespace {
@@ -61,12 +68,19 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+// How the v2 path opens a file to write it: as the shell's `>` does
+// (O_CREAT | O_TRUNC), which cgroupfs accepts for its existing files (a
+// missing one is EACCES there). It lets the tests run the v2 path against a
+// plain folder with no kernel to make the interface files, and read back
+// exactly the files it wrote. The v1 path opens files as it always has.
+constexpr int kCreateFlags = O_CREAT | O_TRUNC;
+
 // Writes `value` with one write(2): cgroup files take one value per write,
 // so a short write would be a different value. Returns 0 or the errno.
 int WriteFileErrno(const std::string& path, absl::string_view value,
-                   absl::string_view* failed_op) {
+                   absl::string_view* failed_op, int extra_flags = 0) {
   *failed_op = "open";
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags, 0644);
   if (fd < 0) return errno;
   *failed_op = "write";
   ssize_t n;
@@ -79,9 +93,10 @@ int WriteFileErrno(const std::string& path, absl::string_view value,
   return err;
 }
 
-absl::Status WriteFile(const std::string& path, absl::string_view value) {
+absl::Status WriteFile(const std::string& path, absl::string_view value,
+                       int extra_flags = 0) {
   absl::string_view op;
-  int err = WriteFileErrno(path, value, &op);
+  int err = WriteFileErrno(path, value, &op, extra_flags);
   if (err == 0) return absl::OkStatus();
   return absl::InternalError(
       absl::StrCat(ErrnoMessage(op, path, err), " (value ", value, ")"));
@@ -122,8 +137,18 @@ std::vector<pid_t> ReadProcs(const std::string& dir) {
 }
 
 // SIGKILLs everything in the given cgroup directories until they are empty
-// or kGiveUpAfter passes. Returns true if they ended empty.
+// or kGiveUpAfter passes. Where a directory has cgroup.kill (v2, kernel
+// 5.14+) the kernel kills its whole tree first, forks racing the kill
+// included; the loop then only waits for the tasks to leave. Returns true
+// if they ended empty.
 bool KillAllIn(const std::vector<std::string>& dirs) {
+  for (const std::string& dir : dirs) {
+    const std::string kill_file = dir + "/cgroup.kill";
+    if (!Exists(kill_file)) continue;
+    // A failure falls back to the per-pid kills below.
+    absl::Status s = WriteFile(kill_file, "1");
+    if (!s.ok()) LogWarning(s.message());
+  }
   const absl::Time deadline = absl::Now() + kGiveUpAfter;
   for (;;) {
     bool empty = true;
@@ -217,62 +242,168 @@ std::vector<std::string> SubDirs(const std::string& dir) {
 // ours to signal).
 bool Alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
-}  // namespace
-
-WorkerCgroup::WorkerCgroup(std::string name, std::string memory_dir,
-                           std::string pids_dir, std::string cpu_dir,
-                           int64_t memory_limit_bytes)
-    : name_(std::move(name)),
-      memory_dir_(std::move(memory_dir)),
-      pids_dir_(std::move(pids_dir)),
-      cpu_dir_(std::move(cpu_dir)),
-      memory_limit_bytes_(memory_limit_bytes) {}
-
-WorkerCgroup::~WorkerCgroup() { KillAndRemove(Dirs()); }
-
-std::vector<std::string> WorkerCgroup::Dirs() const {
-  std::vector<std::string> dirs = {memory_dir_, pids_dir_};
-  if (!cpu_dir_.empty()) dirs.push_back(cpu_dir_);
-  return dirs;
-}
-
-absl::Status WorkerCgroup::AddProcess(pid_t pid) {
-  const std::string value = absl::StrCat(pid);
-  for (const std::string& dir : Dirs()) {
-    absl::Status s = WriteFile(dir + "/cgroup.procs", value);
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-int64_t WorkerCgroup::CpuShares() const {
-  if (cpu_dir_.empty()) return -1;
-  absl::StatusOr<std::string> text = ReadFile(cpu_dir_ + "/cpu.shares");
-  int64_t n;
-  if (!text.ok() || !absl::SimpleAtoi(*text, &n)) return -1;
-  return n;
-}
-
-int64_t WorkerCgroup::OomKills() const {
-  absl::StatusOr<std::string> text =
-      ReadFile(memory_dir_ + "/memory.oom_control");
+// The 'key N' line of a flat-keyed cgroup file (memory.oom_control,
+// memory.events), or 0 if absent or unreadable.
+int64_t KeyedValue(const std::string& path, absl::string_view key) {
+  absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return 0;
   for (absl::string_view line :
        absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(line, absl::MaxSplits(' ', 1));
     int64_t n;
-    if (kv.first == "oom_kill" && absl::SimpleAtoi(kv.second, &n)) return n;
+    if (kv.first == key && absl::SimpleAtoi(kv.second, &n)) return n;
   }
   return 0;
 }
 
-int64_t WorkerCgroup::MemoryUsageBytes() const {
-  absl::StatusOr<std::string> text =
-      ReadFile(memory_dir_ + "/memory.usage_in_bytes");
+// A single-number cgroup file, or -1 if unreadable.
+int64_t NumberIn(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
   int64_t n;
   if (!text.ok() || !absl::SimpleAtoi(*text, &n)) return -1;
   return n;
+}
+
+// The cgroup v2 path of this process ("/system.slice/x.service") from a
+// /proc/<pid>/cgroup text: its "0::" line, the only one on a v2-only host.
+absl::StatusOr<std::string> UnifiedPath(const std::string& proc_file) {
+  absl::StatusOr<std::string> text = ReadFile(proc_file);
+  if (!text.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup v2: ", text.status().message()));
+  }
+  for (absl::string_view line :
+       absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+    if (absl::ConsumePrefix(&line, "0::") && absl::StartsWith(line, "/")) {
+      return std::string(line);
+    }
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("cgroup v2: no \"0::/path\" line in ", proc_file,
+                   " (this process is in no cgroup v2 hierarchy)"));
+}
+
+// The controllers listed in <own_dir>/cgroup.controllers: those its parent
+// delegated to it.
+absl::StatusOr<std::set<std::string>> DelegatedControllers(
+    const std::string& own_dir) {
+  absl::StatusOr<std::string> listed =
+      ReadFile(own_dir + "/cgroup.controllers");
+  if (!listed.ok()) {
+    return absl::FailedPreconditionError(listed.status().message());
+  }
+  std::set<std::string> delegated;
+  for (absl::string_view c :
+       absl::StrSplit(*listed, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+    delegated.emplace(c);
+  }
+  return delegated;
+}
+
+// "No internal processes": a v2 cgroup that enables controllers for its
+// children may hold no process itself, so this process moves into the leaf
+// `server_dir` first (its threads move with it), then `own_dir` enables
+// `controllers` ("+memory +pids +cpu") for its children.
+absl::Status MoveIntoLeafAndEnable(const std::string& own_dir,
+                                   const std::string& server_dir,
+                                   const std::string& controllers) {
+  // Checked before moving, so a refusal leaves this process where it was:
+  // the kernel would refuse the controllers anyway (EBUSY), and the others
+  // are not this server's to move (a login shell's scope, a container's
+  // init).
+  std::vector<std::string> others;
+  for (pid_t pid : ReadProcs(own_dir)) {
+    if (pid != getpid()) others.push_back(absl::StrCat(pid));
+  }
+  if (!others.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: ", own_dir, " holds other processes than this server (",
+        absl::StrJoin(others, " "),
+        "), so it may not hand out controllers: run the server as the only "
+        "process of a delegated cgroup (systemd's Delegate=yes)"));
+  }
+  absl::Status s = MakeDir(server_dir);
+  if (s.ok()) {
+    s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()),
+                  kCreateFlags);
+  }
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: cannot move the server into its leaf: ", s.message()));
+  }
+  const std::string control = own_dir + "/cgroup.subtree_control";
+  absl::string_view op;
+  int err = WriteFileErrno(control, controllers, &op, kCreateFlags);
+  if (err == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      ErrnoMessage(op, control, err), " (value ", controllers, ")",
+      err == EBUSY ? absl::StrCat(": another process is still in ", own_dir,
+                                  ", which a cgroup handing out controllers "
+                                  "may not hold")
+                   : ""));
+}
+
+// The v2 cpu.weight that weighs as `shares` v1 cpu.shares do, within the
+// kernel's 1..10000.
+int CpuWeightForShares(int shares) {
+  const int64_t weight = int64_t{shares} * CgroupController::kCpuWeight /
+                         CgroupController::kCpuShares;
+  return static_cast<int>(std::clamp<int64_t>(weight, 1, 10000));
+}
+
+}  // namespace
+
+WorkerCgroup::WorkerCgroup(std::string name, Layout layout,
+                           int64_t memory_limit_bytes)
+    : name_(std::move(name)),
+      layout_(std::move(layout)),
+      memory_limit_bytes_(memory_limit_bytes) {}
+
+WorkerCgroup::~WorkerCgroup() { KillAndRemove(Dirs()); }
+
+std::vector<std::string> WorkerCgroup::Dirs() const {
+  if (layout_.unified) return {layout_.leaf};
+  std::vector<std::string> dirs = {layout_.memory_dir, layout_.pids_dir};
+  if (!layout_.cpu_dir.empty()) dirs.push_back(layout_.cpu_dir);
+  return dirs;
+}
+
+absl::Status WorkerCgroup::AddProcess(pid_t pid) {
+  const std::string value = absl::StrCat(pid);
+  for (const std::string& dir : Dirs()) {
+    absl::Status s = WriteFile(dir + "/cgroup.procs", value,
+                               layout_.unified ? kCreateFlags : 0);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+int64_t WorkerCgroup::CpuShares() const {
+  if (layout_.unified || layout_.cpu_dir.empty()) return -1;
+  return NumberIn(layout_.cpu_dir + "/cpu.shares");
+}
+
+int64_t WorkerCgroup::CpuWeight() const {
+  if (!layout_.unified || layout_.cpu_dir.empty()) return -1;
+  return NumberIn(layout_.cpu_dir + "/cpu.weight");
+}
+
+int64_t WorkerCgroup::OomKills() const {
+  if (layout_.memory_dir.empty()) return 0;
+  // v2's memory.events also counts "oom" (the limit was hit), which may
+  // end in reclaim rather than a kill; oom_kill is the kill.
+  return KeyedValue(
+      layout_.memory_dir +
+          (layout_.unified ? "/memory.events" : "/memory.oom_control"),
+      "oom_kill");
+}
+
+int64_t WorkerCgroup::MemoryUsageBytes() const {
+  if (layout_.memory_dir.empty()) return -1;
+  return NumberIn(layout_.memory_dir + (layout_.unified
+                                            ? "/memory.current"
+                                            : "/memory.usage_in_bytes"));
 }
 
 void WorkerCgroup::KillAll() {
@@ -282,8 +413,12 @@ void WorkerCgroup::KillAll() {
 }
 
 CgroupController::CgroupController(std::string root, std::string parent,
-                                   bool has_cpu)
-    : root_(std::move(root)), parent_(std::move(parent)), has_cpu_(has_cpu) {}
+                                   bool has_cpu,
+                                   std::unique_ptr<Unified> unified)
+    : root_(std::move(root)),
+      parent_(std::move(parent)),
+      has_cpu_(has_cpu),
+      unified_(std::move(unified)) {}
 
 CgroupController::~CgroupController() {
   // Fails with EBUSY or ENOTEMPTY while any worker cgroup is inside: fine.
@@ -300,7 +435,12 @@ std::string CgroupController::CpuParent() const {
   return absl::StrCat(root_, "/cpu/", parent_);
 }
 
+std::string CgroupController::UnifiedParent() const {
+  return absl::StrCat(unified_->own_dir, "/", parent_);
+}
+
 std::vector<std::string> CgroupController::Parents() const {
+  if (unified_ != nullptr) return {UnifiedParent()};
   std::vector<std::string> dirs = {MemoryParent(), PidsParent()};
   if (has_cpu_) dirs.push_back(CpuParent());
   return dirs;
@@ -308,15 +448,40 @@ std::vector<std::string> CgroupController::Parents() const {
 
 absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
     std::string root, std::string parent, int parent_cpu_shares) {
-  if (!ValidName(parent)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cgroup: parent name '", parent, "' must be non-empty [A-Za-z0-9_.-]"));
+  Options options;
+  options.root = std::move(root);
+  options.parent = std::move(parent);
+  options.parent_cpu_shares = parent_cpu_shares;
+  return Detect(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
+    Options options) {
+  if (!ValidName(options.parent)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cgroup: parent name '", options.parent,
+                     "' must be non-empty [A-Za-z0-9_.-]"));
   }
   // The kernel's range for cpu.shares (v1).
-  if (parent_cpu_shares < 2 || parent_cpu_shares > 262144) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cgroup: parent cpu.shares ", parent_cpu_shares, " is outside 2..262144"));
+  if (options.parent_cpu_shares < 2 || options.parent_cpu_shares > 262144) {
+    return absl::InvalidArgumentError(absl::StrCat("cgroup: parent cpu.shares ",
+                                                   options.parent_cpu_shares,
+                                                   " is outside 2..262144"));
   }
+  // Only the top of a cgroup2 mount has cgroup.controllers; a hybrid host's
+  // /sys/fs/cgroup is a tmpfs of v1 hierarchies (its v2 mount at unified/
+  // holds no controller the v1 ones took), so it keeps the v1 path.
+  if (Exists(options.root + "/cgroup.controllers")) {
+    return DetectV2(std::move(options));
+  }
+  return DetectV1(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV1(
+    Options options) {
+  std::string& root = options.root;
+  std::string& parent = options.parent;
+  const int parent_cpu_shares = options.parent_cpu_shares;
   if (geteuid() != 0) {
     return absl::FailedPreconditionError(
         "cgroup: not running as root, so cannot create cgroups");
@@ -361,6 +526,136 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
   return controller;
 }
 
+std::string CgroupController::V2Controllers(absl::string_view prefix) const {
+  std::vector<std::string> names;
+  if (unified_->has_memory) names.push_back(absl::StrCat(prefix, "memory"));
+  if (unified_->has_pids) names.push_back(absl::StrCat(prefix, "pids"));
+  if (has_cpu_) names.push_back(absl::StrCat(prefix, "cpu"));
+  return absl::StrJoin(names, " ");
+}
+
+absl::Status CgroupController::SetUpV2Parent() const {
+  const std::string parent = UnifiedParent();
+  VET_RETURN_IF_ERROR(MakeDir(parent));
+  // The parent holds no process, so it may hand the controllers on.
+  VET_RETURN_IF_ERROR(WriteFile(parent + "/cgroup.subtree_control",
+                                V2Controllers("+"), kCreateFlags));
+  if (has_cpu_) {
+    VET_RETURN_IF_ERROR(WriteFile(parent + "/cpu.weight",
+                                  absl::StrCat(unified_->parent_cpu_weight),
+                                  kCreateFlags));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(
+    Options options) {
+  VET_ASSIGN_OR_RETURN(std::string path, UnifiedPath(options.proc_self_cgroup));
+  // An earlier Detect in this process moved it into the server leaf: the
+  // delegated subtree is the leaf's parent.
+  absl::string_view own = path;
+  if (absl::ConsumeSuffix(&own, absl::StrCat("/", kServerLeaf)) &&
+      own.empty()) {
+    own = "/";
+  }
+  auto unified = std::make_unique<Unified>();
+  unified->own_dir =
+      own == "/" ? options.root : absl::StrCat(options.root, own);
+  const std::string& own_dir = unified->own_dir;
+  if (access(own_dir.c_str(), W_OK) != 0) {
+    const int err = errno;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: cannot write ", own_dir, ": ", std::strerror(err),
+        " (not delegated to this process: run it under systemd with "
+        "Delegate=yes, or as root)"));
+  }
+  VET_ASSIGN_OR_RETURN(std::set<std::string> delegated,
+                       DelegatedControllers(own_dir));
+  const char* const what_missing[][2] = {
+      {"memory", "no memory limit (only the rlimits)"},
+      {"pids", "no process-count limit (only RLIMIT_NPROC)"},
+      {"cpu", "no CPU weight per practice"}};
+  bool has[3];
+  for (int i = 0; i < 3; ++i) {
+    has[i] = delegated.count(what_missing[i][0]) > 0;
+    if (!has[i]) {
+      LogWarning("cgroup v2: controller ", what_missing[i][0],
+                 " is not delegated to ", own_dir,
+                 " (not in its cgroup.controllers): workers get ",
+                 what_missing[i][1]);
+    }
+  }
+  if (!has[0] && !has[1] && !has[2]) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cgroup v2: none of memory, pids, cpu is delegated to ", own_dir,
+        " (its cgroup.controllers: \"", absl::StrJoin(delegated, " "), "\")"));
+  }
+  unified->has_memory = has[0];
+  unified->has_pids = has[1];
+  unified->has_swap = has[0] && Exists(own_dir + "/memory.swap.max");
+  unified->parent_cpu_weight = CpuWeightForShares(options.parent_cpu_shares);
+  std::unique_ptr<CgroupController> controller(
+      new CgroupController(std::move(options.root), std::move(options.parent),
+                           has[2], std::move(unified)));
+
+  VET_RETURN_IF_ERROR(
+      MoveIntoLeafAndEnable(own_dir, absl::StrCat(own_dir, "/", kServerLeaf),
+                            controller->V2Controllers("+")));
+  absl::Status s = controller->SetUpV2Parent();
+  if (!s.ok()) return absl::FailedPreconditionError(s.message());
+  return controller;
+}
+
+absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::CreateV2(
+    std::string full_name, int64_t memory_bytes, int max_pids) {
+  const std::string leaf = absl::StrCat(UnifiedParent(), "/", full_name);
+  if (Exists(leaf)) {
+    return absl::AlreadyExistsError(absl::StrCat("cgroup: ", leaf, " exists"));
+  }
+  // Another controller whose last worker just went may remove an empty
+  // parent at any moment (~CgroupController): set it up again and retry.
+  int err = ENOENT;
+  for (int tries = 0; tries < 5 && err == ENOENT; ++tries) {
+    err = mkdir(leaf.c_str(), 0755) == 0 ? 0 : errno;
+    if (err == ENOENT) {
+      absl::Status s = SetUpV2Parent();
+      if (!s.ok()) return absl::InternalError(s.message());
+    }
+  }
+  if (err != 0) return absl::InternalError(ErrnoMessage("mkdir", leaf, err));
+
+  WorkerCgroup::Layout layout;
+  layout.unified = true;
+  layout.leaf = leaf;
+  if (unified_->has_memory) layout.memory_dir = leaf;
+  if (unified_->has_pids) layout.pids_dir = leaf;
+  if (has_cpu_) layout.cpu_dir = leaf;
+  // From here the WorkerCgroup's destructor cleans up on any error.
+  std::unique_ptr<WorkerCgroup> cgroup(
+      new WorkerCgroup(std::move(full_name), std::move(layout), memory_bytes));
+  if (unified_->has_memory) {
+    VET_RETURN_IF_ERROR(WriteFile(leaf + "/memory.max",
+                                  absl::StrCat(memory_bytes), kCreateFlags));
+    // Without it a worker on a machine with swap would page out instead of
+    // being OOM-killed (v1's memsw limit, which counts memory and swap
+    // together; v2 bounds swap on its own).
+    if (unified_->has_swap) {
+      VET_RETURN_IF_ERROR(
+          WriteFile(leaf + "/memory.swap.max", "0", kCreateFlags));
+    }
+  }
+  if (unified_->has_pids) {
+    VET_RETURN_IF_ERROR(
+        WriteFile(leaf + "/pids.max", absl::StrCat(max_pids), kCreateFlags));
+  }
+  if (has_cpu_) {
+    // Written although it is the kernel's default, as on v1.
+    VET_RETURN_IF_ERROR(WriteFile(leaf + "/cpu.weight",
+                                  absl::StrCat(kCpuWeight), kCreateFlags));
+  }
+  return cgroup;
+}
+
 absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
     absl::string_view name, int64_t memory_bytes, int max_pids) {
   if (!ValidName(name)) {
@@ -373,6 +668,9 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
                      ", pids ", max_pids, ")"));
   }
   std::string full_name = absl::StrCat(getpid(), "-", name);
+  if (unified_ != nullptr) {
+    return CreateV2(std::move(full_name), memory_bytes, max_pids);
+  }
   std::string memory_dir = absl::StrCat(MemoryParent(), "/", full_name);
   std::string pids_dir = absl::StrCat(PidsParent(), "/", full_name);
   std::string cpu_dir =
@@ -408,8 +706,12 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
     }
   }
   // From here the WorkerCgroup's destructor cleans up on any error.
-  std::unique_ptr<WorkerCgroup> cgroup(new WorkerCgroup(
-      std::move(full_name), memory_dir, pids_dir, cpu_dir, memory_bytes));
+  WorkerCgroup::Layout layout;
+  layout.memory_dir = memory_dir;
+  layout.pids_dir = pids_dir;
+  layout.cpu_dir = cpu_dir;
+  std::unique_ptr<WorkerCgroup> cgroup(
+      new WorkerCgroup(std::move(full_name), std::move(layout), memory_bytes));
 
   absl::Status s = WriteFile(memory_dir + "/memory.limit_in_bytes",
                              absl::StrCat(memory_bytes));
@@ -466,6 +768,11 @@ int CgroupController::SweepStale() {
 }
 
 std::string CgroupController::description() const {
+  if (unified_ != nullptr) {
+    std::string controllers = V2Controllers("");
+    absl::StrReplaceAll({{" ", "+"}}, &controllers);
+    return absl::StrCat("cgroup v2 ", controllers, " under ", UnifiedParent());
+  }
   return absl::StrCat("cgroup v1 memory+pids", has_cpu_ ? "+cpu" : "", " under ",
                       root_, "/*/", parent_);
 }
