@@ -70,6 +70,35 @@ testing::CommandResult RunVetctl(const std::string& addr, std::vector<std::strin
   return result.ok() ? *result : testing::CommandResult{};
 }
 
+// A demo question asked on `addr`, read up to its first event, to be read to
+// its end after something has happened to the server.
+class InFlightAsk {
+ public:
+  explicit InFlightAsk(const std::string& addr)
+      : stub_(v1::AnalyticsService::NewStub(
+            grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {
+    context_.AddMetadata("x-api-key", "demo-key");
+    v1::AskRequest request;
+    request.set_practice_id("demo");
+    request.set_question("What was our revenue trend this year?");
+    reader_ = stub_->Ask(&context_, request);
+  }
+  // True once the session has started.
+  bool Started() { return reader_->Read(&event_) && event_.has_session_started(); }
+  // Reads to the end; the stream's status, and whether a final answer came.
+  grpc::Status Finish(bool* got_answer) {
+    *got_answer = false;
+    while (reader_->Read(&event_)) *got_answer = *got_answer || event_.has_final_answer();
+    return reader_->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::AnalyticsService::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::AskEvent>> reader_;
+  v1::AskEvent event_;
+};
+
 class ServerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -141,22 +170,12 @@ TEST_F(ServerProcessTest, VetctlExitCodesSayWhatWentWrong) {
 }
 
 TEST_F(ServerProcessTest, SigtermLetsTheQuestionInFlightFinishThenExitsZero) {
-  auto channel = grpc::CreateChannel(addr_, grpc::InsecureChannelCredentials());
-  auto stub = v1::AnalyticsService::NewStub(channel);
-  grpc::ClientContext context;
-  context.AddMetadata("x-api-key", "demo-key");
-  v1::AskRequest request;
-  request.set_practice_id("demo");
-  request.set_question("What was our revenue trend this year?");
-  auto reader = stub->Ask(&context, request);
-  v1::AskEvent event;
-  ASSERT_TRUE(reader->Read(&event));
-  ASSERT_TRUE(event.has_session_started());
+  InFlightAsk ask(addr_);
+  ASSERT_TRUE(ask.Started());
 
   ASSERT_EQ(kill(server_->pid(), SIGTERM), 0);
   bool got_answer = false;
-  while (reader->Read(&event)) got_answer = got_answer || event.has_final_answer();
-  grpc::Status status = reader->Finish();
+  grpc::Status status = ask.Finish(&got_answer);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(got_answer);
 
@@ -247,16 +266,8 @@ TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
   EXPECT_EQ(budget("north", north_old.key), 0);
 
   // A question in flight across the reload finishes.
-  auto stub = v1::AnalyticsService::NewStub(
-      grpc::CreateChannel(server->addr, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.AddMetadata("x-api-key", "demo-key");
-  v1::AskRequest request;
-  request.set_practice_id("demo");
-  request.set_question("What was our revenue trend this year?");
-  auto reader = stub->Ask(&context, request);
-  v1::AskEvent event;
-  ASSERT_TRUE(reader->Read(&event));
+  InFlightAsk ask(server->addr);
+  ASSERT_TRUE(ask.Started());
 
   // Rotate north's key and add east.
   const NewKey north_new = MakeKey("north");
@@ -267,8 +278,7 @@ TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
   ASSERT_TRUE(server->process->WaitForStderr("practices reloaded", absl::Seconds(60)).ok())
       << server->process->stderr_text();
   bool got_answer = false;
-  while (reader->Read(&event)) got_answer = got_answer || event.has_final_answer();
-  grpc::Status status = reader->Finish();
+  grpc::Status status = ask.Finish(&got_answer);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(got_answer);
 
