@@ -381,7 +381,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       break;
     case Command::kNewKey:
       if (!flags.practice.empty()) {
-        if (absl::Status valid = ValidatePracticeId(flags.practice); !valid.ok()) {
+        if (absl::Status valid = ValidatePracticeId(flags.practice);
+            !valid.ok()) {
           return Usage(absl::StrCat("--practice: ", valid.message()));
         }
       }

@@ -579,7 +579,8 @@ std::string FormatNewKey(absl::string_view key, absl::string_view practice) {
       absl::StrCat(R"("api_key_sha256": ")", Sha256Hex(Sha256(key)), R"(")");
   return absl::StrCat(key, "\n",
                       practice.empty() ? field
-                                       : absl::StrCat(R"({"id": ")", practice, R"(", )", field, "}"),
+                                       : absl::StrCat(R"({"id": ")", practice,
+                                                      R"(", )", field, "}"),
                       "\n");
 }
 
@@ -591,8 +592,10 @@ int Run(const Invocation& inv, const Console& console,
     console.out << FormatNewKey(RandomHex(/*bytes=*/32), inv.new_key_practice);
     console.out.flush();
     if (!inv.json) {
-      console.err << "The first line is the key: give it to the practice (it is not shown again).\n"
-                     "Put the second in the practices file and send the server SIGHUP.\n";
+      console.err << "The first line is the key: give it to the practice (it "
+                     "is not shown again).\n"
+                     "Put the second in the practices file and send the server "
+                     "SIGHUP.\n";
     }
     return kExitOk;
   }
@@ -704,8 +707,9 @@ int Run(const Invocation& inv, const Console& console,
     case Command::kNewKey:
     case Command::kChat:
     case Command::kBench:
-      status = grpc::Status(grpc::StatusCode::INTERNAL,
-                            "help, demo-data, new-key, chat and bench are not one call");
+      status = grpc::Status(
+          grpc::StatusCode::INTERNAL,
+          "help, demo-data, new-key, chat and bench are not one call");
       break;
   }
   canceller.Detach();

@@ -389,8 +389,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
-  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
-          ":", s.port, "; practices: ", PracticeIds(*s.practices),
+  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')), ":",
+          s.port, "; practices: ", PracticeIds(*s.practices),
           s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port) : "");
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }

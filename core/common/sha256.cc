@@ -27,8 +27,8 @@ std::string Sha256Hex(const Sha256Digest& digest) {
 
 absl::StatusOr<Sha256Digest> ParseSha256Hex(absl::string_view hex) {
   if (hex.size() != 2 * Sha256Digest().size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "must be 64 hex digits (a SHA-256); got ", hex.size(), " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("must be 64 hex digits (a SHA-256); got ", hex.size(), " characters"));
   }
   Sha256Digest digest;
   for (size_t i = 0; i < hex.size(); ++i) {

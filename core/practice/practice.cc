@@ -86,23 +86,23 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractice
     }
     const bool has_hash = p.api_key_sha256 != Sha256Digest{};
     if (has_hash == !p.api_key.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice '", p.id, "': ",
-          has_hash ? "has both api_key and api_key_sha256; keep only api_key_sha256"
-                   : "has no key: set api_key_sha256 (`vetctl new-key` prints one)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': ",
+                       has_hash ? "has both api_key and api_key_sha256; keep only api_key_sha256"
+                                : "has no key: set api_key_sha256 (`vetctl new-key` prints one)"));
     }
     if (!has_hash) {
       if (p.api_key.size() < 8) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "practice '", p.id, "': api_key must be at least 8 characters"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("practice '", p.id, "': api_key must be at least 8 characters"));
       }
       p.api_key_sha256 = Sha256(p.api_key);
       // Only the hash is kept in memory.
       p.api_key.clear();
     }
     if (!keys.emplace(p.api_key_sha256, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice '", p.id, "': its key is the same as another practice's"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': its key is the same as another practice's"));
     }
     if (!absl::LoadTimeZone(p.time_zone_name, &p.time_zone)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -156,9 +156,9 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
       return absl::OkStatus();
     };
     for (auto& m : e.GetObject()) {
-      static const char* kKnown[] = {"id", "name", "api_key", "api_key_sha256", "time_zone",
-                                     "data_dir", "budget_limit_usd", "budget_soft_cap",
-                                     "budget_hard_cap", "budget_period"};
+      static const char* kKnown[] = {"id", "name", "api_key", "api_key_sha256",
+                                     "time_zone", "data_dir", "budget_limit_usd",
+                                     "budget_soft_cap", "budget_hard_cap", "budget_period"};
       bool known = false;
       for (const char* k : kKnown) known = known || m.name.GetString() == absl::string_view(k);
       if (!known) {
@@ -243,8 +243,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromFile(
   return registry;
 }
 
-absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Find(
-    absl::string_view id) const {
+absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Find(absl::string_view id) const {
   std::shared_ptr<const Snapshot> snapshot = this->snapshot();
   auto it = snapshot->by_id.find(id);
   if (it == snapshot->by_id.end()) {

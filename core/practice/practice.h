@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/common/sha256.h"
@@ -93,8 +93,8 @@ class PracticeRegistry {
   //                     one or does not exist, so a key holder cannot probe
   //                     which practices exist.
   // The handle keeps the practice valid across Replace().
-  absl::StatusOr<std::shared_ptr<const Practice>> Authorize(
-      absl::string_view practice_id, absl::string_view api_key) const;
+  absl::StatusOr<std::shared_ptr<const Practice>> Authorize(absl::string_view practice_id,
+                                                            absl::string_view api_key) const;
 
   // A copy of the current practices (keys hashed).
   std::vector<Practice> practices() const;

@@ -136,8 +136,8 @@ TEST(PracticeRegistryTest, AuthorizeAnswersForeignAndUnknownPracticesAlike) {
 constexpr char kHashedKey[] = "hashed-key-0001";
 
 std::string HashedEntry(const std::string& id, const std::string& key) {
-  return absl::StrCat(R"({"id": ")", id, R"(", "api_key_sha256": ")",
-                      Sha256Hex(Sha256(key)), R"("})");
+  return absl::StrCat(R"({"id": ")", id, R"(", "api_key_sha256": ")", Sha256Hex(Sha256(key)),
+                      R"("})");
 }
 
 std::string File(const std::vector<std::string>& entries) {
@@ -177,13 +177,14 @@ TEST(PracticeRegistryTest, KeepsOnlyTheHashOfKeysGivenInClear) {
 
 TEST(PracticeRegistryTest, RefusesBothOrNeitherKeyFieldAndBadHexNamingThePractice) {
   const std::string hex = Sha256Hex(Sha256(kHashedKey));
-  EXPECT_THAT(PracticeRegistry::FromJson(
-                  absl::StrCat(R"({"practices": [{"id": "a", "api_key": "12345678",
-                                                  "api_key_sha256": ")", hex, R"("}]})"),
-                  "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("practices[0] (practice 'a') has both api_key and "
-                                 "api_key_sha256")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(absl::StrCat(R"({"practices": [{"id": "a", "api_key": "12345678",
+                                                  "api_key_sha256": ")",
+                                              hex, R"("}]})"),
+                                 "", "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("practices[0] (practice 'a') has both api_key and "
+                         "api_key_sha256")));
   EXPECT_THAT(PracticeRegistry::FromJson(R"({"practices": [{"id": "a", "name": "A"}]})", "", "/s"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("practices[0] (practice 'a').api_key_sha256 is missing")));
@@ -194,16 +195,16 @@ TEST(PracticeRegistryTest, RefusesBothOrNeitherKeyFieldAndBadHexNamingThePractic
                                  "digits")));
   std::string bad = hex;
   bad[63] = 'z';
-  EXPECT_THAT(PracticeRegistry::FromJson(
-                  absl::StrCat(R"({"practices": [{"id": "a", "api_key_sha256": ")", bad,
-                               R"("}]})"),
-                  "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("api_key_sha256 must be 64 hex digits (a SHA-256); character 64")));
-  EXPECT_THAT(PracticeRegistry::FromJson(
-                  R"({"practices": [{"id": "a", "api_key_sha256": 7}]})", "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("practices[0].api_key_sha256 must be a string")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(
+          absl::StrCat(R"({"practices": [{"id": "a", "api_key_sha256": ")", bad, R"("}]})"), "",
+          "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("api_key_sha256 must be 64 hex digits (a SHA-256); character 64")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(R"({"practices": [{"id": "a", "api_key_sha256": 7}]})", "", "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("practices[0].api_key_sha256 must be a string")));
 }
 
 absl::StatusOr<std::unique_ptr<PracticeRegistry>> Registry(
@@ -212,18 +213,18 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> Registry(
 }
 
 TEST(PracticeRegistryTest, ReplaceServesNewAndRotatedKeysAndRefusesRemovedPractices) {
-  auto registry = Registry({HashedEntry("north", "north-key-old"),
-                            HashedEntry("south", "south-key-456")});
+  auto registry =
+      Registry({HashedEntry("north", "north-key-old"), HashedEntry("south", "south-key-456")});
   ASSERT_THAT(registry, IsOk());
-  auto next = Registry({HashedEntry("north", "north-key-new"), HashedEntry("east", "east-key-789")});
+  auto next =
+      Registry({HashedEntry("north", "north-key-new"), HashedEntry("east", "east-key-789")});
   ASSERT_THAT(next, IsOk());
   (*registry)->Replace(**next);
   const PracticeRegistry& r = **registry;
   EXPECT_THAT(r.Authorize("north", "north-key-new"), IsOk());
   EXPECT_THAT(r.Authorize("north", "north-key-old"), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(r.Authorize("east", "east-key-789"), IsOk());
-  EXPECT_THAT(r.Authorize("south", "south-key-456"),
-              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(r.Authorize("south", "south-key-456"), StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(r.Find("south"), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_EQ(r.practices().size(), 2u);
 }

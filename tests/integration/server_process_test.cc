@@ -159,8 +159,9 @@ TEST_F(ServerProcessTest, VetctlJsonPrintsOneProtoJsonEventPerLine) {
 TEST_F(ServerProcessTest, VetctlExitCodesSayWhatWentWrong) {
   // An unknown practice is refused like another practice's (it is not
   // revealed whether it exists).
-  EXPECT_EQ(Vetctl({"ask", "--practice=nowhere", "--api_key=demo-key", "revenue last month"})
-                .exit_code, 4);
+  EXPECT_EQ(
+      Vetctl({"ask", "--practice=nowhere", "--api_key=demo-key", "revenue last month"}).exit_code,
+      4);
   EXPECT_EQ(Vetctl({"ask", "--api_key=wrong-key-1", "revenue last month"}).exit_code, 4);
   testing::CommandResult declined = Vetctl({"ask", "what is the meaning of life"});
   EXPECT_EQ(declined.exit_code, 3);
@@ -256,8 +257,8 @@ TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
   const NewKey north_old = MakeKey("north");
   WriteFile(practices, absl::StrCat(R"({"practices": [)", north_old.entry, "]}"));
   auto server = StartServer({"--demo", "--practices=" + practices, "--listen=127.0.0.1:0",
-                             "--metrics_listen=", "--state_dir=" + dir,
-                             "--demo_invoice_lines=5000", "--shutdown_grace=60s"});
+                             "--metrics_listen=", "--state_dir=" + dir, "--demo_invoice_lines=5000",
+                             "--shutdown_grace=60s"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto budget = [&](const std::string& practice, const std::string& key) {
     return RunVetctl(server->addr, {"budget", "--practice=" + practice, "--api_key=" + key})
@@ -272,8 +273,7 @@ TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
   // Rotate north's key and add east.
   const NewKey north_new = MakeKey("north");
   const NewKey east = MakeKey("east");
-  WriteFile(practices,
-            absl::StrCat(R"({"practices": [)", north_new.entry, ",", east.entry, "]}"));
+  WriteFile(practices, absl::StrCat(R"({"practices": [)", north_new.entry, ",", east.entry, "]}"));
   ASSERT_EQ(kill(server->process->pid(), SIGHUP), 0);
   ASSERT_TRUE(server->process->WaitForStderr("practices reloaded", absl::Seconds(60)).ok())
       << server->process->stderr_text();
@@ -290,9 +290,8 @@ TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
   // A bad file is logged and the practices already loaded stay.
   WriteFile(practices, R"({"practices": [{"id": "north"}]})");
   ASSERT_EQ(kill(server->process->pid(), SIGHUP), 0);
-  ASSERT_TRUE(server->process
-                  ->WaitForStderr("kept the practices already loaded", absl::Seconds(60))
-                  .ok())
+  ASSERT_TRUE(
+      server->process->WaitForStderr("kept the practices already loaded", absl::Seconds(60)).ok())
       << server->process->stderr_text();
   EXPECT_THAT(server->process->stderr_text(), HasSubstr("api_key_sha256 is missing"));
   EXPECT_EQ(budget("north", north_new.key), 0);
