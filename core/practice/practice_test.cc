@@ -1,7 +1,9 @@
 #include "core/practice/practice.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -248,6 +250,39 @@ TEST(PracticeRegistryTest, HandleHeldAcrossReplaceStaysValid) {
   EXPECT_THAT((*registry)->Find("north"), StatusIs(absl::StatusCode::kNotFound));
   held = absl::UnknownError("released");
   EXPECT_TRUE(watch.expired()) << "the old snapshot is freed with its last handle";
+}
+
+TEST(PracticeRegistryTest, CallsDuringReplaceSeeOneSnapshotOrTheOther) {
+  auto registry = Registry({HashedEntry("north", "north-key-aaa")});
+  ASSERT_THAT(registry, IsOk());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t) {
+    callers.emplace_back([&, t] {
+      const std::string key = t % 2 == 0 ? "north-key-aaa" : "north-key-bbb";
+      while (!stop.load()) {
+        auto practice = (*registry)->Authorize("north", key);
+        if (practice.ok()) {
+          // The handle's practice is whole: the one that key belongs to.
+          if ((*practice)->id != "north" || (*practice)->api_key_sha256 != Sha256(key)) ++bad;
+        } else if (practice.status().code() != absl::StatusCode::kUnauthenticated) {
+          ++bad;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto next = Registry({HashedEntry("north", i % 2 == 0 ? "north-key-bbb" : "north-key-aaa")});
+    if (!next.ok()) {
+      ADD_FAILURE() << next.status();  // and still join the callers
+      break;
+    }
+    (*registry)->Replace(**next);
+  }
+  stop = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(PracticeRegistryTest, FailedReloadLeavesTheRegistryAsItWas) {
