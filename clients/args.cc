@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/optional.h"
+#include "core/practice/practice.h"
 
 namespace vet::cli {
 
@@ -51,6 +52,10 @@ Usage:
                            write the demo practice's CSV exports into DIR
                            (no server call; N invoice lines, default 200000;
                            data up to --as_of, default today)
+  vetctl new-key [--practice=ID]
+                           print a new random API key (256 bits) and the
+                           practices file entry holding its SHA-256 (no
+                           server call; the key itself is stored nowhere)
   vetctl bench ["QUESTION"] [--question=Q]... [--questions_file=FILE]
                [--streams=N] [--duration=SECONDS] [--warmup=SECONDS]
                [--max_questions=N]
@@ -89,8 +94,8 @@ bench:
                       ended (--duration still caps the run)
   --practices=LIST    spread the streams over these practices: ID or
                       ID:KEY, comma-separated (default: --practice)
-  --practices_file=F  the same from a practices file as the server reads it
-                      (each entry's id and api_key)
+  --practices_file=F  the same from a file in the practices file's form
+                      whose entries give id and api_key (the key in clear)
 
 Exit codes: 0 ok; 1 other error; 2 bad usage; 3 INVALID_ARGUMENT;
 4 UNAUTHENTICATED or PERMISSION_DENIED; 5 NOT_FOUND; 6 RESOURCE_EXHAUSTED
@@ -292,7 +297,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
       {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
       {"import", Command::kImport},     {"demo-data", Command::kDemoData},
       {"help", Command::kHelp},         {"chat", Command::kChat},
-      {"bench", Command::kBench},
+      {"bench", Command::kBench},       {"new-key", Command::kNewKey},
   };
   const std::string& name = args[0];
   Invocation inv;
@@ -373,6 +378,19 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
             absl::StrCat(name, " needs a directory: vetctl ", name, " DIR"));
       }
       inv.dir = operands[0];
+      break;
+    case Command::kNewKey:
+      if (!flags.practice.empty()) {
+        if (absl::Status valid = ValidatePracticeId(flags.practice);
+            !valid.ok()) {
+          return Usage(absl::StrCat("--practice: ", valid.message()));
+        }
+      }
+      inv.new_key_practice = flags.practice;
+      if (!operands.empty()) {
+        return Usage(absl::StrCat(name, " takes no arguments, got \"",
+                                  absl::StrJoin(operands, " "), "\""));
+      }
       break;
     case Command::kHelp:
     case Command::kBudget:

@@ -50,6 +50,7 @@ enum class Command {
   kEndSession,
   kImport,
   kDemoData,
+  kNewKey,
   kChat,
   kBench
 };
@@ -153,6 +154,9 @@ struct Invocation {
   std::string dir;
   // import: the column mapping file (JSON); empty for none.
   std::string mapping_file;
+  // new-key: the practice given with --practice, for the line it prints;
+  // empty when none was given.
+  std::string new_key_practice;
   // demo-data: about this many invoice lines.
   int64_t invoice_lines = kDefaultDemoLines;
   BenchSettings bench;

@@ -31,6 +31,8 @@
 #include "clients/exit_codes.h"
 #include "clients/format.h"
 #include "clients/load_generator.h"
+#include "core/common/random.h"
+#include "core/common/sha256.h"
 #include "core/data/demo_generator.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 #include "vetanalytics/v1/analytics.pb.h"
@@ -572,10 +574,31 @@ void CallCanceller::Detach() {
   context_ = nullptr;
 }
 
+std::string FormatNewKey(absl::string_view key, absl::string_view practice) {
+  const std::string field =
+      absl::StrCat(R"("api_key_sha256": ")", Sha256Hex(Sha256(key)), R"(")");
+  return absl::StrCat(key, "\n",
+                      practice.empty() ? field
+                                       : absl::StrCat(R"({"id": ")", practice,
+                                                      R"(", )", field, "}"),
+                      "\n");
+}
+
 int Run(const Invocation& inv, const Console& console,
         CallCanceller& canceller) {
   if (inv.command == Command::kDemoData) return WriteDemoData(inv, console);
   if (inv.command == Command::kBench) return RunBench(inv, console, canceller);
+  if (inv.command == Command::kNewKey) {
+    console.out << FormatNewKey(RandomHex(/*bytes=*/32), inv.new_key_practice);
+    console.out.flush();
+    if (!inv.json) {
+      console.err << "The first line is the key: give it to the practice (it "
+                     "is not shown again).\n"
+                     "Put the second in the practices file and send the server "
+                     "SIGHUP.\n";
+    }
+    return kExitOk;
+  }
   ImportFiles import_files;
   if (inv.command == Command::kImport) {
     absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
@@ -681,10 +704,12 @@ int Run(const Invocation& inv, const Console& console,
     }
     case Command::kHelp:
     case Command::kDemoData:
+    case Command::kNewKey:
     case Command::kChat:
     case Command::kBench:
-      status = grpc::Status(grpc::StatusCode::INTERNAL,
-                            "help, demo-data, chat and bench are not one call");
+      status = grpc::Status(
+          grpc::StatusCode::INTERNAL,
+          "help, demo-data, new-key, chat and bench are not one call");
       break;
   }
   canceller.Detach();

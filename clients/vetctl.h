@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <ostream>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -92,9 +93,16 @@ inline constexpr size_t kImportChunkBytes = size_t{1} << 20;
 // invocation.dir and that the mapping file can be read, and returns
 // kExitUsage without a call if not. demo-data makes no call: it writes the
 // demo practice's exports, up to today in console.time_zone, and lists them.
-// bench is RunBench (load_generator.h).
+// new-key makes no call: it prints FormatNewKey of a fresh key of 32 bytes
+// from getrandom(2). bench is RunBench (load_generator.h).
 int Run(const Invocation& invocation, const Console& console,
         CallCanceller& canceller);
+
+// What `vetctl new-key` prints for `key`: the key on the first line, and on
+// the second the practices file entry holding only its SHA-256:
+//   {"id": "<practice>", "api_key_sha256": "<64 hex digits>"}
+// or, with no practice, the field alone ("api_key_sha256": "...").
+std::string FormatNewKey(absl::string_view key, absl::string_view practice);
 
 // `vetctl chat`: reads lines from `input` until /quit, /exit or the end of
 // the input, and answers each question with Ask on one session (the one of

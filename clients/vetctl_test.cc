@@ -539,6 +539,63 @@ TEST(ParseInvocationTest, ImportAndDemoDataTakeOneDirectory) {
   EXPECT_EQ(inv->dir, "out");
 }
 
+TEST(NewKeyTest, ParsesPracticeAndRefusesOperandsAndBadIds) {
+  auto inv = Parse({"new-key"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kNewKey);
+  EXPECT_EQ(inv->new_key_practice, "");
+  FlagValues flags;
+  flags.practice = "north";
+  inv = Parse({"new-key"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->new_key_practice, "north");
+  EXPECT_THAT(Parse({"new-key", "north"}).status().message(),
+              HasSubstr("takes no arguments"));
+  flags.practice = "North\"";
+  EXPECT_THAT(Parse({"new-key"}, flags).status().message(),
+              HasSubstr("--practice"));
+}
+
+TEST(NewKeyTest, PrintsTheKeyThenTheEntryWithItsSha256) {
+  // printf %s 12345678 | sha256sum
+  EXPECT_EQ(
+      FormatNewKey("12345678", "north"),
+      "12345678\n"
+      R"({"id": "north", "api_key_sha256": )"
+      R"("ef797c8118f02dfb649607dd5d3f8c7623048c9c063d532cc95c5ed7a898a64f"})"
+      "\n");
+  EXPECT_EQ(
+      FormatNewKey("12345678", ""),
+      "12345678\n"
+      R"("api_key_sha256": "ef797c8118f02dfb649607dd5d3f8c7623048c9c063d532cc95c5ed7a898a64f")"
+      "\n");
+}
+
+TEST(NewKeyTest, EachRunPrintsAFresh256BitKeyWithoutACall) {
+  FlagValues flags;
+  flags.practice = "north";
+  flags.addr = "127.0.0.1:1";  // nothing listens there: new-key must not call
+  auto inv = Parse({"new-key"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2; ++i) {
+    std::ostringstream out, err;
+    CallCanceller canceller;
+    ASSERT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), kExitOk)
+        << err.str();
+    std::vector<std::string> lines =
+        absl::StrSplit(out.str(), '\n', absl::SkipEmpty());
+    ASSERT_EQ(lines.size(), 2u) << out.str();
+    EXPECT_EQ(lines[0].size(), 64u) << "32 random bytes in hex";
+    EXPECT_EQ(lines[0].find_first_not_of("0123456789abcdef"),
+              std::string::npos);
+    EXPECT_EQ(out.str(), FormatNewKey(lines[0], "north"));
+    EXPECT_THAT(err.str(), HasSubstr("SIGHUP"));
+    keys.push_back(lines[0]);
+  }
+  EXPECT_NE(keys[0], keys[1]);
+}
+
 TEST(ParseInvocationTest, ImportWaitsLongerUnlessTimeoutIsGiven) {
   auto inv = Parse({"import", "exports"});
   ASSERT_TRUE(inv.ok()) << inv.status();

@@ -10,6 +10,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev grpc-proto
   # HTTP client, JSON, metrics, stores
   libcurl4-openssl-dev rapidjson-dev prometheus-cpp-dev libsqlite3-dev libpq-dev
+  # SHA-256 of API keys (libcrypto)
+  libssl-dev
   # vetctl chat: line editing
   libedit-dev
   # tests

@@ -41,14 +41,14 @@ std::string ApiKey(const grpc::CallbackServerContext* context) {
 
 // Validates the practice id's form first (so that a malformed id is
 // INVALID_ARGUMENT whatever the key), then the key.
-absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
                                           const std::string& api_key,
                                           const std::string& practice_id) {
   absl::Status valid = ValidatePracticeId(practice_id);
   if (!valid.ok()) return valid;
   return practices.Authorize(practice_id, api_key);
 }
-absl::StatusOr<const Practice*> Authorize(const PracticeRegistry& practices,
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
                                           const grpc::CallbackServerContext* context,
                                           const std::string& practice_id) {
   return Authorize(practices, ApiKey(context), practice_id);
@@ -283,7 +283,8 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   const absl::Time started_at_;
   // Written before the task is submitted, read by the task.
   absl::Time submitted_at_;
-  const Practice* practice_ = nullptr;
+  // Keeps the practices file's snapshot alive for the call across a reload.
+  std::shared_ptr<const Practice> practice_;
   pipeline::AskRequest request_;
   CancellationToken cancel_;
   // This question's place among those in progress.
@@ -432,7 +433,8 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   v1::ImportChunk chunk_;
   std::atomic<bool> cancelled_{false};
   bool ended_ = false;
-  const Practice* practice_ = nullptr;
+  // Keeps the practices file's snapshot alive for the call across a reload.
+  std::shared_ptr<const Practice> practice_;
   std::string mapping_json_;
   absl::CivilDay as_of_;
   std::unique_ptr<data::ImportStaging> staging_;

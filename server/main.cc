@@ -231,6 +231,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -325,14 +326,22 @@ int main(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP rereads the practices file (new practices, rotated keys); calls
+  // in flight keep the practices they started with.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    absl::Status reloaded = (*server)->ReloadPractices();
+    if (!reloaded.ok()) {
+      vet::LogWarning("SIGHUP: kept the practices already loaded: ", reloaded.message());
+    }
+  }
   vet::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                "; finishing in-flight questions (up to ",
                absl::FormatDuration(options.shutdown_grace), ")");
   // A second signal while draining means "stop now".
   std::thread([signals] {
     int again = 0;
-    sigwait(&signals, &again);
+    while (sigwait(&signals, &again) == 0 && again == SIGHUP) {
+    }
     vet::LogWarning("second signal; exiting without waiting for questions in flight");
     _exit(1);
   }).detach();

@@ -80,6 +80,7 @@ struct VetServer::State {
   int port = 0;
   int metrics_port = 0;
 
+  absl::Mutex reload_mu;
   absl::Mutex mu;
   bool shutdown_started ABSL_GUARDED_BY(mu) = false;
   bool shutdown_done ABSL_GUARDED_BY(mu) = false;
@@ -163,6 +164,27 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOpti
     practices.push_back(std::move(demo));
   }
   return PracticeRegistry::FromPractices(std::move(practices));
+}
+
+// Each practice's budget overrides combined with the server's defaults.
+absl::Status ValidatePracticeBudgets(const ServerOptions& options,
+                                     const PracticeRegistry& practices) {
+  for (const Practice& p : practices.practices()) {
+    absl::Status valid = budget::ValidateBudgetOptions(budget::OptionsFor(options.budget, p));
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "' budget: ", valid.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string PracticeIds(const PracticeRegistry& practices) {
+  std::string ids;
+  for (const Practice& p : practices.practices()) {
+    absl::StrAppend(&ids, ids.empty() ? "" : ", ", p.id);
+  }
+  return ids;
 }
 
 absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
@@ -260,13 +282,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   for (const Practice& p : s.practices->practices()) {
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
   }
-  for (const Practice& p : s.practices->practices()) {
-    absl::Status valid = budget::ValidateBudgetOptions(budget::OptionsFor(options.budget, p));
-    if (!valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("practice '", p.id, "' budget: ", valid.message()));
-    }
-  }
+  VET_RETURN_IF_ERROR(ValidatePracticeBudgets(options, *s.practices));
   const std::string budget_store = BudgetStoreOf(options);
   if (budget_store == "memory") {
     s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
@@ -376,12 +392,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
-  std::string practice_ids;
-  for (const Practice& p : s.practices->practices()) {
-    absl::StrAppend(&practice_ids, practice_ids.empty() ? "" : ", ", p.id);
-  }
-  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
-          ":", s.port, "; practices: ", practice_ids,
+  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')), ":",
+          s.port, "; practices: ", PracticeIds(*s.practices),
           s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port) : "");
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }
@@ -395,6 +407,18 @@ VetServer::~VetServer() {
 
 int VetServer::port() const { return state_->port; }
 int VetServer::metrics_port() const { return state_->metrics_port; }
+
+absl::Status VetServer::ReloadPractices() {
+  State& s = *state_;
+  // One reload at a time, so that two cannot finish out of order.
+  absl::MutexLock lock(&s.reload_mu);
+  absl::StatusOr<std::unique_ptr<PracticeRegistry>> next = LoadPractices(s.options);
+  if (!next.ok()) return next.status();
+  VET_RETURN_IF_ERROR(ValidatePracticeBudgets(s.options, **next));
+  s.practices->Replace(**next);
+  LogInfo("practices reloaded; practices: ", PracticeIds(*s.practices));
+  return absl::OkStatus();
+}
 
 void VetServer::Shutdown(absl::Duration grace) {
   {

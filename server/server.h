@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/config.h"
@@ -26,6 +27,13 @@ class VetServer {
   int port() const;
   // The bound metrics port, or 0 when metrics are disabled.
   int metrics_port() const;
+
+  // Rereads the practices file (and re-adds the demo practice with --demo):
+  // new practices, rotated keys and removed practices take effect for new
+  // calls; calls in flight finish with the practices they started with.
+  // On a bad file returns kInvalidArgument (kNotFound if unreadable) and
+  // keeps serving the practices already loaded. Thread-safe.
+  absl::Status ReloadPractices();
 
   // Stops accepting new calls, lets in-flight questions finish for up to
   // `grace`, then cancels the rest. Idempotent; thread-safe.

@@ -2,6 +2,7 @@
 #include "core/practice/practice.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -17,14 +18,6 @@ namespace {
 std::string JoinPath(absl::string_view a, absl::string_view b) {
   if (a.empty() || absl::StartsWith(b, "/")) return std::string(b);
   return absl::StrCat(a, absl::EndsWith(a, "/") ? "" : "/", b);
-}
-
-// Constant-time comparison so that key checks do not leak a prefix by timing.
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i];
-  return diff == 0;
 }
 
 }  // namespace
@@ -49,14 +42,37 @@ absl::Status ValidatePracticeId(absl::string_view id) {
   return absl::OkStatus();
 }
 
-PracticeRegistry::PracticeRegistry(std::vector<Practice> practices)
-    : practices_(std::move(practices)) {
-  for (size_t i = 0; i < practices_.size(); ++i) by_id_.emplace(practices_[i].id, i);
+PracticeRegistry::PracticeRegistry(std::vector<Practice> practices) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->practices = std::move(practices);
+  for (size_t i = 0; i < snapshot->practices.size(); ++i) {
+    snapshot->by_id.emplace(snapshot->practices[i].id, i);
+  }
+  snapshot_ = std::move(snapshot);
+}
+
+std::shared_ptr<const PracticeRegistry::Snapshot> PracticeRegistry::snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return snapshot_;
+}
+
+std::vector<Practice> PracticeRegistry::practices() const { return snapshot()->practices; }
+
+void PracticeRegistry::Replace(PracticeRegistry& next) {
+  std::shared_ptr<const Snapshot> incoming = next.snapshot();
+  std::shared_ptr<const Snapshot> outgoing;
+  {
+    absl::MutexLock lock(&mu_);
+    outgoing = std::exchange(snapshot_, std::move(incoming));
+  }
+  // `outgoing` is released here, outside the lock; if no call holds it, the
+  // old practices are freed now, else when the last such call ends.
 }
 
 absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractices(
     std::vector<Practice> practices) {
-  std::map<std::string, int> ids, keys;
+  std::map<std::string, int> ids;
+  std::map<Sha256Digest, int> keys;
   for (size_t i = 0; i < practices.size(); ++i) {
     Practice& p = practices[i];
     absl::Status id_ok = ValidatePracticeId(p.id);
@@ -68,13 +84,25 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractice
       return absl::InvalidArgumentError(
           absl::StrCat("practice #", i + 1, ": id '", p.id, "' appears twice"));
     }
-    if (p.api_key.size() < 8) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice '", p.id, "': api_key must be at least 8 characters"));
+    const bool has_hash = p.api_key_sha256 != Sha256Digest{};
+    if (has_hash == !p.api_key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': ",
+                       has_hash ? "has both api_key and api_key_sha256; keep only api_key_sha256"
+                                : "has no key: set api_key_sha256 (`vetctl new-key` prints one)"));
     }
-    if (!keys.emplace(p.api_key, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice '", p.id, "': api_key is the same as another practice's"));
+    if (!has_hash) {
+      if (p.api_key.size() < 8) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("practice '", p.id, "': api_key must be at least 8 characters"));
+      }
+      p.api_key_sha256 = Sha256(p.api_key);
+      // Only the hash is kept in memory.
+      p.api_key.clear();
+    }
+    if (!keys.emplace(p.api_key_sha256, i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': its key is the same as another practice's"));
     }
     if (!absl::LoadTimeZone(p.time_zone_name, &p.time_zone)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -128,9 +156,9 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
       return absl::OkStatus();
     };
     for (auto& m : e.GetObject()) {
-      static const char* kKnown[] = {"id", "name", "api_key", "time_zone",
-                                     "data_dir", "budget_limit_usd", "budget_soft_cap",
-                                     "budget_hard_cap", "budget_period"};
+      static const char* kKnown[] = {"id", "name", "api_key", "api_key_sha256",
+                                     "time_zone", "data_dir", "budget_limit_usd",
+                                     "budget_soft_cap", "budget_hard_cap", "budget_period"};
       bool known = false;
       for (const char* k : kKnown) known = known || m.name.GetString() == absl::string_view(k);
       if (!known) {
@@ -140,11 +168,28 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
     }
     absl::Status s = get_string("id", &p.id, true);
     if (s.ok()) s = get_string("name", &p.name, false);
-    if (s.ok()) s = get_string("api_key", &p.api_key, true);
+    if (s.ok()) s = get_string("api_key", &p.api_key, false);
+    std::string key_hex;
+    if (s.ok()) s = get_string("api_key_sha256", &key_hex, false);
     if (s.ok()) s = get_string("time_zone", &p.time_zone_name, false);
     if (s.ok()) s = get_string("data_dir", &p.data_dir, false);
     if (s.ok()) s = get_string("budget_period", &p.budget_period, false);
     if (!s.ok()) return s;
+    const std::string practice = absl::StrCat(where, " (practice '", p.id, "')");
+    if (e.HasMember("api_key") == e.HasMember("api_key_sha256")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          practice, e.HasMember("api_key")
+                        ? " has both api_key and api_key_sha256; keep only api_key_sha256"
+                        : ".api_key_sha256 is missing (`vetctl new-key` prints one)"));
+    }
+    if (e.HasMember("api_key_sha256")) {
+      auto digest = ParseSha256Hex(key_hex);
+      if (!digest.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(practice, ".api_key_sha256 ", digest.status().message()));
+      }
+      p.api_key_sha256 = *digest;
+    }
     if (p.name.empty()) p.name = p.id;
     if (p.data_dir.empty()) {
       p.data_root = JoinPath(state_dir, absl::StrCat("practices/", p.id));
@@ -198,35 +243,40 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromFile(
   return registry;
 }
 
-absl::StatusOr<const Practice*> PracticeRegistry::Find(absl::string_view id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
+absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Find(absl::string_view id) const {
+  std::shared_ptr<const Snapshot> snapshot = this->snapshot();
+  auto it = snapshot->by_id.find(id);
+  if (it == snapshot->by_id.end()) {
     return absl::NotFoundError(absl::StrCat("no practice with id '", id, "'"));
   }
-  return &practices_[it->second];
+  // Shares the snapshot's ownership: the practice lives as long as the handle.
+  const Practice* practice = &snapshot->practices[it->second];
+  return std::shared_ptr<const Practice>(std::move(snapshot), practice);
 }
 
-absl::StatusOr<const Practice*> PracticeRegistry::Authorize(
+absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Authorize(
     absl::string_view practice_id, absl::string_view api_key) const {
   if (api_key.empty()) {
     return absl::UnauthenticatedError(
         "no API key: send the practice's key in the x-api-key metadata header");
   }
+  std::shared_ptr<const Snapshot> snapshot = this->snapshot();
+  const Sha256Digest presented = Sha256(api_key);
   const Practice* owner = nullptr;
-  for (const Practice& p : practices_) {
+  for (const Practice& p : snapshot->practices) {
     // Compare against every key so the time taken does not depend on which.
-    if (ConstantTimeEquals(p.api_key, api_key)) owner = &p;
+    if (DigestsEqual(p.api_key_sha256, presented)) owner = &p;
   }
   if (owner == nullptr) {
     return absl::UnauthenticatedError("the API key is not valid for any practice");
   }
-  auto practice = Find(practice_id);
-  if (!practice.ok()) return practice.status();
-  if (*practice != owner) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "the API key does not belong to practice '", practice_id, "'"));
+  // One answer whether `practice_id` is another practice or none, so that a
+  // key cannot be used to learn which practices exist.
+  if (owner->id != practice_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the API key is not valid for practice '", practice_id, "'"));
   }
-  return *practice;
+  return std::shared_ptr<const Practice>(std::move(snapshot), owner);
 }
 
 }  // namespace vet

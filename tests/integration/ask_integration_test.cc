@@ -202,7 +202,7 @@ TEST_F(AskIntegrationTest, BadInputEndsWithTheRightStatusAndAnActionableMessage)
        "x-api-key"},
       {"revenue last month", "", "", "demo", "wrong-key-123", grpc::StatusCode::UNAUTHENTICATED,
        "not valid"},
-      {"revenue last month", "", "", "elsewhere", kKey, grpc::StatusCode::NOT_FOUND,
+      {"revenue last month", "", "", "elsewhere", kKey, grpc::StatusCode::PERMISSION_DENIED,
        "elsewhere"},
       {"revenue last month", "00112233445566778899aabbccddeeff", "", "demo", kKey,
        grpc::StatusCode::NOT_FOUND, "no active session"},

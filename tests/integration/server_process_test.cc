@@ -1,6 +1,7 @@
 // The built binaries as a user runs them: vet-analytics-server --demo in its
 // own process, vetctl against it (human and --json output, exit codes), and
-// SIGTERM draining a question in flight before the server exits 0.
+// SIGTERM draining a question in flight before the server exits 0, SIGHUP
+// rereading the practices file.
 #include <signal.h>
 #include <unistd.h>
 
@@ -69,6 +70,35 @@ testing::CommandResult RunVetctl(const std::string& addr, std::vector<std::strin
   return result.ok() ? *result : testing::CommandResult{};
 }
 
+// A demo question asked on `addr`, read up to its first event, to be read to
+// its end after something has happened to the server.
+class InFlightAsk {
+ public:
+  explicit InFlightAsk(const std::string& addr)
+      : stub_(v1::AnalyticsService::NewStub(
+            grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {
+    context_.AddMetadata("x-api-key", "demo-key");
+    v1::AskRequest request;
+    request.set_practice_id("demo");
+    request.set_question("What was our revenue trend this year?");
+    reader_ = stub_->Ask(&context_, request);
+  }
+  // True once the session has started.
+  bool Started() { return reader_->Read(&event_) && event_.has_session_started(); }
+  // Reads to the end; the stream's status, and whether a final answer came.
+  grpc::Status Finish(bool* got_answer) {
+    *got_answer = false;
+    while (reader_->Read(&event_)) *got_answer = *got_answer || event_.has_final_answer();
+    return reader_->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::AnalyticsService::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::AskEvent>> reader_;
+  v1::AskEvent event_;
+};
+
 class ServerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -127,8 +157,11 @@ TEST_F(ServerProcessTest, VetctlJsonPrintsOneProtoJsonEventPerLine) {
 }
 
 TEST_F(ServerProcessTest, VetctlExitCodesSayWhatWentWrong) {
-  EXPECT_EQ(Vetctl({"ask", "--practice=nowhere", "--api_key=demo-key", "revenue last month"})
-                .exit_code, 5);
+  // An unknown practice is refused like another practice's (it is not
+  // revealed whether it exists).
+  EXPECT_EQ(
+      Vetctl({"ask", "--practice=nowhere", "--api_key=demo-key", "revenue last month"}).exit_code,
+      4);
   EXPECT_EQ(Vetctl({"ask", "--api_key=wrong-key-1", "revenue last month"}).exit_code, 4);
   testing::CommandResult declined = Vetctl({"ask", "what is the meaning of life"});
   EXPECT_EQ(declined.exit_code, 3);
@@ -138,22 +171,12 @@ TEST_F(ServerProcessTest, VetctlExitCodesSayWhatWentWrong) {
 }
 
 TEST_F(ServerProcessTest, SigtermLetsTheQuestionInFlightFinishThenExitsZero) {
-  auto channel = grpc::CreateChannel(addr_, grpc::InsecureChannelCredentials());
-  auto stub = v1::AnalyticsService::NewStub(channel);
-  grpc::ClientContext context;
-  context.AddMetadata("x-api-key", "demo-key");
-  v1::AskRequest request;
-  request.set_practice_id("demo");
-  request.set_question("What was our revenue trend this year?");
-  auto reader = stub->Ask(&context, request);
-  v1::AskEvent event;
-  ASSERT_TRUE(reader->Read(&event));
-  ASSERT_TRUE(event.has_session_started());
+  InFlightAsk ask(addr_);
+  ASSERT_TRUE(ask.Started());
 
   ASSERT_EQ(kill(server_->pid(), SIGTERM), 0);
   bool got_answer = false;
-  while (reader->Read(&event)) got_answer = got_answer || event.has_final_answer();
-  grpc::Status status = reader->Finish();
+  grpc::Status status = ask.Finish(&got_answer);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(got_answer);
 
@@ -209,6 +232,74 @@ TEST_F(ServerProcessTest, DemoExportsImportedWithVetctlDescribeLikeTheDemo) {
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path);
   out << content;
+}
+
+// `vetctl new-key --practice=ID`: the key and the practices file entry.
+struct NewKey {
+  std::string key;
+  std::string entry;
+};
+NewKey MakeKey(const std::string& practice) {
+  testing::CommandResult r = RunVetctl("", {"new-key", "--practice=" + practice});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), 2u) << r.out;
+  if (lines.size() != 2) return {};
+  EXPECT_THAT(lines[1], HasSubstr("\"api_key_sha256\""));
+  EXPECT_THAT(lines[1], Not(HasSubstr(lines[0]))) << "the entry holds the hash, not the key";
+  return {lines[0], lines[1]};
+}
+
+TEST(ServerReloadTest, SighupRereadsThePracticesFileAndKeepsItWhenBad) {
+  const std::string dir = TempPath("");
+  std::filesystem::create_directories(dir);
+  const std::string practices = dir + "/practices.json";
+  const NewKey north_old = MakeKey("north");
+  WriteFile(practices, absl::StrCat(R"({"practices": [)", north_old.entry, "]}"));
+  auto server = StartServer({"--demo", "--practices=" + practices, "--listen=127.0.0.1:0",
+                             "--metrics_listen=", "--state_dir=" + dir, "--demo_invoice_lines=5000",
+                             "--shutdown_grace=60s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto budget = [&](const std::string& practice, const std::string& key) {
+    return RunVetctl(server->addr, {"budget", "--practice=" + practice, "--api_key=" + key})
+        .exit_code;
+  };
+  EXPECT_EQ(budget("north", north_old.key), 0);
+
+  // A question in flight across the reload finishes.
+  InFlightAsk ask(server->addr);
+  ASSERT_TRUE(ask.Started());
+
+  // Rotate north's key and add east.
+  const NewKey north_new = MakeKey("north");
+  const NewKey east = MakeKey("east");
+  WriteFile(practices, absl::StrCat(R"({"practices": [)", north_new.entry, ",", east.entry, "]}"));
+  ASSERT_EQ(kill(server->process->pid(), SIGHUP), 0);
+  ASSERT_TRUE(server->process->WaitForStderr("practices reloaded", absl::Seconds(60)).ok())
+      << server->process->stderr_text();
+  bool got_answer = false;
+  grpc::Status status = ask.Finish(&got_answer);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(got_answer);
+
+  EXPECT_EQ(budget("north", north_new.key), 0);
+  EXPECT_EQ(budget("north", north_old.key), 4) << "the rotated-out key is refused";
+  EXPECT_EQ(budget("east", east.key), 0);
+  EXPECT_EQ(budget("demo", "demo-key"), 0) << "--demo's practice stays";
+
+  // A bad file is logged and the practices already loaded stay.
+  WriteFile(practices, R"({"practices": [{"id": "north"}]})");
+  ASSERT_EQ(kill(server->process->pid(), SIGHUP), 0);
+  ASSERT_TRUE(
+      server->process->WaitForStderr("kept the practices already loaded", absl::Seconds(60)).ok())
+      << server->process->stderr_text();
+  EXPECT_THAT(server->process->stderr_text(), HasSubstr("api_key_sha256 is missing"));
+  EXPECT_EQ(budget("north", north_new.key), 0);
+  EXPECT_EQ(budget("east", east.key), 0);
+  // Keys never reach the log.
+  EXPECT_THAT(server->process->stderr_text(), Not(HasSubstr(north_new.key)));
+  server->process.reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ServerStartupTest, FlagsOverrideEnvironmentWhichOverridesDotEnv) {
@@ -270,7 +361,9 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"--practices=" + dir + "/practices.json"}, {}, "practices[0].api_key is missing"},
+      {{"--practices=" + dir + "/practices.json"},
+       {},
+       "practices[0] (practice 'north').api_key_sha256 is missing"},
       {{"--demo", "--budget_period=week"}, {}, "BUDGET_PERIOD must be 'day' or 'month'"},
       {{"--demo"}, {"BUDGET_LIMIT=lots"}, "BUDGET_LIMIT='lots' is not a number"},
       {{"--demo"}, {"VET_WORKER_THREADS=99999999999"}, "VET_WORKER_THREADS"},
