@@ -1,7 +1,9 @@
 // .env parsing and option validation. Kept free of gRPC so it compiles fast.
 #include "server/config.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -83,6 +85,58 @@ std::string BudgetStoreOf(const ServerOptions& options) {
 
 bool ModelConfigured(const ServerOptions& options) {
   return !options.openai_api_key.empty() || !options.openai_base_url.empty();
+}
+
+namespace {
+
+// The whole of a TLS file, or kInvalidArgument naming `flag` and the path.
+// Why never the contents: a key file's bytes must not reach a log.
+absl::StatusOr<std::string> ReadTlsFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  if (in) buf << in.rdbuf();
+  if (!in || in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, " '", path, "' cannot be read: ", std::strerror(errno)));
+  }
+  std::string text = buf.str();
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", path, "' is empty (expected a PEM file)"));
+  }
+  return text;
+}
+
+}  // namespace
+
+bool TlsEnabled(const ServerOptions& options) {
+  return !options.tls_cert.empty() && !options.tls_key.empty();
+}
+
+absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        o.tls_cert.empty()
+            ? absl::StrCat("--tls_key (VET_TLS_KEY) '", o.tls_key,
+                           "' needs --tls_cert (VET_TLS_CERT): give both or neither")
+            : absl::StrCat("--tls_cert (VET_TLS_CERT) '", o.tls_cert,
+                           "' needs --tls_key (VET_TLS_KEY): give both or neither"));
+  }
+  TlsFiles files;
+  if (!TlsEnabled(o)) {
+    if (!o.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca (VET_TLS_CLIENT_CA) needs --tls_cert and --tls_key");
+    }
+    return files;
+  }
+  VET_ASSIGN_OR_RETURN(files.cert_chain, ReadTlsFile("--tls_cert (VET_TLS_CERT)", o.tls_cert));
+  VET_ASSIGN_OR_RETURN(files.private_key, ReadTlsFile("--tls_key (VET_TLS_KEY)", o.tls_key));
+  if (!o.tls_client_ca.empty()) {
+    VET_ASSIGN_OR_RETURN(files.client_ca,
+                         ReadTlsFile("--tls_client_ca (VET_TLS_CLIENT_CA)", o.tls_client_ca));
+  }
+  return files;
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& o) {
@@ -205,6 +259,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 20'000'000) {
     return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 20000000");
   }
+  VET_RETURN_IF_ERROR(ReadTlsFiles(o).status());
   return budget::ValidateBudgetOptions(o.budget);
 }
 

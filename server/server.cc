@@ -223,6 +223,20 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   return executor;
 }
 
+// The gRPC listener's credentials: plaintext, TLS, or TLS that requires a
+// client certificate signed by tls_client_ca.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
+    const ServerOptions& options) {
+  VET_ASSIGN_OR_RETURN(TlsFiles files, ReadTlsFiles(options));
+  if (!TlsEnabled(options)) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      files.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = std::move(files.client_ca);
+  ssl.pem_key_cert_pairs.push_back({std::move(files.private_key), std::move(files.cert_chain)});
+  return grpc::SslServerCredentials(ssl);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
@@ -364,7 +378,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s.port);
+  VET_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       ListenerCredentials(options));
+  builder.AddListeningPort(options.listen, credentials, &s.port);
   builder.RegisterService(s.service.get());
   s.server = builder.BuildAndStart();
   if (s.server == nullptr || s.port == 0) {
@@ -378,8 +394,13 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     absl::StrAppend(&practice_ids, practice_ids.empty() ? "" : ", ", p.id);
   }
   LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
-          ":", s.port, "; practices: ", practice_ids,
-          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port) : "");
+          ":", s.port,
+          !TlsEnabled(options)                ? " (plaintext)"
+          : options.tls_client_ca.empty()     ? " (TLS)"
+                                              : " (mutual TLS)",
+          "; practices: ", practice_ids,
+          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
+                         : "");
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }
 
