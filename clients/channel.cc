@@ -2,39 +2,14 @@
 // handshake errors into something a user can act on.
 #include "clients/channel.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/pem_file.h"
 
 namespace vet::cli {
-namespace {
-
-// The whole of a PEM file, or kInvalidArgument naming `flag` and the path.
-// Never the contents: a key must not reach a terminal or a log.
-absl::StatusOr<std::string> ReadPemFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " '", path, "' cannot be read: ", std::strerror(errno)));
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
-  if (text.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " '", path, "' is empty or not a file (expected PEM)"));
-  }
-  return text;
-}
-
-}  // namespace
-
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
     const TlsSettings& tls) {
   if (!tls.enabled) return grpc::InsecureChannelCredentials();
@@ -69,7 +44,8 @@ std::string TlsFailureMessage(absl::string_view grpc_message, const std::string&
   // A TLS server closes a plaintext connection at its first bytes; so does
   // a mutual-TLS server a client it refuses, after a TLS 1.3 handshake the
   // client thought complete. gRPC says only "Socket closed" for both.
-  const bool closed = absl::StrContains(m, "socket closed");
+  const bool closed =
+      absl::StrContains(m, "socket closed") || absl::StrContains(m, "connection reset");
   if (!tls.enabled) {
     if (!closed) return "";
     return absl::StrCat("the server at ", addr,

@@ -1,9 +1,7 @@
 // .env parsing and option validation. Kept free of gRPC so it compiles fast.
 #include "server/config.h"
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/common/pem_file.h"
 #include "core/common/status_macros.h"
 
 namespace vet::server {
@@ -87,28 +86,6 @@ bool ModelConfigured(const ServerOptions& options) {
   return !options.openai_api_key.empty() || !options.openai_base_url.empty();
 }
 
-namespace {
-
-// The whole of a TLS file, or kInvalidArgument naming `flag` and the path.
-// Why never the contents: a key file's bytes must not reach a log.
-absl::StatusOr<std::string> ReadTlsFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  if (in) buf << in.rdbuf();
-  if (!in || in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, " '", path, "' cannot be read: ", std::strerror(errno)));
-  }
-  std::string text = buf.str();
-  if (text.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " '", path, "' is empty (expected a PEM file)"));
-  }
-  return text;
-}
-
-}  // namespace
-
 bool TlsEnabled(const ServerOptions& options) {
   return !options.tls_cert.empty() && !options.tls_key.empty();
 }
@@ -130,11 +107,11 @@ absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& o) {
     }
     return files;
   }
-  VET_ASSIGN_OR_RETURN(files.cert_chain, ReadTlsFile("--tls_cert (VET_TLS_CERT)", o.tls_cert));
-  VET_ASSIGN_OR_RETURN(files.private_key, ReadTlsFile("--tls_key (VET_TLS_KEY)", o.tls_key));
+  VET_ASSIGN_OR_RETURN(files.cert_chain, ReadPemFile("--tls_cert (VET_TLS_CERT)", o.tls_cert));
+  VET_ASSIGN_OR_RETURN(files.private_key, ReadPemFile("--tls_key (VET_TLS_KEY)", o.tls_key));
   if (!o.tls_client_ca.empty()) {
     VET_ASSIGN_OR_RETURN(files.client_ca,
-                         ReadTlsFile("--tls_client_ca (VET_TLS_CLIENT_CA)", o.tls_client_ca));
+                         ReadPemFile("--tls_client_ca (VET_TLS_CLIENT_CA)", o.tls_client_ca));
   }
   return files;
 }
