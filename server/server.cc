@@ -395,9 +395,10 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
           ":", s.port,
-          !TlsEnabled(options)                ? " (plaintext)"
-          : options.tls_client_ca.empty()     ? " (TLS)"
-                                              : " (mutual TLS)",
+          // After the port's ';': scripts and tests read the port up to it.
+          !TlsEnabled(options)            ? "; plaintext"
+          : options.tls_client_ca.empty() ? "; TLS"
+                                          : "; mutual TLS",
           "; practices: ", practice_ids,
           s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
                          : "");

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "clients/args.h"
@@ -105,11 +106,23 @@ class TlsIntegrationTest : public ::testing::Test {
 
   // `vetctl budget` against the server with `flags` (its address and key
   // filled in).
-  VetctlResult VetctlBudget(cli::FlagValues flags) {
+  VetctlResult VetctlBudget(cli::FlagValues flags) { return Vetctl({"budget"}, flags); }
+
+  // `vetctl bench` of one question, ending once it is answered.
+  VetctlResult VetctlBench(cli::FlagValues flags) {
+    flags.streams = 1;
+    flags.warmup_seconds = 0;
+    flags.duration_seconds = 60;
+    flags.max_questions = 1;
+    flags.json = true;
+    return Vetctl({"bench", "How many clients do we have?"}, flags);
+  }
+
+  VetctlResult Vetctl(const std::vector<std::string>& args, cli::FlagValues flags) {
     flags.addr = addr_;
     flags.api_key = kDemoKey;
-    flags.timeout_seconds = 10;
-    auto inv = cli::ParseInvocation({"budget"}, flags, cli::Environment());
+    flags.timeout_seconds = 30;
+    auto inv = cli::ParseInvocation(args, flags, cli::Environment());
     EXPECT_TRUE(inv.ok()) << inv.status();
     if (!inv.ok()) return {-1, "", ""};
     std::ostringstream out, err;
@@ -197,6 +210,21 @@ TEST_F(TlsIntegrationTest, MutualTlsAnswersOnlyClientsWithACertificateOfItsCa) {
   flags.client_key = certs_->client_key;
   VetctlResult with = VetctlBudget(flags);
   EXPECT_EQ(with.exit_code, 0) << with.err;
+}
+
+TEST_F(TlsIntegrationTest, BenchConnectsWithTheSameTlsSettings) {
+  StartServer(/*tls=*/true, /*client_ca=*/true);
+  cli::FlagValues flags;
+  flags.ca_cert = certs_->ca_cert;
+  VetctlResult refused = VetctlBench(flags);
+  EXPECT_EQ(refused.exit_code, kExitUnavailable);
+  EXPECT_THAT(refused.err, HasSubstr(absl::StrCat(addr_, " over TLS")));
+
+  flags.client_cert = certs_->client_cert;
+  flags.client_key = certs_->client_key;
+  VetctlResult answered = VetctlBench(flags);
+  EXPECT_EQ(answered.exit_code, 0) << answered.err;
+  EXPECT_THAT(answered.out, HasSubstr("\"streams\":1"));
 }
 
 TEST_F(TlsIntegrationTest, VetctlRefusesAnUnreadableCaFileNamingIt) {
