@@ -423,9 +423,10 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
 
   inv.addr = FirstNonEmpty(flags.addr, env.vet_addr, kDefaultAddr);
   if (flags.client_cert.empty() != flags.client_key.empty()) {
-    return Usage(flags.client_cert.empty()
-                     ? "--client_key needs --client_cert: give both or neither"
-                     : "--client_cert needs --client_key: give both or neither");
+    return Usage(
+        flags.client_cert.empty()
+            ? "--client_key needs --client_cert: give both or neither"
+            : "--client_cert needs --client_key: give both or neither");
   }
   inv.tls.ca_cert = FirstNonEmpty(flags.ca_cert, env.vet_ca_cert, "");
   inv.tls.client_cert = flags.client_cert;

@@ -30,29 +30,31 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
   return grpc::SslCredentials(ssl);
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& addr,
-                                                           const TlsSettings& tls,
-                                                           const grpc::ChannelArguments& args) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
+    const std::string& addr, const TlsSettings& tls,
+    const grpc::ChannelArguments& args) {
   auto credentials = ChannelCredentialsFor(tls);
   if (!credentials.ok()) return credentials.status();
   return grpc::CreateCustomChannel(addr, *credentials, args);
 }
 
-std::string TlsFailureMessage(absl::string_view grpc_message, const std::string& addr,
-                              const TlsSettings& tls) {
+std::string TlsFailureMessage(absl::string_view grpc_message,
+                              const std::string& addr, const TlsSettings& tls) {
   const std::string m = absl::AsciiStrToLower(grpc_message);
   // A TLS server closes a plaintext connection at its first bytes; so does
   // a mutual-TLS server a client it refuses, after a TLS 1.3 handshake the
   // client thought complete. gRPC says only "Socket closed" for both.
-  const bool closed =
-      absl::StrContains(m, "socket closed") || absl::StrContains(m, "connection reset");
+  const bool closed = absl::StrContains(m, "socket closed") ||
+                      absl::StrContains(m, "connection reset");
   if (!tls.enabled) {
     if (!closed) return "";
-    return absl::StrCat("the server at ", addr,
-                        " closed the connection: if it serves TLS, pass --ca_cert "
-                        "(or --tls)");
+    return absl::StrCat(
+        "the server at ", addr,
+        " closed the connection: if it serves TLS, pass --ca_cert "
+        "(or --tls)");
   }
-  const std::string prefix = absl::StrCat("TLS with the server at ", addr, " failed: ");
+  const std::string prefix =
+      absl::StrCat("TLS with the server at ", addr, " failed: ");
   // gRPC 1.51's words, after "failed to connect to all addresses; last
   // error: ...": "Ssl handshake failed: SSL_ERROR_SSL: ... certificate
   // verify failed", "... wrong version number" (no TLS on the other side),
@@ -71,16 +73,18 @@ std::string TlsFailureMessage(absl::string_view grpc_message, const std::string&
   }
   if (absl::StrContains(m, "wrong version number") ||
       absl::StrContains(m, "wrong_version_number")) {
-    return absl::StrCat(prefix, "the server does not speak TLS (drop --tls and --ca_cert)");
+    return absl::StrCat(
+        prefix, "the server does not speak TLS (drop --tls and --ca_cert)");
   }
   if (closed) {
-    return absl::StrCat(prefix,
-                        tls.client_cert.empty()
-                            ? "the server closed the connection; it may require a client "
-                              "certificate (--client_cert, --client_key)"
-                            : absl::StrCat("the server closed the connection; it may not "
-                                           "accept the client certificate ",
-                                           tls.client_cert));
+    return absl::StrCat(
+        prefix,
+        tls.client_cert.empty()
+            ? "the server closed the connection; it may require a client "
+              "certificate (--client_cert, --client_key)"
+            : absl::StrCat("the server closed the connection; it may not "
+                           "accept the client certificate ",
+                           tls.client_cert));
   }
   if (absl::StrContains(m, "handshake")) {
     return absl::StrCat(prefix, "the handshake did not complete");

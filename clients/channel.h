@@ -32,8 +32,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
 // the server does not speak TLS, the server closed the connection: it may
 // want a client certificate); for a plaintext channel that the server
 // closed, a hint to use TLS. Otherwise empty.
-std::string TlsFailureMessage(absl::string_view grpc_message, const std::string& addr,
-                              const TlsSettings& tls);
+std::string TlsFailureMessage(absl::string_view grpc_message,
+                              const std::string& addr, const TlsSettings& tls);
 
 }  // namespace vet::cli
 

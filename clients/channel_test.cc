@@ -16,7 +16,8 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kAddr[] = "127.0.0.1:50051";
-constexpr char kLastError[] = "failed to connect to all addresses; last error: ";
+constexpr char kLastError[] =
+    "failed to connect to all addresses; last error: ";
 
 TlsSettings WithCa() {
   TlsSettings tls;
@@ -27,35 +28,41 @@ TlsSettings WithCa() {
 
 TEST(TlsFailureMessageTest, UntrustedCertificateNamesTheCaGiven) {
   const std::string message = TlsFailureMessage(
-      absl::StrCat(kLastError,
-                   "UNKNOWN: ipv4:127.0.0.1:50051: Ssl handshake failed: SSL_ERROR_SSL: "
-                   "error:0A000086:SSL routines::certificate verify failed"),
+      absl::StrCat(
+          kLastError,
+          "UNKNOWN: ipv4:127.0.0.1:50051: Ssl handshake failed: SSL_ERROR_SSL: "
+          "error:0A000086:SSL routines::certificate verify failed"),
       kAddr, WithCa());
-  EXPECT_THAT(message, HasSubstr("TLS with the server at 127.0.0.1:50051 failed"));
+  EXPECT_THAT(message,
+              HasSubstr("TLS with the server at 127.0.0.1:50051 failed"));
   EXPECT_THAT(message, HasSubstr("not trusted by --ca_cert /etc/vet/ca.pem"));
 
   TlsSettings system_roots;
   system_roots.enabled = true;
-  EXPECT_THAT(TlsFailureMessage("certificate verify failed", kAddr, system_roots),
-              HasSubstr("pass the CA that signed it with --ca_cert"));
+  EXPECT_THAT(
+      TlsFailureMessage("certificate verify failed", kAddr, system_roots),
+      HasSubstr("pass the CA that signed it with --ca_cert"));
 }
 
 TEST(TlsFailureMessageTest, NameMismatchNamesTheHost) {
   EXPECT_THAT(
-      TlsFailureMessage(absl::StrCat(kLastError,
-                                     "UNKNOWN: ipv4:127.0.0.1:50051: Peer name 127.0.0.1 is "
-                                     "not in peer certificate"),
-                        kAddr, WithCa()),
+      TlsFailureMessage(
+          absl::StrCat(kLastError,
+                       "UNKNOWN: ipv4:127.0.0.1:50051: Peer name 127.0.0.1 is "
+                       "not in peer certificate"),
+          kAddr, WithCa()),
       HasSubstr("certificate does not name 127.0.0.1"));
 }
 
 TEST(TlsFailureMessageTest, PlaintextServerAndClosedConnections) {
-  EXPECT_THAT(TlsFailureMessage("Ssl handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL "
-                                "routines::wrong version number",
-                                kAddr, WithCa()),
+  EXPECT_THAT(TlsFailureMessage(
+                  "Ssl handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL "
+                  "routines::wrong version number",
+                  kAddr, WithCa()),
               HasSubstr("does not speak TLS"));
-  const std::string closed = absl::StrCat(kLastError, "UNAVAILABLE: ipv4:127.0.0.1:50051: "
-                                                      "Socket closed");
+  const std::string closed = absl::StrCat(kLastError,
+                                          "UNAVAILABLE: ipv4:127.0.0.1:50051: "
+                                          "Socket closed");
   EXPECT_THAT(TlsFailureMessage(closed, kAddr, WithCa()),
               HasSubstr("may require a client certificate"));
   TlsSettings with_cert = WithCa();
@@ -68,8 +75,8 @@ TEST(TlsFailureMessageTest, PlaintextServerAndClosedConnections) {
 }
 
 TEST(TlsFailureMessageTest, OtherFailuresAreNotTls) {
-  const std::string refused =
-      absl::StrCat(kLastError, "UNAVAILABLE: ipv4:127.0.0.1:50051: Connection refused");
+  const std::string refused = absl::StrCat(
+      kLastError, "UNAVAILABLE: ipv4:127.0.0.1:50051: Connection refused");
   EXPECT_EQ(TlsFailureMessage(refused, kAddr, WithCa()), "");
   EXPECT_EQ(TlsFailureMessage(refused, kAddr, TlsSettings()), "");
   EXPECT_EQ(TlsFailureMessage("the model is down", kAddr, WithCa()), "");
@@ -90,7 +97,8 @@ TEST(ChannelCredentialsForTest, UnreadableFilesAreRefusedNamingTheFlag) {
   EXPECT_THAT(std::string(credentials.status().message()),
               HasSubstr("--client_cert '/' is a directory"));
 
-  EXPECT_TRUE(ChannelCredentialsFor(TlsSettings()).ok()) << "plaintext needs no file";
+  EXPECT_TRUE(ChannelCredentialsFor(TlsSettings()).ok())
+      << "plaintext needs no file";
 }
 
 }  // namespace

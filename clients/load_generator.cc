@@ -56,7 +56,8 @@ absl::Duration Since(Clock::time_point start, Clock::time_point end) {
 class Connections {
  public:
   Connections(const std::string& addr,
-              const std::shared_ptr<grpc::ChannelCredentials>& credentials, int streams) {
+              const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+              int streams) {
     const int count =
         (streams + kBenchStreamsPerConnection - 1) / kBenchStreamsPerConnection;
     for (int i = 0; i < count; ++i) {
@@ -364,9 +365,10 @@ absl::StatusOr<BenchReport> GenerateLoad(const Invocation& inv,
     // the likely causes.
     return absl::UnavailableError(absl::StrCat(
         "cannot reach the server at ", inv.addr,
-        inv.tls.enabled ? " over TLS: is vet-analytics-server running with TLS, and is its "
-                          "certificate trusted (--ca_cert)?"
-                        : ": is vet-analytics-server running?"));
+        inv.tls.enabled
+            ? " over TLS: is vet-analytics-server running with TLS, and is its "
+              "certificate trusted (--ca_cert)?"
+            : ": is vet-analytics-server running?"));
   }
   return std::make_shared<LoadGenerator>(inv, plan, connections)
       ->Run(canceller);

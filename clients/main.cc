@@ -32,11 +32,11 @@ ABSL_FLAG(std::string, addr, "",
 ABSL_FLAG(bool, tls, false,
           "TLS, trusting the system's CA certificates (default $VET_TLS=1)");
 ABSL_FLAG(std::string, ca_cert, "",
-          "TLS, trusting the CA certificates in this PEM file (default $VET_CA_CERT)");
+          "TLS, trusting the CA certificates in this PEM file (default "
+          "$VET_CA_CERT)");
 ABSL_FLAG(std::string, client_cert, "",
           "client certificate (PEM) for mutual TLS; needs --client_key");
-ABSL_FLAG(std::string, client_key, "",
-          "private key (PEM) of --client_cert");
+ABSL_FLAG(std::string, client_key, "", "private key (PEM) of --client_cert");
 ABSL_FLAG(std::string, practice, "",
           "practice id (default $VET_PRACTICE, else demo)");
 ABSL_FLAG(std::string, api_key, "",

@@ -61,7 +61,8 @@ std::string ErrorMessage(const grpc::Status& status, const Invocation& inv,
       if (user_cancelled) return "interrupted";
       break;
     case grpc::StatusCode::UNAVAILABLE:
-      if (std::string tls = TlsFailureMessage(status.error_message(), inv.addr, inv.tls);
+      if (std::string tls =
+              TlsFailureMessage(status.error_message(), inv.addr, inv.tls);
           !tls.empty()) {
         return tls;
       }
@@ -550,10 +551,12 @@ bool ChatInterrupter::Detach() {
 
 int RunChat(const Invocation& inv, const Console& console, LineReader& input,
             ChatInterrupter& interrupter) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(inv.addr, inv.tls);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(inv.addr, inv.tls);
   if (!channel.ok()) {
-    console.err << FormatUsageError(channel.status().message(), inv.json,
-                                    inv.color_allowed && console.err_is_terminal);
+    console.err << FormatUsageError(
+        channel.status().message(), inv.json,
+        inv.color_allowed && console.err_is_terminal);
     console.err.flush();
     return kExitUsage;
   }
@@ -600,10 +603,12 @@ int Run(const Invocation& inv, const Console& console,
     import_files = *std::move(opened);
   }
 
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> made = MakeChannel(inv.addr, inv.tls);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+      MakeChannel(inv.addr, inv.tls);
   if (!made.ok()) {
-    console.err << FormatUsageError(made.status().message(), inv.json,
-                                    inv.color_allowed && console.err_is_terminal);
+    console.err << FormatUsageError(
+        made.status().message(), inv.json,
+        inv.color_allowed && console.err_is_terminal);
     console.err.flush();
     return kExitUsage;
   }

@@ -7,9 +7,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/common/pem_file.h"
 #include "core/common/status_macros.h"
 
@@ -93,11 +93,10 @@ bool TlsEnabled(const ServerOptions& options) {
 absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError(
-        o.tls_cert.empty()
-            ? absl::StrCat("--tls_key (VET_TLS_KEY) '", o.tls_key,
-                           "' needs --tls_cert (VET_TLS_CERT): give both or neither")
-            : absl::StrCat("--tls_cert (VET_TLS_CERT) '", o.tls_cert,
-                           "' needs --tls_key (VET_TLS_KEY): give both or neither"));
+        o.tls_cert.empty() ? absl::StrCat("--tls_key (VET_TLS_KEY) '", o.tls_key,
+                                          "' needs --tls_cert (VET_TLS_CERT): give both or neither")
+                           : absl::StrCat("--tls_cert (VET_TLS_CERT) '", o.tls_cert,
+                                          "' needs --tls_key (VET_TLS_KEY): give both or neither"));
   }
   TlsFiles files;
   if (!TlsEnabled(o)) {

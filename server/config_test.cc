@@ -4,7 +4,6 @@
 #include <string>
 
 #include "core/practice/practice.h"
-
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -179,10 +178,10 @@ TEST(ServerOptionsTest, TlsNeedsBothCertAndKeyAndNamesTheFlag) {
                        AllOf(HasSubstr("--tls_cert"), HasSubstr(cert), HasSubstr("--tls_key"))));
   o.tls_cert = "";
   o.tls_key = key;
-  EXPECT_THAT(ValidateServerOptions(o),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("--tls_key"), HasSubstr("--tls_cert"),
-                             Not(HasSubstr("SECRET")))));
+  EXPECT_THAT(
+      ValidateServerOptions(o),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--tls_key"), HasSubstr("--tls_cert"), Not(HasSubstr("SECRET")))));
   o.tls_cert = cert;
   EXPECT_THAT(ValidateServerOptions(o), IsOk());
   EXPECT_TRUE(TlsEnabled(o));

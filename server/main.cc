@@ -25,8 +25,7 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address [VET_LISTEN]");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of the gRPC listener; with --tls_key turns TLS on "
           "[VET_TLS_CERT]");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM private key of --tls_cert; both or neither [VET_TLS_KEY]");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; both or neither [VET_TLS_KEY]");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificates; clients must present a certificate signed by one "
           "(mutual TLS); needs --tls_cert [VET_TLS_CLIENT_CA]");

@@ -393,13 +393,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   for (const Practice& p : s.practices->practices()) {
     absl::StrAppend(&practice_ids, practice_ids.empty() ? "" : ", ", p.id);
   }
+  const char* transport = !TlsEnabled(options)            ? "plaintext"
+                          : options.tls_client_ca.empty() ? "TLS"
+                                                          : "mutual TLS";
+  // The port is followed by ';': scripts and tests read it up to there.
   LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
-          ":", s.port,
-          // After the port's ';': scripts and tests read the port up to it.
-          !TlsEnabled(options)            ? "; plaintext"
-          : options.tls_client_ca.empty() ? "; TLS"
-                                          : "; mutual TLS",
-          "; practices: ", practice_ids,
+          ":", s.port, "; ", transport, "; practices: ", practice_ids,
           s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
                          : "");
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));

@@ -4,6 +4,7 @@
 // refuses, and what vetctl says when the handshake fails.
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -35,8 +36,8 @@ constexpr int kExitUnavailable = 8;
 class TlsIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto certs = testing::MakeTestCerts(
-        absl::StrCat(::testing::TempDir(), "/vet-tls-certs-", getpid()));
+    auto certs =
+        testing::MakeTestCerts(absl::StrCat(::testing::TempDir(), "/vet-tls-certs-", getpid()));
     ASSERT_TRUE(certs.ok()) << certs.status();
     certs_ = new testing::TestCerts(*std::move(certs));
   }
@@ -87,8 +88,9 @@ class TlsIntegrationTest : public ::testing::Test {
     return stub->GetBudget(&context, request, &budget);
   }
 
-  static std::shared_ptr<grpc::ChannelCredentials> Trusting(
-      const std::string& ca, const std::string& cert = "", const std::string& key = "") {
+  static std::shared_ptr<grpc::ChannelCredentials> Trusting(const std::string& ca,
+                                                            const std::string& cert = "",
+                                                            const std::string& key = "") {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = testing::ReadFileOrEmpty(ca);
     if (!cert.empty()) {
@@ -162,8 +164,7 @@ TEST_F(TlsIntegrationTest, RefusesAPlaintextClient) {
 
 TEST_F(TlsIntegrationTest, AClientThatDoesNotTrustTheCaFailsSayingSo) {
   StartServer(/*tls=*/true);
-  EXPECT_EQ(GetBudget(Trusting(certs_->other_ca_cert)).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(GetBudget(Trusting(certs_->other_ca_cert)).error_code(), grpc::StatusCode::UNAVAILABLE);
 
   cli::FlagValues flags;
   flags.ca_cert = certs_->other_ca_cert;
@@ -187,13 +188,12 @@ TEST_F(TlsIntegrationTest, MutualTlsAnswersOnlyClientsWithACertificateOfItsCa) {
   StartServer(/*tls=*/true, /*client_ca=*/true);
   EXPECT_EQ(GetBudget(Trusting(certs_->ca_cert)).error_code(), grpc::StatusCode::UNAVAILABLE)
       << "no client certificate";
-  EXPECT_EQ(GetBudget(Trusting(certs_->ca_cert, certs_->other_client_cert,
-                               certs_->other_client_key))
-                .error_code(),
-            grpc::StatusCode::UNAVAILABLE)
+  EXPECT_EQ(
+      GetBudget(Trusting(certs_->ca_cert, certs_->other_client_cert, certs_->other_client_key))
+          .error_code(),
+      grpc::StatusCode::UNAVAILABLE)
       << "a client certificate of another CA";
-  EXPECT_TRUE(
-      GetBudget(Trusting(certs_->ca_cert, certs_->client_cert, certs_->client_key)).ok());
+  EXPECT_TRUE(GetBudget(Trusting(certs_->ca_cert, certs_->client_cert, certs_->client_key)).ok());
 
   cli::FlagValues flags;
   flags.ca_cert = certs_->ca_cert;

@@ -37,11 +37,11 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
 
 // A self-signed CA certificate and its key: <dir>/<name>.pem, <name>-key.pem.
 absl::Status MakeCa(const std::string& dir, const std::string& name) {
-  return Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                  "-nodes", "-days", "1", "-subj", "/CN=vet-analytics test " + name,
-                  "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                  "keyUsage=critical,keyCertSign,cRLSign", "-keyout",
-                  dir + "/" + name + "-key.pem", "-out", dir + "/" + name + ".pem"});
+  return Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                  "-days", "1", "-subj", "/CN=vet-analytics test " + name, "-addext",
+                  "basicConstraints=critical,CA:TRUE", "-addext",
+                  "keyUsage=critical,keyCertSign,cRLSign", "-keyout", dir + "/" + name + "-key.pem",
+                  "-out", dir + "/" + name + ".pem"});
 }
 
 // A key and a certificate signed by the CA `ca`, with the extensions in
@@ -51,12 +51,12 @@ absl::Status MakeLeaf(const std::string& dir, const std::string& ca, const std::
   const std::string base = dir + "/" + name;
   absl::Status s = WriteFile(base + ".ext", extensions);
   if (!s.ok()) return s;
-  s = Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-               "-subj", "/CN=" + name, "-keyout", base + "-key.pem", "-out", base + ".csr"});
+  s = Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj",
+               "/CN=" + name, "-keyout", base + "-key.pem", "-out", base + ".csr"});
   if (!s.ok()) return s;
-  return Openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir + "/" + ca + ".pem",
-                  "-CAkey", dir + "/" + ca + "-key.pem", "-CAcreateserial", "-days", "1",
-                  "-extfile", base + ".ext", "-out", base + ".pem"});
+  return Openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir + "/" + ca + ".pem", "-CAkey",
+                  dir + "/" + ca + "-key.pem", "-CAcreateserial", "-days", "1", "-extfile",
+                  base + ".ext", "-out", base + ".pem"});
 }
 
 }  // namespace
