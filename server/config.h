@@ -141,8 +141,7 @@ absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view
 absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string& path);
 
 // Checks ranges and combinations: kInvalidArgument naming the setting.
-// Reads the TLS files named (a file that cannot be read is kInvalidArgument
-// naming the flag and the path; their contents are never in a message).
+// Reads no file (the TLS files: ReadTlsFiles).
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // The PEM contents of the TLS files the options name.
@@ -152,10 +151,11 @@ struct TlsFiles {
   std::string client_ca;  // empty: no client certificate is asked for
 };
 
-// Reads options.tls_cert, tls_key and tls_client_ca; all empty when TLS is
-// off. Returns kInvalidArgument naming the flag and
-// the file when only one of cert and key is set, or a file cannot be read
-// or is empty; the message never holds a file's contents.
+// Reads options.tls_cert, tls_key and tls_client_ca, once, at start-up
+// (VetServer::Start); all empty when TLS is off. Returns kInvalidArgument
+// naming the flag (and the file) when only one of cert and key is set, a
+// client CA is set without them, or a file cannot be read or is empty; the
+// message never holds a file's contents.
 absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& options);
 
 // Whether the options turn TLS on (both tls_cert and tls_key are set).

@@ -185,9 +185,10 @@ TEST(ServerOptionsTest, TlsNeedsBothCertAndKeyAndNamesTheFlag) {
   o.tls_cert = cert;
   EXPECT_THAT(ValidateServerOptions(o), IsOk());
   EXPECT_TRUE(TlsEnabled(o));
+  EXPECT_THAT(ReadTlsFiles(o), IsOk());
 }
 
-TEST(ServerOptionsTest, UnreadableTlsFilesAreRefusedNamingFlagAndFile) {
+TEST(ReadTlsFilesTest, UnreadableFilesAreRefusedNamingFlagAndFile) {
   ServerOptions o;
   o.state_dir = "/tmp/x";
   o.demo = true;
@@ -195,21 +196,21 @@ TEST(ServerOptionsTest, UnreadableTlsFilesAreRefusedNamingFlagAndFile) {
   const std::string key = WriteTempFile("key2.pem", "SECRET-KEY-MATERIAL\n");
   o.tls_cert = "/nonexistent/cert.pem";
   o.tls_key = key;
-  EXPECT_THAT(ValidateServerOptions(o),
+  EXPECT_THAT(ReadTlsFiles(o).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("--tls_cert"), HasSubstr("/nonexistent/cert.pem"))));
   o.tls_cert = cert;
   o.tls_key = "/nonexistent/key.pem";
-  EXPECT_THAT(ValidateServerOptions(o),
+  EXPECT_THAT(ReadTlsFiles(o).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("--tls_key"), HasSubstr("/nonexistent/key.pem"))));
   o.tls_key = WriteTempFile("empty.pem", "");
-  EXPECT_THAT(ValidateServerOptions(o),
+  EXPECT_THAT(ReadTlsFiles(o).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("--tls_key"), HasSubstr("empty"))));
   o.tls_key = key;
   o.tls_client_ca = "/nonexistent/ca.pem";
-  EXPECT_THAT(ValidateServerOptions(o),
+  EXPECT_THAT(ReadTlsFiles(o).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("--tls_client_ca"), HasSubstr("/nonexistent/ca.pem"),
                              Not(HasSubstr("SECRET")))));
@@ -226,6 +227,8 @@ TEST(ServerOptionsTest, ClientCaNeedsTls) {
   o.demo = true;
   o.tls_client_ca = WriteTempFile("ca3.pem", "-----BEGIN CERTIFICATE-----\n");
   EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca")));
+  EXPECT_THAT(ReadTlsFiles(o),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca")));
 }
 

@@ -223,17 +223,16 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   return executor;
 }
 
-// The gRPC listener's credentials: plaintext, TLS, or TLS that requires a
-// client certificate signed by tls_client_ca.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
-    const ServerOptions& options) {
-  VET_ASSIGN_OR_RETURN(TlsFiles files, ReadTlsFiles(options));
-  if (!TlsEnabled(options)) return grpc::InsecureServerCredentials();
+// The gRPC listener's credentials: plaintext when `tls` holds no
+// certificate, TLS, or TLS that requires a client certificate signed by
+// tls.client_ca.
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(TlsFiles tls) {
+  if (tls.cert_chain.empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl(
-      files.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ssl.pem_root_certs = std::move(files.client_ca);
-  ssl.pem_key_cert_pairs.push_back({std::move(files.private_key), std::move(files.cert_chain)});
+      tls.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = std::move(tls.client_ca);
+  ssl.pem_key_cert_pairs.push_back({std::move(tls.private_key), std::move(tls.cert_chain)});
   return grpc::SslServerCredentials(ssl);
 }
 
@@ -241,6 +240,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
   VET_RETURN_IF_ERROR(ValidateServerOptions(options));
+  // Read before anything is built, so that a bad file stops the server
+  // before the demo data or the sandbox is made.
+  VET_ASSIGN_OR_RETURN(TlsFiles tls_files, ReadTlsFiles(options));
   auto state = std::make_unique<State>();
   State& s = *state;
   s.options = options;
@@ -378,9 +380,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  VET_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                       ListenerCredentials(options));
-  builder.AddListeningPort(options.listen, credentials, &s.port);
+  builder.AddListeningPort(options.listen, ListenerCredentials(std::move(tls_files)), &s.port);
   builder.RegisterService(s.service.get());
   s.server = builder.BuildAndStart();
   if (s.server == nullptr || s.port == 0) {
