@@ -384,12 +384,14 @@ int RunBench(const Invocation& inv, const Console& console,
     console.err.flush();
     return kExitUsage;
   }
-  if (absl::Status tls = ChannelCredentialsFor(inv.tls).status(); !tls.ok()) {
-    console.err << FormatUsageError(tls.message(), inv.json, err_color);
+  absl::StatusOr<BenchReport> report = GenerateLoad(inv, *plan, canceller);
+  if (report.status().code() == absl::StatusCode::kInvalidArgument) {
+    // A TLS file that cannot be read: bad usage, as for the plan's files.
+    console.err << FormatUsageError(report.status().message(), inv.json,
+                                    err_color);
     console.err.flush();
     return kExitUsage;
   }
-  absl::StatusOr<BenchReport> report = GenerateLoad(inv, *plan, canceller);
   if (!report.ok()) {
     // absl and gRPC share the numeric codes.
     const auto code = static_cast<grpc::StatusCode>(report.status().code());

@@ -235,6 +235,10 @@ TEST_F(TlsIntegrationTest, VetctlRefusesAnUnreadableCaFileNamingIt) {
   EXPECT_EQ(vetctl.exit_code, 2);
   EXPECT_THAT(vetctl.err, HasSubstr("--ca_cert"));
   EXPECT_THAT(vetctl.err, HasSubstr("/nonexistent/ca.pem"));
+
+  VetctlResult bench = VetctlBench(flags);
+  EXPECT_EQ(bench.exit_code, 2);
+  EXPECT_THAT(bench.err, HasSubstr("--ca_cert '/nonexistent/ca.pem' cannot be read"));
 }
 
 TEST_F(TlsIntegrationTest, ServerRefusesToStartWithACertButNoKey) {
