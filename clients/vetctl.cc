@@ -90,6 +90,16 @@ std::string ErrorMessage(const grpc::Status& status, const Invocation& inv,
   return status.error_message();
 }
 
+// Prints `status` as bad usage (a file named on the command line that cannot
+// be read) and returns kExitUsage.
+int UsageFailure(const absl::Status& status, const Invocation& inv,
+                 const Console& console) {
+  console.err << FormatUsageError(status.message(), inv.json,
+                                  inv.color_allowed && console.err_is_terminal);
+  console.err.flush();
+  return kExitUsage;
+}
+
 // Sets the deadline and the API key of one call.
 void PrepareContext(grpc::ClientContext& context, const Invocation& inv) {
   context.set_deadline(std::chrono::system_clock::now() +
@@ -553,13 +563,7 @@ int RunChat(const Invocation& inv, const Console& console, LineReader& input,
             ChatInterrupter& interrupter) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       MakeChannel(inv.addr, inv.tls);
-  if (!channel.ok()) {
-    console.err << FormatUsageError(
-        channel.status().message(), inv.json,
-        inv.color_allowed && console.err_is_terminal);
-    console.err.flush();
-    return kExitUsage;
-  }
+  if (!channel.ok()) return UsageFailure(channel.status(), inv, console);
   return Chat(inv, console, input, interrupter, *std::move(channel)).Run();
 }
 
@@ -593,25 +597,13 @@ int Run(const Invocation& inv, const Console& console,
   ImportFiles import_files;
   if (inv.command == Command::kImport) {
     absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
-    if (!opened.ok()) {
-      console.err << FormatUsageError(
-          opened.status().message(), inv.json,
-          inv.color_allowed && console.err_is_terminal);
-      console.err.flush();
-      return kExitUsage;
-    }
+    if (!opened.ok()) return UsageFailure(opened.status(), inv, console);
     import_files = *std::move(opened);
   }
 
   absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
       MakeChannel(inv.addr, inv.tls);
-  if (!made.ok()) {
-    console.err << FormatUsageError(
-        made.status().message(), inv.json,
-        inv.color_allowed && console.err_is_terminal);
-    console.err.flush();
-    return kExitUsage;
-  }
+  if (!made.ok()) return UsageFailure(made.status(), inv, console);
   std::shared_ptr<grpc::Channel> channel = *std::move(made);
 
   FormatOptions format;
