@@ -68,6 +68,13 @@ Usage:
 
 Flags go before or after the subcommand:
   --addr=HOST:PORT    server (default $VET_ADDR, else 127.0.0.1:50051)
+  --tls               TLS, trusting the system's CA certificates (default on
+                      when $VET_TLS is 1)
+  --ca_cert=FILE      TLS, trusting the CA certificates in FILE (PEM; default
+                      $VET_CA_CERT)
+  --client_cert=FILE, --client_key=FILE
+                      a client certificate and its key (PEM), for a server
+                      that requires one (mutual TLS); implies TLS
   --practice=ID       practice id (default $VET_PRACTICE, else demo)
   --api_key=KEY       sent as x-api-key (default $VET_API_KEY; for practice
                       demo, the demo server's key demo-key)
@@ -269,6 +276,9 @@ Environment Environment::FromProcess() {
   env.vet_addr = get("VET_ADDR");
   env.vet_practice = get("VET_PRACTICE");
   env.vet_api_key = get("VET_API_KEY");
+  const std::string tls = absl::AsciiStrToLower(get("VET_TLS"));
+  env.vet_tls = tls == "1" || tls == "true";
+  env.vet_ca_cert = get("VET_CA_CERT");
   env.no_color = !get("NO_COLOR").empty();
   return env;
 }
@@ -430,6 +440,18 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   }
 
   inv.addr = FirstNonEmpty(flags.addr, env.vet_addr, kDefaultAddr);
+  if (flags.client_cert.empty() != flags.client_key.empty()) {
+    return Usage(
+        flags.client_cert.empty()
+            ? "--client_key needs --client_cert: give both or neither"
+            : "--client_cert needs --client_key: give both or neither");
+  }
+  inv.tls.ca_cert = FirstNonEmpty(flags.ca_cert, env.vet_ca_cert, "");
+  inv.tls.client_cert = flags.client_cert;
+  inv.tls.client_key = flags.client_key;
+  // A CA or a client certificate only means something over TLS.
+  inv.tls.enabled = flags.tls || env.vet_tls || !inv.tls.ca_cert.empty() ||
+                    !inv.tls.client_cert.empty();
   inv.practice =
       FirstNonEmpty(flags.practice, env.vet_practice, kDefaultPractice);
   inv.api_key = DefaultApiKey(flags, env, inv.practice);

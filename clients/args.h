@@ -55,10 +55,29 @@ enum class Command {
   kBench
 };
 
+// How vetctl's channel is secured.
+struct TlsSettings {
+  // False: plaintext, as before TLS; every field below is then empty.
+  bool enabled = false;
+  // PEM CA certificates the server's certificate must chain to; empty: the
+  // system's roots.
+  std::string ca_cert;
+  // A client certificate and its key (PEM) for servers that require one
+  // (mutual TLS); both or neither.
+  std::string client_cert;
+  std::string client_key;
+};
+
 // Flag values as absl parsed them. Empty strings mean "not given": the
 // environment and then the built-in defaults fill them in.
 struct FlagValues {
   std::string addr;
+  // TLS: --tls (system roots), --ca_cert (implies --tls), --client_cert and
+  // --client_key.
+  bool tls = false;
+  std::string ca_cert;
+  std::string client_cert;
+  std::string client_key;
   std::string practice;
   std::string api_key;
   std::string session;
@@ -91,6 +110,8 @@ struct Environment {
   std::string vet_addr;      // VET_ADDR
   std::string vet_practice;  // VET_PRACTICE
   std::string vet_api_key;   // VET_API_KEY
+  bool vet_tls = false;      // VET_TLS is 1 or true
+  std::string vet_ca_cert;   // VET_CA_CERT
   bool no_color = false;     // NO_COLOR set and non-empty (no-color.org)
 
   static Environment FromProcess();
@@ -136,6 +157,7 @@ struct Invocation {
   // end-session: the session to show or end.
   std::string session_id;
   std::string addr;
+  TlsSettings tls;
   std::string practice;
   // Empty: no x-api-key header is sent.
   std::string api_key;
@@ -170,7 +192,9 @@ struct Invocation {
 // outside [1, kMaxDemoLines]; for bench, no question, --streams outside
 // [1, kMaxBenchStreams], a non-positive --duration, a negative --warmup, a
 // negative --max_questions, a malformed --practices, or both --practices and
-// --practices_file. Each message names the flag.
+// --practices_file; only one of --client_cert and --client_key. Each message
+// names the flag. The TLS files are read when the channel is made
+// (clients/channel.h), not here.
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const FlagValues& flags,
                                            const Environment& env);

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "clients/channel.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -54,15 +55,16 @@ absl::Duration Since(Clock::time_point start, Clock::time_point end) {
 // The channels of a run, one per kBenchStreamsPerConnection streams.
 class Connections {
  public:
-  Connections(const std::string& addr, int streams) {
+  Connections(const std::string& addr,
+              const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+              int streams) {
     const int count =
         (streams + kBenchStreamsPerConnection - 1) / kBenchStreamsPerConnection;
     for (int i = 0; i < count; ++i) {
       grpc::ChannelArguments args;
       // Without it, channels to the same address share one connection.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      channels_.push_back(grpc::CreateCustomChannel(
-          addr, grpc::InsecureChannelCredentials(), args));
+      channels_.push_back(grpc::CreateCustomChannel(addr, credentials, args));
       stubs_.push_back(v1::AnalyticsService::NewStub(channels_.back()));
     }
   }
@@ -354,11 +356,19 @@ void LoadGenerator::CallGone() {
 absl::StatusOr<BenchReport> GenerateLoad(const Invocation& inv,
                                          const BenchPlan& plan,
                                          CallCanceller& canceller) {
-  Connections connections(inv.addr, inv.bench.streams);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ChannelCredentialsFor(inv.tls);
+  if (!credentials.ok()) return credentials.status();
+  Connections connections(inv.addr, *credentials, inv.bench.streams);
   if (!connections.Connect()) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach the server at ", inv.addr,
-                     ": is vet-analytics-server running?"));
+    // The channel's state says only that it failed, not why: over TLS, name
+    // the likely causes.
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach the server at ", inv.addr,
+        inv.tls.enabled
+            ? " over TLS: is vet-analytics-server running with TLS, and is its "
+              "certificate trusted (--ca_cert)?"
+            : ": is vet-analytics-server running?"));
   }
   return std::make_shared<LoadGenerator>(inv, plan, connections)
       ->Run(canceller);
@@ -375,6 +385,13 @@ int RunBench(const Invocation& inv, const Console& console,
     return kExitUsage;
   }
   absl::StatusOr<BenchReport> report = GenerateLoad(inv, *plan, canceller);
+  if (report.status().code() == absl::StatusCode::kInvalidArgument) {
+    // A TLS file that cannot be read: bad usage, as for the plan's files.
+    console.err << FormatUsageError(report.status().message(), inv.json,
+                                    err_color);
+    console.err.flush();
+    return kExitUsage;
+  }
   if (!report.ok()) {
     // absl and gRPC share the numeric codes.
     const auto code = static_cast<grpc::StatusCode>(report.status().code());

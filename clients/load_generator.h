@@ -30,7 +30,9 @@ inline constexpr absl::Duration kBenchConnectTimeout = absl::Seconds(10);
 // ends when they have. Calls still running at the end are cancelled and not
 // counted. Cancelling `canceller` (Ctrl-C) ends the run early with
 // `interrupted` set. Returns kUnavailable, measuring nothing, if the
-// connection is refused or not made within kBenchConnectTimeout.
+// connection is refused or not made within kBenchConnectTimeout (over TLS:
+// also when the handshake fails), and kInvalidArgument if a TLS file of
+// invocation.tls cannot be read.
 absl::StatusOr<BenchReport> GenerateLoad(const Invocation& invocation,
                                          const BenchPlan& plan,
                                          CallCanceller& canceller);

@@ -29,6 +29,14 @@
 
 ABSL_FLAG(std::string, addr, "",
           "server address HOST:PORT (default $VET_ADDR, else 127.0.0.1:50051)");
+ABSL_FLAG(bool, tls, false,
+          "TLS, trusting the system's CA certificates (default $VET_TLS=1)");
+ABSL_FLAG(std::string, ca_cert, "",
+          "TLS, trusting the CA certificates in this PEM file (default "
+          "$VET_CA_CERT)");
+ABSL_FLAG(std::string, client_cert, "",
+          "client certificate (PEM) for mutual TLS; needs --client_key");
+ABSL_FLAG(std::string, client_key, "", "private key (PEM) of --client_cert");
 ABSL_FLAG(std::string, practice, "",
           "practice id (default $VET_PRACTICE, else demo)");
 ABSL_FLAG(std::string, api_key, "",
@@ -122,6 +130,10 @@ int main(int argc, char** argv) {
 
   vet::cli::FlagValues flags;
   flags.addr = absl::GetFlag(FLAGS_addr);
+  flags.tls = absl::GetFlag(FLAGS_tls);
+  flags.ca_cert = absl::GetFlag(FLAGS_ca_cert);
+  flags.client_cert = absl::GetFlag(FLAGS_client_cert);
+  flags.client_key = absl::GetFlag(FLAGS_client_key);
   flags.practice = absl::GetFlag(FLAGS_practice);
   flags.api_key = absl::GetFlag(FLAGS_api_key);
   flags.session = absl::GetFlag(FLAGS_session);

@@ -27,6 +27,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "clients/ask_printer.h"
+#include "clients/channel.h"
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
@@ -62,6 +63,11 @@ std::string ErrorMessage(const grpc::Status& status, const Invocation& inv,
       if (user_cancelled) return "interrupted";
       break;
     case grpc::StatusCode::UNAVAILABLE:
+      if (std::string tls =
+              TlsFailureMessage(status.error_message(), inv.addr, inv.tls);
+          !tls.empty()) {
+        return tls;
+      }
       if (IsUnreachable(status, channel)) {
         return absl::StrCat("cannot reach the server at ", inv.addr,
                             ": is vet-analytics-server running?");
@@ -84,6 +90,16 @@ std::string ErrorMessage(const grpc::Status& status, const Invocation& inv,
   }
   if (status.error_message().empty()) return "no details from the server";
   return status.error_message();
+}
+
+// Prints `status` as bad usage (a file named on the command line that cannot
+// be read) and returns kExitUsage.
+int UsageFailure(const absl::Status& status, const Invocation& inv,
+                 const Console& console) {
+  console.err << FormatUsageError(status.message(), inv.json,
+                                  inv.color_allowed && console.err_is_terminal);
+  console.err.flush();
+  return kExitUsage;
 }
 
 // Sets the deadline and the API key of one call.
@@ -286,15 +302,14 @@ int WriteDemoData(const Invocation& inv, const Console& console) {
 class Chat {
  public:
   Chat(const Invocation& inv, const Console& console, LineReader& input,
-       ChatInterrupter& interrupter)
+       ChatInterrupter& interrupter, std::shared_ptr<grpc::Channel> channel)
       : inv_(inv),
         console_(console),
         input_(input),
         interrupter_(interrupter),
         // Chat's own messages: with --json, stdout carries JSON lines only.
         info_(inv.json ? console.err : console.out),
-        channel_(
-            grpc::CreateChannel(inv.addr, grpc::InsecureChannelCredentials())),
+        channel_(std::move(channel)),
         stub_(v1::AnalyticsService::NewStub(channel_)),
         session_id_(inv.session_id),
         // A continued session's turn is known from its first answer.
@@ -548,7 +563,10 @@ bool ChatInterrupter::Detach() {
 
 int RunChat(const Invocation& inv, const Console& console, LineReader& input,
             ChatInterrupter& interrupter) {
-  return Chat(inv, console, input, interrupter).Run();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(inv.addr, inv.tls);
+  if (!channel.ok()) return UsageFailure(channel.status(), inv, console);
+  return Chat(inv, console, input, interrupter, *std::move(channel)).Run();
 }
 
 void CallCanceller::Cancel() {
@@ -602,22 +620,19 @@ int Run(const Invocation& inv, const Console& console,
   ImportFiles import_files;
   if (inv.command == Command::kImport) {
     absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
-    if (!opened.ok()) {
-      console.err << FormatUsageError(
-          opened.status().message(), inv.json,
-          inv.color_allowed && console.err_is_terminal);
-      console.err.flush();
-      return kExitUsage;
-    }
+    if (!opened.ok()) return UsageFailure(opened.status(), inv, console);
     import_files = *std::move(opened);
   }
+
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+      MakeChannel(inv.addr, inv.tls);
+  if (!made.ok()) return UsageFailure(made.status(), inv, console);
+  std::shared_ptr<grpc::Channel> channel = *std::move(made);
 
   FormatOptions format;
   format.color = inv.color_allowed && console.out_is_terminal;
   format.time_zone = console.time_zone;
 
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(inv.addr, grpc::InsecureChannelCredentials());
   std::unique_ptr<v1::AnalyticsService::Stub> stub =
       v1::AnalyticsService::NewStub(channel);
   grpc::ClientContext context;

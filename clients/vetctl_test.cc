@@ -493,6 +493,58 @@ TEST(ParseInvocationTest, FlagsBeatEnvironmentBeatsDefaults) {
   EXPECT_TRUE(inv->json);
 }
 
+TEST(ParseInvocationTest, PlaintextUnlessTlsIsAskedFor) {
+  auto inv = Parse({"budget"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_FALSE(inv->tls.enabled);
+
+  FlagValues tls;
+  tls.tls = true;
+  inv = Parse({"budget"}, tls);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_TRUE(inv->tls.enabled);
+  EXPECT_EQ(inv->tls.ca_cert, "") << "the system's roots";
+
+  Environment env;
+  env.vet_tls = true;
+  inv = Parse({"budget"}, FlagValues(), env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_TRUE(inv->tls.enabled);
+}
+
+TEST(ParseInvocationTest, ACaCertImpliesTlsAndTheFlagBeatsTheEnvironment) {
+  Environment env;
+  env.vet_ca_cert = "/env/ca.pem";
+  auto inv = Parse({"budget"}, FlagValues(), env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_TRUE(inv->tls.enabled);
+  EXPECT_EQ(inv->tls.ca_cert, "/env/ca.pem");
+
+  FlagValues flags;
+  flags.ca_cert = "/flag/ca.pem";
+  inv = Parse({"budget"}, flags, env);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->tls.ca_cert, "/flag/ca.pem");
+}
+
+TEST(ParseInvocationTest, ClientCertAndKeyComeTogether) {
+  FlagValues cert_only;
+  cert_only.client_cert = "/c.pem";
+  EXPECT_THAT(std::string(Parse({"budget"}, cert_only).status().message()),
+              HasSubstr("--client_cert needs --client_key"));
+  FlagValues key_only;
+  key_only.client_key = "/k.pem";
+  EXPECT_THAT(std::string(Parse({"budget"}, key_only).status().message()),
+              HasSubstr("--client_key needs --client_cert"));
+  FlagValues both = cert_only;
+  both.client_key = "/k.pem";
+  const auto inv = Parse({"budget"}, both);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_TRUE(inv->tls.enabled);
+  EXPECT_EQ(inv->tls.client_cert, "/c.pem");
+  EXPECT_EQ(inv->tls.client_key, "/k.pem");
+}
+
 TEST(ParseInvocationTest, OnlyTheDemoPracticeGetsTheDemoKey) {
   FlagValues flags;
   flags.practice = "riverside";

@@ -20,6 +20,8 @@ PACKAGES=(
   python3 python3-pandas python3-numpy python3-matplotlib bubblewrap libseccomp-dev
   # used by the tests that start servers
   postgresql prometheus
+  # the TLS tests generate their certificates
+  openssl
 )
 
 missing=()

@@ -7,9 +7,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/common/pem_file.h"
 #include "core/common/status_macros.h"
 
 namespace vet::server {
@@ -83,6 +84,43 @@ std::string BudgetStoreOf(const ServerOptions& options) {
 
 bool ModelConfigured(const ServerOptions& options) {
   return !options.openai_api_key.empty() || !options.openai_base_url.empty();
+}
+
+bool TlsEnabled(const ServerOptions& options) {
+  return !options.tls_cert.empty() && !options.tls_key.empty();
+}
+
+namespace {
+
+// Which TLS settings go together; reads nothing.
+absl::Status CheckTlsCombination(const ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        o.tls_cert.empty() ? absl::StrCat("--tls_key (VET_TLS_KEY) '", o.tls_key,
+                                          "' needs --tls_cert (VET_TLS_CERT): give both or neither")
+                           : absl::StrCat("--tls_cert (VET_TLS_CERT) '", o.tls_cert,
+                                          "' needs --tls_key (VET_TLS_KEY): give both or neither"));
+  }
+  if (!TlsEnabled(o) && !o.tls_client_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_client_ca (VET_TLS_CLIENT_CA) needs --tls_cert and --tls_key");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& o) {
+  VET_RETURN_IF_ERROR(CheckTlsCombination(o));
+  TlsFiles files;
+  if (!TlsEnabled(o)) return files;
+  VET_ASSIGN_OR_RETURN(files.cert_chain, ReadPemFile("--tls_cert (VET_TLS_CERT)", o.tls_cert));
+  VET_ASSIGN_OR_RETURN(files.private_key, ReadPemFile("--tls_key (VET_TLS_KEY)", o.tls_key));
+  if (!o.tls_client_ca.empty()) {
+    VET_ASSIGN_OR_RETURN(files.client_ca,
+                         ReadPemFile("--tls_client_ca (VET_TLS_CLIENT_CA)", o.tls_client_ca));
+  }
+  return files;
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& o) {
@@ -209,6 +247,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 20'000'000) {
     return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 20000000");
   }
+  VET_RETURN_IF_ERROR(CheckTlsCombination(o));
   return budget::ValidateBudgetOptions(o.budget);
 }
 

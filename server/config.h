@@ -19,6 +19,13 @@ namespace vet::server {
 struct ServerOptions {
   // gRPC address; port 0 picks a free port (see VetServer::port()).
   std::string listen = "127.0.0.1:50051";
+  // TLS on the gRPC listener: PEM files of the certificate chain and its
+  // private key (both or neither; neither serves plaintext). With
+  // tls_client_ca, clients must also present a certificate signed by one of
+  // its CAs (mutual TLS). The metrics listener stays plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
   // Prometheus text at http://<metrics_listen>/metrics; empty disables.
   std::string metrics_listen = "127.0.0.1:9464";
   // Per-practice data and the stores live here.
@@ -138,7 +145,25 @@ absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view
 absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string& path);
 
 // Checks ranges and combinations: kInvalidArgument naming the setting.
+// Reads no file (the TLS files: ReadTlsFiles).
 absl::Status ValidateServerOptions(const ServerOptions& options);
+
+// The PEM contents of the TLS files the options name.
+struct TlsFiles {
+  std::string cert_chain;
+  std::string private_key;
+  std::string client_ca;  // empty: no client certificate is asked for
+};
+
+// Reads options.tls_cert, tls_key and tls_client_ca, once, at start-up
+// (VetServer::Start); all empty when TLS is off. Returns kInvalidArgument
+// naming the flag (and the file) when only one of cert and key is set, a
+// client CA is set without them, or a file cannot be read or is empty; the
+// message never holds a file's contents.
+absl::StatusOr<TlsFiles> ReadTlsFiles(const ServerOptions& options);
+
+// Whether the options turn TLS on (both tls_cert and tls_key are set).
+bool TlsEnabled(const ServerOptions& options);
 
 }  // namespace vet::server
 

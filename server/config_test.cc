@@ -1,14 +1,18 @@
 #include "server/config.h"
 
-#include "core/practice/practice.h"
+#include <fstream>
+#include <string>
 
+#include "core/practice/practice.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
 namespace vet::server {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
 
@@ -163,12 +167,86 @@ TEST(ServerOptionsTest, BudgetStoreFollowsTheDatabaseUrlAndIsChecked) {
                                                  HasSubstr("SANDBOX_COST_PER_SECOND")));
 }
 
+// A file under the test's temporary directory holding `text`.
+std::string WriteTempFile(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/config_test_" + name;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  return path;
+}
+
+TEST(ServerOptionsTest, TlsNeedsBothCertAndKeyAndNamesTheFlag) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  const std::string cert = WriteTempFile("cert.pem", "-----BEGIN CERTIFICATE-----\n");
+  const std::string key = WriteTempFile("key.pem", "SECRET-KEY-MATERIAL\n");
+  o.tls_cert = cert;
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_cert"), HasSubstr(cert), HasSubstr("--tls_key"))));
+  o.tls_cert = "";
+  o.tls_key = key;
+  EXPECT_THAT(
+      ValidateServerOptions(o),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("--tls_key"), HasSubstr("--tls_cert"), Not(HasSubstr("SECRET")))));
+  o.tls_cert = cert;
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  EXPECT_TRUE(TlsEnabled(o));
+  EXPECT_THAT(ReadTlsFiles(o), IsOk());
+}
+
+TEST(ReadTlsFilesTest, UnreadableFilesAreRefusedNamingFlagAndFile) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  const std::string cert = WriteTempFile("cert2.pem", "-----BEGIN CERTIFICATE-----\n");
+  const std::string key = WriteTempFile("key2.pem", "SECRET-KEY-MATERIAL\n");
+  o.tls_cert = "/nonexistent/cert.pem";
+  o.tls_key = key;
+  EXPECT_THAT(ReadTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_cert"), HasSubstr("/nonexistent/cert.pem"))));
+  o.tls_cert = cert;
+  o.tls_key = "/nonexistent/key.pem";
+  EXPECT_THAT(ReadTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key"), HasSubstr("/nonexistent/key.pem"))));
+  o.tls_key = WriteTempFile("empty.pem", "");
+  EXPECT_THAT(ReadTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_key"), HasSubstr("empty"))));
+  o.tls_key = key;
+  o.tls_client_ca = "/nonexistent/ca.pem";
+  EXPECT_THAT(ReadTlsFiles(o).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--tls_client_ca"), HasSubstr("/nonexistent/ca.pem"),
+                             Not(HasSubstr("SECRET")))));
+  o.tls_client_ca = cert;
+  auto files = ReadTlsFiles(o);
+  ASSERT_THAT(files, IsOk());
+  EXPECT_EQ(files->private_key, "SECRET-KEY-MATERIAL\n");
+  EXPECT_EQ(files->client_ca, "-----BEGIN CERTIFICATE-----\n");
+}
+
+TEST(ServerOptionsTest, ClientCaNeedsTls) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  o.tls_client_ca = WriteTempFile("ca3.pem", "-----BEGIN CERTIFICATE-----\n");
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca")));
+  EXPECT_THAT(ReadTlsFiles(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls_client_ca")));
+}
+
 TEST(DotEnvTest, TheExampleFileParses) {
   auto env = ReadDotEnv(std::string(VET_SOURCE_DIR) + "/.env.example");
   ASSERT_THAT(env, IsOk());
   EXPECT_EQ(env->at("VET_SANDBOX"), "bwrap");
   EXPECT_EQ(env->at("VET_PLANNER"), "first");
   EXPECT_EQ(env->count("OPENAI_API_KEY"), 0u) << "the example must not set a key";
+  EXPECT_EQ(env->at("VET_TLS_CERT"), "") << "plaintext unless a certificate is given";
 }
 
 TEST(ExampleFilesTest, TheExamplePracticesFileParsesWithItsBudgetOverrides) {

@@ -22,6 +22,13 @@
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address [VET_LISTEN]");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC listener; with --tls_key turns TLS on "
+          "[VET_TLS_CERT]");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; both or neither [VET_TLS_KEY]");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates; clients must present a certificate signed by one "
+          "(mutual TLS); needs --tls_cert [VET_TLS_CLIENT_CA]");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Prometheus /metrics address; empty disables [VET_METRICS_LISTEN]");
 ABSL_FLAG(std::string, state_dir, "", "State directory [VET_STATE_DIR]");
@@ -158,6 +165,9 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
     if (absl::ParseDuration(v, &d)) absl::SetFlag(&flag, d); else fail(name, v, "a duration like 30s");
   };
   str("VET_LISTEN", FLAGS_listen);
+  str("VET_TLS_CERT", FLAGS_tls_cert);
+  str("VET_TLS_KEY", FLAGS_tls_key);
+  str("VET_TLS_CLIENT_CA", FLAGS_tls_client_ca);
   str("VET_METRICS_LISTEN", FLAGS_metrics_listen);
   str("VET_STATE_DIR", FLAGS_state_dir);
   str("VET_PRACTICES", FLAGS_practices);
@@ -239,6 +249,9 @@ int main(int argc, char** argv) {
 
   vet::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   if (options.state_dir.empty()) options.state_dir = vet::server::DefaultStateDir();

@@ -246,11 +246,27 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   return executor;
 }
 
+// The gRPC listener's credentials: plaintext when `tls` holds no
+// certificate, TLS, or TLS that requires a client certificate signed by
+// tls.client_ca.
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(TlsFiles tls) {
+  if (tls.cert_chain.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      tls.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = std::move(tls.client_ca);
+  ssl.pem_key_cert_pairs.push_back({std::move(tls.private_key), std::move(tls.cert_chain)});
+  return grpc::SslServerCredentials(ssl);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
   VET_RETURN_IF_ERROR(ValidateServerOptions(options));
   RouteProtobufLog();
+  // Read before anything is built, so that a bad file stops the server
+  // before the demo data or the sandbox is made.
+  VET_ASSIGN_OR_RETURN(TlsFiles tls_files, ReadTlsFiles(options));
   auto state = std::make_unique<State>();
   State& s = *state;
   s.options = options;
@@ -383,7 +399,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &s.port);
+  builder.AddListeningPort(options.listen, ListenerCredentials(std::move(tls_files)), &s.port);
   builder.RegisterService(s.service.get());
   s.server = builder.BuildAndStart();
   if (s.server == nullptr || s.port == 0) {
@@ -392,9 +408,14 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
-  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')), ":",
-          s.port, "; practices: ", PracticeIds(*s.practices),
-          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port) : "");
+  const char* transport = !TlsEnabled(options)            ? "plaintext"
+                          : options.tls_client_ca.empty() ? "TLS"
+                                                          : "mutual TLS";
+  // The port is followed by ';': scripts and tests read it up to there.
+  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
+          ":", s.port, "; ", transport, "; practices: ", PracticeIds(*s.practices),
+          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
+                         : "");
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }
 

@@ -355,6 +355,8 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
   std::filesystem::create_directories(dir);
   WriteFile(dir + "/practices.json", R"({"practices": [{"id": "north"}]})");
   WriteFile(dir + "/bad.env", "VET_DEMO=true\nthis is not a setting\n");
+  // Not a real key: the test is that its bytes never reach the message.
+  WriteFile(dir + "/key.pem", "NOT-A-REAL-KEY-MARKER\n");
   struct Case {
     std::vector<std::string> args;
     testing::EnvList env;
@@ -370,6 +372,12 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
       {{"--demo"}, {"VET_ENV_FILE=" + dir + "/bad.env"}, "bad.env: .env line 2"},
       {{}, {}, "pass --demo for the demo practice or --practices FILE"},
       {{"--demo", "--listen=nowhere"}, {}, "--listen 'nowhere' must be HOST:PORT"},
+      {{"--demo"},
+       {"VET_TLS_KEY=" + dir + "/key.pem"},
+       "--tls_key (VET_TLS_KEY) '" + dir + "/key.pem' needs --tls_cert"},
+      {{"--demo", "--tls_cert=" + dir + "/missing.pem", "--tls_key=" + dir + "/key.pem"},
+       {},
+       "--tls_cert (VET_TLS_CERT) '" + dir + "/missing.pem' cannot be read"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.message);
@@ -379,6 +387,7 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->exit_code, 2) << result->err;
     EXPECT_THAT(result->err, HasSubstr(c.message));
+    EXPECT_THAT(result->err, Not(HasSubstr("NOT-A-REAL-KEY-MARKER")));
   }
   std::filesystem::remove_all(dir);
 }
