@@ -3,24 +3,16 @@
 
 #include <utility>
 
-#include "absl/synchronization/mutex.h"
+#include "core/common/await.h"
 
 namespace vet::codegen {
 
 absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator,
                                              const CodeRequest& request,
                                              CancellationToken& cancel) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::StatusOr<GeneratedCode> result = absl::UnknownError("no code");
-  generator.GenerateAsync(request, cancel, [&](absl::StatusOr<GeneratedCode> generated) {
-    absl::MutexLock lock(&mu);
-    result = std::move(generated);
-    finished = true;
+  return AwaitCallback<absl::StatusOr<GeneratedCode>>([&](GenerateCallback done) {
+    generator.GenerateAsync(request, cancel, std::move(done));
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
 }
 
 }  // namespace vet::codegen

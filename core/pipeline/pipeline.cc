@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "core/common/await.h"
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/redact.h"
@@ -678,17 +679,9 @@ void Pipeline::AskAsync(const Practice& practice, AskRequest request, EventSink&
 
 absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
                            EventSink& sink, CancellationToken& cancel) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::Status result;
-  AskAsync(practice, request, sink, cancel, [&](absl::Status status) {
-    absl::MutexLock lock(&mu);
-    result = std::move(status);
-    finished = true;
+  return AwaitCallback<absl::Status>([&](Pipeline::AskCallback done) {
+    AskAsync(practice, request, sink, cancel, std::move(done));
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
 }
 
 }  // namespace vet::pipeline

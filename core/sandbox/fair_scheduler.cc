@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "core/common/await.h"
 
 namespace vet::sandbox {
 namespace {
@@ -120,15 +120,9 @@ FairScheduler::~FairScheduler() {
 absl::StatusOr<ExecutionResult> FairScheduler::Execute(
     const ExecutionRequest& request, OutputSink& output,
     CancellationToken& cancel) {
-  absl::StatusOr<ExecutionResult> result;
-  absl::Notification finished;
-  ExecuteAsync(request, output, cancel,
-               [&result, &finished](absl::StatusOr<ExecutionResult> r) {
-                 result = std::move(r);
-                 finished.Notify();
-               });
-  finished.WaitForNotification();
-  return result;
+  return AwaitCallback<absl::StatusOr<ExecutionResult>>([&](ExecuteCallback done) {
+    ExecuteAsync(request, output, cancel, std::move(done));
+  });
 }
 
 void FairScheduler::ExecuteAsync(const ExecutionRequest& request,

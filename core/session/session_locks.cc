@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "core/common/await.h"
 
 namespace vet::session {
 
@@ -70,17 +71,8 @@ void SessionLocks::AcquireAsync(const std::string& session_id, CancellationToken
 
 absl::StatusOr<SessionLocks::Lease> SessionLocks::Acquire(const std::string& session_id,
                                                           CancellationToken& cancel) {
-  absl::Mutex mu;
-  bool done = false;
-  absl::StatusOr<Lease> result = absl::UnknownError("not acquired");
-  AcquireAsync(session_id, cancel, [&](absl::StatusOr<Lease> lease) {
-    absl::MutexLock lock(&mu);
-    result = std::move(lease);
-    done = true;
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
-  return result;
+  return AwaitCallback<absl::StatusOr<Lease>>(
+      [&](AcquireCallback done) { AcquireAsync(session_id, cancel, std::move(done)); });
 }
 
 void SessionLocks::Release(const std::string& session_id) {

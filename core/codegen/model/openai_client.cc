@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "core/common/await.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "rapidjson/document.h"
@@ -694,17 +695,9 @@ void OpenAiClient::CompleteAsync(const ChatRequest& request, const ChatCallbacks
 absl::StatusOr<ChatResponse> OpenAiClient::Complete(const ChatRequest& request,
                                                      const ChatCallbacks& callbacks,
                                                      CancellationToken& cancel) {
-  absl::Mutex mu;
-  bool finished = false;
-  absl::StatusOr<ChatResponse> result = absl::UnknownError("no reply");
-  CompleteAsync(request, callbacks, cancel, [&](absl::StatusOr<ChatResponse> reply) {
-    absl::MutexLock lock(&mu);
-    result = std::move(reply);
-    finished = true;
+  return AwaitCallback<absl::StatusOr<ChatResponse>>([&](CompleteCallback done) {
+    CompleteAsync(request, callbacks, cancel, std::move(done));
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&finished));
-  return result;
 }
 
 }  // namespace vet::codegen
