@@ -81,8 +81,6 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     {
       absl::MutexLock lock(&watch_->mu);
       watch_->context = context;
-      watch_->practice_id = request->practice_id().substr(0, 64);
-      watch_->limit = deps.stalled_stream_limit;
     }
     auto practice = Authorize(*deps_.practices, context, request->practice_id());
     if (!practice.ok()) {
@@ -227,12 +225,13 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   // read them all within the stall limit, the call is cancelled (the
   // watch outlives this reactor; OnDone disarms it).
   void WatchForStall() {
-    deps_.pool->PostAfter(deps_.stalled_stream_limit, [watch = watch_] {
+    const absl::Duration limit = deps_.stalled_stream_limit;
+    deps_.pool->PostAfter(limit, [watch = watch_, limit, practice_id = practice_->id] {
       absl::MutexLock lock(&watch->mu);
       if (watch->context == nullptr) return;
-      LogWarning("an Ask stream for practice ", watch->practice_id,
+      LogWarning("an Ask stream for practice ", practice_id,
                  " was cancelled: its client had not read all its events ",
-                 absl::FormatDuration(watch->limit), " after the question ended");
+                 absl::FormatDuration(limit), " after the question ended");
       watch->context->TryCancel();
     });
   }
@@ -289,12 +288,11 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   CancellationToken cancel_;
   // This question's place among those in progress.
   pipeline::QuestionAdmission::Ticket ticket_;
-  // What a stall check needs, shared with it: it may run after OnDone.
+  // The call, shared with a stall check that may run after OnDone (which
+  // clears it).
   struct StallWatch {
     absl::Mutex mu;
-    grpc::CallbackServerContext* context ABSL_GUARDED_BY(mu);
-    std::string practice_id;
-    absl::Duration limit;
+    grpc::CallbackServerContext* context ABSL_GUARDED_BY(mu) = nullptr;
   };
   std::shared_ptr<StallWatch> watch_ = std::make_shared<StallWatch>();
 

@@ -285,10 +285,9 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   int64_t worst_ = 0;
   absl::Time budget_wait_started_;
   absl::Duration reserve_backoff_ = absl::Milliseconds(25);
+  // OK once a reservation is held: End settles it.
   absl::StatusOr<budget::Reservation> reservation_ = absl::UnknownError("not reserved");
-  bool reserved_ = false;
   bool free_answer_ = false;
-  int64_t refused_worst_ = 0;
 
   budget::Spend spend_;
   bool spend_reported_ = false;
@@ -445,7 +444,7 @@ void Pipeline::Question::Reserve() {
 }
 
 void Pipeline::Question::OnReserved() {
-  refused_worst_ = worst_;
+  const int64_t refused_worst = worst_;
   if (!reservation_.ok() &&
       reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
     // The offline planner still answers what it understands, for nothing.
@@ -484,7 +483,6 @@ void Pipeline::Question::OnReserved() {
     emit_.Emit(check_);
     return End(reservation_.status());
   }
-  reserved_ = true;
   check_.allowed = true;
   const std::string resets =
       absl::FormatTime("%Y-%m-%d %H:%M %Z", state.resets_at, practice_.time_zone);
@@ -495,7 +493,7 @@ void Pipeline::Question::OnReserved() {
         " (", budget::FormatDollars(state.spent_micros), " spent of ",
         budget::FormatDollars(state.limit_micros), ", ",
         budget::FormatDollars(state.reserved_micros), " held by questions in flight; up to ",
-        budget::FormatDollars(refused_worst_),
+        budget::FormatDollars(refused_worst),
         " was needed): the offline planner answers this one at no cost. The budget resets at ",
         resets, ".");
   } else if (planner_answers_ && worst_ == 0) {
@@ -643,7 +641,7 @@ void Pipeline::Question::ChargeSandbox(absl::Duration elapsed) {
 }
 
 void Pipeline::Question::End(absl::Status status) {
-  if (reserved_) {
+  if (reservation_.ok()) {
     absl::Status settled = spend_.micros > 0 || status.ok()
                                ? deps_.budget->Commit(*reservation_, spend_)
                                : deps_.budget->Release(*reservation_);
