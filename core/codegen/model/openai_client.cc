@@ -343,7 +343,6 @@ struct OpenAiClient::Call {
   TransferState state;
   // Set while waiting before a retry.
   absl::optional<absl::Time> retry_at;
-  std::mt19937_64 random{std::random_device{}()};
 };
 
 // The I/O thread: owns the multi handle and every call in flight. Other
@@ -423,7 +422,9 @@ class OpenAiClient::Loop {
   std::vector<std::unique_ptr<Call>> incoming_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> cancelled_ ABSL_GUARDED_BY(mu_);
 
-  // The loop thread's own.
+  // The loop thread's own. One generator for the jitter of every retry,
+  // seeded once (not a random_device per call).
+  std::mt19937_64 random_{std::random_device{}()};
   std::map<uint64_t, std::unique_ptr<Call>> calls_;
   std::map<CURL*, uint64_t> by_handle_;
 };
@@ -617,7 +618,7 @@ void OpenAiClient::Loop::Judge(Call& call) {
   absl::Duration ceiling = std::min(
       options.max_backoff, options.initial_backoff * (int64_t{1} << (call.number - 1)));
   std::uniform_real_distribution<double> fraction(0.0, 1.0);
-  absl::Duration wait = ceiling * fraction(call.random);
+  absl::Duration wait = ceiling * fraction(random_);
   if (attempt.retry_after.has_value()) {
     if (*attempt.retry_after > options.max_retry_after) {
       return Finish(call.id, absl::UnavailableError(absl::StrCat(
