@@ -1,8 +1,10 @@
 #include "core/common/worker_pool.h"
 
 #include <atomic>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -61,6 +63,34 @@ TEST(WorkerPoolTest, PostRunsEvenWhenTheQueueIsFull) {
     release.Notify();
   }
   EXPECT_EQ(done.load(), 10);
+}
+
+// Questions in progress resuming must not make new ones look like a
+// backlog: continuations neither count against max_queued nor wait behind
+// new work.
+TEST(WorkerPoolTest, ContinuationsRunFirstAndDoNotCountAgainstTheBound) {
+  WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
+  absl::Notification started, release, all;
+  ASSERT_TRUE(pool.Submit([&] {
+    started.Notify();
+    release.WaitForNotification();
+  }).ok());
+  started.WaitForNotification();
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  auto record = [&](std::string what) {
+    absl::MutexLock lock(&mu);
+    order.push_back(std::move(what));
+    if (order.size() == 4) all.Notify();
+  };
+  for (int i = 0; i < 3; ++i) pool.Post([&, i] { record(absl::StrCat("continuation ", i)); });
+  ASSERT_TRUE(pool.Submit([&] { record("new"); }).ok()) << "continuations are not a backlog";
+  EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable) << "one new task waits";
+  release.Notify();
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"continuation 0", "continuation 1",
+                                             "continuation 2", "new"}));
 }
 
 TEST(WorkerPoolTest, TimersRunInDueOrder) {
