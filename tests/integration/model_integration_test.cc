@@ -33,6 +33,7 @@
 #include "rapidjson/document.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
+#include "tests/testing/model_server_options.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -184,23 +185,8 @@ class ModelIntegrationTest : public ::testing::Test {
   // The demo practice, a model at the fake, the model only, no streaming;
   // tests change what they exercise and then call StartServer().
   server::ServerOptions BaseOptions() const {
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.metrics_listen = "";
-    options.state_dir = state_dir_;
-    options.demo = true;
-    options.demo_api_key = kKey;
-    options.demo_invoice_lines = 20000;
-    options.worker_threads = 4;
-    options.shutdown_grace = absl::Seconds(1);
-    options.openai_base_url = fake_->base_url();
-    options.openai_api_key = "sk-test";
-    options.openai_model = kModel;
-    options.planner = "off";
-    options.model_stream = false;
-    options.model_timeout = absl::Seconds(20);
-    options.pricing_file = pricing_file();
-    return options;
+    return vet::testing::ModelServerOptions(
+        {state_dir_, kKey, fake_->base_url(), kModel, pricing_file()});
   }
 
   void StartServer(const server::ServerOptions& options) {

@@ -29,6 +29,7 @@
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/model_server_options.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -62,28 +63,13 @@ class ResultSizeIntegrationTest : public ::testing::Test {
     std::filesystem::create_directories(state_dir_);
     std::ofstream(state_dir_ + "/pricing.json")
         << R"({"models": {"gpt-test-model": {"input": 0.25, "output": 2.00}}})";
-
   }
 
   // The demo practice and the fake model; tests change what they exercise.
   server::ServerOptions Options() const {
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.metrics_listen = "";
-    options.state_dir = state_dir_;
-    options.demo = true;
-    options.demo_api_key = kKey;
-    options.demo_invoice_lines = 2000;
-    options.worker_threads = 2;
-    options.shutdown_grace = absl::Seconds(1);
-    options.openai_base_url = fake_->base_url();
-    options.openai_api_key = "sk-test";
-    options.openai_model = kModel;
-    options.planner = "off";
-    options.model_stream = false;
-    options.model_timeout = absl::Seconds(20);
-    options.pricing_file = state_dir_ + "/pricing.json";
-    return options;
+    return vet::testing::ModelServerOptions({state_dir_, kKey, fake_->base_url(), kModel,
+                                             state_dir_ + "/pricing.json",
+                                             /*demo_invoice_lines=*/2000, /*worker_threads=*/2});
   }
 
   void StartServer(const server::ServerOptions& options) {
