@@ -505,6 +505,38 @@ TEST(PlannerTest, Comparisons) {
   EXPECT_THAT(WritePandas(rate), HasSubstr("percentage points"));
 }
 
+// Issue 14: "X versus Y" between two values of one attribute is one figure
+// per value, never one combined figure compared with last year.
+TEST(PlannerTest, ComparingTwoFilterValuesGivesOneFigurePerValue) {
+  for (const char* question :
+       {"average invoice, cats versus dogs", "avg transaction value cats vs dogs",
+        "compare revenue for dogs and cats", "surgery versus dental revenue last year"}) {
+    SCOPED_TRACE(question);
+    QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.comparison, Comparison::kNone);
+    ASSERT_EQ(plan.filters.size(), 1u);
+    EXPECT_EQ(plan.filters[0].values.size(), 2u);
+    EXPECT_EQ(plan.dimension, plan.filters[0].attribute);
+  }
+  QueryPlan cats_dogs = MustParse("average invoice, cats versus dogs");
+  EXPECT_EQ(cats_dogs.dimension, "species");
+  EXPECT_EQ(Range(cats_dogs), "2026-01-01..2026-10-26");
+  // One value is still a comparison across periods.
+  EXPECT_EQ(MustParse("dog revenue vs last year").comparison, Comparison::kSamePeriodLastYear);
+}
+
+// "Active patients" are the patients' own status, not their clients'.
+TEST(PlannerTest, ActivePatientsAreThePatientsOwnStatus) {
+  for (const char* question : {"how many active patients do we have", "active pets",
+                               "how many active animals are there"}) {
+    SCOPED_TRACE(question);
+    QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "patients");
+    EXPECT_TRUE(plan.filters.empty());
+    EXPECT_FALSE(plan.period.has_value());
+  }
+}
+
 TEST(PlannerTest, StaffNameFilter) {
   const QueryPlan plan = MustParse("revenue for Dr. Smith last month");
   EXPECT_EQ(plan.staff_name, "Smith");
