@@ -1052,6 +1052,7 @@ data::DatasetDescription Dataset(bool with_unit_cost) {
   auto table = [&d](const char* name, std::vector<const char*> columns) {
     data::TableDescription t;
     t.name = name;
+    t.row_count = 100;
     for (const char* c : columns) {
       data::ColumnDescription col;
       col.spec.name = c;
@@ -1093,6 +1094,34 @@ TEST(PlannerTest, ChecksColumnsAgainstTheDataset) {
                           "invoice_lines.patient_id", "invoice_lines.staff_id",
                           "patients.patient_id", "patients.species",
                           "staff.full_name", "staff.staff_id"));
+}
+
+// A practice system that exports no appointments (ezyVet's invoice report)
+// imports an empty appointments table: questions that need appointments are
+// declined saying why; the rest are answered.
+TEST(PlannerTest, DeclinesWhatAnEmptyTableOrAMissingColumnCannotAnswer) {
+  Planner planner;
+  data::DatasetDescription d = Dataset(/*with_unit_cost=*/true);
+  for (data::TableDescription& t : d.tables) {
+    if (t.name == "appointments") t.row_count = 0;
+  }
+  CodeRequest r = Request("no-show rate last month");
+  r.dataset = &d;
+  EXPECT_THAT(Generate(planner, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("The practice's data has no appointments (its export had none)")));
+  r.question = "revenue by species last month";
+  EXPECT_THAT(Generate(planner, r), IsOk());
+
+  // A column the export left out is described as not present.
+  for (data::TableDescription& t : d.tables) {
+    for (data::ColumnDescription& c : t.columns) {
+      if (t.name == "invoice_lines" && c.spec.name == "unit_cost") c.present = false;
+    }
+  }
+  r.question = "gross margin last month";
+  EXPECT_THAT(Generate(planner, r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("invoice_lines.unit_cost")));
 }
 
 TEST(PlannerTest, PlansRoundTrip) {
