@@ -149,6 +149,45 @@ TEST_F(AskIntegrationTest, RevenueTrendStreamsEveryStageAndAnswersWithATable) {
   }
 }
 
+// Issue 14: every planner answer says how it was computed, its table's
+// columns carry their own units and months are typed as months; an as-of
+// date past the data is answered with a warning saying so.
+TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
+  AskOutcome out = Ask("top 3 species by revenue last quarter");
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  const v1::FinalAnswer* answer = out.final_answer();
+  ASSERT_NE(answer, nullptr);
+  const v1::Explanation& e = answer->explanation();
+  EXPECT_EQ(e.metric(), "Revenue");
+  EXPECT_EQ(e.definition(), "sum of invoice_lines.amount by invoiced_on");
+  EXPECT_EQ(e.period().start_date(), "2026-07-01");
+  EXPECT_EQ(e.period().end_date(), "2026-09-30");
+  EXPECT_THAT(e.period().text(), HasSubstr("last quarter"));
+  EXPECT_THAT(e.counted(), ::testing::MatchesRegex("[0-9,]+ invoice lines"));
+  ASSERT_EQ(e.excluded_size(), 1) << e.DebugString();
+  EXPECT_THAT(e.excluded(0), ::testing::MatchesRegex("[0-9,]+ invoice lines without a species, not ranked"));
+  EXPECT_TRUE(e.warnings().empty()) << e.DebugString();
+  ASSERT_TRUE(answer->result().has_table());
+  const v1::Table& table = answer->result().table();
+  ASSERT_EQ(table.columns_size(), 2);
+  EXPECT_EQ(table.columns(1).name(), "revenue");
+  EXPECT_EQ(table.columns(1).unit(), "USD");
+
+  AskOutcome by_month = Ask("revenue by month last quarter");
+  ASSERT_TRUE(by_month.status.ok()) << by_month.status.error_message();
+  const v1::Table& months = by_month.final_answer()->result().table();
+  ASSERT_EQ(months.columns_size(), 2);
+  EXPECT_EQ(months.columns(0).type(), v1::Column::MONTH);
+  ASSERT_EQ(months.rows_size(), 3);
+  EXPECT_EQ(months.rows(0).cells(0).text(), "2026-07");
+
+  AskOutcome future = Ask("revenue last month", "", "2031-03-01");
+  ASSERT_TRUE(future.status.ok()) << future.status.error_message();
+  const v1::Explanation& warned = future.final_answer()->explanation();
+  ASSERT_EQ(warned.warnings_size(), 1) << warned.DebugString();
+  EXPECT_THAT(warned.warnings(0), HasSubstr("The as-of date 2031-03-01 is after the data's last day"));
+}
+
 TEST_F(AskIntegrationTest, FollowUpContinuesTheSessionAndGetSessionShowsTurns) {
   AskOutcome first = Ask("What was our revenue last month?");
   ASSERT_TRUE(first.status.ok()) << first.status.error_message();
