@@ -233,5 +233,19 @@ TEST_F(InvalidRequestIntegrationTest, ValidRawRequestsAreAnsweredAndTheServerKee
   EXPECT_EQ(Describe().tables_size(), 5);
 }
 
+TEST_F(InvalidRequestIntegrationTest, EveryMethodOfTheServiceIsServed) {
+  // A method left out of RawAnalyticsService's list would fall back to the
+  // generated base and answer UNIMPLEMENTED.
+  const google::protobuf::ServiceDescriptor* service =
+      v1::AskRequest::descriptor()->file()->FindServiceByName("AnalyticsService");
+  ASSERT_NE(service, nullptr);
+  for (int i = 0; i < service->method_count(); ++i) {
+    SCOPED_TRACE(service->method(i)->name());
+    // An empty request: valid bytes, refused for what it lacks.
+    EXPECT_THAT(Call(service->method(i)->name(), {""}),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+}
+
 }  // namespace
 }  // namespace vet
