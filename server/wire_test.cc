@@ -13,9 +13,9 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/stubs/logging.h"
 #include "grpcpp/support/slice.h"
 #include "gtest/gtest.h"
+#include "tests/testing/protobuf_wire.h"
 #include "tests/testing/status_matchers.h"
 #include "vetanalytics/v1/analytics.pb.h"
 
@@ -27,24 +27,12 @@ using ::testing::AnyOf;
 using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
+using ::vet::testing::Len;
+using ::vet::testing::ProtobufLogCounter;
 using ::vet::testing::StatusIs;
-
-// The encoding, by hand (https://protobuf.dev/programming-guides/encoding/).
-std::string Varint(uint64_t value) {
-  std::string out;
-  do {
-    out.push_back(static_cast<char>((value & 0x7F) | (value > 0x7F ? 0x80 : 0)));
-    value >>= 7;
-  } while (value != 0);
-  return out;
-}
-std::string Tag(int number, int wire_type) {
-  return Varint(static_cast<uint64_t>(number) << 3 | wire_type);
-}
-std::string Len(int number, absl::string_view value) {
-  return Tag(number, 2) + Varint(value.size()) + std::string(value);
-}
-std::string VarintField(int number, uint64_t value) { return Tag(number, 0) + Varint(value); }
+using ::vet::testing::Tag;
+using ::vet::testing::Varint;
+using ::vet::testing::VarintField;
 
 constexpr absl::string_view kBadByte = "\xFF";
 // U+D800 encoded: a surrogate, which UTF-8 forbids.
@@ -186,22 +174,6 @@ TEST(CheckWireTest, BoundsHowDeepMessagesNest) {
                        Eq("list_value.values[0].list_value.values[0].string_value is not valid "
                           "UTF-8 (byte 0)")));
 }
-
-// Counts protobuf's log lines while alive.
-class ProtobufLogCounter {
- public:
-  ProtobufLogCounter() {
-    count_ = 0;
-    previous_ = google::protobuf::SetLogHandler(
-        [](google::protobuf::LogLevel, const char*, int, const std::string&) { ++count_; });
-  }
-  ~ProtobufLogCounter() { google::protobuf::SetLogHandler(previous_); }
-  int count() const { return count_; }
-
- private:
-  static inline int count_ = 0;
-  google::protobuf::LogHandler* previous_;
-};
 
 // Mutations of valid encodings (bytes changed, cut, repeated) with a fixed
 // seed: CheckWire passes only what protobuf's parser accepts, so that no

@@ -5,8 +5,6 @@
 // stored, protobuf logs nothing for it, and the server keeps answering.
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,13 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/log.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/protobuf_log.h"
 #include "server/server.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/protobuf_wire.h"
 #include "tests/testing/raw_grpc.h"
 #include "tests/testing/status_matchers.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -33,38 +30,12 @@ namespace v1 = ::vetanalytics::v1;
 using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::vet::testing::CallRawStream;
+using ::vet::testing::Len;
+using ::vet::testing::ProtobufLogCounter;
 using ::vet::testing::StatusIs;
 
 constexpr char kKey[] = "invalid-request-key";
 constexpr char kMethod[] = "/vetanalytics.v1.AnalyticsService/";
-
-// The encoding, by hand: a length-delimited field.
-std::string Varint(uint64_t value) {
-  std::string out;
-  do {
-    out.push_back(static_cast<char>((value & 0x7F) | (value > 0x7F ? 0x80 : 0)));
-    value >>= 7;
-  } while (value != 0);
-  return out;
-}
-std::string Len(int number, const std::string& value) {
-  return Varint(static_cast<uint64_t>(number) << 3 | 2) + Varint(value.size()) + value;
-}
-
-// Counts protobuf's log lines while alive, in place of the server's handler.
-class ProtobufLogCounter {
- public:
-  ProtobufLogCounter() {
-    count_ = 0;
-    google::protobuf::SetLogHandler(
-        [](google::protobuf::LogLevel, const char*, int, const std::string&) { ++count_; });
-  }
-  ~ProtobufLogCounter() { server::RouteProtobufLog(); }
-  int count() const { return count_; }
-
- private:
-  static inline std::atomic<int> count_{0};
-};
 
 class InvalidRequestIntegrationTest : public ::testing::Test {
  protected:
