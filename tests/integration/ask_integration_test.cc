@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
@@ -356,6 +357,42 @@ TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
                                               std::string(1, static_cast<char>(name.size())), name));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
+}
+
+TEST_F(AskIntegrationTest, ReflectionDescribesTheMethodsWithTheirMessageTypes) {
+  // The methods are served raw (ByteBuffers); reflection, as grpcurl's
+  // `describe` uses it, still gives their typed signatures.
+  // ServerReflectionRequest{file_containing_symbol (4): the service}.
+  const std::string symbol = "vetanalytics.v1.AnalyticsService";
+  auto described = testing::CallRaw(
+      channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      absl::StrCat("\x22", std::string(1, static_cast<char>(symbol.size())), symbol));
+  ASSERT_TRUE(described.ok()) << described.status();
+  google::protobuf::UnknownFieldSet response;
+  ASSERT_TRUE(response.ParseFromString(*described));
+  std::vector<std::string> methods;
+  for (int i = 0; i < response.field_count(); ++i) {
+    if (response.field(i).number() != 4) continue;  // file_descriptor_response
+    google::protobuf::UnknownFieldSet files;
+    ASSERT_TRUE(files.ParseFromString(response.field(i).length_delimited()));
+    for (int j = 0; j < files.field_count(); ++j) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(files.field(j).length_delimited()));
+      for (const auto& service : file.service()) {
+        for (const auto& method : service.method()) {
+          methods.push_back(absl::StrCat(method.name(), "(", method.input_type(), ") ",
+                                         method.output_type()));
+        }
+      }
+    }
+  }
+  EXPECT_THAT(methods, ::testing::Contains(
+                           "Ask(.vetanalytics.v1.AskRequest) .vetanalytics.v1.AskEvent"));
+  EXPECT_THAT(methods, ::testing::Contains(
+                           "GetBudget(.vetanalytics.v1.GetBudgetRequest) .vetanalytics.v1.Budget"));
+  EXPECT_THAT(methods,
+              ::testing::Contains(
+                  "ImportDataset(.vetanalytics.v1.ImportChunk) .vetanalytics.v1.ImportReport"));
 }
 
 using ::vet::testing::HttpGet;
