@@ -265,17 +265,16 @@ class PlannerQuestionsTest : public ::testing::Test {
     ASSERT_TRUE(committed.ok()) << committed.status();
   }
 
-  // Runs expected_answers.py on the exports into `out`; `extra_args` are
-  // appended to its command line.
-  void ComputeExpectations(const std::string& questions_path,
-                           const std::string& extra_args,
+  // Runs tests/planner/`script` (expected_answers.py or
+  // paraphrase_answers.py) on the exports into `out`; `args` name its
+  // question file(s) on its command line.
+  void ComputeExpectations(const std::string& script, const std::string& args,
                            rapidjson::Document& out) {
     const std::string expected_path = absl::StrCat(root_, "/expected.json");
     const std::string command = absl::StrCat(
-        kPython, " '", VET_SOURCE_DIR,
-        "/tests/planner/expected_answers.py' --data '", exports_, "' --as-of ",
-        absl::FormatCivilTime(kAsOf), " --questions '", questions_path,
-        "' --out '", expected_path, "'", extra_args);
+        kPython, " '", VET_SOURCE_DIR, "/tests/planner/", script, "' --data '",
+        exports_, "' --as-of ", absl::FormatCivilTime(kAsOf), " ", args,
+        " --out '", expected_path, "'");
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     out.Parse(ReadFile(expected_path).c_str());
     ASSERT_FALSE(out.HasParseError());
@@ -295,6 +294,52 @@ class PlannerQuestionsTest : public ::testing::Test {
         pipeline::Pipeline::Deps{&sessions_, &budget_, &planner_,
                                  executor_.get(), &datasets_,
                                  &RealClock::Get()});
+  }
+
+  // How one question asked on its own came out against its expectation.
+  enum class Outcome { kCorrect, kDeclined, kWrong, kError };
+  struct Judgement {
+    Outcome outcome = Outcome::kError;
+    // The decline's reason, the status of an error, or the answer.
+    std::string detail;
+    // Why a wrong answer is wrong, with the expectation ("" otherwise).
+    std::string why;
+  };
+
+  // Asks `question` in a new session of pipeline_ and compares the answer
+  // with `want` (expected_answers.py's form; {"declined": true} when any
+  // answer is wrong). A decline is kInvalidArgument from Ask.
+  Judgement AskAndJudge(const std::string& question,
+                        const rapidjson::Value& want, bool ordered) {
+    FinalAnswerSink sink;
+    CancellationToken cancel;
+    const absl::Status status = pipeline_->Ask(
+        practice_, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
+        sink, cancel);
+    Judgement j;
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      j.outcome = Outcome::kDeclined;
+      j.detail = std::string(status.message().substr(0, 160));
+      return j;
+    }
+    if (!status.ok() || !sink.has_answer()) {
+      j.detail = status.ToString();
+      return j;
+    }
+    const ResultValue& result = sink.answer().result;
+    j.detail = DescribeActual(result);
+    const std::string why = want.HasMember("declined")
+                                ? "answered a question that should be declined"
+                                : Mismatch(want, result, ordered);
+    if (why.empty()) {
+      j.outcome = Outcome::kCorrect;
+      return j;
+    }
+    j.outcome = Outcome::kWrong;
+    j.why = absl::StrCat(why, "; expected ", DescribeExpected(want));
+    if (!sink.answer().text.empty())
+      absl::StrAppend(&j.why, "; answer: ", sink.answer().text.substr(0, 300));
+    return j;
   }
 
   std::string root_;
@@ -320,13 +365,13 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
   LoadSpecAndImportDemo(questions_path, questions);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
-  ComputeExpectations(questions_path, "", expected);
+  ComputeExpectations("expected_answers.py",
+                      absl::StrCat("--questions '", questions_path, "'"),
+                      expected);
   if (HasFatalFailure()) return;
   const rapidjson::Value& answers = expected["answers"];
   BuildPipeline();
   if (HasFatalFailure()) return;
-  pipeline::Pipeline& pipeline = *pipeline_;
-  const Practice& practice = practice_;
 
   int total = 0, answered = 0, declined = 0, wrong = 0, known = 0;
   std::vector<std::string> failures;
@@ -336,39 +381,23 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
     const std::string question = q["question"].GetString();
     ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
     const rapidjson::Value& want = answers[id.c_str()];
-    const bool expect_decline = want.HasMember("declined");
     const bool ordered =
         q["expect"].HasMember("ordered") && q["expect"]["ordered"].GetBool();
     const bool known_bug = q.HasMember("known_planner_bug");
 
-    FinalAnswerSink sink;
-    CancellationToken cancel;
-    const absl::Status status = pipeline.Ask(
-        practice, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
-        sink, cancel);
-    std::string verdict, detail;
-    if (status.code() == absl::StatusCode::kInvalidArgument) {
+    const Judgement j = AskAndJudge(question, want, ordered);
+    std::string verdict = "ok", detail = j.detail;
+    if (j.outcome == Outcome::kDeclined) {
       ++declined;
       verdict = "declined";
-      detail = std::string(status.message().substr(0, 160));
-    } else if (!status.ok() || !sink.has_answer()) {
+    } else if (j.outcome == Outcome::kError) {
       verdict = "ERROR";
-      detail = status.ToString();
     } else {
       ++answered;
-      const ResultValue& result = sink.answer().result;
-      const std::string why =
-          expect_decline ? "answered a question that should be declined"
-                         : Mismatch(want, result, ordered);
-      verdict = why.empty() ? "ok" : "WRONG";
-      detail =
-          absl::StrCat(DescribeActual(result),
-                       why.empty() ? ""
-                                   : absl::StrCat(" (", why, "; expected ",
-                                                  DescribeExpected(want), ")"));
-      if (!why.empty() && !sink.answer().text.empty())
-        absl::StrAppend(&detail,
-                        "; answer: ", sink.answer().text.substr(0, 300));
+      if (j.outcome == Outcome::kWrong) {
+        verdict = "WRONG";
+        absl::StrAppend(&detail, " (", j.why, ")");
+      }
     }
     if (verdict == "WRONG" || verdict == "ERROR") {
       if (known_bug) {
@@ -408,9 +437,12 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
   LoadSpecAndImportDemo(followups_path, followups);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
-  ComputeExpectations(absl::StrCat(source_dir, "/tests/planner/questions.json"),
-                      absl::StrCat(" --followups '", followups_path, "'"),
-                      expected);
+  ComputeExpectations(
+      "expected_answers.py",
+      absl::StrCat("--questions '", source_dir,
+                   "/tests/planner/questions.json' --followups '",
+                   followups_path, "'"),
+      expected);
   if (HasFatalFailure()) return;
   ASSERT_TRUE(expected.HasMember("followups"));
   const rapidjson::Value& answers = expected["followups"];
