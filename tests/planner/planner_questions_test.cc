@@ -12,6 +12,13 @@
 // session id the first returned, so the planner reads the previous turn's
 // plan from the session store, and every turn's answer (or decline, with its
 // reason) is compared with expected_answers.py's.
+//
+// The paraphrase suite of tests/planner/paraphrases.json (issue 14) runs the
+// same way: every phrasing of every intent asked on its own, its answer
+// compared with the intent's answer from paraphrase_answers.py; each is
+// correct, declined, or WRONG, and a must-decline question answered at all is
+// WRONG. Any wrong answer fails the test unless the phrasing is marked
+// "known_wrong" (reported only); the summary gives the decline rate.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,12 +29,15 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/variant.h"
@@ -551,6 +561,157 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
   EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
   EXPECT_GE(conversations, 12);
   EXPECT_GE(follow_ups, 25);
+}
+
+// One phrasing of paraphrases.json: a string, or {"question", "known_wrong"}.
+struct Phrasing {
+  std::string question;
+  std::string known_wrong;  // why the planner answers it wrongly today
+};
+
+Phrasing ReadPhrasing(const rapidjson::Value& v) {
+  if (v.IsString()) return {v.GetString(), ""};
+  return {v["question"].GetString(),
+          v.HasMember("known_wrong") ? v["known_wrong"].GetString() : ""};
+}
+
+TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
+  const std::string source_dir = VET_SOURCE_DIR;
+  const std::string paraphrases_path =
+      absl::StrCat(source_dir, "/tests/planner/paraphrases.json");
+  rapidjson::Document paraphrases;
+  LoadSpecAndImportDemo(paraphrases_path, paraphrases);
+  if (HasFatalFailure()) return;
+  rapidjson::Document expected;
+  ComputeExpectations("paraphrase_answers.py",
+                      absl::StrCat("--paraphrases '", paraphrases_path, "'"),
+                      expected);
+  if (HasFatalFailure()) return;
+  const rapidjson::Value& answers = expected["answers"];
+  BuildPipeline();
+  if (HasFatalFailure()) return;
+  rapidjson::Document declined_answer;
+  declined_answer.Parse("{\"declined\": true}");
+
+  struct Tally {
+    int phrasings = 0, correct = 0, declined = 0, wrong = 0, known = 0;
+  };
+  Tally answerable, must_decline;
+  int intents = 0, thin_intents = 0;
+  std::set<std::string> seen;
+  std::vector<std::string> per_intent, wrong_answers, declines, failures;
+  auto ask_all = [&](const rapidjson::Value& intent, bool expect_decline,
+                     Tally& total) {
+    const std::string id = intent["id"].GetString();
+    const rapidjson::Value* want = &declined_answer;
+    bool ordered = false;
+    if (!expect_decline) {
+      ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
+      want = &answers[id.c_str()];
+      ordered = intent["expect"].HasMember("ordered") &&
+                intent["expect"]["ordered"].GetBool();
+      ++intents;
+      if (intent["phrasings"].Size() < 3) ++thin_intents;
+    }
+    Tally t;
+    for (const rapidjson::Value& v : intent["phrasings"].GetArray()) {
+      const Phrasing p = ReadPhrasing(v);
+      ++t.phrasings;
+      EXPECT_TRUE(seen.insert(absl::AsciiStrToLower(p.question)).second)
+          << "asked twice: " << p.question;
+      const Judgement j = AskAndJudge(p.question, *want, ordered);
+      const std::string where = absl::StrCat(id, ": \"", p.question, "\"");
+      std::string verdict;
+      switch (j.outcome) {
+        case Outcome::kCorrect:
+          ++t.correct;
+          verdict = "ok";
+          break;
+        case Outcome::kDeclined:
+          ++t.declined;
+          verdict = "declined";
+          if (!expect_decline)
+            declines.push_back(absl::StrCat(where, ": ", j.detail));
+          break;
+        case Outcome::kWrong:
+        case Outcome::kError: {
+          const std::string what =
+              j.outcome == Outcome::kError
+                  ? absl::StrCat("error ", j.detail)
+                  : absl::StrCat(j.detail, " (", j.why, ")");
+          if (p.known_wrong.empty()) {
+            ++t.wrong;
+            verdict = "WRONG";
+            failures.push_back(absl::StrCat(where, ": ", what));
+          } else {
+            ++t.known;
+            verdict = "KNOWN WRONG";
+          }
+          wrong_answers.push_back(absl::StrCat(
+              where, ": ", what,
+              p.known_wrong.empty()
+                  ? ""
+                  : absl::StrCat(" [known_wrong: ", p.known_wrong, "]")));
+          break;
+        }
+      }
+      if (!p.known_wrong.empty() &&
+          (j.outcome == Outcome::kCorrect || j.outcome == Outcome::kDeclined)) {
+        ++t.wrong;
+        failures.push_back(absl::StrCat(where, ": marked known_wrong but now ",
+                                        verdict, ": remove the mark"));
+        absl::StrAppend(&verdict, ", STALE known_wrong MARK");
+      }
+      std::cout << "[" << verdict << "] " << where << " -> " << j.detail
+                << (j.why.empty() ? "" : absl::StrCat(" (", j.why, ")"))
+                << std::endl;
+    }
+    per_intent.push_back(absl::StrFormat(
+        "  %-34s %s %d: correct %d, declined %d, wrong %d (known %d)", id,
+        expect_decline ? "must decline" : "phrasings  ", t.phrasings, t.correct,
+        t.declined, t.wrong, t.known));
+    total.phrasings += t.phrasings;
+    total.correct += t.correct;
+    total.declined += t.declined;
+    total.wrong += t.wrong;
+    total.known += t.known;
+  };
+  for (const rapidjson::Value& intent : paraphrases["intents"].GetArray()) {
+    ask_all(intent, /*expect_decline=*/false, answerable);
+    if (HasFatalFailure()) return;
+  }
+  for (const rapidjson::Value& intent : paraphrases["declines"].GetArray()) {
+    ask_all(intent, /*expect_decline=*/true, must_decline);
+    if (HasFatalFailure()) return;
+  }
+
+  std::cout << "\nPer intent:\n" << absl::StrJoin(per_intent, "\n") << "\n";
+  std::cout << "\nWrong answers (" << wrong_answers.size() << "):\n";
+  for (const std::string& w : wrong_answers) std::cout << "  " << w << "\n";
+  std::cout << "\nDeclined, though answerable (" << declines.size() << "):\n";
+  for (const std::string& d : declines) std::cout << "  " << d << "\n";
+  const double decline_rate =
+      answerable.phrasings == 0
+          ? 0
+          : 100.0 * answerable.declined / answerable.phrasings;
+  std::cout << absl::StrFormat(
+                   "\n%d intents, %d phrasings: correct %d, declined %d, wrong "
+                   "%d, known wrong %d; decline rate %.1f%%\n"
+                   "%d must-decline questions: declined %d, answered %d "
+                   "(known %d)\n",
+                   intents, answerable.phrasings, answerable.correct,
+                   answerable.declined, answerable.wrong, answerable.known,
+                   decline_rate, must_decline.phrasings, must_decline.declined,
+                   must_decline.wrong, must_decline.known)
+            << std::flush;
+
+  EXPECT_EQ(answerable.wrong + must_decline.wrong, 0)
+      << absl::StrJoin(failures, "\n");
+  // The suite's size, as issue 14 asks.
+  EXPECT_GE(intents, 100);
+  EXPECT_EQ(thin_intents, 0) << "every intent needs at least 3 phrasings";
+  EXPECT_GE(answerable.phrasings, 300);
+  EXPECT_GE(must_decline.phrasings, 50);
 }
 
 }  // namespace
