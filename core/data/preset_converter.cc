@@ -790,6 +790,18 @@ class Converter {
                                          : "the preset does not fill it"});
         continue;
       }
+      // An optional vendor column none of the files has.
+      if (fill->column >= 0 &&
+          std::none_of(files_.begin(), files_.end(), [&](const VendorFile& f) {
+            return f.source == &source && f.index[fill->column] >= 0;
+          })) {
+        report_.unfilled.push_back(
+            {table.name, c.name,
+             absl::StrCat("no column \"",
+                          source.columns[fill->column].headers.front(),
+                          "\" in ", source.description)});
+        continue;
+      }
       if (!fill->fill->assumed.empty()) {
         report_.assumed.push_back({table.name, c.name, fill->fill->assumed});
       }

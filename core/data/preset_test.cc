@@ -422,6 +422,16 @@ TEST(CovetrusPresetTest, WithoutAppointmentsItStillImportsAndSaysSo) {
   EXPECT_EQ(c.tables["staff"].rows.size(), 0u);
 }
 
+TEST(CovetrusPresetTest, AnOptionalColumnNoFileHasIsReportedNotFilled) {
+  auto files = CovetrusFiles();
+  files["CLIENT.CSV"] = "AccountId,LastName,FirstName\n1001,Lee,Ann\n1002,Ng,Bo\n";
+  Converted c = Convert("covetrus", files);
+  ASSERT_THAT(c.report.status(), IsOk());
+  EXPECT_THAT(c.report->unfilled,
+              Contains(Note("clients", "postal_code",
+                            "no column \"Zip\" in Covetrus Client.CSV")));
+}
+
 TEST(CovetrusPresetTest, AValueTheMapDoesNotKnowIsRefusedNamingFileLineColumn) {
   auto files = CovetrusFiles();
   files["appointments export.csv"] = absl::StrReplaceAll(
