@@ -210,6 +210,8 @@ struct FillPlan {
   int divided_by = -1;
   std::string format;      // chosen date format
   int64_t defaulted = 0;   // values the map did not know
+  // The map's exact keys, lowered: a vendor value's lookup is one probe.
+  absl::flat_hash_map<std::string, std::string> exact;
   absl::flat_hash_map<std::string, int64_t> sequence;
 };
 
@@ -450,6 +452,9 @@ class Converter {
           if (!fill.source_column.empty()) f.column = index_of(fill.source_column);
           for (const std::string& s : fill.sum_columns) f.sum.push_back(index_of(s));
           if (!fill.divided_by.empty()) f.divided_by = index_of(fill.divided_by);
+          for (const auto& [from, to] : fill.map) {
+            if (from.find('*') == std::string::npos) f.exact.try_emplace(Lower(from), to);
+          }
           plan.fills.push_back(std::move(f));
         }
       }
@@ -635,12 +640,8 @@ class Converter {
       if (value.empty() && !fill.has_default) return value;
       const std::string* to = nullptr;
       if (!value.empty()) {
-        const std::string lowered = Lower(value);
-        for (const auto& [from, canonical] : fill.map) {
-          if (Lower(from) == lowered) {
-            to = &canonical;
-            break;
-          }
+        if (auto it = f.exact.find(Lower(value)); it != f.exact.end()) {
+          to = &it->second;
         }
         for (size_t i = 0; to == nullptr && i < fill.map.size(); ++i) {
           if (fill.map[i].first.find('*') != std::string::npos &&
