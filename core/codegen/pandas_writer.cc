@@ -166,8 +166,16 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
   }
   py.Line("filter_text = ", PyStr(FilterText(plan)));
-  if (!plan.staff_name.empty())
+  if (!plan.staff_name.empty()) {
     py.Line("staff_name = ", PyStr(plan.staff_name));
+    py.Line("# A name that matches no one is declined, never answered with zero.");
+    py.Line("if not staff[\"full_name\"].str.contains(staff_name, case=False, regex=False, "
+            "na=False).any():");
+    py.Line("    names = sorted(staff[\"full_name\"].dropna().astype(str).unique())");
+    py.Line("    decline = (f\"No staff member's name contains {staff_name!r}. The staff are: \"");
+    py.Line("               + \", \".join(names[:30]) + (\", ...\" if len(names) > 30 else \"\") "
+            "+ \".\")");
+  }
   py.Line("unit = ", PyStr(p.unit));
   py.Line("chart_title = ", PyStr(ChartTitle(p)));
   py.Blank();

@@ -595,6 +595,9 @@ void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> exe
     return End(absl::Status(executed.status().code(),
                             absl::StrCat("sandbox: ", executed.status().message())));
   }
+  // The code looked at the data and declined: a question the data cannot
+  // answer as asked, like one the generator did not understand.
+  if (!executed->declined.empty()) return End(absl::InvalidArgumentError(executed->declined));
   // Artifacts (charts, the whole result table as CSV) in parts small
   // enough for any client.
   for (sandbox::Chart& chart : executed->charts) {

@@ -65,6 +65,9 @@ struct ExecutionResult {
   // What the code said about how it computed the answer (its
   // `explanation`); empty when it said nothing.
   Explanation explanation;
+  // Set when the code declined the question (its `decline`): why the data
+  // cannot answer it as asked. `result` is then empty.
+  std::string declined;
   // The artifacts to send, in order: the figures (PNG), then, when the
   // result table was cut, the whole table as "result.csv" (text/csv; named
   // in result.table.csv_artifact). Each may be larger than one message.

@@ -16,7 +16,8 @@
 #   fd 3     one JSON document, written once at the end:
 #              {"status": "ok", "result": {...}, "answer": str, "charts": [...],
 #               "table_csv": {"rows": int, "data": base64},  (table results)
-#               "explanation": {...}}  (when the code set one, see _explanation)
+#               "explanation": {...},  (when the code set one, see _explanation)
+#               "declined": str}  (when the code set `decline`: no result)
 #              {"status": "error", "error": {"type", "message", "line"}}
 #              {"status": "fatal", "stage": str, "error": {...}}  (not the code's fault)
 #
@@ -634,6 +635,13 @@ def _execute(code, tables, spec):
 
     sys.stdout.flush()
     sys.stderr.flush()
+    # The code found that the data cannot answer the question as asked (a
+    # staff name that matches no one): the question is declined with the
+    # code's reason rather than answered with a zero.
+    decline = namespace.get("decline")
+    if isinstance(decline, str) and decline.strip():
+        return {"status": "ok", "declined": _short(decline.strip()),
+                "result": {"kind": "text", "text": ""}, "answer": "", "charts": []}
     try:
         if namespace.get("result") is None:
             raise CodeFailure(

@@ -436,6 +436,7 @@ absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json) {
     VET_ASSIGN_OR_RETURN(out.execution.result, DecodeResult(doc));
     VET_ASSIGN_OR_RETURN(out.execution.answer, StringMember(doc, "answer"));
     VET_ASSIGN_OR_RETURN(out.execution.explanation, DecodeExplanation(doc));
+    VET_ASSIGN_OR_RETURN(out.execution.declined, OptionalString(doc, "declined"));
     VET_ASSIGN_OR_RETURN(out.execution.charts, DecodeCharts(doc));
     VET_ASSIGN_OR_RETURN(out.table_csv, DecodeTableCsv(doc));
   } else if (status == "error") {

@@ -100,6 +100,14 @@ TEST(RunnerProtocolTest, ParsesColumnUnitsMonthsAndTheExplanation) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
 }
 
+TEST(RunnerProtocolTest, ParsesADeclineFromTheCode) {
+  auto out = ParseRunnerOutput(
+      R"({"status":"ok","declined":"No staff member's name contains 'X'.",)"
+      R"("result":{"kind":"text","text":""},"answer":"","charts":[]})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->execution.declined, "No staff member's name contains 'X'.");
+}
+
 TEST(RunnerProtocolTest, ParsesNumbersIncludingNaN) {
   auto out = ParseRunnerOutput(
       R"({"status":"ok","result":{"kind":"number","number":NaN}})");

@@ -29,6 +29,7 @@ namespace vet {
 namespace {
 
 namespace v1 = ::vetanalytics::v1;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kKey[] = "integration-key";
@@ -187,6 +188,17 @@ TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
   const v1::Explanation& warned = future.final_answer()->explanation();
   ASSERT_EQ(warned.warnings_size(), 1) << warned.DebugString();
   EXPECT_THAT(warned.warnings(0), HasSubstr("The as-of date 2031-03-01 is after the data's last day"));
+}
+
+// A staff name that matches no one is declined from the data, never
+// answered with zero, and the decline lists who there is.
+TEST_F(AskIntegrationTest, AStaffNameThatMatchesNoOneIsDeclinedNamingTheStaff) {
+  AskOutcome out = Ask("revenue for Dr. Zhivago last month");
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(out.status.error_message(),
+              AllOf(HasSubstr("No staff member's name contains 'Zhivago'"),
+                    HasSubstr("The staff are: ")));
+  EXPECT_EQ(out.final_answer(), nullptr);
 }
 
 TEST_F(AskIntegrationTest, FollowUpContinuesTheSessionAndGetSessionShowsTurns) {
