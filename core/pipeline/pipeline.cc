@@ -61,6 +61,13 @@ class StreamingOutput final : public sandbox::OutputSink {
   Emitter& emitter_;
 };
 
+// 12345 -> "12,345".
+std::string FormatCount(int64_t n) {
+  std::string s = absl::StrCat(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
+  return n < 0 ? "-" + s : s;
+}
+
 std::string FormatNumber(double v) {
   std::string s = absl::StrFormat("%.2f", v);
   // Thousands separators on the integer part.
@@ -668,6 +675,22 @@ void Pipeline::Question::Answer(sandbox::ExecutionResult executed) {
   }
   answer.result = std::move(executed.result);
   answer.text = executed.answer.empty() ? DefaultAnswerText(answer.result) : executed.answer;
+  // A table larger than the answer carries: say how large, and where the
+  // whole of it is.
+  if (const ResultTable& t = answer.result.table;
+      answer.result.kind == ResultValue::Kind::kTable &&
+      t.total_rows > static_cast<int64_t>(t.rows.size())) {
+    absl::StrAppend(&answer.text, answer.text.empty() ? "" : " ", "The table has ",
+                    FormatCount(t.total_rows), " rows; the first ", FormatCount(t.rows.size()),
+                    " are shown",
+                    t.csv_artifact.empty()
+                        ? "."
+                        : absl::StrCat(" and ", t.csv_rows < t.total_rows
+                                                    ? absl::StrCat("the first ",
+                                                                   FormatCount(t.csv_rows))
+                                                    : std::string("all of them"),
+                                       " are in ", t.csv_artifact, "."));
+  }
   answer.total_cost_micros = spend_.micros;
   answer.code = generated_.code;
   answer.attempts = attempt_;

@@ -139,7 +139,11 @@ TEST_F(ResultSizeIntegrationTest, ADefaultClientReceivesABigResultCutWithTheWhol
     if (e.has_final_answer()) answer = &e.final_answer();
   }
   ASSERT_NE(answer, nullptr);
-  EXPECT_EQ(answer->text(), "Here are all 1000 notes.");
+  // The answer says how large the table is and where the whole of it is.
+  EXPECT_EQ(answer->text(),
+            absl::StrCat("Here are all 1000 notes. The table has 1,000 rows; the first ",
+                         answer->result().table().rows_size(),
+                         " are shown and all of them are in result.csv."));
 
   const v1::Table& table = answer->result().table();
   EXPECT_TRUE(table.truncated());
