@@ -2,10 +2,14 @@
 // the planner writes can match the data the import accepts.
 #include "core/codegen/semantic_layer.h"
 
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/data/schema.h"
 #include "gtest/gtest.h"
 
@@ -47,6 +51,22 @@ TEST(SemanticLayerTest, EveryFilterWordNamesValuesItsAttributeHas) {
       std::set<std::string> known(attribute->values.begin(), attribute->values.end());
       for (const std::string& v : clause.values) EXPECT_TRUE(known.count(v)) << v;
     }
+  }
+}
+
+// docs/KPIS.md lists every metric the planner knows, with the definition it
+// computes, so the page cannot drift from the semantic layer.
+TEST(SemanticLayerTest, DocsListEveryMetricWithItsDefinition) {
+  std::ifstream in(VET_SOURCE_DIR "/docs/KPIS.md");
+  ASSERT_TRUE(in) << "docs/KPIS.md is missing";
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const Metric& m : Metrics()) {
+    SCOPED_TRACE(m.id);
+    const std::string row = absl::StrCat("| `", m.id, "` | ", m.display, " | ", m.definition, " | ",
+                                         absl::StrJoin(m.synonyms, ", "), " |");
+    EXPECT_TRUE(absl::StrContains(doc, absl::StrCat("| `", m.id, "` | ", m.display, " | ",
+                                                    m.definition, " |")))
+        << "add or correct this row:\n" << row;
   }
 }
 
