@@ -510,7 +510,8 @@ TEST(PlannerTest, Comparisons) {
 TEST(PlannerTest, ComparingTwoFilterValuesGivesOneFigurePerValue) {
   for (const char* question :
        {"average invoice, cats versus dogs", "avg transaction value cats vs dogs",
-        "compare revenue for dogs and cats", "surgery versus dental revenue last year"}) {
+        "compare revenue for dogs and cats", "surgery versus dental revenue last year",
+        "How much did we make from dogs, and how much from cats, in 2025?"}) {
     SCOPED_TRACE(question);
     QueryPlan plan = MustParse(question);
     EXPECT_EQ(plan.comparison, Comparison::kNone);

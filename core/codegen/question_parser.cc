@@ -244,6 +244,8 @@ struct Mentions {
       implied_by_hints;
   // Why a word of the question cannot be honoured (the first such word).
   std::string unsupported;
+  // Times the question asks "how much" or "how many".
+  int how_much_asked = 0;
   bool trend = false;
   bool share = false;     // "share", "percentage"
   bool upcoming = false;  // "upcoming": periods holds the days ahead
@@ -410,6 +412,12 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
   const std::vector<std::string> texts = WordTexts(words);
   Mentions found;
   size_t i = 0;
+  // "How much from dogs, and how much from cats?" asks for one figure each.
+  for (size_t k = 0; k + 1 < texts.size(); ++k) {
+    if (texts[k] == "how" && (texts[k + 1] == "much" || texts[k + 1] == "many")) {
+      ++found.how_much_asked;
+    }
+  }
   while (i < texts.size()) {
     // Each grammar proposes a match; the longest wins, ties in this order.
     CompareMention compare;
@@ -1025,7 +1033,9 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   // compared with each other, one figure per value, never one combined
   // figure compared across periods.
   bool compares_values = false;
-  if (found.compare.present && found.compare.target == CompareMention::Target::kNone &&
+  const bool asks_each = found.how_much_asked > 1;
+  if (((found.compare.present && found.compare.target == CompareMention::Target::kNone) ||
+       asks_each) &&
       plan.dimension.empty() && !found.trend) {
     for (const FilterClause& f : plan.filters) {
       if (f.values.size() < 2) continue;
