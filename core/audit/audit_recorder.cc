@@ -172,21 +172,19 @@ void AuditRecorder::WriterLoop() {
     }
     const int64_t n = static_cast<int64_t>(batch.size());
     absl::Status written = store_.Append(batch);
-    {
-      absl::MutexLock lock(&mu_);
-      settled_ += n;
-      if (written.ok()) {
-        stats_.written += n;
-        ++stats_.batches;
-      } else {
-        stats_.dropped_write_failed += n;
-      }
-    }
+    // Counted and logged before the batch is settled, so that whoever a
+    // Flush wakes sees the counts.
     if (written.ok()) {
       if (metrics_ != nullptr) metrics_->Written(n);
     } else {
       OnWriteFailed(written, n);
     }
+    absl::MutexLock lock(&mu_);
+    if (written.ok()) {
+      stats_.written += n;
+      ++stats_.batches;
+    }
+    settled_ += n;
   }
 }
 
@@ -196,6 +194,7 @@ void AuditRecorder::OnWriteFailed(const absl::Status& status, int64_t entries) {
   int64_t failures = 0;
   {
     absl::MutexLock lock(&mu_);
+    stats_.dropped_write_failed += entries;
     unlogged_failures_ += entries;
     if (last_failure_log_.has_value() && now - *last_failure_log_ < options_.failure_log_interval) {
       return;
