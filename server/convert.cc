@@ -52,6 +52,7 @@ struct EventVisitor {
     m->set_resumed(e.resumed);
     m->set_turn(e.turn);
     m->set_as_of_date(e.as_of_date);
+    m->set_question_id(e.question_id);
   }
   void operator()(const pipeline::BudgetCheckEvent& e) const {
     auto* m = out->mutable_budget_check();
