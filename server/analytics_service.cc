@@ -18,6 +18,7 @@
 #include "absl/types/variant.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "server/call_audit.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
 
@@ -53,21 +54,39 @@ absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry
                                           const std::string& practice_id) {
   return Authorize(practices, ApiKey(context), practice_id);
 }
+// The same, telling the call's audit who it is for.
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
+                                                          const grpc::CallbackServerContext* context,
+                                                          const std::string& practice_id,
+                                                          CallAudit& audit) {
+  auto practice = Authorize(practices, context, practice_id);
+  audit.Authorized(practice_id, practice);
+  return practice;
+}
+
+std::shared_ptr<CallAudit> NewAudit(const AnalyticsService::Deps& deps, std::string rpc) {
+  return std::make_shared<CallAudit>(deps.audit, *deps.practices, *deps.clock, std::move(rpc));
+}
 
 // Finishes at once with `precheck` when it failed (no pool slot is used for
 // a request refused anyway); otherwise runs `work` on the pool and finishes
-// the unary call with its status.
+// the unary call with its status. Either way the call's audit entry is
+// recorded just before the status goes out.
 grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerPool& pool,
-                                   const absl::Status& precheck,
+                                   std::shared_ptr<CallAudit> audit, const absl::Status& precheck,
                                    std::function<absl::Status()> work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [reactor, audit](const absl::Status& status) {
+    audit->Finish(status);
+    reactor->Finish(ToGrpcStatus(status));
+  };
   if (!precheck.ok()) {
-    reactor->Finish(ToGrpcStatus(precheck));
+    finish(precheck);
     return reactor;
   }
   absl::Status submitted =
-      pool.Submit([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); });
-  if (!submitted.ok()) reactor->Finish(ToGrpcStatus(submitted));
+      pool.Submit([finish, work = std::move(work)] { finish(work()); });
+  if (!submitted.ok()) finish(submitted);
   return reactor;
 }
 
@@ -82,12 +101,14 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
       absl::MutexLock lock(&watch_->mu);
       watch_->context = context;
     }
-    auto practice = Authorize(*deps_.practices, context, request->practice_id());
+    auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit_);
     if (!practice.ok()) {
       FinishNow(practice.status());
       return;
     }
     practice_ = *practice;
+    audit_->SetQuestion(request->question());
+    audit_->SetSession(request->session_id());
     if (deps_.admission != nullptr) {
       // One practice past its share is refused; the others are still served.
       auto ticket = deps_.admission->Admit(practice_->id);
@@ -105,6 +126,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   }
 
   void Emit(const pipeline::AskEvent& event) override {
+    audit_->Observe(event);
     v1::AskEvent message;
     ToProto(event, &message);
     if (event.seq == 1) deps_.metrics->RecordFirstEvent(deps_.clock->Now() - started_at_);
@@ -274,12 +296,14 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     deps_.metrics->RecordQuestion(practice_ != nullptr ? practice_->id : "-",
                                   absl::StatusCodeToString(result.code()),
                                   deps_.clock->Now() - started_at_);
+    audit_->Finish(result);
     Finish(ToGrpcStatus(result));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
+  const std::shared_ptr<CallAudit> audit_ = NewAudit(deps_, "Ask");
   // Written before the task is submitted, read by the task.
   absl::Time submitted_at_;
   // Keeps the practices file's snapshot alive for the call across a reload.
@@ -354,6 +378,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
       }
       const v1::ImportHeader& header = chunk_.header();
       auto practice = Authorize(*deps_.practices, api_key_, header.practice_id());
+      audit_->Authorized(header.practice_id(), practice);
       if (!practice.ok()) return practice.status();
       practice_ = *practice;
       if (practice_->data_root.empty()) {
@@ -421,12 +446,14 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   // Frees the staging folder before finishing: nothing touches `this` after.
   void Done(const absl::Status& status) {
     staging_.reset();
+    audit_->Finish(status);
     Finish(ToGrpcStatus(status));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const std::string api_key_;
+  const std::shared_ptr<CallAudit> audit_ = NewAudit(deps_, "ImportDataset");
   v1::ImportReport* const response_;
   v1::ImportChunk chunk_;
   std::atomic<bool> cancelled_{false};
@@ -453,8 +480,9 @@ grpc::ServerWriteReactor<v1::AskEvent>* AnalyticsService::Ask(
 grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContext* context,
                                                       const v1::GetBudgetRequest* request,
                                                       v1::Budget* response) {
-  auto practice = Authorize(*deps_.practices, context, request->practice_id());
-  return RunUnary(context, *deps_.pool, practice.status(),
+  auto audit = NewAudit(deps_, "GetBudget");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
+  return RunUnary(context, *deps_.pool, audit, practice.status(),
                   [this, practice, response]() -> absl::Status {
     auto state = deps_.budget->GetState(**practice);
     if (!state.ok()) return state.status();
@@ -466,8 +494,9 @@ grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
     grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest* request,
     v1::DatasetDescription* response) {
-  auto practice = Authorize(*deps_.practices, context, request->practice_id());
-  return RunUnary(context, *deps_.pool, practice.status(),
+  auto audit = NewAudit(deps_, "DescribeDataset");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
+  return RunUnary(context, *deps_.pool, audit, practice.status(),
                   [this, practice, response]() -> absl::Status {
     auto dataset = deps_.datasets->Describe((*practice)->data_dir);
     if (!dataset.ok()) {
@@ -485,13 +514,15 @@ grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
 grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
                                                        const v1::GetSessionRequest* request,
                                                        v1::Session* response) {
-  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  auto audit = NewAudit(deps_, "GetSession");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
   std::string session_id = request->session_id();
+  if (practice.ok()) audit->SetSession(session_id);
   absl::Status precheck = practice.status();
   if (precheck.ok() && session_id.empty()) {
     precheck = absl::InvalidArgumentError("session_id is empty");
   }
-  return RunUnary(context, *deps_.pool, precheck,
+  return RunUnary(context, *deps_.pool, audit, precheck,
                   [this, practice, session_id, response]() -> absl::Status {
                     auto record = deps_.sessions->Get((*practice)->id, session_id);
                     if (!record.ok()) return record.status();
@@ -503,10 +534,11 @@ grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* AnalyticsService::ListSessions(
     grpc::CallbackServerContext* context, const v1::ListSessionsRequest* request,
     v1::ListSessionsResponse* response) {
-  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  auto audit = NewAudit(deps_, "ListSessions");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
   int page_size = request->page_size();
   std::string token = request->page_token();
-  return RunUnary(context, *deps_.pool, practice.status(),
+  return RunUnary(context, *deps_.pool, audit, practice.status(),
                   [this, practice, page_size, token, response]() -> absl::Status {
                     auto page = deps_.sessions->List((*practice)->id, page_size, token);
                     if (!page.ok()) return page.status();
@@ -521,15 +553,50 @@ grpc::ServerUnaryReactor* AnalyticsService::ListSessions(
 grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
                                                        const v1::EndSessionRequest* request,
                                                        v1::EndSessionResponse* response) {
-  auto practice = Authorize(*deps_.practices, context, request->practice_id());
+  auto audit = NewAudit(deps_, "EndSession");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
   std::string session_id = request->session_id();
+  if (practice.ok()) audit->SetSession(session_id);
   absl::Status precheck = practice.status();
   if (precheck.ok() && session_id.empty()) {
     precheck = absl::InvalidArgumentError("session_id is empty");
   }
-  return RunUnary(context, *deps_.pool, precheck, [this, practice, session_id]() -> absl::Status {
+  return RunUnary(context, *deps_.pool, audit, precheck, [this, practice, session_id]() -> absl::Status {
     return deps_.sessions->End((*practice)->id, session_id);
   });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::ListAudit(grpc::CallbackServerContext* context,
+                                                      const v1::ListAuditRequest* request,
+                                                      v1::ListAuditResponse* response) {
+  auto audit = NewAudit(deps_, "ListAudit");
+  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
+  absl::Status precheck = practice.status();
+  absl::Time since = absl::InfinitePast();
+  if (precheck.ok() && deps_.audit_store == nullptr) {
+    precheck = absl::UnimplementedError("this server keeps no audit trail");
+  }
+  if (precheck.ok() && request->has_since()) {
+    absl::StatusOr<absl::Time> parsed = FromProto(request->since(), "since");
+    if (parsed.ok()) since = *parsed; else precheck = parsed.status();
+  }
+  const int page_size = request->page_size();
+  std::string token = request->page_token();
+  return RunUnary(context, *deps_.pool, audit, precheck,
+                  [this, practice, since, page_size, token, response]() -> absl::Status {
+                    // The entries of calls that ended before this one began
+                    // may still be queued: wait for them, briefly (a writer
+                    // that is behind must not hold the call long).
+                    if (deps_.audit != nullptr) deps_.audit->Flush(absl::Seconds(1));
+                    auto page =
+                        deps_.audit_store->List((*practice)->id, since, page_size, token);
+                    if (!page.ok()) return page.status();
+                    for (const audit::AuditEntry& e : page->entries) {
+                      ToProto(e, response->add_entries());
+                    }
+                    response->set_next_page_token(page->next_page_token);
+                    return absl::OkStatus();
+                  });
 }
 
 }  // namespace vet::server

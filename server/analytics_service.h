@@ -4,6 +4,8 @@
 #ifndef VET_SERVER_ANALYTICS_SERVICE_H_
 #define VET_SERVER_ANALYTICS_SERVICE_H_
 
+#include "core/audit/audit_recorder.h"
+#include "core/audit/audit_store.h"
 #include "core/budget/budget_guard.h"
 #include "core/common/clock.h"
 #include "core/common/worker_pool.h"
@@ -45,6 +47,10 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
     // a client that stopped reading holds that memory.
     int64_t max_buffered_event_bytes = int64_t{64} << 20;
     absl::Duration stalled_stream_limit = absl::Minutes(2);
+    // Every call is recorded here (CallAudit), and ListAudit reads the
+    // store; nullptr records nothing and ListAudit is UNIMPLEMENTED.
+    audit::AuditRecorder* audit = nullptr;
+    audit::AuditStore* audit_store = nullptr;
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 
@@ -71,6 +77,11 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
   grpc::ServerReadReactor<vetanalytics::v1::ImportChunk>* ImportDataset(
       grpc::CallbackServerContext* context,
       vetanalytics::v1::ImportReport* response) override;
+  // The calling practice's audit trail; it first waits up to a second for
+  // entries still queued, so that a caller sees the calls it just made.
+  grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* context,
+                                      const vetanalytics::v1::ListAuditRequest* request,
+                                      vetanalytics::v1::ListAuditResponse* response) override;
 
  private:
   const Deps deps_;
