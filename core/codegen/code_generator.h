@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/types/optional.h"
 #include "core/common/cancellation.h"
 #include "core/data/dataset.h"
+#include "core/data/personal_values.h"
 
 namespace vet::codegen {
 
@@ -44,6 +46,10 @@ struct CodeRequest {
   // Relative periods resolve against this day.
   absl::CivilDay as_of;
   const data::DatasetDescription* dataset = nullptr;
+  // The values of the practice's personal columns: a generator that sends
+  // text out (a model) hides them first (personal_data_shield.h). nullptr
+  // when there are none to hide.
+  std::shared_ptr<const std::vector<data::PersonalColumn>> personal;
   // Oldest first.
   std::vector<PriorTurn> history;
   // 1 for the first attempt; > 1 when repairing.

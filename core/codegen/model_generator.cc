@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/codegen/context_window.h"
+#include "core/codegen/personal_data_shield.h"
 #include "core/codegen/semantic_layer.h"
 #include "core/common/status_macros.h"
 #include "core/data/schema.h"
@@ -195,13 +196,37 @@ struct ModelCodeGenerator::Generation {
   ChatCallbacks callbacks;
   GeneratedCode out;
   int call = 1;
+  // Hides the practice's personal values in everything this generation
+  // sends, with the same placeholders in both calls.
+  std::unique_ptr<PersonalDataShield::Redaction> redaction;
 };
+
+namespace {
+
+// What leaves for the model: `request` with every text that may carry a
+// personal value hidden. The system prompt (template and schema) carries
+// none by construction.
+CodeRequest Hidden(const CodeRequest& request, PersonalDataShield::Redaction& redaction) {
+  CodeRequest out = request;
+  out.question = redaction.Hide(request.question);
+  for (PriorTurn& turn : out.history) {
+    turn.question = redaction.Hide(turn.question);
+    turn.summary = redaction.Hide(turn.summary);
+    turn.code = redaction.HideInCode(turn.code);
+    turn.plan.clear();
+  }
+  out.failed_code = redaction.HideInCode(request.failed_code);
+  out.failure = redaction.Hide(request.failure);
+  return out;
+}
+
+}  // namespace
 
 void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
   const CodeRequest& request = *g->request;
   g->chat = ChatRequest();
   g->chat.model = g->out.model;
-  g->chat.messages = Prompt(g->current);
+  g->chat.messages = Prompt(Hidden(g->current, *g->redaction));
   g->chat.max_completion_tokens = options_.max_completion_tokens;
   g->chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
   client_->CompleteAsync(g->chat, g->callbacks, *g->cancel,
@@ -244,6 +269,8 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
   }
 
   out.code = internal::ExtractCode(reply.content);
+  // The model wrote placeholders where the question named a person: the
+  // values go back in here, for the sandbox, after the check.
   absl::Status checked =
       reply.finish_reason == "length"
           ? absl::InvalidArgumentError(absl::StrCat(
@@ -251,6 +278,7 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
                 " tokens; write shorter code"))
       : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
                          : internal::CheckImports(out.code);
+  out.code = g->redaction->Reveal(out.code);
   if (checked.ok()) {
     out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
     GenerateCallback done = std::move(g->done);
@@ -285,6 +313,8 @@ void ModelCodeGenerator::GenerateAsync(const CodeRequest& request, CancellationT
   g->callbacks.on_delta = request.on_code_delta;
   g->out.generator = "model";
   g->out.model = ModelFor(request);
+  g->redaction = std::make_unique<PersonalDataShield::Redaction>(
+      PersonalDataShield::For(request.personal));
   Call(std::move(g));
 }
 

@@ -54,4 +54,20 @@ CachingDatasetCatalog::Describe(const std::string& data_dir) {
   return shared;
 }
 
+absl::StatusOr<std::shared_ptr<const std::vector<PersonalColumn>>>
+CachingDatasetCatalog::Personal(const std::string& data_dir) {
+  std::string fp = Fingerprint(data_dir);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = personal_.find(data_dir);
+    if (it != personal_.end() && it->second.fingerprint == fp) return it->second.values;
+  }
+  auto read = ReadPersonalValues(data_dir);
+  if (!read.ok()) return read.status();
+  auto shared = std::make_shared<const std::vector<PersonalColumn>>(*std::move(read));
+  absl::MutexLock lock(&mu_);
+  personal_[data_dir] = PersonalEntry{fp, shared};
+  return shared;
+}
+
 }  // namespace vet::data

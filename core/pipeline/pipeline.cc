@@ -373,11 +373,16 @@ void Pipeline::Question::OnSessionClaimed() {
   auto dataset = deps_.datasets->Describe(data_lease_->dir());
   if (!dataset.ok()) return data_error(dataset.status());
   dataset_ = *std::move(dataset);
+  // What a model must never see (personal_data_shield.h): read once per
+  // version, like the description.
+  auto personal = deps_.datasets->Personal(data_lease_->dir());
+  if (!personal.ok()) return data_error(personal.status());
 
   code_request_.practice_id = practice_.id;
   code_request_.question = request_.question;
   code_request_.as_of = as_of_;
   code_request_.dataset = dataset_.get();
+  code_request_.personal = *std::move(personal);
   for (const session::TurnRecord& prior : session_.turns) {
     if (prior.status != absl::StatusCode::kOk) continue;
     code_request_.history.push_back({prior.question, prior.code, prior.summary, prior.plan});

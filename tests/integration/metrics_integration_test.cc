@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
+#include "tests/testing/personal_data_check.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -269,6 +270,12 @@ class MetricsIntegrationTest : public ::testing::Test {
     stub_.reset();
     channel_.reset();
     server_.reset();
+    // Whatever the test did, nothing personal reached the model.
+    if (fake_ != nullptr) {
+      EXPECT_THAT(vet::testing::PersonalValuesOfAnyPracticeIn(fake_->received_bytes(), state_dir_),
+                  ::testing::IsEmpty())
+          << "personal values were sent to the model";
+    }
     fake_.reset();
     std::filesystem::remove_all(state_dir_);
   }

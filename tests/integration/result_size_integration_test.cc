@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
+#include "tests/testing/personal_data_check.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/model_server_options.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -80,6 +81,12 @@ class ResultSizeIntegrationTest : public ::testing::Test {
 
   void TearDown() override {
     server_.reset();
+    // Whatever the test did, nothing personal reached the model.
+    if (fake_ != nullptr) {
+      EXPECT_THAT(vet::testing::PersonalValuesOfAnyPracticeIn(fake_->received_bytes(), state_dir_),
+                  ::testing::IsEmpty())
+          << "personal values were sent to the model";
+    }
     fake_.reset();
     std::filesystem::remove_all(state_dir_);
   }

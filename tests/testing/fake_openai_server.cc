@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -83,7 +84,8 @@ int PollTimeoutMs(absl::Duration d) {
 // What one connection needs to wait on `fd` while staying stoppable.
 class Conn {
  public:
-  Conn(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
+  Conn(int fd, int wake_fd, std::function<void(absl::string_view)> on_received)
+      : fd_(fd), wake_fd_(wake_fd), on_received_(std::move(on_received)) {}
 
   // Waits `d` or until the server stops; false means stop.
   bool Sleep(absl::Duration d) const {
@@ -112,6 +114,7 @@ class Conn {
       ssize_t got = recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);
       if (got > 0) {
         buf.append(chunk, static_cast<size_t>(got));
+        on_received_(absl::string_view(chunk, static_cast<size_t>(got)));
         return true;
       }
       if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
@@ -150,6 +153,7 @@ class Conn {
  private:
   const int fd_;
   const int wake_fd_;
+  const std::function<void(absl::string_view)> on_received_;
 };
 
 struct ParsedHead {
@@ -305,6 +309,11 @@ std::vector<FakeOpenAiServer::Request> FakeOpenAiServer::requests() const {
   return requests_;
 }
 
+std::string FakeOpenAiServer::received_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return received_;
+}
+
 int FakeOpenAiServer::connections() const {
   absl::MutexLock lock(&mu_);
   return connections_;
@@ -353,7 +362,10 @@ void FakeOpenAiServer::set_record_requests(bool record) {
 }
 
 void FakeOpenAiServer::ServeConnection(int fd, int connection) {
-  const Conn conn(fd, wake_read_fd_);
+  const Conn conn(fd, wake_read_fd_, [this](absl::string_view bytes) {
+    absl::MutexLock lock(&mu_);
+    if (record_requests_) received_.append(bytes.data(), bytes.size());
+  });
   std::string buf;
   bool keep_alive = true;
   while (keep_alive && !stopping_.load()) {

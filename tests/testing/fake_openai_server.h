@@ -87,6 +87,10 @@ class FakeOpenAiServer {
 
   // Every complete request received so far, in arrival order.
   std::vector<Request> requests() const;
+  // Every byte read from every connection so far, in arrival order per read
+  // (what a test checks for what must never be sent); kept while requests
+  // are recorded.
+  std::string received_bytes() const;
   // TCP connections accepted so far.
   int connections() const;
 
@@ -132,6 +136,7 @@ class FakeOpenAiServer {
   std::function<Response(const Request&)> responder_ ABSL_GUARDED_BY(mu_);
   bool record_requests_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<Request> requests_ ABSL_GUARDED_BY(mu_);
+  std::string received_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> connection_threads_ ABSL_GUARDED_BY(mu_);
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/data/dataset_catalog.h"
 
@@ -13,11 +14,17 @@ class FakeDatasetCatalog final : public DatasetCatalog {
  public:
   absl::Status error = absl::OkStatus();
   DatasetDescription description;
+  std::vector<PersonalColumn> personal;
 
   absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(
       const std::string&) override {
     if (!error.ok()) return error;
     return std::make_shared<const DatasetDescription>(description);
+  }
+  absl::StatusOr<std::shared_ptr<const std::vector<PersonalColumn>>> Personal(
+      const std::string&) override {
+    if (!error.ok()) return error;
+    return std::make_shared<const std::vector<PersonalColumn>>(personal);
   }
 };
 
