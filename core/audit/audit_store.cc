@@ -26,14 +26,6 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
-bool IsEntryId(absl::string_view id) {
-  if (id.size() != 2 * kIdBytes) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status BadToken() {
   return absl::InvalidArgumentError("page_token is not one this server issued");
 }
@@ -45,7 +37,7 @@ absl::StatusOr<std::optional<PageKey>> DecodePageToken(const std::string& token)
   std::vector<absl::string_view> parts = absl::StrSplit(plain, '.');
   PageKey key;
   if (parts.size() != 3 || parts[0] != "a1" || !absl::SimpleAtoi(parts[1], &key.at_micros) ||
-      !IsEntryId(parts[2])) {
+      !IsRandomHex(parts[2], kIdBytes)) {
     return BadToken();
   }
   key.id = std::string(parts[2]);

@@ -3,7 +3,6 @@
 // (reopening, the append-only trigger) against the two durable ones.
 #include "core/audit/audit_store.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -23,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_kinds.h"
 
@@ -74,15 +74,7 @@ class SqliteBackend final : public Backend {
     return std::unique_ptr<AuditStore>(std::move(store).value());
   }
   absl::Status Exec(const std::string& sql) override {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK) {
-      sqlite3_close(db);
-      return absl::InternalError("cannot open");
-    }
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    absl::Status s = rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return s;
+    return vet::testing::ExecSqliteFile(path_, sql);
   }
 
  private:
