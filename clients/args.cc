@@ -304,8 +304,7 @@ absl::StatusOr<absl::Time> ResolveSince(absl::string_view text, absl::Time now,
   std::string error;
   absl::Duration ago;
   int64_t days = 0;
-  if (IsValidDate(std::string(text)) &&
-      absl::ParseCivilTime(text, &day)) {
+  if (IsValidDate(std::string(text)) && absl::ParseCivilTime(text, &day)) {
     since = absl::FromCivil(day, tz);
   } else if (absl::ParseTime(absl::RFC3339_full, text, &since, &error)) {
   } else if (absl::EndsWith(text, "d") &&
@@ -343,13 +342,19 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     const char* name;
     Command command;
   } kCommands[] = {
-      {"ask", Command::kAsk},           {"budget", Command::kBudget},
-      {"describe", Command::kDescribe}, {"session", Command::kSession},
-      {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
+      {"ask", Command::kAsk},
+      {"budget", Command::kBudget},
+      {"describe", Command::kDescribe},
+      {"session", Command::kSession},
+      {"sessions", Command::kSessions},
+      {"end-session", Command::kEndSession},
       {"audit", Command::kAudit},
-      {"import", Command::kImport},     {"demo-data", Command::kDemoData},
-      {"help", Command::kHelp},         {"chat", Command::kChat},
-      {"bench", Command::kBench},       {"new-key", Command::kNewKey},
+      {"import", Command::kImport},
+      {"demo-data", Command::kDemoData},
+      {"help", Command::kHelp},
+      {"chat", Command::kChat},
+      {"bench", Command::kBench},
+      {"new-key", Command::kNewKey},
   };
   const std::string& name = args[0];
   Invocation inv;

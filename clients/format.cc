@@ -621,9 +621,9 @@ std::string FormatAuditList(const v1::ListAuditResponse& response,
     out = "no audit entries\n";
   } else {
     std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> header = {"TIME",  "CALL",   "STATUS", "KEY",
-                                       "SESSION", "BY",   "TOKENS", "COST",
-                                       "TOOK",  "QUESTION"};
+    std::vector<std::string> header = {"TIME",    "CALL",    "STATUS", "KEY",
+                                       "SESSION", "BY",      "TOKENS", "COST",
+                                       "TOOK",    "QUESTION"};
     for (std::string& name : header) name = Paint(color, Style::kBold, name);
     rows.push_back(std::move(header));
     for (const v1::AuditEntry& e : response.entries()) {
@@ -641,9 +641,10 @@ std::string FormatAuditList(const v1::ListAuditResponse& response,
       if (!e.question().empty()) {
         question = OneLine(e.question(), 48);
       } else if (!e.question_sha256().empty()) {
-        question = Paint(color, Style::kDim,
-                         absl::StrCat("sha256:",
-                                      OneLine(e.question_sha256(), 64).substr(0, 12)));
+        question =
+            Paint(color, Style::kDim,
+                  absl::StrCat("sha256:",
+                               OneLine(e.question_sha256(), 64).substr(0, 12)));
       }
       rows.push_back({
           FormatTimestamp(e.time(), options.time_zone),
@@ -660,16 +661,20 @@ std::string FormatAuditList(const v1::ListAuditResponse& response,
       });
     }
     out = LayoutColumns(
-        rows, {false, false, false, false, false, false, true, true, true, false},
+        rows,
+        {false, false, false, false, false, false, true, true, true, false},
         "");
   }
   if (!response.next_page_token().empty()) {
     absl::StrAppend(
         &out,
         Paint(color, Style::kDim,
-              absl::StrCat("more: vetctl audit ",
-                           since.empty() ? "" : absl::StrCat("--since=", OneLine(since, 64), " "),
-                           "--page_token=", OneLine(response.next_page_token(), 256))),
+              absl::StrCat(
+                  "more: vetctl audit ",
+                  since.empty()
+                      ? ""
+                      : absl::StrCat("--since=", OneLine(since, 64), " "),
+                  "--page_token=", OneLine(response.next_page_token(), 256))),
         "\n");
   }
   return out;

@@ -98,9 +98,9 @@ std::string FormatSessionList(
 // generator or model, tokens, cost, duration, and the question's text or
 // the start of its SHA-256; then, if there is a next page, the vetctl
 // command that shows it (with `since`, as given, when not empty).
-std::string FormatAuditList(
-    const vetanalytics::v1::ListAuditResponse& response,
-    const FormatOptions& options, absl::string_view since = "");
+std::string FormatAuditList(const vetanalytics::v1::ListAuditResponse& response,
+                            const FormatOptions& options,
+                            absl::string_view since = "");
 // The dataset version ("unchanged" when the practice already had exactly
 // this data), the rows per table aligned, then the warnings.
 std::string FormatImportReport(const vetanalytics::v1::ImportReport& report,

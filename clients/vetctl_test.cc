@@ -430,9 +430,9 @@ TEST(ResolveSinceTest, DatesTimesAndDurationsAgo) {
               IsOkAndHolds(now - absl::Hours(24 * 7)));
   for (const char* bad :
        {"yesterday", "2026-13-01", "-1h", "1x", "d", "2026-12-02", "inf"}) {
-    EXPECT_THAT(ResolveSince(bad, now, absl::UTCTimeZone()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("--since")))
+    EXPECT_THAT(
+        ResolveSince(bad, now, absl::UTCTimeZone()),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--since")))
         << bad;
   }
 }

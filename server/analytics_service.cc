@@ -55,10 +55,9 @@ absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry
   return Authorize(practices, ApiKey(context), practice_id);
 }
 // The same, telling the call's audit who it is for.
-absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
-                                                          const grpc::CallbackServerContext* context,
-                                                          const std::string& practice_id,
-                                                          CallAudit& audit) {
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(
+    const PracticeRegistry& practices, const grpc::CallbackServerContext* context,
+    const std::string& practice_id, CallAudit& audit) {
   auto practice = Authorize(practices, context, practice_id);
   audit.Authorized(practice_id, practice);
   return practice;
@@ -84,8 +83,7 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerP
     finish(precheck);
     return reactor;
   }
-  absl::Status submitted =
-      pool.Submit([finish, work = std::move(work)] { finish(work()); });
+  absl::Status submitted = pool.Submit([finish, work = std::move(work)] { finish(work()); });
   if (!submitted.ok()) finish(submitted);
   return reactor;
 }
@@ -561,7 +559,8 @@ grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerConte
   if (precheck.ok() && session_id.empty()) {
     precheck = absl::InvalidArgumentError("session_id is empty");
   }
-  return RunUnary(context, *deps_.pool, audit, precheck, [this, practice, session_id]() -> absl::Status {
+  return RunUnary(context, *deps_.pool, audit, precheck,
+                  [this, practice, session_id]() -> absl::Status {
     return deps_.sessions->End((*practice)->id, session_id);
   });
 }

@@ -29,8 +29,8 @@ void CallAudit::Authorized(const std::string& requested_practice,
   }
   call_.key_sha256.reset();
   // ValidatePracticeId first: Find never sees a malformed id.
-  attributed_ = ValidatePracticeId(requested_practice).ok() &&
-                practices_.Find(requested_practice).ok();
+  attributed_ =
+      ValidatePracticeId(requested_practice).ok() && practices_.Find(requested_practice).ok();
   if (attributed_) call_.practice_id = requested_practice;
 }
 

@@ -29,10 +29,10 @@ absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
   constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
   if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
       ts.nanos() > 999'999'999) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is not a valid timestamp (seconds ", ts.seconds(), ", nanos ",
-                     ts.nanos(), "): seconds must be within 0001-01-01..9999-12-31 and nanos "
-                     "within 0..999999999"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is not a valid timestamp (seconds ", ts.seconds(), ", nanos ", ts.nanos(),
+        "): seconds must be within 0001-01-01..9999-12-31 and nanos "
+        "within 0..999999999"));
   }
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }

@@ -125,8 +125,9 @@ Metrics::Metrics()
                         .Add({});
   audit_.dropped = &prometheus::BuildCounter()
                         .Name("vet_audit_entries_dropped_total")
-                        .Help("Calls with no audit entry, by reason: queue_full, "
-                              "write_failed, refusal_limit, unattributed")
+                        .Help(
+                            "Calls with no audit entry, by reason: queue_full, "
+                            "write_failed, refusal_limit, unattributed")
                         .Register(*registry_);
   // The reasons exist from the start, so that an alert on their rate has a
   // series to read before the first drop.

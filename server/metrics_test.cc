@@ -287,9 +287,8 @@ TEST(MetricsTest, AuditCountersHaveEveryDropReasonFromTheStart) {
   Metrics metrics;
   auto scraped = Scrape(metrics);
   for (const char* reason : {"queue_full", "write_failed", "refusal_limit", "unattributed"}) {
-    EXPECT_EQ(scraped.count(absl::StrCat("vet_audit_entries_dropped_total{reason=\"", reason,
-                                         "\"}")),
-              1u)
+    EXPECT_EQ(
+        scraped.count(absl::StrCat("vet_audit_entries_dropped_total{reason=\"", reason, "\"}")), 1u)
         << reason;
   }
   metrics.audit().Written(5);

@@ -47,13 +47,13 @@
 #include "core/session/sqlite_session_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "server/protobuf_log.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/analytics_service.h"
 #include "server/instrumented_budget_guard.h"
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
+#include "server/protobuf_log.h"
 
 namespace vet::server {
 
@@ -353,9 +353,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     // Validated by ValidateServerOptions.
     audit_options.questions = *audit::ParseQuestionMode(options.audit_questions);
     audit_options.retention = absl::Hours(24) * options.audit_retention_days;
-    VET_ASSIGN_OR_RETURN(s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store,
-                                                               RealClock::Get(),
-                                                               &s.metrics->audit()));
+    VET_ASSIGN_OR_RETURN(
+        s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, RealClock::Get(),
+                                              &s.metrics->audit()));
   }
   s.sweeper = std::thread([&s, interval = options.session_sweep] {
     // Expired and ended sessions, and audit entries past the retention,
@@ -425,13 +425,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.import_pool = std::make_unique<WorkerPool>(
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
-      s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
-      s.datasets.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
+      s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(), s.datasets.get(),
+      s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
                          options.max_import_memory_mb << 20},
-      s.admission.get(),
-      options.max_buffered_event_bytes, options.stalled_stream_limit, s.audit.get(),
-      s.audit_store.get()});
+      s.admission.get(), options.max_buffered_event_bytes, options.stalled_stream_limit,
+      s.audit.get(), s.audit_store.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

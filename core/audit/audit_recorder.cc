@@ -32,9 +32,9 @@ bool IsRefusal(const CallRecord& call) { return !call.key_sha256.has_value(); }
 absl::StatusOr<QuestionMode> ParseQuestionMode(absl::string_view mode) {
   if (mode == "hash") return QuestionMode::kHash;
   if (mode == "text") return QuestionMode::kText;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--audit_questions (VET_AUDIT_QUESTIONS) '", mode.substr(0, 40),
-      "' must be hash (the default: only the question's SHA-256) or text"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--audit_questions (VET_AUDIT_QUESTIONS) '", mode.substr(0, 40),
+                   "' must be hash (the default: only the question's SHA-256) or text"));
 }
 
 const char* QuestionModeName(QuestionMode mode) {
@@ -46,9 +46,9 @@ std::string KeyId(const Sha256Digest& api_key_sha256) {
 }
 
 absl::StatusOr<std::unique_ptr<AuditRecorder>> AuditRecorder::Create(Options options,
-                                                                      AuditStore& store,
-                                                                      const Clock& clock,
-                                                                      AuditMetrics* metrics) {
+                                                                     AuditStore& store,
+                                                                     const Clock& clock,
+                                                                     AuditMetrics* metrics) {
   if (options.max_queued == 0 || options.max_batch == 0) {
     return absl::InvalidArgumentError("the audit queue and batch sizes must be at least 1");
   }
@@ -141,9 +141,10 @@ bool AuditRecorder::TakeRefusalToken(const std::string& practice_id, int64_t& su
   if (inserted) {
     bucket.tokens = options_.refusal_burst;
   } else if (now > bucket.refilled_at) {
-    bucket.tokens = std::min<double>(
-        options_.refusal_burst,
-        bucket.tokens + options_.refusals_per_minute * absl::ToDoubleMinutes(now - bucket.refilled_at));
+    bucket.tokens =
+        std::min<double>(options_.refusal_burst,
+                         bucket.tokens + options_.refusals_per_minute *
+                                             absl::ToDoubleMinutes(now - bucket.refilled_at));
   }
   bucket.refilled_at = std::max(bucket.refilled_at, now);
   if (bucket.tokens < 1) {

@@ -88,7 +88,6 @@ class AuditRecorderTest : public ::testing::Test {
   CountingMetrics metrics_;
 };
 
-
 TEST_F(AuditRecorderTest, HashModeKeepsTheQuestionsHashAndKeyIdButNotItsText) {
   auto recorder = Make();
   CallRecord call = Authorized();

@@ -207,8 +207,8 @@ TEST_P(AuditStoreTest, ListsNewestFirstSinceTheGivenTime) {
   ASSERT_THAT(store_->Append(batch), IsOk());
 
   std::vector<AuditEntry> all = ListAll("clinic", absl::InfinitePast(), 0);
-  EXPECT_EQ(Ids(all), (std::vector<std::string>{batch[4].id, batch[3].id, batch[2].id,
-                                                 batch[1].id, batch[0].id}));
+  EXPECT_EQ(Ids(all), (std::vector<std::string>{batch[4].id, batch[3].id, batch[2].id, batch[1].id,
+                                                batch[0].id}));
   // `since` is inclusive.
   std::vector<AuditEntry> recent = ListAll("clinic", kStart + absl::Hours(3), 0);
   EXPECT_EQ(Ids(recent), (std::vector<std::string>{batch[4].id, batch[3].id}));
@@ -227,8 +227,8 @@ TEST_P(AuditStoreTest, PagesWithoutDuplicatesOrGapsAcrossTies) {
   const std::vector<std::string> listed = Ids(all);
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(), 45u);
   for (size_t i = 1; i < all.size(); ++i) {
-    const bool ordered = all[i - 1].at > all[i].at ||
-                         (all[i - 1].at == all[i].at && all[i - 1].id > all[i].id);
+    const bool ordered =
+        all[i - 1].at > all[i].at || (all[i - 1].at == all[i].at && all[i - 1].id > all[i].id);
     EXPECT_TRUE(ordered) << "entry " << i;
   }
 }

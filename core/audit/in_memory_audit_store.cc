@@ -37,17 +37,17 @@ absl::Status InMemoryAuditStore::Append(const std::vector<AuditEntry>& entries) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuditPage> InMemoryAuditStore::List(const std::string& practice_id,
-                                                   absl::Time since, int page_size,
-                                                   const std::string& page_token) {
+absl::StatusOr<AuditPage> InMemoryAuditStore::List(const std::string& practice_id, absl::Time since,
+                                                   int page_size, const std::string& page_token) {
   VET_ASSIGN_OR_RETURN(const internal::ListRequest request,
                        internal::ParseListRequest(since, page_size, page_token));
   absl::MutexLock lock(&mu_);
   // The first entry after the page key (or the practice's newest), walking
   // backwards: everything before upper_bound of the key.
-  auto it = request.after.has_value()
-                ? entries_.lower_bound(Key{practice_id, request.after->at_micros, request.after->id})
-                : entries_.lower_bound(Key{practice_id, INT64_MAX, std::string()});
+  auto it =
+      request.after.has_value()
+          ? entries_.lower_bound(Key{practice_id, request.after->at_micros, request.after->id})
+          : entries_.lower_bound(Key{practice_id, INT64_MAX, std::string()});
   AuditPage page;
   bool more = false;
   while (it != entries_.begin()) {

@@ -69,7 +69,7 @@ constexpr char kColumns[] =
 // The placeholders of one row, with the casts libpq's text parameters need.
 std::string RowPlaceholders(int first) {
   static constexpr const char* kTypes[kColumnCount] = {
-      "text", "text",   "bigint", "text",    "text", "text", "text", "text",  "text",
+      "text",   "text",   "bigint", "text",    "text",   "text", "text", "text",  "text",
       "bigint", "bigint", "bigint", "integer", "bigint", "text", "text", "bigint"};
   std::string row = "(";
   for (int i = 0; i < kColumnCount; ++i) {
@@ -79,12 +79,11 @@ std::string RowPlaceholders(int first) {
 }
 
 void AddParams(const AuditEntry& e, std::vector<PgParam>& params) {
-  params.insert(params.end(),
-                {e.id, e.practice_id, absl::ToUnixMicros(e.at), e.key_id, e.rpc, e.session_id,
-                 e.question_id, e.generator, e.model, e.prompt_tokens, e.completion_tokens,
-                 e.cost_micros, static_cast<int64_t>(e.status),
-                 absl::ToInt64Microseconds(e.duration), e.question, e.question_sha256,
-                 e.suppressed_refusals});
+  params.insert(params.end(), {e.id, e.practice_id, absl::ToUnixMicros(e.at), e.key_id, e.rpc,
+                               e.session_id, e.question_id, e.generator, e.model, e.prompt_tokens,
+                               e.completion_tokens, e.cost_micros, static_cast<int64_t>(e.status),
+                               absl::ToInt64Microseconds(e.duration), e.question, e.question_sha256,
+                               e.suppressed_refusals});
 }
 
 AuditEntry ReadEntry(const PgResult& rows, int row) {
@@ -116,8 +115,8 @@ absl::Status WithContext(const absl::Status& s) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
-    const std::string& url, int pool_size) {
+absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(const std::string& url,
+                                                                             int pool_size) {
   if (pool_size < 1) return absl::InvalidArgumentError("pool_size must be at least 1");
   storage::PostgresOptions pool_options;
   pool_options.pool_size = pool_size;
@@ -185,9 +184,8 @@ absl::Status PostgresAuditStore::Append(const std::vector<AuditEntry>& entries) 
   }));
 }
 
-absl::StatusOr<AuditPage> PostgresAuditStore::List(const std::string& practice_id,
-                                                   absl::Time since, int page_size,
-                                                   const std::string& page_token) {
+absl::StatusOr<AuditPage> PostgresAuditStore::List(const std::string& practice_id, absl::Time since,
+                                                   int page_size, const std::string& page_token) {
   VET_ASSIGN_OR_RETURN(const internal::ListRequest request,
                        internal::ParseListRequest(since, page_size, page_token));
   const std::optional<internal::PageKey>& after = request.after;
@@ -198,16 +196,16 @@ absl::StatusOr<AuditPage> PostgresAuditStore::List(const std::string& practice_i
         // One row more than the page, to know whether there is a next page.
         VET_ASSIGN_OR_RETURN(
             PgResult rows,
-            conn.Exec(absl::StrCat("SELECT ", kColumns,
-                                   " FROM audit_log WHERE practice_id = $1::text"
-                                   "   AND at >= $2::bigint"
-                                   "   AND (NOT $3::boolean OR at < $4::bigint"
-                                   "        OR (at = $4::bigint AND id < $5::text))"
-                                   " ORDER BY at DESC, id DESC LIMIT $6::bigint"),
-                      {practice_id, request.since_micros, after.has_value() ? "true" : "false",
-                       after.has_value() ? after->at_micros : int64_t{0},
-                       after.has_value() ? after->id : std::string(),
-                       int64_t{request.page_size} + 1}));
+            conn.Exec(
+                absl::StrCat("SELECT ", kColumns,
+                             " FROM audit_log WHERE practice_id = $1::text"
+                             "   AND at >= $2::bigint"
+                             "   AND (NOT $3::boolean OR at < $4::bigint"
+                             "        OR (at = $4::bigint AND id < $5::text))"
+                             " ORDER BY at DESC, id DESC LIMIT $6::bigint"),
+                {practice_id, request.since_micros, after.has_value() ? "true" : "false",
+                 after.has_value() ? after->at_micros : int64_t{0},
+                 after.has_value() ? after->id : std::string(), int64_t{request.page_size} + 1}));
         for (int i = 0; i < rows.rows() && i < request.page_size; ++i) {
           page.entries.push_back(ReadEntry(rows, i));
         }

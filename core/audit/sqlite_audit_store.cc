@@ -113,8 +113,9 @@ absl::Status SqliteAuditStore::Append(const std::vector<AuditEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kWrite));
-  const std::string insert = absl::StrCat("INSERT INTO audit_log (", kColumns,
-                                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::string insert =
+      absl::StrCat("INSERT INTO audit_log (", kColumns,
+                   ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   for (const AuditEntry& e : entries) {
     VET_RETURN_IF_ERROR(SqliteStatement(*db_, insert.c_str())
                             .Bind(e.id)
@@ -144,11 +145,10 @@ absl::StatusOr<AuditPage> SqliteAuditStore::List(const std::string& practice_id,
   VET_ASSIGN_OR_RETURN(const internal::ListRequest request,
                        internal::ParseListRequest(since, page_size, page_token));
   const std::optional<internal::PageKey>& after = request.after;
-  const std::string sql = absl::StrCat(
-      "SELECT ", kColumns,
-      " FROM audit_log WHERE practice_id = ?1 AND at >= ?2"
-      "   AND (?3 = 0 OR at < ?4 OR (at = ?4 AND id < ?5))"
-      " ORDER BY at DESC, id DESC LIMIT ?6");
+  const std::string sql = absl::StrCat("SELECT ", kColumns,
+                                       " FROM audit_log WHERE practice_id = ?1 AND at >= ?2"
+                                       "   AND (?3 = 0 OR at < ?4 OR (at = ?4 AND id < ?5))"
+                                       " ORDER BY at DESC, id DESC LIMIT ?6");
   absl::MutexLock lock(&mu_);
   // One row more than the page, to know whether there is a next page.
   SqliteStatement list(*db_, sql.c_str());

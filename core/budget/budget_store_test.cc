@@ -27,10 +27,10 @@
 #include "core/common/testing/fake_clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
-#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/sqlite_file.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_kinds.h"
 
 namespace vet::budget {
 namespace {

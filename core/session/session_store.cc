@@ -49,7 +49,8 @@ absl::StatusOr<std::optional<PageKey>> DecodePageToken(const std::string& token)
   std::vector<absl::string_view> parts = absl::StrSplit(plain, '.');
   PageKey key;
   if (parts.size() != 3 || parts[0] != "v1" ||
-      !absl::SimpleAtoi(parts[1], &key.last_active_micros) || !IsRandomHex(parts[2], kIdLength / 2)) {
+      !absl::SimpleAtoi(parts[1], &key.last_active_micros) ||
+      !IsRandomHex(parts[2], kIdLength / 2)) {
     return BadToken();
   }
   key.id = std::string(parts[2]);

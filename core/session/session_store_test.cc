@@ -29,10 +29,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
-#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/sqlite_file.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_kinds.h"
 
 namespace vet::session {
 namespace {

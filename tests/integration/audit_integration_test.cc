@@ -70,9 +70,9 @@ class AuditServer {
     auto started = server::VetServer::Start(options);
     EXPECT_TRUE(started.ok()) << started.status();
     if (started.ok()) server_ = std::move(started).value();
-    stub_ = v1::AnalyticsService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server_ != nullptr ? server_->port() : 1),
-        grpc::InsecureChannelCredentials()));
+    stub_ = v1::AnalyticsService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_ != nullptr ? server_->port() : 1),
+                            grpc::InsecureChannelCredentials()));
   }
   ~AuditServer() {
     server_.reset();
@@ -83,8 +83,8 @@ class AuditServer {
   v1::AnalyticsService::Stub& stub() { return *stub_; }
   const std::string& root() const { return root_; }
 
-  grpc::Status Ask(const std::string& practice, const std::string& key,
-                   const std::string& question, v1::SessionStarted* started = nullptr) {
+  grpc::Status Ask(const std::string& practice, const std::string& key, const std::string& question,
+                   v1::SessionStarted* started = nullptr) {
     grpc::ClientContext context;
     context.AddMetadata("x-api-key", key);
     v1::AskRequest request;

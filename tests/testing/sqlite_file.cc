@@ -8,8 +8,8 @@ namespace vet::testing {
 absl::Status ExecSqliteFile(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    absl::Status s = absl::InternalError(
-        std::string("cannot open ") + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    absl::Status s = absl::InternalError(std::string("cannot open ") + path + ": " +
+                                         (db ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return s;
   }
