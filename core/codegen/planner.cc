@@ -1,6 +1,8 @@
 // The planner: parse, check against the practice's dataset, write pandas.
 #include "core/codegen/planner.h"
 
+#include <algorithm>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,19 +25,34 @@ bool HasColumn(const data::DatasetDescription& dataset, absl::string_view table,
   for (const data::TableDescription& t : dataset.tables) {
     if (t.name != table) continue;
     for (const data::ColumnDescription& c : t.columns) {
-      if (c.spec.name == column) return true;
+      if (c.spec.name == column) return c.present;
     }
   }
   return false;
 }
 
+// A table the plan reads must have rows (a practice system that exports no
+// appointments imports an empty appointments table), and each column it
+// reads must be in the export (an optional column may be left out).
 absl::Status CheckDataset(const QueryPlan& plan,
                           const data::DatasetDescription& dataset) {
   std::vector<std::string> missing;
+  std::vector<std::string> empty_tables;
   for (const std::string& name : ColumnsRead(plan)) {
     std::pair<std::string, std::string> tc =
         absl::StrSplit(name, absl::MaxSplits('.', 1));
-    if (!HasColumn(dataset, tc.first, tc.second)) missing.push_back(name);
+    const data::TableDescription* table = dataset.FindTable(tc.first);
+    if (table != nullptr && table->row_count == 0) {
+      if (std::find(empty_tables.begin(), empty_tables.end(), tc.first) == empty_tables.end())
+        empty_tables.push_back(tc.first);
+    } else if (!HasColumn(dataset, tc.first, tc.second)) {
+      missing.push_back(name);
+    }
+  }
+  if (!empty_tables.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "The practice's data has no ", absl::StrJoin(empty_tables, " or "),
+        " (its export had none), which ", SummarizePlan(plan), " needs."));
   }
   if (missing.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(

@@ -505,6 +505,38 @@ TEST(PlannerTest, Comparisons) {
   EXPECT_THAT(WritePandas(rate), HasSubstr("percentage points"));
 }
 
+// Issue 14: "X versus Y" between two values of one attribute is one figure
+// per value, never one combined figure compared with last year.
+TEST(PlannerTest, ComparingTwoFilterValuesGivesOneFigurePerValue) {
+  for (const char* question :
+       {"average invoice, cats versus dogs", "avg transaction value cats vs dogs",
+        "compare revenue for dogs and cats", "surgery versus dental revenue last year"}) {
+    SCOPED_TRACE(question);
+    QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.comparison, Comparison::kNone);
+    ASSERT_EQ(plan.filters.size(), 1u);
+    EXPECT_EQ(plan.filters[0].values.size(), 2u);
+    EXPECT_EQ(plan.dimension, plan.filters[0].attribute);
+  }
+  QueryPlan cats_dogs = MustParse("average invoice, cats versus dogs");
+  EXPECT_EQ(cats_dogs.dimension, "species");
+  EXPECT_EQ(Range(cats_dogs), "2026-01-01..2026-10-26");
+  // One value is still a comparison across periods.
+  EXPECT_EQ(MustParse("dog revenue vs last year").comparison, Comparison::kSamePeriodLastYear);
+}
+
+// "Active patients" are the patients' own status, not their clients'.
+TEST(PlannerTest, ActivePatientsAreThePatientsOwnStatus) {
+  for (const char* question : {"how many active patients do we have", "active pets",
+                               "how many active animals are there"}) {
+    SCOPED_TRACE(question);
+    QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "patients");
+    EXPECT_TRUE(plan.filters.empty());
+    EXPECT_FALSE(plan.period.has_value());
+  }
+}
+
 TEST(PlannerTest, StaffNameFilter) {
   const QueryPlan plan = MustParse("revenue for Dr. Smith last month");
   EXPECT_EQ(plan.staff_name, "Smith");
@@ -1020,6 +1052,7 @@ data::DatasetDescription Dataset(bool with_unit_cost) {
   auto table = [&d](const char* name, std::vector<const char*> columns) {
     data::TableDescription t;
     t.name = name;
+    t.row_count = 100;
     for (const char* c : columns) {
       data::ColumnDescription col;
       col.spec.name = c;
@@ -1061,6 +1094,34 @@ TEST(PlannerTest, ChecksColumnsAgainstTheDataset) {
                           "invoice_lines.patient_id", "invoice_lines.staff_id",
                           "patients.patient_id", "patients.species",
                           "staff.full_name", "staff.staff_id"));
+}
+
+// A practice system that exports no appointments (ezyVet's invoice report)
+// imports an empty appointments table: questions that need appointments are
+// declined saying why; the rest are answered.
+TEST(PlannerTest, DeclinesWhatAnEmptyTableOrAMissingColumnCannotAnswer) {
+  Planner planner;
+  data::DatasetDescription d = Dataset(/*with_unit_cost=*/true);
+  for (data::TableDescription& t : d.tables) {
+    if (t.name == "appointments") t.row_count = 0;
+  }
+  CodeRequest r = Request("no-show rate last month");
+  r.dataset = &d;
+  EXPECT_THAT(Generate(planner, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("The practice's data has no appointments (its export had none)")));
+  r.question = "revenue by species last month";
+  EXPECT_THAT(Generate(planner, r), IsOk());
+
+  // A column the export left out is described as not present.
+  for (data::TableDescription& t : d.tables) {
+    for (data::ColumnDescription& c : t.columns) {
+      if (t.name == "invoice_lines" && c.spec.name == "unit_cost") c.present = false;
+    }
+  }
+  r.question = "gross margin last month";
+  EXPECT_THAT(Generate(planner, r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("invoice_lines.unit_cost")));
 }
 
 TEST(PlannerTest, PlansRoundTrip) {

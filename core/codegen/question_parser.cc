@@ -988,14 +988,32 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
                                 " is a count of what is on file now (",
                                 metric->definition, "); it has no trend."));
   }
+  // "cats versus dogs", "surgery vs dental": values of one attribute
+  // compared with each other, one figure per value, never one combined
+  // figure compared across periods.
+  bool compares_values = false;
+  if (found.compare.present && found.compare.target == CompareMention::Target::kNone &&
+      plan.dimension.empty() && !found.trend) {
+    for (const FilterClause& f : plan.filters) {
+      if (f.values.size() < 2) continue;
+      if (!DimensionApplies(*metric, f.attribute)) {
+        return Decline(absl::StrCat(metric->display, " cannot be compared by ",
+                                    FindAttribute(f.attribute)->display, " (",
+                                    metric->definition, ")."));
+      }
+      plan.dimension = f.attribute;
+      compares_values = true;
+      break;
+    }
+  }
+  const bool compares_periods = found.compare.present && !compares_values;
   const bool dimension_given = !plan.dimension.empty() || found.trend;
   if (follow_up && !dimension_given && !found.overall)
     plan.dimension = previous->dimension;
 
   // The period and what it is compared with.
   if (metric->date_column.empty()) {
-    if (!found.periods.empty() || found.compare.present ||
-        found.shift.present) {
+    if (!found.periods.empty() || compares_periods || found.shift.present) {
       return Decline(absl::StrCat(
           metric->display, " is a count of what is on file now (",
           metric->definition,
@@ -1003,7 +1021,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
   } else {
     std::vector<Period> periods = found.periods;
-    const CompareMention& compare = found.compare;
+    CompareMention compare = found.compare;
+    compare.present = compares_periods;
     absl::optional<Period> other;  // a second period to compare with
     if (compare.target == CompareMention::Target::kPeriod)
       other = compare.period;

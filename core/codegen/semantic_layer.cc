@@ -349,9 +349,13 @@ std::vector<Metric> BuildMetrics() {
   {
     Metric m;
     m.id = "patients";
-    m.display = "Patients on file";
+    m.display = "Active patients";
+    // "Active patients" is the patients' own status, never their clients'
+    // (client status is a filter word of its own).
     m.synonyms = {"patient",          "pet",           "animal",
-                  "patients on file", "patient count", "patient base"};
+                  "patients on file", "patient count", "patient base",
+                  "active patient",   "active pet",    "active animal",
+                  "living patient",   "live patient"};
     m.base = kPatients;
     m.definition =
         "number of living patients on file now (patients.status active); "
