@@ -434,6 +434,32 @@ void HumanAskPrinter::Print(const v1::Retry& event) {
   out_ << "\n";
 }
 
+// Under the answer: what it counted and how, one fact a line; warnings
+// first and in yellow, since they bear on whether to trust it.
+void HumanAskPrinter::PrintExplanation(const v1::Explanation& e) {
+  const std::string pad(kLabelWidth, ' ');
+  bool first = true;
+  auto line = [&](const std::string& text, Style style = Style::kDim) {
+    out_ << (first ? "\n" + Label("how", Style::kCyan) : pad)
+         << Paint(options_.format.color, style, Line(text)) << "\n";
+    first = false;
+  };
+  for (const std::string& w : e.warnings()) line(absl::StrCat("warning: ", w), Style::kYellow);
+  if (!e.metric().empty()) {
+    line(e.definition().empty() ? e.metric() : absl::StrCat(e.metric(), ": ", e.definition()));
+  }
+  auto period = [](const v1::ExplainedPeriod& p) {
+    if (!p.text().empty()) return p.text();
+    return absl::StrCat(p.start_date(), " to ", p.end_date());
+  };
+  if (e.has_period()) line(absl::StrCat("period: ", period(e.period())));
+  if (e.has_compared()) line(absl::StrCat("compared with: ", period(e.compared())));
+  if (!e.filters().empty()) line(absl::StrCat("only: ", absl::StrJoin(e.filters(), "; ")));
+  if (!e.counted().empty()) line(absl::StrCat("counted: ", e.counted()));
+  for (const std::string& x : e.excluded()) line(absl::StrCat("left out: ", x));
+  for (const std::string& n : e.notes()) line(n);
+}
+
 void HumanAskPrinter::Print(const v1::FinalAnswer& event) {
   const bool color = options_.format.color;
   const std::string pad(kLabelWidth, ' ');
@@ -461,6 +487,8 @@ void HumanAskPrinter::Print(const v1::FinalAnswer& event) {
     case v1::Result::VALUE_NOT_SET:
       break;
   }
+
+  PrintExplanation(event.explanation());
 
   out_ << "\n"
        << Label("cost", Style::kCyan) << FormatMoney(event.total_cost_micros());

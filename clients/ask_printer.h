@@ -155,6 +155,7 @@ class HumanAskPrinter : public AskPrinter {
   // "showing 104 of 1,000 rows; the whole table: <path>" under a table
   // that is not whole.
   void PrintTruncation(const vetanalytics::v1::Table& table);
+  void PrintExplanation(const vetanalytics::v1::Explanation& explanation);
   // Ends an unterminated line of program output.
   void EndOutputLine();
   std::string Label(absl::string_view label, Style style) const;

@@ -1,8 +1,9 @@
-// The Ask reactor queues converted events under a mutex with one StartWrite in
-// flight, and calls Finish exactly once: after the pipeline has returned and
-// every queued event is written. OnCancel (client cancel or deadline) trips
-// the question's cancellation token. Unary methods run their store I/O on
-// the worker pool too.
+// The Ask reactor queues converted, serialized events under a mutex with one
+// StartWrite in flight, and calls Finish exactly once: after the pipeline has
+// returned and every queued event is written. OnCancel (client cancel or
+// deadline) trips the question's cancellation token. Unary methods run their
+// store I/O on the worker pool too; a unary call owns its typed response
+// until it is serialized, just before Finish.
 #include "server/analytics_service.h"
 
 #include <atomic>
@@ -12,8 +13,8 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/variant.h"
 #include "core/common/log.h"
@@ -21,6 +22,7 @@
 #include "server/call_audit.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
+#include "server/wire.h"
 
 namespace vet::server {
 namespace v1 = ::vetanalytics::v1;
@@ -63,41 +65,70 @@ absl::StatusOr<std::shared_ptr<const Practice>> Authorize(
   return practice;
 }
 
-std::shared_ptr<CallAudit> NewAudit(const AnalyticsService::Deps& deps, std::string rpc) {
-  return std::make_shared<CallAudit>(deps.audit, *deps.practices, *deps.clock, std::move(rpc));
+std::unique_ptr<CallAudit> NewAudit(const AnalyticsService::Deps& deps, std::string rpc) {
+  return std::make_unique<CallAudit>(deps.audit, *deps.practices, *deps.clock, std::move(rpc));
 }
 
-// Finishes at once with `precheck` when it failed (no pool slot is used for
-// a request refused anyway); otherwise runs `work` on the pool and finishes
-// the unary call with its status. Either way the call's audit entry is
-// recorded just before the status goes out.
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context, WorkerPool& pool,
-                                   std::shared_ptr<CallAudit> audit, const absl::Status& precheck,
-                                   std::function<absl::Status()> work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [reactor, audit](const absl::Status& status) {
-    audit->Finish(status);
-    reactor->Finish(ToGrpcStatus(status));
-  };
-  if (!precheck.ok()) {
-    finish(precheck);
-    return reactor;
+// The code of the status the client gets, for the call's audit entry.
+absl::Status AuditedStatus(const grpc::Status& sent) {
+  return absl::Status(static_cast<absl::StatusCode>(sent.error_code()), "");
+}
+
+// The status a call ends with: `status`, and when it is OK, `response`
+// serialized into `out` for gRPC to send.
+grpc::Status FinishStatus(absl::Status status, const google::protobuf::MessageLite& response,
+                          grpc::ByteBuffer* out) {
+  if (status.ok()) {
+    absl::StatusOr<grpc::ByteBuffer> bytes = SerializeMessage(response);
+    if (bytes.ok()) {
+      *out = *bytes;
+    } else {
+      status = bytes.status();
+    }
   }
-  absl::Status submitted = pool.Submit([finish, work = std::move(work)] { finish(work()); });
-  if (!submitted.ok()) finish(submitted);
-  return reactor;
+  return ToGrpcStatus(status);
 }
 
-class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
+// One unary call: holds its typed response until the call finishes, and its
+// audit entry until it is recorded, with the status sent, just before.
+template <typename Response>
+class UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  UnaryCall(grpc::ByteBuffer* raw_response, std::unique_ptr<CallAudit> audit)
+      : raw_response_(raw_response), audit_(std::move(audit)) {}
+
+  Response* response() { return &response_; }
+  CallAudit& audit() { return *audit_; }
+  // Call once; `this` may be deleted as soon as it returns.
+  void FinishWith(const absl::Status& status) {
+    grpc::Status sent = FinishStatus(status, response_, raw_response_);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  grpc::ByteBuffer* const raw_response_;
+  const std::unique_ptr<CallAudit> audit_;
+  Response response_;
+};
+
+class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                          public pipeline::EventSink {
  public:
+  // `request` as parsed: a request that did not parse is answered with its
+  // status.
   AskReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
-             const v1::AskRequest* request)
+             const absl::StatusOr<v1::AskRequest>& request)
       : deps_(deps), context_(context), started_at_(deps.clock->Now()) {
     deps_.metrics->active_streams().Increment();
     {
       absl::MutexLock lock(&watch_->mu);
       watch_->context = context;
+    }
+    if (!request.ok()) {
+      FinishNow(request.status());
+      return;
     }
     auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit_);
     if (!practice.ok()) {
@@ -132,8 +163,15 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
         check != nullptr && !check->downgraded_from.empty()) {
       deps_.metrics->RecordDowngrade(practice_->id, check->downgraded_from, check->model);
     }
-    const int64_t size = static_cast<int64_t>(message.ByteSizeLong());
-    const v1::AskEvent* to_write = nullptr;
+    absl::StatusOr<grpc::ByteBuffer> bytes = SerializeMessage(message);
+    if (!bytes.ok()) {
+      // Cannot happen to an event of at most kMaxAskEventBytes.
+      LogError("an Ask event for practice ", practice_->id,
+               " was not sent: ", bytes.status().message());
+      return;
+    }
+    const int64_t size = static_cast<int64_t>(bytes->Length());
+    const grpc::ByteBuffer* to_write = nullptr;
     bool not_reading = false;
     {
       absl::MutexLock lock(&mu_);
@@ -148,7 +186,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
           sizes_.pop_back();
         }
       } else {
-        queue_.push_back(std::move(message));
+        queue_.push_back(*std::move(bytes));
         sizes_.push_back(size);
         buffered_bytes_ += size;
         if (!write_in_flight_) {
@@ -169,7 +207,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   void OnWriteDone(bool ok) override {
     bool finish = false;
     bool broken = false;
-    const v1::AskEvent* to_write = nullptr;
+    const grpc::ByteBuffer* to_write = nullptr;
     {
       absl::MutexLock lock(&mu_);
       write_in_flight_ = false;
@@ -294,14 +332,15 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
     deps_.metrics->RecordQuestion(practice_ != nullptr ? practice_->id : "-",
                                   absl::StatusCodeToString(result.code()),
                                   deps_.clock->Now() - started_at_);
-    audit_->Finish(result);
-    Finish(ToGrpcStatus(result));
+    grpc::Status sent = ToGrpcStatus(result);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
-  const std::shared_ptr<CallAudit> audit_ = NewAudit(deps_, "Ask");
+  const std::unique_ptr<CallAudit> audit_ = NewAudit(deps_, "Ask");
   // Written before the task is submitted, read by the task.
   absl::Time submitted_at_;
   // Keeps the practices file's snapshot alive for the call across a reload.
@@ -321,7 +360,7 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   absl::Mutex mu_;
   // std::deque keeps the front element in place while others are appended,
   // so the message under StartWrite stays alive until OnWriteDone.
-  std::deque<v1::AskEvent> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);
   // The encoded size of each queued event, and their sum.
   std::deque<int64_t> sizes_ ABSL_GUARDED_BY(mu_);
   int64_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
@@ -332,15 +371,15 @@ class AskReactor final : public grpc::ServerWriteReactor<v1::AskEvent>,
   absl::Status result_ ABSL_GUARDED_BY(mu_);
 };
 
-// Receives an import: the header, then table chunks, each written to the
-// staging folder on the worker pool with one read in flight; when the client
-// half-closes, validation and the swap run on the pool too.
-class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
+// Receives an import: the header, then table chunks, each parsed and
+// written to the staging folder on the worker pool with one read in flight;
+// when the client half-closes, validation and the swap run on the pool too.
+class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   ImportReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
-                v1::ImportReport* response)
-      : deps_(deps), context_(context), api_key_(ApiKey(context)), response_(response) {
-    StartRead(&chunk_);
+                grpc::ByteBuffer* raw_response)
+      : deps_(deps), context_(context), api_key_(ApiKey(context)), raw_response_(raw_response) {
+    StartRead(&raw_chunk_);
   }
 
   void OnReadDone(bool ok) override {
@@ -358,7 +397,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
         Done(handled);
         return;
       }
-      StartRead(&chunk_);
+      StartRead(&raw_chunk_);
     });
     if (!submitted.ok()) Done(submitted);
   }
@@ -369,6 +408,14 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
  private:
   absl::Status Handle() {
     if (cancelled_) return absl::CancelledError("the import was cancelled");
+    ++messages_;
+    absl::StatusOr<v1::ImportChunk> chunk = ParseRequest<v1::ImportChunk>(raw_chunk_);
+    if (!chunk.ok()) {
+      return absl::Status(chunk.status().code(),
+                          absl::StrCat("message ", messages_, " of the upload: ",
+                                       chunk.status().message(), "; nothing was imported"));
+    }
+    chunk_ = *std::move(chunk);
     if (staging_ == nullptr) {
       if (!chunk_.has_header()) {
         return absl::InvalidArgumentError(
@@ -427,15 +474,15 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
     VET_RETURN_IF_ERROR(staging_->Finish());
     auto outcome = data::CommitImport(*staging_, mapping_json_, as_of_);
     if (!outcome.ok()) return outcome.status();
-    response_->set_practice_id(practice_->id);
+    response_.set_practice_id(practice_->id);
     for (const auto& [table, rows] : outcome->rows) {
-      v1::TableRows* t = response_->add_tables();
+      v1::TableRows* t = response_.add_tables();
       t->set_table(table);
       t->set_rows(rows);
     }
-    for (const std::string& w : outcome->warnings) response_->add_warnings(w);
-    response_->set_dataset_version(outcome->version);
-    response_->set_unchanged(outcome->unchanged);
+    for (const std::string& w : outcome->warnings) response_.add_warnings(w);
+    response_.set_dataset_version(outcome->version);
+    response_.set_unchanged(outcome->unchanged);
     LogInfo("practice ", practice_->id, ": imported dataset ", outcome->version,
             outcome->unchanged ? " (unchanged)" : "");
     return absl::OkStatus();
@@ -444,16 +491,21 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
   // Frees the staging folder before finishing: nothing touches `this` after.
   void Done(const absl::Status& status) {
     staging_.reset();
-    audit_->Finish(status);
-    Finish(ToGrpcStatus(status));
+    grpc::Status sent = FinishStatus(status, response_, raw_response_);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const std::string api_key_;
-  const std::shared_ptr<CallAudit> audit_ = NewAudit(deps_, "ImportDataset");
-  v1::ImportReport* const response_;
+  const std::unique_ptr<CallAudit> audit_ = NewAudit(deps_, "ImportDataset");
+  grpc::ByteBuffer* const raw_response_;
+  v1::ImportReport response_;
+  // The message being read, and that message parsed; messages_ counts them.
+  grpc::ByteBuffer raw_chunk_;
   v1::ImportChunk chunk_;
+  int64_t messages_ = 0;
   std::atomic<bool> cancelled_{false};
   bool ended_ = false;
   // Keeps the practices file's snapshot alive for the call across a reload.
@@ -465,23 +517,73 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportChunk> {
 
 }  // namespace
 
-grpc::ServerReadReactor<v1::ImportChunk>* AnalyticsService::ImportDataset(
-    grpc::CallbackServerContext* context, v1::ImportReport* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* AnalyticsService::ImportDataset(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
   return new ImportReactor(deps_, context, response);
 }
 
-grpc::ServerWriteReactor<v1::AskEvent>* AnalyticsService::Ask(
-    grpc::CallbackServerContext* context, const v1::AskRequest* request) {
-  return new AskReactor(deps_, context, request);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* AnalyticsService::Ask(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  return new AskReactor(deps_, context, ParseRequest<v1::AskRequest>(*request));
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* AnalyticsService::ServeUnary(UnaryHandler<Request, Response> handler,
+                                                       const char* rpc,
+                                                       grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer& request,
+                                                       grpc::ByteBuffer* response) {
+  auto* call = new UnaryCall<Response>(response, NewAudit(deps_, rpc));
+  absl::StatusOr<Request> parsed = ParseRequest<Request>(request);
+  if (!parsed.ok()) {
+    call->FinishWith(parsed.status());
+    return call;
+  }
+  absl::StatusOr<UnaryWork> work =
+      (this->*handler)(context, *parsed, call->response(), call->audit());
+  // A request refused anyway uses no pool slot.
+  if (!work.ok()) {
+    call->FinishWith(work.status());
+    return call;
+  }
+  absl::Status submitted =
+      deps_.pool->Submit([call, work = *std::move(work)] { call->FinishWith(work()); });
+  if (!submitted.ok()) call->FinishWith(submitted);
+  return call;
 }
 
 grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContext* context,
-                                                      const v1::GetBudgetRequest* request,
-                                                      v1::Budget* response) {
-  auto audit = NewAudit(deps_, "GetBudget");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  return RunUnary(context, *deps_.pool, audit, practice.status(),
-                  [this, practice, response]() -> absl::Status {
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::GetBudgetWork, "GetBudget", context, *request, response);
+}
+grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::DescribeDatasetWork, "DescribeDataset", context, *request, response);
+}
+grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::GetSessionWork, "GetSession", context, *request, response);
+}
+grpc::ServerUnaryReactor* AnalyticsService::ListSessions(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::ListSessionsWork, "ListSessions", context, *request, response);
+}
+grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::EndSessionWork, "EndSession", context, *request, response);
+}
+
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetBudgetWork(
+    grpc::CallbackServerContext* context, const v1::GetBudgetRequest& request,
+    v1::Budget* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  return UnaryWork([this, practice, response]() -> absl::Status {
     auto state = deps_.budget->GetState(**practice);
     if (!state.ok()) return state.status();
     ToProto(*state, response);
@@ -489,13 +591,12 @@ grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContex
   });
 }
 
-grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
-    grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest* request,
-    v1::DatasetDescription* response) {
-  auto audit = NewAudit(deps_, "DescribeDataset");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  return RunUnary(context, *deps_.pool, audit, practice.status(),
-                  [this, practice, response]() -> absl::Status {
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWork(
+    grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest& request,
+    v1::DatasetDescription* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  return UnaryWork([this, practice, response]() -> absl::Status {
     auto dataset = deps_.datasets->Describe((*practice)->data_dir);
     if (!dataset.ok()) {
       return absl::Status(dataset.status().code(),
@@ -509,93 +610,84 @@ grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(
   });
 }
 
-grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
-                                                       const v1::GetSessionRequest* request,
-                                                       v1::Session* response) {
-  auto audit = NewAudit(deps_, "GetSession");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  std::string session_id = request->session_id();
-  if (practice.ok()) audit->SetSession(session_id);
-  absl::Status precheck = practice.status();
-  if (precheck.ok() && session_id.empty()) {
-    precheck = absl::InvalidArgumentError("session_id is empty");
-  }
-  return RunUnary(context, *deps_.pool, audit, precheck,
-                  [this, practice, session_id, response]() -> absl::Status {
-                    auto record = deps_.sessions->Get((*practice)->id, session_id);
-                    if (!record.ok()) return record.status();
-                    ToProto(*record, /*summary_only=*/false, response);
-                    return absl::OkStatus();
-                  });
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetSessionWork(
+    grpc::CallbackServerContext* context, const v1::GetSessionRequest& request,
+    v1::Session* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  std::string session_id = request.session_id();
+  audit.SetSession(session_id);
+  if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
+  return UnaryWork([this, practice, session_id, response]() -> absl::Status {
+    auto record = deps_.sessions->Get((*practice)->id, session_id);
+    if (!record.ok()) return record.status();
+    ToProto(*record, /*summary_only=*/false, response);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* AnalyticsService::ListSessions(
-    grpc::CallbackServerContext* context, const v1::ListSessionsRequest* request,
-    v1::ListSessionsResponse* response) {
-  auto audit = NewAudit(deps_, "ListSessions");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  int page_size = request->page_size();
-  std::string token = request->page_token();
-  return RunUnary(context, *deps_.pool, audit, practice.status(),
-                  [this, practice, page_size, token, response]() -> absl::Status {
-                    auto page = deps_.sessions->List((*practice)->id, page_size, token);
-                    if (!page.ok()) return page.status();
-                    for (const auto& s : page->sessions) {
-                      ToProto(s, /*summary_only=*/true, response->add_sessions());
-                    }
-                    response->set_next_page_token(page->next_page_token);
-                    return absl::OkStatus();
-                  });
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListSessionsWork(
+    grpc::CallbackServerContext* context, const v1::ListSessionsRequest& request,
+    v1::ListSessionsResponse* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  int page_size = request.page_size();
+  std::string token = request.page_token();
+  return UnaryWork([this, practice, page_size, token, response]() -> absl::Status {
+    auto page = deps_.sessions->List((*practice)->id, page_size, token);
+    if (!page.ok()) return page.status();
+    for (const auto& s : page->sessions) {
+      ToProto(s, /*summary_only=*/true, response->add_sessions());
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
 }
 
-grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
-                                                       const v1::EndSessionRequest* request,
-                                                       v1::EndSessionResponse* response) {
-  auto audit = NewAudit(deps_, "EndSession");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  std::string session_id = request->session_id();
-  if (practice.ok()) audit->SetSession(session_id);
-  absl::Status precheck = practice.status();
-  if (precheck.ok() && session_id.empty()) {
-    precheck = absl::InvalidArgumentError("session_id is empty");
-  }
-  return RunUnary(context, *deps_.pool, audit, precheck,
-                  [this, practice, session_id]() -> absl::Status {
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::EndSessionWork(
+    grpc::CallbackServerContext* context, const v1::EndSessionRequest& request,
+    v1::EndSessionResponse* /*response*/, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  std::string session_id = request.session_id();
+  audit.SetSession(session_id);
+  if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
+  return UnaryWork([this, practice, session_id]() -> absl::Status {
     return deps_.sessions->End((*practice)->id, session_id);
   });
 }
 
 grpc::ServerUnaryReactor* AnalyticsService::ListAudit(grpc::CallbackServerContext* context,
-                                                      const v1::ListAuditRequest* request,
-                                                      v1::ListAuditResponse* response) {
-  auto audit = NewAudit(deps_, "ListAudit");
-  auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit);
-  absl::Status precheck = practice.status();
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::ListAuditWork, "ListAudit", context, *request, response);
+}
+
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListAuditWork(
+    grpc::CallbackServerContext* context, const v1::ListAuditRequest& request,
+    v1::ListAuditResponse* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  if (deps_.audit_store == nullptr) {
+    return absl::UnimplementedError("this server keeps no audit trail");
+  }
   absl::Time since = absl::InfinitePast();
-  if (precheck.ok() && deps_.audit_store == nullptr) {
-    precheck = absl::UnimplementedError("this server keeps no audit trail");
+  if (request.has_since()) {
+    VET_ASSIGN_OR_RETURN(since, FromProto(request.since(), "since"));
   }
-  if (precheck.ok() && request->has_since()) {
-    absl::StatusOr<absl::Time> parsed = FromProto(request->since(), "since");
-    if (parsed.ok()) since = *parsed; else precheck = parsed.status();
-  }
-  const int page_size = request->page_size();
-  std::string token = request->page_token();
-  return RunUnary(context, *deps_.pool, audit, precheck,
-                  [this, practice, since, page_size, token, response]() -> absl::Status {
-                    // The entries of calls that ended before this one began
-                    // may still be queued: wait for them, briefly (a writer
-                    // that is behind must not hold the call long).
-                    if (deps_.audit != nullptr) deps_.audit->Flush(absl::Seconds(1));
-                    auto page =
-                        deps_.audit_store->List((*practice)->id, since, page_size, token);
-                    if (!page.ok()) return page.status();
-                    for (const audit::AuditEntry& e : page->entries) {
-                      ToProto(e, response->add_entries());
-                    }
-                    response->set_next_page_token(page->next_page_token);
-                    return absl::OkStatus();
-                  });
+  const int page_size = request.page_size();
+  std::string token = request.page_token();
+  return UnaryWork([this, practice, since, page_size, token, response]() -> absl::Status {
+    // The entries of calls that ended before this one began may still be
+    // queued: wait for them, briefly (a writer that is behind must not hold
+    // the call long).
+    if (deps_.audit != nullptr) deps_.audit->Flush(absl::Seconds(1));
+    auto page = deps_.audit_store->List((*practice)->id, since, page_size, token);
+    if (!page.ok()) return page.status();
+    for (const audit::AuditEntry& e : page->entries) ToProto(e, response->add_entries());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace vet::server

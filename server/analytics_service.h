@@ -1,9 +1,14 @@
 // vetanalytics.v1.AnalyticsService on gRPC's callback API. Each method
+// takes its request raw and parses it with server/wire.h (so that a request
+// protobuf would refuse is INVALID_ARGUMENT naming the field), then
 // authenticates, validates, hands the blocking work to the worker pool and
 // maps the status; the pipeline and stores do the rest.
 #ifndef VET_SERVER_ANALYTICS_SERVICE_H_
 #define VET_SERVER_ANALYTICS_SERVICE_H_
 
+#include <functional>
+
+#include "absl/status/statusor.h"
 #include "core/audit/audit_recorder.h"
 #include "core/audit/audit_store.h"
 #include "core/budget/budget_guard.h"
@@ -15,12 +20,41 @@
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
 #include "core/session/session_store.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "server/call_audit.h"
 #include "server/metrics.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet::server {
+namespace internal {
 
-class AnalyticsService final : public vetanalytics::v1::AnalyticsService::CallbackService {
+// `Base` with each of the generated mixins `Methods` applied.
+template <typename Base, template <typename> class... Methods>
+struct WithMethods {
+  using type = Base;
+};
+template <typename Base, template <typename> class First, template <typename> class... Rest>
+struct WithMethods<Base, First, Rest...> {
+  using type = First<typename WithMethods<Base, Rest...>::type>;
+};
+
+using GeneratedService = vetanalytics::v1::AnalyticsService;
+
+// Every method of the service served raw, its messages as ByteBuffers. A new
+// method is one line here and an override in AnalyticsService.
+using RawAnalyticsService =
+    WithMethods<GeneratedService::Service, GeneratedService::WithRawCallbackMethod_Ask,
+                GeneratedService::WithRawCallbackMethod_GetBudget,
+                GeneratedService::WithRawCallbackMethod_DescribeDataset,
+                GeneratedService::WithRawCallbackMethod_GetSession,
+                GeneratedService::WithRawCallbackMethod_ListSessions,
+                GeneratedService::WithRawCallbackMethod_EndSession,
+                GeneratedService::WithRawCallbackMethod_ImportDataset,
+                GeneratedService::WithRawCallbackMethod_ListAudit>::type;
+
+}  // namespace internal
+
+class AnalyticsService final : public internal::RawAnalyticsService {
  public:
   struct Deps {
     const PracticeRegistry* practices;
@@ -54,36 +88,74 @@ class AnalyticsService final : public vetanalytics::v1::AnalyticsService::Callba
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 
-  grpc::ServerWriteReactor<vetanalytics::v1::AskEvent>* Ask(
-      grpc::CallbackServerContext* context,
-      const vetanalytics::v1::AskRequest* request) override;
+  // The methods, raw: each parses its request (server/wire.h), and answers a
+  // request that does not parse with its INVALID_ARGUMENT.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Ask(grpc::CallbackServerContext* context,
+                                                  const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* GetBudget(grpc::CallbackServerContext* context,
-                                      const vetanalytics::v1::GetBudgetRequest* request,
-                                      vetanalytics::v1::Budget* response) override;
-  grpc::ServerUnaryReactor* DescribeDataset(
-      grpc::CallbackServerContext* context,
-      const vetanalytics::v1::DescribeDatasetRequest* request,
-      vetanalytics::v1::DatasetDescription* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DescribeDataset(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
-                                       const vetanalytics::v1::GetSessionRequest* request,
-                                       vetanalytics::v1::Session* response) override;
-  grpc::ServerUnaryReactor* ListSessions(
-      grpc::CallbackServerContext* context,
-      const vetanalytics::v1::ListSessionsRequest* request,
-      vetanalytics::v1::ListSessionsResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
-                                       const vetanalytics::v1::EndSessionRequest* request,
-                                       vetanalytics::v1::EndSessionResponse* response) override;
-  grpc::ServerReadReactor<vetanalytics::v1::ImportChunk>* ImportDataset(
-      grpc::CallbackServerContext* context,
-      vetanalytics::v1::ImportReport* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* ImportDataset(grpc::CallbackServerContext* context,
+                                                           grpc::ByteBuffer* response) override;
   // The calling practice's audit trail; it first waits up to a second for
   // entries still queued, so that a caller sees the calls it just made.
   grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* context,
-                                      const vetanalytics::v1::ListAuditRequest* request,
-                                      vetanalytics::v1::ListAuditResponse* response) override;
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
+  // A unary method's typed half, called with the parsed request on gRPC's
+  // thread: it authenticates (telling `audit` for whom the call is) and
+  // checks what is cheap, and returns the refusal or the work that fills
+  // `response` on the worker pool.
+  using UnaryWork = std::function<absl::Status()>;
+  template <typename Request, typename Response>
+  using UnaryHandler = absl::StatusOr<UnaryWork> (AnalyticsService::*)(
+      grpc::CallbackServerContext* context, const Request& request, Response* response,
+      CallAudit& audit);
+
+  // Parses `request`, calls `handler`, runs its work and answers with the
+  // response serialized (server/wire.h); the call's audit entry (method
+  // `rpc`) is recorded with the status the client gets.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* ServeUnary(UnaryHandler<Request, Response> handler, const char* rpc,
+                                       grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
+
+  absl::StatusOr<UnaryWork> GetBudgetWork(grpc::CallbackServerContext* context,
+                                          const vetanalytics::v1::GetBudgetRequest& request,
+                                          vetanalytics::v1::Budget* response, CallAudit& audit);
+  absl::StatusOr<UnaryWork> DescribeDatasetWork(
+      grpc::CallbackServerContext* context, const vetanalytics::v1::DescribeDatasetRequest& request,
+      vetanalytics::v1::DatasetDescription* response, CallAudit& audit);
+  absl::StatusOr<UnaryWork> GetSessionWork(grpc::CallbackServerContext* context,
+                                           const vetanalytics::v1::GetSessionRequest& request,
+                                           vetanalytics::v1::Session* response, CallAudit& audit);
+  absl::StatusOr<UnaryWork> ListSessionsWork(grpc::CallbackServerContext* context,
+                                             const vetanalytics::v1::ListSessionsRequest& request,
+                                             vetanalytics::v1::ListSessionsResponse* response,
+                                             CallAudit& audit);
+  absl::StatusOr<UnaryWork> EndSessionWork(grpc::CallbackServerContext* context,
+                                           const vetanalytics::v1::EndSessionRequest& request,
+                                           vetanalytics::v1::EndSessionResponse* response,
+                                           CallAudit& audit);
+  absl::StatusOr<UnaryWork> ListAuditWork(grpc::CallbackServerContext* context,
+                                          const vetanalytics::v1::ListAuditRequest& request,
+                                          vetanalytics::v1::ListAuditResponse* response,
+                                          CallAudit& audit);
+
   const Deps deps_;
 };
 

@@ -67,6 +67,7 @@ v1::Column::Type ColumnTypeToProto(ColumnType type) {
     case ColumnType::kDate: return v1::Column::DATE;
     case ColumnType::kDateTime: return v1::Column::DATETIME;
     case ColumnType::kBool: return v1::Column::BOOL;
+    case ColumnType::kMonth: return v1::Column::MONTH;
   }
   return v1::Column::TYPE_UNSPECIFIED;
 }
@@ -148,10 +149,29 @@ struct EventVisitor {
     m->set_total_cost_micros(e.total_cost_micros);
     m->set_code(e.code);
     m->set_attempts(e.attempts);
+    if (!e.explanation.empty()) ToProto(e.explanation, m->mutable_explanation());
   }
 };
 
+void ToProto(const ExplainedPeriod& period, v1::ExplainedPeriod* out) {
+  out->set_start_date(period.start);
+  out->set_end_date(period.end);
+  out->set_text(period.text);
+}
+
 }  // namespace
+
+void ToProto(const Explanation& e, v1::Explanation* out) {
+  out->set_metric(e.metric);
+  out->set_definition(e.definition);
+  if (!e.period.empty()) ToProto(e.period, out->mutable_period());
+  if (!e.compared.empty()) ToProto(e.compared, out->mutable_compared());
+  for (const std::string& f : e.filters) out->add_filters(f);
+  out->set_counted(e.counted);
+  for (const std::string& x : e.excluded) out->add_excluded(x);
+  for (const std::string& n : e.notes) out->add_notes(n);
+  for (const std::string& w : e.warnings) out->add_warnings(w);
+}
 
 void ToProto(const ResultValue& result, v1::Result* out) {
   out->set_unit(result.unit);
@@ -170,6 +190,7 @@ void ToProto(const ResultValue& result, v1::Result* out) {
         v1::Column* col = table->add_columns();
         col->set_name(c.name);
         col->set_type(ColumnTypeToProto(c.type));
+        col->set_unit(c.unit);
       }
       for (const auto& row : result.table.rows) {
         v1::Row* r = table->add_rows();

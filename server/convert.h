@@ -25,6 +25,7 @@ void ToProto(const audit::AuditEntry& entry, vetanalytics::v1::AuditEntry* out);
 // The result is at most kMaxAskEventBytes (BoundAskEvent in event_bound.h).
 void ToProto(const pipeline::AskEvent& event, vetanalytics::v1::AskEvent* out);
 void ToProto(const ResultValue& result, vetanalytics::v1::Result* out);
+void ToProto(const Explanation& explanation, vetanalytics::v1::Explanation* out);
 void ToProto(const budget::BudgetState& state, vetanalytics::v1::Budget* out);
 void ToProto(const data::DatasetDescription& dataset, vetanalytics::v1::DatasetDescription* out);
 // With turns unless `summary_only`.

@@ -1,8 +1,9 @@
-// Protobuf's own log lines, through the server's log, without letting a
-// client flood it: protobuf logs one ERROR line for every request whose
-// string field is not valid UTF-8 (and gRPC then refuses the call), so a
-// client could write the log as fast as it can send. Those lines are
-// counted and summarised at most once a minute; others pass through.
+// Protobuf's own log lines, through the server's log, without letting
+// anything flood it: protobuf logs one ERROR line for every message whose
+// string field is not valid UTF-8 that it parses or serializes. Requests
+// are checked before protobuf parses them (server/wire.h), so a client no
+// longer causes those lines; should any appear, they are counted and
+// summarised at most once a minute. Others pass through.
 #ifndef VET_SERVER_PROTOBUF_LOG_H_
 #define VET_SERVER_PROTOBUF_LOG_H_
 

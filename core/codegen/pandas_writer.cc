@@ -706,6 +706,67 @@ std::string PyStr(absl::string_view s) {
   return out;
 }
 
+// The units of the result's columns and how the answer was computed, for
+// the FinalAnswer's explanation (runner.py reads `units` and
+// `explanation`). After the answer, so every shape has `df` (and `before`
+// when compared).
+void WriteExplanation(Program& py, const Parts& p) {
+  const QueryPlan& plan = p.plan;
+  const Metric& metric = p.metric;
+  const std::string rows_noun = absl::StrReplaceAll(p.table, {{"_", " "}});
+  py.Blank();
+  py.Line("# What the answer counted, for its explanation.");
+  std::vector<std::string> units;
+  auto unit = [&units](absl::string_view column, absl::string_view u) {
+    units.push_back(absl::StrCat(PyStr(column), ": ", PyStr(u)));
+  };
+  unit(p.col, p.unit);
+  if (p.compared) {
+    unit(absl::StrCat(p.col, "_previous"), p.unit);
+    unit(p.unit == "percent" ? "change_points" : "change_percent",
+         p.unit == "percent" ? "percentage points" : "percent");
+  }
+  if (p.grain != nullptr && p.grain->id == "month") unit(p.key, "month");
+  py.Line("units = {", absl::StrJoin(units, ", "), "}");
+  py.Line("explanation = {");
+  py.Line("    \"metric\": ", PyStr(p.display), ",");
+  py.Line("    \"definition\": ", PyStr(metric.definition), ",");
+  if (plan.period) {
+    py.Line("    \"period\": {\"start\": ", PyStr(FormatDay(plan.period->start)),
+            ", \"end\": ", PyStr(FormatDay(plan.period->end)), ", \"text\": period_text},");
+  }
+  if (p.compared) {
+    py.Line("    \"compared\": {\"start\": ", PyStr(FormatDay(plan.compare_period->start)),
+            ", \"end\": ", PyStr(FormatDay(plan.compare_period->end)),
+            ", \"text\": prev_text},");
+  }
+  std::vector<std::string> filters;
+  for (const FilterClause& f : plan.filters) {
+    filters.push_back(PyStr(absl::StrCat(plan.share ? "the share's part: " : "",
+                                         FindAttribute(f.attribute)->display, " ", Values(f))));
+  }
+  if (!plan.staff_name.empty()) {
+    filters.push_back(
+        PyStr(absl::StrCat("staff whose name contains ", plan.staff_name)));
+  }
+  py.Line("    \"filters\": [", absl::StrJoin(filters, ", "), "],");
+  if (p.compared) {
+    py.Line("    \"counted\": f\"{len(df):,} ", rows_noun, " ({len(before):,} ", rows_noun,
+            " {prev_text})\",");
+  } else {
+    py.Line("    \"counted\": f\"{len(df):,} ", rows_noun, "\",");
+  }
+  py.Line("    \"excluded\": [],");
+  py.Line("}");
+  if (plan.ranked && p.attribute != nullptr) {
+    py.Line("unranked = int((df[", PyStr(p.key), "] == ", PyStr(p.attribute->missing_label),
+            ").sum())");
+    py.Line("if unranked:");
+    py.Line("    explanation[\"excluded\"].append(f\"{unranked:,} ", rows_noun, " without a ",
+            p.key_display, ", not ranked\")");
+  }
+}
+
 std::string WritePandas(const QueryPlan& plan) {
   const Metric* metric = FindMetric(plan.metric);
   VET_CHECK(metric != nullptr);
@@ -741,6 +802,7 @@ std::string WritePandas(const QueryPlan& plan) {
   } else {
     WriteBreakdown(py, p);
   }
+  WriteExplanation(py, p);
   return py.Text();
 }
 

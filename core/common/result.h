@@ -12,11 +12,15 @@
 
 namespace vet {
 
-enum class ColumnType { kNumber, kInteger, kText, kDate, kDateTime, kBool };
+// kMonth: a month, written "YYYY-MM".
+enum class ColumnType { kNumber, kInteger, kText, kDate, kDateTime, kBool, kMonth };
 
 struct ResultColumn {
   std::string name;
   ColumnType type = ColumnType::kText;
+  // The column's own unit: "USD", "percent", "count", "days", "month"...;
+  // may be empty.
+  std::string unit;
 };
 
 // monostate is null. Dates and datetimes are ISO strings.
@@ -49,6 +53,33 @@ struct ResultValue {
   ResultTable table;
   // "USD", "percent", "count", ... ; may be empty.
   std::string unit;
+};
+
+// How an answer was computed, as the code that computed it states it (the
+// planner always does; a model's code may), with what the pipeline adds
+// (warnings about the as-of date). Carries no row values.
+struct ExplainedPeriod {
+  std::string start;  // "YYYY-MM-DD"
+  std::string end;
+  std::string text;   // "last month (2026-09-01 to 2026-09-30)"
+  bool empty() const { return start.empty() && end.empty() && text.empty(); }
+};
+
+struct Explanation {
+  std::string metric;      // "Revenue"
+  std::string definition;  // "sum of invoice_lines.amount by invoiced_on"
+  ExplainedPeriod period;
+  ExplainedPeriod compared;  // the period compared with, if any
+  std::vector<std::string> filters;   // "species feline or canine"
+  std::string counted;                // "1,234 invoices"
+  std::vector<std::string> excluded;  // "3 invoice lines without a vet"
+  std::vector<std::string> notes;     // other definitions' figures, caveats
+  std::vector<std::string> warnings;  // "the as-of date is after the data's last day"
+  bool empty() const {
+    return metric.empty() && definition.empty() && period.empty() && compared.empty() &&
+           filters.empty() && counted.empty() && excluded.empty() && notes.empty() &&
+           warnings.empty();
+  }
 };
 
 // A text cell longer than this is cut before it is sent, even when the table

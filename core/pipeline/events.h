@@ -86,6 +86,7 @@ struct FinalAnswerEvent {
   int64_t total_cost_micros = 0;
   std::string code;
   int attempts = 1;
+  Explanation explanation;
 };
 
 using EventPayload =

@@ -624,9 +624,46 @@ void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> exe
   Answer(*std::move(executed));
 }
 
+namespace {
+
+// The data's first and last day over its dated columns ("" when it has
+// none), and a warning when `as_of` lies outside them: relative periods then
+// cover days with no data, and an answer of zero would mislead.
+std::vector<std::string> AsOfWarnings(const data::DatasetDescription& dataset,
+                                      absl::string_view as_of) {
+  std::string first, last;
+  for (const data::TableDescription& table : dataset.tables) {
+    for (const data::ColumnDescription& column : table.columns) {
+      if (column.min_value.empty()) continue;
+      const std::string lo = column.min_value.substr(0, 10);
+      const std::string hi = column.max_value.substr(0, 10);
+      if (first.empty() || lo < first) first = lo;
+      if (last.empty() || hi > last) last = hi;
+    }
+  }
+  std::vector<std::string> out;
+  if (last.empty()) return out;
+  if (as_of > last) {
+    out.push_back(absl::StrCat("The as-of date ", as_of, " is after the data's last day (", last,
+                               "): periods after it have no data in this dataset."));
+  } else if (as_of < first) {
+    out.push_back(absl::StrCat("The as-of date ", as_of, " is before the data's first day (",
+                               first, "): periods before it have no data in this dataset."));
+  }
+  return out;
+}
+
+}  // namespace
+
 // 5. The answer.
 void Pipeline::Question::Answer(sandbox::ExecutionResult executed) {
   FinalAnswerEvent answer;
+  answer.explanation = std::move(executed.explanation);
+  if (dataset_ != nullptr) {
+    for (std::string& w : AsOfWarnings(*dataset_, as_of_text_)) {
+      answer.explanation.warnings.push_back(std::move(w));
+    }
+  }
   answer.result = std::move(executed.result);
   answer.text = executed.answer.empty() ? DefaultAnswerText(answer.result) : executed.answer;
   answer.total_cost_micros = spend_.micros;

@@ -62,6 +62,9 @@ struct ExecutionResult {
   ResultValue result;
   // The sentence the code set in `answer`; may be empty.
   std::string answer;
+  // What the code said about how it computed the answer (its
+  // `explanation`); empty when it said nothing.
+  Explanation explanation;
   // The artifacts to send, in order: the figures (PNG), then, when the
   // result table was cut, the whole table as "result.csv" (text/csv; named
   // in result.table.csv_artifact). Each may be larger than one message.

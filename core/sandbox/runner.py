@@ -15,7 +15,8 @@
 #   fd 1, 2  the code's own output, unbuffered, streamed by the caller.
 #   fd 3     one JSON document, written once at the end:
 #              {"status": "ok", "result": {...}, "answer": str, "charts": [...],
-#               "table_csv": {"rows": int, "data": base64}}  (table results)
+#               "table_csv": {"rows": int, "data": base64},  (table results)
+#               "explanation": {...}}  (when the code set one, see _explanation)
 #              {"status": "error", "error": {"type", "message", "line"}}
 #              {"status": "fatal", "stage": str, "error": {...}}  (not the code's fault)
 #
@@ -43,6 +44,7 @@ import decimal
 import io
 import json
 import math
+import re
 import time
 import traceback
 import types
@@ -480,6 +482,68 @@ def _result_doc(value, unit, max_rows, max_csv_rows=0):
     return doc
 
 
+EXPLANATION_TEXTS = ("metric", "definition", "counted")
+EXPLANATION_LISTS = ("filters", "excluded", "notes")
+EXPLANATION_PERIODS = ("period", "compared")
+MAX_EXPLANATION_CHARS = 300
+MAX_EXPLANATION_ITEMS = 20
+
+
+def _explanation(value):
+    """The code's `explanation`, kept to what the protocol carries: strings
+    for metric, definition and counted; lists of strings for filters,
+    excluded and notes; {"start", "end", "text"} for period and compared.
+    Anything else in it (or an `explanation` that is not a dict: a model may
+    use the name for its own purpose) is left out, never an error."""
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for key in EXPLANATION_TEXTS:
+        if isinstance(value.get(key), str) and value[key]:
+            out[key] = _short(value[key], MAX_EXPLANATION_CHARS)
+    for key in EXPLANATION_LISTS:
+        items = value.get(key)
+        if isinstance(items, (list, tuple)):
+            kept = [_short(v, MAX_EXPLANATION_CHARS) for v in items if isinstance(v, str) and v]
+            if kept:
+                out[key] = kept[:MAX_EXPLANATION_ITEMS]
+    for key in EXPLANATION_PERIODS:
+        period = value.get(key)
+        if isinstance(period, dict):
+            kept = {k: _short(period[k], MAX_EXPLANATION_CHARS)
+                    for k in ("start", "end", "text") if isinstance(period.get(k), str)}
+            if kept:
+                out[key] = kept
+    return out or None
+
+
+_MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
+
+
+def _apply_units(doc, units):
+    """A table's columns take their units from the code's `units`
+    ({column: unit}); a date column whose unit is "month" holds months, and
+    its cells are written YYYY-MM."""
+    if doc.get("kind") != "table" or not isinstance(units, dict):
+        return
+    for i, column in enumerate(doc["columns"]):
+        unit = units.get(column["name"])
+        if not isinstance(unit, str) or not unit:
+            continue
+        column["unit"] = _short(unit, 32)
+        if unit != "month":
+            continue
+        if column["type"] in ("date", "datetime"):
+            column["type"] = "month"
+            for row in doc["rows"]:
+                if isinstance(row[i], str):
+                    row[i] = row[i][:7]
+        elif column["type"] == "text" and all(
+                row[i] is None or (isinstance(row[i], str) and _MONTH.match(row[i]))
+                for row in doc["rows"]):
+            column["type"] = "month"
+
+
 def _dumps(doc):
     return json.dumps(doc, ensure_ascii=False, allow_nan=True, separators=(",", ":"))
 
@@ -580,6 +644,7 @@ def _execute(code, tables, spec):
         max_csv_rows = int(spec.get("max_csv_rows", 0))
         result = _result_doc(namespace["result"], namespace.get("unit"),
                              int(spec["max_rows"]), max_csv_rows)
+        _apply_units(result, namespace.get("units"))
         csv_source = result.pop("_csv_source", None)
         cut_per_row = result.pop("_cut_per_row", None)
         result = _capped_result(result, int(spec["max_result_bytes"]))
@@ -590,6 +655,9 @@ def _execute(code, tables, spec):
         answer = "" if answer is None else _short(answer, MAX_ANSWER_CHARS)
         charts = _charts(int(spec["max_charts"]), int(spec["max_chart_bytes"]))
         doc = {"status": "ok", "result": result, "answer": answer, "charts": charts}
+        explanation = _explanation(namespace.get("explanation"))
+        if explanation is not None:
+            doc["explanation"] = explanation
         if csv_source is not None:
             data, rows = _csv(csv_source, max_csv_rows, int(spec.get("max_csv_bytes", 0)))
             doc["table_csv"] = {"rows": rows, "data": base64.b64encode(data).decode("ascii")}

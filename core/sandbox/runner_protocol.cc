@@ -62,6 +62,7 @@ absl::StatusOr<ColumnType> DecodeColumnType(absl::string_view name) {
   if (name == "date") return ColumnType::kDate;
   if (name == "datetime") return ColumnType::kDateTime;
   if (name == "bool") return ColumnType::kBool;
+  if (name == "month") return ColumnType::kMonth;
   return ProtocolError("unknown column type");
 }
 
@@ -79,6 +80,7 @@ absl::StatusOr<Cell> DecodeCell(const Value& v, ColumnType type) {
     case ColumnType::kText:
     case ColumnType::kDate:
     case ColumnType::kDateTime:
+    case ColumnType::kMonth:
       if (v.IsString())
         return Cell(std::string(v.GetString(), v.GetStringLength()));
       break;
@@ -104,7 +106,12 @@ absl::StatusOr<ResultTable> DecodeTable(const Value& result) {
     VET_ASSIGN_OR_RETURN(auto name, StringMember(c, "name"));
     VET_ASSIGN_OR_RETURN(auto type_name, StringMember(c, "type"));
     VET_ASSIGN_OR_RETURN(auto type, DecodeColumnType(type_name));
-    table.columns.push_back(ResultColumn{std::move(name), type});
+    std::string unit;
+    if (auto u = c.FindMember("unit"); u != c.MemberEnd()) {
+      if (!u->value.IsString()) return ProtocolError("a column's `unit` is not a string");
+      unit.assign(u->value.GetString(), u->value.GetStringLength());
+    }
+    table.columns.push_back(ResultColumn{std::move(name), type, std::move(unit)});
   }
   table.rows.reserve(rows->value.Size());
   for (const Value& r : rows->value.GetArray()) {
@@ -130,6 +137,54 @@ absl::StatusOr<ResultTable> DecodeTable(const Value& result) {
     table.cut_cells = cut->value.GetInt64();
   }
   return table;
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const Value& object, const char* key) {
+  std::vector<std::string> out;
+  auto m = object.FindMember(key);
+  if (m == object.MemberEnd()) return out;
+  if (!m->value.IsArray()) return ProtocolError(absl::StrCat("`", key, "` is not a list"));
+  for (const Value& v : m->value.GetArray()) {
+    if (!v.IsString()) return ProtocolError(absl::StrCat("`", key, "` holds a non-string"));
+    out.emplace_back(v.GetString(), v.GetStringLength());
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> OptionalString(const Value& object, const char* key) {
+  auto m = object.FindMember(key);
+  if (m == object.MemberEnd()) return std::string();
+  if (!m->value.IsString()) return ProtocolError(absl::StrCat("`", key, "` is not a string"));
+  return std::string(m->value.GetString(), m->value.GetStringLength());
+}
+
+absl::StatusOr<ExplainedPeriod> DecodePeriod(const Value& object, const char* key) {
+  ExplainedPeriod out;
+  auto m = object.FindMember(key);
+  if (m == object.MemberEnd()) return out;
+  if (!m->value.IsObject()) return ProtocolError(absl::StrCat("`", key, "` is not an object"));
+  VET_ASSIGN_OR_RETURN(out.start, OptionalString(m->value, "start"));
+  VET_ASSIGN_OR_RETURN(out.end, OptionalString(m->value, "end"));
+  VET_ASSIGN_OR_RETURN(out.text, OptionalString(m->value, "text"));
+  return out;
+}
+
+// The runner's "explanation" (runner.py _explanation); absent is empty.
+absl::StatusOr<Explanation> DecodeExplanation(const Value& doc) {
+  Explanation out;
+  auto m = doc.FindMember("explanation");
+  if (m == doc.MemberEnd()) return out;
+  if (!m->value.IsObject()) return ProtocolError("`explanation` is not an object");
+  const Value& e = m->value;
+  VET_ASSIGN_OR_RETURN(out.metric, OptionalString(e, "metric"));
+  VET_ASSIGN_OR_RETURN(out.definition, OptionalString(e, "definition"));
+  VET_ASSIGN_OR_RETURN(out.counted, OptionalString(e, "counted"));
+  VET_ASSIGN_OR_RETURN(out.period, DecodePeriod(e, "period"));
+  VET_ASSIGN_OR_RETURN(out.compared, DecodePeriod(e, "compared"));
+  VET_ASSIGN_OR_RETURN(out.filters, StringList(e, "filters"));
+  VET_ASSIGN_OR_RETURN(out.excluded, StringList(e, "excluded"));
+  VET_ASSIGN_OR_RETURN(out.notes, StringList(e, "notes"));
+  return out;
 }
 
 absl::StatusOr<ResultValue> DecodeResult(const Value& doc) {
@@ -380,6 +435,7 @@ absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json) {
     }
     VET_ASSIGN_OR_RETURN(out.execution.result, DecodeResult(doc));
     VET_ASSIGN_OR_RETURN(out.execution.answer, StringMember(doc, "answer"));
+    VET_ASSIGN_OR_RETURN(out.execution.explanation, DecodeExplanation(doc));
     VET_ASSIGN_OR_RETURN(out.execution.charts, DecodeCharts(doc));
     VET_ASSIGN_OR_RETURN(out.table_csv, DecodeTableCsv(doc));
   } else if (status == "error") {

@@ -68,6 +68,38 @@ TEST(RunnerProtocolTest, ParsesATableWithTypedCellsAndNulls) {
   }
 }
 
+TEST(RunnerProtocolTest, ParsesColumnUnitsMonthsAndTheExplanation) {
+  auto out = ParseRunnerOutput(R"({"status":"ok","answer":"","charts":[],
+    "result":{"kind":"table","total_rows":1,
+      "columns":[{"name":"month","type":"month","unit":"month"},
+                 {"name":"revenue","type":"number","unit":"USD"}],
+      "rows":[["2026-07",10.0]]},
+    "explanation":{"metric":"Revenue","definition":"sum of amount",
+      "period":{"start":"2026-07-01","end":"2026-09-30","text":"last quarter"},
+      "filters":["species feline"],"counted":"12 invoice lines",
+      "excluded":["2 invoice lines without a vet"],"notes":["n"]}})");
+  ASSERT_TRUE(out.ok()) << out.status();
+  const ResultTable& t = out->execution.result.table;
+  ASSERT_EQ(t.columns.size(), 2u);
+  EXPECT_EQ(t.columns[0].type, ColumnType::kMonth);
+  EXPECT_EQ(t.columns[0].unit, "month");
+  EXPECT_EQ(t.columns[1].unit, "USD");
+  EXPECT_EQ(absl::get<std::string>(t.rows[0][0]), "2026-07");
+  const Explanation& e = out->execution.explanation;
+  EXPECT_EQ(e.metric, "Revenue");
+  EXPECT_EQ(e.period.start, "2026-07-01");
+  EXPECT_EQ(e.period.text, "last quarter");
+  EXPECT_TRUE(e.compared.empty());
+  EXPECT_EQ(e.filters, std::vector<std::string>{"species feline"});
+  EXPECT_EQ(e.counted, "12 invoice lines");
+  EXPECT_EQ(e.excluded, std::vector<std::string>{"2 invoice lines without a vet"});
+
+  auto bad = ParseRunnerOutput(
+      R"({"status":"ok","answer":"","charts":[],"result":{"kind":"number","number":1},)"
+      R"("explanation":{"filters":"not a list"}})");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+}
+
 TEST(RunnerProtocolTest, ParsesNumbersIncludingNaN) {
   auto out = ParseRunnerOutput(
       R"({"status":"ok","result":{"kind":"number","number":NaN}})");

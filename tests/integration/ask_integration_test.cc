@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
@@ -147,6 +148,45 @@ TEST_F(AskIntegrationTest, RevenueTrendStreamsEveryStageAndAnswersWithATable) {
     ASSERT_EQ(row.cells_size(), table.columns_size());
     EXPECT_GT(row.cells(1).number(), 0) << "the demo clinic has revenue every month";
   }
+}
+
+// Issue 14: every planner answer says how it was computed, its table's
+// columns carry their own units and months are typed as months; an as-of
+// date past the data is answered with a warning saying so.
+TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
+  AskOutcome out = Ask("top 3 species by revenue last quarter");
+  ASSERT_TRUE(out.status.ok()) << out.status.error_message();
+  const v1::FinalAnswer* answer = out.final_answer();
+  ASSERT_NE(answer, nullptr);
+  const v1::Explanation& e = answer->explanation();
+  EXPECT_EQ(e.metric(), "Revenue");
+  EXPECT_EQ(e.definition(), "sum of invoice_lines.amount by invoiced_on");
+  EXPECT_EQ(e.period().start_date(), "2026-07-01");
+  EXPECT_EQ(e.period().end_date(), "2026-09-30");
+  EXPECT_THAT(e.period().text(), HasSubstr("last quarter"));
+  EXPECT_THAT(e.counted(), ::testing::MatchesRegex("[0-9,]+ invoice lines"));
+  ASSERT_EQ(e.excluded_size(), 1) << e.DebugString();
+  EXPECT_THAT(e.excluded(0), ::testing::MatchesRegex("[0-9,]+ invoice lines without a species, not ranked"));
+  EXPECT_TRUE(e.warnings().empty()) << e.DebugString();
+  ASSERT_TRUE(answer->result().has_table());
+  const v1::Table& table = answer->result().table();
+  ASSERT_EQ(table.columns_size(), 2);
+  EXPECT_EQ(table.columns(1).name(), "revenue");
+  EXPECT_EQ(table.columns(1).unit(), "USD");
+
+  AskOutcome by_month = Ask("revenue by month last quarter");
+  ASSERT_TRUE(by_month.status.ok()) << by_month.status.error_message();
+  const v1::Table& months = by_month.final_answer()->result().table();
+  ASSERT_EQ(months.columns_size(), 2);
+  EXPECT_EQ(months.columns(0).type(), v1::Column::MONTH);
+  ASSERT_EQ(months.rows_size(), 3);
+  EXPECT_EQ(months.rows(0).cells(0).text(), "2026-07");
+
+  AskOutcome future = Ask("revenue last month", "", "2031-03-01");
+  ASSERT_TRUE(future.status.ok()) << future.status.error_message();
+  const v1::Explanation& warned = future.final_answer()->explanation();
+  ASSERT_EQ(warned.warnings_size(), 1) << warned.DebugString();
+  EXPECT_THAT(warned.warnings(0), HasSubstr("The as-of date 2031-03-01 is after the data's last day"));
 }
 
 TEST_F(AskIntegrationTest, FollowUpContinuesTheSessionAndGetSessionShowsTurns) {
@@ -317,6 +357,42 @@ TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
                                               std::string(1, static_cast<char>(name.size())), name));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
+}
+
+TEST_F(AskIntegrationTest, ReflectionDescribesTheMethodsWithTheirMessageTypes) {
+  // The methods are served raw (ByteBuffers); reflection, as grpcurl's
+  // `describe` uses it, still gives their typed signatures.
+  // ServerReflectionRequest{file_containing_symbol (4): the service}.
+  const std::string symbol = "vetanalytics.v1.AnalyticsService";
+  auto described = testing::CallRaw(
+      channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      absl::StrCat("\x22", std::string(1, static_cast<char>(symbol.size())), symbol));
+  ASSERT_TRUE(described.ok()) << described.status();
+  google::protobuf::UnknownFieldSet response;
+  ASSERT_TRUE(response.ParseFromString(*described));
+  std::vector<std::string> methods;
+  for (int i = 0; i < response.field_count(); ++i) {
+    if (response.field(i).number() != 4) continue;  // file_descriptor_response
+    google::protobuf::UnknownFieldSet files;
+    ASSERT_TRUE(files.ParseFromString(response.field(i).length_delimited()));
+    for (int j = 0; j < files.field_count(); ++j) {
+      google::protobuf::FileDescriptorProto file;
+      ASSERT_TRUE(file.ParseFromString(files.field(j).length_delimited()));
+      for (const auto& service : file.service()) {
+        for (const auto& method : service.method()) {
+          methods.push_back(absl::StrCat(method.name(), "(", method.input_type(), ") ",
+                                         method.output_type()));
+        }
+      }
+    }
+  }
+  EXPECT_THAT(methods, ::testing::Contains(
+                           "Ask(.vetanalytics.v1.AskRequest) .vetanalytics.v1.AskEvent"));
+  EXPECT_THAT(methods, ::testing::Contains(
+                           "GetBudget(.vetanalytics.v1.GetBudgetRequest) .vetanalytics.v1.Budget"));
+  EXPECT_THAT(methods,
+              ::testing::Contains(
+                  "ImportDataset(.vetanalytics.v1.ImportChunk) .vetanalytics.v1.ImportReport"));
 }
 
 using ::vet::testing::HttpGet;

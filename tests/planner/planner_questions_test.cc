@@ -12,6 +12,13 @@
 // session id the first returned, so the planner reads the previous turn's
 // plan from the session store, and every turn's answer (or decline, with its
 // reason) is compared with expected_answers.py's.
+//
+// The paraphrase suite of tests/planner/paraphrases.json (issue 14) runs the
+// same way: every phrasing of every intent asked on its own, its answer
+// compared with the intent's answer from paraphrase_answers.py; each is
+// correct, declined, or WRONG, and a must-decline question answered at all is
+// WRONG. Any wrong answer fails the test unless the phrasing is marked
+// "known_wrong" (reported only); the summary gives the decline rate.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,12 +29,15 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/variant.h"
@@ -265,17 +275,16 @@ class PlannerQuestionsTest : public ::testing::Test {
     ASSERT_TRUE(committed.ok()) << committed.status();
   }
 
-  // Runs expected_answers.py on the exports into `out`; `extra_args` are
-  // appended to its command line.
-  void ComputeExpectations(const std::string& questions_path,
-                           const std::string& extra_args,
+  // Runs tests/planner/`script` (expected_answers.py or
+  // paraphrase_answers.py) on the exports into `out`; `args` name its
+  // question file(s) on its command line.
+  void ComputeExpectations(const std::string& script, const std::string& args,
                            rapidjson::Document& out) {
     const std::string expected_path = absl::StrCat(root_, "/expected.json");
     const std::string command = absl::StrCat(
-        kPython, " '", VET_SOURCE_DIR,
-        "/tests/planner/expected_answers.py' --data '", exports_, "' --as-of ",
-        absl::FormatCivilTime(kAsOf), " --questions '", questions_path,
-        "' --out '", expected_path, "'", extra_args);
+        kPython, " '", VET_SOURCE_DIR, "/tests/planner/", script, "' --data '",
+        exports_, "' --as-of ", absl::FormatCivilTime(kAsOf), " ", args,
+        " --out '", expected_path, "'");
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     out.Parse(ReadFile(expected_path).c_str());
     ASSERT_FALSE(out.HasParseError());
@@ -295,6 +304,52 @@ class PlannerQuestionsTest : public ::testing::Test {
         pipeline::Pipeline::Deps{&sessions_, &budget_, &planner_,
                                  executor_.get(), &datasets_,
                                  &RealClock::Get()});
+  }
+
+  // How one question asked on its own came out against its expectation.
+  enum class Outcome { kCorrect, kDeclined, kWrong, kError };
+  struct Judgement {
+    Outcome outcome = Outcome::kError;
+    // The decline's reason, the status of an error, or the answer.
+    std::string detail;
+    // Why a wrong answer is wrong, with the expectation ("" otherwise).
+    std::string why;
+  };
+
+  // Asks `question` in a new session of pipeline_ and compares the answer
+  // with `want` (expected_answers.py's form; {"declined": true} when any
+  // answer is wrong). A decline is kInvalidArgument from Ask.
+  Judgement AskAndJudge(const std::string& question,
+                        const rapidjson::Value& want, bool ordered) {
+    FinalAnswerSink sink;
+    CancellationToken cancel;
+    const absl::Status status = pipeline_->Ask(
+        practice_, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
+        sink, cancel);
+    Judgement j;
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      j.outcome = Outcome::kDeclined;
+      j.detail = std::string(status.message().substr(0, 160));
+      return j;
+    }
+    if (!status.ok() || !sink.has_answer()) {
+      j.detail = status.ToString();
+      return j;
+    }
+    const ResultValue& result = sink.answer().result;
+    j.detail = DescribeActual(result);
+    const std::string why = want.HasMember("declined")
+                                ? "answered a question that should be declined"
+                                : Mismatch(want, result, ordered);
+    if (why.empty()) {
+      j.outcome = Outcome::kCorrect;
+      return j;
+    }
+    j.outcome = Outcome::kWrong;
+    j.why = absl::StrCat(why, "; expected ", DescribeExpected(want));
+    if (!sink.answer().text.empty())
+      absl::StrAppend(&j.why, "; answer: ", sink.answer().text.substr(0, 300));
+    return j;
   }
 
   std::string root_;
@@ -320,13 +375,13 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
   LoadSpecAndImportDemo(questions_path, questions);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
-  ComputeExpectations(questions_path, "", expected);
+  ComputeExpectations("expected_answers.py",
+                      absl::StrCat("--questions '", questions_path, "'"),
+                      expected);
   if (HasFatalFailure()) return;
   const rapidjson::Value& answers = expected["answers"];
   BuildPipeline();
   if (HasFatalFailure()) return;
-  pipeline::Pipeline& pipeline = *pipeline_;
-  const Practice& practice = practice_;
 
   int total = 0, answered = 0, declined = 0, wrong = 0, known = 0;
   std::vector<std::string> failures;
@@ -336,39 +391,23 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
     const std::string question = q["question"].GetString();
     ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
     const rapidjson::Value& want = answers[id.c_str()];
-    const bool expect_decline = want.HasMember("declined");
     const bool ordered =
         q["expect"].HasMember("ordered") && q["expect"]["ordered"].GetBool();
     const bool known_bug = q.HasMember("known_planner_bug");
 
-    FinalAnswerSink sink;
-    CancellationToken cancel;
-    const absl::Status status = pipeline.Ask(
-        practice, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
-        sink, cancel);
-    std::string verdict, detail;
-    if (status.code() == absl::StatusCode::kInvalidArgument) {
+    const Judgement j = AskAndJudge(question, want, ordered);
+    std::string verdict = "ok", detail = j.detail;
+    if (j.outcome == Outcome::kDeclined) {
       ++declined;
       verdict = "declined";
-      detail = std::string(status.message().substr(0, 160));
-    } else if (!status.ok() || !sink.has_answer()) {
+    } else if (j.outcome == Outcome::kError) {
       verdict = "ERROR";
-      detail = status.ToString();
     } else {
       ++answered;
-      const ResultValue& result = sink.answer().result;
-      const std::string why =
-          expect_decline ? "answered a question that should be declined"
-                         : Mismatch(want, result, ordered);
-      verdict = why.empty() ? "ok" : "WRONG";
-      detail =
-          absl::StrCat(DescribeActual(result),
-                       why.empty() ? ""
-                                   : absl::StrCat(" (", why, "; expected ",
-                                                  DescribeExpected(want), ")"));
-      if (!why.empty() && !sink.answer().text.empty())
-        absl::StrAppend(&detail,
-                        "; answer: ", sink.answer().text.substr(0, 300));
+      if (j.outcome == Outcome::kWrong) {
+        verdict = "WRONG";
+        absl::StrAppend(&detail, " (", j.why, ")");
+      }
     }
     if (verdict == "WRONG" || verdict == "ERROR") {
       if (known_bug) {
@@ -408,9 +447,12 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
   LoadSpecAndImportDemo(followups_path, followups);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
-  ComputeExpectations(absl::StrCat(source_dir, "/tests/planner/questions.json"),
-                      absl::StrCat(" --followups '", followups_path, "'"),
-                      expected);
+  ComputeExpectations(
+      "expected_answers.py",
+      absl::StrCat("--questions '", source_dir,
+                   "/tests/planner/questions.json' --followups '",
+                   followups_path, "'"),
+      expected);
   if (HasFatalFailure()) return;
   ASSERT_TRUE(expected.HasMember("followups"));
   const rapidjson::Value& answers = expected["followups"];
@@ -519,6 +561,157 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
   EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
   EXPECT_GE(conversations, 12);
   EXPECT_GE(follow_ups, 25);
+}
+
+// One phrasing of paraphrases.json: a string, or {"question", "known_wrong"}.
+struct Phrasing {
+  std::string question;
+  std::string known_wrong;  // why the planner answers it wrongly today
+};
+
+Phrasing ReadPhrasing(const rapidjson::Value& v) {
+  if (v.IsString()) return {v.GetString(), ""};
+  return {v["question"].GetString(),
+          v.HasMember("known_wrong") ? v["known_wrong"].GetString() : ""};
+}
+
+TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
+  const std::string source_dir = VET_SOURCE_DIR;
+  const std::string paraphrases_path =
+      absl::StrCat(source_dir, "/tests/planner/paraphrases.json");
+  rapidjson::Document paraphrases;
+  LoadSpecAndImportDemo(paraphrases_path, paraphrases);
+  if (HasFatalFailure()) return;
+  rapidjson::Document expected;
+  ComputeExpectations("paraphrase_answers.py",
+                      absl::StrCat("--paraphrases '", paraphrases_path, "'"),
+                      expected);
+  if (HasFatalFailure()) return;
+  const rapidjson::Value& answers = expected["answers"];
+  BuildPipeline();
+  if (HasFatalFailure()) return;
+  rapidjson::Document declined_answer;
+  declined_answer.Parse("{\"declined\": true}");
+
+  struct Tally {
+    int phrasings = 0, correct = 0, declined = 0, wrong = 0, known = 0;
+  };
+  Tally answerable, must_decline;
+  int intents = 0, thin_intents = 0;
+  std::set<std::string> seen;
+  std::vector<std::string> per_intent, wrong_answers, declines, failures;
+  auto ask_all = [&](const rapidjson::Value& intent, bool expect_decline,
+                     Tally& total) {
+    const std::string id = intent["id"].GetString();
+    const rapidjson::Value* want = &declined_answer;
+    bool ordered = false;
+    if (!expect_decline) {
+      ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
+      want = &answers[id.c_str()];
+      ordered = intent["expect"].HasMember("ordered") &&
+                intent["expect"]["ordered"].GetBool();
+      ++intents;
+      if (intent["phrasings"].Size() < 3) ++thin_intents;
+    }
+    Tally t;
+    for (const rapidjson::Value& v : intent["phrasings"].GetArray()) {
+      const Phrasing p = ReadPhrasing(v);
+      ++t.phrasings;
+      EXPECT_TRUE(seen.insert(absl::AsciiStrToLower(p.question)).second)
+          << "asked twice: " << p.question;
+      const Judgement j = AskAndJudge(p.question, *want, ordered);
+      const std::string where = absl::StrCat(id, ": \"", p.question, "\"");
+      std::string verdict;
+      switch (j.outcome) {
+        case Outcome::kCorrect:
+          ++t.correct;
+          verdict = "ok";
+          break;
+        case Outcome::kDeclined:
+          ++t.declined;
+          verdict = "declined";
+          if (!expect_decline)
+            declines.push_back(absl::StrCat(where, ": ", j.detail));
+          break;
+        case Outcome::kWrong:
+        case Outcome::kError: {
+          const std::string what =
+              j.outcome == Outcome::kError
+                  ? absl::StrCat("error ", j.detail)
+                  : absl::StrCat(j.detail, " (", j.why, ")");
+          if (p.known_wrong.empty()) {
+            ++t.wrong;
+            verdict = "WRONG";
+            failures.push_back(absl::StrCat(where, ": ", what));
+          } else {
+            ++t.known;
+            verdict = "KNOWN WRONG";
+          }
+          wrong_answers.push_back(absl::StrCat(
+              where, ": ", what,
+              p.known_wrong.empty()
+                  ? ""
+                  : absl::StrCat(" [known_wrong: ", p.known_wrong, "]")));
+          break;
+        }
+      }
+      if (!p.known_wrong.empty() &&
+          (j.outcome == Outcome::kCorrect || j.outcome == Outcome::kDeclined)) {
+        ++t.wrong;
+        failures.push_back(absl::StrCat(where, ": marked known_wrong but now ",
+                                        verdict, ": remove the mark"));
+        absl::StrAppend(&verdict, ", STALE known_wrong MARK");
+      }
+      std::cout << "[" << verdict << "] " << where << " -> " << j.detail
+                << (j.why.empty() ? "" : absl::StrCat(" (", j.why, ")"))
+                << std::endl;
+    }
+    per_intent.push_back(absl::StrFormat(
+        "  %-34s %s %d: correct %d, declined %d, wrong %d (known %d)", id,
+        expect_decline ? "must decline" : "phrasings  ", t.phrasings, t.correct,
+        t.declined, t.wrong, t.known));
+    total.phrasings += t.phrasings;
+    total.correct += t.correct;
+    total.declined += t.declined;
+    total.wrong += t.wrong;
+    total.known += t.known;
+  };
+  for (const rapidjson::Value& intent : paraphrases["intents"].GetArray()) {
+    ask_all(intent, /*expect_decline=*/false, answerable);
+    if (HasFatalFailure()) return;
+  }
+  for (const rapidjson::Value& intent : paraphrases["declines"].GetArray()) {
+    ask_all(intent, /*expect_decline=*/true, must_decline);
+    if (HasFatalFailure()) return;
+  }
+
+  std::cout << "\nPer intent:\n" << absl::StrJoin(per_intent, "\n") << "\n";
+  std::cout << "\nWrong answers (" << wrong_answers.size() << "):\n";
+  for (const std::string& w : wrong_answers) std::cout << "  " << w << "\n";
+  std::cout << "\nDeclined, though answerable (" << declines.size() << "):\n";
+  for (const std::string& d : declines) std::cout << "  " << d << "\n";
+  const double decline_rate =
+      answerable.phrasings == 0
+          ? 0
+          : 100.0 * answerable.declined / answerable.phrasings;
+  std::cout << absl::StrFormat(
+                   "\n%d intents, %d phrasings: correct %d, declined %d, wrong "
+                   "%d, known wrong %d; decline rate %.1f%%\n"
+                   "%d must-decline questions: declined %d, answered %d "
+                   "(known %d)\n",
+                   intents, answerable.phrasings, answerable.correct,
+                   answerable.declined, answerable.wrong, answerable.known,
+                   decline_rate, must_decline.phrasings, must_decline.declined,
+                   must_decline.wrong, must_decline.known)
+            << std::flush;
+
+  EXPECT_EQ(answerable.wrong + must_decline.wrong, 0)
+      << absl::StrJoin(failures, "\n");
+  // The suite's size, as issue 14 asks.
+  EXPECT_GE(intents, 100);
+  EXPECT_EQ(thin_intents, 0) << "every intent needs at least 3 phrasings";
+  EXPECT_GE(answerable.phrasings, 300);
+  EXPECT_GE(must_decline.phrasings, 50);
 }
 
 }  // namespace

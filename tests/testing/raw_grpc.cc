@@ -1,5 +1,5 @@
-// CallRaw on the generic stub with a completion queue: each step waits for
-// its own tag, in order.
+// CallRawStream on the generic stub with a completion queue: each step
+// waits for its own tag, in order.
 #include "tests/testing/raw_grpc.h"
 
 #include "absl/strings/str_cat.h"
@@ -12,39 +12,55 @@ namespace vet::testing {
 absl::StatusOr<std::string> CallRaw(const std::shared_ptr<grpc::Channel>& channel,
                                     const std::string& method, const std::string& request,
                                     absl::Duration timeout) {
+  return CallRawStream(channel, method, {request}, /*metadata=*/{}, timeout);
+}
+
+absl::StatusOr<std::string> CallRawStream(const std::shared_ptr<grpc::Channel>& channel,
+                                          const std::string& method,
+                                          const std::vector<std::string>& requests,
+                                          const RawMetadata& metadata, absl::Duration timeout) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   grpc::CompletionQueue cq;
   auto call = stub.PrepareCall(&context, method, &cq);
-  auto step = [&](int tag) -> bool {
+  intptr_t next_tag = 0;
+  // Starts one operation with the next tag and waits for it.
+  auto step = [&](auto start) -> bool {
+    void* tag = reinterpret_cast<void*>(++next_tag);
+    start(tag);
     void* got = nullptr;
     bool ok = false;
     if (!cq.Next(&got, &ok)) return false;
-    return ok && got == reinterpret_cast<void*>(static_cast<intptr_t>(tag));
+    return ok && got == tag;
   };
-  call->StartCall(reinterpret_cast<void*>(1));
-  if (!step(1)) return absl::UnavailableError(absl::StrCat(method, ": cannot start call"));
-  grpc::Slice slice(request);
-  grpc::ByteBuffer out(&slice, 1);
-  call->Write(out, reinterpret_cast<void*>(2));
-  if (!step(2)) return absl::UnavailableError(absl::StrCat(method, ": write failed"));
-  call->WritesDone(reinterpret_cast<void*>(3));
-  if (!step(3)) return absl::UnavailableError(absl::StrCat(method, ": half-close failed"));
+  if (!step([&](void* tag) { call->StartCall(tag); })) {
+    return absl::UnavailableError(absl::StrCat(method, ": cannot start call"));
+  }
+  // A server that has already answered takes no more writes: its status
+  // says why.
+  bool all_written = true;
+  for (const std::string& request : requests) {
+    grpc::Slice slice(request);
+    grpc::ByteBuffer out(&slice, 1);
+    if (!step([&](void* tag) { call->Write(out, tag); })) {
+      all_written = false;
+      break;
+    }
+  }
+  if (all_written) step([&](void* tag) { call->WritesDone(tag); });
   grpc::ByteBuffer in;
-  call->Read(&in, reinterpret_cast<void*>(4));
-  bool read_ok = step(4);
+  bool read_ok = step([&](void* tag) { call->Read(&in, tag); });
   grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  step(5);
+  step([&](void* tag) { call->Finish(&status, tag); });
   cq.Shutdown();
   void* tag;
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   if (!read_ok) return absl::DataLossError(absl::StrCat(method, ": no response message"));
   std::vector<grpc::Slice> slices;
