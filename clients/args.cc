@@ -55,6 +55,11 @@ Usage:
                            upload DIR's clients.csv, patients.csv, staff.csv,
                            appointments.csv and invoice_lines.csv as the
                            practice's dataset
+  vetctl import --preset=NAME DIR [--as_of=YYYY-MM-DD]
+                           convert DIR's exports from a practice system
+                           (NAME: ezyvet, covetrus, or a preset .json file;
+                           docs/PRESETS.md), say what could not be filled,
+                           and upload the result
   vetctl demo-data DIR [--lines=N] [--as_of=YYYY-MM-DD]
                            write the demo practice's CSV exports into DIR
                            (no server call; N invoice lines, default 200000;
@@ -89,6 +94,7 @@ Flags go before or after the subcommand:
   --as_of=YYYY-MM-DD  ask, chat: the date "last month" etc. resolve against;
                       import: later dates are refused
   --mapping=FILE      import: column mapping (JSON, see docs/SCHEMA.md)
+  --preset=NAME       import: the practice system DIR's exports come from
   --out_dir=DIR       ask, chat: where artifacts are saved, as
                       DIR/SESSION/NAME (default ./vetctl-artifacts)
   --json              one proto3 JSON object per line on stdout; errors as
@@ -522,6 +528,12 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   inv.page_token = flags.page_token;
   inv.since = flags.since;
   inv.mapping_file = flags.mapping;
+  inv.preset = flags.preset;
+  if (!inv.preset.empty() && !inv.mapping_file.empty()) {
+    return Usage(
+        "--preset and --mapping do not go together: a preset writes the "
+        "canonical columns itself");
+  }
   inv.invoice_lines = flags.lines.value_or(kDefaultDemoLines);
   if (inv.command == Command::kBench && inv.bench.targets.empty() &&
       flags.practices_file.empty()) {

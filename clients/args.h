@@ -94,6 +94,8 @@ struct FlagValues {
   // audit: "YYYY-MM-DD", an RFC 3339 time or a duration ago ("24h", "7d").
   std::string since;
   std::string mapping;
+  // import: a preset name or the path of a preset .json file.
+  std::string preset;
   // Not given: kDefaultDemoLines.
   std::optional<int64_t> lines;
   // bench. `questions` holds every --question given, in order (absl keeps
@@ -182,6 +184,9 @@ struct Invocation {
   std::string dir;
   // import: the column mapping file (JSON); empty for none.
   std::string mapping_file;
+  // import: converts DIR's vendor exports with this preset (a built-in name
+  // or a .json path, vet::data::LoadPreset) before the upload.
+  std::string preset;
   // new-key: the practice given with --practice, for the line it prints;
   // empty when none was given.
   std::string new_key_practice;

@@ -63,6 +63,9 @@ ABSL_FLAG(std::string, since, "",
           "(RFC 3339) or duration ago (24h, 7d)");
 ABSL_FLAG(std::string, mapping, "",
           "import: column mapping file (JSON, see docs/SCHEMA.md)");
+ABSL_FLAG(std::string, preset, "",
+          "import: convert DIR from this practice system's exports (ezyvet, "
+          "covetrus, or a preset .json file; see docs/PRESETS.md)");
 ABSL_FLAG(std::optional<int64_t>, lines, std::nullopt,
           "demo-data: about this many invoice lines (default 200000)");
 // Repeatable: every occurrence is collected with vet::cli::FlagOccurrences.
@@ -149,6 +152,7 @@ int main(int argc, char** argv) {
   flags.page_token = absl::GetFlag(FLAGS_page_token);
   flags.since = absl::GetFlag(FLAGS_since);
   flags.mapping = absl::GetFlag(FLAGS_mapping);
+  flags.preset = absl::GetFlag(FLAGS_preset);
   flags.lines = absl::GetFlag(FLAGS_lines);
   flags.questions =
       vet::cli::FlagOccurrences(absl::MakeConstSpan(argv, argc), "question");

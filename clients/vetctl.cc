@@ -31,6 +31,7 @@
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "clients/import_preset.h"
 #include "clients/load_generator.h"
 #include "core/common/random.h"
 #include "core/common/sha256.h"
@@ -100,6 +101,22 @@ int UsageFailure(const absl::Status& status, const Invocation& inv,
                                   inv.color_allowed && console.err_is_terminal);
   console.err.flush();
   return kExitUsage;
+}
+
+// A conversion with --preset that failed: bad usage (an unknown preset, a
+// DIR that is not a folder) exits 2; exports the preset cannot convert are
+// INVALID_ARGUMENT (3), like the server's refusal of bad exports.
+int ConversionFailure(const absl::Status& status, const Invocation& inv,
+                      const Console& console) {
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    return UsageFailure(status, inv, console);
+  }
+  // absl and gRPC share the numeric codes.
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  console.err << FormatError(StatusCodeName(code), status.message(), inv.json,
+                             inv.color_allowed && console.err_is_terminal);
+  console.err.flush();
+  return ExitCodeFor(code);
 }
 
 // Sets the deadline and the API key of one call.
@@ -618,8 +635,25 @@ int Run(const Invocation& inv, const Console& console,
     return kExitOk;
   }
   ImportFiles import_files;
+  // With --preset, what is uploaded is the converted folder, which lives
+  // until the call is over.
+  std::unique_ptr<ConvertedExports> converted;
   if (inv.command == Command::kImport) {
-    absl::StatusOr<ImportFiles> opened = OpenImportFiles(inv);
+    Invocation upload = inv;
+    if (!inv.preset.empty()) {
+      absl::StatusOr<std::unique_ptr<ConvertedExports>> made =
+          ConvertExports(inv.preset, inv.dir);
+      if (!made.ok()) return ConversionFailure(made.status(), inv, console);
+      converted = *std::move(made);
+      console.out << (inv.json ? PresetReportJson(converted->report())
+                               : FormatPresetReport(
+                                     converted->report(),
+                                     inv.color_allowed &&
+                                         console.out_is_terminal));
+      console.out.flush();
+      upload.dir = converted->dir();
+    }
+    absl::StatusOr<ImportFiles> opened = OpenImportFiles(upload);
     if (!opened.ok()) return UsageFailure(opened.status(), inv, console);
     import_files = *std::move(opened);
   }

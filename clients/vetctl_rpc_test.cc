@@ -43,6 +43,7 @@ namespace {
 
 namespace v1 = ::vetanalytics::v1;
 using ::testing::HasSubstr;
+using ::testing::AllOf;
 
 // Answers Ask with a scripted stream and status; the unary calls check the
 // API key like the real server does.
@@ -837,6 +838,73 @@ TEST_F(ImportTest, AnUnreadableMappingExitsWithTwoBeforeAnyCall) {
   inv.mapping_file = (dir_ / "no-such-mapping.json").string();
   EXPECT_EQ(RunCli(inv), 2);
   EXPECT_THAT(err_.str(), HasSubstr("--mapping: cannot read"));
+  EXPECT_EQ(service_.import_calls(), 0);
+}
+
+// A tiny ezyVet Invoice Lines Report, under a name of the practice's own.
+constexpr char kEzyvetReport[] =
+    "Invoice #,Invoice Date,Client Contact Code,First Name,Last Name,"
+    "Animal Code,Patient Name,Species,Staff Member ID,Staff Member,"
+    "Product Code,Product Name,Product Group,Qty,Discount($),"
+    "Total Invoiced (excl)\n"
+    "I1,13/02/2026,C1,Ann,Lee,A1,Rex,Dog,S1,Dr X,CONS,Consult,Consultations,"
+    "1,0,75.00\n";
+
+TEST_F(ImportTest, APresetConvertsTheFolderPrintsItsReportAndUploadsTheTables) {
+  const std::filesystem::path vendor = dir_ / "ezyvet";
+  std::filesystem::create_directories(vendor);
+  std::ofstream(vendor / "Invoice Lines Feb.csv", std::ios::binary)
+      << kEzyvetReport;
+  service_.import_report.set_practice_id("demo");
+  Invocation inv = MakeInvocation({"import", vendor.string()});
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 0) << err_.str();
+  EXPECT_THAT(out_.str(),
+              AllOf(HasSubstr("preset ezyvet: read 1 file, ignored 0"),
+                    HasSubstr("converted: clients 1, patients 1, staff 1, "
+                              "appointments 0, invoice_lines 1"),
+                    HasSubstr("patients.sex: not in the Invoice Lines Report"),
+                    HasSubstr("staff.fte: every staff member is taken as full "
+                              "time"),
+                    HasSubstr("imported demo")));
+
+  const std::vector<v1::ImportChunk> chunks = service_.import_chunks();
+  ASSERT_GE(chunks.size(), 7u);
+  EXPECT_EQ(chunks[0].header().mapping_json(), "");
+  std::map<std::string, std::string> received;
+  for (const v1::ImportChunk& chunk : chunks) {
+    if (chunk.has_table()) received[chunk.table().table()] += chunk.table().data();
+  }
+  EXPECT_EQ(received.size(), 5u);
+  EXPECT_EQ(received["appointments"],
+            "appointment_id,patient_id,client_id,staff_id,starts_at,"
+            "duration_min,type,status,booked_at\n");
+  EXPECT_THAT(received["invoice_lines"],
+              HasSubstr("I1,1,2026-02-13,C1,A1,S1,,CONS,Consult,consultation,"
+                        "1,75,0,75.00,"));
+
+  // --json: the conversion's report is a JSON line before the import's.
+  out_.str("");
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 0);
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], AllOf(HasSubstr("{\"preset\":{\"name\":\"ezyvet\""),
+                              HasSubstr("\"rows\":{\"clients\":\"1\"")));
+  EXPECT_THAT(lines[1], HasSubstr("\"practiceId\":\"demo\""));
+}
+
+TEST_F(ImportTest, AnUnknownPresetExitsWithTwoAndExportsItCannotReadWithThree) {
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.preset = "vetspire";
+  EXPECT_EQ(RunCli(inv), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("known presets: covetrus, ezyvet"));
+  err_.str("");
+  // The canonical CSVs are no ezyVet export.
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 3);
+  EXPECT_THAT(err_.str(), HasSubstr("vetctl: INVALID_ARGUMENT: no file in"));
   EXPECT_EQ(service_.import_calls(), 0);
 }
 

@@ -687,6 +687,17 @@ TEST(ParseInvocationTest, ImportAndDemoDataTakeOneDirectory) {
   EXPECT_EQ(inv->dir, "out");
 }
 
+TEST(ParseInvocationTest, ImportTakesAPresetButNotWithAMapping) {
+  FlagValues flags;
+  flags.preset = "ezyvet";
+  auto inv = Parse({"import", "exports"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->preset, "ezyvet");
+  flags.mapping = "mapping.json";
+  EXPECT_THAT(std::string(Parse({"import", "exports"}, flags).status().message()),
+              HasSubstr("--preset and --mapping do not go together"));
+}
+
 TEST(NewKeyTest, ParsesPracticeAndRefusesOperandsAndBadIds) {
   auto inv = Parse({"new-key"});
   ASSERT_TRUE(inv.ok()) << inv.status();

@@ -525,6 +525,33 @@ TEST(PlannerTest, ComparingTwoFilterValuesGivesOneFigurePerValue) {
   EXPECT_EQ(MustParse("dog revenue vs last year").comparison, Comparison::kSamePeriodLastYear);
 }
 
+// Issue 14: words that change the meaning are used or the question is
+// declined, never dropped.
+TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
+  // "invoice" as a verb is an amount; the noun a count.
+  EXPECT_EQ(MustParse("how much did we invoice in 2024?").metric, "revenue");
+  EXPECT_EQ(MustParse("number of invoices in 2024").metric, "transactions");
+  // A money verb beats the count a filter word usually implies.
+  EXPECT_EQ(MustParse("how much did wellness visits bring in during 2025?").metric, "revenue");
+  EXPECT_EQ(MustParse("How much did we sell in medications last month?").metric, "revenue");
+  EXPECT_EQ(MustParse("how many items did we sell last month").metric, "items_sold");
+  // "ranked" ranks.
+  QueryPlan ranked = MustParse("Vets ranked by revenue, 2025");
+  EXPECT_TRUE(ranked.ranked);
+  EXPECT_EQ(ranked.dimension, "vet");
+  // "the diet category" names the value filtered on, not a breakdown.
+  QueryPlan diet = MustParse("Gross margin % for the diet category in 2025");
+  EXPECT_EQ(diet.dimension, "");
+  EXPECT_EQ(MustParse("revenue by category for diets last quarter").dimension, "category");
+  // What the planner cannot honour is declined with the reason.
+  EXPECT_THAT(ParseQuestion("Which month had the most revenue of all time?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not over all time")));
+  EXPECT_THAT(ParseQuestion("what should we charge for a dental cleaning?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
+  EXPECT_THAT(ParseQuestion("How many lapsed patients do we have?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"lapsed\"")));
+}
+
 // "Active patients" are the patients' own status, not their clients'.
 TEST(PlannerTest, ActivePatientsAreThePatientsOwnStatus) {
   for (const char* question : {"how many active patients do we have", "active pets",

@@ -38,6 +38,7 @@ struct Term {
   CueKind cue = CueKind::kStop;          // kCue
   int count = 0;                         // kCue ranks
   bool upcoming = false;                 // kFilter: names the days ahead
+  std::string reason;                    // kCue kUnsupported
 };
 
 struct Lexicon {
@@ -134,6 +135,7 @@ Lexicon BuildLexicon() {
       t.cue = c.kind;
       t.implied_metric = c.implied_metric;
       t.count = c.count;
+      t.reason = c.reason;
       add(s, std::move(t));
     }
   }
@@ -202,6 +204,8 @@ absl::optional<int> SmallCount(absl::string_view w) {
 struct Mention {
   std::string phrase;  // as the question wrote it
   const Term* term = nullptr;
+  // A dimension after "by", "per", "each" or "across": asked as a breakdown.
+  bool explicit_breakdown = false;
 };
 
 struct CompareMention {
@@ -238,6 +242,8 @@ struct Mentions {
   std::vector<Mention> filters;
   std::vector<std::string> implied_by_filters, implied_by_ranks,
       implied_by_hints;
+  // Why a word of the question cannot be honoured (the first such word).
+  std::string unsupported;
   bool trend = false;
   bool share = false;     // "share", "percentage"
   bool upcoming = false;  // "upcoming": periods holds the days ahead
@@ -459,9 +465,15 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
         case TermKind::kMetric:
           found.metrics.push_back({phrase, term});
           break;
-        case TermKind::kDimension:
-          found.dimensions.push_back({phrase, term});
+        case TermKind::kDimension: {
+          Mention mention{phrase, term};
+          // "by species", "per vet", "for each category", "across vets".
+          const std::string before = i > 0 ? texts[i - 1] : "";
+          mention.explicit_breakdown = before == "by" || before == "per" ||
+                                       before == "each" || before == "across";
+          found.dimensions.push_back(std::move(mention));
           break;
+        }
         case TermKind::kFilter:
           found.filters.push_back({phrase, term});
           if (!term->implied_metric.empty()) {
@@ -495,6 +507,9 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
               break;
             case CueKind::kShare:
               found.share = true;
+              break;
+            case CueKind::kUnsupported:
+              if (found.unsupported.empty()) found.unsupported = term->reason;
               break;
             case CueKind::kOverall:
               found.overall = true;
@@ -736,8 +751,9 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         "The planner did not understand ", absl::StrJoin(quoted, ", "),
         found.unknown.size() > 10 ? " and more" : "", "."));
   }
+  if (!found.unsupported.empty()) return Decline(found.unsupported);
 
-  // The metric: named, else implied by a filter, a rank or a verb, else the
+  // The metric: named, else implied by a verb, a rank or a filter, else the
   // previous turn's.
   std::vector<std::string> named;
   for (const Mention& m : found.metrics) {
@@ -787,9 +803,11 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
     filters_follow_up = applies;
   }
+  // A verb names the metric more surely than a filter word's usual one: "how
+  // much did wellness visits bring in" is revenue, not a count of visits.
   for (const auto* implied :
-       {&found.implied_by_filters, &found.implied_by_ranks,
-        &found.implied_by_hints}) {
+       {&found.implied_by_hints, &found.implied_by_ranks,
+        &found.implied_by_filters}) {
     if (filters_follow_up && implied == &found.implied_by_filters) continue;
     if (metric_id.empty() && !implied->empty()) metric_id = implied->front();
   }
@@ -979,6 +997,21 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         absl::StrJoin(dims, " and "), "."));
   }
   plan.dimension = dims.empty() ? "" : dims[0];
+  // "the diet category", "vaccination-type appointments": the attribute's
+  // word names the one value filtered on, not a breakdown of one row.
+  // An explicit "by species" stays a breakdown, even of one row.
+  bool explicit_breakdown = false;
+  for (const Mention& m : found.dimensions) {
+    explicit_breakdown = explicit_breakdown || m.explicit_breakdown ||
+                         absl::StartsWith(Lower(m.phrase), "by ") ||
+                         absl::StartsWith(Lower(m.phrase), "per ");
+  }
+  for (const FilterClause& f : plan.filters) {
+    if (f.attribute == plan.dimension && f.values.size() == 1 && !found.rank.present &&
+        !explicit_breakdown) {
+      plan.dimension.clear();
+    }
+  }
   if (found.trend && !plan.dimension.empty() && !IsTimeGrain(plan.dimension)) {
     return Decline(absl::StrCat("The planner shows a trend or a breakdown by ",
                                 plan.dimension, ", not both at once."));

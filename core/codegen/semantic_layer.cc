@@ -687,7 +687,9 @@ std::vector<FilterWord> BuildFilterWords() {
       {{"appointment_status", {"scheduled"}}}, "appointments",
       /*upcoming=*/true);
   // Client status ("active clients" is a metric of its own).
-  add({"inactive", "lapsed"}, {{"client_status", {"inactive"}}});
+  // Not "lapsed": lapsed patients are those not seen for a while, a metric
+  // of visits, not a client's status.
+  add({"inactive"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
   // Staff roles.
   add({"technician", "tech", "nurse"}, {{"role", {"technician"}}});
@@ -736,7 +738,7 @@ std::vector<Cue> BuildCues() {
         "and",    "or",        "each",        "every",      "all",
         "total",  "number",    "count",       "amount",     "value",
         "clinic", "practice",  "hospital",    "please",     "can",
-        "could",  "would",     "will",        "should",     "there",
+        "could",  "would",     "will",        "there",
         "it",     "its",       "that",        "this",       "those",
         "these",  "so",        "far",         "up",         "breakdown",
         "break",  "broken",    "down",        "split",      "grouped",
@@ -750,8 +752,7 @@ std::vector<Cue> BuildCues() {
         "had",    "having",    "performance", "performing", "perform",
         "doing",  "look",      "looking",     "like",       "dollar",
         "usd",    "period",    "time",        "what about", "how about",
-        "where",  "rank",      "ranked",      "ranking",    "sorted",
-        "order",  "chart",     "graph",       "plot",       "table",
+        "where",  "chart",     "graph",       "plot",       "table",
         "come",   "came",      "coming",      "gave",       "given",
         "giving"},
        CueKind::kStop});
@@ -799,9 +800,28 @@ std::vector<Cue> BuildCues() {
                   CueKind::kCompare});
   cues.push_back({{"make", "made", "earn", "earned", "bring in", "brought in",
                    "bill", "billed", "generate", "generated", "take in",
-                   "took in", "charge", "charged"},
+                   "took in", "charge", "charged",
+                   // "invoice" as a verb is an amount, the noun a count.
+                   "we invoice", "we invoiced", "invoiced",
+                   // "How much did we sell" is money; "how many did we sell"
+                   // units (the sell hint below).
+                   "how much did we sell", "how much we sold",
+                   "how much have we sold", "how much was sold"},
                   CueKind::kHint,
                   "revenue"});
+  // "Vets ranked by revenue": every value, highest first.
+  cues.push_back({{"ranked", "rank", "ranking", "sorted", "sorted by", "ordered by",
+                   "in order of"},
+                  CueKind::kRankHighest});
+  // Words whose meaning the planner cannot honour: declined, never dropped.
+  cues.push_back({{"of all time", "all time", "all-time", "ever"},
+                  CueKind::kUnsupported, "", 0,
+                  "The planner answers over a named period (\"in 2025\", \"the last 3 "
+                  "years\"), not over all time."});
+  cues.push_back({{"should", "ought"},
+                  CueKind::kUnsupported, "", 0,
+                  "The planner reports what the data shows; it does not advise what "
+                  "to do."});
   cues.push_back({{"see", "saw", "seen", "treat", "treated"},
                   CueKind::kHint,
                   "patients_seen"});

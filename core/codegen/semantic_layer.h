@@ -167,6 +167,7 @@ enum class CueKind {
   kCompare,      // "growth", "change", "vs" without a named period
   kHint,         // a verb implying a metric when none is named: "earned", "saw"
   kShare,        // "share", "percentage": the part of a total the filters keep
+  kUnsupported,  // a word whose meaning the planner cannot honour: declined
   // Follow-ups only (no meaning in a question of its own):
   kOverall,  // "overall", "without the breakdown": drop the breakdown
   kAllRows,  // "all animals", "without the filter": drop the filters
@@ -179,6 +180,8 @@ struct Cue {
   std::string implied_metric;
   // Rank cues: rows to keep (0 keeps all: "which vet had the most").
   int count = 0;
+  // kUnsupported: why the question is declined.
+  std::string reason;
 };
 
 const std::vector<Metric>& Metrics();

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "core/data/columnar_store.h"
 #include "core/data/dataset.h"
 #include "core/data/demo_generator.h"
 #include "core/data/testing/test_files.h"
@@ -262,6 +263,51 @@ TEST(ImportValidatorTest, OptionalColumnsMayBeAbsent) {
   EXPECT_EQ(hired->valid, (std::vector<uint8_t>{0, 0}));
   EXPECT_EQ(out.result.tables[2].FindColumn("fte")->numbers,
             (std::vector<double>{1.0, 1.0}));
+}
+
+// What exports of practice systems often lack (docs/PRESETS.md): a
+// client's registration day, an animal's sex, a staff member's role, and
+// appointments altogether. They import; the values are null.
+TEST(ImportValidatorTest, CreatedOnSexRoleMayBeAbsentOrEmptyAndTablesEmpty) {
+  Fixture f;
+  f.csv["clients"] =
+      "client_id,first_name,last_name,status\nC1,Ann,Lee,active\n"
+      "C2,Bob,Ray,inactive\n";
+  f.csv["patients"] =
+      "patient_id,client_id,name,species,sex,status\n"
+      "P1,C1,Rex,canine,,active\nP2,C2,Tom,feline,F,active\n";
+  f.csv["staff"] = "staff_id,full_name\nS1,Dr Vet\nS2,Tech Person\n";
+  f.csv["appointments"] =
+      "appointment_id,patient_id,client_id,staff_id,starts_at,duration_min,"
+      "type,status\n";
+  f.csv["invoice_lines"] = absl::StrReplaceAll(f.csv["invoice_lines"],
+                                               {{",A1,", ",,"}});
+  ImportOutcome out = Validate(f);
+  ASSERT_THAT(out.problems, IsEmpty()) << FormatImportProblems(out);
+  EXPECT_EQ(out.result.rows.at("appointments"), 0);
+  EXPECT_EQ(out.result.tables[0].FindColumn("created_on")->valid,
+            (std::vector<uint8_t>{0, 0}));
+  EXPECT_EQ(out.result.tables[1].FindColumn("sex")->valid,
+            (std::vector<uint8_t>{0, 1}));
+  EXPECT_EQ(out.result.tables[2].FindColumn("role")->valid,
+            (std::vector<uint8_t>{0, 0}));
+  EXPECT_THAT(out.result.warnings,
+              ::testing::Contains("appointments has no rows"));
+  // The store the sandbox loads takes the empty table and the nulls, and
+  // describes the table's row count (what a planner reads to decline).
+  TempDir store;
+  ASSERT_THAT(WriteColumnarDataset(out.result.tables, store.File("v")), IsOk());
+  absl::StatusOr<DatasetDescription> described =
+      DescribeColumnarDataset(store.File("v"));
+  ASSERT_THAT(described.status(), IsOk());
+  EXPECT_EQ(described->FindTable("appointments")->row_count, 0);
+  EXPECT_EQ(described->FindTable("staff")->row_count, 2);
+  // A value that is there must still be one of the allowed ones.
+  Fixture bad = f;
+  bad.csv["patients"] = absl::StrReplaceAll(bad.csv["patients"],
+                                            {{"feline,F,", "feline,x,"}});
+  EXPECT_THAT(Validate(bad).problems,
+              ElementsAre(Problem("patients", 3, "sex", "x", "not one of")));
 }
 
 TEST(ImportValidatorTest, IdsMustBePresentAndUnique) {

@@ -59,7 +59,9 @@ std::vector<TableSpec> BuildSchema() {
               Personal(Column("phone", T::kText, "the owner's phone number"))),
           Optional(Personal(
               Column("postal_code", T::kText, "the owner's postal code"))),
-          Column("created_on", T::kDate, "the day the client registered"),
+          Optional(Column("created_on", T::kDate,
+                          "the day the client registered (empty where the "
+                          "export does not say)")),
           Enum("status", {"active", "inactive"},
                "whether the client is still active"),
       }});
@@ -77,9 +79,10 @@ std::vector<TableSpec> BuildSchema() {
                 "equine", "other"},
                "the animal's species"),
           Optional(Column("breed", T::kText, "the breed")),
-          Enum("sex", {"m", "f", "mn", "fs"},
-               "male, female, male neutered, female spayed; upper case "
-               "tolerated"),
+          Optional(Enum("sex", {"m", "f", "mn", "fs"},
+                        "male, female, male neutered, female spayed; upper "
+                        "case tolerated; empty where the export does not "
+                        "say")),
           Optional(
               Column("birth_date", T::kDate, "the animal's date of birth")),
           Enum("status", {"active", "deceased"}, "whether the animal is alive"),
@@ -94,9 +97,11 @@ std::vector<TableSpec> BuildSchema() {
               "full_name", T::kText,
               "the staff member's name (not personal data here: managers ask "
               "which vet and expect names)"),
-          Enum("role",
-               {"veterinarian", "technician", "receptionist", "manager"},
-               "the staff member's role"),
+          Optional(Enum("role",
+                        {"veterinarian", "technician", "receptionist",
+                         "manager"},
+                        "the staff member's role (empty where the export "
+                        "does not say)")),
           Optional(Column("hired_on", T::kDate,
                           "the day the staff member was hired")),
           Optional(
