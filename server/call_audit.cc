@@ -13,8 +13,8 @@ namespace vet::server {
 CallAudit::CallAudit(audit::AuditRecorder* recorder, const PracticeRegistry& practices,
                      const Clock& clock, std::string rpc)
     : recorder_(recorder), practices_(practices), clock_(clock) {
-  call_.started_at = clock_.Now();
-  call_.rpc = std::move(rpc);
+  call_.entry.at = clock_.Now();
+  call_.entry.rpc = std::move(rpc);
 }
 
 void CallAudit::Authorized(const std::string& requested_practice,
@@ -22,7 +22,7 @@ void CallAudit::Authorized(const std::string& requested_practice,
   if (recorder_ == nullptr) return;
   absl::MutexLock lock(&mu_);
   if (practice.ok()) {
-    call_.practice_id = (*practice)->id;
+    call_.entry.practice_id = (*practice)->id;
     call_.key_sha256 = (*practice)->api_key_sha256;
     attributed_ = true;
     return;
@@ -31,12 +31,12 @@ void CallAudit::Authorized(const std::string& requested_practice,
   // ValidatePracticeId first: Find never sees a malformed id.
   attributed_ =
       ValidatePracticeId(requested_practice).ok() && practices_.Find(requested_practice).ok();
-  if (attributed_) call_.practice_id = requested_practice;
+  if (attributed_) call_.entry.practice_id = requested_practice;
 }
 
 void CallAudit::SetSession(const std::string& session_id) {
   absl::MutexLock lock(&mu_);
-  call_.session_id = session_id;
+  call_.entry.session_id = session_id;
 }
 
 void CallAudit::SetQuestion(const std::string& question) {
@@ -48,20 +48,20 @@ void CallAudit::SetQuestion(const std::string& question) {
 void CallAudit::Observe(const pipeline::AskEvent& event) {
   absl::MutexLock lock(&mu_);
   if (const auto* started = absl::get_if<pipeline::SessionStartedEvent>(&event.payload)) {
-    call_.session_id = started->session_id;
-    call_.question_id = started->question_id;
+    call_.entry.session_id = started->session_id;
+    call_.entry.question_id = started->question_id;
   } else if (const auto* check = absl::get_if<pipeline::BudgetCheckEvent>(&event.payload)) {
     // The model chosen, in case no code is written (a refusal by the budget).
-    call_.model = check->model;
+    call_.entry.model = check->model;
   } else if (const auto* code = absl::get_if<pipeline::CodeGeneratedEvent>(&event.payload)) {
-    call_.generator = code->generator;
-    call_.model = code->model;
-    call_.prompt_tokens += code->prompt_tokens;
-    call_.completion_tokens += code->completion_tokens;
-    if (!final_cost_) call_.cost_micros += code->cost_micros;
+    call_.entry.generator = code->generator;
+    call_.entry.model = code->model;
+    call_.entry.prompt_tokens += code->prompt_tokens;
+    call_.entry.completion_tokens += code->completion_tokens;
+    if (!final_cost_) call_.entry.cost_micros += code->cost_micros;
   } else if (const auto* answer = absl::get_if<pipeline::FinalAnswerEvent>(&event.payload)) {
     // What was charged, sandbox time included.
-    call_.cost_micros = answer->total_cost_micros;
+    call_.entry.cost_micros = answer->total_cost_micros;
     final_cost_ = true;
   }
 }
@@ -77,8 +77,8 @@ void CallAudit::Finish(const absl::Status& status) {
       recorder_->CountUnattributed();
       return;
     }
-    call_.status = status.code();
-    call_.duration = clock_.Now() - call_.started_at;
+    call_.entry.status = status.code();
+    call_.entry.duration = clock_.Now() - call_.entry.at;
     call = std::move(call_);
   }
   recorder_->Record(call);

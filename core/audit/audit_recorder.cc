@@ -79,24 +79,24 @@ AuditRecorder::~AuditRecorder() {
 AuditEntry AuditRecorder::ToEntry(const CallRecord& call) const {
   AuditEntry e;
   e.id = NewAuditEntryId();
-  e.at = call.started_at;
-  e.practice_id = call.practice_id;
-  e.rpc = call.rpc;
-  e.status = call.status;
-  e.duration = call.duration;
+  e.at = call.entry.at;
+  e.practice_id = call.entry.practice_id;
+  e.rpc = call.entry.rpc;
+  e.status = call.entry.status;
+  e.duration = call.entry.duration;
   if (IsRefusal(call)) {
     // A refused caller may have sent anything: nothing it chose (session,
     // question) goes into the practice's trail.
     return e;
   }
   e.key_id = KeyId(*call.key_sha256);
-  e.session_id = Capped(call.session_id, kMaxIdBytes);
-  e.question_id = Capped(call.question_id, kMaxIdBytes);
-  e.generator = Capped(call.generator, kMaxIdBytes);
-  e.model = Capped(call.model, kMaxIdBytes);
-  e.prompt_tokens = call.prompt_tokens;
-  e.completion_tokens = call.completion_tokens;
-  e.cost_micros = call.cost_micros;
+  e.session_id = Capped(call.entry.session_id, kMaxIdBytes);
+  e.question_id = Capped(call.entry.question_id, kMaxIdBytes);
+  e.generator = Capped(call.entry.generator, kMaxIdBytes);
+  e.model = Capped(call.entry.model, kMaxIdBytes);
+  e.prompt_tokens = call.entry.prompt_tokens;
+  e.completion_tokens = call.entry.completion_tokens;
+  e.cost_micros = call.entry.cost_micros;
   if (!call.question.empty()) {
     e.question_sha256 = Sha256Hex(Sha256(call.question));
     if (options_.questions == QuestionMode::kText) {
@@ -112,7 +112,7 @@ void AuditRecorder::Record(const CallRecord& call) {
   const char* dropped = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    if (IsRefusal(call) && !TakeRefusalToken(call.practice_id, entry.suppressed_refusals)) {
+    if (IsRefusal(call) && !TakeRefusalToken(call.entry.practice_id, entry.suppressed_refusals)) {
       dropped = kDropRefusalLimit;
       ++stats_.dropped_refusal_limit;
     } else if (queue_.size() >= options_.max_queued) {

@@ -57,23 +57,16 @@ class AuditMetrics {
 
 // What the server knows of one call when it ends.
 struct CallRecord {
-  absl::Time started_at;
-  absl::Duration duration;
-  // The practice the call named. Refused calls are recorded only for a
-  // practice the server serves (the server checks; see CountUnattributed).
-  std::string practice_id;
+  // The entry as the server sees it: at (the call's start), practice_id
+  // (the practice the call named; refused calls are recorded only for a
+  // practice the server serves: the server checks, see CountUnattributed),
+  // rpc, session and question ids, generator, model, tokens, cost, status
+  // and duration. The recorder fills id, key_id, question and
+  // question_sha256, and clears what a refused caller chose.
+  AuditEntry entry;
   // The SHA-256 of the key that was accepted; nullopt when the call was
   // refused (UNAUTHENTICATED, PERMISSION_DENIED) or never got that far.
   std::optional<Sha256Digest> key_sha256;
-  std::string rpc;
-  std::string session_id;
-  std::string question_id;
-  std::string generator;
-  std::string model;
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
-  int64_t cost_micros = 0;
-  absl::StatusCode status = absl::StatusCode::kOk;
   // Ask: the question as the client sent it; empty for other calls.
   std::string question;
 };

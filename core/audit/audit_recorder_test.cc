@@ -54,18 +54,18 @@ class CountingMetrics final : public AuditMetrics {
 
 CallRecord Authorized(const std::string& practice = "clinic") {
   CallRecord call;
-  call.practice_id = practice;
+  call.entry.practice_id = practice;
   call.key_sha256 = Sha256("the-clinic-key");
-  call.rpc = "Ask";
-  call.started_at = absl::FromUnixSeconds(1790000000);
-  call.duration = absl::Milliseconds(25);
+  call.entry.rpc = "Ask";
+  call.entry.at = absl::FromUnixSeconds(1790000000);
+  call.entry.duration = absl::Milliseconds(25);
   return call;
 }
 
 CallRecord Refused(const std::string& practice = "clinic") {
   CallRecord call = Authorized(practice);
   call.key_sha256.reset();
-  call.status = absl::StatusCode::kPermissionDenied;
+  call.entry.status = absl::StatusCode::kPermissionDenied;
   return call;
 }
 
@@ -91,14 +91,14 @@ class AuditRecorderTest : public ::testing::Test {
 TEST_F(AuditRecorderTest, HashModeKeepsTheQuestionsHashAndKeyIdButNotItsText) {
   auto recorder = Make();
   CallRecord call = Authorized();
-  call.session_id = "s1";
-  call.question_id = "q1";
-  call.generator = "model";
-  call.model = "gpt-5.2-mini";
-  call.prompt_tokens = 100;
-  call.completion_tokens = 20;
-  call.cost_micros = 345;
-  call.status = absl::StatusCode::kDeadlineExceeded;
+  call.entry.session_id = "s1";
+  call.entry.question_id = "q1";
+  call.entry.generator = "model";
+  call.entry.model = "gpt-5.2-mini";
+  call.entry.prompt_tokens = 100;
+  call.entry.completion_tokens = 20;
+  call.entry.cost_micros = 345;
+  call.entry.status = absl::StatusCode::kDeadlineExceeded;
   call.question = "How many dentals did we do last month?";
   recorder->Record(call);
   ASSERT_TRUE(recorder->Flush(kWait));
@@ -107,7 +107,7 @@ TEST_F(AuditRecorderTest, HashModeKeepsTheQuestionsHashAndKeyIdButNotItsText) {
   ASSERT_EQ(trail.size(), 1u);
   const AuditEntry& e = trail[0];
   EXPECT_EQ(e.id.size(), 16u);
-  EXPECT_EQ(e.at, call.started_at);
+  EXPECT_EQ(e.at, call.entry.at);
   EXPECT_EQ(e.duration, absl::Milliseconds(25));
   EXPECT_EQ(e.practice_id, "clinic");
   EXPECT_EQ(e.key_id, Sha256Hex(Sha256("the-clinic-key")).substr(0, 12));
@@ -144,7 +144,7 @@ TEST_F(AuditRecorderTest, ARefusalKeepsNothingTheCallerChose) {
   options.questions = QuestionMode::kText;
   auto recorder = Make(options);
   CallRecord call = Refused();
-  call.session_id = "attacker-chosen";
+  call.entry.session_id = "attacker-chosen";
   call.question = "attacker-chosen text";
   recorder->Record(call);
   ASSERT_TRUE(recorder->Flush(kWait));
@@ -162,7 +162,7 @@ TEST_F(AuditRecorderTest, CapsClientSuppliedText) {
   options.questions = QuestionMode::kText;
   auto recorder = Make(options);
   CallRecord call = Authorized();
-  call.session_id = std::string(1000, 's');
+  call.entry.session_id = std::string(1000, 's');
   call.question = std::string(100000, 'q');
   recorder->Record(call);
   ASSERT_TRUE(recorder->Flush(kWait));
@@ -261,9 +261,9 @@ TEST_F(AuditRecorderTest, PurgeExpiredKeepsWhatIsWithinTheRetention) {
   options.retention = absl::Hours(24 * 400);
   auto recorder = Make(options);
   CallRecord old_call = Authorized();
-  old_call.started_at = clock_.Now() - absl::Hours(24 * 400) - absl::Seconds(1);
+  old_call.entry.at = clock_.Now() - absl::Hours(24 * 400) - absl::Seconds(1);
   CallRecord edge = Authorized();
-  edge.started_at = clock_.Now() - absl::Hours(24 * 400);
+  edge.entry.at = clock_.Now() - absl::Hours(24 * 400);
   recorder->Record(old_call);
   recorder->Record(edge);
   recorder->Record(Authorized());
@@ -280,7 +280,7 @@ TEST_F(AuditRecorderTest, ZeroRetentionKeepsEverythingForever) {
   options.retention = absl::ZeroDuration();
   auto recorder = Make(options);
   CallRecord ancient = Authorized();
-  ancient.started_at = clock_.Now() - absl::Hours(24 * 365 * 20);
+  ancient.entry.at = clock_.Now() - absl::Hours(24 * 365 * 20);
   recorder->Record(ancient);
   ASSERT_TRUE(recorder->Flush(kWait));
   clock_.Advance(absl::Hours(24 * 365 * 20));
