@@ -14,12 +14,15 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "core/practice/practice.h"
 
@@ -44,6 +47,10 @@ Usage:
   vetctl sessions          the practice's sessions, most recent first
                            [--page_size=N] [--page_token=TOKEN]
   vetctl end-session ID    end a session; later asks with it are NOT_FOUND
+  vetctl audit [--since=2026-12-01|24h] [--page_size=N] [--page_token=TOKEN]
+                           the practice's audit trail, newest first: every
+                           call made for it (refused ones too) with its key
+                           id, status, cost and the question's hash or text
   vetctl import DIR [--mapping=FILE] [--as_of=YYYY-MM-DD]
                            upload DIR's clients.csv, patients.csv, staff.csv,
                            appointments.csv and invoice_lines.csv as the
@@ -289,6 +296,39 @@ Environment Environment::FromProcess() {
   return env;
 }
 
+absl::StatusOr<absl::Time> ResolveSince(absl::string_view text, absl::Time now,
+                                        absl::TimeZone tz) {
+  const std::string shown(text.substr(0, 64));
+  auto bad = [&] {
+    return Usage(absl::StrCat(
+        "--since must be a date (2026-12-01), a time (2026-12-01T08:00:00Z) "
+        "or a duration ago (90m, 24h, 7d), got \"",
+        shown, "\""));
+  };
+  absl::Time since;
+  absl::CivilDay day;
+  std::string error;
+  absl::Duration ago;
+  int64_t days = 0;
+  if (IsValidDate(std::string(text)) && absl::ParseCivilTime(text, &day)) {
+    since = absl::FromCivil(day, tz);
+  } else if (absl::ParseTime(absl::RFC3339_full, text, &since, &error)) {
+  } else if (absl::EndsWith(text, "d") &&
+             absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) &&
+             days >= 0 && days <= 36500) {
+    since = now - absl::Hours(24 * days);
+  } else if (absl::ParseDuration(text, &ago) && ago >= absl::ZeroDuration() &&
+             ago != absl::InfiniteDuration()) {
+    since = now - ago;
+  } else {
+    return bad();
+  }
+  if (since > now) {
+    return Usage(absl::StrCat("--since \"", shown, "\" is in the future"));
+  }
+  return since;
+}
+
 bool IsValidDate(const std::string& date) {
   if (date.size() != 10 || date[4] != '-' || date[7] != '-') return false;
   for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
@@ -308,12 +348,19 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     const char* name;
     Command command;
   } kCommands[] = {
-      {"ask", Command::kAsk},           {"budget", Command::kBudget},
-      {"describe", Command::kDescribe}, {"session", Command::kSession},
-      {"sessions", Command::kSessions}, {"end-session", Command::kEndSession},
-      {"import", Command::kImport},     {"demo-data", Command::kDemoData},
-      {"help", Command::kHelp},         {"chat", Command::kChat},
-      {"bench", Command::kBench},       {"new-key", Command::kNewKey},
+      {"ask", Command::kAsk},
+      {"budget", Command::kBudget},
+      {"describe", Command::kDescribe},
+      {"session", Command::kSession},
+      {"sessions", Command::kSessions},
+      {"end-session", Command::kEndSession},
+      {"audit", Command::kAudit},
+      {"import", Command::kImport},
+      {"demo-data", Command::kDemoData},
+      {"help", Command::kHelp},
+      {"chat", Command::kChat},
+      {"bench", Command::kBench},
+      {"new-key", Command::kNewKey},
   };
   const std::string& name = args[0];
   Invocation inv;
@@ -412,6 +459,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
     case Command::kBudget:
     case Command::kDescribe:
     case Command::kSessions:
+    case Command::kAudit:
       if (!operands.empty()) {
         return Usage(absl::StrCat(name, " takes no arguments, got \"",
                                   absl::StrJoin(operands, " "), "\""));
@@ -437,6 +485,14 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   if (flags.page_size < 0) {
     return Usage(absl::StrCat("--page_size must not be negative, got ",
                               flags.page_size));
+  }
+  if (!flags.since.empty()) {
+    // Checked now, for exit code 2 before any call; resolved at the call.
+    if (absl::StatusOr<absl::Time> since =
+            ResolveSince(flags.since, absl::Now(), absl::UTCTimeZone());
+        !since.ok()) {
+      return since.status();
+    }
   }
 
   if (absl::Status bench =
@@ -470,6 +526,7 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                       : kDefaultTimeoutSeconds));
   inv.page_size = flags.page_size;
   inv.page_token = flags.page_token;
+  inv.since = flags.since;
   inv.mapping_file = flags.mapping;
   inv.preset = flags.preset;
   if (!inv.preset.empty() && !inv.mapping_file.empty()) {

@@ -48,6 +48,7 @@ enum class Command {
   kSession,
   kSessions,
   kEndSession,
+  kAudit,
   kImport,
   kDemoData,
   kNewKey,
@@ -90,6 +91,8 @@ struct FlagValues {
   std::optional<int> timeout_seconds;
   int page_size = 0;
   std::string page_token;
+  // audit: "YYYY-MM-DD", an RFC 3339 time or a duration ago ("24h", "7d").
+  std::string since;
   std::string mapping;
   // import: a preset name or the path of a preset .json file.
   std::string preset;
@@ -173,6 +176,9 @@ struct Invocation {
   absl::Duration timeout = absl::Seconds(kDefaultTimeoutSeconds);
   int page_size = 0;
   std::string page_token;
+  // audit: --since as given (checked; ResolveSince turns it into a time
+  // when the call is made); empty for the whole trail.
+  std::string since;
   // import: the directory holding the CSV exports; demo-data: where they are
   // written.
   std::string dir;
@@ -216,6 +222,13 @@ absl::Status CheckFlagArgs(absl::Span<char* const> argv);
 // last value of a repeated flag; bench's --question is meant to be repeated.
 std::vector<std::string> FlagOccurrences(absl::Span<char* const> argv,
                                          absl::string_view name);
+
+// `vetctl audit --since`: "YYYY-MM-DD" (midnight starting that day in
+// `tz`), an RFC 3339 time ("2026-12-01T08:00:00Z") or a duration before
+// `now` ("90m", "24h", "7d"). kInvalidArgument naming --since otherwise, or
+// for a time after `now`.
+absl::StatusOr<absl::Time> ResolveSince(absl::string_view text, absl::Time now,
+                                        absl::TimeZone tz);
 
 // True if `date` is a real calendar day written "YYYY-MM-DD".
 bool IsValidDate(const std::string& date);

@@ -612,6 +612,74 @@ std::string FormatSessionList(const v1::ListSessionsResponse& response,
   return out;
 }
 
+std::string FormatAuditList(const v1::ListAuditResponse& response,
+                            const FormatOptions& options,
+                            absl::string_view since) {
+  const bool color = options.color;
+  std::string out;
+  if (response.entries().empty()) {
+    out = "no audit entries\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header = {"TIME",    "CALL",    "STATUS", "KEY",
+                                       "SESSION", "BY",      "TOKENS", "COST",
+                                       "TOOK",    "QUESTION"};
+    for (std::string& name : header) name = Paint(color, Style::kBold, name);
+    rows.push_back(std::move(header));
+    for (const v1::AuditEntry& e : response.entries()) {
+      std::string status = OneLine(e.status(), 32);
+      if (e.suppressed_refusals() > 0) {
+        absl::StrAppend(&status, " (+", FormatInteger(e.suppressed_refusals()),
+                        " refused)");
+      }
+      const int64_t tokens = e.prompt_tokens() + e.completion_tokens();
+      std::string by = OneLine(e.generator() == "planner" || e.model().empty()
+                                   ? e.generator()
+                                   : e.model(),
+                               32);
+      std::string question;
+      if (!e.question().empty()) {
+        question = OneLine(e.question(), 48);
+      } else if (!e.question_sha256().empty()) {
+        question =
+            Paint(color, Style::kDim,
+                  absl::StrCat("sha256:",
+                               OneLine(e.question_sha256(), 64).substr(0, 12)));
+      }
+      rows.push_back({
+          FormatTimestamp(e.time(), options.time_zone),
+          OneLine(e.rpc(), 32),
+          status,
+          e.key_id().empty() ? "-" : OneLine(e.key_id(), 16),
+          // The start of a session id is enough to tell sessions apart.
+          OneLine(e.session_id(), 64).substr(0, 8),
+          by,
+          tokens > 0 ? FormatInteger(tokens) : "",
+          e.rpc() == "Ask" ? FormatMoney(e.cost_micros()) : "",
+          absl::StrCat(FormatInteger(e.duration_ms()), " ms"),
+          question,
+      });
+    }
+    out = LayoutColumns(
+        rows,
+        {false, false, false, false, false, false, true, true, true, false},
+        "");
+  }
+  if (!response.next_page_token().empty()) {
+    absl::StrAppend(
+        &out,
+        Paint(color, Style::kDim,
+              absl::StrCat(
+                  "more: vetctl audit ",
+                  since.empty()
+                      ? ""
+                      : absl::StrCat("--since=", OneLine(since, 64), " "),
+                  "--page_token=", OneLine(response.next_page_token(), 256))),
+        "\n");
+  }
+  return out;
+}
+
 std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
   for (const char ch : text) {

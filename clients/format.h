@@ -93,6 +93,14 @@ std::string FormatSession(const vetanalytics::v1::Session& session,
 std::string FormatSessionList(
     const vetanalytics::v1::ListSessionsResponse& response,
     const FormatOptions& options);
+// One row per audit entry, newest first as the server sends them: time,
+// call, status (with refusals not recorded one by one), key id, session,
+// generator or model, tokens, cost, duration, and the question's text or
+// the start of its SHA-256; then, if there is a next page, the vetctl
+// command that shows it (with `since`, as given, when not empty).
+std::string FormatAuditList(const vetanalytics::v1::ListAuditResponse& response,
+                            const FormatOptions& options,
+                            absl::string_view since = "");
 // The dataset version ("unchanged" when the practice already had exactly
 // this data), the rows per table aligned, then the warnings.
 std::string FormatImportReport(const vetanalytics::v1::ImportReport& report,

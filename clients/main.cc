@@ -56,8 +56,11 @@ ABSL_FLAG(std::optional<int>, timeout, std::nullopt,
           "deadline of the call, in seconds (default 120; import 600)");
 ABSL_FLAG(bool, no_color, false, "never use colors");
 ABSL_FLAG(int, page_size, 0,
-          "sessions: at most this many (0: the server's 20)");
-ABSL_FLAG(std::string, page_token, "", "sessions: the page to show");
+          "sessions, audit: at most this many (0: the server's 20; audit 100)");
+ABSL_FLAG(std::string, page_token, "", "sessions, audit: the page to show");
+ABSL_FLAG(std::string, since, "",
+          "audit: only calls since this date (2026-12-01, local time), time "
+          "(RFC 3339) or duration ago (24h, 7d)");
 ABSL_FLAG(std::string, mapping, "",
           "import: column mapping file (JSON, see docs/SCHEMA.md)");
 ABSL_FLAG(std::string, preset, "",
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
   flags.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   flags.page_size = absl::GetFlag(FLAGS_page_size);
   flags.page_token = absl::GetFlag(FLAGS_page_token);
+  flags.since = absl::GetFlag(FLAGS_since);
   flags.mapping = absl::GetFlag(FLAGS_mapping);
   flags.preset = absl::GetFlag(FLAGS_preset);
   flags.lines = absl::GetFlag(FLAGS_lines);

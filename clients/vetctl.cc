@@ -742,6 +742,30 @@ int Run(const Invocation& inv, const Console& console,
           &output);
       break;
     }
+    case Command::kAudit: {
+      v1::ListAuditRequest request;
+      request.set_practice_id(inv.practice);
+      request.set_page_size(inv.page_size);
+      request.set_page_token(inv.page_token);
+      if (!inv.since.empty()) {
+        // Checked by ParseInvocation; resolved now, in the console's zone.
+        absl::StatusOr<absl::Time> since =
+            ResolveSince(inv.since, absl::Now(), console.time_zone);
+        if (!since.ok()) return UsageFailure(since.status(), inv, console);
+        const absl::Duration after_epoch = *since - absl::UnixEpoch();
+        const int64_t seconds = absl::ToInt64Seconds(after_epoch);
+        request.mutable_since()->set_seconds(seconds);
+        request.mutable_since()->set_nanos(static_cast<int32_t>(
+            absl::ToInt64Nanoseconds(after_epoch - absl::Seconds(seconds))));
+      }
+      status = CallUnary(
+          &Stub::ListAudit, *stub, context, request, inv.json,
+          [&](const v1::ListAuditResponse& trail) {
+            return FormatAuditList(trail, format, inv.since);
+          },
+          &output);
+      break;
+    }
     case Command::kImport: {
       v1::ImportReport report;
       status = Import(*stub, context, inv, import_files, &report);

@@ -147,6 +147,30 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
     return grpc::Status::OK;
   }
 
+  // ListAudit answers with `audit` after checking the key, and keeps the
+  // request.
+  v1::ListAuditResponse audit;
+  v1::ListAuditRequest last_audit_request() {
+    absl::MutexLock lock(&mu_);
+    return last_audit_request_;
+  }
+
+  grpc::Status ListAudit(grpc::ServerContext* context,
+                         const v1::ListAuditRequest* request,
+                         v1::ListAuditResponse* response) override {
+    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    {
+      absl::MutexLock lock(&mu_);
+      last_audit_request_ = *request;
+    }
+    if (request->page_token() == "bad") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "page_token is not one this server issued");
+    }
+    *response = audit;
+    return grpc::Status::OK;
+  }
+
   // ImportDataset records every chunk, then answers with import_status or,
   // if that is OK, import_report.
   grpc::Status import_status = grpc::Status::OK;
@@ -213,6 +237,7 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
   std::vector<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
   int budget_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_api_key_ ABSL_GUARDED_BY(mu_);
+  v1::ListAuditRequest last_audit_request_ ABSL_GUARDED_BY(mu_);
 };
 
 class RunTest : public ::testing::Test {
@@ -379,6 +404,53 @@ TEST_F(RunTest, UnaryCallsPrintOrMapTheirErrors) {
   end.json = true;
   EXPECT_EQ(RunCli(end), 0);
   EXPECT_EQ(out_.str(), "{}\n");
+}
+
+TEST_F(RunTest, AuditSendsSinceAndPagesAndPrintsTheTrail) {
+  v1::AuditEntry* entry = service_.audit.add_entries();
+  entry->set_rpc("Ask");
+  entry->set_status("OK");
+  entry->set_key_id("0123456789ab");
+  entry->set_question_sha256(std::string(64, 'a'));
+  FlagValues flags;
+  flags.addr = addr_;
+  flags.timeout_seconds = 20;
+  flags.since = "2026-12-01T00:00:00Z";
+  flags.page_size = 10;
+  absl::StatusOr<Invocation> inv =
+      ParseInvocation({"audit"}, flags, Environment());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+
+  EXPECT_EQ(RunCli(*inv), 0);
+  EXPECT_EQ(err_.str(), "");
+  const v1::ListAuditRequest request = service_.last_audit_request();
+  EXPECT_EQ(request.practice_id(), "demo");
+  EXPECT_EQ(request.since().seconds(), 1796083200);
+  EXPECT_EQ(request.page_size(), 10);
+  EXPECT_THAT(out_.str(), HasSubstr("QUESTION\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("0123456789ab"));
+  EXPECT_THAT(out_.str(), HasSubstr("sha256:aaaaaaaaaaaa"));
+
+  out_.str("");
+  inv->json = true;
+  EXPECT_EQ(RunCli(*inv), 0);
+  v1::ListAuditResponse parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok())
+      << out_.str();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      parsed, service_.audit));
+
+  // Without --since the whole trail is asked for.
+  Invocation all = MakeInvocation({"audit"});
+  EXPECT_EQ(RunCli(all), 0);
+  EXPECT_FALSE(service_.last_audit_request().has_since());
+
+  Invocation bad_token = MakeInvocation({"audit"});
+  bad_token.page_token = "bad";
+  EXPECT_EQ(RunCli(bad_token), 3);
+  EXPECT_THAT(err_.str(),
+              HasSubstr("vetctl: INVALID_ARGUMENT: page_token is not one"));
 }
 
 TEST_F(RunTest, AuthFailuresExitWithFour) {

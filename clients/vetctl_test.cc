@@ -30,6 +30,7 @@
 #include "clients/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 #include "vetanalytics/v1/analytics.pb.h"
 
 // Flags for CheckFlagArgs to find in the registry (vetctl's own live in
@@ -48,6 +49,8 @@ namespace v1 = ::vetanalytics::v1;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::vet::testing::IsOkAndHolds;
+using ::vet::testing::StatusIs;
 
 // --- Exit codes ------------------------------------------------------------
 
@@ -359,6 +362,81 @@ TEST(FormatSessionListTest, OneAlignedRowPerSession) {
             "no sessions\n");
 }
 
+TEST(FormatAuditListTest, OneRowPerCallWithTheQuestionsHashOrText) {
+  v1::ListAuditResponse response;
+  v1::AuditEntry* ask = response.add_entries();
+  ask->set_rpc("Ask");
+  ask->set_status("OK");
+  ask->set_key_id("0123456789ab");
+  ask->set_session_id("5f0c4e1d2b3a4968");
+  ask->set_generator("model");
+  ask->set_model("gpt-5.2-mini");
+  ask->set_prompt_tokens(1000);
+  ask->set_completion_tokens(234);
+  ask->set_cost_micros(1'250'000);
+  ask->set_duration_ms(1500);
+  ask->set_question_sha256(std::string(64, 'e'));
+  v1::AuditEntry* refused = response.add_entries();
+  refused->set_rpc("GetBudget");
+  refused->set_status("PERMISSION_DENIED");
+  refused->set_suppressed_refusals(12);
+  refused->set_duration_ms(0);
+  v1::AuditEntry* planner = response.add_entries();
+  planner->set_rpc("Ask");
+  planner->set_status("OK");
+  planner->set_key_id("0123456789ab");
+  planner->set_generator("planner");
+  planner->set_model("planner");
+  planner->set_question("How many\ndogs?");
+  planner->set_duration_ms(25);
+  response.set_next_page_token("tok");
+  const std::string text =
+      FormatAuditList(response, FormatOptions(), /*since=*/"24h");
+  const std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(lines[0],
+            "TIME  CALL       STATUS                           KEY           "
+            "SESSION   BY            TOKENS   COST      TOOK  QUESTION");
+  EXPECT_EQ(lines[1],
+            "—     Ask        OK                               0123456789ab  "
+            "5f0c4e1d  gpt-5.2-mini   1,234  $1.25  1,500 ms  "
+            "sha256:eeeeeeeeeeee");
+  EXPECT_EQ(lines[2],
+            "—     GetBudget  PERMISSION_DENIED (+12 refused)  -             "
+            "                                           0 ms");
+  EXPECT_THAT(lines[3], HasSubstr("planner"));
+  EXPECT_THAT(lines[3], HasSubstr("How many dogs?"));
+  EXPECT_EQ(lines[4], "more: vetctl audit --since=24h --page_token=tok");
+  EXPECT_EQ(FormatAuditList(v1::ListAuditResponse(), FormatOptions()),
+            "no audit entries\n");
+}
+
+TEST(ResolveSinceTest, DatesTimesAndDurationsAgo) {
+  const absl::Time now = absl::FromUnixSeconds(1796083200);  // 2026-12-01 UTC
+  absl::TimeZone chicago;
+  ASSERT_TRUE(absl::LoadTimeZone("America/Chicago", &chicago));
+  EXPECT_THAT(ResolveSince("2026-11-30", now, absl::UTCTimeZone()),
+              IsOkAndHolds(now - absl::Hours(24)));
+  // A date is midnight where vetctl runs.
+  EXPECT_THAT(ResolveSince("2026-11-30", now, chicago),
+              IsOkAndHolds(now - absl::Hours(24) + absl::Hours(6)));
+  EXPECT_THAT(ResolveSince("2026-11-30T12:00:00Z", now, chicago),
+              IsOkAndHolds(now - absl::Hours(12)));
+  EXPECT_THAT(ResolveSince("24h", now, chicago),
+              IsOkAndHolds(now - absl::Hours(24)));
+  EXPECT_THAT(ResolveSince("90m", now, chicago),
+              IsOkAndHolds(now - absl::Minutes(90)));
+  EXPECT_THAT(ResolveSince("7d", now, chicago),
+              IsOkAndHolds(now - absl::Hours(24 * 7)));
+  for (const char* bad :
+       {"yesterday", "2026-13-01", "-1h", "1x", "d", "2026-12-02", "inf"}) {
+    EXPECT_THAT(
+        ResolveSince(bad, now, absl::UTCTimeZone()),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--since")))
+        << bad;
+  }
+}
+
 TEST(FormatSessionTest, ShowsTurns) {
   v1::Session session;
   session.set_session_id("s-1");
@@ -431,6 +509,24 @@ TEST(ParseInvocationTest, RejectsBadUsage) {
   zero_timeout.timeout_seconds = 0;
   EXPECT_THAT(std::string(Parse({"budget"}, zero_timeout).status().message()),
               HasSubstr("--timeout"));
+}
+
+TEST(ParseInvocationTest, AuditTakesSinceAndPagesAndNoArguments) {
+  FlagValues flags;
+  flags.since = "24h";
+  flags.page_size = 50;
+  flags.page_token = "tok";
+  absl::StatusOr<Invocation> inv = Parse({"audit"}, flags);
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kAudit);
+  EXPECT_EQ(inv->since, "24h");
+  EXPECT_EQ(inv->page_size, 50);
+  EXPECT_EQ(inv->page_token, "tok");
+  EXPECT_THAT(std::string(Parse({"audit", "x"}).status().message()),
+              HasSubstr("audit takes no arguments"));
+  flags.since = "last week";
+  EXPECT_THAT(std::string(Parse({"audit"}, flags).status().message()),
+              HasSubstr("--since"));
 }
 
 TEST(ParseInvocationTest, ChecksAsOfDates) {

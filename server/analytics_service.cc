@@ -19,6 +19,7 @@
 #include "absl/types/variant.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "server/call_audit.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
 #include "server/wire.h"
@@ -55,6 +56,23 @@ absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry
                                           const std::string& practice_id) {
   return Authorize(practices, ApiKey(context), practice_id);
 }
+// The same, telling the call's audit who it is for.
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(
+    const PracticeRegistry& practices, const grpc::CallbackServerContext* context,
+    const std::string& practice_id, CallAudit& audit) {
+  auto practice = Authorize(practices, context, practice_id);
+  audit.Authorized(practice_id, practice);
+  return practice;
+}
+
+std::unique_ptr<CallAudit> NewAudit(const AnalyticsService::Deps& deps, std::string rpc) {
+  return std::make_unique<CallAudit>(deps.audit, *deps.practices, *deps.clock, std::move(rpc));
+}
+
+// The code of the status the client gets, for the call's audit entry.
+absl::Status AuditedStatus(const grpc::Status& sent) {
+  return absl::Status(static_cast<absl::StatusCode>(sent.error_code()), "");
+}
 
 // The status a call ends with: `status`, and when it is OK, `response`
 // serialized into `out` for gRPC to send.
@@ -71,21 +89,27 @@ grpc::Status FinishStatus(absl::Status status, const google::protobuf::MessageLi
   return ToGrpcStatus(status);
 }
 
-// One unary call: holds its typed response until the call finishes.
+// One unary call: holds its typed response until the call finishes, and its
+// audit entry until it is recorded, with the status sent, just before.
 template <typename Response>
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  explicit UnaryCall(grpc::ByteBuffer* raw_response) : raw_response_(raw_response) {}
+  UnaryCall(grpc::ByteBuffer* raw_response, std::unique_ptr<CallAudit> audit)
+      : raw_response_(raw_response), audit_(std::move(audit)) {}
 
   Response* response() { return &response_; }
+  CallAudit& audit() { return *audit_; }
   // Call once; `this` may be deleted as soon as it returns.
   void FinishWith(const absl::Status& status) {
-    Finish(FinishStatus(status, response_, raw_response_));
+    grpc::Status sent = FinishStatus(status, response_, raw_response_);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
   }
   void OnDone() override { delete this; }
 
  private:
   grpc::ByteBuffer* const raw_response_;
+  const std::unique_ptr<CallAudit> audit_;
   Response response_;
 };
 
@@ -106,12 +130,14 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       FinishNow(request.status());
       return;
     }
-    auto practice = Authorize(*deps_.practices, context, request->practice_id());
+    auto practice = Authorize(*deps_.practices, context, request->practice_id(), *audit_);
     if (!practice.ok()) {
       FinishNow(practice.status());
       return;
     }
     practice_ = *practice;
+    audit_->SetQuestion(request->question());
+    audit_->SetSession(request->session_id());
     if (deps_.admission != nullptr) {
       // One practice past its share is refused; the others are still served.
       auto ticket = deps_.admission->Admit(practice_->id);
@@ -129,6 +155,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   }
 
   void Emit(const pipeline::AskEvent& event) override {
+    audit_->Observe(event);
     v1::AskEvent message;
     ToProto(event, &message);
     if (event.seq == 1) deps_.metrics->RecordFirstEvent(deps_.clock->Now() - started_at_);
@@ -305,12 +332,15 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     deps_.metrics->RecordQuestion(practice_ != nullptr ? practice_->id : "-",
                                   absl::StatusCodeToString(result.code()),
                                   deps_.clock->Now() - started_at_);
-    Finish(ToGrpcStatus(result));
+    grpc::Status sent = ToGrpcStatus(result);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
+  const std::unique_ptr<CallAudit> audit_ = NewAudit(deps_, "Ask");
   // Written before the task is submitted, read by the task.
   absl::Time submitted_at_;
   // Keeps the practices file's snapshot alive for the call across a reload.
@@ -393,6 +423,7 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       }
       const v1::ImportHeader& header = chunk_.header();
       auto practice = Authorize(*deps_.practices, api_key_, header.practice_id());
+      audit_->Authorized(header.practice_id(), practice);
       if (!practice.ok()) return practice.status();
       practice_ = *practice;
       if (practice_->data_root.empty()) {
@@ -460,12 +491,15 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   // Frees the staging folder before finishing: nothing touches `this` after.
   void Done(const absl::Status& status) {
     staging_.reset();
-    Finish(FinishStatus(status, response_, raw_response_));
+    grpc::Status sent = FinishStatus(status, response_, raw_response_);
+    audit_->Finish(AuditedStatus(sent));
+    Finish(std::move(sent));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const std::string api_key_;
+  const std::unique_ptr<CallAudit> audit_ = NewAudit(deps_, "ImportDataset");
   grpc::ByteBuffer* const raw_response_;
   v1::ImportReport response_;
   // The message being read, and that message parsed; messages_ counts them.
@@ -495,16 +529,18 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AnalyticsService::Ask(
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* AnalyticsService::ServeUnary(UnaryHandler<Request, Response> handler,
+                                                       const char* rpc,
                                                        grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer& request,
                                                        grpc::ByteBuffer* response) {
-  auto* call = new UnaryCall<Response>(response);
+  auto* call = new UnaryCall<Response>(response, NewAudit(deps_, rpc));
   absl::StatusOr<Request> parsed = ParseRequest<Request>(request);
   if (!parsed.ok()) {
     call->FinishWith(parsed.status());
     return call;
   }
-  absl::StatusOr<UnaryWork> work = (this->*handler)(context, *parsed, call->response());
+  absl::StatusOr<UnaryWork> work =
+      (this->*handler)(context, *parsed, call->response(), call->audit());
   // A request refused anyway uses no pool slot.
   if (!work.ok()) {
     call->FinishWith(work.status());
@@ -519,33 +555,33 @@ grpc::ServerUnaryReactor* AnalyticsService::ServeUnary(UnaryHandler<Request, Res
 grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContext* context,
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::GetBudgetWork, context, *request, response);
+  return ServeUnary(&AnalyticsService::GetBudgetWork, "GetBudget", context, *request, response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::DescribeDatasetWork, context, *request, response);
+  return ServeUnary(&AnalyticsService::DescribeDatasetWork, "DescribeDataset", context, *request, response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::GetSessionWork, context, *request, response);
+  return ServeUnary(&AnalyticsService::GetSessionWork, "GetSession", context, *request, response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::ListSessions(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::ListSessionsWork, context, *request, response);
+  return ServeUnary(&AnalyticsService::ListSessionsWork, "ListSessions", context, *request, response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::EndSessionWork, context, *request, response);
+  return ServeUnary(&AnalyticsService::EndSessionWork, "EndSession", context, *request, response);
 }
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetBudgetWork(
     grpc::CallbackServerContext* context, const v1::GetBudgetRequest& request,
-    v1::Budget* response) {
-  auto practice = Authorize(*deps_.practices, context, request.practice_id());
+    v1::Budget* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   return UnaryWork([this, practice, response]() -> absl::Status {
     auto state = deps_.budget->GetState(**practice);
@@ -557,8 +593,8 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetBudgetWork(
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWork(
     grpc::CallbackServerContext* context, const v1::DescribeDatasetRequest& request,
-    v1::DatasetDescription* response) {
-  auto practice = Authorize(*deps_.practices, context, request.practice_id());
+    v1::DatasetDescription* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   return UnaryWork([this, practice, response]() -> absl::Status {
     auto dataset = deps_.datasets->Describe((*practice)->data_dir);
@@ -576,10 +612,11 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWor
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetSessionWork(
     grpc::CallbackServerContext* context, const v1::GetSessionRequest& request,
-    v1::Session* response) {
-  auto practice = Authorize(*deps_.practices, context, request.practice_id());
+    v1::Session* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   std::string session_id = request.session_id();
+  audit.SetSession(session_id);
   if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
   return UnaryWork([this, practice, session_id, response]() -> absl::Status {
     auto record = deps_.sessions->Get((*practice)->id, session_id);
@@ -591,8 +628,8 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetSessionWork(
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListSessionsWork(
     grpc::CallbackServerContext* context, const v1::ListSessionsRequest& request,
-    v1::ListSessionsResponse* response) {
-  auto practice = Authorize(*deps_.practices, context, request.practice_id());
+    v1::ListSessionsResponse* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   int page_size = request.page_size();
   std::string token = request.page_token();
@@ -609,13 +646,47 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListSessionsWork(
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::EndSessionWork(
     grpc::CallbackServerContext* context, const v1::EndSessionRequest& request,
-    v1::EndSessionResponse* /*response*/) {
-  auto practice = Authorize(*deps_.practices, context, request.practice_id());
+    v1::EndSessionResponse* /*response*/, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   std::string session_id = request.session_id();
+  audit.SetSession(session_id);
   if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
   return UnaryWork([this, practice, session_id]() -> absl::Status {
     return deps_.sessions->End((*practice)->id, session_id);
+  });
+}
+
+grpc::ServerUnaryReactor* AnalyticsService::ListAudit(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return ServeUnary(&AnalyticsService::ListAuditWork, "ListAudit", context, *request, response);
+}
+
+absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListAuditWork(
+    grpc::CallbackServerContext* context, const v1::ListAuditRequest& request,
+    v1::ListAuditResponse* response, CallAudit& audit) {
+  auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
+  if (!practice.ok()) return practice.status();
+  if (deps_.audit_store == nullptr) {
+    return absl::UnimplementedError("this server keeps no audit trail");
+  }
+  absl::Time since = absl::InfinitePast();
+  if (request.has_since()) {
+    VET_ASSIGN_OR_RETURN(since, FromProto(request.since(), "since"));
+  }
+  const int page_size = request.page_size();
+  std::string token = request.page_token();
+  return UnaryWork([this, practice, since, page_size, token, response]() -> absl::Status {
+    // The entries of calls that ended before this one began may still be
+    // queued: wait for them, briefly (a writer that is behind must not hold
+    // the call long).
+    if (deps_.audit != nullptr) deps_.audit->Flush(absl::Seconds(1));
+    auto page = deps_.audit_store->List((*practice)->id, since, page_size, token);
+    if (!page.ok()) return page.status();
+    for (const audit::AuditEntry& e : page->entries) ToProto(e, response->add_entries());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
   });
 }
 

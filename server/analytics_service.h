@@ -9,6 +9,8 @@
 #include <functional>
 
 #include "absl/status/statusor.h"
+#include "core/audit/audit_recorder.h"
+#include "core/audit/audit_store.h"
 #include "core/budget/budget_guard.h"
 #include "core/common/clock.h"
 #include "core/common/worker_pool.h"
@@ -19,6 +21,7 @@
 #include "core/practice/practice.h"
 #include "core/session/session_store.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "server/call_audit.h"
 #include "server/metrics.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -46,7 +49,8 @@ using RawAnalyticsService =
                 GeneratedService::WithRawCallbackMethod_GetSession,
                 GeneratedService::WithRawCallbackMethod_ListSessions,
                 GeneratedService::WithRawCallbackMethod_EndSession,
-                GeneratedService::WithRawCallbackMethod_ImportDataset>::type;
+                GeneratedService::WithRawCallbackMethod_ImportDataset,
+                GeneratedService::WithRawCallbackMethod_ListAudit>::type;
 
 }  // namespace internal
 
@@ -77,6 +81,10 @@ class AnalyticsService final : public internal::RawAnalyticsService {
     // a client that stopped reading holds that memory.
     int64_t max_buffered_event_bytes = int64_t{64} << 20;
     absl::Duration stalled_stream_limit = absl::Minutes(2);
+    // Every call is recorded here (CallAudit), and ListAudit reads the
+    // store; nullptr records nothing and ListAudit is UNIMPLEMENTED.
+    audit::AuditRecorder* audit = nullptr;
+    audit::AuditStore* audit_store = nullptr;
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 
@@ -101,38 +109,52 @@ class AnalyticsService final : public internal::RawAnalyticsService {
                                        grpc::ByteBuffer* response) override;
   grpc::ServerReadReactor<grpc::ByteBuffer>* ImportDataset(grpc::CallbackServerContext* context,
                                                            grpc::ByteBuffer* response) override;
+  // The calling practice's audit trail; it first waits up to a second for
+  // entries still queued, so that a caller sees the calls it just made.
+  grpc::ServerUnaryReactor* ListAudit(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
 
  private:
   // A unary method's typed half, called with the parsed request on gRPC's
-  // thread: it authenticates and checks what is cheap, and returns the
-  // refusal or the work that fills `response` on the worker pool.
+  // thread: it authenticates (telling `audit` for whom the call is) and
+  // checks what is cheap, and returns the refusal or the work that fills
+  // `response` on the worker pool.
   using UnaryWork = std::function<absl::Status()>;
   template <typename Request, typename Response>
   using UnaryHandler = absl::StatusOr<UnaryWork> (AnalyticsService::*)(
-      grpc::CallbackServerContext* context, const Request& request, Response* response);
+      grpc::CallbackServerContext* context, const Request& request, Response* response,
+      CallAudit& audit);
 
   // Parses `request`, calls `handler`, runs its work and answers with the
-  // response serialized (server/wire.h).
+  // response serialized (server/wire.h); the call's audit entry (method
+  // `rpc`) is recorded with the status the client gets.
   template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* ServeUnary(UnaryHandler<Request, Response> handler,
+  grpc::ServerUnaryReactor* ServeUnary(UnaryHandler<Request, Response> handler, const char* rpc,
                                        grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer& request, grpc::ByteBuffer* response);
 
   absl::StatusOr<UnaryWork> GetBudgetWork(grpc::CallbackServerContext* context,
                                           const vetanalytics::v1::GetBudgetRequest& request,
-                                          vetanalytics::v1::Budget* response);
+                                          vetanalytics::v1::Budget* response, CallAudit& audit);
   absl::StatusOr<UnaryWork> DescribeDatasetWork(
       grpc::CallbackServerContext* context, const vetanalytics::v1::DescribeDatasetRequest& request,
-      vetanalytics::v1::DatasetDescription* response);
+      vetanalytics::v1::DatasetDescription* response, CallAudit& audit);
   absl::StatusOr<UnaryWork> GetSessionWork(grpc::CallbackServerContext* context,
                                            const vetanalytics::v1::GetSessionRequest& request,
-                                           vetanalytics::v1::Session* response);
+                                           vetanalytics::v1::Session* response, CallAudit& audit);
   absl::StatusOr<UnaryWork> ListSessionsWork(grpc::CallbackServerContext* context,
                                              const vetanalytics::v1::ListSessionsRequest& request,
-                                             vetanalytics::v1::ListSessionsResponse* response);
+                                             vetanalytics::v1::ListSessionsResponse* response,
+                                             CallAudit& audit);
   absl::StatusOr<UnaryWork> EndSessionWork(grpc::CallbackServerContext* context,
                                            const vetanalytics::v1::EndSessionRequest& request,
-                                           vetanalytics::v1::EndSessionResponse* response);
+                                           vetanalytics::v1::EndSessionResponse* response,
+                                           CallAudit& audit);
+  absl::StatusOr<UnaryWork> ListAuditWork(grpc::CallbackServerContext* context,
+                                          const vetanalytics::v1::ListAuditRequest& request,
+                                          vetanalytics::v1::ListAuditResponse* response,
+                                          CallAudit& audit);
 
   const Deps deps_;
 };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/audit/audit_recorder.h"
 #include "core/common/pem_file.h"
 #include "core/common/status_macros.h"
 
@@ -215,6 +216,12 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (o.session_sweep <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--session_sweep must be positive");
+  }
+  VET_RETURN_IF_ERROR(audit::ParseQuestionMode(o.audit_questions).status());
+  if (o.audit_retention_days < 0 || o.audit_retention_days > 36500) {
+    return absl::InvalidArgumentError(
+        "--audit_retention_days (VET_AUDIT_RETENTION_DAYS) must be between 0 (keep forever) "
+        "and 36500");
   }
   if (o.context_tokens < 0 || o.context_tokens > 200'000) {
     return absl::InvalidArgumentError(

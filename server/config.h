@@ -118,6 +118,14 @@ struct ServerOptions {
   absl::Duration session_ttl = absl::Hours(24);
   // How often expired and ended sessions are purged.
   absl::Duration session_sweep = absl::Minutes(5);
+  // The audit trail (core/audit): an entry per call, kept in the same kind
+  // of store as the budget (sqlite: <state_dir>/audit.sqlite3; postgres:
+  // the same database; memory). "hash" keeps each question's SHA-256 only;
+  // "text" keeps its text too.
+  std::string audit_questions = "hash";
+  // Entries older than this many days are purged, at start-up and every
+  // session_sweep; 0 keeps them forever.
+  int audit_retention_days = 400;
   // Tokens of a session's earlier turns a model sees (context_window.h).
   int64_t context_tokens = 2000;
   // What a second of sandbox execution costs, in micro-dollars

@@ -174,6 +174,29 @@ std::string WriteTempFile(const std::string& name, const std::string& text) {
   return path;
 }
 
+TEST(ServerOptionsTest, AuditSettingsAreCheckedNamingTheFlag) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  // The defaults: questions hashed, 400 days kept.
+  EXPECT_EQ(o.audit_questions, "hash");
+  EXPECT_EQ(o.audit_retention_days, 400);
+  o.audit_questions = "text";
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.audit_questions = "plain";
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--audit_questions")));
+  o.audit_questions = "hash";
+  o.audit_retention_days = 0;  // forever
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  for (int days : {-1, 36501}) {
+    o.audit_retention_days = days;
+    EXPECT_THAT(ValidateServerOptions(o),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--audit_retention_days")))
+        << days;
+  }
+}
+
 TEST(ServerOptionsTest, TlsNeedsBothCertAndKeyAndNamesTheFlag) {
   ServerOptions o;
   o.state_dir = "/tmp/x";

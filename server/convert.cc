@@ -3,6 +3,7 @@
 #include "server/convert.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "core/common/log.h"
 #include "server/event_bound.h"
 
@@ -19,6 +20,41 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
   }
   out->set_seconds(seconds);
   out->set_nanos(static_cast<int32_t>(rem));
+}
+
+absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
+                                     absl::string_view field) {
+  // The range google/protobuf/timestamp.proto allows.
+  constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is not a valid timestamp (seconds ", ts.seconds(), ", nanos ", ts.nanos(),
+        "): seconds must be within 0001-01-01..9999-12-31 and nanos "
+        "within 0..999999999"));
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+void ToProto(const audit::AuditEntry& e, v1::AuditEntry* out) {
+  out->set_id(e.id);
+  ToProto(e.at, out->mutable_time());
+  out->set_practice_id(e.practice_id);
+  out->set_key_id(e.key_id);
+  out->set_rpc(e.rpc);
+  out->set_session_id(e.session_id);
+  out->set_question_id(e.question_id);
+  out->set_generator(e.generator);
+  out->set_model(e.model);
+  out->set_prompt_tokens(e.prompt_tokens);
+  out->set_completion_tokens(e.completion_tokens);
+  out->set_cost_micros(e.cost_micros);
+  out->set_status(absl::StatusCodeToString(e.status));
+  out->set_duration_ms(absl::ToInt64Milliseconds(e.duration));
+  out->set_question(e.question);
+  out->set_question_sha256(e.question_sha256);
+  out->set_suppressed_refusals(e.suppressed_refusals);
 }
 
 namespace {
@@ -53,6 +89,7 @@ struct EventVisitor {
     m->set_resumed(e.resumed);
     m->set_turn(e.turn);
     m->set_as_of_date(e.as_of_date);
+    m->set_question_id(e.question_id);
   }
   void operator()(const pipeline::BudgetCheckEvent& e) const {
     auto* m = out->mutable_budget_check();

@@ -2,7 +2,10 @@
 #ifndef VET_SERVER_CONVERT_H_
 #define VET_SERVER_CONVERT_H_
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "core/audit/audit_store.h"
 #include "core/budget/budget_guard.h"
 #include "core/data/dataset.h"
 #include "core/pipeline/events.h"
@@ -13,6 +16,12 @@
 namespace vet::server {
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* out);
+// A request's timestamp. kInvalidArgument naming `field` when it is not a
+// valid google.protobuf.Timestamp (seconds within 0001-01-01..9999-12-31,
+// nanos within 0..999,999,999).
+absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
+                                     absl::string_view field);
+void ToProto(const audit::AuditEntry& entry, vetanalytics::v1::AuditEntry* out);
 // The result is at most kMaxAskEventBytes (BoundAskEvent in event_bound.h).
 void ToProto(const pipeline::AskEvent& event, vetanalytics::v1::AskEvent* out);
 void ToProto(const ResultValue& result, vetanalytics::v1::Result* out);

@@ -217,5 +217,63 @@ TEST_F(ConvertTest, TextEventsTooBigAreCut) {
   EXPECT_TRUE(absl::EndsWith(output.execution_output().text(), "\u2026"));
 }
 
+TEST(AuditConvertTest, AnEntryKeepsEveryFieldAndNamesItsStatus) {
+  audit::AuditEntry e;
+  e.id = "0011223344556677";
+  e.at = absl::FromUnixMicros(1796083200'123456);
+  e.practice_id = "clinic";
+  e.key_id = "0123456789ab";
+  e.rpc = "Ask";
+  e.session_id = "s";
+  e.question_id = "q";
+  e.generator = "model";
+  e.model = "m";
+  e.prompt_tokens = 10;
+  e.completion_tokens = 2;
+  e.cost_micros = 33;
+  e.status = absl::StatusCode::kPermissionDenied;
+  e.duration = absl::Microseconds(1'500'900);
+  e.question = "text";
+  e.question_sha256 = "abc";
+  e.suppressed_refusals = 4;
+  vetanalytics::v1::AuditEntry out;
+  ToProto(e, &out);
+  EXPECT_EQ(out.id(), e.id);
+  EXPECT_EQ(out.time().seconds(), 1796083200);
+  EXPECT_EQ(out.time().nanos(), 123456000);
+  EXPECT_EQ(out.practice_id(), "clinic");
+  EXPECT_EQ(out.key_id(), "0123456789ab");
+  EXPECT_EQ(out.rpc(), "Ask");
+  EXPECT_EQ(out.session_id(), "s");
+  EXPECT_EQ(out.question_id(), "q");
+  EXPECT_EQ(out.generator(), "model");
+  EXPECT_EQ(out.model(), "m");
+  EXPECT_EQ(out.prompt_tokens(), 10);
+  EXPECT_EQ(out.completion_tokens(), 2);
+  EXPECT_EQ(out.cost_micros(), 33);
+  EXPECT_EQ(out.status(), "PERMISSION_DENIED");
+  EXPECT_EQ(out.duration_ms(), 1500);
+  EXPECT_EQ(out.question(), "text");
+  EXPECT_EQ(out.question_sha256(), "abc");
+  EXPECT_EQ(out.suppressed_refusals(), 4);
+}
+
+TEST(AuditConvertTest, ARequestTimestampOutsideTheProtoRangeIsRefusedNamingTheField) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(1796083200);
+  ts.set_nanos(5);
+  auto t = FromProto(ts, "since");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, absl::FromUnixSeconds(1796083200) + absl::Nanoseconds(5));
+  for (auto [seconds, nanos] : std::vector<std::pair<int64_t, int32_t>>{
+           {253402300800, 0}, {-62135596801, 0}, {0, -1}, {0, 1'000'000'000}}) {
+    ts.set_seconds(seconds);
+    ts.set_nanos(nanos);
+    absl::StatusOr<absl::Time> bad = FromProto(ts, "since");
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr("since is not a valid timestamp"));
+  }
+}
+
 }  // namespace
 }  // namespace vet::server

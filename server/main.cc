@@ -112,6 +112,12 @@ ABSL_FLAG(std::string, pricing_file, "",
           "table [VET_PRICING_FILE]");
 ABSL_FLAG(absl::Duration, session_ttl, absl::Hours(24),
           "A session with no question for this long expires and is purged [VET_SESSION_TTL]");
+ABSL_FLAG(std::string, audit_questions, "hash",
+          "What the audit trail keeps of a question: hash (its SHA-256 only) or text "
+          "[VET_AUDIT_QUESTIONS]");
+ABSL_FLAG(int, audit_retention_days, 400,
+          "Audit entries older than this many days are purged; 0 keeps them forever "
+          "[VET_AUDIT_RETENTION_DAYS]");
 ABSL_FLAG(int64_t, context_tokens, 2000,
           "Tokens of a session's earlier turns a model sees: the latest in full, older ones "
           "one line each [VET_CONTEXT_TOKENS]");
@@ -209,6 +215,8 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   str("VET_BUDGET_STORE", FLAGS_budget_store);
   str("VET_PRICING_FILE", FLAGS_pricing_file);
   duration("VET_SESSION_TTL", FLAGS_session_ttl);
+  str("VET_AUDIT_QUESTIONS", FLAGS_audit_questions);
+  integer("VET_AUDIT_RETENTION_DAYS", FLAGS_audit_retention_days);
   integer("VET_CONTEXT_TOKENS", FLAGS_context_tokens);
   real("SANDBOX_COST_PER_SECOND", FLAGS_sandbox_cost_per_second);
   return ok;
@@ -307,6 +315,8 @@ int main(int argc, char** argv) {
   options.budget_store = absl::GetFlag(FLAGS_budget_store);
   options.pricing_file = absl::GetFlag(FLAGS_pricing_file);
   options.session_ttl = absl::GetFlag(FLAGS_session_ttl);
+  options.audit_questions = absl::GetFlag(FLAGS_audit_questions);
+  options.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
   options.context_tokens = absl::GetFlag(FLAGS_context_tokens);
   // Like the API key, the database URL may hold a password: environment or
   // .env only, never a flag (visible in ps).

@@ -118,9 +118,34 @@ Metrics::Metrics()
                          .Help("Time an execution waited for a sandbox slot")
                          .Register(*registry_)
                          .Add({}, kWaitBuckets);
+  audit_.written = &prometheus::BuildCounter()
+                        .Name("vet_audit_entries_written_total")
+                        .Help("Audit trail entries appended to the store")
+                        .Register(*registry_)
+                        .Add({});
+  audit_.dropped = &prometheus::BuildCounter()
+                        .Name("vet_audit_entries_dropped_total")
+                        .Help(
+                            "Calls with no audit entry, by reason: queue_full, "
+                            "write_failed, refusal_limit, unattributed")
+                        .Register(*registry_);
+  // The reasons exist from the start, so that an alert on their rate has a
+  // series to read before the first drop.
+  for (const char* reason : {audit::kDropQueueFull, audit::kDropWriteFailed,
+                             audit::kDropRefusalLimit, audit::kDropUnattributed}) {
+    audit_.dropped->Add({{"reason", reason}});
+  }
 }
 
 Metrics::~Metrics() = default;
+
+void Metrics::AuditCounters::Written(int64_t entries) {
+  written->Increment(static_cast<double>(entries));
+}
+
+void Metrics::AuditCounters::Dropped(absl::string_view reason, int64_t entries) {
+  dropped->Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(entries));
+}
 
 std::shared_ptr<prometheus::Collectable> Metrics::collectable() const { return exposed_; }
 

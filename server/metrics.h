@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "core/audit/audit_recorder.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -66,8 +68,20 @@ class Metrics {
   void RecordExecution(const std::string& practice_id, absl::Duration elapsed);
   void RecordExecutionQueueWait(absl::Duration wait);
 
+  // The audit trail's counters (vet_audit_entries_written_total and
+  // vet_audit_entries_dropped_total{reason}), as the AuditRecorder reports
+  // them.
+  audit::AuditMetrics& audit() { return audit_; }
+
  private:
   class Exposed;
+  class AuditCounters final : public audit::AuditMetrics {
+   public:
+    void Written(int64_t entries) override;
+    void Dropped(absl::string_view reason, int64_t entries) override;
+    prometheus::Counter* written = nullptr;
+    prometheus::Family<prometheus::Counter>* dropped = nullptr;
+  };
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<Exposed> exposed_;
@@ -84,6 +98,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* downgrades_;
   prometheus::Family<prometheus::Histogram>* execution_;
   prometheus::Histogram* execution_wait_;
+  AuditCounters audit_;
 };
 
 }  // namespace vet::server

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "core/budget/in_memory_budget_guard.h"
@@ -280,6 +281,21 @@ TEST(MetricsTest, CollectableServesTheRegistryWithoutCollectors) {
       scraped["vet_budget_downgrades_total{from=\"gpt-big\",practice=\"clinic\",to=\"gpt-small\"}"],
       1);
   EXPECT_THAT(metrics.registry()->Collect(), ::testing::Not(IsEmpty()));
+}
+
+TEST(MetricsTest, AuditCountersHaveEveryDropReasonFromTheStart) {
+  Metrics metrics;
+  auto scraped = Scrape(metrics);
+  for (const char* reason : {"queue_full", "write_failed", "refusal_limit", "unattributed"}) {
+    EXPECT_EQ(
+        scraped.count(absl::StrCat("vet_audit_entries_dropped_total{reason=\"", reason, "\"}")), 1u)
+        << reason;
+  }
+  metrics.audit().Written(5);
+  metrics.audit().Dropped(audit::kDropQueueFull, 2);
+  scraped = Scrape(metrics);
+  EXPECT_EQ(scraped["vet_audit_entries_written_total{}"], 5);
+  EXPECT_EQ(scraped["vet_audit_entries_dropped_total{reason=\"queue_full\"}"], 2);
 }
 
 }  // namespace

@@ -18,6 +18,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
+#include "core/audit/audit_recorder.h"
+#include "core/audit/in_memory_audit_store.h"
+#include "core/audit/postgres_audit_store.h"
+#include "core/audit/sqlite_audit_store.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/budget/postgres_budget_guard.h"
 #include "core/budget/pricing.h"
@@ -43,13 +47,13 @@
 #include "core/session/sqlite_session_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "server/protobuf_log.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/analytics_service.h"
 #include "server/instrumented_budget_guard.h"
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
+#include "server/protobuf_log.h"
 
 namespace vet::server {
 
@@ -62,7 +66,12 @@ struct VetServer::State {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
-  // Purges expired and ended sessions; stopped first on destruction.
+  // The audit trail; the recorder writes what is queued when destroyed,
+  // after the gRPC server and the pools have stopped calling it.
+  std::unique_ptr<audit::AuditStore> audit_store;
+  std::unique_ptr<audit::AuditRecorder> audit;
+  // Purges expired and ended sessions and expired audit entries; stopped
+  // first on destruction.
   std::thread sweeper;
   absl::Notification stop_sweeper;
   std::unique_ptr<budget::BudgetGuard> budget;
@@ -259,6 +268,19 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(TlsFiles tls) {
   return grpc::SslServerCredentials(ssl);
 }
 
+// The audit trail, in the same kind of store as the budget and sessions.
+absl::StatusOr<std::unique_ptr<audit::AuditStore>> OpenAuditStore(const ServerOptions& options,
+                                                                  const std::string& store) {
+  if (store == "memory") return std::make_unique<audit::InMemoryAuditStore>();
+  if (store == "postgres") {
+    VET_ASSIGN_OR_RETURN(auto pg, audit::PostgresAuditStore::Open(options.database_url));
+    return std::unique_ptr<audit::AuditStore>(std::move(pg));
+  }
+  VET_ASSIGN_OR_RETURN(auto sqlite,
+                       audit::SqliteAuditStore::Open(options.state_dir + "/audit.sqlite3"));
+  return std::unique_ptr<audit::AuditStore>(std::move(sqlite));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
@@ -325,14 +347,31 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                                          options.state_dir + "/sessions.sqlite3",
                                          RealClock::Get(), session_options));
   }
+  VET_ASSIGN_OR_RETURN(s.audit_store, OpenAuditStore(options, budget_store));
+  {
+    audit::AuditRecorder::Options audit_options;
+    // Validated by ValidateServerOptions.
+    audit_options.questions = *audit::ParseQuestionMode(options.audit_questions);
+    audit_options.retention = absl::Hours(24) * options.audit_retention_days;
+    VET_ASSIGN_OR_RETURN(
+        s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, RealClock::Get(),
+                                              &s.metrics->audit()));
+  }
   s.sweeper = std::thread([&s, interval = options.session_sweep] {
-    // Expired and ended sessions, now and then every `interval`.
+    // Expired and ended sessions, and audit entries past the retention,
+    // now and then every `interval`.
     do {
       auto purged = s.sessions->Purge();
       if (!purged.ok()) {
         LogWarning("sessions: purge failed: ", purged.status().ToString());
       } else if (*purged > 0) {
         LogInfo("sessions: purged ", *purged, " expired or ended");
+      }
+      auto expired = s.audit->PurgeExpired();
+      if (!expired.ok()) {
+        LogWarning("audit: purge failed: ", expired.status().ToString());
+      } else if (*expired > 0) {
+        LogInfo("audit: purged ", *expired, " entries older than the retention");
       }
     } while (!s.stop_sweeper.WaitForNotificationWithTimeout(interval));
   });
@@ -386,12 +425,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.import_pool = std::make_unique<WorkerPool>(
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
-      s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(),
-      s.datasets.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
+      s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(), s.datasets.get(),
+      s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
                          options.max_import_memory_mb << 20},
-      s.admission.get(),
-      options.max_buffered_event_bytes, options.stalled_stream_limit});
+      s.admission.get(), options.max_buffered_event_bytes, options.stalled_stream_limit,
+      s.audit.get(), s.audit_store.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

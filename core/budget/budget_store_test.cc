@@ -27,9 +27,10 @@
 #include "core/common/testing/fake_clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
-#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_kinds.h"
 
 namespace vet::budget {
 namespace {
@@ -100,18 +101,7 @@ class SqliteStore final : public Store {
     return std::unique_ptr<BudgetGuard>(std::move(guard).value());
   }
   absl::Status Exec(const std::string& sql) override {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK) {
-      sqlite3_close(db);
-      return absl::InternalError("cannot open");
-    }
-    char* error = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    absl::Status s =
-        rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(error ? error : "sqlite error");
-    sqlite3_free(error);
-    sqlite3_close(db);
-    return s;
+    return vet::testing::ExecSqliteFile(path_, sql);
   }
   absl::StatusOr<int64_t> QueryInt(const std::string& sql) override {
     sqlite3* db = nullptr;

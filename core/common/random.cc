@@ -12,6 +12,14 @@
 
 namespace vet {
 
+bool IsRandomHex(absl::string_view id, int bytes) {
+  if (id.size() != static_cast<size_t>(2 * bytes)) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string RandomHex(int bytes) {
   std::vector<unsigned char> buf(bytes);
   size_t got = 0;

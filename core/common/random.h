@@ -4,10 +4,16 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace vet {
 
 // Lower-case hex of `bytes` random bytes from getrandom(2). Thread-safe.
 std::string RandomHex(int bytes);
+
+// True if `id` has the form RandomHex(bytes) gives: 2 * bytes lower-case
+// hex digits (what a store checks before trusting an id from a client).
+bool IsRandomHex(absl::string_view id, int bytes);
 
 }  // namespace vet
 

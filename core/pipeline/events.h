@@ -18,6 +18,8 @@ struct SessionStartedEvent {
   bool resumed = false;
   int turn = 1;
   std::string as_of_date;
+  // The question's id (the budget ledger's and the audit trail's).
+  std::string question_id;
 };
 
 struct BudgetCheckEvent {

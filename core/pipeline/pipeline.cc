@@ -360,7 +360,8 @@ void Pipeline::Question::OnSessionClaimed() {
     session_ = *std::move(loaded);
   }
   emit_.Emit(SessionStartedEvent{session_.id, resumed_,
-                                 static_cast<int>(session_.turns.size()) + 1, as_of_text_});
+                                 static_cast<int>(session_.turns.size()) + 1, as_of_text_,
+                                 question_id_});
   records_turn_ = true;
   turn_.question = request_.question;
   turn_.as_of_date = as_of_text_;

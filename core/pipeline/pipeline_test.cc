@@ -107,6 +107,7 @@ TEST_F(PipelineTest, StreamsStagesInOrderWithConsecutiveSeq) {
   EXPECT_FALSE(started.resumed);
   EXPECT_EQ(started.turn, 1);
   EXPECT_EQ(started.as_of_date, "2026-10-26");
+  EXPECT_EQ(started.question_id.size(), 32u);
   auto check = sink_.OfType<BudgetCheckEvent>().at(0);
   EXPECT_TRUE(check.allowed);
   EXPECT_EQ(check.limit_micros, 1'000'000);

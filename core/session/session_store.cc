@@ -30,14 +30,6 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 constexpr size_t kIdLength = 32;
 
-bool IsSessionId(absl::string_view id) {
-  if (id.size() != kIdLength) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status BadToken() {
   return absl::InvalidArgumentError("page_token is not one this server issued");
 }
@@ -57,7 +49,8 @@ absl::StatusOr<std::optional<PageKey>> DecodePageToken(const std::string& token)
   std::vector<absl::string_view> parts = absl::StrSplit(plain, '.');
   PageKey key;
   if (parts.size() != 3 || parts[0] != "v1" ||
-      !absl::SimpleAtoi(parts[1], &key.last_active_micros) || !IsSessionId(parts[2])) {
+      !absl::SimpleAtoi(parts[1], &key.last_active_micros) ||
+      !IsRandomHex(parts[2], kIdLength / 2)) {
     return BadToken();
   }
   key.id = std::string(parts[2]);

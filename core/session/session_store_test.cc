@@ -5,7 +5,6 @@
 // a fresh database per test (tests/testing/postgres_fixture.h).
 #include "core/session/session_store.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -30,9 +29,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_fixture.h"
-#include "tests/testing/store_kinds.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/sqlite_file.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_kinds.h"
 
 namespace vet::session {
 namespace {
@@ -89,16 +89,8 @@ class SqliteBackend final : public Backend {
     return std::unique_ptr<SessionStore>(std::move(store).value());
   }
   absl::Status SetSchemaVersion(int version) override {
-    sqlite3* db = nullptr;
-    if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK) {
-      sqlite3_close(db);
-      return absl::InternalError("cannot open");
-    }
-    const std::string sql = absl::StrCat("UPDATE schema_version SET version = ", version);
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    absl::Status s = rc == SQLITE_OK ? absl::OkStatus() : absl::InternalError(sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return s;
+    return vet::testing::ExecSqliteFile(
+        path_, absl::StrCat("UPDATE schema_version SET version = ", version));
   }
 
  private:

@@ -137,6 +137,10 @@ TEST_F(InvalidRequestIntegrationTest, UnaryRequestsWithInvalidUtf8AreRefusedNami
   EXPECT_THAT(
       Call("EndSession", {Len(1, "demo") + Len(2, "abc\xC0\xAF")}),
       StatusIs(absl::StatusCode::kInvalidArgument, Eq("session_id is not valid UTF-8 (byte 3)")));
+  // ListAuditRequest: practice_id = 1, page_token = 4.
+  EXPECT_THAT(
+      Call("ListAudit", {Len(1, "demo") + Len(4, "a1.\xFF")}),
+      StatusIs(absl::StatusCode::kInvalidArgument, Eq("page_token is not valid UTF-8 (byte 3)")));
   EXPECT_EQ(SessionCount(), sessions);
   EXPECT_EQ(protobuf_log.count(), 0);
 }
