@@ -14,10 +14,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/common/version.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -230,6 +234,22 @@ int main(int argc, char** argv) {
       "Settings: flags override environment variables, which override .env\n"
       "(the file named by VET_ENV_FILE, default ./.env).\n"
       "  vet-analytics-server --demo");
+  // --help lists the flags of this file (absl's default looks for them in a
+  // file named after the binary, and found none); --version says what was
+  // built.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.version_string = [] { return vet::VersionLine("vet-analytics-server"); };
+  // "server/main.cc" rather than the build's relative path to it.
+  usage_config.normalize_filename = [](absl::string_view file) {
+    while (absl::ConsumePrefix(&file, "../")) {
+    }
+    return std::string(file);
+  };
+  absl::SetFlagsUsageConfig(usage_config);
   const char* env_file = std::getenv("VET_ENV_FILE");
   auto dotenv = vet::server::ReadDotEnv(env_file != nullptr ? env_file : ".env");
   if (!dotenv.ok()) {
@@ -254,6 +274,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   absl::ParseCommandLine(argc, argv);
+  vet::LogInfo("vet-analytics-server ", vet::BuildVersion(), " (commit ", vet::BuildCommit(),
+               ") starting");
 
   vet::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "core/common/version.h"
 #include "prometheus/metric_family.h"
 
 namespace vet::server {
@@ -59,6 +60,14 @@ class Metrics::Exposed final : public prometheus::Collectable {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       exposed_(std::make_shared<Exposed>(registry_)) {
+  // The usual build-info shape: a constant 1 whose labels say what runs, so
+  // that a query can join on them or count versions across replicas.
+  prometheus::BuildGauge()
+      .Name("vet_build_info")
+      .Help("Always 1; the labels are the version and commit of the running binary")
+      .Register(*registry_)
+      .Add({{"version", BuildVersion()}, {"commit", BuildCommit()}})
+      .Set(1);
   questions_ = &prometheus::BuildCounter()
                     .Name("vet_questions_total")
                     .Help("Questions answered, by practice and final gRPC status")

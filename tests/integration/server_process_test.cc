@@ -392,5 +392,26 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ServerStartupTest, VersionPrintsTheVersionAndCommit) {
+  for (const char* bin : {VET_SERVER_BIN, VETCTL_BIN}) {
+    SCOPED_TRACE(bin);
+    auto result = testing::RunCommand({bin, "--version"}, absl::Seconds(30));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << result->err;
+    const std::string program = std::filesystem::path(bin).filename().string();
+    // "vetctl 0.1.0 (commit 6c9a5f6abcde)" or "(commit unknown)" outside git.
+    EXPECT_THAT(result->out,
+                ::testing::MatchesRegex(program + " [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [^ )]+\\)\n"));
+  }
+}
+
+TEST(ServerStartupTest, HelpListsTheServersFlagsWithTheirDescriptions) {
+  auto result = testing::RunCommand({VET_SERVER_BIN, "--help"}, absl::Seconds(30));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->out, Not(HasSubstr("No flags matched")));
+  EXPECT_THAT(result->out, HasSubstr("Flags from server/main.cc"));
+  EXPECT_THAT(result->out, HasSubstr("--listen (gRPC address [VET_LISTEN])"));
+}
+
 }  // namespace
 }  // namespace vet
