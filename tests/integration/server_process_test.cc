@@ -372,6 +372,7 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
       {{"--demo"}, {"VET_ENV_FILE=" + dir + "/bad.env"}, "bad.env: .env line 2"},
       {{}, {}, "pass --demo for the demo practice or --practices FILE"},
       {{"--demo", "--listen=nowhere"}, {}, "--listen 'nowhere' must be HOST:PORT"},
+      {{"--demo"}, {"VET_LOG_FORMAT=xml"}, "--log_format (VET_LOG_FORMAT) 'xml' must be text"},
       {{"--demo"},
        {"VET_TLS_KEY=" + dir + "/key.pem"},
        "--tls_key (VET_TLS_KEY) '" + dir + "/key.pem' needs --tls_cert"},
@@ -411,6 +412,7 @@ TEST(ServerStartupTest, HelpListsTheServersFlagsWithTheirDescriptions) {
   EXPECT_THAT(result->out, Not(HasSubstr("No flags matched")));
   EXPECT_THAT(result->out, HasSubstr("Flags from server/main.cc"));
   EXPECT_THAT(result->out, HasSubstr("--listen (gRPC address [VET_LISTEN])"));
+  EXPECT_THAT(result->out, HasSubstr("--log_format (Log lines on stderr"));
 }
 
 }  // namespace
