@@ -164,6 +164,30 @@ void Metrics::RemoveCollector(const prometheus::Collectable* collector) {
   exposed_->Remove(collector);
 }
 
+void Metrics::AddPractice(const std::string& practice_id, const std::vector<std::string>& models,
+                          const std::vector<std::pair<std::string, std::string>>& downgrades) {
+  // What the pipeline's statuses can be (core/pipeline/pipeline.h), not all
+  // 17 codes: the series count is practices x this list.
+  for (const char* status : {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED",
+                             "DEADLINE_EXCEEDED", "CANCELLED", "UNAVAILABLE", "INTERNAL"}) {
+    questions_->Add({{"practice", practice_id}, {"status", status}});
+  }
+  duration_->Add({{"practice", practice_id}}, kSecondsBuckets);
+  denials_->Add({{"practice", practice_id}});
+  sandbox_charged_->Add({{"practice", practice_id}});
+  execution_->Add({{"practice", practice_id}}, kSecondsBuckets);
+  for (const std::string& model : models) {
+    spend_->Add({{"practice", practice_id}, {"model", model}});
+    if (model == "planner") continue;
+    for (const char* kind : {"input", "cached_input", "output"}) {
+      tokens_->Add({{"practice", practice_id}, {"model", model}, {"kind", kind}});
+    }
+  }
+  for (const auto& [from, to] : downgrades) {
+    downgrades_->Add({{"practice", practice_id}, {"from", from}, {"to", to}});
+  }
+}
+
 void Metrics::RecordQuestion(const std::string& practice_id, const std::string& status,
                              absl::Duration duration) {
   questions_->Add({{"practice", practice_id}, {"status", status}}).Increment();
