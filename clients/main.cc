@@ -26,6 +26,7 @@
 #include "clients/format.h"
 #include "clients/line_editor.h"
 #include "clients/vetctl.h"
+#include "core/common/version.h"
 
 ABSL_FLAG(std::string, addr, "",
           "server address HOST:PORT (default $VET_ADDR, else 127.0.0.1:50051)");
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
     return absl::EndsWith(file, "clients/main.cc");
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.version_string = [] { return vet::VersionLine("vetctl"); };
   absl::SetFlagsUsageConfig(usage_config);
   if (absl::Status valid =
           vet::cli::CheckFlagArgs(absl::MakeConstSpan(argv, argc));

@@ -19,6 +19,7 @@
 #include "absl/types/variant.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "core/common/trace_context.h"
 #include "server/call_audit.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
@@ -40,6 +41,19 @@ std::string ApiKey(const grpc::CallbackServerContext* context) {
     }
   }
   return "";
+}
+
+// The call's W3C trace: the caller's traceparent when it sent a valid one,
+// else a new trace (an invalid header is ignored, as the spec says).
+TraceContext TraceOf(const grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("traceparent");
+  if (it != metadata.end()) {
+    if (auto parsed = ParseTraceparent(absl::string_view(it->second.data(), it->second.size()))) {
+      return *parsed;
+    }
+  }
+  return NewTrace();
 }
 
 // Validates the practice id's form first (so that a malformed id is
@@ -120,8 +134,14 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // status.
   AskReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
              const absl::StatusOr<v1::AskRequest>& request)
-      : deps_(deps), context_(context), started_at_(deps.clock->Now()) {
+      : deps_(deps), context_(context), started_at_(deps.clock->Now()), trace_(TraceOf(context)) {
     deps_.metrics->active_streams().Increment();
+    // This server's span of the trace goes back to the caller (with the
+    // first event or the status), so a client without a trace of its own
+    // learns the id to quote; questions log it and send it to the model.
+    trace_.parent_id = ChildSpan(trace_).parent_id;
+    context->AddInitialMetadata("traceparent", FormatTraceparent(trace_));
+    log_context_ = std::make_shared<LogContext>(LogContext{"", "", "", trace_.trace_id});
     {
       absl::MutexLock lock(&watch_->mu);
       watch_->context = context;
@@ -136,6 +156,8 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       return;
     }
     practice_ = *practice;
+    log_context_ = std::make_shared<LogContext>(
+        LogContext{practice_->id, request->session_id(), "", trace_.trace_id});
     audit_->SetQuestion(request->question());
     audit_->SetSession(request->session_id());
     if (deps_.admission != nullptr) {
@@ -147,7 +169,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       }
       ticket_ = *std::move(ticket);
     }
-    request_ = {request->question(), request->session_id(), request->as_of_date()};
+    request_ = {request->question(), request->session_id(), request->as_of_date(), trace_};
     submitted_at_ = deps_.clock->Now();
     absl::Status submitted = deps_.pool->Submit([this] { Run(); });
     deps_.metrics->queued_work().Set(static_cast<double>(deps_.pool->pending()));
@@ -166,6 +188,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     absl::StatusOr<grpc::ByteBuffer> bytes = SerializeMessage(message);
     if (!bytes.ok()) {
       // Cannot happen to an event of at most kMaxAskEventBytes.
+      ScopedLogContext scope(log_context_);
       LogError("an Ask event for practice ", practice_->id,
                " was not sent: ", bytes.status().message());
       return;
@@ -250,6 +273,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Starts the question; it continues on the pool's threads as what it
   // waits for arrives, and OnPipelineDone ends the call.
   void Run() {
+    ScopedLogContext scope(log_context_);
     deps_.metrics->RecordWorkerPoolWait(deps_.clock->Now() - submitted_at_);
     deps_.pipeline->AskAsync(*practice_, request_, *this, cancel_,
                              [this](absl::Status status) { OnPipelineDone(std::move(status)); });
@@ -284,7 +308,9 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // watch outlives this reactor; OnDone disarms it).
   void WatchForStall() {
     const absl::Duration limit = deps_.stalled_stream_limit;
-    deps_.pool->PostAfter(limit, [watch = watch_, limit, practice_id = practice_->id] {
+    deps_.pool->PostAfter(limit, [watch = watch_, limit, practice_id = practice_->id,
+                                  log_context = log_context_] {
+      ScopedLogContext scope(log_context);
       absl::MutexLock lock(&watch->mu);
       if (watch->context == nullptr) return;
       LogWarning("an Ask stream for practice ", practice_id,
@@ -295,6 +321,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   }
 
   void StopUnreadStream(const std::string& why) {
+    ScopedLogContext scope(log_context_);
     LogWarning("an Ask stream for practice ", practice_->id,
                " was cancelled: its client is not reading (", why, ")");
     cancel_.Cancel();
@@ -340,6 +367,11 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
+  // The call's trace, its parent id this server's span.
+  TraceContext trace_;
+  // What the reactor's own lines carry (the pipeline adds the question id
+  // and the session to its own). Set before the question is submitted.
+  std::shared_ptr<const LogContext> log_context_;
   const std::unique_ptr<CallAudit> audit_ = NewAudit(deps_, "Ask");
   // Written before the task is submitted, read by the task.
   absl::Time submitted_at_;

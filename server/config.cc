@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/audit/audit_recorder.h"
+#include "core/common/log.h"
 #include "core/common/pem_file.h"
 #include "core/common/status_macros.h"
 
@@ -134,6 +135,11 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         "--metrics_listen '", o.metrics_listen, "' must be HOST:PORT, or empty to disable"));
   }
   if (o.state_dir.empty()) return absl::InvalidArgumentError("--state_dir is empty");
+  if (!ParseLogFormat(o.log_format).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_format (VET_LOG_FORMAT) '", o.log_format,
+        "' must be text (one readable line a message) or json (one JSON object a line)"));
+  }
   if (!o.demo && o.practices_file.empty()) {
     return absl::InvalidArgumentError(
         "no practices to serve: pass --demo for the demo practice or --practices FILE");

@@ -26,6 +26,9 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  // Log lines on stderr: "text" (time, level, [context], message) or
+  // "json" (one object a line; core/common/log.h).
+  std::string log_format = "text";
   // Prometheus text at http://<metrics_listen>/metrics; empty disables.
   std::string metrics_listen = "127.0.0.1:9464";
   // Per-practice data and the stores live here.

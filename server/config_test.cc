@@ -3,6 +3,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "core/practice/practice.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -194,6 +195,25 @@ TEST(ServerOptionsTest, AuditSettingsAreCheckedNamingTheFlag) {
     EXPECT_THAT(ValidateServerOptions(o),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--audit_retention_days")))
         << days;
+  }
+}
+
+TEST(ServerOptionsTest, LogFormatIsTextOrJsonAndABadOneNamesTheFlagAndTheChoices) {
+  ServerOptions o;
+  o.state_dir = "/tmp/x";
+  o.demo = true;
+  EXPECT_EQ(o.log_format, "text");
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  o.log_format = "json";
+  EXPECT_THAT(ValidateServerOptions(o), IsOk());
+  for (const char* bad : {"JSON", "logfmt", ""}) {
+    o.log_format = bad;
+    EXPECT_THAT(ValidateServerOptions(o),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("--log_format (VET_LOG_FORMAT)"),
+                               HasSubstr(absl::StrCat("'", bad, "'")), HasSubstr("text"),
+                               HasSubstr("json"))))
+        << bad;
   }
 }
 

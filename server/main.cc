@@ -14,10 +14,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/common/version.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -29,6 +33,9 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; both or neit
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificates; clients must present a certificate signed by one "
           "(mutual TLS); needs --tls_cert [VET_TLS_CLIENT_CA]");
+ABSL_FLAG(std::string, log_format, "text",
+          "Log lines on stderr: text, or json (one object a line: time, level, practice, "
+          "session, question_id, trace_id, message) [VET_LOG_FORMAT]");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Prometheus /metrics address; empty disables [VET_METRICS_LISTEN]");
 ABSL_FLAG(std::string, state_dir, "", "State directory [VET_STATE_DIR]");
@@ -174,6 +181,7 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   str("VET_TLS_CERT", FLAGS_tls_cert);
   str("VET_TLS_KEY", FLAGS_tls_key);
   str("VET_TLS_CLIENT_CA", FLAGS_tls_client_ca);
+  str("VET_LOG_FORMAT", FLAGS_log_format);
   str("VET_METRICS_LISTEN", FLAGS_metrics_listen);
   str("VET_STATE_DIR", FLAGS_state_dir);
   str("VET_PRACTICES", FLAGS_practices);
@@ -230,6 +238,22 @@ int main(int argc, char** argv) {
       "Settings: flags override environment variables, which override .env\n"
       "(the file named by VET_ENV_FILE, default ./.env).\n"
       "  vet-analytics-server --demo");
+  // --help lists the flags of this file (absl's default looks for them in a
+  // file named after the binary, and found none); --version says what was
+  // built.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.version_string = [] { return vet::VersionLine("vet-analytics-server"); };
+  // "server/main.cc" rather than the build's relative path to it.
+  usage_config.normalize_filename = [](absl::string_view file) {
+    while (absl::ConsumePrefix(&file, "../")) {
+    }
+    return std::string(file);
+  };
+  absl::SetFlagsUsageConfig(usage_config);
   const char* env_file = std::getenv("VET_ENV_FILE");
   auto dotenv = vet::server::ReadDotEnv(env_file != nullptr ? env_file : ".env");
   if (!dotenv.ok()) {
@@ -254,12 +278,19 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   absl::ParseCommandLine(argc, argv);
+  // First, so that every line (this process's first included) has the
+  // chosen format; ValidateServerOptions names a bad value.
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (auto format = vet::ParseLogFormat(log_format); format.ok()) vet::SetLogFormat(*format);
+  vet::LogInfo("vet-analytics-server ", vet::BuildVersion(), " (commit ", vet::BuildCommit(),
+               ") starting");
 
   vet::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.log_format = log_format;
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   if (options.state_dir.empty()) options.state_dir = vet::server::DefaultStateDir();

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "core/common/version.h"
 #include "prometheus/metric_family.h"
 
 namespace vet::server {
@@ -59,6 +60,14 @@ class Metrics::Exposed final : public prometheus::Collectable {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       exposed_(std::make_shared<Exposed>(registry_)) {
+  // The usual build-info shape: a constant 1 whose labels say what runs, so
+  // that a query can join on them or count versions across replicas.
+  prometheus::BuildGauge()
+      .Name("vet_build_info")
+      .Help("Always 1; the labels are the version and commit of the running binary")
+      .Register(*registry_)
+      .Add({{"version", BuildVersion()}, {"commit", BuildCommit()}})
+      .Set(1);
   questions_ = &prometheus::BuildCounter()
                     .Name("vet_questions_total")
                     .Help("Questions answered, by practice and final gRPC status")
@@ -153,6 +162,30 @@ void Metrics::AddCollector(const prometheus::Collectable* collector) { exposed_-
 
 void Metrics::RemoveCollector(const prometheus::Collectable* collector) {
   exposed_->Remove(collector);
+}
+
+void Metrics::AddPractice(const std::string& practice_id, const std::vector<std::string>& models,
+                          const std::vector<std::pair<std::string, std::string>>& downgrades) {
+  // What the pipeline's statuses can be (core/pipeline/pipeline.h), not all
+  // 17 codes: the series count is practices x this list.
+  for (const char* status : {"OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED",
+                             "DEADLINE_EXCEEDED", "CANCELLED", "UNAVAILABLE", "INTERNAL"}) {
+    questions_->Add({{"practice", practice_id}, {"status", status}});
+  }
+  duration_->Add({{"practice", practice_id}}, kSecondsBuckets);
+  denials_->Add({{"practice", practice_id}});
+  sandbox_charged_->Add({{"practice", practice_id}});
+  execution_->Add({{"practice", practice_id}}, kSecondsBuckets);
+  for (const std::string& model : models) {
+    spend_->Add({{"practice", practice_id}, {"model", model}});
+    if (model == "planner") continue;
+    for (const char* kind : {"input", "cached_input", "output"}) {
+      tokens_->Add({{"practice", practice_id}, {"model", model}, {"kind", kind}});
+    }
+  }
+  for (const auto& [from, to] : downgrades) {
+    downgrades_->Add({{"practice", practice_id}, {"from", from}, {"to", to}});
+  }
 }
 
 void Metrics::RecordQuestion(const std::string& practice_id, const std::string& status,

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -40,6 +42,16 @@ class Metrics {
   // collector (and what it reads) may be destroyed as soon as it returns.
   void AddCollector(const prometheus::Collectable* collector);
   void RemoveCollector(const prometheus::Collectable* collector);
+
+  // Exports the practice's series at zero (histograms empty) so that every
+  // family exists, and an alert on a rate has a series, before the first
+  // question: questions by the statuses a question usually ends with,
+  // denials, sandbox time and execution time, spend under each of `models`
+  // ("planner" included), tokens under each model but "planner", and each
+  // soft-cap downgrade (from, to) in `downgrades`. Idempotent; called for
+  // every practice at start-up and on reload.
+  void AddPractice(const std::string& practice_id, const std::vector<std::string>& models,
+                   const std::vector<std::pair<std::string, std::string>>& downgrades);
 
   // One finished question: its final gRPC status name ("OK", ...), how long it
   // took and how long until its first event.

@@ -53,6 +53,7 @@
 #include "server/instrumented_budget_guard.h"
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
+#include "server/process_metrics.h"
 #include "server/protobuf_log.h"
 
 namespace vet::server {
@@ -63,6 +64,7 @@ constexpr char kDemoPracticeId[] = "demo";
 struct VetServer::State {
   ServerOptions options;
   std::unique_ptr<Metrics> metrics;
+  ProcessCollector process_metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
@@ -188,6 +190,23 @@ absl::Status ValidatePracticeBudgets(const ServerOptions& options,
   return absl::OkStatus();
 }
 
+// Every practice's series at zero (Metrics::AddPractice): spend under the
+// planner and the configured model, and the model the soft cap moves it to.
+void AddPracticeSeries(const ServerOptions& options, const budget::PricingTable& pricing,
+                       const PracticeRegistry& practices, Metrics& metrics) {
+  std::vector<std::string> models = {"planner"};
+  std::vector<std::pair<std::string, std::string>> downgrades;
+  if (ModelConfigured(options)) {
+    models.push_back(options.openai_model);
+    const std::string cheaper = pricing.DowngradeAtSoftCap(options.openai_model);
+    if (!cheaper.empty()) {
+      models.push_back(cheaper);
+      downgrades.emplace_back(options.openai_model, cheaper);
+    }
+  }
+  for (const Practice& p : practices.practices()) metrics.AddPractice(p.id, models, downgrades);
+}
+
 std::string PracticeIds(const PracticeRegistry& practices) {
   std::string ids;
   for (const Practice& p : practices.practices()) {
@@ -304,6 +323,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
 
   s.metrics = std::make_unique<Metrics>();
+  s.metrics->AddCollector(&s.process_metrics);
   if (!options.metrics_listen.empty()) {
     try {
       s.exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
@@ -393,6 +413,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     VET_RETURN_IF_ERROR(s.pricing->Require(options.openai_model));
   }
   VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options, *s.pricing));
+  AddPracticeSeries(options, *s.pricing, *s.practices, *s.metrics);
 
   VET_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Executor> inner, MakeExecutor(options));
   sandbox::FairScheduler::Options scheduler_options;
@@ -476,6 +497,7 @@ absl::Status VetServer::ReloadPractices() {
   if (!next.ok()) return next.status();
   VET_RETURN_IF_ERROR(ValidatePracticeBudgets(s.options, **next));
   s.practices->Replace(**next);
+  AddPracticeSeries(s.options, *s.pricing, *s.practices, *s.metrics);
   LogInfo("practices reloaded; practices: ", PracticeIds(*s.practices));
   return absl::OkStatus();
 }

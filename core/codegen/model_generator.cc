@@ -229,6 +229,7 @@ void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
   g->chat.messages = Prompt(Hidden(g->current, *g->redaction));
   g->chat.max_completion_tokens = options_.max_completion_tokens;
   g->chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
+  g->chat.traceparent = request.traceparent;
   client_->CompleteAsync(g->chat, g->callbacks, *g->cancel,
                          [this, g](absl::StatusOr<ChatResponse> reply) {
                            OnReply(g, std::move(reply));

@@ -219,7 +219,9 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
         done_(std::move(done)),
         // Names this question in the budget ledger and as its session's
         // claimant.
-        question_id_(RandomHex(16)) {}
+        question_id_(RandomHex(16)),
+        log_context_(std::make_shared<LogContext>(
+            LogContext{practice.id, request_.session_id, question_id_, request_.trace.trace_id})) {}
 
   void Start();
 
@@ -231,8 +233,31 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
     return [self = shared_from_this(), step](T value) {
       // A std::function must be copyable; the value (a lease) may not be.
       auto boxed = std::make_shared<T>(std::move(value));
-      self->p_.runner_->Post([self, step, boxed] { ((*self).*step)(std::move(*boxed)); });
+      self->p_.runner_->Post([self, step, boxed] {
+        ScopedLogContext scope(self->log_context());
+        ((*self).*step)(std::move(*boxed));
+      });
     };
+  }
+  // `step` on the runner after `wait`, keeping the question alive.
+  void PostAfter(absl::Duration wait, void (Question::*step)()) {
+    p_.runner_->PostAfter(wait, [self = shared_from_this(), step] {
+      ScopedLogContext scope(self->log_context());
+      ((*self).*step)();
+    });
+  }
+
+  // What this question's log lines carry (see Pipeline's comment).
+  std::shared_ptr<const LogContext> log_context() const {
+    absl::MutexLock lock(&log_mu_);
+    return log_context_;
+  }
+  // Once the session is known: a new context (lines in flight keep theirs).
+  void SetLogSession(const std::string& session_id) {
+    auto next = std::make_shared<LogContext>(*log_context());
+    next->session = session_id;
+    absl::MutexLock lock(&log_mu_);
+    log_context_ = std::move(next);
   }
 
   // 1. Session: one question at a time per session, in this process and
@@ -266,6 +291,9 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   CancellationToken& cancel_;
   AskCallback done_;
   const std::string question_id_;
+  absl::Time started_at_;
+  mutable absl::Mutex log_mu_;
+  std::shared_ptr<const LogContext> log_context_ ABSL_GUARDED_BY(log_mu_);
 
   absl::CivilDay as_of_;
   std::string as_of_text_;
@@ -304,7 +332,9 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
 };
 
 void Pipeline::Question::Start() {
+  ScopedLogContext scope(log_context());
   const Clock& clock = *deps_.clock;
+  started_at_ = clock.Now();
   auto as_of = ValidateAskRequest(request_, options_, clock.Now(), practice_.time_zone);
   if (!as_of.ok()) return End(as_of.status());
   as_of_ = *as_of;
@@ -319,7 +349,9 @@ void Pipeline::Question::Start() {
     if (!created.ok()) return End(created.status());
     session_ = *std::move(created);
     session_id_ = session_.id;
+    SetLogSession(session_id_);
   }
+  ScopedLogContext with_session(log_context());
   // One question at a time per session: a follow-up sent while the
   // previous question still runs waits for it (without a thread), and then
   // sees its turn.
@@ -350,7 +382,7 @@ void Pipeline::Question::ClaimSession() {
   }
   const absl::Duration wait = claim_backoff_;
   claim_backoff_ = std::min(claim_backoff_ * 2, absl::Milliseconds(500));
-  p_.runner_->PostAfter(wait, [self = shared_from_this()] { self->ClaimSession(); });
+  PostAfter(wait, &Question::ClaimSession);
 }
 
 void Pipeline::Question::OnSessionClaimed() {
@@ -445,7 +477,7 @@ void Pipeline::Question::Reserve() {
       if (holds_only && waited < options_.budget_wait && !cancel_.IsCancelled()) {
         const absl::Duration pause = std::min(reserve_backoff_, options_.budget_wait - waited);
         reserve_backoff_ = std::min(reserve_backoff_ * 2, absl::Milliseconds(250));
-        p_.runner_->PostAfter(pause, [self = shared_from_this()] { self->Reserve(); });
+        PostAfter(pause, &Question::Reserve);
         return;
       }
     }
@@ -526,16 +558,24 @@ void Pipeline::Question::OnReserved() {
 
   spend_.model = estimate_.model;
   spend_.question_id = question_id_;
+  // The model calls are spans of this question's trace: same trace id, a
+  // span id of their own.
+  if (!request_.trace.trace_id.empty()) {
+    code_request_.traceparent = FormatTraceparent(ChildSpan(request_.trace));
+  }
   // A model service that fails and is retried, and code as a model writes
   // it. These run on the model client's thread while no step of this
   // question runs.
   code_request_.on_retry = [this](const std::string& reason) {
+    ScopedLogContext scope(log_context());
     emit_.Emit(RetryEvent{attempt_, reason});
   };
   code_request_.on_code_delta = [this](absl::string_view piece) {
+    ScopedLogContext scope(log_context());
     emit_.Emit(CodeDeltaEvent{attempt_, std::string(piece)});
   };
   code_request_.on_spend = [this](const codegen::CallSpend& call) {
+    ScopedLogContext scope(log_context());
     spend_reported_ = true;
     spend_.micros += call.micros;
     spend_.prompt_tokens += call.prompt_tokens;
@@ -733,6 +773,13 @@ void Pipeline::Question::End(absl::Status status) {
   // The next question on this session may start now.
   session_lease_ = session::SessionLocks::Lease();
   data_lease_.reset();
+  // One line a question, what an operator greps for first.
+  LogInfo("question ended ", absl::StatusCodeToString(status.code()), " after ",
+          absl::FormatDuration(absl::Trunc(deps_.clock->Now() - started_at_,
+                                           absl::Milliseconds(1))),
+          generated_.generator.empty() ? "" : absl::StrCat("; code by ", generated_.generator),
+          generated_.model.empty() ? "" : absl::StrCat(" ", generated_.model),
+          attempt_ > 1 ? absl::StrCat("; ", attempt_, " attempts") : "");
   AskCallback done = std::move(done_);
   done(std::move(status));
 }

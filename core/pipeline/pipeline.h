@@ -21,6 +21,7 @@
 #include "core/common/cancellation.h"
 #include "core/common/clock.h"
 #include "core/common/task_runner.h"
+#include "core/common/trace_context.h"
 #include "core/data/dataset_catalog.h"
 #include "core/pipeline/events.h"
 #include "core/practice/practice.h"
@@ -36,6 +37,9 @@ struct AskRequest {
   std::string session_id;
   // "YYYY-MM-DD"; empty means today in the practice's time zone.
   std::string as_of_date;
+  // The caller's W3C trace (core/common/trace_context.h); empty trace_id:
+  // none. Carried in the question's log lines and sent on model calls.
+  TraceContext trace;
 };
 
 struct PipelineOptions {
@@ -69,6 +73,12 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
 
 // Thread-safe: one Pipeline serves every question concurrently. The
 // dependencies must outlive it.
+//
+// Logging: every step of a question, and every callback it hands the code
+// generator, runs under a ScopedLogContext (core/common/log.h) naming the
+// practice, the session (once known), the question id and the trace id, so
+// a line logged anywhere below it (budget, session store, executor,
+// generator) says which question it is about.
 //
 // A question is a chain of steps, not a thread: each step runs on the
 // TaskRunner and the next one is posted there when what it waits for

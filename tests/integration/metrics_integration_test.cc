@@ -411,7 +411,8 @@ TEST_F(MetricsIntegrationTest, ScrapeReportsBudgetsSpendTokensDenialsAndTimings)
 
   // The refusal, once, for the tiny practice only.
   EXPECT_EQ(scrape.Value("vet_budget_denials_total", {{"practice", "tiny"}}), 1);
-  EXPECT_FALSE(scrape.Has("vet_budget_denials_total", {{"practice", "demo"}}));
+  // Every practice's counters exist from start-up, at zero.
+  EXPECT_EQ(scrape.Value("vet_budget_denials_total", {{"practice", "demo"}}), 0);
 
   // Questions by final status, and their timings.
   EXPECT_EQ(scrape.Value("vet_questions_total", {{"practice", "demo"}, {"status", "OK"}}), 2);
@@ -428,7 +429,7 @@ TEST_F(MetricsIntegrationTest, ScrapeReportsBudgetsSpendTokensDenialsAndTimings)
   // question never reached the sandbox.
   EXPECT_EQ(scrape.Value("vet_sandbox_execution_seconds_count", {{"practice", "demo"}}), 2);
   EXPECT_GT(scrape.Value("vet_sandbox_execution_seconds_sum", {{"practice", "demo"}}), 0);
-  EXPECT_FALSE(scrape.Has("vet_sandbox_execution_seconds_count", {{"practice", "tiny"}}));
+  EXPECT_EQ(scrape.Value("vet_sandbox_execution_seconds_count", {{"practice", "tiny"}}), 0);
   EXPECT_EQ(scrape.Value("vet_sandbox_queue_wait_seconds_count", {}), 2);
   EXPECT_GE(scrape.Value("vet_sandbox_workers", {}), 1) << "the demo's warm worker";
   EXPECT_EQ(scrape.Value("vet_sandbox_running", {}), 0);
@@ -447,8 +448,9 @@ TEST_F(MetricsIntegrationTest, SoftCapDowngradeIsCountedAndTokensGoToTheCheaperM
   const Scrape at_soft_cap = ScrapeMetrics();
   EXPECT_EQ(at_soft_cap.Value("vet_budget_soft_cap_reached", {{"practice", "thrifty"}}), 1);
   EXPECT_EQ(at_soft_cap.Value("vet_budget_hard_cap_reached", {{"practice", "thrifty"}}), 0);
-  EXPECT_FALSE(at_soft_cap.Has("vet_budget_downgrades_total",
-                               {{"practice", "thrifty"}, {"from", kModel}, {"to", kCheaperModel}}));
+  EXPECT_EQ(at_soft_cap.Value("vet_budget_downgrades_total",
+                              {{"practice", "thrifty"}, {"from", kModel}, {"to", kCheaperModel}}),
+            0);
 
   fake_->Enqueue(ModelReply());
   grpc::Status downgraded = Ask("thrifty", kThriftyKey, kModelQuestion);
@@ -476,8 +478,9 @@ TEST_F(MetricsIntegrationTest, BudgetGaugesFollowSpendBetweenScrapes) {
   const Scrape before = ScrapeMetrics();
   EXPECT_EQ(before.Value("vet_budget_spent_usd", {{"practice", "demo"}}), 0);
   EXPECT_EQ(before.Value("vet_budget_remaining_usd", {{"practice", "demo"}}), 10);
-  EXPECT_FALSE(before.Has("vet_model_tokens_total",
-                          {{"practice", "demo"}, {"model", kModel}, {"kind", "input"}}));
+  EXPECT_EQ(before.Value("vet_model_tokens_total",
+                         {{"practice", "demo"}, {"model", kModel}, {"kind", "input"}}),
+            0);
 
   fake_->Enqueue(ModelReply());
   ASSERT_TRUE(Ask("demo", kDemoKey, kModelQuestion).ok());

@@ -372,6 +372,7 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
       {{"--demo"}, {"VET_ENV_FILE=" + dir + "/bad.env"}, "bad.env: .env line 2"},
       {{}, {}, "pass --demo for the demo practice or --practices FILE"},
       {{"--demo", "--listen=nowhere"}, {}, "--listen 'nowhere' must be HOST:PORT"},
+      {{"--demo"}, {"VET_LOG_FORMAT=xml"}, "--log_format (VET_LOG_FORMAT) 'xml' must be text"},
       {{"--demo"},
        {"VET_TLS_KEY=" + dir + "/key.pem"},
        "--tls_key (VET_TLS_KEY) '" + dir + "/key.pem' needs --tls_cert"},
@@ -390,6 +391,28 @@ TEST(ServerStartupTest, BadConfigurationStopsWithAMessageNamingTheSetting) {
     EXPECT_THAT(result->err, Not(HasSubstr("NOT-A-REAL-KEY-MARKER")));
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(ServerStartupTest, VersionPrintsTheVersionAndCommit) {
+  for (const char* bin : {VET_SERVER_BIN, VETCTL_BIN}) {
+    SCOPED_TRACE(bin);
+    auto result = testing::RunCommand({bin, "--version"}, absl::Seconds(30));
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << result->err;
+    const std::string program = std::filesystem::path(bin).filename().string();
+    // "vetctl 0.1.0 (commit 6c9a5f6abcde)" or "(commit unknown)" outside git.
+    EXPECT_THAT(result->out,
+                ::testing::MatchesRegex(program + " [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [^ )]+\\)\n"));
+  }
+}
+
+TEST(ServerStartupTest, HelpListsTheServersFlagsWithTheirDescriptions) {
+  auto result = testing::RunCommand({VET_SERVER_BIN, "--help"}, absl::Seconds(30));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->out, Not(HasSubstr("No flags matched")));
+  EXPECT_THAT(result->out, HasSubstr("Flags from server/main.cc"));
+  EXPECT_THAT(result->out, HasSubstr("--listen (gRPC address [VET_LISTEN])"));
+  EXPECT_THAT(result->out, HasSubstr("--log_format (Log lines on stderr"));
 }
 
 }  // namespace

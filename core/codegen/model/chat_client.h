@@ -27,6 +27,9 @@ struct ChatRequest {
   // Ask for the reply as server-sent events, delivered to on_delta as it
   // is written.
   bool stream = false;
+  // Sent as the W3C `traceparent` header when it is a valid one; empty:
+  // none.
+  std::string traceparent;
 };
 
 struct ChatResponse {

@@ -26,6 +26,7 @@
 #include "core/common/await.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "core/common/trace_context.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -327,6 +328,8 @@ absl::Time MonotonicNow() {
 struct OpenAiClient::Call {
   uint64_t id = 0;
   std::string body;
+  // "traceparent: ..." or empty.
+  std::string trace_header;
   bool stream = false;
   const ChatCallbacks* callbacks = nullptr;
   CancellationToken* cancel = nullptr;
@@ -517,6 +520,7 @@ void OpenAiClient::Loop::StartAttempt(Call& call) {
   headers = curl_slist_append(
       headers, call.stream ? "Accept: text/event-stream" : "Accept: application/json");
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  if (!call.trace_header.empty()) headers = curl_slist_append(headers, call.trace_header.c_str());
   if (!options.api_key.empty()) {
     headers = curl_slist_append(headers,
                                 absl::StrCat("Authorization: Bearer ", options.api_key).c_str());
@@ -686,6 +690,11 @@ void OpenAiClient::CompleteAsync(const ChatRequest& request, const ChatCallbacks
                                  CancellationToken& cancel, CompleteCallback done) {
   auto call = std::make_unique<Call>();
   call->body = RequestBody(request);
+  // Parsed first, so that nothing but a well-formed value (no CR or LF)
+  // becomes a header.
+  if (ParseTraceparent(request.traceparent).has_value()) {
+    call->trace_header = absl::StrCat("traceparent: ", request.traceparent);
+  }
   call->stream = request.stream;
   call->callbacks = &callbacks;
   call->cancel = &cancel;
