@@ -165,6 +165,18 @@ const std::vector<Check>& Checks() {
       {"patients seen last quarter", 5.0},
       {"new clients last quarter", 3.0},
       {"active clients", 10.0, "", -1, -1, "Active clients on file now: 10."},
+      // By visits too: completed appointments from 2025-10-27 (12 months) or
+      // 2025-04-27 (18 months): every client but C03 (a no-show) and C09 (a
+      // cancellation); every living patient but P04 and P10.
+      {"active clients", 10.0, "", -1, -1,
+       "That counts by status on file (client status active); by visits, 10 "
+       "clients had a completed appointment in the last 12 months (since "
+       "2025-10-27), 10 in the last 18 months (since 2025-04-27)."},
+      {"active patients", 14.0, "", -1, -1,
+       "by visits, 12 living patients had a completed appointment in the last "
+       "12 months (since 2025-10-27), 12 in the last 18 months"},
+      {"active patients for dogs", 5.0, "", -1, -1,
+       "by visits, 5 living patients for canine patients had"},
       {"inactive clients", 2.0},
       {"items sold last quarter", 20.0},
       // The KPIs tests/planner/questions.json found missing or misread.
@@ -430,6 +442,7 @@ TEST(PlannerExecTest, EveryMetricByEveryDimensionRuns) {
           ASSERT_TRUE(period.ok());
           plan.period = *period;
         }
+        if (metric.uses_as_of) plan.as_of = as_of;
         if (variant == 1) {
           if (dimension.empty()) continue;
           plan.ranked = true;

@@ -565,6 +565,34 @@ TEST(PlannerTest, ActivePatientsAreThePatientsOwnStatus) {
   }
 }
 
+// Active patients and clients count by status, and their answers give the
+// figures by visits too, counted back from the plan's as-of day.
+TEST(PlannerTest, ActiveCountsCarryTheAsOfDayForTheirVisitFigures) {
+  for (const char* question : {"active clients", "how many active patients do we have"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    ASSERT_TRUE(plan.as_of.has_value());
+    EXPECT_EQ(FormatDay(*plan.as_of), "2026-10-26");
+    absl::StatusOr<QueryPlan> stored = DeserializePlan(SerializePlan(plan));
+    ASSERT_THAT(stored, IsOk());
+    EXPECT_EQ(*stored, plan);
+    const std::string code = WritePandas(plan);
+    EXPECT_THAT(code, HasSubstr("as_of = pd.Timestamp(\"2026-10-26\")"));
+    EXPECT_THAT(code, HasSubstr("for k in [12, 18]"));
+    EXPECT_THAT(code, HasSubstr("\"notes\": notes"));
+  }
+  // Metrics over a period have no as-of day in their plan.
+  EXPECT_FALSE(MustParse("revenue last month").as_of.has_value());
+  EXPECT_FALSE(MustParse("patients seen last month").as_of.has_value());
+  // A stored plan must carry the as-of day exactly when its metric uses it.
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=active_clients"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=clients;as_of=2026-10-26"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=active_clients;as_of=2026-13-01"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(PlannerTest, StaffNameFilter) {
   const QueryPlan plan = MustParse("revenue for Dr. Smith last month");
   EXPECT_EQ(plan.staff_name, "Smith");

@@ -1177,6 +1177,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     plan.ascending = previous->ascending;
     plan.top_n = previous->top_n;
   }
+  if (metric->uses_as_of) plan.as_of = as_of;
   return plan;
 }
 
@@ -1191,6 +1192,7 @@ bool operator==(const QueryPlan& a, const QueryPlan& b) {
   return a.metric == b.metric && a.dimension == b.dimension &&
          same_filters(a.filters, b.filters) && a.staff_name == b.staff_name &&
          a.period == b.period && a.period_defaulted == b.period_defaulted &&
+         a.as_of == b.as_of &&
          a.ranked == b.ranked && a.ascending == b.ascending &&
          a.top_n == b.top_n && a.comparison == b.comparison &&
          a.compare_period == b.compare_period && a.follow_up == b.follow_up &&
@@ -1276,6 +1278,7 @@ std::string SerializePlan(const QueryPlan& plan) {
     fields.push_back(absl::StrCat("period=", SerializePeriod(*plan.period)));
     if (plan.period_defaulted) fields.push_back("period_defaulted=1");
   }
+  if (plan.as_of) fields.push_back(absl::StrCat("as_of=", FormatDay(*plan.as_of)));
   if (plan.ranked) {
     fields.push_back(absl::StrCat("rank=", plan.ascending ? "asc" : "desc", ",",
                                   plan.top_n));
@@ -1336,6 +1339,9 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
       absl::StatusOr<Period> p = DeserializePeriod(value);
       if (!p.ok()) return p.status();
       plan.period = *std::move(p);
+    } else if (key == "as_of") {
+      plan.as_of = ParseIsoDay(value);
+      if (!plan.as_of) return absl::InvalidArgumentError("bad as_of in plan");
     } else if (key == "period_defaulted") {
       plan.period_defaulted = value == "1";
     } else if (key == "rank") {
@@ -1393,6 +1399,9 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
   if (plan.period.has_value() == metric.date_column.empty() ||
       (plan.comparison != Comparison::kNone && !plan.period)) {
     return absl::InvalidArgumentError("plan period does not fit its metric");
+  }
+  if (plan.as_of.has_value() != metric.uses_as_of) {
+    return absl::InvalidArgumentError("plan as-of day does not fit its metric");
   }
   if (plan.ranked && plan.dimension.empty()) {
     return absl::InvalidArgumentError("plan ranks without a dimension");

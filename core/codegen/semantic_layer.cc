@@ -301,14 +301,25 @@ std::vector<Metric> BuildMetrics() {
                   "active client count"};
     m.base = kClients;
     m.definition =
-        "number of clients whose status is active now (clients.status; not "
-        "based on visits)";
+        "number of clients whose status is active now (clients.status); the "
+        "answer also gives the clients of any status with a completed "
+        "appointment in the last 12 and in the last 18 months to the as-of day";
     m.components = {{"clients", "client_id", "size"}};
     m.numerator = "{clients}";
     m.unit = "count";
     m.implied_filters = {{"client_status", {"active"}}};
     m.empty_noun = "active clients";
     m.reads = {"clients.status", "clients.client_id"};
+    // DATA_SCHEMA.md: active by status, "or, where asked, clients with a
+    // completed appointment in the last 18 months: say which". The status
+    // reading answers; the visit readings come with it.
+    m.uses_as_of = true;
+    // Not in `reads`: without appointments (an export that has none) the
+    // answer says it cannot count by visits rather than being declined.
+    m.seen_months = {12, 18};
+    m.seen_rows = "clients";
+    m.seen_key = "client_id";
+    m.seen_noun = "clients";
     add(std::move(m));
   }
   {
@@ -359,7 +370,9 @@ std::vector<Metric> BuildMetrics() {
     m.base = kPatients;
     m.definition =
         "number of living patients on file now (patients.status active); "
-        "with a period, patients seen";
+        "with a period, patients seen; the answer also gives the living "
+        "patients with a completed appointment in the last 12 and in the last "
+        "18 months to the as-of day";
     m.components = {{"patients", "patient_id", "size"}};
     m.numerator = "{patients}";
     m.unit = "count";
@@ -367,6 +380,11 @@ std::vector<Metric> BuildMetrics() {
     m.empty_noun = "living patients";
     m.reads = {"patients.status", "patients.patient_id"};
     m.dated_alternative = "patients_seen";
+    m.uses_as_of = true;
+    m.seen_months = {12, 18};
+    m.seen_rows = "df";  // the living patients the question's filters keep
+    m.seen_key = "patient_id";
+    m.seen_noun = "living patients";
     add(std::move(m));
   }
   {

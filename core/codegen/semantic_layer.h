@@ -90,6 +90,22 @@ struct Metric {
   // (a no-show rate, not no-shows over all appointments).
   std::string share_of;
   absl::optional<FilterClause> share_filter;
+  // Counted against the as-of day rather than over a period ("lapsed
+  // patients": last seen 18 to 36 months before it). The program then has
+  // `as_of` (a pd.Timestamp), window_start(months) (the first day of the
+  // rolling `months` months ending on the as-of day) and `done` (the
+  // completed appointments starting up to the as-of day), which `prepare`
+  // and `seen_rows` may use.
+  bool uses_as_of = false;
+  // For a count on file by status ("active clients"), the same words read by
+  // visits: every answer also gives how many of `seen_rows` (Python: "df",
+  // the metric's rows, or a whole table) had a completed appointment in each
+  // of the last `seen_months` rolling months, matched on `seen_key`, and
+  // names them `seen_noun`. Needs uses_as_of.
+  std::vector<int> seen_months;
+  std::string seen_rows;
+  std::string seen_key;
+  std::string seen_noun;
 };
 
 // How an attribute's value is found for the rows of one base table: the
