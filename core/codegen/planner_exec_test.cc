@@ -178,6 +178,13 @@ const std::vector<Check>& Checks() {
       {"active patients for dogs", 5.0, "", -1, -1,
        "by visits, 5 living patients for canine patients had"},
       {"inactive clients", 2.0},
+      // Every living patient was seen within 18 months of 2026-10-26 (the
+      // fixture starts in 2025), so none is lapsed or lapsing.
+      {"lapsed patients", 0.0, "", -1, -1,
+       "Lapsed patients on file now: 0 (of 14 living patients: last completed "
+       "appointment from 2023-10-27 to before 2025-04-27)."},
+      {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
+      {"lapsed patients by species", kNoCheck, "", -1, 1},
       {"items sold last quarter", 20.0},
       // The KPIs tests/planner/questions.json found missing or misread.
       {"discounts last quarter", 55.0},

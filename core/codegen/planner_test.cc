@@ -549,8 +549,30 @@ TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not over all time")));
   EXPECT_THAT(ParseQuestion("what should we charge for a dental cleaning?", kAsOf),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
-  EXPECT_THAT(ParseQuestion("How many lapsed patients do we have?", kAsOf),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"lapsed\"")));
+}
+
+// Lapsed (last seen 18 to 36 months ago) and lapsing (14 to 18) patients are
+// counts against the as-of day, never over a period.
+TEST(PlannerTest, LapsedAndLapsingPatients) {
+  for (const char* question : {"How many lapsed patients do we have?", "lapsed pets count",
+                               "lapsed dogs", "how many of our patients have lapsed?"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "lapsed_patients");
+    EXPECT_FALSE(plan.period.has_value());
+    ASSERT_TRUE(plan.as_of.has_value());
+    EXPECT_EQ(FormatDay(*plan.as_of), "2026-10-26");
+  }
+  EXPECT_EQ(Filters(MustParse("lapsed dogs")), "species=canine");
+  EXPECT_EQ(MustParse("lapsed patients by species").dimension, "species");
+  EXPECT_EQ(MustParse("how many lapsing patients are there").metric, "lapsing_patients");
+  const std::string code = WritePandas(MustParse("lapsed patients"));
+  EXPECT_THAT(code, HasSubstr("(df[\"last_visit\"] >= window_start(36)) & "
+                              "(df[\"last_visit\"] < window_start(18))"));
+  EXPECT_THAT(ParseQuestion("lapsed patients last month", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be limited")));
+  EXPECT_THAT(ParseQuestion("lapsed clients", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one metric at a time")));
 }
 
 // "Active patients" are the patients' own status, not their clients'.

@@ -387,6 +387,52 @@ std::vector<Metric> BuildMetrics() {
     m.seen_noun = "living patients";
     add(std::move(m));
   }
+  // Lapsed and lapsing patients (issue 14): living patients whose last
+  // completed appointment falls in a band of rolling months before the as-of
+  // day: 18 to 36 months (lapsed; longer ago counts as lost, not lapsed) or
+  // 14 to 18 months (lapsing: due for a reminder before they lapse).
+  auto last_seen_band = [&add](const char* id, const char* display,
+                               std::vector<std::string> synonyms, int recent,
+                               int oldest) {
+    Metric m;
+    m.id = id;
+    m.display = display;
+    m.synonyms = std::move(synonyms);
+    m.base = kPatients;
+    m.definition = absl::StrCat(
+        "number of living patients (patients.status active) whose last "
+        "completed appointment falls in the last ",
+        oldest, " rolling months to the as-of day but not in the last ",
+        recent);
+    m.uses_as_of = true;
+    m.prepare = {
+        "df[\"last_visit\"] = df[\"patient_id\"].map(done.groupby(\"patient_id\")"
+        "[\"starts_at\"].max())",
+        absl::StrCat("df[\"in_band\"] = (df[\"last_visit\"] >= window_start(", oldest,
+                     ")) & (df[\"last_visit\"] < window_start(", recent, "))")};
+    m.components = {{"patients", "in_band", "sum"},
+                    {"living", "patient_id", "size"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"patient_status", {"active"}}};
+    m.empty_noun = "living patients";
+    m.detail = absl::StrCat(
+        " (of {count(m['living'])} living patients: last completed "
+        "appointment from {window_start(",
+        oldest, "):%Y-%m-%d} to before {window_start(", recent,
+        "):%Y-%m-%d})");
+    m.reads = {"patients.status", "patients.patient_id", "appointments.status",
+               "appointments.starts_at", "appointments.patient_id"};
+    // "How many of our patients have lapsed": the patients are its rows.
+    m.row_metrics = {"patients"};
+    add(std::move(m));
+  };
+  last_seen_band("lapsed_patients", "Lapsed patients",
+                 {"lapsed", "lapsed patient", "lapsed pet", "lapsed animal"},
+                 /*recent=*/18, /*oldest=*/36);
+  last_seen_band("lapsing_patients", "Lapsing patients",
+                 {"lapsing", "lapsing patient", "lapsing pet", "lapsing animal"},
+                 /*recent=*/14, /*oldest=*/18);
   {
     Metric m;
     m.id = "items_sold";
@@ -704,9 +750,8 @@ std::vector<FilterWord> BuildFilterWords() {
   add({"upcoming", "future", "coming up", "booked ahead"},
       {{"appointment_status", {"scheduled"}}}, "appointments",
       /*upcoming=*/true);
-  // Client status ("active clients" is a metric of its own).
-  // Not "lapsed": lapsed patients are those not seen for a while, a metric
-  // of visits, not a client's status.
+  // Client status ("active clients" is a metric of its own). Not "lapsed":
+  // lapsed patients are a metric of visits (lapsed_patients), not a status.
   add({"inactive"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
   // Staff roles.

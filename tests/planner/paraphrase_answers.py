@@ -58,9 +58,12 @@ names, enum values and staff full names):
     not the owner's); "deceased": status deceased.
   - "Clients seen in the last N months": distinct client_id of completed
     appointments in the rolling N months.
-  - "Lapsed patients": living patients (status active) with a completed
+  - "Lapsed patients" (issue 14): living patients (status active) whose
+    last completed appointment is within the last 36 rolling months but not
+    within the last 18; "lapsing": within the last 18 but not the last 14.
+  - "Patients not seen in 18 months": living patients with a completed
     appointment before the last 18 rolling months and none within them
-    (DATA_SCHEMA.md's 18-month activity window).
+    (DATA_SCHEMA.md's 18-month activity window, with no 36-month limit).
   - "Top clients by spend": revenue per client_id, the ten highest, labelled
     by client_id (client names are personal data).
   - "Excluding pharmacy": the period's lines of every other category.
@@ -770,8 +773,40 @@ def clients_seen_last_6_months(c):
     return number(df["client_id"].nunique())
 
 
+def last_seen_between(c, recent, oldest):
+    """Living patients last seen (completed) in the last `oldest` rolling
+    months but not in the last `recent`, as a Series of species by patient."""
+    done = c.appts[(c.appts["status"] == "completed") &
+                   (c.appts["starts_at"] <= pd.Timestamp(c.as_of) + pd.Timedelta(hours=24) -
+                    pd.Timedelta(seconds=1))]
+    last = done.groupby("patient_id")["starts_at"].max()
+    in_oldest = in_period(last, c.last_n_months(oldest))
+    in_recent = in_period(last, c.last_n_months(recent))
+    ids = set(last[in_oldest & ~in_recent].index)
+    living = c.patients[c.patients["status"] == "active"]
+    return living[living["patient_id"].isin(ids)]
+
+
 @intent
 def lapsed_patients(c):
+    return number(len(last_seen_between(c, 18, 36)))
+
+
+@intent
+def lapsing_patients(c):
+    return number(len(last_seen_between(c, 14, 18)))
+
+
+@intent
+def lapsed_by_species(c):
+    # One row per species of the living patients, zero where none lapsed.
+    living = c.patients[c.patients["status"] == "active"]
+    keys = sorted(living["species"].dropna().unique())
+    return table(by(last_seen_between(c, 18, 36), "species", len, keys))
+
+
+@intent
+def not_seen_18_months(c):
     window = c.last_n_months(18)
     done = c.appts[c.appts["status"] == "completed"]
     before = set(done.loc[done["starts_at"] < pd.Timestamp(window[0]), "patient_id"])
