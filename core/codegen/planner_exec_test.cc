@@ -185,6 +185,14 @@ const std::vector<Check>& Checks() {
        "appointment from 2023-10-27 to before 2025-04-27)."},
       {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
       {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // First completed visits: Q3 2026 P09 (A22) and P11 (A25); this year
+      // also P08 (A10), P14 (A15), P12 (A32), P13 (A33).
+      {"new patients last quarter", 2.0},
+      {"new patients this year", 6.0},
+      {"new patients by month this year", 2.0, "2026-10", 10, 1},
+      // Q3 2026: 8 completed appointments of P01 P02 P09 P05 P11.
+      {"visits per patient last quarter", 1.6, "", -1, -1,
+       "(8 completed appointments of 5 patients)"},
       {"items sold last quarter", 20.0},
       // The KPIs tests/planner/questions.json found missing or misread.
       {"discounts last quarter", 55.0},

@@ -551,6 +551,25 @@ TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
 }
 
+TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
+  for (const char* question : {"new patients last quarter", "How many new pets did we see last quarter?",
+                               "first-time patients last quarter"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "new_patients");
+    EXPECT_EQ(Range(plan), "2026-07-01..2026-09-30");
+    EXPECT_FALSE(plan.as_of.has_value());
+  }
+  EXPECT_EQ(MustParse("new patients by species in 2025").dimension, "species");
+  for (const char* question : {"visits per patient last quarter",
+                               "average visits per patient in 2025", "avg visits per pet this year"}) {
+    SCOPED_TRACE(question);
+    EXPECT_EQ(MustParse(question).metric, "visits_per_patient");
+  }
+  EXPECT_THAT(WritePandas(MustParse("new patients in 2025")),
+              HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
+}
+
 // Lapsed (last seen 18 to 36 months ago) and lapsing (14 to 18) patients are
 // counts against the as-of day, never over a period.
 TEST(PlannerTest, LapsedAndLapsingPatients) {

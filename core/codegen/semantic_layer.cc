@@ -357,6 +357,67 @@ std::vector<Metric> BuildMetrics() {
     m.row_metrics = {"appointments"};
     add(std::move(m));
   }
+  // New patients: patients.csv has no registration date, so a patient is new
+  // in the period of their first completed appointment ever (issue 14). The
+  // rows are the period's completed appointments; a patient counts once,
+  // on the row that is their first visit.
+  {
+    Metric m;
+    m.id = "new_patients";
+    m.display = "New patients";
+    m.synonyms = {"new patient",        "new pet",           "new animal",
+                  "first time patient", "first time pet",    "first visit",
+                  "first time visit",   "new patient visit"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of distinct patients whose first completed appointment ever "
+        "starts in the period, by starts_at";
+    m.prepare = {
+        "first = appointments[appointments[\"status\"] == \"completed\"]"
+        ".groupby(\"patient_id\")[\"starts_at\"].min()",
+        "df[\"new_patient\"] = df[\"patient_id\"].where(df[\"starts_at\"] == "
+        "df[\"patient_id\"].map(first))  # NaN unless the first visit"};
+    m.components = {{"patients", "new_patient", "nunique"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.patient_id"};
+    m.row_metrics = {"appointments", "patients_seen"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "visits_per_patient";
+    m.display = "Visits per patient";
+    m.synonyms = {"visits per patient",         "visit per patient",
+                  "visits per pet",             "visits per animal",
+                  "visits per pt",              "appointments per patient",
+                  "average visits per patient", "average visits per pet",
+                  "visit frequency",
+                  "average number of visits per patient"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of completed appointments / number of distinct patient_id of "
+        "them, by starts_at";
+    m.components = {{"visits", "appointment_id", "size"},
+                    {"patients", "patient_id", "nunique"}};
+    m.numerator = "{visits}";
+    m.denominator = "patients";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.detail =
+        " ({count(m['visits'])} completed appointments of "
+        "{count(m['patients'])} patients)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id", "appointments.patient_id"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
   {
     Metric m;
     m.id = "patients";

@@ -709,6 +709,33 @@ def new_patients_2025(c):
     return number(int(in_period(first, c.year(2025)).sum()))
 
 
+def first_visits(c):
+    """Each patient's first completed appointment ever (one row a patient)."""
+    done = c.appts[c.appts["status"] == "completed"].sort_values("starts_at")
+    first = done.drop_duplicates("patient_id")
+    pats = c.patients.set_index("patient_id")
+    first = first.assign(species=first["patient_id"].map(pats["species"]).fillna("(no patient)"))
+    return first
+
+
+@intent
+def new_patients_last_quarter(c):
+    return number(int(in_period(first_visits(c)["starts_at"], c.last_quarter).sum()))
+
+
+@intent
+def new_patients_by_month_2025(c):
+    p = c.year(2025)
+    first = first_visits(c)
+    return table(by_month(first, "starts_at", p, len))
+
+
+@intent
+def visits_per_patient_by_species_2025(c):
+    df = appts(c, c.year(2025), status="completed")
+    return table(by(df, "species", lambda g: len(g) / g["patient_id"].nunique()))
+
+
 @intent
 def active_clients_now(c):
     return number(int((c.clients["status"] == "active").sum()))
