@@ -90,7 +90,7 @@ const Source& SourceOf(const Attribute& a, Base base) {
 // Python for the attribute's value of each row of `df`.
 std::string SourceExpr(const Attribute& a, Base base) {
   const Source& s = SourceOf(a, base);
-  if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]");
+  if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]", s.transform);
   return absl::StrCat("lookup(df[", PyStr(s.column), "], ", s.table, ", ",
                       PyStr(s.key), ", ", PyStr(s.value), ")");
 }
@@ -576,9 +576,16 @@ void WriteBreakdown(Program& py, const Parts& p) {
   py.Blank();
   py.Line("df = ", plan.period ? "select(start, end)" : "select()");
   py.Line("m = measure(df)");
+  const FilterClause* named = nullptr;  // "Saturday vs Sunday": the values
+  for (const FilterClause& f : plan.filters) {
+    if (p.attribute != nullptr && f.attribute == p.attribute->id) named = &f;
+  }
   if (p.grain != nullptr) {
     py.Line("keys = ", p.grain->keys);
     py.Line("t = measure_by(df, ", key, ", keys)");
+  } else if (named != nullptr) {
+    // Every value the question names has a row, zero when it has none.
+    py.Line("t = measure_by(df, ", key, ", ", PyList(named->values), ")");
   } else {
     py.Line("t = measure_by(df, ", key, ")");
   }

@@ -185,6 +185,17 @@ const std::vector<Check>& Checks() {
        "appointment from 2023-10-27 to before 2025-04-27)."},
       {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
       {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // Walk-in sales have no appointment: I23 30 + I26 80 last quarter.
+      {"walk-in revenue last quarter", 110.0, "", -1, -1, "without appointment"},
+      {"revenue without an appointment last quarter", 110.0},
+      {"revenue with vs without an appointment last quarter", 1800.0,
+       "with_appointment", 2, 1},
+      // Days of the week: this year Monday 280, Friday 222.50, no weekends.
+      {"revenue on Mondays this year", 280.0, "", -1, -1, "on Monday"},
+      {"Monday vs Friday revenue this year", 222.5, "Friday", 2, 1},
+      {"weekend revenue this year", 0.0, "", -1, -1,
+       "No invoices on Saturday or Sunday this year"},
+      {"Wednesday appointments last quarter", kNoCheck},
       // First completed visits: Q3 2026 P09 (A22) and P11 (A25); this year
       // also P08 (A10), P14 (A15), P12 (A32), P13 (A33).
       {"new patients last quarter", 2.0},

@@ -570,6 +570,31 @@ TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
               HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
 }
 
+TEST(PlannerTest, WalkInAndDayOfWeekFilters) {
+  for (const char* question : {"walk-in sales in 2025", "revenue without an appointment in 2025",
+                               "2025 revenue not linked to any appointment"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue");
+    EXPECT_EQ(Filters(plan), "appointment_link=without_appointment");
+  }
+  EXPECT_THAT(WritePandas(MustParse("walk-in revenue last month")),
+              HasSubstr("df[\"appointment_id\"].notna().map("));
+  // Appointments always have one: the filter does not apply to them.
+  EXPECT_THAT(ParseQuestion("appointments without an appointment last month", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not apply")));
+  EXPECT_EQ(Filters(MustParse("Revenue on Saturdays in 2025")), "day_of_week=Saturday");
+  EXPECT_EQ(Filters(MustParse("Saturday appts in 2025")), "day_of_week=Saturday");
+  EXPECT_EQ(MustParse("Saturday appts in 2025").metric, "appointments");
+  EXPECT_EQ(Filters(MustParse("weekend revenue this year")), "day_of_week=Saturday|Sunday");
+  EXPECT_THAT(WritePandas(MustParse("revenue on Saturdays in 2025")),
+              HasSubstr("df[\"invoiced_on\"].dt.day_name().isin([\"Saturday\"])"));
+  // Two days compared: one figure each.
+  EXPECT_EQ(MustParse("Saturday vs Sunday revenue in 2025").dimension, "day_of_week");
+  // "By weekday" stays the time grain.
+  EXPECT_EQ(MustParse("revenue by weekday in 2025").dimension, "weekday");
+}
+
 // Lapsed (last seen 18 to 36 months ago) and lapsing (14 to 18) patients are
 // counts against the as-of day, never over a period.
 TEST(PlannerTest, LapsedAndLapsingPatients) {

@@ -560,9 +560,7 @@ std::string MetricList() {
 // The first candidate whose attribute applies to the metric's table.
 const FilterClause* ResolveFilter(const Metric& metric, const Term& term) {
   for (const FilterClause& c : term.candidates) {
-    const Attribute* a = FindAttribute(c.attribute);
-    if (a != nullptr && a->sources[static_cast<int>(metric.base)].has_value())
-      return &c;
+    if (AttributeApplies(metric, c.attribute)) return &c;
   }
   return nullptr;
 }
@@ -841,7 +839,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
     dated =
         dated || (!found.staff_names.empty() &&
-                  !FindAttribute("vet")->sources[static_cast<int>(m->base)]);
+                  !AttributeApplies(*m, "vet"));
     if (dated) metric_id = m->dated_alternative;
   }
   const bool follow_up =
@@ -875,7 +873,6 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   if (metric == nullptr)
     return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
   std::string metric_name = Lower(metric->display);
-  const int base = static_cast<int>(metric->base);
 
   QueryPlan plan;
   plan.follow_up = follow_up;
@@ -970,7 +967,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     return Decline("The planner filters on one staff member at a time.");
   }
   if (!found.staff_names.empty()) {
-    if (!FindAttribute("vet")->sources[base].has_value()) {
+    if (!AttributeApplies(*metric, "vet")) {
       return Decline(
           absl::StrCat(metric->display, " is not recorded per staff member."));
     }
@@ -1166,7 +1163,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         const bool restricted = std::any_of(
             plan.filters.begin(), plan.filters.end(),
             [&c](const FilterClause& f) { return f.attribute == c.attribute; });
-        if (!restricted && FindAttribute(c.attribute)->sources[base]) {
+        if (!restricted && AttributeApplies(*metric, c.attribute)) {
           plan.filters.push_back(c);
         }
       }
@@ -1382,18 +1379,17 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
     return absl::InvalidArgumentError("plan without a metric");
   // The plan came from storage: it must be one the writer can take.
   const Metric& metric = *FindMetric(plan.metric);
-  const int base = static_cast<int>(metric.base);
   if (!plan.dimension.empty() && !DimensionApplies(metric, plan.dimension)) {
     return absl::InvalidArgumentError("plan dimension does not apply");
   }
   for (const FilterClause& f : plan.filters) {
-    if (!FindAttribute(f.attribute)->sources[base].has_value() ||
+    if (!AttributeApplies(metric, f.attribute) ||
         f.values.empty()) {
       return absl::InvalidArgumentError("plan filter does not apply");
     }
   }
   if (!plan.staff_name.empty() &&
-      !FindAttribute("vet")->sources[base].has_value()) {
+      !AttributeApplies(metric, "vet")) {
     return absl::InvalidArgumentError("plan staff filter does not apply");
   }
   if (plan.period.has_value() == metric.date_column.empty() ||

@@ -3,6 +3,7 @@
 // here is all it takes for the planner to parse and answer it.
 #include "core/codegen/semantic_layer.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -676,6 +677,42 @@ std::vector<Attribute> BuildAttributes() {
     a.filter_phrase = "with client status {}";
     attributes.push_back(std::move(a));
   }
+  // Computed from a date: "on Saturdays", "weekend revenue". A filter (and
+  // the breakdown of "Saturdays vs Sundays"); "by weekday" is the time grain.
+  {
+    Attribute a;
+    a.id = "day_of_week";
+    a.display = "day of the week";
+    // Named as the weekday breakdown names them: "Saturday".
+    const std::string day = ".dt.day_name()";
+    a.sources[inv] = Source{"invoiced_on", "", "", "", day};
+    a.sources[app] = Source{"starts_at", "", "", "", day};
+    a.values = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                "Friday", "Saturday", "Sunday"};
+    a.filter_phrase = "on {}";
+    attributes.push_back(std::move(a));
+  }
+  // Invoice lines with and without an appointment: walk-in sales have none.
+  {
+    Attribute a;
+    a.id = "appointment_link";
+    a.display = "appointment link";
+    a.sources[inv] = Source{
+        "appointment_id", "", "", "",
+        ".notna().map({True: \"with_appointment\", False: \"without_appointment\"})"};
+    // Breakdown phrases, declared whole: "with" is a stop word, and dropping
+    // it would leave "vs without an appointment" (a comparison of periods)
+    // or "or without an appointment" (walk-ins only).
+    a.synonyms = {"appointment link"};
+    for (const char* join : {"vs", "versus", "or", "and", "compared to"}) {
+      for (const char* an : {"an ", ""}) {
+        a.synonyms.push_back(absl::StrCat("with ", join, " without ", an, "appointment"));
+      }
+    }
+    a.values = {"with_appointment", "without_appointment"};
+    a.filter_phrase = "{}";
+    attributes.push_back(std::move(a));
+  }
   return attributes;
 }
 
@@ -815,6 +852,22 @@ std::vector<FilterWord> BuildFilterWords() {
   // lapsed patients are a metric of visits (lapsed_patients), not a status.
   add({"inactive"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
+  // Days of the week ("on Saturdays", "Saturday appointments").
+  for (const char* day : {"Monday", "Tuesday", "Wednesday", "Thursday",
+                          "Friday", "Saturday", "Sunday"}) {
+    std::string word = day;
+    word[0] = static_cast<char>(word[0] - 'A' + 'a');
+    add({word}, {{"day_of_week", {day}}});
+  }
+  add({"weekend"}, {{"day_of_week", {"Saturday", "Sunday"}}});
+  // Invoice lines not linked to an appointment.
+  add({"walk in", "walkin", "without an appointment", "without appointment",
+       "without any appointment", "with no appointment", "no appointment",
+       "not linked to an appointment", "not linked to any appointment",
+       "unlinked to an appointment", "over the counter", "otc"},
+      {{"appointment_link", {"without_appointment"}}});
+  add({"with an appointment", "linked to an appointment"},
+      {{"appointment_link", {"with_appointment"}}});
   // Staff roles.
   add({"technician", "tech", "nurse"}, {{"role", {"technician"}}});
   add({"receptionist"}, {{"role", {"receptionist"}}});
@@ -1020,15 +1073,24 @@ const TimeGrain* FindTimeGrain(absl::string_view id) {
   return nullptr;
 }
 
+bool AttributeApplies(const Metric& metric, absl::string_view attribute) {
+  const Attribute* a = FindAttribute(attribute);
+  return a != nullptr && a->sources[static_cast<int>(metric.base)].has_value() &&
+         std::find(metric.not_by.begin(), metric.not_by.end(), attribute) ==
+             metric.not_by.end();
+}
+
 bool DimensionApplies(const Metric& metric, absl::string_view dimension) {
   if (const TimeGrain* grain = FindTimeGrain(dimension)) {
     if (metric.date_column.empty()) return false;
+    if (std::find(metric.not_by.begin(), metric.not_by.end(), dimension) !=
+        metric.not_by.end()) {
+      return false;
+    }
     // Only appointments carry a time of day.
     return !grain->needs_time_of_day || metric.base == Base::kAppointments;
   }
-  const Attribute* attribute = FindAttribute(dimension);
-  return attribute != nullptr &&
-         attribute->sources[static_cast<int>(metric.base)].has_value();
+  return AttributeApplies(metric, dimension);
 }
 
 std::string MetricDefinitionsForPrompt() {

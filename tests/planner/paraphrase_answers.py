@@ -431,6 +431,27 @@ def rev_saturdays_2025(c):
 
 
 @intent
+def appts_weekend_last_quarter(c):
+    df = appts(c, c.last_quarter)
+    return number(int((df["starts_at"].dt.dayofweek >= 5).sum()))
+
+
+@intent
+def rev_sat_vs_sun_2025(c):
+    # One figure per day named; a day without sales is zero.
+    df = lines(c, c.year(2025))
+    day = df["invoiced_on"].dt.dayofweek
+    return table([["Saturday", revenue(df[day == 5])], ["Sunday", revenue(df[day == 6])]])
+
+
+@intent
+def walk_in_rev_by_month_2025(c):
+    p = c.year(2025)
+    df = lines(c, p)
+    return table(by_month(df[df["appointment_id"].isna()], "invoiced_on", p, revenue))
+
+
+@intent
 def avg_daily_rev_march_2026(c):
     p = c.month(2026, 3)
     return number(revenue(lines(c, p)) / ((p[1] - p[0]).days + 1))
