@@ -185,6 +185,11 @@ const std::vector<Check>& Checks() {
        "appointment from 2023-10-27 to before 2025-04-27)."},
       {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
       {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // Veterinarians S1 (1.0) and S2 (0.8), both hired before 2025.
+      {"revenue per FTE vet last quarter", 1910.0 / 1.8, "", -1, -1,
+       "($1,910.00 over 1.80 veterinarian FTE)"},
+      {"revenue per FTE vet last year", 1053.0 / 1.8},
+      {"revenue per FTE vet by category last quarter", 460.0 / 1.8, "consultation", -1, 1},
       // Walk-in sales have no appointment: I23 30 + I26 80 last quarter.
       {"walk-in revenue last quarter", 110.0, "", -1, -1, "without appointment"},
       {"revenue without an appointment last quarter", 110.0},

@@ -570,6 +570,30 @@ TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
               HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
 }
 
+TEST(PlannerTest, RevenuePerFteVet) {
+  for (const char* question : {"Revenue per FTE vet in 2025", "2025 sales per FTE vet",
+                               "what was 2025 revenue per full-time-equivalent veterinarian?"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue_per_fte_vet");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  EXPECT_EQ(MustParse("revenue per FTE vet by category in 2025").dimension, "category");
+  // The FTE is all the veterinarians': not per vet, role or time bucket.
+  for (const char* question : {"revenue per FTE vet by vet in 2025",
+                               "revenue per FTE vet by month in 2025",
+                               "revenue per FTE vet for Dr. Smith in 2025"}) {
+    SCOPED_TRACE(question);
+    EXPECT_THAT(ParseQuestion(question, kAsOf), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  const QueryPlan plan = MustParse("Revenue per FTE vet in 2025");
+  ASSERT_THAT(DeserializePlan(SerializePlan(plan)), IsOk());
+  QueryPlan by_vet = plan;
+  by_vet.dimension = "vet";
+  EXPECT_THAT(DeserializePlan(SerializePlan(by_vet)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dimension does not apply")));
+}
+
 TEST(PlannerTest, WalkInAndDayOfWeekFilters) {
   for (const char* question : {"walk-in sales in 2025", "revenue without an appointment in 2025",
                                "2025 revenue not linked to any appointment"}) {

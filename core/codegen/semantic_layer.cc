@@ -99,6 +99,55 @@ std::vector<Metric> BuildMetrics() {
                "invoice_lines.invoice_id"};
     add(std::move(m));
   }
+  // Revenue per full-time-equivalent veterinarian (issue 14). The FTE is the
+  // veterinarians' (staff.role), each 1.0 where fte is empty, hired by the
+  // period's last day (the schema records no leaving date). It is all the
+  // veterinarians' FTE, so a breakdown or filter by vet or role, and a time
+  // breakdown (whose buckets would each need their own FTE), are declined.
+  {
+    Metric m;
+    m.id = "revenue_per_fte_vet";
+    m.display = "Revenue per FTE vet";
+    m.synonyms = {"revenue per fte vet",
+                  "revenue per fte veterinarian",
+                  "revenue per fte doctor",
+                  "revenue per fte",
+                  "revenue per vet fte",
+                  "revenue per full time equivalent vet",
+                  "revenue per full time equivalent veterinarian",
+                  "revenue per full time equivalent",
+                  "sale per fte vet",
+                  "sale per fte veterinarian",
+                  "sale per fte",
+                  "sale per full time equivalent vet",
+                  "sale per full time equivalent veterinarian"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "revenue / sum of staff.fte (1.0 where empty) of staff with role "
+        "veterinarian hired on or before the period's last day (or with no "
+        "hired_on), by invoiced_on";
+    m.prepare = {
+        "hired = pd.to_datetime(staff[\"hired_on\"]) if \"hired_on\" in staff "
+        "else pd.Series(pd.NaT, index=staff.index)",
+        "fte = pd.to_numeric(staff[\"fte\"]) if \"fte\" in staff "
+        "else pd.Series(np.nan, index=staff.index)",
+        "vets = (staff[\"role\"] == \"veterinarian\") & ~(hired > end)",
+        "df[\"vet_fte\"] = float(fte[vets].fillna(1.0).sum())  # the same on "
+        "every row"};
+    m.components = {{"revenue", "amount", "sum"}, {"vet_fte", "vet_fte", "max"}};
+    m.numerator = "{revenue}";
+    m.denominator = "vet_fte";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.detail =
+        " ({usd(m['revenue'])} over {count(m['vet_fte'])} veterinarian FTE)";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
+               "staff.role"};
+    m.not_by = {"vet",   "role",    "day",  "week",   "month",
+                "quarter", "year", "weekday", "hour"};
+    add(std::move(m));
+  }
   // Costs: unit_cost is optional; a line without one adds no cost, so its
   // whole amount counts as margin. Every margin answer says how many lines
   // that concerns.

@@ -424,6 +424,27 @@ def rev_per_fte_vet_2025(c):
     return number(revenue(lines(c, p)) / fte)
 
 
+def vet_fte(c, period):
+    s = c.staff
+    hired = pd.to_datetime(s["hired_on"])
+    vets = s[(s["role"] == "veterinarian") &
+             (hired.isna() | (hired <= pd.Timestamp(period[1])))]
+    return pd.to_numeric(vets["fte"]).fillna(1.0).sum()
+
+
+@intent
+def rev_per_fte_vet_last_quarter(c):
+    p = c.last_quarter
+    return number(revenue(lines(c, p)) / vet_fte(c, p))
+
+
+@intent
+def rev_per_fte_vet_by_category_2025(c):
+    p = c.year(2025)
+    fte = vet_fte(c, p)
+    return table(by(lines(c, p), "category", lambda g: revenue(g) / fte))
+
+
 @intent
 def rev_saturdays_2025(c):
     df = lines(c, c.year(2025))
