@@ -185,6 +185,11 @@ const std::vector<Check>& Checks() {
        "appointment from 2023-10-27 to before 2025-04-27)."},
       {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
       {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // A20..A31 less A27 (no booked_at): 2,705 hours over 11 appointments.
+      {"booking lead time last quarter", 2705.0 / 24 / 11, "", -1, -1,
+       "10.25 days (the average over 11 appointments with a booking time). "
+       "Left out: 1 of 12 appointments, without a booking time."},
+      {"lead time by vet last quarter", kNoCheck, "", 2, 1},
       // Veterinarians S1 (1.0) and S2 (0.8), both hired before 2025.
       {"revenue per FTE vet last quarter", 1910.0 / 1.8, "", -1, -1,
        "($1,910.00 over 1.80 veterinarian FTE)"},

@@ -570,6 +570,21 @@ TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
               HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
 }
 
+TEST(PlannerTest, BookingLeadTime) {
+  for (const char* question : {"What was the average booking lead time in 2025?",
+                               "lead time for appointments in 2025",
+                               "avg days between booking and appointment, 2025"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "booking_lead_time");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  EXPECT_EQ(Filters(MustParse("booking lead time for surgeries in 2025")),
+            "appointment_type=surgery");
+  EXPECT_THAT(WritePandas(MustParse("booking lead time in 2025")),
+              HasSubstr("pd.to_datetime(df[\"booked_at\"])"));
+}
+
 TEST(PlannerTest, RevenuePerFteVet) {
   for (const char* question : {"Revenue per FTE vet in 2025", "2025 sales per FTE vet",
                                "what was 2025 revenue per full-time-equivalent veterinarian?"}) {
@@ -1328,7 +1343,7 @@ TEST(PlannerTest, SemanticLayerIsConsistent) {
   for (const Metric& m : Metrics()) {
     SCOPED_TRACE(m.id);
     EXPECT_FALSE(m.synonyms.empty());
-    EXPECT_THAT(std::vector<std::string>({"USD", "percent", "count"}),
+    EXPECT_THAT(std::vector<std::string>({"USD", "percent", "count", "days"}),
                 ::testing::Contains(m.unit));
     EXPECT_FALSE(m.components.empty());
     for (const FilterClause& f : m.implied_filters)

@@ -291,6 +291,51 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Booking lead time: how far ahead appointments are booked. booked_at is
+  // optional; appointments without one are left out (and counted).
+  {
+    Metric m;
+    m.id = "booking_lead_time";
+    m.display = "Booking lead time";
+    m.synonyms = {"booking lead time",
+                  "average booking lead time",
+                  "lead time",
+                  "average lead time",
+                  "booking lead",
+                  "booking window",
+                  "advance booking time",
+                  "days booked ahead",
+                  "days booked in advance",
+                  "days between booking and appointment",
+                  "average days between booking and appointment",
+                  "how far ahead",
+                  "how far in advance"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "average days from booked_at to starts_at of the appointments "
+        "starting in the period that have a booked_at (any status unless one "
+        "is named)";
+    m.prepare = {
+        "df[\"lead_days\"] = (df[\"starts_at\"] - pd.to_datetime(df[\"booked_at\"]))"
+        ".dt.total_seconds() / 86400"};
+    m.components = {{"lead_days", "lead_days", "sum"},
+                    {"booked", "lead_days", "count"}};
+    m.numerator = "{lead_days}";
+    m.denominator = "booked";
+    m.unit = "days";
+    m.empty_noun = "appointments";
+    m.detail =
+        " days (the average over {count(m['booked'])} appointments with a "
+        "booking time)";
+    m.note =
+        " Left out: {count(len(df) - m['booked'])} of {count(len(df))} "
+        "appointments, without a booking time.";
+    m.note_when = "m[\"booked\"] < len(df)";
+    m.reads = {"appointments.starts_at", "appointments.booked_at"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
   // Procedures done. DATA_SCHEMA.md lists surgeries and dentals among the
   // KPIs; an appointment's type says what was booked and its status whether
   // it happened, so "how many surgeries did we do" counts completed

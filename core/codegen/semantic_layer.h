@@ -64,7 +64,7 @@ struct Metric {
   std::string numerator;
   std::string denominator;
   int scale = 1;
-  std::string unit;  // "USD", "percent" or "count"
+  std::string unit;  // "USD", "percent", "count" or "days"
   // Rows the metric counts at all ("no-show rate" looks only at completed,
   // no-show and cancelled appointments).
   std::vector<FilterClause> implied_filters;

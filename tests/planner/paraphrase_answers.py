@@ -703,6 +703,21 @@ def booking_lead_time_2025(c):
     return number(lead.dt.total_seconds().mean() / 86400)
 
 
+def lead_days(df):
+    lead = (df["starts_at"] - pd.to_datetime(df["booked_at"])).dropna()
+    return lead.dt.total_seconds().mean() / 86400 if len(lead) else float("nan")
+
+
+@intent
+def lead_time_last_quarter(c):
+    return number(lead_days(appts(c, c.last_quarter)))
+
+
+@intent
+def lead_time_by_type_2025(c):
+    return table(by(appts(c, c.year(2025)), "type", lead_days))
+
+
 @intent
 def avg_appt_duration_2025(c):
     return number(pd.to_numeric(appts(c, c.year(2025))["duration_min"]).mean())
