@@ -185,6 +185,10 @@ const std::vector<Check>& Checks() {
        "appointment from 2023-10-27 to before 2025-04-27)."},
       {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
       {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // Q3 2026: 8 completed appointments of S1 and S2, each on its own day.
+      {"appointments per vet per working day last quarter", 1.0, "", -1, -1,
+       "(8 completed appointments over 8 vet working days)"},
+      {"appointments per vet per day by vet last quarter", 1.0, "Dr. Alice Smith", 2, 1},
       // A20..A31 less A27 (no booked_at): 2,705 hours over 11 appointments.
       {"booking lead time last quarter", 2705.0 / 24 / 11, "", -1, -1,
        "10.25 days (the average over 11 appointments with a booking time). "

@@ -570,6 +570,23 @@ TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
               HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
 }
 
+TEST(PlannerTest, AppointmentsPerVetPerWorkingDay) {
+  for (const char* question : {"appointments per vet per working day in 2025",
+                               "How many appointments per vet per day did we do in 2025?",
+                               "daily appointments per vet, 2025"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "appointments_per_vet_day");
+    EXPECT_EQ(plan.dimension, "");
+  }
+  EXPECT_EQ(MustParse("appointments per vet per day by vet in 2025").dimension, "vet");
+  // "Appointments per vet" alone is still a breakdown of appointments.
+  EXPECT_EQ(MustParse("appointments per vet in 2025").metric, "appointments");
+  // Veterinarians only: technicians contradict it.
+  EXPECT_THAT(ParseQuestion("appointments per vet per day for technicians in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(PlannerTest, BookingLeadTime) {
   for (const char* question : {"What was the average booking lead time in 2025?",
                                "lead time for appointments in 2025",

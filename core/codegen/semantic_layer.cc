@@ -291,6 +291,50 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Appointments per vet per working day (issue 14). The schema has no
+  // rota: a vet's working day is a day with at least one completed
+  // appointment of theirs, so the figure is completed appointments over
+  // (vet, day) pairs, overall or per vet.
+  {
+    Metric m;
+    m.id = "appointments_per_vet_day";
+    m.display = "Completed appointments per vet per working day";
+    m.synonyms = {"appointments per vet per day",
+                  "appointments per vet per working day",
+                  "appointments per vet per day worked",
+                  "appointments per vet day",
+                  "appointments per doctor per day",
+                  "appointments per veterinarian per day",
+                  "appointments per veterinarian per working day",
+                  "completed appointments per vet per day",
+                  "completed appointments per vet per working day",
+                  "daily appointments per vet",
+                  "average appointments per vet per day"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of completed appointments of veterinarians / number of "
+        "distinct (staff_id, day) pairs among them (a working day: a day with "
+        "a completed appointment), by starts_at";
+    m.prepare = {
+        "df[\"vet_day\"] = df[\"staff_id\"].astype(str) + \"/\" + "
+        "df[\"starts_at\"].dt.strftime(\"%Y-%m-%d\")"};
+    m.components = {{"appointments", "appointment_id", "size"},
+                    {"vet_days", "vet_day", "nunique"}};
+    m.numerator = "{appointments}";
+    m.denominator = "vet_days";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}},
+                         {"role", {"veterinarian"}}};
+    m.empty_noun = "completed appointments of veterinarians";
+    m.detail =
+        " ({count(m['appointments'])} completed appointments over "
+        "{count(m['vet_days'])} vet working days)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id", "appointments.staff_id"};
+    m.row_metrics = {"appointments", "completed_appointments"};
+    add(std::move(m));
+  }
   // Booking lead time: how far ahead appointments are booked. booked_at is
   // optional; appointments without one are left out (and counted).
   {

@@ -625,6 +625,28 @@ def appts_saturdays_2025(c):
     return number(int(saturday(df["starts_at"]).sum()))
 
 
+def per_vet_day(df):
+    """Completed appointments over the (vet, day) pairs they fall on."""
+    days = df[["staff_id"]].assign(day=df["starts_at"].dt.date).drop_duplicates()
+    return len(df) / len(days) if len(days) else float("nan")
+
+
+def vet_completed(c, period):
+    df = appts(c, period, status="completed")
+    role = c.staff.set_index("staff_id")["role"]
+    return df[df["staff_id"].map(role) == "veterinarian"]
+
+
+@intent
+def appts_per_vet_day_2025(c):
+    return number(per_vet_day(vet_completed(c, c.year(2025))))
+
+
+@intent
+def appts_per_vet_day_by_vet_last_quarter(c):
+    return table(by(vet_completed(c, c.last_quarter), "vet", per_vet_day))
+
+
 @intent
 def busiest_month_2025(c):
     p = c.year(2025)
