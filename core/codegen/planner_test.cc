@@ -570,6 +570,19 @@ TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
               HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
 }
 
+// "Dental appointments" is one filter on the appointment type: for invoice
+// lines the whole visit's lines, whatever their category.
+TEST(PlannerTest, AppointmentTypeBeforeAppointmentIsOneFilter) {
+  const QueryPlan atc = MustParse("Average invoice for dental appointments in 2025");
+  EXPECT_EQ(atc.metric, "average_transaction_charge");
+  EXPECT_EQ(Filters(atc), "appointment_type=dental");
+  const QueryPlan count = MustParse("dental appointments last month");
+  EXPECT_EQ(count.metric, "appointments");
+  EXPECT_EQ(Filters(count), "appointment_type=dental");
+  // Alone, "dental" on invoice lines is still the category.
+  EXPECT_EQ(Filters(MustParse("dental revenue in 2025")), "category=dental");
+}
+
 TEST(PlannerTest, AppointmentsPerVetPerWorkingDay) {
   for (const char* question : {"appointments per vet per working day in 2025",
                                "How many appointments per vet per day did we do in 2025?",

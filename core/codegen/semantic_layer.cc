@@ -1009,6 +1009,26 @@ std::vector<FilterWord> BuildFilterWords() {
   // Staff roles.
   add({"technician", "tech", "nurse"}, {{"role", {"technician"}}});
   add({"receptionist"}, {{"role", {"receptionist"}}});
+  // "Dental appointments", "surgery visits": an appointment type before a
+  // word for the appointment is one filter on the type (for invoice lines:
+  // the lines of that visit, whatever their category), not a filter and a
+  // metric; alone it counts appointments. "average invoice for dental
+  // appointments" is the visits' invoices.
+  {
+    std::vector<std::string> declared;
+    for (const FilterWord& w : words) {
+      declared.insert(declared.end(), w.phrases.begin(), w.phrases.end());
+    }
+    for (const std::string& type : FindAttribute("appointment_type")->values) {
+      std::vector<std::string> phrases;
+      for (const char* noun : {"appointment", "appt", "visit"}) {
+        std::string phrase = absl::StrCat(type, " ", noun);
+        if (std::find(declared.begin(), declared.end(), phrase) == declared.end())
+          phrases.push_back(std::move(phrase));
+      }
+      add(std::move(phrases), {{"appointment_type", {type}}}, "appointments");
+    }
+  }
   // "feline patients", "dog pets": a species word before a word for the
   // animal is one filter, not a filter and a metric.
   const size_t declared = words.size();

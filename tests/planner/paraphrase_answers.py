@@ -575,6 +575,17 @@ def atc_by_month_2025(c):
 
 
 @intent
+def atc_by_appt_type_2025(c):
+    df = lines(c, c.year(2025))
+    return table(by(df.assign(type=appointment_type(c, df)), "type", atc))
+
+
+@intent
+def atc_by_species_2025(c):
+    return table(by(lines(c, c.year(2025)), "species", atc))
+
+
+@intent
 def atc_dental_appts_2025(c):
     df = lines(c, c.year(2025))
     return number(atc(df[appointment_type(c, df) == "dental"]))
