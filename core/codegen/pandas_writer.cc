@@ -90,7 +90,7 @@ const Source& SourceOf(const Attribute& a, Base base) {
 // Python for the attribute's value of each row of `df`.
 std::string SourceExpr(const Attribute& a, Base base) {
   const Source& s = SourceOf(a, base);
-  if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]");
+  if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]", s.transform);
   return absl::StrCat("lookup(df[", PyStr(s.column), "], ", s.table, ", ",
                       PyStr(s.key), ", ", PyStr(s.value), ")");
 }
@@ -157,6 +157,9 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("period_text = ", PyStr(plan.period->Describe()));
   } else {
     py.Line("period_text = \"on file now\"");
+  }
+  if (plan.as_of) {
+    py.Line("as_of = pd.Timestamp(", PyStr(FormatDay(*plan.as_of)), ")");
   }
   if (p.compared) {
     py.Line("prev_start = pd.Timestamp(",
@@ -235,6 +238,21 @@ void WriteHeader(Program& py, const Parts& p) {
         "    return f\"{'up' if diff > 0 else 'down'} {abs(diff) / abs(before) "
         "* 100:.1f}% "
         "from\"");
+  }
+  if (plan.as_of) {
+    py.Blank();
+    py.Blank();
+    py.Line("def window_start(months):");
+    py.Line("    \"\"\"The first day of the rolling `months` months ending on the as-of day.\"\"\"");
+    py.Line("    return as_of - pd.DateOffset(months=months) + pd.Timedelta(days=1)");
+    py.Blank();
+    py.Blank();
+    py.Line("# Completed appointments up to the as-of day: the visits (None when the");
+    py.Line("# practice's export has no appointments).");
+    py.Line("done = None");
+    py.Line("if len(appointments):");
+    py.Line("    done = appointments[(appointments[\"status\"] == \"completed\")");
+    py.Line("                        & (appointments[\"starts_at\"] < as_of + pd.Timedelta(days=1))]");
   }
   if (p.grain != nullptr) {
     py.Blank();
@@ -450,6 +468,50 @@ void WriteDropMissing(Program& py, const Parts& p) {
           " are not ranked");
 }
 
+bool GivesSeen(const Parts& p) {
+  return !p.metric.seen_months.empty() && !p.plan.share;
+}
+
+// A count on file by status also gives the same words read by visits
+// ("active clients": those with a completed appointment in the last 12 and 18
+// months), so the answer says which reading it used and what the other gives.
+// After the answer of every shape, outside its `else:`.
+void WriteSeen(Program& py, const Parts& p) {
+  if (!GivesSeen(p)) return;
+  const Metric& metric = p.metric;
+  std::vector<std::string> months;
+  for (int m : metric.seen_months) months.push_back(absl::StrCat(m));
+  std::vector<std::string> status;
+  for (const FilterClause& f : metric.implied_filters) {
+    status.push_back(absl::StrCat(FindAttribute(f.attribute)->display, " ", Values(f)));
+  }
+  const std::string key = PyStr(metric.seen_key);
+  py.Blank();
+  py.Line("# The same words by visits: a completed appointment in the rolling months");
+  py.Line("# up to the as-of day.");
+  const std::string said = absl::StrCat("by status on file (", absl::StrJoin(status, "; "), ")");
+  py.Line("notes = [", PyStr(absl::StrCat("Counted ", said, ", not by visits.")), "]");
+  py.Line("if done is None:");
+  py.Line("    answer += \" The data has no appointments to count by visits.\"");
+  py.Line("else:");
+  py.Line("    seen_rows = ", metric.seen_rows);
+  py.Line("    by_visits = {k: int(seen_rows[", key, "].isin(done.loc[done[\"starts_at\"] >= ",
+          "window_start(k), ", key, "]).sum())");
+  py.Line("                 for k in [", absl::StrJoin(months, ", "), "]}");
+  const std::string first = absl::StrCat(metric.seen_months[0]);
+  py.Line("    answer += (f\" That counts ", said, "; by visits, {count(by_visits[", first, "])} \"");
+  py.Line("               f\"", metric.seen_noun,
+          "{filter_text} had a completed appointment in the last ", first, " months \"");
+  py.Line("               f\"(since {window_start(", first, "):%Y-%m-%d})\"");
+  py.Line("               + \"\".join(f\", {count(n)} in the last {k} months (since \"");
+  py.Line("                         f\"{window_start(k):%Y-%m-%d})\"");
+  py.Line("                         for k, n in list(by_visits.items())[1:]) + \".\")");
+  py.Line("    notes += [f\"By visits: {count(n)} ", metric.seen_noun,
+          "{filter_text} had a completed appointment in the last {k} months \"");
+  py.Line("              f\"({window_start(k):%Y-%m-%d} to {as_of:%Y-%m-%d}).\"");
+  py.Line("              for k, n in by_visits.items()]");
+}
+
 void WriteNumber(Program& py, const Parts& p) {
   const Metric& metric = p.metric;
   const std::string call = p.plan.period ? "select(start, end)" : "select()";
@@ -471,6 +533,7 @@ void WriteNumber(Program& py, const Parts& p) {
             ".\"");
   }
   WriteNote(py, p);
+  WriteSeen(py, p);
 }
 
 void WriteNumberCompared(Program& py, const Parts& p) {
@@ -513,9 +576,16 @@ void WriteBreakdown(Program& py, const Parts& p) {
   py.Blank();
   py.Line("df = ", plan.period ? "select(start, end)" : "select()");
   py.Line("m = measure(df)");
+  const FilterClause* named = nullptr;  // "Saturday vs Sunday": the values
+  for (const FilterClause& f : plan.filters) {
+    if (p.attribute != nullptr && f.attribute == p.attribute->id) named = &f;
+  }
   if (p.grain != nullptr) {
     py.Line("keys = ", p.grain->keys);
     py.Line("t = measure_by(df, ", key, ", keys)");
+  } else if (named != nullptr) {
+    // Every value the question names has a row, zero when it has none.
+    py.Line("t = measure_by(df, ", key, ", ", PyList(named->values), ")");
   } else {
     py.Line("t = measure_by(df, ", key, ")");
   }
@@ -587,6 +657,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
     }
   }
   WriteNote(py, p);
+  WriteSeen(py, p);
   py.Blank();
   py.Line("if not (df.empty or shown.empty):");
   const std::string ylabel =
@@ -765,6 +836,7 @@ void WriteExplanation(Program& py, const Parts& p) {
     py.Line("    \"counted\": f\"{len(df):,} ", rows_noun, "\",");
   }
   py.Line("    \"excluded\": [],");
+  if (GivesSeen(p)) py.Line("    \"notes\": notes,");
   py.Line("}");
   if (plan.ranked && p.attribute != nullptr) {
     py.Line("unranked = int((df[", PyStr(p.key), "] == ", PyStr(p.attribute->missing_label),
@@ -792,6 +864,7 @@ std::string WritePandas(const QueryPlan& plan) {
     p.key_display = p.attribute != nullptr ? p.attribute->display : p.grain->id;
   }
   VET_CHECK(plan.period.has_value() == !metric->date_column.empty());
+  VET_CHECK(plan.as_of.has_value() == metric->uses_as_of);
   p.compared = plan.comparison != Comparison::kNone &&
                plan.compare_period.has_value() && plan.period.has_value();
 

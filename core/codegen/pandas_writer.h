@@ -17,7 +17,8 @@
 namespace vet::codegen {
 
 // `plan` must be one ParseQuestion or DeserializePlan produced (ids known,
-// periods set for dated metrics); anything else is a programming error.
+// periods set for dated metrics, the as-of day for metrics that use it);
+// anything else is a programming error.
 std::string WritePandas(const QueryPlan& plan);
 
 // One line, no values: "revenue by month, 2026-07-01..2026-09-30".

@@ -165,7 +165,59 @@ const std::vector<Check>& Checks() {
       {"patients seen last quarter", 5.0},
       {"new clients last quarter", 3.0},
       {"active clients", 10.0, "", -1, -1, "Active clients on file now: 10."},
+      // By visits too: completed appointments from 2025-10-27 (12 months) or
+      // 2025-04-27 (18 months): every client but C03 (a no-show) and C09 (a
+      // cancellation); every living patient but P04 and P10.
+      {"active clients", 10.0, "", -1, -1,
+       "That counts by status on file (client status active); by visits, 10 "
+       "clients had a completed appointment in the last 12 months (since "
+       "2025-10-27), 10 in the last 18 months (since 2025-04-27)."},
+      {"active patients", 14.0, "", -1, -1,
+       "by visits, 12 living patients had a completed appointment in the last "
+       "12 months (since 2025-10-27), 12 in the last 18 months"},
+      {"active patients for dogs", 5.0, "", -1, -1,
+       "by visits, 5 living patients for canine patients had"},
       {"inactive clients", 2.0},
+      // Every living patient was seen within 18 months of 2026-10-26 (the
+      // fixture starts in 2025), so none is lapsed or lapsing.
+      {"lapsed patients", 0.0, "", -1, -1,
+       "Lapsed patients on file now: 0 (of 14 living patients: last completed "
+       "appointment from 2023-10-27 to before 2025-04-27)."},
+      {"lapsing patients", 0.0, "", -1, -1, "from 2025-04-27 to before 2025-08-27"},
+      {"lapsed patients by species", kNoCheck, "", -1, 1},
+      // Q3 2026: 8 completed appointments of S1 and S2, each on its own day.
+      {"appointments per vet per working day last quarter", 1.0, "", -1, -1,
+       "(8 completed appointments over 8 vet working days)"},
+      {"appointments per vet per day by vet last quarter", 1.0, "Dr. Alice Smith", 2, 1},
+      // A20..A31 less A27 (no booked_at): 2,705 hours over 11 appointments.
+      {"booking lead time last quarter", 2705.0 / 24 / 11, "", -1, -1,
+       "10.25 days (the average over 11 appointments with a booking time). "
+       "Left out: 1 of 12 appointments, without a booking time."},
+      {"lead time by vet last quarter", kNoCheck, "", 2, 1},
+      // Veterinarians S1 (1.0) and S2 (0.8), both hired before 2025.
+      {"revenue per FTE vet last quarter", 1910.0 / 1.8, "", -1, -1,
+       "($1,910.00 over 1.80 veterinarian FTE)"},
+      {"revenue per FTE vet last year", 1053.0 / 1.8},
+      {"revenue per FTE vet by category last quarter", 460.0 / 1.8, "consultation", -1, 1},
+      // Walk-in sales have no appointment: I23 30 + I26 80 last quarter.
+      {"walk-in revenue last quarter", 110.0, "", -1, -1, "without appointment"},
+      {"revenue without an appointment last quarter", 110.0},
+      {"revenue with vs without an appointment last quarter", 1800.0,
+       "with_appointment", 2, 1},
+      // Days of the week: this year Monday 280, Friday 222.50, no weekends.
+      {"revenue on Mondays this year", 280.0, "", -1, -1, "on Monday"},
+      {"Monday vs Friday revenue this year", 222.5, "Friday", 2, 1},
+      {"weekend revenue this year", 0.0, "", -1, -1,
+       "No invoices on Saturday or Sunday this year"},
+      {"Wednesday appointments last quarter", kNoCheck},
+      // First completed visits: Q3 2026 P09 (A22) and P11 (A25); this year
+      // also P08 (A10), P14 (A15), P12 (A32), P13 (A33).
+      {"new patients last quarter", 2.0},
+      {"new patients this year", 6.0},
+      {"new patients by month this year", 2.0, "2026-10", 10, 1},
+      // Q3 2026: 8 completed appointments of P01 P02 P09 P05 P11.
+      {"visits per patient last quarter", 1.6, "", -1, -1,
+       "(8 completed appointments of 5 patients)"},
       {"items sold last quarter", 20.0},
       // The KPIs tests/planner/questions.json found missing or misread.
       {"discounts last quarter", 55.0},
@@ -430,6 +482,7 @@ TEST(PlannerExecTest, EveryMetricByEveryDimensionRuns) {
           ASSERT_TRUE(period.ok());
           plan.period = *period;
         }
+        if (metric.uses_as_of) plan.as_of = as_of;
         if (variant == 1) {
           if (dimension.empty()) continue;
           plan.ranked = true;

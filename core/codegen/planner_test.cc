@@ -549,8 +549,143 @@ TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not over all time")));
   EXPECT_THAT(ParseQuestion("what should we charge for a dental cleaning?", kAsOf),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
-  EXPECT_THAT(ParseQuestion("How many lapsed patients do we have?", kAsOf),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"lapsed\"")));
+}
+
+TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
+  for (const char* question : {"new patients last quarter", "How many new pets did we see last quarter?",
+                               "first-time patients last quarter"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "new_patients");
+    EXPECT_EQ(Range(plan), "2026-07-01..2026-09-30");
+    EXPECT_FALSE(plan.as_of.has_value());
+  }
+  EXPECT_EQ(MustParse("new patients by species in 2025").dimension, "species");
+  for (const char* question : {"visits per patient last quarter",
+                               "average visits per patient in 2025", "avg visits per pet this year"}) {
+    SCOPED_TRACE(question);
+    EXPECT_EQ(MustParse(question).metric, "visits_per_patient");
+  }
+  EXPECT_THAT(WritePandas(MustParse("new patients in 2025")),
+              HasSubstr("df[\"new_patient\"] = df[\"patient_id\"].where("));
+}
+
+// "Dental appointments" is one filter on the appointment type: for invoice
+// lines the whole visit's lines, whatever their category.
+TEST(PlannerTest, AppointmentTypeBeforeAppointmentIsOneFilter) {
+  const QueryPlan atc = MustParse("Average invoice for dental appointments in 2025");
+  EXPECT_EQ(atc.metric, "average_transaction_charge");
+  EXPECT_EQ(Filters(atc), "appointment_type=dental");
+  const QueryPlan count = MustParse("dental appointments last month");
+  EXPECT_EQ(count.metric, "appointments");
+  EXPECT_EQ(Filters(count), "appointment_type=dental");
+  // Alone, "dental" on invoice lines is still the category.
+  EXPECT_EQ(Filters(MustParse("dental revenue in 2025")), "category=dental");
+}
+
+TEST(PlannerTest, AppointmentsPerVetPerWorkingDay) {
+  for (const char* question : {"appointments per vet per working day in 2025",
+                               "How many appointments per vet per day did we do in 2025?",
+                               "daily appointments per vet, 2025"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "appointments_per_vet_day");
+    EXPECT_EQ(plan.dimension, "");
+  }
+  EXPECT_EQ(MustParse("appointments per vet per day by vet in 2025").dimension, "vet");
+  // "Appointments per vet" alone is still a breakdown of appointments.
+  EXPECT_EQ(MustParse("appointments per vet in 2025").metric, "appointments");
+  // Veterinarians only: technicians contradict it.
+  EXPECT_THAT(ParseQuestion("appointments per vet per day for technicians in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(PlannerTest, BookingLeadTime) {
+  for (const char* question : {"What was the average booking lead time in 2025?",
+                               "lead time for appointments in 2025",
+                               "avg days between booking and appointment, 2025"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "booking_lead_time");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  EXPECT_EQ(Filters(MustParse("booking lead time for surgeries in 2025")),
+            "appointment_type=surgery");
+  EXPECT_THAT(WritePandas(MustParse("booking lead time in 2025")),
+              HasSubstr("pd.to_datetime(df[\"booked_at\"])"));
+}
+
+TEST(PlannerTest, RevenuePerFteVet) {
+  for (const char* question : {"Revenue per FTE vet in 2025", "2025 sales per FTE vet",
+                               "what was 2025 revenue per full-time-equivalent veterinarian?"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue_per_fte_vet");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  EXPECT_EQ(MustParse("revenue per FTE vet by category in 2025").dimension, "category");
+  // The FTE is all the veterinarians': not per vet, role or time bucket.
+  for (const char* question : {"revenue per FTE vet by vet in 2025",
+                               "revenue per FTE vet by month in 2025",
+                               "revenue per FTE vet for Dr. Smith in 2025"}) {
+    SCOPED_TRACE(question);
+    EXPECT_THAT(ParseQuestion(question, kAsOf), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  const QueryPlan plan = MustParse("Revenue per FTE vet in 2025");
+  ASSERT_THAT(DeserializePlan(SerializePlan(plan)), IsOk());
+  QueryPlan by_vet = plan;
+  by_vet.dimension = "vet";
+  EXPECT_THAT(DeserializePlan(SerializePlan(by_vet)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dimension does not apply")));
+}
+
+TEST(PlannerTest, WalkInAndDayOfWeekFilters) {
+  for (const char* question : {"walk-in sales in 2025", "revenue without an appointment in 2025",
+                               "2025 revenue not linked to any appointment"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue");
+    EXPECT_EQ(Filters(plan), "appointment_link=without_appointment");
+  }
+  EXPECT_THAT(WritePandas(MustParse("walk-in revenue last month")),
+              HasSubstr("df[\"appointment_id\"].notna().map("));
+  // Appointments always have one: the filter does not apply to them.
+  EXPECT_THAT(ParseQuestion("appointments without an appointment last month", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not apply")));
+  EXPECT_EQ(Filters(MustParse("Revenue on Saturdays in 2025")), "day_of_week=Saturday");
+  EXPECT_EQ(Filters(MustParse("Saturday appts in 2025")), "day_of_week=Saturday");
+  EXPECT_EQ(MustParse("Saturday appts in 2025").metric, "appointments");
+  EXPECT_EQ(Filters(MustParse("weekend revenue this year")), "day_of_week=Saturday|Sunday");
+  EXPECT_THAT(WritePandas(MustParse("revenue on Saturdays in 2025")),
+              HasSubstr("df[\"invoiced_on\"].dt.day_name().isin([\"Saturday\"])"));
+  // Two days compared: one figure each.
+  EXPECT_EQ(MustParse("Saturday vs Sunday revenue in 2025").dimension, "day_of_week");
+  // "By weekday" stays the time grain.
+  EXPECT_EQ(MustParse("revenue by weekday in 2025").dimension, "weekday");
+}
+
+// Lapsed (last seen 18 to 36 months ago) and lapsing (14 to 18) patients are
+// counts against the as-of day, never over a period.
+TEST(PlannerTest, LapsedAndLapsingPatients) {
+  for (const char* question : {"How many lapsed patients do we have?", "lapsed pets count",
+                               "lapsed dogs", "how many of our patients have lapsed?"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "lapsed_patients");
+    EXPECT_FALSE(plan.period.has_value());
+    ASSERT_TRUE(plan.as_of.has_value());
+    EXPECT_EQ(FormatDay(*plan.as_of), "2026-10-26");
+  }
+  EXPECT_EQ(Filters(MustParse("lapsed dogs")), "species=canine");
+  EXPECT_EQ(MustParse("lapsed patients by species").dimension, "species");
+  EXPECT_EQ(MustParse("how many lapsing patients are there").metric, "lapsing_patients");
+  const std::string code = WritePandas(MustParse("lapsed patients"));
+  EXPECT_THAT(code, HasSubstr("(df[\"last_visit\"] >= window_start(36)) & "
+                              "(df[\"last_visit\"] < window_start(18))"));
+  EXPECT_THAT(ParseQuestion("lapsed patients last month", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be limited")));
+  EXPECT_THAT(ParseQuestion("lapsed clients", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one metric at a time")));
 }
 
 // "Active patients" are the patients' own status, not their clients'.
@@ -563,6 +698,34 @@ TEST(PlannerTest, ActivePatientsAreThePatientsOwnStatus) {
     EXPECT_TRUE(plan.filters.empty());
     EXPECT_FALSE(plan.period.has_value());
   }
+}
+
+// Active patients and clients count by status, and their answers give the
+// figures by visits too, counted back from the plan's as-of day.
+TEST(PlannerTest, ActiveCountsCarryTheAsOfDayForTheirVisitFigures) {
+  for (const char* question : {"active clients", "how many active patients do we have"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    ASSERT_TRUE(plan.as_of.has_value());
+    EXPECT_EQ(FormatDay(*plan.as_of), "2026-10-26");
+    absl::StatusOr<QueryPlan> stored = DeserializePlan(SerializePlan(plan));
+    ASSERT_THAT(stored, IsOk());
+    EXPECT_EQ(*stored, plan);
+    const std::string code = WritePandas(plan);
+    EXPECT_THAT(code, HasSubstr("as_of = pd.Timestamp(\"2026-10-26\")"));
+    EXPECT_THAT(code, HasSubstr("for k in [12, 18]"));
+    EXPECT_THAT(code, HasSubstr("\"notes\": notes"));
+  }
+  // Metrics over a period have no as-of day in their plan.
+  EXPECT_FALSE(MustParse("revenue last month").as_of.has_value());
+  EXPECT_FALSE(MustParse("patients seen last month").as_of.has_value());
+  // A stored plan must carry the as-of day exactly when its metric uses it.
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=active_clients"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=clients;as_of=2026-10-26"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(DeserializePlan("planner/v1;metric=active_clients;as_of=2026-13-01"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PlannerTest, StaffNameFilter) {
@@ -1210,7 +1373,7 @@ TEST(PlannerTest, SemanticLayerIsConsistent) {
   for (const Metric& m : Metrics()) {
     SCOPED_TRACE(m.id);
     EXPECT_FALSE(m.synonyms.empty());
-    EXPECT_THAT(std::vector<std::string>({"USD", "percent", "count"}),
+    EXPECT_THAT(std::vector<std::string>({"USD", "percent", "count", "days"}),
                 ::testing::Contains(m.unit));
     EXPECT_FALSE(m.components.empty());
     for (const FilterClause& f : m.implied_filters)

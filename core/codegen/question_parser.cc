@@ -560,9 +560,7 @@ std::string MetricList() {
 // The first candidate whose attribute applies to the metric's table.
 const FilterClause* ResolveFilter(const Metric& metric, const Term& term) {
   for (const FilterClause& c : term.candidates) {
-    const Attribute* a = FindAttribute(c.attribute);
-    if (a != nullptr && a->sources[static_cast<int>(metric.base)].has_value())
-      return &c;
+    if (AttributeApplies(metric, c.attribute)) return &c;
   }
   return nullptr;
 }
@@ -841,7 +839,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
     dated =
         dated || (!found.staff_names.empty() &&
-                  !FindAttribute("vet")->sources[static_cast<int>(m->base)]);
+                  !AttributeApplies(*m, "vet"));
     if (dated) metric_id = m->dated_alternative;
   }
   const bool follow_up =
@@ -875,7 +873,6 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   if (metric == nullptr)
     return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
   std::string metric_name = Lower(metric->display);
-  const int base = static_cast<int>(metric->base);
 
   QueryPlan plan;
   plan.follow_up = follow_up;
@@ -970,7 +967,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     return Decline("The planner filters on one staff member at a time.");
   }
   if (!found.staff_names.empty()) {
-    if (!FindAttribute("vet")->sources[base].has_value()) {
+    if (!AttributeApplies(*metric, "vet")) {
       return Decline(
           absl::StrCat(metric->display, " is not recorded per staff member."));
     }
@@ -1166,7 +1163,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         const bool restricted = std::any_of(
             plan.filters.begin(), plan.filters.end(),
             [&c](const FilterClause& f) { return f.attribute == c.attribute; });
-        if (!restricted && FindAttribute(c.attribute)->sources[base]) {
+        if (!restricted && AttributeApplies(*metric, c.attribute)) {
           plan.filters.push_back(c);
         }
       }
@@ -1177,6 +1174,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     plan.ascending = previous->ascending;
     plan.top_n = previous->top_n;
   }
+  if (metric->uses_as_of) plan.as_of = as_of;
   return plan;
 }
 
@@ -1191,6 +1189,7 @@ bool operator==(const QueryPlan& a, const QueryPlan& b) {
   return a.metric == b.metric && a.dimension == b.dimension &&
          same_filters(a.filters, b.filters) && a.staff_name == b.staff_name &&
          a.period == b.period && a.period_defaulted == b.period_defaulted &&
+         a.as_of == b.as_of &&
          a.ranked == b.ranked && a.ascending == b.ascending &&
          a.top_n == b.top_n && a.comparison == b.comparison &&
          a.compare_period == b.compare_period && a.follow_up == b.follow_up &&
@@ -1276,6 +1275,7 @@ std::string SerializePlan(const QueryPlan& plan) {
     fields.push_back(absl::StrCat("period=", SerializePeriod(*plan.period)));
     if (plan.period_defaulted) fields.push_back("period_defaulted=1");
   }
+  if (plan.as_of) fields.push_back(absl::StrCat("as_of=", FormatDay(*plan.as_of)));
   if (plan.ranked) {
     fields.push_back(absl::StrCat("rank=", plan.ascending ? "asc" : "desc", ",",
                                   plan.top_n));
@@ -1336,6 +1336,9 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
       absl::StatusOr<Period> p = DeserializePeriod(value);
       if (!p.ok()) return p.status();
       plan.period = *std::move(p);
+    } else if (key == "as_of") {
+      plan.as_of = ParseIsoDay(value);
+      if (!plan.as_of) return absl::InvalidArgumentError("bad as_of in plan");
     } else if (key == "period_defaulted") {
       plan.period_defaulted = value == "1";
     } else if (key == "rank") {
@@ -1376,23 +1379,25 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
     return absl::InvalidArgumentError("plan without a metric");
   // The plan came from storage: it must be one the writer can take.
   const Metric& metric = *FindMetric(plan.metric);
-  const int base = static_cast<int>(metric.base);
   if (!plan.dimension.empty() && !DimensionApplies(metric, plan.dimension)) {
     return absl::InvalidArgumentError("plan dimension does not apply");
   }
   for (const FilterClause& f : plan.filters) {
-    if (!FindAttribute(f.attribute)->sources[base].has_value() ||
+    if (!AttributeApplies(metric, f.attribute) ||
         f.values.empty()) {
       return absl::InvalidArgumentError("plan filter does not apply");
     }
   }
   if (!plan.staff_name.empty() &&
-      !FindAttribute("vet")->sources[base].has_value()) {
+      !AttributeApplies(metric, "vet")) {
     return absl::InvalidArgumentError("plan staff filter does not apply");
   }
   if (plan.period.has_value() == metric.date_column.empty() ||
       (plan.comparison != Comparison::kNone && !plan.period)) {
     return absl::InvalidArgumentError("plan period does not fit its metric");
+  }
+  if (plan.as_of.has_value() != metric.uses_as_of) {
+    return absl::InvalidArgumentError("plan as-of day does not fit its metric");
   }
   if (plan.ranked && plan.dimension.empty()) {
     return absl::InvalidArgumentError("plan ranks without a dimension");

@@ -37,6 +37,9 @@ struct QueryPlan {
   std::string staff_name;
   // nullopt for a metric without a date (active clients).
   absl::optional<Period> period;
+  // The day a metric that uses_as_of counts against (lapsed patients, active
+  // patients and the figures by visits); nullopt for every other metric.
+  absl::optional<absl::CivilDay> as_of;
   // The question named no period; a default applies.
   bool period_defaulted = false;
   // Rows sorted by value; top_n > 0 keeps that many (0 keeps all).

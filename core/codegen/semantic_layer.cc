@@ -3,6 +3,7 @@
 // here is all it takes for the planner to parse and answer it.
 #include "core/codegen/semantic_layer.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -96,6 +97,55 @@ std::vector<Metric> BuildMetrics() {
     m.detail = " ({usd(m['revenue'])} over {count(m['invoices'])} invoices)";
     m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
                "invoice_lines.invoice_id"};
+    add(std::move(m));
+  }
+  // Revenue per full-time-equivalent veterinarian (issue 14). The FTE is the
+  // veterinarians' (staff.role), each 1.0 where fte is empty, hired by the
+  // period's last day (the schema records no leaving date). It is all the
+  // veterinarians' FTE, so a breakdown or filter by vet or role, and a time
+  // breakdown (whose buckets would each need their own FTE), are declined.
+  {
+    Metric m;
+    m.id = "revenue_per_fte_vet";
+    m.display = "Revenue per FTE vet";
+    m.synonyms = {"revenue per fte vet",
+                  "revenue per fte veterinarian",
+                  "revenue per fte doctor",
+                  "revenue per fte",
+                  "revenue per vet fte",
+                  "revenue per full time equivalent vet",
+                  "revenue per full time equivalent veterinarian",
+                  "revenue per full time equivalent",
+                  "sale per fte vet",
+                  "sale per fte veterinarian",
+                  "sale per fte",
+                  "sale per full time equivalent vet",
+                  "sale per full time equivalent veterinarian"};
+    m.base = kInvoices;
+    m.date_column = "invoiced_on";
+    m.definition =
+        "revenue / sum of staff.fte (1.0 where empty) of staff with role "
+        "veterinarian hired on or before the period's last day (or with no "
+        "hired_on), by invoiced_on";
+    m.prepare = {
+        "hired = pd.to_datetime(staff[\"hired_on\"]) if \"hired_on\" in staff "
+        "else pd.Series(pd.NaT, index=staff.index)",
+        "fte = pd.to_numeric(staff[\"fte\"]) if \"fte\" in staff "
+        "else pd.Series(np.nan, index=staff.index)",
+        "vets = (staff[\"role\"] == \"veterinarian\") & ~(hired > end)",
+        "df[\"vet_fte\"] = float(fte[vets].fillna(1.0).sum())  # the same on "
+        "every row"};
+    m.components = {{"revenue", "amount", "sum"}, {"vet_fte", "vet_fte", "max"}};
+    m.numerator = "{revenue}";
+    m.denominator = "vet_fte";
+    m.unit = "USD";
+    m.empty_noun = "invoices";
+    m.detail =
+        " ({usd(m['revenue'])} over {count(m['vet_fte'])} veterinarian FTE)";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
+               "staff.role"};
+    m.not_by = {"vet",   "role",    "day",  "week",   "month",
+                "quarter", "year", "weekday", "hour"};
     add(std::move(m));
   }
   // Costs: unit_cost is optional; a line without one adds no cost, so its
@@ -241,6 +291,95 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Appointments per vet per working day (issue 14). The schema has no
+  // rota: a vet's working day is a day with at least one completed
+  // appointment of theirs, so the figure is completed appointments over
+  // (vet, day) pairs, overall or per vet.
+  {
+    Metric m;
+    m.id = "appointments_per_vet_day";
+    m.display = "Completed appointments per vet per working day";
+    m.synonyms = {"appointments per vet per day",
+                  "appointments per vet per working day",
+                  "appointments per vet per day worked",
+                  "appointments per vet day",
+                  "appointments per doctor per day",
+                  "appointments per veterinarian per day",
+                  "appointments per veterinarian per working day",
+                  "completed appointments per vet per day",
+                  "completed appointments per vet per working day",
+                  "daily appointments per vet",
+                  "average appointments per vet per day"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of completed appointments of veterinarians / number of "
+        "distinct (staff_id, day) pairs among them (a working day: a day with "
+        "a completed appointment), by starts_at";
+    m.prepare = {
+        "df[\"vet_day\"] = df[\"staff_id\"].astype(str) + \"/\" + "
+        "df[\"starts_at\"].dt.strftime(\"%Y-%m-%d\")"};
+    m.components = {{"appointments", "appointment_id", "size"},
+                    {"vet_days", "vet_day", "nunique"}};
+    m.numerator = "{appointments}";
+    m.denominator = "vet_days";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}},
+                         {"role", {"veterinarian"}}};
+    m.empty_noun = "completed appointments of veterinarians";
+    m.detail =
+        " ({count(m['appointments'])} completed appointments over "
+        "{count(m['vet_days'])} vet working days)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id", "appointments.staff_id"};
+    m.row_metrics = {"appointments", "completed_appointments"};
+    add(std::move(m));
+  }
+  // Booking lead time: how far ahead appointments are booked. booked_at is
+  // optional; appointments without one are left out (and counted).
+  {
+    Metric m;
+    m.id = "booking_lead_time";
+    m.display = "Booking lead time";
+    m.synonyms = {"booking lead time",
+                  "average booking lead time",
+                  "lead time",
+                  "average lead time",
+                  "booking lead",
+                  "booking window",
+                  "advance booking time",
+                  "days booked ahead",
+                  "days booked in advance",
+                  "days between booking and appointment",
+                  "average days between booking and appointment",
+                  "how far ahead",
+                  "how far in advance"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "average days from booked_at to starts_at of the appointments "
+        "starting in the period that have a booked_at (any status unless one "
+        "is named)";
+    m.prepare = {
+        "df[\"lead_days\"] = (df[\"starts_at\"] - pd.to_datetime(df[\"booked_at\"]))"
+        ".dt.total_seconds() / 86400"};
+    m.components = {{"lead_days", "lead_days", "sum"},
+                    {"booked", "lead_days", "count"}};
+    m.numerator = "{lead_days}";
+    m.denominator = "booked";
+    m.unit = "days";
+    m.empty_noun = "appointments";
+    m.detail =
+        " days (the average over {count(m['booked'])} appointments with a "
+        "booking time)";
+    m.note =
+        " Left out: {count(len(df) - m['booked'])} of {count(len(df))} "
+        "appointments, without a booking time.";
+    m.note_when = "m[\"booked\"] < len(df)";
+    m.reads = {"appointments.starts_at", "appointments.booked_at"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
   // Procedures done. DATA_SCHEMA.md lists surgeries and dentals among the
   // KPIs; an appointment's type says what was booked and its status whether
   // it happened, so "how many surgeries did we do" counts completed
@@ -301,14 +440,25 @@ std::vector<Metric> BuildMetrics() {
                   "active client count"};
     m.base = kClients;
     m.definition =
-        "number of clients whose status is active now (clients.status; not "
-        "based on visits)";
+        "number of clients whose status is active now (clients.status); the "
+        "answer also gives the clients of any status with a completed "
+        "appointment in the last 12 and in the last 18 months to the as-of day";
     m.components = {{"clients", "client_id", "size"}};
     m.numerator = "{clients}";
     m.unit = "count";
     m.implied_filters = {{"client_status", {"active"}}};
     m.empty_noun = "active clients";
     m.reads = {"clients.status", "clients.client_id"};
+    // DATA_SCHEMA.md: active by status, "or, where asked, clients with a
+    // completed appointment in the last 18 months: say which". The status
+    // reading answers; the visit readings come with it.
+    m.uses_as_of = true;
+    // Not in `reads`: without appointments (an export that has none) the
+    // answer says it cannot count by visits rather than being declined.
+    m.seen_months = {12, 18};
+    m.seen_rows = "clients";
+    m.seen_key = "client_id";
+    m.seen_noun = "clients";
     add(std::move(m));
   }
   {
@@ -346,6 +496,67 @@ std::vector<Metric> BuildMetrics() {
     m.row_metrics = {"appointments"};
     add(std::move(m));
   }
+  // New patients: patients.csv has no registration date, so a patient is new
+  // in the period of their first completed appointment ever (issue 14). The
+  // rows are the period's completed appointments; a patient counts once,
+  // on the row that is their first visit.
+  {
+    Metric m;
+    m.id = "new_patients";
+    m.display = "New patients";
+    m.synonyms = {"new patient",        "new pet",           "new animal",
+                  "first time patient", "first time pet",    "first visit",
+                  "first time visit",   "new patient visit"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of distinct patients whose first completed appointment ever "
+        "starts in the period, by starts_at";
+    m.prepare = {
+        "first = appointments[appointments[\"status\"] == \"completed\"]"
+        ".groupby(\"patient_id\")[\"starts_at\"].min()",
+        "df[\"new_patient\"] = df[\"patient_id\"].where(df[\"starts_at\"] == "
+        "df[\"patient_id\"].map(first))  # NaN unless the first visit"};
+    m.components = {{"patients", "new_patient", "nunique"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.patient_id"};
+    m.row_metrics = {"appointments", "patients_seen"};
+    add(std::move(m));
+  }
+  {
+    Metric m;
+    m.id = "visits_per_patient";
+    m.display = "Visits per patient";
+    m.synonyms = {"visits per patient",         "visit per patient",
+                  "visits per pet",             "visits per animal",
+                  "visits per pt",              "appointments per patient",
+                  "average visits per patient", "average visits per pet",
+                  "visit frequency",
+                  "average number of visits per patient"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "number of completed appointments / number of distinct patient_id of "
+        "them, by starts_at";
+    m.components = {{"visits", "appointment_id", "size"},
+                    {"patients", "patient_id", "nunique"}};
+    m.numerator = "{visits}";
+    m.denominator = "patients";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.detail =
+        " ({count(m['visits'])} completed appointments of "
+        "{count(m['patients'])} patients)";
+    m.reads = {"appointments.starts_at", "appointments.status",
+               "appointments.appointment_id", "appointments.patient_id"};
+    m.row_metrics = {"appointments"};
+    add(std::move(m));
+  }
   {
     Metric m;
     m.id = "patients";
@@ -359,7 +570,9 @@ std::vector<Metric> BuildMetrics() {
     m.base = kPatients;
     m.definition =
         "number of living patients on file now (patients.status active); "
-        "with a period, patients seen";
+        "with a period, patients seen; the answer also gives the living "
+        "patients with a completed appointment in the last 12 and in the last "
+        "18 months to the as-of day";
     m.components = {{"patients", "patient_id", "size"}};
     m.numerator = "{patients}";
     m.unit = "count";
@@ -367,8 +580,59 @@ std::vector<Metric> BuildMetrics() {
     m.empty_noun = "living patients";
     m.reads = {"patients.status", "patients.patient_id"};
     m.dated_alternative = "patients_seen";
+    m.uses_as_of = true;
+    m.seen_months = {12, 18};
+    m.seen_rows = "df";  // the living patients the question's filters keep
+    m.seen_key = "patient_id";
+    m.seen_noun = "living patients";
     add(std::move(m));
   }
+  // Lapsed and lapsing patients (issue 14): living patients whose last
+  // completed appointment falls in a band of rolling months before the as-of
+  // day: 18 to 36 months (lapsed; longer ago counts as lost, not lapsed) or
+  // 14 to 18 months (lapsing: due for a reminder before they lapse).
+  auto last_seen_band = [&add](const char* id, const char* display,
+                               std::vector<std::string> synonyms, int recent,
+                               int oldest) {
+    Metric m;
+    m.id = id;
+    m.display = display;
+    m.synonyms = std::move(synonyms);
+    m.base = kPatients;
+    m.definition = absl::StrCat(
+        "number of living patients (patients.status active) whose last "
+        "completed appointment falls in the last ",
+        oldest, " rolling months to the as-of day but not in the last ",
+        recent);
+    m.uses_as_of = true;
+    m.prepare = {
+        "df[\"last_visit\"] = df[\"patient_id\"].map(done.groupby(\"patient_id\")"
+        "[\"starts_at\"].max())",
+        absl::StrCat("df[\"in_band\"] = (df[\"last_visit\"] >= window_start(", oldest,
+                     ")) & (df[\"last_visit\"] < window_start(", recent, "))")};
+    m.components = {{"patients", "in_band", "sum"},
+                    {"living", "patient_id", "size"}};
+    m.numerator = "{patients}";
+    m.unit = "count";
+    m.implied_filters = {{"patient_status", {"active"}}};
+    m.empty_noun = "living patients";
+    m.detail = absl::StrCat(
+        " (of {count(m['living'])} living patients: last completed "
+        "appointment from {window_start(",
+        oldest, "):%Y-%m-%d} to before {window_start(", recent,
+        "):%Y-%m-%d})");
+    m.reads = {"patients.status", "patients.patient_id", "appointments.status",
+               "appointments.starts_at", "appointments.patient_id"};
+    // "How many of our patients have lapsed": the patients are its rows.
+    m.row_metrics = {"patients"};
+    add(std::move(m));
+  };
+  last_seen_band("lapsed_patients", "Lapsed patients",
+                 {"lapsed", "lapsed patient", "lapsed pet", "lapsed animal"},
+                 /*recent=*/18, /*oldest=*/36);
+  last_seen_band("lapsing_patients", "Lapsing patients",
+                 {"lapsing", "lapsing patient", "lapsing pet", "lapsing animal"},
+                 /*recent=*/14, /*oldest=*/18);
   {
     Metric m;
     m.id = "items_sold";
@@ -551,6 +815,42 @@ std::vector<Attribute> BuildAttributes() {
     a.filter_phrase = "with client status {}";
     attributes.push_back(std::move(a));
   }
+  // Computed from a date: "on Saturdays", "weekend revenue". A filter (and
+  // the breakdown of "Saturdays vs Sundays"); "by weekday" is the time grain.
+  {
+    Attribute a;
+    a.id = "day_of_week";
+    a.display = "day of the week";
+    // Named as the weekday breakdown names them: "Saturday".
+    const std::string day = ".dt.day_name()";
+    a.sources[inv] = Source{"invoiced_on", "", "", "", day};
+    a.sources[app] = Source{"starts_at", "", "", "", day};
+    a.values = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                "Friday", "Saturday", "Sunday"};
+    a.filter_phrase = "on {}";
+    attributes.push_back(std::move(a));
+  }
+  // Invoice lines with and without an appointment: walk-in sales have none.
+  {
+    Attribute a;
+    a.id = "appointment_link";
+    a.display = "appointment link";
+    a.sources[inv] = Source{
+        "appointment_id", "", "", "",
+        ".notna().map({True: \"with_appointment\", False: \"without_appointment\"})"};
+    // Breakdown phrases, declared whole: "with" is a stop word, and dropping
+    // it would leave "vs without an appointment" (a comparison of periods)
+    // or "or without an appointment" (walk-ins only).
+    a.synonyms = {"appointment link"};
+    for (const char* join : {"vs", "versus", "or", "and", "compared to"}) {
+      for (const char* an : {"an ", ""}) {
+        a.synonyms.push_back(absl::StrCat("with ", join, " without ", an, "appointment"));
+      }
+    }
+    a.values = {"with_appointment", "without_appointment"};
+    a.filter_phrase = "{}";
+    attributes.push_back(std::move(a));
+  }
   return attributes;
 }
 
@@ -686,14 +986,49 @@ std::vector<FilterWord> BuildFilterWords() {
   add({"upcoming", "future", "coming up", "booked ahead"},
       {{"appointment_status", {"scheduled"}}}, "appointments",
       /*upcoming=*/true);
-  // Client status ("active clients" is a metric of its own).
-  // Not "lapsed": lapsed patients are those not seen for a while, a metric
-  // of visits, not a client's status.
+  // Client status ("active clients" is a metric of its own). Not "lapsed":
+  // lapsed patients are a metric of visits (lapsed_patients), not a status.
   add({"inactive"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
+  // Days of the week ("on Saturdays", "Saturday appointments").
+  for (const char* day : {"Monday", "Tuesday", "Wednesday", "Thursday",
+                          "Friday", "Saturday", "Sunday"}) {
+    std::string word = day;
+    word[0] = static_cast<char>(word[0] - 'A' + 'a');
+    add({word}, {{"day_of_week", {day}}});
+  }
+  add({"weekend"}, {{"day_of_week", {"Saturday", "Sunday"}}});
+  // Invoice lines not linked to an appointment.
+  add({"walk in", "walkin", "without an appointment", "without appointment",
+       "without any appointment", "with no appointment", "no appointment",
+       "not linked to an appointment", "not linked to any appointment",
+       "unlinked to an appointment", "over the counter", "otc"},
+      {{"appointment_link", {"without_appointment"}}});
+  add({"with an appointment", "linked to an appointment"},
+      {{"appointment_link", {"with_appointment"}}});
   // Staff roles.
   add({"technician", "tech", "nurse"}, {{"role", {"technician"}}});
   add({"receptionist"}, {{"role", {"receptionist"}}});
+  // "Dental appointments", "surgery visits": an appointment type before a
+  // word for the appointment is one filter on the type (for invoice lines:
+  // the lines of that visit, whatever their category), not a filter and a
+  // metric; alone it counts appointments. "average invoice for dental
+  // appointments" is the visits' invoices.
+  {
+    std::vector<std::string> declared;
+    for (const FilterWord& w : words) {
+      declared.insert(declared.end(), w.phrases.begin(), w.phrases.end());
+    }
+    for (const std::string& type : FindAttribute("appointment_type")->values) {
+      std::vector<std::string> phrases;
+      for (const char* noun : {"appointment", "appt", "visit"}) {
+        std::string phrase = absl::StrCat(type, " ", noun);
+        if (std::find(declared.begin(), declared.end(), phrase) == declared.end())
+          phrases.push_back(std::move(phrase));
+      }
+      add(std::move(phrases), {{"appointment_type", {type}}}, "appointments");
+    }
+  }
   // "feline patients", "dog pets": a species word before a word for the
   // animal is one filter, not a filter and a metric.
   const size_t declared = words.size();
@@ -896,15 +1231,24 @@ const TimeGrain* FindTimeGrain(absl::string_view id) {
   return nullptr;
 }
 
+bool AttributeApplies(const Metric& metric, absl::string_view attribute) {
+  const Attribute* a = FindAttribute(attribute);
+  return a != nullptr && a->sources[static_cast<int>(metric.base)].has_value() &&
+         std::find(metric.not_by.begin(), metric.not_by.end(), attribute) ==
+             metric.not_by.end();
+}
+
 bool DimensionApplies(const Metric& metric, absl::string_view dimension) {
   if (const TimeGrain* grain = FindTimeGrain(dimension)) {
     if (metric.date_column.empty()) return false;
+    if (std::find(metric.not_by.begin(), metric.not_by.end(), dimension) !=
+        metric.not_by.end()) {
+      return false;
+    }
     // Only appointments carry a time of day.
     return !grain->needs_time_of_day || metric.base == Base::kAppointments;
   }
-  const Attribute* attribute = FindAttribute(dimension);
-  return attribute != nullptr &&
-         attribute->sources[static_cast<int>(metric.base)].has_value();
+  return AttributeApplies(metric, dimension);
 }
 
 std::string MetricDefinitionsForPrompt() {

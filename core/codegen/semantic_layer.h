@@ -64,7 +64,7 @@ struct Metric {
   std::string numerator;
   std::string denominator;
   int scale = 1;
-  std::string unit;  // "USD", "percent" or "count"
+  std::string unit;  // "USD", "percent", "count" or "days"
   // Rows the metric counts at all ("no-show rate" looks only at completed,
   // no-show and cancelled appointments).
   std::vector<FilterClause> implied_filters;
@@ -90,6 +90,26 @@ struct Metric {
   // (a no-show rate, not no-shows over all appointments).
   std::string share_of;
   absl::optional<FilterClause> share_filter;
+  // Counted against the as-of day rather than over a period ("lapsed
+  // patients": last seen 18 to 36 months before it). The program then has
+  // `as_of` (a pd.Timestamp), window_start(months) (the first day of the
+  // rolling `months` months ending on the as-of day) and `done` (the
+  // completed appointments starting up to the as-of day), which `prepare`
+  // and `seen_rows` may use.
+  bool uses_as_of = false;
+  // For a count on file by status ("active clients"), the same words read by
+  // visits: every answer also gives how many of `seen_rows` (Python: "df",
+  // the metric's rows, or a whole table) had a completed appointment in each
+  // of the last `seen_months` rolling months, matched on `seen_key`, and
+  // names them `seen_noun`. Needs uses_as_of.
+  // Attribute and time grain ids that neither break this metric down nor
+  // filter it, though its table has them: revenue per FTE vet divides by all
+  // the veterinarians' FTE, so "by vet" or "for Dr. Smith" would be wrong.
+  std::vector<std::string> not_by;
+  std::vector<int> seen_months;
+  std::string seen_rows;
+  std::string seen_key;
+  std::string seen_noun;
 };
 
 // How an attribute's value is found for the rows of one base table: the
@@ -100,6 +120,9 @@ struct Source {
   std::string table;  // "" when `column` holds the value; else "patients"
   std::string key;    // "patient_id"
   std::string value;  // "species"
+  // Python applied to the column's values when the attribute is computed
+  // from them (a table-less source only): ".dt.day_name().str.lower()".
+  std::string transform;
 };
 
 // A breakdown and filter dimension other than time.
@@ -110,7 +133,8 @@ struct Attribute {
   std::vector<std::string> synonyms;
   // Indexed by Base; nullopt where the attribute does not apply.
   absl::optional<Source> sources[kBaseCount];
-  // The schema's enum values, lower case; empty for free text.
+  // The schema's enum values, lower case (a computed attribute's own values:
+  // weekday names); empty for free text.
   std::vector<std::string> values;
   // Whether each value (with "_" read as a space) is a filter word itself.
   bool value_words = false;
@@ -194,6 +218,11 @@ const std::vector<Cue>& Cues();
 const Metric* FindMetric(absl::string_view id);
 const Attribute* FindAttribute(absl::string_view id);
 const TimeGrain* FindTimeGrain(absl::string_view id);
+
+// Whether `attribute` (an Attribute id) applies to `metric`'s rows, as a
+// filter or a breakdown: it has a source for the metric's table and is not in
+// its not_by.
+bool AttributeApplies(const Metric& metric, absl::string_view attribute);
 
 // Whether `dimension` (an Attribute or TimeGrain id) can break `metric` down.
 bool DimensionApplies(const Metric& metric, absl::string_view dimension);

@@ -32,6 +32,13 @@ TEST(SemanticLayerTest, AttributeValuesAreTheSchemaEnumValues) {
       ASSERT_NE(spec, nullptr);
       const data::ColumnSpec* col = spec->FindColumn(column);
       ASSERT_NE(col, nullptr);
+      // A computed attribute (the day of the week of a date, whether an
+      // invoice line has an appointment) has values of its own; only its
+      // column must exist. PlannerExecTest runs its filters.
+      if (!source->transform.empty()) {
+        EXPECT_NE(col->type, data::FieldType::kEnum);
+        continue;
+      }
       ASSERT_EQ(col->type, data::FieldType::kEnum);
       EXPECT_EQ(std::set<std::string>(attribute.values.begin(), attribute.values.end()),
                 std::set<std::string>(col->allowed_values.begin(), col->allowed_values.end()));

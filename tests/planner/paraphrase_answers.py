@@ -58,9 +58,12 @@ names, enum values and staff full names):
     not the owner's); "deceased": status deceased.
   - "Clients seen in the last N months": distinct client_id of completed
     appointments in the rolling N months.
-  - "Lapsed patients": living patients (status active) with a completed
+  - "Lapsed patients" (issue 14): living patients (status active) whose
+    last completed appointment is within the last 36 rolling months but not
+    within the last 18; "lapsing": within the last 18 but not the last 14.
+  - "Patients not seen in 18 months": living patients with a completed
     appointment before the last 18 rolling months and none within them
-    (DATA_SCHEMA.md's 18-month activity window).
+    (DATA_SCHEMA.md's 18-month activity window, with no 36-month limit).
   - "Top clients by spend": revenue per client_id, the ten highest, labelled
     by client_id (client names are personal data).
   - "Excluding pharmacy": the period's lines of every other category.
@@ -421,10 +424,52 @@ def rev_per_fte_vet_2025(c):
     return number(revenue(lines(c, p)) / fte)
 
 
+def vet_fte(c, period):
+    s = c.staff
+    hired = pd.to_datetime(s["hired_on"])
+    vets = s[(s["role"] == "veterinarian") &
+             (hired.isna() | (hired <= pd.Timestamp(period[1])))]
+    return pd.to_numeric(vets["fte"]).fillna(1.0).sum()
+
+
+@intent
+def rev_per_fte_vet_last_quarter(c):
+    p = c.last_quarter
+    return number(revenue(lines(c, p)) / vet_fte(c, p))
+
+
+@intent
+def rev_per_fte_vet_by_category_2025(c):
+    p = c.year(2025)
+    fte = vet_fte(c, p)
+    return table(by(lines(c, p), "category", lambda g: revenue(g) / fte))
+
+
 @intent
 def rev_saturdays_2025(c):
     df = lines(c, c.year(2025))
     return number(revenue(df[saturday(df["invoiced_on"])]))
+
+
+@intent
+def appts_weekend_last_quarter(c):
+    df = appts(c, c.last_quarter)
+    return number(int((df["starts_at"].dt.dayofweek >= 5).sum()))
+
+
+@intent
+def rev_sat_vs_sun_2025(c):
+    # One figure per day named; a day without sales is zero.
+    df = lines(c, c.year(2025))
+    day = df["invoiced_on"].dt.dayofweek
+    return table([["Saturday", revenue(df[day == 5])], ["Sunday", revenue(df[day == 6])]])
+
+
+@intent
+def walk_in_rev_by_month_2025(c):
+    p = c.year(2025)
+    df = lines(c, p)
+    return table(by_month(df[df["appointment_id"].isna()], "invoiced_on", p, revenue))
 
 
 @intent
@@ -530,6 +575,17 @@ def atc_by_month_2025(c):
 
 
 @intent
+def atc_by_appt_type_2025(c):
+    df = lines(c, c.year(2025))
+    return table(by(df.assign(type=appointment_type(c, df)), "type", atc))
+
+
+@intent
+def atc_by_species_2025(c):
+    return table(by(lines(c, c.year(2025)), "species", atc))
+
+
+@intent
 def atc_dental_appts_2025(c):
     df = lines(c, c.year(2025))
     return number(atc(df[appointment_type(c, df) == "dental"]))
@@ -578,6 +634,28 @@ def appts_by_weekday_last_quarter(c):
 def appts_saturdays_2025(c):
     df = appts(c, c.year(2025))
     return number(int(saturday(df["starts_at"]).sum()))
+
+
+def per_vet_day(df):
+    """Completed appointments over the (vet, day) pairs they fall on."""
+    days = df[["staff_id"]].assign(day=df["starts_at"].dt.date).drop_duplicates()
+    return len(df) / len(days) if len(days) else float("nan")
+
+
+def vet_completed(c, period):
+    df = appts(c, period, status="completed")
+    role = c.staff.set_index("staff_id")["role"]
+    return df[df["staff_id"].map(role) == "veterinarian"]
+
+
+@intent
+def appts_per_vet_day_2025(c):
+    return number(per_vet_day(vet_completed(c, c.year(2025))))
+
+
+@intent
+def appts_per_vet_day_by_vet_last_quarter(c):
+    return table(by(vet_completed(c, c.last_quarter), "vet", per_vet_day))
 
 
 @intent
@@ -658,6 +736,21 @@ def booking_lead_time_2025(c):
     return number(lead.dt.total_seconds().mean() / 86400)
 
 
+def lead_days(df):
+    lead = (df["starts_at"] - pd.to_datetime(df["booked_at"])).dropna()
+    return lead.dt.total_seconds().mean() / 86400 if len(lead) else float("nan")
+
+
+@intent
+def lead_time_last_quarter(c):
+    return number(lead_days(appts(c, c.last_quarter)))
+
+
+@intent
+def lead_time_by_type_2025(c):
+    return table(by(appts(c, c.year(2025)), "type", lead_days))
+
+
 @intent
 def avg_appt_duration_2025(c):
     return number(pd.to_numeric(appts(c, c.year(2025))["duration_min"]).mean())
@@ -704,6 +797,33 @@ def new_patients_2025(c):
     done = c.appts[c.appts["status"] == "completed"]
     first = done.groupby("patient_id")["starts_at"].min()
     return number(int(in_period(first, c.year(2025)).sum()))
+
+
+def first_visits(c):
+    """Each patient's first completed appointment ever (one row a patient)."""
+    done = c.appts[c.appts["status"] == "completed"].sort_values("starts_at")
+    first = done.drop_duplicates("patient_id")
+    pats = c.patients.set_index("patient_id")
+    first = first.assign(species=first["patient_id"].map(pats["species"]).fillna("(no patient)"))
+    return first
+
+
+@intent
+def new_patients_last_quarter(c):
+    return number(int(in_period(first_visits(c)["starts_at"], c.last_quarter).sum()))
+
+
+@intent
+def new_patients_by_month_2025(c):
+    p = c.year(2025)
+    first = first_visits(c)
+    return table(by_month(first, "starts_at", p, len))
+
+
+@intent
+def visits_per_patient_by_species_2025(c):
+    df = appts(c, c.year(2025), status="completed")
+    return table(by(df, "species", lambda g: len(g) / g["patient_id"].nunique()))
 
 
 @intent
@@ -770,8 +890,40 @@ def clients_seen_last_6_months(c):
     return number(df["client_id"].nunique())
 
 
+def last_seen_between(c, recent, oldest):
+    """Living patients last seen (completed) in the last `oldest` rolling
+    months but not in the last `recent`, as a Series of species by patient."""
+    done = c.appts[(c.appts["status"] == "completed") &
+                   (c.appts["starts_at"] <= pd.Timestamp(c.as_of) + pd.Timedelta(hours=24) -
+                    pd.Timedelta(seconds=1))]
+    last = done.groupby("patient_id")["starts_at"].max()
+    in_oldest = in_period(last, c.last_n_months(oldest))
+    in_recent = in_period(last, c.last_n_months(recent))
+    ids = set(last[in_oldest & ~in_recent].index)
+    living = c.patients[c.patients["status"] == "active"]
+    return living[living["patient_id"].isin(ids)]
+
+
 @intent
 def lapsed_patients(c):
+    return number(len(last_seen_between(c, 18, 36)))
+
+
+@intent
+def lapsing_patients(c):
+    return number(len(last_seen_between(c, 14, 18)))
+
+
+@intent
+def lapsed_by_species(c):
+    # One row per species of the living patients, zero where none lapsed.
+    living = c.patients[c.patients["status"] == "active"]
+    keys = sorted(living["species"].dropna().unique())
+    return table(by(last_seen_between(c, 18, 36), "species", len, keys))
+
+
+@intent
+def not_seen_18_months(c):
     window = c.last_n_months(18)
     done = c.appts[c.appts["status"] == "completed"]
     before = set(done.loc[done["starts_at"] < pd.Timestamp(window[0]), "patient_id"])
