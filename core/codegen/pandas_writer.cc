@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "core/codegen/semantic_layer.h"
 #include "core/common/log.h"
+#include "core/data/schema.h"
 
 namespace vet::codegen {
 namespace {
@@ -169,6 +170,27 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
   }
   py.Line("filter_text = ", PyStr(FilterText(plan)));
+  // A filter on an optional column the practice's export left empty (staff
+  // roles from a system that exports none) would keep nothing and answer
+  // zero: declined instead, saying why.
+  for (const FilterClause& f : plan.filters) {
+    const Attribute* a = FindAttribute(f.attribute);
+    if (a == nullptr || !a->sources[static_cast<int>(p.base)].has_value()) continue;
+    const Source& s = *a->sources[static_cast<int>(p.base)];
+    // A value computed from the column (with or without an appointment)
+    // means something even when the column is empty.
+    if (!s.transform.empty()) continue;
+    const std::string table = s.table.empty() ? p.table : s.table;
+    const std::string column = s.table.empty() ? s.column : s.value;
+    const data::TableSpec* spec = data::FindTable(table);
+    const data::ColumnSpec* col = spec == nullptr ? nullptr : spec->FindColumn(column);
+    if (col == nullptr || !col->optional) continue;
+    py.Line("if ", table, "[", PyStr(column), "].isna().all():");
+    py.Line("    decline = ", PyStr(absl::StrCat("The practice's data has no ", table, ".",
+                                                  column, " values (its export had none), which ",
+                                                  "keeping only ", a->display, " ", Values(f),
+                                                  " needs.")));
+  }
   if (!plan.staff_name.empty()) {
     py.Line("staff_name = ", PyStr(plan.staff_name));
     py.Line("# A name that matches no one is declined, never answered with zero.");

@@ -1290,6 +1290,20 @@ TEST(PlannerTest, ChecksColumnsAgainstTheDataset) {
 // A practice system that exports no appointments (ezyVet's invoice report)
 // imports an empty appointments table: questions that need appointments are
 // declined saying why; the rest are answered.
+// A practice system that exports no staff roles (ezyVet's invoice report)
+// leaves staff.role empty: "which vet" would keep no one and answer zero,
+// so the program declines instead; a value computed from an empty column
+// (walk-in sales: no appointment) is still answered.
+TEST(PlannerTest, AFilterOnAnOptionalColumnTheExportLeftEmptyIsDeclined) {
+  const std::string which_vet = WritePandas(MustParse("which vet had the most revenue last month"));
+  EXPECT_THAT(which_vet, AllOf(HasSubstr("if staff[\"role\"].isna().all():"),
+                               HasSubstr("decline = \"The practice's data has no staff.role "
+                                         "values (its export had none)")));
+  EXPECT_THAT(WritePandas(MustParse("revenue without an appointment last month")),
+              Not(HasSubstr("isna().all()")));
+  EXPECT_THAT(WritePandas(MustParse("revenue last month")), Not(HasSubstr("decline =")));
+}
+
 TEST(PlannerTest, DeclinesWhatAnEmptyTableOrAMissingColumnCannotAnswer) {
   Planner planner;
   data::DatasetDescription d = Dataset(/*with_unit_cost=*/true);

@@ -174,6 +174,18 @@ TEST_F(PresetImportIntegrationTest, EzyvetReportImportsAndAnswersLastMonthsReven
   ASSERT_TRUE(asked.ok()) << asked.error_message();
   EXPECT_NEAR(answer.result().number(), march_cents / 100.0, 0.005)
       << answer.text();
+
+  // The report has no appointments and no staff roles: questions that need
+  // them are declined saying why, never answered with zero.
+  v1::FinalAnswer declined;
+  grpc::Status no_appointments = Ask("riverside", "How many appointments last month?", &declined);
+  EXPECT_EQ(no_appointments.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(no_appointments.error_message(),
+              HasSubstr("The practice's data has no appointments (its export had none)"));
+  grpc::Status no_roles =
+      Ask("riverside", "Which vet had the most revenue last month?", &declined);
+  EXPECT_EQ(no_roles.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(no_roles.error_message(), HasSubstr("has no staff.role values"));
 }
 
 TEST_F(PresetImportIntegrationTest, CovetrusFilesImportAndAnswerLastMonthsAppointments) {
