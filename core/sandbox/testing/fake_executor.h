@@ -44,14 +44,19 @@ class FakeExecutor final : public Executor {
                                           OutputSink& output,
                                           CancellationToken& cancel) override {
     Step step;
+    bool first = false;
     {
       absl::MutexLock lock(&mu_);
       requests_.push_back(request);
       if (script_.empty()) return absl::InternalError("FakeExecutor: script is empty");
       step = std::move(script_.front());
       script_.pop_front();
+      // Decided under the lock: two executions starting together must not
+      // both notify (absl::Notification aborts on a second Notify).
+      first = !notifying_;
+      notifying_ = true;
     }
-    if (!started.HasBeenNotified()) started.Notify();
+    if (first) started.Notify();
     for (auto& [stream, text] : step.output) output.OnOutput(stream, text);
     if (block_until_cancelled) {
       cancel.WaitFor(absl::InfiniteDuration());
@@ -67,6 +72,7 @@ class FakeExecutor final : public Executor {
  private:
   absl::Mutex mu_;
   std::deque<Step> script_ ABSL_GUARDED_BY(mu_);
+  bool notifying_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<ExecutionRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 
