@@ -54,6 +54,7 @@
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
 #include "server/process_metrics.h"
+#include "server/grpc_log.h"
 #include "server/protobuf_log.h"
 
 namespace vet::server {
@@ -305,6 +306,7 @@ absl::StatusOr<std::unique_ptr<audit::AuditStore>> OpenAuditStore(const ServerOp
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
   VET_RETURN_IF_ERROR(ValidateServerOptions(options));
   RouteProtobufLog();
+  RouteGrpcLog();
   // Read before anything is built, so that a bad file stops the server
   // before the demo data or the sandbox is made.
   VET_ASSIGN_OR_RETURN(TlsFiles tls_files, ReadTlsFiles(options));
