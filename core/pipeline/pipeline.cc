@@ -61,22 +61,31 @@ class StreamingOutput final : public sandbox::OutputSink {
   Emitter& emitter_;
 };
 
-// 12345 -> "12,345".
-std::string FormatCount(int64_t n) {
-  std::string s = absl::StrCat(n < 0 ? -n : n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(i, ",");
-  return n < 0 ? "-" + s : s;
-}
-
-std::string FormatNumber(double v) {
-  std::string s = absl::StrFormat("%.2f", v);
-  // Thousands separators on the integer part.
-  size_t dot = s.find('.');
-  size_t start = (s[0] == '-') ? 1 : 0;
+// Thousands separators on the integer part of a formatted number:
+// "-12345.50" -> "-12,345.50".
+std::string WithThousands(std::string s) {
+  const size_t start = (!s.empty() && s[0] == '-') ? 1 : 0;
+  const size_t dot = std::min(s.find('.'), s.size());
   for (int i = static_cast<int>(dot) - 3; i > static_cast<int>(start); i -= 3) {
-    s.insert(i, ",");
+    s.insert(static_cast<size_t>(i), ",");
   }
   return s;
+}
+
+std::string FormatCount(int64_t n) { return WithThousands(absl::StrCat(n)); }
+
+std::string FormatNumber(double v) { return WithThousands(absl::StrFormat("%.2f", v)); }
+
+// After the answer of a table larger than the answer carries: how large it
+// is, and where the whole of it is.
+std::string TableSizeSentence(const ResultTable& t) {
+  std::string out = absl::StrCat("The table has ", FormatCount(t.total_rows),
+                                 " rows; the first ", FormatCount(t.rows.size()), " are shown");
+  if (t.csv_artifact.empty()) return out + ".";
+  const std::string in_csv = t.csv_rows < t.total_rows
+                                 ? absl::StrCat("the first ", FormatCount(t.csv_rows))
+                                 : std::string("all of them");
+  return absl::StrCat(out, " and ", in_csv, " are in ", t.csv_artifact, ".");
 }
 
 }  // namespace
@@ -716,21 +725,10 @@ void Pipeline::Question::Answer(sandbox::ExecutionResult executed) {
   }
   answer.result = std::move(executed.result);
   answer.text = executed.answer.empty() ? DefaultAnswerText(answer.result) : executed.answer;
-  // A table larger than the answer carries: say how large, and where the
-  // whole of it is.
   if (const ResultTable& t = answer.result.table;
       answer.result.kind == ResultValue::Kind::kTable &&
       t.total_rows > static_cast<int64_t>(t.rows.size())) {
-    absl::StrAppend(&answer.text, answer.text.empty() ? "" : " ", "The table has ",
-                    FormatCount(t.total_rows), " rows; the first ", FormatCount(t.rows.size()),
-                    " are shown",
-                    t.csv_artifact.empty()
-                        ? "."
-                        : absl::StrCat(" and ", t.csv_rows < t.total_rows
-                                                    ? absl::StrCat("the first ",
-                                                                   FormatCount(t.csv_rows))
-                                                    : std::string("all of them"),
-                                       " are in ", t.csv_artifact, "."));
+    absl::StrAppend(&answer.text, answer.text.empty() ? "" : " ", TableSizeSentence(t));
   }
   answer.total_cost_micros = spend_.micros;
   answer.code = generated_.code;
