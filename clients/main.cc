@@ -15,8 +15,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -119,14 +117,7 @@ int main(int argc, char** argv) {
 
   const bool err_color = isatty(STDERR_FILENO) == 1;
   absl::SetProgramUsageMessage(vet::cli::kUsage);
-  // --help lists the flags of this file (absl expects them in vetctl.cc).
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "clients/main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  usage_config.version_string = [] { return vet::VersionLine("vetctl"); };
-  absl::SetFlagsUsageConfig(usage_config);
+  vet::ConfigureHelpAndVersion("vetctl", "clients/main.cc");
   if (absl::Status valid =
           vet::cli::CheckFlagArgs(absl::MakeConstSpan(argv, argc));
       !valid.ok()) {

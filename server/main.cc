@@ -14,8 +14,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -234,26 +232,11 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "vet-analytics-server: answers plain-language questions about clinic data.\n"
+      "answers plain-language questions about clinic data.\n"
       "Settings: flags override environment variables, which override .env\n"
       "(the file named by VET_ENV_FILE, default ./.env).\n"
       "  vet-analytics-server --demo");
-  // --help lists the flags of this file (absl's default looks for them in a
-  // file named after the binary, and found none); --version says what was
-  // built.
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  usage_config.version_string = [] { return vet::VersionLine("vet-analytics-server"); };
-  // "server/main.cc" rather than the build's relative path to it.
-  usage_config.normalize_filename = [](absl::string_view file) {
-    while (absl::ConsumePrefix(&file, "../")) {
-    }
-    return std::string(file);
-  };
-  absl::SetFlagsUsageConfig(usage_config);
+  vet::ConfigureHelpAndVersion("vet-analytics-server", "server/main.cc");
   const char* env_file = std::getenv("VET_ENV_FILE");
   auto dotenv = vet::server::ReadDotEnv(env_file != nullptr ? env_file : ".env");
   if (!dotenv.ok()) {

@@ -16,6 +16,13 @@ const char* BuildCommit();
 // "<program> <version> (commit <commit>)\n", what --version prints.
 std::string VersionLine(const char* program);
 
+// Sets absl's usage config for a binary whose flags are defined in
+// `main_file` ("server/main.cc", relative to the source root): --help lists
+// those flags under that name (not under the build machine's path to the
+// checkout, and not absl's default of a file named after the binary, which
+// would list none); --version prints VersionLine(program).
+void ConfigureHelpAndVersion(const char* program, const char* main_file);
+
 }  // namespace vet
 
 #endif  // VET_CORE_COMMON_VERSION_H_
