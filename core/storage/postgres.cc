@@ -4,9 +4,14 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -71,6 +76,11 @@ PgParam::PgParam(absl::string_view v) : value_(std::string(v)) {}
 PgParam::PgParam(const std::string& v) : value_(v) {}
 PgParam::PgParam(const char* v) : value_(std::string(v)) {}
 PgParam::PgParam(std::nullopt_t) {}
+PgParam PgParam::Bytes(absl::string_view bytes) {
+  PgParam p(bytes);
+  p.binary_ = true;
+  return p;
+}
 
 PgResult::PgResult(pg_result* result) : result_(result) {}
 PgResult::~PgResult() { PQclear(result_); }
@@ -90,6 +100,16 @@ int64_t PgResult::affected() const {
 bool PgResult::IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
 std::string PgResult::Text(int row, int column) const {
   return std::string(PQgetvalue(result_, row, column), PQgetlength(result_, row, column));
+}
+std::string PgResult::Bytes(int row, int column) const {
+  if (IsNull(row, column)) return "";
+  size_t length = 0;
+  unsigned char* bytes = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)), &length);
+  VET_CHECK(bytes != nullptr);  // only out of memory
+  std::string out(reinterpret_cast<const char*>(bytes), length);
+  PQfreemem(bytes);
+  return out;
 }
 int64_t PgResult::Int(int row, int column) const {
   if (IsNull(row, column)) return 0;
@@ -123,15 +143,18 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql,
 absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql,
                                             const std::vector<PgParam>& params) {
   std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
   values.reserve(params.size());
   for (const PgParam& p : params) {
-    values.push_back(p.value() ? p.value()->c_str() : nullptr);
+    values.push_back(p.value() ? p.value()->data() : nullptr);
+    lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
+    formats.push_back(p.binary() ? 1 : 0);
   }
   const std::string query(sql);
   PgResult result(PQexecParams(conn_, query.c_str(), static_cast<int>(values.size()),
-                               /*paramTypes=*/nullptr, values.data(),
-                               /*paramLengths=*/nullptr,
-                               /*paramFormats=*/nullptr, /*resultFormat=*/0));
+                               /*paramTypes=*/nullptr, values.data(), lengths.data(),
+                               formats.data(), /*resultFormat=*/0));
   ExecStatusType status = PQresultStatus(result.result_);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
     return result;
@@ -156,14 +179,9 @@ absl::StatusOr<PgResult> PgConnection::Exec(absl::string_view sql,
   return absl::InternalError(message);
 }
 
-absl::StatusOr<std::unique_ptr<PostgresPool>> PostgresPool::Create(const std::string& url,
-                                                                   PostgresOptions options) {
-  if (options.pool_size < 1) {
-    return absl::InvalidArgumentError("postgres pool_size must be at least 1");
-  }
-  if (options.max_attempts < 1) {
-    return absl::InvalidArgumentError("postgres max_attempts must be at least 1");
-  }
+namespace {
+
+absl::Status CheckUrl(const std::string& url) {
   {
     char* error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
@@ -176,27 +194,49 @@ absl::StatusOr<std::unique_ptr<PostgresPool>> PostgresPool::Create(const std::st
     }
     PQconninfoFree(parsed);
   }
-  const std::string password = PasswordIn(url);
+  return absl::OkStatus();
+}
+
+// A new connection, or kUnavailable naming where (never the password).
+absl::StatusOr<PGconn*> Connect(const std::string& url, const PostgresOptions& options) {
   const std::string timeout =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)));
   // Keywords after "dbname" would override the URL; connect_timeout comes
   // first so that a timeout in the URL wins.
   const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
   const char* const values[] = {timeout.c_str(), url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (conn == nullptr) {
+    return absl::ResourceExhaustedError("libpq could not allocate a connection");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    absl::Status s = absl::UnavailableError(
+        Scrub(absl::StrCat("cannot connect to postgres ", Describe(conn), ": ",
+                           Trim(PQerrorMessage(conn))),
+              PasswordIn(url)));
+    PQfinish(conn);
+    return s;
+  }
+  PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  return conn;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresPool>> PostgresPool::Create(const std::string& url,
+                                                                   PostgresOptions options) {
+  if (options.pool_size < 1) {
+    return absl::InvalidArgumentError("postgres pool_size must be at least 1");
+  }
+  if (options.max_attempts < 1) {
+    return absl::InvalidArgumentError("postgres max_attempts must be at least 1");
+  }
+  VET_RETURN_IF_ERROR(CheckUrl(url));
   std::vector<std::unique_ptr<PgConnection>> connections;
   std::string description;
   for (int i = 0; i < options.pool_size; ++i) {
-    PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
-    if (conn == nullptr) {
-      return absl::ResourceExhaustedError("libpq could not allocate a connection");
-    }
+    VET_ASSIGN_OR_RETURN(PGconn * conn, Connect(url, options));
     std::unique_ptr<PgConnection> c(new PgConnection(conn));
-    if (!c->ok()) {
-      return absl::UnavailableError(Scrub(absl::StrCat("cannot connect to postgres ", c->Describe(),
-                                                       ": ", Trim(PQerrorMessage(conn))),
-                                          password));
-    }
-    PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
     description = c->Describe();
     connections.push_back(std::move(c));
   }
@@ -299,6 +339,72 @@ absl::Status PostgresPool::Transact(const std::function<absl::Status(PgConnectio
   return absl::UnavailableError(absl::StrCat("postgres ", description_,
                                              ": transaction still conflicting after ",
                                              options_.max_attempts, " attempts: ", last.message()));
+}
+
+absl::StatusOr<std::unique_ptr<PgListener>> PgListener::Create(const std::string& url,
+                                                               const std::string& channel,
+                                                               PostgresOptions options) {
+  VET_RETURN_IF_ERROR(CheckUrl(url));
+  if (channel.empty() || !std::all_of(channel.begin(), channel.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+      })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("postgres channel '", channel, "' must be letters, digits and '_'"));
+  }
+  std::unique_ptr<PgListener> listener(new PgListener(url, channel, options));
+  VET_RETURN_IF_ERROR(listener->Connect());
+  return listener;
+}
+
+PgListener::~PgListener() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+absl::Status PgListener::Connect() {
+  if (conn_ != nullptr) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  VET_ASSIGN_OR_RETURN(PGconn * conn, storage::Connect(url_, options_));
+  PgConnection listen(conn);  // finishes the connection if LISTEN fails
+  VET_RETURN_IF_ERROR(listen.Exec(absl::StrCat("LISTEN ", channel_)).status());
+  conn_ = std::exchange(listen.conn_, nullptr);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> PgListener::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    if (absl::Status s = Connect(); !s.ok()) {
+      absl::SleepFor(deadline - absl::Now());
+      return s;
+    }
+  }
+  std::vector<std::string> payloads;
+  while (true) {
+    if (PQconsumeInput(conn_) == 0) {
+      absl::Status s = absl::UnavailableError(absl::StrCat(
+          "postgres ", storage::Describe(conn_), ": listening connection lost: ",
+          Trim(PQerrorMessage(conn_))));
+      PQfinish(conn_);
+      conn_ = nullptr;
+      if (!payloads.empty()) return payloads;
+      absl::SleepFor(deadline - absl::Now());
+      return s;
+    }
+    while (PGnotify* n = PQnotifies(conn_)) {
+      payloads.emplace_back(n->extra != nullptr ? n->extra : "");
+      PQfreemem(n);
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (!payloads.empty() || left <= absl::ZeroDuration()) return payloads;
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    const int ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));
+    if (::poll(&fd, 1, ms) < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    }
+  }
 }
 
 }  // namespace vet::storage

@@ -46,10 +46,15 @@ class PgParam {
   PgParam(const std::string& v);  // NOLINT
   PgParam(const char* v);         // NOLINT
   PgParam(std::nullopt_t);        // NOLINT
+  // Raw bytes for a bytea parameter, sent in binary format (no escaping,
+  // no doubling on the wire).
+  static PgParam Bytes(absl::string_view bytes);
   const std::optional<std::string>& value() const { return value_; }
+  bool binary() const { return binary_; }
 
  private:
   std::optional<std::string> value_;
+  bool binary_ = false;
 };
 
 // The rows a statement returned. Move-only; frees the libpq result.
@@ -68,6 +73,8 @@ class PgResult {
   bool IsNull(int row, int column) const;
   // Text of a column; "" for NULL.
   std::string Text(int row, int column) const;
+  // A bytea column's bytes (the text form's hex decoded); "" for NULL.
+  std::string Bytes(int row, int column) const;
   // A column parsed as a 64-bit integer; 0 for NULL. The column must be an
   // integer type (CHECK-fails otherwise: a programming error in the SQL).
   int64_t Int(int row, int column) const;
@@ -104,6 +111,7 @@ class PgConnection {
 
  private:
   friend class PostgresPool;
+  friend class PgListener;
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
   pg_conn* conn_;
 };
@@ -188,6 +196,38 @@ class PgTransaction {
  private:
   explicit PgTransaction(PgConnection* conn) : conn_(conn) {}
   PgConnection* conn_;
+};
+
+// A connection of its own that LISTENs on one channel and hands over the
+// NOTIFY payloads that arrive. A lost connection is reopened (and LISTEN
+// sent again) by the next Wait; notifications sent while it was down are
+// lost, so callers poll as well. Not thread-safe: one thread waits.
+class PgListener {
+ public:
+  // kInvalidArgument for a malformed URL or channel (letters, digits and
+  // '_' only); kUnavailable when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<PgListener>> Create(const std::string& url,
+                                                            const std::string& channel,
+                                                            PostgresOptions options = {});
+  ~PgListener();
+  PgListener(const PgListener&) = delete;
+  PgListener& operator=(const PgListener&) = delete;
+
+  // Blocks up to `timeout` for notifications; returns their payloads (empty
+  // after the timeout). kUnavailable when the connection is lost and could
+  // not be reopened (after waiting out the timeout, so a loop calling it
+  // does not spin).
+  absl::StatusOr<std::vector<std::string>> Wait(absl::Duration timeout);
+
+ private:
+  PgListener(std::string url, std::string channel, PostgresOptions options)
+      : url_(std::move(url)), channel_(std::move(channel)), options_(options) {}
+  absl::Status Connect();
+
+  const std::string url_;
+  const std::string channel_;
+  const PostgresOptions options_;
+  pg_conn* conn_ = nullptr;
 };
 
 }  // namespace vet::storage

@@ -7,8 +7,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/common/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
@@ -214,6 +217,49 @@ TEST_F(PostgresTest, ABrokenConnectionIsResetOnce) {
     EXPECT_THAT((*conn)->Exec("SELECT 1"), StatusIs(absl::StatusCode::kUnavailable));
   }
   EXPECT_GT(Count(*pool, "pg_class"), 0);
+}
+
+TEST_F(PostgresTest, BytesGoInAndComeBackExactly) {
+  auto pool = MakePool();
+  ASSERT_NE(pool, nullptr);
+  auto conn = pool->Acquire();
+  ASSERT_THAT(conn, IsOk());
+  ASSERT_THAT((*conn)->Exec("CREATE TABLE blobs (data BYTEA)").status(), IsOk());
+  std::string bytes;
+  for (int i = 0; i < 3 * 256; ++i) bytes.push_back(static_cast<char>(i % 256));
+  bytes += std::string("\\x00'\"", 6);
+  ASSERT_THAT((*conn)->Exec("INSERT INTO blobs VALUES ($1)", {PgParam::Bytes(bytes)}).status(),
+              IsOk());
+  auto result = (*conn)->Exec("SELECT data, length(data) FROM blobs");
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->Bytes(0, 0), bytes);
+  EXPECT_EQ(result->Int(0, 1), static_cast<int64_t>(bytes.size()));
+}
+
+TEST_F(PostgresTest, AListenerReceivesNotificationsAndTimesOutWithoutThem) {
+  auto listener = PgListener::Create(url_, "vet_test_channel");
+  ASSERT_THAT(listener, IsOk());
+  auto quiet = (*listener)->Wait(absl::Milliseconds(50));
+  ASSERT_THAT(quiet, IsOk());
+  EXPECT_TRUE(quiet->empty());
+
+  auto pool = MakePool();
+  ASSERT_NE(pool, nullptr);
+  ASSERT_THAT(pool->Transact([](PgConnection& c) {
+    VET_RETURN_IF_ERROR(c.Exec("SELECT pg_notify('vet_test_channel', 'alpha')").status());
+    return c.Exec("SELECT pg_notify('vet_test_channel', 'beta')").status();
+  }),
+              IsOk());
+  std::vector<std::string> got;
+  for (int i = 0; i < 20 && got.size() < 2; ++i) {
+    auto some = (*listener)->Wait(absl::Seconds(1));
+    ASSERT_THAT(some, IsOk());
+    got.insert(got.end(), some->begin(), some->end());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"alpha", "beta"}));
+
+  EXPECT_THAT(PgListener::Create(url_, "bad channel; DROP TABLE x").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("letters, digits and '_'")));
 }
 
 }  // namespace
