@@ -20,6 +20,28 @@ Sha256Digest Sha256(absl::string_view data) {
   return digest;
 }
 
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  ABSL_RAW_CHECK(ctx_ != nullptr, "EVP_MD_CTX_new failed");
+  ABSL_RAW_CHECK(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) == 1,
+                 "EVP_DigestInit_ex(SHA-256) failed");
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Hasher::Update(absl::string_view data) {
+  ABSL_RAW_CHECK(EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) == 1,
+                 "EVP_DigestUpdate failed");
+}
+
+Sha256Digest Sha256Hasher::Final() {
+  Sha256Digest digest;
+  unsigned int size = 0;
+  ABSL_RAW_CHECK(EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest.data(), &size) == 1 &&
+                     size == digest.size(),
+                 "EVP_DigestFinal_ex failed");
+  return digest;
+}
+
 std::string Sha256Hex(const Sha256Digest& digest) {
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));

@@ -18,6 +18,21 @@ using Sha256Digest = std::array<uint8_t, 32>;
 // The SHA-256 of `data` (OpenSSL's libcrypto). Thread-safe.
 Sha256Digest Sha256(absl::string_view data);
 
+// SHA-256 of bytes that arrive in pieces (a file read in chunks).
+// Not thread-safe; Final once.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(absl::string_view data);
+  Sha256Digest Final();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // Lower-case hex, 64 characters.
 std::string Sha256Hex(const Sha256Digest& digest);
 

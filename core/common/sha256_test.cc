@@ -34,5 +34,16 @@ TEST(Sha256Test, ParsesHexOfEitherCaseAndRejectsOthers) {
   EXPECT_NE(parsed.status().message().find("character 11"), absl::string_view::npos);
 }
 
+TEST(Sha256Test, PiecesHashLikeTheWhole) {
+  const std::string text = "The quick brown fox jumps over the lazy dog";
+  Sha256Hasher hasher;
+  hasher.Update(text.substr(0, 7));
+  hasher.Update("");
+  hasher.Update(text.substr(7));
+  EXPECT_EQ(Sha256Hex(hasher.Final()), Sha256Hex(Sha256(text)));
+  EXPECT_EQ(Sha256Hex(Sha256(text)),
+            "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592");
+}
+
 }  // namespace
 }  // namespace vet

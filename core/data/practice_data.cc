@@ -80,8 +80,9 @@ absl::StatusOr<std::string> HashImport(const std::map<std::string, std::string>&
   return hash.Hex();
 }
 
-// The version `<root>/data` points at, "" when there is none yet.
-absl::StatusOr<std::string> CurrentVersion(const std::string& root) {
+}  // namespace
+
+absl::StatusOr<std::string> CurrentDataVersion(const std::string& root) {
   std::string link = root + "/data";
   struct stat st;
   if (::lstat(link.c_str(), &st) != 0) {
@@ -99,6 +100,8 @@ absl::StatusOr<std::string> CurrentVersion(const std::string& root) {
   std::string t(target, n);
   return t.substr(t.rfind('/') + 1);
 }
+
+namespace {
 
 // Removes versions other than the newest `keep` (by modification time) and
 // `current`.
@@ -204,22 +207,14 @@ absl::Status ImportStaging::Finish() {
 
 absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
-                                           absl::CivilDay as_of) {
+                                           absl::CivilDay as_of,
+                                           const PublishVersion& publish) {
   const std::string& root = staging.root();
   // One commit per practice at a time, across threads and processes: the
   // check of the current version, the write, the swap and the pruning must
-  // not interleave with another import's.
-  const std::string lock_path = root + "/.import.lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return Errno("cannot open", lock_path);
-  struct LockGuard {
-    int fd;
-    ~LockGuard() { ::close(fd); }  // closing releases the flock
-  } guard{lock_fd};
-  while (::flock(lock_fd, LOCK_EX) != 0) {
-    if (errno != EINTR) return Errno("cannot lock", lock_path);
-  }
-  VET_ASSIGN_OR_RETURN(std::string current, CurrentVersion(root));
+  // not interleave with another import's (or a replica's fetch).
+  VET_ASSIGN_OR_RETURN(PracticeLock lock, PracticeLock::Acquire(root));
+  VET_ASSIGN_OR_RETURN(std::string current, CurrentDataVersion(root));
   VET_ASSIGN_OR_RETURN(std::string version, HashImport(staging.files(), mapping_json));
 
   ColumnMapping mapping;
@@ -239,6 +234,9 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
   for (const TypedTable& t : result.tables) outcome.rows.emplace_back(t.name, t.rows);
   if (version == current) {
     outcome.unchanged = true;
+    // Shared again: the other replicas may have moved on to another import
+    // since, and this one is the newest now.
+    if (publish) VET_RETURN_IF_ERROR(publish(version, absl::StrCat(root, "/versions/", version)));
     return outcome;
   }
 
@@ -264,7 +262,13 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
   }
   // Mark it the newest for pruning, also when an older copy was reused.
   ::utimensat(AT_FDCWD, final_dir.c_str(), nullptr, 0);
+  if (publish) VET_RETURN_IF_ERROR(publish(version, final_dir));
+  VET_RETURN_IF_ERROR(SwapDataVersion(root, version));
+  PruneVersions(root, version, staging.limits().keep_versions);
+  return outcome;
+}
 
+absl::Status SwapDataVersion(const std::string& root, const std::string& version) {
   const std::string link = root + "/data";
   const std::string tmp_link = absl::StrCat(root, "/.data-", RandomHex(8));
   if (::symlink(absl::StrCat("versions/", version).c_str(), tmp_link.c_str()) != 0) {
@@ -275,8 +279,25 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
     ::unlink(tmp_link.c_str());
     return s;
   }
-  PruneVersions(root, version, staging.limits().keep_versions);
-  return outcome;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PracticeLock> PracticeLock::Acquire(const std::string& root) {
+  const std::string lock_path = root + "/.import.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot open", lock_path);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      absl::Status s = Errno("cannot lock", lock_path);
+      ::close(fd);
+      return s;
+    }
+  }
+  return PracticeLock(fd);
+}
+
+PracticeLock::~PracticeLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 absl::StatusOr<DataLease> DataLease::Acquire(const std::string& data_dir) {
@@ -304,10 +325,11 @@ void RemoveAbandonedUploads(const std::string& root) {
   std::error_code ec;
   std::filesystem::remove_all(root + "/staging", ec);
   for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    // Links made for a swap that a crash interrupted.
-    if (entry.path().filename().string().rfind(".data-", 0) == 0) {
-      std::filesystem::remove(entry.path(), ec);
-    }
+    // Links made for a swap, and fetches from the shared store
+    // (replicated_datasets.h), that a crash interrupted.
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(".data-", 0) == 0) std::filesystem::remove(entry.path(), ec);
+    if (name.rfind(".fetch-", 0) == 0) std::filesystem::remove_all(entry.path(), ec);
   }
 }
 

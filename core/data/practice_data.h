@@ -10,6 +10,7 @@
 #define VET_CORE_DATA_PRACTICE_DATA_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -83,9 +84,42 @@ struct CommitOutcome {
 // Memory: what validation holds (import_validator.h, at most
 // max_memory_bytes), then, while the version is written, one column's copy
 // (8 bytes a row) and a 1 MiB write buffer.
+//
+// `publish`, when set, is called with the version and its folder after the
+// version is written (also when unchanged) and before it serves here
+// (replicated_datasets.h shares it with the other replicas); its error
+// refuses the import and leaves the current version serving.
+using PublishVersion =
+    std::function<absl::Status(const std::string& version, const std::string& dir)>;
 absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
                                            absl::string_view mapping_json,
-                                           absl::CivilDay as_of);
+                                           absl::CivilDay as_of,
+                                           const PublishVersion& publish = nullptr);
+
+// The practice's import lock (`<root>/.import.lock`, an exclusive flock):
+// held by CommitImport, and by whoever else swaps `<root>/data`, so that
+// checking the current version, writing one and swapping do not
+// interleave, across threads and processes. Released on destruction.
+class PracticeLock {
+ public:
+  static absl::StatusOr<PracticeLock> Acquire(const std::string& root);
+  PracticeLock(PracticeLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  PracticeLock& operator=(PracticeLock&&) = delete;
+  PracticeLock(const PracticeLock&) = delete;
+  ~PracticeLock();
+
+ private:
+  explicit PracticeLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// The version `<root>/data` points at; "" when there is none yet.
+// kFailedPrecondition when `<root>/data` is a folder, not a managed link.
+absl::StatusOr<std::string> CurrentDataVersion(const std::string& root);
+
+// Points `<root>/data` at `<root>/versions/<version>` atomically (a reader
+// resolving it sees the old or the new version). Hold the PracticeLock.
+absl::Status SwapDataVersion(const std::string& root, const std::string& version);
 
 // Removes what uploads interrupted by a crash left in `root` (staging
 // folders, half-made links). Call at start-up, before any import begins.
