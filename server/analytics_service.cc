@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -504,7 +505,11 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           "the upload ended without its end message (ImportEnd); nothing was imported");
     }
     VET_RETURN_IF_ERROR(staging_->Finish());
-    auto outcome = data::CommitImport(*staging_, mapping_json_, as_of_);
+    auto outcome = data::CommitImport(
+        *staging_, mapping_json_, as_of_,
+        [this](const std::string& version, const std::string& dir) {
+          return deps_.data->Publish(practice_->id, version, dir);
+        });
     if (!outcome.ok()) return outcome.status();
     response_.set_practice_id(practice_->id);
     for (const auto& [table, rows] : outcome->rows) {
@@ -629,7 +634,13 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWor
   auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   return UnaryWork([this, practice, response]() -> absl::Status {
-    auto dataset = deps_.datasets->Describe((*practice)->data_dir);
+    const Practice& p = **practice;
+    auto lease = deps_.data->Lease(p.id, p.data_root, p.data_dir);
+    if (!lease.ok()) {
+      return absl::Status(lease.status().code(),
+                          absl::StrCat("practice '", p.id, "': ", lease.status().message()));
+    }
+    auto dataset = deps_.datasets->Describe(lease->dir());
     if (!dataset.ok()) {
       return absl::Status(dataset.status().code(),
                           absl::StrCat("practice '", (*practice)->id,
@@ -638,6 +649,9 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWor
     ToProto(**dataset, response);
     response->set_practice_id((*practice)->id);
     response->set_time_zone((*practice)->time_zone_name);
+    if (!p.data_root.empty()) {
+      response->set_dataset_version(std::filesystem::path(lease->dir()).filename().string());
+    }
     return absl::OkStatus();
   });
 }

@@ -15,6 +15,7 @@
 #include "core/common/clock.h"
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
+#include "core/data/dataset_source.h"
 #include "core/data/practice_data.h"
 #include "core/pipeline/admission.h"
 #include "core/pipeline/pipeline.h"
@@ -62,6 +63,9 @@ class AnalyticsService final : public internal::RawAnalyticsService {
     budget::BudgetGuard* budget;
     session::SessionStore* sessions;
     data::DatasetCatalog* datasets;
+    // Where a practice's current dataset version is (and where an import
+    // shares a new one).
+    data::DatasetSource* data;
     WorkerPool* pool;
     // Import uploads and commits: separate from questions, so that a busy
     // pool never cuts an upload short, and one thread, so that at most one

@@ -161,6 +161,13 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.budget_wait < absl::ZeroDuration() || o.budget_wait > absl::Minutes(5)) {
     return absl::InvalidArgumentError("--budget_wait must be between 0s and 5m");
   }
+  if (o.data_cache_mb < 1 || o.data_cache_mb > (int64_t{1} << 30)) {
+    return absl::InvalidArgumentError(
+        "--data_cache_mb (VET_DATA_CACHE_MB) must be between 1 and 1073741824");
+  }
+  if (o.data_poll < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("data_poll must be at least 10ms");
+  }
   if (o.max_import_memory_mb < 64) {
     return absl::InvalidArgumentError("--max_import_memory_mb must be at least 64");
   }

@@ -101,6 +101,13 @@ struct ServerOptions {
   // What validating one import may hold in memory (MiB); imports are
   // validated one at a time, so this bounds the server's import memory.
   int64_t max_import_memory_mb = 2048;
+  // With database_url: dataset versions this replica keeps locally, all
+  // practices together (MiB); least recently used ones beyond it are
+  // removed and fetched again when asked for.
+  int64_t data_cache_mb = 10240;
+  // With database_url: how often every practice's current dataset version
+  // is read in case an announcement (NOTIFY) was lost.
+  absl::Duration data_poll = absl::Seconds(10);
   // How long SIGTERM waits for in-flight questions before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(30);
   budget::BudgetOptions budget;

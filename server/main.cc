@@ -88,6 +88,9 @@ ABSL_FLAG(int, max_queued_executions_per_practice, 128,
 ABSL_FLAG(int64_t, max_import_memory_mb, 2048,
           "Memory validating one import may hold, MiB; past it the import is refused "
           "[VET_MAX_IMPORT_MEMORY_MB]");
+ABSL_FLAG(int64_t, data_cache_mb, 10240,
+          "With VET_DATABASE_URL: MiB of practice data versions kept on this replica, least "
+          "recently used removed beyond it [VET_DATA_CACHE_MB]");
 ABSL_FLAG(int64_t, max_import_bytes, int64_t{1} << 30,
           "Largest accepted import, all tables together [VET_MAX_IMPORT_BYTES]");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
@@ -208,6 +211,7 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
   integer("VET_MAX_IMPORT_BYTES", FLAGS_max_import_bytes);
   integer("VET_MAX_IMPORT_MEMORY_MB", FLAGS_max_import_memory_mb);
+  integer("VET_DATA_CACHE_MB", FLAGS_data_cache_mb);
   str("OPENAI_BASE_URL", FLAGS_openai_base_url);
   str("OPENAI_MODEL", FLAGS_openai_model);
   str("VET_PLANNER", FLAGS_planner);
@@ -316,6 +320,7 @@ int main(int argc, char** argv) {
   options.max_repairs = absl::GetFlag(FLAGS_max_repairs);
   options.max_import_bytes = absl::GetFlag(FLAGS_max_import_bytes);
   options.max_import_memory_mb = absl::GetFlag(FLAGS_max_import_memory_mb);
+  options.data_cache_mb = absl::GetFlag(FLAGS_data_cache_mb);
   const double budget_limit = absl::GetFlag(FLAGS_budget_limit);
   if (!std::isfinite(budget_limit) || budget_limit < 0 || budget_limit > 1e9) {
     std::cerr << "vet-analytics-server: --budget_limit (BUDGET_LIMIT) must be a number of "

@@ -34,6 +34,9 @@
 #include "core/common/status_macros.h"
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
+#include "core/data/dataset_source.h"
+#include "core/data/postgres_dataset_store.h"
+#include "core/data/replicated_datasets.h"
 #include "core/data/demo_generator.h"
 #include "core/data/practice_data.h"
 #include "core/data/schema.h"
@@ -67,6 +70,11 @@ struct VetServer::State {
   std::unique_ptr<Metrics> metrics;
   ProcessCollector process_metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
+  // Practice data: the store replicas share (VET_DATABASE_URL; null
+  // without one) and where questions and imports get it; destroyed after
+  // everything that reads it.
+  std::unique_ptr<data::DatasetStore> dataset_store;
+  std::unique_ptr<data::DatasetSource> data;
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
   // The audit trail; the recorder writes what is queued when destroyed,
@@ -120,7 +128,9 @@ absl::Status MakeDirs(const std::string& path) {
 // The demo practice's data: generated once (deterministically, up to today)
 // as CSV exports and imported through the same validation and columnar
 // store as any practice's.
-absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options) {
+absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options,
+                                             data::DatasetStore* shared,
+                                             data::DatasetSource& source) {
   Practice demo;
   demo.id = kDemoPracticeId;
   demo.name = "Riverside Veterinary Clinic (demo)";
@@ -134,6 +144,12 @@ absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options) {
   VET_RETURN_IF_ERROR(MakeDirs(demo.data_root));
   struct stat st;
   if (::stat(demo.data_dir.c_str(), &st) == 0) return demo;
+  if (shared != nullptr) {
+    // Another replica made (or an import replaced) the demo data: this one
+    // fetches that on the first question, like any practice's.
+    VET_ASSIGN_OR_RETURN(std::string version, shared->Current(demo.id));
+    if (!version.empty()) return demo;
+  }
 
   data::DemoOptions demo_options;
   demo_options.end_day = absl::ToCivilDay(absl::Now(), demo.time_zone);
@@ -152,13 +168,20 @@ absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options) {
     }
   }
   VET_RETURN_IF_ERROR(staging->Finish());
-  VET_RETURN_IF_ERROR(data::CommitImport(*staging, "", demo_options.end_day).status());
+  VET_RETURN_IF_ERROR(
+      data::CommitImport(*staging, "", demo_options.end_day,
+                         [&](const std::string& version, const std::string& dir) {
+                           return source.Publish(demo.id, version, dir);
+                         })
+          .status());
   std::error_code ec;
   std::filesystem::remove_all(exports, ec);
   return demo;
 }
 
-absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOptions& options,
+                                                                data::DatasetStore* shared,
+                                                                data::DatasetSource& source) {
   std::vector<Practice> practices;
   if (!options.practices_file.empty()) {
     VET_ASSIGN_OR_RETURN(auto from_file,
@@ -172,7 +195,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> LoadPractices(const ServerOpti
             "--demo adds practice 'demo', but the practices file has one too");
       }
     }
-    VET_ASSIGN_OR_RETURN(Practice demo, PrepareDemoPractice(options));
+    VET_ASSIGN_OR_RETURN(Practice demo, PrepareDemoPractice(options, shared, source));
     practices.push_back(std::move(demo));
   }
   return PracticeRegistry::FromPractices(std::move(practices));
@@ -338,7 +361,21 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     s.metrics_port = ports.empty() ? 0 : ports[0];
   }
 
-  VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options));
+  if (!options.database_url.empty()) {
+    // Replicas share practice data through the database: an import through
+    // any of them serves on all (core/data/replicated_datasets.h).
+    VET_ASSIGN_OR_RETURN(s.dataset_store, data::PostgresDatasetStore::Open(options.database_url));
+    data::ReplicatedDatasetsOptions shared;
+    shared.practices_dir = practices_dir;
+    shared.cache_bytes = options.data_cache_mb << 20;
+    shared.poll_interval = options.data_poll;
+    s.data = std::make_unique<data::ReplicatedDatasets>(s.dataset_store.get(), shared);
+    LogInfo("practice data: shared through PostgreSQL, ", options.data_cache_mb,
+            " MiB cached here");
+  } else {
+    s.data = std::make_unique<data::LocalDatasetSource>();
+  }
+  VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options, s.dataset_store.get(), *s.data));
   for (const Practice& p : s.practices->practices()) {
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);
   }
@@ -440,7 +477,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
                                s.executor.get(), s.datasets.get(), &RealClock::Get(),
-                               s.pricing.get(), s.pool.get()});
+                               s.pricing.get(), s.pool.get(), s.data.get()});
   s.admission = std::make_unique<pipeline::QuestionAdmission>(
       pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
                                            options.rate_limit, options.rate_burst},
@@ -449,7 +486,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(), s.datasets.get(),
-      s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
+      s.data.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
                          options.max_import_memory_mb << 20},
       s.admission.get(), options.max_buffered_event_bytes, options.stalled_stream_limit,
@@ -495,7 +532,8 @@ absl::Status VetServer::ReloadPractices() {
   State& s = *state_;
   // One reload at a time, so that two cannot finish out of order.
   absl::MutexLock lock(&s.reload_mu);
-  absl::StatusOr<std::unique_ptr<PracticeRegistry>> next = LoadPractices(s.options);
+  absl::StatusOr<std::unique_ptr<PracticeRegistry>> next =
+      LoadPractices(s.options, s.dataset_store.get(), *s.data);
   if (!next.ok()) return next.status();
   VET_RETURN_IF_ERROR(ValidatePracticeBudgets(s.options, **next));
   s.practices->Replace(**next);

@@ -415,7 +415,9 @@ void Pipeline::Question::OnSessionClaimed() {
     return End(absl::Status(
         s.code(), absl::StrCat("practice '", practice_.id, "' data: ", s.message())));
   };
-  auto lease = data::DataLease::Acquire(practice_.data_dir);
+  auto lease = deps_.data != nullptr
+                   ? deps_.data->Lease(practice_.id, practice_.data_root, practice_.data_dir)
+                   : data::DataLease::Acquire(practice_.data_dir);
   if (!lease.ok()) return data_error(lease.status());
   data_lease_.emplace(*std::move(lease));
   auto dataset = deps_.datasets->Describe(data_lease_->dir());

@@ -23,6 +23,7 @@
 #include "core/common/task_runner.h"
 #include "core/common/trace_context.h"
 #include "core/data/dataset_catalog.h"
+#include "core/data/dataset_source.h"
 #include "core/pipeline/events.h"
 #include "core/practice/practice.h"
 #include "core/sandbox/executor.h"
@@ -101,6 +102,9 @@ class Pipeline {
     const budget::PricingTable* pricing = nullptr;
     // Where the steps run; nullptr for a small pool of the pipeline's own.
     TaskRunner* runner = nullptr;
+    // Where a question gets its practice's dataset version (shared by
+    // replicas, or not); nullptr for the practice's local folder.
+    data::DatasetSource* data = nullptr;
   };
 
   Pipeline(PipelineOptions options, Deps deps);
