@@ -43,6 +43,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _environment(changes):
+    """This process's environment with `changes`; a None value unsets."""
+    env = dict(os.environ)
+    for name, value in (changes or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
 class Child:
     """A child process whose stderr (merged with stdout) a thread collects."""
 
@@ -52,7 +63,7 @@ class Child:
         self._output = []
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env=dict(os.environ, **(env or {})), preexec_fn=_die_with_parent)
+            env=_environment(env), preexec_fn=_die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -103,13 +114,20 @@ class Child:
 class Server:
     """vet-analytics-server --demo on loopback ports it picks itself."""
 
-    def __init__(self, state_dir, extra_args=()):
+    # A model endpoint nothing listens on (the discard port): configures the
+    # model path, and its metric series, without a model being called; the
+    # offline planner answers the demo's questions first.
+    UNREACHABLE_MODEL = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test",
+                         "OPENAI_MODEL": "gpt-5.2"}
+
+    def __init__(self, state_dir, extra_args=(), model=None):
         argv = [SERVER_BIN, "--demo", f"--state_dir={state_dir}", "--listen=127.0.0.1:0",
                 "--metrics_listen=127.0.0.1:0", "--demo_invoice_lines=5000",
                 "--budget_store=memory", "--shutdown_grace=2s", *extra_args]
-        # No model: the offline planner answers, whatever the environment holds.
-        env = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "VET_DATABASE_URL": "",
-               "VET_ENV_FILE": os.path.join(state_dir, "no.env")}
+        # Nothing from the environment or a .env: no model unless `model`.
+        env = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "OPENAI_MODEL": None,
+               "VET_DATABASE_URL": None, "VET_ENV_FILE": os.path.join(state_dir, "no.env"),
+               **(model or {})}
         self.child = Child(argv, env=env, name="vet-analytics-server")
         out = self.child.wait_for_output("is ready", timeout=60)
         listening = re.search(r"listening on 127\.0\.0\.1:(\d+);", out)
