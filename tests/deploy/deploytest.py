@@ -145,8 +145,12 @@ class Server:
         self.child.stop()
 
 
+# Loopback only: never through a proxy the environment may name.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def http_get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    with _LOOPBACK.open(url, timeout=timeout) as r:
         return r.read().decode("utf-8")
 
 
