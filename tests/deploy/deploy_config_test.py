@@ -351,6 +351,14 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(sc["procMount"], "Unmasked")
         self.assertFalse(self.pod["spec"]["hostUsers"], "procMount: Unmasked needs hostUsers: false")
 
+    def test_the_grace_period_covers_the_pause_and_the_drain(self):
+        env = self.objects[("ConfigMap", "vet-analytics-env")]["data"]
+        drain = int(env["VET_SHUTDOWN_GRACE"].rstrip("s"))
+        pause = int(self.container["lifecycle"]["preStop"]["exec"]["command"][-1])
+        grace = self.pod["spec"]["terminationGracePeriodSeconds"]
+        self.assertGreater(grace, pause + drain,
+                           f"terminationGracePeriodSeconds {grace} <= preStop {pause} + drain {drain}")
+
     def test_network_policy_lets_out_only_dns_postgres_and_the_model(self):
         policy = self.objects[("NetworkPolicy", "vet-analytics")]["spec"]
         self.assertIn("Egress", policy["policyTypes"])
