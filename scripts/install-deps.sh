@@ -20,6 +20,8 @@ PACKAGES=(
   python3 python3-pandas python3-numpy python3-matplotlib bubblewrap libseccomp-dev
   # used by the tests that start servers
   postgresql prometheus
+  # the deploy/ checks (tests/deploy/) parse YAML
+  python3-yaml
   # the TLS tests generate their certificates
   openssl
 )
