@@ -119,11 +119,15 @@ int ConversionFailure(const absl::Status& status, const Invocation& inv,
   return ExitCodeFor(code);
 }
 
-// Sets the deadline and the API key of one call.
+// Sets the deadline, the API key and the practice of one call. The server
+// reads the practice from the request; x-practice-id is for a load balancer
+// in front of replicas, which sends a practice's calls to one replica (its
+// warm sandbox worker) by hashing it (deploy/envoy/envoy.yaml).
 void PrepareContext(grpc::ClientContext& context, const Invocation& inv) {
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(inv.timeout));
   if (!inv.api_key.empty()) context.AddMetadata("x-api-key", inv.api_key);
+  if (!inv.practice.empty()) context.AddMetadata("x-practice-id", inv.practice);
 }
 
 // Asks inv.question on inv.session_id and prints the events. If `started`

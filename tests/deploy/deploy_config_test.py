@@ -112,9 +112,13 @@ class EnvoyTest(unittest.TestCase):
         return out
 
     def test_every_route_hashes_on_the_header_clients_send_to_a_ring_hash_cluster(self):
-        # The header every client sends on every call (vetctl and the load
-        # generator); one key per practice, so it names the practice.
+        # The practice header vetctl sends on every call, then the key
+        # header every client sends (one key per practice, so it names the
+        # practice too) for clients that send only that.
         clients = source("clients/vetctl.cc")
+        m = re.search(r'AddMetadata\("([^"]+)", inv\.practice\)', clients)
+        self.assertTrue(m, "clients/vetctl.cc: no AddMetadata(<header>, inv.practice)")
+        practice_header = m.group(1)
         m = re.search(r'AddMetadata\("([^"]+)", inv\.api_key\)', clients)
         self.assertTrue(m, "clients/vetctl.cc: no AddMetadata(<header>, inv.api_key)")
         header = m.group(1)
@@ -129,7 +133,9 @@ class EnvoyTest(unittest.TestCase):
             self.assertEqual(self.clusters[action["cluster"]]["lb_policy"], "RING_HASH", where)
             headers = [p["header"]["header_name"] for p in action.get("hash_policy", [])
                        if "header" in p]
-            self.assertEqual(headers, [header], f"{where}: hash_policy")
+            self.assertEqual(headers, [practice_header, header], f"{where}: hash_policy")
+            self.assertTrue(action["hash_policy"][0].get("terminal"),
+                            f"{where}: the practice's hash must decide when the header is there")
             # Ask streams for as long as a question takes: no route timeout.
             self.assertEqual(action.get("timeout"), "0s", f"{where}: timeout")
 
