@@ -25,8 +25,10 @@ std::string ReadFile(const char* path) {
   return buf.str();
 }
 
-prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type,
-                                double value) {
+}  // namespace
+
+prometheus::MetricFamily SingleValueFamily(const char* name, const char* help,
+                                           prometheus::MetricType type, double value) {
   prometheus::MetricFamily family;
   family.name = name;
   family.help = help;
@@ -39,6 +41,13 @@ prometheus::MetricFamily Family(const char* name, const char* help, prometheus::
   }
   family.metric.push_back(metric);
   return family;
+}
+
+namespace {
+
+prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type,
+                                double value) {
+  return SingleValueFamily(name, help, type, value);
 }
 
 // Entries of /proc/self/fd, less the one this count opens; -1 if unreadable.

@@ -33,6 +33,11 @@ absl::StatusOr<ProcStat> ParseProcStat(absl::string_view text);
 // The "btime" line of /proc/stat: boot time, seconds since the epoch.
 absl::StatusOr<int64_t> ParseBootTime(absl::string_view proc_stat);
 
+// A family of one unlabelled series (a counter or a gauge), for collectors
+// that read their values at scrape time.
+prometheus::MetricFamily SingleValueFamily(const char* name, const char* help,
+                                           prometheus::MetricType type, double value);
+
 // Thread-safe (each Collect reads /proc afresh). A family whose source
 // cannot be read is left out of that scrape.
 class ProcessCollector final : public prometheus::Collectable {

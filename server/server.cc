@@ -53,6 +53,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/analytics_service.h"
+#include "server/dataset_metrics.h"
 #include "server/instrumented_budget_guard.h"
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
@@ -75,6 +76,8 @@ struct VetServer::State {
   // everything that reads it.
   std::unique_ptr<data::DatasetStore> dataset_store;
   std::unique_ptr<data::DatasetSource> data;
+  // Reads `data` when it is shared; unregistered first on destruction.
+  std::unique_ptr<DatasetCacheCollector> dataset_metrics;
   std::unique_ptr<PracticeRegistry> practices;
   std::unique_ptr<session::SessionStore> sessions;
   // The audit trail; the recorder writes what is queued when destroyed,
@@ -106,6 +109,7 @@ struct VetServer::State {
   bool shutdown_done ABSL_GUARDED_BY(mu) = false;
 
   ~State() {
+    if (dataset_metrics != nullptr) metrics->RemoveCollector(dataset_metrics.get());
     if (sweeper.joinable()) {
       stop_sweeper.Notify();
       sweeper.join();
@@ -369,12 +373,16 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     shared.practices_dir = practices_dir;
     shared.cache_bytes = options.data_cache_mb << 20;
     shared.poll_interval = options.data_poll;
-    s.data = std::make_unique<data::ReplicatedDatasets>(s.dataset_store.get(), shared);
+    auto replicated = std::make_unique<data::ReplicatedDatasets>(s.dataset_store.get(), shared);
+    s.dataset_metrics = std::make_unique<DatasetCacheCollector>(replicated.get());
+    s.data = std::move(replicated);
     LogInfo("practice data: shared through PostgreSQL, ", options.data_cache_mb,
             " MiB cached here");
   } else {
     s.data = std::make_unique<data::LocalDatasetSource>();
+    s.dataset_metrics = std::make_unique<DatasetCacheCollector>(nullptr);
   }
+  s.metrics->AddCollector(s.dataset_metrics.get());
   VET_ASSIGN_OR_RETURN(s.practices, LoadPractices(options, s.dataset_store.get(), *s.data));
   for (const Practice& p : s.practices->practices()) {
     if (!p.data_root.empty()) data::RemoveAbandonedUploads(p.data_root);

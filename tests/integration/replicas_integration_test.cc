@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/postgres_fixture.h"
 #include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -44,11 +45,11 @@ class Replica {
   Replica(const std::string& root, const std::string& name, const std::string& database_url)
       : state_dir_(absl::StrCat(root, "/", name)) {
     options_.listen = "127.0.0.1:0";
-    options_.metrics_listen = "";
     options_.state_dir = state_dir_;
     options_.practices_file = root + "/practices.json";
     options_.database_url = database_url;
     options_.data_poll = absl::Seconds(1);
+    options_.metrics_listen = "127.0.0.1:0";
   }
   ~Replica() { Stop(); }
 
@@ -129,6 +130,14 @@ class Replica {
     return ec ? "" : target.filename().string();
   }
   const std::string& state_dir() const { return state_dir_; }
+  // The value of an unlabelled series on /metrics; -1 when absent.
+  double Metric(const std::string& name) {
+    const std::string scrape = testing::HttpGet(server_->metrics_port(), "/metrics");
+    const std::string prefix = "\n" + name + " ";
+    const size_t at = scrape.find(prefix);
+    if (at == std::string::npos) return -1;
+    return std::stod(scrape.substr(at + prefix.size()));
+  }
 
  private:
   const std::string state_dir_;
@@ -226,6 +235,9 @@ TEST_F(ReplicasIntegrationTest, ADamagedLocalCopyIsFetchedAgainAfterARestart) {
   ASSERT_NO_FATAL_FAILURE(b.Start());
   EXPECT_EQ(b.Serving(), report.dataset_version());
   EXPECT_EQ(ReadFile(manifest), good);
+  EXPECT_EQ(b.Metric("vet_dataset_damaged_copies_total"), 1);
+  EXPECT_EQ(b.Metric("vet_dataset_fetches_total"), 1);
+  EXPECT_GT(b.Metric("vet_dataset_cache_bytes"), 0);
   EXPECT_FALSE(b.Answer("How many invoices did we have last month?").empty());
 }
 
