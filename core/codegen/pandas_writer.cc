@@ -54,10 +54,12 @@ std::string Plural(absl::string_view noun) {
   return absl::StrCat(noun, "s");
 }
 
+// The clause's values as a sentence names them: "feline or canine".
 std::string Values(const FilterClause& f) {
+  const Attribute* a = FindAttribute(f.attribute);
   std::vector<std::string> values;
   for (const std::string& v : f.values)
-    values.push_back(absl::StrReplaceAll(v, {{"_", " "}}));
+    values.push_back(a != nullptr ? PhraseValue(*a, v) : v);
   return absl::StrJoin(values, " or ");
 }
 
@@ -140,6 +142,50 @@ std::string ChartTitle(const Parts& p) {
   if (p.compared)
     absl::StrAppend(&title, " vs ", p.plan.compare_period->Describe());
   return title;
+}
+
+// Whether the breakdown's values have names other than the stored ones.
+bool NamesValues(const Parts& p) {
+  return p.attribute != nullptr && p.attribute->names != ValueNames::kAsStored;
+}
+
+// display_names(keys): how the result table and the answer name the
+// breakdown's values (issue 14: "Canine", "Dr. Patel", never a stored code).
+// Applied to the result's key column once, so the table and the sentence
+// built from it name each value the same way.
+void WriteDisplayNames(Program& py, const Parts& p) {
+  if (!NamesValues(p)) return;
+  const Attribute& a = *p.attribute;
+  py.Blank();
+  py.Blank();
+  if (a.names == ValueNames::kEnum) {
+    std::vector<std::string> names;
+    for (const std::string& v : a.values) {
+      names.push_back(absl::StrCat(PyStr(v), ": ", PyStr(DisplayValue(a, v))));
+    }
+    py.Line("VALUE_NAMES = {", absl::StrJoin(names, ", "), "}");
+    py.Blank();
+    py.Blank();
+    py.Line("def display_names(keys):");
+    py.Line("    \"\"\"Each value's display name; a value the schema does not list as it is.\"\"\"");
+    py.Line("    return keys.map(lambda k: VALUE_NAMES.get(k, k))");
+    return;
+  }
+  py.Line("def display_names(keys):");
+  py.Line("    \"\"\"Staff as managers address them: \"Dr. <last name>\" for a veterinarian");
+  py.Line("    (\"Dr. <full name>\" when two veterinarians share a last name), other");
+  py.Line("    staff by full name. A name two people would share stays whole.\"\"\"");
+  py.Line("    s = staff.dropna(subset=[\"full_name\"]).drop_duplicates(\"full_name\")");
+  py.Line("    full = s[\"full_name\"].astype(str)");
+  py.Line("    # The export may already say \"Dr\": not twice.");
+  py.Line("    bare = full.str.strip().str.replace(r\"^(?:dr\\.?|doctor)\\s+\", \"\", case=False, "
+          "regex=True)");
+  py.Line("    last = bare.str.split().str[-1]");
+  py.Line("    vet = s[\"role\"].eq(\"veterinarian\")  # role may be empty (an export without roles)");
+  py.Line("    shared = last.where(vet).duplicated(keep=False) & vet");
+  py.Line("    name = full.where(~vet, \"Dr. \" + last.where(~shared, bare))");
+  py.Line("    name = name.where(name.notna() & ~name.duplicated(keep=False), full)");
+  py.Line("    return keys.map(dict(zip(full, name))).fillna(keys)");
 }
 
 void WriteHeader(Program& py, const Parts& p) {
@@ -282,6 +328,7 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("def name(x):");
     py.Line("    return ", p.grain->name);
   }
+  WriteDisplayNames(py, p);
 }
 
 void WriteSelect(Program& py, const Parts& p) {
@@ -618,6 +665,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, "]].reset_index()");
+  if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   py.Line("shown = result.dropna(subset=[", col, "])");
   py.Line("if df.empty or shown.empty:");
   py.Line("    answer = f\"No ", metric.empty_noun,
@@ -753,6 +801,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
           "]].reset_index()");
+  if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
   WriteComparisonOpening(py, p);
   py.Line("    parts = [f\"{", named_key,
@@ -906,6 +955,10 @@ std::string WritePandas(const QueryPlan& plan) {
     WriteBreakdown(py, p);
   }
   WriteExplanation(py, p);
+  // Every shape's answer may open with a value as the data stores it (an
+  // item description in lower case): answers start with a capital.
+  py.Blank();
+  py.Line("answer = answer[:1].upper() + answer[1:]");
   return py.Text();
 }
 

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace vet::codegen {
 namespace {
@@ -678,6 +680,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.missing_label = "(no staff)";
+    a.names = ValueNames::kStaff;
     // Staff names are any role's; "which vet" means a veterinarian
     // (staff.role), not a technician.
     a.rank_filters = {{"role", {"veterinarian"}}};
@@ -691,6 +694,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "role");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "role");
     a.values = {"veterinarian", "technician", "receptionist", "manager"};
+    a.names = ValueNames::kEnum;
     a.missing_label = "(no staff)";
     a.filter_phrase = "for {} staff";
     attributes.push_back(std::move(a));
@@ -705,6 +709,7 @@ std::vector<Attribute> BuildAttributes() {
     a.values = {"consultation", "vaccine", "laboratory", "imaging",
                 "surgery",      "dental",  "pharmacy",   "hospitalization",
                 "retail",       "diet",    "other"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "in category {}";
     attributes.push_back(std::move(a));
@@ -729,6 +734,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[pat] = Native("species");
     a.values = {"canine",  "feline", "rabbit", "avian",
                 "reptile", "rodent", "equine", "other"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "for {} patients";
     a.missing_label = "(no patient)";
@@ -754,6 +760,11 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "sex");
     a.sources[pat] = Native("sex");
     a.values = {"m", "f", "mn", "fs"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"m", "Male"},
+                     {"f", "Female"},
+                     {"mn", "Male neutered"},
+                     {"fs", "Female spayed"}};
     a.missing_label = "(unknown)";
     attributes.push_back(std::move(a));
   }
@@ -776,6 +787,7 @@ std::vector<Attribute> BuildAttributes() {
         Lookup("appointment_id", "appointments", "appointment_id", "type");
     a.values = {"wellness", "vaccination", "sick",      "recheck",
                 "surgery",  "dental",      "emergency", "grooming"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "for {} appointments";
     a.missing_label = "(no appointment)";
@@ -789,6 +801,8 @@ std::vector<Attribute> BuildAttributes() {
                   "appointment outcome"};
     a.sources[app] = Native("status");
     a.values = {"completed", "no_show", "cancelled", "scheduled"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"no_show", "No-show"}};
     a.filter_phrase = "with status {}";
     a.future_values = {"scheduled"};
     attributes.push_back(std::move(a));
@@ -800,6 +814,7 @@ std::vector<Attribute> BuildAttributes() {
     a.synonyms = {"patient status", "status"};
     a.sources[pat] = Native("status");
     a.values = {"active", "deceased"};
+    a.names = ValueNames::kEnum;
     a.filter_phrase = "with patient status {}";
     attributes.push_back(std::move(a));
   }
@@ -812,6 +827,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("client_id", "clients", "client_id", "status");
     a.sources[app] = Lookup("client_id", "clients", "client_id", "status");
     a.values = {"active", "inactive"};
+    a.names = ValueNames::kEnum;
     a.filter_phrase = "with client status {}";
     attributes.push_back(std::move(a));
   }
@@ -827,6 +843,8 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[app] = Source{"starts_at", "", "", "", day};
     a.values = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                 "Friday", "Saturday", "Sunday"};
+    a.names = ValueNames::kEnum;
+    a.proper_names = true;
     a.filter_phrase = "on {}";
     attributes.push_back(std::move(a));
   }
@@ -848,6 +866,9 @@ std::vector<Attribute> BuildAttributes() {
       }
     }
     a.values = {"with_appointment", "without_appointment"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"with_appointment", "With an appointment"},
+                     {"without_appointment", "Without an appointment"}};
     a.filter_phrase = "{}";
     attributes.push_back(std::move(a));
   }
@@ -1208,6 +1229,27 @@ const std::vector<FilterWord>& FilterWords() {
 const std::vector<Cue>& Cues() {
   static const auto* cues = new std::vector<Cue>(BuildCues());
   return *cues;
+}
+
+std::string DisplayValue(const Attribute& attribute, absl::string_view value) {
+  if (attribute.names != ValueNames::kEnum ||
+      std::find(attribute.values.begin(), attribute.values.end(), value) ==
+          attribute.values.end()) {
+    return std::string(value);
+  }
+  for (const auto& [v, name] : attribute.value_names) {
+    if (v == value) return name;
+  }
+  std::string name = absl::StrReplaceAll(value, {{"_", " "}});
+  if (!name.empty()) name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
+  return name;
+}
+
+std::string PhraseValue(const Attribute& attribute, absl::string_view value) {
+  std::string name = DisplayValue(attribute, value);
+  if (attribute.names == ValueNames::kEnum && !attribute.proper_names && !name.empty())
+    name[0] = absl::ascii_tolower(static_cast<unsigned char>(name[0]));
+  return name;
 }
 
 const Metric* FindMetric(absl::string_view id) {

@@ -956,7 +956,7 @@ def main():
         if fn is None:
             missing.append(i["id"])
             continue
-        answers[i["id"]] = ea.clean(fn(c))
+        answers[i["id"]] = ea.shown(c, ea.clean(fn(c)))
     if missing:
         sys.exit(f"no expectation for: {', '.join(missing)}")
     with open(args.out, "w") as f:
