@@ -188,6 +188,39 @@ void WriteDisplayNames(Program& py, const Parts& p) {
   py.Line("    return keys.map(dict(zip(full, name))).fillna(keys)");
 }
 
+// "Ever": the placeholder start becomes the first day the metric's table
+// has a date. A ranking of calendar buckets ranks whole ones only: the
+// data's first month and the current one are cut short and would rank low
+// for that alone; the explanation says what was left out.
+void WriteAllTime(Program& py, const Parts& p) {
+  const std::string date = PyStr(p.metric.date_column);
+  py.Line("# \"Ever\": from the first day the data has to the as-of day.");
+  py.Line("first = ", p.table, "[", date, "].min()");
+  py.Line("start = max(start, first.normalize()) if pd.notna(first) else end");
+  py.Line("left_out = []");
+  if (p.plan.ranked && p.grain != nullptr && !p.grain->freq.empty()) {
+    const std::string freq = PyStr(p.grain->freq);
+    const std::string& unit = p.grain->id;
+    py.Line("# Whole ", Plural(unit), " only: a ", unit,
+            " the data covers in part would rank low for that alone.");
+    py.Line("whole_start = start.to_period(", freq, ").start_time");
+    py.Line("if whole_start < start:");
+    py.Line("    whole_start = (start.to_period(", freq, ") + 1).start_time");
+    py.Line("whole_end = end.to_period(", freq, ").end_time.normalize()");
+    py.Line("if whole_end > end:");
+    py.Line("    whole_end = (end.to_period(", freq, ") - 1).end_time.normalize()");
+    py.Line("if whole_start <= whole_end:");
+    py.Line("    if whole_start > start:");
+    py.Line("        left_out.append(f\"{start:%Y-%m-%d} to {whole_start - pd.Timedelta(days=1):%Y-%m-%d}"
+            ", not a whole ", unit, "\")");
+    py.Line("    if whole_end < end:");
+    py.Line("        left_out.append(f\"{whole_end + pd.Timedelta(days=1):%Y-%m-%d} to {end:%Y-%m-%d}"
+            ", not yet a whole ", unit, "\")");
+    py.Line("    start, end = whole_start, whole_end");
+  }
+  py.Line("period_text = f\"over all the data ({start:%Y-%m-%d} to {end:%Y-%m-%d})\"");
+}
+
 void WriteHeader(Program& py, const Parts& p) {
   py.Line("# ", SummarizePlan(p.plan));
   py.Line("# ", p.metric.display, ": ", p.metric.definition, ".");
@@ -202,6 +235,7 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("start = pd.Timestamp(", PyStr(FormatDay(plan.period->start)), ")");
     py.Line("end = pd.Timestamp(", PyStr(FormatDay(plan.period->end)), ")");
     py.Line("period_text = ", PyStr(plan.period->Describe()));
+    if (plan.period->form == PeriodForm::kAllTime) WriteAllTime(py, p);
   } else {
     py.Line("period_text = \"on file now\"");
   }
@@ -659,8 +693,10 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("t = measure_by(df, ", key, ")");
   }
   if (sorted) {
-    py.Line("t = t.sort_values(", col,
-            ", ascending=", plan.ascending ? "True" : "False", ")");
+    // A stable sort: ties keep the breakdown's own order (chronological, or
+    // by value), the same on every run.
+    py.Line("t = t.sort_values(", col, ", ascending=", plan.ascending ? "True" : "False",
+            ", kind=\"mergesort\")");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
@@ -794,8 +830,10 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
             col, "].abs().replace(0, np.nan)");
   }
   if (plan.ranked || p.grain == nullptr) {
-    py.Line("t = t.sort_values(", col,
-            ", ascending=", plan.ascending ? "True" : "False", ")");
+    // A stable sort: ties keep the breakdown's own order (chronological, or
+    // by value), the same on every run.
+    py.Line("t = t.sort_values(", col, ", ascending=", plan.ascending ? "True" : "False",
+            ", kind=\"mergesort\")");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
@@ -882,8 +920,9 @@ void WriteExplanation(Program& py, const Parts& p) {
   py.Line("    \"metric\": ", PyStr(p.display), ",");
   py.Line("    \"definition\": ", PyStr(metric.definition), ",");
   if (plan.period) {
-    py.Line("    \"period\": {\"start\": ", PyStr(FormatDay(plan.period->start)),
-            ", \"end\": ", PyStr(FormatDay(plan.period->end)), ", \"text\": period_text},");
+    // From the program's start and end: "ever" narrows them to the data.
+    py.Line("    \"period\": {\"start\": f\"{start:%Y-%m-%d}\", \"end\": f\"{end:%Y-%m-%d}\", "
+            "\"text\": period_text},");
   }
   if (p.compared) {
     py.Line("    \"compared\": {\"start\": ", PyStr(FormatDay(plan.compare_period->start)),
@@ -909,6 +948,9 @@ void WriteExplanation(Program& py, const Parts& p) {
   py.Line("    \"excluded\": [],");
   if (GivesSeen(p)) py.Line("    \"notes\": notes,");
   py.Line("}");
+  if (plan.period && plan.period->form == PeriodForm::kAllTime) {
+    py.Line("explanation[\"excluded\"] += left_out");
+  }
   if (plan.ranked && p.attribute != nullptr) {
     py.Line("unranked = int((df[", PyStr(p.key), "] == ", PyStr(p.attribute->missing_label),
             ").sum())");

@@ -42,6 +42,7 @@ enum class PeriodForm {
   kNamed,     // 2025, March 2026, Q3 2025, 2025-03-04
   kRange,     // from .. to .., since ..
   kUpcoming,  // upcoming, future: the days after the as-of day
+  kAllTime,   // ever, of all time: every day the data has, to the as-of day
 };
 
 struct Period {
@@ -79,6 +80,11 @@ absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
 // kInvalidArgument when it is not exactly one period phrase.
 absl::StatusOr<Period> ParsePeriod(absl::string_view text,
                                    absl::CivilDay as_of);
+
+// "Ever", "of all time", "all time": AllTime(as_of), matched by MatchPeriod.
+// Its start is a placeholder far before any data (1900-01-01): the program
+// narrows it to the first day the data has, and says so.
+Period AllTime(absl::CivilDay as_of);
 
 // Defaults when a question names no period.
 // The year so far: "this year".

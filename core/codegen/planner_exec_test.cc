@@ -302,6 +302,16 @@ const std::vector<Check>& Checks() {
       {"who saw the most patients last quarter", kNoCheck, "", 2, 1},
       {"which month had the highest revenue this year", 752.5, "", 10, 1,
        "September 2026 had the highest revenue"},
+      // "Ever": from the first invoice (2025-01-08) to the as-of day; a
+      // ranking of months ranks the 20 whole ones (not January 2025 nor
+      // October 2026, both cut short).
+      {"total revenue ever", 1053.0 + 3265.0, "", -1, 0,
+       "Revenue over all the data (2025-01-08 to 2026-10-26) was $4,318.00."},
+      {"which month had the highest revenue ever", 752.5, "", 20, 1,
+       "September 2026 had the highest revenue over all the data (2025-02-01 to 2026-09-30): "
+       "$752.50"},
+      {"lowest revenue quarter of all time", kNoCheck, "", 6, 1,
+       "had the lowest revenue over all the data (2025-04-01 to 2026-09-30)"},
       // Comparisons.
       {"revenue this year compared to last year", 973.0,
        "2025-01-01 to 2025-10-26", 2, 1,

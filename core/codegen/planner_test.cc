@@ -545,10 +545,50 @@ TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
   EXPECT_EQ(diet.dimension, "");
   EXPECT_EQ(MustParse("revenue by category for diets last quarter").dimension, "category");
   // What the planner cannot honour is declined with the reason.
-  EXPECT_THAT(ParseQuestion("Which month had the most revenue of all time?", kAsOf),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not over all time")));
   EXPECT_THAT(ParseQuestion("what should we charge for a dental cleaning?", kAsOf),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
+}
+
+// Issue 14: "the highest/lowest period ever" ranks over all the data, to the
+// as-of day; with no metric named, "best" and "worst" rank revenue.
+TEST(PlannerTest, EverRanksOverAllTheData) {
+  for (const char* question :
+       {"What was our best month ever?", "Which month had the most revenue of all time?",
+        "highest all-time revenue month", "best month for sales ever"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue");
+    EXPECT_EQ(plan.dimension, "month");
+    EXPECT_TRUE(plan.ranked);
+    EXPECT_FALSE(plan.ascending);
+    ASSERT_TRUE(plan.period.has_value());
+    EXPECT_EQ(plan.period->form, PeriodForm::kAllTime);
+    EXPECT_EQ(plan.period->end, kAsOf);
+    EXPECT_FALSE(plan.period_defaulted);
+    absl::StatusOr<QueryPlan> round_trip = DeserializePlan(SerializePlan(plan));
+    ASSERT_TRUE(round_trip.ok()) << round_trip.status();
+    EXPECT_EQ(*round_trip, plan);
+  }
+  const QueryPlan lowest = MustParse("lowest revenue quarter of all time");
+  EXPECT_EQ(lowest.dimension, "quarter");
+  EXPECT_TRUE(lowest.ascending);
+  EXPECT_EQ(MustParse("worst month ever").metric, "revenue");
+  EXPECT_EQ(MustParse("busiest month ever").metric, "appointments");
+  EXPECT_EQ(MustParse("total revenue ever").dimension, "");
+  // The program narrows the placeholder start to the data's first day.
+  absl::StatusOr<GeneratedCode> code = [] { Planner planner; return Generate(planner, Request("best month ever")); }();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(code->code, HasSubstr("first = invoice_lines[\"invoiced_on\"].min()"));
+
+  EXPECT_THAT(ParseQuestion("revenue ever compared to last year", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no other period")));
+  EXPECT_THAT(ParseQuestion("active clients ever", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("on file now")));
+  EXPECT_THAT(ParseQuestion("best month ever in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than one period")));
+  const QueryPlan ever = MustParse("best month ever");
+  EXPECT_THAT(ParseQuestion("and the year before?", kAsOf, &ever),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("covers all the data")));
 }
 
 TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {

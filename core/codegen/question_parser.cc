@@ -698,6 +698,11 @@ Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
 // ("Q3 2025" -> "Q3 2024"); any other period to the same number of days
 // before it, or the same days a year earlier.
 absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
+  if (p.form == PeriodForm::kAllTime) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", shift.phrase, "\" steps back from the previous answer's period, but it "
+        "covers all the data; name the period instead."));
+  }
   const PeriodGrain unit = p.grain;
   const bool calendar = unit != PeriodGrain::kCustom && AlignedTo(p, unit);
   const PeriodGrain step =
@@ -1112,6 +1117,14 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       return Decline(
           "The planner counts what is booked ahead in total or by a category, "
           "not over time or against another period.");
+    }
+    const bool all_time = plan.period->form == PeriodForm::kAllTime ||
+                          (other && other->form == PeriodForm::kAllTime);
+    if (all_time && compare.present) {
+      return Decline(
+          "\"Ever\" covers all the data up to the as-of day; there is no other period to "
+          "compare it with. Name two periods, e.g. \"revenue this year compared to last "
+          "year\".");
     }
     if (compare.present) {
       const Period& main = *plan.period;

@@ -883,7 +883,10 @@ std::vector<TimeGrain> BuildTimeGrains() {
        "{d}.dt.strftime(\"%Y-%m-%d\")",
        "pd.date_range(start, end, freq=\"D\").strftime(\"%Y-%m-%d\")",
        "x",
-       "on"});
+       "on",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "D"});
   grains.push_back(
       {"week",
        {"week", "weekly", "week by week", "week over week"},
@@ -891,27 +894,39 @@ std::vector<TimeGrain> BuildTimeGrains() {
        "pd.period_range(start, end, "
        "freq=\"W-SUN\").start_time.strftime(\"%Y-%m-%d\")",
        "f\"the week of {x}\"",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "W-SUN"});
   grains.push_back(
       {"month",
        {"month", "monthly", "month by month", "month over month", "mom"},
        "{d}.dt.to_period(\"M\").astype(str)",
        "pd.period_range(start, end, freq=\"M\").astype(str)",
        "pd.Period(x).strftime(\"%B %Y\")",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "M"});
   grains.push_back(
       {"quarter",
        {"quarter", "quarterly", "quarter by quarter", "quarter over quarter"},
        "{d}.dt.to_period(\"Q\").astype(str)",
        "pd.period_range(start, end, freq=\"Q\").astype(str)",
        "x",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "Q"});
   grains.push_back({"year",
                     {"year", "yearly", "annual", "annually", "year by year"},
                     "{d}.dt.year.astype(str)",
                     "[str(y) for y in range(start.year, end.year + 1)]",
                     "x",
-                    "in"});
+                    "in",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "Y"});
   grains.push_back(
       {"weekday",
        {"weekday", "day of week", "day of the week", "days of the week"},
@@ -1135,17 +1150,20 @@ std::vector<Cue> BuildCues() {
                   CueKind::kTrend});
   cues.push_back(
       {{"most", "highest", "largest", "biggest", "greatest", "leading",
-        "maximum", "max", "best", "top performing", "best performing"},
+        "maximum", "max", "top performing"},
        CueKind::kRankHighest});
+  // "Our best month", "the worst quarter": with no metric named, the
+  // practice's revenue (the answer names the metric it ranked by).
+  cues.push_back({{"best", "best performing"}, CueKind::kRankHighest, "revenue"});
   cues.push_back({{"top"}, CueKind::kRankHighest, "", /*count=*/10});
   cues.push_back({{"busiest"}, CueKind::kRankHighest, "appointments"});
   cues.push_back({{"best selling", "top selling", "bestselling", "most sold",
                    "most popular", "popular"},
                   CueKind::kRankHighest,
                   "items_sold"});
-  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min",
-                   "worst", "worst performing"},
+  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min"},
                   CueKind::kRankLowest});
+  cues.push_back({{"worst", "worst performing"}, CueKind::kRankLowest, "revenue"});
   cues.push_back({{"bottom"}, CueKind::kRankLowest, "", /*count=*/10});
   cues.push_back(
       {{"quietest", "slowest"}, CueKind::kRankLowest, "appointments"});
@@ -1170,10 +1188,6 @@ std::vector<Cue> BuildCues() {
                    "in order of"},
                   CueKind::kRankHighest});
   // Words whose meaning the planner cannot honour: declined, never dropped.
-  cues.push_back({{"of all time", "all time", "all-time", "ever"},
-                  CueKind::kUnsupported, "", 0,
-                  "The planner answers over a named period (\"in 2025\", \"the last 3 "
-                  "years\"), not over all time."});
   cues.push_back({{"should", "ought"},
                   CueKind::kUnsupported, "", 0,
                   "The planner reports what the data shows; it does not advise what "

@@ -189,6 +189,9 @@ struct TimeGrain {
   bool line_chart = true;
   // Needs a time of day (appointments.starts_at), not just a date.
   bool needs_time_of_day = false;
+  // The pandas frequency of a calendar bucket ("M"); "" for a grain that is
+  // not a stretch of days (weekday, hour).
+  std::string freq;
 };
 
 // A filter word: one or more phrases that restrict an attribute. The first

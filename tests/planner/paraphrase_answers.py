@@ -27,8 +27,11 @@ names, enum values and staff full names):
     canine and feline only.
   - "What share of revenue did each category make up": one percentage per
     category (0-100) of the period's revenue.
-  - "Highest month ever": every calendar month with data (the first
-    invoice's month to the as-of day's month), ranked by revenue.
+  - "Highest month ever": every whole calendar month with data (from the
+    first invoice to the as-of day; the first and the current month, cut
+    short, are left out), ranked by revenue; "lowest quarter of all time"
+    likewise by quarter; "revenue ever" from the first invoice to the as-of
+    day.
   - "Revenue without an appointment" / "walk-in sales": invoice lines with no
     appointment_id.
   - "Revenue per FTE vet": the period's revenue over the summed fte (default
@@ -77,6 +80,7 @@ names, enum values and staff full names):
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -393,11 +397,45 @@ def rev_last_quarter_vs_previous(c):
     return table(compare(revenue_in(c), c.quarter(2026, 1), c.quarter(2025, 4)))
 
 
+def whole_months(first, last):
+    """The whole calendar months within [first, last]."""
+    start = first if first.day == 1 else ea.add_months(D(first.year, first.month, 1), 1)
+    end = last if last == ea.month_end(last) else ea.add_months(D(last.year, last.month, 1), -1)
+    return (start, ea.month_end(end))
+
+
+def whole_quarters(first, last):
+    """The whole calendar quarters within [first, last]."""
+    qs = ea.quarter_start(first)
+    start = first if first == qs else ea.add_months(qs, 3)
+    q_end = ea.month_end(ea.add_months(ea.quarter_start(last), 2))
+    end = last if last == q_end else ea.quarter_start(last) - dt.timedelta(days=1)
+    return (start, end)
+
+
 @intent
 def rev_highest_month_ever(c):
-    first = c.lines["invoiced_on"].min().date()
-    p = (D(first.year, first.month, 1), c.as_of)
+    # "Ever": every whole month from the first invoice to the as-of day (the
+    # first and the current month, cut short, are not contenders).
+    p = whole_months(c.lines["invoiced_on"].min().date(), c.as_of)
     return table(top(by_month(lines(c, p), "invoiced_on", p, revenue)))
+
+
+@intent
+def rev_lowest_quarter_ever(c):
+    p = whole_quarters(c.lines["invoiced_on"].min().date(), c.as_of)
+    return table(sorted(by_quarter(lines(c, p), "invoiced_on", p, revenue), key=lambda r: r[1]))
+
+
+@intent
+def appts_busiest_month_ever(c):
+    p = whole_months(c.appts["starts_at"].min().date(), c.as_of)
+    return table(top(by_month(appts(c, p), "starts_at", p, len)))
+
+
+@intent
+def rev_total_ever(c):
+    return number(revenue(lines(c, (c.lines["invoiced_on"].min().date(), c.as_of))))
 
 
 @intent
