@@ -249,6 +249,19 @@ void WriteHeader(Program& py, const Parts& p) {
             PyStr(FormatDay(plan.compare_period->end)), ")");
     py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
   }
+  if (p.metric.looks_back && plan.period) {
+    py.Line("# The period each period asked about looks back to: first day, last day, phrase.");
+    std::vector<std::pair<std::string, const Period*>> periods = {{"start", &*plan.period}};
+    if (p.compared) periods.emplace_back("prev_start", &*plan.compare_period);
+    std::vector<std::string> entries;
+    for (const auto& [name, period] : periods) {
+      const Period before = UnitBefore(*period);
+      entries.push_back(absl::StrCat(name, ": (pd.Timestamp(", PyStr(FormatDay(before.start)),
+                                     "), pd.Timestamp(", PyStr(FormatDay(before.end)), "), ",
+                                     PyStr(before.Describe()), ")"));
+    }
+    py.Line("period_before = {", absl::StrJoin(entries, ", "), "}");
+  }
   py.Line("filter_text = ", PyStr(FilterText(plan)));
   // A filter on an optional column the practice's export left empty (staff
   // roles from a system that exports none) would keep nothing and answer
@@ -693,10 +706,11 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("t = measure_by(df, ", key, ")");
   }
   if (sorted) {
-    // A stable sort: ties keep the breakdown's own order (chronological, or
-    // by value), the same on every run.
-    py.Line("t = t.sort_values(", col, ", ascending=", plan.ascending ? "True" : "False",
-            ", kind=\"mergesort\")");
+    // A stable sort on values rounded past any money or percentage: ties
+    // (also those only float rounding tells apart) keep the breakdown's own
+    // order (chronological, or by value), the same on every run.
+    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
+            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
@@ -830,10 +844,11 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
             col, "].abs().replace(0, np.nan)");
   }
   if (plan.ranked || p.grain == nullptr) {
-    // A stable sort: ties keep the breakdown's own order (chronological, or
-    // by value), the same on every run.
-    py.Line("t = t.sort_values(", col, ", ascending=", plan.ascending ? "True" : "False",
-            ", kind=\"mergesort\")");
+    // A stable sort on values rounded past any money or percentage: ties
+    // (also those only float rounding tells apart) keep the breakdown's own
+    // order (chronological, or by value), the same on every run.
+    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
+            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");

@@ -612,6 +612,30 @@ Period PreviousPeriod(const Period& p) {
   return q;
 }
 
+Period UnitBefore(const Period& p) {
+  Period q = PreviousPeriod(p);
+  const absl::CivilDay s = q.start;
+  switch (p.grain) {
+    case PeriodGrain::kYear:
+      q.end = absl::CivilDay(s.year(), 12, 31);
+      break;
+    case PeriodGrain::kQuarter:
+      q.end = LastDayOfMonth(AddMonths(StartOfQuarter(s), 2));
+      break;
+    case PeriodGrain::kMonth:
+      q.end = LastDayOfMonth(s);
+      break;
+    case PeriodGrain::kWeek:
+      q.end = StartOfWeek(s) + 6;
+      break;
+    case PeriodGrain::kDay:
+    case PeriodGrain::kCustom:
+      break;
+  }
+  q.phrase = absl::StrCat("from ", FormatDay(q.start), " to ", FormatDay(q.end));
+  return q;
+}
+
 absl::string_view PeriodGrainName(PeriodGrain grain) {
   return grain == PeriodGrain::kCustom ? "custom" : UnitName(grain);
 }

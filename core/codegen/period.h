@@ -114,6 +114,12 @@ Period SamePeriodLastYear(const Period& p);
 // immediately before.
 Period PreviousPeriod(const Period& p);
 
+// The period a rate of return looks back to (client retention): for a
+// calendar period the whole unit before it ("this year" so far ->
+// last year, whole; "Q1 2026" -> Q4 2025), otherwise the same number of days
+// just before. Its phrase is its dates: "from 2025-01-01 to 2025-12-31".
+Period UnitBefore(const Period& p);
+
 // "2026-07-01".
 std::string FormatDay(absl::CivilDay day);
 // `day` moved by `months`, the day of month clamped to the target month's

@@ -591,6 +591,46 @@ TEST(PlannerTest, EverRanksOverAllTheData) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("covers all the data")));
 }
 
+// Issue 14: bonding / client retention, the clients of the period before
+// seen again in the period; it cannot be sliced (the period before is
+// every client's).
+TEST(PlannerTest, ClientRetentionLooksBackToThePeriodBefore) {
+  for (const char* question : {"What was our client retention rate last year?",
+                                "bonding rate for last year", "customer retention last year"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "client_retention_rate");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  Planner planner;
+  absl::StatusOr<GeneratedCode> code = Generate(planner, Request("client retention this year"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  // This year so far looks back to the whole of last year.
+  EXPECT_THAT(code->code, HasSubstr("period_before = {start: (pd.Timestamp(\"2025-01-01\"), "
+                                    "pd.Timestamp(\"2025-12-31\")"));
+  code = Generate(planner, Request("client retention rate 2025 vs 2024"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(code->code, HasSubstr("prev_start: (pd.Timestamp(\"2023-01-01\")"));
+  EXPECT_THAT(ParseQuestion("retention rate by vet in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be broken down")));
+  EXPECT_THAT(ParseQuestion("client retention for dogs last year", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not apply")));
+  EXPECT_THAT(ParseQuestion("client retention of all time", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("none before it")));
+}
+
+TEST(PlannerTest, ClientsWithAPeriodAreClientsSeen) {
+  EXPECT_EQ(MustParse("How many clients did we see last quarter?").metric, "clients_seen");
+  EXPECT_EQ(MustParse("clients seen over the last 6 months").metric, "clients_seen");
+  EXPECT_EQ(MustParse("how many clients do we have").metric, "clients");
+  // A verb naming another metric is not a visit: declined, never clients seen.
+  EXPECT_THAT(ParseQuestion("how many clients signed up last quarter?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("on file now")));
+  // "Who" is a person, not a breakdown of clients by vet.
+  EXPECT_THAT(ParseQuestion("Who is our best client?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {
   for (const char* question : {"new patients last quarter", "How many new pets did we see last quarter?",
                                "first-time patients last quarter"}) {

@@ -293,6 +293,55 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Client retention, or bonding (issue 14): of the clients seen in the
+  // period before, the share seen again in the period. "Seen" is a completed
+  // appointment, as for active clients by visits. The rows are the period's
+  // completed appointments; the clients of the period before come from the
+  // whole appointments table, so nothing may filter or break the rows down
+  // (a filter would keep this period's rows only, not the other's).
+  {
+    Metric m;
+    m.id = "client_retention_rate";
+    m.display = "Client retention rate";
+    m.synonyms = {"retention",          "retention rate",          "client retention",
+                  "client retention rate", "customer retention",   "customer retention rate",
+                  "bonding",            "bonding rate",            "client bonding",
+                  "client bonding rate", "returning client rate",  "client return rate",
+                  "retained client percentage"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "100 * clients with a completed appointment in the period who also had one in the "
+        "period before / clients with a completed appointment in the period before (the "
+        "whole calendar year, quarter, month or week before a calendar period, else as many "
+        "days just before), by starts_at";
+    m.looks_back = true;
+    m.prepare = {
+        "base_start, base_end, _ = period_before[start]",
+        "base = appointments[(appointments[\"status\"] == \"completed\")",
+        "                    & (appointments[\"starts_at\"] >= base_start)",
+        "                    & (appointments[\"starts_at\"] < base_end + pd.Timedelta(days=1))]",
+        "df[\"returning\"] = df[\"client_id\"].where(df[\"client_id\"].isin(base[\"client_id\"]))",
+        "df[\"base_clients\"] = base[\"client_id\"].nunique()  # the same on every row"};
+    m.components = {{"returning", "returning", "nunique"},
+                    {"base_clients", "base_clients", "max"}};
+    m.numerator = "{returning}";
+    m.denominator = "base_clients";
+    m.scale = 100;
+    m.unit = "percent";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.detail =
+        " ({count(m['returning'])} of the {count(m['base_clients'])} clients seen "
+        "{period_before[start][2]} came back)";
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.client_id"};
+    m.not_by = {"vet",        "role",         "category",         "item",
+                "species",    "breed",        "sex",              "appointment_type",
+                "appointment_status", "patient_status", "client_status", "day_of_week",
+                "appointment_link",   "day",  "week", "month", "quarter", "year", "weekday",
+                "hour"};
+    add(std::move(m));
+  }
   // Appointments per vet per working day (issue 14). The schema has no
   // rota: a vet's working day is a day with at least one completed
   // appointment of theirs, so the figure is completed appointments over
@@ -469,12 +518,33 @@ std::vector<Metric> BuildMetrics() {
     m.display = "Clients";
     m.synonyms = {"client", "customer", "owner", "client base", "client count"};
     m.base = kClients;
-    m.definition = "number of clients on file now, any status";
+    m.definition = "number of clients on file now, any status; with a period, clients seen";
     m.components = {{"clients", "client_id", "size"}};
     m.numerator = "{clients}";
     m.unit = "count";
     m.empty_noun = "clients";
     m.reads = {"clients.client_id"};
+    m.dated_alternative = "clients_seen";
+    add(std::move(m));
+  }
+  // "Clients seen in the last 6 months" (issue 14): owners with a completed
+  // appointment, as patients seen counts their animals.
+  {
+    Metric m;
+    m.id = "clients_seen";
+    m.display = "Clients seen";
+    m.synonyms = {"clients seen", "customers seen", "owners seen", "unique client",
+                  "distinct client", "unique customer", "distinct customer"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition = "number of distinct client_id of completed appointments by starts_at";
+    m.components = {{"clients", "client_id", "nunique"}};
+    m.numerator = "{clients}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.client_id"};
+    m.row_metrics = {"appointments"};
     add(std::move(m));
   }
   {

@@ -108,6 +108,10 @@ struct Metric {
   // the veterinarians' FTE, so "by vet" or "for Dr. Smith" would be wrong.
   std::vector<std::string> not_by;
   std::vector<int> seen_months;
+  // Compares the period with the one before it (UnitBefore(), period.h):
+  // the program has `period_before[start]`, (first day, last day, phrase)
+  // of that period, which `prepare` and `detail` may use.
+  bool looks_back = false;
   std::string seen_rows;
   std::string seen_key;
   std::string seen_noun;

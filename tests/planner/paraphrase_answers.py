@@ -928,6 +928,70 @@ def clients_seen_last_6_months(c):
     return number(df["client_id"].nunique())
 
 
+def clients_with_visit(c, period):
+    return set(appts(c, period, status="completed")["client_id"])
+
+
+def retention(c, period, before):
+    """Of the clients with a completed appointment in `before`, the
+    percentage who had one in `period` too."""
+    base = clients_with_visit(c, before)
+    return 100 * len(base & clients_with_visit(c, period)) / len(base)
+
+
+@intent
+def retention_last_year(c):
+    # 2025 against the whole of 2024.
+    return number(retention(c, c.last_year, (D(2024, 1, 1), D(2024, 12, 31))))
+
+
+@intent
+def retention_q1_2026(c):
+    return number(retention(c, c.quarter(2026, 1), (D(2025, 10, 1), D(2025, 12, 31))))
+
+
+@intent
+def retention_this_year(c):
+    # This year so far against the whole of last year.
+    return number(retention(c, c.this_year, c.last_year))
+
+
+@intent
+def retention_2025_vs_2024(c):
+    return table(compare(lambda p: retention(c, p, (D(p[0].year - 1, 1, 1),
+                                                    D(p[0].year - 1, 12, 31))),
+                         c.year(2025), c.year(2024)))
+
+
+@intent
+def clients_seen_last_quarter(c):
+    return number(appts(c, c.last_quarter, status="completed")["client_id"].nunique())
+
+
+@intent
+def busiest_hour_this_year(c):
+    df = appts(c, c.this_year).assign(_k=lambda d: d["starts_at"].dt.hour.astype(str))
+    return table(top(by(df, "_k", len, [str(h) for h in range(24)])))
+
+
+@intent
+def gm_by_category_2025(c):
+    return table(by(lines(c, c.year(2025)), "category", gross_margin))
+
+
+@intent
+def margin_pct_by_category_last_year(c):
+    return table(by(lines(c, c.last_year), "category", margin_percent))
+
+
+@intent
+def best_margin_category_2025(c):
+    # Five categories have no costed line (100%): ties keep the categories'
+    # order, whatever float rounding does to 100.
+    rows = by(lines(c, c.year(2025)), "category", margin_percent)
+    return table(sorted(rows, key=lambda r: round(r[1], 6), reverse=True))
+
+
 def last_seen_between(c, recent, oldest):
     """Living patients last seen (completed) in the last `oldest` rolling
     months but not in the last `recent`, as a Series of species by patient."""
