@@ -54,10 +54,12 @@ std::string Plural(absl::string_view noun) {
   return absl::StrCat(noun, "s");
 }
 
+// The clause's values as a sentence names them: "feline or canine".
 std::string Values(const FilterClause& f) {
+  const Attribute* a = FindAttribute(f.attribute);
   std::vector<std::string> values;
   for (const std::string& v : f.values)
-    values.push_back(absl::StrReplaceAll(v, {{"_", " "}}));
+    values.push_back(a != nullptr ? PhraseValue(*a, v) : v);
   return absl::StrJoin(values, " or ");
 }
 
@@ -142,6 +144,83 @@ std::string ChartTitle(const Parts& p) {
   return title;
 }
 
+// Whether the breakdown's values have names other than the stored ones.
+bool NamesValues(const Parts& p) {
+  return p.attribute != nullptr && p.attribute->names != ValueNames::kAsStored;
+}
+
+// display_names(keys): how the result table and the answer name the
+// breakdown's values (issue 14: "Canine", "Dr. Patel", never a stored code).
+// Applied to the result's key column once, so the table and the sentence
+// built from it name each value the same way.
+void WriteDisplayNames(Program& py, const Parts& p) {
+  if (!NamesValues(p)) return;
+  const Attribute& a = *p.attribute;
+  py.Blank();
+  py.Blank();
+  if (a.names == ValueNames::kEnum) {
+    std::vector<std::string> names;
+    for (const std::string& v : a.values) {
+      names.push_back(absl::StrCat(PyStr(v), ": ", PyStr(DisplayValue(a, v))));
+    }
+    py.Line("VALUE_NAMES = {", absl::StrJoin(names, ", "), "}");
+    py.Blank();
+    py.Blank();
+    py.Line("def display_names(keys):");
+    py.Line("    \"\"\"Each value's display name; a value the schema does not list as it is.\"\"\"");
+    py.Line("    return keys.map(lambda k: VALUE_NAMES.get(k, k))");
+    return;
+  }
+  py.Line("def display_names(keys):");
+  py.Line("    \"\"\"Staff as managers address them: \"Dr. <last name>\" for a veterinarian");
+  py.Line("    (\"Dr. <full name>\" when two veterinarians share a last name), other");
+  py.Line("    staff by full name. A name two people would share stays whole.\"\"\"");
+  py.Line("    s = staff.dropna(subset=[\"full_name\"]).drop_duplicates(\"full_name\")");
+  py.Line("    full = s[\"full_name\"].astype(str)");
+  py.Line("    # The export may already say \"Dr\": not twice.");
+  py.Line("    bare = full.str.strip().str.replace(r\"^(?:dr\\.?|doctor)\\s+\", \"\", case=False, "
+          "regex=True)");
+  py.Line("    last = bare.str.split().str[-1]");
+  py.Line("    vet = s[\"role\"].eq(\"veterinarian\")  # role may be empty (an export without roles)");
+  py.Line("    shared = last.where(vet).duplicated(keep=False) & vet");
+  py.Line("    name = full.where(~vet, \"Dr. \" + last.where(~shared, bare))");
+  py.Line("    name = name.where(name.notna() & ~name.duplicated(keep=False), full)");
+  py.Line("    return keys.map(dict(zip(full, name))).fillna(keys)");
+}
+
+// "Ever": the placeholder start becomes the first day the metric's table
+// has a date. A ranking of calendar buckets ranks whole ones only: the
+// data's first month and the current one are cut short and would rank low
+// for that alone; the explanation says what was left out.
+void WriteAllTime(Program& py, const Parts& p) {
+  const std::string date = PyStr(p.metric.date_column);
+  py.Line("# \"Ever\": from the first day the data has to the as-of day.");
+  py.Line("first = ", p.table, "[", date, "].min()");
+  py.Line("start = max(start, first.normalize()) if pd.notna(first) else end");
+  py.Line("left_out = []");
+  if (p.plan.ranked && p.grain != nullptr && !p.grain->freq.empty()) {
+    const std::string freq = PyStr(p.grain->freq);
+    const std::string& unit = p.grain->id;
+    py.Line("# Whole ", Plural(unit), " only: a ", unit,
+            " the data covers in part would rank low for that alone.");
+    py.Line("whole_start = start.to_period(", freq, ").start_time");
+    py.Line("if whole_start < start:");
+    py.Line("    whole_start = (start.to_period(", freq, ") + 1).start_time");
+    py.Line("whole_end = end.to_period(", freq, ").end_time.normalize()");
+    py.Line("if whole_end > end:");
+    py.Line("    whole_end = (end.to_period(", freq, ") - 1).end_time.normalize()");
+    py.Line("if whole_start <= whole_end:");
+    py.Line("    if whole_start > start:");
+    py.Line("        left_out.append(f\"{start:%Y-%m-%d} to {whole_start - pd.Timedelta(days=1):%Y-%m-%d}"
+            ", not a whole ", unit, "\")");
+    py.Line("    if whole_end < end:");
+    py.Line("        left_out.append(f\"{whole_end + pd.Timedelta(days=1):%Y-%m-%d} to {end:%Y-%m-%d}"
+            ", not yet a whole ", unit, "\")");
+    py.Line("    start, end = whole_start, whole_end");
+  }
+  py.Line("period_text = f\"over all the data ({start:%Y-%m-%d} to {end:%Y-%m-%d})\"");
+}
+
 void WriteHeader(Program& py, const Parts& p) {
   py.Line("# ", SummarizePlan(p.plan));
   py.Line("# ", p.metric.display, ": ", p.metric.definition, ".");
@@ -156,6 +235,7 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("start = pd.Timestamp(", PyStr(FormatDay(plan.period->start)), ")");
     py.Line("end = pd.Timestamp(", PyStr(FormatDay(plan.period->end)), ")");
     py.Line("period_text = ", PyStr(plan.period->Describe()));
+    if (plan.period->form == PeriodForm::kAllTime) WriteAllTime(py, p);
   } else {
     py.Line("period_text = \"on file now\"");
   }
@@ -168,6 +248,19 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("prev_end = pd.Timestamp(",
             PyStr(FormatDay(plan.compare_period->end)), ")");
     py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
+  }
+  if (p.metric.looks_back && plan.period) {
+    py.Line("# The period each period asked about looks back to: first day, last day, phrase.");
+    std::vector<std::pair<std::string, const Period*>> periods = {{"start", &*plan.period}};
+    if (p.compared) periods.emplace_back("prev_start", &*plan.compare_period);
+    std::vector<std::string> entries;
+    for (const auto& [name, period] : periods) {
+      const Period before = UnitBefore(*period);
+      entries.push_back(absl::StrCat(name, ": (pd.Timestamp(", PyStr(FormatDay(before.start)),
+                                     "), pd.Timestamp(", PyStr(FormatDay(before.end)), "), ",
+                                     PyStr(before.Describe()), ")"));
+    }
+    py.Line("period_before = {", absl::StrJoin(entries, ", "), "}");
   }
   py.Line("filter_text = ", PyStr(FilterText(plan)));
   // A filter on an optional column the practice's export left empty (staff
@@ -282,6 +375,7 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("def name(x):");
     py.Line("    return ", p.grain->name);
   }
+  WriteDisplayNames(py, p);
 }
 
 void WriteSelect(Program& py, const Parts& p) {
@@ -612,12 +706,16 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("t = measure_by(df, ", key, ")");
   }
   if (sorted) {
-    py.Line("t = t.sort_values(", col,
-            ", ascending=", plan.ascending ? "True" : "False", ")");
+    // A stable sort on values rounded past any money or percentage: ties
+    // (also those only float rounding tells apart) keep the breakdown's own
+    // order (chronological, or by value), the same on every run.
+    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
+            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, "]].reset_index()");
+  if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   py.Line("shown = result.dropna(subset=[", col, "])");
   py.Line("if df.empty or shown.empty:");
   py.Line("    answer = f\"No ", metric.empty_noun,
@@ -746,13 +844,17 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
             col, "].abs().replace(0, np.nan)");
   }
   if (plan.ranked || p.grain == nullptr) {
-    py.Line("t = t.sort_values(", col,
-            ", ascending=", plan.ascending ? "True" : "False", ")");
+    // A stable sort on values rounded past any money or percentage: ties
+    // (also those only float rounding tells apart) keep the breakdown's own
+    // order (chronological, or by value), the same on every run.
+    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
+            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
   py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
           "]].reset_index()");
+  if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
   WriteComparisonOpening(py, p);
   py.Line("    parts = [f\"{", named_key,
@@ -833,8 +935,9 @@ void WriteExplanation(Program& py, const Parts& p) {
   py.Line("    \"metric\": ", PyStr(p.display), ",");
   py.Line("    \"definition\": ", PyStr(metric.definition), ",");
   if (plan.period) {
-    py.Line("    \"period\": {\"start\": ", PyStr(FormatDay(plan.period->start)),
-            ", \"end\": ", PyStr(FormatDay(plan.period->end)), ", \"text\": period_text},");
+    // From the program's start and end: "ever" narrows them to the data.
+    py.Line("    \"period\": {\"start\": f\"{start:%Y-%m-%d}\", \"end\": f\"{end:%Y-%m-%d}\", "
+            "\"text\": period_text},");
   }
   if (p.compared) {
     py.Line("    \"compared\": {\"start\": ", PyStr(FormatDay(plan.compare_period->start)),
@@ -860,6 +963,9 @@ void WriteExplanation(Program& py, const Parts& p) {
   py.Line("    \"excluded\": [],");
   if (GivesSeen(p)) py.Line("    \"notes\": notes,");
   py.Line("}");
+  if (plan.period && plan.period->form == PeriodForm::kAllTime) {
+    py.Line("explanation[\"excluded\"] += left_out");
+  }
   if (plan.ranked && p.attribute != nullptr) {
     py.Line("unranked = int((df[", PyStr(p.key), "] == ", PyStr(p.attribute->missing_label),
             ").sum())");
@@ -906,6 +1012,10 @@ std::string WritePandas(const QueryPlan& plan) {
     WriteBreakdown(py, p);
   }
   WriteExplanation(py, p);
+  // Every shape's answer may open with a value as the data stores it (an
+  // item description in lower case): answers start with a capital.
+  py.Blank();
+  py.Line("answer = answer[:1].upper() + answer[1:]");
   return py.Text();
 }
 

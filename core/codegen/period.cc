@@ -456,6 +456,8 @@ absl::optional<absl::CivilDay> ParseIsoDay(absl::string_view text) {
 }
 
 std::string Period::Describe() const {
+  // The program replaces the placeholder start with the data's first day.
+  if (form == PeriodForm::kAllTime) return absl::StrCat(phrase, " up to ", FormatDay(end));
   if (absl::StartsWith(phrase, "from ") || absl::StartsWith(phrase, "on "))
     return phrase;
   if (start == end) return absl::StrCat(phrase, " (", FormatDay(start), ")");
@@ -475,6 +477,16 @@ absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
   if (head == "today") {
     return Found(as_of, as_of, PeriodGrain::kDay, PeriodForm::kCurrent, "today",
                  1, as_of);
+  }
+  // "ever", "of all time", "all time" ("all-time" tokenizes the same).
+  if (head == "ever") return absl::optional<PeriodMatch>(PeriodMatch{AllTime(as_of), 1});
+  for (size_t n : {size_t{3}, size_t{2}}) {
+    if (pos + n > words.size()) continue;
+    const bool of = n == 3;
+    if ((!of || words[pos] == "of") && words[pos + n - 2] == "all" &&
+        words[pos + n - 1] == "time") {
+      return absl::optional<PeriodMatch>(PeriodMatch{AllTime(as_of), n});
+    }
   }
   if (head == "yesterday") {
     return Found(as_of - 1, as_of - 1, PeriodGrain::kDay, PeriodForm::kPrevious,
@@ -537,6 +549,11 @@ Period LastFiveYears(absl::CivilDay as_of) {
           PeriodForm::kRolling, "in the last 5 years"};
 }
 
+Period AllTime(absl::CivilDay as_of) {
+  return {absl::CivilDay(1900, 1, 1), as_of, PeriodGrain::kCustom, PeriodForm::kAllTime,
+          "over all the data"};
+}
+
 Period Upcoming(absl::CivilDay as_of) {
   const absl::CivilDay start = as_of + 1;
   return {start, absl::CivilDay(start.year() + 100, start.month(), start.day()),
@@ -595,6 +612,30 @@ Period PreviousPeriod(const Period& p) {
   return q;
 }
 
+Period UnitBefore(const Period& p) {
+  Period q = PreviousPeriod(p);
+  const absl::CivilDay s = q.start;
+  switch (p.grain) {
+    case PeriodGrain::kYear:
+      q.end = absl::CivilDay(s.year(), 12, 31);
+      break;
+    case PeriodGrain::kQuarter:
+      q.end = LastDayOfMonth(AddMonths(StartOfQuarter(s), 2));
+      break;
+    case PeriodGrain::kMonth:
+      q.end = LastDayOfMonth(s);
+      break;
+    case PeriodGrain::kWeek:
+      q.end = StartOfWeek(s) + 6;
+      break;
+    case PeriodGrain::kDay:
+    case PeriodGrain::kCustom:
+      break;
+  }
+  q.phrase = absl::StrCat("from ", FormatDay(q.start), " to ", FormatDay(q.end));
+  return q;
+}
+
 absl::string_view PeriodGrainName(PeriodGrain grain) {
   return grain == PeriodGrain::kCustom ? "custom" : UnitName(grain);
 }
@@ -620,6 +661,8 @@ absl::string_view PeriodFormName(PeriodForm form) {
       return "named";
     case PeriodForm::kUpcoming:
       return "upcoming";
+    case PeriodForm::kAllTime:
+      return "all_time";
     case PeriodForm::kRange:
       break;
   }
@@ -629,7 +672,8 @@ absl::string_view PeriodFormName(PeriodForm form) {
 absl::optional<PeriodForm> PeriodFormFromName(absl::string_view name) {
   for (PeriodForm f :
        {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling,
-        PeriodForm::kNamed, PeriodForm::kRange, PeriodForm::kUpcoming}) {
+        PeriodForm::kNamed, PeriodForm::kRange, PeriodForm::kUpcoming,
+        PeriodForm::kAllTime}) {
     if (PeriodFormName(f) == name) return f;
   }
   return absl::nullopt;

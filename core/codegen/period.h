@@ -42,6 +42,7 @@ enum class PeriodForm {
   kNamed,     // 2025, March 2026, Q3 2025, 2025-03-04
   kRange,     // from .. to .., since ..
   kUpcoming,  // upcoming, future: the days after the as-of day
+  kAllTime,   // ever, of all time: every day the data has, to the as-of day
 };
 
 struct Period {
@@ -80,6 +81,11 @@ absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
 absl::StatusOr<Period> ParsePeriod(absl::string_view text,
                                    absl::CivilDay as_of);
 
+// "Ever", "of all time", "all time": AllTime(as_of), matched by MatchPeriod.
+// Its start is a placeholder far before any data (1900-01-01): the program
+// narrows it to the first day the data has, and says so.
+Period AllTime(absl::CivilDay as_of);
+
 // Defaults when a question names no period.
 // The year so far: "this year".
 Period ThisYear(absl::CivilDay as_of);
@@ -107,6 +113,12 @@ Period SamePeriodLastYear(const Period& p);
 // 2026-10-01..10-26 -> 2026-09-01..09-26), otherwise the same number of days
 // immediately before.
 Period PreviousPeriod(const Period& p);
+
+// The period a rate of return looks back to (client retention): for a
+// calendar period the whole unit before it ("this year" so far ->
+// last year, whole; "Q1 2026" -> Q4 2025), otherwise the same number of days
+// just before. Its phrase is its dates: "from 2025-01-01 to 2025-12-31".
+Period UnitBefore(const Period& p);
 
 // "2026-07-01".
 std::string FormatDay(absl::CivilDay day);

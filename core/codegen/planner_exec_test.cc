@@ -188,7 +188,7 @@ const std::vector<Check>& Checks() {
       // Q3 2026: 8 completed appointments of S1 and S2, each on its own day.
       {"appointments per vet per working day last quarter", 1.0, "", -1, -1,
        "(8 completed appointments over 8 vet working days)"},
-      {"appointments per vet per day by vet last quarter", 1.0, "Dr. Alice Smith", 2, 1},
+      {"appointments per vet per day by vet last quarter", 1.0, "Dr. Smith", 2, 1},
       // A20..A31 less A27 (no booked_at): 2,705 hours over 11 appointments.
       {"booking lead time last quarter", 2705.0 / 24 / 11, "", -1, -1,
        "10.25 days (the average over 11 appointments with a booking time). "
@@ -198,12 +198,12 @@ const std::vector<Check>& Checks() {
       {"revenue per FTE vet last quarter", 1910.0 / 1.8, "", -1, -1,
        "($1,910.00 over 1.80 veterinarian FTE)"},
       {"revenue per FTE vet last year", 1053.0 / 1.8},
-      {"revenue per FTE vet by category last quarter", 460.0 / 1.8, "consultation", -1, 1},
+      {"revenue per FTE vet by category last quarter", 460.0 / 1.8, "Consultation", -1, 1},
       // Walk-in sales have no appointment: I23 30 + I26 80 last quarter.
-      {"walk-in revenue last quarter", 110.0, "", -1, -1, "without appointment"},
+      {"walk-in revenue last quarter", 110.0, "", -1, -1, "Revenue without an appointment last quarter"},
       {"revenue without an appointment last quarter", 110.0},
       {"revenue with vs without an appointment last quarter", 1800.0,
-       "with_appointment", 2, 1},
+       "With an appointment", 2, 1, "By appointment link: With an appointment $1,800.00"},
       // Days of the week: this year Monday 280, Friday 222.50, no weekends.
       {"revenue on Mondays this year", 280.0, "", -1, -1, "on Monday"},
       {"Monday vs Friday revenue this year", 222.5, "Friday", 2, 1},
@@ -232,7 +232,7 @@ const std::vector<Check>& Checks() {
       {"How many upcoming appointments do we have?", 2.0, "", -1, -1,
        "from 2026-10-27 on"},
       {"How many patients do we have?", 14.0},
-      {"patients by species", 5.0, "canine", -1, 1},
+      {"patients by species", 5.0, "Canine", -1, 1, "By species: Canine 5; Feline 4"},
       {"emergencies last quarter", 1.0},
       {"revenue from exotics this year", 230.0},
       {"revenue from 2025-01-01 to 2025-03-31", 124.0},
@@ -259,28 +259,33 @@ const std::vector<Check>& Checks() {
       {"completed appointments by month this year", 3.0, "2026-09", 10, 1},
       {"new clients by month in 2025", 1.0, "2025-11", 12, 1},
       // Breakdowns: bars.
-      {"revenue by vet last quarter", 1080.0, "Dr. Bob Jones", 3, 1},
-      {"revenue by category last quarter", 460.0, "consultation", -1, 1},
+      // Veterinarians as "Dr. <last name>" in the table and the answer alike.
+      {"revenue by vet last quarter", 1080.0, "Dr. Jones", 3, 1,
+       "By vet: Dr. Jones $1,080.00; Dr. Smith $720.00; (no staff) $110.00."},
+      {"revenue by category last quarter", 460.0, "Consultation", -1, 1},
       {"revenue by species last quarter", 110.0, "(no patient)", -1, 1},
       {"revenue by breed this year", 625.0, "(unknown)", -1, 1},
       {"revenue by appointment type last quarter", 110.0, "(no appointment)",
        -1, 1},
-      {"revenue by client status last year", 135.0, "inactive", 2, 1},
+      {"revenue by client status last year", 135.0, "Inactive", 2, 1},
       {"revenue by staff role this year", kNoCheck, "", -1, 1},
       {"revenue by weekday this year", kNoCheck, "", 7, 1},
-      {"average invoice by vet last quarter", 720.0 / 5, "Dr. Alice Smith", 3,
+      {"average invoice by vet last quarter", 720.0 / 5, "Dr. Smith", 3,
        1},
       {"margin % by category last quarter", kNoCheck, "", -1, 1},
       {"gross margin by item in 2025", kNoCheck, "", -1, 1},
-      {"appointments by vet last month", 3.0, "Dr. Alice Smith", 2, 1},
-      {"no-show rate by vet last quarter", 100.0 * 2 / 5, "Dr. Bob Jones", 2,
+      {"appointments by vet last month", 3.0, "Dr. Smith", 2, 1},
+      {"no-show rate by vet last quarter", 100.0 * 2 / 5, "Dr. Jones", 2,
        1},
       {"cancellation rate by appointment type this year", kNoCheck, "", -1, 1},
       {"appointments by hour of day this year", kNoCheck, "", 24, 1},
       {"no-shows by species this year", kNoCheck, "", -1, 1},
-      {"patients seen by species last quarter", 2.0, "canine", -1, 1},
+      // Stored codes never reach the answer: "no_show" reads "no-show".
+      {"no-shows last quarter", 2.0, "", -1, -1, "with status no-show last quarter"},
+      {"appointments by status last quarter", 2.0, "No-show", -1, 1, "No-show 2"},
+      {"patients seen by species last quarter", 2.0, "Canine", -1, 1},
       {"new clients by client status this year", kNoCheck, "", -1, 1},
-      {"clients by status", 10.0, "active", 2, 1},
+      {"clients by status", 10.0, "Active", 2, 1},
       {"items sold by category last quarter", kNoCheck, "", -1, 1},
       {"lab and imaging revenue by month last quarter", 200.0, "2026-09", 3, 1},
       // Rankings.
@@ -288,8 +293,8 @@ const std::vector<Check>& Checks() {
        "Top 5 items by revenue"},
       // Veterinarians only: not technician Carol White, not walk-in sales.
       {"Which vet had the most revenue last quarter?", 1080.0, "", 2, 1,
-       "Dr. Bob Jones had the highest revenue for veterinarian staff last "
-       "quarter"},
+       "Dr. Jones had the highest revenue for veterinarian staff last "
+       "quarter (2026-07-01 to 2026-09-30): $1,080.00, ahead of Dr. Smith"},
       {"bottom 3 categories by gross margin in 2025", kNoCheck, "", 3, 1},
       {"What is our busiest day of the week?", kNoCheck, "", 7, 1,
        "had the most appointments"},
@@ -297,6 +302,16 @@ const std::vector<Check>& Checks() {
       {"who saw the most patients last quarter", kNoCheck, "", 2, 1},
       {"which month had the highest revenue this year", 752.5, "", 10, 1,
        "September 2026 had the highest revenue"},
+      // "Ever": from the first invoice (2025-01-08) to the as-of day; a
+      // ranking of months ranks the 20 whole ones (not January 2025 nor
+      // October 2026, both cut short).
+      {"total revenue ever", 1053.0 + 3265.0, "", -1, 0,
+       "Revenue over all the data (2025-01-08 to 2026-10-26) was $4,318.00."},
+      {"which month had the highest revenue ever", 752.5, "", 20, 1,
+       "September 2026 had the highest revenue over all the data (2025-02-01 to 2026-09-30): "
+       "$752.50"},
+      {"lowest revenue quarter of all time", kNoCheck, "", 6, 1,
+       "had the lowest revenue over all the data (2025-04-01 to 2026-09-30)"},
       // Comparisons.
       {"revenue this year compared to last year", 973.0,
        "2025-01-01 to 2025-10-26", 2, 1,
@@ -457,6 +472,38 @@ TEST(PlannerExecTest, QuestionsRunAgainstTheFixture) {
           << "expected a number, got " << Dump(doc);
     }
   }
+}
+
+// A veterinarian is "Dr. <last name>", unless another veterinarian has the
+// same last name (then "Dr. <full name>"); without roles in the export
+// (ezyVet's), everyone keeps the full name as stored.
+TEST(PlannerExecTest, StaffAreNamedAsManagersAddressThem) {
+  if (!Exists(kPython)) GTEST_SKIP() << kPython << " is not installed";
+  Planner planner;
+  CodeRequest request;
+  request.practice_id = "fixture";
+  request.question = "revenue by vet last quarter";
+  request.as_of = absl::CivilDay(2026, 10, 26);
+  CancellationToken cancel;
+  absl::StatusOr<GeneratedCode> out = planner.Generate(request, cancel);
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::string another_smith =
+      "staff = pd.concat([staff, pd.DataFrame([{\"staff_id\": \"S9\", "
+      "\"full_name\": \"Carl Smith\", \"role\": \"veterinarian\"}])], "
+      "ignore_index=True)\n";
+  const std::string no_roles = "staff[\"role\"] = np.nan\n";
+  const std::vector<rapidjson::Document> results = RunPrograms(
+      {out->code, absl::StrCat("import numpy as np\nimport pandas as pd\n", another_smith, out->code),
+       absl::StrCat("import numpy as np\n", no_roles, out->code)});
+  ASSERT_EQ(results.size(), 3u);
+  for (const rapidjson::Document& doc : results) ASSERT_TRUE(RanCleanly(doc));
+  EXPECT_NEAR(TableValue(results[0]["rows"], "Dr. Jones"), 1080.0, 1e-6);
+  EXPECT_THAT(results[0]["answer"].GetString(), HasSubstr("By vet: Dr. Jones $1,080.00; Dr. Smith"));
+  EXPECT_NEAR(TableValue(results[1]["rows"], "Dr. Alice Smith"), 720.0, 1e-6)
+      << Dump(results[1]);
+  EXPECT_THAT(results[1]["answer"].GetString(), HasSubstr("; Dr. Alice Smith $720.00"));
+  EXPECT_NEAR(TableValue(results[2]["rows"], "Dr. Bob Jones"), 1080.0, 1e-6)
+      << Dump(results[2]);
 }
 
 // Every metric by every dimension it applies to, plain, as a top 3 and

@@ -545,10 +545,90 @@ TEST(PlannerTest, MeaningfulWordsAreUsedOrDeclinedNeverDropped) {
   EXPECT_EQ(diet.dimension, "");
   EXPECT_EQ(MustParse("revenue by category for diets last quarter").dimension, "category");
   // What the planner cannot honour is declined with the reason.
-  EXPECT_THAT(ParseQuestion("Which month had the most revenue of all time?", kAsOf),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not over all time")));
   EXPECT_THAT(ParseQuestion("what should we charge for a dental cleaning?", kAsOf),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not advise")));
+}
+
+// Issue 14: "the highest/lowest period ever" ranks over all the data, to the
+// as-of day; with no metric named, "best" and "worst" rank revenue.
+TEST(PlannerTest, EverRanksOverAllTheData) {
+  for (const char* question :
+       {"What was our best month ever?", "Which month had the most revenue of all time?",
+        "highest all-time revenue month", "best month for sales ever"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "revenue");
+    EXPECT_EQ(plan.dimension, "month");
+    EXPECT_TRUE(plan.ranked);
+    EXPECT_FALSE(plan.ascending);
+    ASSERT_TRUE(plan.period.has_value());
+    EXPECT_EQ(plan.period->form, PeriodForm::kAllTime);
+    EXPECT_EQ(plan.period->end, kAsOf);
+    EXPECT_FALSE(plan.period_defaulted);
+    absl::StatusOr<QueryPlan> round_trip = DeserializePlan(SerializePlan(plan));
+    ASSERT_TRUE(round_trip.ok()) << round_trip.status();
+    EXPECT_EQ(*round_trip, plan);
+  }
+  const QueryPlan lowest = MustParse("lowest revenue quarter of all time");
+  EXPECT_EQ(lowest.dimension, "quarter");
+  EXPECT_TRUE(lowest.ascending);
+  EXPECT_EQ(MustParse("worst month ever").metric, "revenue");
+  EXPECT_EQ(MustParse("busiest month ever").metric, "appointments");
+  EXPECT_EQ(MustParse("total revenue ever").dimension, "");
+  // The program narrows the placeholder start to the data's first day.
+  absl::StatusOr<GeneratedCode> code = [] { Planner planner; return Generate(planner, Request("best month ever")); }();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(code->code, HasSubstr("first = invoice_lines[\"invoiced_on\"].min()"));
+
+  EXPECT_THAT(ParseQuestion("revenue ever compared to last year", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no other period")));
+  EXPECT_THAT(ParseQuestion("active clients ever", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("on file now")));
+  EXPECT_THAT(ParseQuestion("best month ever in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than one period")));
+  const QueryPlan ever = MustParse("best month ever");
+  EXPECT_THAT(ParseQuestion("and the year before?", kAsOf, &ever),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("covers all the data")));
+}
+
+// Issue 14: bonding / client retention, the clients of the period before
+// seen again in the period; it cannot be sliced (the period before is
+// every client's).
+TEST(PlannerTest, ClientRetentionLooksBackToThePeriodBefore) {
+  for (const char* question : {"What was our client retention rate last year?",
+                                "bonding rate for last year", "customer retention last year"}) {
+    SCOPED_TRACE(question);
+    const QueryPlan plan = MustParse(question);
+    EXPECT_EQ(plan.metric, "client_retention_rate");
+    EXPECT_EQ(Range(plan), "2025-01-01..2025-12-31");
+  }
+  Planner planner;
+  absl::StatusOr<GeneratedCode> code = Generate(planner, Request("client retention this year"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  // This year so far looks back to the whole of last year.
+  EXPECT_THAT(code->code, HasSubstr("period_before = {start: (pd.Timestamp(\"2025-01-01\"), "
+                                    "pd.Timestamp(\"2025-12-31\")"));
+  code = Generate(planner, Request("client retention rate 2025 vs 2024"));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_THAT(code->code, HasSubstr("prev_start: (pd.Timestamp(\"2023-01-01\")"));
+  EXPECT_THAT(ParseQuestion("retention rate by vet in 2025", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be broken down")));
+  EXPECT_THAT(ParseQuestion("client retention for dogs last year", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not apply")));
+  EXPECT_THAT(ParseQuestion("client retention of all time", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("none before it")));
+}
+
+TEST(PlannerTest, ClientsWithAPeriodAreClientsSeen) {
+  EXPECT_EQ(MustParse("How many clients did we see last quarter?").metric, "clients_seen");
+  EXPECT_EQ(MustParse("clients seen over the last 6 months").metric, "clients_seen");
+  EXPECT_EQ(MustParse("how many clients do we have").metric, "clients");
+  // A verb naming another metric is not a visit: declined, never clients seen.
+  EXPECT_THAT(ParseQuestion("how many clients signed up last quarter?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("on file now")));
+  // "Who" is a person, not a breakdown of clients by vet.
+  EXPECT_THAT(ParseQuestion("Who is our best client?", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PlannerTest, NewPatientsAndVisitsPerPatient) {

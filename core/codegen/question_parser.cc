@@ -698,6 +698,11 @@ Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
 // ("Q3 2025" -> "Q3 2024"); any other period to the same number of days
 // before it, or the same days a year earlier.
 absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
+  if (p.form == PeriodForm::kAllTime) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", shift.phrase, "\" steps back from the previous answer's period, but it "
+        "covers all the data; name the period instead."));
+  }
   const PeriodGrain unit = p.grain;
   const bool calendar = unit != PeriodGrain::kCustom && AlignedTo(p, unit);
   const PeriodGrain step =
@@ -821,18 +826,28 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   // patients seen.
   if (const Metric* m = metric_id.empty() ? nullptr : FindMetric(metric_id);
       m != nullptr && !m->dated_alternative.empty()) {
+    // A verb naming another metric ("clients who signed up last quarter":
+    // new clients) is not a visit: that question is declined, not answered
+    // as clients seen. "See" verbs are visits for any count on file.
+    auto is_visit = [m](const std::string& hint) {
+      return hint == m->dated_alternative || hint == "patients_seen";
+    };
+    const bool other_verb = !std::all_of(found.implied_by_hints.begin(),
+                                         found.implied_by_hints.end(), is_visit);
     bool dated =
         !found.periods.empty() || found.compare.present || found.trend ||
-        std::find(found.implied_by_hints.begin(), found.implied_by_hints.end(),
-                  m->dated_alternative) != found.implied_by_hints.end();
+        std::any_of(found.implied_by_hints.begin(), found.implied_by_hints.end(), is_visit);
     // So are breakdowns and filters only visits have ("patients by vet",
-    // "dental patients", "patients of Dr. Smith").
+    // "dental patients", "patients of Dr. Smith"); a breakdown asked as one
+    // ("by vet", "per vet"): "who is our best client" is not clients by vet.
     for (const Mention& d : found.dimensions) {
-      dated = dated ||
+      const bool asked = d.explicit_breakdown || absl::StartsWith(Lower(d.phrase), "by ") ||
+                         absl::StartsWith(Lower(d.phrase), "per ");
+      dated = dated || (asked &&
               std::none_of(d.term->dimensions.begin(), d.term->dimensions.end(),
                            [m](const std::string& id) {
                              return DimensionApplies(*m, id);
-                           });
+                           }));
     }
     for (const Mention& f : found.filters) {
       dated = dated || ResolveFilter(*m, *f.term) == nullptr;
@@ -840,7 +855,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     dated =
         dated || (!found.staff_names.empty() &&
                   !AttributeApplies(*m, "vet"));
-    if (dated) metric_id = m->dated_alternative;
+    if (dated && !other_verb) metric_id = m->dated_alternative;
   }
   const bool follow_up =
       metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
@@ -1112,6 +1127,20 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       return Decline(
           "The planner counts what is booked ahead in total or by a category, "
           "not over time or against another period.");
+    }
+    if (metric->looks_back && plan.period->form == PeriodForm::kAllTime) {
+      return Decline(absl::StrCat(metric->display,
+                                  " compares a period with the one before it; all the data "
+                                  "has none before it. Name a period, e.g. \"",
+                                  Lower(metric->display), " last year\"."));
+    }
+    const bool all_time = plan.period->form == PeriodForm::kAllTime ||
+                          (other && other->form == PeriodForm::kAllTime);
+    if (all_time && compare.present) {
+      return Decline(
+          "\"Ever\" covers all the data up to the as-of day; there is no other period to "
+          "compare it with. Name two periods, e.g. \"revenue this year compared to last "
+          "year\".");
     }
     if (compare.present) {
       const Period& main = *plan.period;

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace vet::codegen {
 namespace {
@@ -291,6 +293,55 @@ std::vector<Metric> BuildMetrics() {
               {"cancellation rate", "cancel rate", "cancellation percentage",
                "cancellation percent", "cancellation ratio"},
               "cancelled", "is_cancelled", "cancellations");
+  // Client retention, or bonding (issue 14): of the clients seen in the
+  // period before, the share seen again in the period. "Seen" is a completed
+  // appointment, as for active clients by visits. The rows are the period's
+  // completed appointments; the clients of the period before come from the
+  // whole appointments table, so nothing may filter or break the rows down
+  // (a filter would keep this period's rows only, not the other's).
+  {
+    Metric m;
+    m.id = "client_retention_rate";
+    m.display = "Client retention rate";
+    m.synonyms = {"retention",          "retention rate",          "client retention",
+                  "client retention rate", "customer retention",   "customer retention rate",
+                  "bonding",            "bonding rate",            "client bonding",
+                  "client bonding rate", "returning client rate",  "client return rate",
+                  "retained client percentage"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition =
+        "100 * clients with a completed appointment in the period who also had one in the "
+        "period before / clients with a completed appointment in the period before (the "
+        "whole calendar year, quarter, month or week before a calendar period, else as many "
+        "days just before), by starts_at";
+    m.looks_back = true;
+    m.prepare = {
+        "base_start, base_end, _ = period_before[start]",
+        "base = appointments[(appointments[\"status\"] == \"completed\")",
+        "                    & (appointments[\"starts_at\"] >= base_start)",
+        "                    & (appointments[\"starts_at\"] < base_end + pd.Timedelta(days=1))]",
+        "df[\"returning\"] = df[\"client_id\"].where(df[\"client_id\"].isin(base[\"client_id\"]))",
+        "df[\"base_clients\"] = base[\"client_id\"].nunique()  # the same on every row"};
+    m.components = {{"returning", "returning", "nunique"},
+                    {"base_clients", "base_clients", "max"}};
+    m.numerator = "{returning}";
+    m.denominator = "base_clients";
+    m.scale = 100;
+    m.unit = "percent";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.detail =
+        " ({count(m['returning'])} of the {count(m['base_clients'])} clients seen "
+        "{period_before[start][2]} came back)";
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.client_id"};
+    m.not_by = {"vet",        "role",         "category",         "item",
+                "species",    "breed",        "sex",              "appointment_type",
+                "appointment_status", "patient_status", "client_status", "day_of_week",
+                "appointment_link",   "day",  "week", "month", "quarter", "year", "weekday",
+                "hour"};
+    add(std::move(m));
+  }
   // Appointments per vet per working day (issue 14). The schema has no
   // rota: a vet's working day is a day with at least one completed
   // appointment of theirs, so the figure is completed appointments over
@@ -467,12 +518,33 @@ std::vector<Metric> BuildMetrics() {
     m.display = "Clients";
     m.synonyms = {"client", "customer", "owner", "client base", "client count"};
     m.base = kClients;
-    m.definition = "number of clients on file now, any status";
+    m.definition = "number of clients on file now, any status; with a period, clients seen";
     m.components = {{"clients", "client_id", "size"}};
     m.numerator = "{clients}";
     m.unit = "count";
     m.empty_noun = "clients";
     m.reads = {"clients.client_id"};
+    m.dated_alternative = "clients_seen";
+    add(std::move(m));
+  }
+  // "Clients seen in the last 6 months" (issue 14): owners with a completed
+  // appointment, as patients seen counts their animals.
+  {
+    Metric m;
+    m.id = "clients_seen";
+    m.display = "Clients seen";
+    m.synonyms = {"clients seen", "customers seen", "owners seen", "unique client",
+                  "distinct client", "unique customer", "distinct customer"};
+    m.base = kAppointments;
+    m.date_column = "starts_at";
+    m.definition = "number of distinct client_id of completed appointments by starts_at";
+    m.components = {{"clients", "client_id", "nunique"}};
+    m.numerator = "{clients}";
+    m.unit = "count";
+    m.implied_filters = {{"appointment_status", {"completed"}}};
+    m.empty_noun = "completed appointments";
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.client_id"};
+    m.row_metrics = {"appointments"};
     add(std::move(m));
   }
   {
@@ -678,6 +750,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.missing_label = "(no staff)";
+    a.names = ValueNames::kStaff;
     // Staff names are any role's; "which vet" means a veterinarian
     // (staff.role), not a technician.
     a.rank_filters = {{"role", {"veterinarian"}}};
@@ -691,6 +764,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "role");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "role");
     a.values = {"veterinarian", "technician", "receptionist", "manager"};
+    a.names = ValueNames::kEnum;
     a.missing_label = "(no staff)";
     a.filter_phrase = "for {} staff";
     attributes.push_back(std::move(a));
@@ -705,6 +779,7 @@ std::vector<Attribute> BuildAttributes() {
     a.values = {"consultation", "vaccine", "laboratory", "imaging",
                 "surgery",      "dental",  "pharmacy",   "hospitalization",
                 "retail",       "diet",    "other"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "in category {}";
     attributes.push_back(std::move(a));
@@ -729,6 +804,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[pat] = Native("species");
     a.values = {"canine",  "feline", "rabbit", "avian",
                 "reptile", "rodent", "equine", "other"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "for {} patients";
     a.missing_label = "(no patient)";
@@ -754,6 +830,11 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "sex");
     a.sources[pat] = Native("sex");
     a.values = {"m", "f", "mn", "fs"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"m", "Male"},
+                     {"f", "Female"},
+                     {"mn", "Male neutered"},
+                     {"fs", "Female spayed"}};
     a.missing_label = "(unknown)";
     attributes.push_back(std::move(a));
   }
@@ -776,6 +857,7 @@ std::vector<Attribute> BuildAttributes() {
         Lookup("appointment_id", "appointments", "appointment_id", "type");
     a.values = {"wellness", "vaccination", "sick",      "recheck",
                 "surgery",  "dental",      "emergency", "grooming"};
+    a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "for {} appointments";
     a.missing_label = "(no appointment)";
@@ -789,6 +871,8 @@ std::vector<Attribute> BuildAttributes() {
                   "appointment outcome"};
     a.sources[app] = Native("status");
     a.values = {"completed", "no_show", "cancelled", "scheduled"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"no_show", "No-show"}};
     a.filter_phrase = "with status {}";
     a.future_values = {"scheduled"};
     attributes.push_back(std::move(a));
@@ -800,6 +884,7 @@ std::vector<Attribute> BuildAttributes() {
     a.synonyms = {"patient status", "status"};
     a.sources[pat] = Native("status");
     a.values = {"active", "deceased"};
+    a.names = ValueNames::kEnum;
     a.filter_phrase = "with patient status {}";
     attributes.push_back(std::move(a));
   }
@@ -812,6 +897,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("client_id", "clients", "client_id", "status");
     a.sources[app] = Lookup("client_id", "clients", "client_id", "status");
     a.values = {"active", "inactive"};
+    a.names = ValueNames::kEnum;
     a.filter_phrase = "with client status {}";
     attributes.push_back(std::move(a));
   }
@@ -827,6 +913,8 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[app] = Source{"starts_at", "", "", "", day};
     a.values = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                 "Friday", "Saturday", "Sunday"};
+    a.names = ValueNames::kEnum;
+    a.proper_names = true;
     a.filter_phrase = "on {}";
     attributes.push_back(std::move(a));
   }
@@ -848,6 +936,9 @@ std::vector<Attribute> BuildAttributes() {
       }
     }
     a.values = {"with_appointment", "without_appointment"};
+    a.names = ValueNames::kEnum;
+    a.value_names = {{"with_appointment", "With an appointment"},
+                     {"without_appointment", "Without an appointment"}};
     a.filter_phrase = "{}";
     attributes.push_back(std::move(a));
   }
@@ -862,7 +953,10 @@ std::vector<TimeGrain> BuildTimeGrains() {
        "{d}.dt.strftime(\"%Y-%m-%d\")",
        "pd.date_range(start, end, freq=\"D\").strftime(\"%Y-%m-%d\")",
        "x",
-       "on"});
+       "on",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "D"});
   grains.push_back(
       {"week",
        {"week", "weekly", "week by week", "week over week"},
@@ -870,27 +964,39 @@ std::vector<TimeGrain> BuildTimeGrains() {
        "pd.period_range(start, end, "
        "freq=\"W-SUN\").start_time.strftime(\"%Y-%m-%d\")",
        "f\"the week of {x}\"",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "W-SUN"});
   grains.push_back(
       {"month",
        {"month", "monthly", "month by month", "month over month", "mom"},
        "{d}.dt.to_period(\"M\").astype(str)",
        "pd.period_range(start, end, freq=\"M\").astype(str)",
        "pd.Period(x).strftime(\"%B %Y\")",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "M"});
   grains.push_back(
       {"quarter",
        {"quarter", "quarterly", "quarter by quarter", "quarter over quarter"},
        "{d}.dt.to_period(\"Q\").astype(str)",
        "pd.period_range(start, end, freq=\"Q\").astype(str)",
        "x",
-       "in"});
+       "in",
+       /*line_chart=*/true,
+       /*needs_time_of_day=*/false,
+       "Q"});
   grains.push_back({"year",
                     {"year", "yearly", "annual", "annually", "year by year"},
                     "{d}.dt.year.astype(str)",
                     "[str(y) for y in range(start.year, end.year + 1)]",
                     "x",
-                    "in"});
+                    "in",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "Y"});
   grains.push_back(
       {"weekday",
        {"weekday", "day of week", "day of the week", "days of the week"},
@@ -1114,17 +1220,20 @@ std::vector<Cue> BuildCues() {
                   CueKind::kTrend});
   cues.push_back(
       {{"most", "highest", "largest", "biggest", "greatest", "leading",
-        "maximum", "max", "best", "top performing", "best performing"},
+        "maximum", "max", "top performing"},
        CueKind::kRankHighest});
+  // "Our best month", "the worst quarter": with no metric named, the
+  // practice's revenue (the answer names the metric it ranked by).
+  cues.push_back({{"best", "best performing"}, CueKind::kRankHighest, "revenue"});
   cues.push_back({{"top"}, CueKind::kRankHighest, "", /*count=*/10});
   cues.push_back({{"busiest"}, CueKind::kRankHighest, "appointments"});
   cues.push_back({{"best selling", "top selling", "bestselling", "most sold",
                    "most popular", "popular"},
                   CueKind::kRankHighest,
                   "items_sold"});
-  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min",
-                   "worst", "worst performing"},
+  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min"},
                   CueKind::kRankLowest});
+  cues.push_back({{"worst", "worst performing"}, CueKind::kRankLowest, "revenue"});
   cues.push_back({{"bottom"}, CueKind::kRankLowest, "", /*count=*/10});
   cues.push_back(
       {{"quietest", "slowest"}, CueKind::kRankLowest, "appointments"});
@@ -1149,10 +1258,6 @@ std::vector<Cue> BuildCues() {
                    "in order of"},
                   CueKind::kRankHighest});
   // Words whose meaning the planner cannot honour: declined, never dropped.
-  cues.push_back({{"of all time", "all time", "all-time", "ever"},
-                  CueKind::kUnsupported, "", 0,
-                  "The planner answers over a named period (\"in 2025\", \"the last 3 "
-                  "years\"), not over all time."});
   cues.push_back({{"should", "ought"},
                   CueKind::kUnsupported, "", 0,
                   "The planner reports what the data shows; it does not advise what "
@@ -1208,6 +1313,27 @@ const std::vector<FilterWord>& FilterWords() {
 const std::vector<Cue>& Cues() {
   static const auto* cues = new std::vector<Cue>(BuildCues());
   return *cues;
+}
+
+std::string DisplayValue(const Attribute& attribute, absl::string_view value) {
+  if (attribute.names != ValueNames::kEnum ||
+      std::find(attribute.values.begin(), attribute.values.end(), value) ==
+          attribute.values.end()) {
+    return std::string(value);
+  }
+  for (const auto& [v, name] : attribute.value_names) {
+    if (v == value) return name;
+  }
+  std::string name = absl::StrReplaceAll(value, {{"_", " "}});
+  if (!name.empty()) name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
+  return name;
+}
+
+std::string PhraseValue(const Attribute& attribute, absl::string_view value) {
+  std::string name = DisplayValue(attribute, value);
+  if (attribute.names == ValueNames::kEnum && !attribute.proper_names && !name.empty())
+    name[0] = absl::ascii_tolower(static_cast<unsigned char>(name[0]));
+  return name;
 }
 
 const Metric* FindMetric(absl::string_view id) {

@@ -13,6 +13,7 @@
 #define VET_CORE_CODEGEN_SEMANTIC_LAYER_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -107,6 +108,10 @@ struct Metric {
   // the veterinarians' FTE, so "by vet" or "for Dr. Smith" would be wrong.
   std::vector<std::string> not_by;
   std::vector<int> seen_months;
+  // Compares the period with the one before it (UnitBefore(), period.h):
+  // the program has `period_before[start]`, (first day, last day, phrase)
+  // of that period, which `prepare` and `detail` may use.
+  bool looks_back = false;
   std::string seen_rows;
   std::string seen_key;
   std::string seen_noun;
@@ -125,6 +130,17 @@ struct Source {
   std::string transform;
 };
 
+// How answers and result tables name an attribute's values (issue 14:
+// display names, never raw stored values).
+enum class ValueNames {
+  kAsStored,  // free text shown as the export has it: item descriptions, breeds
+  kEnum,      // the schema's enum values: DisplayValue()
+  // Staff full names, as managers address them: "Dr. <last name>" for a
+  // veterinarian (the full name when two veterinarians share a last name),
+  // other staff by their full name; worked out from the staff table.
+  kStaff,
+};
+
 // A breakdown and filter dimension other than time.
 struct Attribute {
   std::string id;       // "species": the result column and the filter key
@@ -138,6 +154,14 @@ struct Attribute {
   std::vector<std::string> values;
   // Whether each value (with "_" read as a space) is a filter word itself.
   bool value_words = false;
+  ValueNames names = ValueNames::kAsStored;
+  // kEnum: names that are not the value capitalised with "_" read as a
+  // space ("no_show" -> "No-show").
+  std::vector<std::pair<std::string, std::string>> value_names;
+  // kEnum: the names are proper nouns ("Saturday") and keep their capital
+  // inside a sentence; others read in lower case there ("for feline
+  // patients", "with status no-show").
+  bool proper_names = false;
   // Label of rows without a value ("walk-in sales have no vet").
   std::string missing_label = "(none)";
   // How answers name a filter on it, "{}" standing for the values joined by
@@ -169,6 +193,9 @@ struct TimeGrain {
   bool line_chart = true;
   // Needs a time of day (appointments.starts_at), not just a date.
   bool needs_time_of_day = false;
+  // The pandas frequency of a calendar bucket ("M"); "" for a grain that is
+  // not a stretch of days (weekday, hour).
+  std::string freq;
 };
 
 // A filter word: one or more phrases that restrict an attribute. The first
@@ -213,6 +240,16 @@ const std::vector<Attribute>& Attributes();
 const std::vector<TimeGrain>& TimeGrains();
 const std::vector<FilterWord>& FilterWords();
 const std::vector<Cue>& Cues();
+
+// How a result table and an answer's list of values name `value` of
+// `attribute` (a kEnum attribute's declared value): "Canine", "No-show",
+// "With an appointment". Any other value, and every value of an attribute
+// that is not kEnum, is returned as it is.
+std::string DisplayValue(const Attribute& attribute, absl::string_view value);
+
+// The same name inside a sentence: lower case unless proper_names ("for
+// feline patients", "on Saturday").
+std::string PhraseValue(const Attribute& attribute, absl::string_view value);
 
 // nullptr when unknown.
 const Metric* FindMetric(absl::string_view id);

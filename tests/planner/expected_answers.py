@@ -42,6 +42,8 @@ documented reading, from core/codegen/semantic_layer.h/.cc and period.h):
   - "X compared to Y" gives one row per period, labelled
     "YYYY-MM-DD to YYYY-MM-DD"; "this year vs last year" compares with the
     same days a year earlier; "growth" with the same period a year earlier.
+  - Table labels are display names (shown() below): "Canine", "No-show",
+    "Dr. Okafor", never the stored value.
 """
 
 import argparse
@@ -1189,11 +1191,65 @@ def followup_answers(c, conversations):
             if fn is None:
                 missing.append(t["id"])
                 continue
-            answers[t["id"]] = clean(fn(c))
+            answers[t["id"]] = shown(c, clean(fn(c)))
     return answers, missing
 
 
 # ---------------------------------------------------------------------------
+
+# Issue 14: answers and their tables name values as a manager reads them,
+# never as the export stores them. An enum value of DATA_SCHEMA.md is
+# capitalised with "_" as a space ("canine" -> "Canine"), except the few
+# below; a veterinarian is "Dr. <last name>" ("Dr. <full name>" when two
+# veterinarians share a last name), other staff their full name. Time
+# buckets, item descriptions, breeds and "(no staff)"-style labels are
+# shown as they are.
+ENUM_VALUES = {
+    # species
+    "canine", "feline", "rabbit", "avian", "reptile", "rodent", "equine", "other",
+    # invoice categories
+    "consultation", "vaccine", "laboratory", "imaging", "surgery", "dental",
+    "pharmacy", "hospitalization", "retail", "diet",
+    # appointment types and statuses
+    "wellness", "vaccination", "sick", "recheck", "emergency", "grooming",
+    "completed", "no_show", "cancelled", "scheduled",
+    # staff roles; client and patient status
+    "veterinarian", "technician", "receptionist", "manager",
+    "active", "inactive", "deceased",
+    # invoice lines with or without an appointment
+    "with_appointment", "without_appointment",
+}
+SPECIAL_NAMES = {"no_show": "No-show",
+                 "with_appointment": "With an appointment",
+                 "without_appointment": "Without an appointment"}
+
+
+def staff_names(c):
+    """Staff full_name -> the name answers use."""
+    vets = c.staff[c.staff["role"] == "veterinarian"]
+    last = {n: n.split()[-1] for n in vets["full_name"]}
+    shared = {x for x in last.values() if list(last.values()).count(x) > 1}
+    names = {}
+    for n, role in zip(c.staff["full_name"], c.staff["role"]):
+        if role == "veterinarian":
+            names[n] = "Dr. " + (n if last[n] in shared else last[n])
+        else:
+            names[n] = n
+    return names
+
+
+def display_name(c, label):
+    if label in ENUM_VALUES:
+        return SPECIAL_NAMES.get(label, label.replace("_", " ").capitalize())
+    return staff_names(c).get(label, label)
+
+
+def shown(c, answer):
+    """`answer` with its table's labels as answers show them."""
+    if isinstance(answer, dict) and "table" in answer:
+        return {**answer, "table": [[display_name(c, r[0])] + r[1:] for r in answer["table"]]}
+    return answer
+
 
 def clean(v):
     """NaN (an undefined rate) as null, for JSON."""
@@ -1234,7 +1290,7 @@ def main():
         if fn is None:
             missing.append(q["id"])
             continue
-        answers[q["id"]] = clean(fn(c))
+        answers[q["id"]] = shown(c, clean(fn(c)))
     if missing:
         sys.exit(f"no expectation for: {', '.join(missing)}")
     with open(args.out, "w") as f:
