@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/variant.h"
+#include "core/common/error_details.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "core/common/trace_context.h"
@@ -444,9 +445,8 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     ++messages_;
     absl::StatusOr<v1::ImportChunk> chunk = ParseRequest<v1::ImportChunk>(raw_chunk_);
     if (!chunk.ok()) {
-      return absl::Status(chunk.status().code(),
-                          absl::StrCat("message ", messages_, " of the upload: ",
-                                       chunk.status().message(), "; nothing was imported"));
+      return vet::Annotate(chunk.status(), absl::StrCat("message ", messages_, " of the upload: "),
+                           "; nothing was imported");
     }
     chunk_ = *std::move(chunk);
     if (staging_ == nullptr) {
@@ -637,14 +637,15 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::DescribeDatasetWor
     const Practice& p = **practice;
     auto lease = deps_.data->Lease(p.id, p.data_root, p.data_dir);
     if (!lease.ok()) {
-      return absl::Status(lease.status().code(),
-                          absl::StrCat("practice '", p.id, "': ", lease.status().message()));
+      const char* why = lease.status().code() == absl::StatusCode::kNotFound
+                            ? reason::kNoData
+                            : reason::kDataUnavailable;
+      return WithReason(vet::Annotate(lease.status(), absl::StrCat("practice '", p.id, "': ")),
+                        why);
     }
     auto dataset = deps_.datasets->Describe(lease->dir());
     if (!dataset.ok()) {
-      return absl::Status(dataset.status().code(),
-                          absl::StrCat("practice '", (*practice)->id,
-                                       "': ", dataset.status().message()));
+      return vet::Annotate(dataset.status(), absl::StrCat("practice '", p.id, "': "));
     }
     ToProto(**dataset, response);
     response->set_practice_id((*practice)->id);

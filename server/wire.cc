@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/error_details.h"
 #include "core/common/utf8.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/slice.h"
@@ -116,8 +117,9 @@ class WireChecker {
     }
     const Utf8Scan scan = ScanUtf8(wire_.substr(begin, end - begin));
     if (scan.valid) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " is not valid UTF-8 (byte ", scan.invalid_at, ")"));
+    const std::string message =
+        absl::StrCat(name, " is not valid UTF-8 (byte ", scan.invalid_at, ")");
+    return WithViolations(absl::InvalidArgumentError(message), {{name, message}});
   }
 
   // Reads the varint at wire_[pos, end) into `value` and moves past it;

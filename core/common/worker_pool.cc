@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/error_details.h"
 
 namespace vet {
 namespace {
@@ -44,9 +45,12 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
   // against the queue (max_queued = 0 means "only as many as threads").
   const size_t idle = threads_.size() - std::min(threads_.size(), running_);
   if (queue_.size() >= idle + options_.max_queued) {
-    return absl::UnavailableError(absl::StrCat(
-        "the server is busy (", queue_.size(),
-        " new questions waiting for a thread); try again in a moment"));
+    return WithRetryDelay(WithReason(absl::UnavailableError(absl::StrCat(
+                                         "the server is busy (", queue_.size(),
+                                         " new questions waiting for a thread); try again in a "
+                                         "moment")),
+                                     reason::kServerBusy),
+                          absl::Seconds(1));
   }
   queue_.push_back(std::move(task));
   return absl::OkStatus();

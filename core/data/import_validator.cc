@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "core/common/error_details.h"
 #include "core/data/csv.h"
 #include "core/data/schema.h"
 #include "rapidjson/document.h"
@@ -1285,13 +1286,26 @@ absl::StatusOr<ImportResult> ValidateImport(
     const std::map<std::string, std::string>& files,
     const ColumnMapping& mapping, const ImportOptions& options) {
   ImportOutcome outcome = ValidateImportDetailed(files, mapping, options);
-  if (outcome.memory_limit_reached) {
-    return absl::ResourceExhaustedError(FormatImportProblems(outcome));
+  if (outcome.total_problems == 0 && !outcome.memory_limit_reached) {
+    return std::move(outcome.result);
   }
-  if (outcome.total_problems > 0) {
-    return absl::InvalidArgumentError(FormatImportProblems(outcome));
+  // Each problem also as a violation a program can read: its place in the
+  // upload ("clients.csv:12:email") and what is wrong.
+  std::vector<FieldViolation> violations;
+  for (const ImportProblem& p : outcome.problems) {
+    std::string field = absl::StrCat(p.table, ".csv:", p.line);
+    if (!p.column.empty()) absl::StrAppend(&field, ":", p.column);
+    std::string description = p.message;
+    if (!p.value.empty()) description = absl::StrCat("value \"", p.value, "\": ", p.message);
+    violations.push_back({std::move(field), std::move(description)});
   }
-  return std::move(outcome.result);
+  absl::Status refused = outcome.memory_limit_reached
+                             ? WithReason(absl::ResourceExhaustedError(FormatImportProblems(outcome)),
+                                          reason::kImportTooLarge)
+                             : WithReason(absl::InvalidArgumentError(FormatImportProblems(outcome)),
+                                          reason::kImportInvalid,
+                                          {{"problems", absl::StrCat(outcome.total_problems)}});
+  return WithViolations(std::move(refused), violations);
 }
 
 }  // namespace vet::data

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/common/error_details.h"
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
@@ -172,9 +173,10 @@ absl::Status ImportStaging::Append(absl::string_view table, absl::string_view by
     files_[current_table_] = path;
   }
   if (bytes_ + static_cast<int64_t>(bytes.size()) > limits_.max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the upload is larger than the server's limit of ", limits_.max_bytes,
-        " bytes (--max_import_bytes)"));
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                          "the upload is larger than the server's limit of ", limits_.max_bytes,
+                          " bytes (--max_import_bytes)")),
+                      reason::kImportTooLarge);
   }
   bytes_ += bytes.size();
   while (!bytes.empty()) {

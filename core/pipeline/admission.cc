@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/error_details.h"
 
 namespace vet::pipeline {
 
@@ -43,18 +44,24 @@ absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
   if (mine >= options_.max_per_practice) {
     const int held = mine;
     if (mine == 0) by_practice_.erase(practice_id);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "practice '", practice_id, "' already has ", held,
-        " questions in progress, the most one practice may have at once "
-        "(--max_streams_per_practice); retry in ",
-        absl::FormatDuration(RetryAfterLocked())));
+    return WithRetryDelay(
+        WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                       "practice '", practice_id, "' already has ", held,
+                       " questions in progress, the most one practice may have at once "
+                       "(--max_streams_per_practice); retry in ",
+                       absl::FormatDuration(RetryAfterLocked()))),
+                   reason::kTooManyQuestions, {{"practice_id", practice_id}}),
+        RetryAfterLocked());
   }
   if (total_ >= options_.max_in_progress) {
     if (mine == 0) by_practice_.erase(practice_id);
-    return absl::UnavailableError(absl::StrCat(
-        "the server is busy (", total_,
-        " questions in progress, its limit --max_streams); retry in ",
-        absl::FormatDuration(RetryAfterLocked())));
+    return WithRetryDelay(
+        WithReason(absl::UnavailableError(absl::StrCat(
+                       "the server is busy (", total_,
+                       " questions in progress, its limit --max_streams); retry in ",
+                       absl::FormatDuration(RetryAfterLocked()))),
+                   reason::kServerBusy),
+        RetryAfterLocked());
   }
   if (options_.rate_per_minute > 0) {
     // Refilled continuously at rate_per_minute, up to the burst; a
@@ -73,10 +80,13 @@ absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
       if (mine == 0) by_practice_.erase(practice_id);
       const absl::Duration next = absl::Ceil(
           absl::Seconds((1 - bucket.tokens) / per_second), absl::Milliseconds(100));
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "practice '", practice_id, "' may ask ", options_.rate_per_minute,
-          " questions a minute (--rate_limit, bursts of ", options_.rate_burst,
-          "); the next may be asked in ", absl::FormatDuration(next)));
+      return WithRetryDelay(
+          WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                         "practice '", practice_id, "' may ask ", options_.rate_per_minute,
+                         " questions a minute (--rate_limit, bursts of ", options_.rate_burst,
+                         "); the next may be asked in ", absl::FormatDuration(next))),
+                     reason::kRateLimited, {{"practice_id", practice_id}}),
+          next);
     }
     bucket.tokens -= 1;
   }

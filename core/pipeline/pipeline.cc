@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "core/common/await.h"
+#include "core/common/error_details.h"
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/redact.h"
@@ -133,6 +134,18 @@ std::string DescribeFailure(const sandbox::CodeError& error) {
                         : absl::StrCat(error.type, ": ", message);
 }
 
+// INVALID_ARGUMENT naming the request field (BadRequest) as well.
+absl::Status BadField(absl::string_view field, const std::string& message) {
+  return WithViolations(WithReason(absl::InvalidArgumentError(message), reason::kInvalidRequest),
+                        {{std::string(field), message}});
+}
+
+// `status` with `why` as its reason unless one was set where it arose.
+absl::Status Reasoned(const absl::Status& status, const char* why) {
+  if (!GetErrorDetails(status).reason.empty()) return status;
+  return WithReason(status, why);
+}
+
 }  // namespace
 
 absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
@@ -140,26 +153,26 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
                                                   absl::Time now, absl::TimeZone tz) {
   absl::string_view question = absl::StripAsciiWhitespace(request.question);
   if (question.empty()) {
-    return absl::InvalidArgumentError("question is empty: ask something about the practice's data");
+    return BadField("question", "question is empty: ask something about the practice's data");
   }
   // Counted in characters, as the person typing sees them.
   const Utf8Scan scan = ScanUtf8(request.question);
   if (!scan.valid) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "question is not valid UTF-8 (from byte ", scan.invalid_at, ")"));
+    return BadField("question", absl::StrCat("question is not valid UTF-8 (from byte ",
+                                             scan.invalid_at, ")"));
   }
   if (static_cast<int>(scan.chars) > options.max_question_chars) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "question is ", scan.chars, " characters long; at most ",
-        options.max_question_chars, " are allowed"));
+    return BadField("question", absl::StrCat("question is ", scan.chars,
+                                             " characters long; at most ",
+                                             options.max_question_chars, " are allowed"));
   }
   for (unsigned char c : request.question) {
     if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-      return absl::InvalidArgumentError("question contains control characters");
+      return BadField("question", "question contains control characters");
     }
   }
   if (request.session_id.size() > 128) {
-    return absl::InvalidArgumentError("session_id is longer than 128 characters");
+    return BadField("session_id", "session_id is longer than 128 characters");
   }
   if (request.as_of_date.empty()) return absl::CivilDay(absl::ToCivilDay(now, tz));
   absl::CivilDay day;
@@ -167,13 +180,13 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
   if (request.as_of_date.size() != 10 ||
       !absl::ParseCivilTime(request.as_of_date, &day) ||
       absl::FormatCivilTime(day) != request.as_of_date) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "as_of_date '", request.as_of_date.substr(0, 40),
-        "' is not a date in the form YYYY-MM-DD (e.g. 2026-10-26)"));
+    return BadField("as_of_date", absl::StrCat("as_of_date '", request.as_of_date.substr(0, 40),
+                                               "' is not a date in the form YYYY-MM-DD "
+                                               "(e.g. 2026-10-26)"));
   }
   if (day.year() < 1990 || day.year() > 2200) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "as_of_date ", request.as_of_date, " is outside the years 1990 to 2200"));
+    return BadField("as_of_date", absl::StrCat("as_of_date ", request.as_of_date,
+                                               " is outside the years 1990 to 2200"));
   }
   return day;
 }
@@ -412,8 +425,9 @@ void Pipeline::Question::OnSessionClaimed() {
   // One version of the data for the whole question, even if an import
   // swaps it meanwhile.
   auto data_error = [this](const absl::Status& s) {
-    return End(absl::Status(
-        s.code(), absl::StrCat("practice '", practice_.id, "' data: ", s.message())));
+    const char* why = s.code() == absl::StatusCode::kNotFound ? reason::kNoData
+                                                               : reason::kDataUnavailable;
+    return End(Reasoned(Annotate(s, absl::StrCat("practice '", practice_.id, "' data: ")), why));
   };
   auto lease = deps_.data != nullptr
                    ? deps_.data->Lease(practice_.id, practice_.data_root, practice_.data_dir)
@@ -537,6 +551,12 @@ void Pipeline::Question::OnReserved() {
     check_.allowed = false;
     check_.message = absl::StrCat(reservation_.status().message(), waited);
     emit_.Emit(check_);
+    if (reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
+      return End(WithReason(reservation_.status(), reason::kBudgetExhausted,
+                            {{"practice_id", practice_.id},
+                             {"resets_at", absl::FormatTime(absl::RFC3339_sec, state.resets_at,
+                                                            absl::UTCTimeZone())}}));
+    }
     return End(reservation_.status());
   }
   check_.allowed = true;
@@ -617,7 +637,17 @@ void Pipeline::Question::GenerateAttempt() {
 }
 
 void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> generated) {
-  if (!generated.ok()) return End(generated.status());
+  if (!generated.ok()) {
+    // Not understood (and no model to ask), or the model failed.
+    const absl::StatusCode code = generated.status().code();
+    if (code == absl::StatusCode::kInvalidArgument) {
+      return End(Reasoned(generated.status(), reason::kNotUnderstood));
+    }
+    if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded) {
+      return End(Reasoned(generated.status(), reason::kModelUnavailable));
+    }
+    return End(generated.status());
+  }
   generated_ = *std::move(generated);
   // A generator that reports its spend call by call (on_spend) has counted
   // it already, including calls whose reply it then refused.
@@ -651,12 +681,19 @@ void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> exe
     ChargeSandbox(options_.execution_timeout);
   }
   if (!executed.ok()) {
-    return End(absl::Status(executed.status().code(),
-                            absl::StrCat("sandbox: ", executed.status().message())));
+    absl::Status failed = Annotate(executed.status(), "sandbox: ");
+    if (failed.code() == absl::StatusCode::kDeadlineExceeded) {
+      failed = Reasoned(failed, reason::kSandboxTimeout);
+    } else if (failed.code() == absl::StatusCode::kResourceExhausted) {
+      failed = Reasoned(failed, reason::kSandboxLimit);
+    }
+    return End(failed);
   }
   // The code looked at the data and declined: a question the data cannot
   // answer as asked, like one the generator did not understand.
-  if (!executed->declined.empty()) return End(absl::InvalidArgumentError(executed->declined));
+  if (!executed->declined.empty()) {
+    return End(WithReason(absl::InvalidArgumentError(executed->declined), reason::kNotAnswerable));
+  }
   // Artifacts (charts, the whole result table as CSV) in parts small
   // enough for any client.
   for (sandbox::Chart& chart : executed->charts) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "core/common/error_details.h"
 
 namespace vet {
 namespace {
@@ -257,8 +258,9 @@ absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Find(absl::str
 absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Authorize(
     absl::string_view practice_id, absl::string_view api_key) const {
   if (api_key.empty()) {
-    return absl::UnauthenticatedError(
-        "no API key: send the practice's key in the x-api-key metadata header");
+    return WithReason(absl::UnauthenticatedError(
+                          "no API key: send the practice's key in the x-api-key metadata header"),
+                      reason::kApiKeyInvalid);
   }
   std::shared_ptr<const Snapshot> snapshot = this->snapshot();
   const Sha256Digest presented = Sha256(api_key);
@@ -268,13 +270,15 @@ absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Authorize(
     if (DigestsEqual(p.api_key_sha256, presented)) owner = &p;
   }
   if (owner == nullptr) {
-    return absl::UnauthenticatedError("the API key is not valid for any practice");
+    return WithReason(absl::UnauthenticatedError("the API key is not valid for any practice"),
+                      reason::kApiKeyInvalid);
   }
   // One answer whether `practice_id` is another practice or none, so that a
   // key cannot be used to learn which practices exist.
   if (owner->id != practice_id) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the API key is not valid for practice '", practice_id, "'"));
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                          "the API key is not valid for practice '", practice_id, "'")),
+                      reason::kPracticeNotAllowed);
   }
   return std::shared_ptr<const Practice>(std::move(snapshot), owner);
 }

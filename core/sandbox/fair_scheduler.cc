@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/await.h"
+#include "core/common/error_details.h"
 
 namespace vet::sandbox {
 namespace {
@@ -156,17 +157,22 @@ absl::Status FairScheduler::AdmitLocked(const std::shared_ptr<Pending>& pending)
   const int practice_waiting =
       found == practices_.end() ? 0 : static_cast<int>(found->second.waiting.size());
   if (practice_waiting >= options_.max_queued_per_practice) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "practice '", id, "' has ", practice_waiting,
-        " executions waiting (the limit); retry in about ",
-        RetrySecondsLocked(practice_waiting, options_.max_running_per_practice),
-        " s"));
+    const int64_t retry = RetrySecondsLocked(practice_waiting, options_.max_running_per_practice);
+    return WithRetryDelay(
+        WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                       "practice '", id, "' has ", practice_waiting,
+                       " executions waiting (the limit); retry in about ", retry, " s")),
+                   reason::kSandboxBusy, {{"practice_id", id}}),
+        absl::Seconds(retry));
   }
   if (waiting_ >= options_.max_queued) {
-    return absl::UnavailableError(absl::StrCat(
-        "the sandbox is busy: ", waiting_,
-        " executions are waiting (the limit); retry in about ",
-        RetrySecondsLocked(waiting_, options_.max_concurrent), " s"));
+    const int64_t retry = RetrySecondsLocked(waiting_, options_.max_concurrent);
+    return WithRetryDelay(
+        WithReason(absl::UnavailableError(absl::StrCat(
+                       "the sandbox is busy: ", waiting_,
+                       " executions are waiting (the limit); retry in about ", retry, " s")),
+                   reason::kSandboxBusy),
+        absl::Seconds(retry));
   }
   pending->state = Pending::State::kWaiting;
   pending->arrival = ++arrivals_;

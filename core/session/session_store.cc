@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/common/error_details.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
 #include "core/session/store_common.h"
@@ -18,9 +19,11 @@ namespace vet::session {
 absl::Status SessionNotFound(const std::string& session_id) {
   // Capped: the id comes from the client.
   std::string shown = session_id.size() > 64 ? session_id.substr(0, 64) + "..." : session_id;
-  return absl::NotFoundError(
-      absl::StrCat("no active session '", shown,
-                   "' for this practice (it may have ended); omit session_id to start a new one"));
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "no active session '", shown,
+          "' for this practice (it may have ended); omit session_id to start a new one")),
+      reason::kSessionNotFound);
 }
 
 namespace internal {

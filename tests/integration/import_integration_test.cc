@@ -12,7 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
 #include "core/data/demo_generator.h"
@@ -22,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/testing/error_details.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -214,6 +218,66 @@ TEST_F(ImportIntegrationTest, BadImportIsRefusedAndThePreviousDataKeepsServing) 
   google::protobuf::util::MessageDifferencer diff;
   EXPECT_TRUE(diff.Compare(before, Describe("north", kNorthKey)));
   EXPECT_TRUE(Ask("north", kNorthKey, "How many appointments did we have last month?").ok());
+}
+
+// Many bad lines: every problem listed comes whole, in the message (whole
+// lines, never one cut) and as a violation naming file, line and column; a
+// client with gRPC's default limits receives it all.
+TEST_F(ImportIntegrationTest, EveryProblemOfARefusedImportIsADetailAProgramCanRead) {
+  auto tables = DemoExports();
+  std::string& clients = tables[0].second;
+  ASSERT_EQ(tables[0].first, "clients");
+  // 30 clients whose created_on is not a date: lines 2..31.
+  std::vector<std::string> lines = absl::StrSplit(clients, '\n');
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  const size_t created = std::find(header.begin(), header.end(), "created_on") - header.begin();
+  ASSERT_LT(created, header.size());
+  for (size_t i = 1; i <= 30; ++i) {
+    std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
+    fields[created] = absl::StrCat("not-a-date-", i, std::string(40, 'x'));
+    lines[i] = absl::StrJoin(fields, ",");
+  }
+  clients = absl::StrJoin(lines, "\n");
+  v1::ImportReport refused;
+  grpc::Status status = Import("north", kNorthKey, tables, &refused);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("import refused: 30 problems"));
+  // Whole lines only: each listed line ends with its message.
+  for (absl::string_view line : absl::StrSplit(status.error_message(), '\n')) {
+    if (absl::StartsWith(line, "clients line ")) {
+      EXPECT_THAT(line, HasSubstr(": ")) << line;
+    }
+  }
+  const testing::ReceivedDetails details = testing::DetailsOf(status);
+  ASSERT_TRUE(details.parsed);
+  EXPECT_EQ(details.reason, "IMPORT_INVALID");
+  EXPECT_EQ(details.domain, "vetanalytics.v1");
+  EXPECT_EQ(details.metadata.at("problems"), "30");
+  // The validator keeps the first 20; all of them arrive.
+  ASSERT_EQ(details.violations.size(), 20u) << details.violations.back().second;
+  for (size_t i = 0; i < details.violations.size(); ++i) {
+    EXPECT_EQ(details.violations[i].first, absl::StrCat("clients.csv:", i + 2, ":created_on"));
+    EXPECT_THAT(details.violations[i].second, HasSubstr("not-a-date-"));
+  }
+  EXPECT_EQ(details.retry_seconds, -1) << "retrying the same upload cannot help";
+}
+
+TEST_F(ImportIntegrationTest, ErrorsCarryTheReasonAProgramSwitchesOn) {
+  grpc::Status wrong_key = Ask("north", "not-a-key", "How many clients?");
+  EXPECT_EQ(wrong_key.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(testing::DetailsOf(wrong_key).reason, "API_KEY_INVALID");
+  grpc::Status foreign = Ask("demo", kNorthKey, "How many clients?");
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(testing::DetailsOf(foreign).reason, "PRACTICE_NOT_ALLOWED");
+  grpc::Status empty = Ask("demo", kDemoKey, "   ");
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  testing::ReceivedDetails d = testing::DetailsOf(empty);
+  EXPECT_EQ(d.reason, "INVALID_REQUEST");
+  ASSERT_EQ(d.violations.size(), 1u);
+  EXPECT_EQ(d.violations[0].first, "question");
+  grpc::Status unknown = Ask("demo", kDemoKey, "What is the airspeed of an unladen swallow?");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(testing::DetailsOf(unknown).reason, "NOT_UNDERSTOOD") << unknown.error_message();
 }
 
 TEST_F(ImportIntegrationTest, RefusesBadStreamsWithStatusesThatSayWhy) {

@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "server/server.h"
+#include "tests/testing/error_details.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/personal_data_check.h"
 #include "tests/testing/model_server_options.h"
@@ -1072,6 +1073,11 @@ TEST_F(ModelIntegrationTest, WhenTheBudgetIsSpentTheOfflinePlannerStillAnswers) 
 
   AskOutcome refused = Ask("Which weather brings the most revenue?");
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.Kinds();
+  const testing::ReceivedDetails details = testing::DetailsOf(refused.status);
+  EXPECT_EQ(details.reason, "BUDGET_EXHAUSTED");
+  EXPECT_EQ(details.metadata.at("practice_id"), "demo");
+  EXPECT_FALSE(details.metadata.at("resets_at").empty());
+  EXPECT_EQ(details.retry_seconds, -1) << "waiting minutes does not help; the reset date does";
   EXPECT_THAT(refused.status.error_message(),
               AllOf(HasSubstr("has spent $0.18 of its $0.20 monthly budget"),
                     HasSubstr("The budget resets at")));
@@ -1145,6 +1151,8 @@ TEST_F(ModelIntegrationTest, APracticePastItsShareIsRefusedAndOthersAreNot) {
   EXPECT_THAT(refused.status.error_message(),
               AllOf(HasSubstr("practice 'demo' already has 3 questions in progress"),
                     HasSubstr("--max_streams_per_practice"), HasSubstr("retry in")));
+  EXPECT_EQ(testing::DetailsOf(refused.status).reason, "TOO_MANY_QUESTIONS");
+  EXPECT_GT(testing::DetailsOf(refused.status).retry_seconds, 0);
   EXPECT_LT(refused.elapsed, absl::Seconds(5)) << "refused at once, not queued";
 
   // Another practice is admitted: its question reaches the pipeline, which

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/common/await.h"
+#include "core/common/error_details.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "core/common/trace_context.h"
@@ -599,14 +600,18 @@ void OpenAiClient::Loop::Judge(Call& call) {
     const std::string message = internal::ErrorMessage(attempt.body);
     const std::string said = message.empty() ? "" : absl::StrCat(": ", message);
     if (attempt.status == 401 || attempt.status == 403) {
-      return Finish(call.id, absl::PermissionDeniedError(absl::StrCat(
-                                 "the model server refused the API key (HTTP ", attempt.status,
-                                 ")", said, "; check OPENAI_API_KEY")));
+      return Finish(call.id, WithReason(absl::PermissionDeniedError(absl::StrCat(
+                                            "the model server refused the API key (HTTP ",
+                                            attempt.status, ")", said, "; check OPENAI_API_KEY")),
+                                        reason::kModelRefused,
+                                        {{"http_status", absl::StrCat(attempt.status)}}));
     }
     if (attempt.status != 429 && attempt.status < 500) {
-      return Finish(call.id, absl::InvalidArgumentError(absl::StrCat(
-                                 "the model server refused the request (HTTP ", attempt.status,
-                                 ")", said)));
+      return Finish(call.id, WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                            "the model server refused the request (HTTP ",
+                                            attempt.status, ")", said)),
+                                        reason::kModelRefused,
+                                        {{"http_status", absl::StrCat(attempt.status)}}));
     }
     last = absl::UnavailableError(absl::StrCat("the model server answered HTTP ", attempt.status,
                                                attempt.status == 429 ? " (rate limited)" : "",
