@@ -539,7 +539,7 @@ std::string FormatSession(const v1::Session& session,
       {"created", FormatTimestamp(session.created_at(), options.time_zone)},
       {"last active",
        FormatTimestamp(session.last_active_at(), options.time_zone)},
-      {"turns", FormatInteger(session.turns_size())},
+      {"turns", FormatInteger(std::max(session.turn_count(), session.turns_size()))},
       {"total cost", FormatMoney(session.total_cost_micros())},
   };
   absl::StrAppend(&out, LayoutColumns(rows, {}, "  "));
@@ -592,11 +592,13 @@ std::string FormatSessionList(const v1::ListSessionsResponse& response,
       rows.push_back({
           OneLine(session.session_id(), 64),
           FormatTimestamp(session.last_active_at(), options.time_zone),
-          FormatInteger(session.turns_size()),
+          FormatInteger(std::max(session.turn_count(), session.turns_size())),
           FormatMoney(session.total_cost_micros()),
           session.ended() ? "ended" : "active",
-          session.turns().empty() ? ""
-                                  : OneLine(session.turns(0).question(), 48),
+          !session.first_question().empty()
+              ? OneLine(session.first_question(), 48)
+              : (session.turns().empty() ? ""
+                                         : OneLine(session.turns(0).question(), 48)),
       });
     }
     out = LayoutColumns(rows, {false, false, true, true, false, false}, "");

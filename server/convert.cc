@@ -281,6 +281,17 @@ void ToProto(const session::SessionRecord& s, bool summary_only, v1::Session* ou
     turn->set_summary(t.summary);
   }
   out->set_total_cost_micros(total);
+  out->set_turn_count(static_cast<int>(s.turns.size()));
+  if (!s.turns.empty()) {
+    const std::string& first = s.turns.front().question;
+    // At most 200 characters, cut at a character boundary.
+    size_t end = 0;
+    for (int chars = 0; end < first.size() && chars < 200; ++chars) {
+      ++end;
+      while (end < first.size() && (static_cast<unsigned char>(first[end]) & 0xC0) == 0x80) ++end;
+    }
+    out->set_first_question(first.substr(0, end));
+  }
 }
 
 }  // namespace vet::server

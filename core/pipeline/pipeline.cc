@@ -327,6 +327,8 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   absl::Duration claim_backoff_ = absl::Milliseconds(20);
   // Set once the session is known: the question then leaves a turn.
   bool records_turn_ = false;
+  // The sandbox ran the code (whatever it then answered).
+  bool executed_ = false;
   session::TurnRecord turn_;
 
   absl::optional<data::DataLease> data_lease_;
@@ -675,6 +677,7 @@ void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> gene
 }
 
 void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> executed) {
+  executed_ = executed.ok();
   if (executed.ok()) {
     ChargeSandbox(executed->elapsed);
   } else if (executed.status().code() == absl::StatusCode::kDeadlineExceeded) {
@@ -796,7 +799,12 @@ void Pipeline::Question::End(absl::Status status) {
   }
   // Records the turn however the question ends; a failure to store it is
   // logged, not allowed to replace the question's own outcome.
-  if (records_turn_) {
+  if (!resumed_ && !session_.id.empty() && !status.ok() && !executed_) {
+    // The first question of a new session was refused before anything ran
+    // (not understood, no data, over budget, ...): it leaves no session.
+    absl::Status discarded = deps_.sessions->Discard(practice_.id, session_.id);
+    if (!discarded.ok()) LogWarning("could not discard session: ", discarded.ToString());
+  } else if (records_turn_) {
     turn_.status = status.code();
     // What the session shows later: without the server's paths.
     if (turn_.answer.empty() && !status.ok()) turn_.answer = WithoutPaths(status.message());

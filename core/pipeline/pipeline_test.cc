@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "core/budget/in_memory_budget_guard.h"
 #include "core/codegen/testing/fake_code_generator.h"
+#include "core/common/error_details.h"
 #include "core/common/testing/fake_clock.h"
 #include "core/data/practice_data.h"
 #include "core/data/testing/fake_dataset_catalog.h"
@@ -225,12 +226,25 @@ TEST_F(PipelineTest, CodeThatRaisesWithoutRepairIsReportedAsTheAnswer) {
   EXPECT_EQ(final_answer.result.kind, ResultValue::Kind::kNone);
 }
 
-TEST_F(PipelineTest, GeneratorDeclineEndsWithItsStatusAndIsRecorded) {
+// The first question of a new session refused before anything ran leaves
+// no session behind; in a session that exists, the refusal is a turn.
+TEST_F(PipelineTest, AGeneratorDeclineLeavesNoNewSessionButIsATurnOfAnOldOne) {
   generator_.Push(absl::InvalidArgumentError("could not understand 'weather'"));
-  std::string question = "what is the weather";
-  EXPECT_THAT(Ask(question), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weather")));
+  absl::Status declined = Ask("what is the weather");
+  EXPECT_THAT(declined, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weather")));
+  EXPECT_EQ(GetErrorDetails(declined).reason, "NOT_UNDERSTOOD");
   std::string session_id = sink_.OfType<SessionStartedEvent>().at(0).session_id;
-  auto stored = sessions_.Get("clinic", session_id);
+  EXPECT_THAT(sessions_.Get("clinic", session_id), StatusIs(absl::StatusCode::kNotFound));
+  auto listed = sessions_.List("clinic", 0, "");
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_TRUE(listed->sessions.empty());
+
+  auto existing = sessions_.Create("clinic");
+  ASSERT_THAT(existing, IsOk());
+  generator_.Push(absl::InvalidArgumentError("could not understand 'weather'"));
+  EXPECT_THAT(Ask("what is the weather", existing->id),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto stored = sessions_.Get("clinic", existing->id);
   ASSERT_THAT(stored, IsOk());
   ASSERT_EQ(stored->turns.size(), 1u);
   EXPECT_EQ(stored->turns[0].status, absl::StatusCode::kInvalidArgument);

@@ -15,18 +15,25 @@
 namespace vet::session {
 namespace {
 
-// Neither ended nor idle since before `live_since_micros`.
-bool IsLive(const SessionRecord& s, int64_t live_since_micros) {
-  return !s.ended && absl::ToUnixMicros(s.last_active_at) >= live_since_micros;
+// Not idle since before `live_since_micros` (not expired): readable, ended
+// or not, until purged.
+bool IsKept(const SessionRecord& s, int64_t live_since_micros) {
+  return absl::ToUnixMicros(s.last_active_at) >= live_since_micros;
 }
 
 }  // namespace
 
 SessionRecord* InMemorySessionStore::FindLive(const std::string& practice_id,
                                               const std::string& session_id, absl::Time now) {
+  SessionRecord* s = FindKept(practice_id, session_id, now);
+  return s != nullptr && !s->ended ? s : nullptr;
+}
+
+SessionRecord* InMemorySessionStore::FindKept(const std::string& practice_id,
+                                              const std::string& session_id, absl::Time now) {
   auto it = sessions_.find(session_id);
   if (it == sessions_.end() || it->second.practice_id != practice_id ||
-      !IsLive(it->second, internal::LiveSinceMicros(now, options_.ttl))) {
+      !IsKept(it->second, internal::LiveSinceMicros(now, options_.ttl))) {
     return nullptr;
   }
   return &it->second;
@@ -43,7 +50,7 @@ absl::StatusOr<SessionRecord> InMemorySessionStore::Get(const std::string& pract
                                                         const std::string& session_id) {
   const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
-  SessionRecord* s = FindLive(practice_id, session_id, now);
+  SessionRecord* s = FindKept(practice_id, session_id, now);
   if (s == nullptr) return SessionNotFound(session_id);
   return *s;
 }
@@ -66,9 +73,9 @@ absl::Status InMemorySessionStore::End(const std::string& practice_id,
                                        const std::string& session_id) {
   const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
-  SessionRecord* s = FindLive(practice_id, session_id, now);
+  SessionRecord* s = FindKept(practice_id, session_id, now);
   if (s == nullptr) return SessionNotFound(session_id);
-  // Kept until Purge, as in the durable stores.
+  // Readable until Purge, as in the durable stores; ending it again is OK.
   s->ended = true;
   return absl::OkStatus();
 }
@@ -106,7 +113,7 @@ absl::StatusOr<SessionPage> InMemorySessionStore::List(const std::string& practi
   absl::MutexLock lock(&mu_);
   std::vector<const SessionRecord*> mine;
   for (const auto& [id, s] : sessions_) {
-    if (s.practice_id != practice_id || !IsLive(s, request.live_since_micros)) continue;
+    if (s.practice_id != practice_id || !IsKept(s, request.live_since_micros)) continue;
     if (after.has_value()) {
       const int64_t t = absl::ToUnixMicros(s.last_active_at);
       // Only sessions strictly after the key in (last_active_at desc, id) order.
@@ -131,7 +138,7 @@ absl::StatusOr<int> InMemorySessionStore::Purge() {
   absl::MutexLock lock(&mu_);
   int removed = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (IsLive(it->second, live_since)) {
+    if (IsKept(it->second, live_since)) {
       ++it;
     } else {
       claims_.erase(it->first);
@@ -140,6 +147,18 @@ absl::StatusOr<int> InMemorySessionStore::Purge() {
     }
   }
   return removed;
+}
+
+absl::Status InMemorySessionStore::Discard(const std::string& practice_id,
+                                           const std::string& session_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session_id);
+  if (it != sessions_.end() && it->second.practice_id == practice_id &&
+      it->second.turns.empty()) {
+    claims_.erase(session_id);
+    sessions_.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace vet::session

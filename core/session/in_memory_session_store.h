@@ -34,10 +34,15 @@ class InMemorySessionStore final : public SessionStore {
                                 const std::string& holder, absl::Duration lease) override;
   absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) override;
   absl::StatusOr<int> Purge() override;
+  absl::Status Discard(const std::string& practice_id, const std::string& session_id) override;
 
  private:
-  // The session if it exists, belongs to the practice and is live.
+  // The session if it exists, belongs to the practice and is live (not
+  // ended, not expired).
   SessionRecord* FindLive(const std::string& practice_id, const std::string& session_id,
+                          absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same, ended or not.
+  SessionRecord* FindKept(const std::string& practice_id, const std::string& session_id,
                           absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;

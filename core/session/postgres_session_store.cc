@@ -67,6 +67,7 @@ SessionRecord ReadSession(const PgResult& rows, int row) {
   s.practice_id = rows.Text(row, 1);
   s.created_at = absl::FromUnixMicros(rows.Int(row, 2));
   s.last_active_at = absl::FromUnixMicros(rows.Int(row, 3));
+  s.ended = rows.Text(row, 4) == "t";
   return s;
 }
 
@@ -192,8 +193,8 @@ absl::StatusOr<SessionRecord> PostgresSessionStore::Get(const std::string& pract
         found.clear();
         VET_ASSIGN_OR_RETURN(
             PgResult row,
-            conn.Exec("SELECT id, practice_id, created_at, last_active_at FROM sessions"
-                      " WHERE id = $1::text AND practice_id = $2::text AND NOT ended"
+            conn.Exec("SELECT id, practice_id, created_at, last_active_at, ended FROM sessions"
+                      " WHERE id = $1::text AND practice_id = $2::text"
                       "   AND last_active_at >= $3::bigint",
                       {session_id, practice_id, live_since}));
         if (row.rows() == 0) return absl::OkStatus();
@@ -240,12 +241,13 @@ absl::Status PostgresSessionStore::End(const std::string& practice_id,
                                        const std::string& session_id) {
   const int64_t live_since = internal::LiveSinceMicros(internal::NowMicros(clock_), options_.ttl);
   bool ended = false;
-  // Kept (NOT_FOUND) until Purge deletes it with its turns.
+  // Readable (ended) until Purge deletes it with its turns; ending it again
+  // is OK, so a client may retry.
   VET_RETURN_IF_ERROR(WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
     VET_ASSIGN_OR_RETURN(PgResult end,
                          conn.Exec("UPDATE sessions SET ended = true"
                                    " WHERE id = $1::text AND practice_id = $2::text"
-                                   "   AND NOT ended AND last_active_at >= $3::bigint",
+                                   "   AND last_active_at >= $3::bigint",
                                    {session_id, practice_id, live_since}));
     ended = end.affected() == 1;
     return absl::OkStatus();
@@ -316,8 +318,8 @@ absl::StatusOr<SessionPage> PostgresSessionStore::List(const std::string& practi
         // The row comparison walks sessions_by_activity in order.
         VET_ASSIGN_OR_RETURN(
             PgResult rows,
-            conn.Exec("SELECT id, practice_id, created_at, last_active_at FROM sessions"
-                      " WHERE practice_id = $1::text AND NOT ended"
+            conn.Exec("SELECT id, practice_id, created_at, last_active_at, ended FROM sessions"
+                      " WHERE practice_id = $1::text"
                       "   AND last_active_at >= $2::bigint"
                       "   AND (NOT $3::boolean OR last_active_at < $4::bigint"
                       "        OR (last_active_at = $4::bigint AND id > $5::text))"
@@ -344,12 +346,23 @@ absl::StatusOr<int> PostgresSessionStore::Purge() {
   // its new activity time keeps it.
   VET_RETURN_IF_ERROR(WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
     VET_ASSIGN_OR_RETURN(PgResult purged, conn.Exec("DELETE FROM sessions"
-                                                    " WHERE ended OR last_active_at < $1::bigint",
+                                                    " WHERE last_active_at < $1::bigint",
                                                     {live_since}));
     removed = static_cast<int>(purged.affected());
     return absl::OkStatus();
   })));
   return removed;
+}
+
+absl::Status PostgresSessionStore::Discard(const std::string& practice_id,
+                                           const std::string& session_id) {
+  return WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
+    return conn
+        .Exec("DELETE FROM sessions WHERE id = $1::text AND practice_id = $2::text"
+              " AND turn_count = 0",
+              {session_id, practice_id})
+        .status();
+  }));
 }
 
 }  // namespace vet::session

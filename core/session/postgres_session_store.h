@@ -68,6 +68,7 @@ class PostgresSessionStore final : public SessionStore {
                                 const std::string& holder, absl::Duration lease) override;
   absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) override;
   absl::StatusOr<int> Purge() override;
+  absl::Status Discard(const std::string& practice_id, const std::string& session_id) override;
 
  private:
   PostgresSessionStore(std::unique_ptr<storage::PostgresPool> pool, const Clock& clock,

@@ -44,7 +44,7 @@ struct SessionPage {
 
 struct SessionOptions {
   // A session with no turn for longer than this has expired (VET_SESSION_TTL):
-  // it is NOT_FOUND like an ended one, and Purge removes it.
+  // it is NOT_FOUND, and Purge removes it (an ended one too).
   absl::Duration ttl = absl::Hours(24);
 };
 
@@ -58,20 +58,23 @@ class SessionStore {
   // A new session with an unguessable id (128 random bits or more).
   virtual absl::StatusOr<SessionRecord> Create(const std::string& practice_id) = 0;
 
-  // kNotFound when the id is unknown, ended, expired, or belongs to another
+  // The session with its turns, also once ended (`ended`), until it is
+  // purged. kNotFound when the id is unknown, expired, or belongs to another
   // practice (the message never says which: SessionNotFound).
   virtual absl::StatusOr<SessionRecord> Get(const std::string& practice_id,
                                             const std::string& session_id) = 0;
 
   // Appends a turn (its number is assigned) and marks the session active.
+  // kNotFound as for Get, and for an ended session.
   virtual absl::Status AppendTurn(const std::string& practice_id, const std::string& session_id,
                                   TurnRecord turn) = 0;
 
-  // kNotFound as for Get.
+  // Ends the session: no more turns; it stays readable until purged. OK
+  // also when it had ended already (safe to retry); kNotFound as for Get.
   virtual absl::Status End(const std::string& practice_id, const std::string& session_id) = 0;
 
-  // The practice's live sessions (neither ended nor expired), most recently
-  // active first (ties by id), with their turns. page_size 0 means 20; more
+  // The practice's sessions not yet expired, ended ones included, most
+  // recently active first (ties by id), with their turns. page_size 0 means 20; more
   // than 100 is kInvalidArgument. The page token is opaque and keyset-based
   // (the last session's activity time and id), so a page stays correct while
   // other sessions are created or ended; kInvalidArgument for a token this
@@ -83,7 +86,7 @@ class SessionStore {
   // store, until ReleaseClaim or until `lease` has passed (so the claim of a
   // server that crashed lapses). Returns false while another holder's claim
   // is in force (the caller waits and tries again); true when `holder` has
-  // it, also when it had it already. kNotFound as for Get.
+  // it, also when it had it already. kNotFound as for Get, and once ended.
   virtual absl::StatusOr<bool> TryClaim(const std::string& practice_id,
                                         const std::string& session_id,
                                         const std::string& holder, absl::Duration lease) = 0;
@@ -92,10 +95,15 @@ class SessionStore {
   virtual absl::Status ReleaseClaim(const std::string& session_id,
                                     const std::string& holder) = 0;
 
-  // Deletes ended sessions and those expired (no turn for longer than the
-  // TTL), with their turns. Returns how many sessions were removed. The
+  // Deletes the sessions expired (no turn for longer than the TTL, ended or
+  // not), with their turns. Returns how many sessions were removed. The
   // server calls it periodically.
   virtual absl::StatusOr<int> Purge() = 0;
+  // Deletes one session of the practice that has no turns (one created for
+  // a question that was refused before it ran, so that it leaves nothing
+  // behind). OK when there is no such session, and when it has turns (then
+  // it is kept).
+  virtual absl::Status Discard(const std::string& practice_id, const std::string& session_id) = 0;
 };
 
 // The NOT_FOUND status every store returns for an unknown, ended, expired or

@@ -255,7 +255,7 @@ TEST_P(SessionStoreTest, NumbersTurnsInOrderAndKeepsEveryField) {
   }
 }
 
-TEST_P(SessionStoreTest, UnknownForeignEndedAndExpiredSessionsLookTheSame) {
+TEST_P(SessionStoreTest, UnknownForeignAndExpiredSessionsLookTheSame) {
   const std::string live = NewSession();
   const std::string ended = NewSession();
   const std::string expires = NewSession();
@@ -267,7 +267,7 @@ TEST_P(SessionStoreTest, UnknownForeignEndedAndExpiredSessionsLookTheSame) {
 
   const std::string unknown(32, 'a');
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"clinic", unknown}, {"other", live}, {"clinic", ended}, {"clinic", expires}};
+      {"clinic", unknown}, {"other", live}, {"other", ended}, {"clinic", expires}};
   for (const auto& [practice, id] : cases) {
     SCOPED_TRACE(absl::StrCat(practice, "/", id));
     const absl::Status expected = SessionNotFound(id);
@@ -276,6 +276,8 @@ TEST_P(SessionStoreTest, UnknownForeignEndedAndExpiredSessionsLookTheSame) {
     EXPECT_EQ(store_->AppendTurn(practice, id, MakeTurn("q")), expected);
     EXPECT_EQ(store_->End(practice, id), expected);
   }
+  // The practice's own ended session takes no turns, but stays readable.
+  EXPECT_EQ(store_->AppendTurn("clinic", ended, MakeTurn("q")), SessionNotFound(ended));
   // A message that is the same whichever it was: only the id differs.
   EXPECT_EQ(SessionNotFound(live).message(),
             absl::StrCat("no active session '", live,
@@ -386,15 +388,21 @@ TEST_P(SessionStoreTest, ListRefusesBadPageSizesAndTokens) {
   }
 }
 
-TEST_P(SessionStoreTest, ListShowsOnlyThePracticesLiveSessions) {
+TEST_P(SessionStoreTest, ListShowsThePracticesSessionsNotExpiredEndedOnesIncluded) {
   const std::string stale = NewSession();
   clock_.Advance(kTtl / 2);
   const std::string live = NewSession();
+  clock_.Advance(absl::Seconds(1));
   const std::string ended = NewSession();
   NewSession("other");
   ASSERT_THAT(store_->End("clinic", ended), IsOk());
   clock_.Advance(kTtl / 2 + absl::Microseconds(1));
-  EXPECT_EQ(ListAll("clinic", 0), std::vector<std::string>{live});
+  EXPECT_EQ(ListAll("clinic", 0), (std::vector<std::string>{ended, live}));
+  auto listed = store_->List("clinic", 0, "");
+  ASSERT_THAT(listed, IsOk());
+  ASSERT_EQ(listed->sessions.size(), 2u);
+  EXPECT_TRUE(listed->sessions[0].ended);
+  EXPECT_FALSE(listed->sessions[1].ended);
   EXPECT_EQ(ListAll("other", 0).size(), 1u);
   EXPECT_TRUE(ListAll("nobody", 0).empty());
   auto empty = store_->List("nobody", 0, "");
@@ -402,9 +410,45 @@ TEST_P(SessionStoreTest, ListShowsOnlyThePracticesLiveSessions) {
   EXPECT_TRUE(empty->next_page_token.empty());
 }
 
-TEST_P(SessionStoreTest, PurgeRemovesEndedAndExpiredSessionsOnly) {
+TEST_P(SessionStoreTest, AnEndedSessionIsReadableUntilPurgedAndEndingItAgainIsOk) {
+  const std::string id = NewSession();
+  TurnRecord turn = MakeTurn("revenue last month");
+  turn.cost_micros = 1200;
+  ASSERT_THAT(store_->AppendTurn("clinic", id, turn), IsOk());
+  ASSERT_THAT(store_->End("clinic", id), IsOk());
+  EXPECT_THAT(store_->End("clinic", id), IsOk()) << "safe to retry";
+  auto got = store_->Get("clinic", id);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->ended);
+  ASSERT_EQ(got->turns.size(), 1u);
+  EXPECT_EQ(got->turns[0].question, "revenue last month");
+  EXPECT_EQ(got->turns[0].cost_micros, 1200);
+  EXPECT_THAT(store_->End("other", id), StatusIs(absl::StatusCode::kNotFound));
+  // Purged a TTL after its last turn, like any session.
+  clock_.Advance(kTtl + absl::Microseconds(1));
+  EXPECT_THAT(store_->Purge(), IsOkAndHolds(1));
+  EXPECT_THAT(store_->Get("clinic", id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->End("clinic", id), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(SessionStoreTest, DiscardRemovesOnlyTheSessionsOwnTurnlessSession) {
+  const std::string empty = NewSession();
+  const std::string used = NewSession();
+  ASSERT_THAT(store_->AppendTurn("clinic", used, MakeTurn("q")), IsOk());
+  EXPECT_THAT(store_->Discard("other", empty), IsOk());
+  EXPECT_THAT(store_->Get("clinic", empty), IsOk()) << "another practice cannot discard it";
+  EXPECT_THAT(store_->Discard("clinic", used), IsOk());
+  EXPECT_THAT(store_->Get("clinic", used), IsOk()) << "a session with turns is kept";
+  EXPECT_THAT(store_->Discard("clinic", empty), IsOk());
+  EXPECT_THAT(store_->Get("clinic", empty), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(ListAll("clinic", 0), std::vector<std::string>{used});
+  EXPECT_THAT(store_->Discard("clinic", "0123456789abcdef0123456789abcdef"), IsOk());
+}
+
+TEST_P(SessionStoreTest, PurgeRemovesExpiredSessionsEndedOrNotOnly) {
   std::vector<std::string> expired = {NewSession(), NewSession("other")};
   ASSERT_THAT(store_->AppendTurn("clinic", expired[0], MakeTurn("old")), IsOk());
+  ASSERT_THAT(store_->End("other", expired[1]), IsOk());
   clock_.Advance(kTtl / 2);
   std::vector<std::string> live = {NewSession(), NewSession(), NewSession("other")};
   std::vector<std::string> ended = {NewSession(), NewSession("other")};
@@ -417,7 +461,9 @@ TEST_P(SessionStoreTest, PurgeRemovesEndedAndExpiredSessionsOnly) {
   ASSERT_THAT(store_->End("other", ended[1]), IsOk());
   clock_.Advance(kTtl / 2 + absl::Microseconds(1));
 
-  EXPECT_THAT(store_->Purge(), IsOkAndHolds(4));
+  // The two expired ones (one of them ended); the recently ended stay
+  // readable until their TTL passes.
+  EXPECT_THAT(store_->Purge(), IsOkAndHolds(2));
   EXPECT_THAT(store_->Purge(), IsOkAndHolds(0));
   for (const std::string& id : live) {
     const std::string practice = id == live[2] ? "other" : "clinic";
@@ -426,7 +472,10 @@ TEST_P(SessionStoreTest, PurgeRemovesEndedAndExpiredSessionsOnly) {
     EXPECT_EQ(Numbers(*s), OneTo(1));
   }
   EXPECT_THAT(store_->Get("clinic", expired[0]), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Get("clinic", ended[0]), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Get("other", expired[1]), StatusIs(absl::StatusCode::kNotFound));
+  auto still = store_->Get("clinic", ended[0]);
+  ASSERT_THAT(still, IsOk());
+  EXPECT_TRUE(still->ended);
   // The live sessions keep numbering where they were.
   ASSERT_THAT(store_->AppendTurn("clinic", live[0], MakeTurn("q2")), IsOk());
   EXPECT_EQ(Numbers(*store_->Get("clinic", live[0])), OneTo(2));
@@ -471,7 +520,9 @@ TEST_P(DurableSessionStoreTest, SurvivesReopening) {
   EXPECT_EQ(got->turns[0].answer, "$12,000");
   EXPECT_EQ(got->turns[0].cost_micros, 42);
   EXPECT_EQ(got->turns[1].question, "and by vet?");
-  EXPECT_THAT(store_->Get("clinic", ended), StatusIs(absl::StatusCode::kNotFound));
+  auto ended_got = store_->Get("clinic", ended);
+  ASSERT_THAT(ended_got, IsOk());
+  EXPECT_TRUE(ended_got->ended) << "the ended state survives reopening";
   ASSERT_THAT(store_->AppendTurn("clinic", id, MakeTurn("third")), IsOk());
   EXPECT_EQ(Numbers(*store_->Get("clinic", id)), OneTo(3));
 }
@@ -561,9 +612,12 @@ TEST_P(DurableSessionStoreTest, ReplicasShareSessionsAndNumberTurnsTogether) {
     EXPECT_EQ(Numbers(*got), OneTo(2 * kThreadsEach * kTurnsEach));
   }
   ASSERT_THAT(replica->End("clinic", id), IsOk());
-  EXPECT_THAT(store_->Get("clinic", id), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->End("clinic", id), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Purge(), IsOkAndHolds(1));
+  auto ended = store_->Get("clinic", id);
+  ASSERT_THAT(ended, IsOk());
+  EXPECT_TRUE(ended->ended) << "one replica sees the other's End";
+  EXPECT_THAT(store_->AppendTurn("clinic", id, MakeTurn("q")),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->End("clinic", id), IsOk());
   EXPECT_THAT(replica->Get("clinic", theirs->id), IsOk());
 }
 

@@ -56,10 +56,11 @@ CREATE TABLE IF NOT EXISTS session_turns (
 );
 )sql";
 
-// The columns of a session, in the order ReadSession expects.
-constexpr char kLiveSession[] =
-    "SELECT id, practice_id, created_at, last_active_at FROM sessions"
-    " WHERE id = ? AND practice_id = ? AND ended = 0 AND last_active_at >= ?";
+// The columns of a session, in the order ReadSession expects: a session
+// not expired, ended or not (an ended one stays readable until purged).
+constexpr char kKeptSession[] =
+    "SELECT id, practice_id, created_at, last_active_at, ended FROM sessions"
+    " WHERE id = ? AND practice_id = ? AND last_active_at >= ?";
 
 SessionRecord ReadSession(const SqliteStatement& row) {
   SessionRecord s;
@@ -67,6 +68,7 @@ SessionRecord ReadSession(const SqliteStatement& row) {
   s.practice_id = row.Text(1);
   s.created_at = absl::FromUnixMicros(row.Int(2));
   s.last_active_at = absl::FromUnixMicros(row.Int(3));
+  s.ended = row.Int(4) != 0;
   return s;
 }
 
@@ -152,7 +154,7 @@ absl::StatusOr<SessionRecord> SqliteSessionStore::Get(const std::string& practic
   const int64_t live_since = internal::LiveSinceMicros(internal::NowMicros(clock_), options_.ttl);
   absl::MutexLock lock(&mu_);
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kRead));
-  SqliteStatement find(*db_, kLiveSession);
+  SqliteStatement find(*db_, kKeptSession);
   find.Bind(session_id).Bind(practice_id).Bind(live_since);
   VET_ASSIGN_OR_RETURN(bool found, find.Step());
   if (!found) return SessionNotFound(session_id);
@@ -206,10 +208,11 @@ absl::Status SqliteSessionStore::End(const std::string& practice_id,
                                      const std::string& session_id) {
   const int64_t live_since = internal::LiveSinceMicros(internal::NowMicros(clock_), options_.ttl);
   absl::MutexLock lock(&mu_);
-  // Kept (NOT_FOUND) until Purge deletes it with its turns.
+  // Readable (ended) until Purge deletes it with its turns; ending it again
+  // is OK, so a client may retry.
   SqliteStatement end(*db_,
                       "UPDATE sessions SET ended = 1"
-                      " WHERE id = ? AND practice_id = ? AND ended = 0 AND last_active_at >= ?"
+                      " WHERE id = ? AND practice_id = ? AND last_active_at >= ?"
                       " RETURNING id");
   end.Bind(session_id).Bind(practice_id).Bind(live_since);
   VET_ASSIGN_OR_RETURN(bool ended, end.Step());
@@ -274,8 +277,8 @@ absl::StatusOr<SessionPage> SqliteSessionStore::List(const std::string& practice
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kRead));
   // One row more than the page, to know whether there is a next page.
   SqliteStatement list(*db_,
-                       "SELECT id, practice_id, created_at, last_active_at FROM sessions"
-                       " WHERE practice_id = ?1 AND ended = 0 AND last_active_at >= ?2"
+                       "SELECT id, practice_id, created_at, last_active_at, ended FROM sessions"
+                       " WHERE practice_id = ?1 AND last_active_at >= ?2"
                        "   AND (?3 = 0 OR last_active_at < ?4"
                        "        OR (last_active_at = ?4 AND id > ?5))"
                        " ORDER BY last_active_at DESC, id LIMIT ?6");
@@ -312,11 +315,11 @@ absl::StatusOr<int> SqliteSessionStore::Purge() {
   VET_RETURN_IF_ERROR(
       SqliteStatement(*db_,
                       "DELETE FROM session_turns WHERE session_id IN"
-                      " (SELECT id FROM sessions WHERE ended = 1 OR last_active_at < ?)")
+                      " (SELECT id FROM sessions WHERE last_active_at < ?)")
           .Bind(live_since)
           .Run());
   SqliteStatement purge(*db_,
-                        "DELETE FROM sessions WHERE ended = 1 OR last_active_at < ? RETURNING id");
+                        "DELETE FROM sessions WHERE last_active_at < ? RETURNING id");
   purge.Bind(live_since);
   int removed = 0;
   while (true) {
@@ -326,6 +329,18 @@ absl::StatusOr<int> SqliteSessionStore::Purge() {
   }
   VET_RETURN_IF_ERROR(txn.Commit());
   return removed;
+}
+
+absl::Status SqliteSessionStore::Discard(const std::string& practice_id,
+                                         const std::string& session_id) {
+  absl::MutexLock lock(&mu_);
+  return SqliteStatement(*db_,
+                         "DELETE FROM sessions WHERE id = ? AND practice_id = ?"
+                         " AND NOT EXISTS (SELECT 1 FROM session_turns WHERE session_id = ?)")
+      .Bind(session_id)
+      .Bind(practice_id)
+      .Bind(session_id)
+      .Run();
 }
 
 }  // namespace vet::session
