@@ -102,7 +102,7 @@ function showError(target, error, context) {
              el('span', { text: error.message }),
              el('span', { class: 'muted', text: ` (${code})` }));
   box.hidden = false;
-  if (code === 'UNAUTHENTICATED') {
+  if (code === 'UNAUTHENTICATED' && target === 'error') {
     box.append(el('div', {}, el('button', { type: 'button', class: 'link', id: 'reauth' },
                                 'Sign in again')));
     $('reauth').addEventListener('click', signOut);
@@ -202,11 +202,14 @@ async function refreshSessions() {
     list.replaceChildren();
     for (const s of r.sessions || []) {
       const when = s.lastActiveAt ? new Date(s.lastActiveAt).toLocaleString() : '';
-      const first = s.turns && s.turns.length ? s.turns[0].question : 'Conversation';
+      // ListSessions may leave the turns out: then the start time names it.
+      const started = s.createdAt ? new Date(s.createdAt).toLocaleString() : '';
+      const first = s.turns && s.turns.length ? s.turns[0].question
+                                              : `Conversation started ${started}`;
       const open = el('button', { type: 'button', class: 'link' }, first);
       open.addEventListener('click', () => openSession(s.sessionId));
       const item = el('li', { class: s.sessionId === sessionId ? 'current' : '' }, open,
-                      el('div', { class: 'muted', text: `${when} · ${money(s.totalCostMicros)}` }));
+                      el('div', { class: 'muted', text: `last active ${when} · ${money(s.totalCostMicros)}${s.sessionId === sessionId ? ' · current' : ''}` }));
       list.append(item);
     }
     if (!list.children.length) list.append(el('li', { class: 'muted', text: 'No conversations yet.' }));
