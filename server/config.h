@@ -32,8 +32,8 @@ struct ServerOptions {
   // Prometheus text at http://<metrics_listen>/metrics; empty disables.
   std::string metrics_listen = "127.0.0.1:9464";
   // The HTTP/JSON gateway and web console (server/http_gateway.h):
-  // "host:port", empty (the default) turns it off. HTTPS with the gRPC
-  // listener's certificate when TLS is on. The rest are not flags (tests
+  // "host:port", empty (the default) turns it off. Plain HTTP, also when
+  // the gRPC listener speaks TLS (a proxy in front terminates TLS). The rest are not flags (tests
   // set them): request threads, event streams at once (fewer than the
   // threads), the largest body, how long a write may wait for a client
   // that does not read, and the idle time before an SSE keep-alive comment.

@@ -6,10 +6,6 @@
 // of filling the gateway's memory.
 #include "server/http_gateway.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -247,11 +243,6 @@ int CivetLog(const mg_connection*, const char* message) {
   return 1;  // handled: civetweb writes nothing itself
 }
 
-// Loads the PEM certificate chain and key (and client CAs) from memory into
-// civetweb's SSL_CTX: the files were read once at start-up, like the gRPC
-// listener's.
-int InitSsl(void* ssl_ctx, void* user_data);
-
 }  // namespace
 
 class HttpGateway::Impl {
@@ -266,7 +257,6 @@ class HttpGateway::Impl {
   absl::Status Start();
   void Stop();
   int port() const { return port_; }
-  bool tls() const { return !options_.tls.cert_chain.empty(); }
   int open_streams() const { return open_streams_.load(); }
   const Options& options() const { return options_; }
 
@@ -305,65 +295,17 @@ class HttpGateway::Impl {
   std::set<AskStream*> streams_ ABSL_GUARDED_BY(mu_);
 };
 
-namespace {
-
-int InitSsl(void* ssl_ctx, void* user_data) {
-  const TlsFiles& tls = static_cast<HttpGateway::Impl*>(user_data)->options().tls;
-  SSL_CTX* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  bool ok = true;
-  BIO* certs = BIO_new_mem_buf(tls.cert_chain.data(), static_cast<int>(tls.cert_chain.size()));
-  X509* leaf = PEM_read_bio_X509_AUX(certs, nullptr, nullptr, nullptr);
-  ok = leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
-  X509_free(leaf);
-  // The rest of the chain; the context takes ownership of each.
-  while (X509* ca = PEM_read_bio_X509(certs, nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add_extra_chain_cert(ctx, ca) != 1) {
-      X509_free(ca);
-      ok = false;
-    }
-  }
-  BIO_free(certs);
-  BIO* key_bio =
-      BIO_new_mem_buf(tls.private_key.data(), static_cast<int>(tls.private_key.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
-  ok = ok && key != nullptr && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
-       SSL_CTX_check_private_key(ctx) == 1;
-  EVP_PKEY_free(key);
-  BIO_free(key_bio);
-  if (ok && !tls.client_ca.empty()) {
-    BIO* cas = BIO_new_mem_buf(tls.client_ca.data(), static_cast<int>(tls.client_ca.size()));
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-    int added = 0;
-    while (X509* ca = PEM_read_bio_X509(cas, nullptr, nullptr, nullptr)) {
-      added += X509_STORE_add_cert(store, ca);
-      X509_free(ca);
-    }
-    BIO_free(cas);
-    ok = added > 0;
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  }
-  ERR_clear_error();  // the PEM loops end on an expected "no start line"
-  return ok ? 1 : -1;
-}
-
-}  // namespace
-
 absl::Status HttpGateway::Impl::Start() {
   const size_t colon = options_.listen.rfind(':');
   if (colon == std::string::npos || colon + 1 == options_.listen.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--http_listen '", options_.listen, "' is not host:port"));
   }
-  if (tls()) {
-    static const bool tls_ready = mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS;
-    if (!tls_ready) return absl::FailedPreconditionError("civetweb was built without TLS");
-  }
-  // civetweb takes a bare port for all addresses and host:port otherwise;
-  // a trailing 's' makes the port HTTPS.
+  // civetweb takes a bare port for all addresses and host:port otherwise.
   std::string host = options_.listen.substr(0, colon);
   if (host == "0.0.0.0" || host == "*" || host.empty()) host.clear();
   std::string ports = absl::StrCat(host.empty() ? "" : absl::StrCat(host, ":"),
-                                   options_.listen.substr(colon + 1), tls() ? "s" : "");
+                                   options_.listen.substr(colon + 1));
   const std::string threads = absl::StrCat(options_.threads);
   const std::string timeout_ms =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.write_timeout)));
@@ -377,12 +319,10 @@ absl::Status HttpGateway::Impl::Start() {
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
   callbacks.log_message = CivetLog;
-  if (tls()) callbacks.init_ssl = InitSsl;
   ctx_ = mg_start(&callbacks, this, config);
   if (ctx_ == nullptr) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.listen, " for HTTP (in use, or not a local address",
-        tls() ? ", or the TLS certificate was refused" : "", ")"));
+        "cannot listen on ", options_.listen, " for HTTP (in use, or not a local address)"));
   }
   mg_server_port bound[4];
   const int n = mg_get_server_ports(ctx_, 4, bound);
@@ -552,8 +492,10 @@ void HttpGateway::Impl::Ask(mg_connection* conn) {
                                            "the server is shutting down"));
     }
     streams_.insert(&stream);
+    // Started under the lock: Stop's TryCancel must find the call started
+    // (a cancel before the call starts would be lost).
+    stream.Start(*stub_, request);
   }
-  stream.Start(*stub_, request);
 
   // The HTTP status waits for the first event: a call refused before any
   // event (a bad key, a bad request, the server busy) answers with its own
@@ -665,7 +607,6 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Start(
 HttpGateway::HttpGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpGateway::~HttpGateway() = default;
 int HttpGateway::port() const { return impl_->port(); }
-bool HttpGateway::tls() const { return impl_->tls(); }
 void HttpGateway::Stop() { impl_->Stop(); }
 int HttpGateway::open_streams() const { return impl_->open_streams(); }
 

@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
-#include "server/config.h"
 
 namespace vet::server {
 
@@ -43,16 +42,14 @@ class HttpGateway {
     // writing it is how a client that went away is noticed (then the
     // question is cancelled).
     absl::Duration keepalive = absl::Seconds(10);
-    // HTTPS with this certificate and key (the gRPC listener's); empty
-    // cert_chain: plain HTTP. With client_ca, clients must present a
-    // certificate signed by it, as on the gRPC listener.
-    TlsFiles tls;
   };
 
   // Starts listening. `channel` reaches the AnalyticsService (normally the
   // server's InProcessChannel) and must stay usable until the gateway is
   // destroyed. Returns kUnavailable when the address cannot be bound,
-  // kInvalidArgument for bad options or TLS files OpenSSL refuses.
+  // kInvalidArgument for bad options. Plain HTTP only: Debian's civetweb
+  // crashed serving HTTPS with a context set up in memory, so TLS is for a
+  // proxy in front (README).
   static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(
       Options options, std::shared_ptr<grpc::Channel> channel);
   // Stops: cancels the questions of open event streams and waits for every
@@ -61,8 +58,6 @@ class HttpGateway {
 
   // The bound port.
   int port() const;
-  // Whether it serves HTTPS.
-  bool tls() const;
 
   // Stops accepting requests, cancels the questions of open event streams
   // and waits for the request threads. Idempotent; thread-safe.

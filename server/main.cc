@@ -33,7 +33,7 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "(mutual TLS); needs --tls_cert [VET_TLS_CLIENT_CA]");
 ABSL_FLAG(std::string, http_listen, "",
           "HTTP/JSON gateway and web console address, e.g. 127.0.0.1:8080; empty (the "
-          "default) turns it off; HTTPS with --tls_cert [VET_HTTP_LISTEN]");
+          "default) turns it off; plain HTTP (TLS: a proxy in front) [VET_HTTP_LISTEN]");
 ABSL_FLAG(std::string, log_format, "text",
           "Log lines on stderr: text, or json (one object a line: time, level, practice, "
           "session, question_id, trace_id, message) [VET_LOG_FORMAT]");

@@ -333,7 +333,6 @@ absl::StatusOr<std::unique_ptr<audit::AuditStore>> OpenAuditStore(const ServerOp
 
 // The HTTP gateway, a client of `server` through its in-process channel.
 absl::StatusOr<std::unique_ptr<HttpGateway>> StartGateway(const ServerOptions& options,
-                                                          const TlsFiles& tls,
                                                           grpc::Server& server) {
   HttpGateway::Options gateway;
   gateway.listen = options.http_listen;
@@ -342,7 +341,6 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> StartGateway(const ServerOptions& o
   gateway.max_body_bytes = options.http_max_body_bytes;
   gateway.write_timeout = options.http_write_timeout;
   gateway.keepalive = options.http_keepalive;
-  gateway.tls = tls;
   grpc::ChannelArguments args;
   return HttpGateway::Start(std::move(gateway), server.InProcessChannel(args));
 }
@@ -525,7 +523,6 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  const TlsFiles tls_for_http = tls_files;
   builder.AddListeningPort(options.listen, ListenerCredentials(std::move(tls_files)), &s.port);
   builder.RegisterService(s.service.get());
   s.server = builder.BuildAndStart();
@@ -536,7 +533,11 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
   if (!options.http_listen.empty()) {
-    VET_ASSIGN_OR_RETURN(s.gateway, StartGateway(options, tls_for_http, *s.server));
+    if (TlsEnabled(options)) {
+      LogWarning("--http_listen serves plain HTTP even with --tls_cert: keep it on 127.0.0.1 "
+                 "or put a TLS proxy in front");
+    }
+    VET_ASSIGN_OR_RETURN(s.gateway, StartGateway(options, *s.server));
   }
   const char* transport = !TlsEnabled(options)            ? "plaintext"
                           : options.tls_client_ca.empty() ? "TLS"
@@ -548,7 +549,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                          : "");
   if (s.gateway != nullptr) {
     // Like the line above, scripts and tests read the port up to the '/'.
-    LogInfo("HTTP gateway and web console on ", s.gateway->tls() ? "https" : "http", "://",
+    LogInfo("HTTP gateway and web console on http://",
             options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
             s.gateway->port(), "/");
   }
