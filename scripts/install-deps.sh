@@ -24,6 +24,12 @@ PACKAGES=(
   python3-yaml
   # the TLS tests generate their certificates
   openssl
+  # the HTTP/JSON gateway (server/http_gateway.h)
+  libcivetweb-dev
+  # the web console's browser test (tests/web/: playwright-core from npm
+  # drives it headless; runs as root with --no-sandbox)
+  # (npm comes with the nodesource Node 20 used here; tests/web/run.sh says so if missing)
+  chromium nodejs
 )
 
 missing=()

@@ -267,6 +267,19 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.demo_invoice_lines < 100 || o.demo_invoice_lines > 20'000'000) {
     return absl::InvalidArgumentError("--demo_invoice_lines must be between 100 and 20000000");
   }
+  if (!o.http_listen.empty() && o.http_listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_listen '", o.http_listen, "' must be HOST:PORT, e.g. 127.0.0.1:8080, or empty"));
+  }
+  if (o.http_threads < 2 || o.http_max_streams < 1 || o.http_max_streams >= o.http_threads) {
+    return absl::InvalidArgumentError(
+        "the HTTP gateway needs 1 <= http_max_streams < http_threads");
+  }
+  if (o.http_max_body_bytes < 1024 || o.http_write_timeout <= absl::ZeroDuration() ||
+      o.http_keepalive <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "the HTTP gateway needs http_max_body_bytes >= 1024 and positive timeouts");
+  }
   VET_RETURN_IF_ERROR(CheckTlsCombination(o));
   return budget::ValidateBudgetOptions(o.budget);
 }

@@ -31,6 +31,18 @@ struct ServerOptions {
   std::string log_format = "text";
   // Prometheus text at http://<metrics_listen>/metrics; empty disables.
   std::string metrics_listen = "127.0.0.1:9464";
+  // The HTTP/JSON gateway and web console (server/http_gateway.h):
+  // "host:port", empty (the default) turns it off. Plain HTTP, also when
+  // the gRPC listener speaks TLS (a proxy in front terminates TLS). The rest are not flags (tests
+  // set them): request threads, event streams at once (fewer than the
+  // threads), the largest body, how long a write may wait for a client
+  // that does not read, and the idle time before an SSE keep-alive comment.
+  std::string http_listen;
+  int http_threads = 64;
+  int http_max_streams = 48;
+  int64_t http_max_body_bytes = 64 << 10;
+  absl::Duration http_write_timeout = absl::Seconds(30);
+  absl::Duration http_keepalive = absl::Seconds(10);
   // Per-practice data and the stores live here.
   std::string state_dir;
   // JSON file of practices (see core/practice/practice.h); may be empty with demo.

@@ -31,6 +31,9 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; both or neit
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificates; clients must present a certificate signed by one "
           "(mutual TLS); needs --tls_cert [VET_TLS_CLIENT_CA]");
+ABSL_FLAG(std::string, http_listen, "",
+          "HTTP/JSON gateway and web console address, e.g. 127.0.0.1:8080; empty (the "
+          "default) turns it off; plain HTTP (TLS: a proxy in front) [VET_HTTP_LISTEN]");
 ABSL_FLAG(std::string, log_format, "text",
           "Log lines on stderr: text, or json (one object a line: time, level, practice, "
           "session, question_id, trace_id, message) [VET_LOG_FORMAT]");
@@ -182,6 +185,7 @@ bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
   str("VET_TLS_CERT", FLAGS_tls_cert);
   str("VET_TLS_KEY", FLAGS_tls_key);
   str("VET_TLS_CLIENT_CA", FLAGS_tls_client_ca);
+  str("VET_HTTP_LISTEN", FLAGS_http_listen);
   str("VET_LOG_FORMAT", FLAGS_log_format);
   str("VET_METRICS_LISTEN", FLAGS_metrics_listen);
   str("VET_STATE_DIR", FLAGS_state_dir);
@@ -277,6 +281,7 @@ int main(int argc, char** argv) {
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
   options.log_format = log_format;
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);

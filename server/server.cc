@@ -59,6 +59,7 @@
 #include "server/metrics.h"
 #include "server/process_metrics.h"
 #include "server/grpc_log.h"
+#include "server/http_gateway.h"
 #include "server/protobuf_log.h"
 
 namespace vet::server {
@@ -100,6 +101,8 @@ struct VetServer::State {
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<WorkerPool> import_pool;
   std::unique_ptr<grpc::Server> server;
+  // A client of `server` (its in-process channel): destroyed first.
+  std::unique_ptr<HttpGateway> gateway;
   int port = 0;
   int metrics_port = 0;
 
@@ -328,6 +331,20 @@ absl::StatusOr<std::unique_ptr<audit::AuditStore>> OpenAuditStore(const ServerOp
   return std::unique_ptr<audit::AuditStore>(std::move(sqlite));
 }
 
+// The HTTP gateway, a client of `server` through its in-process channel.
+absl::StatusOr<std::unique_ptr<HttpGateway>> StartGateway(const ServerOptions& options,
+                                                          grpc::Server& server) {
+  HttpGateway::Options gateway;
+  gateway.listen = options.http_listen;
+  gateway.threads = options.http_threads;
+  gateway.max_streams = options.http_max_streams;
+  gateway.max_body_bytes = options.http_max_body_bytes;
+  gateway.write_timeout = options.http_write_timeout;
+  gateway.keepalive = options.http_keepalive;
+  grpc::ChannelArguments args;
+  return HttpGateway::Start(std::move(gateway), server.InProcessChannel(args));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
@@ -515,6 +532,13 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
+  if (!options.http_listen.empty()) {
+    if (TlsEnabled(options)) {
+      LogWarning("--http_listen serves plain HTTP even with --tls_cert: keep it on 127.0.0.1 "
+                 "or put a TLS proxy in front");
+    }
+    VET_ASSIGN_OR_RETURN(s.gateway, StartGateway(options, *s.server));
+  }
   const char* transport = !TlsEnabled(options)            ? "plaintext"
                           : options.tls_client_ca.empty() ? "TLS"
                                                           : "mutual TLS";
@@ -523,6 +547,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
           ":", s.port, "; ", transport, "; practices: ", PracticeIds(*s.practices),
           s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
                          : "");
+  if (s.gateway != nullptr) {
+    // Like the line above, scripts and tests read the port up to the '/'.
+    LogInfo("HTTP gateway and web console on http://",
+            options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
+            s.gateway->port(), "/");
+  }
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }
 
@@ -535,6 +565,9 @@ VetServer::~VetServer() {
 
 int VetServer::port() const { return state_->port; }
 int VetServer::metrics_port() const { return state_->metrics_port; }
+int VetServer::http_port() const {
+  return state_->gateway != nullptr ? state_->gateway->port() : 0;
+}
 
 absl::Status VetServer::ReloadPractices() {
   State& s = *state_;
@@ -560,6 +593,9 @@ void VetServer::Shutdown(absl::Duration grace) {
   // Waits for in-flight calls until the deadline, then cancels them; the
   // pipeline sees the cancellation and the calls finish.
   state_->server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  // After the gRPC server: its questions, the gateway's among them, have
+  // finished or been cancelled, so the gateway's threads come back.
+  if (state_->gateway != nullptr) state_->gateway->Stop();
   absl::MutexLock lock(&state_->mu);
   state_->shutdown_done = true;
 }

@@ -27,6 +27,8 @@ class VetServer {
   int port() const;
   // The bound metrics port, or 0 when metrics are disabled.
   int metrics_port() const;
+  // The bound HTTP gateway port, or 0 when http_listen is empty.
+  int http_port() const;
 
   // Rereads the practices file (and re-adds the demo practice with --demo):
   // new practices, rotated keys and removed practices take effect for new
