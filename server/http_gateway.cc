@@ -24,6 +24,8 @@
 #include "civetweb.h"
 #include "core/common/log.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
@@ -674,10 +676,19 @@ std::string ErrorJson(const grpc::Status& status) {
   if (!google::protobuf::util::MessageToJsonString(message, &message_json).ok()) {
     message_json = "\"(the message is not valid UTF-8)\"";
   }
-  // TODO(issue 16 part 3): decode status.error_details() (a serialized
-  // google.rpc.Status) into its details, each as proto3 JSON with "@type",
-  // once proto/google/rpc/ is on this branch. Until then: none.
-  const std::string details_json = "[]";
+  // The google.rpc.Status details (ErrorInfo, RetryInfo, BadRequest), each
+  // as proto3 JSON with its "@type", as gRPC-JSON transcoders render them.
+  std::string details_json = "[";
+  google::rpc::Status rpc;
+  if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& detail : rpc.details()) {
+      std::string one;
+      if (!google::protobuf::util::MessageToJsonString(detail, &one).ok()) continue;
+      if (details_json.size() > 1) details_json += ",";
+      details_json += one;
+    }
+  }
+  details_json += "]";
   return absl::StrCat("{\"code\":\"", StatusCodeName(status.error_code()),
                       "\",\"message\":", message_json, ",\"details\":", details_json, "}");
 }
