@@ -87,7 +87,10 @@ TEST(NullTracerTest, SpansHaveIdsOfTheirOwnInTheParentsTrace) {
   EXPECT_NE(span->context().parent_id, kParentId);
   auto root = NullTracer().StartSpan("root", TraceContext{});
   EXPECT_EQ(root->context().trace_id.size(), 32u);
+  EXPECT_EQ(root->context().flags, 0);
   EXPECT_TRUE(ParseTraceparent(FormatTraceparent(root->context())).has_value());
+  EXPECT_NE(NullTracer().StartSpan("root", TraceContext{})->context().trace_id,
+            root->context().trace_id);
 }
 
 SpanData Sample() {

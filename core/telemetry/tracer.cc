@@ -27,7 +27,7 @@ class NullTracerImpl final : public Tracer {
   std::unique_ptr<Span> StartSpan(absl::string_view, const TraceContext& parent,
                                   SpanKind) override {
     // Flags as the parent's: a caller's sampling decision passes through
-    // untouched (NewTrace's 0 for a new trace).
+    // untouched (0, not sampled, for a new trace).
     return std::make_unique<NullSpan>(
         ChildContext(parent, /*sampled=*/false));
   }
