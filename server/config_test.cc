@@ -293,8 +293,8 @@ TEST(DotEnvTest, TheExampleFileParses) {
   EXPECT_EQ(env->count("OPENAI_API_KEY"), 0u) << "the example must not set a key";
   EXPECT_EQ(env->at("VET_TLS_CERT"), "") << "plaintext unless a certificate is given";
   // Its tracing settings are valid, and leave tracing off.
-  auto tracing = telemetry::TracingOptionsFromEnv(
-      [&env](const char* name) -> absl::optional<std::string> {
+  auto tracing =
+      telemetry::TracingOptionsFromEnv([&env](const char* name) -> absl::optional<std::string> {
         auto it = env->find(name);
         if (it == env->end()) return absl::nullopt;
         return it->second;

@@ -151,8 +151,8 @@ Metrics::Metrics()
                             "Spans not exported, by reason: queue_full, export_failed, "
                             "shutdown")
                         .Register(*registry_);
-  for (absl::string_view reason : {telemetry::kDropQueueFull, telemetry::kDropExportFailed,
-                                   telemetry::kDropShutdown}) {
+  for (absl::string_view reason :
+       {telemetry::kDropQueueFull, telemetry::kDropExportFailed, telemetry::kDropShutdown}) {
     spans_dropped_->Add({{"reason", std::string(reason)}});
   }
 }

@@ -250,8 +250,7 @@ std::string PracticeIds(const PracticeRegistry& practices) {
 }
 
 absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
-    const ServerOptions& options, const budget::PricingTable& pricing,
-    telemetry::Tracer* tracer) {
+    const ServerOptions& options, const budget::PricingTable& pricing, telemetry::Tracer* tracer) {
   VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode,
                        codegen::ParsePlannerMode(options.planner));
   std::unique_ptr<codegen::CodeGenerator> model;
@@ -373,11 +372,11 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     s.metrics_port = ports.empty() ? 0 : ports[0];
   }
   VET_ASSIGN_OR_RETURN(
-      s.tracer, telemetry::MakeTracer(options.tracing, BuildVersion(), RealClock::Get(),
-                                      [metrics = s.metrics.get()](absl::string_view reason,
-                                                                  int64_t spans) {
-                                        metrics->RecordSpansDropped(reason, spans);
-                                      }));
+      s.tracer,
+      telemetry::MakeTracer(options.tracing, BuildVersion(), RealClock::Get(),
+                            [metrics = s.metrics.get()](absl::string_view reason, int64_t spans) {
+                              metrics->RecordSpansDropped(reason, spans);
+                            }));
   if (s.tracer != nullptr) {
     LogInfo("traces: OTLP/HTTP JSON to ", options.tracing.endpoint, " as ",
             options.tracing.service_name, ", sampler ", options.tracing.sampler.Describe());

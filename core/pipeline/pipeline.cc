@@ -814,9 +814,11 @@ void Pipeline::Question::End(absl::Status status) {
   if (reservation_.ok()) {
     const bool commit = spend_.micros > 0 || status.ok();
     auto span = StartSpan(commit ? "budget.commit" : "budget.release");
-    absl::Status settled = commit ? deps_.budget->Commit(*reservation_, spend_)
-                                  : deps_.budget->Release(*reservation_);
-    if (span->recording()) span->SetAttribute("vet.cost_usd", telemetry::MicrosToUsd(spend_.micros));
+    absl::Status settled =
+        commit ? deps_.budget->Commit(*reservation_, spend_) : deps_.budget->Release(*reservation_);
+    if (span->recording()) {
+      span->SetAttribute("vet.cost_usd", telemetry::MicrosToUsd(spend_.micros));
+    }
     EndSpan(span, settled);
     if (!settled.ok()) LogError("budget settlement failed: ", settled.ToString());
     turn_.cost_micros = spend_.micros;

@@ -51,23 +51,6 @@ class BatchTracer::RecordingSpan final : public Span {
   bool ended_ = false;
 };
 
-namespace {
-
-class UnsampledSpan final : public Span {
- public:
-  explicit UnsampledSpan(TraceContext context) : context_(std::move(context)) {}
-  const TraceContext& context() const override { return context_; }
-  bool recording() const override { return false; }
-  void SetAttribute(absl::string_view, AttributeValue) override {}
-  void SetStatus(const absl::Status&) override {}
-  void End() override {}
-
- private:
-  const TraceContext context_;
-};
-
-}  // namespace
-
 BatchTracer::BatchTracer(Options options, std::unique_ptr<SpanExporter> exporter,
                          const Clock& clock)
     : options_(std::move(options)), exporter_(std::move(exporter)), clock_(clock) {
@@ -81,7 +64,7 @@ std::unique_ptr<Span> BatchTracer::StartSpan(absl::string_view name, const Trace
   TraceContext context = ChildContext(parent, /*sampled=*/true);
   const bool sampled = options_.sampler.ShouldSample(parent, context.trace_id);
   context.flags = static_cast<uint8_t>((context.flags & ~1) | (sampled ? 1 : 0));
-  if (!sampled) return std::make_unique<UnsampledSpan>(std::move(context));
+  if (!sampled) return NonRecordingSpan(std::move(context));
   SpanData data;
   data.name = std::string(name);
   data.kind = kind;

@@ -16,14 +16,13 @@ namespace vet::telemetry {
 namespace {
 
 // A positive integer variable, or kInvalidArgument.
-absl::Status ReadPositive(const EnvLookup& lookup, const char* name, int64_t max,
-                          int64_t* out) {
+absl::Status ReadPositive(const EnvLookup& lookup, const char* name, int64_t max, int64_t* out) {
   absl::optional<std::string> v = lookup(name);
   if (!v.has_value() || absl::StripAsciiWhitespace(*v).empty()) return absl::OkStatus();
   int64_t n = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*v), &n) || n <= 0 || n > max) {
-    return absl::InvalidArgumentError(absl::StrCat(name, "='", v->substr(0, 40),
-                                                   "' is not an integer from 1 to ", max));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, "='", v->substr(0, 40), "' is not an integer from 1 to ", max));
   }
   *out = n;
   return absl::OkStatus();
@@ -70,8 +69,8 @@ absl::StatusOr<TracingOptions> TracingOptionsFromEnv(const EnvLookup& lookup) {
 
   const std::string exporter = absl::AsciiStrToLower(Value(lookup, "OTEL_TRACES_EXPORTER"));
   if (!exporter.empty() && exporter != "otlp" && exporter != "none") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "OTEL_TRACES_EXPORTER='", exporter.substr(0, 40), "' is not otlp or none"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("OTEL_TRACES_EXPORTER='", exporter.substr(0, 40), "' is not otlp or none"));
   }
   const std::string disabled = absl::AsciiStrToLower(Value(lookup, "OTEL_SDK_DISABLED"));
   if (exporter == "none" || disabled == "true") return options;

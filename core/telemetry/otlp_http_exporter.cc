@@ -38,9 +38,9 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 absl::StatusOr<std::unique_ptr<OtlpHttpExporter>> OtlpHttpExporter::Create(Options options) {
   if (!absl::StartsWith(options.endpoint, "http://") &&
       !absl::StartsWith(options.endpoint, "https://")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the OTLP traces endpoint '", options.endpoint.substr(0, 200),
-        "' is not an http:// or https:// URL"));
+    return absl::InvalidArgumentError(absl::StrCat("the OTLP traces endpoint '",
+                                                   options.endpoint.substr(0, 200),
+                                                   "' is not an http:// or https:// URL"));
   }
   GlobalInit();
   auto exporter = std::unique_ptr<OtlpHttpExporter>(new OtlpHttpExporter(std::move(options)));
@@ -75,8 +75,8 @@ absl::Status OtlpHttpExporter::Export(const std::vector<SpanData>& spans, absl::
   // At least a millisecond: curl reads 0 as "no limit".
   const long total_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(left)));
   const long connect_ms = std::min<long>(
-      total_ms, std::max<long>(1, static_cast<long>(
-                                      absl::ToInt64Milliseconds(options_.connect_timeout))));
+      total_ms,
+      std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout))));
   curl_easy_setopt(easy, CURLOPT_URL, options_.endpoint.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
@@ -97,9 +97,9 @@ absl::Status OtlpHttpExporter::Export(const std::vector<SpanData>& spans, absl::
         absl::StrCat("the OTLP receiver at ", options_.endpoint, " did not answer in time"));
   }
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat("the OTLP receiver at ", options_.endpoint,
-                                               " could not be reached: ",
-                                               error[0] != 0 ? error : curl_easy_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat("the OTLP receiver at ", options_.endpoint,
+                     " could not be reached: ", error[0] != 0 ? error : curl_easy_strerror(rc)));
   }
   if (http < 200 || http > 299) {
     return absl::UnavailableError(absl::StrCat("the OTLP receiver at ", options_.endpoint,

@@ -4,10 +4,6 @@
 // or slow costs nothing but the spans.
 #include "core/telemetry/otlp_http_exporter.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "tests/testing/closed_port.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
@@ -35,19 +32,6 @@ FakeOpenAiServer::Response Accepted() {
   FakeOpenAiServer::Response r;
   r.body = "{}";
   return r;
-}
-
-// A loopback port nothing listens on: bound, then closed.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::unique_ptr<OtlpHttpExporter> ExporterTo(const std::string& endpoint) {
@@ -86,9 +70,9 @@ TEST(OtlpHttpExporterTest, PostsJsonToTheTracesEndpoint) {
   rapidjson::Document doc;
   ASSERT_FALSE(doc.Parse(requests[0].body.c_str()).HasParseError());
   EXPECT_EQ(doc["resourceSpans"][0]["scopeSpans"][0]["spans"].Size(), 2u);
-  EXPECT_STREQ(doc["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"]
-                   .GetString(),
-               "vet-test");
+  EXPECT_STREQ(
+      doc["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"].GetString(),
+      "vet-test");
 }
 
 TEST(OtlpHttpExporterTest, ReportsAReceiverThatRefusesIsDownOrHangs) {
@@ -108,7 +92,8 @@ TEST(OtlpHttpExporterTest, ReportsAReceiverThatRefusesIsDownOrHangs) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 
-  auto down = ExporterTo(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v1/traces"));
+  auto down = ExporterTo(
+      absl::StrCat("http://127.0.0.1:", vet::testing::ClosedLoopbackPort(), "/v1/traces"));
   EXPECT_THAT(down->Export({OneSpan("a")}, absl::Now() + absl::Seconds(5)),
               StatusIs(absl::StatusCode::kUnavailable));
 }
@@ -149,7 +134,8 @@ TEST(OtlpHttpExporterTest, TracerCountsSpansItCouldNotSendToAClosedPort) {
     if (reason == kDropExportFailed) failed += n;
   };
   BatchTracer tracer(options,
-                     ExporterTo(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v1/traces")),
+                     ExporterTo(absl::StrCat(
+                         "http://127.0.0.1:", vet::testing::ClosedLoopbackPort(), "/v1/traces")),
                      RealClock::Get());
   const absl::Time start = absl::Now();
   for (int i = 0; i < 5; ++i) tracer.StartSpan("s", TraceContext{})->End();

@@ -119,8 +119,7 @@ void WriteSpan(Writer& w, const SpanData& span) {
 
 }  // namespace
 
-std::string EncodeExportRequest(const OtlpResource& resource,
-                                const std::vector<SpanData>& spans) {
+std::string EncodeExportRequest(const OtlpResource& resource, const std::vector<SpanData>& spans) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();

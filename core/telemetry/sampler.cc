@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
@@ -19,8 +19,8 @@ absl::StatusOr<Sampler> Sampler::Parse(absl::string_view name, absl::string_view
   double ratio = 1.0;
   arg = absl::StripAsciiWhitespace(arg);
   if (!arg.empty() && (!absl::SimpleAtod(arg, &ratio) || !(ratio >= 0.0 && ratio <= 1.0))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "OTEL_TRACES_SAMPLER_ARG='", arg.substr(0, 40), "' is not a ratio between 0 and 1"));
+    return absl::InvalidArgumentError(absl::StrCat("OTEL_TRACES_SAMPLER_ARG='", arg.substr(0, 40),
+                                                   "' is not a ratio between 0 and 1"));
   }
   absl::string_view rest = n;
   const bool parent_based = absl::ConsumePrefix(&rest, "parentbased_");
@@ -32,10 +32,10 @@ absl::StatusOr<Sampler> Sampler::Parse(absl::string_view name, absl::string_view
   } else if (rest == "traceidratio") {
     root = Root::kTraceIdRatio;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "OTEL_TRACES_SAMPLER='", name.substr(0, 40),
-        "' is not always_on, always_off, traceidratio, parentbased_always_on, "
-        "parentbased_always_off or parentbased_traceidratio"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("OTEL_TRACES_SAMPLER='", name.substr(0, 40),
+                     "' is not always_on, always_off, traceidratio, parentbased_always_on, "
+                     "parentbased_always_off or parentbased_traceidratio"));
   }
   return Sampler(root, ratio, parent_based);
 }
@@ -59,8 +59,7 @@ bool Sampler::RootDecision(absl::string_view trace_id) const {
   // The trace id's last 8 bytes as a number below 2^63, compared with the
   // ratio's share of that range.
   uint64_t low = 0;
-  if (trace_id.size() != 32 ||
-      !absl::SimpleHexAtoi(trace_id.substr(16), &low)) {
+  if (trace_id.size() != 32 || !absl::SimpleHexAtoi(trace_id.substr(16), &low)) {
     return false;
   }
   low >>= 1;

@@ -42,10 +42,8 @@ TEST(SamplerTest, ParsesEveryStandardSampler) {
             "parentbased_traceidratio{0.5}");
   EXPECT_EQ(Sampler::Parse("parentbased_always_off", "")->Describe(), "parentbased_always_off");
   EXPECT_THAT(Sampler::Parse("jaeger_remote", ""), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Sampler::Parse("traceidratio", "1.5"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Sampler::Parse("traceidratio", "half"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Sampler::Parse("traceidratio", "1.5"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Sampler::Parse("traceidratio", "half"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SamplerTest, ParentBasedFollowsTheCallersFlagAndTheRootSamplerOtherwise) {
@@ -193,21 +191,21 @@ TEST(OtelConfigTest, ReadsTheStandardVariables) {
                      {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318/custom"}});
   EXPECT_EQ(options->endpoint, "http://b:4318/custom");
   // Turned off on purpose.
-  EXPECT_TRUE(FromEnv({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"},
-                       {"OTEL_TRACES_EXPORTER", "none"}})
-                  ->endpoint.empty());
-  EXPECT_TRUE(FromEnv({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"},
-                       {"OTEL_SDK_DISABLED", "true"}})
-                  ->endpoint.empty());
+  EXPECT_TRUE(
+      FromEnv({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"}, {"OTEL_TRACES_EXPORTER", "none"}})
+          ->endpoint.empty());
+  EXPECT_TRUE(
+      FromEnv({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"}, {"OTEL_SDK_DISABLED", "true"}})
+          ->endpoint.empty());
 }
 
 TEST(OtelConfigTest, RefusesWhatItCannotDo) {
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"OTEL_TRACES_SAMPLER", "xray"},
-           {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"},
-           {"OTEL_BSP_SCHEDULE_DELAY", "-5"},
-           {"OTEL_BSP_MAX_QUEUE_SIZE", "lots"},
-           {"OTEL_TRACES_EXPORTER", "zipkin"}}) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"OTEL_TRACES_SAMPLER", "xray"},
+                                                        {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"},
+                                                        {"OTEL_BSP_SCHEDULE_DELAY", "-5"},
+                                                        {"OTEL_BSP_MAX_QUEUE_SIZE", "lots"},
+                                                        {"OTEL_TRACES_EXPORTER", "zipkin"}}) {
     SCOPED_TRACE(name);
     EXPECT_THAT(FromEnv({{name, value}}), StatusIs(absl::StatusCode::kInvalidArgument));
   }
@@ -228,8 +226,7 @@ class GatedExporter final : public SpanExporter {
     release_.WaitForNotificationWithTimeout(deadline - absl::Now());
     absl::MutexLock lock(&mu_);
     for (const SpanData& s : spans) names_.push_back(s.name);
-    return release_.HasBeenNotified() ? absl::OkStatus()
-                                      : absl::DeadlineExceededError("held");
+    return release_.HasBeenNotified() ? absl::OkStatus() : absl::DeadlineExceededError("held");
   }
   void Release() { release_.Notify(); }
   int calls() const {

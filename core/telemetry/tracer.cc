@@ -9,9 +9,9 @@
 namespace vet::telemetry {
 namespace {
 
-class NullSpan final : public Span {
+class NonRecording final : public Span {
  public:
-  explicit NullSpan(TraceContext context) : context_(std::move(context)) {}
+  explicit NonRecording(TraceContext context) : context_(std::move(context)) {}
   const TraceContext& context() const override { return context_; }
   bool recording() const override { return false; }
   void SetAttribute(absl::string_view, AttributeValue) override {}
@@ -28,8 +28,7 @@ class NullTracerImpl final : public Tracer {
                                   SpanKind) override {
     // Flags as the parent's: a caller's sampling decision passes through
     // untouched (0, not sampled, for a new trace).
-    return std::make_unique<NullSpan>(
-        ChildContext(parent, /*sampled=*/false));
+    return NonRecordingSpan(ChildContext(parent, /*sampled=*/false));
   }
 };
 
@@ -42,6 +41,10 @@ uint64_t NonZero64() {
 }
 
 }  // namespace
+
+std::unique_ptr<Span> NonRecordingSpan(TraceContext context) {
+  return std::make_unique<NonRecording>(std::move(context));
+}
 
 Tracer& NullTracer() {
   static Tracer* tracer = new NullTracerImpl();

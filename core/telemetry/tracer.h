@@ -24,8 +24,7 @@ enum class SpanKind { kInternal, kServer, kClient };
 
 // An attribute's value: string, integer, double, bool or an array of
 // strings (gen_ai.response.finish_reasons is one).
-using AttributeValue =
-    absl::variant<std::string, int64_t, double, bool, std::vector<std::string>>;
+using AttributeValue = absl::variant<std::string, int64_t, double, bool, std::vector<std::string>>;
 
 // One span. Not thread-safe: one thread at a time uses it (the question's
 // steps run one after another). Ended at most once: End() or destruction,
@@ -66,6 +65,10 @@ class Tracer {
 // still have ids (Span::context()), drawn from a cheap per-thread generator.
 // A process-wide instance; never destroyed.
 Tracer& NullTracer();
+
+// A span that records nothing, with `context` as its own: NullTracer's, and
+// a recording tracer's when the sampler leaves a span out.
+std::unique_ptr<Span> NonRecordingSpan(TraceContext context);
 
 // `tracer`, or NullTracer() when it is null: for options that default to
 // none.

@@ -5,10 +5,6 @@
 // span a child of a span of the same trace, each model call a child of its
 // code generation with the GenAI attributes. A receiver that is down or
 // hangs costs a question nothing.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -26,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "server/server.h"
+#include "tests/testing/closed_port.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/wait.h"
@@ -115,19 +112,6 @@ const Received* Named(const std::vector<Received>& spans, absl::string_view name
     if (s.name == name) return &s;
   }
   return nullptr;
-}
-
-// A loopback port nothing listens on: bound, then closed.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 struct AskOutcome {
@@ -287,8 +271,7 @@ TEST_F(TraceIntegrationTest, AQuestionsSpansReachTheCollectorInTheCallersTrace) 
   EXPECT_EQ(chat->strings.at("gen_ai.request.model"), "gpt-5.2");
   EXPECT_EQ(chat->ints.at("gen_ai.usage.input_tokens"), "120");
   EXPECT_EQ(chat->ints.at("gen_ai.usage.output_tokens"), "40");
-  EXPECT_EQ(chat->arrays.at("gen_ai.response.finish_reasons"),
-            std::vector<std::string>{"stop"});
+  EXPECT_EQ(chat->arrays.at("gen_ai.response.finish_reasons"), std::vector<std::string>{"stop"});
   EXPECT_EQ(chat->strings.at("vet.practice_id"), "demo");
   EXPECT_GT(chat->doubles.at("vet.cost_usd"), 0.0);
   std::vector<Fake::Request> to_model = model_->requests();
@@ -331,7 +314,7 @@ TEST_F(TraceIntegrationTest, AFailedQuestionsSpansSayWhy) {
 }
 
 TEST_F(TraceIntegrationTest, AQuestionSucceedsWhenTheCollectorIsDown) {
-  StartServer(absl::StrCat("http://127.0.0.1:", ClosedPort(), "/v1/traces"));
+  StartServer(absl::StrCat("http://127.0.0.1:", vet::testing::ClosedLoopbackPort(), "/v1/traces"));
   model_->Enqueue(Fake::Completion("```python\nresult = 42\n```\n"));
   AskOutcome outcome = Ask(kModelQuestion, "");
   ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
@@ -339,8 +322,7 @@ TEST_F(TraceIntegrationTest, AQuestionSucceedsWhenTheCollectorIsDown) {
   EXPECT_TRUE(WaitUntil([&] {
     const std::string metrics = vet::testing::HttpGet(server_->metrics_port(), "/metrics");
     return absl::StrContains(metrics, "vet_trace_spans_dropped_total{reason=\"export_failed\"}") &&
-           !absl::StrContains(metrics,
-                              "vet_trace_spans_dropped_total{reason=\"export_failed\"} 0");
+           !absl::StrContains(metrics, "vet_trace_spans_dropped_total{reason=\"export_failed\"} 0");
   }));
 }
 
