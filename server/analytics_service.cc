@@ -46,7 +46,8 @@ std::string ApiKey(const grpc::CallbackServerContext* context) {
 }
 
 // The call's W3C trace: the caller's traceparent when it sent a valid one,
-// else a new trace (an invalid header is ignored, as the spec says).
+// else none, and the Ask span starts a new trace (an invalid header is
+// ignored, as the spec says).
 TraceContext TraceOf(const grpc::CallbackServerContext* context) {
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("traceparent");
@@ -55,7 +56,22 @@ TraceContext TraceOf(const grpc::CallbackServerContext* context) {
       return *parsed;
     }
   }
-  return NewTrace();
+  return TraceContext();
+}
+
+// The Ask's server span: what the caller hears as this server's span, and
+// the parent of the question's spans.
+std::unique_ptr<telemetry::Span> StartAskSpan(const AnalyticsService::Deps& deps,
+                                              const grpc::CallbackServerContext* context) {
+  auto span = telemetry::TracerOrNull(deps.tracer)
+                  .StartSpan("vetanalytics.v1.AnalyticsService/Ask", TraceOf(context),
+                             telemetry::SpanKind::kServer);
+  if (span->recording()) {
+    span->SetAttribute("rpc.system", std::string("grpc"));
+    span->SetAttribute("rpc.service", std::string("vetanalytics.v1.AnalyticsService"));
+    span->SetAttribute("rpc.method", std::string("Ask"));
+  }
+  return span;
 }
 
 // Validates the practice id's form first (so that a malformed id is
@@ -136,12 +152,16 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // status.
   AskReactor(const AnalyticsService::Deps& deps, grpc::CallbackServerContext* context,
              const absl::StatusOr<v1::AskRequest>& request)
-      : deps_(deps), context_(context), started_at_(deps.clock->Now()), trace_(TraceOf(context)) {
+      : deps_(deps),
+        context_(context),
+        started_at_(deps.clock->Now()),
+        span_(StartAskSpan(deps, context)),
+        trace_(span_->context()) {
     deps_.metrics->active_streams().Increment();
     // This server's span of the trace goes back to the caller (with the
     // first event or the status), so a client without a trace of its own
-    // learns the id to quote; questions log it and send it to the model.
-    trace_.parent_id = ChildSpan(trace_).parent_id;
+    // learns the id to quote; questions log it and make their spans its
+    // children.
     context->AddInitialMetadata("traceparent", FormatTraceparent(trace_));
     log_context_ = std::make_shared<LogContext>(LogContext{"", "", "", trace_.trace_id});
     {
@@ -158,6 +178,7 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       return;
     }
     practice_ = *practice;
+    if (span_->recording()) span_->SetAttribute("vet.practice_id", practice_->id);
     log_context_ = std::make_shared<LogContext>(
         LogContext{practice_->id, request->session_id(), "", trace_.trace_id});
     audit_->SetQuestion(request->question());
@@ -363,12 +384,19 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                                   deps_.clock->Now() - started_at_);
     grpc::Status sent = ToGrpcStatus(result);
     audit_->Finish(AuditedStatus(sent));
+    if (span_->recording()) {
+      span_->SetAttribute("rpc.grpc.status_code", static_cast<int64_t>(sent.error_code()));
+    }
+    span_->SetStatus(result);
+    span_->End();
     Finish(std::move(sent));
   }
 
   const AnalyticsService::Deps& deps_;
   grpc::CallbackServerContext* const context_;
   const absl::Time started_at_;
+  // Started first, ended when the call finishes (DoFinish).
+  const std::unique_ptr<telemetry::Span> span_;
   // The call's trace, its parent id this server's span.
   TraceContext trace_;
   // What the reactor's own lines carry (the pipeline adds the question id

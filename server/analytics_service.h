@@ -21,6 +21,7 @@
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
 #include "core/session/session_store.h"
+#include "core/telemetry/tracer.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "server/call_audit.h"
 #include "server/metrics.h"
@@ -89,6 +90,10 @@ class AnalyticsService final : public internal::RawAnalyticsService {
     // store; nullptr records nothing and ListAudit is UNIMPLEMENTED.
     audit::AuditRecorder* audit = nullptr;
     audit::AuditStore* audit_store = nullptr;
+    // Each Ask is a server span (a child of the caller's traceparent, or a
+    // new trace's root) and the parent of its question's spans; nullptr:
+    // none recorded (telemetry::NullTracer()).
+    telemetry::Tracer* tracer = nullptr;
   };
   explicit AnalyticsService(Deps deps) : deps_(deps) {}
 

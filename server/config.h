@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/budget/budget_rules.h"
+#include "core/telemetry/otel_config.h"
 
 namespace vet::server {
 
@@ -153,6 +154,9 @@ struct ServerOptions {
   // What a second of sandbox execution costs, in micro-dollars
   // (SANDBOX_COST_PER_SECOND is in USD); 0: free.
   int64_t sandbox_micros_per_second = 0;
+  // OpenTelemetry traces (OTEL_* variables, env or .env;
+  // core/telemetry/otel_config.h): off unless an endpoint is set.
+  telemetry::TracingOptions tracing;
 };
 
 // The default state directory: $XDG_STATE_HOME/vet-analytics, else

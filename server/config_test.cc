@@ -4,7 +4,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "core/practice/practice.h"
+#include "core/telemetry/otel_config.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -290,6 +292,16 @@ TEST(DotEnvTest, TheExampleFileParses) {
   EXPECT_EQ(env->at("VET_PLANNER"), "first");
   EXPECT_EQ(env->count("OPENAI_API_KEY"), 0u) << "the example must not set a key";
   EXPECT_EQ(env->at("VET_TLS_CERT"), "") << "plaintext unless a certificate is given";
+  // Its tracing settings are valid, and leave tracing off.
+  auto tracing =
+      telemetry::TracingOptionsFromEnv([&env](const char* name) -> absl::optional<std::string> {
+        auto it = env->find(name);
+        if (it == env->end()) return absl::nullopt;
+        return it->second;
+      });
+  ASSERT_THAT(tracing, IsOk());
+  EXPECT_EQ(tracing->endpoint, "") << "traces are off unless an endpoint is set";
+  EXPECT_EQ(tracing->service_name, "vet-analytics");
 }
 
 TEST(ExampleFilesTest, TheExamplePracticesFileParsesWithItsBudgetOverrides) {

@@ -18,8 +18,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "core/common/log.h"
 #include "core/common/version.h"
+#include "core/telemetry/otel_config.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -356,6 +358,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.sandbox_micros_per_second = std::llround(sandbox_cost * 1e6);
+  // OpenTelemetry's own variables (environment, then .env), not flags: the
+  // names every collector's documentation uses.
+  auto tracing = vet::telemetry::TracingOptionsFromEnv(
+      [&dotenv](const char* name) -> absl::optional<std::string> {
+        if (const char* v = std::getenv(name)) return std::string(v);
+        if (auto it = dotenv->find(name); it != dotenv->end()) return it->second;
+        return absl::nullopt;
+      });
+  if (!tracing.ok()) {
+    std::cerr << "vet-analytics-server: " << tracing.status().message() << "\n";
+    return 2;
+  }
+  options.tracing = *std::move(tracing);
 
   auto server = vet::server::VetServer::Start(options);
   if (!server.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "core/common/version.h"
+#include "core/telemetry/batch_tracer.h"
 #include "prometheus/metric_family.h"
 
 namespace vet::server {
@@ -144,6 +145,16 @@ Metrics::Metrics()
                              audit::kDropRefusalLimit, audit::kDropUnattributed}) {
     audit_.dropped->Add({{"reason", reason}});
   }
+  spans_dropped_ = &prometheus::BuildCounter()
+                        .Name("vet_trace_spans_dropped_total")
+                        .Help(
+                            "Spans not exported, by reason: queue_full, export_failed, "
+                            "shutdown")
+                        .Register(*registry_);
+  for (absl::string_view reason :
+       {telemetry::kDropQueueFull, telemetry::kDropExportFailed, telemetry::kDropShutdown}) {
+    spans_dropped_->Add({{"reason", std::string(reason)}});
+  }
 }
 
 Metrics::~Metrics() = default;
@@ -154,6 +165,10 @@ void Metrics::AuditCounters::Written(int64_t entries) {
 
 void Metrics::AuditCounters::Dropped(absl::string_view reason, int64_t entries) {
   dropped->Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(entries));
+}
+
+void Metrics::RecordSpansDropped(absl::string_view reason, int64_t spans) {
+  spans_dropped_->Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(spans));
 }
 
 std::shared_ptr<prometheus::Collectable> Metrics::collectable() const { return exposed_; }

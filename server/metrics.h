@@ -85,6 +85,10 @@ class Metrics {
   // them.
   audit::AuditMetrics& audit() { return audit_; }
 
+  // Spans the tracer lost (vet_trace_spans_dropped_total{reason}), as
+  // telemetry::BatchTracer::Options::on_dropped reports them.
+  void RecordSpansDropped(absl::string_view reason, int64_t spans);
+
  private:
   class Exposed;
   class AuditCounters final : public audit::AuditMetrics {
@@ -111,6 +115,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* execution_;
   prometheus::Histogram* execution_wait_;
   AuditCounters audit_;
+  prometheus::Family<prometheus::Counter>* spans_dropped_;
 };
 
 }  // namespace vet::server

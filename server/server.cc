@@ -32,6 +32,7 @@
 #include "core/codegen/routing_generator.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "core/common/version.h"
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
 #include "core/data/dataset_source.h"
@@ -48,6 +49,8 @@
 #include "core/session/in_memory_session_store.h"
 #include "core/session/postgres_session_store.h"
 #include "core/session/sqlite_session_store.h"
+#include "core/telemetry/batch_tracer.h"
+#include "core/telemetry/otel_config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -72,6 +75,9 @@ struct VetServer::State {
   std::unique_ptr<Metrics> metrics;
   ProcessCollector process_metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
+  // Null when tracing is off; destroyed (flushing what is queued, for up
+  // to its shutdown timeout) after everything that starts spans.
+  std::unique_ptr<telemetry::BatchTracer> tracer;
   // Practice data: the store replicas share (VET_DATABASE_URL; null
   // without one) and where questions and imports get it; destroyed after
   // everything that reads it.
@@ -247,7 +253,7 @@ std::string PracticeIds(const PracticeRegistry& practices) {
 }
 
 absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
-    const ServerOptions& options, const budget::PricingTable& pricing) {
+    const ServerOptions& options, const budget::PricingTable& pricing, telemetry::Tracer* tracer) {
   VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode,
                        codegen::ParsePlannerMode(options.planner));
   std::unique_ptr<codegen::CodeGenerator> model;
@@ -262,6 +268,7 @@ absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
     model_options.stream = options.model_stream;
     model_options.pricing = &pricing;
     model_options.context_tokens = options.context_tokens;
+    model_options.tracer = tracer;
     LogInfo("codegen: model ", options.openai_model, " at ", client->endpoint(),
             options.openai_api_key.empty() ? " (no API key)" : "",
             "; offline planner: ", options.planner);
@@ -381,6 +388,16 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     std::vector<int> ports = s.exposer->GetListeningPorts();
     s.metrics_port = ports.empty() ? 0 : ports[0];
   }
+  VET_ASSIGN_OR_RETURN(
+      s.tracer,
+      telemetry::MakeTracer(options.tracing, BuildVersion(), RealClock::Get(),
+                            [metrics = s.metrics.get()](absl::string_view reason, int64_t spans) {
+                              metrics->RecordSpansDropped(reason, spans);
+                            }));
+  if (s.tracer != nullptr) {
+    LogInfo("traces: OTLP/HTTP JSON to ", options.tracing.endpoint, " as ",
+            options.tracing.service_name, ", sampler ", options.tracing.sampler.Describe());
+  }
 
   if (!options.database_url.empty()) {
     // Replicas share practice data through the database: an import through
@@ -476,7 +493,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     // Never count a model as free because nobody priced it.
     VET_RETURN_IF_ERROR(s.pricing->Require(options.openai_model));
   }
-  VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options, *s.pricing));
+  VET_ASSIGN_OR_RETURN(s.generator, MakeGenerator(options, *s.pricing, s.tracer.get()));
   AddPracticeSeries(options, *s.pricing, *s.practices, *s.metrics);
 
   VET_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Executor> inner, MakeExecutor(options));
@@ -502,7 +519,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
                                s.executor.get(), s.datasets.get(), &RealClock::Get(),
-                               s.pricing.get(), s.pool.get(), s.data.get()});
+                               s.pricing.get(), s.pool.get(), s.data.get(), s.tracer.get()});
   s.admission = std::make_unique<pipeline::QuestionAdmission>(
       pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
                                            options.rate_limit, options.rate_burst},
@@ -515,7 +532,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
                          options.max_import_memory_mb << 20},
       s.admission.get(), options.max_buffered_event_bytes, options.stalled_stream_limit,
-      s.audit.get(), s.audit_store.get()});
+      s.audit.get(), s.audit_store.get(), s.tracer.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

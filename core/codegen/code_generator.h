@@ -54,8 +54,9 @@ struct CodeRequest {
   std::vector<PriorTurn> history;
   // 1 for the first attempt; > 1 when repairing.
   int attempt = 1;
-  // The question's W3C traceparent header value, sent on every model call
-  // (core/common/trace_context.h); empty: none. The planner ignores it.
+  // The question's W3C traceparent header value (core/common/trace_context.h):
+  // its code generation span, the parent of every model call's span; empty:
+  // none. The planner ignores it.
   std::string traceparent;
   // Set when repairing: the code that failed and its error, scrubbed.
   std::string failed_code;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -18,6 +19,7 @@
 #include "core/codegen/personal_data_shield.h"
 #include "core/codegen/semantic_layer.h"
 #include "core/common/status_macros.h"
+#include "core/common/trace_context.h"
 #include "core/data/schema.h"
 
 namespace vet::codegen {
@@ -199,6 +201,8 @@ struct ModelCodeGenerator::Generation {
   // Hides the practice's personal values in everything this generation
   // sends, with the same placeholders in both calls.
   std::unique_ptr<PersonalDataShield::Redaction> redaction;
+  // The model call in flight.
+  std::unique_ptr<telemetry::Span> span;
 };
 
 namespace {
@@ -229,7 +233,23 @@ void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
   g->chat.messages = Prompt(Hidden(g->current, *g->redaction));
   g->chat.max_completion_tokens = options_.max_completion_tokens;
   g->chat.stream = options_.stream && static_cast<bool>(request.on_code_delta);
-  g->chat.traceparent = request.traceparent;
+  // The call's span, a child of the question's code generation; the model
+  // service sees it as its parent.
+  const absl::optional<TraceContext> parent = ParseTraceparent(request.traceparent);
+  g->span = telemetry::TracerOrNull(options_.tracer)
+                .StartSpan(absl::StrCat("chat ", g->chat.model), parent.value_or(TraceContext{}),
+                           telemetry::SpanKind::kClient);
+  if (g->span->recording()) {
+    // OpenTelemetry's GenAI semantic conventions, and this service's own.
+    g->span->SetAttribute("gen_ai.operation.name", std::string("chat"));
+    g->span->SetAttribute("gen_ai.system", std::string("openai"));
+    g->span->SetAttribute("gen_ai.request.model", g->chat.model);
+    g->span->SetAttribute("gen_ai.request.max_tokens",
+                          static_cast<int64_t>(g->chat.max_completion_tokens));
+    g->span->SetAttribute("vet.practice_id", request.practice_id);
+    g->span->SetAttribute("vet.model_call", static_cast<int64_t>(g->call));
+  }
+  if (parent.has_value()) g->chat.traceparent = FormatTraceparent(g->span->context());
   client_->CompleteAsync(g->chat, g->callbacks, *g->cancel,
                          [this, g](absl::StatusOr<ChatResponse> reply) {
                            OnReply(g, std::move(reply));
@@ -238,7 +258,10 @@ void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
 
 void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
                                  absl::StatusOr<ChatResponse> result) {
+  std::unique_ptr<telemetry::Span> span = std::move(g->span);
   if (!result.ok()) {
+    span->SetStatus(result.status());
+    span->End();
     GenerateCallback done = std::move(g->done);
     return done(result.status());
   }
@@ -269,6 +292,15 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
     request.on_spend(CallSpend{model, prompt_tokens, cached, completion_tokens, cost});
   }
 
+  if (span->recording()) {
+    span->SetAttribute("gen_ai.response.model", out.model);
+    span->SetAttribute("gen_ai.usage.input_tokens", prompt_tokens);
+    span->SetAttribute("gen_ai.usage.output_tokens", completion_tokens);
+    span->SetAttribute("gen_ai.response.finish_reasons",
+                       std::vector<std::string>{reply.finish_reason});
+    span->SetAttribute("vet.cost_usd", telemetry::MicrosToUsd(cost));
+  }
+
   out.code = internal::ExtractCode(reply.content);
   // The model wrote placeholders where the question named a person: the
   // values go back in here, for the sandbox, after the check.
@@ -280,6 +312,9 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
       : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
                          : internal::CheckImports(out.code);
   out.code = g->redaction->Reveal(out.code);
+  // A reply the check refused is a failed call, though the server answered.
+  span->SetStatus(checked);
+  span->End();
   if (checked.ok()) {
     out.summary = absl::StrCat("model ", out.model, " for: ", request.question);
     GenerateCallback done = std::move(g->done);

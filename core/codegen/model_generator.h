@@ -24,6 +24,7 @@
 #include "core/budget/pricing.h"
 #include "core/codegen/code_generator.h"
 #include "core/codegen/model/chat_client.h"
+#include "core/telemetry/tracer.h"
 
 namespace vet::codegen {
 
@@ -42,6 +43,11 @@ class ModelCodeGenerator final : public CodeGenerator {
     // Prices of `model` and of the models the soft cap downgrades to
     // (CodeRequest::model). Must outlive the generator.
     const budget::PricingTable* pricing = &budget::PricingTable::Default();
+    // Each model call is a span (kind client, "chat <model>", the GenAI
+    // semantic conventions' attributes, the practice and the call's cost),
+    // a child of CodeRequest::traceparent, whose id the model service gets
+    // as its parent. nullptr: none. Must outlive the generator.
+    telemetry::Tracer* tracer = nullptr;
   };
 
   ModelCodeGenerator(Options options, std::unique_ptr<ChatClient> client);

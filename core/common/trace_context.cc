@@ -3,7 +3,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/common/random.h"
 
 namespace vet {
 namespace {
@@ -18,16 +17,6 @@ bool IsLowerHex(absl::string_view s) {
 bool AllZero(absl::string_view s) { return s.find_first_not_of('0') == absl::string_view::npos; }
 
 int HexValue(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
-// A random id of `bytes` bytes that is not all zero (the spec forbids it;
-// with 64 random bits it is never drawn in practice, but cheap to rule out).
-std::string NonZeroId(int bytes) {
-  std::string id;
-  do {
-    id = RandomHex(bytes);
-  } while (AllZero(id));
-  return id;
-}
 
 }  // namespace
 
@@ -60,19 +49,6 @@ absl::optional<TraceContext> ParseTraceparent(absl::string_view header) {
 
 std::string FormatTraceparent(const TraceContext& context) {
   return absl::StrFormat("00-%s-%s-%02x", context.trace_id, context.parent_id, context.flags);
-}
-
-TraceContext NewTrace() {
-  TraceContext context;
-  context.trace_id = NonZeroId(16);
-  context.parent_id = NonZeroId(8);
-  return context;
-}
-
-TraceContext ChildSpan(const TraceContext& context) {
-  TraceContext child = context;
-  child.parent_id = NonZeroId(8);
-  return child;
 }
 
 }  // namespace vet

@@ -33,13 +33,8 @@ absl::optional<TraceContext> ParseTraceparent(absl::string_view header);
 // "00-<trace_id>-<parent_id>-<flags as 2 hex digits>".
 std::string FormatTraceparent(const TraceContext& context);
 
-// A new trace: random trace and parent ids, flags 0 (not sampled: this
-// service records no spans; it only carries the ids).
-TraceContext NewTrace();
-
-// The same trace, as seen from a new span of this process (a new random
-// parent id, the same flags): what goes on an outgoing request.
-TraceContext ChildSpan(const TraceContext& context);
+// New traces and spans of this process: core/telemetry/tracer.h
+// (Tracer::StartSpan, ChildContext).
 
 }  // namespace vet
 

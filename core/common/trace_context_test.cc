@@ -4,7 +4,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "core/common/random.h"
 
 namespace vet {
 namespace {
@@ -63,21 +62,6 @@ TEST(TraceparentTest, RefusesInvalidHeaders) {
   for (const std::string& header : cases) {
     EXPECT_FALSE(ParseTraceparent(header).has_value()) << header;
   }
-}
-
-TEST(TraceparentTest, NewTracesAndChildSpansAreWellFormed) {
-  TraceContext trace = NewTrace();
-  EXPECT_TRUE(IsRandomHex(trace.trace_id, 16));
-  EXPECT_TRUE(IsRandomHex(trace.parent_id, 8));
-  ASSERT_TRUE(ParseTraceparent(FormatTraceparent(trace)).has_value());
-  EXPECT_NE(NewTrace().trace_id, trace.trace_id);
-
-  TraceContext parsed = *ParseTraceparent(kValid);
-  TraceContext child = ChildSpan(parsed);
-  EXPECT_EQ(child.trace_id, parsed.trace_id);
-  EXPECT_EQ(child.flags, parsed.flags);
-  EXPECT_NE(child.parent_id, parsed.parent_id);
-  EXPECT_TRUE(ParseTraceparent(FormatTraceparent(child)).has_value());
 }
 
 }  // namespace

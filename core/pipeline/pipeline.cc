@@ -243,7 +243,8 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
         // claimant.
         question_id_(RandomHex(16)),
         log_context_(std::make_shared<LogContext>(
-            LogContext{practice.id, request_.session_id, question_id_, request_.trace.trace_id})) {}
+            LogContext{practice.id, request_.session_id, question_id_, request_.trace.trace_id})),
+        tracer_(telemetry::TracerOrNull(pipeline.deps_.tracer)) {}
 
   void Start();
 
@@ -301,6 +302,23 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   // taken), stores the turn (once a session was reached), lets go of the
   // session and calls done_.
   void End(absl::Status status);
+
+  // A span of this question, a child of the caller's (the server's Ask).
+  std::unique_ptr<telemetry::Span> StartSpan(absl::string_view name) {
+    std::unique_ptr<telemetry::Span> span = tracer_.StartSpan(name, request_.trace);
+    if (span->recording()) {
+      span->SetAttribute("vet.practice_id", practice_.id);
+      span->SetAttribute("vet.question_id", question_id_);
+    }
+    return span;
+  }
+  // Ends `span` (if still open) with `status`.
+  static void EndSpan(std::unique_ptr<telemetry::Span>& span, const absl::Status& status) {
+    if (span == nullptr) return;
+    span->SetStatus(status);
+    span->End();
+    span.reset();
+  }
   void ChargeSandbox(absl::Duration elapsed);
 
   Pipeline& p_;
@@ -316,6 +334,11 @@ class Pipeline::Question : public std::enable_shared_from_this<Question> {
   absl::Time started_at_;
   mutable absl::Mutex log_mu_;
   std::shared_ptr<const LogContext> log_context_ ABSL_GUARDED_BY(log_mu_);
+  telemetry::Tracer& tracer_;
+  // Spans open across steps; End closes any left with the question's status.
+  std::unique_ptr<telemetry::Span> reserve_span_;
+  std::unique_ptr<telemetry::Span> codegen_span_;
+  std::unique_ptr<telemetry::Span> sandbox_span_;
 
   absl::CivilDay as_of_;
   std::string as_of_text_;
@@ -369,7 +392,9 @@ void Pipeline::Question::Start() {
   resumed_ = !request_.session_id.empty();
   session_id_ = request_.session_id;
   if (!resumed_) {
+    auto span = StartSpan("session.create");
     auto created = deps_.sessions->Create(practice_.id);
+    EndSpan(span, created.status());
     if (!created.ok()) return End(created.status());
     session_ = *std::move(created);
     session_id_ = session_.id;
@@ -411,7 +436,12 @@ void Pipeline::Question::ClaimSession() {
 
 void Pipeline::Question::OnSessionClaimed() {
   if (resumed_) {
+    auto span = StartSpan("session.load");
     auto loaded = deps_.sessions->Get(practice_.id, session_id_);
+    if (loaded.ok() && span->recording()) {
+      span->SetAttribute("vet.turns", static_cast<int64_t>(loaded->turns.size()));
+    }
+    EndSpan(span, loaded.status());
     if (!loaded.ok()) return End(loaded.status());
     session_ = *std::move(loaded);
   }
@@ -459,6 +489,8 @@ void Pipeline::Question::OnSessionClaimed() {
 // 2. Budget: reserve the worst case before anything is spent, every attempt
 // included.
 void Pipeline::Question::CheckBudget() {
+  // From the first look at the totals to the decision, waits included.
+  reserve_span_ = StartSpan("budget.reserve");
   auto state = deps_.budget->GetTotals(practice_);
   if (!state.ok()) return End(state.status());
   state_ = *std::move(state);
@@ -549,6 +581,12 @@ void Pipeline::Question::OnReserved() {
                          absl::FormatDuration(absl::Trunc(check_.waited, absl::Milliseconds(1))),
                          " for other questions' holds to settle)")
           : "";
+  if (reserve_span_->recording()) {
+    reserve_span_->SetAttribute("vet.reserved_usd", telemetry::MicrosToUsd(worst_));
+    reserve_span_->SetAttribute("vet.model", estimate_.model);
+    reserve_span_->SetAttribute("vet.free_answer", free_answer_);
+  }
+  EndSpan(reserve_span_, reservation_.status());
   if (!reservation_.ok()) {
     check_.allowed = false;
     check_.message = absl::StrCat(reservation_.status().message(), waited);
@@ -591,11 +629,6 @@ void Pipeline::Question::OnReserved() {
 
   spend_.model = estimate_.model;
   spend_.question_id = question_id_;
-  // The model calls are spans of this question's trace: same trace id, a
-  // span id of their own.
-  if (!request_.trace.trace_id.empty()) {
-    code_request_.traceparent = FormatTraceparent(ChildSpan(request_.trace));
-  }
   // A model service that fails and is retried, and code as a model writes
   // it. These run on the model client's thread while no step of this
   // question runs.
@@ -635,10 +668,25 @@ void Pipeline::Question::GenerateAttempt() {
     }
   }
   code_request_.attempt = attempt_;
+  codegen_span_ = StartSpan("codegen");
+  if (codegen_span_->recording()) {
+    codegen_span_->SetAttribute("vet.attempt", static_cast<int64_t>(attempt_));
+  }
+  // The model calls are spans of this question's trace, children of this
+  // attempt's.
+  if (!request_.trace.trace_id.empty()) {
+    code_request_.traceparent = FormatTraceparent(codegen_span_->context());
+  }
   deps_.generator->GenerateAsync(code_request_, cancel_, ThenWith(&Question::OnGenerated));
 }
 
 void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> generated) {
+  if (generated.ok() && codegen_span_->recording()) {
+    codegen_span_->SetAttribute("vet.generator", generated->generator);
+    codegen_span_->SetAttribute("vet.model", generated->model);
+    codegen_span_->SetAttribute("vet.cost_usd", telemetry::MicrosToUsd(generated->cost_micros));
+  }
+  EndSpan(codegen_span_, generated.status());
   if (!generated.ok()) {
     // Not understood (and no model to ask), or the model failed.
     const absl::StatusCode code = generated.status().code();
@@ -672,12 +720,22 @@ void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> gene
   exec_.data_dir = data_lease_->dir();
   exec_.code = generated_.code;
   exec_.timeout = options_.execution_timeout;
+  // Queue wait included: the span is what the question waited for.
+  sandbox_span_ = StartSpan("sandbox.execute");
   // Waits for a slot in the executor's queue without a thread.
   deps_.executor->ExecuteAsync(exec_, output_, cancel_, ThenWith(&Question::OnExecuted));
 }
 
 void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> executed) {
   executed_ = executed.ok();
+  if (executed.ok() && sandbox_span_->recording()) {
+    sandbox_span_->SetAttribute("vet.sandbox_ms", absl::ToInt64Milliseconds(executed->elapsed));
+  }
+  // Code that raised is an answer, but a failed execution all the same.
+  EndSpan(sandbox_span_, !executed.ok() ? executed.status()
+                         : executed->error.has_value()
+                             ? absl::UnknownError(DescribeFailure(*executed->error))
+                             : absl::OkStatus());
   if (executed.ok()) {
     ChargeSandbox(executed->elapsed);
   } else if (executed.status().code() == absl::StatusCode::kDeadlineExceeded) {
@@ -790,10 +848,18 @@ void Pipeline::Question::ChargeSandbox(absl::Duration elapsed) {
 }
 
 void Pipeline::Question::End(absl::Status status) {
+  EndSpan(reserve_span_, status);
+  EndSpan(codegen_span_, status);
+  EndSpan(sandbox_span_, status);
   if (reservation_.ok()) {
-    absl::Status settled = spend_.micros > 0 || status.ok()
-                               ? deps_.budget->Commit(*reservation_, spend_)
-                               : deps_.budget->Release(*reservation_);
+    const bool commit = spend_.micros > 0 || status.ok();
+    auto span = StartSpan(commit ? "budget.commit" : "budget.release");
+    absl::Status settled =
+        commit ? deps_.budget->Commit(*reservation_, spend_) : deps_.budget->Release(*reservation_);
+    if (span->recording()) {
+      span->SetAttribute("vet.cost_usd", telemetry::MicrosToUsd(spend_.micros));
+    }
+    EndSpan(span, settled);
     if (!settled.ok()) LogError("budget settlement failed: ", settled.ToString());
     turn_.cost_micros = spend_.micros;
   }
@@ -808,7 +874,9 @@ void Pipeline::Question::End(absl::Status status) {
     turn_.status = status.code();
     // What the session shows later: without the server's paths.
     if (turn_.answer.empty() && !status.ok()) turn_.answer = WithoutPaths(status.message());
+    auto span = StartSpan("session.save");
     absl::Status stored = deps_.sessions->AppendTurn(practice_.id, session_.id, turn_);
+    EndSpan(span, stored);
     if (!stored.ok()) LogWarning("could not store turn of session: ", stored.ToString());
   }
   if (claimed_) {

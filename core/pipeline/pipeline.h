@@ -29,6 +29,7 @@
 #include "core/sandbox/executor.h"
 #include "core/session/session_locks.h"
 #include "core/session/session_store.h"
+#include "core/telemetry/tracer.h"
 
 namespace vet::pipeline {
 
@@ -39,7 +40,9 @@ struct AskRequest {
   // "YYYY-MM-DD"; empty means today in the practice's time zone.
   std::string as_of_date;
   // The caller's W3C trace (core/common/trace_context.h); empty trace_id:
-  // none. Carried in the question's log lines and sent on model calls.
+  // none. Carried in the question's log lines and sent on model calls; its
+  // parent_id is the span the question's spans are children of (the
+  // server's Ask span).
   TraceContext trace;
 };
 
@@ -105,6 +108,12 @@ class Pipeline {
     // Where a question gets its practice's dataset version (shared by
     // replicas, or not); nullptr for the practice's local folder.
     data::DatasetSource* data = nullptr;
+    // The question's spans, children of AskRequest::trace: session.create
+    // or session.load, budget.reserve, codegen (one per attempt; the model
+    // generator's calls are its children through CodeRequest::traceparent),
+    // sandbox.execute, budget.commit (or budget.release), session.save.
+    // nullptr: none (telemetry::NullTracer()).
+    telemetry::Tracer* tracer = nullptr;
   };
 
   Pipeline(PipelineOptions options, Deps deps);
