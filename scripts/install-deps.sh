@@ -28,7 +28,7 @@ PACKAGES=(
   libcivetweb-dev
   # the web console's browser test (tests/web/: playwright-core from npm
   # drives it headless; runs as root with --no-sandbox)
-  # (npm comes with the nodesource Node 20 used here; tests/web/run.sh says so if missing)
+  # (npm: below, only when no npm came with the installed Node)
   chromium nodejs
 )
 
@@ -49,6 +49,15 @@ else
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -o DPkg::Lock::Timeout=600
   $SUDO apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+fi
+
+# npm for the browser test: a Node from nodesource brings its own (and
+# conflicts with Debian's npm package); Debian's nodejs needs Debian's npm.
+if ! command -v npm >/dev/null; then
+  echo "install-deps: installing npm"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -o DPkg::Lock::Timeout=600
+  $SUDO apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends npm
 fi
 
 # The unprivileged account the sandbox runs as when the server runs as root
