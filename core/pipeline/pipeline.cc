@@ -865,9 +865,11 @@ void Pipeline::Question::End(absl::Status status) {
   }
   // Records the turn however the question ends; a failure to store it is
   // logged, not allowed to replace the question's own outcome.
-  if (!resumed_ && !session_.id.empty() && !status.ok() && !executed_) {
+  if (!resumed_ && !session_.id.empty() && !status.ok() && !executed_ &&
+      status.code() != absl::StatusCode::kCancelled) {
     // The first question of a new session was refused before anything ran
-    // (not understood, no data, over budget, ...): it leaves no session.
+    // (not understood, no data, over budget, ...): it leaves no session. A
+    // question the client cancelled is kept, as the client chose to stop.
     absl::Status discarded = deps_.sessions->Discard(practice_.id, session_.id);
     if (!discarded.ok()) LogWarning("could not discard session: ", discarded.ToString());
   } else if (records_turn_) {

@@ -280,6 +280,84 @@ TEST_F(ImportIntegrationTest, ErrorsCarryTheReasonAProgramSwitchesOn) {
   EXPECT_EQ(testing::DetailsOf(unknown).reason, "NOT_UNDERSTOOD") << unknown.error_message();
 }
 
+// Sessions as a record: a refused first question leaves none; an ended one
+// stays readable; ending it again is OK; the list summarises each.
+TEST_F(ImportIntegrationTest, SessionsAreARecordAndARefusedQuestionLeavesNone) {
+  auto list = [&] {
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", kDemoKey);
+    v1::ListSessionsRequest request;
+    request.set_practice_id("demo");
+    v1::ListSessionsResponse response;
+    EXPECT_TRUE(stub_->ListSessions(&context, request, &response).ok());
+    return response;
+  };
+  const int before = list().sessions_size();
+  EXPECT_EQ(Ask("demo", kDemoKey, "What is the airspeed of an unladen swallow?").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(list().sessions_size(), before) << "a refused question made a session";
+
+  // One answered question, then the session is ended, twice.
+  std::string session_id;
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", kDemoKey);
+    v1::AskRequest request;
+    request.set_practice_id("demo");
+    request.set_question("How many appointments did we have last month?");
+    auto reader = stub_->Ask(&context, request);
+    v1::AskEvent event;
+    while (reader->Read(&event)) {
+      if (event.has_session_started()) session_id = event.session_started().session_id();
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", kDemoKey);
+    v1::EndSessionRequest request;
+    request.set_practice_id("demo");
+    request.set_session_id(session_id);
+    v1::EndSessionResponse response;
+    grpc::Status ended = stub_->EndSession(&context, request, &response);
+    EXPECT_TRUE(ended.ok()) << "EndSession #" << i + 1 << ": " << ended.error_message();
+  }
+  grpc::ClientContext context;
+  context.AddMetadata("x-api-key", kDemoKey);
+  v1::GetSessionRequest get;
+  get.set_practice_id("demo");
+  get.set_session_id(session_id);
+  v1::Session session;
+  grpc::Status got = stub_->GetSession(&context, get, &session);
+  ASSERT_TRUE(got.ok()) << got.error_message();
+  EXPECT_TRUE(session.ended());
+  ASSERT_EQ(session.turns_size(), 1);
+  EXPECT_EQ(session.turn_count(), 1);
+  const v1::ListSessionsResponse listed = list();
+  ASSERT_EQ(listed.sessions_size(), before + 1);
+  const v1::Session& summary = listed.sessions(0);
+  EXPECT_EQ(summary.session_id(), session_id);
+  EXPECT_TRUE(summary.ended());
+  EXPECT_EQ(summary.turn_count(), 1);
+  EXPECT_EQ(summary.turns_size(), 0) << "the list summarises; GetSession has the turns";
+  EXPECT_EQ(summary.first_question(), "How many appointments did we have last month?");
+  EXPECT_TRUE(summary.has_last_active_at());
+  // A follow-up on the ended session is refused.
+  grpc::ClientContext follow_context;
+  follow_context.AddMetadata("x-api-key", kDemoKey);
+  v1::AskRequest follow;
+  follow.set_practice_id("demo");
+  follow.set_session_id(session_id);
+  follow.set_question("and the month before?");
+  auto reader = stub_->Ask(&follow_context, follow);
+  v1::AskEvent event;
+  while (reader->Read(&event)) {
+  }
+  grpc::Status refused = reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(testing::DetailsOf(refused).reason, "SESSION_NOT_FOUND");
+}
+
 TEST_F(ImportIntegrationTest, RefusesBadStreamsWithStatusesThatSayWhy) {
   v1::ImportReport report;
   grpc::Status missing = Import("north", kNorthKey, {DemoExports()[0]}, &report);
