@@ -2,6 +2,8 @@
 // environment, and the pre-check that keeps bad flags at exit code 2.
 #include "clients/args.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -99,8 +101,12 @@ Flags go before or after the subcommand:
                       DIR/SESSION/NAME (default ./vetctl-artifacts)
   --json              one proto3 JSON object per line on stdout; errors as
                       {"code": ..., "message": ...} on stderr
-  --timeout=SECONDS   deadline of the call (default 120; import 600; chat:
-                      of each question and command)
+  --timeout=T         deadline of the call: seconds (90, 2.5) or a duration
+                      (1500ms, 2m, 1m30s); default 120, import 600; chat: of
+                      each question and command
+  --code=VIEW         ask, chat: the generated code: hide, summary (the
+                      default: what it computes, one line), show (its first
+                      lines) or full
   --no_color          no colors (also off with NO_COLOR or without a terminal)
 
 bench:
@@ -340,6 +346,27 @@ bool IsValidDate(const std::string& date) {
   return absl::ParseCivilTime(date, &day) && absl::FormatCivilTime(day) == date;
 }
 
+absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text) {
+  const std::string shown(text.substr(0, 40));
+  auto refuse = [&shown]() {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--timeout must be a positive number of seconds (90, 2.5) or a duration (1500ms, 2m, "
+        "1m30s) of at most 24h, got \"",
+        shown, "\""));
+  };
+  absl::Duration timeout;
+  double seconds = 0;
+  if (absl::SimpleAtod(text, &seconds) && !text.empty() &&
+      absl::ascii_isdigit(static_cast<unsigned char>(text.back()))) {
+    if (!std::isfinite(seconds) || seconds <= 0 || seconds > 86400) return refuse();
+    timeout = absl::Milliseconds(std::max(1.0, std::round(seconds * 1000)));
+  } else if (!absl::ParseDuration(text, &timeout)) {
+    return refuse();
+  }
+  if (timeout <= absl::ZeroDuration() || timeout > absl::Hours(24)) return refuse();
+  return timeout;
+}
+
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const FlagValues& flags,
                                            const Environment& env) {
@@ -472,10 +499,26 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
         absl::StrCat("--as_of must be a date written YYYY-MM-DD, got \"",
                      flags.as_of, "\""));
   }
-  if (flags.timeout_seconds.has_value() && *flags.timeout_seconds <= 0) {
-    return Usage(
-        absl::StrCat("--timeout must be a positive number of seconds, got ",
-                     *flags.timeout_seconds));
+  absl::Duration timeout = absl::Seconds(
+      inv.command == Command::kImport ? kDefaultImportTimeoutSeconds
+                                  : kDefaultTimeoutSeconds);
+  if (flags.timeout.has_value()) {
+    absl::StatusOr<absl::Duration> parsed = ParseTimeout(*flags.timeout);
+    if (!parsed.ok()) return Usage(parsed.status().message());
+    timeout = *parsed;
+  }
+  CodeView code_view;
+  if (flags.code == "hide") {
+    code_view = CodeView::kHide;
+  } else if (flags.code == "summary" || flags.code.empty()) {
+    code_view = CodeView::kSummary;
+  } else if (flags.code == "show") {
+    code_view = CodeView::kShow;
+  } else if (flags.code == "full") {
+    code_view = CodeView::kFull;
+  } else {
+    return Usage(absl::StrCat("--code must be hide, summary, show or full, got \"",
+                              flags.code.substr(0, 40), "\""));
   }
   if (flags.lines.has_value() &&
       (*flags.lines < 1 || *flags.lines > kMaxDemoLines)) {
@@ -521,9 +564,8 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   inv.out_dir = flags.out_dir.empty() ? kDefaultOutDir : flags.out_dir;
   inv.json = flags.json;
   inv.color_allowed = !flags.no_color && !env.no_color;
-  inv.timeout = absl::Seconds(flags.timeout_seconds.value_or(
-      inv.command == Command::kImport ? kDefaultImportTimeoutSeconds
-                                      : kDefaultTimeoutSeconds));
+  inv.timeout = timeout;
+  inv.code = code_view;
   inv.page_size = flags.page_size;
   inv.page_token = flags.page_token;
   inv.since = flags.since;

@@ -40,6 +40,14 @@ inline constexpr double kDefaultBenchWarmupSeconds = 2;
 // A day: longer is a mistake, not a benchmark.
 inline constexpr double kMaxBenchSeconds = 86400;
 
+// How much of a question's generated code vetctl prints.
+enum class CodeView {
+  kHide,     // nothing but the line saying who wrote it and what it cost
+  kSummary,  // and one line saying what it computes
+  kShow,     // and its first lines
+  kFull,     // and all of it
+};
+
 enum class Command {
   kHelp,
   kAsk,
@@ -87,8 +95,13 @@ struct FlagValues {
   bool json = false;
   bool no_color = false;
   // Not given: kDefaultTimeoutSeconds, or kDefaultImportTimeoutSeconds for
-  // import.
-  std::optional<int> timeout_seconds;
+  // import. Seconds ("90", "2.5") or a duration with its unit ("1500ms",
+  // "2m", "1m30s").
+  std::optional<std::string> timeout;
+  // ask, chat: how much of the generated code to print: "hide", "summary"
+  // (the default: one line saying what it computes), "show" (the first
+  // lines) or "full".
+  std::string code = "summary";
   int page_size = 0;
   std::string page_token;
   // audit: "YYYY-MM-DD", an RFC 3339 time or a duration ago ("24h", "7d").
@@ -174,6 +187,7 @@ struct Invocation {
   // False with --no_color or NO_COLOR; colors also need a terminal.
   bool color_allowed = true;
   absl::Duration timeout = absl::Seconds(kDefaultTimeoutSeconds);
+  CodeView code = CodeView::kSummary;
   int page_size = 0;
   std::string page_token;
   // audit: --since as given (checked; ResolveSince turns it into a time
@@ -194,6 +208,11 @@ struct Invocation {
   int64_t invoice_lines = kDefaultDemoLines;
   BenchSettings bench;
 };
+
+// --timeout's value: seconds ("90", "2.5") or a duration with its unit
+// ("1500ms", "2m", "1m30s"), positive and at most 24h. kInvalidArgument
+// saying so otherwise.
+absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text);
 
 // Resolves `args` (the positional arguments after the program name: the
 // subcommand and its operands) with `flags` and `env`. Returns

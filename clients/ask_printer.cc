@@ -335,12 +335,34 @@ void HumanAskPrinter::Print(const v1::CodeGenerated& event) {
   parts.push_back(FormatMoney(event.cost_micros()));
   out_ << "\n"
        << Label("code", Style::kCyan) << absl::StrJoin(parts, kDot) << "\n";
+  if (options_.code == CodeView::kHide) return;
   if (!event.summary().empty()) {
     out_ << std::string(kLabelWidth, ' ')
          << Paint(color, Style::kDim, Line(event.summary())) << "\n";
   }
   std::string code = SanitizeForTerminal(event.code(), /*keep_newlines=*/true);
   if (!code.empty() && code.back() != '\n') code += '\n';
+  const int lines = static_cast<int>(std::count(code.begin(), code.end(), '\n'));
+  if (options_.code == CodeView::kSummary) {
+    out_ << std::string(kLabelWidth, ' ')
+         << Paint(color, Style::kDim,
+                  absl::StrCat(FormatInteger(lines), lines == 1 ? " line" : " lines",
+                               " of Python (--code=full prints them)"))
+         << "\n";
+    return;
+  }
+  constexpr int kShownLines = 12;
+  if (options_.code == CodeView::kShow && lines > kShownLines) {
+    size_t cut = 0;
+    for (int i = 0; i < kShownLines; ++i) cut = code.find('\n', cut) + 1;
+    out_ << Indent(code.substr(0, cut), "    ")
+         << "    "
+         << Paint(color, Style::kDim,
+                  absl::StrCat("... ", FormatInteger(lines - kShownLines),
+                               " more lines (--code=full)"))
+         << "\n";
+    return;
+  }
   out_ << Indent(code, "    ");
 }
 

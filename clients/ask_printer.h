@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "clients/args.h"
 #include "clients/format.h"
 #include "vetanalytics/v1/analytics.pb.h"
 
@@ -128,6 +129,8 @@ struct HumanAskOptions {
   // After the answer, how to ask a follow-up with `vetctl ask --session`;
   // chat, where the next line is the follow-up, leaves it out.
   bool follow_up_hint = true;
+  // How much of the generated code to print (--code).
+  CodeView code = CodeView::kSummary;
 };
 
 // The events for people: session, budget, generated code, output as it

@@ -51,8 +51,12 @@ ABSL_FLAG(std::string, out_dir, "",
 ABSL_FLAG(bool, json, false,
           "print one proto3 JSON object per line; errors as JSON on stderr");
 // Optional so that import can tell "not given" (600 s) from --timeout=120.
-ABSL_FLAG(std::optional<int>, timeout, std::nullopt,
-          "deadline of the call, in seconds (default 120; import 600)");
+ABSL_FLAG(std::optional<std::string>, timeout, std::nullopt,
+          "deadline of the call: seconds (90, 2.5) or a duration (1500ms, 2m); default 120, "
+          "import 600");
+ABSL_FLAG(std::string, code, "summary",
+          "ask, chat: the generated code to print: hide, summary (one line), show (its first "
+          "lines) or full");
 ABSL_FLAG(bool, no_color, false, "never use colors");
 ABSL_FLAG(int, page_size, 0,
           "sessions, audit: at most this many (0: the server's 20; audit 100)");
@@ -140,7 +144,8 @@ int main(int argc, char** argv) {
   flags.out_dir = absl::GetFlag(FLAGS_out_dir);
   flags.json = absl::GetFlag(FLAGS_json);
   flags.no_color = absl::GetFlag(FLAGS_no_color);
-  flags.timeout_seconds = absl::GetFlag(FLAGS_timeout);
+  flags.timeout = absl::GetFlag(FLAGS_timeout);
+  flags.code = absl::GetFlag(FLAGS_code);
   flags.page_size = absl::GetFlag(FLAGS_page_size);
   flags.page_token = absl::GetFlag(FLAGS_page_token);
   flags.since = absl::GetFlag(FLAGS_since);

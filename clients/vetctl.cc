@@ -151,6 +151,7 @@ grpc::Status Ask(v1::AnalyticsService::Stub& stub, grpc::ClientContext& context,
     options.progress = console.out_is_terminal && console.err_is_terminal;
     options.out_dir = inv.out_dir;
     options.follow_up_hint = inv.command != Command::kChat;
+    options.code = inv.code;
     printer =
         std::make_unique<HumanAskPrinter>(options, console.out, console.err);
   }

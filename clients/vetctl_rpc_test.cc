@@ -261,7 +261,7 @@ class RunTest : public ::testing::Test {
   Invocation MakeInvocation(std::vector<std::string> args) {
     FlagValues flags;
     flags.addr = addr_;
-    flags.timeout_seconds = 20;
+    flags.timeout = "20";
     flags.out_dir = ::testing::TempDir();
     absl::StatusOr<Invocation> inv =
         ParseInvocation(args, flags, Environment());
@@ -414,7 +414,7 @@ TEST_F(RunTest, AuditSendsSinceAndPagesAndPrintsTheTrail) {
   entry->set_question_sha256(std::string(64, 'a'));
   FlagValues flags;
   flags.addr = addr_;
-  flags.timeout_seconds = 20;
+  flags.timeout = "20";
   flags.since = "2026-12-01T00:00:00Z";
   flags.page_size = 10;
   absl::StatusOr<Invocation> inv =
@@ -526,7 +526,7 @@ class BenchTest : public RunTest {
 
   Invocation MakeBench(FlagValues flags, std::vector<std::string> args = {}) {
     flags.addr = addr_;
-    flags.timeout_seconds = 20;
+    flags.timeout = "20";
     args.insert(args.begin(), "bench");
     absl::StatusOr<Invocation> inv =
         ParseInvocation(args, flags, Environment());

@@ -506,9 +506,39 @@ TEST(ParseInvocationTest, RejectsBadUsage) {
   disagree.session = "s-2";
   EXPECT_FALSE(Parse({"session", "s-1"}, disagree).ok());
   FlagValues zero_timeout;
-  zero_timeout.timeout_seconds = 0;
+  zero_timeout.timeout = "0";
   EXPECT_THAT(std::string(Parse({"budget"}, zero_timeout).status().message()),
               HasSubstr("--timeout"));
+}
+
+TEST(ParseTimeoutTest, SecondsWholeOrFractionalAndDurationsWithTheirUnit) {
+  EXPECT_EQ(*ParseTimeout("90"), absl::Seconds(90));
+  EXPECT_EQ(*ParseTimeout("2.5"), absl::Milliseconds(2500));
+  EXPECT_EQ(*ParseTimeout("0.001"), absl::Milliseconds(1));
+  EXPECT_EQ(*ParseTimeout("1500ms"), absl::Milliseconds(1500));
+  EXPECT_EQ(*ParseTimeout("1m30s"), absl::Seconds(90));
+  for (const char* bad : {"0", "-1", "abc", "", "2x", "25h", "inf", "nan", "1e9", "0s"}) {
+    EXPECT_THAT(std::string(ParseTimeout(bad).status().message()),
+                HasSubstr("--timeout must be a positive number of seconds"))
+        << bad;
+  }
+}
+
+TEST(ParseInvocationTest, CodeViewIsOneOfFourAndSummaryByDefault) {
+  FlagValues flags;
+  auto inv = Parse({"ask", "revenue"}, flags);
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->code, CodeView::kSummary);
+  flags.code = "full";
+  EXPECT_EQ(Parse({"ask", "revenue"}, flags)->code, CodeView::kFull);
+  flags.code = "hide";
+  EXPECT_EQ(Parse({"ask", "revenue"}, flags)->code, CodeView::kHide);
+  flags.code = "all";
+  EXPECT_THAT(std::string(Parse({"ask", "revenue"}, flags).status().message()),
+              HasSubstr("--code must be hide, summary, show or full, got \"all\""));
+  FlagValues fractional;
+  fractional.timeout = "2.5";
+  EXPECT_EQ(Parse({"budget"}, fractional)->timeout, absl::Milliseconds(2500));
 }
 
 TEST(ParseInvocationTest, AuditTakesSinceAndPagesAndNoArguments) {
@@ -578,7 +608,7 @@ TEST(ParseInvocationTest, FlagsBeatEnvironmentBeatsDefaults) {
   flags.addr = "flag:2";
   flags.practice = "flag-practice";
   flags.api_key = "flag-key";
-  flags.timeout_seconds = 5;
+  flags.timeout = "5";
   flags.json = true;
   inv = Parse({"budget"}, flags, env);
   ASSERT_TRUE(inv.ok()) << inv.status();
@@ -760,7 +790,7 @@ TEST(ParseInvocationTest, ImportWaitsLongerUnlessTimeoutIsGiven) {
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->timeout, absl::Seconds(600));
   FlagValues flags;
-  flags.timeout_seconds = 120;
+  flags.timeout = "120";
   inv = Parse({"import", "exports"}, flags);
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->timeout, absl::Seconds(120));
@@ -1061,9 +1091,11 @@ class HumanAskPrinterTest : public ::testing::Test {
     std::filesystem::remove_all(out_dir_);
   }
 
-  std::string Print(const std::vector<v1::AskEvent>& events, bool color) {
+  std::string Print(const std::vector<v1::AskEvent>& events, bool color,
+                    CodeView code = CodeView::kFull) {
     HumanAskOptions options;
     options.format.color = color;
+    options.code = code;
     options.out_dir = out_dir_.string();
     std::ostringstream out;
     HumanAskPrinter printer(options, out, err_);
@@ -1076,6 +1108,28 @@ class HumanAskPrinterTest : public ::testing::Test {
   std::filesystem::path out_dir_;
   std::ostringstream err_;
 };
+
+TEST_F(HumanAskPrinterTest, TheCodeIsASummaryLineUnlessAskedFor) {
+  std::vector<v1::AskEvent> events(1);
+  v1::CodeGenerated* code = events[0].mutable_code_generated();
+  code->set_attempt(1);
+  code->set_generator("planner");
+  code->set_summary("revenue by month");
+  std::string program;
+  for (int i = 1; i <= 20; ++i) absl::StrAppend(&program, "x", i, " = ", i, "\n");
+  code->set_code(program);
+  const std::string summary = Print(events, false, CodeView::kSummary);
+  EXPECT_THAT(summary, HasSubstr("         revenue by month\n"
+                                 "         20 lines of Python (--code=full prints them)\n"));
+  EXPECT_THAT(summary, Not(HasSubstr("x1 = 1")));
+  const std::string hidden = Print(events, false, CodeView::kHide);
+  EXPECT_THAT(hidden, HasSubstr("code     attempt 1"));
+  EXPECT_THAT(hidden, Not(HasSubstr("revenue by month")));
+  const std::string shown = Print(events, false, CodeView::kShow);
+  EXPECT_THAT(shown, HasSubstr("    x12 = 12\n    ... 8 more lines (--code=full)\n"));
+  EXPECT_THAT(shown, Not(HasSubstr("x13 = 13")));
+  EXPECT_THAT(Print(events, false, CodeView::kFull), HasSubstr("    x20 = 20\n"));
+}
 
 TEST_F(HumanAskPrinterTest, ShowsEveryStage) {
   const std::string text = Print(SampleStream(), /*color=*/false);

@@ -87,7 +87,7 @@ class PresetImportIntegrationTest : public ::testing::Test {
     flags.practice = practice;
     flags.preset = preset;
     flags.as_of = kAsOf;
-    flags.timeout_seconds = 60;
+    flags.timeout = "60";
     auto inv = cli::ParseInvocation({"import", dir}, flags, cli::Environment());
     EXPECT_TRUE(inv.ok()) << inv.status();
     if (!inv.ok()) return {-1, "", ""};

@@ -123,7 +123,7 @@ class TlsIntegrationTest : public ::testing::Test {
   VetctlResult Vetctl(const std::vector<std::string>& args, cli::FlagValues flags) {
     flags.addr = addr_;
     flags.api_key = kDemoKey;
-    flags.timeout_seconds = 30;
+    flags.timeout = "30";
     auto inv = cli::ParseInvocation(args, flags, cli::Environment());
     EXPECT_TRUE(inv.ok()) << inv.status();
     if (!inv.ok()) return {-1, "", ""};
