@@ -112,6 +112,13 @@ class CodeGenerator {
   // (a model can; a deterministic planner cannot, so its errors are final).
   virtual bool CanRepair() const { return false; }
 
+  // True when this generator may send text out of the process (a model),
+  // so the request must carry the personal values to hide
+  // (CodeRequest::personal). Safe by default; the offline planner, which
+  // sends nothing anywhere, says false so that a deployment without a model
+  // never reads them.
+  virtual bool SendsTextOut() const { return true; }
+
   // True when `request` can be answered at no cost (the offline planner
   // understands it), so it may still be answered once the budget is used
   // up, with CodeRequest::free_only set.

@@ -49,6 +49,8 @@ class Planner final : public CodeGenerator {
   explicit Planner(Options options) : options_(options) {}
 
   CostEstimate Estimate(const CodeRequest& request) const override;
+  // The planner writes code from templates; nothing leaves the process.
+  bool SendsTextOut() const override { return false; }
 
   // Statuses: kInvalidArgument when the question is not understood or needs
   // data the practice does not have; kFailedPrecondition on a repair attempt;

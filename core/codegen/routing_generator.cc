@@ -37,6 +37,11 @@ CostEstimate RoutingCodeGenerator::Estimate(const CodeRequest& request) const {
 
 bool RoutingCodeGenerator::CanRepair() const { return model_ != nullptr; }
 
+bool RoutingCodeGenerator::SendsTextOut() const {
+  return (planner_ != nullptr && planner_->SendsTextOut()) ||
+         (model_ != nullptr && model_->SendsTextOut());
+}
+
 bool RoutingCodeGenerator::CanAnswerFree(const CodeRequest& request) const {
   if (model_ != nullptr && mode_ == PlannerMode::kOff) return false;
   return Plan(request).ok();

@@ -32,6 +32,7 @@ class RoutingCodeGenerator final : public CodeGenerator {
 
   CostEstimate Estimate(const CodeRequest& request) const override;
   bool CanRepair() const override;
+  bool SendsTextOut() const override;
   // The planner understands it, unless VET_PLANNER=off.
   bool CanAnswerFree(const CodeRequest& request) const override;
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,

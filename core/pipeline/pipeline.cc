@@ -470,9 +470,12 @@ void Pipeline::Question::OnSessionClaimed() {
   if (!dataset.ok()) return data_error(dataset.status());
   dataset_ = *std::move(dataset);
   // What a model must never see (personal_data_shield.h): read once per
-  // version, like the description.
-  auto personal = deps_.datasets->Personal(data_lease_->dir());
-  if (!personal.ok()) return data_error(personal.status());
+  // version, like the description, and only where a model may be asked.
+  absl::StatusOr<std::shared_ptr<const std::vector<data::PersonalColumn>>> personal = nullptr;
+  if (deps_.generator->SendsTextOut()) {
+    personal = deps_.datasets->Personal(data_lease_->dir());
+    if (!personal.ok()) return data_error(personal.status());
+  }
 
   code_request_.practice_id = practice_.id;
   code_request_.question = request_.question;

@@ -250,6 +250,21 @@ TEST_F(PipelineTest, AGeneratorDeclineLeavesNoNewSessionButIsATurnOfAnOldOne) {
   EXPECT_EQ(stored->turns[0].status, absl::StatusCode::kInvalidArgument);
 }
 
+// A deployment with no model (the planner alone) never reads the personal
+// values: there is nothing to hide them from.
+TEST_F(PipelineTest, PersonalValuesAreReadOnlyForAGeneratorThatSendsTextOut) {
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", 0));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  generator_.sends_text_out = false;
+  (void)Ask("revenue");
+  EXPECT_EQ(catalog_.personal_reads, 0);
+  generator_.sends_text_out = true;
+  generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", 0));
+  executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
+  (void)Ask("revenue");
+  EXPECT_EQ(catalog_.personal_reads, 1);
+}
+
 TEST_F(PipelineTest, PracticeWithoutADataFolderIsNotFound) {
   practice_.data_dir = ::testing::TempDir() + "/never-imported";
   EXPECT_THAT(Ask("revenue"), StatusIs(absl::StatusCode::kNotFound,

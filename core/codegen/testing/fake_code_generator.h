@@ -17,6 +17,7 @@ class FakeCodeGenerator final : public CodeGenerator {
   // The worst case when CodeRequest::model names another (cheaper) model.
   int64_t downgraded_micros = 0;
   bool can_repair = false;
+  bool sends_text_out = true;
   bool can_answer_free = false;
 
   void Push(absl::StatusOr<GeneratedCode> result) {
@@ -39,6 +40,7 @@ class FakeCodeGenerator final : public CodeGenerator {
     return estimate;
   }
   bool CanRepair() const override { return can_repair; }
+  bool SendsTextOut() const override { return sends_text_out; }
   bool CanAnswerFree(const CodeRequest&) const override { return can_answer_free; }
   absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
                                          CancellationToken&) override {

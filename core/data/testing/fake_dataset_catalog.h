@@ -15,6 +15,8 @@ class FakeDatasetCatalog final : public DatasetCatalog {
   absl::Status error = absl::OkStatus();
   DatasetDescription description;
   std::vector<PersonalColumn> personal;
+  // How many times Personal was called.
+  int personal_reads = 0;
 
   absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(
       const std::string&) override {
@@ -23,6 +25,7 @@ class FakeDatasetCatalog final : public DatasetCatalog {
   }
   absl::StatusOr<std::shared_ptr<const std::vector<PersonalColumn>>> Personal(
       const std::string&) override {
+    ++personal_reads;
     if (!error.ok()) return error;
     return std::make_shared<const std::vector<PersonalColumn>>(personal);
   }
