@@ -7,6 +7,7 @@ Each class starts its own demo server on loopback ports it picks itself
 (tests/deploy/deploytest.py) and stops it however the class ends.
 """
 
+import importlib
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "deploy"))
 import deploytest  # noqa: E402
+import grpc  # noqa: E402
+from google.protobuf import descriptor_pb2  # noqa: E402
 
 EXAMPLES = os.path.join(deploytest.SOURCE_DIR, "clients", "examples")
 PROTO_DIR = os.path.join(deploytest.SOURCE_DIR, "proto")
@@ -133,6 +136,66 @@ class GoExampleTest(ExampleTest):
         self.check_run([os.path.join(EXAMPLES, "go", "build.sh"), out_dir], env=env, timeout=300)
         out = self.check_run([os.path.join(out_dir, "bin", "ask"), "-addr", self.server.addr])
         self.check_conversation(out)
+
+
+class ReflectionTest(ExampleTest):
+    """Server reflection as grpcurl uses it, both versions: the services, the
+    API's file with its options and comments, an unknown symbol."""
+
+    def reflect(self, version, requests):
+        # Generated under its own file name: the stubs' module path must not
+        # be grpc.reflection..., which grpcio's `grpc` package would shadow.
+        gen = os.path.join(self.tmp, "gen-reflection")
+        os.makedirs(gen, exist_ok=True)
+        shutil.copy(f"/usr/share/grpc-proto/grpc/reflection/{version}/reflection.proto",
+                    os.path.join(gen, f"reflection_{version}.proto"))
+        self.check_run([PYTHON, "-m", "grpc_tools.protoc", f"-I{gen}", f"--python_out={gen}",
+                        f"--grpc_python_out={gen}", f"reflection_{version}.proto"])
+        sys.path.insert(0, gen)
+        try:
+            pb = importlib.import_module(f"reflection_{version}_pb2")
+            pb_grpc = importlib.import_module(f"reflection_{version}_pb2_grpc")
+        finally:
+            sys.path.remove(gen)
+        with grpc.insecure_channel(self.server.addr) as channel:
+            stub = pb_grpc.ServerReflectionStub(channel)
+            return list(stub.ServerReflectionInfo(
+                iter([pb.ServerReflectionRequest(**r) for r in requests]), timeout=30))
+
+    def check_version(self, version):
+        listed, api, unknown = self.reflect(version, [
+            {"list_services": ""},
+            {"file_containing_symbol": "vetanalytics.v1.AnalyticsService"},
+            {"file_containing_symbol": "vetanalytics.v1.NoSuchThing"}])
+        self.assertEqual(
+            sorted(s.name for s in listed.list_services_response.service),
+            ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+             "grpc.reflection.v1alpha.ServerReflection", "vetanalytics.v1.AnalyticsService"])
+        files = {}
+        for blob in api.file_descriptor_response.file_descriptor_proto:
+            f = descriptor_pb2.FileDescriptorProto.FromString(blob)
+            files[f.name] = f
+        # The file and what it imports, so a client can build it at once.
+        self.assertIn("google/protobuf/timestamp.proto", files, sorted(files))
+        analytics = files["vetanalytics/v1/analytics.proto"]
+        self.assertEqual(analytics.options.java_package, "com.vetanalytics.v1")
+        self.assertEqual(analytics.options.csharp_namespace, "VetAnalytics.V1")
+        self.assertTrue(analytics.options.go_package.endswith(";vetanalyticsv1"))
+        # The comment grpcurl describe prints above rpc Ask: path 6 (service)
+        # 0, 2 (method) 0.
+        comments = {tuple(loc.path): loc.leading_comments
+                    for loc in analytics.source_code_info.location}
+        self.assertIn("Answers one question.", comments.get((6, 0, 2, 0), ""),
+                      f"no comment on rpc Ask in what {version} reflection served")
+        self.assertEqual(unknown.error_response.error_code, 5)  # NOT_FOUND
+        self.assertEqual(unknown.original_request.file_containing_symbol,
+                         "vetanalytics.v1.NoSuchThing")
+
+    def test_v1(self):
+        self.check_version("v1")
+
+    def test_v1alpha(self):
+        self.check_version("v1alpha")
 
 
 if __name__ == "__main__":
