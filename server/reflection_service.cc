@@ -70,17 +70,20 @@ grpc::Status Answer(const pb::DescriptorPool& pool, const std::vector<std::strin
       return grpc::Status::OK;
     }
     case Request::kAllExtensionNumbersOfType: {
-      const pb::Descriptor* type = pool.FindMessageTypeByName(request.all_extension_numbers_of_type());
+      const pb::Descriptor* type =
+          pool.FindMessageTypeByName(request.all_extension_numbers_of_type());
       if (type == nullptr) return grpc::Status(grpc::StatusCode::NOT_FOUND, "Type not found.");
       std::vector<const pb::FieldDescriptor*> extensions;
       pool.FindAllExtensions(type, &extensions);
       auto* numbers = response->mutable_all_extension_numbers_response();
       numbers->set_base_type_name(type->full_name());
-      for (const pb::FieldDescriptor* field : extensions) numbers->add_extension_number(field->number());
+      for (const pb::FieldDescriptor* field : extensions)
+        numbers->add_extension_number(field->number());
       return grpc::Status::OK;
     }
     default:
-      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "The provided request is not supported.");
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "The provided request is not supported.");
   }
 }
 
@@ -157,8 +160,8 @@ absl::StatusOr<std::unique_ptr<ReflectionServices>> ReflectionServices::Create(
   auto state = std::make_unique<State>(std::move(service_names));
   for (const pb::FileDescriptorProto& file : set.file()) {
     if (state->pool.BuildFile(file) == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("reflection: ", file.name(), " does not build (an import missing before it?)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reflection: ", file.name(), " does not build (an import missing before it?)"));
     }
   }
   return std::unique_ptr<ReflectionServices>(new ReflectionServices(std::move(state)));
