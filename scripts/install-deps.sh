@@ -30,6 +30,12 @@ PACKAGES=(
   # drives it headless; runs as root with --no-sandbox)
   # (npm: below, only when no npm came with the installed Node)
   chromium nodejs
+  # clients/examples/ (tests/examples/): Python's grpcio and grpc_tools, jq
+  # for the curl example, and Go with grpc-go, built offline in GOPATH mode
+  # (grpc-go 1.33 reads APIv2 messages only through golang/protobuf 1.5)
+  python3-grpcio python3-grpc-tools jq
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev
+  golang-github-golang-protobuf-1-5-dev protoc-gen-go-grpc
 )
 
 missing=()

@@ -51,10 +51,10 @@
 #include "core/session/sqlite_session_store.h"
 #include "core/telemetry/batch_tracer.h"
 #include "core/telemetry/otel_config.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
+#include "proto/served_descriptors.h"
 #include "server/analytics_service.h"
 #include "server/dataset_metrics.h"
 #include "server/instrumented_budget_guard.h"
@@ -64,6 +64,7 @@
 #include "server/grpc_log.h"
 #include "server/http_gateway.h"
 #include "server/protobuf_log.h"
+#include "server/reflection_service.h"
 
 namespace vet::server {
 
@@ -103,6 +104,8 @@ struct VetServer::State {
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<pipeline::QuestionAdmission> admission;
   std::unique_ptr<AnalyticsService> service;
+  // Reflection v1 and v1alpha, with the proto's comments.
+  std::unique_ptr<ReflectionServices> reflection;
   // Destroyed before the components their tasks use (members go in reverse).
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<WorkerPool> import_pool;
@@ -535,13 +538,20 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       s.audit.get(), s.audit_store.get(), s.tracer.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  VET_ASSIGN_OR_RETURN(
+      s.reflection,
+      ReflectionServices::Create(proto::ServedDescriptorSet(),
+                                 {kServiceName, "grpc.health.v1.Health",
+                                  "grpc.reflection.v1.ServerReflection",
+                                  "grpc.reflection.v1alpha.ServerReflection"}));
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, ListenerCredentials(std::move(tls_files)), &s.port);
   builder.RegisterService(s.service.get());
+  builder.RegisterService(s.reflection->v1());
+  builder.RegisterService(s.reflection->v1alpha());
   s.server = builder.BuildAndStart();
   if (s.server == nullptr || s.port == 0) {
     return absl::UnavailableError(absl::StrCat(
