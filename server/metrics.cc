@@ -33,6 +33,15 @@ class Metrics::Exposed final : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> families = registry_->Collect();
     absl::ReaderMutexLock lock(&mu_);
+    // prometheus-cpp leaves out a family with no series; these are announced
+    // all the same (# HELP, # TYPE), so dashboards and the docs' promise
+    // (every family from start-up) hold on a server with no model.
+    for (const prometheus::MetricFamily& announced : announced_) {
+      const bool present =
+          std::any_of(families.begin(), families.end(),
+                      [&](const prometheus::MetricFamily& f) { return f.name == announced.name; });
+      if (!present) families.push_back(announced);
+    }
     for (const prometheus::Collectable* collector : collectors_) {
       std::vector<prometheus::MetricFamily> more = collector->Collect();
       families.insert(families.end(), std::make_move_iterator(more.begin()),
@@ -46,6 +55,16 @@ class Metrics::Exposed final : public prometheus::Collectable {
     collectors_.push_back(collector);
   }
 
+  // A family served even while it has no series.
+  void Announce(std::string name, std::string help, prometheus::MetricType type) {
+    absl::MutexLock lock(&mu_);
+    prometheus::MetricFamily family;
+    family.name = std::move(name);
+    family.help = std::move(help);
+    family.type = type;
+    announced_.push_back(std::move(family));
+  }
+
   void Remove(const prometheus::Collectable* collector) {
     absl::MutexLock lock(&mu_);
     collectors_.erase(std::remove(collectors_.begin(), collectors_.end(), collector),
@@ -56,6 +75,7 @@ class Metrics::Exposed final : public prometheus::Collectable {
   const std::shared_ptr<prometheus::Registry> registry_;
   mutable absl::Mutex mu_;
   std::vector<const prometheus::Collectable*> collectors_ ABSL_GUARDED_BY(mu_);
+  std::vector<prometheus::MetricFamily> announced_ ABSL_GUARDED_BY(mu_);
 };
 
 Metrics::Metrics()
@@ -97,11 +117,14 @@ Metrics::Metrics()
                       .Help("Blocking tasks queued or running on the worker pool")
                       .Register(*registry_)
                       .Add({});
+  constexpr char kTokensHelp[] =
+      "Model tokens paid for, by practice, model and kind (input: uncached prompt, "
+      "cached_input, output)";
   tokens_ = &prometheus::BuildCounter()
                  .Name("vet_model_tokens_total")
-                 .Help("Model tokens paid for, by practice, model and kind "
-                       "(input: uncached prompt, cached_input, output)")
+                 .Help(kTokensHelp)
                  .Register(*registry_);
+  exposed_->Announce("vet_model_tokens_total", kTokensHelp, prometheus::MetricType::Counter);
   spend_ = &prometheus::BuildCounter()
                 .Name("vet_spend_usd_total")
                 .Help("Money committed to practices' budgets (model calls and sandbox "
@@ -115,10 +138,13 @@ Metrics::Metrics()
                   .Name("vet_budget_denials_total")
                   .Help("Questions refused because they would pass the budget's hard cap")
                   .Register(*registry_);
+  constexpr char kDowngradesHelp[] = "Questions the budget's soft cap moved to a cheaper model";
   downgrades_ = &prometheus::BuildCounter()
                      .Name("vet_budget_downgrades_total")
-                     .Help("Questions the budget's soft cap moved to a cheaper model")
+                     .Help(kDowngradesHelp)
                      .Register(*registry_);
+  exposed_->Announce("vet_budget_downgrades_total", kDowngradesHelp,
+                     prometheus::MetricType::Counter);
   execution_ = &prometheus::BuildHistogram()
                     .Name("vet_sandbox_execution_seconds")
                     .Help("Run time of generated code in the sandbox, by practice")

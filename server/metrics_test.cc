@@ -283,6 +283,24 @@ TEST(MetricsTest, CollectableServesTheRegistryWithoutCollectors) {
   EXPECT_THAT(metrics.registry()->Collect(), ::testing::Not(IsEmpty()));
 }
 
+// A server with no model has no token or downgrade series, but the families
+// are announced all the same, once, also after series appear.
+TEST(MetricsTest, FamiliesWithoutSeriesAreStillAnnounced) {
+  Metrics metrics;
+  metrics.AddPractice("clinic", {"planner"}, {});
+  auto count = [&](const std::string& name) {
+    int n = 0;
+    for (const prometheus::MetricFamily& f : metrics.collectable()->Collect()) {
+      if (f.name == name) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("vet_model_tokens_total"), 1);
+  EXPECT_EQ(count("vet_budget_downgrades_total"), 1);
+  metrics.RecordDowngrade("clinic", "gpt-big", "gpt-small");
+  EXPECT_EQ(count("vet_budget_downgrades_total"), 1);
+}
+
 TEST(MetricsTest, AuditCountersHaveEveryDropReasonFromTheStart) {
   Metrics metrics;
   auto scraped = Scrape(metrics);
