@@ -104,10 +104,22 @@ void WriteFile(const std::string &path, absl::string_view contents) {
   std::ofstream(path, std::ios::binary) << contents;
 }
 
+// The whole file; "" when it cannot be read. Plain read(2): a /proc file
+// of a process that exits while it is read fails with ESRCH, which
+// libstdc++'s streams turn into an exception.
 std::string ReadFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 // name -> "OK ..." / "ERR ..." from a result made by kPrelude's finish().
