@@ -30,6 +30,7 @@
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/model_server_options.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -93,21 +94,11 @@ class OperabilityIntegrationTest : public ::testing::Test {
     SetLogFormat(LogFormat::kJson);
     stderr_ = std::make_unique<CapturedStderr>(state_dir_ + "/stderr.log");
 
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
+    server::ServerOptions options =
+        testing::ModelServerOptions({state_dir_, kKey, fake_->base_url(), "gpt-5.2", ""});
     options.metrics_listen = "127.0.0.1:0";
-    options.state_dir = state_dir_;
-    options.demo = true;
-    options.demo_api_key = kKey;
-    options.demo_invoice_lines = 20000;
-    options.worker_threads = 4;
-    options.shutdown_grace = absl::Seconds(1);
+    options.planner = "first";
     options.budget_store = "memory";
-    options.openai_base_url = fake_->base_url();
-    options.openai_api_key = "sk-test";
-    options.openai_model = "gpt-5.2";
-    options.model_stream = false;
-    options.model_timeout = absl::Seconds(20);
     options.log_format = "json";
     auto started = server::VetServer::Start(options);
     ASSERT_TRUE(started.ok()) << started.status();

@@ -25,6 +25,7 @@
 #include "tests/testing/closed_port.h"
 #include "tests/testing/fake_openai_server.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/model_server_options.h"
 #include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -141,21 +142,11 @@ class TraceIntegrationTest : public ::testing::Test {
 
   void StartServer(const std::string& endpoint,
                    absl::Duration export_timeout = absl::Milliseconds(500)) {
-    server::ServerOptions options;
-    options.listen = "127.0.0.1:0";
+    server::ServerOptions options =
+        testing::ModelServerOptions({state_dir_, kKey, model_->base_url(), "gpt-5.2", ""});
     options.metrics_listen = "127.0.0.1:0";
-    options.state_dir = state_dir_;
-    options.demo = true;
-    options.demo_api_key = kKey;
-    options.demo_invoice_lines = 20000;
-    options.worker_threads = 4;
-    options.shutdown_grace = absl::Seconds(1);
+    options.planner = "first";
     options.budget_store = "memory";
-    options.openai_base_url = model_->base_url();
-    options.openai_api_key = "sk-test";
-    options.openai_model = "gpt-5.2";
-    options.model_stream = false;
-    options.model_timeout = absl::Seconds(20);
     options.tracing.endpoint = endpoint;
     options.tracing.service_name = "vet-traces-test";
     options.tracing.schedule_delay = absl::Milliseconds(50);
