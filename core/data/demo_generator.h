@@ -1,7 +1,8 @@
 // The demo practice: a deterministic generator (fixed seed) of a small-animal
 // clinic's exports in the canonical schema, for `--demo`, tests and
-// `vetctl demo-data`. This is the first, simple version; the data issue makes
-// it realistic (seasonality, growth, price increases, ...).
+// `vetctl demo-data`: clients, patients and staff, appointments with
+// seasonality and yearly growth, invoices from a price list that rises every
+// January (demo_generator.cc says how each table is made).
 #ifndef VET_CORE_DATA_DEMO_GENERATOR_H_
 #define VET_CORE_DATA_DEMO_GENERATOR_H_
 

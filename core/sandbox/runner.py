@@ -1,8 +1,10 @@
 # The Python half of the sandbox protocol, embedded into the C++ binary and
 # run as `/usr/bin/python3 -I -B -u -c <this file> <spec-json>`.
 #
-# Protocol (shared with core/sandbox/subprocess_executor.cc; a later forking
-# zygote speaks the same one):
+# Protocol of one execution (core/sandbox/subprocess_executor.cc runs an
+# interpreter per question with it; the forking zygote below, which
+# core/sandbox/zygote_executor.cc starts per practice, hands each question's
+# child the same spec and speaks it over the descriptors it passes):
 #   argv[1]  the spec: {"data_dir": str, "tables": {name: [date columns]},
 #            "max_rows", "max_charts", "max_chart_bytes", "max_result_bytes",
 #            "max_csv_rows", "max_csv_bytes"},
@@ -978,12 +980,14 @@ def _run_child(spec, tables, seccomp, fds, scratch):
 class _Zygote:
     """The zygote's loop: requests in, forked children out, exits reported.
 
-    One spare child is kept forked ahead of the next request, while fewer
-    questions run than there are cores: it prepares (_preparation_steps)
-    says it is ready, and waits on its own socket for the request's
-    descriptors. A question arriving while the spare still prepares gets a
-    child forked for it at once; the spare goes on preparing for a later
-    one."""
+    One spare child is kept forked ahead of the next request. It is forked
+    only while no question runs (after start-up and whenever the last
+    running child exits), so preparing it never competes with a question
+    for the CPU: it prepares (_preparation_steps), says it is ready, and
+    waits on its own socket for the request's descriptors. A question
+    arriving while the spare still prepares, or while another question
+    already has it, gets a child forked for it at once; a spare still
+    preparing goes on doing so for a later question."""
 
     def __init__(self, spec, tables, seccomp, control):
         self.spec, self.tables, self.seccomp, self.control = spec, tables, seccomp, control

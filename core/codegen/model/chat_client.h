@@ -1,6 +1,7 @@
 // A chat-completions model behind one call: the messages in, the reply and
 // its token usage out. The implementation for OpenAI-compatible servers is
-// openai_client.h; tests use a scripted fake.
+// openai_client.h; tests run it against a fake OpenAI-compatible server on
+// loopback (tests/testing/fake_openai_server.h) whose replies they script.
 #ifndef VET_CORE_CODEGEN_MODEL_CHAT_CLIENT_H_
 #define VET_CORE_CODEGEN_MODEL_CHAT_CLIENT_H_
 
