@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "core/common/posix.h"
 #include "core/common/status_macros.h"
 #include "core/data/csv.h"
 #include "rapidjson/document.h"
@@ -38,12 +39,7 @@ constexpr char kFormatName[] = "vet-columnar";
 
 absl::Status ErrnoError(int err, absl::string_view what,
                         const std::string &path) {
-  std::string message =
-      absl::StrCat("columnar store: ", what, " ", path, ": ", strerror(err));
-  if (err == EACCES || err == EPERM) {
-    return absl::PermissionDeniedError(message);
-  }
-  return absl::InternalError(message);
+  return ErrnoToStatus(err, absl::StrCat("columnar store: ", what, " ", path));
 }
 
 // Keeps a name from escaping its folder or clashing with the manifest.

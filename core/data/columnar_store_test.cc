@@ -286,7 +286,7 @@ TEST(ColumnarStoreTest, NamesThePathWhenAFileIsInTheWay) {
   WriteTextFile(tmp.File("file"), "x");
   const std::string dir = tmp.File("file") + "/store";
   EXPECT_THAT(WriteColumnarDataset({SmallTable()}, dir),
-              StatusIs(absl::StatusCode::kInternal, HasSubstr(dir)));
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(dir)));
 }
 
 TEST(ColumnarStoreTest, RejectsInconsistentTables) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/posix.h"
 
 namespace vet::data {
 namespace {
@@ -20,11 +21,7 @@ inline bool IsFieldEnd(char c) { return c == ',' || c == '\n' || c == '\r'; }
 
 absl::Status ErrnoStatus(int err, absl::string_view what,
                          absl::string_view path) {
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == EACCES || err == EPERM)
-    return absl::PermissionDeniedError(message);
-  return absl::InternalError(message);
+  return ErrnoToStatus(err, absl::StrCat(what, " ", path));
 }
 
 bool NeedsQuotes(absl::string_view field) {

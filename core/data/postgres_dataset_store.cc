@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/posix.h"
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
 
@@ -62,7 +63,7 @@ constexpr const char* kSchema[] = {
 };
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return ErrnoToStatus(errno, absl::StrCat(what, " ", path));
 }
 
 // Uploads one file's bytes as chunk rows.

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "core/common/error_details.h"
 #include "core/common/log.h"
+#include "core/common/posix.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
 #include "core/data/columnar_store.h"
@@ -30,7 +31,7 @@ namespace vet::data {
 namespace {
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return ErrnoToStatus(errno, absl::StrCat(what, " ", path));
 }
 
 absl::Status MakeDir(const std::string& path) {

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/posix.h"
 
 namespace vet::sandbox::internal {
 namespace {
@@ -63,8 +64,7 @@ const char* StepName(int step) {
 }
 
 absl::Status ErrnoStatus(absl::string_view what, int error) {
-  return absl::InternalError(
-      absl::StrCat("sandbox: ", what, ": ", std::strerror(error)));
+  return ErrnoToStatus(error, absl::StrCat("sandbox: ", what));
 }
 
 struct Pipe {

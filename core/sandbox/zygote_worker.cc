@@ -32,6 +32,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
+#include "core/common/posix.h"
 #include "core/common/status_macros.h"
 #include "core/sandbox/runner_protocol.h"
 #include "core/sandbox/runner_source.h"
@@ -58,8 +59,7 @@ constexpr absl::Duration kStopGrace = absl::Seconds(1);
 constexpr size_t kMaxStderrLogBytes = 16 << 10;
 
 absl::Status ErrnoStatus(absl::string_view what, int error) {
-  return absl::InternalError(
-      absl::StrCat("sandbox: ", what, ": ", std::strerror(error)));
+  return ErrnoToStatus(error, absl::StrCat("sandbox: ", what));
 }
 
 int PidfdOpen(pid_t pid) {

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -78,13 +79,22 @@ class FakeDatasetStore final : public DatasetStore {
     }
     return absl::OkStatus();
   }
+  // Every waiting thread (each replica's watcher) hears every announcement
+  // made after its first wait, as every LISTENing connection does.
   absl::StatusOr<std::vector<std::string>> WaitForChanges(absl::Duration timeout) override {
     absl::MutexLock lock(&mu_);
+    size_t& cursor =
+        cursors_.try_emplace(std::this_thread::get_id(), announced_.size()).first->second;
+    struct Pending {
+      const std::deque<std::string>* log;
+      const size_t* cursor;
+    } pending{&announced_, &cursor};
     mu_.AwaitWithTimeout(absl::Condition(
-                             +[](std::deque<std::string>* q) { return !q->empty(); }, &announced_),
+                             +[](Pending* p) { return p->log->size() > *p->cursor; }, &pending),
                          timeout);
-    std::vector<std::string> out(announced_.begin(), announced_.end());
-    announced_.clear();
+    std::vector<std::string> out(announced_.begin() + static_cast<std::ptrdiff_t>(cursor),
+                                 announced_.end());
+    cursor = announced_.size();
     return out;
   }
 
@@ -129,6 +139,7 @@ class FakeDatasetStore final : public DatasetStore {
   std::map<std::string, std::map<std::string, Version>> versions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> current_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> announced_ ABSL_GUARDED_BY(mu_);
+  std::map<std::thread::id, size_t> cursors_ ABSL_GUARDED_BY(mu_);
   int fail_after_files_ ABSL_GUARDED_BY(mu_) = -1;
   bool damage_in_transit_ ABSL_GUARDED_BY(mu_) = false;
   bool drop_announcements_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,0 +1,42 @@
+#include "core/common/posix.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace vet {
+
+absl::Status ErrnoToStatus(int error, absl::string_view what) {
+  // strerror_r (GNU) is thread-safe where strerror is not.
+  char buf[256];
+  const std::string message = absl::StrCat(what, ": ", ::strerror_r(error, buf, sizeof(buf)));
+  switch (error) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case ENOTDIR:
+    case EEXIST:
+    case ENOTEMPTY:
+      return absl::FailedPreconditionError(message);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case EFBIG:
+      return absl::ResourceExhaustedError(message);
+    case EINTR:
+    case EAGAIN:
+    case EBUSY:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace vet
