@@ -512,7 +512,8 @@ TEST_F(SubprocessExecutorTest, CancellationFromAnotherThreadStopsAtOnce) {
   runner.join();
   EXPECT_THAT(r,
               StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
-  EXPECT_LT(returned - cancelled, absl::Milliseconds(500));
+  // Against a 60 s sleep: prompt, with room for a loaded machine.
+  EXPECT_LT(returned - cancelled, absl::Seconds(5));
 }
 
 TEST_F(SubprocessExecutorTest, StopsAnOutputFlood) {

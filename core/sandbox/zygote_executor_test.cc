@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -224,11 +225,14 @@ TEST_F(ZygoteExecutorTest, CancellationStopsTheExecutionQuickly) {
   auto r = executor_->Execute(
       Request("print('running', flush=True)\nwhile True:\n    pass"), sink_,
       token);
-  const absl::Duration took = absl::Now() - cancelled_at;
-  canceller.join();
+  const absl::Time returned_at = absl::Now();
+  canceller.join();  // before cancelled_at is read
+  const absl::Duration took = returned_at - cancelled_at;
+  std::cout << "cancellation returned after " << took << std::endl;
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled));
-  // The bound is 100 ms; allow for a loaded machine.
-  EXPECT_LT(took, absl::Seconds(1));
+  // Against a loop that never ends; the target (about 100 ms, measured in
+  // docs/BENCHMARKS.md) is not a test's business on a shared machine.
+  EXPECT_LT(took, absl::Seconds(5));
 }
 
 TEST_F(ZygoteExecutorTest, StopsAnOutputFlood) {

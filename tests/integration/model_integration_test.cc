@@ -821,7 +821,8 @@ TEST_F(ModelIntegrationTest, CancellingDuringTheModelCallEndsPromptlyAndTheServe
   while (reader->Read(&event)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
-  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(2));
+  // Against the model call's 20 s timeout.
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(8));
   // The server side stops too: the turn is recorded as cancelled promptly,
   // not after the model call would have timed out.
   const std::string session_id = first.session_started().session_id();

