@@ -11,12 +11,15 @@
 #include <string>
 #include <thread>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "core/common/log.h"
@@ -139,102 +142,43 @@ ABSL_FLAG(double, sandbox_cost_per_second, 0.0,
 
 namespace {
 
-// Sets each flag's value from the environment (or .env) before the command
-// line is parsed, so that the command line wins.
+// What a flag's value must look like, for the message about a bad one.
+std::string Expected(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "true or false";
+  if (flag.IsOfType<double>()) return "a number";
+  if (flag.IsOfType<absl::Duration>()) return "a duration like 30s";
+  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>()) return "an integer in range";
+  return "a valid value";
+}
+
+// Sets each flag of this file from the environment (or .env) before the
+// command line is parsed, so that the command line wins. A flag's variable
+// is the one its help names last, in brackets ("... [VET_LISTEN]"): one
+// place says it, for --help and for this. Each value is parsed as the flag's
+// own type, so an out-of-range integer is refused rather than narrowed.
 bool ApplyEnvironment(const std::map<std::string, std::string>& dotenv) {
-  auto lookup = [&](const char* name, std::string* out) {
-    if (const char* v = std::getenv(name)) {
-      *out = v;
-      return true;
-    }
-    auto it = dotenv.find(name);
-    if (it == dotenv.end()) return false;
-    *out = it->second;
-    return true;
-  };
   bool ok = true;
-  auto fail = [&](const char* name, const std::string& v, const char* want) {
-    std::cerr << "vet-analytics-server: " << name << "='" << v << "' is not " << want << "\n";
-    ok = false;
-  };
-  std::string v;
-  auto str = [&](const char* name, absl::Flag<std::string>& flag) {
-    if (lookup(name, &v)) absl::SetFlag(&flag, v);
-  };
-  auto boolean = [&](const char* name, absl::Flag<bool>& flag) {
-    if (!lookup(name, &v)) return;
-    bool b;
-    if (absl::SimpleAtob(v, &b)) absl::SetFlag(&flag, b); else fail(name, v, "true or false");
-  };
-  auto integer = [&](const char* name, auto& flag) {
-    if (!lookup(name, &v)) return;
-    // Parsed as the flag's own type, so an out-of-range value is refused
-    // rather than narrowed.
-    decltype(absl::GetFlag(flag)) i;
-    if (absl::SimpleAtoi(v, &i)) absl::SetFlag(&flag, i); else fail(name, v, "an integer in range");
-  };
-  auto real = [&](const char* name, absl::Flag<double>& flag) {
-    if (!lookup(name, &v)) return;
-    double d;
-    if (absl::SimpleAtod(v, &d)) absl::SetFlag(&flag, d); else fail(name, v, "a number");
-  };
-  auto duration = [&](const char* name, absl::Flag<absl::Duration>& flag) {
-    if (!lookup(name, &v)) return;
-    absl::Duration d;
-    if (absl::ParseDuration(v, &d)) absl::SetFlag(&flag, d); else fail(name, v, "a duration like 30s");
-  };
-  str("VET_LISTEN", FLAGS_listen);
-  str("VET_TLS_CERT", FLAGS_tls_cert);
-  str("VET_TLS_KEY", FLAGS_tls_key);
-  str("VET_TLS_CLIENT_CA", FLAGS_tls_client_ca);
-  str("VET_HTTP_LISTEN", FLAGS_http_listen);
-  str("VET_LOG_FORMAT", FLAGS_log_format);
-  str("VET_METRICS_LISTEN", FLAGS_metrics_listen);
-  str("VET_STATE_DIR", FLAGS_state_dir);
-  str("VET_PRACTICES", FLAGS_practices);
-  boolean("VET_DEMO", FLAGS_demo);
-  str("VET_DEMO_API_KEY", FLAGS_demo_api_key);
-  integer("VET_DEMO_INVOICE_LINES", FLAGS_demo_invoice_lines);
-  integer("VET_WORKER_THREADS", FLAGS_worker_threads);
-  integer("VET_MAX_QUEUED", FLAGS_max_queued);
-  integer("VET_MAX_STREAMS", FLAGS_max_streams);
-  integer("VET_MAX_STREAMS_PER_PRACTICE", FLAGS_max_streams_per_practice);
-  integer("VET_RATE_LIMIT", FLAGS_rate_limit);
-  integer("VET_RATE_BURST", FLAGS_rate_burst);
-  duration("VET_BUDGET_WAIT", FLAGS_budget_wait);
-  str("VET_SANDBOX", FLAGS_sandbox);
-  str("VET_PYTHON", FLAGS_python);
-  str("VET_BWRAP", FLAGS_bwrap);
-  str("VET_SANDBOX_USER", FLAGS_sandbox_user);
-  integer("VET_SANDBOX_WORKERS", FLAGS_sandbox_workers);
-  integer("VET_SANDBOX_MEMORY_MB", FLAGS_sandbox_memory_mb);
-  duration("VET_SANDBOX_IDLE", FLAGS_sandbox_idle);
-  integer("VET_SANDBOX_WORKER_STARTS", FLAGS_sandbox_worker_starts);
-  duration("VET_SANDBOX_TIMEOUT", FLAGS_sandbox_timeout);
-  integer("VET_MAX_CONCURRENT_EXECUTIONS", FLAGS_max_concurrent_executions);
-  integer("VET_MAX_EXECUTIONS_PER_PRACTICE", FLAGS_max_executions_per_practice);
-  integer("VET_MAX_QUEUED_EXECUTIONS_PER_PRACTICE", FLAGS_max_queued_executions_per_practice);
-  duration("VET_SHUTDOWN_GRACE", FLAGS_shutdown_grace);
-  integer("VET_MAX_IMPORT_BYTES", FLAGS_max_import_bytes);
-  integer("VET_MAX_IMPORT_MEMORY_MB", FLAGS_max_import_memory_mb);
-  integer("VET_DATA_CACHE_MB", FLAGS_data_cache_mb);
-  str("OPENAI_BASE_URL", FLAGS_openai_base_url);
-  str("OPENAI_MODEL", FLAGS_openai_model);
-  str("VET_PLANNER", FLAGS_planner);
-  boolean("VET_MODEL_STREAM", FLAGS_model_stream);
-  duration("VET_MODEL_TIMEOUT", FLAGS_model_timeout);
-  integer("VET_MAX_REPAIRS", FLAGS_max_repairs);
-  real("BUDGET_LIMIT", FLAGS_budget_limit);
-  real("BUDGET_SOFT_CAP", FLAGS_budget_soft_cap);
-  real("BUDGET_HARD_CAP", FLAGS_budget_hard_cap);
-  str("BUDGET_PERIOD", FLAGS_budget_period);
-  str("VET_BUDGET_STORE", FLAGS_budget_store);
-  str("VET_PRICING_FILE", FLAGS_pricing_file);
-  duration("VET_SESSION_TTL", FLAGS_session_ttl);
-  str("VET_AUDIT_QUESTIONS", FLAGS_audit_questions);
-  integer("VET_AUDIT_RETENTION_DAYS", FLAGS_audit_retention_days);
-  integer("VET_CONTEXT_TOKENS", FLAGS_context_tokens);
-  real("SANDBOX_COST_PER_SECOND", FLAGS_sandbox_cost_per_second);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "server/main.cc")) continue;
+    const std::string help = flag->Help();
+    const size_t open = help.rfind('[');
+    if (open == std::string::npos || help.back() != ']') continue;
+    const std::string variable = help.substr(open + 1, help.size() - open - 2);
+    std::string value;
+    if (const char* v = std::getenv(variable.c_str())) {
+      value = v;
+    } else if (auto it = dotenv.find(variable); it != dotenv.end()) {
+      value = it->second;
+    } else {
+      continue;
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::cerr << "vet-analytics-server: " << variable << "='" << value << "' is not "
+                << Expected(*flag) << "\n";
+      ok = false;
+    }
+  }
   return ok;
 }
 
