@@ -348,12 +348,14 @@ MatchResult MatchToDate(const std::vector<std::string>& w, size_t pos,
   if (head == "ytd") grain = PeriodGrain::kYear;
   if (head == "qtd") grain = PeriodGrain::kQuarter;
   if (head == "mtd") grain = PeriodGrain::kMonth;
-  if (!grain && pos + 2 < w.size() && w[pos + 1] == "to" &&
-      w[pos + 2] == "date") {
-    if (head == "year") grain = PeriodGrain::kYear;
-    if (head == "quarter") grain = PeriodGrain::kQuarter;
-    if (head == "month") grain = PeriodGrain::kMonth;
-    consumed = 3;
+  // "year to date", and "this year to date" (which is not "this year" and
+  // then a breakdown by date).
+  const size_t unit = IsOneOf(head, {"this", "current"}) ? pos + 1 : pos;
+  if (!grain && unit + 2 < w.size() && w[unit + 1] == "to" && w[unit + 2] == "date") {
+    if (w[unit] == "year") grain = PeriodGrain::kYear;
+    if (w[unit] == "quarter") grain = PeriodGrain::kQuarter;
+    if (w[unit] == "month") grain = PeriodGrain::kMonth;
+    consumed = unit - pos + 3;
   }
   if (!grain) return absl::optional<PeriodMatch>();
   return Found(UnitContaining(as_of, *grain).first, as_of, *grain,

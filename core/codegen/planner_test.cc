@@ -486,6 +486,20 @@ TEST(PlannerTest, Comparisons) {
   EXPECT_THAT(WritePandas(yoy_by_vet), AllOf(HasSubstr("\"revenue_previous\""),
                                              HasSubstr("\"change_percent\"")));
 
+  // "the previous quarter" next to "last quarter" is the one before it, not
+  // the same quarter again; and a period is never compared with itself.
+  QueryPlan previous_named = MustParse("last qtr sales vs the previous quarter");
+  EXPECT_EQ(previous_named.comparison, Comparison::kPreviousPeriod);
+  EXPECT_EQ(Range(previous_named), "2026-07-01..2026-09-30");
+  EXPECT_EQ(FormatDay(previous_named.compare_period->start), "2026-04-01");
+  EXPECT_THAT(ParseQuestion("revenue in Q3 2026 vs Q3 2026", kAsOf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("with the same days")));
+
+  // "this year to date" is the year so far, not "this year" by date.
+  QueryPlan ytd = MustParse("revenue this yr to date");
+  EXPECT_EQ(Range(ytd), "2026-01-01..2026-10-26");
+  EXPECT_EQ(ytd.dimension, "");
+
   QueryPlan before =
       MustParse("revenue last month compared to the month before");
   EXPECT_EQ(before.comparison, Comparison::kPreviousPeriod);

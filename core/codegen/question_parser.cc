@@ -603,8 +603,9 @@ Period DefaultPeriod(absl::string_view dimension, bool trend,
 
 // What "compared to <other>" means next to `main`: "last year" is the same
 // days a year earlier ("this year vs last year" compares like with like);
-// "last month" next to "this month" is the previous period; anything else is
-// the period as named.
+// "last month" next to "this month" is the previous period, and so is "the
+// previous quarter" next to "last quarter" (named alone, both would be the
+// same quarter); anything else is the period as named.
 std::pair<Comparison, Period> ResolveComparedTo(const Period& main,
                                                 const Period& other) {
   if (other.form == PeriodForm::kPrevious &&
@@ -613,6 +614,10 @@ std::pair<Comparison, Period> ResolveComparedTo(const Period& main,
   }
   if (other.form == PeriodForm::kPrevious && other.grain == main.grain &&
       main.form == PeriodForm::kCurrent) {
+    return {Comparison::kPreviousPeriod, PreviousPeriod(main)};
+  }
+  if (other.form == PeriodForm::kPrevious && main.form == PeriodForm::kPrevious &&
+      other.grain == main.grain && other.start == main.start && other.end == main.end) {
     return {Comparison::kPreviousPeriod, PreviousPeriod(main)};
   }
   return {Comparison::kExplicit, other};
@@ -1146,6 +1151,13 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       const Period& main = *plan.period;
       if (other) {
         auto [comparison, compared] = ResolveComparedTo(main, *other);
+        if (compared.start == main.start && compared.end == main.end) {
+          // Never a period against itself: it would say "unchanged".
+          return Decline(absl::StrCat(
+              "The question compares ", main.Describe(),
+              " with the same days. Name two different periods, e.g. \"revenue last "
+              "quarter vs the quarter before\"."));
+        }
         plan.comparison = comparison;
         plan.compare_period = std::move(compared);
       } else if (compare.target == CompareMention::Target::kPreviousPeriod) {
