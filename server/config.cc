@@ -1,6 +1,7 @@
 // .env parsing and option validation. Kept free of gRPC so it compiles fast.
 #include "server/config.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/audit/audit_recorder.h"
@@ -282,6 +284,14 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   VET_RETURN_IF_ERROR(CheckTlsCombination(o));
   return budget::ValidateBudgetOptions(o.budget);
+}
+
+absl::StatusOr<int64_t> DollarsToMicros(double usd, double max_usd, absl::string_view setting) {
+  if (!std::isfinite(usd) || usd < 0 || usd > max_usd) {
+    return absl::InvalidArgumentError(absl::StrCat(setting, " must be a number of USD between 0 and ",
+                                                   absl::StrFormat("%.0f", max_usd)));
+  }
+  return std::llround(usd * 1e6);
 }
 
 }  // namespace vet::server

@@ -182,6 +182,12 @@ absl::StatusOr<std::map<std::string, std::string>> ReadDotEnv(const std::string&
 // Reads no file (the TLS files: ReadTlsFiles).
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
+// A dollar amount given as a number (a flag or its variable) in integer
+// micro-dollars, rounded to the nearest. kInvalidArgument naming `setting`
+// ("--budget_limit (BUDGET_LIMIT)") unless it is finite and between 0 and
+// `max_usd`.
+absl::StatusOr<int64_t> DollarsToMicros(double usd, double max_usd, absl::string_view setting);
+
 // The PEM contents of the TLS files the options name.
 struct TlsFiles {
   std::string cert_chain;

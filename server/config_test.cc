@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <string>
 
@@ -17,6 +18,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::vet::testing::IsOk;
+using ::vet::testing::IsOkAndHolds;
 using ::vet::testing::StatusIs;
 
 TEST(DotEnvTest, ParsesCommentsExportAndQuotes) {
@@ -312,6 +314,19 @@ TEST(ExampleFilesTest, TheExamplePracticesFileParsesWithItsBudgetOverrides) {
   ASSERT_THAT(hillcrest, IsOk());
   EXPECT_EQ((*hillcrest)->budget_period, "day");
   EXPECT_THAT(budget::ValidateBudgetOptions(budget::OptionsFor({}, **hillcrest)), IsOk());
+}
+
+TEST(DollarsToMicrosTest, RoundsToTheMicroDollarAndRefusesWhatIsNotAnAmount) {
+  EXPECT_THAT(DollarsToMicros(10.0, 1e9, "--budget_limit"), IsOkAndHolds(10'000'000));
+  EXPECT_THAT(DollarsToMicros(0.0000015, 1e9, "--budget_limit"), IsOkAndHolds(2));
+  EXPECT_THAT(DollarsToMicros(0, 1000, "--x"), IsOkAndHolds(0));
+  for (double bad : {-0.01, 1e12, std::nan(""), HUGE_VAL}) {
+    EXPECT_THAT(DollarsToMicros(bad, 1e9, "--budget_limit (BUDGET_LIMIT)"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("--budget_limit (BUDGET_LIMIT) must be a number of USD between "
+                                   "0 and 1000000000")))
+        << bad;
+  }
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -272,13 +271,13 @@ int main(int argc, char** argv) {
   options.max_import_bytes = absl::GetFlag(FLAGS_max_import_bytes);
   options.max_import_memory_mb = absl::GetFlag(FLAGS_max_import_memory_mb);
   options.data_cache_mb = absl::GetFlag(FLAGS_data_cache_mb);
-  const double budget_limit = absl::GetFlag(FLAGS_budget_limit);
-  if (!std::isfinite(budget_limit) || budget_limit < 0 || budget_limit > 1e9) {
-    std::cerr << "vet-analytics-server: --budget_limit (BUDGET_LIMIT) must be a number of "
-                 "USD between 0 and 1000000000\n";
+  auto limit = vet::server::DollarsToMicros(absl::GetFlag(FLAGS_budget_limit), 1e9,
+                                            "--budget_limit (BUDGET_LIMIT)");
+  if (!limit.ok()) {
+    std::cerr << "vet-analytics-server: " << limit.status().message() << "\n";
     return 2;
   }
-  options.budget.default_limit_micros = static_cast<int64_t>(budget_limit * 1e6 + 0.5);
+  options.budget.default_limit_micros = *limit;
   options.budget.soft_cap = absl::GetFlag(FLAGS_budget_soft_cap);
   options.budget.hard_cap = absl::GetFlag(FLAGS_budget_hard_cap);
   options.budget.period = absl::GetFlag(FLAGS_budget_period);
@@ -295,13 +294,14 @@ int main(int argc, char** argv) {
   } else if (auto it = dotenv->find("VET_DATABASE_URL"); it != dotenv->end()) {
     options.database_url = it->second;
   }
-  const double sandbox_cost = absl::GetFlag(FLAGS_sandbox_cost_per_second);
-  if (!std::isfinite(sandbox_cost) || sandbox_cost < 0 || sandbox_cost > 1000) {
-    std::cerr << "vet-analytics-server: --sandbox_cost_per_second (SANDBOX_COST_PER_SECOND) "
-                 "must be a number of USD between 0 and 1000\n";
+  auto sandbox_cost =
+      vet::server::DollarsToMicros(absl::GetFlag(FLAGS_sandbox_cost_per_second), 1000,
+                                   "--sandbox_cost_per_second (SANDBOX_COST_PER_SECOND)");
+  if (!sandbox_cost.ok()) {
+    std::cerr << "vet-analytics-server: " << sandbox_cost.status().message() << "\n";
     return 2;
   }
-  options.sandbox_micros_per_second = std::llround(sandbox_cost * 1e6);
+  options.sandbox_micros_per_second = *sandbox_cost;
   // OpenTelemetry's own variables (environment, then .env), not flags: the
   // names every collector's documentation uses.
   auto tracing = vet::telemetry::TracingOptionsFromEnv(
