@@ -115,10 +115,24 @@ absl::StatusOr<DataLease> ReplicatedDatasets::Lease(const std::string& practice_
       VET_RETURN_IF_ERROR(Ensure(practice_id, data_root, want));
     }
   }
-  VET_ASSIGN_OR_RETURN(DataLease lease, DataLease::Acquire(data_dir));
-  absl::MutexLock lock(&mu_);
-  last_used_[lease.dir()] = absl::Now();
-  return lease;
+  auto used = [this](absl::StatusOr<DataLease> lease) -> absl::StatusOr<DataLease> {
+    if (!lease.ok()) return lease;
+    absl::MutexLock lock(&mu_);
+    last_used_[lease->dir()] = absl::Now();
+    return lease;
+  };
+  absl::StatusOr<DataLease> lease = DataLease::Acquire(data_dir);
+  if (absl::IsNotFound(lease.status()) && !want.empty()) {
+    // Evicted for another practice between the check and the lease (the
+    // cache was full): fetched again, once.
+    {
+      absl::MutexLock lock(&mu_);
+      serving_.erase(practice_id);
+    }
+    VET_RETURN_IF_ERROR(Ensure(practice_id, data_root, want));
+    return used(DataLease::Acquire(data_dir));
+  }
+  return used(std::move(lease));
 }
 
 absl::Status ReplicatedDatasets::Publish(const std::string& practice_id,

@@ -218,6 +218,26 @@ TEST(ReplicatedDatasetsTest, TheCacheEvictsLeastRecentlyUsedButNeverAVersionInUs
   EXPECT_EQ(b.datasets->stats().fetched, 4);
 }
 
+// A version removed after the check that it is here (evicted for another
+// practice's question in between) is fetched again, not reported missing.
+TEST(ReplicatedDatasetsTest, AVersionRemovedUnderAQuestionIsFetchedAgain) {
+  FakeDatasetStore store;
+  Replica a(&store), b(&store);
+  const std::string v1 = a.Import("alpha", 1);
+  std::string dir;
+  {
+    auto lease = b.Lease("alpha");
+    ASSERT_THAT(lease, IsOk());
+    dir = lease->dir();
+  }
+  std::filesystem::remove_all(dir);
+  auto again = b.Lease("alpha");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(VersionOf(*again), v1);
+  EXPECT_TRUE(std::filesystem::exists(again->dir() + "/manifest.json"));
+  EXPECT_EQ(b.datasets->stats().fetched, 2);
+}
+
 TEST(ReplicatedDatasetsTest, DataImportedBeforeTheStoreWasSharedIsPublished) {
   FakeDatasetStore store;
   FakeDatasetStore elsewhere;  // the single box, before it had a database
