@@ -3,10 +3,21 @@
 #ifndef VET_CORE_COMMON_CLOCK_H_
 #define VET_CORE_COMMON_CLOCK_H_
 
+#include <time.h>
+
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace vet {
+
+// CLOCK_MONOTONIC as a duration since an arbitrary start (boot): for
+// deadlines and elapsed times, which a step of the wall clock (NTP, an
+// operator, a VM resumed) must not move. Thread-safe.
+inline absl::Duration MonotonicNow() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return absl::DurationFromTimespec(ts);
+}
 
 // Thread-safe.
 class Clock {

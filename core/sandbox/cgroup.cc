@@ -33,6 +33,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 
@@ -149,7 +150,7 @@ bool KillAllIn(const std::vector<std::string>& dirs) {
     absl::Status s = WriteFile(kill_file, "1");
     if (!s.ok()) LogWarning(s.message());
   }
-  const absl::Time deadline = absl::Now() + kGiveUpAfter;
+  const absl::Duration deadline = MonotonicNow() + kGiveUpAfter;
   for (;;) {
     bool empty = true;
     for (const std::string& dir : dirs) {
@@ -160,7 +161,7 @@ bool KillAllIn(const std::vector<std::string>& dirs) {
       }
     }
     if (empty) return true;
-    if (absl::Now() >= deadline) return false;
+    if (MonotonicNow() >= deadline) return false;
     absl::SleepFor(kRetryInterval);
   }
 }
@@ -168,10 +169,10 @@ bool KillAllIn(const std::vector<std::string>& dirs) {
 // Removes `dir` if it exists, retrying on EBUSY while killed tasks finish
 // exiting. Returns true if it is gone.
 bool RemoveDir(const std::string& dir) {
-  const absl::Time deadline = absl::Now() + kGiveUpAfter;
+  const absl::Duration deadline = MonotonicNow() + kGiveUpAfter;
   for (;;) {
     if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
-    if (errno != EBUSY || absl::Now() >= deadline) {
+    if (errno != EBUSY || MonotonicNow() >= deadline) {
       LogWarning(ErrnoMessage("rmdir", dir, errno));
       return false;
     }

@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/sandbox/runner_protocol.h"
 
@@ -111,8 +112,9 @@ class Supervisor {
       : child_(child), limits_(limits), sink_(sink) {}
 
   RunOutcome Run(CancellationToken& cancel) {
-    const absl::Time start = absl::Now();
-    const absl::Time deadline = start + limits_.timeout;
+    // Monotonic: a step of the wall clock moves no deadline.
+    const absl::Duration start = MonotonicNow();
+    const absl::Duration deadline = start + limits_.timeout;
     {
       // Kills at once, from the cancelling thread; the poll below wakes when
       // the child dies.
@@ -122,7 +124,7 @@ class Supervisor {
       while (!exited) {
         int timeout_ms = -1;
         if (stop_.load() == StopReason::kNone) {
-          absl::Duration left = deadline - absl::Now();
+          absl::Duration left = deadline - MonotonicNow();
           if (left <= absl::ZeroDuration()) {
             Stop(StopReason::kDeadline);
           } else {
@@ -169,7 +171,7 @@ class Supervisor {
     FlushPending(stdout_);
     FlushPending(stderr_);
     outcome_.exit = child_.KillAndWait();
-    outcome_.elapsed = absl::Now() - start;
+    outcome_.elapsed = MonotonicNow() - start;
     outcome_.stop = stop_.load();
     return std::move(outcome_);
   }

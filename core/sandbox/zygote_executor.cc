@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
 #include "core/sandbox/runner_protocol.h"
@@ -362,12 +363,12 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
         cgroups_->Create(absl::StrCat("worker-", serial), options_.memory_bytes,
                          options_.max_pids));
   }
-  const absl::Time start = absl::Now();
+  const absl::Duration start = MonotonicNow();
   auto worker = ZygoteWorker::Start(std::move(launch), cancel);
   if (worker.ok()) {
     LogInfo("sandbox: practice ", practice_id, ": worker ready in ",
             absl::FormatDuration(
-                absl::Trunc(absl::Now() - start, absl::Milliseconds(1))),
+                absl::Trunc(MonotonicNow() - start, absl::Milliseconds(1))),
             " (", FormatBytes((*worker)->ready_rss_bytes() >> 20 << 20),
             " resident)");
   }

@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/common/posix.h"
 #include "core/common/status_macros.h"
@@ -72,9 +73,9 @@ void PidfdKill(int pidfd) {
 
 // Waits until `fd` is readable, up to `timeout`. False on timeout.
 bool WaitReadable(int fd, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Duration deadline = MonotonicNow() + timeout;
   while (true) {
-    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    const int64_t ms = absl::ToInt64Milliseconds(deadline - MonotonicNow());
     struct pollfd p = {fd, POLLIN, 0};
     int n = ::poll(&p, 1, ms < 0 ? 0 : static_cast<int>(ms) + 1);
     if (n > 0) return true;
@@ -382,12 +383,12 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
     return ErrnoStatus("starting bwrap", errno);
   go_pipe.second.reset();
 
-  const absl::Time deadline = absl::Now() + options.start_timeout;
+  const absl::Duration deadline = MonotonicNow() + options.start_timeout;
   // bwrap says which host pid the sandbox's PID 1 has.
   std::string info;
   char buffer[4096];
   while (ParseChildPid(info) < 0) {
-    if (!WaitReadable(info_pipe.first.get(), deadline - absl::Now())) {
+    if (!WaitReadable(info_pipe.first.get(), deadline - MonotonicNow())) {
       return absl::DeadlineExceededError("sandbox: bwrap did not start in time");
     }
     ssize_t n = ::read(info_pipe.first.get(), buffer, sizeof(buffer));
@@ -412,7 +413,7 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
   // The zygote's first message: ready, or why not.
   while (true) {
     VET_RETURN_IF_ERROR(cancel.Check("while the sandbox worker started"));
-    if (absl::Now() >= deadline) {
+    if (MonotonicNow() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "sandbox: the worker for practice ", options.practice_id,
           " did not get ready within ",
