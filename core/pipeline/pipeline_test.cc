@@ -15,8 +15,10 @@
 #include "core/pipeline/artifact_chunks.h"
 #include "core/sandbox/testing/fake_executor.h"
 #include "core/session/in_memory_session_store.h"
+#include "core/session/session_store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/wait.h"
 
 namespace vet::pipeline {
 namespace {
@@ -26,6 +28,7 @@ using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
 using ::vet::testing::IsOkAndHolds;
 using ::vet::testing::StatusIs;
+using ::vet::testing::WaitUntil;
 
 class RecordingSink final : public EventSink {
  public:
@@ -479,19 +482,66 @@ TEST_F(PipelineTest, ALongQuestionRenewsItsClaimOnTheSession) {
   EXPECT_EQ(generator.taken_at_attempt, 0) << "no other server could take the session";
 }
 
+// A session store that counts refused claims, so a test knows a question is
+// waiting for another server's claim rather than guessing with a sleep.
+class ClaimCountingStore final : public session::SessionStore {
+ public:
+  explicit ClaimCountingStore(session::SessionStore* inner) : inner_(inner) {}
+  int refused() const { return refused_.load(); }
+
+  absl::StatusOr<session::SessionRecord> Create(const std::string& p) override {
+    return inner_->Create(p);
+  }
+  absl::StatusOr<session::SessionRecord> Get(const std::string& p, const std::string& id) override {
+    return inner_->Get(p, id);
+  }
+  absl::Status AppendTurn(const std::string& p, const std::string& id,
+                          session::TurnRecord turn) override {
+    return inner_->AppendTurn(p, id, std::move(turn));
+  }
+  absl::Status End(const std::string& p, const std::string& id) override {
+    return inner_->End(p, id);
+  }
+  absl::StatusOr<session::SessionPage> List(const std::string& p, int size,
+                                            const std::string& token) override {
+    return inner_->List(p, size, token);
+  }
+  absl::StatusOr<bool> TryClaim(const std::string& p, const std::string& id,
+                                const std::string& holder, absl::Duration lease) override {
+    absl::StatusOr<bool> claimed = inner_->TryClaim(p, id, holder, lease);
+    if (claimed.ok() && !*claimed) ++refused_;
+    return claimed;
+  }
+  absl::Status ReleaseClaim(const std::string& id, const std::string& holder) override {
+    return inner_->ReleaseClaim(id, holder);
+  }
+  absl::StatusOr<int> Purge() override { return inner_->Purge(); }
+  absl::Status Discard(const std::string& p, const std::string& id) override {
+    return inner_->Discard(p, id);
+  }
+
+ private:
+  session::SessionStore* const inner_;
+  std::atomic<int> refused_{0};
+};
+
 TEST_F(PipelineTest, WaitingForAnotherServersQuestionCanBeCancelled) {
+  ClaimCountingStore sessions(&sessions_);
+  Pipeline pipeline({}, {&sessions, &budget_, &generator_, &executor_, &catalog_, &clock_});
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
   // Another server's question holds the session.
   ASSERT_THAT(sessions_.TryClaim("clinic", session->id, "elsewhere", absl::Minutes(10)),
               IsOkAndHolds(true));
-  std::thread canceller([this] {
-    absl::SleepFor(absl::Milliseconds(100));
+  std::thread canceller([&] {
+    // Cancelled once the question is seen waiting for that claim.
+    WaitUntil([&] { return sessions.refused() > 0; }, absl::Seconds(30));
     cancel_.Cancel();
   });
-  EXPECT_THAT(Ask("revenue", session->id),
+  EXPECT_THAT(pipeline.Ask(practice_, {"revenue", session->id, "2026-10-26"}, sink_, cancel_),
               StatusIs(absl::StatusCode::kCancelled, HasSubstr("on another server")));
   canceller.join();
+  EXPECT_GT(sessions.refused(), 0);
   EXPECT_TRUE(generator_.requests().empty());
 }
 
