@@ -73,6 +73,7 @@ constexpr char kDemoPracticeId[] = "demo";
 
 struct VetServer::State {
   ServerOptions options;
+  const Clock* clock = nullptr;
   std::unique_ptr<Metrics> metrics;
   ProcessCollector process_metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -357,7 +358,28 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> StartGateway(const ServerOptions& o
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options) {
+// One sweep: expired sessions, then audit entries past the retention; each
+// failure logged. Returns the sessions purged (or the purge's error).
+absl::StatusOr<int> VetServer::Sweep(State& s) {
+  auto purged = s.sessions->Purge();
+  if (!purged.ok()) {
+    LogWarning("sessions: purge failed: ", purged.status().ToString());
+  } else if (*purged > 0) {
+    LogInfo("sessions: purged ", *purged, " expired");
+  }
+  auto expired = s.audit->PurgeExpired();
+  if (!expired.ok()) {
+    LogWarning("audit: purge failed: ", expired.status().ToString());
+  } else if (*expired > 0) {
+    LogInfo("audit: purged ", *expired, " entries older than the retention");
+  }
+  return purged;
+}
+
+absl::StatusOr<int> VetServer::SweepNow() { return Sweep(*state_); }
+
+absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions options,
+                                                            const Clock& clock) {
   VET_RETURN_IF_ERROR(ValidateServerOptions(options));
   RouteProtobufLog();
   RouteGrpcLog();
@@ -367,6 +389,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   auto state = std::make_unique<State>();
   State& s = *state;
   s.options = options;
+  s.clock = &clock;
   VET_RETURN_IF_ERROR(MakeDirs(options.state_dir));
   // Practice data: for the service's user only. (The folder is the
   // service's own; the state directory itself may be shared, so it is left
@@ -393,7 +416,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   }
   VET_ASSIGN_OR_RETURN(
       s.tracer,
-      telemetry::MakeTracer(options.tracing, BuildVersion(), RealClock::Get(),
+      telemetry::MakeTracer(options.tracing, BuildVersion(), clock,
                             [metrics = s.metrics.get()](absl::string_view reason, int64_t spans) {
                               metrics->RecordSpansDropped(reason, spans);
                             }));
@@ -427,29 +450,29 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   VET_RETURN_IF_ERROR(ValidatePracticeBudgets(options, *s.practices));
   const std::string budget_store = BudgetStoreOf(options);
   if (budget_store == "memory") {
-    s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, RealClock::Get());
+    s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, clock);
   } else if (budget_store == "postgres") {
     VET_ASSIGN_OR_RETURN(s.budget, budget::PostgresBudgetGuard::Open(
-                                       options.database_url, options.budget, RealClock::Get()));
+                                       options.database_url, options.budget, clock));
     LogInfo("budget: spend kept in PostgreSQL");
   } else {
     const std::string path = options.state_dir + "/budget.sqlite3";
     VET_ASSIGN_OR_RETURN(s.budget,
-                         budget::SqliteBudgetGuard::Open(path, options.budget, RealClock::Get()));
+                         budget::SqliteBudgetGuard::Open(path, options.budget, clock));
     LogInfo("budget: spend kept in ", path);
   }
   // Sessions live in the same kind of store as the budget.
   session::SessionOptions session_options;
   session_options.ttl = options.session_ttl;
   if (budget_store == "memory") {
-    s.sessions = std::make_unique<session::InMemorySessionStore>(RealClock::Get(), session_options);
+    s.sessions = std::make_unique<session::InMemorySessionStore>(clock, session_options);
   } else if (budget_store == "postgres") {
     VET_ASSIGN_OR_RETURN(s.sessions, session::PostgresSessionStore::Open(
-                                         options.database_url, RealClock::Get(), session_options));
+                                         options.database_url, clock, session_options));
   } else {
     VET_ASSIGN_OR_RETURN(s.sessions, session::SqliteSessionStore::Open(
                                          options.state_dir + "/sessions.sqlite3",
-                                         RealClock::Get(), session_options));
+                                         clock, session_options));
   }
   VET_ASSIGN_OR_RETURN(s.audit_store, OpenAuditStore(options, budget_store));
   {
@@ -458,25 +481,14 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     audit_options.questions = *audit::ParseQuestionMode(options.audit_questions);
     audit_options.retention = absl::Hours(24) * options.audit_retention_days;
     VET_ASSIGN_OR_RETURN(
-        s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, RealClock::Get(),
+        s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, clock,
                                               &s.metrics->audit()));
   }
   s.sweeper = std::thread([&s, interval = options.session_sweep] {
-    // Expired and ended sessions, and audit entries past the retention,
-    // now and then every `interval`.
+    // Expired sessions and audit entries past the retention, now and then
+    // every `interval`.
     do {
-      auto purged = s.sessions->Purge();
-      if (!purged.ok()) {
-        LogWarning("sessions: purge failed: ", purged.status().ToString());
-      } else if (*purged > 0) {
-        LogInfo("sessions: purged ", *purged, " expired or ended");
-      }
-      auto expired = s.audit->PurgeExpired();
-      if (!expired.ok()) {
-        LogWarning("audit: purge failed: ", expired.status().ToString());
-      } else if (*expired > 0) {
-        LogInfo("audit: purged ", *expired, " entries older than the retention");
-      }
+      Sweep(s).IgnoreError();
     } while (!s.stop_sweeper.WaitForNotificationWithTimeout(interval));
   });
   s.budget = std::make_unique<InstrumentedBudgetGuard>(std::move(s.budget), *s.practices,
@@ -506,7 +518,7 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   scheduler_options.max_queued_per_practice = options.max_queued_executions_per_practice;
   VET_ASSIGN_OR_RETURN(
       std::unique_ptr<sandbox::FairScheduler> scheduler,
-      sandbox::FairScheduler::Create(scheduler_options, std::move(inner), RealClock::Get()));
+      sandbox::FairScheduler::Create(scheduler_options, std::move(inner), clock));
   s.executor = InstrumentExecutor(std::move(scheduler), *s.metrics);
 
   pipeline::PipelineOptions pipeline_options;
@@ -521,17 +533,17 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
-                               s.executor.get(), s.datasets.get(), &RealClock::Get(),
+                               s.executor.get(), s.datasets.get(), &clock,
                                s.pricing.get(), s.pool.get(), s.data.get(), s.tracer.get()});
   s.admission = std::make_unique<pipeline::QuestionAdmission>(
       pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
                                            options.rate_limit, options.rate_burst},
-      RealClock::Get());
+      clock);
   s.import_pool = std::make_unique<WorkerPool>(
       WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(), s.datasets.get(),
-      s.data.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &RealClock::Get(),
+      s.data.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &clock,
       data::ImportLimits{options.max_import_bytes, /*keep_versions=*/3,
                          options.max_import_memory_mb << 20},
       s.admission.get(), options.max_buffered_event_bytes, options.stalled_stream_limit,

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/common/clock.h"
 #include "server/config.h"
 
 namespace vet::server {
@@ -19,8 +20,11 @@ class VetServer {
  public:
   // Builds and starts listening. kInvalidArgument for bad options or a bad
   // practices file, kUnavailable when an address cannot be bound,
-  // kFailedPrecondition when the sandbox's interpreter is missing.
-  static absl::StatusOr<std::unique_ptr<VetServer>> Start(ServerOptions options);
+  // kFailedPrecondition when the sandbox's interpreter is missing. `clock`
+  // is the time every component reads (budget periods, session expiry,
+  // the audit trail); it must outlive the server.
+  static absl::StatusOr<std::unique_ptr<VetServer>> Start(
+      ServerOptions options, const Clock& clock = RealClock::Get());
   ~VetServer();
 
   // The bound gRPC port (useful with listen port 0).
@@ -37,6 +41,11 @@ class VetServer {
   // keeps serving the practices already loaded. Thread-safe.
   absl::Status ReloadPractices();
 
+  // Purges expired sessions and audit entries past their retention now, as
+  // the sweeper does every session_sweep. Returns how many sessions went.
+  // Thread-safe.
+  absl::StatusOr<int> SweepNow();
+
   // Stops accepting new calls, lets in-flight questions finish for up to
   // `grace`, then cancels the rest. Idempotent; thread-safe.
   void Shutdown(absl::Duration grace);
@@ -46,6 +55,7 @@ class VetServer {
  private:
   struct State;
   explicit VetServer(std::unique_ptr<State> state);
+  static absl::StatusOr<int> Sweep(State& s);
   std::unique_ptr<State> state_;
 };
 

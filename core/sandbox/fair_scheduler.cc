@@ -51,7 +51,7 @@ struct FairScheduler::Pending {
 };
 
 absl::StatusOr<std::unique_ptr<FairScheduler>> FairScheduler::Create(
-    Options options, std::unique_ptr<Executor> inner, Clock& clock) {
+    Options options, std::unique_ptr<Executor> inner, const Clock& clock) {
   if (inner == nullptr) {
     return absl::InvalidArgumentError("FairScheduler: no inner executor");
   }
@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<FairScheduler>> FairScheduler::Create(
 }
 
 FairScheduler::FairScheduler(Options options, std::unique_ptr<Executor> inner,
-                             Clock& clock)
+                             const Clock& clock)
     : options_(std::move(options)),
       inner_(std::move(inner)),
       clock_(clock),

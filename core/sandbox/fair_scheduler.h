@@ -70,7 +70,7 @@ class FairScheduler final : public Executor {
   // `inner` is null. `clock` must outlive the scheduler; it times the wait
   // (ExecutionResult::queued) and the runs behind the retry estimate.
   static absl::StatusOr<std::unique_ptr<FairScheduler>> Create(
-      Options options, std::unique_ptr<Executor> inner, Clock& clock);
+      Options options, std::unique_ptr<Executor> inner, const Clock& clock);
 
   // Stops accepting requests, fails those still waiting with kUnavailable
   // ("shutting down", their `done` called on this thread), lets the running
@@ -127,7 +127,7 @@ class FairScheduler final : public Executor {
   };
 
   FairScheduler(Options options, std::unique_ptr<Executor> inner,
-                Clock& clock);
+                const Clock& clock);
 
   // Queues `pending`, or returns why not.
   absl::Status AdmitLocked(const std::shared_ptr<Pending>& pending)
@@ -151,7 +151,7 @@ class FairScheduler final : public Executor {
 
   const Options options_;
   const std::unique_ptr<Executor> inner_;
-  Clock& clock_;
+  const Clock& clock_;
 
   mutable absl::Mutex mu_;
   absl::CondVar work_;  // a request was queued, a slot freed, or stopping

@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
+#include "core/common/testing/fake_clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -37,6 +38,7 @@
 #include "tests/testing/personal_data_check.h"
 #include "tests/testing/model_server_options.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -197,8 +199,9 @@ class ModelIntegrationTest : public ::testing::Test {
         {state_dir_, kKey, fake_->base_url(), kModel, pricing_file()});
   }
 
-  void StartServer(const server::ServerOptions& options) {
-    auto started = server::VetServer::Start(options);
+  void StartServer(const server::ServerOptions& options,
+                   const Clock& clock = RealClock::Get()) {
+    auto started = server::VetServer::Start(options, clock);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(*started);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
@@ -970,11 +973,12 @@ TEST_F(ModelIntegrationTest, ASessionContinuesAfterARestartOnPostgres) {
 TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
   server::ServerOptions options = BaseOptions();
   options.planner = "first";
-  // Longer than a question takes with a cold sandbox on a loaded machine:
-  // a session idle only from the end of its question.
-  options.session_ttl = absl::Seconds(5);
-  options.session_sweep = absl::Milliseconds(200);
-  ASSERT_NO_FATAL_FAILURE(StartServer(options));
+  options.session_ttl = absl::Minutes(30);
+  // The sweeper's own rounds stay out of the way; the test sweeps.
+  options.session_sweep = absl::Hours(1);
+  // The server's time is the test's: nothing waits for real minutes.
+  FakeClock clock(absl::Now());
+  ASSERT_NO_FATAL_FAILURE(StartServer(options, clock));
   AskOutcome first = Ask("What was our revenue last month?");
   ASSERT_TRUE(first.status.ok()) << first.status.error_message();
   const std::string session_id = first.events[0].session_started().session_id();
@@ -990,13 +994,17 @@ TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
   ASSERT_EQ(list().sessions_size(), 1);
   EXPECT_EQ(list().sessions(0).session_id(), session_id);
 
-  absl::SleepFor(absl::Milliseconds(5600));
+  clock.Advance(absl::Minutes(29));
+  EXPECT_EQ(list().sessions_size(), 1) << "expired before its TTL";
+  EXPECT_THAT(server_->SweepNow(), vet::testing::IsOkAndHolds(0));
+  clock.Advance(absl::Minutes(1) + absl::Microseconds(1));
   EXPECT_EQ(list().sessions_size(), 0);
   AskOutcome late = Ask("and by vet?", session_id);
   EXPECT_EQ(late.status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(late.status.error_message(),
               HasSubstr("omit session_id to start a new one"));
   // Purged from the file by the sweep, turns and all.
+  EXPECT_THAT(server_->SweepNow(), vet::testing::IsOkAndHolds(1));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2((state_dir_ + "/sessions.sqlite3").c_str(), &db,
                             SQLITE_OPEN_READONLY, nullptr),
