@@ -349,21 +349,24 @@ bool IsValidDate(const std::string& date) {
 absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view text) {
   const std::string shown(text.substr(0, 40));
   auto refuse = [&shown]() {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--timeout must be a positive number of seconds (90, 2.5) or a duration (1500ms, 2m, "
-        "1m30s) of at most 24h, got \"",
-        shown, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be a positive number of seconds (90, 2.5) "
+                     "or a duration (1500ms, 2m, "
+                     "1m30s) of at most 24h, got \"",
+                     shown, "\""));
   };
   absl::Duration timeout;
   double seconds = 0;
   if (absl::SimpleAtod(text, &seconds) && !text.empty() &&
       absl::ascii_isdigit(static_cast<unsigned char>(text.back()))) {
-    if (!std::isfinite(seconds) || seconds <= 0 || seconds > 86400) return refuse();
+    if (!std::isfinite(seconds) || seconds <= 0 || seconds > 86400)
+      return refuse();
     timeout = absl::Milliseconds(std::max(1.0, std::round(seconds * 1000)));
   } else if (!absl::ParseDuration(text, &timeout)) {
     return refuse();
   }
-  if (timeout <= absl::ZeroDuration() || timeout > absl::Hours(24)) return refuse();
+  if (timeout <= absl::ZeroDuration() || timeout > absl::Hours(24))
+    return refuse();
   return timeout;
 }
 
@@ -499,9 +502,9 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
         absl::StrCat("--as_of must be a date written YYYY-MM-DD, got \"",
                      flags.as_of, "\""));
   }
-  absl::Duration timeout = absl::Seconds(
-      inv.command == Command::kImport ? kDefaultImportTimeoutSeconds
-                                  : kDefaultTimeoutSeconds);
+  absl::Duration timeout = absl::Seconds(inv.command == Command::kImport
+                                             ? kDefaultImportTimeoutSeconds
+                                             : kDefaultTimeoutSeconds);
   if (flags.timeout.has_value()) {
     absl::StatusOr<absl::Duration> parsed = ParseTimeout(*flags.timeout);
     if (!parsed.ok()) return Usage(parsed.status().message());
@@ -517,8 +520,9 @@ absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
   } else if (flags.code == "full") {
     code_view = CodeView::kFull;
   } else {
-    return Usage(absl::StrCat("--code must be hide, summary, show or full, got \"",
-                              flags.code.substr(0, 40), "\""));
+    return Usage(
+        absl::StrCat("--code must be hide, summary, show or full, got \"",
+                     flags.code.substr(0, 40), "\""));
   }
   if (flags.lines.has_value() &&
       (*flags.lines < 1 || *flags.lines > kMaxDemoLines)) {

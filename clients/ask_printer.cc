@@ -342,11 +342,13 @@ void HumanAskPrinter::Print(const v1::CodeGenerated& event) {
   }
   std::string code = SanitizeForTerminal(event.code(), /*keep_newlines=*/true);
   if (!code.empty() && code.back() != '\n') code += '\n';
-  const int lines = static_cast<int>(std::count(code.begin(), code.end(), '\n'));
+  const int lines =
+      static_cast<int>(std::count(code.begin(), code.end(), '\n'));
   if (options_.code == CodeView::kSummary) {
     out_ << std::string(kLabelWidth, ' ')
          << Paint(color, Style::kDim,
-                  absl::StrCat(FormatInteger(lines), lines == 1 ? " line" : " lines",
+                  absl::StrCat(FormatInteger(lines),
+                               lines == 1 ? " line" : " lines",
                                " of Python (--code=full prints them)"))
          << "\n";
     return;
@@ -355,8 +357,7 @@ void HumanAskPrinter::Print(const v1::CodeGenerated& event) {
   if (options_.code == CodeView::kShow && lines > kShownLines) {
     size_t cut = 0;
     for (int i = 0; i < kShownLines; ++i) cut = code.find('\n', cut) + 1;
-    out_ << Indent(code.substr(0, cut), "    ")
-         << "    "
+    out_ << Indent(code.substr(0, cut), "    ") << "    "
          << Paint(color, Style::kDim,
                   absl::StrCat("... ", FormatInteger(lines - kShownLines),
                                " more lines (--code=full)"))

@@ -539,7 +539,8 @@ std::string FormatSession(const v1::Session& session,
       {"created", FormatTimestamp(session.created_at(), options.time_zone)},
       {"last active",
        FormatTimestamp(session.last_active_at(), options.time_zone)},
-      {"turns", FormatInteger(std::max(session.turn_count(), session.turns_size()))},
+      {"turns",
+       FormatInteger(std::max(session.turn_count(), session.turns_size()))},
       {"total cost", FormatMoney(session.total_cost_micros())},
   };
   absl::StrAppend(&out, LayoutColumns(rows, {}, "  "));
@@ -597,8 +598,9 @@ std::string FormatSessionList(const v1::ListSessionsResponse& response,
           session.ended() ? "ended" : "active",
           !session.first_question().empty()
               ? OneLine(session.first_question(), 48)
-              : (session.turns().empty() ? ""
-                                         : OneLine(session.turns(0).question(), 48)),
+              : (session.turns().empty()
+                     ? ""
+                     : OneLine(session.turns(0).question(), 48)),
       });
     }
     out = LayoutColumns(rows, {false, false, true, true, false, false}, "");

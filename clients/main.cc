@@ -52,10 +52,12 @@ ABSL_FLAG(bool, json, false,
           "print one proto3 JSON object per line; errors as JSON on stderr");
 // Optional so that import can tell "not given" (600 s) from --timeout=120.
 ABSL_FLAG(std::optional<std::string>, timeout, std::nullopt,
-          "deadline of the call: seconds (90, 2.5) or a duration (1500ms, 2m); default 120, "
+          "deadline of the call: seconds (90, 2.5) or a duration (1500ms, 2m); "
+          "default 120, "
           "import 600");
 ABSL_FLAG(std::string, code, "summary",
-          "ask, chat: the generated code to print: hide, summary (one line), show (its first "
+          "ask, chat: the generated code to print: hide, summary (one line), "
+          "show (its first "
           "lines) or full");
 ABSL_FLAG(bool, no_color, false, "never use colors");
 ABSL_FLAG(int, page_size, 0,

@@ -517,7 +517,8 @@ TEST(ParseTimeoutTest, SecondsWholeOrFractionalAndDurationsWithTheirUnit) {
   EXPECT_EQ(*ParseTimeout("0.001"), absl::Milliseconds(1));
   EXPECT_EQ(*ParseTimeout("1500ms"), absl::Milliseconds(1500));
   EXPECT_EQ(*ParseTimeout("1m30s"), absl::Seconds(90));
-  for (const char* bad : {"0", "-1", "abc", "", "2x", "25h", "inf", "nan", "1e9", "0s"}) {
+  for (const char* bad :
+       {"0", "-1", "abc", "", "2x", "25h", "inf", "nan", "1e9", "0s"}) {
     EXPECT_THAT(std::string(ParseTimeout(bad).status().message()),
                 HasSubstr("--timeout must be a positive number of seconds"))
         << bad;
@@ -534,8 +535,9 @@ TEST(ParseInvocationTest, CodeViewIsOneOfFourAndSummaryByDefault) {
   flags.code = "hide";
   EXPECT_EQ(Parse({"ask", "revenue"}, flags)->code, CodeView::kHide);
   flags.code = "all";
-  EXPECT_THAT(std::string(Parse({"ask", "revenue"}, flags).status().message()),
-              HasSubstr("--code must be hide, summary, show or full, got \"all\""));
+  EXPECT_THAT(
+      std::string(Parse({"ask", "revenue"}, flags).status().message()),
+      HasSubstr("--code must be hide, summary, show or full, got \"all\""));
   FlagValues fractional;
   fractional.timeout = "2.5";
   EXPECT_EQ(Parse({"budget"}, fractional)->timeout, absl::Milliseconds(2500));
@@ -1116,19 +1118,24 @@ TEST_F(HumanAskPrinterTest, TheCodeIsASummaryLineUnlessAskedFor) {
   code->set_generator("planner");
   code->set_summary("revenue by month");
   std::string program;
-  for (int i = 1; i <= 20; ++i) absl::StrAppend(&program, "x", i, " = ", i, "\n");
+  for (int i = 1; i <= 20; ++i)
+    absl::StrAppend(&program, "x", i, " = ", i, "\n");
   code->set_code(program);
   const std::string summary = Print(events, false, CodeView::kSummary);
-  EXPECT_THAT(summary, HasSubstr("         revenue by month\n"
-                                 "         20 lines of Python (--code=full prints them)\n"));
+  EXPECT_THAT(
+      summary,
+      HasSubstr("         revenue by month\n"
+                "         20 lines of Python (--code=full prints them)\n"));
   EXPECT_THAT(summary, Not(HasSubstr("x1 = 1")));
   const std::string hidden = Print(events, false, CodeView::kHide);
   EXPECT_THAT(hidden, HasSubstr("code     attempt 1"));
   EXPECT_THAT(hidden, Not(HasSubstr("revenue by month")));
   const std::string shown = Print(events, false, CodeView::kShow);
-  EXPECT_THAT(shown, HasSubstr("    x12 = 12\n    ... 8 more lines (--code=full)\n"));
+  EXPECT_THAT(shown,
+              HasSubstr("    x12 = 12\n    ... 8 more lines (--code=full)\n"));
   EXPECT_THAT(shown, Not(HasSubstr("x13 = 13")));
-  EXPECT_THAT(Print(events, false, CodeView::kFull), HasSubstr("    x20 = 20\n"));
+  EXPECT_THAT(Print(events, false, CodeView::kFull),
+              HasSubstr("    x20 = 20\n"));
 }
 
 TEST_F(HumanAskPrinterTest, ShowsEveryStage) {

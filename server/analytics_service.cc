@@ -533,11 +533,10 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           "the upload ended without its end message (ImportEnd); nothing was imported");
     }
     VET_RETURN_IF_ERROR(staging_->Finish());
-    auto outcome = data::CommitImport(
-        *staging_, mapping_json_, as_of_,
-        [this](const std::string& version, const std::string& dir) {
-          return deps_.data->Publish(practice_->id, version, dir);
-        });
+    auto outcome = data::CommitImport(*staging_, mapping_json_, as_of_,
+                                      [this](const std::string& version, const std::string& dir) {
+                                        return deps_.data->Publish(practice_->id, version, dir);
+                                      });
     if (!outcome.ok()) return outcome.status();
     response_.set_practice_id(practice_->id);
     for (const auto& [table, rows] : outcome->rows) {

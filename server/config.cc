@@ -288,8 +288,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
 
 absl::StatusOr<int64_t> DollarsToMicros(double usd, double max_usd, absl::string_view setting) {
   if (!std::isfinite(usd) || usd < 0 || usd > max_usd) {
-    return absl::InvalidArgumentError(absl::StrCat(setting, " must be a number of USD between 0 and ",
-                                                   absl::StrFormat("%.0f", max_usd)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        setting, " must be a number of USD between 0 and ", absl::StrFormat("%.0f", max_usd)));
   }
   return std::llround(usd * 1e6);
 }

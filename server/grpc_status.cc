@@ -79,8 +79,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
             status.message().substr(0, kMaxMessage));
   }
   const ErrorDetails details = GetErrorDetails(status);
-  message = CapMessage(message,
-                       details.violations.empty() ? kMaxMessage : kMaxMessageBesideViolations);
+  message =
+      CapMessage(message, details.violations.empty() ? kMaxMessage : kMaxMessageBesideViolations);
 
   google::rpc::Status rpc;
   rpc.set_code(static_cast<int>(status.code()));

@@ -67,10 +67,9 @@ TEST(ToGrpcStatusTest, EveryErrorCarriesAReasonAPlainOneItsCodes) {
 }
 
 TEST(ToGrpcStatusTest, ReasonRetryAndViolationsBecomeTheStandardDetails) {
-  absl::Status s = WithRetryDelay(
-      WithReason(absl::ResourceExhaustedError("slow down"), reason::kRateLimited,
-                 {{"practice_id", "north"}}),
-      absl::Milliseconds(2500));
+  absl::Status s = WithRetryDelay(WithReason(absl::ResourceExhaustedError("slow down"),
+                                             reason::kRateLimited, {{"practice_id", "north"}}),
+                                  absl::Milliseconds(2500));
   s = WithViolations(s, {{"question", "is empty"}});
   google::rpc::Status rpc = Details(ToGrpcStatus(s));
   ASSERT_EQ(rpc.details_size(), 3);

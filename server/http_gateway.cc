@@ -18,15 +18,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "civetweb.h"
 #include "core/common/log.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
@@ -81,11 +81,10 @@ bool WriteAll(mg_connection* conn, absl::string_view bytes) {
 
 void Reply(mg_connection* conn, int http_status, absl::string_view content_type,
            absl::string_view body, absl::string_view extra_headers = "") {
-  std::string head = absl::StrCat("HTTP/1.1 ", http_status, " ",
-                                  mg_get_response_code_text(conn, http_status), "\r\n",
-                                  "Content-Type: ", content_type, "\r\n",
-                                  "Content-Length: ", body.size(), "\r\n", kCommonHeaders,
-                                  extra_headers, "\r\n");
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", http_status, " ", mg_get_response_code_text(conn, http_status),
+                   "\r\n", "Content-Type: ", content_type, "\r\n", "Content-Length: ", body.size(),
+                   "\r\n", kCommonHeaders, extra_headers, "\r\n");
   if (WriteAll(conn, head)) WriteAll(conn, body);
 }
 
@@ -108,8 +107,7 @@ std::string QueryParam(const mg_request_info* info, const char* name) {
 
 // Header values become gRPC metadata, which allows printable ASCII only.
 bool PrintableAscii(absl::string_view value) {
-  return std::all_of(value.begin(), value.end(),
-                     [](char c) { return c >= 0x20 && c <= 0x7e; });
+  return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 // Copies the forwarded headers into the call's metadata. Returns an
@@ -120,8 +118,9 @@ grpc::Status ForwardHeaders(mg_connection* conn, grpc::ClientContext& context) {
     if (value == nullptr) continue;
     if (!PrintableAscii(value)) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("header ", name, " holds characters that are not "
-                                                        "printable ASCII"));
+                          absl::StrCat("header ", name,
+                                       " holds characters that are not "
+                                       "printable ASCII"));
     }
     context.AddMetadata(name, value);
   }
@@ -306,25 +305,23 @@ absl::Status HttpGateway::Impl::Start() {
   // civetweb takes a bare port for all addresses and host:port otherwise.
   std::string host = options_.listen.substr(0, colon);
   if (host == "0.0.0.0" || host == "*" || host.empty()) host.clear();
-  std::string ports = absl::StrCat(host.empty() ? "" : absl::StrCat(host, ":"),
-                                   options_.listen.substr(colon + 1));
+  std::string ports =
+      absl::StrCat(host.empty() ? "" : absl::StrCat(host, ":"), options_.listen.substr(colon + 1));
   const std::string threads = absl::StrCat(options_.threads);
   const std::string timeout_ms =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.write_timeout)));
   // request_timeout_ms bounds each read and each write of a request: a
   // client that stops reading its event stream frees the thread after it.
-  const char* config[] = {"listening_ports", ports.c_str(),
-                          "num_threads", threads.c_str(),
-                          "request_timeout_ms", timeout_ms.c_str(),
-                          "enable_keep_alive", "no",
-                          nullptr};
+  const char* config[] = {
+      "listening_ports",  ports.c_str(),       "num_threads", threads.c_str(), "request_timeout_ms",
+      timeout_ms.c_str(), "enable_keep_alive", "no",          nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
   callbacks.log_message = CivetLog;
   ctx_ = mg_start(&callbacks, this, config);
   if (ctx_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.listen, " for HTTP (in use, or not a local address)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen,
+                                               " for HTTP (in use, or not a local address)"));
   }
   mg_server_port bound[4];
   const int n = mg_get_server_ports(ctx_, 4, bound);
@@ -381,10 +378,9 @@ bool HttpGateway::Impl::PrepareCall(mg_connection* conn, grpc::ClientContext& co
 }
 
 template <typename Request, typename Response>
-void HttpGateway::Impl::Unary(
-    mg_connection* conn, const Request& request,
-    grpc::Status (v1::AnalyticsService::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                       Response*)) {
+void HttpGateway::Impl::Unary(mg_connection* conn, const Request& request,
+                              grpc::Status (v1::AnalyticsService::Stub::*method)(
+                                  grpc::ClientContext*, const Request&, Response*)) {
   grpc::ClientContext context;
   if (!PrepareCall(conn, context)) return;
   context.set_deadline(std::chrono::system_clock::now() + kUnaryDeadline);
@@ -433,8 +429,8 @@ void HttpGateway::Impl::Api(mg_connection* conn) {
     const std::string page_size = QueryParam(info, "page_size");
     int size = 0;
     if (!page_size.empty() && !absl::SimpleAtoi(page_size, &size)) {
-      return ReplyError(conn, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                           "page_size is not an integer"));
+      return ReplyError(
+          conn, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_size is not an integer"));
     }
     request.set_page_size(size);
     request.set_page_token(QueryParam(info, "page_token"));
@@ -457,9 +453,9 @@ void HttpGateway::Impl::Api(mg_connection* conn) {
     }
     return method_not_allowed("GET, DELETE");
   }
-  ReplyError(conn, grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                absl::StrCat("no route ", method, " ", path,
-                                             "; see docs/openapi.yaml")));
+  ReplyError(conn,
+             grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("no route ", method, " ", path, "; see docs/openapi.yaml")));
 }
 
 void HttpGateway::Impl::Ask(mg_connection* conn) {
@@ -477,8 +473,7 @@ void HttpGateway::Impl::Ask(mg_connection* conn) {
   if (open_streams_.fetch_add(1) >= options_.max_streams) {
     open_streams_.fetch_sub(1);
     return ReplyError(conn, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                         absl::StrCat("the HTTP gateway has ",
-                                                      options_.max_streams,
+                                         absl::StrCat("the HTTP gateway has ", options_.max_streams,
                                                       " questions streaming; retry shortly")));
   }
   AskStream stream;
@@ -490,8 +485,8 @@ void HttpGateway::Impl::Ask(mg_connection* conn) {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       open_streams_.fetch_sub(1);
-      return ReplyError(conn, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                           "the server is shutting down"));
+      return ReplyError(conn,
+                        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
     }
     streams_.insert(&stream);
     // Started under the lock: Stop's TryCancel must find the call started
@@ -517,10 +512,11 @@ void HttpGateway::Impl::Ask(mg_connection* conn) {
       continue;
     }
     if (!streaming) {
-      std::string head = absl::StrCat("HTTP/1.1 200 OK\r\n"
-                                      "Content-Type: text/event-stream; charset=utf-8\r\n"
-                                      "X-Accel-Buffering: no\r\n",
-                                      kCommonHeaders, stream.trace_header(), "\r\n");
+      std::string head = absl::StrCat(
+          "HTTP/1.1 200 OK\r\n"
+          "Content-Type: text/event-stream; charset=utf-8\r\n"
+          "X-Accel-Buffering: no\r\n",
+          kCommonHeaders, stream.trace_header(), "\r\n");
       if (!WriteAll(conn, head)) {
         client_gone = true;
         break;
@@ -584,9 +580,9 @@ void HttpGateway::Impl::Static(mg_connection* conn) {
       "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
       "base-uri 'none'; form-action 'self'\r\n";
   if (method == "HEAD") {
-    std::string head = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: ", type,
-                                    "\r\nContent-Length: ", body.size(), "\r\n", kCommonHeaders,
-                                    kPolicy, "\r\n");
+    std::string head =
+        absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: ", type, "\r\nContent-Length: ", body.size(),
+                     "\r\n", kCommonHeaders, kPolicy, "\r\n");
     WriteAll(conn, head);
     return;
   }
@@ -626,44 +622,77 @@ const std::vector<HttpRoute>& ApiRoutes() {
 
 int HttpStatusFor(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return 200;
-    case grpc::StatusCode::CANCELLED: return 499;
-    case grpc::StatusCode::INVALID_ARGUMENT: return 400;
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return 504;
-    case grpc::StatusCode::NOT_FOUND: return 404;
-    case grpc::StatusCode::ALREADY_EXISTS: return 409;
-    case grpc::StatusCode::PERMISSION_DENIED: return 403;
-    case grpc::StatusCode::UNAUTHENTICATED: return 401;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return 429;
-    case grpc::StatusCode::FAILED_PRECONDITION: return 400;
-    case grpc::StatusCode::ABORTED: return 409;
-    case grpc::StatusCode::OUT_OF_RANGE: return 400;
-    case grpc::StatusCode::UNIMPLEMENTED: return 501;
-    case grpc::StatusCode::UNAVAILABLE: return 503;
-    default: return 500;  // UNKNOWN, INTERNAL, DATA_LOSS
+    case grpc::StatusCode::OK:
+      return 200;
+    case grpc::StatusCode::CANCELLED:
+      return 499;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return 400;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return 504;
+    case grpc::StatusCode::NOT_FOUND:
+      return 404;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return 409;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return 403;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return 401;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return 429;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return 400;
+    case grpc::StatusCode::ABORTED:
+      return 409;
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return 400;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return 501;
+    case grpc::StatusCode::UNAVAILABLE:
+      return 503;
+    default:
+      return 500;  // UNKNOWN, INTERNAL, DATA_LOSS
   }
 }
 
 const char* StatusCodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    default: return "UNKNOWN";
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -50,8 +50,8 @@ class HttpGateway {
   // kInvalidArgument for bad options. Plain HTTP only: Debian's civetweb
   // crashed serving HTTPS with a context set up in memory, so TLS is for a
   // proxy in front (README).
-  static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(
-      Options options, std::shared_ptr<grpc::Channel> channel);
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Start(Options options,
+                                                            std::shared_ptr<grpc::Channel> channel);
   // Stops: cancels the questions of open event streams and waits for every
   // request thread to finish (at most about write_timeout).
   ~HttpGateway();

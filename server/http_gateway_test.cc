@@ -168,14 +168,14 @@ int Connect(int port, int receive_buffer = 0) {
   return fd;
 }
 
-std::string RequestText(const std::string& method, const std::string& path,
-                        const std::string& body, const std::string& headers) {
-  return absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n", headers,
-                      body.empty() && method != "POST"
-                          ? ""
-                          : absl::StrCat("Content-Type: application/json\r\nContent-Length: ",
-                                         body.size(), "\r\n"),
-                      "\r\n", body);
+std::string RequestText(const std::string& method, const std::string& path, const std::string& body,
+                        const std::string& headers) {
+  return absl::StrCat(
+      method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n", headers,
+      body.empty() && method != "POST"
+          ? ""
+          : absl::StrCat("Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n"),
+      "\r\n", body);
 }
 
 void SendAll(int fd, const std::string& bytes) {
@@ -373,8 +373,8 @@ TEST_F(HttpGatewayTest, RefusesUnknownRoutesWrongMethodsAndBadBodies) {
   EXPECT_THAT(typo, StartsWith("HTTP/1.1 400 "));
   EXPECT_THAT(BodyOf(typo), HasSubstr("the body is not an AskRequest in JSON: qestion"));
   EXPECT_THAT(Http(port_, "POST", "/v1/ask", "not json"), StartsWith("HTTP/1.1 400 "));
-  const std::string bad_header = Http(port_, "GET", "/v1/budget?practice_id=demo", "",
-                                      "x-api-key: caf\xc3\xa9\r\n");
+  const std::string bad_header =
+      Http(port_, "GET", "/v1/budget?practice_id=demo", "", "x-api-key: caf\xc3\xa9\r\n");
   EXPECT_THAT(bad_header, StartsWith("HTTP/1.1 400 "));
   EXPECT_THAT(BodyOf(bad_header), HasSubstr("header x-api-key holds characters"));
 }
@@ -383,8 +383,9 @@ TEST_F(HttpGatewayTest, RefusesABodyPastTheCapWith413) {
   const std::string big(100'000, 'a');
   const std::string response = Http(port_, "POST", "/v1/ask", big);
   EXPECT_THAT(response, StartsWith("HTTP/1.1 413 "));
-  EXPECT_EQ(BodyOf(response),
-            R"({"code":"INVALID_ARGUMENT","message":"the request body is larger than 65536 bytes","details":[]})");
+  EXPECT_EQ(
+      BodyOf(response),
+      R"({"code":"INVALID_ARGUMENT","message":"the request body is larger than 65536 bytes","details":[]})");
 }
 
 TEST_F(HttpGatewayTest, ClientThatGoesAwayCancelsTheQuestion) {
@@ -415,8 +416,7 @@ TEST_F(HttpGatewayTest, ClientThatNeverReadsIsDroppedAfterTheWriteTimeout) {
   SendAll(fd, RequestText("POST", "/v1/ask", R"({"practiceId":"demo","question":"flood"})", ""));
   // Never read: the socket buffers fill, a write waits past its timeout, the
   // gateway gives the thread back and cancels the call.
-  EXPECT_TRUE(vet::testing::WaitUntil([&] { return cancellations() == 1; },
-                                      absl::Seconds(30)));
+  EXPECT_TRUE(vet::testing::WaitUntil([&] { return cancellations() == 1; }, absl::Seconds(30)));
   EXPECT_TRUE(vet::testing::WaitUntil([&] { return gateway_->open_streams() == 0; }));
   close(fd);
   // And the gateway still answers.
@@ -434,7 +434,10 @@ TEST_F(HttpGatewayTest, StreamsPastTheBoundAreRefusedUnavailable) {
   ASSERT_TRUE(vet::testing::WaitUntil([&] { return gateway_->open_streams() == 1; }));
   const std::string refused = Ask("revenue");
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 "));
-  EXPECT_THAT(BodyOf(refused), HasSubstr(R"("code":"UNAVAILABLE","message":"the HTTP gateway has 1 questions streaming; retry shortly")"));
+  EXPECT_THAT(
+      BodyOf(refused),
+      HasSubstr(
+          R"("code":"UNAVAILABLE","message":"the HTTP gateway has 1 questions streaming; retry shortly")"));
   // The other routes still answer.
   EXPECT_THAT(Http(port_, "GET", "/v1/budget?practice_id=demo"), StartsWith("HTTP/1.1 200 "));
   close(fd);

@@ -36,10 +36,10 @@
 #include "core/common/worker_pool.h"
 #include "core/data/dataset_catalog.h"
 #include "core/data/dataset_source.h"
-#include "core/data/postgres_dataset_store.h"
-#include "core/data/replicated_datasets.h"
 #include "core/data/demo_generator.h"
+#include "core/data/postgres_dataset_store.h"
 #include "core/data/practice_data.h"
+#include "core/data/replicated_datasets.h"
 #include "core/data/schema.h"
 #include "core/pipeline/pipeline.h"
 #include "core/practice/practice.h"
@@ -57,12 +57,12 @@
 #include "proto/served_descriptors.h"
 #include "server/analytics_service.h"
 #include "server/dataset_metrics.h"
+#include "server/grpc_log.h"
+#include "server/http_gateway.h"
 #include "server/instrumented_budget_guard.h"
 #include "server/instrumented_executor.h"
 #include "server/metrics.h"
 #include "server/process_metrics.h"
-#include "server/grpc_log.h"
-#include "server/http_gateway.h"
 #include "server/protobuf_log.h"
 #include "server/reflection_service.h"
 
@@ -185,12 +185,11 @@ absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options,
     }
   }
   VET_RETURN_IF_ERROR(staging->Finish());
-  VET_RETURN_IF_ERROR(
-      data::CommitImport(*staging, "", demo_options.end_day,
-                         [&](const std::string& version, const std::string& dir) {
-                           return source.Publish(demo.id, version, dir);
-                         })
-          .status());
+  VET_RETURN_IF_ERROR(data::CommitImport(*staging, "", demo_options.end_day,
+                                         [&](const std::string& version, const std::string& dir) {
+                                           return source.Publish(demo.id, version, dir);
+                                         })
+                          .status());
   std::error_code ec;
   std::filesystem::remove_all(exports, ec);
   return demo;
@@ -452,13 +451,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   if (budget_store == "memory") {
     s.budget = std::make_unique<budget::InMemoryBudgetGuard>(options.budget, clock);
   } else if (budget_store == "postgres") {
-    VET_ASSIGN_OR_RETURN(s.budget, budget::PostgresBudgetGuard::Open(
-                                       options.database_url, options.budget, clock));
+    VET_ASSIGN_OR_RETURN(
+        s.budget, budget::PostgresBudgetGuard::Open(options.database_url, options.budget, clock));
     LogInfo("budget: spend kept in PostgreSQL");
   } else {
     const std::string path = options.state_dir + "/budget.sqlite3";
-    VET_ASSIGN_OR_RETURN(s.budget,
-                         budget::SqliteBudgetGuard::Open(path, options.budget, clock));
+    VET_ASSIGN_OR_RETURN(s.budget, budget::SqliteBudgetGuard::Open(path, options.budget, clock));
     LogInfo("budget: spend kept in ", path);
   }
   // Sessions live in the same kind of store as the budget.
@@ -467,12 +465,12 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   if (budget_store == "memory") {
     s.sessions = std::make_unique<session::InMemorySessionStore>(clock, session_options);
   } else if (budget_store == "postgres") {
-    VET_ASSIGN_OR_RETURN(s.sessions, session::PostgresSessionStore::Open(
-                                         options.database_url, clock, session_options));
+    VET_ASSIGN_OR_RETURN(s.sessions, session::PostgresSessionStore::Open(options.database_url,
+                                                                         clock, session_options));
   } else {
-    VET_ASSIGN_OR_RETURN(s.sessions, session::SqliteSessionStore::Open(
-                                         options.state_dir + "/sessions.sqlite3",
-                                         clock, session_options));
+    VET_ASSIGN_OR_RETURN(s.sessions,
+                         session::SqliteSessionStore::Open(options.state_dir + "/sessions.sqlite3",
+                                                           clock, session_options));
   }
   VET_ASSIGN_OR_RETURN(s.audit_store, OpenAuditStore(options, budget_store));
   {
@@ -480,9 +478,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     // Validated by ValidateServerOptions.
     audit_options.questions = *audit::ParseQuestionMode(options.audit_questions);
     audit_options.retention = absl::Hours(24) * options.audit_retention_days;
-    VET_ASSIGN_OR_RETURN(
-        s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, clock,
-                                              &s.metrics->audit()));
+    VET_ASSIGN_OR_RETURN(s.audit, audit::AuditRecorder::Create(audit_options, *s.audit_store, clock,
+                                                               &s.metrics->audit()));
   }
   s.sweeper = std::thread([&s, interval = options.session_sweep] {
     // Expired sessions and audit entries past the retention, now and then
@@ -516,9 +513,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   scheduler_options.max_concurrent = options.max_concurrent_executions;
   scheduler_options.max_running_per_practice = options.max_executions_per_practice;
   scheduler_options.max_queued_per_practice = options.max_queued_executions_per_practice;
-  VET_ASSIGN_OR_RETURN(
-      std::unique_ptr<sandbox::FairScheduler> scheduler,
-      sandbox::FairScheduler::Create(scheduler_options, std::move(inner), clock));
+  VET_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::FairScheduler> scheduler,
+                       sandbox::FairScheduler::Create(scheduler_options, std::move(inner), clock));
   s.executor = InstrumentExecutor(std::move(scheduler), *s.metrics);
 
   pipeline::PipelineOptions pipeline_options;
@@ -533,8 +529,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
-                               s.executor.get(), s.datasets.get(), &clock,
-                               s.pricing.get(), s.pool.get(), s.data.get(), s.tracer.get()});
+                               s.executor.get(), s.datasets.get(), &clock, s.pricing.get(),
+                               s.pool.get(), s.data.get(), s.tracer.get()});
   s.admission = std::make_unique<pipeline::QuestionAdmission>(
       pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
                                            options.rate_limit, options.rate_burst},
@@ -550,12 +546,11 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       s.audit.get(), s.audit_store.get(), s.tracer.get()});
 
   grpc::EnableDefaultHealthCheckService(true);
-  VET_ASSIGN_OR_RETURN(
-      s.reflection,
-      ReflectionServices::Create(proto::ServedDescriptorSet(),
-                                 {kServiceName, "grpc.health.v1.Health",
-                                  "grpc.reflection.v1.ServerReflection",
-                                  "grpc.reflection.v1alpha.ServerReflection"}));
+  VET_ASSIGN_OR_RETURN(s.reflection,
+                       ReflectionServices::Create(proto::ServedDescriptorSet(),
+                                                  {kServiceName, "grpc.health.v1.Health",
+                                                   "grpc.reflection.v1.ServerReflection",
+                                                   "grpc.reflection.v1alpha.ServerReflection"}));
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which would let a second server start
   // on a port in use and silently take half its calls.
@@ -573,8 +568,9 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   s.server->GetHealthCheckService()->SetServingStatus("", true);
   if (!options.http_listen.empty()) {
     if (TlsEnabled(options)) {
-      LogWarning("--http_listen serves plain HTTP even with --tls_cert: keep it on 127.0.0.1 "
-                 "or put a TLS proxy in front");
+      LogWarning(
+          "--http_listen serves plain HTTP even with --tls_cert: keep it on 127.0.0.1 "
+          "or put a TLS proxy in front");
     }
     VET_ASSIGN_OR_RETURN(s.gateway, StartGateway(options, *s.server));
   }
@@ -589,8 +585,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   if (s.gateway != nullptr) {
     // Like the line above, scripts and tests read the port up to the '/'.
     LogInfo("HTTP gateway and web console on http://",
-            options.http_listen.substr(0, options.http_listen.rfind(':')), ":",
-            s.gateway->port(), "/");
+            options.http_listen.substr(0, options.http_listen.rfind(':')), ":", s.gateway->port(),
+            "/");
   }
   return std::unique_ptr<VetServer>(new VetServer(std::move(state)));
 }

@@ -23,8 +23,8 @@ class VetServer {
   // kFailedPrecondition when the sandbox's interpreter is missing. `clock`
   // is the time every component reads (budget periods, session expiry,
   // the audit trail); it must outlive the server.
-  static absl::StatusOr<std::unique_ptr<VetServer>> Start(
-      ServerOptions options, const Clock& clock = RealClock::Get());
+  static absl::StatusOr<std::unique_ptr<VetServer>> Start(ServerOptions options,
+                                                          const Clock& clock = RealClock::Get());
   ~VetServer();
 
   // The bound gRPC port (useful with listen port 0).

@@ -58,8 +58,7 @@ std::string Plural(absl::string_view noun) {
 std::string Values(const FilterClause& f) {
   const Attribute* a = FindAttribute(f.attribute);
   std::vector<std::string> values;
-  for (const std::string& v : f.values)
-    values.push_back(a != nullptr ? PhraseValue(*a, v) : v);
+  for (const std::string& v : f.values) values.push_back(a != nullptr ? PhraseValue(*a, v) : v);
   return absl::StrJoin(values, " or ");
 }
 
@@ -167,7 +166,8 @@ void WriteDisplayNames(Program& py, const Parts& p) {
     py.Blank();
     py.Blank();
     py.Line("def display_names(keys):");
-    py.Line("    \"\"\"Each value's display name; a value the schema does not list as it is.\"\"\"");
+    py.Line(
+        "    \"\"\"Each value's display name; a value the schema does not list as it is.\"\"\"");
     py.Line("    return keys.map(lambda k: VALUE_NAMES.get(k, k))");
     return;
   }
@@ -178,10 +178,12 @@ void WriteDisplayNames(Program& py, const Parts& p) {
   py.Line("    s = staff.dropna(subset=[\"full_name\"]).drop_duplicates(\"full_name\")");
   py.Line("    full = s[\"full_name\"].astype(str)");
   py.Line("    # The export may already say \"Dr\": not twice.");
-  py.Line("    bare = full.str.strip().str.replace(r\"^(?:dr\\.?|doctor)\\s+\", \"\", case=False, "
-          "regex=True)");
+  py.Line(
+      "    bare = full.str.strip().str.replace(r\"^(?:dr\\.?|doctor)\\s+\", \"\", case=False, "
+      "regex=True)");
   py.Line("    last = bare.str.split().str[-1]");
-  py.Line("    vet = s[\"role\"].eq(\"veterinarian\")  # role may be empty (an export without roles)");
+  py.Line(
+      "    vet = s[\"role\"].eq(\"veterinarian\")  # role may be empty (an export without roles)");
   py.Line("    shared = last.where(vet).duplicated(keep=False) & vet");
   py.Line("    name = full.where(~vet, \"Dr. \" + last.where(~shared, bare))");
   py.Line("    name = name.where(name.notna() & ~name.duplicated(keep=False), full)");
@@ -211,11 +213,16 @@ void WriteAllTime(Program& py, const Parts& p) {
     py.Line("    whole_end = (end.to_period(", freq, ") - 1).end_time.normalize()");
     py.Line("if whole_start <= whole_end:");
     py.Line("    if whole_start > start:");
-    py.Line("        left_out.append(f\"{start:%Y-%m-%d} to {whole_start - pd.Timedelta(days=1):%Y-%m-%d}"
-            ", not a whole ", unit, "\")");
+    py.Line(
+        "        left_out.append(f\"{start:%Y-%m-%d} to {whole_start - "
+        "pd.Timedelta(days=1):%Y-%m-%d}"
+        ", not a whole ",
+        unit, "\")");
     py.Line("    if whole_end < end:");
-    py.Line("        left_out.append(f\"{whole_end + pd.Timedelta(days=1):%Y-%m-%d} to {end:%Y-%m-%d}"
-            ", not yet a whole ", unit, "\")");
+    py.Line(
+        "        left_out.append(f\"{whole_end + pd.Timedelta(days=1):%Y-%m-%d} to {end:%Y-%m-%d}"
+        ", not yet a whole ",
+        unit, "\")");
     py.Line("    start, end = whole_start, whole_end");
   }
   py.Line("period_text = f\"over all the data ({start:%Y-%m-%d} to {end:%Y-%m-%d})\"");
@@ -709,8 +716,9 @@ void WriteBreakdown(Program& py, const Parts& p) {
     // A stable sort on values rounded past any money or percentage: ties
     // (also those only float rounding tells apart) keep the breakdown's own
     // order (chronological, or by value), the same on every run.
-    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
-            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
+    py.Line("t = t.loc[t[", col,
+            "].round(6).sort_values(ascending=", plan.ascending ? "True" : "False",
+            ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
@@ -847,8 +855,9 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
     // A stable sort on values rounded past any money or percentage: ties
     // (also those only float rounding tells apart) keep the breakdown's own
     // order (chronological, or by value), the same on every run.
-    py.Line("t = t.loc[t[", col, "].round(6).sort_values(ascending=",
-            plan.ascending ? "True" : "False", ", kind=\"mergesort\").index]");
+    py.Line("t = t.loc[t[", col,
+            "].round(6).sort_values(ascending=", plan.ascending ? "True" : "False",
+            ", kind=\"mergesort\").index]");
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
@@ -936,8 +945,9 @@ void WriteExplanation(Program& py, const Parts& p) {
   py.Line("    \"definition\": ", PyStr(metric.definition), ",");
   if (plan.period) {
     // From the program's start and end: "ever" narrows them to the data.
-    py.Line("    \"period\": {\"start\": f\"{start:%Y-%m-%d}\", \"end\": f\"{end:%Y-%m-%d}\", "
-            "\"text\": period_text},");
+    py.Line(
+        "    \"period\": {\"start\": f\"{start:%Y-%m-%d}\", \"end\": f\"{end:%Y-%m-%d}\", "
+        "\"text\": period_text},");
   }
   if (p.compared) {
     py.Line("    \"compared\": {\"start\": ", PyStr(FormatDay(plan.compare_period->start)),

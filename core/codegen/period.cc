@@ -673,9 +673,8 @@ absl::string_view PeriodFormName(PeriodForm form) {
 
 absl::optional<PeriodForm> PeriodFormFromName(absl::string_view name) {
   for (PeriodForm f :
-       {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling,
-        PeriodForm::kNamed, PeriodForm::kRange, PeriodForm::kUpcoming,
-        PeriodForm::kAllTime}) {
+       {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling, PeriodForm::kNamed,
+        PeriodForm::kRange, PeriodForm::kUpcoming, PeriodForm::kAllTime}) {
     if (PeriodFormName(f) == name) return f;
   }
   return absl::nullopt;

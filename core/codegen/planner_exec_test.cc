@@ -148,15 +148,12 @@ const std::vector<Check>& Checks() {
       {"revenue last year", 1053.0},
       {"How much did we make this year?", 3265.0},
       {"transactions last quarter", 11.0, "", -1, -1, "were 11"},
-      {"average transaction charge last quarter", 1910.0 / 11, "", -1, -1,
-       "over 11 invoices"},
+      {"average transaction charge last quarter", 1910.0 / 11, "", -1, -1, "over 11 invoices"},
       {"gross margin last quarter", 1549.0, "", -1, -1, "count as zero cost"},
       {"margin % last quarter", 100.0 * 1549 / 1910},
       {"dental revenue last quarter", 300.0},
-      {"revenue from cats last quarter", 325.0, "", -1, -1,
-       "for feline patients"},
-      {"revenue for Dr. Smith last quarter", 720.0, "", -1, -1,
-       "for staff named Smith"},
+      {"revenue from cats last quarter", 325.0, "", -1, -1, "for feline patients"},
+      {"revenue for Dr. Smith last quarter", 720.0, "", -1, -1, "for staff named Smith"},
       {"no-show rate last month", 20.0, "", -1, -1, "(1 of 5 completed"},
       {"no-show rate last quarter", 100.0 * 2 / 12},
       {"cancellation rate last quarter", 100.0 * 2 / 12},
@@ -200,15 +197,15 @@ const std::vector<Check>& Checks() {
       {"revenue per FTE vet last year", 1053.0 / 1.8},
       {"revenue per FTE vet by category last quarter", 460.0 / 1.8, "Consultation", -1, 1},
       // Walk-in sales have no appointment: I23 30 + I26 80 last quarter.
-      {"walk-in revenue last quarter", 110.0, "", -1, -1, "Revenue without an appointment last quarter"},
+      {"walk-in revenue last quarter", 110.0, "", -1, -1,
+       "Revenue without an appointment last quarter"},
       {"revenue without an appointment last quarter", 110.0},
-      {"revenue with vs without an appointment last quarter", 1800.0,
-       "With an appointment", 2, 1, "By appointment link: With an appointment $1,800.00"},
+      {"revenue with vs without an appointment last quarter", 1800.0, "With an appointment", 2, 1,
+       "By appointment link: With an appointment $1,800.00"},
       // Days of the week: this year Monday 280, Friday 222.50, no weekends.
       {"revenue on Mondays this year", 280.0, "", -1, -1, "on Monday"},
       {"Monday vs Friday revenue this year", 222.5, "Friday", 2, 1},
-      {"weekend revenue this year", 0.0, "", -1, -1,
-       "No invoices on Saturday or Sunday this year"},
+      {"weekend revenue this year", 0.0, "", -1, -1, "No invoices on Saturday or Sunday this year"},
       {"Wednesday appointments last quarter", kNoCheck},
       // First completed visits: Q3 2026 P09 (A22) and P11 (A25); this year
       // also P08 (A10), P14 (A15), P12 (A32), P13 (A33).
@@ -221,16 +218,14 @@ const std::vector<Check>& Checks() {
       {"items sold last quarter", 20.0},
       // The KPIs tests/planner/questions.json found missing or misread.
       {"discounts last quarter", 55.0},
-      {"What share of revenue came from dentals last quarter?",
-       100.0 * 300 / 1910, "", -1, -1, "($300.00 of $1,910.00)"},
+      {"What share of revenue came from dentals last quarter?", 100.0 * 300 / 1910, "", -1, -1,
+       "($300.00 of $1,910.00)"},
       {"share of revenue from dental by vet last quarter", kNoCheck, "", -1, 1},
-      {"What percentage of appointments were no-shows last quarter?",
-       100.0 * 2 / 12},
+      {"What percentage of appointments were no-shows last quarter?", 100.0 * 2 / 12},
       {"No-show rate for dental appointments this year", 50.0},
       {"How many surgeries did we do this year?", 2.0},
       {"dentals this year", 1.0},
-      {"How many upcoming appointments do we have?", 2.0, "", -1, -1,
-       "from 2026-10-27 on"},
+      {"How many upcoming appointments do we have?", 2.0, "", -1, -1, "from 2026-10-27 on"},
       {"How many patients do we have?", 14.0},
       {"patients by species", 5.0, "Canine", -1, 1, "By species: Canine 5; Feline 4"},
       {"emergencies last quarter", 1.0},
@@ -239,10 +234,8 @@ const std::vector<Check>& Checks() {
       {"revenue in Q3 2025", 344.0 + 250.0 + 75.0},
       // Empty periods answer gracefully.
       {"revenue in 2024", 0.0, "", -1, -1, "No invoices in 2024"},
-      {"no-show rate in 2024", kNoCheck, "", -1, -1,
-       "No completed, no-show or cancelled"},
-      {"revenue from reptiles last month", 0.0, "", -1, -1,
-       "No invoices for reptile patients"},
+      {"no-show rate in 2024", kNoCheck, "", -1, -1, "No completed, no-show or cancelled"},
+      {"revenue from reptiles last month", 0.0, "", -1, -1, "No invoices for reptile patients"},
       {"revenue for Dr. Nobody last month", 0.0},
       {"revenue by month in 2024", kNoCheck, "", 12, 0, "No invoices"},
       {"top 5 services by revenue in 2024", kNoCheck, "", 0, 0, "No invoices"},
@@ -265,18 +258,15 @@ const std::vector<Check>& Checks() {
       {"revenue by category last quarter", 460.0, "Consultation", -1, 1},
       {"revenue by species last quarter", 110.0, "(no patient)", -1, 1},
       {"revenue by breed this year", 625.0, "(unknown)", -1, 1},
-      {"revenue by appointment type last quarter", 110.0, "(no appointment)",
-       -1, 1},
+      {"revenue by appointment type last quarter", 110.0, "(no appointment)", -1, 1},
       {"revenue by client status last year", 135.0, "Inactive", 2, 1},
       {"revenue by staff role this year", kNoCheck, "", -1, 1},
       {"revenue by weekday this year", kNoCheck, "", 7, 1},
-      {"average invoice by vet last quarter", 720.0 / 5, "Dr. Smith", 3,
-       1},
+      {"average invoice by vet last quarter", 720.0 / 5, "Dr. Smith", 3, 1},
       {"margin % by category last quarter", kNoCheck, "", -1, 1},
       {"gross margin by item in 2025", kNoCheck, "", -1, 1},
       {"appointments by vet last month", 3.0, "Dr. Smith", 2, 1},
-      {"no-show rate by vet last quarter", 100.0 * 2 / 5, "Dr. Jones", 2,
-       1},
+      {"no-show rate by vet last quarter", 100.0 * 2 / 5, "Dr. Jones", 2, 1},
       {"cancellation rate by appointment type this year", kNoCheck, "", -1, 1},
       {"appointments by hour of day this year", kNoCheck, "", 24, 1},
       {"no-shows by species this year", kNoCheck, "", -1, 1},
@@ -296,8 +286,7 @@ const std::vector<Check>& Checks() {
        "Dr. Jones had the highest revenue for veterinarian staff last "
        "quarter (2026-07-01 to 2026-09-30): $1,080.00, ahead of Dr. Smith"},
       {"bottom 3 categories by gross margin in 2025", kNoCheck, "", 3, 1},
-      {"What is our busiest day of the week?", kNoCheck, "", 7, 1,
-       "had the most appointments"},
+      {"What is our busiest day of the week?", kNoCheck, "", 7, 1, "had the most appointments"},
       {"best selling products this year", kNoCheck, "", -1, 1},
       {"who saw the most patients last quarter", kNoCheck, "", 2, 1},
       {"which month had the highest revenue this year", 752.5, "", 10, 1,
@@ -313,20 +302,15 @@ const std::vector<Check>& Checks() {
       {"lowest revenue quarter of all time", kNoCheck, "", 6, 1,
        "had the lowest revenue over all the data (2025-04-01 to 2026-09-30)"},
       // Comparisons.
-      {"revenue this year compared to last year", 973.0,
-       "2025-01-01 to 2025-10-26", 2, 1,
+      {"revenue this year compared to last year", 973.0, "2025-01-01 to 2025-10-26", 2, 1,
        "up 235.6% from $973.00 in the same period last year"},
-      {"revenue last quarter vs the previous period", 580.0,
-       "2026-04-01 to 2026-06-30", 2, 1},
+      {"revenue last quarter vs the previous period", 580.0, "2026-04-01 to 2026-06-30", 2, 1},
       {"appointments this month vs last month", kNoCheck, "", 2, 1},
-      {"revenue in 2025 versus 2024", 0.0, "2024-01-01 to 2024-12-31", 2, 1,
-       "up from $0.00"},
-      {"no-show rate this quarter vs the same period last year", kNoCheck, "",
-       2, 1},
+      {"revenue in 2025 versus 2024", 0.0, "2024-01-01 to 2024-12-31", 2, 1, "up from $0.00"},
+      {"no-show rate this quarter vs the same period last year", kNoCheck, "", 2, 1},
       {"new clients growth", kNoCheck, "", 2, 1},
       {"revenue by vet this year vs last year", kNoCheck, "", 3, 1},
-      {"cancellation rate by weekday ytd vs previous period", kNoCheck, "", 7,
-       1},
+      {"cancellation rate by weekday ytd vs previous period", kNoCheck, "", 7, 1},
   };
   return *checks;
 }
@@ -493,17 +477,17 @@ TEST(PlannerExecTest, StaffAreNamedAsManagersAddressThem) {
       "ignore_index=True)\n";
   const std::string no_roles = "staff[\"role\"] = np.nan\n";
   const std::vector<rapidjson::Document> results = RunPrograms(
-      {out->code, absl::StrCat("import numpy as np\nimport pandas as pd\n", another_smith, out->code),
+      {out->code,
+       absl::StrCat("import numpy as np\nimport pandas as pd\n", another_smith, out->code),
        absl::StrCat("import numpy as np\n", no_roles, out->code)});
   ASSERT_EQ(results.size(), 3u);
   for (const rapidjson::Document& doc : results) ASSERT_TRUE(RanCleanly(doc));
   EXPECT_NEAR(TableValue(results[0]["rows"], "Dr. Jones"), 1080.0, 1e-6);
-  EXPECT_THAT(results[0]["answer"].GetString(), HasSubstr("By vet: Dr. Jones $1,080.00; Dr. Smith"));
-  EXPECT_NEAR(TableValue(results[1]["rows"], "Dr. Alice Smith"), 720.0, 1e-6)
-      << Dump(results[1]);
+  EXPECT_THAT(results[0]["answer"].GetString(),
+              HasSubstr("By vet: Dr. Jones $1,080.00; Dr. Smith"));
+  EXPECT_NEAR(TableValue(results[1]["rows"], "Dr. Alice Smith"), 720.0, 1e-6) << Dump(results[1]);
   EXPECT_THAT(results[1]["answer"].GetString(), HasSubstr("; Dr. Alice Smith $720.00"));
-  EXPECT_NEAR(TableValue(results[2]["rows"], "Dr. Bob Jones"), 1080.0, 1e-6)
-      << Dump(results[2]);
+  EXPECT_NEAR(TableValue(results[2]["rows"], "Dr. Bob Jones"), 1080.0, 1e-6) << Dump(results[2]);
 }
 
 // Every metric by every dimension it applies to, plain, as a top 3 and

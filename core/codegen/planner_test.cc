@@ -590,7 +590,10 @@ TEST(PlannerTest, EverRanksOverAllTheData) {
   EXPECT_EQ(MustParse("busiest month ever").metric, "appointments");
   EXPECT_EQ(MustParse("total revenue ever").dimension, "");
   // The program narrows the placeholder start to the data's first day.
-  absl::StatusOr<GeneratedCode> code = [] { Planner planner; return Generate(planner, Request("best month ever")); }();
+  absl::StatusOr<GeneratedCode> code = [] {
+    Planner planner;
+    return Generate(planner, Request("best month ever"));
+  }();
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_THAT(code->code, HasSubstr("first = invoice_lines[\"invoiced_on\"].min()"));
 
@@ -610,7 +613,7 @@ TEST(PlannerTest, EverRanksOverAllTheData) {
 // every client's).
 TEST(PlannerTest, ClientRetentionLooksBackToThePeriodBefore) {
   for (const char* question : {"What was our client retention rate last year?",
-                                "bonding rate for last year", "customer retention last year"}) {
+                               "bonding rate for last year", "customer retention last year"}) {
     SCOPED_TRACE(question);
     const QueryPlan plan = MustParse(question);
     EXPECT_EQ(plan.metric, "client_retention_rate");

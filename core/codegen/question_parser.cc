@@ -704,9 +704,10 @@ Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
 // before it, or the same days a year earlier.
 absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
   if (p.form == PeriodForm::kAllTime) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", shift.phrase, "\" steps back from the previous answer's period, but it "
-        "covers all the data; name the period instead."));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", shift.phrase,
+                     "\" steps back from the previous answer's period, but it "
+                     "covers all the data; name the period instead."));
   }
   const PeriodGrain unit = p.grain;
   const bool calendar = unit != PeriodGrain::kCustom && AlignedTo(p, unit);
@@ -837,8 +838,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     auto is_visit = [m](const std::string& hint) {
       return hint == m->dated_alternative || hint == "patients_seen";
     };
-    const bool other_verb = !std::all_of(found.implied_by_hints.begin(),
-                                         found.implied_by_hints.end(), is_visit);
+    const bool other_verb =
+        !std::all_of(found.implied_by_hints.begin(), found.implied_by_hints.end(), is_visit);
     bool dated =
         !found.periods.empty() || found.compare.present || found.trend ||
         std::any_of(found.implied_by_hints.begin(), found.implied_by_hints.end(), is_visit);
@@ -848,11 +849,10 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     for (const Mention& d : found.dimensions) {
       const bool asked = d.explicit_breakdown || absl::StartsWith(Lower(d.phrase), "by ") ||
                          absl::StartsWith(Lower(d.phrase), "per ");
-      dated = dated || (asked &&
-              std::none_of(d.term->dimensions.begin(), d.term->dimensions.end(),
-                           [m](const std::string& id) {
-                             return DimensionApplies(*m, id);
-                           }));
+      dated =
+          dated ||
+          (asked && std::none_of(d.term->dimensions.begin(), d.term->dimensions.end(),
+                                 [m](const std::string& id) { return DimensionApplies(*m, id); }));
     }
     for (const Mention& f : found.filters) {
       dated = dated || ResolveFilter(*m, *f.term) == nullptr;
@@ -1139,8 +1139,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
                                   "has none before it. Name a period, e.g. \"",
                                   Lower(metric->display), " last year\"."));
     }
-    const bool all_time = plan.period->form == PeriodForm::kAllTime ||
-                          (other && other->form == PeriodForm::kAllTime);
+    const bool all_time =
+        plan.period->form == PeriodForm::kAllTime || (other && other->form == PeriodForm::kAllTime);
     if (all_time && compare.present) {
       return Decline(
           "\"Ever\" covers all the data up to the as-of day; there is no other period to "
@@ -1153,10 +1153,10 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         auto [comparison, compared] = ResolveComparedTo(main, *other);
         if (compared.start == main.start && compared.end == main.end) {
           // Never a period against itself: it would say "unchanged".
-          return Decline(absl::StrCat(
-              "The question compares ", main.Describe(),
-              " with the same days. Name two different periods, e.g. \"revenue last "
-              "quarter vs the quarter before\"."));
+          return Decline(
+              absl::StrCat("The question compares ", main.Describe(),
+                           " with the same days. Name two different periods, e.g. \"revenue last "
+                           "quarter vs the quarter before\"."));
         }
         plan.comparison = comparison;
         plan.compare_period = std::move(compared);

@@ -303,10 +303,18 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "client_retention_rate";
     m.display = "Client retention rate";
-    m.synonyms = {"retention",          "retention rate",          "client retention",
-                  "client retention rate", "customer retention",   "customer retention rate",
-                  "bonding",            "bonding rate",            "client bonding",
-                  "client bonding rate", "returning client rate",  "client return rate",
+    m.synonyms = {"retention",
+                  "retention rate",
+                  "client retention",
+                  "client retention rate",
+                  "customer retention",
+                  "customer retention rate",
+                  "bonding",
+                  "bonding rate",
+                  "client bonding",
+                  "client bonding rate",
+                  "returning client rate",
+                  "client return rate",
                   "retained client percentage"};
     m.base = kAppointments;
     m.date_column = "starts_at";
@@ -323,8 +331,7 @@ std::vector<Metric> BuildMetrics() {
         "                    & (appointments[\"starts_at\"] < base_end + pd.Timedelta(days=1))]",
         "df[\"returning\"] = df[\"client_id\"].where(df[\"client_id\"].isin(base[\"client_id\"]))",
         "df[\"base_clients\"] = base[\"client_id\"].nunique()  # the same on every row"};
-    m.components = {{"returning", "returning", "nunique"},
-                    {"base_clients", "base_clients", "max"}};
+    m.components = {{"returning", "returning", "nunique"}, {"base_clients", "base_clients", "max"}};
     m.numerator = "{returning}";
     m.denominator = "base_clients";
     m.scale = 100;
@@ -335,10 +342,25 @@ std::vector<Metric> BuildMetrics() {
         " ({count(m['returning'])} of the {count(m['base_clients'])} clients seen "
         "{period_before[start][2]} came back)";
     m.reads = {"appointments.starts_at", "appointments.status", "appointments.client_id"};
-    m.not_by = {"vet",        "role",         "category",         "item",
-                "species",    "breed",        "sex",              "appointment_type",
-                "appointment_status", "patient_status", "client_status", "day_of_week",
-                "appointment_link",   "day",  "week", "month", "quarter", "year", "weekday",
+    m.not_by = {"vet",
+                "role",
+                "category",
+                "item",
+                "species",
+                "breed",
+                "sex",
+                "appointment_type",
+                "appointment_status",
+                "patient_status",
+                "client_status",
+                "day_of_week",
+                "appointment_link",
+                "day",
+                "week",
+                "month",
+                "quarter",
+                "year",
+                "weekday",
                 "hour"};
     add(std::move(m));
   }
@@ -533,7 +555,7 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "clients_seen";
     m.display = "Clients seen";
-    m.synonyms = {"clients seen", "customers seen", "owners seen", "unique client",
+    m.synonyms = {"clients seen",    "customers seen",  "owners seen",      "unique client",
                   "distinct client", "unique customer", "distinct customer"};
     m.base = kAppointments;
     m.date_column = "starts_at";
@@ -831,10 +853,8 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[pat] = Native("sex");
     a.values = {"m", "f", "mn", "fs"};
     a.names = ValueNames::kEnum;
-    a.value_names = {{"m", "Male"},
-                     {"f", "Female"},
-                     {"mn", "Male neutered"},
-                     {"fs", "Female spayed"}};
+    a.value_names = {
+        {"m", "Male"}, {"f", "Female"}, {"mn", "Male neutered"}, {"fs", "Female spayed"}};
     a.missing_label = "(unknown)";
     attributes.push_back(std::move(a));
   }
@@ -947,47 +967,43 @@ std::vector<Attribute> BuildAttributes() {
 
 std::vector<TimeGrain> BuildTimeGrains() {
   std::vector<TimeGrain> grains;
-  grains.push_back(
-      {"day",
-       {"day", "daily", "date", "day by day"},
-       "{d}.dt.strftime(\"%Y-%m-%d\")",
-       "pd.date_range(start, end, freq=\"D\").strftime(\"%Y-%m-%d\")",
-       "x",
-       "on",
-       /*line_chart=*/true,
-       /*needs_time_of_day=*/false,
-       "D"});
-  grains.push_back(
-      {"week",
-       {"week", "weekly", "week by week", "week over week"},
-       "{d}.dt.to_period(\"W-SUN\").dt.start_time.dt.strftime(\"%Y-%m-%d\")",
-       "pd.period_range(start, end, "
-       "freq=\"W-SUN\").start_time.strftime(\"%Y-%m-%d\")",
-       "f\"the week of {x}\"",
-       "in",
-       /*line_chart=*/true,
-       /*needs_time_of_day=*/false,
-       "W-SUN"});
-  grains.push_back(
-      {"month",
-       {"month", "monthly", "month by month", "month over month", "mom"},
-       "{d}.dt.to_period(\"M\").astype(str)",
-       "pd.period_range(start, end, freq=\"M\").astype(str)",
-       "pd.Period(x).strftime(\"%B %Y\")",
-       "in",
-       /*line_chart=*/true,
-       /*needs_time_of_day=*/false,
-       "M"});
-  grains.push_back(
-      {"quarter",
-       {"quarter", "quarterly", "quarter by quarter", "quarter over quarter"},
-       "{d}.dt.to_period(\"Q\").astype(str)",
-       "pd.period_range(start, end, freq=\"Q\").astype(str)",
-       "x",
-       "in",
-       /*line_chart=*/true,
-       /*needs_time_of_day=*/false,
-       "Q"});
+  grains.push_back({"day",
+                    {"day", "daily", "date", "day by day"},
+                    "{d}.dt.strftime(\"%Y-%m-%d\")",
+                    "pd.date_range(start, end, freq=\"D\").strftime(\"%Y-%m-%d\")",
+                    "x",
+                    "on",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "D"});
+  grains.push_back({"week",
+                    {"week", "weekly", "week by week", "week over week"},
+                    "{d}.dt.to_period(\"W-SUN\").dt.start_time.dt.strftime(\"%Y-%m-%d\")",
+                    "pd.period_range(start, end, "
+                    "freq=\"W-SUN\").start_time.strftime(\"%Y-%m-%d\")",
+                    "f\"the week of {x}\"",
+                    "in",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "W-SUN"});
+  grains.push_back({"month",
+                    {"month", "monthly", "month by month", "month over month", "mom"},
+                    "{d}.dt.to_period(\"M\").astype(str)",
+                    "pd.period_range(start, end, freq=\"M\").astype(str)",
+                    "pd.Period(x).strftime(\"%B %Y\")",
+                    "in",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "M"});
+  grains.push_back({"quarter",
+                    {"quarter", "quarterly", "quarter by quarter", "quarter over quarter"},
+                    "{d}.dt.to_period(\"Q\").astype(str)",
+                    "pd.period_range(start, end, freq=\"Q\").astype(str)",
+                    "x",
+                    "in",
+                    /*line_chart=*/true,
+                    /*needs_time_of_day=*/false,
+                    "Q"});
   grains.push_back({"year",
                     {"year", "yearly", "annual", "annually", "year by year"},
                     "{d}.dt.year.astype(str)",
@@ -1218,10 +1234,9 @@ std::vector<Cue> BuildCues() {
   cues.push_back({{"trend", "trending", "over time", "evolution", "history",
                    "progression", "time series"},
                   CueKind::kTrend});
-  cues.push_back(
-      {{"most", "highest", "largest", "biggest", "greatest", "leading",
-        "maximum", "max", "top performing"},
-       CueKind::kRankHighest});
+  cues.push_back({{"most", "highest", "largest", "biggest", "greatest", "leading", "maximum", "max",
+                   "top performing"},
+                  CueKind::kRankHighest});
   // "Our best month", "the worst quarter": with no metric named, the
   // practice's revenue (the answer names the metric it ranked by).
   cues.push_back({{"best", "best performing"}, CueKind::kRankHighest, "revenue"});
@@ -1231,8 +1246,8 @@ std::vector<Cue> BuildCues() {
                    "most popular", "popular"},
                   CueKind::kRankHighest,
                   "items_sold"});
-  cues.push_back({{"least", "lowest", "fewest", "smallest", "minimum", "min"},
-                  CueKind::kRankLowest});
+  cues.push_back(
+      {{"least", "lowest", "fewest", "smallest", "minimum", "min"}, CueKind::kRankLowest});
   cues.push_back({{"worst", "worst performing"}, CueKind::kRankLowest, "revenue"});
   cues.push_back({{"bottom"}, CueKind::kRankLowest, "", /*count=*/10});
   cues.push_back(

@@ -39,13 +39,31 @@ std::string Normalise(std::string lower) {
   // Small number words appear in "last three months", "top ten services";
   // period abbreviations in "last qtr", "last yr's revenue".
   static const std::pair<const char*, const char*> kReplacements[] = {
-      {"one", "1"},      {"two", "2"},     {"three", "3"},   {"four", "4"},
-      {"five", "5"},     {"six", "6"},     {"seven", "7"},   {"eight", "8"},
-      {"nine", "9"},     {"ten", "10"},    {"eleven", "11"}, {"twelve", "12"},
-      {"fifteen", "15"}, {"twenty", "20"}, {"thirty", "30"}, {"avg", "average"},
+      {"one", "1"},
+      {"two", "2"},
+      {"three", "3"},
+      {"four", "4"},
+      {"five", "5"},
+      {"six", "6"},
+      {"seven", "7"},
+      {"eight", "8"},
+      {"nine", "9"},
+      {"ten", "10"},
+      {"eleven", "11"},
+      {"twelve", "12"},
+      {"fifteen", "15"},
+      {"twenty", "20"},
+      {"thirty", "30"},
+      {"avg", "average"},
       // The abbreviations managers write for periods.
-      {"qtr", "quarter"}, {"qtrs", "quarters"}, {"yr", "year"},   {"yrs", "years"},
-      {"mth", "month"},   {"mths", "months"},   {"wk", "week"},   {"wks", "weeks"},
+      {"qtr", "quarter"},
+      {"qtrs", "quarters"},
+      {"yr", "year"},
+      {"yrs", "years"},
+      {"mth", "month"},
+      {"mths", "months"},
+      {"wk", "week"},
+      {"wks", "weeks"},
   };
   for (const auto& [from, to] : kReplacements) {
     if (lower == from) return to;

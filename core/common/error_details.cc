@@ -39,9 +39,9 @@ absl::Status WithReason(absl::Status status, absl::string_view reason,
 
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
   if (status.ok()) return status;
-  status.SetPayload(kRetryUrl,
-                    absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(
-                        std::max(delay, absl::ZeroDuration())))));
+  status.SetPayload(
+      kRetryUrl,
+      absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(std::max(delay, absl::ZeroDuration())))));
   return status;
 }
 

@@ -12,8 +12,7 @@ namespace {
 // given "/check/work/main/server/main.cc" or "../server/main.cc".
 std::string FromSourceRoot(absl::string_view file, absl::string_view main_file) {
   if (absl::EndsWith(file, main_file) &&
-      (file.size() == main_file.size() ||
-       file[file.size() - main_file.size() - 1] == '/')) {
+      (file.size() == main_file.size() || file[file.size() - main_file.size() - 1] == '/')) {
     return std::string(main_file);
   }
   return std::string(file);
@@ -29,9 +28,7 @@ void ConfigureHelpAndVersion(const char* program, const char* main_file) {
     return FromSourceRoot(file, main) == main;
   };
   config.contains_helpshort_flags = config.contains_help_flags;
-  config.normalize_filename = [main](absl::string_view file) {
-    return FromSourceRoot(file, main);
-  };
+  config.normalize_filename = [main](absl::string_view file) { return FromSourceRoot(file, main); };
   config.version_string = [name] { return VersionLine(name.c_str()); };
   absl::SetFlagsUsageConfig(config);
 }

@@ -76,10 +76,10 @@ absl::Status VerifyVersionFiles(const std::string& dir, const std::vector<Stored
     if (absl::IsNotFound(got.status())) return absl::DataLossError(got.status().message());
     VET_RETURN_IF_ERROR(got.status());
     if (got->size != want.size || got->sha256 != want.sha256) {
-      return absl::DataLossError(absl::StrCat(
-          want.path, " differs from the stored version (", got->size, " bytes, sha256 ",
-          got->sha256.substr(0, 12), "; expected ", want.size, " bytes, sha256 ",
-          want.sha256.substr(0, 12), ")"));
+      return absl::DataLossError(absl::StrCat(want.path, " differs from the stored version (",
+                                              got->size, " bytes, sha256 ",
+                                              got->sha256.substr(0, 12), "; expected ", want.size,
+                                              " bytes, sha256 ", want.sha256.substr(0, 12), ")"));
     }
   }
   return absl::OkStatus();

@@ -1299,12 +1299,13 @@ absl::StatusOr<ImportResult> ValidateImport(
     if (!p.value.empty()) description = absl::StrCat("value \"", p.value, "\": ", p.message);
     violations.push_back({std::move(field), std::move(description)});
   }
-  absl::Status refused = outcome.memory_limit_reached
-                             ? WithReason(absl::ResourceExhaustedError(FormatImportProblems(outcome)),
-                                          reason::kImportTooLarge)
-                             : WithReason(absl::InvalidArgumentError(FormatImportProblems(outcome)),
-                                          reason::kImportInvalid,
-                                          {{"problems", absl::StrCat(outcome.total_problems)}});
+  absl::Status refused =
+      outcome.memory_limit_reached
+          ? WithReason(absl::ResourceExhaustedError(FormatImportProblems(outcome)),
+                       reason::kImportTooLarge)
+          : WithReason(absl::InvalidArgumentError(FormatImportProblems(outcome)),
+                       reason::kImportInvalid,
+                       {{"problems", absl::StrCat(outcome.total_problems)}});
   return WithViolations(std::move(refused), violations);
 }
 

@@ -67,9 +67,8 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 }
 
 // Uploads one file's bytes as chunk rows.
-absl::Status UploadFile(PgConnection& conn, const std::string& practice,
-                        const std::string& version, const std::string& dir,
-                        const StoredFile& file) {
+absl::Status UploadFile(PgConnection& conn, const std::string& practice, const std::string& version,
+                        const std::string& dir, const StoredFile& file) {
   VET_RETURN_IF_ERROR(conn.Exec("INSERT INTO dataset_files (practice, version, path, size, sha256)"
                                 " VALUES ($1, $2, $3, $4::bigint, $5)",
                                 {practice, version, file.path, file.size, file.sha256})
@@ -94,27 +93,27 @@ absl::Status UploadFile(PgConnection& conn, const std::string& practice,
       filled += n;
     }
     if (filled == 0) break;
-    VET_RETURN_IF_ERROR(
-        conn.Exec("INSERT INTO dataset_chunks (practice, version, path, seq, data)"
-                  " VALUES ($1, $2, $3, $4::integer, $5)",
-                  {practice, version, file.path, seq, PgParam::Bytes(absl::string_view(buf.data(), filled))})
-            .status());
+    VET_RETURN_IF_ERROR(conn.Exec("INSERT INTO dataset_chunks (practice, version, path, seq, data)"
+                                  " VALUES ($1, $2, $3, $4::integer, $5)",
+                                  {practice, version, file.path, seq,
+                                   PgParam::Bytes(absl::string_view(buf.data(), filled))})
+                            .status());
     ++seq;
     sent += filled;
     if (filled < buf.size()) break;
   }
   if (sent != file.size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(full, " changed while it was being stored"));
+    return absl::FailedPreconditionError(absl::StrCat(full, " changed while it was being stored"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<StoredFile>> ReadFiles(PgConnection& conn, const std::string& practice,
                                                   const std::string& version) {
-  VET_ASSIGN_OR_RETURN(PgResult found,
-                       conn.Exec("SELECT 1 FROM dataset_versions WHERE practice = $1 AND version = $2",
-                                 {practice, version}));
+  VET_ASSIGN_OR_RETURN(
+      PgResult found,
+      conn.Exec("SELECT 1 FROM dataset_versions WHERE practice = $1 AND version = $2",
+                {practice, version}));
   if (found.rows() == 0) {
     return absl::NotFoundError(absl::StrCat("dataset version ", version, " of practice '", practice,
                                             "' is not in the shared store"));
@@ -177,10 +176,11 @@ absl::Status PostgresDatasetStore::Publish(const std::string& practice, const st
   return pool_->Transact([&](PgConnection& conn) -> absl::Status {
     // Two replicas publishing the same version: the second waits on the
     // first's row, then finds it and uploads nothing.
-    VET_ASSIGN_OR_RETURN(PgResult inserted,
-                         conn.Exec("INSERT INTO dataset_versions (practice, version, bytes)"
-                                   " VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING RETURNING 1",
-                                   {practice, version, bytes}));
+    VET_ASSIGN_OR_RETURN(
+        PgResult inserted,
+        conn.Exec("INSERT INTO dataset_versions (practice, version, bytes)"
+                  " VALUES ($1, $2, $3::bigint) ON CONFLICT DO NOTHING RETURNING 1",
+                  {practice, version, bytes}));
     if (inserted.rows() == 1) {
       for (const StoredFile& file : files) {
         VET_RETURN_IF_ERROR(UploadFile(conn, practice, version, dir, file));
@@ -200,14 +200,14 @@ absl::Status PostgresDatasetStore::Publish(const std::string& practice, const st
                   " WHERE practice_datasets.version <> EXCLUDED.version RETURNING 1",
                   {practice, version}));
     if (moved.rows() == 1) {
-      VET_RETURN_IF_ERROR(
-          conn.Exec("SELECT pg_notify($1, $2)", {kChannel, practice}).status());
+      VET_RETURN_IF_ERROR(conn.Exec("SELECT pg_notify($1, $2)", {kChannel, practice}).status());
     }
     return conn
-        .Exec("DELETE FROM dataset_versions WHERE practice = $1 AND version <> $2 AND version NOT IN"
-              " (SELECT version FROM dataset_versions WHERE practice = $1"
-              "  ORDER BY created_at DESC LIMIT $3::integer)",
-              {practice, version, std::max(1, keep_versions)})
+        .Exec(
+            "DELETE FROM dataset_versions WHERE practice = $1 AND version <> $2 AND version NOT IN"
+            " (SELECT version FROM dataset_versions WHERE practice = $1"
+            "  ORDER BY created_at DESC LIMIT $3::integer)",
+            {practice, version, std::max(1, keep_versions)})
         .status();
   });
 }
@@ -231,7 +231,8 @@ absl::StatusOr<std::map<std::string, std::string>> PostgresDatasetStore::Current
   VET_RETURN_IF_ERROR(pool_->Transact(
       [&](PgConnection& conn) -> absl::Status {
         current.clear();
-        VET_ASSIGN_OR_RETURN(PgResult r, conn.Exec("SELECT practice, version FROM practice_datasets"));
+        VET_ASSIGN_OR_RETURN(PgResult r,
+                             conn.Exec("SELECT practice, version FROM practice_datasets"));
         for (int i = 0; i < r.rows(); ++i) current[r.Text(i, 0)] = r.Text(i, 1);
         return absl::OkStatus();
       },
@@ -276,10 +277,10 @@ absl::Status PostgresDatasetStore::Fetch(const std::string& practice, const std:
           int64_t got = 0;
           const int64_t chunks = (file.size + kChunkBytes - 1) / kChunkBytes;
           for (int64_t seq = 0; seq < chunks; ++seq) {
-            VET_ASSIGN_OR_RETURN(
-                PgResult r, conn.Exec("SELECT data FROM dataset_chunks WHERE practice = $1 AND"
-                                      " version = $2 AND path = $3 AND seq = $4::integer",
-                                      {practice, version, file.path, seq}));
+            VET_ASSIGN_OR_RETURN(PgResult r,
+                                 conn.Exec("SELECT data FROM dataset_chunks WHERE practice = $1 AND"
+                                           " version = $2 AND path = $3 AND seq = $4::integer",
+                                           {practice, version, file.path, seq}));
             if (r.rows() != 1) break;
             const std::string bytes = r.Bytes(0, 0);
             hasher.Update(bytes);

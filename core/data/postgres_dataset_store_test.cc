@@ -47,7 +47,8 @@ class PostgresDatasetStoreTest : public ::testing::Test {
   // file, in subfolders like the columnar store's.
   static void MakeVersion(const std::string& dir, char fill) {
     std::filesystem::create_directories(dir + "/clients");
-    WriteTextFile(dir + "/manifest.json", absl::StrCat("{\"fill\": \"", std::string(1, fill), "\"}"));
+    WriteTextFile(dir + "/manifest.json",
+                  absl::StrCat("{\"fill\": \"", std::string(1, fill), "\"}"));
     std::string big(PostgresDatasetStore::kChunkBytes * 2 + 12345, fill);
     for (size_t i = 0; i < big.size(); i += 4099) big[i] = static_cast<char>(i % 251);
     WriteTextFile(dir + "/clients/client_id.npy", big);
@@ -155,15 +156,16 @@ TEST_F(PostgresDatasetStoreTest, BytesDamagedInTheDatabaseAreCaughtByTheirDigest
   {
     auto conn = (*pool)->Acquire();
     ASSERT_THAT(conn, IsOk());
-    ASSERT_THAT((*conn)->Exec("UPDATE dataset_chunks SET data = overlay(data placing"
-                              " '\\x00ff'::bytea from 100) WHERE seq = 1")
+    ASSERT_THAT((*conn)
+                    ->Exec("UPDATE dataset_chunks SET data = overlay(data placing"
+                           " '\\x00ff'::bytea from 100) WHERE seq = 1")
                     .status(),
                 IsOk());
   }
   std::filesystem::create_directories(tmp.File("copy"));
-  EXPECT_THAT(store_->Fetch("alpha", "v1", tmp.File("copy")),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("clients/client_id.npy arrived with")));
+  EXPECT_THAT(
+      store_->Fetch("alpha", "v1", tmp.File("copy")),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("clients/client_id.npy arrived with")));
 }
 
 TEST_F(PostgresDatasetStoreTest, TwoReplicasOverPostgresServeTheSameVersion) {

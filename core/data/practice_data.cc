@@ -174,9 +174,9 @@ absl::Status ImportStaging::Append(absl::string_view table, absl::string_view by
     files_[current_table_] = path;
   }
   if (bytes_ + static_cast<int64_t>(bytes.size()) > limits_.max_bytes) {
-    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "the upload is larger than the server's limit of ", limits_.max_bytes,
-                          " bytes (--max_import_bytes)")),
+    return WithReason(absl::ResourceExhaustedError(
+                          absl::StrCat("the upload is larger than the server's limit of ",
+                                       limits_.max_bytes, " bytes (--max_import_bytes)")),
                       reason::kImportTooLarge);
   }
   bytes_ += bytes.size();
@@ -208,10 +208,8 @@ absl::Status ImportStaging::Finish() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
-                                           absl::string_view mapping_json,
-                                           absl::CivilDay as_of,
-                                           const PublishVersion& publish) {
+absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging, absl::string_view mapping_json,
+                                           absl::CivilDay as_of, const PublishVersion& publish) {
   const std::string& root = staging.root();
   // One commit per practice at a time, across threads and processes: the
   // check of the current version, the write, the swap and the pruning must

@@ -91,8 +91,7 @@ struct CommitOutcome {
 // refuses the import and leaves the current version serving.
 using PublishVersion =
     std::function<absl::Status(const std::string& version, const std::string& dir)>;
-absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging,
-                                           absl::string_view mapping_json,
+absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging, absl::string_view mapping_json,
                                            absl::CivilDay as_of,
                                            const PublishVersion& publish = nullptr);
 

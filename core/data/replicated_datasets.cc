@@ -105,7 +105,8 @@ absl::StatusOr<DataLease> ReplicatedDatasets::Lease(const std::string& practice_
       if (local.empty()) return DataLease::Acquire(data_dir);  // kNotFound, saying so
       LogInfo("practice ", practice_id, ": sharing dataset ", local,
               " (imported before the shared store) with the other replicas");
-      VET_RETURN_IF_ERROR(Publish(practice_id, local, absl::StrCat(data_root, "/versions/", local)));
+      VET_RETURN_IF_ERROR(
+          Publish(practice_id, local, absl::StrCat(data_root, "/versions/", local)));
       want = local;
     } else {
       {
@@ -135,8 +136,8 @@ absl::StatusOr<DataLease> ReplicatedDatasets::Lease(const std::string& practice_
   return used(std::move(lease));
 }
 
-absl::Status ReplicatedDatasets::Publish(const std::string& practice_id,
-                                         const std::string& version, const std::string& dir) {
+absl::Status ReplicatedDatasets::Publish(const std::string& practice_id, const std::string& version,
+                                         const std::string& dir) {
   VET_RETURN_IF_ERROR(store_->Publish(practice_id, version, dir, options_.keep_versions));
   // Written here: no need to check it against the store.
   absl::MutexLock lock(&mu_);
@@ -157,19 +158,19 @@ absl::Status ReplicatedDatasets::Ensure(const std::string& practice_id, const st
   }
   absl::Status s = EnsureLocked(practice_id, root, version);
   if (!s.ok()) {
-    s = absl::Status(s.code(), absl::StrCat("dataset ", version, " from the shared dataset store: ",
-                                            s.message()));
+    s = absl::Status(s.code(), absl::StrCat("dataset ", version,
+                                            " from the shared dataset store: ", s.message()));
     LogWarning("practice ", practice_id, ": ", s.message());
   }
   return s;
 }
 
 absl::Status ReplicatedDatasets::EnsureLocked(const std::string& practice_id,
-                                              const std::string& root,
-                                              const std::string& version) {
+                                              const std::string& root, const std::string& version) {
   std::error_code ec;
   std::filesystem::create_directories(root + "/versions", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", root, "/versions: ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create ", root, "/versions: ", ec.message()));
   ::chmod(root.c_str(), 0700);  // clinic data: the service's user only
   const std::string dir = absl::StrCat(root, "/versions/", version);
   if (Exists(dir)) {
@@ -178,8 +179,8 @@ absl::Status ReplicatedDatasets::EnsureLocked(const std::string& practice_id,
     VET_ASSIGN_OR_RETURN(std::vector<StoredFile> files, store_->Files(practice_id, version));
     absl::Status intact = VerifyVersionFiles(dir, files);
     if (absl::IsDataLoss(intact)) {
-      LogWarning("practice ", practice_id, ": the local copy of dataset ", version,
-                 " is damaged (", intact.message(), "); fetching it again");
+      LogWarning("practice ", practice_id, ": the local copy of dataset ", version, " is damaged (",
+                 intact.message(), "); fetching it again");
       {
         absl::MutexLock lock(&mu_);
         ++stats_.damaged;

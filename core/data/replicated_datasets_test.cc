@@ -63,14 +63,13 @@ struct Replica {
     auto staging = ImportStaging::Create(Root(practice), ImportLimits{});
     EXPECT_THAT(staging, IsOk());
     for (const TableSpec& t : CanonicalSchema()) {
-      EXPECT_THAT((*staging)->Append(t.name, ReadTextFile(exports.File(t.name + ".csv"))),
-                  IsOk());
+      EXPECT_THAT((*staging)->Append(t.name, ReadTextFile(exports.File(t.name + ".csv"))), IsOk());
     }
     EXPECT_THAT((*staging)->Finish(), IsOk());
-    auto outcome = CommitImport(**staging, "", kEnd,
-                                [&](const std::string& version, const std::string& dir) {
-                                  return datasets->Publish(practice, version, dir);
-                                });
+    auto outcome =
+        CommitImport(**staging, "", kEnd, [&](const std::string& version, const std::string& dir) {
+          return datasets->Publish(practice, version, dir);
+        });
     EXPECT_THAT(outcome, IsOk());
     return outcome.ok() ? outcome->version : "";
   }
@@ -96,7 +95,8 @@ TEST(ReplicatedDatasetsTest, WhatOneReplicaImportsTheOtherServesWholeAndChecked)
   auto lease = b.Lease("alpha");
   ASSERT_THAT(lease, IsOk());
   EXPECT_EQ(VersionOf(*lease), v1);
-  EXPECT_THAT(lease->dir(), ::testing::StartsWith(std::filesystem::canonical(b.state.path()).string()));
+  EXPECT_THAT(lease->dir(),
+              ::testing::StartsWith(std::filesystem::canonical(b.state.path()).string()));
   auto files = store.Files("alpha", v1);
   ASSERT_THAT(files, IsOk());
   EXPECT_GT(files->size(), 10u);

@@ -56,10 +56,10 @@ absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
   if (total_ >= options_.max_in_progress) {
     if (mine == 0) by_practice_.erase(practice_id);
     return WithRetryDelay(
-        WithReason(absl::UnavailableError(absl::StrCat(
-                       "the server is busy (", total_,
-                       " questions in progress, its limit --max_streams); retry in ",
-                       absl::FormatDuration(RetryAfterLocked()))),
+        WithReason(absl::UnavailableError(
+                       absl::StrCat("the server is busy (", total_,
+                                    " questions in progress, its limit --max_streams); retry in ",
+                                    absl::FormatDuration(RetryAfterLocked()))),
                    reason::kServerBusy),
         RetryAfterLocked());
   }

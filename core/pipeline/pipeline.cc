@@ -158,13 +158,13 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
   // Counted in characters, as the person typing sees them.
   const Utf8Scan scan = ScanUtf8(request.question);
   if (!scan.valid) {
-    return BadField("question", absl::StrCat("question is not valid UTF-8 (from byte ",
-                                             scan.invalid_at, ")"));
+    return BadField("question",
+                    absl::StrCat("question is not valid UTF-8 (from byte ", scan.invalid_at, ")"));
   }
   if (static_cast<int>(scan.chars) > options.max_question_chars) {
-    return BadField("question", absl::StrCat("question is ", scan.chars,
-                                             " characters long; at most ",
-                                             options.max_question_chars, " are allowed"));
+    return BadField("question",
+                    absl::StrCat("question is ", scan.chars, " characters long; at most ",
+                                 options.max_question_chars, " are allowed"));
   }
   for (unsigned char c : request.question) {
     if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
@@ -457,8 +457,8 @@ void Pipeline::Question::OnSessionClaimed() {
   // One version of the data for the whole question, even if an import
   // swaps it meanwhile.
   auto data_error = [this](const absl::Status& s) {
-    const char* why = s.code() == absl::StatusCode::kNotFound ? reason::kNoData
-                                                               : reason::kDataUnavailable;
+    const char* why =
+        s.code() == absl::StatusCode::kNotFound ? reason::kNoData : reason::kDataUnavailable;
     return End(Reasoned(Annotate(s, absl::StrCat("practice '", practice_.id, "' data: ")), why));
   };
   auto lease = deps_.data != nullptr

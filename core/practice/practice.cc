@@ -9,9 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/error_details.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
-#include "core/common/error_details.h"
 
 namespace vet {
 namespace {

@@ -79,8 +79,7 @@ absl::StatusOr<std::unique_ptr<FairScheduler>> FairScheduler::Create(
       new FairScheduler(std::move(options), std::move(inner), clock));
 }
 
-FairScheduler::FairScheduler(Options options, std::unique_ptr<Executor> inner,
-                             const Clock& clock)
+FairScheduler::FairScheduler(Options options, std::unique_ptr<Executor> inner, const Clock& clock)
     : options_(std::move(options)),
       inner_(std::move(inner)),
       clock_(clock),

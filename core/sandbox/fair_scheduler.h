@@ -69,8 +69,9 @@ class FairScheduler final : public Executor {
   // kInvalidArgument naming the option when a limit is out of range or
   // `inner` is null. `clock` must outlive the scheduler; it times the wait
   // (ExecutionResult::queued) and the runs behind the retry estimate.
-  static absl::StatusOr<std::unique_ptr<FairScheduler>> Create(
-      Options options, std::unique_ptr<Executor> inner, const Clock& clock);
+  static absl::StatusOr<std::unique_ptr<FairScheduler>> Create(Options options,
+                                                               std::unique_ptr<Executor> inner,
+                                                               const Clock& clock);
 
   // Stops accepting requests, fails those still waiting with kUnavailable
   // ("shutting down", their `done` called on this thread), lets the running
@@ -126,8 +127,7 @@ class FairScheduler final : public Executor {
     int64_t last_turn = 0;
   };
 
-  FairScheduler(Options options, std::unique_ptr<Executor> inner,
-                const Clock& clock);
+  FairScheduler(Options options, std::unique_ptr<Executor> inner, const Clock& clock);
 
   // Queues `pending`, or returns why not.
   absl::Status AdmitLocked(const std::shared_ptr<Pending>& pending)

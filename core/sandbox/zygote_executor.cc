@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -367,10 +367,8 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
   auto worker = ZygoteWorker::Start(std::move(launch), cancel);
   if (worker.ok()) {
     LogInfo("sandbox: practice ", practice_id, ": worker ready in ",
-            absl::FormatDuration(
-                absl::Trunc(MonotonicNow() - start, absl::Milliseconds(1))),
-            " (", FormatBytes((*worker)->ready_rss_bytes() >> 20 << 20),
-            " resident)");
+            absl::FormatDuration(absl::Trunc(MonotonicNow() - start, absl::Milliseconds(1))), " (",
+            FormatBytes((*worker)->ready_rss_bytes() >> 20 << 20), " resident)");
   }
   return worker;
 }

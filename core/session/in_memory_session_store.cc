@@ -153,8 +153,7 @@ absl::Status InMemorySessionStore::Discard(const std::string& practice_id,
                                            const std::string& session_id) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session_id);
-  if (it != sessions_.end() && it->second.practice_id == practice_id &&
-      it->second.turns.empty()) {
+  if (it != sessions_.end() && it->second.practice_id == practice_id && it->second.turns.empty()) {
     claims_.erase(session_id);
     sessions_.erase(it);
   }

@@ -244,11 +244,10 @@ absl::Status PostgresSessionStore::End(const std::string& practice_id,
   // Readable (ended) until Purge deletes it with its turns; ending it again
   // is OK, so a client may retry.
   VET_RETURN_IF_ERROR(WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
-    VET_ASSIGN_OR_RETURN(PgResult end,
-                         conn.Exec("UPDATE sessions SET ended = true"
-                                   " WHERE id = $1::text AND practice_id = $2::text"
-                                   "   AND last_active_at >= $3::bigint",
-                                   {session_id, practice_id, live_since}));
+    VET_ASSIGN_OR_RETURN(PgResult end, conn.Exec("UPDATE sessions SET ended = true"
+                                                 " WHERE id = $1::text AND practice_id = $2::text"
+                                                 "   AND last_active_at >= $3::bigint",
+                                                 {session_id, practice_id, live_since}));
     ended = end.affected() == 1;
     return absl::OkStatus();
   })));
@@ -358,9 +357,10 @@ absl::Status PostgresSessionStore::Discard(const std::string& practice_id,
                                            const std::string& session_id) {
   return WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
     return conn
-        .Exec("DELETE FROM sessions WHERE id = $1::text AND practice_id = $2::text"
-              " AND turn_count = 0",
-              {session_id, practice_id})
+        .Exec(
+            "DELETE FROM sessions WHERE id = $1::text AND practice_id = $2::text"
+            " AND turn_count = 0",
+            {session_id, practice_id})
         .status();
   }));
 }

@@ -312,14 +312,12 @@ absl::StatusOr<int> SqliteSessionStore::Purge() {
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kWrite));
   // The turns go first and explicitly: the cascade is a second line, in case
   // some other connection to the file left foreign keys off.
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(*db_,
-                      "DELETE FROM session_turns WHERE session_id IN"
-                      " (SELECT id FROM sessions WHERE last_active_at < ?)")
-          .Bind(live_since)
-          .Run());
-  SqliteStatement purge(*db_,
-                        "DELETE FROM sessions WHERE last_active_at < ? RETURNING id");
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "DELETE FROM session_turns WHERE session_id IN"
+                                      " (SELECT id FROM sessions WHERE last_active_at < ?)")
+                          .Bind(live_since)
+                          .Run());
+  SqliteStatement purge(*db_, "DELETE FROM sessions WHERE last_active_at < ? RETURNING id");
   purge.Bind(live_since);
   int removed = 0;
   while (true) {

@@ -3,7 +3,6 @@
 #include "core/storage/postgres.h"
 
 #include <libpq-fe.h>
-
 #include <poll.h>
 
 #include <algorithm>
@@ -210,10 +209,10 @@ absl::StatusOr<PGconn*> Connect(const std::string& url, const PostgresOptions& o
     return absl::ResourceExhaustedError("libpq could not allocate a connection");
   }
   if (PQstatus(conn) != CONNECTION_OK) {
-    absl::Status s = absl::UnavailableError(
-        Scrub(absl::StrCat("cannot connect to postgres ", Describe(conn), ": ",
-                           Trim(PQerrorMessage(conn))),
-              PasswordIn(url)));
+    absl::Status s =
+        absl::UnavailableError(Scrub(absl::StrCat("cannot connect to postgres ", Describe(conn),
+                                                  ": ", Trim(PQerrorMessage(conn))),
+                                     PasswordIn(url)));
     PQfinish(conn);
     return s;
   }
@@ -383,9 +382,9 @@ absl::StatusOr<std::vector<std::string>> PgListener::Wait(absl::Duration timeout
   std::vector<std::string> payloads;
   while (true) {
     if (PQconsumeInput(conn_) == 0) {
-      absl::Status s = absl::UnavailableError(absl::StrCat(
-          "postgres ", storage::Describe(conn_), ": listening connection lost: ",
-          Trim(PQerrorMessage(conn_))));
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("postgres ", storage::Describe(conn_),
+                       ": listening connection lost: ", Trim(PQerrorMessage(conn_))));
       PQfinish(conn_);
       conn_ = nullptr;
       if (!payloads.empty()) return payloads;

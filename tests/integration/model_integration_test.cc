@@ -35,8 +35,8 @@
 #include "server/server.h"
 #include "tests/testing/error_details.h"
 #include "tests/testing/fake_openai_server.h"
-#include "tests/testing/personal_data_check.h"
 #include "tests/testing/model_server_options.h"
+#include "tests/testing/personal_data_check.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
@@ -199,8 +199,7 @@ class ModelIntegrationTest : public ::testing::Test {
         {state_dir_, kKey, fake_->base_url(), kModel, pricing_file()});
   }
 
-  void StartServer(const server::ServerOptions& options,
-                   const Clock& clock = RealClock::Get()) {
+  void StartServer(const server::ServerOptions& options, const Clock& clock = RealClock::Get()) {
     auto started = server::VetServer::Start(options, clock);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(*started);

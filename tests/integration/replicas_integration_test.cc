@@ -156,9 +156,8 @@ class ReplicasIntegrationTest : public ::testing::Test {
     root_ = absl::StrCat(::testing::TempDir(), "/vet-replicas-", getpid(), "-",
                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(root_);
-    std::ofstream(root_ + "/practices.json")
-        << R"({"practices": [{"id": "north", "api_key": ")" << kKey
-        << R"(", "time_zone": "America/Chicago"}]})";
+    std::ofstream(root_ + "/practices.json") << R"({"practices": [{"id": "north", "api_key": ")"
+                                             << kKey << R"(", "time_zone": "America/Chicago"}]})";
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
 
@@ -203,8 +202,8 @@ TEST_F(ReplicasIntegrationTest, AnImportThroughOneReplicaIsWhatEveryReplicaAnswe
   imported = b.Import(Exports(2), &second);
   ASSERT_TRUE(imported.ok()) << imported.error_message();
   ASSERT_NE(second.dataset_version(), first.dataset_version());
-  EXPECT_TRUE(testing::WaitUntil([&] { return a.Linked() == second.dataset_version(); },
-                                 absl::Seconds(20)))
+  EXPECT_TRUE(
+      testing::WaitUntil([&] { return a.Linked() == second.dataset_version(); }, absl::Seconds(20)))
       << "a still links " << a.Linked();
   EXPECT_EQ(a.Serving(), second.dataset_version());
   EXPECT_EQ(a.Answer(question), b.Answer(question));
@@ -225,8 +224,8 @@ TEST_F(ReplicasIntegrationTest, ADamagedLocalCopyIsFetchedAgainAfterARestart) {
   ASSERT_EQ(b.Serving(), report.dataset_version());
   b.Stop();
 
-  const std::string version_dir = absl::StrCat(b.state_dir(), "/practices/north/versions/",
-                                               report.dataset_version());
+  const std::string version_dir =
+      absl::StrCat(b.state_dir(), "/practices/north/versions/", report.dataset_version());
   const std::string manifest = version_dir + "/manifest.json";
   const std::string good = ReadFile(manifest);
   ASSERT_FALSE(good.empty());

@@ -20,7 +20,7 @@ struct ReceivedDetails {
   std::string reason;
   std::string domain;
   std::map<std::string, std::string> metadata;
-  double retry_seconds = -1;  // -1: no RetryInfo
+  double retry_seconds = -1;                                    // -1: no RetryInfo
   std::vector<std::pair<std::string, std::string>> violations;  // field, description
 };
 
@@ -39,8 +39,7 @@ inline ReceivedDetails DetailsOf(const grpc::Status& status) {
       out.domain = info.domain();
       out.metadata.insert(info.metadata().begin(), info.metadata().end());
     } else if (any.UnpackTo(&retry)) {
-      out.retry_seconds =
-          retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
+      out.retry_seconds = retry.retry_delay().seconds() + retry.retry_delay().nanos() / 1e9;
     } else if (any.UnpackTo(&bad)) {
       for (const auto& v : bad.field_violations()) {
         out.violations.emplace_back(v.field(), v.description());

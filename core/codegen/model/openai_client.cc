@@ -607,11 +607,11 @@ void OpenAiClient::Loop::Judge(Call& call) {
                                         {{"http_status", absl::StrCat(attempt.status)}}));
     }
     if (attempt.status != 429 && attempt.status < 500) {
-      return Finish(call.id, WithReason(absl::InvalidArgumentError(absl::StrCat(
-                                            "the model server refused the request (HTTP ",
-                                            attempt.status, ")", said)),
-                                        reason::kModelRefused,
-                                        {{"http_status", absl::StrCat(attempt.status)}}));
+      return Finish(
+          call.id,
+          WithReason(absl::InvalidArgumentError(absl::StrCat(
+                         "the model server refused the request (HTTP ", attempt.status, ")", said)),
+                     reason::kModelRefused, {{"http_status", absl::StrCat(attempt.status)}}));
     }
     last = absl::UnavailableError(absl::StrCat("the model server answered HTTP ", attempt.status,
                                                attempt.status == 429 ? " (rate limited)" : "",

@@ -79,13 +79,13 @@ int Run(int64_t lines, const std::string& work) {
   if (absl::Status s = (*staging)->Finish(); !s.ok()) return Fail("finish", s);
   absl::Duration publish_time;
   const absl::Time import_start = absl::Now();
-  auto outcome = CommitImport(**staging, "", kEndDay,
-                              [&](const std::string& version, const std::string& dir) {
-                                const absl::Time t = absl::Now();
-                                absl::Status s = a->Publish("north", version, dir);
-                                publish_time = absl::Now() - t;
-                                return s;
-                              });
+  auto outcome =
+      CommitImport(**staging, "", kEndDay, [&](const std::string& version, const std::string& dir) {
+        const absl::Time t = absl::Now();
+        absl::Status s = a->Publish("north", version, dir);
+        publish_time = absl::Now() - t;
+        return s;
+      });
   const absl::Duration import_time = absl::Now() - import_start;
   if (!outcome.ok()) return Fail("import", outcome.status());
   const std::string version_dir = absl::StrCat(root_a, "/versions/", outcome->version);
