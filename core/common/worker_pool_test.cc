@@ -24,8 +24,10 @@ TEST(WorkerPoolTest, RunsEverySubmittedTask) {
 }
 
 TEST(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
-  WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
+  // Declared before the pool, so that the pool's destructor joins the worker
+  // before they go: the worker may still be inside WaitForNotification.
   absl::Notification started, release;
+  WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
   ASSERT_TRUE(pool.Submit([&] {
     started.Notify();
     release.WaitForNotification();
@@ -41,8 +43,8 @@ TEST(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
 TEST(WorkerPoolTest, IdleThreadsAcceptWorkEvenWithNoQueue) {
   std::atomic<int> done{0};
   {
+    absl::Notification release;  // outlives the pool's workers
     WorkerPool pool({/*threads=*/2, /*max_queued=*/0});
-    absl::Notification release;
     ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
     ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
     EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
@@ -54,8 +56,8 @@ TEST(WorkerPoolTest, IdleThreadsAcceptWorkEvenWithNoQueue) {
 TEST(WorkerPoolTest, PostRunsEvenWhenTheQueueIsFull) {
   std::atomic<int> done{0};
   {
+    absl::Notification release;  // outlives the pool's workers
     WorkerPool pool({/*threads=*/1, /*max_queued=*/0});
-    absl::Notification release;
     ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); }).ok());
     EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
     // A continuation of admitted work is never refused.
@@ -69,15 +71,16 @@ TEST(WorkerPoolTest, PostRunsEvenWhenTheQueueIsFull) {
 // backlog: continuations neither count against max_queued nor wait behind
 // new work.
 TEST(WorkerPoolTest, ContinuationsRunFirstAndDoNotCountAgainstTheBound) {
-  WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
+  // Everything the tasks touch outlives the pool's workers.
   absl::Notification started, release, all;
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
   ASSERT_TRUE(pool.Submit([&] {
     started.Notify();
     release.WaitForNotification();
   }).ok());
   started.WaitForNotification();
-  absl::Mutex mu;
-  std::vector<std::string> order;
   auto record = [&](std::string what) {
     absl::MutexLock lock(&mu);
     order.push_back(std::move(what));
@@ -94,10 +97,10 @@ TEST(WorkerPoolTest, ContinuationsRunFirstAndDoNotCountAgainstTheBound) {
 }
 
 TEST(WorkerPoolTest, TimersRunInDueOrder) {
-  WorkerPool pool({/*threads=*/1, /*max_queued=*/10});
-  absl::Mutex mu;
+  absl::Mutex mu;  // these outlive the pool's workers
   std::vector<int> order;
   absl::Notification all;
+  WorkerPool pool({/*threads=*/1, /*max_queued=*/10});
   auto record = [&](int n) {
     absl::MutexLock lock(&mu);
     order.push_back(n);
