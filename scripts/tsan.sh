@@ -42,7 +42,7 @@ if [ "$(cat "$ABSL/lib/.version" 2>/dev/null)" != "$version" ]; then
   cmake -S "$ABSL/src" -B "$ABSL/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="-fsanitize=thread" >/dev/null
-  cmake --build "$ABSL/build" -j"$JOBS" --target synchronization
+  cmake --build "$ABSL/build" -j"$JOBS"
   mkdir -p "$ABSL/lib"
   find "$ABSL/build" -name 'libabsl_*.so*' -exec cp -a {} "$ABSL/lib/" \;
   echo "$version" > "$ABSL/lib/.version"
