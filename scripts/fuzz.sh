@@ -25,7 +25,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$BUILD_DIR" -j"$JOBS" --target "${targets[@]/%/_fuzz}"
 echo "fuzz: built ${#targets[@]} targets in $((SECONDS - start)) s"
 
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/sanitizers/ubsan.supp}
 failed=()
 for t in "${targets[@]}"; do
   corpus="$BUILD_DIR/fuzz-corpus/$t"
