@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
        -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}" > "$log" 2>&1; then
     echo "fuzz: $t ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs," \
-         "$(grep -m1 -o 'cov: [0-9]*' "$log" | tail -1))"
+         "$(grep -o 'cov: [0-9]*' "$log" | tail -1))"
   else
     echo "fuzz: $t FAILED; last lines of $log:"
     tail -40 "$log"
