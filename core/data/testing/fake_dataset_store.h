@@ -4,12 +4,12 @@
 #ifndef VET_CORE_DATA_TESTING_FAKE_DATASET_STORE_H_
 #define VET_CORE_DATA_TESTING_FAKE_DATASET_STORE_H_
 
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -78,13 +78,22 @@ class FakeDatasetStore final : public DatasetStore {
     }
     return absl::OkStatus();
   }
+  // Tests share one fake between replicas, where each replica has a store
+  // of its own (DatasetStore: WaitForChanges is for one thread), as LISTEN
+  // on its own connection: so every waiting thread sees every announcement,
+  // from the first, instead of the replicas taking them from each other.
   absl::StatusOr<std::vector<std::string>> WaitForChanges(absl::Duration timeout) override {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](std::deque<std::string>* q) { return !q->empty(); }, &announced_),
-                         timeout);
-    std::vector<std::string> out(announced_.begin(), announced_.end());
-    announced_.clear();
+    size_t& seen = seen_[std::this_thread::get_id()];
+    struct Unseen {
+      const std::vector<std::string>* announced;
+      size_t seen;
+    } unseen{&announced_, seen};
+    mu_.AwaitWithTimeout(
+        absl::Condition(+[](Unseen* u) { return u->announced->size() > u->seen; }, &unseen),
+        timeout);
+    std::vector<std::string> out(announced_.begin() + seen, announced_.end());
+    seen = announced_.size();
     return out;
   }
 
@@ -128,7 +137,9 @@ class FakeDatasetStore final : public DatasetStore {
   mutable absl::Mutex mu_;
   std::map<std::string, std::map<std::string, Version>> versions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> current_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> announced_ ABSL_GUARDED_BY(mu_);
+  // Every announcement, in order; per waiting thread, how many it has seen.
+  std::vector<std::string> announced_ ABSL_GUARDED_BY(mu_);
+  std::map<std::thread::id, size_t> seen_ ABSL_GUARDED_BY(mu_);
   int fail_after_files_ ABSL_GUARDED_BY(mu_) = -1;
   bool damage_in_transit_ ABSL_GUARDED_BY(mu_) = false;
   bool drop_announcements_ ABSL_GUARDED_BY(mu_) = false;
