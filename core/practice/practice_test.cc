@@ -96,7 +96,9 @@ TEST(PracticeRegistryTest, ReadsBudgetOverridesAndRejectsBadOnesNamingTheField) 
                          "budget_period": "day"}]})",
       "", "/s");
   ASSERT_THAT(registry, IsOk());
-  const Practice& a = (*registry)->practices()[0];
+  // practices() returns a copy: keep it, not a reference into the temporary.
+  const std::vector<Practice> practices = (*registry)->practices();
+  const Practice& a = practices[0];
   EXPECT_EQ(a.budget_limit_micros, 3'000'000);
   EXPECT_DOUBLE_EQ(a.budget_soft_cap, 0.5);
   EXPECT_DOUBLE_EQ(a.budget_hard_cap, 1.2);
