@@ -16,6 +16,9 @@ PACKAGES=(
   libedit-dev
   # tests
   libgtest-dev libgmock-dev
+  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer
+  # runtimes; dpkg-dev unpacks Abseil's source for the TSan gate (scripts/tsan.sh)
+  clang libclang-rt-14-dev dpkg-dev
   # the sandbox: Debian's Python with pandas, numpy and matplotlib
   python3 python3-pandas python3-numpy python3-matplotlib bubblewrap libseccomp-dev
   # used by the tests that start servers
