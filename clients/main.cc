@@ -24,6 +24,7 @@
 #include "clients/format.h"
 #include "clients/line_editor.h"
 #include "clients/vetctl.h"
+#include "core/common/posix.h"
 #include "core/common/version.h"
 
 ABSL_FLAG(std::string, addr, "",
@@ -207,7 +208,7 @@ int main(int argc, char** argv) {
         int signal = 0;
         sigwait(&signals, &signal);
         if (signal == SIGTERM) {
-          if (terminating) _exit(kExitCancelled);
+          if (terminating) vet::ExitWithoutCleanup(kExitCancelled);
           terminating = true;
           interrupter->Terminate();
         } else {
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
     canceller->Cancel();
     // A second Ctrl-C does not wait for the server to acknowledge.
     sigwait(&signals, &signal);
-    _exit(kExitCancelled);
+    vet::ExitWithoutCleanup(kExitCancelled);
   }).detach();
 
   return vet::cli::Run(*invocation, console, *canceller);

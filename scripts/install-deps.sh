@@ -19,6 +19,8 @@ PACKAGES=(
   # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer
   # runtimes; dpkg-dev unpacks Abseil's source for the TSan gate (scripts/tsan.sh)
   clang libclang-rt-14-dev dpkg-dev
+  # the coverage gate (scripts/coverage.sh) and the lint gate (scripts/lint.sh)
+  gcovr clang-format clang-tidy
   # the sandbox: Debian's Python with pandas, numpy and matplotlib
   python3 python3-pandas python3-numpy python3-matplotlib bubblewrap libseccomp-dev
   # used by the tests that start servers

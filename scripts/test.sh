@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
 # The README's test command, and CI's (.ci/run): installs what is needed, then
-# runs the quality gates in turn, each printing what it took (docs/QUALITY.md):
-#   suite  builds everything with warnings as errors and AddressSanitizer +
-#          UndefinedBehaviorSanitizer (./build-asan) and runs every test
-#          under them, the fuzz regression inputs included;
-#   fuzz   each libFuzzer target for FUZZ_SECONDS (10) seconds (scripts/fuzz.sh);
-#   tsan   ThreadSanitizer over the concurrency-heavy suites (scripts/tsan.sh):
-#          not run by default, it would take CI past its 60 minutes on 2
-#          cores (docs/QUALITY.md has the numbers).
+# runs the quality gates in turn, each printing what it took
+# (docs/DEVELOPING.md has what each checks, costs and how to run it alone):
+#   suite     builds everything with warnings as errors, AddressSanitizer +
+#             UndefinedBehaviorSanitizer and coverage (./build-asan) and runs
+#             every test under them, the fuzz regression inputs included;
+#   coverage  line and branch coverage of what the suite ran, per file and per
+#             folder, against each folder's floor (scripts/coverage.sh);
+#   fuzz      each libFuzzer target for FUZZ_SECONDS (10) seconds (scripts/fuzz.sh);
+#   tsan      ThreadSanitizer over the concurrency-heavy suites (scripts/tsan.sh);
+#   lint      the house format and clang-tidy on the whole tree (scripts/lint.sh).
 # Exits non-zero at the first gate that fails.
-#   VET_GATES="suite fuzz tsan" bash scripts/test.sh   # all three
-#   VET_GATES=suite bash scripts/test.sh               # the suite only
-#   VET_SANITIZE= bash scripts/test.sh             # the suite without sanitizers (./build)
+#   VET_GATES="suite coverage" bash scripts/test.sh   # some gates only
+#   VET_SANITIZE= VET_COVERAGE=OFF bash scripts/test.sh   # the suite plain (./build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 SANITIZE=${VET_SANITIZE-address,undefined}
-if [ -n "$SANITIZE" ]; then DEFAULT_BUILD_DIR=build-asan; else DEFAULT_BUILD_DIR=build; fi
+COVERAGE=${VET_COVERAGE:-ON}
+if [ -n "$SANITIZE" ] || [ "$COVERAGE" = ON ]; then
+  DEFAULT_BUILD_DIR=build-asan
+else
+  DEFAULT_BUILD_DIR=build
+fi
 BUILD_DIR=${BUILD_DIR:-$DEFAULT_BUILD_DIR}
-GATES=${VET_GATES:-suite fuzz}
+GATES=${VET_GATES:-suite coverage fuzz tsan}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 suite() {
   local t0=$SECONDS
-  BUILD_DIR=$BUILD_DIR bash scripts/build.sh -DVET_WERROR=ON -DVET_SANITIZE="$SANITIZE"
+  BUILD_DIR=$BUILD_DIR bash scripts/build.sh -DVET_WERROR=ON -DVET_SANITIZE="$SANITIZE" \
+    -DVET_COVERAGE="$COVERAGE"
   echo "test.sh: suite build took $((SECONDS - t0)) s"
+  # Counts left by an earlier run of this folder would add to this one's.
+  find "$BUILD_DIR" -name '*.gcda' -delete
   (cd "$BUILD_DIR" && ctest --output-on-failure --timeout 1800 -j"${JOBS:-$(nproc)}")
 }
 
@@ -35,9 +44,11 @@ for gate in $GATES; do
   echo "test.sh: gate $gate"
   case $gate in
     suite) suite ;;
-    tsan) bash scripts/tsan.sh ;;
+    coverage) bash scripts/coverage.sh --report "$BUILD_DIR" ;;
     fuzz) bash scripts/fuzz.sh ;;
-    *) echo "test.sh: unknown gate $gate (suite, fuzz, tsan)"; exit 2 ;;
+    tsan) bash scripts/tsan.sh ;;
+    lint) bash scripts/lint.sh "$BUILD_DIR" ;;
+    *) echo "test.sh: unknown gate $gate (suite, coverage, fuzz, tsan, lint)"; exit 2 ;;
   esac
   echo "test.sh: gate $gate passed in $((SECONDS - t0)) s"
 done

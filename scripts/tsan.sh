@@ -31,17 +31,26 @@ start=$SECONDS
 ABSL=$ROOT/$BUILD_DIR/absl
 version=$(dpkg-query -W -f='${Version}' libabsl-dev)
 if [ "$(cat "$ABSL/lib/.version" 2>/dev/null)" != "$version" ]; then
-  rm -rf "$ABSL" && mkdir -p "$ABSL/apt/lists/partial"
-  printf 'deb-src http://deb.debian.org/debian bookworm main\n' > "$ABSL/apt/sources.list"
-  apt=(-o Dir::Etc::SourceList="$ABSL/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  rm -rf "$ABSL" && mkdir -p "$ABSL/apt/lists/partial" "$ABSL/apt/sources.list.d"
+  # The source packages from the mirrors this machine installs from: each
+  # of its package sources as a source-package one.
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && sed 's/^Types:.*/Types: deb-src/' "$f" > "$ABSL/apt/sources.list.d/${f##*/}"
+  done
+  { grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
+    sed 's/^deb /deb-src /' > "$ABSL/apt/sources.list"
+  apt=(-o Dir::Etc::SourceList="$ABSL/apt/sources.list"
+       -o Dir::Etc::SourceParts="$ABSL/apt/sources.list.d"
        -o Dir::State::Lists="$ABSL/apt/lists" -o Dir::Cache="$ABSL/apt/cache")
   apt-get "${apt[@]}" update -qq
-  (cd "$ABSL" && apt-get "${apt[@]}" source --download-only -qq "abseil=$version" 2>/dev/null &&
+  (cd "$ABSL" && apt-get "${apt[@]}" source --download-only -qq "abseil=$version" &&
    dpkg-source -x abseil_*.dsc src >/dev/null)
-  # Debian's own flags (debian/rules), plus TSan.
+  # Debian's own flags (debian/rules), plus TSan; line tables only, as in
+  # the project's checking builds (cmake/VetSanitize.cmake).
   cmake -S "$ABSL/src" -B "$ABSL/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=ON -DBUILD_TESTING=OFF \
-    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="-fsanitize=thread" >/dev/null
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
   cmake --build "$ABSL/build" -j"$JOBS"
   mkdir -p "$ABSL/lib"
   find "$ABSL/build" -name 'libabsl_*.so*' -exec cp -a {} "$ABSL/lib/" \;

@@ -55,8 +55,11 @@ class FakeService final : public v1::AnalyticsService::Service {
     started.mutable_session_started()->set_session_id("s1");
     writer->Write(started);
     if (q == "hang") {
-      // Until the gateway cancels the call (or the test gives up).
-      bool cancelled = vet::testing::WaitUntil([&] { return context->IsCancelled(); });
+      hangs_.fetch_add(1);
+      // Until the gateway cancels the call (or, long after any test's own
+      // wait, gives up).
+      bool cancelled =
+          vet::testing::WaitUntil([&] { return context->IsCancelled(); }, absl::Seconds(120));
       if (cancelled) cancellations_.fetch_add(1);
       return grpc::Status::CANCELLED;
     }
@@ -137,6 +140,7 @@ class FakeService final : public v1::AnalyticsService::Service {
     return metadata_;
   }
   int cancellations() const { return cancellations_.load(); }
+  int hangs() const { return hangs_.load(); }
 
  private:
   void Record(grpc::ServerContext* context) {
@@ -150,6 +154,7 @@ class FakeService final : public v1::AnalyticsService::Service {
   absl::Mutex mu_;
   std::multimap<std::string, std::string> metadata_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> cancellations_{0};
+  std::atomic<int> hangs_{0};  // "hang" questions that reached the service
 };
 
 int Connect(int port, int receive_buffer = 0) {
@@ -232,6 +237,7 @@ class HttpGatewayTest : public ::testing::Test {
     gateway_ = shared_;
     port_ = shared_->port();
     cancellations_before_ = service_->cancellations();
+    hangs_before_ = service_->hangs();
   }
 
   static std::unique_ptr<HttpGateway> Custom(HttpGateway::Options options) {
@@ -249,6 +255,9 @@ class HttpGatewayTest : public ::testing::Test {
   }
 
   int cancellations() const { return service_->cancellations() - cancellations_before_; }
+  // "hang" questions of this test that reached the gRPC service: the gateway
+  // counts a stream as open before its call gets there.
+  int hangs() const { return service_->hangs() - hangs_before_; }
 
   std::string Ask(const std::string& question, const std::string& headers = "") {
     return Http(port_, "POST", "/v1/ask",
@@ -262,6 +271,7 @@ class HttpGatewayTest : public ::testing::Test {
   HttpGateway* gateway_ = nullptr;
   int port_ = 0;
   int cancellations_before_ = 0;
+  int hangs_before_ = 0;
 };
 
 FakeService* HttpGatewayTest::service_ = nullptr;
@@ -449,7 +459,7 @@ TEST_F(HttpGatewayTest, StopCancelsOpenStreams) {
   Use(gateway.get());
   int fd = Connect(port_);
   SendAll(fd, RequestText("POST", "/v1/ask", R"({"practiceId":"demo","question":"hang"})", ""));
-  ASSERT_TRUE(vet::testing::WaitUntil([&] { return gateway_->open_streams() == 1; }));
+  ASSERT_TRUE(vet::testing::WaitUntil([&] { return gateway_->open_streams() == 1 && hangs() == 1; }));
   gateway_->Stop();
   EXPECT_EQ(gateway_->open_streams(), 0);
   EXPECT_TRUE(vet::testing::WaitUntil([&] { return cancellations() == 1; }));

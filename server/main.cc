@@ -24,6 +24,7 @@
 #include "core/common/log.h"
 #include "core/common/version.h"
 #include "core/telemetry/otel_config.h"
+#include "core/common/posix.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -349,7 +350,7 @@ int main(int argc, char** argv) {
     while (sigwait(&signals, &again) == 0 && again == SIGHUP) {
     }
     vet::LogWarning("second signal; exiting without waiting for questions in flight");
-    _exit(1);
+    vet::ExitWithoutCleanup(1);
   }).detach();
   (*server)->Shutdown(options.shutdown_grace);
   server->reset();

@@ -1,12 +1,41 @@
 #include "core/common/posix.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 
+#ifdef VET_COVERAGE_BUILD
+extern "C" void __gcov_dump(void);
+#endif
+
 namespace vet {
+
+void ExitWithoutCleanup(int code) {
+#ifdef VET_COVERAGE_BUILD
+  __gcov_dump();
+#endif
+  ::_exit(code);
+}
+
+void ForkedChildFlushCoverage() {
+#if defined(VET_COVERAGE_BUILD) && !defined(__SANITIZE_ADDRESS__)
+  __gcov_dump();
+#endif
+}
+
+void ForkedChildExit(int code) {
+  ForkedChildFlushCoverage();
+  ::_exit(code);
+}
+
+int ForkedChildExecve(const char* path, char* const argv[], char* const envp[]) {
+  return static_cast<int>(::syscall(SYS_execve, path, argv, envp));
+}
 
 absl::Status ErrnoToStatus(int error, absl::string_view what) {
   // strerror_r (GNU) is thread-safe where strerror is not.

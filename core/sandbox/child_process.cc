@@ -129,7 +129,7 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   ChildFailure failure{step, errno};
   ssize_t unused = ::write(report_fd, &failure, sizeof(failure));
   (void)unused;
-  ::_exit(127);
+  ForkedChildExit(127);
 }
 
 // Runs in the child after fork(): async-signal-safe calls only.
@@ -155,7 +155,7 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   if (::setsid() < 0) FailInChild(report_fd, kStepSetsid);
   // If the server dies, so does the interpreter.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
+  if (::getppid() != parent) ForkedChildExit(127);
 
   if (::dup2(stdin_fd, kChildStdin) < 0 ||
       ::dup2(stdout_fd, kChildStdout) < 0 ||
@@ -173,12 +173,14 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   }
   if (::chdir(spec.working_dir.c_str()) != 0)
     FailInChild(report_fd, kStepChdir);
+  // Before the limits, which leave gcov no memory to write the counts with.
+  ForkedChildFlushCoverage();
   for (const ResourceLimit& limit : spec.limits) {
     struct rlimit value = {limit.soft, limit.hard};
     if (::setrlimit(limit.resource, &value) != 0)
       FailInChild(report_fd, kStepRlimit);
   }
-  ::execve(spec.executable.c_str(), argv, envp);
+  ForkedChildExecve(spec.executable.c_str(), argv, envp);
   FailInChild(report_fd, kStepExec);
 }
 

@@ -131,20 +131,22 @@ struct LaunchPlan {
   do {
     n = ::read(plan.go_fd, &go, 1);
   } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(126);
-  if (::setsid() < 0) ::_exit(126);
+  if (n != 1) ForkedChildExit(126);
+  if (::setsid() < 0) ForkedChildExit(126);
   if (::dup2(plan.null_fd, 0) < 0 || ::dup2(plan.null_fd, 1) < 0 ||
       ::dup2(plan.stderr_fd, 2) < 0 || ::dup2(plan.control_fd, kControlFd) < 0 ||
       ::dup2(plan.data_fd, kDataFd) < 0 || ::dup2(plan.info_fd, kInfoFd) < 0) {
-    ::_exit(126);
+    ForkedChildExit(126);
   }
   // Everything else is closed by execve.
   if (::syscall(SYS_close_range, kFirstUnusedFd, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    ::_exit(126);
+    ForkedChildExit(126);
+  // Before the sandbox user, who may not write the server's gcov files.
+  ForkedChildFlushCoverage();
   if (plan.switch_user) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0 ||
         ::setuid(plan.uid) != 0) {
-      ::_exit(125);
+      ForkedChildExit(125);
     }
     // A server that is not root switches users with CAP_SETUID and
     // CAP_SETGID (systemd's AmbientCapabilities); those would survive the
@@ -153,12 +155,12 @@ struct LaunchPlan {
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct none[2];
     std::memset(none, 0, sizeof(none));
-    if (::syscall(SYS_capset, &header, none) != 0) ::_exit(125);
+    if (::syscall(SYS_capset, &header, none) != 0) ForkedChildExit(125);
   }
   // An empty environment for bwrap itself: its own helper processes would
   // otherwise carry the server's secrets into the sandbox's /proc.
-  ::execve(plan.bwrap_path, plan.argv, plan.envp);
-  ::_exit(127);
+  ForkedChildExecve(plan.bwrap_path, plan.argv, plan.envp);
+  ForkedChildExit(127);
 }
 
 absl::StatusOr<std::pair<UniqueFd, UniqueFd>> MakePipe(int flags) {

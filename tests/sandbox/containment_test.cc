@@ -845,13 +845,15 @@ TEST_F(ContainmentTest, LeavesNoProcessBehind) {
     CancellationToken token;
     std::vector<int> during;
     std::thread watcher([&] {
-      sink_.WaitForStdout("sleeping", absl::Seconds(10));
+      // Bounds far past a loaded machine's start-up; the code sleeps 30 s
+      // after it prints, so the count runs while it is there to be seen.
+      sink_.WaitForStdout("sleeping", absl::Seconds(120));
       WaitUntil(
           [&] {
             during = SandboxProcessesLeftBehind(sandbox_uid_);
             return !during.empty();
           },
-          absl::Seconds(2));
+          absl::Seconds(20));
       token.Cancel();
     });
     auto r = executor_->Execute(

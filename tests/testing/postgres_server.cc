@@ -27,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/posix.h"
 #include "core/common/random.h"
 
 namespace vet::testing {
@@ -81,7 +82,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::str
       if (getppid() != parent) _exit(125);  // the parent already died
     }
     if (chdir(cwd.c_str()) != 0) _exit(124);
-    execve(args[0], args.data(), envp.data());
+    vet::ForkedChildExecve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(log_fd);

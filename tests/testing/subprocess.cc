@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/posix.h"
 
 extern char** environ;
 
@@ -56,7 +57,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     dup2(err_pipe[1], 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    execve(args[0], args.data(), envp.data());
+    vet::ForkedChildExecve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -117,7 +118,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
     dup2(devnull, 1);
-    execve(args[0], args.data(), envp.data());
+    vet::ForkedChildExecve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(err_pipe[1]);
