@@ -162,7 +162,8 @@ absl::StatusOr<std::string> SaveArtifact(const std::string& out_dir,
 ArtifactAssembler::Added ArtifactAssembler::Add(const v1::Artifact& part) {
   Added added;
   if (pending_.has_value() &&
-      (part.name() != pending_->name() || part.total_bytes() != pending_->total_bytes() ||
+      (part.name() != pending_->name() ||
+       part.total_bytes() != pending_->total_bytes() ||
        part.offset() != static_cast<int64_t>(pending_->data().size()))) {
     added.incomplete = pending_->name();
     pending_.reset();
@@ -293,7 +294,8 @@ void HumanAskPrinter::Print(const v1::BudgetCheck& event) {
   if (!event.model().empty()) {
     absl::StrAppend(&line, kDot, "model ", Line(event.model()));
     if (!event.downgraded_from().empty()) {
-      absl::StrAppend(&line, " (instead of ", Line(event.downgraded_from()), ")");
+      absl::StrAppend(&line, " (instead of ", Line(event.downgraded_from()),
+                      ")");
     }
   }
   if (!event.allowed()) {
@@ -400,7 +402,8 @@ void HumanAskPrinter::Print(const v1::Artifact& part) {
          << " arrived incomplete and was not saved\n";
   }
   if (!added.artifact.has_value()) {
-    if (const v1::Artifact* pending = artifacts_.pending(); pending != nullptr) {
+    if (const v1::Artifact* pending = artifacts_.pending();
+        pending != nullptr) {
       progress_label_ = absl::StrCat(
           "receiving ", Line(pending->name()), " (",
           FormatBytes(pending->data().size()), " of ",
@@ -429,11 +432,13 @@ void HumanAskPrinter::Print(const v1::Artifact& part) {
 
 void HumanAskPrinter::PrintTruncation(const v1::Table& table) {
   if (!table.truncated()) return;
-  const int64_t total = std::max<int64_t>(table.total_rows(), table.rows_size());
-  std::string line = table.rows_size() < total
-                         ? absl::StrCat("showing ", FormatInteger(table.rows_size()), " of ",
-                                        FormatInteger(total), " rows")
-                         : "long cells are cut";
+  const int64_t total =
+      std::max<int64_t>(table.total_rows(), table.rows_size());
+  std::string line =
+      table.rows_size() < total
+          ? absl::StrCat("showing ", FormatInteger(table.rows_size()), " of ",
+                         FormatInteger(total), " rows")
+          : "long cells are cut";
   if (table.rows_size() < total && table.cut_cells() > 0) {
     absl::StrAppend(&line, ", long cells cut");
   }
@@ -467,17 +472,22 @@ void HumanAskPrinter::PrintExplanation(const v1::Explanation& e) {
          << Paint(options_.format.color, style, Line(text)) << "\n";
     first = false;
   };
-  for (const std::string& w : e.warnings()) line(absl::StrCat("warning: ", w), Style::kYellow);
+  for (const std::string& w : e.warnings())
+    line(absl::StrCat("warning: ", w), Style::kYellow);
   if (!e.metric().empty()) {
-    line(e.definition().empty() ? e.metric() : absl::StrCat(e.metric(), ": ", e.definition()));
+    line(e.definition().empty()
+             ? e.metric()
+             : absl::StrCat(e.metric(), ": ", e.definition()));
   }
   auto period = [](const v1::ExplainedPeriod& p) {
     if (!p.text().empty()) return p.text();
     return absl::StrCat(p.start_date(), " to ", p.end_date());
   };
   if (e.has_period()) line(absl::StrCat("period: ", period(e.period())));
-  if (e.has_compared()) line(absl::StrCat("compared with: ", period(e.compared())));
-  if (!e.filters().empty()) line(absl::StrCat("only: ", absl::StrJoin(e.filters(), "; ")));
+  if (e.has_compared())
+    line(absl::StrCat("compared with: ", period(e.compared())));
+  if (!e.filters().empty())
+    line(absl::StrCat("only: ", absl::StrJoin(e.filters(), "; ")));
   if (!e.counted().empty()) line(absl::StrCat("counted: ", e.counted()));
   for (const std::string& x : e.excluded()) line(absl::StrCat("left out: ", x));
   for (const std::string& n : e.notes()) line(n);

@@ -136,8 +136,8 @@ struct HumanAskOptions {
 // The events for people: session, budget, generated code, output as it
 // streams (stderr lines marked "! "), saved artifacts (parts put together),
 // retries, and the answer with its result (where the whole table was saved,
-// when the answer holds only part of it) and cost. Writes to `out`; warnings and the
-// progress line go to `err`. Both must outlive the printer.
+// when the answer holds only part of it) and cost. Writes to `out`; warnings
+// and the progress line go to `err`. Both must outlive the printer.
 class HumanAskPrinter : public AskPrinter {
  public:
   HumanAskPrinter(HumanAskOptions options, std::ostream& out,

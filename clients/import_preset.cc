@@ -96,9 +96,9 @@ std::string FormatPresetReport(const vet::data::PresetReport& report,
     files.push_back({Line(f.path), what});
   }
   for (const auto& f : report.ignored) {
-    files.push_back({Line(f.path), Paint(color, Style::kDim,
-                                         absl::StrCat("ignored: ",
-                                                      Line(f.reason)))});
+    files.push_back(
+        {Line(f.path),
+         Paint(color, Style::kDim, absl::StrCat("ignored: ", Line(f.reason)))});
   }
   absl::StrAppend(&out, LayoutColumns(files, {false, false}, "  "));
   std::vector<std::string> rows;
@@ -106,19 +106,19 @@ std::string FormatPresetReport(const vet::data::PresetReport& report,
     rows.push_back(absl::StrCat(table, " ", FormatInteger(count)));
   }
   absl::StrAppend(&out, "converted: ", absl::StrJoin(rows, ", "), "\n");
-  auto section = [&](absl::string_view title,
-                     const std::vector<vet::data::PresetReport::ColumnNote>&
-                         notes,
-                     bool warn) {
-    if (notes.empty()) return;
-    absl::StrAppend(&out, title, ":\n");
-    for (const auto& n : notes) {
-      absl::StrAppend(&out, "  ",
-                      warn ? absl::StrCat(Paint(color, Style::kYellow, "⚠"), " ")
-                           : "",
-                      Line(Where(n)), ": ", Line(n.note), "\n");
-    }
-  };
+  auto section =
+      [&](absl::string_view title,
+          const std::vector<vet::data::PresetReport::ColumnNote>& notes,
+          bool warn) {
+        if (notes.empty()) return;
+        absl::StrAppend(&out, title, ":\n");
+        for (const auto& n : notes) {
+          absl::StrAppend(
+              &out, "  ",
+              warn ? absl::StrCat(Paint(color, Style::kYellow, "⚠"), " ") : "",
+              Line(Where(n)), ": ", Line(n.note), "\n");
+        }
+      };
   section("not filled", report.unfilled, /*warn=*/true);
   section("assumed", report.assumed, /*warn=*/false);
   section("notes", report.notes, /*warn=*/false);
@@ -142,13 +142,13 @@ std::string PresetReportJson(const vet::data::PresetReport& report) {
   for (const auto& [table, count] : report.rows) {
     rows.push_back(absl::StrCat(JsonQuote(table), ":\"", count, "\""));
   }
-  return absl::StrCat(
-      "{\"preset\":{\"name\":", JsonQuote(report.preset), ",\"recognised\":[",
-      absl::StrJoin(recognised, ","), "],\"ignored\":[",
-      absl::StrJoin(ignored, ","), "],\"rows\":{", absl::StrJoin(rows, ","),
-      "},\"unfilled\":", NotesJson(report.unfilled),
-      ",\"assumed\":", NotesJson(report.assumed),
-      ",\"notes\":", NotesJson(report.notes), "}}\n");
+  return absl::StrCat("{\"preset\":{\"name\":", JsonQuote(report.preset),
+                      ",\"recognised\":[", absl::StrJoin(recognised, ","),
+                      "],\"ignored\":[", absl::StrJoin(ignored, ","),
+                      "],\"rows\":{", absl::StrJoin(rows, ","),
+                      "},\"unfilled\":", NotesJson(report.unfilled),
+                      ",\"assumed\":", NotesJson(report.assumed),
+                      ",\"notes\":", NotesJson(report.notes), "}}\n");
 }
 
 }  // namespace vet::cli

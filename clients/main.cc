@@ -43,9 +43,10 @@ ABSL_FLAG(std::string, api_key, "",
           "API key sent as x-api-key (default $VET_API_KEY; for practice "
           "demo, demo-key)");
 ABSL_FLAG(std::string, session, "", "ask, chat: continue this session");
-ABSL_FLAG(std::string, as_of, "",
-          "ask, chat: YYYY-MM-DD that relative periods resolve against; import: "
-          "later dates are refused");
+ABSL_FLAG(
+    std::string, as_of, "",
+    "ask, chat: YYYY-MM-DD that relative periods resolve against; import: "
+    "later dates are refused");
 ABSL_FLAG(std::string, out_dir, "",
           "ask, chat: directory for artifacts, saved as DIR/SESSION/NAME "
           "(default vetctl-artifacts)");

@@ -281,7 +281,8 @@ int WriteDemoData(const Invocation& inv, const Console& console) {
   vet::data::DemoOptions options;
   // The last day of data: --as_of, else today here.
   options.end_day = absl::ToCivilDay(absl::Now(), console.time_zone);
-  if (!inv.as_of.empty()) absl::ParseCivilTime(inv.as_of, &options.end_day);  // validated
+  if (!inv.as_of.empty())
+    absl::ParseCivilTime(inv.as_of, &options.end_day);  // validated
   options.invoice_lines = inv.invoice_lines;
   if (absl::Status written = vet::data::WriteDemoDataset(options, inv.dir);
       !written.ok()) {
@@ -650,11 +651,11 @@ int Run(const Invocation& inv, const Console& console,
           ConvertExports(inv.preset, inv.dir);
       if (!made.ok()) return ConversionFailure(made.status(), inv, console);
       converted = *std::move(made);
-      console.out << (inv.json ? PresetReportJson(converted->report())
-                               : FormatPresetReport(
-                                     converted->report(),
-                                     inv.color_allowed &&
-                                         console.out_is_terminal));
+      console.out << (inv.json
+                          ? PresetReportJson(converted->report())
+                          : FormatPresetReport(
+                                converted->report(),
+                                inv.color_allowed && console.out_is_terminal));
       console.out.flush();
       upload.dir = converted->dir();
     }

@@ -95,10 +95,10 @@ inline constexpr size_t kImportChunkBytes = size_t{1} << 20;
 // converts invocation.dir (import_preset.h), prints the conversion's report
 // (a JSON line with --json) and uploads the converted tables; an unknown
 // preset exits kExitUsage and exports it cannot convert
-// kExitInvalidArgument, both without a call. demo-data makes no call: it writes the
-// demo practice's exports, up to today in console.time_zone, and lists them.
-// new-key makes no call: it prints FormatNewKey of a fresh key of 32 bytes
-// from getrandom(2). bench is RunBench (load_generator.h).
+// kExitInvalidArgument, both without a call. demo-data makes no call: it writes
+// the demo practice's exports, up to today in console.time_zone, and lists
+// them. new-key makes no call: it prints FormatNewKey of a fresh key of 32
+// bytes from getrandom(2). bench is RunBench (load_generator.h).
 int Run(const Invocation& invocation, const Console& console,
         CallCanceller& canceller);
 

@@ -42,8 +42,8 @@ namespace vet::cli {
 namespace {
 
 namespace v1 = ::vetanalytics::v1;
-using ::testing::HasSubstr;
 using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 // Answers Ask with a scripted stream and status; the unary calls check the
 // API key like the real server does.
@@ -336,7 +336,8 @@ TEST_F(RunTest, AskPrintsTheAnswerForPeople) {
 // the client's 4 MiB message limit, and vetctl puts it back together.
 TEST_F(RunTest, AskSavesTheWholeTableFromItsPartsAndSaysWhereItIs) {
   std::string csv = "n,note\r\n";
-  for (int i = 0; i < 1000; ++i) absl::StrAppend(&csv, i, ",", std::string(7500, 'x'), "\r\n");
+  for (int i = 0; i < 1000; ++i)
+    absl::StrAppend(&csv, i, ",", std::string(7500, 'x'), "\r\n");
   std::vector<v1::AskEvent> events = ShortStream();
   const v1::AskEvent answer = events.back();
   events.pop_back();
@@ -349,7 +350,8 @@ TEST_F(RunTest, AskSavesTheWholeTableFromItsPartsAndSaysWhereItIs) {
     part->set_offset(static_cast<int64_t>(offset));
     part->set_total_bytes(static_cast<int64_t>(csv.size()));
   }
-  v1::FinalAnswer* final_answer = events.emplace_back(answer).mutable_final_answer();
+  v1::FinalAnswer* final_answer =
+      events.emplace_back(answer).mutable_final_answer();
   v1::Table* table = final_answer->mutable_result()->mutable_table();
   table->add_columns()->set_name("n");
   for (int i = 0; i < 100; ++i) table->add_rows()->add_cells()->set_integer(i);
@@ -362,9 +364,11 @@ TEST_F(RunTest, AskSavesTheWholeTableFromItsPartsAndSaysWhereItIs) {
 
   EXPECT_EQ(RunCli(MakeInvocation({"ask", "all the notes"})), 0) << err_.str();
   const std::string path =
-      (std::filesystem::path(::testing::TempDir()) / "s-7" / "result.csv").string();
-  EXPECT_THAT(out_.str(), HasSubstr(absl::StrCat("showing 100 of 1,000 rows; the whole table: ",
-                                                 path, "\n")));
+      (std::filesystem::path(::testing::TempDir()) / "s-7" / "result.csv")
+          .string();
+  EXPECT_THAT(out_.str(),
+              HasSubstr(absl::StrCat(
+                  "showing 100 of 1,000 rows; the whole table: ", path, "\n")));
   std::ifstream file(path, std::ios::binary);
   const std::string saved((std::istreambuf_iterator<char>(file)),
                           std::istreambuf_iterator<char>());
@@ -873,7 +877,8 @@ TEST_F(ImportTest, APresetConvertsTheFolderPrintsItsReportAndUploadsTheTables) {
   EXPECT_EQ(chunks[0].header().mapping_json(), "");
   std::map<std::string, std::string> received;
   for (const v1::ImportChunk& chunk : chunks) {
-    if (chunk.has_table()) received[chunk.table().table()] += chunk.table().data();
+    if (chunk.has_table())
+      received[chunk.table().table()] += chunk.table().data();
   }
   EXPECT_EQ(received.size(), 5u);
   EXPECT_EQ(received["appointments"],

@@ -726,8 +726,9 @@ TEST(ParseInvocationTest, ImportTakesAPresetButNotWithAMapping) {
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->preset, "ezyvet");
   flags.mapping = "mapping.json";
-  EXPECT_THAT(std::string(Parse({"import", "exports"}, flags).status().message()),
-              HasSubstr("--preset and --mapping do not go together"));
+  EXPECT_THAT(
+      std::string(Parse({"import", "exports"}, flags).status().message()),
+      HasSubstr("--preset and --mapping do not go together"));
 }
 
 TEST(NewKeyTest, ParsesPracticeAndRefusesOperandsAndBadIds) {
@@ -1204,16 +1205,20 @@ TEST_F(HumanAskPrinterTest, ShowsADowngradedModel) {
   budget->set_soft_cap_reached(true);
   budget->set_model("gpt-5.2-mini");
   budget->set_downgraded_from("gpt-5.2");
-  budget->set_message("Past the soft cap: gpt-5.2-mini answers instead of gpt-5.2.");
+  budget->set_message(
+      "Past the soft cap: gpt-5.2-mini answers instead of gpt-5.2.");
   EXPECT_EQ(Print({event}, /*color=*/false),
-            "budget   $8.50 spent of $10.00 · $1.50 left · model gpt-5.2-mini (instead of "
+            "budget   $8.50 spent of $10.00 · $1.50 left · model gpt-5.2-mini "
+            "(instead of "
             "gpt-5.2)\n"
-            "         ⚠ soft cap reached: Past the soft cap: gpt-5.2-mini answers instead of "
+            "         ⚠ soft cap reached: Past the soft cap: gpt-5.2-mini "
+            "answers instead of "
             "gpt-5.2.\n");
 }
 
 // An artifact in parts, as the server sends one larger than a message.
-std::vector<v1::AskEvent> ArtifactParts(const std::string& name, const std::string& data,
+std::vector<v1::AskEvent> ArtifactParts(const std::string& name,
+                                        const std::string& data,
                                         size_t part_bytes) {
   std::vector<v1::AskEvent> events;
   for (size_t offset = 0; offset < data.size(); offset += part_bytes) {
@@ -1255,9 +1260,11 @@ TEST(ArtifactAssemblerTest, PutsPartsTogetherAndPassesAWholeOneThrough) {
 
 TEST(ArtifactAssemblerTest, AMissingPartLeavesTheArtifactIncomplete) {
   ArtifactAssembler assembler;
-  std::vector<v1::AskEvent> parts = ArtifactParts("result.csv", std::string(30, 'x'), 10);
+  std::vector<v1::AskEvent> parts =
+      ArtifactParts("result.csv", std::string(30, 'x'), 10);
   EXPECT_FALSE(assembler.Add(parts[0].artifact()).artifact.has_value());
-  ArtifactAssembler::Added added = assembler.Add(parts[2].artifact());  // 1 is missing
+  ArtifactAssembler::Added added =
+      assembler.Add(parts[2].artifact());  // 1 is missing
   EXPECT_EQ(added.incomplete, "result.csv");
   EXPECT_FALSE(added.artifact.has_value());
   EXPECT_EQ(assembler.pending(), nullptr);
@@ -1274,15 +1281,18 @@ TEST(ArtifactAssemblerTest, AMissingPartLeavesTheArtifactIncomplete) {
   EXPECT_EQ(added.artifact->name(), "chart_1.png");
 }
 
-TEST_F(HumanAskPrinterTest, SavesAnArtifactFromItsPartsAndSaysWhereTheWholeTableIs) {
+TEST_F(HumanAskPrinterTest,
+       SavesAnArtifactFromItsPartsAndSaysWhereTheWholeTableIs) {
   std::string csv = "\xEF\xBB\xBFn,note\r\n";
   for (int i = 0; i < 48213; ++i) absl::StrAppend(&csv, i, ",note ", i, "\r\n");
   std::vector<v1::AskEvent> events = {SampleStream()[0]};  // the session
   for (v1::AskEvent& part : ArtifactParts("result.csv", csv, 100000)) {
     events.push_back(part);
   }
-  v1::Table* table =
-      events.emplace_back().mutable_final_answer()->mutable_result()->mutable_table();
+  v1::Table* table = events.emplace_back()
+                         .mutable_final_answer()
+                         ->mutable_result()
+                         ->mutable_table();
   table->add_columns()->set_name("n");
   for (int i = 0; i < 3; ++i) table->add_rows()->add_cells()->set_integer(i);
   table->set_total_rows(48213);
@@ -1294,8 +1304,10 @@ TEST_F(HumanAskPrinterTest, SavesAnArtifactFromItsPartsAndSaysWhereTheWholeTable
   const std::string text = Print(events, /*color=*/false);
   const std::filesystem::path path = out_dir_ / "s-42" / "result.csv";
   EXPECT_THAT(text, HasSubstr(absl::StrCat("artifact result.csv (text/csv, ")));
-  EXPECT_THAT(text, HasSubstr(absl::StrCat(
-                        "showing 3 of 48,213 rows; the whole table: ", path.string(), "\n")));
+  EXPECT_THAT(
+      text,
+      HasSubstr(absl::StrCat(
+          "showing 3 of 48,213 rows; the whole table: ", path.string(), "\n")));
   std::ifstream file(path, std::ios::binary);
   const std::string saved((std::istreambuf_iterator<char>(file)),
                           std::istreambuf_iterator<char>());
@@ -1304,9 +1316,12 @@ TEST_F(HumanAskPrinterTest, SavesAnArtifactFromItsPartsAndSaysWhereTheWholeTable
 }
 
 TEST_F(HumanAskPrinterTest, SaysWhenTheCsvHoldsOnlyTheFirstRowsOrIsMissing) {
-  std::vector<v1::AskEvent> events = ArtifactParts("result.csv", "n\r\n0\r\n", 100);
-  v1::Table* table =
-      events.emplace_back().mutable_final_answer()->mutable_result()->mutable_table();
+  std::vector<v1::AskEvent> events =
+      ArtifactParts("result.csv", "n\r\n0\r\n", 100);
+  v1::Table* table = events.emplace_back()
+                         .mutable_final_answer()
+                         ->mutable_result()
+                         ->mutable_table();
   table->add_columns()->set_name("n");
   table->add_rows()->add_cells()->set_integer(0);
   table->set_total_rows(250000);
@@ -1320,14 +1335,17 @@ TEST_F(HumanAskPrinterTest, SaysWhenTheCsvHoldsOnlyTheFirstRowsOrIsMissing) {
 
   // A part lost on the way: the table is still shown, without the path.
   events.erase(events.begin());
-  v1::Artifact* tail = events.insert(events.begin(), v1::AskEvent())->mutable_artifact();
+  v1::Artifact* tail =
+      events.insert(events.begin(), v1::AskEvent())->mutable_artifact();
   tail->set_name("result.csv");
   tail->set_offset(5);
   tail->set_total_bytes(10);
   tail->set_data("abcde");
   EXPECT_THAT(Print(events, /*color=*/false),
-              AllOf(HasSubstr("showing 1 of 250,000 rows\n"), Not(HasSubstr("whole table"))));
-  EXPECT_THAT(err_.str(), HasSubstr("the artifact result.csv arrived incomplete"));
+              AllOf(HasSubstr("showing 1 of 250,000 rows\n"),
+                    Not(HasSubstr("whole table"))));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("the artifact result.csv arrived incomplete"));
 }
 
 TEST(HumanAskPrinterProgressTest, SpinnerWaitsForAnUnfinishedLine) {

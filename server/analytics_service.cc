@@ -77,15 +77,15 @@ std::unique_ptr<telemetry::Span> StartAskSpan(const AnalyticsService::Deps& deps
 // Validates the practice id's form first (so that a malformed id is
 // INVALID_ARGUMENT whatever the key), then the key.
 absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
-                                          const std::string& api_key,
-                                          const std::string& practice_id) {
+                                                          const std::string& api_key,
+                                                          const std::string& practice_id) {
   absl::Status valid = ValidatePracticeId(practice_id);
   if (!valid.ok()) return valid;
   return practices.Authorize(practice_id, api_key);
 }
-absl::StatusOr<std::shared_ptr<const Practice>> Authorize(const PracticeRegistry& practices,
-                                          const grpc::CallbackServerContext* context,
-                                          const std::string& practice_id) {
+absl::StatusOr<std::shared_ptr<const Practice>> Authorize(
+    const PracticeRegistry& practices, const grpc::CallbackServerContext* context,
+    const std::string& practice_id) {
   return Authorize(practices, ApiKey(context), practice_id);
 }
 // The same, telling the call's audit who it is for.
@@ -242,8 +242,8 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
       }
     }
     if (not_reading) {
-      StopUnreadStream(absl::StrCat("over ", deps_.max_buffered_event_bytes >> 20,
-                                    " MiB of events waiting"));
+      StopUnreadStream(
+          absl::StrCat("over ", deps_.max_buffered_event_bytes >> 20, " MiB of events waiting"));
       return;
     }
     // Outside the lock in case gRPC runs OnWriteDone inline.
@@ -331,16 +331,16 @@ class AskReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // watch outlives this reactor; OnDone disarms it).
   void WatchForStall() {
     const absl::Duration limit = deps_.stalled_stream_limit;
-    deps_.pool->PostAfter(limit, [watch = watch_, limit, practice_id = practice_->id,
-                                  log_context = log_context_] {
-      ScopedLogContext scope(log_context);
-      absl::MutexLock lock(&watch->mu);
-      if (watch->context == nullptr) return;
-      LogWarning("an Ask stream for practice ", practice_id,
-                 " was cancelled: its client had not read all its events ",
-                 absl::FormatDuration(limit), " after the question ended");
-      watch->context->TryCancel();
-    });
+    deps_.pool->PostAfter(
+        limit, [watch = watch_, limit, practice_id = practice_->id, log_context = log_context_] {
+          ScopedLogContext scope(log_context);
+          absl::MutexLock lock(&watch->mu);
+          if (watch->context == nullptr) return;
+          LogWarning("an Ask stream for practice ", practice_id,
+                     " was cancelled: its client had not read all its events ",
+                     absl::FormatDuration(limit), " after the question ended");
+          watch->context->TryCancel();
+        });
   }
 
   void StopUnreadStream(const std::string& why) {
@@ -488,18 +488,18 @@ class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       if (!practice.ok()) return practice.status();
       practice_ = *practice;
       if (practice_->data_root.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "practice '", practice_->id, "' reads its data from ", practice_->data_dir,
-            ", a folder set in the practices file; remove data_dir there to import "
-            "through the service"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("practice '", practice_->id, "' reads its data from ", practice_->data_dir,
+                         ", a folder set in the practices file; remove data_dir there to import "
+                         "through the service"));
       }
       mapping_json_ = header.mapping_json();
       if (header.as_of_date().empty()) {
         as_of_ = absl::ToCivilDay(deps_.clock->Now(), practice_->time_zone);
       } else if (!absl::ParseCivilTime(header.as_of_date(), &as_of_) ||
                  absl::FormatCivilTime(as_of_) != header.as_of_date()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "as_of_date '", header.as_of_date().substr(0, 40), "' is not YYYY-MM-DD"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("as_of_date '", header.as_of_date().substr(0, 40), "' is not YYYY-MM-DD"));
       }
       auto staging = data::ImportStaging::Create(practice_->data_root, deps_.import_limits);
       if (!staging.ok()) return staging.status();
@@ -624,7 +624,8 @@ grpc::ServerUnaryReactor* AnalyticsService::GetBudget(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* AnalyticsService::DescribeDataset(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::DescribeDatasetWork, "DescribeDataset", context, *request, response);
+  return ServeUnary(&AnalyticsService::DescribeDatasetWork, "DescribeDataset", context, *request,
+                    response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
@@ -634,7 +635,8 @@ grpc::ServerUnaryReactor* AnalyticsService::GetSession(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* AnalyticsService::ListSessions(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  return ServeUnary(&AnalyticsService::ListSessionsWork, "ListSessions", context, *request, response);
+  return ServeUnary(&AnalyticsService::ListSessionsWork, "ListSessions", context, *request,
+                    response);
 }
 grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
@@ -643,8 +645,8 @@ grpc::ServerUnaryReactor* AnalyticsService::EndSession(grpc::CallbackServerConte
 }
 
 absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetBudgetWork(
-    grpc::CallbackServerContext* context, const v1::GetBudgetRequest& request,
-    v1::Budget* response, CallAudit& audit) {
+    grpc::CallbackServerContext* context, const v1::GetBudgetRequest& request, v1::Budget* response,
+    CallAudit& audit) {
   auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   return UnaryWork([this, practice, response]() -> absl::Status {

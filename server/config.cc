@@ -45,8 +45,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(absl::string_view
     std::string key(absl::StripTrailingAsciiWhitespace(line.substr(0, eq)));
     for (char c : key) {
       if (!absl::ascii_isalnum(c) && c != '_') {
-        return absl::InvalidArgumentError(absl::StrCat(
-            ".env line ", line_no, ": '", key, "' is not a variable name"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(".env line ", line_no, ": '", key, "' is not a variable name"));
       }
     }
     absl::string_view value = absl::StripLeadingAsciiWhitespace(line.substr(eq + 1));
@@ -133,8 +133,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         absl::StrCat("--listen '", o.listen, "' must be HOST:PORT, e.g. 127.0.0.1:50051"));
   }
   if (!o.metrics_listen.empty() && o.metrics_listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--metrics_listen '", o.metrics_listen, "' must be HOST:PORT, or empty to disable"));
+    return absl::InvalidArgumentError(absl::StrCat("--metrics_listen '", o.metrics_listen,
+                                                   "' must be HOST:PORT, or empty to disable"));
   }
   if (o.state_dir.empty()) return absl::InvalidArgumentError("--state_dir is empty");
   if (!ParseLogFormat(o.log_format).ok()) {
@@ -153,8 +153,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.max_streams < 1) return absl::InvalidArgumentError("--max_streams must be at least 1");
   if (o.max_streams_per_practice < 1 || o.max_streams_per_practice > o.max_streams) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--max_streams_per_practice must be between 1 and --max_streams (", o.max_streams,
-        ")"));
+        "--max_streams_per_practice must be between 1 and --max_streams (", o.max_streams, ")"));
   }
   if (o.rate_limit < 0) {
     return absl::InvalidArgumentError("--rate_limit must be >= 0 (0 turns it off)");
@@ -183,19 +182,17 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
       o.max_executions_per_practice > o.max_concurrent_executions) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_executions_per_practice (", o.max_executions_per_practice,
-        ") must be between 1 and --max_concurrent_executions (", o.max_concurrent_executions,
-        ")"));
+        ") must be between 1 and --max_concurrent_executions (", o.max_concurrent_executions, ")"));
   }
   if (o.max_queued_executions_per_practice < 1) {
-    return absl::InvalidArgumentError(
-        "--max_queued_executions_per_practice must be at least 1");
+    return absl::InvalidArgumentError("--max_queued_executions_per_practice must be at least 1");
   }
   if (o.sandbox_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--sandbox_timeout must be positive");
   }
   if (o.planner != "first" && o.planner != "fallback" && o.planner != "off") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--planner (VET_PLANNER) '", o.planner, "' must be first, fallback or off"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--planner (VET_PLANNER) '", o.planner, "' must be first, fallback or off"));
   }
   if (o.planner == "off" && !ModelConfigured(o)) {
     return absl::InvalidArgumentError(
@@ -247,9 +244,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         "SANDBOX_COST_PER_SECOND must be a number of USD between 0 and 1000");
   }
   if (o.sandbox != "bwrap" && o.sandbox != "process") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sandbox '", o.sandbox,
-        "' must be bwrap (isolated, the default) or process (no isolation)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sandbox '", o.sandbox,
+                     "' must be bwrap (isolated, the default) or process (no isolation)"));
   }
   if (o.sandbox_workers < 1 || o.sandbox_workers > 1024) {
     return absl::InvalidArgumentError("--sandbox_workers must be between 1 and 1024");

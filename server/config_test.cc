@@ -168,8 +168,8 @@ TEST(ServerOptionsTest, BudgetStoreFollowsTheDatabaseUrlAndIsChecked) {
   o.budget_store = "";
   o.database_url = "";
   o.sandbox_micros_per_second = -1;
-  EXPECT_THAT(ValidateServerOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("SANDBOX_COST_PER_SECOND")));
+  EXPECT_THAT(ValidateServerOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("SANDBOX_COST_PER_SECOND")));
 }
 
 // A file under the test's temporary directory holding `text`.
@@ -212,11 +212,10 @@ TEST(ServerOptionsTest, LogFormatIsTextOrJsonAndABadOneNamesTheFlagAndTheChoices
   EXPECT_THAT(ValidateServerOptions(o), IsOk());
   for (const char* bad : {"JSON", "logfmt", ""}) {
     o.log_format = bad;
-    EXPECT_THAT(ValidateServerOptions(o),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("--log_format (VET_LOG_FORMAT)"),
-                               HasSubstr(absl::StrCat("'", bad, "'")), HasSubstr("text"),
-                               HasSubstr("json"))))
+    EXPECT_THAT(ValidateServerOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                   AllOf(HasSubstr("--log_format (VET_LOG_FORMAT)"),
+                                                         HasSubstr(absl::StrCat("'", bad, "'")),
+                                                         HasSubstr("text"), HasSubstr("json"))))
         << bad;
   }
 }

@@ -61,13 +61,20 @@ namespace {
 
 v1::Column::Type ColumnTypeToProto(ColumnType type) {
   switch (type) {
-    case ColumnType::kNumber: return v1::Column::NUMBER;
-    case ColumnType::kInteger: return v1::Column::INTEGER;
-    case ColumnType::kText: return v1::Column::TEXT;
-    case ColumnType::kDate: return v1::Column::DATE;
-    case ColumnType::kDateTime: return v1::Column::DATETIME;
-    case ColumnType::kBool: return v1::Column::BOOL;
-    case ColumnType::kMonth: return v1::Column::MONTH;
+    case ColumnType::kNumber:
+      return v1::Column::NUMBER;
+    case ColumnType::kInteger:
+      return v1::Column::INTEGER;
+    case ColumnType::kText:
+      return v1::Column::TEXT;
+    case ColumnType::kDate:
+      return v1::Column::DATE;
+    case ColumnType::kDateTime:
+      return v1::Column::DATETIME;
+    case ColumnType::kBool:
+      return v1::Column::BOOL;
+    case ColumnType::kMonth:
+      return v1::Column::MONTH;
   }
   return v1::Column::TYPE_UNSPECIFIED;
 }

@@ -8,8 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "core/common/log.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/event_bound.h"
 
@@ -97,9 +97,9 @@ TEST_F(ConvertTest, ATableSaysWhetherItIsWholeAndWhereTheRestIs) {
 }
 
 TEST_F(ConvertTest, AnArtifactPartCarriesItsOffsetAndTotal) {
-  v1::AskEvent out = Convert(Event(
-      7, pipeline::ArtifactEvent{"result.csv", "text/csv", "abc", /*offset=*/786432,
-                                 /*total_bytes=*/786435}));
+  v1::AskEvent out =
+      Convert(Event(7, pipeline::ArtifactEvent{"result.csv", "text/csv", "abc", /*offset=*/786432,
+                                               /*total_bytes=*/786435}));
   EXPECT_EQ(out.seq(), 7);
   EXPECT_EQ(out.artifact().name(), "result.csv");
   EXPECT_EQ(out.artifact().data(), "abc");
@@ -168,8 +168,8 @@ TEST_F(ConvertTest, AnAnswerWhoseColumnsAloneAreTooBigLosesTheTableNotTheAnswer)
   answer.text = "Wide.";
   answer.result.kind = ResultValue::Kind::kTable;
   for (int i = 0; i < 1000; ++i) {
-    answer.result.table.columns.push_back({std::string(2000, 'n') + std::to_string(i),
-                                           ColumnType::kText});
+    answer.result.table.columns.push_back(
+        {std::string(2000, 'n') + std::to_string(i), ColumnType::kText});
   }
   answer.result.table.rows.push_back(std::vector<Cell>(1000, Cell(std::string("v"))));
   answer.result.table.total_rows = 1;
@@ -182,9 +182,9 @@ TEST_F(ConvertTest, AnAnswerWhoseColumnsAloneAreTooBigLosesTheTableNotTheAnswer)
 }
 
 TEST_F(ConvertTest, AnArtifactPartTooBigIsReplacedByANote) {
-  v1::AskEvent out = Convert(Event(
-      5, pipeline::ArtifactEvent{"chart_1.png", "image/png", std::string(3 << 20, 'p'),
-                                 /*offset=*/0, /*total_bytes=*/3 << 20}));
+  v1::AskEvent out = Convert(
+      Event(5, pipeline::ArtifactEvent{"chart_1.png", "image/png", std::string(3 << 20, 'p'),
+                                       /*offset=*/0, /*total_bytes=*/3 << 20}));
   EXPECT_LE(out.ByteSizeLong(), kMaxAskEventBytes);
   EXPECT_EQ(out.seq(), 5);
   EXPECT_GT(out.timestamp().seconds(), 0);

@@ -21,9 +21,7 @@ constexpr size_t kHeadroomBytes = 16 << 10;
 // Names, models, units: short by nature.
 constexpr size_t kMaxNameBytes = 256;
 
-bool Fits(const v1::AskEvent& event, size_t max_bytes) {
-  return event.ByteSizeLong() <= max_bytes;
-}
+bool Fits(const v1::AskEvent& event, size_t max_bytes) { return event.ByteSizeLong() <= max_bytes; }
 
 // Drops rows from the end of `table` until `event` fits, or no row is left.
 void DropRowsFromTheEnd(v1::AskEvent& event, v1::Table& table, size_t max_bytes) {
@@ -126,13 +124,14 @@ void ReplaceWithNote(v1::AskEvent& event, size_t size, size_t max_bytes) {
   if (event.has_artifact()) {
     std::string name = event.artifact().name();
     CutText(name, kMaxNameBytes);
-    absl::StrAppend(&what, " ", name, " (bytes ", event.artifact().offset(), " to ",
-                    event.artifact().offset() + static_cast<int64_t>(event.artifact().data().size()),
-                    " of ", event.artifact().total_bytes(), ")");
+    absl::StrAppend(
+        &what, " ", name, " (bytes ", event.artifact().offset(), " to ",
+        event.artifact().offset() + static_cast<int64_t>(event.artifact().data().size()), " of ",
+        event.artifact().total_bytes(), ")");
   }
-  const std::string note = absl::StrCat(
-      "note: the server left out an event (", what, ") of ", size,
-      " bytes: an event may take at most ", max_bytes, " bytes\n");
+  const std::string note =
+      absl::StrCat("note: the server left out an event (", what, ") of ", size,
+                   " bytes: an event may take at most ", max_bytes, " bytes\n");
   event.clear_event();
   v1::ExecutionOutput& output = *event.mutable_execution_output();
   output.set_stream(v1::ExecutionOutput::STDERR);

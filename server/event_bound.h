@@ -30,8 +30,7 @@ inline constexpr size_t kMaxAskEventBytes = size_t{1} << 20;
 //     execution_output on STDERR that says what was left out and why.
 // `max_bytes` must be at least 64 KiB. Returns whether it changed the event.
 // Thread-compatible: touches only `event`.
-bool BoundAskEvent(vetanalytics::v1::AskEvent& event,
-                   size_t max_bytes = kMaxAskEventBytes);
+bool BoundAskEvent(vetanalytics::v1::AskEvent& event, size_t max_bytes = kMaxAskEventBytes);
 
 }  // namespace vet::server
 

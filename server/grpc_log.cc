@@ -33,8 +33,7 @@ namespace {
 void Handler(gpr_log_func_args* args) {
   if (args == nullptr || args->message == nullptr) return;
   Log(internal::GrpcLogLevel(static_cast<int>(args->severity)),
-      internal::GrpcLogMessage(args->file != nullptr ? args->file : "", args->line,
-                               args->message));
+      internal::GrpcLogMessage(args->file != nullptr ? args->file : "", args->line, args->message));
 }
 
 }  // namespace

@@ -459,7 +459,8 @@ TEST_F(HttpGatewayTest, StopCancelsOpenStreams) {
   Use(gateway.get());
   int fd = Connect(port_);
   SendAll(fd, RequestText("POST", "/v1/ask", R"({"practiceId":"demo","question":"hang"})", ""));
-  ASSERT_TRUE(vet::testing::WaitUntil([&] { return gateway_->open_streams() == 1 && hangs() == 1; }));
+  ASSERT_TRUE(
+      vet::testing::WaitUntil([&] { return gateway_->open_streams() == 1 && hangs() == 1; }));
   gateway_->Stop();
   EXPECT_EQ(gateway_->open_streams(), 0);
   EXPECT_TRUE(vet::testing::WaitUntil([&] { return cancellations() == 1; }));

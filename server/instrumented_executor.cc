@@ -82,13 +82,12 @@ absl::StatusOr<sandbox::ExecutionResult> InstrumentedExecutor::Execute(
 void InstrumentedExecutor::ExecuteAsync(const sandbox::ExecutionRequest& request,
                                         sandbox::OutputSink& output, CancellationToken& cancel,
                                         sandbox::ExecuteCallback done) {
-  inner_->ExecuteAsync(
-      request, output, cancel,
-      [this, practice_id = request.practice_id,
-       done = std::move(done)](absl::StatusOr<sandbox::ExecutionResult> result) {
-        Record(practice_id, result);
-        done(std::move(result));
-      });
+  inner_->ExecuteAsync(request, output, cancel,
+                       [this, practice_id = request.practice_id,
+                        done = std::move(done)](absl::StatusOr<sandbox::ExecutionResult> result) {
+                         Record(practice_id, result);
+                         done(std::move(result));
+                       });
 }
 
 void InstrumentedExecutor::Record(const std::string& practice_id,

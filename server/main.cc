@@ -22,9 +22,9 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "core/common/log.h"
+#include "core/common/posix.h"
 #include "core/common/version.h"
 #include "core/telemetry/otel_config.h"
-#include "core/common/posix.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -52,8 +52,7 @@ ABSL_FLAG(int64_t, demo_invoice_lines, 200000,
           "Approximate size of the generated demo data [VET_DEMO_INVOICE_LINES]");
 ABSL_FLAG(int, worker_threads, 8,
           "Threads for the CPU-bound steps of questions [VET_WORKER_THREADS]");
-ABSL_FLAG(int, max_queued, 64,
-          "New questions that may wait for a worker thread [VET_MAX_QUEUED]");
+ABSL_FLAG(int, max_queued, 64, "New questions that may wait for a worker thread [VET_MAX_QUEUED]");
 ABSL_FLAG(int, max_streams, 1024,
           "Questions in progress at once, all practices; past it UNAVAILABLE [VET_MAX_STREAMS]");
 ABSL_FLAG(int, max_streams_per_practice, 128,
@@ -62,8 +61,9 @@ ABSL_FLAG(int, max_streams_per_practice, 128,
 ABSL_FLAG(int, rate_limit, 0,
           "Questions one practice may start per minute; past it RESOURCE_EXHAUSTED with the "
           "wait; 0 turns it off [VET_RATE_LIMIT]");
-ABSL_FLAG(int, rate_burst, 20, "Questions a practice may start at once under --rate_limit "
-                               "[VET_RATE_BURST]");
+ABSL_FLAG(int, rate_burst, 20,
+          "Questions a practice may start at once under --rate_limit "
+          "[VET_RATE_BURST]");
 ABSL_FLAG(absl::Duration, budget_wait, absl::Seconds(5),
           "How long a question refused only by other questions' budget holds waits for "
           "them to settle [VET_BUDGET_WAIT]");

@@ -17,8 +17,8 @@
 
 namespace vet::server {
 namespace {
-const prometheus::Histogram::BucketBoundaries kSecondsBuckets = {
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+const prometheus::Histogram::BucketBoundaries kSecondsBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                 1,    2.5,   5,    10,  30,   60};
 const prometheus::Histogram::BucketBoundaries kWaitBuckets = {
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }  // namespace
@@ -127,8 +127,9 @@ Metrics::Metrics()
   exposed_->Announce("vet_model_tokens_total", kTokensHelp, prometheus::MetricType::Counter);
   spend_ = &prometheus::BuildCounter()
                 .Name("vet_spend_usd_total")
-                .Help("Money committed to practices' budgets (model calls and sandbox "
-                      "time), by practice and model")
+                .Help(
+                    "Money committed to practices' budgets (model calls and sandbox "
+                    "time), by practice and model")
                 .Register(*registry_);
   sandbox_charged_ = &prometheus::BuildCounter()
                           .Name("vet_sandbox_charged_seconds_total")

@@ -103,20 +103,19 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
   absl::StatusOr<ProcStat> stat = ParseProcStat(ReadFile("/proc/self/stat"));
   if (stat.ok() && ticks > 0) {
-    families.push_back(Family("process_cpu_seconds_total",
-                              "Total user and system CPU time spent in seconds.",
-                              MetricType::Counter,
-                              static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks));
+    families.push_back(Family(
+        "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+        MetricType::Counter, static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks));
     families.push_back(Family("process_resident_memory_bytes", "Resident memory size in bytes.",
                               MetricType::Gauge, static_cast<double>(stat->rss_pages) * page));
     families.push_back(Family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
                               MetricType::Gauge, static_cast<double>(stat->vsize_bytes)));
     absl::StatusOr<int64_t> boot = ParseBootTime(ReadFile("/proc/stat"));
     if (boot.ok()) {
-      families.push_back(Family(
-          "process_start_time_seconds",
-          "Start time of the process since unix epoch in seconds.", MetricType::Gauge,
-          static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks));
+      families.push_back(
+          Family("process_start_time_seconds",
+                 "Start time of the process since unix epoch in seconds.", MetricType::Gauge,
+                 static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) / ticks));
     }
   }
   if (const int64_t fds = OpenFds(); fds >= 0) {

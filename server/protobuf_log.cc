@@ -34,15 +34,16 @@ std::string HandleProtobufLog(int level, const std::string& message, absl::Time 
     absl::MutexLock lock(&r.mu);
     ++r.unreported;
     if (now - r.last_report < absl::Minutes(1)) return "";
-    std::string line = absl::StrCat(
-        r.unreported, " request(s) refused since the last report: a string field was not "
-        "valid UTF-8 (protobuf: ", message.substr(0, 200), ")");
+    std::string line =
+        absl::StrCat(r.unreported,
+                     " request(s) refused since the last report: a string field was not "
+                     "valid UTF-8 (protobuf: ",
+                     message.substr(0, 200), ")");
     r.unreported = 0;
     r.last_report = now;
     return line;
   }
-  return absl::StrCat(level >= google::protobuf::LOGLEVEL_ERROR ? "protobuf error: "
-                                                                  : "protobuf: ",
+  return absl::StrCat(level >= google::protobuf::LOGLEVEL_ERROR ? "protobuf error: " : "protobuf: ",
                       message);
 }
 

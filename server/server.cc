@@ -171,7 +171,8 @@ absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options,
   data::DemoOptions demo_options;
   demo_options.end_day = absl::ToCivilDay(absl::Now(), demo.time_zone);
   demo_options.invoice_lines = options.demo_invoice_lines;
-  LogInfo("generating demo data (", options.demo_invoice_lines, " invoice lines) for practice demo");
+  LogInfo("generating demo data (", options.demo_invoice_lines,
+          " invoice lines) for practice demo");
   const std::string exports = absl::StrCat(demo.data_root, "/demo-exports");
   VET_RETURN_IF_ERROR(data::WriteDemoDataset(demo_options, exports));
   data::ImportLimits limits;
@@ -181,7 +182,8 @@ absl::StatusOr<Practice> PrepareDemoPractice(const ServerOptions& options,
     std::ifstream in(absl::StrCat(exports, "/", table.name, ".csv"), std::ios::binary);
     std::string chunk(1 << 20, '\0');
     while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-      VET_RETURN_IF_ERROR(staging->Append(table.name, absl::string_view(chunk.data(), in.gcount())));
+      VET_RETURN_IF_ERROR(
+          staging->Append(table.name, absl::string_view(chunk.data(), in.gcount())));
     }
   }
   VET_RETURN_IF_ERROR(staging->Finish());
@@ -257,8 +259,7 @@ std::string PracticeIds(const PracticeRegistry& practices) {
 
 absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
     const ServerOptions& options, const budget::PricingTable& pricing, telemetry::Tracer* tracer) {
-  VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode,
-                       codegen::ParsePlannerMode(options.planner));
+  VET_ASSIGN_OR_RETURN(codegen::PlannerMode mode, codegen::ParsePlannerMode(options.planner));
   std::unique_ptr<codegen::CodeGenerator> model;
   if (ModelConfigured(options)) {
     codegen::OpenAiClient::Options client_options;
@@ -277,15 +278,15 @@ absl::StatusOr<std::unique_ptr<codegen::CodeGenerator>> MakeGenerator(
             "; offline planner: ", options.planner);
     model = std::make_unique<codegen::ModelCodeGenerator>(model_options, std::move(client));
   } else {
-    LogInfo("codegen: no model configured (OPENAI_API_KEY, OPENAI_BASE_URL): the "
-            "offline planner answers alone, at no cost");
+    LogInfo(
+        "codegen: no model configured (OPENAI_API_KEY, OPENAI_BASE_URL): the "
+        "offline planner answers alone, at no cost");
   }
   return std::unique_ptr<codegen::CodeGenerator>(new codegen::RoutingCodeGenerator(
       mode, std::make_unique<codegen::Planner>(), std::move(model)));
 }
 
-absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
-    const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(const ServerOptions& options) {
   if (options.sandbox == "process") {
     LogWarning(
         "sandbox: --sandbox=process runs generated code WITHOUT isolation: it "
@@ -308,9 +309,9 @@ absl::StatusOr<std::unique_ptr<sandbox::Executor>> MakeExecutor(
   exec_options.max_starting = options.sandbox_worker_starts;
   auto executor = sandbox::ZygoteExecutor::Create(exec_options);
   if (!executor.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        executor.status().message(),
-        " (--sandbox=process runs without isolation, for development only)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(executor.status().message(),
+                     " (--sandbox=process runs without isolation, for development only)"));
   }
   return executor;
 }
@@ -396,8 +397,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   const std::string practices_dir = absl::StrCat(options.state_dir, "/practices");
   VET_RETURN_IF_ERROR(MakeDirs(practices_dir));
   if (::chmod(practices_dir.c_str(), 0700) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot restrict ", practices_dir, " to its owner: ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot restrict ", practices_dir, " to its owner: ", std::strerror(errno)));
   }
 
   s.metrics = std::make_unique<Metrics>();
@@ -406,8 +407,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
     try {
       s.exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ",
-                                                 options.metrics_listen, ": ", e.what()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot serve metrics on ", options.metrics_listen, ": ", e.what()));
     }
     s.exposer->RegisterCollectable(s.metrics->collectable());
     std::vector<int> ports = s.exposer->GetListeningPorts();
@@ -488,8 +489,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       Sweep(s).IgnoreError();
     } while (!s.stop_sweeper.WaitForNotificationWithTimeout(interval));
   });
-  s.budget = std::make_unique<InstrumentedBudgetGuard>(std::move(s.budget), *s.practices,
-                                                       *s.metrics);
+  s.budget =
+      std::make_unique<InstrumentedBudgetGuard>(std::move(s.budget), *s.practices, *s.metrics);
   s.datasets = std::make_unique<data::CachingDatasetCatalog>();
   if (options.pricing_file.empty()) {
     s.pricing = std::make_unique<budget::PricingTable>(budget::PricingTable::Default());
@@ -524,8 +525,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   pipeline_options.budget_wait = options.budget_wait;
   // The pool runs the questions' steps; the pipeline posts each next step
   // there when what it waited for arrives.
-  s.pool = std::make_unique<WorkerPool>(WorkerPool::Options{
-      options.worker_threads, static_cast<size_t>(options.max_queued)});
+  s.pool = std::make_unique<WorkerPool>(
+      WorkerPool::Options{options.worker_threads, static_cast<size_t>(options.max_queued)});
   s.pipeline = std::make_unique<pipeline::Pipeline>(
       pipeline_options,
       pipeline::Pipeline::Deps{s.sessions.get(), s.budget.get(), s.generator.get(),
@@ -535,8 +536,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
       pipeline::QuestionAdmission::Options{options.max_streams, options.max_streams_per_practice,
                                            options.rate_limit, options.rate_burst},
       clock);
-  s.import_pool = std::make_unique<WorkerPool>(
-      WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
+  s.import_pool =
+      std::make_unique<WorkerPool>(WorkerPool::Options{/*threads=*/1, /*max_queued=*/1024});
   s.service = std::make_unique<AnalyticsService>(AnalyticsService::Deps{
       s.practices.get(), s.pipeline.get(), s.budget.get(), s.sessions.get(), s.datasets.get(),
       s.data.get(), s.pool.get(), s.import_pool.get(), s.metrics.get(), &clock,
@@ -561,8 +562,8 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
   builder.RegisterService(s.reflection->v1alpha());
   s.server = builder.BuildAndStart();
   if (s.server == nullptr || s.port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen, " (in use, or not a local address?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (in use, or not a local address?)"));
   }
   s.server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   s.server->GetHealthCheckService()->SetServingStatus("", true);
@@ -578,10 +579,10 @@ absl::StatusOr<std::unique_ptr<VetServer>> VetServer::Start(ServerOptions option
                           : options.tls_client_ca.empty() ? "TLS"
                                                           : "mutual TLS";
   // The port is followed by ';': scripts and tests read it up to there.
-  LogInfo("vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')),
-          ":", s.port, "; ", transport, "; practices: ", PracticeIds(*s.practices),
-          s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)")
-                         : "");
+  LogInfo(
+      "vet-analytics listening on ", options.listen.substr(0, options.listen.rfind(':')), ":",
+      s.port, "; ", transport, "; practices: ", PracticeIds(*s.practices),
+      s.metrics_port ? absl::StrCat("; metrics on port ", s.metrics_port, " (plain HTTP)") : "");
   if (s.gateway != nullptr) {
     // Like the line above, scripts and tests read the port up to the '/'.
     LogInfo("HTTP gateway and web console on http://",

@@ -76,13 +76,11 @@ class BudgetGuard {
   // kResourceExhausted, naming spent, limit and the reset time, when
   // spent + reserved + micros would pass the hard cap. A reservation of 0
   // (the offline planner) is always granted.
-  virtual absl::StatusOr<Reservation> Reserve(const Practice& practice,
-                                              int64_t micros,
+  virtual absl::StatusOr<Reservation> Reserve(const Practice& practice, int64_t micros,
                                               const std::string& model) = 0;
 
   // Records `spend` and releases the rest of the reservation.
-  virtual absl::Status Commit(const Reservation& reservation,
-                              const Spend& spend) = 0;
+  virtual absl::Status Commit(const Reservation& reservation, const Spend& spend) = 0;
 
   // Releases the reservation without spending (failure, cancellation).
   virtual absl::Status Release(const Reservation& reservation) = 0;

@@ -21,9 +21,9 @@ absl::Status ValidateBudgetOptions(const BudgetOptions& o) {
     return absl::InvalidArgumentError("BUDGET_LIMIT must not be negative");
   }
   if (!(o.soft_cap > 0 && o.soft_cap <= o.hard_cap)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "BUDGET_SOFT_CAP must be above 0 and at most BUDGET_HARD_CAP; got ",
-        o.soft_cap, " and ", o.hard_cap));
+    return absl::InvalidArgumentError(
+        absl::StrCat("BUDGET_SOFT_CAP must be above 0 and at most BUDGET_HARD_CAP; got ",
+                     o.soft_cap, " and ", o.hard_cap));
   }
   if (!(o.hard_cap > 0 && o.hard_cap <= 10)) {
     return absl::InvalidArgumentError(
@@ -55,8 +55,8 @@ PeriodBounds PeriodAt(absl::Time now, const std::string& period, absl::TimeZone 
   return {absl::FromCivil(month, tz), absl::FromCivil(month + 1, tz)};
 }
 
-Reservation NewReservation(const Practice& practice, const BudgetOptions& defaults,
-                           int64_t micros, const std::string& model) {
+Reservation NewReservation(const Practice& practice, const BudgetOptions& defaults, int64_t micros,
+                           const std::string& model) {
   Reservation r;
   r.id = RandomHex(16);
   r.practice_id = practice.id;
@@ -94,8 +94,8 @@ BudgetState ComputeBudgetState(const Practice& practice, const BudgetOptions& de
 absl::Status BudgetDenied(const Practice& practice, const BudgetState& s, int64_t micros) {
   return absl::ResourceExhaustedError(absl::StrCat(
       "practice '", practice.id, "' has spent ", FormatDollars(s.spent_micros), " of its ",
-      FormatDollars(s.limit_micros), " ", s.period == "day" ? "daily" : "monthly",
-      " budget (", FormatDollars(s.reserved_micros),
+      FormatDollars(s.limit_micros), " ", s.period == "day" ? "daily" : "monthly", " budget (",
+      FormatDollars(s.reserved_micros),
       " held by questions in flight); this question may cost up to ", FormatDollars(micros),
       ". The budget resets at ",
       absl::FormatTime("%Y-%m-%d %H:%M %Z", s.resets_at, practice.time_zone), "."));

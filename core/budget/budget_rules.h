@@ -49,14 +49,13 @@ BudgetState ComputeBudgetState(const Practice& practice, const BudgetOptions& de
 // kResourceExhausted naming the spent amount, the limit, what is held by
 // questions in flight, this question's worst case and when the period
 // resets (in the practice's time zone).
-absl::Status BudgetDenied(const Practice& practice, const BudgetState& state,
-                          int64_t micros);
+absl::Status BudgetDenied(const Practice& practice, const BudgetState& state, int64_t micros);
 
 // A new reservation of `micros` for `model`: a random 128-bit id, the
 // practice, and its period kind and zone (a commit counts in the period it
 // happens in).
-Reservation NewReservation(const Practice& practice, const BudgetOptions& defaults,
-                           int64_t micros, const std::string& model);
+Reservation NewReservation(const Practice& practice, const BudgetOptions& defaults, int64_t micros,
+                           const std::string& model);
 
 // "$12.35": micro-dollars for people, rounded to the cent.
 std::string FormatDollars(int64_t micros);

@@ -156,8 +156,7 @@ class PostgresStore final : public Store {
 using StoreKind = vet::testing::StoreKind<Store>;
 
 std::vector<StoreKind> Stores(bool durable_only) {
-  return vet::testing::ThreeStores<Store, InMemoryStore, SqliteStore, PostgresStore>(
-      durable_only);
+  return vet::testing::ThreeStores<Store, InMemoryStore, SqliteStore, PostgresStore>(durable_only);
 }
 
 class BudgetStoreTest : public ::testing::TestWithParam<StoreKind> {

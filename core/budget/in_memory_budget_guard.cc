@@ -14,8 +14,8 @@ namespace vet::budget {
 InMemoryBudgetGuard::InMemoryBudgetGuard(BudgetOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-InMemoryBudgetGuard::Ledger& InMemoryBudgetGuard::LedgerFor(
-    const std::string& practice_id, const PeriodBounds& bounds) {
+InMemoryBudgetGuard::Ledger& InMemoryBudgetGuard::LedgerFor(const std::string& practice_id,
+                                                            const PeriodBounds& bounds) {
   Ledger& ledger = ledgers_[practice_id];
   if (ledger.period_start != bounds.start) {
     // A new period starts from zero; reservations still open carry over so
@@ -28,8 +28,7 @@ InMemoryBudgetGuard::Ledger& InMemoryBudgetGuard::LedgerFor(
   return ledger;
 }
 
-BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice,
-                                         const Ledger& ledger,
+BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice, const Ledger& ledger,
                                          const PeriodBounds& bounds) const {
   BudgetState s = ComputeBudgetState(practice, options_, bounds, ledger.spent, ledger.reserved);
   s.spent_by_model_micros = ledger.by_model;
@@ -37,14 +36,13 @@ BudgetState InMemoryBudgetGuard::StateOf(const Practice& practice,
 }
 
 absl::StatusOr<BudgetState> InMemoryBudgetGuard::GetState(const Practice& practice) {
-  PeriodBounds bounds = PeriodAt(clock_.Now(), OptionsFor(options_, practice).period,
-                                 practice.time_zone);
+  PeriodBounds bounds =
+      PeriodAt(clock_.Now(), OptionsFor(options_, practice).period, practice.time_zone);
   absl::MutexLock lock(&mu_);
   return StateOf(practice, LedgerFor(practice.id, bounds), bounds);
 }
 
-absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practice,
-                                                         int64_t micros,
+absl::StatusOr<Reservation> InMemoryBudgetGuard::Reserve(const Practice& practice, int64_t micros,
                                                          const std::string& model) {
   if (micros < 0) {
     return absl::InvalidArgumentError("a reservation cannot be negative");
@@ -72,15 +70,14 @@ absl::StatusOr<InMemoryBudgetGuard::Ledger*> InMemoryBudgetGuard::TakeHold(
   }
   // The ledger of the period now: a hold taken just before the period
   // turned was carried over, and its spend counts when it is committed.
-  Ledger& ledger = LedgerFor(
-      it->second.practice_id, PeriodAt(clock_.Now(), it->second.period, it->second.time_zone));
+  Ledger& ledger = LedgerFor(it->second.practice_id,
+                             PeriodAt(clock_.Now(), it->second.period, it->second.time_zone));
   ledger.reserved -= it->second.micros;
   reservations_.erase(it);
   return &ledger;
 }
 
-absl::Status InMemoryBudgetGuard::Commit(const Reservation& reservation,
-                                         const Spend& spend) {
+absl::Status InMemoryBudgetGuard::Commit(const Reservation& reservation, const Spend& spend) {
   if (spend.micros < 0) return absl::InvalidArgumentError("spend cannot be negative");
   absl::MutexLock lock(&mu_);
   auto ledger = TakeHold(reservation);

@@ -26,8 +26,7 @@ Practice MakePractice(int64_t limit_micros) {
 
 class InMemoryBudgetGuardTest : public ::testing::Test {
  protected:
-  FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 11, 15, 12, 0, 0),
-                                   absl::UTCTimeZone())};
+  FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 11, 15, 12, 0, 0), absl::UTCTimeZone())};
 };
 
 TEST_F(InMemoryBudgetGuardTest, DeniesReservationThatWouldPassHardCap) {
@@ -35,9 +34,8 @@ TEST_F(InMemoryBudgetGuardTest, DeniesReservationThatWouldPassHardCap) {
   Practice p = MakePractice(1'000'000);
   auto r1 = guard.Reserve(p, 600'000, "m");
   ASSERT_THAT(r1, IsOk());
-  EXPECT_THAT(guard.Reserve(p, 500'000, "m"),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("resets at 2026-12-01 00:00")));
+  EXPECT_THAT(guard.Reserve(p, 500'000, "m"), StatusIs(absl::StatusCode::kResourceExhausted,
+                                                       HasSubstr("resets at 2026-12-01 00:00")));
   ASSERT_THAT(guard.Commit(*r1, {"m", 10, 0, 20, 0, 700'000, "q1"}), IsOk());
   auto state = guard.GetState(p);
   ASSERT_THAT(state, IsOk());
@@ -81,8 +79,7 @@ TEST_F(InMemoryBudgetGuardTest, NewPeriodStartsFromZero) {
   auto state = guard.GetState(p);
   ASSERT_THAT(state, IsOk());
   EXPECT_EQ(state->spent_micros, 0);
-  EXPECT_EQ(state->period_start,
-            absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
+  EXPECT_EQ(state->period_start, absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
   EXPECT_THAT(guard.Reserve(p, 1000, "m"), IsOk());
 }
 
@@ -121,12 +118,12 @@ TEST(BudgetOptionsTest, RejectsCapsOutOfOrderAndUnknownPeriods) {
   BudgetOptions o;
   EXPECT_THAT(ValidateBudgetOptions(o), IsOk());
   o.soft_cap = 1.2;
-  EXPECT_THAT(ValidateBudgetOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("BUDGET_SOFT_CAP")));
+  EXPECT_THAT(ValidateBudgetOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_SOFT_CAP")));
   o = {};
   o.period = "week";
-  EXPECT_THAT(ValidateBudgetOptions(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("BUDGET_PERIOD")));
+  EXPECT_THAT(ValidateBudgetOptions(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
 }
 
 TEST(PeriodTest, MonthAndDayFollowThePracticeTimeZone) {
@@ -157,15 +154,15 @@ TEST(PeriodTest, DaysAcrossDaylightSavingChangesAreLocalDays) {
   absl::TimeZone london;
   ASSERT_TRUE(absl::LoadTimeZone("Europe/London", &london));
   // 2026-03-29 has 23 hours in London, 2026-10-25 has 25.
-  PeriodBounds spring = PeriodAt(
-      absl::FromCivil(absl::CivilSecond(2026, 3, 29, 12, 0, 0), london), "day", london);
+  PeriodBounds spring =
+      PeriodAt(absl::FromCivil(absl::CivilSecond(2026, 3, 29, 12, 0, 0), london), "day", london);
   EXPECT_EQ(spring.end - spring.start, absl::Hours(23));
-  PeriodBounds autumn = PeriodAt(
-      absl::FromCivil(absl::CivilSecond(2026, 10, 25, 12, 0, 0), london), "day", london);
+  PeriodBounds autumn =
+      PeriodAt(absl::FromCivil(absl::CivilSecond(2026, 10, 25, 12, 0, 0), london), "day", london);
   EXPECT_EQ(autumn.end - autumn.start, absl::Hours(25));
   // October's month is 31 days and one hour long.
-  PeriodBounds october = PeriodAt(
-      absl::FromCivil(absl::CivilSecond(2026, 10, 10, 0, 0, 0), london), "month", london);
+  PeriodBounds october =
+      PeriodAt(absl::FromCivil(absl::CivilSecond(2026, 10, 10, 0, 0, 0), london), "month", london);
   EXPECT_EQ(october.end - october.start, absl::Hours(31 * 24 + 1));
   EXPECT_EQ(absl::FormatTime("%Y-%m-%d %H:%M %Z", october.end, london), "2026-11-01 00:00 GMT");
 }

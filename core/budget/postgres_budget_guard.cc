@@ -200,7 +200,8 @@ absl::StatusOr<BudgetState> PostgresBudgetGuard::GetTotals(const Practice& pract
   return ReadState(practice, /*by_model=*/false);
 }
 
-absl::StatusOr<BudgetState> PostgresBudgetGuard::ReadState(const Practice& practice, bool by_model) {
+absl::StatusOr<BudgetState> PostgresBudgetGuard::ReadState(const Practice& practice,
+                                                           bool by_model) {
   const absl::Time now = clock_.Now();
   const PeriodBounds bounds =
       PeriodAt(now, OptionsFor(options_, practice).period, practice.time_zone);

@@ -21,8 +21,7 @@ namespace {
 
 constexpr double kMaxUsdPerMtok = 10000;
 
-absl::Status Invalid(absl::string_view source, absl::string_view where,
-                     absl::string_view what) {
+absl::Status Invalid(absl::string_view source, absl::string_view where, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("pricing file ", source, ": ", where, " ", what));
 }
 
@@ -40,14 +39,13 @@ const PricingTable& PricingTable::Default() {
   return *kDefault;
 }
 
-absl::StatusOr<PricingTable> PricingTable::Parse(absl::string_view json,
-                                                 absl::string_view source) {
+absl::StatusOr<PricingTable> PricingTable::Parse(absl::string_view json, absl::string_view source) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "pricing file ", source, " is not valid JSON at offset ", doc.GetErrorOffset(), ": ",
-        rapidjson::GetParseError_En(doc.GetParseError())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pricing file ", source, " is not valid JSON at offset ", doc.GetErrorOffset(),
+                     ": ", rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject()) return Invalid(source, "the top level", "must be an object");
   PricingTable table;
@@ -59,8 +57,7 @@ absl::StatusOr<PricingTable> PricingTable::Parse(absl::string_view json,
                      "is unknown (expected \"models\" and \"downgrade\")");
     }
   }
-  if (!doc.HasMember("models") || !doc["models"].IsObject() ||
-      doc["models"].MemberCount() == 0) {
+  if (!doc.HasMember("models") || !doc["models"].IsObject() || doc["models"].MemberCount() == 0) {
     return Invalid(source, "\"models\"", "must be an object with at least one model");
   }
   for (const auto& m : doc["models"].GetObject()) {
@@ -115,15 +112,17 @@ absl::StatusOr<PricingTable> PricingTable::Parse(absl::string_view json,
                        absl::StrCat("names \"", rule.to, "\", which has no price in \"models\""));
       }
       for (const auto& from : r["from"].GetArray()) {
-        if (!from.IsString()) return Invalid(source, absl::StrCat(where, ".from"), "must hold model names");
+        if (!from.IsString())
+          return Invalid(source, absl::StrCat(where, ".from"), "must hold model names");
         std::string model = from.GetString();
         if (model == rule.to) {
           return Invalid(source, absl::StrCat(where, ".from"),
                          absl::StrCat("downgrades \"", model, "\" to itself"));
         }
         if (!seen.insert(model).second) {
-          return Invalid(source, absl::StrCat(where, ".from"),
-                         absl::StrCat("names \"", model, "\", which an earlier rule already names"));
+          return Invalid(
+              source, absl::StrCat(where, ".from"),
+              absl::StrCat("names \"", model, "\", which an earlier rule already names"));
         }
         rule.from.push_back(std::move(model));
       }
@@ -150,11 +149,11 @@ absl::Status PricingTable::Require(absl::string_view model) const {
   if (Find(model) != nullptr) return absl::OkStatus();
   std::vector<std::string> known;
   for (const auto& [name, price] : models_) known.push_back(name);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "model '", model, "' has no price in the pricing file ", source_,
-      ", so its spend could not be counted. Add it to a pricing file (--pricing_file, "
-      "VET_PRICING_FILE; use 0 for a free local model). Priced models: ",
-      absl::StrJoin(known, ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat("model '", model, "' has no price in the pricing file ", source_,
+                   ", so its spend could not be counted. Add it to a pricing file (--pricing_file, "
+                   "VET_PRICING_FILE; use 0 for a free local model). Priced models: ",
+                   absl::StrJoin(known, ", ")));
 }
 
 int64_t PricingTable::CostMicros(absl::string_view model, int64_t prompt, int64_t cached,

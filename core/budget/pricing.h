@@ -46,8 +46,7 @@ class PricingTable {
   // which entry and field is wrong (kInvalidArgument): a price that is not
   // a number from 0 to 10000, an unknown field, a rule whose target has no
   // price or that lists a model twice.
-  static absl::StatusOr<PricingTable> Parse(absl::string_view json,
-                                            absl::string_view source);
+  static absl::StatusOr<PricingTable> Parse(absl::string_view json, absl::string_view source);
   // Reads and parses `path`; kNotFound when it cannot be read.
   static absl::StatusOr<PricingTable> FromFile(const std::string& path);
 

@@ -78,8 +78,8 @@ absl::StatusOr<std::unique_ptr<SqliteBudgetGuard>> SqliteBudgetGuard::Open(
   storage_options.busy_timeout = sqlite_options.busy_timeout;
   VET_ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db,
                        storage::SqliteDatabase::Open(path, storage_options));
-  std::unique_ptr<SqliteBudgetGuard> guard(new SqliteBudgetGuard(
-      path, std::move(db), std::move(options), sqlite_options, clock));
+  std::unique_ptr<SqliteBudgetGuard> guard(
+      new SqliteBudgetGuard(path, std::move(db), std::move(options), sqlite_options, clock));
   absl::Status s;
   {
     absl::MutexLock lock(&guard->mu_);
@@ -92,16 +92,15 @@ absl::StatusOr<std::unique_ptr<SqliteBudgetGuard>> SqliteBudgetGuard::Open(
     }
   }
   if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot open budget database '", path, "': ", s.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open budget database '", path, "': ", s.message()));
   }
   return guard;
 }
 
-SqliteBudgetGuard::SqliteBudgetGuard(
-    std::string path, std::unique_ptr<storage::SqliteDatabase> db,
-    BudgetOptions options, SqliteBudgetOptions sqlite_options,
-    const Clock& clock)
+SqliteBudgetGuard::SqliteBudgetGuard(std::string path, std::unique_ptr<storage::SqliteDatabase> db,
+                                     BudgetOptions options, SqliteBudgetOptions sqlite_options,
+                                     const Clock& clock)
     : path_(std::move(path)),
       options_(std::move(options)),
       sqlite_options_(sqlite_options),
@@ -111,54 +110,48 @@ SqliteBudgetGuard::SqliteBudgetGuard(
 SqliteBudgetGuard::~SqliteBudgetGuard() = default;
 
 absl::Status SqliteBudgetGuard::InitSchema() {
-  return storage::MigrateSchema(
-      *db_, kSchemaVersion, [this](int64_t found) -> absl::Status {
-        mu_.AssertHeld();
-        if (found == 1) {
-          // Version 2 added the cached-token and sandbox-time columns.
-          VET_RETURN_IF_ERROR(db_->Exec(
-              "ALTER TABLE ledger"
-              " ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;"
-              "ALTER TABLE ledger"
-              " ADD COLUMN sandbox_millis INTEGER NOT NULL DEFAULT 0;"));
-        }
-        return db_->Exec(kSchema);
-      });
+  return storage::MigrateSchema(*db_, kSchemaVersion, [this](int64_t found) -> absl::Status {
+    mu_.AssertHeld();
+    if (found == 1) {
+      // Version 2 added the cached-token and sandbox-time columns.
+      VET_RETURN_IF_ERROR(
+          db_->Exec("ALTER TABLE ledger"
+                    " ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE ledger"
+                    " ADD COLUMN sandbox_millis INTEGER NOT NULL DEFAULT 0;"));
+    }
+    return db_->Exec(kSchema);
+  });
 }
 
 absl::Status SqliteBudgetGuard::SweepExpired(absl::Time now) {
   const int64_t at = Micros(now);
   // Set-based, in the caller's transaction: record, give back, then delete.
   VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
-          " reservation_id, at)"
-          " SELECT practice_id, period_start, 'expire', model, micros, id, ?"
-          " FROM reservations WHERE expires_at < ?")
-          .Bind(at)
-          .Bind(at)
-          .Run());
-  VET_RETURN_IF_ERROR(
       SqliteStatement(*db_,
-                      "UPDATE budget_periods SET reserved = reserved - ("
-                      "  SELECT COALESCE(SUM(r.micros), 0) FROM reservations r"
-                      "  WHERE r.practice_id = budget_periods.practice_id"
-                      "    AND r.period_start = budget_periods.period_start"
-                      "    AND r.expires_at < ?1)"
-                      " WHERE EXISTS (SELECT 1 FROM reservations r"
-                      "  WHERE r.practice_id = budget_periods.practice_id"
-                      "    AND r.period_start = budget_periods.period_start"
-                      "    AND r.expires_at < ?1)")
+                      "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
+                      " reservation_id, at)"
+                      " SELECT practice_id, period_start, 'expire', model, micros, id, ?"
+                      " FROM reservations WHERE expires_at < ?")
+          .Bind(at)
           .Bind(at)
           .Run());
-  return SqliteStatement(*db_, "DELETE FROM reservations WHERE expires_at < ?")
-      .Bind(at)
-      .Run();
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "UPDATE budget_periods SET reserved = reserved - ("
+                                      "  SELECT COALESCE(SUM(r.micros), 0) FROM reservations r"
+                                      "  WHERE r.practice_id = budget_periods.practice_id"
+                                      "    AND r.period_start = budget_periods.period_start"
+                                      "    AND r.expires_at < ?1)"
+                                      " WHERE EXISTS (SELECT 1 FROM reservations r"
+                                      "  WHERE r.practice_id = budget_periods.practice_id"
+                                      "    AND r.period_start = budget_periods.period_start"
+                                      "    AND r.expires_at < ?1)")
+                          .Bind(at)
+                          .Run());
+  return SqliteStatement(*db_, "DELETE FROM reservations WHERE expires_at < ?").Bind(at).Run();
 }
 
-BudgetState SqliteBudgetGuard::StateOf(const Practice& practice,
-                                       const PeriodBounds& bounds,
+BudgetState SqliteBudgetGuard::StateOf(const Practice& practice, const PeriodBounds& bounds,
                                        int64_t spent, int64_t reserved) const {
   return ComputeBudgetState(practice, options_, bounds, spent, reserved);
 }
@@ -172,16 +165,15 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::GetTotals(const Practice& practic
 }
 
 absl::StatusOr<BudgetState> SqliteBudgetGuard::ReadState(const Practice& practice, bool by_model) {
-  PeriodBounds bounds = PeriodAt(
-      clock_.Now(), OptionsFor(options_, practice).period, practice.time_zone);
+  PeriodBounds bounds =
+      PeriodAt(clock_.Now(), OptionsFor(options_, practice).period, practice.time_zone);
   const int64_t period = Micros(bounds.start);
   absl::MutexLock lock(&mu_);
   // A read transaction, so the totals and the per-model sums are one snapshot.
   // It ends when this function returns, after the statements below are
   // finalized (rolled back: it wrote nothing).
-  VET_ASSIGN_OR_RETURN(
-      SqliteTransaction snapshot,
-      SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kRead));
+  VET_ASSIGN_OR_RETURN(SqliteTransaction snapshot,
+                       SqliteTransaction::Begin(*db_, SqliteTransaction::Mode::kRead));
   SqliteStatement totals(*db_,
                          "SELECT spent, reserved FROM budget_periods"
                          " WHERE practice_id = ? AND period_start = ?");
@@ -189,22 +181,19 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::ReadState(const Practice& practic
   VET_ASSIGN_OR_RETURN(bool row, totals.Step());
   // Holds that have expired but were not swept yet (a sweep needs a write
   // transaction; the next Reserve makes it) are not counted as reserved.
-  SqliteStatement expired(
-      *db_,
-      "SELECT COALESCE(SUM(micros), 0) FROM reservations"
-      " WHERE practice_id = ? AND period_start = ? AND expires_at < ?");
+  SqliteStatement expired(*db_,
+                          "SELECT COALESCE(SUM(micros), 0) FROM reservations"
+                          " WHERE practice_id = ? AND period_start = ? AND expires_at < ?");
   expired.Bind(practice.id).Bind(period).Bind(Micros(clock_.Now()));
   VET_ASSIGN_OR_RETURN(bool has_expired, expired.Step());
   const int64_t stale = has_expired ? expired.Int(0) : 0;
-  BudgetState state =
-      StateOf(practice, bounds, row ? totals.Int(0) : 0,
-              row ? std::max<int64_t>(0, totals.Int(1) - stale) : 0);
+  BudgetState state = StateOf(practice, bounds, row ? totals.Int(0) : 0,
+                              row ? std::max<int64_t>(0, totals.Int(1) - stale) : 0);
   if (!by_model) return state;
-  SqliteStatement models(
-      *db_,
-      "SELECT model, SUM(micros) FROM ledger"
-      " WHERE practice_id = ? AND period_start = ? AND kind = 'commit'"
-      "   AND micros > 0 GROUP BY model");
+  SqliteStatement models(*db_,
+                         "SELECT model, SUM(micros) FROM ledger"
+                         " WHERE practice_id = ? AND period_start = ? AND kind = 'commit'"
+                         "   AND micros > 0 GROUP BY model");
   models.Bind(practice.id).Bind(period);
   while (true) {
     VET_ASSIGN_OR_RETURN(bool more, models.Step());
@@ -214,8 +203,8 @@ absl::StatusOr<BudgetState> SqliteBudgetGuard::ReadState(const Practice& practic
   return state;
 }
 
-absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
-    const Practice& practice, int64_t micros, const std::string& model) {
+absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(const Practice& practice, int64_t micros,
+                                                       const std::string& model) {
   if (micros < 0) {
     return absl::InvalidArgumentError("a reservation cannot be negative");
   }
@@ -229,15 +218,13 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
 
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_));
   VET_RETURN_IF_ERROR(SweepExpired(now));
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT OR IGNORE INTO budget_periods"
-          " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
-          .Bind(practice.id)
-          .Bind(period)
-          .Bind(practice.time_zone.name())
-          .Run());
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "INSERT OR IGNORE INTO budget_periods"
+                                      " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
+                          .Bind(practice.id)
+                          .Bind(period)
+                          .Bind(practice.time_zone.name())
+                          .Run());
   BudgetState limits = StateOf(practice, bounds, 0, 0);
   const int64_t cap = CapMicros(limits.limit_micros, limits.hard_cap);
   SqliteStatement hold(*db_,
@@ -266,24 +253,21 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
     VET_RETURN_IF_ERROR(txn.Commit());
     return BudgetDenied(practice, s, micros);
   }
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "INSERT INTO reservations"
+                                      " (id, practice_id, period_start, micros, model, expires_at)"
+                                      " VALUES (?, ?, ?, ?, ?, ?)")
+                          .Bind(r.id)
+                          .Bind(practice.id)
+                          .Bind(period)
+                          .Bind(micros)
+                          .Bind(model)
+                          .Bind(Micros(now + sqlite_options_.reservation_ttl))
+                          .Run());
   VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT INTO reservations"
-          " (id, practice_id, period_start, micros, model, expires_at)"
-          " VALUES (?, ?, ?, ?, ?, ?)")
-          .Bind(r.id)
-          .Bind(practice.id)
-          .Bind(period)
-          .Bind(micros)
-          .Bind(model)
-          .Bind(Micros(now + sqlite_options_.reservation_ttl))
-          .Run());
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
-          " reservation_id, at) VALUES (?, ?, 'reserve', ?, ?, ?, ?)")
+      SqliteStatement(*db_,
+                      "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
+                      " reservation_id, at) VALUES (?, ?, 'reserve', ?, ?, ?, ?)")
           .Bind(practice.id)
           .Bind(period)
           .Bind(model)
@@ -295,10 +279,8 @@ absl::StatusOr<Reservation> SqliteBudgetGuard::Reserve(
   return r;
 }
 
-absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
-                                       const Spend& spend) {
-  if (spend.micros < 0)
-    return absl::InvalidArgumentError("spend cannot be negative");
+absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation, const Spend& spend) {
+  if (spend.micros < 0) return absl::InvalidArgumentError("spend cannot be negative");
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   VET_ASSIGN_OR_RETURN(auto txn, SqliteTransaction::Begin(*db_));
@@ -309,9 +291,8 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
     committed.Bind(reservation.id);
     VET_ASSIGN_OR_RETURN(bool already, committed.Step());
     if (already) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("reservation ", reservation.id,
-                       " is already settled (committed or released)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "reservation ", reservation.id, " is already settled (committed or released)"));
     }
   }
   SqliteStatement take(*db_,
@@ -325,55 +306,49 @@ absl::Status SqliteBudgetGuard::Commit(const Reservation& reservation,
     int64_t held_period = take.Int(1);
     int64_t held = take.Int(2);
     VET_RETURN_IF_ERROR(take.Run());
-    VET_RETURN_IF_ERROR(
-        SqliteStatement(*db_,
-                        "UPDATE budget_periods SET reserved = reserved - ?"
-                        " WHERE practice_id = ? AND period_start = ?")
-            .Bind(held)
-            .Bind(practice_id)
-            .Bind(held_period)
-            .Run());
+    VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                        "UPDATE budget_periods SET reserved = reserved - ?"
+                                        " WHERE practice_id = ? AND period_start = ?")
+                            .Bind(held)
+                            .Bind(practice_id)
+                            .Bind(held_period)
+                            .Run());
   }
   // An expired or unknown reservation still spent money: record it, in the
   // period the spend happened in.
   const absl::TimeZone tz = reservation.time_zone;
   const int64_t period = Micros(PeriodAt(now, reservation.period, tz).start);
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT OR IGNORE INTO budget_periods"
-          " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
-          .Bind(practice_id)
-          .Bind(period)
-          .Bind(tz.name())
-          .Run());
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(*db_,
-                      "UPDATE budget_periods SET spent = spent + ?"
-                      " WHERE practice_id = ? AND period_start = ?")
-          .Bind(spend.micros)
-          .Bind(practice_id)
-          .Bind(period)
-          .Run());
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT INTO ledger (practice_id, period_start, kind, model,"
-          " prompt_tokens, cached_prompt_tokens, completion_tokens,"
-          " sandbox_millis, micros, question_id, reservation_id, at)"
-          " VALUES (?, ?, 'commit', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .Bind(practice_id)
-          .Bind(period)
-          .Bind(spend.model)
-          .Bind(spend.prompt_tokens)
-          .Bind(spend.cached_prompt_tokens)
-          .Bind(spend.completion_tokens)
-          .Bind(spend.sandbox_millis)
-          .Bind(spend.micros)
-          .Bind(spend.question_id)
-          .Bind(reservation.id)
-          .Bind(Micros(now))
-          .Run());
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "INSERT OR IGNORE INTO budget_periods"
+                                      " (practice_id, period_start, time_zone) VALUES (?, ?, ?)")
+                          .Bind(practice_id)
+                          .Bind(period)
+                          .Bind(tz.name())
+                          .Run());
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "UPDATE budget_periods SET spent = spent + ?"
+                                      " WHERE practice_id = ? AND period_start = ?")
+                          .Bind(spend.micros)
+                          .Bind(practice_id)
+                          .Bind(period)
+                          .Run());
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "INSERT INTO ledger (practice_id, period_start, kind, model,"
+                                      " prompt_tokens, cached_prompt_tokens, completion_tokens,"
+                                      " sandbox_millis, micros, question_id, reservation_id, at)"
+                                      " VALUES (?, ?, 'commit', ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                          .Bind(practice_id)
+                          .Bind(period)
+                          .Bind(spend.model)
+                          .Bind(spend.prompt_tokens)
+                          .Bind(spend.cached_prompt_tokens)
+                          .Bind(spend.completion_tokens)
+                          .Bind(spend.sandbox_millis)
+                          .Bind(spend.micros)
+                          .Bind(spend.question_id)
+                          .Bind(reservation.id)
+                          .Bind(Micros(now))
+                          .Run());
   return txn.Commit();
 }
 
@@ -389,27 +364,24 @@ absl::Status SqliteBudgetGuard::Release(const Reservation& reservation) {
   VET_ASSIGN_OR_RETURN(bool open, take.Step());
   if (!open) {
     return absl::FailedPreconditionError(
-        absl::StrCat("reservation ", reservation.id,
-                     " is not open (already settled or expired)"));
+        absl::StrCat("reservation ", reservation.id, " is not open (already settled or expired)"));
   }
   std::string practice_id = take.Text(0);
   int64_t period = take.Int(1);
   int64_t held = take.Int(2);
   std::string model = take.Text(3);
   VET_RETURN_IF_ERROR(take.Run());
+  VET_RETURN_IF_ERROR(SqliteStatement(*db_,
+                                      "UPDATE budget_periods SET reserved = reserved - ?"
+                                      " WHERE practice_id = ? AND period_start = ?")
+                          .Bind(held)
+                          .Bind(practice_id)
+                          .Bind(period)
+                          .Run());
   VET_RETURN_IF_ERROR(
       SqliteStatement(*db_,
-                      "UPDATE budget_periods SET reserved = reserved - ?"
-                      " WHERE practice_id = ? AND period_start = ?")
-          .Bind(held)
-          .Bind(practice_id)
-          .Bind(period)
-          .Run());
-  VET_RETURN_IF_ERROR(
-      SqliteStatement(
-          *db_,
-          "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
-          " reservation_id, at) VALUES (?, ?, 'release', ?, ?, ?, ?)")
+                      "INSERT INTO ledger (practice_id, period_start, kind, model, micros,"
+                      " reservation_id, at) VALUES (?, ?, 'release', ?, ?, ?, ?)")
           .Bind(practice_id)
           .Bind(period)
           .Bind(model)

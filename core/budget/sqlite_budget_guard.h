@@ -82,8 +82,7 @@ class SqliteBudgetGuard final : public BudgetGuard {
   // spend recorded, and its hold is not subtracted twice. Committing a
   // reservation already committed or released returns kFailedPrecondition
   // and records nothing.
-  absl::Status Commit(const Reservation& reservation,
-                      const Spend& spend) override;
+  absl::Status Commit(const Reservation& reservation, const Spend& spend) override;
 
   // kFailedPrecondition if the reservation is not open (already settled or
   // expired). Releasing a reservation of 0 is always OK.
@@ -92,17 +91,15 @@ class SqliteBudgetGuard final : public BudgetGuard {
  private:
   // GetState, with or without the sums by model.
   absl::StatusOr<BudgetState> ReadState(const Practice& practice, bool by_model);
-  SqliteBudgetGuard(std::string path,
-                    std::unique_ptr<storage::SqliteDatabase> db,
-                    BudgetOptions options, SqliteBudgetOptions sqlite_options,
-                    const Clock& clock);
+  SqliteBudgetGuard(std::string path, std::unique_ptr<storage::SqliteDatabase> db,
+                    BudgetOptions options, SqliteBudgetOptions sqlite_options, const Clock& clock);
 
   absl::Status InitSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Releases reservations whose expires_at is before `now`. Call inside a
   // write transaction.
   absl::Status SweepExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  BudgetState StateOf(const Practice& practice, const PeriodBounds& bounds,
-                      int64_t spent, int64_t reserved) const;
+  BudgetState StateOf(const Practice& practice, const PeriodBounds& bounds, int64_t spent,
+                      int64_t reserved) const;
 
   const std::string path_;
   const BudgetOptions options_;

@@ -34,8 +34,7 @@ Practice MakePractice(int64_t limit_micros) {
 }
 
 absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s),
-                         absl::UTCTimeZone());
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
 }
 
 class SqliteBudgetGuardTest : public ::testing::Test {
@@ -48,8 +47,8 @@ class SqliteBudgetGuardTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<SqliteBudgetGuard> OpenGuard(
-      BudgetOptions options = {}, SqliteBudgetOptions sqlite = {}) {
+  std::unique_ptr<SqliteBudgetGuard> OpenGuard(BudgetOptions options = {},
+                                               SqliteBudgetOptions sqlite = {}) {
     auto guard = SqliteBudgetGuard::Open(path_, options, clock_, sqlite);
     EXPECT_THAT(guard, IsOk());
     return guard.ok() ? std::move(guard).value() : nullptr;
@@ -60,8 +59,7 @@ class SqliteBudgetGuardTest : public ::testing::Test {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error),
-              SQLITE_OK)
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
         << (error ? error : "");
     sqlite3_free(error);
     sqlite3_close(db);
@@ -70,8 +68,7 @@ class SqliteBudgetGuardTest : public ::testing::Test {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr),
-              SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
     int64_t value = -1;
     if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
@@ -87,12 +84,10 @@ class SqliteBudgetGuardTest : public ::testing::Test {
 TEST_F(SqliteBudgetGuardTest, RefusesANewerSchemaVersion) {
   { ASSERT_NE(OpenGuard(), nullptr); }
   ExecSql("UPDATE schema_version SET version = 99");
-  EXPECT_THAT(
-      SqliteBudgetGuard::Open(path_, {}, clock_),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 99")));
-  EXPECT_THAT(
-      SqliteBudgetGuard::Open(path_, {}, clock_),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path_)));
+  EXPECT_THAT(SqliteBudgetGuard::Open(path_, {}, clock_),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 99")));
+  EXPECT_THAT(SqliteBudgetGuard::Open(path_, {}, clock_),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path_)));
 }
 
 TEST_F(SqliteBudgetGuardTest, OpenFailureNamesThePath) {
@@ -101,9 +96,8 @@ TEST_F(SqliteBudgetGuardTest, OpenFailureNamesThePath) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(bad)));
   BudgetOptions options;
   options.period = "week";
-  EXPECT_THAT(
-      SqliteBudgetGuard::Open(path_, options, clock_),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
+  EXPECT_THAT(SqliteBudgetGuard::Open(path_, options, clock_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BUDGET_PERIOD")));
 }
 
 TEST_F(SqliteBudgetGuardTest, CommittedSpendSurvivesKillDashNine) {
@@ -124,8 +118,7 @@ TEST_F(SqliteBudgetGuardTest, CommittedSpendSurvivesKillDashNine) {
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status))
-      << "child exited with " << WEXITSTATUS(status);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
   auto guard = OpenGuard();
   ASSERT_NE(guard, nullptr);
@@ -160,9 +153,11 @@ TEST_F(SqliteBudgetGuardTest, UpgradesAVersionOneFileKeepingItsSpend) {
   )sql");
   const int64_t period = absl::ToUnixMicros(Utc(2026, 11, 1, 0, 0, 0));
   ExecSql(absl::StrCat(
-      "INSERT INTO budget_periods VALUES ('clinic', ", period, ", 'UTC', 1234, 0);"
+      "INSERT INTO budget_periods VALUES ('clinic', ", period,
+      ", 'UTC', 1234, 0);"
       "INSERT INTO ledger (practice_id, period_start, kind, model, micros, reservation_id, at)"
-      " VALUES ('clinic', ", period, ", 'commit', 'old-model', 1234, 'r1', 0);"));
+      " VALUES ('clinic', ",
+      period, ", 'commit', 'old-model', 1234, 'r1', 0);"));
   auto guard = OpenGuard();
   ASSERT_NE(guard, nullptr);
   Practice p = MakePractice(10'000);

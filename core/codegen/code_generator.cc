@@ -7,12 +7,10 @@
 
 namespace vet::codegen {
 
-absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator,
-                                             const CodeRequest& request,
+absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator, const CodeRequest& request,
                                              CancellationToken& cancel) {
-  return AwaitCallback<absl::StatusOr<GeneratedCode>>([&](GenerateCallback done) {
-    generator.GenerateAsync(request, cancel, std::move(done));
-  });
+  return AwaitCallback<absl::StatusOr<GeneratedCode>>(
+      [&](GenerateCallback done) { generator.GenerateAsync(request, cancel, std::move(done)); });
 }
 
 }  // namespace vet::codegen

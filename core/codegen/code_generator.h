@@ -143,8 +143,7 @@ class CodeGenerator {
 
 // GenerateAsync, waiting for its outcome: Generate for generators whose
 // GenerateAsync is the real one.
-absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator,
-                                             const CodeRequest& request,
+absl::StatusOr<GeneratedCode> AwaitGenerated(CodeGenerator& generator, const CodeRequest& request,
                                              CancellationToken& cancel);
 
 }  // namespace vet::codegen

@@ -34,9 +34,7 @@ std::string FullTurn(const PriorTurn& turn) {
 
 }  // namespace
 
-int64_t EstimateTokens(absl::string_view text) {
-  return static_cast<int64_t>(text.size() + 2) / 3;
-}
+int64_t EstimateTokens(absl::string_view text) { return static_cast<int64_t>(text.size() + 2) / 3; }
 
 std::string CompressTurn(const PriorTurn& turn) {
   std::string intent;

@@ -30,13 +30,12 @@ absl::string_view ModelPromptTemplate();
 
 namespace {
 
-constexpr const char* kAllowedModules[] = {
-    "pandas", "numpy",       "math",      "statistics", "datetime",
-    "re",     "collections", "itertools", "matplotlib"};
+constexpr const char* kAllowedModules[] = {"pandas",      "numpy",     "math",
+                                           "statistics",  "datetime",  "re",
+                                           "collections", "itertools", "matplotlib"};
 
 std::string TypeForPrompt(const data::ColumnSpec& spec) {
-  if (spec.type == data::FieldType::kRef)
-    return absl::StrCat("id, refers to ", spec.references);
+  if (spec.type == data::FieldType::kRef) return absl::StrCat("id, refers to ", spec.references);
   return std::string(data::FieldTypeName(spec.type));
 }
 
@@ -45,8 +44,8 @@ std::string TypeForPrompt(const data::ColumnSpec& spec) {
 std::string DescribeForPrompt(const data::DatasetDescription& dataset) {
   std::string out;
   for (const data::TableDescription& table : dataset.tables) {
-    absl::StrAppend(&out, "- ", table.name, " (", table.row_count, " rows): ",
-                    table.description, "\n");
+    absl::StrAppend(&out, "- ", table.name, " (", table.row_count, " rows): ", table.description,
+                    "\n");
     for (const data::ColumnDescription& column : table.columns) {
       if (!column.present) continue;
       const data::ColumnSpec& spec = column.spec;
@@ -73,7 +72,6 @@ std::string Fill(absl::string_view section,
   return std::string(absl::StripAsciiWhitespace(text));
 }
 
-
 }  // namespace
 
 namespace internal {
@@ -85,8 +83,7 @@ std::string PromptSection(absl::string_view name) {
   if (start == absl::string_view::npos) return "";
   start += marker.size();
   size_t end = text.find("\n=== ", start);
-  return std::string(
-      text.substr(start, end == absl::string_view::npos ? end : end - start));
+  return std::string(text.substr(start, end == absl::string_view::npos ? end : end - start));
 }
 
 std::string ExtractCode(absl::string_view reply) {
@@ -101,9 +98,9 @@ std::string ExtractCode(absl::string_view reply) {
   size_t line_end = reply.find('\n', open);
   if (line_end == absl::string_view::npos) return "";
   size_t close = reply.find("```", line_end + 1);
-  absl::string_view code = reply.substr(
-      line_end + 1,
-      close == absl::string_view::npos ? absl::string_view::npos : close - line_end - 1);
+  absl::string_view code =
+      reply.substr(line_end + 1, close == absl::string_view::npos ? absl::string_view::npos
+                                                                  : close - line_end - 1);
   return std::string(absl::StripTrailingAsciiWhitespace(code)) + "\n";
 }
 
@@ -113,9 +110,10 @@ absl::Status CheckImports(absl::string_view code) {
     ++number;
     absl::string_view text = absl::StripLeadingAsciiWhitespace(line);
     if (absl::StrContains(text, "__import__") || absl::StrContains(text, "importlib")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", number, " imports dynamically (__import__ or importlib), "
-          "which is not allowed"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number,
+                       " imports dynamically (__import__ or importlib), "
+                       "which is not allowed"));
     }
     std::vector<std::string> modules;
     if (absl::ConsumePrefix(&text, "import ")) {
@@ -132,10 +130,10 @@ absl::Status CheckImports(absl::string_view code) {
       bool allowed = std::any_of(std::begin(kAllowedModules), std::end(kAllowedModules),
                                  [&](const char* a) { return module == a; });
       if (!allowed) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "line ", number, " imports ", module,
-            ", which is not allowed (only pandas, numpy, math, statistics, "
-            "datetime, re, collections, itertools and matplotlib)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", number, " imports ", module,
+                         ", which is not allowed (only pandas, numpy, math, statistics, "
+                         "datetime, re, collections, itertools and matplotlib)"));
       }
     }
   }
@@ -144,19 +142,16 @@ absl::Status CheckImports(absl::string_view code) {
 
 }  // namespace internal
 
-ModelCodeGenerator::ModelCodeGenerator(Options options,
-                                       std::unique_ptr<ChatClient> client)
+ModelCodeGenerator::ModelCodeGenerator(Options options, std::unique_ptr<ChatClient> client)
     : options_(std::move(options)), client_(std::move(client)) {}
 
 std::vector<ChatMessage> ModelCodeGenerator::Prompt(const CodeRequest& request) const {
   std::vector<ChatMessage> messages;
-  messages.push_back(
-      {"system",
-       Fill("system",
-            {{"as_of", absl::FormatCivilTime(request.as_of)},
-             {"schema", request.dataset != nullptr ? DescribeForPrompt(*request.dataset)
-                                                   : std::string("(not available)")},
-             {"metrics", MetricDefinitionsForPrompt()}})});
+  messages.push_back({"system", Fill("system", {{"as_of", absl::FormatCivilTime(request.as_of)},
+                                                {"schema", request.dataset != nullptr
+                                                               ? DescribeForPrompt(*request.dataset)
+                                                               : std::string("(not available)")},
+                                                {"metrics", MetricDefinitionsForPrompt()}})});
   const ContextWindow window = BuildContextWindow(request.history, options_.context_tokens);
   if (!window.text.empty()) {
     std::string turns = window.text;
@@ -183,8 +178,8 @@ CostEstimate ModelCodeGenerator::Estimate(const CodeRequest& request) const {
   for (const ChatMessage& m : Prompt(request)) prompt += EstimateTokens(m.content) + 4;
   // A repair of the check (see Generate) may call the model twice.
   const std::string& model = ModelFor(request);
-  return {model, 2 * options_.pricing->CostMicros(model, prompt, 0,
-                                                  options_.max_completion_tokens)};
+  return {model,
+          2 * options_.pricing->CostMicros(model, prompt, 0, options_.max_completion_tokens)};
 }
 
 // One GenerateAsync: up to two calls (the second when the first reply's
@@ -250,10 +245,9 @@ void ModelCodeGenerator::Call(std::shared_ptr<Generation> g) {
     g->span->SetAttribute("vet.model_call", static_cast<int64_t>(g->call));
   }
   if (parent.has_value()) g->chat.traceparent = FormatTraceparent(g->span->context());
-  client_->CompleteAsync(g->chat, g->callbacks, *g->cancel,
-                         [this, g](absl::StatusOr<ChatResponse> reply) {
-                           OnReply(g, std::move(reply));
-                         });
+  client_->CompleteAsync(
+      g->chat, g->callbacks, *g->cancel,
+      [this, g](absl::StatusOr<ChatResponse> reply) { OnReply(g, std::move(reply)); });
 }
 
 void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
@@ -304,13 +298,12 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
   out.code = internal::ExtractCode(reply.content);
   // The model wrote placeholders where the question named a person: the
   // values go back in here, for the sandbox, after the check.
-  absl::Status checked =
-      reply.finish_reason == "length"
-          ? absl::InvalidArgumentError(absl::StrCat(
-                "the reply was cut off at the limit of ", options_.max_completion_tokens,
-                " tokens; write shorter code"))
-      : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
-                         : internal::CheckImports(out.code);
+  absl::Status checked = reply.finish_reason == "length"
+                             ? absl::InvalidArgumentError(absl::StrCat(
+                                   "the reply was cut off at the limit of ",
+                                   options_.max_completion_tokens, " tokens; write shorter code"))
+                         : out.code.empty() ? absl::InvalidArgumentError("the reply held no code")
+                                            : internal::CheckImports(out.code);
   out.code = g->redaction->Reveal(out.code);
   // A reply the check refused is a failed call, though the server answered.
   span->SetStatus(checked);
@@ -322,12 +315,12 @@ void ModelCodeGenerator::OnReply(std::shared_ptr<Generation> g,
   }
   if (g->call == 2) {
     GenerateCallback done = std::move(g->done);
-    return done(absl::FailedPreconditionError(absl::StrCat(
-        "the model's code did not pass the check twice: ", checked.message())));
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("the model's code did not pass the check twice: ", checked.message())));
   }
   if (request.on_retry) {
-    request.on_retry(absl::StrCat("the model's code did not pass the check (",
-                                  checked.message(), "); asking it again"));
+    request.on_retry(absl::StrCat("the model's code did not pass the check (", checked.message(),
+                                  "); asking it again"));
   }
   // One more call, with the reason.
   g->call = 2;
@@ -349,8 +342,8 @@ void ModelCodeGenerator::GenerateAsync(const CodeRequest& request, CancellationT
   g->callbacks.on_delta = request.on_code_delta;
   g->out.generator = "model";
   g->out.model = ModelFor(request);
-  g->redaction = std::make_unique<PersonalDataShield::Redaction>(
-      PersonalDataShield::For(request.personal));
+  g->redaction =
+      std::make_unique<PersonalDataShield::Redaction>(PersonalDataShield::For(request.personal));
   Call(std::move(g));
 }
 

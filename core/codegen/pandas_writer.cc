@@ -36,9 +36,7 @@ class Program {
     lines_.push_back(absl::StrCat(args...));
   }
   void Blank() { lines_.emplace_back(); }
-  std::string Text() const {
-    return absl::StrCat(absl::StrJoin(lines_, "\n"), "\n");
-  }
+  std::string Text() const { return absl::StrCat(absl::StrJoin(lines_, "\n"), "\n"); }
 
  private:
   std::vector<std::string> lines_;
@@ -48,8 +46,7 @@ std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
 
 std::string Plural(absl::string_view noun) {
   if (absl::EndsWith(noun, "species")) return std::string(noun);
-  if (absl::EndsWith(noun, "y"))
-    return absl::StrCat(noun.substr(0, noun.size() - 1), "ies");
+  if (absl::EndsWith(noun, "y")) return absl::StrCat(noun.substr(0, noun.size() - 1), "ies");
   if (absl::EndsWith(noun, "s")) return absl::StrCat(noun, "es");
   return absl::StrCat(noun, "s");
 }
@@ -85,16 +82,14 @@ struct Parts {
   std::string unit;     // "USD", "percent"
 };
 
-const Source& SourceOf(const Attribute& a, Base base) {
-  return *a.sources[static_cast<int>(base)];
-}
+const Source& SourceOf(const Attribute& a, Base base) { return *a.sources[static_cast<int>(base)]; }
 
 // Python for the attribute's value of each row of `df`.
 std::string SourceExpr(const Attribute& a, Base base) {
   const Source& s = SourceOf(a, base);
   if (s.table.empty()) return absl::StrCat("df[", PyStr(s.column), "]", s.transform);
-  return absl::StrCat("lookup(df[", PyStr(s.column), "], ", s.table, ", ",
-                      PyStr(s.key), ", ", PyStr(s.value), ")");
+  return absl::StrCat("lookup(df[", PyStr(s.column), "], ", s.table, ", ", PyStr(s.key), ", ",
+                      PyStr(s.value), ")");
 }
 
 std::string UnitLabel(absl::string_view unit) {
@@ -106,9 +101,8 @@ std::string FilterText(const QueryPlan& plan) {
   std::vector<std::string> clauses;
   for (const FilterClause& f : plan.filters) {
     const Attribute& a = *FindAttribute(f.attribute);
-    const std::string phrase = a.filter_phrase.empty()
-                                   ? absl::StrCat("with ", a.display, " {}")
-                                   : a.filter_phrase;
+    const std::string phrase =
+        a.filter_phrase.empty() ? absl::StrCat("with ", a.display, " {}") : a.filter_phrase;
     clauses.push_back(absl::StrReplaceAll(phrase, {{"{}", Values(f)}}));
   }
   if (!plan.staff_name.empty()) {
@@ -129,17 +123,14 @@ std::string Substitute(absl::string_view template_text, const Metric& metric,
   return absl::StrReplaceAll(template_text, replacements);
 }
 
-std::string ScaleTimes(int scale) {
-  return scale == 1 ? "" : absl::StrCat(scale, " * ");
-}
+std::string ScaleTimes(int scale) { return scale == 1 ? "" : absl::StrCat(scale, " * "); }
 
 std::string ChartTitle(const Parts& p) {
   std::string title = p.display;
   if (!p.key.empty()) absl::StrAppend(&title, " by ", p.key_display);
   absl::StrAppend(&title, FilterText(p.plan));
   if (p.plan.period) absl::StrAppend(&title, ", ", p.plan.period->Describe());
-  if (p.compared)
-    absl::StrAppend(&title, " vs ", p.plan.compare_period->Describe());
+  if (p.compared) absl::StrAppend(&title, " vs ", p.plan.compare_period->Describe());
   return title;
 }
 
@@ -231,8 +222,7 @@ void WriteAllTime(Program& py, const Parts& p) {
 void WriteHeader(Program& py, const Parts& p) {
   py.Line("# ", SummarizePlan(p.plan));
   py.Line("# ", p.metric.display, ": ", p.metric.definition, ".");
-  py.Line(
-      "# Written by the vet-analytics planner from the parse of the question.");
+  py.Line("# Written by the vet-analytics planner from the parse of the question.");
   py.Line("import numpy as np");
   py.Line("import pandas as pd");
   py.Blank();
@@ -250,10 +240,8 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("as_of = pd.Timestamp(", PyStr(FormatDay(*plan.as_of)), ")");
   }
   if (p.compared) {
-    py.Line("prev_start = pd.Timestamp(",
-            PyStr(FormatDay(plan.compare_period->start)), ")");
-    py.Line("prev_end = pd.Timestamp(",
-            PyStr(FormatDay(plan.compare_period->end)), ")");
+    py.Line("prev_start = pd.Timestamp(", PyStr(FormatDay(plan.compare_period->start)), ")");
+    py.Line("prev_end = pd.Timestamp(", PyStr(FormatDay(plan.compare_period->end)), ")");
     py.Line("prev_text = ", PyStr(plan.compare_period->Describe()));
   }
   if (p.metric.looks_back && plan.period) {
@@ -286,20 +274,22 @@ void WriteHeader(Program& py, const Parts& p) {
     const data::ColumnSpec* col = spec == nullptr ? nullptr : spec->FindColumn(column);
     if (col == nullptr || !col->optional) continue;
     py.Line("if ", table, "[", PyStr(column), "].isna().all():");
-    py.Line("    decline = ", PyStr(absl::StrCat("The practice's data has no ", table, ".",
-                                                  column, " values (its export had none), which ",
-                                                  "keeping only ", a->display, " ", Values(f),
-                                                  " needs.")));
+    py.Line("    decline = ",
+            PyStr(absl::StrCat("The practice's data has no ", table, ".", column,
+                               " values (its export had none), which ", "keeping only ", a->display,
+                               " ", Values(f), " needs.")));
   }
   if (!plan.staff_name.empty()) {
     py.Line("staff_name = ", PyStr(plan.staff_name));
     py.Line("# A name that matches no one is declined, never answered with zero.");
-    py.Line("if not staff[\"full_name\"].str.contains(staff_name, case=False, regex=False, "
-            "na=False).any():");
+    py.Line(
+        "if not staff[\"full_name\"].str.contains(staff_name, case=False, regex=False, "
+        "na=False).any():");
     py.Line("    names = sorted(staff[\"full_name\"].dropna().astype(str).unique())");
     py.Line("    decline = (f\"No staff member's name contains {staff_name!r}. The staff are: \"");
-    py.Line("               + \", \".join(names[:30]) + (\", ...\" if len(names) > 30 else \"\") "
-            "+ \".\")");
+    py.Line(
+        "               + \", \".join(names[:30]) + (\", ...\" if len(names) > 30 else \"\") "
+        "+ \".\")");
   }
   py.Line("unit = ", PyStr(p.unit));
   py.Line("chart_title = ", PyStr(ChartTitle(p)));
@@ -314,8 +304,7 @@ void WriteHeader(Program& py, const Parts& p) {
   py.Line("def count(v):");
   py.Line("    if pd.isna(v):");
   py.Line("        return \"n/a\"");
-  py.Line(
-      "    return f\"{v:,.0f}\" if float(v).is_integer() else f\"{v:,.2f}\"");
+  py.Line("    return f\"{v:,.0f}\" if float(v).is_integer() else f\"{v:,.2f}\"");
   py.Blank();
   py.Blank();
   py.Line("def pct(v):");
@@ -333,8 +322,7 @@ void WriteHeader(Program& py, const Parts& p) {
   py.Line(
       "    \"\"\"table[column] for each id in keys (ids are unique in their "
       "table).\"\"\"");
-  py.Line(
-      "    return keys.map(table.drop_duplicates(key).set_index(key)[column])");
+  py.Line("    return keys.map(table.drop_duplicates(key).set_index(key)[column])");
   if (p.compared) {
     py.Blank();
     py.Blank();
@@ -365,7 +353,8 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Blank();
     py.Blank();
     py.Line("def window_start(months):");
-    py.Line("    \"\"\"The first day of the rolling `months` months ending on the as-of day.\"\"\"");
+    py.Line(
+        "    \"\"\"The first day of the rolling `months` months ending on the as-of day.\"\"\"");
     py.Line("    return as_of - pd.DateOffset(months=months) + pd.Timedelta(days=1)");
     py.Blank();
     py.Blank();
@@ -374,7 +363,8 @@ void WriteHeader(Program& py, const Parts& p) {
     py.Line("done = None");
     py.Line("if len(appointments):");
     py.Line("    done = appointments[(appointments[\"status\"] == \"completed\")");
-    py.Line("                        & (appointments[\"starts_at\"] < as_of + pd.Timedelta(days=1))]");
+    py.Line(
+        "                        & (appointments[\"starts_at\"] < as_of + pd.Timedelta(days=1))]");
   }
   if (p.grain != nullptr) {
     py.Blank();
@@ -394,33 +384,28 @@ void WriteSelect(Program& py, const Parts& p) {
   py.Line("def select(", args, "):");
   py.Line("    \"\"\"The ", p.table, " rows ", Lower(metric.display), " counts",
           plan.period ? ", from start to end" : "",
-          p.key.empty() ? "" : absl::StrCat(", with their ", p.key_display),
-          ".\"\"\"");
+          p.key.empty() ? "" : absl::StrCat(", with their ", p.key_display), ".\"\"\"");
   if (plan.period) {
     py.Line("    day = ", p.table, "[", PyStr(metric.date_column), "]");
-    py.Line("    df = ", p.table,
-            "[(day >= start) & (day < end + pd.Timedelta(days=1))].copy()");
+    py.Line("    df = ", p.table, "[(day >= start) & (day < end + pd.Timedelta(days=1))].copy()");
   } else {
     py.Line("    df = ", p.table, ".copy()");
   }
   for (const std::string& s : metric.prepare) py.Line("    ", s);
   if (p.attribute != nullptr) {
-    py.Line("    df[", PyStr(p.key), "] = ", SourceExpr(*p.attribute, p.base),
-            ".fillna(", PyStr(p.attribute->missing_label), ")");
+    py.Line("    df[", PyStr(p.key), "] = ", SourceExpr(*p.attribute, p.base), ".fillna(",
+            PyStr(p.attribute->missing_label), ")");
   } else if (p.grain != nullptr) {
-    py.Line(
-        "    df[", PyStr(p.key), "] = ",
-        absl::StrReplaceAll(
-            p.grain->bucket,
-            {{"{d}", absl::StrCat("df[", PyStr(metric.date_column), "]")}}));
+    py.Line("    df[", PyStr(p.key), "] = ",
+            absl::StrReplaceAll(p.grain->bucket,
+                                {{"{d}", absl::StrCat("df[", PyStr(metric.date_column), "]")}}));
   }
   std::vector<std::string> conditions;
   std::vector<std::string> said;
   auto add_clause = [&](const FilterClause& f) {
     const Attribute& a = *FindAttribute(f.attribute);
-    const std::string column = p.attribute == &a
-                                   ? absl::StrCat("df[", PyStr(p.key), "]")
-                                   : SourceExpr(a, p.base);
+    const std::string column =
+        p.attribute == &a ? absl::StrCat("df[", PyStr(p.key), "]") : SourceExpr(a, p.base);
     conditions.push_back(absl::StrCat(column, ".isin(", PyList(f.values), ")"));
     said.push_back(absl::StrCat(a.display, " ", Values(f)));
   };
@@ -429,14 +414,13 @@ void WriteSelect(Program& py, const Parts& p) {
   const size_t kept = conditions.size();
   for (const FilterClause& f : plan.filters) add_clause(f);
   if (!plan.staff_name.empty()) {
-    conditions.push_back(absl::StrCat(
-        SourceExpr(*FindAttribute("vet"), p.base),
-        ".str.contains(staff_name, case=False, regex=False, na=False)"));
+    conditions.push_back(
+        absl::StrCat(SourceExpr(*FindAttribute("vet"), p.base),
+                     ".str.contains(staff_name, case=False, regex=False, na=False)"));
     said.push_back("staff whose name contains staff_name");
   }
   if (plan.share) {
-    py.Line("    # The share's part: ",
-            absl::StrJoin(said.begin() + kept, said.end(), "; "), ".");
+    py.Line("    # The share's part: ", absl::StrJoin(said.begin() + kept, said.end(), "; "), ".");
     py.Line("    df[\"in_share\"] = (");
     for (size_t k = kept; k < conditions.size(); ++k) {
       py.Line("        ", k == kept ? "" : "& ", conditions[k]);
@@ -462,8 +446,7 @@ void WriteMeasures(Program& py, const Parts& p) {
   py.Blank();
   const std::string suffix = p.plan.share ? "_of_rows" : "";
   py.Line("def measure", suffix, "(df):");
-  py.Line("    \"\"\"", metric.display,
-          " and its parts for the rows of df.\"\"\"");
+  py.Line("    \"\"\"", metric.display, " and its parts for the rows of df.\"\"\"");
   py.Line("    m = {");
   for (const Component& c : metric.components) {
     std::string expr;
@@ -480,16 +463,15 @@ void WriteMeasures(Program& py, const Parts& p) {
     py.Line("    m[\"value\"] = ", ScaleTimes(metric.scale), numerator);
   } else {
     const std::string den = absl::StrCat("m[", PyStr(metric.denominator), "]");
-    py.Line("    m[\"value\"] = ", ScaleTimes(metric.scale), "(", numerator,
-            ") / ", den, " if ", den, " else np.nan");
+    py.Line("    m[\"value\"] = ", ScaleTimes(metric.scale), "(", numerator, ") / ", den, " if ",
+            den, " else np.nan");
   }
   py.Line("    return m");
   if (p.plan.share) {
     py.Blank();
     py.Blank();
     py.Line("def measure(df):");
-    py.Line("    \"\"\"", p.display,
-            ": the part in_share marks, in percent of all rows.\"\"\"");
+    py.Line("    \"\"\"", p.display, ": the part in_share marks, in percent of all rows.\"\"\"");
     py.Line("    part = measure_of_rows(df[df[\"in_share\"]])[\"value\"]");
     py.Line("    whole = measure_of_rows(df)[\"value\"]");
     py.Line("    value = 100 * part / whole if whole else np.nan");
@@ -506,26 +488,22 @@ void WriteMeasures(Program& py, const Parts& p) {
           "absent).\"\"\"");
   py.Line("    t = df.groupby(key).agg(");
   for (const Component& c : metric.components) {
-    py.Line("        ", c.name, "=(", PyStr(c.column), ", ", PyStr(c.agg),
-            "),");
+    py.Line("        ", c.name, "=(", PyStr(c.column), ", ", PyStr(c.agg), "),");
   }
   py.Line("    )");
   py.Line("    if keys is not None:");
   py.Line("        t = t.reindex(keys, fill_value=0)");
   py.Line("    t.index.name = key");
-  const std::string vector_numerator =
-      Substitute(metric.numerator, metric, "t");
+  const std::string vector_numerator = Substitute(metric.numerator, metric, "t");
   const std::string target = absl::StrCat("t[", PyStr(metric.id), "]");
   const std::string share_target = absl::StrCat("t[", PyStr(p.col), "]");
   if (metric.denominator.empty()) {
     if (vector_numerator != target || metric.scale != 1) {
-      py.Line("    ", target, " = ", ScaleTimes(metric.scale),
-              vector_numerator);
+      py.Line("    ", target, " = ", ScaleTimes(metric.scale), vector_numerator);
     }
   } else {
-    py.Line("    ", target, " = ", ScaleTimes(metric.scale), "(",
-            vector_numerator, ") / t[", PyStr(metric.denominator),
-            "].replace(0, np.nan)");
+    py.Line("    ", target, " = ", ScaleTimes(metric.scale), "(", vector_numerator, ") / t[",
+            PyStr(metric.denominator), "].replace(0, np.nan)");
   }
   py.Line("    return t");
   if (!p.plan.share) return;
@@ -538,8 +516,7 @@ void WriteMeasures(Program& py, const Parts& p) {
       "    t = measure_by_of_rows(df[df[\"in_share\"]], key, "
       "list(whole.index))");
   py.Line("    t[\"whole\"] = whole[", PyStr(metric.id), "]");
-  py.Line("    ", share_target, " = 100 * ", target,
-          " / t[\"whole\"].replace(0, np.nan)");
+  py.Line("    ", share_target, " = 100 * ", target, " / t[\"whole\"].replace(0, np.nan)");
   py.Line("    return t");
 }
 
@@ -561,9 +538,7 @@ std::string Detail(const Parts& p) {
 
 // "Revenue for feline patients last quarter (...)".
 // Counts read as plurals: "New clients this year were 506".
-absl::string_view Was(const Parts& p) {
-  return p.unit == "count" ? " were " : " was ";
-}
+absl::string_view Was(const Parts& p) { return p.unit == "count" ? " were " : " was "; }
 
 std::string Opening(const Parts& p) {
   return absl::StrCat(p.display, "{filter_text} {period_text}");
@@ -587,13 +562,10 @@ void WriteComparisonOpening(Program& py, const Parts& p) {
 void WriteDropMissing(Program& py, const Parts& p) {
   if (!p.plan.ranked || p.attribute == nullptr) return;
   py.Line("t = t.drop(index=[", PyStr(p.attribute->missing_label),
-          "], errors=\"ignore\")  # rows without a ", p.key_display,
-          " are not ranked");
+          "], errors=\"ignore\")  # rows without a ", p.key_display, " are not ranked");
 }
 
-bool GivesSeen(const Parts& p) {
-  return !p.metric.seen_months.empty() && !p.plan.share;
-}
+bool GivesSeen(const Parts& p) { return !p.metric.seen_months.empty() && !p.plan.share; }
 
 // A count on file by status also gives the same words read by visits
 // ("active clients": those with a completed appointment in the last 12 and 18
@@ -618,11 +590,12 @@ void WriteSeen(Program& py, const Parts& p) {
   py.Line("    answer += \" The data has no appointments to count by visits.\"");
   py.Line("else:");
   py.Line("    seen_rows = ", metric.seen_rows);
-  py.Line("    by_visits = {k: int(seen_rows[", key, "].isin(done.loc[done[\"starts_at\"] >= ",
-          "window_start(k), ", key, "]).sum())");
+  py.Line("    by_visits = {k: int(seen_rows[", key,
+          "].isin(done.loc[done[\"starts_at\"] >= ", "window_start(k), ", key, "]).sum())");
   py.Line("                 for k in [", absl::StrJoin(months, ", "), "]}");
   const std::string first = absl::StrCat(metric.seen_months[0]);
-  py.Line("    answer += (f\" That counts ", said, "; by visits, {count(by_visits[", first, "])} \"");
+  py.Line("    answer += (f\" That counts ", said, "; by visits, {count(by_visits[", first,
+          "])} \"");
   py.Line("               f\"", metric.seen_noun,
           "{filter_text} had a completed appointment in the last ", first, " months \"");
   py.Line("               f\"(since {window_start(", first, "):%Y-%m-%d})\"");
@@ -642,18 +615,14 @@ void WriteNumber(Program& py, const Parts& p) {
   py.Blank();
   py.Line("df = ", call);
   py.Line("m = measure(df)");
-  py.Line(
-      "result = float(m[\"value\"]) if pd.notna(m[\"value\"]) else \"n/a\"");
+  py.Line("result = float(m[\"value\"]) if pd.notna(m[\"value\"]) else \"n/a\"");
   py.Line("if df.empty:");
-  py.Line("    answer = f\"No ", metric.empty_noun,
-          "{filter_text} {period_text}.\"");
+  py.Line("    answer = f\"No ", metric.empty_noun, "{filter_text} {period_text}.\"");
   py.Line("else:");
   if (p.plan.period) {
-    py.Line("    answer = f\"", Opening(p), Was(p), "{fmt(m['value'])}",
-            Detail(p), ".\"");
+    py.Line("    answer = f\"", Opening(p), Was(p), "{fmt(m['value'])}", Detail(p), ".\"");
   } else {
-    py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}", Detail(p),
-            ".\"");
+    py.Line("    answer = f\"", Opening(p), ": {fmt(m['value'])}", Detail(p), ".\"");
   }
   WriteNote(py, p);
   WriteSeen(py, p);
@@ -680,8 +649,7 @@ void WriteNumberCompared(Program& py, const Parts& p) {
   py.Line("ax.bar(result[\"period\"], result[", PyStr(p.col), "].fillna(0))");
   py.Line("ax.set_title(chart_title)");
   py.Line("ax.set_xlabel(\"Period\")");
-  py.Line("ax.set_ylabel(",
-          PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
+  py.Line("ax.set_ylabel(", PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
   py.Line("fig.tight_layout()");
 }
 
@@ -726,8 +694,7 @@ void WriteBreakdown(Program& py, const Parts& p) {
   if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   py.Line("shown = result.dropna(subset=[", col, "])");
   py.Line("if df.empty or shown.empty:");
-  py.Line("    answer = f\"No ", metric.empty_noun,
-          "{filter_text} {period_text}.\"");
+  py.Line("    answer = f\"No ", metric.empty_noun, "{filter_text} {period_text}.\"");
   py.Line("else:");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
   if (line) {
@@ -736,68 +703,58 @@ void WriteBreakdown(Program& py, const Parts& p) {
     py.Line("        first, last = shown.index[0], shown.index[-1]");
     py.Line("        answer += (f\", from {fmt(shown.loc[first, ", qcol, "])} ",
             p.grain->preposition, " {name(shown.loc[first, ", qkey, "])}\"");
-    py.Line("                   f\" to {fmt(shown.loc[last, ", qcol, "])} ",
-            p.grain->preposition, " {name(shown.loc[last, ", qkey, "])}\")");
+    py.Line("                   f\" to {fmt(shown.loc[last, ", qcol, "])} ", p.grain->preposition,
+            " {name(shown.loc[last, ", qkey, "])}\")");
     py.Line("    answer += \".\"");
     py.Line("    if len(shown) > 2:");
     py.Line("        peak = shown[", col, "].idxmax()");
-    py.Line("        answer += (f\" The highest was {fmt(shown.loc[peak, ",
-            qcol, "])} ", p.grain->preposition, " \"");
+    py.Line("        answer += (f\" The highest was {fmt(shown.loc[peak, ", qcol, "])} ",
+            p.grain->preposition, " \"");
     py.Line("                   f\"{name(shown.loc[peak, ", qkey, "])}.\")");
   } else if (plan.ranked && plan.top_n == 0) {
     const bool counts = p.unit == "count";
-    const std::string most = plan.ascending
-                                 ? (counts ? "the fewest" : "the lowest")
-                                 : (counts ? "the most" : "the highest");
-    const std::string lead = p.grain != nullptr
-                                 ? "name(shown[" + qkey + "].iloc[0])"
-                                 : "shown[" + qkey + "].iloc[0]";
-    const std::string second = p.grain != nullptr
-                                   ? "name(shown[" + qkey + "].iloc[1])"
-                                   : "shown[" + qkey + "].iloc[1]";
+    const std::string most = plan.ascending ? (counts ? "the fewest" : "the lowest")
+                                            : (counts ? "the most" : "the highest");
+    const std::string lead =
+        p.grain != nullptr ? "name(shown[" + qkey + "].iloc[0])" : "shown[" + qkey + "].iloc[0]";
+    const std::string second =
+        p.grain != nullptr ? "name(shown[" + qkey + "].iloc[1])" : "shown[" + qkey + "].iloc[1]";
     py.Line("    answer = (f\"{", lead, "} had ", most, " ", Lower(p.display),
             "{filter_text} {period_text}: \"");
     py.Line("              f\"{fmt(shown[", qcol, "].iloc[0])}\")");
     py.Line("    if len(shown) > 1:");
-    py.Line("        answer += f\", ahead of {", second, "} ({fmt(shown[", qcol,
-            "].iloc[1])})\"");
+    py.Line("        answer += f\", ahead of {", second, "} ({fmt(shown[", qcol, "].iloc[1])})\"");
     py.Line("    answer += \".\"");
   } else {
     // Hours and weekdays keep their order; the empty ones are left out of
     // the sentence (the table has them).
     const bool ordered = p.grain != nullptr && !plan.ranked;
-    py.Line("    parts = [f\"{", named_key,
-            "} {fmt(v)}\" for k, v in zip(shown[", key, "], shown[", col, "])",
-            ordered ? " if v != 0" : "", "]");
+    py.Line("    parts = [f\"{", named_key, "} {fmt(v)}\" for k, v in zip(shown[", key, "], shown[",
+            col, "])", ordered ? " if v != 0" : "", "]");
     if (plan.ranked) {
-      py.Line("    answer = (f\"", plan.ascending ? "Bottom" : "Top",
-              " {len(parts)} ", Plural(p.key_display), " by ", Lower(p.display),
-              "{filter_text} {period_text}: \"");
+      py.Line("    answer = (f\"", plan.ascending ? "Bottom" : "Top", " {len(parts)} ",
+              Plural(p.key_display), " by ", Lower(p.display), "{filter_text} {period_text}: \"");
       py.Line(
           "              + \"; \".join(parts) + f\". In all: "
           "{fmt(m['value'])}.\")");
     } else {
-      py.Line("    answer = f\"", Opening(p), plan.period ? Was(p) : ": ",
-              "{fmt(m['value'])}. By ", p.key_display,
-              ": \" + \"; \".join(parts[:", kAnswerRows, "])");
-      py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
-              "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
+      py.Line("    answer = f\"", Opening(p), plan.period ? Was(p) : ": ", "{fmt(m['value'])}. By ",
+              p.key_display, ": \" + \"; \".join(parts[:", kAnswerRows, "])");
+      py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows, "} more.\" if len(parts) > ",
+              kAnswerRows, " else \".\"");
     }
   }
   WriteNote(py, p);
   WriteSeen(py, p);
   py.Blank();
   py.Line("if not (df.empty or shown.empty):");
-  const std::string ylabel =
-      PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")"));
-  const std::string key_label =
-      PyStr(absl::StrCat(absl::AsciiStrToUpper(p.key_display.substr(0, 1)),
-                         p.key_display.substr(1)));
+  const std::string ylabel = PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")"));
+  const std::string key_label = PyStr(
+      absl::StrCat(absl::AsciiStrToUpper(p.key_display.substr(0, 1)), p.key_display.substr(1)));
   if (line) {
     py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
-    py.Line("    ax.plot(result[", key, "].astype(str), result[", col,
-            "], marker=\"o\")");
+    py.Line("    ax.plot(result[", key, "].astype(str), result[", col, "], marker=\"o\")");
     py.Line("    ax.xaxis.set_major_locator(plt.MaxNLocator(12, integer=True))");
     py.Line("    ax.tick_params(axis=\"x\", labelrotation=45)");
     py.Line("    ax.grid(True, alpha=0.3)");
@@ -806,13 +763,11 @@ void WriteBreakdown(Program& py, const Parts& p) {
   } else if (p.grain != nullptr && !plan.ranked) {
     py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 4.5))");
-    py.Line("    ax.bar(result[", key, "].astype(str), result[", col,
-            "].fillna(0))");
+    py.Line("    ax.bar(result[", key, "].astype(str), result[", col, "].fillna(0))");
     py.Line("    ax.set_xlabel(", key_label, ")");
     py.Line("    ax.set_ylabel(", ylabel, ")");
   } else {
-    py.Line("    bars = shown.head(", kChartRows,
-            ").iloc[::-1]  # largest at the top");
+    py.Line("    bars = shown.head(", kChartRows, ").iloc[::-1]  # largest at the top");
     py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
     py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(bars)))");
     py.Line("    ax.barh(bars[", key, "].astype(str), bars[", col, "])");
@@ -828,8 +783,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   const std::string col = PyStr(p.col);
   const std::string prev_col = PyStr(absl::StrCat(p.col, "_previous"));
   const bool points = p.unit == "percent";
-  const std::string change_col =
-      PyStr(points ? "change_points" : "change_percent");
+  const std::string change_col = PyStr(points ? "change_points" : "change_percent");
   const std::string key = PyStr(p.key);
   py.Blank();
   py.Blank();
@@ -848,8 +802,8 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   if (points) {
     py.Line("t[", change_col, "] = t[", col, "] - b[", col, "]");
   } else {
-    py.Line("t[", change_col, "] = 100 * (t[", col, "] - b[", col, "]) / b[",
-            col, "].abs().replace(0, np.nan)");
+    py.Line("t[", change_col, "] = 100 * (t[", col, "] - b[", col, "]) / b[", col,
+            "].abs().replace(0, np.nan)");
   }
   if (plan.ranked || p.grain == nullptr) {
     // A stable sort on values rounded past any money or percentage: ties
@@ -861,24 +815,20 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
   }
   WriteDropMissing(py, p);
   if (plan.ranked && plan.top_n > 0) py.Line("t = t.head(", plan.top_n, ")");
-  py.Line("result = t[[", col, ", ", prev_col, ", ", change_col,
-          "]].reset_index()");
+  py.Line("result = t[[", col, ", ", prev_col, ", ", change_col, "]].reset_index()");
   if (NamesValues(p)) py.Line("result[", key, "] = display_names(result[", key, "])");
   const std::string named_key = p.grain != nullptr ? "name(k)" : "k";
   WriteComparisonOpening(py, p);
-  py.Line("    parts = [f\"{", named_key,
-          "} {fmt(a)} ({change(a, z)} {fmt(z)})\"");
-  py.Line("             for k, a, z in zip(result[", key, "], result[", col,
-          "], result[", prev_col, "])]");
-  py.Line("    answer += \" By ", p.key_display,
-          ": \" + \"; \".join(parts[:", kAnswerRows, "])");
-  py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows,
-          "} more.\" if len(parts) > ", kAnswerRows, " else \".\"");
+  py.Line("    parts = [f\"{", named_key, "} {fmt(a)} ({change(a, z)} {fmt(z)})\"");
+  py.Line("             for k, a, z in zip(result[", key, "], result[", col, "], result[", prev_col,
+          "])]");
+  py.Line("    answer += \" By ", p.key_display, ": \" + \"; \".join(parts[:", kAnswerRows, "])");
+  py.Line("    answer += f\"; and {len(parts) - ", kAnswerRows, "} more.\" if len(parts) > ",
+          kAnswerRows, " else \".\"");
   WriteNote(py, p);
   py.Blank();
   py.Line("if not result.empty:");
-  py.Line("    bars = result.head(", kChartRows,
-          ").iloc[::-1]  # first row at the top");
+  py.Line("    bars = result.head(", kChartRows, ").iloc[::-1]  # first row at the top");
   py.Line("    y = np.arange(len(bars))");
   py.Line("    import matplotlib.pyplot as plt  # only programs that draw pay for it");
   py.Line("    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.5 * len(bars)))");
@@ -890,8 +840,7 @@ void WriteBreakdownCompared(Program& py, const Parts& p) {
           "{prev_end:%Y-%m-%d}\")");
   py.Line("    ax.set_yticks(y)");
   py.Line("    ax.set_yticklabels(bars[", key, "].astype(str))");
-  py.Line("    ax.set_xlabel(",
-          PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
+  py.Line("    ax.set_xlabel(", PyStr(absl::StrCat(p.display, " (", UnitLabel(p.unit), ")")), ")");
   py.Line("    ax.legend()");
   py.Line("    ax.set_title(chart_title)");
   py.Line("    fig.tight_layout()");
@@ -951,8 +900,7 @@ void WriteExplanation(Program& py, const Parts& p) {
   }
   if (p.compared) {
     py.Line("    \"compared\": {\"start\": ", PyStr(FormatDay(plan.compare_period->start)),
-            ", \"end\": ", PyStr(FormatDay(plan.compare_period->end)),
-            ", \"text\": prev_text},");
+            ", \"end\": ", PyStr(FormatDay(plan.compare_period->end)), ", \"text\": prev_text},");
   }
   std::vector<std::string> filters;
   for (const FilterClause& f : plan.filters) {
@@ -960,8 +908,7 @@ void WriteExplanation(Program& py, const Parts& p) {
                                          FindAttribute(f.attribute)->display, " ", Values(f))));
   }
   if (!plan.staff_name.empty()) {
-    filters.push_back(
-        PyStr(absl::StrCat("staff whose name contains ", plan.staff_name)));
+    filters.push_back(PyStr(absl::StrCat("staff whose name contains ", plan.staff_name)));
   }
   py.Line("    \"filters\": [", absl::StrJoin(filters, ", "), "],");
   if (p.compared) {
@@ -990,8 +937,7 @@ std::string WritePandas(const QueryPlan& plan) {
   VET_CHECK(metric != nullptr);
   Parts p{plan, *metric, metric->base, std::string(BaseTable(metric->base))};
   p.col = plan.share ? absl::StrCat(metric->id, "_share") : metric->id;
-  p.display = plan.share ? absl::StrCat("Share of ", Lower(metric->display))
-                         : metric->display;
+  p.display = plan.share ? absl::StrCat("Share of ", Lower(metric->display)) : metric->display;
   p.unit = plan.share ? "percent" : metric->unit;
   if (!plan.dimension.empty()) {
     p.attribute = FindAttribute(plan.dimension);
@@ -1003,8 +949,8 @@ std::string WritePandas(const QueryPlan& plan) {
   }
   VET_CHECK(plan.period.has_value() == !metric->date_column.empty());
   VET_CHECK(plan.as_of.has_value() == metric->uses_as_of);
-  p.compared = plan.comparison != Comparison::kNone &&
-               plan.compare_period.has_value() && plan.period.has_value();
+  p.compared = plan.comparison != Comparison::kNone && plan.compare_period.has_value() &&
+               plan.period.has_value();
 
   Program py;
   WriteHeader(py, p);
@@ -1034,23 +980,19 @@ std::string SummarizePlan(const QueryPlan& plan) {
   if (plan.share) s = absl::StrCat("share of ", s);
   if (plan.ranked) {
     s = absl::StrCat(plan.ascending ? "bottom " : "top ",
-                     plan.top_n > 0 ? absl::StrCat(plan.top_n, " ") : "",
-                     plan.dimension, " by ", plan.metric);
+                     plan.top_n > 0 ? absl::StrCat(plan.top_n, " ") : "", plan.dimension, " by ",
+                     plan.metric);
   } else if (!plan.dimension.empty()) {
     absl::StrAppend(&s, " by ", plan.dimension);
   }
   std::vector<std::string> where;
   for (const FilterClause& f : plan.filters) {
-    where.push_back(
-        absl::StrCat(f.attribute, "=", absl::StrJoin(f.values, "|")));
+    where.push_back(absl::StrCat(f.attribute, "=", absl::StrJoin(f.values, "|")));
   }
-  if (!plan.staff_name.empty())
-    where.push_back(absl::StrCat("staff~", plan.staff_name));
-  if (!where.empty())
-    absl::StrAppend(&s, " where ", absl::StrJoin(where, ", "));
+  if (!plan.staff_name.empty()) where.push_back(absl::StrCat("staff~", plan.staff_name));
+  if (!where.empty()) absl::StrAppend(&s, " where ", absl::StrJoin(where, ", "));
   if (plan.period) {
-    absl::StrAppend(&s, ", ", FormatDay(plan.period->start), "..",
-                    FormatDay(plan.period->end));
+    absl::StrAppend(&s, ", ", FormatDay(plan.period->start), "..", FormatDay(plan.period->end));
   } else {
     absl::StrAppend(&s, ", now");
   }
@@ -1077,8 +1019,7 @@ std::vector<std::string> ColumnsRead(const QueryPlan& plan) {
       columns.insert(absl::StrCat(s.table, ".", s.value));
     }
   };
-  for (const FilterClause& f : metric->implied_filters)
-    add_attribute(f.attribute);
+  for (const FilterClause& f : metric->implied_filters) add_attribute(f.attribute);
   for (const FilterClause& f : plan.filters) add_attribute(f.attribute);
   if (!plan.staff_name.empty()) add_attribute("vet");
   add_attribute(plan.dimension);

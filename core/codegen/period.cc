@@ -19,21 +19,20 @@
 namespace vet::codegen {
 namespace {
 
-constexpr const char* kMonthNames[] = {
-    "January", "February", "March",     "April",   "May",      "June",
-    "July",    "August",   "September", "October", "November", "December"};
+constexpr const char* kMonthNames[] = {"January",   "February", "March",    "April",
+                                       "May",       "June",     "July",     "August",
+                                       "September", "October",  "November", "December"};
 
 // Counts beyond this are typing errors, not periods (10,000 days is 27 years).
 constexpr int kMaxCount = 10000;
 
 absl::optional<int> MonthNumber(absl::string_view w) {
   static const std::pair<const char*, int> kMonths[] = {
-      {"january", 1},   {"jan", 1},    {"february", 2},  {"feb", 2},
-      {"march", 3},     {"mar", 3},    {"april", 4},     {"apr", 4},
-      {"may", 5},       {"june", 6},   {"jun", 6},       {"july", 7},
-      {"jul", 7},       {"august", 8}, {"aug", 8},       {"september", 9},
-      {"sep", 9},       {"sept", 9},   {"october", 10},  {"oct", 10},
-      {"november", 11}, {"nov", 11},   {"december", 12}, {"dec", 12}};
+      {"january", 1},   {"jan", 1},   {"february", 2},  {"feb", 2},      {"march", 3},
+      {"mar", 3},       {"april", 4}, {"apr", 4},       {"may", 5},      {"june", 6},
+      {"jun", 6},       {"july", 7},  {"jul", 7},       {"august", 8},   {"aug", 8},
+      {"september", 9}, {"sep", 9},   {"sept", 9},      {"october", 10}, {"oct", 10},
+      {"november", 11}, {"nov", 11},  {"december", 12}, {"dec", 12}};
   for (const auto& [name, number] : kMonths) {
     if (w == name) return number;
   }
@@ -43,8 +42,7 @@ absl::optional<int> MonthNumber(absl::string_view w) {
 absl::optional<int> Count(absl::string_view w) {
   if (w.empty() || w.size() > 5) return absl::nullopt;
   for (char c : w) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)))
-      return absl::nullopt;
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return absl::nullopt;
   }
   int n = 0;
   if (!absl::SimpleAtoi(w, &n)) return absl::nullopt;
@@ -60,8 +58,7 @@ absl::optional<int> Year(absl::string_view w) {
 
 // "q3" -> 3.
 absl::optional<int> QuarterWord(absl::string_view w) {
-  if (w.size() == 2 && w[0] == 'q' && w[1] >= '1' && w[1] <= '4')
-    return w[1] - '0';
+  if (w.size() == 2 && w[0] == 'q' && w[1] >= '1' && w[1] <= '4') return w[1] - '0';
   return absl::nullopt;
 }
 
@@ -83,16 +80,11 @@ struct Unit {
 
 absl::optional<Unit> UnitWord(absl::string_view w) {
   static const std::pair<const char*, Unit> kUnits[] = {
-      {"day", {PeriodGrain::kDay, false}},
-      {"days", {PeriodGrain::kDay, true}},
-      {"week", {PeriodGrain::kWeek, false}},
-      {"weeks", {PeriodGrain::kWeek, true}},
-      {"month", {PeriodGrain::kMonth, false}},
-      {"months", {PeriodGrain::kMonth, true}},
-      {"quarter", {PeriodGrain::kQuarter, false}},
-      {"quarters", {PeriodGrain::kQuarter, true}},
-      {"year", {PeriodGrain::kYear, false}},
-      {"years", {PeriodGrain::kYear, true}}};
+      {"day", {PeriodGrain::kDay, false}},         {"days", {PeriodGrain::kDay, true}},
+      {"week", {PeriodGrain::kWeek, false}},       {"weeks", {PeriodGrain::kWeek, true}},
+      {"month", {PeriodGrain::kMonth, false}},     {"months", {PeriodGrain::kMonth, true}},
+      {"quarter", {PeriodGrain::kQuarter, false}}, {"quarters", {PeriodGrain::kQuarter, true}},
+      {"year", {PeriodGrain::kYear, false}},       {"years", {PeriodGrain::kYear, true}}};
   for (const auto& [name, unit] : kUnits) {
     if (w == name) return unit;
   }
@@ -117,16 +109,13 @@ const char* UnitName(PeriodGrain grain) {
   return "period";
 }
 
-absl::CivilDay StartOfYear(absl::CivilDay day) {
-  return absl::CivilDay(day.year(), 1, 1);
-}
+absl::CivilDay StartOfYear(absl::CivilDay day) { return absl::CivilDay(day.year(), 1, 1); }
 absl::CivilDay StartOfMonth(absl::CivilDay day) {
   return absl::CivilDay(day.year(), day.month(), 1);
 }
 
 // The calendar unit containing `day`, whole.
-std::pair<absl::CivilDay, absl::CivilDay> UnitContaining(absl::CivilDay day,
-                                                         PeriodGrain grain) {
+std::pair<absl::CivilDay, absl::CivilDay> UnitContaining(absl::CivilDay day, PeriodGrain grain) {
   switch (grain) {
     case PeriodGrain::kDay:
       return {day, day};
@@ -146,9 +135,8 @@ std::pair<absl::CivilDay, absl::CivilDay> UnitContaining(absl::CivilDay day,
 }
 
 absl::Status AfterAsOf(absl::string_view what, absl::CivilDay as_of) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " is after the as-of date ", FormatDay(as_of),
-                   "; there is no data for it yet"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " is after the as-of date ", FormatDay(as_of), "; there is no data for it yet"));
 }
 
 // A named stretch of the calendar: a day, month, quarter or year.
@@ -169,9 +157,8 @@ PointResult Checked(Point p, absl::CivilDay as_of) {
 
 // The most recent year in which month `month` starts on or before as_of.
 int RecentYearForMonth(int month, absl::CivilDay as_of) {
-  return absl::CivilDay(as_of.year(), month, 1) <= as_of
-             ? static_cast<int>(as_of.year())
-             : static_cast<int>(as_of.year()) - 1;
+  return absl::CivilDay(as_of.year(), month, 1) <= as_of ? static_cast<int>(as_of.year())
+                                                         : static_cast<int>(as_of.year()) - 1;
 }
 
 PointResult QuarterPoint(int quarter, absl::optional<int> year, size_t consumed,
@@ -179,14 +166,12 @@ PointResult QuarterPoint(int quarter, absl::optional<int> year, size_t consumed,
   const int first_month = 3 * (quarter - 1) + 1;
   const int y = year ? *year : RecentYearForMonth(first_month, as_of);
   const absl::CivilDay start(y, first_month, 1);
-  return Checked(
-      {start, LastDayOfMonth(AddMonths(start, 2)), PeriodGrain::kQuarter,
-       absl::StrCat("Q", quarter, " ", y), consumed},
-      as_of);
+  return Checked({start, LastDayOfMonth(AddMonths(start, 2)), PeriodGrain::kQuarter,
+                  absl::StrCat("Q", quarter, " ", y), consumed},
+                 as_of);
 }
 
-PointResult MatchPoint(const std::vector<std::string>& w, size_t pos,
-                       absl::CivilDay as_of) {
+PointResult MatchPoint(const std::vector<std::string>& w, size_t pos, absl::CivilDay as_of) {
   if (pos >= w.size()) return absl::optional<Point>();
   auto at = [&](size_t i) -> absl::string_view {
     return i < w.size() ? absl::string_view(w[i]) : absl::string_view();
@@ -195,8 +180,7 @@ PointResult MatchPoint(const std::vector<std::string>& w, size_t pos,
   if (w[pos].size() == 10 && w[pos][4] == '-') {
     absl::optional<absl::CivilDay> day = ParseIsoDay(w[pos]);
     if (!day) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", w[pos], "\" is not a date that exists"));
+      return absl::InvalidArgumentError(absl::StrCat("\"", w[pos], "\" is not a date that exists"));
     }
     return Checked({*day, *day, PeriodGrain::kDay, FormatDay(*day), 1}, as_of);
   }
@@ -204,17 +188,14 @@ PointResult MatchPoint(const std::vector<std::string>& w, size_t pos,
   if (absl::optional<int> q = QuarterWord(w[pos])) {
     size_t i = pos + 1;
     if (at(i) == "of" && Year(at(i + 1))) ++i;
-    if (absl::optional<int> y = Year(at(i)))
-      return QuarterPoint(*q, y, i + 1 - pos, as_of);
+    if (absl::optional<int> y = Year(at(i))) return QuarterPoint(*q, y, i + 1 - pos, as_of);
     return QuarterPoint(*q, absl::nullopt, 1, as_of);
   }
   // third quarter [of] [2025]
-  if (absl::optional<int> q = OrdinalWord(w[pos]);
-      q && at(pos + 1) == "quarter") {
+  if (absl::optional<int> q = OrdinalWord(w[pos]); q && at(pos + 1) == "quarter") {
     size_t i = pos + 2;
     if (at(i) == "of" && Year(at(i + 1))) ++i;
-    if (absl::optional<int> y = Year(at(i)))
-      return QuarterPoint(*q, y, i + 1 - pos, as_of);
+    if (absl::optional<int> y = Year(at(i))) return QuarterPoint(*q, y, i + 1 - pos, as_of);
     return QuarterPoint(*q, absl::nullopt, 2, as_of);
   }
   // march [of] [2025]
@@ -231,10 +212,9 @@ PointResult MatchPoint(const std::vector<std::string>& w, size_t pos,
   }
   if (absl::optional<int> y = Year(w[pos])) {
     // 2025 q3
-    if (absl::optional<int> q = QuarterWord(at(pos + 1)))
-      return QuarterPoint(*q, y, 2, as_of);
-    return Checked({absl::CivilDay(*y, 1, 1), absl::CivilDay(*y, 12, 31),
-                    PeriodGrain::kYear, absl::StrCat(*y), 1},
+    if (absl::optional<int> q = QuarterWord(at(pos + 1))) return QuarterPoint(*q, y, 2, as_of);
+    return Checked({absl::CivilDay(*y, 1, 1), absl::CivilDay(*y, 12, 31), PeriodGrain::kYear,
+                    absl::StrCat(*y), 1},
                    as_of);
   }
   return absl::optional<Point>();
@@ -242,9 +222,8 @@ PointResult MatchPoint(const std::vector<std::string>& w, size_t pos,
 
 using MatchResult = absl::StatusOr<absl::optional<PeriodMatch>>;
 
-MatchResult Found(absl::CivilDay start, absl::CivilDay end, PeriodGrain grain,
-                  PeriodForm form, std::string phrase, size_t consumed,
-                  absl::CivilDay as_of) {
+MatchResult Found(absl::CivilDay start, absl::CivilDay end, PeriodGrain grain, PeriodForm form,
+                  std::string phrase, size_t consumed, absl::CivilDay as_of) {
   Period p;
   p.start = start;
   p.end = std::min(end, as_of);
@@ -277,18 +256,15 @@ absl::CivilDay RollingStart(int n, PeriodGrain grain, absl::CivilDay as_of) {
   return AddMonths(as_of, -12 * n) + 1;
 }
 
-bool IsOneOf(absl::string_view w,
-             std::initializer_list<absl::string_view> options) {
+bool IsOneOf(absl::string_view w, std::initializer_list<absl::string_view> options) {
   return std::find(options.begin(), options.end(), w) != options.end();
 }
 
 // this|current|last|previous|prior|preceding|past [N] unit
-MatchResult MatchRelative(const std::vector<std::string>& w, size_t pos,
-                          absl::CivilDay as_of) {
+MatchResult MatchRelative(const std::vector<std::string>& w, size_t pos, absl::CivilDay as_of) {
   const absl::string_view head = w[pos];
   const bool current = IsOneOf(head, {"this", "current"});
-  const bool previous =
-      IsOneOf(head, {"last", "previous", "prior", "preceding"});
+  const bool previous = IsOneOf(head, {"last", "previous", "prior", "preceding"});
   const bool past = head == "past";
   if (!current && !previous && !past) return absl::optional<PeriodMatch>();
   size_t i = pos + 1;
@@ -305,43 +281,39 @@ MatchResult MatchRelative(const std::vector<std::string>& w, size_t pos,
   if (n) {
     if (*n < 1 || *n > kMaxCount) {
       return absl::InvalidArgumentError(
-          absl::StrCat("\"", head, " ", *n, " ", w[i],
-                       "\" is not a period the planner can use"));
+          absl::StrCat("\"", head, " ", *n, " ", w[i], "\" is not a period the planner can use"));
     }
-    return Found(RollingStart(*n, unit->grain, as_of), as_of,
-                 PeriodGrain::kCustom, PeriodForm::kRolling,
-                 absl::StrCat("in the ", head == "past" ? "past " : "last ", *n,
-                              " ", name, *n == 1 ? "" : "s"),
+    return Found(RollingStart(*n, unit->grain, as_of), as_of, PeriodGrain::kCustom,
+                 PeriodForm::kRolling,
+                 absl::StrCat("in the ", head == "past" ? "past " : "last ", *n, " ", name,
+                              *n == 1 ? "" : "s"),
                  consumed, as_of);
   }
   if (unit->plural) return absl::optional<PeriodMatch>();  // "last months"
   if (past) {
-    return Found(RollingStart(1, unit->grain, as_of), as_of,
-                 PeriodGrain::kCustom, PeriodForm::kRolling,
-                 absl::StrCat("in the past ", name), consumed, as_of);
+    return Found(RollingStart(1, unit->grain, as_of), as_of, PeriodGrain::kCustom,
+                 PeriodForm::kRolling, absl::StrCat("in the past ", name), consumed, as_of);
   }
   if (current) {
     const auto [start, end] = UnitContaining(as_of, unit->grain);
     if (unit->grain == PeriodGrain::kDay) {
-      return Found(start, end, PeriodGrain::kDay, PeriodForm::kCurrent, "today",
-                   consumed, as_of);
+      return Found(start, end, PeriodGrain::kDay, PeriodForm::kCurrent, "today", consumed, as_of);
     }
-    return Found(start, end, unit->grain, PeriodForm::kCurrent,
-                 absl::StrCat("this ", name), consumed, as_of);
+    return Found(start, end, unit->grain, PeriodForm::kCurrent, absl::StrCat("this ", name),
+                 consumed, as_of);
   }
   const absl::CivilDay this_start = UnitContaining(as_of, unit->grain).first;
   const auto [start, end] = UnitContaining(this_start - 1, unit->grain);
   if (unit->grain == PeriodGrain::kDay) {
-    return Found(start, end, PeriodGrain::kDay, PeriodForm::kPrevious,
-                 "yesterday", consumed, as_of);
+    return Found(start, end, PeriodGrain::kDay, PeriodForm::kPrevious, "yesterday", consumed,
+                 as_of);
   }
-  return Found(start, end, unit->grain, PeriodForm::kPrevious,
-               absl::StrCat("last ", name), consumed, as_of);
+  return Found(start, end, unit->grain, PeriodForm::kPrevious, absl::StrCat("last ", name),
+               consumed, as_of);
 }
 
 // year|month|quarter to date, ytd, mtd, qtd
-MatchResult MatchToDate(const std::vector<std::string>& w, size_t pos,
-                        absl::CivilDay as_of) {
+MatchResult MatchToDate(const std::vector<std::string>& w, size_t pos, absl::CivilDay as_of) {
   absl::optional<PeriodGrain> grain;
   size_t consumed = 1;
   const absl::string_view head = w[pos];
@@ -358,14 +330,12 @@ MatchResult MatchToDate(const std::vector<std::string>& w, size_t pos,
     consumed = unit - pos + 3;
   }
   if (!grain) return absl::optional<PeriodMatch>();
-  return Found(UnitContaining(as_of, *grain).first, as_of, *grain,
-               PeriodForm::kCurrent, absl::StrCat(UnitName(*grain), " to date"),
-               consumed, as_of);
+  return Found(UnitContaining(as_of, *grain).first, as_of, *grain, PeriodForm::kCurrent,
+               absl::StrCat(UnitName(*grain), " to date"), consumed, as_of);
 }
 
 // since <point>; from|between <point> to|until|through|and <point|today>
-MatchResult MatchRange(const std::vector<std::string>& w, size_t pos,
-                       absl::CivilDay as_of) {
+MatchResult MatchRange(const std::vector<std::string>& w, size_t pos, absl::CivilDay as_of) {
   const absl::string_view head = w[pos];
   if (head == "since") {
     PointResult from = MatchPoint(w, pos + 1, as_of);
@@ -380,8 +350,7 @@ MatchResult MatchRange(const std::vector<std::string>& w, size_t pos,
   if (!from.ok()) return from.status();
   if (!from->has_value()) return absl::optional<PeriodMatch>();
   size_t i = pos + 1 + (*from)->consumed;
-  if (i >= w.size() ||
-      !IsOneOf(w[i], {"to", "until", "till", "through", "thru", "and"})) {
+  if (i >= w.size() || !IsOneOf(w[i], {"to", "until", "till", "through", "thru", "and"})) {
     return absl::optional<PeriodMatch>();
   }
   ++i;
@@ -403,14 +372,11 @@ MatchResult MatchRange(const std::vector<std::string>& w, size_t pos,
   const absl::CivilDay start = (*from)->start;
   const absl::CivilDay cut_end = std::min(end, as_of);
   if (cut_end < start) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the range from ", FormatDay(start), " to ",
-                     FormatDay(end), " ends before it starts"));
+    return absl::InvalidArgumentError(absl::StrCat("the range from ", FormatDay(start), " to ",
+                                                   FormatDay(end), " ends before it starts"));
   }
-  return Found(
-      start, cut_end, PeriodGrain::kCustom, PeriodForm::kRange,
-      absl::StrCat("from ", FormatDay(start), " to ", FormatDay(cut_end)),
-      i - pos, as_of);
+  return Found(start, cut_end, PeriodGrain::kCustom, PeriodForm::kRange,
+               absl::StrCat("from ", FormatDay(start), " to ", FormatDay(cut_end)), i - pos, as_of);
 }
 
 }  // namespace
@@ -424,8 +390,7 @@ absl::CivilDay LastDayOfMonth(absl::CivilDay day) {
 absl::CivilDay AddMonths(absl::CivilDay day, int months) {
   const absl::CivilMonth target = absl::CivilMonth(day) + months;
   const absl::CivilDay last = LastDayOfMonth(absl::CivilDay(target));
-  return absl::CivilDay(target.year(), target.month(),
-                        std::min(day.day(), last.day()));
+  return absl::CivilDay(target.year(), target.month(), std::min(day.day(), last.day()));
 }
 
 absl::CivilDay StartOfWeek(absl::CivilDay day) {
@@ -438,47 +403,40 @@ absl::CivilDay StartOfQuarter(absl::CivilDay day) {
 }
 
 absl::optional<absl::CivilDay> ParseIsoDay(absl::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-')
-    return absl::nullopt;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return absl::nullopt;
   int y = 0, m = 0, d = 0;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i])))
-      return absl::nullopt;
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return absl::nullopt;
   }
-  if (!absl::SimpleAtoi(text.substr(0, 4), &y) ||
-      !absl::SimpleAtoi(text.substr(5, 2), &m) ||
+  if (!absl::SimpleAtoi(text.substr(0, 4), &y) || !absl::SimpleAtoi(text.substr(5, 2), &m) ||
       !absl::SimpleAtoi(text.substr(8, 2), &d)) {
     return absl::nullopt;
   }
   const absl::CivilDay day(y, m, d);
   // CivilDay normalises (2025-02-30 -> 2025-03-02); a real date survives it.
-  if (day.year() != y || day.month() != m || day.day() != d)
-    return absl::nullopt;
+  if (day.year() != y || day.month() != m || day.day() != d) return absl::nullopt;
   return day;
 }
 
 std::string Period::Describe() const {
   // The program replaces the placeholder start with the data's first day.
   if (form == PeriodForm::kAllTime) return absl::StrCat(phrase, " up to ", FormatDay(end));
-  if (absl::StartsWith(phrase, "from ") || absl::StartsWith(phrase, "on "))
-    return phrase;
+  if (absl::StartsWith(phrase, "from ") || absl::StartsWith(phrase, "on ")) return phrase;
   if (start == end) return absl::StrCat(phrase, " (", FormatDay(start), ")");
-  return absl::StrCat(phrase, " (", FormatDay(start), " to ", FormatDay(end),
-                      ")");
+  return absl::StrCat(phrase, " (", FormatDay(start), " to ", FormatDay(end), ")");
 }
 
 bool operator==(const Period& a, const Period& b) {
-  return a.start == b.start && a.end == b.end && a.grain == b.grain &&
-         a.form == b.form && a.phrase == b.phrase;
+  return a.start == b.start && a.end == b.end && a.grain == b.grain && a.form == b.form &&
+         a.phrase == b.phrase;
 }
 
-absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
-    const std::vector<std::string>& words, size_t pos, absl::CivilDay as_of) {
+absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(const std::vector<std::string>& words,
+                                                        size_t pos, absl::CivilDay as_of) {
   if (pos >= words.size()) return absl::optional<PeriodMatch>();
   const absl::string_view head = words[pos];
   if (head == "today") {
-    return Found(as_of, as_of, PeriodGrain::kDay, PeriodForm::kCurrent, "today",
-                 1, as_of);
+    return Found(as_of, as_of, PeriodGrain::kDay, PeriodForm::kCurrent, "today", 1, as_of);
   }
   // "ever", "of all time", "all time" ("all-time" tokenizes the same).
   if (head == "ever") return absl::optional<PeriodMatch>(PeriodMatch{AllTime(as_of), 1});
@@ -491,8 +449,8 @@ absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
     }
   }
   if (head == "yesterday") {
-    return Found(as_of - 1, as_of - 1, PeriodGrain::kDay, PeriodForm::kPrevious,
-                 "yesterday", 1, as_of);
+    return Found(as_of - 1, as_of - 1, PeriodGrain::kDay, PeriodForm::kPrevious, "yesterday", 1,
+                 as_of);
   }
   for (auto matcher : {&MatchRange, &MatchToDate, &MatchRelative}) {
     MatchResult m = matcher(words, pos, as_of);
@@ -502,53 +460,46 @@ absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
   if (!point.ok()) return point.status();
   if (!point->has_value()) return absl::optional<PeriodMatch>();
   const Point& p = **point;
-  return Found(p.start, p.end, p.grain, PeriodForm::kNamed, PointPhrase(p),
-               p.consumed, as_of);
+  return Found(p.start, p.end, p.grain, PeriodForm::kNamed, PointPhrase(p), p.consumed, as_of);
 }
 
-absl::StatusOr<Period> ParsePeriod(absl::string_view text,
-                                   absl::CivilDay as_of) {
+absl::StatusOr<Period> ParsePeriod(absl::string_view text, absl::CivilDay as_of) {
   const std::vector<std::string> words = WordTexts(Tokenize(text));
   // Leading "in", "on", "during", "for", "the" add nothing ("in the last 3
   // months").
   size_t pos = 0;
-  while (pos < words.size() &&
-         IsOneOf(words[pos], {"in", "on", "during", "for", "the", "over"})) {
+  while (pos < words.size() && IsOneOf(words[pos], {"in", "on", "during", "for", "the", "over"})) {
     ++pos;
   }
-  absl::StatusOr<absl::optional<PeriodMatch>> m =
-      MatchPeriod(words, pos, as_of);
+  absl::StatusOr<absl::optional<PeriodMatch>> m = MatchPeriod(words, pos, as_of);
   if (!m.ok()) return m.status();
   if (!m->has_value() || pos + (*m)->consumed != words.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not a period"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a period"));
   }
   return std::move((*m)->period);
 }
 
 Period ThisYear(absl::CivilDay as_of) {
-  return {StartOfYear(as_of), as_of, PeriodGrain::kYear, PeriodForm::kCurrent,
-          "this year"};
+  return {StartOfYear(as_of), as_of, PeriodGrain::kYear, PeriodForm::kCurrent, "this year"};
 }
 
 Period LastTwelveMonths(absl::CivilDay as_of) {
-  return {AddMonths(StartOfMonth(as_of), -11), as_of, PeriodGrain::kCustom,
-          PeriodForm::kRolling, "in the last 12 months"};
+  return {AddMonths(StartOfMonth(as_of), -11), as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
+          "in the last 12 months"};
 }
 
 Period LastTwelveWeeks(absl::CivilDay as_of) {
-  return {StartOfWeek(as_of) - 7 * 11, as_of, PeriodGrain::kCustom,
-          PeriodForm::kRolling, "in the last 12 weeks"};
+  return {StartOfWeek(as_of) - 7 * 11, as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
+          "in the last 12 weeks"};
 }
 
 Period LastThirtyDays(absl::CivilDay as_of) {
-  return {as_of - 29, as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
-          "in the last 30 days"};
+  return {as_of - 29, as_of, PeriodGrain::kCustom, PeriodForm::kRolling, "in the last 30 days"};
 }
 
 Period LastFiveYears(absl::CivilDay as_of) {
-  return {absl::CivilDay(as_of.year() - 4, 1, 1), as_of, PeriodGrain::kCustom,
-          PeriodForm::kRolling, "in the last 5 years"};
+  return {absl::CivilDay(as_of.year() - 4, 1, 1), as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
+          "in the last 5 years"};
 }
 
 Period AllTime(absl::CivilDay as_of) {
@@ -643,9 +594,8 @@ absl::string_view PeriodGrainName(PeriodGrain grain) {
 }
 
 absl::optional<PeriodGrain> PeriodGrainFromName(absl::string_view name) {
-  for (PeriodGrain g :
-       {PeriodGrain::kDay, PeriodGrain::kWeek, PeriodGrain::kMonth,
-        PeriodGrain::kQuarter, PeriodGrain::kYear, PeriodGrain::kCustom}) {
+  for (PeriodGrain g : {PeriodGrain::kDay, PeriodGrain::kWeek, PeriodGrain::kMonth,
+                        PeriodGrain::kQuarter, PeriodGrain::kYear, PeriodGrain::kCustom}) {
     if (PeriodGrainName(g) == name) return g;
   }
   return absl::nullopt;

@@ -73,13 +73,12 @@ struct PeriodMatch {
 // Returns nullopt when no period phrase starts there, and kInvalidArgument when
 // one does but cannot be used: a date that does not exist, a period that starts
 // after `as_of`, a range that ends before it starts.
-absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(
-    const std::vector<std::string>& words, size_t pos, absl::CivilDay as_of);
+absl::StatusOr<absl::optional<PeriodMatch>> MatchPeriod(const std::vector<std::string>& words,
+                                                        size_t pos, absl::CivilDay as_of);
 
 // The whole of `text` as one period ("last quarter", "Q3 2025"). Returns
 // kInvalidArgument when it is not exactly one period phrase.
-absl::StatusOr<Period> ParsePeriod(absl::string_view text,
-                                   absl::CivilDay as_of);
+absl::StatusOr<Period> ParsePeriod(absl::string_view text, absl::CivilDay as_of);
 
 // "Ever", "of all time", "all time": AllTime(as_of), matched by MatchPeriod.
 // Its start is a placeholder far before any data (1900-01-01): the program

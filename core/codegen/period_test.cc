@@ -88,8 +88,7 @@ const Case kCases[] = {
     {"since March", "2026-10-26", "2026-03-01", "2026-10-26"},
     {"since 2025", "2026-10-26", "2025-01-01", "2026-10-26"},
     {"from 2025-01-01 to 2025-03-31", "2026-10-26", "2025-01-01", "2025-03-31"},
-    {"between 2025-02-01 and 2025-02-28", "2026-10-26", "2025-02-01",
-     "2025-02-28"},
+    {"between 2025-02-01 and 2025-02-28", "2026-10-26", "2025-02-01", "2025-02-28"},
     {"from March to June", "2026-10-26", "2026-03-01", "2026-06-30"},
     {"from November to February", "2026-10-26", "2025-11-01", "2026-02-28"},
     {"from 2026-10-01 to 2026-12-31", "2026-10-26", "2026-10-01", "2026-10-26"},
@@ -148,16 +147,12 @@ TEST(PeriodTest, PhrasesReadAfterANoun) {
 TEST(PeriodTest, RejectsPeriodsAfterTheAsOfDay) {
   const absl::CivilDay as_of(2026, 10, 26);
   EXPECT_THAT(ParsePeriod("2027", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("after the as-of date")));
-  EXPECT_THAT(
-      ParsePeriod("December 2026", as_of),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("December 2026")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("after the as-of date")));
+  EXPECT_THAT(ParsePeriod("December 2026", as_of),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("December 2026")));
   EXPECT_THAT(ParsePeriod("2026-10-27", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("after the as-of date")));
-  EXPECT_THAT(ParsePeriod("since 2026-11-01", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("after the as-of date")));
+  EXPECT_THAT(ParsePeriod("since 2026-11-01", as_of), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PeriodTest, UpcomingStartsTheDayAfterTheAsOfDay) {
@@ -171,31 +166,24 @@ TEST(PeriodTest, UpcomingStartsTheDayAfterTheAsOfDay) {
 
 TEST(PeriodTest, RejectsImpossibleDatesAndRanges) {
   const absl::CivilDay as_of(2026, 10, 26);
-  EXPECT_THAT(
-      ParsePeriod("2025-02-30", as_of),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a date")));
-  EXPECT_THAT(ParsePeriod("2025-02-29", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePeriod("2025-02-30", as_of),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a date")));
+  EXPECT_THAT(ParsePeriod("2025-02-29", as_of), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ParsePeriod("from 2025-03-01 to 2025-01-01", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("ends before it starts")));
-  EXPECT_THAT(ParsePeriod("last 0 days", as_of),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ends before it starts")));
+  EXPECT_THAT(ParsePeriod("last 0 days", as_of), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PeriodTest, RejectsWhatIsNotAPeriod) {
   const absl::CivilDay as_of(2026, 10, 26);
-  for (const char* text : {"next month", "last", "revenue", "last months",
-                           "this 3 months", "last quarter please", ""}) {
-    EXPECT_THAT(ParsePeriod(text, as_of),
-                StatusIs(absl::StatusCode::kInvalidArgument))
-        << text;
+  for (const char* text : {"next month", "last", "revenue", "last months", "this 3 months",
+                           "last quarter please", ""}) {
+    EXPECT_THAT(ParsePeriod(text, as_of), StatusIs(absl::StatusCode::kInvalidArgument)) << text;
   }
 }
 
 TEST(PeriodTest, MatchPeriodReportsWordsUsed) {
-  const std::vector<std::string> words = {"revenue", "last", "3",
-                                          "months",  "by",   "vet"};
+  const std::vector<std::string> words = {"revenue", "last", "3", "months", "by", "vet"};
   absl::StatusOr<absl::optional<PeriodMatch>> m =
       MatchPeriod(words, 1, absl::CivilDay(2026, 10, 26));
   ASSERT_TRUE(m.ok());
@@ -261,42 +249,32 @@ TEST(PeriodTest, SamePeriodLastYearKeepsMonthEnds) {
 TEST(PeriodTest, Defaults) {
   const absl::CivilDay as_of(2026, 10, 26);
   EXPECT_EQ(ThisYear(as_of).Describe(), "this year (2026-01-01 to 2026-10-26)");
-  EXPECT_EQ(LastTwelveMonths(as_of).Describe(),
-            "in the last 12 months (2025-11-01 to 2026-10-26)");
+  EXPECT_EQ(LastTwelveMonths(as_of).Describe(), "in the last 12 months (2025-11-01 to 2026-10-26)");
   EXPECT_EQ(FormatDay(LastTwelveWeeks(as_of).start), "2026-08-10");
   EXPECT_EQ(FormatDay(LastThirtyDays(as_of).start), "2026-09-27");
   EXPECT_EQ(FormatDay(LastFiveYears(as_of).start), "2022-01-01");
 }
 
 TEST(PeriodTest, CalendarHelpers) {
-  EXPECT_EQ(AddMonths(absl::CivilDay(2026, 3, 31), -1),
-            absl::CivilDay(2026, 2, 28));
-  EXPECT_EQ(AddMonths(absl::CivilDay(2024, 3, 31), -1),
-            absl::CivilDay(2024, 2, 29));
-  EXPECT_EQ(AddMonths(absl::CivilDay(2026, 1, 15), -13),
-            absl::CivilDay(2024, 12, 15));
-  EXPECT_EQ(LastDayOfMonth(absl::CivilDay(2024, 2, 3)),
-            absl::CivilDay(2024, 2, 29));
-  EXPECT_EQ(StartOfWeek(absl::CivilDay(2026, 10, 25)),
-            absl::CivilDay(2026, 10, 19));
-  EXPECT_EQ(StartOfWeek(absl::CivilDay(2026, 10, 26)),
-            absl::CivilDay(2026, 10, 26));
-  EXPECT_EQ(StartOfQuarter(absl::CivilDay(2026, 9, 30)),
-            absl::CivilDay(2026, 7, 1));
+  EXPECT_EQ(AddMonths(absl::CivilDay(2026, 3, 31), -1), absl::CivilDay(2026, 2, 28));
+  EXPECT_EQ(AddMonths(absl::CivilDay(2024, 3, 31), -1), absl::CivilDay(2024, 2, 29));
+  EXPECT_EQ(AddMonths(absl::CivilDay(2026, 1, 15), -13), absl::CivilDay(2024, 12, 15));
+  EXPECT_EQ(LastDayOfMonth(absl::CivilDay(2024, 2, 3)), absl::CivilDay(2024, 2, 29));
+  EXPECT_EQ(StartOfWeek(absl::CivilDay(2026, 10, 25)), absl::CivilDay(2026, 10, 19));
+  EXPECT_EQ(StartOfWeek(absl::CivilDay(2026, 10, 26)), absl::CivilDay(2026, 10, 26));
+  EXPECT_EQ(StartOfQuarter(absl::CivilDay(2026, 9, 30)), absl::CivilDay(2026, 7, 1));
   EXPECT_FALSE(ParseIsoDay("2026-13-01").has_value());
   EXPECT_FALSE(ParseIsoDay("2026-1-01").has_value());
   EXPECT_TRUE(ParseIsoDay("2024-02-29").has_value());
 }
 
 TEST(PeriodTest, GrainAndFormNamesRoundTrip) {
-  for (PeriodGrain g :
-       {PeriodGrain::kDay, PeriodGrain::kWeek, PeriodGrain::kMonth,
-        PeriodGrain::kQuarter, PeriodGrain::kYear, PeriodGrain::kCustom}) {
+  for (PeriodGrain g : {PeriodGrain::kDay, PeriodGrain::kWeek, PeriodGrain::kMonth,
+                        PeriodGrain::kQuarter, PeriodGrain::kYear, PeriodGrain::kCustom}) {
     EXPECT_EQ(PeriodGrainFromName(PeriodGrainName(g)), g);
   }
-  for (PeriodForm f :
-       {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling,
-        PeriodForm::kNamed, PeriodForm::kRange}) {
+  for (PeriodForm f : {PeriodForm::kCurrent, PeriodForm::kPrevious, PeriodForm::kRolling,
+                       PeriodForm::kNamed, PeriodForm::kRange}) {
     EXPECT_EQ(PeriodFormFromName(PeriodFormName(f)), f);
   }
 }

@@ -54,8 +54,8 @@ std::vector<std::string> LowerWords(absl::string_view text) {
 }
 
 bool AllDigits(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return absl::ascii_isdigit(c); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isdigit(c); });
 }
 
 // The words the product's own language uses (see the header).
@@ -66,18 +66,22 @@ const absl::flat_hash_set<std::string>& CommonWords() {
       for (std::string& w : LowerWords(phrase)) words->insert(std::move(w));
     };
     for (const char* w :
-         {"january", "february", "march", "april", "may", "june", "july", "august",
-          "september", "october", "november", "december", "jan", "feb", "mar", "apr",
-          "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday",
-          "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "tues",
-          "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "day", "days", "week",
-          "weeks", "month", "months", "quarter", "quarters", "year", "years", "today",
-          "yesterday", "tomorrow", "last", "next", "this", "ago", "since", "max",
-          "maximum", "min", "minimum", "mean", "median", "average", "avg", "sum", "total",
-          "count", "number", "top", "bottom", "most", "least", "best", "worst", "highest",
-          "lowest", "per", "vs", "versus", "and", "or", "the", "of", "in", "on", "by", "for",
-          "all", "each", "every", "what", "which", "who", "how", "many", "much", "price",
-          "bill", "billed", "cost", "rate", "share", "trend", "new", "active", "lapsed"}) {
+         {"january", "february",  "march",   "april",     "may",      "june",      "july",
+          "august",  "september", "october", "november",  "december", "jan",       "feb",
+          "mar",     "apr",       "jun",     "jul",       "aug",      "sep",       "sept",
+          "oct",     "nov",       "dec",     "monday",    "tuesday",  "wednesday", "thursday",
+          "friday",  "saturday",  "sunday",  "mon",       "tue",      "tues",      "wed",
+          "thu",     "thur",      "thurs",   "fri",       "sat",      "sun",       "day",
+          "days",    "week",      "weeks",   "month",     "months",   "quarter",   "quarters",
+          "year",    "years",     "today",   "yesterday", "tomorrow", "last",      "next",
+          "this",    "ago",       "since",   "max",       "maximum",  "min",       "minimum",
+          "mean",    "median",    "average", "avg",       "sum",      "total",     "count",
+          "number",  "top",       "bottom",  "most",      "least",    "best",      "worst",
+          "highest", "lowest",    "per",     "vs",        "versus",   "and",       "or",
+          "the",     "of",        "in",      "on",        "by",       "for",       "all",
+          "each",    "every",     "what",    "which",     "who",      "how",       "many",
+          "much",    "price",     "bill",    "billed",    "cost",     "rate",      "share",
+          "trend",   "new",       "active",  "lapsed"}) {
       words->insert(w);
     }
     for (const data::TableSpec& table : data::CanonicalSchema()) {
@@ -165,8 +169,8 @@ std::vector<Segment> Segments(absl::string_view code) {
     bool format = false;
     if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
-      while (j < code.size() && (absl::ascii_isalnum(static_cast<unsigned char>(code[j])) ||
-                                 code[j] == '_')) {
+      while (j < code.size() &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(code[j])) || code[j] == '_')) {
         ++j;
       }
       absl::string_view id = code.substr(i, j - i);
@@ -257,8 +261,7 @@ int PersonalDataShield::AddEntry(absl::string_view value, int label) {
   return it->second;
 }
 
-void PersonalDataShield::IndexValue(absl::string_view value, int label, bool email,
-                                    bool phone) {
+void PersonalDataShield::IndexValue(absl::string_view value, int label, bool email, bool phone) {
   value = absl::StripAsciiWhitespace(value);
   std::vector<std::string> words = LowerWords(value);
   if (words.empty() || value.size() < 2) return;
@@ -398,9 +401,8 @@ std::vector<PersonalDataShield::Match> PersonalDataShield::Find(absl::string_vie
   std::vector<Match> out = phones;
   const std::vector<Word> words = Words(text);
   auto in_phone = [&](const Word& w) {
-    return std::any_of(phones.begin(), phones.end(), [&](const Match& m) {
-      return w.begin < m.end && w.end > m.begin;
-    });
+    return std::any_of(phones.begin(), phones.end(),
+                       [&](const Match& m) { return w.begin < m.end && w.end > m.begin; });
   };
   for (size_t i = 0; i < words.size();) {
     const Word& w = words[i];
@@ -480,9 +482,8 @@ const std::string& PersonalDataShield::Redaction::PlaceholderFor(int entry) {
   auto it = placeholder_of_.find(entry);
   if (it != placeholder_of_.end()) return it->second;
   const int label = shield_->entries_[static_cast<size_t>(entry)].label;
-  std::string placeholder =
-      absl::StrCat("<", shield_->labels_[static_cast<size_t>(label)], "_",
-                   ++next_number_[static_cast<size_t>(label)], ">");
+  std::string placeholder = absl::StrCat("<", shield_->labels_[static_cast<size_t>(label)], "_",
+                                         ++next_number_[static_cast<size_t>(label)], ">");
   entry_of_[placeholder] = entry;
   return placeholder_of_.emplace(entry, std::move(placeholder)).first->second;
 }
@@ -525,8 +526,7 @@ std::string PersonalDataShield::Redaction::Reveal(absl::string_view code) const 
     size_t i = 0;
     while (i < piece.size()) {
       const size_t open = piece.find('<', i);
-      const size_t close =
-          open == absl::string_view::npos ? open : piece.find('>', open + 1);
+      const size_t close = open == absl::string_view::npos ? open : piece.find('>', open + 1);
       auto found = close == absl::string_view::npos
                        ? entry_of_.end()
                        : entry_of_.find(piece.substr(open, close - open + 1));

@@ -113,7 +113,7 @@ class PersonalDataShield {
   std::vector<std::string> labels_;  // "client_first_name"
   std::vector<Entry> entries_;
   absl::flat_hash_map<std::string, int> entry_by_value_;  // lower-case words joined by ' '
-  absl::flat_hash_map<std::string, int> words_;            // one-word values
+  absl::flat_hash_map<std::string, int> words_;           // one-word values
   absl::flat_hash_map<std::string, std::vector<Sequence>> sequences_;  // by first word
   absl::flat_hash_map<std::string, int> phone_digits_;  // 7+ trailing digits of a phone
   size_t longest_word_ = 0;

@@ -2,7 +2,6 @@
 #include "core/codegen/planner.h"
 
 #include <algorithm>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,13 +33,11 @@ bool HasColumn(const data::DatasetDescription& dataset, absl::string_view table,
 // A table the plan reads must have rows (a practice system that exports no
 // appointments imports an empty appointments table), and each column it
 // reads must be in the export (an optional column may be left out).
-absl::Status CheckDataset(const QueryPlan& plan,
-                          const data::DatasetDescription& dataset) {
+absl::Status CheckDataset(const QueryPlan& plan, const data::DatasetDescription& dataset) {
   std::vector<std::string> missing;
   std::vector<std::string> empty_tables;
   for (const std::string& name : ColumnsRead(plan)) {
-    std::pair<std::string, std::string> tc =
-        absl::StrSplit(name, absl::MaxSplits('.', 1));
+    std::pair<std::string, std::string> tc = absl::StrSplit(name, absl::MaxSplits('.', 1));
     const data::TableDescription* table = dataset.FindTable(tc.first);
     if (table != nullptr && table->row_count == 0) {
       if (std::find(empty_tables.begin(), empty_tables.end(), tc.first) == empty_tables.end())
@@ -50,14 +47,14 @@ absl::Status CheckDataset(const QueryPlan& plan,
     }
   }
   if (!empty_tables.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "The practice's data has no ", absl::StrJoin(empty_tables, " or "),
-        " (its export had none), which ", SummarizePlan(plan), " needs."));
+    return absl::InvalidArgumentError(
+        absl::StrCat("The practice's data has no ", absl::StrJoin(empty_tables, " or "),
+                     " (its export had none), which ", SummarizePlan(plan), " needs."));
   }
   if (missing.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("The practice's data has no ", absl::StrJoin(missing, ", "),
-                   ", which ", SummarizePlan(plan), " needs."));
+  return absl::InvalidArgumentError(absl::StrCat("The practice's data has no ",
+                                                 absl::StrJoin(missing, ", "), ", which ",
+                                                 SummarizePlan(plan), " needs."));
 }
 
 }  // namespace
@@ -68,9 +65,9 @@ CostEstimate Planner::Estimate(const CodeRequest& request) const {
 
 absl::StatusOr<QueryPlan> Planner::Plan(const CodeRequest& request) const {
   if (request.question.size() > options_.max_question_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "The question is too long for the planner (", request.question.size(),
-        " bytes; it reads up to ", options_.max_question_bytes, ")."));
+    return absl::InvalidArgumentError(
+        absl::StrCat("The question is too long for the planner (", request.question.size(),
+                     " bytes; it reads up to ", options_.max_question_bytes, ")."));
   }
   absl::optional<QueryPlan> previous;
   bool previous_unplanned = false;
@@ -84,8 +81,8 @@ absl::StatusOr<QueryPlan> Planner::Plan(const CodeRequest& request) const {
       previous_unplanned = true;
     }
   }
-  return ParseQuestion(request.question, request.as_of,
-                       previous ? &*previous : nullptr, previous_unplanned);
+  return ParseQuestion(request.question, request.as_of, previous ? &*previous : nullptr,
+                       previous_unplanned);
 }
 
 absl::StatusOr<GeneratedCode> Planner::Generate(const CodeRequest& request,
@@ -95,14 +92,12 @@ absl::StatusOr<GeneratedCode> Planner::Generate(const CodeRequest& request,
     std::string failure = request.failure.substr(0, kMaxFailureChars);
     if (failure.size() < request.failure.size()) failure += "...";
     return absl::FailedPreconditionError(
-        absl::StrCat("the planner's code failed: ",
-                     failure.empty() ? "no details" : failure));
+        absl::StrCat("the planner's code failed: ", failure.empty() ? "no details" : failure));
   }
   absl::StatusOr<QueryPlan> plan = Plan(request);
   if (!plan.ok()) return plan.status();
   if (request.dataset != nullptr) {
-    if (absl::Status s = CheckDataset(*plan, *request.dataset); !s.ok())
-      return s;
+    if (absl::Status s = CheckDataset(*plan, *request.dataset); !s.ok()) return s;
   }
   GeneratedCode out;
   out.code = WritePandas(*plan);

@@ -330,8 +330,7 @@ double TableValue(const rapidjson::Value& rows, absl::string_view row) {
   for (const auto& r : rows.GetArray()) {
     const auto& cells = r.GetArray();
     if (cells.Empty()) continue;
-    const bool match =
-        row.empty() || (cells[0].IsString() && cells[0].GetString() == row);
+    const bool match = row.empty() || (cells[0].IsString() && cells[0].GetString() == row);
     if (!match) continue;
     const auto& last = cells[cells.Size() - 1];
     return last.IsNumber() ? last.GetDouble() : std::nan("");
@@ -342,16 +341,12 @@ double TableValue(const rapidjson::Value& rows, absl::string_view row) {
 // Runs `programs` in one Python process against the fixture; returns one
 // parsed JSON object per program, in order.
 // `fast` skips the charts' text layout.
-std::vector<rapidjson::Document> RunPrograms(
-    const std::vector<std::string>& programs, bool fast = false) {
+std::vector<rapidjson::Document> RunPrograms(const std::vector<std::string>& programs,
+                                             bool fast = false) {
   std::vector<rapidjson::Document> results;
-  const std::string dir =
-      absl::StrCat(::testing::TempDir(), "planner_exec_", getpid());
+  const std::string dir = absl::StrCat(::testing::TempDir(), "planner_exec_", getpid());
   const std::string codes = absl::StrCat(dir, "/codes");
-  EXPECT_EQ(
-      std::system(
-          absl::StrCat("rm -rf '", dir, "' && mkdir -p '", codes, "'").c_str()),
-      0);
+  EXPECT_EQ(std::system(absl::StrCat("rm -rf '", dir, "' && mkdir -p '", codes, "'").c_str()), 0);
   for (size_t i = 0; i < programs.size(); ++i) {
     // Zero-padded so the driver's sorted order is the order of `programs`.
     std::string name = absl::StrCat(i);
@@ -360,15 +355,13 @@ std::vector<rapidjson::Document> RunPrograms(
   }
   std::ofstream(absl::StrCat(dir, "/driver.py")) << kDriver;
   const std::string command =
-      absl::StrCat(kPython, " '", dir, "/driver.py' '", VET_CODEGEN_TESTDATA,
-                   "' '", codes, "'", fast ? " fast" : "", " > '", dir,
-                   "/out.jsonl' 2> '", dir, "/err.txt'");
+      absl::StrCat(kPython, " '", dir, "/driver.py' '", VET_CODEGEN_TESTDATA, "' '", codes, "'",
+                   fast ? " fast" : "", " > '", dir, "/out.jsonl' 2> '", dir, "/err.txt'");
   const int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << ReadFile(absl::StrCat(dir, "/err.txt"));
-  const std::vector<std::string> lines = absl::StrSplit(
-      ReadFile(absl::StrCat(dir, "/out.jsonl")), '\n', absl::SkipEmpty());
-  EXPECT_EQ(lines.size(), programs.size())
-      << ReadFile(absl::StrCat(dir, "/err.txt"));
+  const std::vector<std::string> lines =
+      absl::StrSplit(ReadFile(absl::StrCat(dir, "/out.jsonl")), '\n', absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), programs.size()) << ReadFile(absl::StrCat(dir, "/err.txt"));
   for (const std::string& line : lines) {
     results.emplace_back();
     results.back().Parse(line.c_str());
@@ -400,13 +393,11 @@ bool RanCleanly(const rapidjson::Document& doc) {
     ADD_FAILURE() << doc["error"].GetString();
     return false;
   }
-  EXPECT_TRUE(doc["answer"].IsString() && doc["answer"].GetStringLength() > 0)
-      << Dump(doc);
+  EXPECT_TRUE(doc["answer"].IsString() && doc["answer"].GetStringLength() > 0) << Dump(doc);
   EXPECT_TRUE(doc["unit"].IsString()) << Dump(doc);
   EXPECT_EQ(doc["warnings"].Size(), 0u) << Dump(doc);
   const std::string kind = doc["kind"].GetString();
-  EXPECT_TRUE(kind == "number" || kind == "table" || kind == "text")
-      << Dump(doc);
+  EXPECT_TRUE(kind == "number" || kind == "table" || kind == "text") << Dump(doc);
   return true;
 }
 
@@ -452,8 +443,7 @@ TEST(PlannerExecTest, QuestionsRunAgainstTheFixture) {
         EXPECT_NEAR(doc["number"].GetDouble(), c.value, 1e-6) << answer;
       }
     } else {
-      EXPECT_TRUE(std::isnan(c.value))
-          << "expected a number, got " << Dump(doc);
+      EXPECT_TRUE(std::isnan(c.value)) << "expected a number, got " << Dump(doc);
     }
   }
 }
@@ -530,8 +520,7 @@ TEST(PlannerExecTest, EveryMetricByEveryDimensionRuns) {
     }
   }
   ASSERT_GE(programs.size(), 200u);
-  const std::vector<rapidjson::Document> results =
-      RunPrograms(programs, /*fast=*/true);
+  const std::vector<rapidjson::Document> results = RunPrograms(programs, /*fast=*/true);
   ASSERT_EQ(results.size(), programs.size());
   for (size_t i = 0; i < results.size(); ++i) {
     SCOPED_TRACE(names[i]);

@@ -30,9 +30,8 @@ enum class TermKind { kMetric, kDimension, kFilter, kCue };
 struct Term {
   std::vector<std::string> words;
   TermKind kind = TermKind::kCue;
-  std::string metric;  // kMetric
-  std::vector<std::string>
-      dimensions;  // kDimension: candidates, first applicable wins
+  std::string metric;                    // kMetric
+  std::vector<std::string> dimensions;   // kDimension: candidates, first applicable wins
   std::vector<FilterClause> candidates;  // kFilter: likewise
   std::string implied_metric;            // kFilter, kCue
   CueKind cue = CueKind::kStop;          // kCue
@@ -69,27 +68,21 @@ Lexicon BuildLexicon() {
     // The same phrase declared twice: fine when it means the same kind of
     // thing (its candidates merge, in declaration order), an error otherwise.
     Term& old = lex.terms[it->second];
-    const bool same = old.kind == term.kind && old.metric == term.metric &&
-                      old.cue == term.cue && old.count == term.count &&
-                      old.upcoming == term.upcoming &&
-                      (old.implied_metric == term.implied_metric ||
-                       term.implied_metric.empty());
+    const bool same = old.kind == term.kind && old.metric == term.metric && old.cue == term.cue &&
+                      old.count == term.count && old.upcoming == term.upcoming &&
+                      (old.implied_metric == term.implied_metric || term.implied_metric.empty());
     if (!same) {
       lex.ambiguous.push_back(key);
       return;
     }
     for (std::string& d : term.dimensions) {
-      if (std::find(old.dimensions.begin(), old.dimensions.end(), d) ==
-          old.dimensions.end()) {
+      if (std::find(old.dimensions.begin(), old.dimensions.end(), d) == old.dimensions.end()) {
         old.dimensions.push_back(std::move(d));
       }
     }
     for (FilterClause& c : term.candidates) {
-      auto same_clause = [&c](const FilterClause& o) {
-        return SameClause(o, c);
-      };
-      if (std::none_of(old.candidates.begin(), old.candidates.end(),
-                       same_clause)) {
+      auto same_clause = [&c](const FilterClause& o) { return SameClause(o, c); };
+      if (std::none_of(old.candidates.begin(), old.candidates.end(), same_clause)) {
         old.candidates.push_back(std::move(c));
       }
     }
@@ -141,12 +134,11 @@ Lexicon BuildLexicon() {
   }
   // Words the grammars use; a name after "Dr." is none of these.
   for (const char* w :
-       {"last",  "this",    "previous", "prior",     "preceding", "past",
-        "since", "between", "today",    "yesterday", "ytd",       "mtd",
-        "qtd",   "top",     "bottom",   "best",      "worst",     "compared",
-        "vs",    "versus",  "against",  "than",      "relative",  "comparing",
-        "days",  "weeks",   "months",   "quarters",  "years",     "until",
-        "till",  "through", "thru",     "ago",       "before",    "earlier"}) {
+       {"last",  "this",      "previous", "prior",    "preceding", "past",  "since",    "between",
+        "today", "yesterday", "ytd",      "mtd",      "qtd",       "top",   "bottom",   "best",
+        "worst", "compared",  "vs",       "versus",   "against",   "than",  "relative", "comparing",
+        "days",  "weeks",     "months",   "quarters", "years",     "until", "till",     "through",
+        "thru",  "ago",       "before",   "earlier"}) {
     lex.vocabulary.insert(w);
   }
   return lex;
@@ -182,18 +174,15 @@ const Term* MatchTerm(const std::vector<std::string>& words, size_t pos) {
   return best;
 }
 
-bool IsOneOf(absl::string_view w,
-             std::initializer_list<absl::string_view> options) {
+bool IsOneOf(absl::string_view w, std::initializer_list<absl::string_view> options) {
   return std::find(options.begin(), options.end(), w) != options.end();
 }
 
 absl::optional<int> SmallCount(absl::string_view w) {
   int n = 0;
-  if (w.empty() || w.size() > 4 || !absl::SimpleAtoi(w, &n) || n < 1)
-    return absl::nullopt;
+  if (w.empty() || w.size() > 4 || !absl::SimpleAtoi(w, &n) || n < 1) return absl::nullopt;
   for (char c : w) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)))
-      return absl::nullopt;
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return absl::nullopt;
   }
   return n;
 }
@@ -210,12 +199,7 @@ struct Mention {
 
 struct CompareMention {
   bool present = false;
-  enum class Target {
-    kNone,
-    kSamePeriodLastYear,
-    kPreviousPeriod,
-    kPeriod
-  } target = Target::kNone;
+  enum class Target { kNone, kSamePeriodLastYear, kPreviousPeriod, kPeriod } target = Target::kNone;
   Period period;
 };
 
@@ -240,8 +224,7 @@ struct Mentions {
   std::vector<Mention> metrics;
   std::vector<Mention> dimensions;
   std::vector<Mention> filters;
-  std::vector<std::string> implied_by_filters, implied_by_ranks,
-      implied_by_hints;
+  std::vector<std::string> implied_by_filters, implied_by_ranks, implied_by_hints;
   // Why a word of the question cannot be honoured (the first such word).
   std::string unsupported;
   // Times the question asks "how much" or "how many".
@@ -259,9 +242,9 @@ struct Mentions {
   std::vector<std::string> unknown;
 
   bool AnythingBesidesMetric() const {
-    return !dimensions.empty() || !filters.empty() || trend || share ||
-           !periods.empty() || compare.present || rank.present ||
-           !staff_names.empty() || overall || all_rows || shift.present;
+    return !dimensions.empty() || !filters.empty() || trend || share || !periods.empty() ||
+           compare.present || rank.present || !staff_names.empty() || overall || all_rows ||
+           shift.present;
   }
 };
 
@@ -274,23 +257,19 @@ void AddRank(RankMention& rank, bool ascending, int count) {
 
 std::string Phrase(const std::vector<Word>& words, size_t pos, size_t n) {
   std::vector<std::string> parts;
-  for (size_t k = pos; k < pos + n && k < words.size(); ++k)
-    parts.push_back(words[k].original);
+  for (size_t k = pos; k < pos + n && k < words.size(); ++k) parts.push_back(words[k].original);
   return absl::StrJoin(parts, " ");
 }
 
 // "compared to|with last year", "vs the previous period", "vs 2024"; after a
 // growth word also "from|over|on last year".
-absl::StatusOr<size_t> MatchComparison(const std::vector<std::string>& w,
-                                       size_t pos, absl::CivilDay as_of,
-                                       CompareMention* out) {
-  const bool cue =
-      IsOneOf(w[pos], {"compared", "compare", "comparing", "vs", "versus",
-                       "against", "than", "relative"}) ||
-      (IsOneOf(w[pos], {"from", "over", "on"}) && pos > 0 &&
-       IsOneOf(w[pos - 1],
-               {"growth", "grow", "grew", "change", "changed", "increase",
-                "increased", "decrease", "decreased", "difference"}));
+absl::StatusOr<size_t> MatchComparison(const std::vector<std::string>& w, size_t pos,
+                                       absl::CivilDay as_of, CompareMention* out) {
+  const bool cue = IsOneOf(w[pos], {"compared", "compare", "comparing", "vs", "versus", "against",
+                                    "than", "relative"}) ||
+                   (IsOneOf(w[pos], {"from", "over", "on"}) && pos > 0 &&
+                    IsOneOf(w[pos - 1], {"growth", "grow", "grew", "change", "changed", "increase",
+                                         "increased", "decrease", "decreased", "difference"}));
   if (!cue) return 0;
   size_t i = pos + 1;
   while (i < w.size() && IsOneOf(w[i], {"to", "with", "the", "a"})) ++i;
@@ -310,14 +289,10 @@ absl::StatusOr<size_t> MatchComparison(const std::vector<std::string>& w,
       (n = sequence({"same", "period", "a", "year", "ago"})) ||
       (n = sequence({"year", "before"}))) {
     m.target = CompareMention::Target::kSamePeriodLastYear;
-  } else if ((n = sequence({"previous", "period"})) ||
-             (n = sequence({"prior", "period"})) ||
-             (n = sequence({"preceding", "period"})) ||
-             (n = sequence({"last", "period"})) ||
-             (n = sequence({"period", "before"})) ||
-             (n = sequence({"month", "before"})) ||
-             (n = sequence({"quarter", "before"})) ||
-             (n = sequence({"week", "before"})) ||
+  } else if ((n = sequence({"previous", "period"})) || (n = sequence({"prior", "period"})) ||
+             (n = sequence({"preceding", "period"})) || (n = sequence({"last", "period"})) ||
+             (n = sequence({"period", "before"})) || (n = sequence({"month", "before"})) ||
+             (n = sequence({"quarter", "before"})) || (n = sequence({"week", "before"})) ||
              (n = sequence({"day", "before"}))) {
     m.target = CompareMention::Target::kPreviousPeriod;
   } else {
@@ -335,8 +310,7 @@ absl::StatusOr<size_t> MatchComparison(const std::vector<std::string>& w,
 // "the quarter before", "the year before", "the period before", "the one
 // before", "before that", "a year earlier". A comparison ("compared to the
 // month before") starts earlier and is matched as one.
-size_t MatchShift(const std::vector<std::string>& w, size_t pos,
-                  ShiftMention* out) {
+size_t MatchShift(const std::vector<std::string>& w, size_t pos, ShiftMention* out) {
   auto unit = [](absl::string_view word) -> absl::optional<PeriodGrain> {
     if (word == "day") return PeriodGrain::kDay;
     if (word == "week") return PeriodGrain::kWeek;
@@ -351,8 +325,7 @@ size_t MatchShift(const std::vector<std::string>& w, size_t pos,
     out->step = PeriodGrain::kCustom;
     return 2;
   }
-  if (pos + 1 >= w.size() || !IsOneOf(w[pos + 1], {"before", "earlier"}))
-    return 0;
+  if (pos + 1 >= w.size() || !IsOneOf(w[pos + 1], {"before", "earlier"})) return 0;
   const absl::optional<PeriodGrain> step = unit(w[pos]);
   if (!step) return 0;
   out->present = true;
@@ -361,11 +334,8 @@ size_t MatchShift(const std::vector<std::string>& w, size_t pos,
 }
 
 // "top 5", "bottom 3", "best 10".
-size_t MatchTopN(const std::vector<std::string>& w, size_t pos,
-                 RankMention* out) {
-  if (!IsOneOf(w[pos], {"top", "bottom", "best", "worst"}) ||
-      pos + 1 >= w.size())
-    return 0;
+size_t MatchTopN(const std::vector<std::string>& w, size_t pos, RankMention* out) {
+  if (!IsOneOf(w[pos], {"top", "bottom", "best", "worst"}) || pos + 1 >= w.size()) return 0;
   absl::optional<int> n = SmallCount(w[pos + 1]);
   if (!n || *n > 1000) return 0;
   out->present = true;
@@ -377,26 +347,22 @@ size_t MatchTopN(const std::vector<std::string>& w, size_t pos,
 bool IsNameWord(absl::string_view original) {
   if (original.empty() || original.size() > 40) return false;
   for (char c : original) {
-    if (!absl::ascii_isalpha(static_cast<unsigned char>(c)) && c != '\'')
-      return false;
+    if (!absl::ascii_isalpha(static_cast<unsigned char>(c)) && c != '\'') return false;
   }
   return true;
 }
 
 // "Dr. Smith", "Doctor Jane Smith": up to three words that are not the
 // planner's own vocabulary.
-size_t MatchStaffName(const std::vector<Word>& words,
-                      const std::vector<std::string>& texts, size_t pos,
-                      absl::CivilDay as_of, std::string* name) {
+size_t MatchStaffName(const std::vector<Word>& words, const std::vector<std::string>& texts,
+                      size_t pos, absl::CivilDay as_of, std::string* name) {
   if (!IsOneOf(texts[pos], {"dr", "doctor"})) return 0;
   const Lexicon& lex = GetLexicon();
   std::vector<std::string> parts;
   size_t i = pos + 1;
   while (i < words.size() && parts.size() < 3) {
-    if (!IsNameWord(words[i].original) || lex.vocabulary.count(texts[i]) > 0)
-      break;
-    absl::StatusOr<absl::optional<PeriodMatch>> p =
-        MatchPeriod(texts, i, as_of);
+    if (!IsNameWord(words[i].original) || lex.vocabulary.count(texts[i]) > 0) break;
+    absl::StatusOr<absl::optional<PeriodMatch>> p = MatchPeriod(texts, i, as_of);
     if (!p.ok() || p->has_value()) break;
     parts.push_back(words[i].original);
     ++i;
@@ -406,8 +372,7 @@ size_t MatchStaffName(const std::vector<Word>& words,
   return i - pos;
 }
 
-absl::StatusOr<Mentions> Scan(absl::string_view question,
-                              absl::CivilDay as_of) {
+absl::StatusOr<Mentions> Scan(absl::string_view question, absl::CivilDay as_of) {
   const std::vector<Word> words = Tokenize(question);
   const std::vector<std::string> texts = WordTexts(words);
   Mentions found;
@@ -421,11 +386,9 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
   while (i < texts.size()) {
     // Each grammar proposes a match; the longest wins, ties in this order.
     CompareMention compare;
-    absl::StatusOr<size_t> compare_len =
-        MatchComparison(texts, i, as_of, &compare);
+    absl::StatusOr<size_t> compare_len = MatchComparison(texts, i, as_of, &compare);
     if (!compare_len.ok()) return compare_len.status();
-    absl::StatusOr<absl::optional<PeriodMatch>> period =
-        MatchPeriod(texts, i, as_of);
+    absl::StatusOr<absl::optional<PeriodMatch>> period = MatchPeriod(texts, i, as_of);
     if (!period.ok()) return period.status();
     const size_t period_len = period->has_value() ? (*period)->consumed : 0;
     RankMention top;
@@ -437,21 +400,19 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
     const Term* term = MatchTerm(texts, i);
     const size_t term_len = term != nullptr ? term->words.size() : 0;
 
-    const size_t best = std::max(
-        {*compare_len, period_len, top_len, name_len, shift_len, term_len});
+    const size_t best =
+        std::max({*compare_len, period_len, top_len, name_len, shift_len, term_len});
     if (best == 0) {
-      if (std::find(found.unknown.begin(), found.unknown.end(),
-                    words[i].original) == found.unknown.end()) {
+      if (std::find(found.unknown.begin(), found.unknown.end(), words[i].original) ==
+          found.unknown.end()) {
         found.unknown.push_back(words[i].original);
       }
       ++i;
       continue;
     }
     if (*compare_len == best) {
-      if (found.compare.present &&
-          found.compare.target != CompareMention::Target::kNone) {
-        return absl::InvalidArgumentError(
-            "the question makes more than one comparison");
+      if (found.compare.present && found.compare.target != CompareMention::Target::kNone) {
+        return absl::InvalidArgumentError("the question makes more than one comparison");
       }
       found.compare = std::move(compare);
     } else if (period_len == best) {
@@ -462,8 +423,7 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
       found.staff_names.push_back(std::move(name));
     } else if (shift_len == best) {
       if (found.shift.present) {
-        return absl::InvalidArgumentError(
-            "the question steps back from the previous period twice");
+        return absl::InvalidArgumentError("the question steps back from the previous period twice");
       }
       found.shift = std::move(shift);
       found.shift.phrase = Phrase(words, i, best);
@@ -477,8 +437,8 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
           Mention mention{phrase, term};
           // "by species", "per vet", "for each category", "across vets".
           const std::string before = i > 0 ? texts[i - 1] : "";
-          mention.explicit_breakdown = before == "by" || before == "per" ||
-                                       before == "each" || before == "across";
+          mention.explicit_breakdown =
+              before == "by" || before == "per" || before == "each" || before == "across";
           found.dimensions.push_back(std::move(mention));
           break;
         }
@@ -501,8 +461,7 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
               break;
             case CueKind::kRankHighest:
             case CueKind::kRankLowest:
-              AddRank(found.rank, term->cue == CueKind::kRankLowest,
-                      term->count);
+              AddRank(found.rank, term->cue == CueKind::kRankLowest, term->count);
               if (!term->implied_metric.empty()) {
                 found.implied_by_ranks.push_back(term->implied_metric);
               }
@@ -539,10 +498,8 @@ absl::StatusOr<Mentions> Scan(absl::string_view question,
 
 std::string Examples() {
   std::vector<std::string> quoted;
-  for (const std::string& q : ExampleQuestions())
-    quoted.push_back(absl::StrCat("\"", q, "\""));
-  return absl::StrCat("The planner answers questions such as ",
-                      absl::StrJoin(quoted, ", "), ".");
+  for (const std::string& q : ExampleQuestions()) quoted.push_back(absl::StrCat("\"", q, "\""));
+  return absl::StrCat("The planner answers questions such as ", absl::StrJoin(quoted, ", "), ".");
 }
 
 absl::Status Decline(absl::string_view why) {
@@ -565,22 +522,18 @@ const FilterClause* ResolveFilter(const Metric& metric, const Term& term) {
   return nullptr;
 }
 
-void MergeFilter(std::vector<FilterClause>& filters,
-                 const FilterClause& clause) {
+void MergeFilter(std::vector<FilterClause>& filters, const FilterClause& clause) {
   for (FilterClause& f : filters) {
     if (f.attribute != clause.attribute) continue;
     for (const std::string& v : clause.values) {
-      if (std::find(f.values.begin(), f.values.end(), v) == f.values.end())
-        f.values.push_back(v);
+      if (std::find(f.values.begin(), f.values.end(), v) == f.values.end()) f.values.push_back(v);
     }
     return;
   }
   filters.push_back(clause);
 }
 
-bool IsTimeGrain(absl::string_view dimension) {
-  return FindTimeGrain(dimension) != nullptr;
-}
+bool IsTimeGrain(absl::string_view dimension) { return FindTimeGrain(dimension) != nullptr; }
 
 // The breakdown a trend gets: finer for short periods so a chart has points.
 std::string TrendGrain(const Period& p) {
@@ -591,12 +544,10 @@ std::string TrendGrain(const Period& p) {
 
 // The period when the question names none: a trend looks back a year, a
 // single number or a category breakdown covers this year so far.
-Period DefaultPeriod(absl::string_view dimension, bool trend,
-                     absl::CivilDay as_of) {
+Period DefaultPeriod(absl::string_view dimension, bool trend, absl::CivilDay as_of) {
   if (dimension == "day") return LastThirtyDays(as_of);
   if (dimension == "week") return LastTwelveWeeks(as_of);
-  if (dimension == "month" || dimension == "quarter" || trend)
-    return LastTwelveMonths(as_of);
+  if (dimension == "month" || dimension == "quarter" || trend) return LastTwelveMonths(as_of);
   if (dimension == "year") return LastFiveYears(as_of);
   return ThisYear(as_of);
 }
@@ -606,10 +557,8 @@ Period DefaultPeriod(absl::string_view dimension, bool trend,
 // "last month" next to "this month" is the previous period, and so is "the
 // previous quarter" next to "last quarter" (named alone, both would be the
 // same quarter); anything else is the period as named.
-std::pair<Comparison, Period> ResolveComparedTo(const Period& main,
-                                                const Period& other) {
-  if (other.form == PeriodForm::kPrevious &&
-      other.grain == PeriodGrain::kYear) {
+std::pair<Comparison, Period> ResolveComparedTo(const Period& main, const Period& other) {
+  if (other.form == PeriodForm::kPrevious && other.grain == PeriodGrain::kYear) {
     return {Comparison::kSamePeriodLastYear, SamePeriodLastYear(main)};
   }
   if (other.form == PeriodForm::kPrevious && other.grain == main.grain &&
@@ -627,13 +576,11 @@ std::pair<Comparison, Period> ResolveComparedTo(const Period& main,
 // appointments).
 bool OnlyFutureRows(const std::vector<FilterClause>& filters) {
   for (const FilterClause& f : filters) {
-    const std::vector<std::string>& future =
-        FindAttribute(f.attribute)->future_values;
+    const std::vector<std::string>& future = FindAttribute(f.attribute)->future_values;
     if (!future.empty() &&
-        std::all_of(
-            f.values.begin(), f.values.end(), [&future](const std::string& v) {
-              return std::find(future.begin(), future.end(), v) != future.end();
-            })) {
+        std::all_of(f.values.begin(), f.values.end(), [&future](const std::string& v) {
+          return std::find(future.begin(), future.end(), v) != future.end();
+        })) {
       return true;
     }
   }
@@ -662,9 +609,9 @@ bool AlignedTo(const Period& p, PeriodGrain grain) {
 // The whole calendar unit of `grain` (not kCustom) that starts on `start`,
 // named as a period phrase would name it ("in March 2026", "in Q2 2026").
 Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
-  static constexpr const char* kMonths[] = {
-      "January", "February", "March",     "April",   "May",      "June",
-      "July",    "August",   "September", "October", "November", "December"};
+  static constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
   Period p;
   p.start = start;
   p.end = start;
@@ -678,13 +625,11 @@ Period WholeUnit(absl::CivilDay start, PeriodGrain grain) {
       break;
     case PeriodGrain::kMonth:
       p.end = LastDayOfMonth(start);
-      p.phrase =
-          absl::StrCat("in ", kMonths[start.month() - 1], " ", start.year());
+      p.phrase = absl::StrCat("in ", kMonths[start.month() - 1], " ", start.year());
       break;
     case PeriodGrain::kQuarter:
       p.end = LastDayOfMonth(AddMonths(start, 2));
-      p.phrase =
-          absl::StrCat("in Q", (start.month() - 1) / 3 + 1, " ", start.year());
+      p.phrase = absl::StrCat("in Q", (start.month() - 1) / 3 + 1, " ", start.year());
       break;
     case PeriodGrain::kYear:
       p.end = absl::CivilDay(start.year(), 12, 31);
@@ -711,16 +656,14 @@ absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
   }
   const PeriodGrain unit = p.grain;
   const bool calendar = unit != PeriodGrain::kCustom && AlignedTo(p, unit);
-  const PeriodGrain step =
-      shift.step == PeriodGrain::kCustom ? unit : shift.step;
+  const PeriodGrain step = shift.step == PeriodGrain::kCustom ? unit : shift.step;
   Period q;
   if (step == unit) {
     // The previous unit starts where PreviousPeriod's does.
     if (calendar) return WholeUnit(PreviousPeriod(p).start, unit);
     q = PreviousPeriod(p);
   } else if (step == PeriodGrain::kYear) {
-    if (calendar &&
-        (unit == PeriodGrain::kMonth || unit == PeriodGrain::kQuarter)) {
+    if (calendar && (unit == PeriodGrain::kMonth || unit == PeriodGrain::kQuarter)) {
       return WholeUnit(AddMonths(p.start, -12), unit);
     }
     q = SamePeriodLastYear(p);
@@ -728,45 +671,37 @@ absl::StatusOr<Period> StepBack(const Period& p, const ShiftMention& shift) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", shift.phrase, "\" steps back by a ", PeriodGrainName(step),
         ", but the previous answer covers ", p.Describe(),
-        "; name the period instead, e.g. \"what about last ",
-        PeriodGrainName(step), "?\""));
+        "; name the period instead, e.g. \"what about last ", PeriodGrainName(step), "?\""));
   }
   q.form = PeriodForm::kRange;
-  q.phrase =
-      absl::StrCat("from ", FormatDay(q.start), " to ", FormatDay(q.end));
+  q.phrase = absl::StrCat("from ", FormatDay(q.start), " to ", FormatDay(q.end));
   return q;
 }
 
 // A rank's implied filters ("which vet" ranks veterinarians only) belong to
 // the rank: a follow-up that drops the rank drops them too.
-void DropRankFilters(const QueryPlan& previous,
-                     std::vector<FilterClause>& filters) {
+void DropRankFilters(const QueryPlan& previous, std::vector<FilterClause>& filters) {
   if (!previous.ranked) return;
   const Attribute* a = FindAttribute(previous.dimension);
   if (a == nullptr) return;
   filters.erase(std::remove_if(filters.begin(), filters.end(),
                                [a](const FilterClause& f) {
                                  return std::any_of(
-                                     a->rank_filters.begin(),
-                                     a->rank_filters.end(),
-                                     [&f](const FilterClause& r) {
-                                       return SameClause(r, f);
-                                     });
+                                     a->rank_filters.begin(), a->rank_filters.end(),
+                                     [&f](const FilterClause& r) { return SameClause(r, f); });
                                }),
                 filters.end());
 }
 
 absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
-                                  const QueryPlan* previous,
-                                  bool previous_unplanned) {
+                                  const QueryPlan* previous, bool previous_unplanned) {
   if (!found.unknown.empty()) {
     std::vector<std::string> quoted;
     for (size_t k = 0; k < found.unknown.size() && k < 10; ++k) {
       quoted.push_back(absl::StrCat("\"", found.unknown[k], "\""));
     }
-    return Decline(absl::StrCat(
-        "The planner did not understand ", absl::StrJoin(quoted, ", "),
-        found.unknown.size() > 10 ? " and more" : "", "."));
+    return Decline(absl::StrCat("The planner did not understand ", absl::StrJoin(quoted, ", "),
+                                found.unknown.size() > 10 ? " and more" : "", "."));
   }
   if (!found.unsupported.empty()) return Decline(found.unsupported);
 
@@ -781,27 +716,23 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   // A metric naming the rows of another ("no-show rate for dental
   // appointments") is not a second metric.
   const std::vector<std::string> all_named = named;
-  named.erase(std::remove_if(named.begin(), named.end(),
-                             [&all_named](const std::string& id) {
-                               for (const std::string& other : all_named) {
-                                 const std::vector<std::string>& rows =
-                                     FindMetric(other)->row_metrics;
-                                 if (other != id &&
-                                     std::find(rows.begin(), rows.end(), id) !=
-                                         rows.end()) {
-                                   return true;
-                                 }
-                               }
-                               return false;
-                             }),
-              named.end());
+  named.erase(
+      std::remove_if(named.begin(), named.end(),
+                     [&all_named](const std::string& id) {
+                       for (const std::string& other : all_named) {
+                         const std::vector<std::string>& rows = FindMetric(other)->row_metrics;
+                         if (other != id && std::find(rows.begin(), rows.end(), id) != rows.end()) {
+                           return true;
+                         }
+                       }
+                       return false;
+                     }),
+      named.end());
   if (named.size() > 1) {
     std::vector<std::string> names;
-    for (const std::string& id : named)
-      names.push_back(Lower(FindMetric(id)->display));
-    return Decline(absl::StrCat(
-        "The planner answers one metric at a time; the question names ",
-        absl::StrJoin(names, " and "), "."));
+    for (const std::string& id : named) names.push_back(Lower(FindMetric(id)->display));
+    return Decline(absl::StrCat("The planner answers one metric at a time; the question names ",
+                                absl::StrJoin(names, " and "), "."));
   }
   std::string metric_id = named.empty() ? "" : named[0];
   // A question of filters alone that restrict the previous turn's metric is
@@ -809,10 +740,9 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   // implies on its own ("dentals this year" asks afresh).
   bool filters_follow_up = false;
   if (metric_id.empty() && previous != nullptr && !found.filters.empty() &&
-      found.implied_by_ranks.empty() && found.implied_by_hints.empty() &&
-      found.periods.empty() && found.dimensions.empty() && !found.trend &&
-      !found.rank.present && !found.compare.present && !found.share &&
-      found.staff_names.empty()) {
+      found.implied_by_ranks.empty() && found.implied_by_hints.empty() && found.periods.empty() &&
+      found.dimensions.empty() && !found.trend && !found.rank.present && !found.compare.present &&
+      !found.share && found.staff_names.empty()) {
     const Metric* before = FindMetric(previous->metric);
     bool applies = before != nullptr;
     for (const Mention& m : found.filters) {
@@ -823,8 +753,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   // A verb names the metric more surely than a filter word's usual one: "how
   // much did wellness visits bring in" is revenue, not a count of visits.
   for (const auto* implied :
-       {&found.implied_by_hints, &found.implied_by_ranks,
-        &found.implied_by_filters}) {
+       {&found.implied_by_hints, &found.implied_by_ranks, &found.implied_by_filters}) {
     if (filters_follow_up && implied == &found.implied_by_filters) continue;
     if (metric_id.empty() && !implied->empty()) metric_id = implied->front();
   }
@@ -857,41 +786,32 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     for (const Mention& f : found.filters) {
       dated = dated || ResolveFilter(*m, *f.term) == nullptr;
     }
-    dated =
-        dated || (!found.staff_names.empty() &&
-                  !AttributeApplies(*m, "vet"));
+    dated = dated || (!found.staff_names.empty() && !AttributeApplies(*m, "vet"));
     if (dated && !other_verb) metric_id = m->dated_alternative;
   }
-  const bool follow_up =
-      metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
+  const bool follow_up = metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
   if (follow_up) metric_id = previous->metric;
-  if (metric_id.empty() && previous == nullptr &&
-      found.AnythingBesidesMetric()) {
+  if (metric_id.empty() && previous == nullptr && found.AnythingBesidesMetric()) {
     return Decline(absl::StrCat(
         "The question names no metric and reads as a follow-up, but ",
-        previous_unplanned
-            ? "the previous answer in this session was not computed by the "
-              "offline planner, so there is no metric for it to reuse"
-            : "there is no earlier answer in this session to build on",
-        "; ask the whole question, with the metric (the planner knows ",
-        MetricList(), ")."));
+        previous_unplanned ? "the previous answer in this session was not computed by the "
+                             "offline planner, so there is no metric for it to reuse"
+                           : "there is no earlier answer in this session to build on",
+        "; ask the whole question, with the metric (the planner knows ", MetricList(), ")."));
   }
   if (metric_id.empty()) {
     return Decline(
-        absl::StrCat("The planner found no metric in the question (it knows ",
-                     MetricList(), ")."));
+        absl::StrCat("The planner found no metric in the question (it knows ", MetricList(), ")."));
   }
   // "revenue the quarter before" has nothing to step back from: a question
   // naming its metric starts afresh.
   if (!follow_up && found.shift.present) {
-    return Decline(absl::StrCat(
-        "\"", found.shift.phrase,
-        "\" steps back from the previous answer's period; a question that "
-        "names its metric starts afresh, so name the period too."));
+    return Decline(absl::StrCat("\"", found.shift.phrase,
+                                "\" steps back from the previous answer's period; a question that "
+                                "names its metric starts afresh, so name the period too."));
   }
   const Metric* metric = FindMetric(metric_id);
-  if (metric == nullptr)
-    return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
+  if (metric == nullptr) return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
   std::string metric_name = Lower(metric->display);
 
   QueryPlan plan;
@@ -902,8 +822,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   for (const Mention& m : found.filters) {
     const FilterClause* clause = ResolveFilter(*metric, *m.term);
     if (clause == nullptr) {
-      return Decline(absl::StrCat("\"", m.phrase, "\" does not apply to ",
-                                  metric_name, " (", metric->definition, ")."));
+      return Decline(absl::StrCat("\"", m.phrase, "\" does not apply to ", metric_name, " (",
+                                  metric->definition, ")."));
     }
     MergeFilter(asked, *clause);
   }
@@ -914,10 +834,9 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     const Metric* declared = nullptr;
     for (const Metric& m : Metrics()) {
       if (m.share_of != metric_id || !m.share_filter) continue;
-      auto it =
-          std::find_if(asked.begin(), asked.end(), [&m](const FilterClause& c) {
-            return SameClause(c, *m.share_filter);
-          });
+      auto it = std::find_if(asked.begin(), asked.end(), [&m](const FilterClause& c) {
+        return SameClause(c, *m.share_filter);
+      });
       if (it == asked.end() || m.base != metric->base) continue;
       declared = &m;
       asked.erase(it);
@@ -928,17 +847,15 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       metric_id = declared->id;
       metric_name = Lower(metric->display);
     } else {
-      if (!metric->denominator.empty() || metric->scale != 1 ||
-          !metric->note.empty() || metric->unit == "percent") {
-        return Decline(absl::StrCat(metric->display,
-                                    " is not a total that splits into shares (",
+      if (!metric->denominator.empty() || metric->scale != 1 || !metric->note.empty() ||
+          metric->unit == "percent") {
+        return Decline(absl::StrCat(metric->display, " is not a total that splits into shares (",
                                     metric->definition, ")."));
       }
-      if (asked.empty() && found.staff_names.empty() &&
-          !(follow_up && previous->share)) {
-        return Decline(absl::StrCat(
-            "A share needs the part it is a share of, e.g. \"what share of ",
-            metric_name, " came from cats\"."));
+      if (asked.empty() && found.staff_names.empty() && !(follow_up && previous->share)) {
+        return Decline(
+            absl::StrCat("A share needs the part it is a share of, e.g. \"what share of ",
+                         metric_name, " came from cats\"."));
       }
       plan.share = true;
     }
@@ -950,15 +867,12 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     plan.filters = previous->filters;
     // "and overall?" after a single number drops its filters instead.
     if (found.overall && previous->dimension.empty()) plan.filters.clear();
-    const bool rank_dropped =
-        found.overall || !found.dimensions.empty() || found.trend;
-    if (rank_dropped && !found.rank.present)
-      DropRankFilters(*previous, plan.filters);
+    const bool rank_dropped = found.overall || !found.dimensions.empty() || found.trend;
+    if (rank_dropped && !found.rank.present) DropRankFilters(*previous, plan.filters);
   }
   for (const FilterClause& c : asked) {
-    auto it = std::find_if(
-        plan.filters.begin(), plan.filters.end(),
-        [&c](const FilterClause& f) { return f.attribute == c.attribute; });
+    auto it = std::find_if(plan.filters.begin(), plan.filters.end(),
+                           [&c](const FilterClause& f) { return f.attribute == c.attribute; });
     if (it != plan.filters.end()) {
       *it = c;
     } else {
@@ -968,16 +882,13 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   for (const FilterClause& implied : metric->implied_filters) {
     for (const FilterClause& f : plan.filters) {
       if (f.attribute != implied.attribute) continue;
-      const bool subset = std::all_of(
-          f.values.begin(), f.values.end(), [&](const std::string& v) {
-            return std::find(implied.values.begin(), implied.values.end(), v) !=
-                   implied.values.end();
-          });
+      const bool subset = std::all_of(f.values.begin(), f.values.end(), [&](const std::string& v) {
+        return std::find(implied.values.begin(), implied.values.end(), v) != implied.values.end();
+      });
       if (!metric->denominator.empty() || !subset) {
-        return Decline(absl::StrCat("The question restricts ",
-                                    FindAttribute(f.attribute)->display,
-                                    ", which ", metric_name, " already fixes (",
-                                    metric->definition, ")."));
+        return Decline(absl::StrCat("The question restricts ", FindAttribute(f.attribute)->display,
+                                    ", which ", metric_name, " already fixes (", metric->definition,
+                                    ")."));
       }
     }
   }
@@ -988,12 +899,10 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   }
   if (!found.staff_names.empty()) {
     if (!AttributeApplies(*metric, "vet")) {
-      return Decline(
-          absl::StrCat(metric->display, " is not recorded per staff member."));
+      return Decline(absl::StrCat(metric->display, " is not recorded per staff member."));
     }
     plan.staff_name = found.staff_names[0];
-  } else if (follow_up && !found.all_rows &&
-             !(found.overall && previous->dimension.empty())) {
+  } else if (follow_up && !found.all_rows && !(found.overall && previous->dimension.empty())) {
     plan.staff_name = previous->staff_name;
   }
 
@@ -1008,18 +917,16 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       }
     }
     if (chosen.empty()) {
-      return Decline(absl::StrCat(metric->display,
-                                  " cannot be broken down by \"", m.phrase,
-                                  "\" (", metric->definition, ")."));
+      return Decline(absl::StrCat(metric->display, " cannot be broken down by \"", m.phrase, "\" (",
+                                  metric->definition, ")."));
     }
-    if (std::find(dims.begin(), dims.end(), chosen) == dims.end())
-      dims.push_back(chosen);
+    if (std::find(dims.begin(), dims.end(), chosen) == dims.end()) dims.push_back(chosen);
   }
   if (dims.size() > 1) {
-    return Decline(absl::StrCat(
-        "The planner breaks a metric down by one thing at a time; the "
-        "question asks for ",
-        absl::StrJoin(dims, " and "), "."));
+    return Decline(
+        absl::StrCat("The planner breaks a metric down by one thing at a time; the "
+                     "question asks for ",
+                     absl::StrJoin(dims, " and "), "."));
   }
   plan.dimension = dims.empty() ? "" : dims[0];
   // "the diet category", "vaccination-type appointments": the attribute's
@@ -1038,12 +945,11 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     }
   }
   if (found.trend && !plan.dimension.empty() && !IsTimeGrain(plan.dimension)) {
-    return Decline(absl::StrCat("The planner shows a trend or a breakdown by ",
-                                plan.dimension, ", not both at once."));
+    return Decline(absl::StrCat("The planner shows a trend or a breakdown by ", plan.dimension,
+                                ", not both at once."));
   }
   if (found.trend && metric->date_column.empty()) {
-    return Decline(absl::StrCat(metric->display,
-                                " is a count of what is on file now (",
+    return Decline(absl::StrCat(metric->display, " is a count of what is on file now (",
                                 metric->definition, "); it has no trend."));
   }
   // "cats versus dogs", "surgery vs dental": values of one attribute
@@ -1058,8 +964,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       if (f.values.size() < 2) continue;
       if (!DimensionApplies(*metric, f.attribute)) {
         return Decline(absl::StrCat(metric->display, " cannot be compared by ",
-                                    FindAttribute(f.attribute)->display, " (",
-                                    metric->definition, ")."));
+                                    FindAttribute(f.attribute)->display, " (", metric->definition,
+                                    ")."));
       }
       plan.dimension = f.attribute;
       compares_values = true;
@@ -1068,24 +974,21 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   }
   const bool compares_periods = found.compare.present && !compares_values;
   const bool dimension_given = !plan.dimension.empty() || found.trend;
-  if (follow_up && !dimension_given && !found.overall)
-    plan.dimension = previous->dimension;
+  if (follow_up && !dimension_given && !found.overall) plan.dimension = previous->dimension;
 
   // The period and what it is compared with.
   if (metric->date_column.empty()) {
     if (!found.periods.empty() || compares_periods || found.shift.present) {
-      return Decline(absl::StrCat(
-          metric->display, " is a count of what is on file now (",
-          metric->definition,
-          "); it cannot be limited to or compared across periods."));
+      return Decline(absl::StrCat(metric->display, " is a count of what is on file now (",
+                                  metric->definition,
+                                  "); it cannot be limited to or compared across periods."));
     }
   } else {
     std::vector<Period> periods = found.periods;
     CompareMention compare = found.compare;
     compare.present = compares_periods;
     absl::optional<Period> other;  // a second period to compare with
-    if (compare.target == CompareMention::Target::kPeriod)
-      other = compare.period;
+    if (compare.target == CompareMention::Target::kPeriod) other = compare.period;
     if (periods.size() == 2 && compare.present && !other) {
       other = periods[1];
       periods.pop_back();
@@ -1096,13 +999,12 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
           "\"revenue this year compared to last year\".");
     }
     if (found.shift.present && !periods.empty()) {
-      return Decline(absl::StrCat("The question names a period and \"",
-                                  found.shift.phrase, "\"; ask one of them."));
+      return Decline(absl::StrCat("The question names a period and \"", found.shift.phrase,
+                                  "\"; ask one of them."));
     }
     if (found.shift.present && !(follow_up && previous->period)) {
-      return Decline(absl::StrCat(
-          "\"", found.shift.phrase,
-          "\" needs a previous answer over a period to step back from."));
+      return Decline(absl::StrCat("\"", found.shift.phrase,
+                                  "\" needs a previous answer over a period to step back from."));
     }
     if (!periods.empty()) {
       plan.period = periods[0];
@@ -1110,8 +1012,7 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       absl::StatusOr<Period> stepped = StepBack(*previous->period, found.shift);
       if (!stepped.ok()) return Decline(stepped.status().message());
       plan.period = *std::move(stepped);
-    } else if (follow_up && previous->period &&
-               !(previous->period_defaulted && dimension_given)) {
+    } else if (follow_up && previous->period && !(previous->period_defaulted && dimension_given)) {
       // A period the previous question chose stays; one it left to the
       // default is defaulted afresh for a new breakdown ("by month" looks
       // back 12 months).
@@ -1121,9 +1022,8 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       plan.period = Upcoming(as_of);
       plan.period_defaulted = true;
     } else {
-      const std::string dim = found.trend && plan.dimension.empty()
-                                  ? std::string("month")
-                                  : plan.dimension;
+      const std::string dim =
+          found.trend && plan.dimension.empty() ? std::string("month") : plan.dimension;
       plan.period = DefaultPeriod(dim, found.trend, as_of);
       plan.period_defaulted = true;
     }
@@ -1168,14 +1068,13 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         plan.compare_period = SamePeriodLastYear(main);
         plan.comparison = Comparison::kSamePeriodLastYear;
       }
-    } else if (follow_up && periods.empty() && !found.shift.present &&
-               !dimension_given && previous->comparison != Comparison::kNone) {
+    } else if (follow_up && periods.empty() && !found.shift.present && !dimension_given &&
+               previous->comparison != Comparison::kNone) {
       plan.comparison = previous->comparison;
       plan.compare_period = previous->compare_period;
     }
   }
-  if (found.trend && plan.dimension.empty())
-    plan.dimension = TrendGrain(*plan.period);
+  if (found.trend && plan.dimension.empty()) plan.dimension = TrendGrain(*plan.period);
   if (plan.comparison != Comparison::kNone && IsTimeGrain(plan.dimension) &&
       FindTimeGrain(plan.dimension)->line_chart) {
     return Decline(
@@ -1192,25 +1091,24 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   }
   if (found.rank.present) {
     if (plan.dimension.empty()) {
-      return Decline(absl::StrCat(
-          "A ranking needs something to rank, e.g. \"top 5 services by ",
-          metric_name, "\" or \"which vet had the most ", metric_name, "\"."));
+      return Decline(absl::StrCat("A ranking needs something to rank, e.g. \"top 5 services by ",
+                                  metric_name, "\" or \"which vet had the most ", metric_name,
+                                  "\"."));
     }
     plan.ranked = true;
     plan.ascending = found.rank.ascending;
     plan.top_n = found.rank.count;
     if (const Attribute* a = FindAttribute(plan.dimension)) {
       for (const FilterClause& c : a->rank_filters) {
-        const bool restricted = std::any_of(
-            plan.filters.begin(), plan.filters.end(),
-            [&c](const FilterClause& f) { return f.attribute == c.attribute; });
+        const bool restricted =
+            std::any_of(plan.filters.begin(), plan.filters.end(),
+                        [&c](const FilterClause& f) { return f.attribute == c.attribute; });
         if (!restricted && AttributeApplies(*metric, c.attribute)) {
           plan.filters.push_back(c);
         }
       }
     }
-  } else if (follow_up && !dimension_given && !found.overall &&
-             previous->ranked) {
+  } else if (follow_up && !dimension_given && !found.overall && previous->ranked) {
     plan.ranked = true;
     plan.ascending = previous->ascending;
     plan.top_n = previous->top_n;
@@ -1222,30 +1120,22 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
 }  // namespace
 
 bool operator==(const QueryPlan& a, const QueryPlan& b) {
-  auto same_filters = [](const std::vector<FilterClause>& x,
-                         const std::vector<FilterClause>& y) {
-    return x.size() == y.size() &&
-           std::equal(x.begin(), x.end(), y.begin(), SameClause);
+  auto same_filters = [](const std::vector<FilterClause>& x, const std::vector<FilterClause>& y) {
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), SameClause);
   };
-  return a.metric == b.metric && a.dimension == b.dimension &&
-         same_filters(a.filters, b.filters) && a.staff_name == b.staff_name &&
-         a.period == b.period && a.period_defaulted == b.period_defaulted &&
-         a.as_of == b.as_of &&
-         a.ranked == b.ranked && a.ascending == b.ascending &&
-         a.top_n == b.top_n && a.comparison == b.comparison &&
-         a.compare_period == b.compare_period && a.follow_up == b.follow_up &&
-         a.share == b.share;
+  return a.metric == b.metric && a.dimension == b.dimension && same_filters(a.filters, b.filters) &&
+         a.staff_name == b.staff_name && a.period == b.period &&
+         a.period_defaulted == b.period_defaulted && a.as_of == b.as_of && a.ranked == b.ranked &&
+         a.ascending == b.ascending && a.top_n == b.top_n && a.comparison == b.comparison &&
+         a.compare_period == b.compare_period && a.follow_up == b.follow_up && a.share == b.share;
 }
 
-absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
-                                        absl::CivilDay as_of,
-                                        const QueryPlan* previous,
-                                        bool previous_unplanned) {
+absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question, absl::CivilDay as_of,
+                                        const QueryPlan* previous, bool previous_unplanned) {
   absl::StatusOr<Mentions> found = Scan(question, as_of);
   if (!found.ok())
-    return Decline(
-        absl::StrCat("The planner cannot use the question's period: ",
-                     found.status().message(), "."));
+    return Decline(absl::StrCat(
+        "The planner cannot use the question's period: ", found.status().message(), "."));
   return Resolve(*found, as_of, previous, previous_unplanned);
 }
 
@@ -1275,9 +1165,8 @@ std::string ComparisonName(Comparison c) {
 }
 
 std::string SerializePeriod(const Period& p) {
-  return absl::StrCat(FormatDay(p.start), "|", FormatDay(p.end), "|",
-                      PeriodGrainName(p.grain), "|", PeriodFormName(p.form),
-                      "|", p.phrase);
+  return absl::StrCat(FormatDay(p.start), "|", FormatDay(p.end), "|", PeriodGrainName(p.grain), "|",
+                      PeriodFormName(p.form), "|", p.phrase);
 }
 
 absl::StatusOr<Period> DeserializePeriod(absl::string_view text) {
@@ -1291,8 +1180,7 @@ absl::StatusOr<Period> DeserializePeriod(absl::string_view text) {
     return absl::InvalidArgumentError("bad period in plan");
   }
   for (char c : f[4]) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != ' ' &&
-        c != '-') {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != ' ' && c != '-') {
       return absl::InvalidArgumentError("bad period phrase in plan");
     }
   }
@@ -1302,28 +1190,23 @@ absl::StatusOr<Period> DeserializePeriod(absl::string_view text) {
 }  // namespace
 
 std::string SerializePlan(const QueryPlan& plan) {
-  std::vector<std::string> fields = {kPlanPrefix,
-                                     absl::StrCat("metric=", plan.metric)};
-  if (!plan.dimension.empty())
-    fields.push_back(absl::StrCat("dimension=", plan.dimension));
+  std::vector<std::string> fields = {kPlanPrefix, absl::StrCat("metric=", plan.metric)};
+  if (!plan.dimension.empty()) fields.push_back(absl::StrCat("dimension=", plan.dimension));
   for (const FilterClause& f : plan.filters) {
-    fields.push_back(absl::StrCat("filter=", f.attribute, ":",
-                                  absl::StrJoin(f.values, ",")));
+    fields.push_back(absl::StrCat("filter=", f.attribute, ":", absl::StrJoin(f.values, ",")));
   }
-  if (!plan.staff_name.empty())
-    fields.push_back(absl::StrCat("staff=", plan.staff_name));
+  if (!plan.staff_name.empty()) fields.push_back(absl::StrCat("staff=", plan.staff_name));
   if (plan.period) {
     fields.push_back(absl::StrCat("period=", SerializePeriod(*plan.period)));
     if (plan.period_defaulted) fields.push_back("period_defaulted=1");
   }
   if (plan.as_of) fields.push_back(absl::StrCat("as_of=", FormatDay(*plan.as_of)));
   if (plan.ranked) {
-    fields.push_back(absl::StrCat("rank=", plan.ascending ? "asc" : "desc", ",",
-                                  plan.top_n));
+    fields.push_back(absl::StrCat("rank=", plan.ascending ? "asc" : "desc", ",", plan.top_n));
   }
   if (plan.comparison != Comparison::kNone && plan.compare_period) {
-    fields.push_back(absl::StrCat("compare=", ComparisonName(plan.comparison),
-                                  ",", SerializePeriod(*plan.compare_period)));
+    fields.push_back(absl::StrCat("compare=", ComparisonName(plan.comparison), ",",
+                                  SerializePeriod(*plan.compare_period)));
   }
   if (plan.share) fields.push_back("share=1");
   if (plan.follow_up) fields.push_back("follow_up=1");
@@ -1337,13 +1220,11 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
   }
   QueryPlan plan;
   for (size_t k = 1; k < fields.size(); ++k) {
-    std::pair<std::string, std::string> kv =
-        absl::StrSplit(fields[k], absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv = absl::StrSplit(fields[k], absl::MaxSplits('=', 1));
     const std::string& key = kv.first;
     const std::string& value = kv.second;
     if (key == "metric") {
-      if (FindMetric(value) == nullptr)
-        return absl::InvalidArgumentError("unknown metric");
+      if (FindMetric(value) == nullptr) return absl::InvalidArgumentError("unknown metric");
       plan.metric = value;
     } else if (key == "dimension") {
       if (FindAttribute(value) == nullptr && FindTimeGrain(value) == nullptr) {
@@ -1351,24 +1232,19 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
       }
       plan.dimension = value;
     } else if (key == "filter") {
-      std::pair<std::string, std::string> av =
-          absl::StrSplit(value, absl::MaxSplits(':', 1));
+      std::pair<std::string, std::string> av = absl::StrSplit(value, absl::MaxSplits(':', 1));
       const Attribute* a = FindAttribute(av.first);
-      if (a == nullptr)
-        return absl::InvalidArgumentError("unknown filter attribute");
-      FilterClause clause{av.first,
-                          absl::StrSplit(av.second, ',', absl::SkipEmpty())};
+      if (a == nullptr) return absl::InvalidArgumentError("unknown filter attribute");
+      FilterClause clause{av.first, absl::StrSplit(av.second, ',', absl::SkipEmpty())};
       for (const std::string& v : clause.values) {
-        if (std::find(a->values.begin(), a->values.end(), v) ==
-            a->values.end()) {
+        if (std::find(a->values.begin(), a->values.end(), v) == a->values.end()) {
           return absl::InvalidArgumentError("unknown filter value");
         }
       }
       plan.filters.push_back(std::move(clause));
     } else if (key == "staff") {
       for (char c : value) {
-        if (!absl::ascii_isalpha(static_cast<unsigned char>(c)) && c != ' ' &&
-            c != '\'') {
+        if (!absl::ascii_isalpha(static_cast<unsigned char>(c)) && c != ' ' && c != '\'') {
           return absl::InvalidArgumentError("bad staff name");
         }
       }
@@ -1383,54 +1259,46 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
     } else if (key == "period_defaulted") {
       plan.period_defaulted = value == "1";
     } else if (key == "rank") {
-      std::pair<std::string, std::string> dn =
-          absl::StrSplit(value, absl::MaxSplits(',', 1));
-      if ((dn.first != "asc" && dn.first != "desc") ||
-          !absl::SimpleAtoi(dn.second, &plan.top_n) || plan.top_n < 0) {
+      std::pair<std::string, std::string> dn = absl::StrSplit(value, absl::MaxSplits(',', 1));
+      if ((dn.first != "asc" && dn.first != "desc") || !absl::SimpleAtoi(dn.second, &plan.top_n) ||
+          plan.top_n < 0) {
         return absl::InvalidArgumentError("bad rank");
       }
       plan.ranked = true;
       plan.ascending = dn.first == "asc";
     } else if (key == "compare") {
-      std::pair<std::string, std::string> cp =
-          absl::StrSplit(value, absl::MaxSplits(',', 1));
+      std::pair<std::string, std::string> cp = absl::StrSplit(value, absl::MaxSplits(',', 1));
       bool known = false;
       for (Comparison c :
-           {Comparison::kSamePeriodLastYear, Comparison::kPreviousPeriod,
-            Comparison::kExplicit}) {
+           {Comparison::kSamePeriodLastYear, Comparison::kPreviousPeriod, Comparison::kExplicit}) {
         if (ComparisonName(c) == cp.first) {
           plan.comparison = c;
           known = true;
         }
       }
       absl::StatusOr<Period> p = DeserializePeriod(cp.second);
-      if (!known || !p.ok())
-        return absl::InvalidArgumentError("bad comparison");
+      if (!known || !p.ok()) return absl::InvalidArgumentError("bad comparison");
       plan.compare_period = *std::move(p);
     } else if (key == "share") {
       plan.share = value == "1";
     } else if (key == "follow_up") {
       plan.follow_up = value == "1";
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown plan field ", key));
+      return absl::InvalidArgumentError(absl::StrCat("unknown plan field ", key));
     }
   }
-  if (plan.metric.empty())
-    return absl::InvalidArgumentError("plan without a metric");
+  if (plan.metric.empty()) return absl::InvalidArgumentError("plan without a metric");
   // The plan came from storage: it must be one the writer can take.
   const Metric& metric = *FindMetric(plan.metric);
   if (!plan.dimension.empty() && !DimensionApplies(metric, plan.dimension)) {
     return absl::InvalidArgumentError("plan dimension does not apply");
   }
   for (const FilterClause& f : plan.filters) {
-    if (!AttributeApplies(metric, f.attribute) ||
-        f.values.empty()) {
+    if (!AttributeApplies(metric, f.attribute) || f.values.empty()) {
       return absl::InvalidArgumentError("plan filter does not apply");
     }
   }
-  if (!plan.staff_name.empty() &&
-      !AttributeApplies(metric, "vet")) {
+  if (!plan.staff_name.empty() && !AttributeApplies(metric, "vet")) {
     return absl::InvalidArgumentError("plan staff filter does not apply");
   }
   if (plan.period.has_value() == metric.date_column.empty() ||
@@ -1443,8 +1311,8 @@ absl::StatusOr<QueryPlan> DeserializePlan(absl::string_view text) {
   if (plan.ranked && plan.dimension.empty()) {
     return absl::InvalidArgumentError("plan ranks without a dimension");
   }
-  if (plan.share && (!metric.denominator.empty() || metric.scale != 1 ||
-                     !metric.note.empty() || metric.unit == "percent")) {
+  if (plan.share && (!metric.denominator.empty() || metric.scale != 1 || !metric.note.empty() ||
+                     metric.unit == "percent")) {
     return absl::InvalidArgumentError("plan shares a metric without a total");
   }
   return plan;

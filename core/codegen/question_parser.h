@@ -81,8 +81,7 @@ bool operator==(const QueryPlan& a, const QueryPlan& b);
 // it): a follow-up is then declined saying so.
 // Returns kInvalidArgument naming the words not understood, or why the
 // combination cannot be answered, with example questions that work.
-absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question,
-                                        absl::CivilDay as_of,
+absl::StatusOr<QueryPlan> ParseQuestion(absl::string_view question, absl::CivilDay as_of,
                                         const QueryPlan* previous = nullptr,
                                         bool previous_unplanned = false);
 

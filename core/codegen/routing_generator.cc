@@ -11,17 +11,15 @@ absl::StatusOr<PlannerMode> ParsePlannerMode(absl::string_view text) {
   if (text == "first") return PlannerMode::kFirst;
   if (text == "fallback") return PlannerMode::kFallback;
   if (text == "off") return PlannerMode::kOff;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "VET_PLANNER '", text, "' must be first, fallback or off"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("VET_PLANNER '", text, "' must be first, fallback or off"));
 }
 
-RoutingCodeGenerator::RoutingCodeGenerator(PlannerMode mode,
-                                           std::unique_ptr<CodeGenerator> planner,
+RoutingCodeGenerator::RoutingCodeGenerator(PlannerMode mode, std::unique_ptr<CodeGenerator> planner,
                                            std::unique_ptr<CodeGenerator> model)
     : mode_(mode), planner_(std::move(planner)), model_(std::move(model)) {}
 
-absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Plan(
-    const CodeRequest& request) const {
+absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Plan(const CodeRequest& request) const {
   // The planner is deterministic, local and quick; it ignores cancellation.
   CancellationToken never;
   return planner_->Generate(request, never);
@@ -47,8 +45,8 @@ bool RoutingCodeGenerator::CanAnswerFree(const CodeRequest& request) const {
   return Plan(request).ok();
 }
 
-absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(
-    const CodeRequest& request, CancellationToken& cancel) {
+absl::StatusOr<GeneratedCode> RoutingCodeGenerator::Generate(const CodeRequest& request,
+                                                             CancellationToken& cancel) {
   return AwaitGenerated(*this, request, cancel);
 }
 
@@ -58,11 +56,11 @@ void RoutingCodeGenerator::GenerateAsync(const CodeRequest& request, Cancellatio
     auto planned = Plan(request);
     if (planned.ok() || planned.status().code() != absl::StatusCode::kInvalidArgument)
       return done(std::move(planned));
-    return done(absl::InvalidArgumentError(absl::StrCat(
-        planned.status().message(),
-        " (No model is configured, so only the offline planner answers: set "
-        "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model, to let a model "
-        "answer the rest.)")));
+    return done(absl::InvalidArgumentError(
+        absl::StrCat(planned.status().message(),
+                     " (No model is configured, so only the offline planner answers: set "
+                     "OPENAI_API_KEY, or OPENAI_BASE_URL for a local model, to let a model "
+                     "answer the rest.)")));
   }
   if (request.free_only) {
     if (mode_ == PlannerMode::kOff) {

@@ -28,10 +28,8 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "revenue";
     m.display = "Revenue";
-    m.synonyms = {"revenue",         "sale",    "income",
-                  "turnover",        "takings", "earnings",
-                  "billing",         "money",   "gross revenue",
-                  "invoiced amount", "fee"};
+    m.synonyms = {"revenue", "sale",  "income",        "turnover",        "takings", "earnings",
+                  "billing", "money", "gross revenue", "invoiced amount", "fee"};
     m.base = kInvoices;
     m.date_column = "invoiced_on";
     m.definition = "sum of invoice_lines.amount by invoiced_on";
@@ -46,10 +44,8 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "transactions";
     m.display = "Transactions";
-    m.synonyms = {"transaction",   "invoice",
-                  "visit",         "visit with a charge",
-                  "charged visit", "transaction count",
-                  "invoice count", "number of invoices"};
+    m.synonyms = {"transaction",   "invoice",           "visit",         "visit with a charge",
+                  "charged visit", "transaction count", "invoice count", "number of invoices"};
     m.base = kInvoices;
     m.date_column = "invoiced_on";
     m.definition =
@@ -90,15 +86,13 @@ std::vector<Metric> BuildMetrics() {
     m.base = kInvoices;
     m.date_column = "invoiced_on";
     m.definition = "revenue / number of distinct invoice_id, by invoiced_on";
-    m.components = {{"revenue", "amount", "sum"},
-                    {"invoices", "invoice_id", "nunique"}};
+    m.components = {{"revenue", "amount", "sum"}, {"invoices", "invoice_id", "nunique"}};
     m.numerator = "{revenue}";
     m.denominator = "invoices";
     m.unit = "USD";
     m.empty_noun = "invoices";
     m.detail = " ({usd(m['revenue'])} over {count(m['invoices'])} invoices)";
-    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
-               "invoice_lines.invoice_id"};
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount", "invoice_lines.invoice_id"};
     add(std::move(m));
   }
   // Revenue per full-time-equivalent veterinarian (issue 14). The FTE is the
@@ -142,12 +136,9 @@ std::vector<Metric> BuildMetrics() {
     m.denominator = "vet_fte";
     m.unit = "USD";
     m.empty_noun = "invoices";
-    m.detail =
-        " ({usd(m['revenue'])} over {count(m['vet_fte'])} veterinarian FTE)";
-    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
-               "staff.role"};
-    m.not_by = {"vet",   "role",    "day",  "week",   "month",
-                "quarter", "year", "weekday", "hour"};
+    m.detail = " ({usd(m['revenue'])} over {count(m['vet_fte'])} veterinarian FTE)";
+    m.reads = {"invoice_lines.invoiced_on", "invoice_lines.amount", "staff.role"};
+    m.not_by = {"vet", "role", "day", "week", "month", "quarter", "year", "weekday", "hour"};
     add(std::move(m));
   }
   // Costs: unit_cost is optional; a line without one adds no cost, so its
@@ -157,19 +148,17 @@ std::vector<Metric> BuildMetrics() {
       "df[\"cost\"] = df[\"quantity\"] * df[\"unit_cost\"]  # NaN where "
       "unit_cost is unknown",
       "df[\"cost_known\"] = df[\"unit_cost\"].notna()"};
-  const std::vector<Component> cost_components = {
-      {"revenue", "amount", "sum"},
-      {"cost", "cost", "sum"},
-      {"lines", "amount", "size"},
-      {"costed_lines", "cost_known", "sum"}};
+  const std::vector<Component> cost_components = {{"revenue", "amount", "sum"},
+                                                  {"cost", "cost", "sum"},
+                                                  {"lines", "amount", "size"},
+                                                  {"costed_lines", "cost_known", "sum"}};
   const std::string cost_note =
       " {count(m['lines'] - m['costed_lines'])} of {count(m['lines'])} invoice "
       "lines have no "
       "unit cost and count as zero cost.";
   const std::string cost_note_when = "m[\"costed_lines\"] < m[\"lines\"]";
-  const std::vector<std::string> cost_reads = {
-      "invoice_lines.invoiced_on", "invoice_lines.amount",
-      "invoice_lines.quantity", "invoice_lines.unit_cost"};
+  const std::vector<std::string> cost_reads = {"invoice_lines.invoiced_on", "invoice_lines.amount",
+                                               "invoice_lines.quantity", "invoice_lines.unit_cost"};
   {
     Metric m;
     m.id = "gross_margin";
@@ -185,8 +174,7 @@ std::vector<Metric> BuildMetrics() {
     m.numerator = "{revenue} - {cost}";
     m.unit = "USD";
     m.empty_noun = "invoices";
-    m.detail =
-        " (revenue {usd(m['revenue'])} less cost of goods {usd(m['cost'])})";
+    m.detail = " (revenue {usd(m['revenue'])} less cost of goods {usd(m['cost'])})";
     m.note = cost_note;
     m.note_when = cost_note_when;
     m.reads = cost_reads;
@@ -196,10 +184,9 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "margin_percent";
     m.display = "Gross margin %";
-    m.synonyms = {"margin percent",        "gross margin percent",
-                  "margin percentage",     "gross margin percentage",
-                  "margin rate",           "profit margin",
-                  "profit margin percent", "margin ratio"};
+    m.synonyms = {"margin percent",          "gross margin percent", "margin percentage",
+                  "gross margin percentage", "margin rate",          "profit margin",
+                  "profit margin percent",   "margin ratio"};
     m.base = kInvoices;
     m.date_column = "invoiced_on";
     m.definition = "100 * gross margin / revenue";
@@ -222,9 +209,8 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "discounts";
     m.display = "Discounts";
-    m.synonyms = {"discount",         "discount given", "discounts given",
-                  "total discount",   "markdown",       "price reduction",
-                  "discounted amount"};
+    m.synonyms = {"discount", "discount given",  "discounts given",  "total discount",
+                  "markdown", "price reduction", "discounted amount"};
     m.base = kInvoices;
     m.date_column = "invoiced_on";
     m.definition =
@@ -244,8 +230,7 @@ std::vector<Metric> BuildMetrics() {
     m.synonyms = {"appointment", "appt", "booking", "appointment count"};
     m.base = kAppointments;
     m.date_column = "starts_at";
-    m.definition =
-        "number of appointments by starts_at (any status unless one is named)";
+    m.definition = "number of appointments by starts_at (any status unless one is named)";
     m.components = {{"appointments", "appointment_id", "size"}};
     m.numerator = "{appointments}";
     m.unit = "count";
@@ -256,9 +241,8 @@ std::vector<Metric> BuildMetrics() {
   // No-show and cancellation rates differ only in the status they count:
   // 100 * status / (completed + no_show + cancelled) of appointments
   // starting in the period.
-  auto status_rate = [&add](const char* id, const char* display,
-                            std::vector<std::string> synonyms, const char* status,
-                            const char* flag, const char* count_name) {
+  auto status_rate = [&add](const char* id, const char* display, std::vector<std::string> synonyms,
+                            const char* status, const char* flag, const char* count_name) {
     Metric m;
     m.id = id;
     m.display = display;
@@ -392,19 +376,17 @@ std::vector<Metric> BuildMetrics() {
     m.prepare = {
         "df[\"vet_day\"] = df[\"staff_id\"].astype(str) + \"/\" + "
         "df[\"starts_at\"].dt.strftime(\"%Y-%m-%d\")"};
-    m.components = {{"appointments", "appointment_id", "size"},
-                    {"vet_days", "vet_day", "nunique"}};
+    m.components = {{"appointments", "appointment_id", "size"}, {"vet_days", "vet_day", "nunique"}};
     m.numerator = "{appointments}";
     m.denominator = "vet_days";
     m.unit = "count";
-    m.implied_filters = {{"appointment_status", {"completed"}},
-                         {"role", {"veterinarian"}}};
+    m.implied_filters = {{"appointment_status", {"completed"}}, {"role", {"veterinarian"}}};
     m.empty_noun = "completed appointments of veterinarians";
     m.detail =
         " ({count(m['appointments'])} completed appointments over "
         "{count(m['vet_days'])} vet working days)";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.appointment_id", "appointments.staff_id"};
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.appointment_id",
+               "appointments.staff_id"};
     m.row_metrics = {"appointments", "completed_appointments"};
     add(std::move(m));
   }
@@ -436,8 +418,7 @@ std::vector<Metric> BuildMetrics() {
     m.prepare = {
         "df[\"lead_days\"] = (df[\"starts_at\"] - pd.to_datetime(df[\"booked_at\"]))"
         ".dt.total_seconds() / 86400"};
-    m.components = {{"lead_days", "lead_days", "sum"},
-                    {"booked", "lead_days", "count"}};
+    m.components = {{"lead_days", "lead_days", "sum"}, {"booked", "lead_days", "count"}};
     m.numerator = "{lead_days}";
     m.denominator = "booked";
     m.unit = "days";
@@ -475,8 +456,7 @@ std::vector<Metric> BuildMetrics() {
     m.unit = "count";
     m.implied_filters = {{"appointment_status", {"completed"}}};
     m.empty_noun = "completed appointments";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.appointment_id"};
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.appointment_id"};
     m.row_metrics = {"appointments"};
     add(std::move(m));
   }
@@ -509,8 +489,7 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "active_clients";
     m.display = "Active clients";
-    m.synonyms = {"active client", "active customer", "active owner",
-                  "active client count"};
+    m.synonyms = {"active client", "active customer", "active owner", "active client count"};
     m.base = kClients;
     m.definition =
         "number of clients whose status is active now (clients.status); the "
@@ -573,20 +552,17 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "patients_seen";
     m.display = "Patients seen";
-    m.synonyms = {"patients seen", "unique patient", "distinct patient",
-                  "animals seen",  "pets seen",      "patient visit",
-                  "unique pet",    "unique animal"};
+    m.synonyms = {"patients seen", "unique patient", "distinct patient", "animals seen",
+                  "pets seen",     "patient visit",  "unique pet",       "unique animal"};
     m.base = kAppointments;
     m.date_column = "starts_at";
-    m.definition =
-        "number of distinct patient_id of completed appointments by starts_at";
+    m.definition = "number of distinct patient_id of completed appointments by starts_at";
     m.components = {{"patients", "patient_id", "nunique"}};
     m.numerator = "{patients}";
     m.unit = "count";
     m.implied_filters = {{"appointment_status", {"completed"}}};
     m.empty_noun = "completed appointments";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.patient_id"};
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.patient_id"};
     m.row_metrics = {"appointments"};
     add(std::move(m));
   }
@@ -598,9 +574,8 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "new_patients";
     m.display = "New patients";
-    m.synonyms = {"new patient",        "new pet",           "new animal",
-                  "first time patient", "first time pet",    "first visit",
-                  "first time visit",   "new patient visit"};
+    m.synonyms = {"new patient",    "new pet",     "new animal",       "first time patient",
+                  "first time pet", "first visit", "first time visit", "new patient visit"};
     m.base = kAppointments;
     m.date_column = "starts_at";
     m.definition =
@@ -616,8 +591,7 @@ std::vector<Metric> BuildMetrics() {
     m.unit = "count";
     m.implied_filters = {{"appointment_status", {"completed"}}};
     m.empty_noun = "completed appointments";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.patient_id"};
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.patient_id"};
     m.row_metrics = {"appointments", "patients_seen"};
     add(std::move(m));
   }
@@ -625,10 +599,14 @@ std::vector<Metric> BuildMetrics() {
     Metric m;
     m.id = "visits_per_patient";
     m.display = "Visits per patient";
-    m.synonyms = {"visits per patient",         "visit per patient",
-                  "visits per pet",             "visits per animal",
-                  "visits per pt",              "appointments per patient",
-                  "average visits per patient", "average visits per pet",
+    m.synonyms = {"visits per patient",
+                  "visit per patient",
+                  "visits per pet",
+                  "visits per animal",
+                  "visits per pt",
+                  "appointments per patient",
+                  "average visits per patient",
+                  "average visits per pet",
                   "visit frequency",
                   "average number of visits per patient"};
     m.base = kAppointments;
@@ -636,8 +614,7 @@ std::vector<Metric> BuildMetrics() {
     m.definition =
         "number of completed appointments / number of distinct patient_id of "
         "them, by starts_at";
-    m.components = {{"visits", "appointment_id", "size"},
-                    {"patients", "patient_id", "nunique"}};
+    m.components = {{"visits", "appointment_id", "size"}, {"patients", "patient_id", "nunique"}};
     m.numerator = "{visits}";
     m.denominator = "patients";
     m.unit = "count";
@@ -646,8 +623,8 @@ std::vector<Metric> BuildMetrics() {
     m.detail =
         " ({count(m['visits'])} completed appointments of "
         "{count(m['patients'])} patients)";
-    m.reads = {"appointments.starts_at", "appointments.status",
-               "appointments.appointment_id", "appointments.patient_id"};
+    m.reads = {"appointments.starts_at", "appointments.status", "appointments.appointment_id",
+               "appointments.patient_id"};
     m.row_metrics = {"appointments"};
     add(std::move(m));
   }
@@ -686,8 +663,7 @@ std::vector<Metric> BuildMetrics() {
   // day: 18 to 36 months (lapsed; longer ago counts as lost, not lapsed) or
   // 14 to 18 months (lapsing: due for a reminder before they lapse).
   auto last_seen_band = [&add](const char* id, const char* display,
-                               std::vector<std::string> synonyms, int recent,
-                               int oldest) {
+                               std::vector<std::string> synonyms, int recent, int oldest) {
     Metric m;
     m.id = id;
     m.display = display;
@@ -696,16 +672,14 @@ std::vector<Metric> BuildMetrics() {
     m.definition = absl::StrCat(
         "number of living patients (patients.status active) whose last "
         "completed appointment falls in the last ",
-        oldest, " rolling months to the as-of day but not in the last ",
-        recent);
+        oldest, " rolling months to the as-of day but not in the last ", recent);
     m.uses_as_of = true;
     m.prepare = {
         "df[\"last_visit\"] = df[\"patient_id\"].map(done.groupby(\"patient_id\")"
         "[\"starts_at\"].max())",
         absl::StrCat("df[\"in_band\"] = (df[\"last_visit\"] >= window_start(", oldest,
                      ")) & (df[\"last_visit\"] < window_start(", recent, "))")};
-    m.components = {{"patients", "in_band", "sum"},
-                    {"living", "patient_id", "size"}};
+    m.components = {{"patients", "in_band", "sum"}, {"living", "patient_id", "size"}};
     m.numerator = "{patients}";
     m.unit = "count";
     m.implied_filters = {{"patient_status", {"active"}}};
@@ -713,8 +687,7 @@ std::vector<Metric> BuildMetrics() {
     m.detail = absl::StrCat(
         " (of {count(m['living'])} living patients: last completed "
         "appointment from {window_start(",
-        oldest, "):%Y-%m-%d} to before {window_start(", recent,
-        "):%Y-%m-%d})");
+        oldest, "):%Y-%m-%d} to before {window_start(", recent, "):%Y-%m-%d})");
     m.reads = {"patients.status", "patients.patient_id", "appointments.status",
                "appointments.starts_at", "appointments.patient_id"};
     // "How many of our patients have lapsed": the patients are its rows.
@@ -735,8 +708,7 @@ std::vector<Metric> BuildMetrics() {
                   "quantity sold", "unit",      "volume"};
     m.base = kInvoices;
     m.date_column = "invoiced_on";
-    m.definition =
-        "sum of invoice_lines.quantity by invoiced_on (refunds are negative)";
+    m.definition = "sum of invoice_lines.quantity by invoiced_on (refunds are negative)";
     m.components = {{"quantity", "quantity", "sum"}};
     m.numerator = "{quantity}";
     m.unit = "count";
@@ -747,13 +719,9 @@ std::vector<Metric> BuildMetrics() {
   return metrics;
 }
 
-Source Native(std::string column) {
-  return Source{std::move(column), "", "", ""};
-}
-Source Lookup(std::string column, std::string table, std::string key,
-              std::string value) {
-  return Source{std::move(column), std::move(table), std::move(key),
-                std::move(value)};
+Source Native(std::string column) { return Source{std::move(column), "", "", ""}; }
+Source Lookup(std::string column, std::string table, std::string key, std::string value) {
+  return Source{std::move(column), std::move(table), std::move(key), std::move(value)};
 }
 
 std::vector<Attribute> BuildAttributes() {
@@ -766,9 +734,8 @@ std::vector<Attribute> BuildAttributes() {
     Attribute a;
     a.id = "vet";
     a.display = "vet";
-    a.synonyms = {"vet",         "veterinarian", "doctor",       "clinician",
-                  "provider",    "staff",        "staff member", "employee",
-                  "team member", "who"};
+    a.synonyms = {"vet",   "veterinarian", "doctor",   "clinician",   "provider",
+                  "staff", "staff member", "employee", "team member", "who"};
     a.sources[inv] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.sources[app] = Lookup("staff_id", "staff", "staff_id", "full_name");
     a.missing_label = "(no staff)";
@@ -798,9 +765,8 @@ std::vector<Attribute> BuildAttributes() {
     a.synonyms = {"category",         "service category", "revenue category",
                   "product category", "department",       "revenue stream"};
     a.sources[inv] = Native("category");
-    a.values = {"consultation", "vaccine", "laboratory", "imaging",
-                "surgery",      "dental",  "pharmacy",   "hospitalization",
-                "retail",       "diet",    "other"};
+    a.values = {"consultation", "vaccine",         "laboratory", "imaging", "surgery", "dental",
+                "pharmacy",     "hospitalization", "retail",     "diet",    "other"};
     a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "in category {}";
@@ -824,8 +790,7 @@ std::vector<Attribute> BuildAttributes() {
     a.sources[inv] = Lookup("patient_id", "patients", "patient_id", "species");
     a.sources[app] = Lookup("patient_id", "patients", "patient_id", "species");
     a.sources[pat] = Native("species");
-    a.values = {"canine",  "feline", "rabbit", "avian",
-                "reptile", "rodent", "equine", "other"};
+    a.values = {"canine", "feline", "rabbit", "avian", "reptile", "rodent", "equine", "other"};
     a.names = ValueNames::kEnum;
     a.value_words = true;
     a.filter_phrase = "for {} patients";
@@ -862,19 +827,12 @@ std::vector<Attribute> BuildAttributes() {
     Attribute a;
     a.id = "appointment_type";
     a.display = "appointment type";
-    a.synonyms = {"appointment type",
-                  "type of appointment",
-                  "visit type",
-                  "type of visit",
-                  "appointment reason",
-                  "reason for visit",
-                  "type",
-                  "reason"};
+    a.synonyms = {"appointment type",   "type of appointment", "visit type", "type of visit",
+                  "appointment reason", "reason for visit",    "type",       "reason"};
     a.sources[app] = Native("type");
     // Invoice lines reach the type through their appointment; walk-in sales
     // have none.
-    a.sources[inv] =
-        Lookup("appointment_id", "appointments", "appointment_id", "type");
+    a.sources[inv] = Lookup("appointment_id", "appointments", "appointment_id", "type");
     a.values = {"wellness", "vaccination", "sick",      "recheck",
                 "surgery",  "dental",      "emergency", "grooming"};
     a.names = ValueNames::kEnum;
@@ -887,8 +845,7 @@ std::vector<Attribute> BuildAttributes() {
     Attribute a;
     a.id = "appointment_status";
     a.display = "appointment status";
-    a.synonyms = {"appointment status", "status", "outcome",
-                  "appointment outcome"};
+    a.synonyms = {"appointment status", "status", "outcome", "appointment outcome"};
     a.sources[app] = Native("status");
     a.values = {"completed", "no_show", "cancelled", "scheduled"};
     a.names = ValueNames::kEnum;
@@ -931,8 +888,7 @@ std::vector<Attribute> BuildAttributes() {
     const std::string day = ".dt.day_name()";
     a.sources[inv] = Source{"invoiced_on", "", "", "", day};
     a.sources[app] = Source{"starts_at", "", "", "", day};
-    a.values = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                "Friday", "Saturday", "Sunday"};
+    a.values = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
     a.names = ValueNames::kEnum;
     a.proper_names = true;
     a.filter_phrase = "on {}";
@@ -943,9 +899,9 @@ std::vector<Attribute> BuildAttributes() {
     Attribute a;
     a.id = "appointment_link";
     a.display = "appointment link";
-    a.sources[inv] = Source{
-        "appointment_id", "", "", "",
-        ".notna().map({True: \"with_appointment\", False: \"without_appointment\"})"};
+    a.sources[inv] =
+        Source{"appointment_id", "", "", "",
+               ".notna().map({True: \"with_appointment\", False: \"without_appointment\"})"};
     // Breakdown phrases, declared whole: "with" is a stop word, and dropping
     // it would leave "vs without an appointment" (a comparison of periods)
     // or "or without an appointment" (walk-ins only).
@@ -1013,18 +969,16 @@ std::vector<TimeGrain> BuildTimeGrains() {
                     /*line_chart=*/true,
                     /*needs_time_of_day=*/false,
                     "Y"});
-  grains.push_back(
-      {"weekday",
-       {"weekday", "day of week", "day of the week", "days of the week"},
-       "{d}.dt.day_name()",
-       "[\"Monday\", \"Tuesday\", \"Wednesday\", \"Thursday\", \"Friday\", "
-       "\"Saturday\", \"Sunday\"]",
-       "x",
-       "on",
-       /*line_chart=*/false});
+  grains.push_back({"weekday",
+                    {"weekday", "day of week", "day of the week", "days of the week"},
+                    "{d}.dt.day_name()",
+                    "[\"Monday\", \"Tuesday\", \"Wednesday\", \"Thursday\", \"Friday\", "
+                    "\"Saturday\", \"Sunday\"]",
+                    "x",
+                    "on",
+                    /*line_chart=*/false});
   grains.push_back({"hour",
-                    {"hour", "hour of day", "hour of the day", "time of day",
-                     "time of the day"},
+                    {"hour", "hour of day", "hour of the day", "time of day", "time of the day"},
                     "{d}.dt.hour",
                     "list(range(24))",
                     "f\"{x:02d}:00\"",
@@ -1036,19 +990,17 @@ std::vector<TimeGrain> BuildTimeGrains() {
 
 std::vector<FilterWord> BuildFilterWords() {
   std::vector<FilterWord> words;
-  auto add = [&words](std::vector<std::string> phrases,
-                      std::vector<FilterClause> candidates,
+  auto add = [&words](std::vector<std::string> phrases, std::vector<FilterClause> candidates,
                       std::string implied_metric = "", bool upcoming = false) {
-    words.push_back({std::move(phrases), std::move(candidates),
-                     std::move(implied_metric), upcoming});
+    words.push_back(
+        {std::move(phrases), std::move(candidates), std::move(implied_metric), upcoming});
   };
   // Species.
   add({"dog", "puppy", "canine"}, {{"species", {"canine"}}});
   add({"cat", "kitten", "kitty", "feline"}, {{"species", {"feline"}}});
   add({"rabbit", "bunny"}, {{"species", {"rabbit"}}});
   add({"bird", "parrot", "budgie", "avian"}, {{"species", {"avian"}}});
-  add({"reptile", "snake", "lizard", "turtle", "tortoise"},
-      {{"species", {"reptile"}}});
+  add({"reptile", "snake", "lizard", "turtle", "tortoise"}, {{"species", {"reptile"}}});
   add({"rodent", "hamster", "guinea pig", "rat", "mouse", "mice", "gerbil"},
       {{"species", {"rodent"}}});
   add({"horse", "pony", "equine"}, {{"species", {"equine"}}});
@@ -1056,65 +1008,55 @@ std::vector<FilterWord> BuildFilterWords() {
       {{"species", {"rabbit", "avian", "reptile", "rodent"}}});
   // Invoice categories; where an appointment type means the same, it is the
   // second candidate (used for appointment metrics).
-  add({"consultation", "consult", "exam", "examination"},
-      {{"category", {"consultation"}}});
+  add({"consultation", "consult", "exam", "examination"}, {{"category", {"consultation"}}});
   add({"vaccine", "vaccination", "shot", "jab", "immunization", "immunisation"},
       {{"category", {"vaccine"}}, {"appointment_type", {"vaccination"}}});
-  add({"lab", "laboratory", "lab work", "bloodwork", "blood work", "lab test",
-       "diagnostic"},
+  add({"lab", "laboratory", "lab work", "bloodwork", "blood work", "lab test", "diagnostic"},
       {{"category", {"laboratory"}}});
   add({"imaging", "xray", "x ray", "radiology", "radiograph", "ultrasound"},
       {{"category", {"imaging"}}});
   // Named alone ("how many surgeries did we do") they count the procedures
   // done: completed appointments of that type.
   add({"surgery", "surgical", "operation"},
-      {{"category", {"surgery"}}, {"appointment_type", {"surgery"}}},
-      "completed_appointments");
+      {{"category", {"surgery"}}, {"appointment_type", {"surgery"}}}, "completed_appointments");
   add({"dental", "dentistry", "dental cleaning", "teeth cleaning"},
-      {{"category", {"dental"}}, {"appointment_type", {"dental"}}},
-      "completed_appointments");
-  add({"pharmacy", "medication", "medicine", "meds", "drug", "prescription",
-       "rx"},
+      {{"category", {"dental"}}, {"appointment_type", {"dental"}}}, "completed_appointments");
+  add({"pharmacy", "medication", "medicine", "meds", "drug", "prescription", "rx"},
       {{"category", {"pharmacy"}}});
   add({"hospitalization", "hospitalisation", "inpatient", "hospital stay"},
       {{"category", {"hospitalization"}}});
   add({"retail", "shop", "merchandise"}, {{"category", {"retail"}}});
-  add({"diet", "food", "pet food", "nutrition", "prescription diet"},
-      {{"category", {"diet"}}});
+  add({"diet", "food", "pet food", "nutrition", "prescription diet"}, {{"category", {"diet"}}});
   // Appointment types.
   // Appointment types; named alone ("emergencies last month") they count
   // appointments.
-  add({"wellness", "wellness exam", "wellness visit", "checkup", "check up",
-       "annual exam"},
+  add({"wellness", "wellness exam", "wellness visit", "checkup", "check up", "annual exam"},
       {{"appointment_type", {"wellness"}}}, "appointments");
-  add({"sick", "sick visit", "illness"}, {{"appointment_type", {"sick"}}},
+  add({"sick", "sick visit", "illness"}, {{"appointment_type", {"sick"}}}, "appointments");
+  add({"recheck", "re check", "follow up", "followup"}, {{"appointment_type", {"recheck"}}},
       "appointments");
-  add({"recheck", "re check", "follow up", "followup"},
-      {{"appointment_type", {"recheck"}}}, "appointments");
-  add({"emergency", "er", "urgent", "urgent care"},
-      {{"appointment_type", {"emergency"}}}, "appointments");
-  add({"grooming", "groom"}, {{"appointment_type", {"grooming"}}},
+  add({"emergency", "er", "urgent", "urgent care"}, {{"appointment_type", {"emergency"}}},
       "appointments");
+  add({"grooming", "groom"}, {{"appointment_type", {"grooming"}}}, "appointments");
   // Appointment status; naming one means counting appointments.
-  add({"completed", "complete", "attended", "kept"},
-      {{"appointment_status", {"completed"}}}, "appointments");
-  add({"no show", "noshow", "missed", "missed appointment", "did not attend",
-       "dna"},
+  add({"completed", "complete", "attended", "kept"}, {{"appointment_status", {"completed"}}},
+      "appointments");
+  add({"no show", "noshow", "missed", "missed appointment", "did not attend", "dna"},
       {{"appointment_status", {"no_show"}}}, "appointments");
   add({"cancelled", "canceled", "cancellation", "cancelled appointment"},
       {{"appointment_status", {"cancelled"}}}, "appointments");
   add({"scheduled"}, {{"appointment_status", {"scheduled"}}}, "appointments");
   // Booked ahead: status scheduled, starting after the as-of day.
-  add({"upcoming", "future", "coming up", "booked ahead"},
-      {{"appointment_status", {"scheduled"}}}, "appointments",
+  add({"upcoming", "future", "coming up", "booked ahead"}, {{"appointment_status", {"scheduled"}}},
+      "appointments",
       /*upcoming=*/true);
   // Client status ("active clients" is a metric of its own). Not "lapsed":
   // lapsed patients are a metric of visits (lapsed_patients), not a status.
   add({"inactive"}, {{"client_status", {"inactive"}}});
   add({"active"}, {{"client_status", {"active"}}});
   // Days of the week ("on Saturdays", "Saturday appointments").
-  for (const char* day : {"Monday", "Tuesday", "Wednesday", "Thursday",
-                          "Friday", "Saturday", "Sunday"}) {
+  for (const char* day :
+       {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}) {
     std::string word = day;
     word[0] = static_cast<char>(word[0] - 'A' + 'a');
     add({word}, {{"day_of_week", {day}}});
@@ -1182,58 +1124,49 @@ std::vector<FilterWord> BuildFilterWords() {
 
 std::vector<Cue> BuildCues() {
   std::vector<Cue> cues;
-  cues.push_back(
-      {{"what",   "whats",     "which",       "was",        "were",
-        "is",     "are",       "be",          "been",       "being",
-        "our",    "ours",      "my",          "the",        "a",
-        "an",     "how",       "much",        "many",       "did",
-        "do",     "does",      "done",        "we",         "i",
-        "us",     "you",       "your",        "show",       "me",
-        "give",   "tell",      "list",        "get",        "got",
-        "by",     "per",       "in",          "for",        "of",
-        "on",     "at",        "to",          "from",       "with",
-        "and",    "or",        "each",        "every",      "all",
-        "total",  "number",    "count",       "amount",     "value",
-        "clinic", "practice",  "hospital",    "please",     "can",
-        "could",  "would",     "will",        "there",
-        "it",     "its",       "that",        "this",       "those",
-        "these",  "so",        "far",         "up",         "breakdown",
-        "break",  "broken",    "down",        "split",      "grouped",
-        "group",  "across",    "during",      "within",     "over",
-        "about",  "only",      "just",        "instead",    "then",
-        "same",   "now",       "currently",   "current",    "into",
-        "as",     "well",      "also",        "data",       "figure",
-        "stat",   "statistic", "kpi",         "report",     "summary",
-        "let",    "know",      "want",        "need",       "check",
-        "find",   "compute",   "calculate",   "have",       "has",
-        "had",    "having",    "performance", "performing", "perform",
-        "doing",  "look",      "looking",     "like",       "dollar",
-        "usd",    "period",    "time",        "what about", "how about",
-        "where",  "chart",     "graph",       "plot",       "table",
-        "come",   "came",      "coming",      "gave",       "given",
-        "giving"},
-       CueKind::kStop});
+  cues.push_back({{"what",    "whats",      "which",       "was",        "were",      "is",
+                   "are",     "be",         "been",        "being",      "our",       "ours",
+                   "my",      "the",        "a",           "an",         "how",       "much",
+                   "many",    "did",        "do",          "does",       "done",      "we",
+                   "i",       "us",         "you",         "your",       "show",      "me",
+                   "give",    "tell",       "list",        "get",        "got",       "by",
+                   "per",     "in",         "for",         "of",         "on",        "at",
+                   "to",      "from",       "with",        "and",        "or",        "each",
+                   "every",   "all",        "total",       "number",     "count",     "amount",
+                   "value",   "clinic",     "practice",    "hospital",   "please",    "can",
+                   "could",   "would",      "will",        "there",      "it",        "its",
+                   "that",    "this",       "those",       "these",      "so",        "far",
+                   "up",      "breakdown",  "break",       "broken",     "down",      "split",
+                   "grouped", "group",      "across",      "during",     "within",    "over",
+                   "about",   "only",       "just",        "instead",    "then",      "same",
+                   "now",     "currently",  "current",     "into",       "as",        "well",
+                   "also",    "data",       "figure",      "stat",       "statistic", "kpi",
+                   "report",  "summary",    "let",         "know",       "want",      "need",
+                   "check",   "find",       "compute",     "calculate",  "have",      "has",
+                   "had",     "having",     "performance", "performing", "perform",   "doing",
+                   "look",    "looking",    "like",        "dollar",     "usd",       "period",
+                   "time",    "what about", "how about",   "where",      "chart",     "graph",
+                   "plot",    "table",      "come",        "came",       "coming",    "gave",
+                   "given",   "giving"},
+                  CueKind::kStop});
   // "What share of revenue came from pharmacy", "what percentage of
   // appointments were no-shows".
-  cues.push_back({{"share", "percentage", "percent", "proportion", "fraction",
-                   "portion", "pct"},
+  cues.push_back({{"share", "percentage", "percent", "proportion", "fraction", "portion", "pct"},
                   CueKind::kShare});
   // A follow-up that undoes part of the previous question: "and overall?"
   // after "revenue by vet last quarter", "all animals" after "only cats".
   cues.push_back(
-      {{"overall", "in total", "altogether", "all together", "as a whole",
-        "without the breakdown", "without breakdown", "no breakdown",
-        "not broken down", "without breaking it down"},
+      {{"overall", "in total", "altogether", "all together", "as a whole", "without the breakdown",
+        "without breakdown", "no breakdown", "not broken down", "without breaking it down"},
        CueKind::kOverall});
   cues.push_back(
-      {{"all animals", "all pets", "all species", "every species",
-        "any species", "every animal", "without the filter", "without filter",
-        "without any filter", "no filter", "unfiltered", "everyone",
-        "whole practice", "whole clinic", "entire practice", "entire clinic"},
+      {{"all animals", "all pets", "all species", "every species", "any species", "every animal",
+        "without the filter", "without filter", "without any filter", "no filter", "unfiltered",
+        "everyone", "whole practice", "whole clinic", "entire practice", "entire clinic"},
        CueKind::kAllRows});
-  cues.push_back({{"trend", "trending", "over time", "evolution", "history",
-                   "progression", "time series"},
-                  CueKind::kTrend});
+  cues.push_back(
+      {{"trend", "trending", "over time", "evolution", "history", "progression", "time series"},
+       CueKind::kTrend});
   cues.push_back({{"most", "highest", "largest", "biggest", "greatest", "leading", "maximum", "max",
                    "top performing"},
                   CueKind::kRankHighest});
@@ -1242,50 +1175,45 @@ std::vector<Cue> BuildCues() {
   cues.push_back({{"best", "best performing"}, CueKind::kRankHighest, "revenue"});
   cues.push_back({{"top"}, CueKind::kRankHighest, "", /*count=*/10});
   cues.push_back({{"busiest"}, CueKind::kRankHighest, "appointments"});
-  cues.push_back({{"best selling", "top selling", "bestselling", "most sold",
-                   "most popular", "popular"},
-                  CueKind::kRankHighest,
-                  "items_sold"});
+  cues.push_back(
+      {{"best selling", "top selling", "bestselling", "most sold", "most popular", "popular"},
+       CueKind::kRankHighest,
+       "items_sold"});
   cues.push_back(
       {{"least", "lowest", "fewest", "smallest", "minimum", "min"}, CueKind::kRankLowest});
   cues.push_back({{"worst", "worst performing"}, CueKind::kRankLowest, "revenue"});
   cues.push_back({{"bottom"}, CueKind::kRankLowest, "", /*count=*/10});
-  cues.push_back(
-      {{"quietest", "slowest"}, CueKind::kRankLowest, "appointments"});
-  cues.push_back({{"growth", "grow", "grew", "growing", "change", "changed",
-                   "increase", "increased", "decrease", "decreased",
-                   "difference", "compare", "compared", "comparison", "vs",
-                   "versus", "year over year", "year on year", "yoy"},
+  cues.push_back({{"quietest", "slowest"}, CueKind::kRankLowest, "appointments"});
+  cues.push_back({{"growth", "grow", "grew", "growing", "change", "changed", "increase",
+                   "increased", "decrease", "decreased", "difference", "compare", "compared",
+                   "comparison", "vs", "versus", "year over year", "year on year", "yoy"},
                   CueKind::kCompare});
-  cues.push_back({{"make", "made", "earn", "earned", "bring in", "brought in",
-                   "bill", "billed", "generate", "generated", "take in",
-                   "took in", "charge", "charged",
-                   // "invoice" as a verb is an amount, the noun a count.
-                   "we invoice", "we invoiced", "invoiced",
-                   // "How much did we sell" is money; "how many did we sell"
-                   // units (the sell hint below).
-                   "how much did we sell", "how much we sold",
-                   "how much have we sold", "how much was sold"},
-                  CueKind::kHint,
-                  "revenue"});
+  cues.push_back(
+      {{"make", "made", "earn", "earned", "bring in", "brought in", "bill", "billed", "generate",
+        "generated", "take in", "took in", "charge", "charged",
+        // "invoice" as a verb is an amount, the noun a count.
+        "we invoice", "we invoiced", "invoiced",
+        // "How much did we sell" is money; "how many did we sell"
+        // units (the sell hint below).
+        "how much did we sell", "how much we sold", "how much have we sold", "how much was sold"},
+       CueKind::kHint,
+       "revenue"});
   // "Vets ranked by revenue": every value, highest first.
-  cues.push_back({{"ranked", "rank", "ranking", "sorted", "sorted by", "ordered by",
-                   "in order of"},
+  cues.push_back({{"ranked", "rank", "ranking", "sorted", "sorted by", "ordered by", "in order of"},
                   CueKind::kRankHighest});
   // Words whose meaning the planner cannot honour: declined, never dropped.
   cues.push_back({{"should", "ought"},
-                  CueKind::kUnsupported, "", 0,
+                  CueKind::kUnsupported,
+                  "",
+                  0,
                   "The planner reports what the data shows; it does not advise what "
                   "to do."});
-  cues.push_back({{"see", "saw", "seen", "treat", "treated"},
-                  CueKind::kHint,
-                  "patients_seen"});
+  cues.push_back({{"see", "saw", "seen", "treat", "treated"}, CueKind::kHint, "patients_seen"});
   cues.push_back({{"sell", "sold"}, CueKind::kHint, "items_sold"});
   cues.push_back({{"book", "booked"}, CueKind::kHint, "appointments"});
-  cues.push_back(
-      {{"register", "registered", "join", "joined", "sign", "signed"},
-       CueKind::kHint,
-       "new_clients"});
+  cues.push_back({{"register", "registered", "join", "joined", "sign", "signed"},
+                  CueKind::kHint,
+                  "new_clients"});
   return cues;
 }
 
@@ -1375,15 +1303,13 @@ const TimeGrain* FindTimeGrain(absl::string_view id) {
 bool AttributeApplies(const Metric& metric, absl::string_view attribute) {
   const Attribute* a = FindAttribute(attribute);
   return a != nullptr && a->sources[static_cast<int>(metric.base)].has_value() &&
-         std::find(metric.not_by.begin(), metric.not_by.end(), attribute) ==
-             metric.not_by.end();
+         std::find(metric.not_by.begin(), metric.not_by.end(), attribute) == metric.not_by.end();
 }
 
 bool DimensionApplies(const Metric& metric, absl::string_view dimension) {
   if (const TimeGrain* grain = FindTimeGrain(dimension)) {
     if (metric.date_column.empty()) return false;
-    if (std::find(metric.not_by.begin(), metric.not_by.end(), dimension) !=
-        metric.not_by.end()) {
+    if (std::find(metric.not_by.begin(), metric.not_by.end(), dimension) != metric.not_by.end()) {
       return false;
     }
     // Only appointments carry a time of day.

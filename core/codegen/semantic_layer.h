@@ -22,12 +22,7 @@
 namespace vet::codegen {
 
 // The tables a metric counts rows of.
-enum class Base {
-  kInvoiceLines = 0,
-  kAppointments = 1,
-  kClients = 2,
-  kPatients = 3
-};
+enum class Base { kInvoiceLines = 0, kAppointments = 1, kClients = 2, kPatients = 3 };
 inline constexpr int kBaseCount = 4;
 
 // "invoice_lines", "appointments", "clients", "patients".
@@ -35,8 +30,7 @@ absl::string_view BaseTable(Base base);
 
 // One aggregate a metric is computed from.
 struct Component {
-  std::string
-      name;  // "invoices": a key of the measure and a column of a breakdown
+  std::string name;    // "invoices": a key of the measure and a column of a breakdown
   std::string column;  // "invoice_id"
   std::string agg;     // "sum", "nunique" or "size"
 };
@@ -120,11 +114,10 @@ struct Metric {
 // How an attribute's value is found for the rows of one base table: the
 // column itself, or a lookup through an id into another table.
 struct Source {
-  std::string
-      column;  // of the base table: "category", or an id like "patient_id"
-  std::string table;  // "" when `column` holds the value; else "patients"
-  std::string key;    // "patient_id"
-  std::string value;  // "species"
+  std::string column;  // of the base table: "category", or an id like "patient_id"
+  std::string table;   // "" when `column` holds the value; else "patients"
+  std::string key;     // "patient_id"
+  std::string value;   // "species"
   // Python applied to the column's values when the attribute is computed
   // from them (a table-less source only): ".dt.day_name().str.lower()".
   std::string transform;

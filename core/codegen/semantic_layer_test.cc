@@ -23,9 +23,8 @@ TEST(SemanticLayerTest, AttributeValuesAreTheSchemaEnumValues) {
     for (int b = 0; b < kBaseCount; ++b) {
       const absl::optional<Source>& source = attribute.sources[b];
       if (!source.has_value()) continue;
-      std::string table = source->table.empty()
-                              ? std::string(BaseTable(static_cast<Base>(b)))
-                              : source->table;
+      std::string table =
+          source->table.empty() ? std::string(BaseTable(static_cast<Base>(b))) : source->table;
       std::string column = source->table.empty() ? source->column : source->value;
       SCOPED_TRACE(absl::StrCat(attribute.id, " from ", table, ".", column));
       const data::TableSpec* spec = data::FindTable(table);
@@ -71,9 +70,10 @@ TEST(SemanticLayerTest, DocsListEveryMetricWithItsDefinition) {
     SCOPED_TRACE(m.id);
     const std::string row = absl::StrCat("| `", m.id, "` | ", m.display, " | ", m.definition, " | ",
                                          absl::StrJoin(m.synonyms, ", "), " |");
-    EXPECT_TRUE(absl::StrContains(doc, absl::StrCat("| `", m.id, "` | ", m.display, " | ",
-                                                    m.definition, " |")))
-        << "add or correct this row:\n" << row;
+    EXPECT_TRUE(absl::StrContains(
+        doc, absl::StrCat("| `", m.id, "` | ", m.display, " | ", m.definition, " |")))
+        << "add or correct this row:\n"
+        << row;
   }
 }
 

@@ -107,8 +107,8 @@ std::vector<Word> Tokenize(absl::string_view question) {
       } else if (s[i] == '\'' && i + 1 < s.size() && IsWordByte(s[i + 1])) {
         // A possessive or "is" ("vet's", "what's") adds nothing the planner
         // reads; other apostrophes join the word ("O'Neil" -> "ONeil").
-        const bool possessive = (s[i + 1] == 's' || s[i + 1] == 'S') &&
-                                (i + 2 == s.size() || !IsWordByte(s[i + 2]));
+        const bool possessive =
+            (s[i + 1] == 's' || s[i + 1] == 'S') && (i + 2 == s.size() || !IsWordByte(s[i + 2]));
         if (possessive) {
           i += 2;
           break;

@@ -35,8 +35,7 @@ bool CancellationToken::IsCancelled() const {
   return cancelled_;
 }
 
-CancellationToken::CallbackId CancellationToken::Register(
-    std::function<void()> cb) {
+CancellationToken::CallbackId CancellationToken::Register(std::function<void()> cb) {
   {
     absl::MutexLock lock(&mu_);
     if (!cancelled_) {

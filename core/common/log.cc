@@ -20,9 +20,7 @@ std::atomic<LogFormat> format{LogFormat::kText};
 thread_local const LogContext* current_context = nullptr;
 
 const char* LevelName(LogLevel level) {
-  return level == LogLevel::kInfo      ? "INFO"
-         : level == LogLevel::kWarning ? "WARN"
-                                       : "ERROR";
+  return level == LogLevel::kInfo ? "INFO" : level == LogLevel::kWarning ? "WARN" : "ERROR";
 }
 
 // `text` as a JSON string, quotes included.
@@ -33,11 +31,21 @@ void AppendJsonString(std::string* out, absl::string_view text) {
     const absl::string_view valid = text.substr(0, scan.valid ? text.size() : scan.invalid_at);
     for (char c : valid) {
       switch (c) {
-        case '"': out->append("\\\""); break;
-        case '\\': out->append("\\\\"); break;
-        case '\n': out->append("\\n"); break;
-        case '\r': out->append("\\r"); break;
-        case '\t': out->append("\\t"); break;
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             absl::StrAppendFormat(out, "\\u%04x", static_cast<unsigned char>(c));
@@ -78,12 +86,11 @@ void SetLogFormat(LogFormat f) { format.store(f); }
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
   if (name == "text") return LogFormat::kText;
   if (name == "json") return LogFormat::kJson;
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", name, "' is not a log format: text or json"));
+  return absl::InvalidArgumentError(absl::StrCat("'", name, "' is not a log format: text or json"));
 }
 
-std::string FormatLogLine(LogFormat f, LogLevel level, absl::Time time,
-                          const LogContext* context, absl::string_view message) {
+std::string FormatLogLine(LogFormat f, LogLevel level, absl::Time time, const LogContext* context,
+                          absl::string_view message) {
   const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
   const LogContext empty;
   const LogContext& c = context != nullptr ? *context : empty;
@@ -114,8 +121,7 @@ std::string FormatLogLine(LogFormat f, LogLevel level, absl::Time time,
 
 void Log(LogLevel level, absl::string_view message) {
   if (level == LogLevel::kInfo && quiet.load()) return;
-  std::string line =
-      FormatLogLine(format.load(), level, absl::Now(), current_context, message);
+  std::string line = FormatLogLine(format.load(), level, absl::Now(), current_context, message);
   ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
   (void)unused;
 }

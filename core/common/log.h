@@ -98,14 +98,13 @@ void LogError(const Args&... args) {
 }  // namespace vet
 
 // For programmer errors and start-up invariants only, never for input.
-#define VET_CHECK(cond)                                                       \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      ::vet::Log(::vet::LogLevel::kError,                                     \
-                 ::absl::StrCat(__FILE__, ":", __LINE__, ": check failed: ", \
-                                #cond));                                      \
-      std::abort();                                                           \
-    }                                                                         \
+#define VET_CHECK(cond)                                                               \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      ::vet::Log(::vet::LogLevel::kError,                                             \
+                 ::absl::StrCat(__FILE__, ":", __LINE__, ": check failed: ", #cond)); \
+      std::abort();                                                                   \
+    }                                                                                 \
   } while (0)
 
 #endif  // VET_CORE_COMMON_LOG_H_

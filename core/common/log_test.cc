@@ -62,7 +62,8 @@ TEST(LogFormatTest, JsonLineIsOneObjectWithEveryField) {
 
 TEST(LogFormatTest, JsonLineLeavesOutEmptyContextFields) {
   std::string line = FormatLogLine(LogFormat::kJson, LogLevel::kInfo, kTime, nullptr, "up");
-  EXPECT_EQ(line, "{\"time\":\"2026-12-04T12:00:00.123Z\",\"level\":\"INFO\",\"message\":\"up\"}\n");
+  EXPECT_EQ(line,
+            "{\"time\":\"2026-12-04T12:00:00.123Z\",\"level\":\"INFO\",\"message\":\"up\"}\n");
 }
 
 TEST(LogFormatTest, JsonLineReplacesInvalidUtf8) {

@@ -6,9 +6,9 @@ namespace vet {
 namespace {
 
 bool PathChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '/' || c == '.' || c == '_' || c == '-' || c == '+' || c == '@' || c == '~' ||
-         c == '%' || c == '=' || c == ',';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+         c == '.' || c == '_' || c == '-' || c == '+' || c == '@' || c == '~' || c == '%' ||
+         c == '=' || c == ',';
 }
 
 // Where a path may start: the message's start or after a separator, so
@@ -16,8 +16,8 @@ bool PathChar(char c) {
 bool StartsWord(absl::string_view text, size_t i) {
   if (i == 0) return true;
   const char p = text[i - 1];
-  return p == ' ' || p == '\t' || p == '\n' || p == '\'' || p == '"' || p == '(' ||
-         p == '[' || p == '=' || p == ':' || p == ',';
+  return p == ' ' || p == '\t' || p == '\n' || p == '\'' || p == '"' || p == '(' || p == '[' ||
+         p == '=' || p == ':' || p == ',';
 }
 
 }  // namespace

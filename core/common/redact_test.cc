@@ -17,9 +17,9 @@ TEST(WithoutPathsTest, KeepsOnlyTheLastSegmentOfAServerPath) {
 }
 
 TEST(WithoutPathsTest, LeavesOtherSlashesAlone) {
-  for (const char* text : {"revenue and/or visits", "3/4 of the year", "2026/10/26",
-                           "http://127.0.0.1:11434/v1 could not be reached", "/ alone",
-                           "ratio 1/2", "no path here"}) {
+  for (const char* text :
+       {"revenue and/or visits", "3/4 of the year", "2026/10/26",
+        "http://127.0.0.1:11434/v1 could not be reached", "/ alone", "ratio 1/2", "no path here"}) {
     EXPECT_EQ(WithoutPaths(text), text);
   }
 }

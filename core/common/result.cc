@@ -25,17 +25,13 @@ int64_t VarintBytes(uint64_t value) {
 
 // A length-delimited field: tag (one byte for field numbers below 16),
 // length, body.
-int64_t DelimitedBytes(int64_t body) {
-  return 1 + VarintBytes(static_cast<uint64_t>(body)) + body;
-}
+int64_t DelimitedBytes(int64_t body) { return 1 + VarintBytes(static_cast<uint64_t>(body)) + body; }
 
 struct CellBodyBytes {
   int64_t operator()(absl::monostate) const { return 0; }
   int64_t operator()(double) const { return 1 + 8; }
   // int64 is a varint of its two's complement: ten bytes when negative.
-  int64_t operator()(int64_t v) const {
-    return 1 + VarintBytes(static_cast<uint64_t>(v));
-  }
+  int64_t operator()(int64_t v) const { return 1 + VarintBytes(static_cast<uint64_t>(v)); }
   int64_t operator()(const std::string& v) const {
     return DelimitedBytes(static_cast<int64_t>(v.size()));
   }
@@ -87,8 +83,7 @@ std::string DescribeShape(const ResultValue& value) {
     case ResultValue::Kind::kTable: {
       std::vector<std::string> names;
       for (const auto& c : value.table.columns) names.push_back(c.name);
-      return absl::StrCat("table ", value.table.total_rows, "x",
-                          value.table.columns.size(), " (",
+      return absl::StrCat("table ", value.table.total_rows, "x", value.table.columns.size(), " (",
                           absl::StrJoin(names, ", "), ")");
     }
   }

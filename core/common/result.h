@@ -40,9 +40,7 @@ struct ResultTable {
   int64_t csv_rows = 0;
 
   // True when `rows` is not the whole table: rows left out or cells cut.
-  bool truncated() const {
-    return total_rows > static_cast<int64_t>(rows.size()) || cut_cells > 0;
-  }
+  bool truncated() const { return total_rows > static_cast<int64_t>(rows.size()) || cut_cells > 0; }
 };
 
 struct ResultValue {
@@ -61,7 +59,7 @@ struct ResultValue {
 struct ExplainedPeriod {
   std::string start;  // "YYYY-MM-DD"
   std::string end;
-  std::string text;   // "last month (2026-09-01 to 2026-09-30)"
+  std::string text;  // "last month (2026-09-01 to 2026-09-30)"
   bool empty() const { return start.empty() && end.empty() && text.empty(); }
 };
 
@@ -69,7 +67,7 @@ struct Explanation {
   std::string metric;      // "Revenue"
   std::string definition;  // "sum of invoice_lines.amount by invoiced_on"
   ExplainedPeriod period;
-  ExplainedPeriod compared;  // the period compared with, if any
+  ExplainedPeriod compared;           // the period compared with, if any
   std::vector<std::string> filters;   // "species feline or canine"
   std::string counted;                // "1,234 invoices"
   std::vector<std::string> excluded;  // "3 invoice lines without a vet"

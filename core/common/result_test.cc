@@ -64,7 +64,8 @@ TEST(FitTableTest, DropsRowsFromTheEndAndKeepsTheTotal) {
 
 TEST(FitTableTest, CutsLongCellsFirstAndCountsOnlyTheRowsKept) {
   ResultTable table = Rows(100, std::string(1000, 'x'));
-  FitTable(table, /*max_row_bytes=*/5 * EncodedRowBytes({Cell(int64_t{1}), Cell(std::string(50, 'x'))}),
+  FitTable(table,
+           /*max_row_bytes=*/5 * EncodedRowBytes({Cell(int64_t{1}), Cell(std::string(50, 'x'))}),
            /*max_cell_bytes=*/50);
   EXPECT_EQ(table.rows.size(), 5u);
   EXPECT_EQ(table.cut_cells, 5);

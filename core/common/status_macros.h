@@ -10,10 +10,10 @@
 #define VET_STATUS_CONCAT_(a, b) VET_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if it is not OK.
-#define VET_RETURN_IF_ERROR(expr)                    \
-  do {                                               \
-    const ::absl::Status vet_status_ = (expr);       \
-    if (!vet_status_.ok()) return vet_status_;       \
+#define VET_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    const ::absl::Status vet_status_ = (expr); \
+    if (!vet_status_.ok()) return vet_status_; \
   } while (0)
 
 // VET_ASSIGN_OR_RETURN(auto x, FunctionReturningStatusOr());

@@ -28,8 +28,7 @@ absl::optional<TraceContext> ParseTraceparent(absl::string_view header) {
   if (!IsLowerHex(version) || version == "ff") return absl::nullopt;
   // Version 00 is exactly its four fields; a later version may add fields
   // after another '-', which are ignored (the spec's forward compatibility).
-  if (version == "00" ? header.size() != kSize
-                      : header.size() > kSize && header[kSize] != '-') {
+  if (version == "00" ? header.size() != kSize : header.size() > kSize && header[kSize] != '-') {
     return absl::nullopt;
   }
   if (header[2] != '-' || header[35] != '-' || header[52] != '-') return absl::nullopt;

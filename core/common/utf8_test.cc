@@ -24,10 +24,10 @@ TEST(ScanUtf8Test, FindsTheFirstInvalidSequence) {
     std::string text;
     size_t at;
   };
-  for (const Case& c : {Case{"ab\xFF", 2}, Case{"\xC3", 0}, Case{"ok\xC0\xAF", 2},
-                        Case{"\xE0\x80\xAF", 0}, Case{"x\xED\xA0\x80", 1},
-                        Case{"\xF4\x90\x80\x80", 0}, Case{"\xC3\xA9\x80", 2},
-                        Case{"\xE2\x82", 0}}) {
+  for (const Case& c :
+       {Case{"ab\xFF", 2}, Case{"\xC3", 0}, Case{"ok\xC0\xAF", 2}, Case{"\xE0\x80\xAF", 0},
+        Case{"x\xED\xA0\x80", 1}, Case{"\xF4\x90\x80\x80", 0}, Case{"\xC3\xA9\x80", 2},
+        Case{"\xE2\x82", 0}}) {
     const Utf8Scan scan = ScanUtf8(c.text);
     EXPECT_FALSE(scan.valid) << c.at;
     EXPECT_EQ(scan.invalid_at, c.at);

@@ -87,13 +87,13 @@ void WorkerPool::TimerLoop() {
       timers_stopped_ = true;
       return;
     }
-    auto changed = [this, size = timers_.size(),
-                    first = timers_.empty() ? absl::InfiniteFuture()
-                                            : timers_.begin()->first.first]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-                         return stopping_ || timers_.size() != size ||
-                                (!timers_.empty() && timers_.begin()->first.first < first);
-                       };
+    auto changed =
+        [this, size = timers_.size(),
+         first = timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first.first]()
+            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+              return stopping_ || timers_.size() != size ||
+                     (!timers_.empty() && timers_.begin()->first.first < first);
+            };
     const absl::Duration wait =
         timers_.empty() ? absl::Hours(1) : timers_.begin()->first.first - now;
     mu_.AwaitWithTimeout(absl::Condition(&changed), wait);

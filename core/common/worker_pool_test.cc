@@ -29,9 +29,10 @@ TEST(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
   absl::Notification started, release;
   WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
   ASSERT_TRUE(pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-  }).ok());
+                    started.Notify();
+                    release.WaitForNotification();
+                  })
+                  .ok());
   started.WaitForNotification();
   ASSERT_TRUE(pool.Submit([] {}).ok());  // waits in the queue
   absl::Status refused = pool.Submit([] {});
@@ -45,8 +46,16 @@ TEST(WorkerPoolTest, IdleThreadsAcceptWorkEvenWithNoQueue) {
   {
     absl::Notification release;  // outlives the pool's workers
     WorkerPool pool({/*threads=*/2, /*max_queued=*/0});
-    ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
-    ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); ++done; }).ok());
+    ASSERT_TRUE(pool.Submit([&] {
+                      release.WaitForNotification();
+                      ++done;
+                    })
+                    .ok());
+    ASSERT_TRUE(pool.Submit([&] {
+                      release.WaitForNotification();
+                      ++done;
+                    })
+                    .ok());
     EXPECT_EQ(pool.Submit([] {}).code(), absl::StatusCode::kUnavailable);
     release.Notify();
   }
@@ -77,9 +86,10 @@ TEST(WorkerPoolTest, ContinuationsRunFirstAndDoNotCountAgainstTheBound) {
   std::vector<std::string> order;
   WorkerPool pool({/*threads=*/1, /*max_queued=*/1});
   ASSERT_TRUE(pool.Submit([&] {
-    started.Notify();
-    release.WaitForNotification();
-  }).ok());
+                    started.Notify();
+                    release.WaitForNotification();
+                  })
+                  .ok());
   started.WaitForNotification();
   auto record = [&](std::string what) {
     absl::MutexLock lock(&mu);
@@ -92,8 +102,8 @@ TEST(WorkerPoolTest, ContinuationsRunFirstAndDoNotCountAgainstTheBound) {
   release.Notify();
   ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
   absl::MutexLock lock(&mu);
-  EXPECT_EQ(order, (std::vector<std::string>{"continuation 0", "continuation 1",
-                                             "continuation 2", "new"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"continuation 0", "continuation 1", "continuation 2",
+                                             "new"}));
 }
 
 TEST(WorkerPoolTest, TimersRunInDueOrder) {

@@ -37,33 +37,29 @@ namespace {
 
 constexpr char kFormatName[] = "vet-columnar";
 
-absl::Status ErrnoError(int err, absl::string_view what,
-                        const std::string &path) {
+absl::Status ErrnoError(int err, absl::string_view what, const std::string& path) {
   return ErrnoToStatus(err, absl::StrCat("columnar store: ", what, " ", path));
 }
 
 // Keeps a name from escaping its folder or clashing with the manifest.
 bool IsSafeName(absl::string_view name) {
   return !name.empty() && name != "." && name != ".." &&
-         name.find('/') == absl::string_view::npos &&
-         name.find('\0') == absl::string_view::npos;
+         name.find('/') == absl::string_view::npos && name.find('\0') == absl::string_view::npos;
 }
 
-absl::Status SyncPath(const std::string &path) {
+absl::Status SyncPath(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ErrnoError(errno, "cannot open", path);
+  if (fd < 0) return ErrnoError(errno, "cannot open", path);
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0)
-    return ErrnoError(err, "cannot sync", path);
+  if (rc != 0) return ErrnoError(err, "cannot sync", path);
   return absl::OkStatus();
 }
 
 // mkdir, then chmod: the umask must not make the folder unreadable to the
 // sandbox's uid.
-absl::Status MakeDir(const std::string &path) {
+absl::Status MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0) {
     return ErrnoError(errno, "cannot create folder", path);
   }
@@ -75,42 +71,37 @@ absl::Status MakeDir(const std::string &path) {
 
 // `dir` made (with its parents) if missing; kFailedPrecondition if it exists
 // and is not an empty folder.
-absl::Status PrepareTargetDir(const std::string &dir) {
+absl::Status PrepareTargetDir(const std::string& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) {
       return absl::FailedPreconditionError(
           absl::StrCat("columnar store: ", dir, " exists and is not a folder"));
     }
-    DIR *d = ::opendir(dir.c_str());
-    if (d == nullptr)
-      return ErrnoError(errno, "cannot list", dir);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoError(errno, "cannot list", dir);
     bool empty = true;
-    while (struct dirent *e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 &&
-          std::strcmp(e->d_name, "..") != 0) {
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
         empty = false;
         break;
       }
     }
     ::closedir(d);
     if (!empty) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("columnar store: ", dir, " is not empty"));
+      return absl::FailedPreconditionError(absl::StrCat("columnar store: ", dir, " is not empty"));
     }
     if (::chmod(dir.c_str(), 0755) != 0) {
       return ErrnoError(errno, "cannot chmod", dir);
     }
     return absl::OkStatus();
   }
-  if (errno != ENOENT)
-    return ErrnoError(errno, "cannot stat", dir);
+  if (errno != ENOENT) return ErrnoError(errno, "cannot stat", dir);
   size_t slash = dir.find_last_of('/');
   if (slash != std::string::npos && slash > 0) {
     std::string parent = dir.substr(0, slash);
     if (::stat(parent.c_str(), &st) != 0) {
-      if (errno != ENOENT)
-        return ErrnoError(errno, "cannot stat", parent);
+      if (errno != ENOENT) return ErrnoError(errno, "cannot stat", parent);
       VET_RETURN_IF_ERROR(PrepareTargetDir(parent));
     }
   }
@@ -118,7 +109,7 @@ absl::Status PrepareTargetDir(const std::string &dir) {
 }
 
 struct Piece {
-  const void *data;
+  const void* data;
   size_t size;
 };
 
@@ -128,7 +119,7 @@ struct Piece {
 // not a copy of the dictionary. The first error sticks and Close() reports
 // it.
 class NewFile {
-public:
+ public:
   typedef char Ch;
 
   explicit NewFile(std::string path) : path_(std::move(path)) {
@@ -140,25 +131,23 @@ public:
     }
   }
   ~NewFile() {
-    if (fd_ >= 0)
-      ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
   }
-  NewFile(const NewFile &) = delete;
-  NewFile &operator=(const NewFile &) = delete;
+  NewFile(const NewFile&) = delete;
+  NewFile& operator=(const NewFile&) = delete;
 
   void Put(char c) {
     buffer_.push_back(c);
-    if (buffer_.size() >= kBufferBytes)
-      Flush();
+    if (buffer_.size() >= kBufferBytes) Flush();
   }
   void Flush() {
     WriteRaw(buffer_.data(), buffer_.size());
     buffer_.clear();
   }
   // Large blocks (a column's values) go straight to the file.
-  void Write(const void *data, size_t size) {
+  void Write(const void* data, size_t size) {
     Flush();
-    WriteRaw(static_cast<const char *>(data), size);
+    WriteRaw(static_cast<const char*>(data), size);
   }
   absl::Status Close() {
     Flush();
@@ -172,15 +161,14 @@ public:
     return status_;
   }
 
-private:
+ private:
   static constexpr size_t kBufferBytes = 1 << 20;
 
-  void WriteRaw(const char *p, size_t left) {
+  void WriteRaw(const char* p, size_t left) {
     while (status_.ok() && left > 0) {
       ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
-        if (errno == EINTR)
-          continue;
+        if (errno == EINTR) continue;
         status_ = ErrnoError(errno, "cannot write", path_);
         return;
       }
@@ -195,11 +183,9 @@ private:
   std::string buffer_;
 };
 
-absl::Status WriteNewFile(const std::string &path,
-                          const std::vector<Piece> &pieces) {
+absl::Status WriteNewFile(const std::string& path, const std::vector<Piece>& pieces) {
   NewFile file(path);
-  for (const Piece &piece : pieces)
-    file.Write(piece.data, piece.size);
+  for (const Piece& piece : pieces) file.Write(piece.data, piece.size);
   return file.Close();
 }
 
@@ -208,10 +194,9 @@ absl::Status WriteNewFile(const std::string &path,
 // bytes (numpy's own alignment).
 std::string NpyHeader(absl::string_view descr, int64_t rows) {
   std::string dict =
-      absl::StrCat("{'descr': '", descr,
-                   "', 'fortran_order': False, 'shape': (", rows, ",), }");
-  constexpr size_t kPreamble = 10; // magic (6) + version (2) + length (2)
-  size_t total = kPreamble + dict.size() + 1; // + '\n'
+      absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': (", rows, ",), }");
+  constexpr size_t kPreamble = 10;             // magic (6) + version (2) + length (2)
+  size_t total = kPreamble + dict.size() + 1;  // + '\n'
   total = (total + 63) / 64 * 64;
   dict.append(total - kPreamble - dict.size() - 1, ' ');
   dict.push_back('\n');
@@ -224,11 +209,11 @@ std::string NpyHeader(absl::string_view descr, int64_t rows) {
 }
 
 template <typename T>
-absl::Status WriteNpy(const std::string &path, absl::string_view descr,
-                      const std::vector<T> &values) {
+absl::Status WriteNpy(const std::string& path, absl::string_view descr,
+                      const std::vector<T>& values) {
   std::string header = NpyHeader(descr, static_cast<int64_t>(values.size()));
-  return WriteNewFile(path, {{header.data(), header.size()},
-                             {values.data(), values.size() * sizeof(T)}});
+  return WriteNewFile(path,
+                      {{header.data(), header.size()}, {values.data(), values.size() * sizeof(T)}});
 }
 
 std::string FormatDay(int64_t days) {
@@ -236,28 +221,25 @@ std::string FormatDay(int64_t days) {
 }
 
 std::string FormatSecond(int64_t seconds) {
-  return absl::FormatCivilTime(absl::CivilSecond(1970, 1, 1, 0, 0, 0) +
-                               seconds);
+  return absl::FormatCivilTime(absl::CivilSecond(1970, 1, 1, 0, 0, 0) + seconds);
 }
 
 bool IsDictType(FieldType type) {
-  return type == FieldType::kId || type == FieldType::kRef ||
-         type == FieldType::kEnum || type == FieldType::kText;
+  return type == FieldType::kId || type == FieldType::kRef || type == FieldType::kEnum ||
+         type == FieldType::kText;
 }
 
 bool IsIntType(FieldType type) {
-  return type == FieldType::kInt || type == FieldType::kDate ||
-         type == FieldType::kDateTime;
+  return type == FieldType::kInt || type == FieldType::kDate || type == FieldType::kDateTime;
 }
 
-absl::Status CheckColumn(const TypedTable &table, const TypedColumn &c) {
+absl::Status CheckColumn(const TypedTable& table, const TypedColumn& c) {
   const size_t rows = static_cast<size_t>(table.rows);
   auto bad = [&](absl::string_view what) {
     return absl::InvalidArgumentError(
         absl::StrCat("columnar store: ", table.name, ".", c.name, ": ", what));
   };
-  if (!IsSafeName(c.name))
-    return bad("not a usable column name");
+  if (!IsSafeName(c.name)) return bad("not a usable column name");
   if (!c.valid.empty() && c.valid.size() != rows) {
     return bad("valid has the wrong length");
   }
@@ -268,12 +250,10 @@ absl::Status CheckColumn(const TypedTable &table, const TypedColumn &c) {
     return bad("numbers has the wrong length");
   }
   if (IsDictType(c.type)) {
-    if (c.codes.size() != rows)
-      return bad("codes has the wrong length");
+    if (c.codes.size() != rows) return bad("codes has the wrong length");
     const int64_t size = static_cast<int64_t>(c.dictionary.size());
     for (size_t i = 0; i < rows; ++i) {
-      if (!c.valid.empty() && c.valid[i] == 0)
-        continue;
+      if (!c.valid.empty() && c.valid[i] == 0) continue;
       if (c.codes[i] < 0 || c.codes[i] >= size) {
         return bad(absl::StrCat("code out of the dictionary in row ", i));
       }
@@ -289,8 +269,7 @@ struct ColumnSummary {
   std::string max_value;
 };
 
-absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
-                                          const std::string &table_dir) {
+absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn& c, const std::string& table_dir) {
   ColumnSummary summary;
   const std::string base = absl::StrCat(table_dir, "/", c.name);
   for (uint8_t v : c.valid) {
@@ -307,12 +286,9 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
       bool any = false;
       int64_t lo = 0, hi = 0;
       for (size_t i = 0; i < c.ints.size(); ++i) {
-        if (!is_valid(i))
-          continue;
-        if (!any || c.ints[i] < lo)
-          lo = c.ints[i];
-        if (!any || c.ints[i] > hi)
-          hi = c.ints[i];
+        if (!is_valid(i)) continue;
+        if (!any || c.ints[i] < lo) lo = c.ints[i];
+        if (!any || c.ints[i] > hi) hi = c.ints[i];
         any = true;
       }
       if (any) {
@@ -328,8 +304,7 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
       // mask for decimals.
       std::vector<double> numbers = c.numbers;
       for (size_t i = 0; i < numbers.size(); ++i) {
-        if (!is_valid(i))
-          numbers[i] = std::nan("");
+        if (!is_valid(i)) numbers[i] = std::nan("");
       }
       VET_RETURN_IF_ERROR(WriteNpy(base + ".npy", "<f8", numbers));
     } else {
@@ -340,8 +315,7 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
     if (summary.has_nulls) {
       std::vector<int32_t> codes = c.codes;
       for (size_t i = 0; i < codes.size(); ++i) {
-        if (!is_valid(i))
-          codes[i] = -1;
+        if (!is_valid(i)) codes[i] = -1;
       }
       VET_RETURN_IF_ERROR(WriteNpy(base + ".npy", "<i4", codes));
     } else {
@@ -353,9 +327,8 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
     NewFile file(base + ".dict");
     rapidjson::Writer<NewFile> writer(file);
     writer.StartArray();
-    for (const std::string &value : c.dictionary) {
-      writer.String(value.data(),
-                    static_cast<rapidjson::SizeType>(value.size()));
+    for (const std::string& value : c.dictionary) {
+      writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
     }
     writer.EndArray();
     VET_RETURN_IF_ERROR(file.Close());
@@ -366,12 +339,11 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn &c,
   return summary;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string &path) {
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      return absl::NotFoundError(
-          absl::StrCat("practice has no data yet: ", path, " missing"));
+      return absl::NotFoundError(absl::StrCat("practice has no data yet: ", path, " missing"));
     }
     return ErrnoError(errno, "cannot open", path);
   }
@@ -380,45 +352,41 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string &path) {
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
       return ErrnoError(err, "cannot read", path);
     }
-    if (n == 0)
-      break;
+    if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
   return content;
 }
 
-} // namespace
+}  // namespace
 
-absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
-                                  const std::string &dir) {
+absl::Status WriteColumnarDataset(const std::vector<TypedTable>& tables, const std::string& dir) {
   // Check everything before the first byte is written.
   std::set<std::string> table_names;
-  for (const TypedTable &table : tables) {
+  for (const TypedTable& table : tables) {
     if (!IsSafeName(table.name) || table.name == kColumnarManifestFile ||
         !table_names.insert(table.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "columnar store: table name '", table.name, "' is not usable"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("columnar store: table name '", table.name, "' is not usable"));
     }
     if (table.rows < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("columnar store: ", table.name, ": negative rows"));
     }
     std::set<std::string> column_names;
-    for (const TypedColumn &c : table.columns) {
+    for (const TypedColumn& c : table.columns) {
       // Column files are <name>.npy, <name>.dict and <name>.valid.npy: a
       // column named "x.valid" would collide with x's mask.
       if (!column_names.insert(c.name).second ||
           absl::string_view(c.name).find(".valid") != absl::string_view::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("columnar store: ", table.name, ": column name '",
-                         c.name, "' is not usable"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "columnar store: ", table.name, ": column name '", c.name, "' is not usable"));
       }
       VET_RETURN_IF_ERROR(CheckColumn(table, c));
     }
@@ -437,7 +405,7 @@ absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
   manifest.String(kSchemaVersion);
   manifest.Key("tables");
   manifest.StartArray();
-  for (const TypedTable &table : tables) {
+  for (const TypedTable& table : tables) {
     const std::string table_dir = absl::StrCat(dir, "/", table.name);
     VET_RETURN_IF_ERROR(MakeDir(table_dir));
     manifest.StartObject();
@@ -447,15 +415,14 @@ absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
     manifest.Int64(table.rows);
     manifest.Key("columns");
     manifest.StartArray();
-    for (const TypedColumn &c : table.columns) {
+    for (const TypedColumn& c : table.columns) {
       VET_ASSIGN_OR_RETURN(ColumnSummary summary, WriteColumn(c, table_dir));
       const absl::string_view type = FieldTypeName(c.type);
       manifest.StartObject();
       manifest.Key("name");
       manifest.String(c.name.c_str());
       manifest.Key("type");
-      manifest.String(type.data(),
-                      static_cast<rapidjson::SizeType>(type.size()));
+      manifest.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
       manifest.Key("storage");
       manifest.String(summary.storage.data(),
                       static_cast<rapidjson::SizeType>(summary.storage.size()));
@@ -477,18 +444,15 @@ absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
   manifest.EndObject();
 
   // Last, so that a folder with a manifest is a complete dataset.
-  VET_RETURN_IF_ERROR(WriteFileAtomically(
-      absl::StrCat(dir, "/", kColumnarManifestFile),
-      absl::string_view(buffer.GetString(), buffer.GetSize())));
+  VET_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir, "/", kColumnarManifestFile),
+                                          absl::string_view(buffer.GetString(), buffer.GetSize())));
   return SyncPath(dir);
 }
 
-absl::StatusOr<DatasetDescription>
-DescribeColumnarDataset(const std::string &dir) {
+absl::StatusOr<DatasetDescription> DescribeColumnarDataset(const std::string& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("practice has no data yet: ", dir, " missing"));
+    return absl::NotFoundError(absl::StrCat("practice has no data yet: ", dir, " missing"));
   }
   const std::string path = absl::StrCat(dir, "/", kColumnarManifestFile);
   VET_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(path));
@@ -499,19 +463,17 @@ DescribeColumnarDataset(const std::string &dir) {
   rapidjson::Document doc;
   doc.Parse(content.data(), content.size());
   if (doc.HasParseError()) {
-    return malformed(absl::StrCat(
-        "not JSON: ", rapidjson::GetParseError_En(doc.GetParseError()),
-        " at offset ", doc.GetErrorOffset()));
+    return malformed(absl::StrCat("not JSON: ", rapidjson::GetParseError_En(doc.GetParseError()),
+                                  " at offset ", doc.GetErrorOffset()));
   }
-  if (!doc.IsObject() || !doc.HasMember("format") ||
-      !doc["format"].IsString() ||
+  if (!doc.IsObject() || !doc.HasMember("format") || !doc["format"].IsString() ||
       std::strcmp(doc["format"].GetString(), kFormatName) != 0) {
     return malformed("not a columnar dataset manifest");
   }
   if (!doc.HasMember("format_version") || !doc["format_version"].IsInt() ||
       doc["format_version"].GetInt() != kColumnarFormatVersion) {
-    return malformed(absl::StrCat("unsupported format_version (expected ",
-                                  kColumnarFormatVersion, ")"));
+    return malformed(
+        absl::StrCat("unsupported format_version (expected ", kColumnarFormatVersion, ")"));
   }
   if (!doc.HasMember("tables") || !doc["tables"].IsArray()) {
     return malformed("'tables' is not an array");
@@ -521,41 +483,36 @@ DescribeColumnarDataset(const std::string &dir) {
   if (doc.HasMember("schema_version") && doc["schema_version"].IsString()) {
     dataset.schema_version = doc["schema_version"].GetString();
   }
-  for (const TableSpec &spec : CanonicalSchema()) {
-    const rapidjson::Value *found = nullptr;
-    for (const rapidjson::Value &t : doc["tables"].GetArray()) {
+  for (const TableSpec& spec : CanonicalSchema()) {
+    const rapidjson::Value* found = nullptr;
+    for (const rapidjson::Value& t : doc["tables"].GetArray()) {
       if (!t.IsObject() || !t.HasMember("name") || !t["name"].IsString()) {
         return malformed("a table without a name");
       }
-      if (spec.name == t["name"].GetString())
-        found = &t;
+      if (spec.name == t["name"].GetString()) found = &t;
     }
     if (found == nullptr) {
-      return absl::NotFoundError(absl::StrCat("practice has no data yet: ", dir,
-                                              "/", spec.name, " missing"));
+      return absl::NotFoundError(
+          absl::StrCat("practice has no data yet: ", dir, "/", spec.name, " missing"));
     }
-    const rapidjson::Value &t = *found;
-    if (!t.HasMember("rows") || !t["rows"].IsInt64() ||
-        t["rows"].GetInt64() < 0 || !t.HasMember("columns") ||
-        !t["columns"].IsArray()) {
-      return malformed(
-          absl::StrCat("table '", spec.name, "' lacks rows or columns"));
+    const rapidjson::Value& t = *found;
+    if (!t.HasMember("rows") || !t["rows"].IsInt64() || t["rows"].GetInt64() < 0 ||
+        !t.HasMember("columns") || !t["columns"].IsArray()) {
+      return malformed(absl::StrCat("table '", spec.name, "' lacks rows or columns"));
     }
     TableDescription desc;
     desc.name = spec.name;
     desc.description = spec.description;
     desc.row_count = t["rows"].GetInt64();
-    for (const ColumnSpec &column : spec.columns) {
+    for (const ColumnSpec& column : spec.columns) {
       ColumnDescription c;
       c.spec = column;
       c.present = false;
-      for (const rapidjson::Value &m : t["columns"].GetArray()) {
+      for (const rapidjson::Value& m : t["columns"].GetArray()) {
         if (!m.IsObject() || !m.HasMember("name") || !m["name"].IsString()) {
-          return malformed(absl::StrCat("table '", spec.name,
-                                        "' has a column without a name"));
+          return malformed(absl::StrCat("table '", spec.name, "' has a column without a name"));
         }
-        if (column.name != m["name"].GetString())
-          continue;
+        if (column.name != m["name"].GetString()) continue;
         c.present = true;
         if (m.HasMember("min") && m["min"].IsString() && m.HasMember("max") &&
             m["max"].IsString()) {
@@ -570,4 +527,4 @@ DescribeColumnarDataset(const std::string &dir) {
   return dataset;
 }
 
-} // namespace vet::data
+}  // namespace vet::data

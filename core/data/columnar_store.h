@@ -60,8 +60,7 @@ inline constexpr int kColumnarFormatVersion = 1;
 //   kInternal            another I/O failure (naming the path)
 // On an error the folder may hold part of the dataset but no manifest.json.
 // Messages never contain values. Blocking I/O. Thread-compatible.
-absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
-                                  const std::string &dir);
+absl::Status WriteColumnarDataset(const std::vector<TypedTable>& tables, const std::string& dir);
 
 // Describes the dataset in `dir` from manifest.json alone, as DescribeDataset
 // does for the CSV form: the canonical schema's five tables in schema order,
@@ -71,9 +70,8 @@ absl::Status WriteColumnarDataset(const std::vector<TypedTable> &tables,
 // its manifest or one of the five tables is missing, kDataLoss naming the
 // file when the manifest is malformed or of another format version.
 // Thread-safe.
-absl::StatusOr<DatasetDescription>
-DescribeColumnarDataset(const std::string &dir);
+absl::StatusOr<DatasetDescription> DescribeColumnarDataset(const std::string& dir);
 
-} // namespace vet::data
+}  // namespace vet::data
 
-#endif // VET_CORE_DATA_COLUMNAR_STORE_H_
+#endif  // VET_CORE_DATA_COLUMNAR_STORE_H_

@@ -19,8 +19,7 @@ namespace {
 
 inline bool IsFieldEnd(char c) { return c == ',' || c == '\n' || c == '\r'; }
 
-absl::Status ErrnoStatus(int err, absl::string_view what,
-                         absl::string_view path) {
+absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path) {
   return ErrnoToStatus(err, absl::StrCat(what, " ", path));
 }
 
@@ -33,12 +32,8 @@ bool NeedsQuotes(absl::string_view field) {
 
 }  // namespace
 
-CsvReader::CsvReader(int fd, std::string name, std::string content,
-                     Options options)
-    : options_(options),
-      name_(std::move(name)),
-      fd_(fd),
-      content_(std::move(content)) {
+CsvReader::CsvReader(int fd, std::string name, std::string content, Options options)
+    : options_(options), name_(std::move(name)), fd_(fd), content_(std::move(content)) {
   if (fd_ >= 0) {
     buffer_.resize(options_.buffer_size < 4 ? 4 : options_.buffer_size);
     pos_ = end_ = buffer_.data();
@@ -53,8 +48,8 @@ CsvReader::~CsvReader() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(
-    const std::string& path, Options options) {
+absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path,
+                                                           Options options) {
   int fd;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -63,25 +58,21 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(
   return std::unique_ptr<CsvReader>(new CsvReader(fd, path, "", options));
 }
 
-absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(
-    const std::string& path) {
+absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path) {
   return Open(path, Options());
 }
 
-std::unique_ptr<CsvReader> CsvReader::FromString(std::string content,
-                                                 std::string name,
+std::unique_ptr<CsvReader> CsvReader::FromString(std::string content, std::string name,
                                                  Options options) {
   return std::unique_ptr<CsvReader>(
       new CsvReader(-1, std::move(name), std::move(content), options));
 }
 
-std::unique_ptr<CsvReader> CsvReader::FromString(std::string content,
-                                                 std::string name) {
+std::unique_ptr<CsvReader> CsvReader::FromString(std::string content, std::string name) {
   return FromString(std::move(content), std::move(name), Options());
 }
 
-absl::Status CsvReader::DataLossAt(int64_t line,
-                                   absl::string_view message) const {
+absl::Status CsvReader::DataLossAt(int64_t line, absl::string_view message) const {
   return absl::DataLossError(absl::StrCat(name_, ":", line, ": ", message));
 }
 
@@ -99,8 +90,7 @@ bool CsvReader::Fill() {
       return false;
     }
     if (errno == EINTR) continue;
-    error_ = absl::InternalError(
-        absl::StrCat("cannot read ", name_, ": ", std::strerror(errno)));
+    error_ = absl::InternalError(absl::StrCat("cannot read ", name_, ": ", std::strerror(errno)));
     return false;
   }
 }
@@ -108,13 +98,11 @@ bool CsvReader::Fill() {
 absl::Status CsvReader::CheckSize(int64_t field_line) const {
   // An empty field costs no bytes in record_ but its bookkeeping: counted,
   // or a line of commas would be free.
-  if (record_.size() + ends_.size() * kFieldOverheadBytes <=
-      options_.max_record_bytes) {
+  if (record_.size() + ends_.size() * kFieldOverheadBytes <= options_.max_record_bytes) {
     return absl::OkStatus();
   }
-  return DataLossAt(
-      field_line, absl::StrCat("record longer than ", options_.max_record_bytes,
-                               " bytes (an unbalanced quote?)"));
+  return DataLossAt(field_line, absl::StrCat("record longer than ", options_.max_record_bytes,
+                                             " bytes (an unbalanced quote?)"));
 }
 
 absl::Status CsvReader::EndField() {
@@ -123,8 +111,7 @@ absl::Status CsvReader::EndField() {
     // a record of a billion commas costs what max_fields of them do.
     return DataLossAt(record_line_,
                       absl::StrCat("record has more than ", options_.max_fields,
-                                   " fields, the limit (refused at field ",
-                                   ends_.size() + 1, ")"));
+                                   " fields, the limit (refused at field ", ends_.size() + 1, ")"));
   }
   ends_.push_back(record_.size());
   return CheckSize(record_line_);
@@ -137,8 +124,7 @@ absl::StatusOr<bool> CsvReader::Next() {
     // A UTF-8 byte order mark is tolerated at the very start only. The
     // buffer holds at least 4 bytes, so the first fill sees all of it.
     static constexpr char kBom[] = "\xEF\xBB\xBF";
-    if (Peek() >= 0 && end_ - pos_ >= 3 && std::memcmp(pos_, kBom, 3) == 0)
-      pos_ += 3;
+    if (Peek() >= 0 && end_ - pos_ >= 3 && std::memcmp(pos_, kBom, 3) == 0) pos_ += 3;
   }
   while (true) {
     int c = Get();
@@ -175,8 +161,7 @@ absl::Status CsvReader::ParseRecord(int c) {
       while (true) {
         // Copy up to the next quote, counting the line breaks inside.
         const char* start = pos_;
-        const char* quote =
-            static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
+        const char* quote = static_cast<const char*>(std::memchr(pos_, '"', end_ - pos_));
         const char* stop = quote == nullptr ? end_ : quote;
         for (const char* p = start; p < stop; ++p) {
           if (*p == '\n') ++line_;
@@ -258,8 +243,7 @@ void AppendCsvField(absl::string_view field, std::string* out) {
   out->push_back('"');
 }
 
-void AppendCsvRecord(absl::Span<const absl::string_view> fields,
-                     std::string* out) {
+void AppendCsvRecord(absl::Span<const absl::string_view> fields, std::string* out) {
   if (fields.size() == 1 && fields[0].empty()) {
     out->append("\"\"\n");
     return;
@@ -276,21 +260,18 @@ void AppendCsvRecord(absl::Span<const std::string> fields, std::string* out) {
   AppendCsvRecord(absl::MakeConstSpan(views), out);
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view content) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
   std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
   int fd = ::mkstemp(tmp.data());
   if (fd < 0) {
     return absl::InternalError(
-        absl::StrCat("cannot create a temporary file for ", path, ": ",
-                     std::strerror(errno)));
+        absl::StrCat("cannot create a temporary file for ", path, ": ", std::strerror(errno)));
   }
   auto fail = [&](absl::string_view what) {
     int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(err)));
+    return absl::InternalError(absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(err)));
   };
   // mkstemp makes the file 0600; the sandbox reads the data as another user.
   if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
@@ -309,14 +290,12 @@ absl::Status WriteFileAtomically(const std::string& path,
   if (::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot close ", path, ": ", std::strerror(err)));
+    return absl::InternalError(absl::StrCat("cannot close ", path, ": ", std::strerror(err)));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("cannot rename into ", path, ": ", std::strerror(err)));
+    return absl::InternalError(absl::StrCat("cannot rename into ", path, ": ", std::strerror(err)));
   }
   return absl::OkStatus();
 }

@@ -60,22 +60,17 @@ class CsvReader {
 
   // What the reader keeps per field besides its bytes: its end offset and
   // its string_view.
-  static constexpr size_t kFieldOverheadBytes =
-      sizeof(size_t) + sizeof(absl::string_view);
+  static constexpr size_t kFieldOverheadBytes = sizeof(size_t) + sizeof(absl::string_view);
 
   // Opens `path`. kNotFound if it does not exist, kPermissionDenied if it
   // cannot be read for lack of permission, kInternal for other failures.
-  static absl::StatusOr<std::unique_ptr<CsvReader>> Open(
-      const std::string& path, Options options);
-  static absl::StatusOr<std::unique_ptr<CsvReader>> Open(
-      const std::string& path);
+  static absl::StatusOr<std::unique_ptr<CsvReader>> Open(const std::string& path, Options options);
+  static absl::StatusOr<std::unique_ptr<CsvReader>> Open(const std::string& path);
 
   // Reads `content`; `name` stands for the file in error messages.
-  static std::unique_ptr<CsvReader> FromString(std::string content,
-                                               std::string name,
+  static std::unique_ptr<CsvReader> FromString(std::string content, std::string name,
                                                Options options);
-  static std::unique_ptr<CsvReader> FromString(std::string content,
-                                               std::string name);
+  static std::unique_ptr<CsvReader> FromString(std::string content, std::string name);
 
   ~CsvReader();
   CsvReader(const CsvReader&) = delete;
@@ -143,16 +138,14 @@ void AppendCsvField(absl::string_view field, std::string* out);
 
 // Appends the fields, comma-separated, and a LF. A record of one empty field
 // is written as "" so that it does not read back as an (ignored) empty line.
-void AppendCsvRecord(absl::Span<const absl::string_view> fields,
-                     std::string* out);
+void AppendCsvRecord(absl::Span<const absl::string_view> fields, std::string* out);
 void AppendCsvRecord(absl::Span<const std::string> fields, std::string* out);
 
 // Replaces `path` with `content` atomically: writes a temporary file beside
 // it (mode 0644), syncs it and renames it over `path`, so readers see the old
 // file or the new one, never part of one. Returns kInternal naming the path on
 // an I/O failure; the temporary file is then removed.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view content);
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view content);
 
 }  // namespace vet::data
 

@@ -45,14 +45,12 @@ absl::StatusOr<std::vector<Record>> ReadAll(CsvReader& reader) {
   }
 }
 
-absl::StatusOr<std::vector<Record>> Parse(std::string content,
-                                          CsvReader::Options options = {}) {
+absl::StatusOr<std::vector<Record>> Parse(std::string content, CsvReader::Options options = {}) {
   auto reader = CsvReader::FromString(std::move(content), "t.csv", options);
   return ReadAll(*reader);
 }
 
-std::vector<std::vector<std::string>> FieldsOf(
-    const std::vector<Record>& records) {
+std::vector<std::vector<std::string>> FieldsOf(const std::vector<Record>& records) {
   std::vector<std::vector<std::string>> out;
   for (const Record& r : records) out.push_back(r.fields);
   return out;
@@ -74,29 +72,24 @@ TEST(CsvReaderTest, SplitsSimpleRecords) {
 }
 
 TEST(CsvReaderTest, ReadsQuotedFieldsWithCommasQuotesAndLineBreaks) {
-  auto records = Parse(
-      "id,text\n1,\"a, b\"\n2,\"say \"\"hi\"\"\"\n3,\"two\nlines\"\n4,\"\"\n");
+  auto records = Parse("id,text\n1,\"a, b\"\n2,\"say \"\"hi\"\"\"\n3,\"two\nlines\"\n4,\"\"\n");
   ASSERT_THAT(records, IsOk());
-  EXPECT_EQ(FieldsOf(*records), (Rows{{"id", "text"},
-                                      {"1", "a, b"},
-                                      {"2", "say \"hi\""},
-                                      {"3", "two\nlines"},
-                                      {"4", ""}}));
+  EXPECT_EQ(
+      FieldsOf(*records),
+      (Rows{{"id", "text"}, {"1", "a, b"}, {"2", "say \"hi\""}, {"3", "two\nlines"}, {"4", ""}}));
 }
 
 TEST(CsvReaderTest, LineNumbersAreWhereRecordsStartAfterMultiLineFields) {
   auto records = Parse("h\n\"x\ny\nz\"\nnext\n\"p\r\nq\"\nlast\n");
   ASSERT_THAT(records, IsOk());
-  EXPECT_EQ(FieldsOf(*records),
-            (Rows{{"h"}, {"x\ny\nz"}, {"next"}, {"p\r\nq"}, {"last"}}));
+  EXPECT_EQ(FieldsOf(*records), (Rows{{"h"}, {"x\ny\nz"}, {"next"}, {"p\r\nq"}, {"last"}}));
   EXPECT_THAT(LinesOf(*records), ElementsAre(1, 2, 5, 6, 8));
 }
 
 TEST(CsvReaderTest, AcceptsCrLfAndLoneCrLineEndings) {
   auto records = Parse("a,b\r\n1,2\r\n3,4\r5,6");
   ASSERT_THAT(records, IsOk());
-  EXPECT_EQ(FieldsOf(*records),
-            (Rows{{"a", "b"}, {"1", "2"}, {"3", "4"}, {"5", "6"}}));
+  EXPECT_EQ(FieldsOf(*records), (Rows{{"a", "b"}, {"1", "2"}, {"3", "4"}, {"5", "6"}}));
   EXPECT_THAT(LinesOf(*records), ElementsAre(1, 2, 3, 4));
 }
 
@@ -146,24 +139,20 @@ TEST(CsvReaderTest, KeepsQuoteInsideUnquotedFieldLiterally) {
 
 TEST(CsvReaderTest, UnterminatedQuoteIsDataLossNamingFileAndStartLine) {
   auto records = Parse("a,b\n1,2\n3,\"never\nclosed\n");
-  EXPECT_THAT(records,
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("t.csv:3: unterminated quoted field")));
+  EXPECT_THAT(records, StatusIs(absl::StatusCode::kDataLoss,
+                                HasSubstr("t.csv:3: unterminated quoted field")));
 }
 
 TEST(CsvReaderTest, CharacterAfterClosingQuoteIsDataLossWithLine) {
   auto records = Parse("a\n\"x\"y\n");
-  EXPECT_THAT(records,
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.csv:2:")));
+  EXPECT_THAT(records, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.csv:2:")));
 }
 
 TEST(CsvReaderTest, ErrorMessagesDoNotContainFieldValues) {
   auto records = Parse("a,b\nsecret-value,\"x\"oops\n");
   ASSERT_FALSE(records.ok());
-  EXPECT_THAT(std::string(records.status().message()),
-              ::testing::Not(HasSubstr("secret")));
-  EXPECT_THAT(std::string(records.status().message()),
-              ::testing::Not(HasSubstr("oops")));
+  EXPECT_THAT(std::string(records.status().message()), ::testing::Not(HasSubstr("secret")));
+  EXPECT_THAT(std::string(records.status().message()), ::testing::Not(HasSubstr("oops")));
 }
 
 TEST(CsvReaderTest, ErrorIsSticky) {
@@ -199,8 +188,7 @@ TEST(CsvReaderTest, RecordWithTooManyFieldsIsRefusedAtTheFirstOneTooMany) {
   auto reader = CsvReader::FromString("a,b,c\n,,,\nx,y,z\n", "t.csv", options);
   ASSERT_THAT(reader->Next(), IsOk());
   EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss,
-                                       AllOf(HasSubstr("t.csv:2:"),
-                                             HasSubstr("more than 3 fields"),
+                                       AllOf(HasSubstr("t.csv:2:"), HasSubstr("more than 3 fields"),
                                              HasSubstr("at field 4"))));
   EXPECT_THAT(reader->Next(), StatusIs(absl::StatusCode::kDataLoss));
 }
@@ -219,8 +207,7 @@ TEST(CsvReaderTest, MillionCommaRecordIsRefusedWithLineAndCount) {
     ASSERT_THAT((*reader)->Next(), IsOk());
     EXPECT_THAT((*reader)->Next(),
                 StatusIs(absl::StatusCode::kDataLoss,
-                         AllOf(HasSubstr("bomb.csv:3:"),
-                               HasSubstr("more than 4096 fields"),
+                         AllOf(HasSubstr("bomb.csv:3:"), HasSubstr("more than 4096 fields"),
                                HasSubstr("at field 4097"))));
   }
 }
@@ -238,10 +225,9 @@ TEST(CsvReaderTest, LongQuotedFieldWithLineBreaksIsReadWithinTheLimit) {
   EXPECT_EQ((*records)[2].line, 20003);
   // The same field past the record limit: refused naming where it starts.
   options.max_record_bytes = 100000;
-  EXPECT_THAT(
-      Parse(content, options),
-      StatusIs(absl::StatusCode::kDataLoss,
-               AllOf(HasSubstr("t.csv:2:"), HasSubstr("100000 bytes"))));
+  EXPECT_THAT(Parse(content, options),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("t.csv:2:"), HasSubstr("100000 bytes"))));
 }
 
 TEST(CsvReaderTest, FileReadsMatchStringReadsAtEveryBufferSize) {
@@ -273,8 +259,7 @@ TEST(CsvReaderTest, ErrorsInFilesNameThePath) {
   WriteTextFile(path, "a\n\"b\n");
   auto reader = CsvReader::Open(path);
   ASSERT_THAT(reader, IsOk());
-  EXPECT_THAT(ReadAll(**reader),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path + ":2:")));
+  EXPECT_THAT(ReadAll(**reader), StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path + ":2:")));
 }
 
 TEST(CsvReaderTest, OpeningMissingFileIsNotFound) {
@@ -286,12 +271,9 @@ TEST(CsvReaderTest, OpeningMissingFileIsNotFound) {
 TEST(CsvWriterTest, QuotesOnlyFieldsThatNeedIt) {
   std::string out;
   AppendCsvRecord(
-      std::vector<std::string>{"plain", "a,b", "say \"hi\"", "two\nlines", "",
-                               "cr\r", " spaced "},
+      std::vector<std::string>{"plain", "a,b", "say \"hi\"", "two\nlines", "", "cr\r", " spaced "},
       &out);
-  EXPECT_EQ(
-      out,
-      "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,\"cr\r\", spaced \n");
+  EXPECT_EQ(out, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,\"cr\r\", spaced \n");
 }
 
 TEST(CsvWriterTest, WritesLoneEmptyFieldSoItIsNotABlankLine) {
@@ -329,11 +311,9 @@ TEST(WriteFileAtomicallyTest, ReplacesContentAndLeavesNoTemporaryFiles) {
     ++files;
   }
   EXPECT_EQ(files, 1);
-  EXPECT_EQ(
-      std::filesystem::status(path).permissions() & std::filesystem::perms::all,
-      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-          std::filesystem::perms::group_read |
-          std::filesystem::perms::others_read);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::others_read);
 }
 
 TEST(WriteFileAtomicallyTest, MissingFolderIsInternalNamingPath) {

@@ -29,15 +29,12 @@ bool IsDigits(absl::string_view s, size_t pos, size_t n) {
   return true;
 }
 
-int TwoDigits(absl::string_view s, size_t pos) {
-  return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
-}
+int TwoDigits(absl::string_view s, size_t pos) { return (s[pos] - '0') * 10 + (s[pos + 1] - '0'); }
 
 // YYYY-MM-DD with a plausible month and day.
 bool IsIsoDate(absl::string_view s) {
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
-  if (!IsDigits(s, 0, 4) || !IsDigits(s, 5, 2) || !IsDigits(s, 8, 2))
-    return false;
+  if (!IsDigits(s, 0, 4) || !IsDigits(s, 5, 2) || !IsDigits(s, 8, 2)) return false;
   int month = TwoDigits(s, 5);
   int day = TwoDigits(s, 8);
   return month >= 1 && month <= 12 && day >= 1 && day <= 31;
@@ -52,8 +49,7 @@ bool IsDateTime(absl::string_view s) {
   if (s[13] != ':' || !IsDigits(s, 11, 2) || !IsDigits(s, 14, 2)) return false;
   if (TwoDigits(s, 11) > 23 || TwoDigits(s, 14) > 59) return false;
   if (s.size() == 19) {
-    if (s[16] != ':' || !IsDigits(s, 17, 2) || TwoDigits(s, 17) > 60)
-      return false;
+    if (s[16] != ':' || !IsDigits(s, 17, 2) || TwoDigits(s, 17) > 60) return false;
   }
   return true;
 }
@@ -76,15 +72,12 @@ struct TrackedColumn {
   ColumnDescription* out = nullptr;
 };
 
-absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
-                                               const std::string& path) {
+absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table, const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("practice has no data yet: ", path, " missing"));
+    return absl::NotFoundError(absl::StrCat("practice has no data yet: ", path, " missing"));
   }
-  VET_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader,
-                       CsvReader::Open(path));
+  VET_ASSIGN_OR_RETURN(std::unique_ptr<CsvReader> reader, CsvReader::Open(path));
 
   TableDescription desc;
   desc.name = table.name;
@@ -113,11 +106,10 @@ absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
       unknown.emplace_back(name);
       continue;
     }
-    ColumnDescription& out =
-        desc.columns[static_cast<size_t>(spec - table.columns.data())];
+    ColumnDescription& out = desc.columns[static_cast<size_t>(spec - table.columns.data())];
     if (out.present) {
-      return reader->DataLossAt(
-          header_line, absl::StrCat("column '", spec->name, "' appears twice"));
+      return reader->DataLossAt(header_line,
+                                absl::StrCat("column '", spec->name, "' appears twice"));
     }
     out.present = true;
     if (spec->type == FieldType::kDate || spec->type == FieldType::kDateTime) {
@@ -126,9 +118,8 @@ absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
   }
   for (const ColumnDescription& c : desc.columns) {
     if (!c.present && !c.spec.optional) {
-      return reader->DataLossAt(
-          header_line,
-          absl::StrCat("missing required column '", c.spec.name, "'"));
+      return reader->DataLossAt(header_line,
+                                absl::StrCat("missing required column '", c.spec.name, "'"));
     }
   }
   if (!unknown.empty()) {
@@ -142,9 +133,8 @@ absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
     if (!more) break;
     const std::vector<absl::string_view>& fields = reader->fields();
     if (fields.size() != field_count) {
-      return reader->DataLossAt(reader->line(),
-                                absl::StrCat("expected ", field_count,
-                                             " fields, found ", fields.size()));
+      return reader->DataLossAt(
+          reader->line(), absl::StrCat("expected ", field_count, " fields, found ", fields.size()));
     }
     ++rows;
     for (const TrackedColumn& t : dated) {
@@ -155,15 +145,12 @@ absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
         return reader->DataLossAt(
             reader->line(),
             absl::StrCat("column '", t.spec->name, "' is not a ",
-                         is_date ? "date (YYYY-MM-DD)"
-                                 : "datetime (YYYY-MM-DDTHH:MM[:SS])"));
+                         is_date ? "date (YYYY-MM-DD)" : "datetime (YYYY-MM-DDTHH:MM[:SS])"));
       }
       std::string& lo = t.out->min_value;
       std::string& hi = t.out->max_value;
-      if (lo.empty() || ChronologicallyBefore(v, lo))
-        lo.assign(v.data(), v.size());
-      if (hi.empty() || ChronologicallyBefore(hi, v))
-        hi.assign(v.data(), v.size());
+      if (lo.empty() || ChronologicallyBefore(v, lo)) lo.assign(v.data(), v.size());
+      if (hi.empty() || ChronologicallyBefore(hi, v)) hi.assign(v.data(), v.size());
     }
   }
   desc.row_count = rows;
@@ -172,26 +159,22 @@ absl::StatusOr<TableDescription> DescribeTable(const TableSpec& table,
 
 }  // namespace
 
-const TableDescription* DatasetDescription::FindTable(
-    absl::string_view name) const {
+const TableDescription* DatasetDescription::FindTable(absl::string_view name) const {
   for (const TableDescription& t : tables) {
     if (t.name == name) return &t;
   }
   return nullptr;
 }
 
-absl::StatusOr<DatasetDescription> DescribeDataset(
-    const std::string& data_dir) {
+absl::StatusOr<DatasetDescription> DescribeDataset(const std::string& data_dir) {
   struct stat st;
   if (::stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("practice has no data yet: ", data_dir, " missing"));
+    return absl::NotFoundError(absl::StrCat("practice has no data yet: ", data_dir, " missing"));
   }
   DatasetDescription dataset;
   for (const TableSpec& table : CanonicalSchema()) {
-    VET_ASSIGN_OR_RETURN(
-        TableDescription desc,
-        DescribeTable(table, absl::StrCat(data_dir, "/", table.name, ".csv")));
+    VET_ASSIGN_OR_RETURN(TableDescription desc,
+                         DescribeTable(table, absl::StrCat(data_dir, "/", table.name, ".csv")));
     dataset.tables.push_back(std::move(desc));
   }
   return dataset;

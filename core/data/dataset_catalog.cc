@@ -35,8 +35,8 @@ std::string Fingerprint(const std::string& data_dir) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const DatasetDescription>>
-CachingDatasetCatalog::Describe(const std::string& data_dir) {
+absl::StatusOr<std::shared_ptr<const DatasetDescription>> CachingDatasetCatalog::Describe(
+    const std::string& data_dir) {
   std::string fp = Fingerprint(data_dir);
   {
     absl::MutexLock lock(&mu_);
@@ -54,8 +54,8 @@ CachingDatasetCatalog::Describe(const std::string& data_dir) {
   return shared;
 }
 
-absl::StatusOr<std::shared_ptr<const std::vector<PersonalColumn>>>
-CachingDatasetCatalog::Personal(const std::string& data_dir) {
+absl::StatusOr<std::shared_ptr<const std::vector<PersonalColumn>>> CachingDatasetCatalog::Personal(
+    const std::string& data_dir) {
   std::string fp = Fingerprint(data_dir);
   {
     absl::MutexLock lock(&mu_);

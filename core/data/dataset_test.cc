@@ -43,8 +43,8 @@ std::vector<std::string> TableNames() {
 }
 
 TEST(SchemaTest, HasTheFiveTablesInDependencyOrder) {
-  EXPECT_THAT(TableNames(), ElementsAre("clients", "patients", "staff",
-                                        "appointments", "invoice_lines"));
+  EXPECT_THAT(TableNames(),
+              ElementsAre("clients", "patients", "staff", "appointments", "invoice_lines"));
 }
 
 TEST(SchemaTest, DescribesColumnsAsTheDataContractSays) {
@@ -57,8 +57,7 @@ TEST(SchemaTest, DescribesColumnsAsTheDataContractSays) {
   EXPECT_TRUE(email->optional);
   EXPECT_EQ(email->type, FieldType::kText);
   EXPECT_FALSE(clients->FindColumn("created_on")->personal);
-  EXPECT_THAT(clients->FindColumn("status")->allowed_values,
-              ElementsAre("active", "inactive"));
+  EXPECT_THAT(clients->FindColumn("status")->allowed_values, ElementsAre("active", "inactive"));
 
   const ColumnSpec* name = FindTable("patients")->FindColumn("name");
   EXPECT_TRUE(name->personal);
@@ -80,8 +79,7 @@ TEST(SchemaTest, DescribesColumnsAsTheDataContractSays) {
   EXPECT_FALSE(lines->FindColumn("client_id")->optional);
   EXPECT_TRUE(lines->FindColumn("unit_cost")->optional);
   EXPECT_EQ(lines->FindColumn("category")->allowed_values.size(), 11u);
-  EXPECT_EQ(FindTable("appointments")->FindColumn("starts_at")->type,
-            FieldType::kDateTime);
+  EXPECT_EQ(FindTable("appointments")->FindColumn("starts_at")->type, FieldType::kDateTime);
 }
 
 TEST(SchemaTest, EveryColumnIsWellFormed) {
@@ -105,9 +103,8 @@ TEST(SchemaTest, EveryColumnIsWellFormed) {
     }
   }
   EXPECT_EQ(personal,
-            (std::set<std::string>{"clients.first_name", "clients.last_name",
-                                   "clients.email", "clients.phone",
-                                   "clients.postal_code", "patients.name"}));
+            (std::set<std::string>{"clients.first_name", "clients.last_name", "clients.email",
+                                   "clients.phone", "clients.postal_code", "patients.name"}));
 }
 
 TEST(SchemaTest, FindsTablesAndColumnsByNameOnly) {
@@ -176,8 +173,7 @@ TEST_F(DescribeDemoTest, ReportsDateRangesOfDateColumnsOnly) {
   const ColumnDescription* invoiced = nullptr;
   for (const ColumnDescription& c : lines->columns) {
     if (c.spec.name == "invoiced_on") invoiced = &c;
-    if (c.spec.type != FieldType::kDate &&
-        c.spec.type != FieldType::kDateTime) {
+    if (c.spec.type != FieldType::kDate && c.spec.type != FieldType::kDateTime) {
       EXPECT_EQ(c.min_value, "") << c.spec.name;
       EXPECT_EQ(c.max_value, "") << c.spec.name;
     }
@@ -247,8 +243,7 @@ TEST_F(DescribeDemoTest, ContainsNoValueOfAnyPersonalColumn) {
         const std::string& value = row[col];
         if (value.size() < 4) continue;  // too short to mean anything
         ++checked;
-        ASSERT_THAT(everything, Not(HasSubstr(value)))
-            << spec.name << "." << c.name;
+        ASSERT_THAT(everything, Not(HasSubstr(value))) << spec.name << "." << c.name;
       }
     }
   }
@@ -258,8 +253,7 @@ TEST_F(DescribeDemoTest, ContainsNoValueOfAnyPersonalColumn) {
 TEST(DescribeDatasetTest, MissingFolderIsNotFound) {
   TempDir dir;
   EXPECT_THAT(DescribeDataset(dir.File("nothing-here")),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("practice has no data yet")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("practice has no data yet")));
 }
 
 // Minimal valid files for every table, one row each.
@@ -268,28 +262,24 @@ void WriteMinimalDataset(const std::string& dir) {
                 "client_id,first_name,last_name,email,phone,postal_code,"
                 "created_on,status\n"
                 "C1,Ann,Zed,,,,2024-01-02,active\n");
-  WriteTextFile(
-      dir + "/patients.csv",
-      "patient_id,client_id,name,species,breed,sex,birth_date,status\n"
-      "P1,C1,Rex,canine,,M,2020-05-06,active\n");
-  WriteTextFile(
-      dir + "/staff.csv",
-      "staff_id,full_name,role,hired_on,fte\nS1,Dr Vet,veterinarian,,\n");
-  WriteTextFile(
-      dir + "/appointments.csv",
-      "appointment_id,patient_id,client_id,staff_id,starts_at,duration_min,"
-      "type,"
-      "status,booked_at\n"
-      "A1,P1,C1,S1,2024-02-03T09:30,30,wellness,completed,\n"
-      "A2,P1,C1,S1,2024-02-01 08:00:00,30,sick,completed,2024-01-30T10:00\n");
-  WriteTextFile(
-      dir + "/invoice_lines.csv",
-      "invoice_id,line_no,invoiced_on,client_id,patient_id,staff_id,"
-      "appointment_id,"
-      "item_code,description,category,quantity,unit_price,discount,amount,"
-      "unit_cost\n"
-      "I1,1,2024-02-03,C1,P1,S1,A1,X,\"Exam, "
-      "full\",consultation,1,50.00,0,50.00,\n");
+  WriteTextFile(dir + "/patients.csv",
+                "patient_id,client_id,name,species,breed,sex,birth_date,status\n"
+                "P1,C1,Rex,canine,,M,2020-05-06,active\n");
+  WriteTextFile(dir + "/staff.csv",
+                "staff_id,full_name,role,hired_on,fte\nS1,Dr Vet,veterinarian,,\n");
+  WriteTextFile(dir + "/appointments.csv",
+                "appointment_id,patient_id,client_id,staff_id,starts_at,duration_min,"
+                "type,"
+                "status,booked_at\n"
+                "A1,P1,C1,S1,2024-02-03T09:30,30,wellness,completed,\n"
+                "A2,P1,C1,S1,2024-02-01 08:00:00,30,sick,completed,2024-01-30T10:00\n");
+  WriteTextFile(dir + "/invoice_lines.csv",
+                "invoice_id,line_no,invoiced_on,client_id,patient_id,staff_id,"
+                "appointment_id,"
+                "item_code,description,category,quantity,unit_price,discount,amount,"
+                "unit_cost\n"
+                "I1,1,2024-02-03,C1,P1,S1,A1,X,\"Exam, "
+                "full\",consultation,1,50.00,0,50.00,\n");
 }
 
 TEST(DescribeDatasetTest, DescribesMinimalHandWrittenFiles) {
@@ -312,31 +302,27 @@ TEST(DescribeDatasetTest, MissingFileIsNotFoundNamingIt) {
   WriteMinimalDataset(dir.path());
   std::filesystem::remove(dir.File("patients.csv"));
   EXPECT_THAT(DescribeDataset(dir.path()),
-              StatusIs(absl::StatusCode::kNotFound,
-                       AllOf(HasSubstr("practice has no data yet"),
-                             HasSubstr("patients.csv missing"))));
+              StatusIs(absl::StatusCode::kNotFound, AllOf(HasSubstr("practice has no data yet"),
+                                                          HasSubstr("patients.csv missing"))));
 }
 
 TEST(DescribeDatasetTest, MissingRequiredColumnIsDataLossNamingFileAndColumn) {
   TempDir dir;
   WriteMinimalDataset(dir.path());
-  WriteTextFile(
-      dir.File("clients.csv"),
-      "client_id,first_name,last_name,email,phone,postal_code,created_on\n"
-      "C1,Ann,Zed,,,,2024-01-02\n");
-  EXPECT_THAT(
-      DescribeDataset(dir.path()),
-      StatusIs(absl::StatusCode::kDataLoss,
-               AllOf(HasSubstr("clients.csv:1:"), HasSubstr("'status'"))));
+  WriteTextFile(dir.File("clients.csv"),
+                "client_id,first_name,last_name,email,phone,postal_code,created_on\n"
+                "C1,Ann,Zed,,,,2024-01-02\n");
+  EXPECT_THAT(DescribeDataset(dir.path()),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("clients.csv:1:"), HasSubstr("'status'"))));
 }
 
 TEST(DescribeDatasetTest, IgnoresExtraColumnsAndToleratesMissingOptionalOnes) {
   TempDir dir;
   WriteMinimalDataset(dir.path());
-  WriteTextFile(
-      dir.File("staff.csv"),
-      "\xEF\xBB\xBF"
-      "notes,staff_id,full_name,role\r\nx,S1,Dr Vet,veterinarian\r\n");
+  WriteTextFile(dir.File("staff.csv"),
+                "\xEF\xBB\xBF"
+                "notes,staff_id,full_name,role\r\nx,S1,Dr Vet,veterinarian\r\n");
   auto described = DescribeDataset(dir.path());
   ASSERT_THAT(described, IsOk());
   const TableDescription* staff = described->FindTable("staff");
@@ -350,11 +336,10 @@ TEST(DescribeDatasetTest, IgnoresExtraColumnsAndToleratesMissingOptionalOnes) {
 TEST(DescribeDatasetTest, ColumnNamedTwiceIsDataLoss) {
   TempDir dir;
   WriteMinimalDataset(dir.path());
-  WriteTextFile(dir.File("staff.csv"),
-                "staff_id,full_name,role,role\nS1,V,veterinarian,x\n");
-  EXPECT_THAT(DescribeDataset(dir.path()),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("staff.csv:1:"), HasSubstr("'role'"))));
+  WriteTextFile(dir.File("staff.csv"), "staff_id,full_name,role,role\nS1,V,veterinarian,x\n");
+  EXPECT_THAT(
+      DescribeDataset(dir.path()),
+      StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr("staff.csv:1:"), HasSubstr("'role'"))));
 }
 
 TEST(DescribeDatasetTest, RecordWithWrongFieldCountIsDataLossWithLine) {
@@ -365,12 +350,10 @@ TEST(DescribeDatasetTest, RecordWithWrongFieldCountIsDataLossWithLine) {
                 "manager,extra\n");
   EXPECT_THAT(DescribeDataset(dir.path()),
               StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("staff.csv:3:"),
-                             HasSubstr("expected 3 fields"))));
+                       AllOf(HasSubstr("staff.csv:3:"), HasSubstr("expected 3 fields"))));
 }
 
-TEST(DescribeDatasetTest,
-     MalformedDateIsDataLossNamingLineAndColumnButNotValue) {
+TEST(DescribeDatasetTest, MalformedDateIsDataLossNamingLineAndColumnButNotValue) {
   TempDir dir;
   WriteMinimalDataset(dir.path());
   WriteTextFile(dir.File("clients.csv"),
@@ -379,11 +362,9 @@ TEST(DescribeDatasetTest,
                 "C1,Ann,Zed,,,,2024-01-02,active\n"
                 "C2,Bob,Yew,,,,03/04/2024,active\n");
   auto described = DescribeDataset(dir.path());
-  EXPECT_THAT(
-      described,
-      StatusIs(absl::StatusCode::kDataLoss,
-               AllOf(HasSubstr("clients.csv:3:"), HasSubstr("'created_on'"),
-                     Not(HasSubstr("03/04")), Not(HasSubstr("Bob")))));
+  EXPECT_THAT(described, StatusIs(absl::StatusCode::kDataLoss,
+                                  AllOf(HasSubstr("clients.csv:3:"), HasSubstr("'created_on'"),
+                                        Not(HasSubstr("03/04")), Not(HasSubstr("Bob")))));
 }
 
 TEST(DescribeDatasetTest, MalformedDateTimeIsDataLoss) {
@@ -394,8 +375,7 @@ TEST(DescribeDatasetTest, MalformedDateTimeIsDataLoss) {
   WriteTextFile(dir.File("appointments.csv"), content);
   EXPECT_THAT(DescribeDataset(dir.path()),
               StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("appointments.csv:4:"),
-                             HasSubstr("'starts_at'"))));
+                       AllOf(HasSubstr("appointments.csv:4:"), HasSubstr("'starts_at'"))));
 }
 
 TEST(DescribeDatasetTest, EmptyFileIsDataLoss) {

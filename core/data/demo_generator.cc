@@ -49,17 +49,14 @@ class Rng {
   }
   // Uniform in [0, n); n > 0. Lemire's multiply-shift (bias < 2^-40 here).
   uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
-                                 64);
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
   }
   // Uniform in [lo, hi].
   int64_t Range(int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo + 1)));
   }
   // Uniform in [0, 1), 53 bits.
-  double Unit() {
-    return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0);
-  }
+  double Unit() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
   bool Chance(double p) { return Unit() < p; }
   // floor(x) or floor(x) + 1, with mean x (x >= 0).
   int64_t RoundRandomly(double x) {
@@ -95,9 +92,7 @@ class Rng {
 };
 
 // Rounds a / b to the nearest integer, halves away from zero; b > 0.
-int64_t DivRound(int64_t a, int64_t b) {
-  return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
-}
+int64_t DivRound(int64_t a, int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
 
 struct StaffMember {
   std::string id;
@@ -191,8 +186,7 @@ class Generator {
   static double Scale(const DemoOptions& options) {
     const absl::CivilDay start(options.end_day.year() - 3, 1, 1);
     const double days = static_cast<double>(options.end_day - start + 1);
-    return static_cast<double>(options.invoice_lines) / 60000.0 *
-           (1426.0 / days);
+    return static_cast<double>(options.invoice_lines) / 60000.0 * (1426.0 / days);
   }
 
   void Run() {
@@ -200,10 +194,8 @@ class Generator {
     BuildStaff();
     BuildClients();
     AssignIds();
-    out_appointments_.reserve(static_cast<size_t>(options_.invoice_lines) * 40 +
-                              4096);
-    out_lines_.reserve(static_cast<size_t>(options_.invoice_lines) * 120 +
-                       4096);
+    out_appointments_.reserve(static_cast<size_t>(options_.invoice_lines) * 40 + 4096);
+    out_lines_.reserve(static_cast<size_t>(options_.invoice_lines) * 120 + 4096);
     AppendHeader("appointments", &out_appointments_);
     AppendHeader("invoice_lines", &out_lines_);
     SimulateDays();
@@ -225,9 +217,7 @@ class Generator {
  private:
   int64_t Offset(absl::CivilDay d) const { return d - start_; }
   absl::CivilDay DayAt(int64_t offset) const { return start_ + offset; }
-  static int Weekday(absl::CivilDay d) {
-    return static_cast<int>(absl::GetWeekday(d));
-  }
+  static int Weekday(absl::CivilDay d) { return static_cast<int>(absl::GetWeekday(d)); }
   static bool IsClosed(absl::CivilDay d) {
     return Weekday(d) == 6 || (d.month() == 1 && d.day() == 1) ||
            (d.month() == 12 && d.day() == 25);
@@ -240,9 +230,7 @@ class Generator {
   double Growth(absl::CivilDay d) const {
     return 1.0 + kGrowthPerYear * static_cast<double>(Offset(d)) / 365.25;
   }
-  int YearIndex(absl::CivilDay d) const {
-    return static_cast<int>(d.year() - start_.year());
-  }
+  int YearIndex(absl::CivilDay d) const { return static_cast<int>(d.year() - start_.year()); }
 
   // Prices -----------------------------------------------------------------
 
@@ -258,8 +246,7 @@ class Generator {
     prices_.assign(kItemCount, std::vector<int64_t>(years));
     costs_.assign(kItemCount, std::vector<int64_t>(years));
     for (int i = 0; i < kItemCount; ++i) {
-      int64_t exact_price =
-          kItems[i].price_cents * 100;  // hundredths of a cent
+      int64_t exact_price = kItems[i].price_cents * 100;  // hundredths of a cent
       int64_t exact_cost = kItems[i].cost_cents * 100;
       for (int y = 0; y < years; ++y) {
         prices_[i][y] = RoundPrice(DivRound(exact_price, 100));
@@ -276,21 +263,14 @@ class Generator {
     const int64_t y = start_.year();
     constexpr uint8_t kMonFri = 0x1f, kMonSat = 0x3f, kTueThu = 0x0e;
     staff_ = {
-        {"S01", "Elena Marsh", "veterinarian", absl::CivilDay(y - 9, 3, 3),
-         "1.0", kMonSat, 1.2},
-        {"S02", "Daniel Okafor", "veterinarian", absl::CivilDay(y - 6, 8, 14),
-         "1.0", kMonFri, 1.0},
-        {"S03", "Priya Raman", "veterinarian", absl::CivilDay(y - 4, 1, 7),
-         "0.6", kTueThu, 0.9},
+        {"S01", "Elena Marsh", "veterinarian", absl::CivilDay(y - 9, 3, 3), "1.0", kMonSat, 1.2},
+        {"S02", "Daniel Okafor", "veterinarian", absl::CivilDay(y - 6, 8, 14), "1.0", kMonFri, 1.0},
+        {"S03", "Priya Raman", "veterinarian", absl::CivilDay(y - 4, 1, 7), "0.6", kTueThu, 0.9},
         // Joins in the second autumn: the practice grows.
-        {"S04", "Tomasz Nowak", "veterinarian", absl::CivilDay(y + 1, 9, 2),
-         "1.0", kMonSat, 0.8},
-        {"S05", "Grace Liu", "technician", absl::CivilDay(y - 3, 5, 11), "1.0",
-         kMonSat, 0},
-        {"S06", "Sam Porter", "receptionist", absl::CivilDay(y - 2, 2, 20),
-         "0.8", kMonSat, 0},
-        {"S07", "Maria Gonzalez", "manager", absl::CivilDay(y - 11, 6, 1),
-         "1.0", kMonFri, 0},
+        {"S04", "Tomasz Nowak", "veterinarian", absl::CivilDay(y + 1, 9, 2), "1.0", kMonSat, 0.8},
+        {"S05", "Grace Liu", "technician", absl::CivilDay(y - 3, 5, 11), "1.0", kMonSat, 0},
+        {"S06", "Sam Porter", "receptionist", absl::CivilDay(y - 2, 2, 20), "0.8", kMonSat, 0},
+        {"S07", "Maria Gonzalez", "manager", absl::CivilDay(y - 11, 6, 1), "1.0", kMonFri, 0},
     };
     technician_ = 4;
     // Three weeks of leave a year for each vet, not always the same weeks.
@@ -325,8 +305,7 @@ class Generator {
     return absl::StrCat(head, rng.OneOf(kSurnameTails));
   }
 
-  void MakeClient(absl::CivilDay created, absl::CivilDay first_visit,
-                  bool is_new, Rng& rng) {
+  void MakeClient(absl::CivilDay created, absl::CivilDay first_visit, bool is_new, Rng& rng) {
     Client c;
     c.created = created;
     const absl::CivilDay never = horizon_ + 365 * 50;
@@ -339,8 +318,7 @@ class Generator {
     c.last_name = Surname(rng);
     if (!rng.Chance(0.08)) {
       c.email = absl::AsciiStrToLower(
-          absl::StrCat(c.first_name, ".", c.last_name, ".", clients_.size() + 1,
-                       "@example.com"));
+          absl::StrCat(c.first_name, ".", c.last_name, ".", clients_.size() + 1, "@example.com"));
     }
     if (!rng.Chance(0.04)) {
       const int64_t exchange = rng.Range(100, 999);
@@ -348,8 +326,7 @@ class Generator {
     }
     if (!rng.Chance(0.03)) {
       // Nearby areas are more common.
-      int area =
-          static_cast<int>(rng.Below(6) + rng.Below(6) + rng.Below(6) + 1);
+      int area = static_cast<int>(rng.Below(6) + rng.Below(6) + rng.Below(6) + 1);
       c.postal_code = Id("DEMO-", area, 2);
     }
     const int client_index = static_cast<int>(clients_.size());
@@ -361,22 +338,21 @@ class Generator {
     clients_.push_back(std::move(c));
   }
 
-  void MakePatient(int client_index, int k, Client& c,
-                   absl::CivilDay first_visit, bool is_new, Rng& rng) {
+  void MakePatient(int client_index, int k, Client& c, absl::CivilDay first_visit, bool is_new,
+                   Rng& rng) {
     Patient p;
     p.client = client_index;
     p.pet_index = k;
     p.species = static_cast<Species>(rng.Pick(kSpeciesWeights));
-    const int life_days = static_cast<int>(rng.Range(
-        kLifespan[p.species][0] * 365, kLifespan[p.species][1] * 365));
+    const int life_days =
+        static_cast<int>(rng.Range(kLifespan[p.species][0] * 365, kLifespan[p.species][1] * 365));
     // The first animal comes with the client; later ones half the time
     // already lived with them, half the time arrive later.
     const bool acquired_later = k > 0 && rng.Chance(0.5);
     if (acquired_later) {
       const int64_t span = (end_ - 60) - (c.created - 60);
       if (span <= 0) return;
-      p.birth = c.created - 60 +
-                static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span)));
+      p.birth = c.created - 60 + static_cast<int64_t>(rng.Below(static_cast<uint64_t>(span)));
     } else {
       int64_t age;
       if (rng.Chance(0.25)) {
@@ -415,10 +391,9 @@ class Generator {
     }
     if (rng.Chance(0.05)) p.breed = "";
     const bool female = rng.Chance(0.5);
-    const double neuter_rate = (p.species == kCanine || p.species == kFeline)
-                                   ? 0.72
-                               : p.species == kRabbit ? 0.35
-                                                      : 0.03;
+    const double neuter_rate = (p.species == kCanine || p.species == kFeline) ? 0.72
+                               : p.species == kRabbit                         ? 0.35
+                                                                              : 0.03;
     p.neutered = rng.Chance(neuter_rate);
     p.sex = female ? (p.neutered ? "fs" : "f") : (p.neutered ? "mn" : "m");
     p.birth_known = !rng.Chance(0.04);
@@ -434,40 +409,32 @@ class Generator {
     if (is_new && k == 0) {
       // The visit the new client registered for.
       constexpr std::array<double, 4> kFirst = {0.45, 0.25, 0.25, 0.05};
-      constexpr ApptType kFirstTypes[] = {kWellness, kVaccination, kSick,
-                                          kEmergency};
+      constexpr ApptType kFirstTypes[] = {kWellness, kVaccination, kSick, kEmergency};
       ApptType type = kFirstTypes[rng.Pick(kFirst)];
       if (type == kVaccination && !Vaccinable(p.species)) type = kWellness;
-      Plan(first_visit,
-           Planned{patient_index, type, -1, Offset(c.created),
-                   static_cast<int>(rng.Range(7 * 60, 20 * 60)), kFirstVisit});
+      Plan(first_visit, Planned{patient_index, type, -1, Offset(c.created),
+                                static_cast<int>(rng.Range(7 * 60, 20 * 60)), kFirstVisit});
     } else if (acquired_later && p.from < p.to) {
       // A new animal in the household comes in for its first checks.
       const absl::CivilDay day = NextOpen(p.from + rng.Range(0, 30));
       if (day < p.to) {
-        Plan(day, Planned{patient_index,
-                          Vaccinable(p.species) ? kVaccination : kWellness, -1,
+        Plan(day, Planned{patient_index, Vaccinable(p.species) ? kVaccination : kWellness, -1,
                           Offset(day) - rng.Range(1, 14),
-                          static_cast<int>(rng.Range(7 * 60, 20 * 60)),
-                          kFirstVisit});
+                          static_cast<int>(rng.Range(7 * 60, 20 * 60)), kFirstVisit});
       }
     }
     if (p.neutered && (p.species == kCanine || p.species == kFeline)) {
       const absl::CivilDay day = NextOpen(p.birth + rng.Range(170, 300));
       if (day >= p.from && day < p.to) {
-        Plan(
-            day,
-            Planned{patient_index, kSurgery, -1, Offset(day) - rng.Range(7, 28),
-                    static_cast<int>(rng.Range(7 * 60, 20 * 60)), kNeuter});
+        Plan(day, Planned{patient_index, kSurgery, -1, Offset(day) - rng.Range(7, 28),
+                          static_cast<int>(rng.Range(7 * 60, 20 * 60)), kNeuter});
       }
     }
     c.patients.push_back(patient_index);
     patients_.push_back(std::move(p));
   }
 
-  static bool Vaccinable(Species s) {
-    return s == kCanine || s == kFeline || s == kRabbit;
-  }
+  static bool Vaccinable(Species s) { return s == kCanine || s == kFeline || s == kRabbit; }
 
   void Plan(absl::CivilDay day, Planned planned) {
     if (day < start_ || day > horizon_) return;
@@ -478,29 +445,25 @@ class Generator {
     Rng& rng = clients_rng_;
     // Clients of the years before the data starts; more recent ones are more
     // likely to still be around.
-    const int preexisting = std::max(
-        3, static_cast<int>(static_cast<double>(kPreexistingClients) * scale_ +
-                            0.5));
+    const int preexisting =
+        std::max(3, static_cast<int>(static_cast<double>(kPreexistingClients) * scale_ + 0.5));
     std::vector<absl::CivilDay> created;
     created.reserve(preexisting);
     for (int i = 0; i < preexisting; ++i) {
       // Density falls from 2 to 2/3 of uniform over the eight years.
       const double u = rng.Unit();
-      created.push_back(start_ - 1 -
-                        static_cast<int64_t>((u + u * u) / 2 * 8 * 365));
+      created.push_back(start_ - 1 - static_cast<int64_t>((u + u * u) / 2 * 8 * 365));
     }
     std::sort(created.begin(), created.end());
     for (absl::CivilDay d : created) MakeClient(d, d, /*is_new=*/false, rng);
     // New clients on open days, registered when they book their first visit.
     for (absl::CivilDay d = start_; d <= end_; d += 1) {
       if (IsClosed(d)) continue;
-      const double expected = kBaseNewClientsPerDay * scale_ * Growth(d) *
-                              kSeason[d.month() - 1] *
+      const double expected = kBaseNewClientsPerDay * scale_ * Growth(d) * kSeason[d.month() - 1] *
                               kWeekdayDemand[Weekday(d)];
       const int64_t n = rng.RoundRandomly(expected);
       for (int64_t i = 0; i < n; ++i) {
-        const absl::CivilDay visit =
-            NextOpen(d + (rng.Chance(0.35) ? 0 : rng.Range(1, 10)));
+        const absl::CivilDay visit = NextOpen(d + (rng.Chance(0.35) ? 0 : rng.Range(1, 10)));
         MakeClient(d, visit, /*is_new=*/true, rng);
       }
     }
@@ -531,8 +494,7 @@ class Generator {
     // The pool of animals that may come in, by the day they may first come.
     pool_order_ = order;
     std::sort(pool_order_.begin(), pool_order_.end(), [this](int a, int b) {
-      if (patients_[a].from != patients_[b].from)
-        return patients_[a].from < patients_[b].from;
+      if (patients_[a].from != patients_[b].from) return patients_[a].from < patients_[b].from;
       return a < b;
     });
   }
@@ -543,8 +505,7 @@ class Generator {
     size_t next_in_pool = 0;
     for (int64_t i = 0; i < days_; ++i) {
       const absl::CivilDay d = DayAt(i);
-      while (next_in_pool < pool_order_.size() &&
-             patients_[pool_order_[next_in_pool]].from <= d) {
+      while (next_in_pool < pool_order_.size() && patients_[pool_order_[next_in_pool]].from <= d) {
         const Patient& p = patients_[pool_order_[next_in_pool]];
         if (p.from < p.to) pool_.push_back(pool_order_[next_in_pool]);
         ++next_in_pool;
@@ -641,14 +602,12 @@ class Generator {
   }
 
   // Chooses who attends and when, avoiding double booking where possible.
-  void Schedule(Appointment& a, absl::CivilDay d, int preferred,
-                std::vector<uint64_t>& busy) {
+  void Schedule(Appointment& a, absl::CivilDay d, int preferred, std::vector<uint64_t>& busy) {
     const bool saturday = Weekday(d) == 5;
     const int open = saturday ? 9 * 60 : 8 * 60;
     const int close = saturday ? 13 * 60 : 18 * 60;
     const int slots = (close - open) / kSlotMinutes;
-    const int need =
-        std::min(slots, (a.duration + kSlotMinutes - 1) / kSlotMinutes);
+    const int need = std::min(slots, (a.duration + kSlotMinutes - 1) / kSlotMinutes);
     int last_start = slots - need;
     if ((a.type == kSurgery || a.type == kDental) && !saturday) {
       last_start = std::min(last_start, (10 * 60 + 30 - open) / kSlotMinutes);
@@ -662,8 +621,7 @@ class Generator {
       for (int s = 0; s < static_cast<int>(staff_.size()); ++s) {
         if (staff_[s].workload > 0 && Works(s, d)) {
           candidates.push_back(s);
-          weights.push_back(s == preferred ? staff_[s].workload * 20
-                                           : staff_[s].workload);
+          weights.push_back(s == preferred ? staff_[s].workload * 20 : staff_[s].workload);
         }
       }
       if (candidates.empty()) {  // everyone away: the senior vet comes in
@@ -717,8 +675,7 @@ class Generator {
     lead = std::max(lead, i - end_offset);  // future visits were booked by now
     a.booked = i - lead;
     if (lead == 0) {
-      a.booked_min = std::max(
-          7 * 60, a.start_min - static_cast<int>(days_rng_.Range(10, 180)));
+      a.booked_min = std::max(7 * 60, a.start_min - static_cast<int>(days_rng_.Range(10, 180)));
     } else {
       a.booked_min = static_cast<int>(days_rng_.Range(7 * 60, 21 * 60 + 59));
     }
@@ -759,8 +716,8 @@ class Generator {
       today.push_back(a);
     }
 
-    double expected = kBaseAppointmentsPerDay * scale_ * Growth(d) *
-                      kSeason[d.month() - 1] * kWeekdayDemand[Weekday(d)];
+    double expected = kBaseAppointmentsPerDay * scale_ * Growth(d) * kSeason[d.month() - 1] *
+                      kWeekdayDemand[Weekday(d)];
     if (future) {
       // Fewer bookings the further ahead.
       const double k = static_cast<double>(d - end_);
@@ -769,8 +726,7 @@ class Generator {
     // Planned visits count towards the day's demand; when they exceed it (a
     // small practice), the excess is taken from the following days so that
     // the size still follows invoice_lines.
-    const double open_slots =
-        expected - static_cast<double>(today.size()) - overbooked_;
+    const double open_slots = expected - static_cast<double>(today.size()) - overbooked_;
     overbooked_ = open_slots < 0 ? -open_slots : 0;
     const int64_t random = days_rng_.RoundRandomly(open_slots);
     for (int64_t n = 0; n < random; ++n) {
@@ -789,13 +745,11 @@ class Generator {
       today.push_back(a);
     }
 
-    std::sort(today.begin(), today.end(),
-              [](const Appointment& a, const Appointment& b) {
-                if (a.start_min != b.start_min)
-                  return a.start_min < b.start_min;
-                if (a.staff != b.staff) return a.staff < b.staff;
-                return a.seq < b.seq;
-              });
+    std::sort(today.begin(), today.end(), [](const Appointment& a, const Appointment& b) {
+      if (a.start_min != b.start_min) return a.start_min < b.start_min;
+      if (a.staff != b.staff) return a.staff < b.staff;
+      return a.seq < b.seq;
+    });
     for (const Appointment& a : today) {
       const std::string id = Id("A", ++appointment_count_, 6);
       const Patient& p = patients_[a.patient];
@@ -825,8 +779,7 @@ class Generator {
     WalkIns(i, d);
     for (const Refund& r : refunds_[static_cast<size_t>(i)]) {
       StartInvoice();
-      AddLine(r.client, r.patient, -1, "", d, r.item, r.quantity_milli, r.price,
-              0, r.cost);
+      AddLine(r.client, r.patient, -1, "", d, r.item, r.quantity_milli, r.price, 0, r.cost);
     }
   }
 
@@ -865,9 +818,8 @@ class Generator {
   }
 
   // Adds one line at the list price of day d, with an occasional discount.
-  void AddItem(int client, int patient, int staff,
-               absl::string_view appointment, absl::CivilDay d, int item,
-               int64_t quantity_milli) {
+  void AddItem(int client, int patient, int staff, absl::string_view appointment, absl::CivilDay d,
+               int item, int64_t quantity_milli) {
     const int y = YearIndex(d);
     const int64_t price = prices_[item][y];
     const int64_t cost = costs_[item][y];
@@ -877,25 +829,20 @@ class Generator {
       const int64_t gross = DivRound(quantity_milli * price, 1000);
       discount = DivRound(gross * money_rng_.OneOf(kPercents), 100);
     }
-    AddLine(client, patient, staff, appointment, d, item, quantity_milli, price,
-            discount, cost);
+    AddLine(client, patient, staff, appointment, d, item, quantity_milli, price, discount, cost);
     const Category cat = kItems[item].category;
-    if ((cat == kRetail || cat == kDiet || item == kRxFlea ||
-         item == kRxHeartworm) &&
+    if ((cat == kRetail || cat == kDiet || item == kRxFlea || item == kRxHeartworm) &&
         money_rng_.Chance(0.015)) {
       const absl::CivilDay when = d + money_rng_.Range(1, 21);
       if (when <= end_) {
         refunds_[static_cast<size_t>(Offset(when))].push_back(
-            Refund{client, patient, item,
-                   -std::min<int64_t>(quantity_milli, 1000), price, cost});
+            Refund{client, patient, item, -std::min<int64_t>(quantity_milli, 1000), price, cost});
       }
     }
   }
 
-  void AddLine(int client, int patient, int staff,
-               absl::string_view appointment, absl::CivilDay d, int item,
-               int64_t quantity_milli, int64_t price, int64_t discount,
-               int64_t cost) {
+  void AddLine(int client, int patient, int staff, absl::string_view appointment, absl::CivilDay d,
+               int item, int64_t quantity_milli, int64_t price, int64_t discount, int64_t cost) {
     const int64_t amount = DivRound(quantity_milli * price, 1000) - discount;
     Row row(&out_lines_);
     row.Text(invoice_id_)
@@ -923,8 +870,7 @@ class Generator {
   // Whole units.
   static int64_t Units(int64_t n) { return n * 1000; }
 
-  void Invoice(const Appointment& a, const std::string& appointment_id,
-               absl::CivilDay d) {
+  void Invoice(const Appointment& a, const std::string& appointment_id, absl::CivilDay d) {
     Rng& r = money_rng_;
     const Patient& p = patients_[a.patient];
     const int client = p.client;
@@ -933,18 +879,15 @@ class Generator {
     const bool senior = d - p.birth > 8 * 365;
     StartInvoice();
     auto add = [&](int item, int64_t quantity_milli) {
-      AddItem(client, a.patient, a.staff, appointment_id, d, item,
-              quantity_milli);
+      AddItem(client, a.patient, a.staff, appointment_id, d, item, quantity_milli);
     };
     auto pharmacy = [&]() {
       // A course of tablets, a bottle, or an injection dosed in ml.
-      constexpr int kDog[] = {kRxAmox, kRxCarp, kRxGaba,
-                              kRxMaro, kRxOtic, kRxApoq};
+      constexpr int kDog[] = {kRxAmox, kRxCarp, kRxGaba, kRxMaro, kRxOtic, kRxApoq};
       constexpr int kOther[] = {kRxAmox, kRxMelox, kRxGaba, kRxMaro, kRxOtic};
       int item = dog ? r.OneOf(kDog) : r.OneOf(kOther);
       // Allergy season.
-      if (dog && d.month() >= 5 && d.month() <= 8 && r.Chance(0.2))
-        item = kRxApoq;
+      if (dog && d.month() >= 5 && d.month() <= 8 && r.Chance(0.2)) item = kRxApoq;
       switch (item) {
         case kRxAmox:
         case kRxCarp:
@@ -973,8 +916,7 @@ class Generator {
       if (dog && r.Chance(0.4)) add(kRxHeartworm, Units(1));
     };
     auto diet = [&]() {
-      constexpr int kDiets[] = {kDietRenal, kDietGi, kDietWeight, kDietUrinary,
-                                kDietCans};
+      constexpr int kDiets[] = {kDietRenal, kDietGi, kDietWeight, kDietUrinary, kDietCans};
       const int item = r.OneOf(kDiets);
       add(item, Units(r.Range(1, 2)));
     };
@@ -983,8 +925,7 @@ class Generator {
     switch (a.type) {
       case kWellness:
         add(first ? kConsNew : kConsWell, Units(1));
-        if (Vaccinable(p.species) && r.Chance(0.45))
-          Vaccines(p, add, /*max=*/1);
+        if (Vaccinable(p.species) && r.Chance(0.45)) Vaccines(p, add, /*max=*/1);
         if (dog && r.Chance(0.35)) add(kLabHw, Units(1));
         if (r.Chance(0.15)) add(kLabFecal, Units(1));
         if (r.Chance(0.35)) prevention();
@@ -1021,8 +962,7 @@ class Generator {
           procedure = p.sex[0] == 'f' ? kSurgSpay : kSurgNeuter;
         } else {
           constexpr std::array<double, 5> kWeights = {40, 28, 12, 8, 10};
-          constexpr int kProcedures[] = {kSurgMass, kSurgLac, kSurgFb,
-                                         kSurgCruciate, kSurgCysto};
+          constexpr int kProcedures[] = {kSurgMass, kSurgLac, kSurgFb, kSurgCruciate, kSurgCysto};
           procedure = kProcedures[r.Pick(kWeights)];
           if (procedure == kSurgCruciate && !dog) procedure = kSurgMass;
         }
@@ -1101,8 +1041,8 @@ class Generator {
 
   void WalkIns(int64_t i, absl::CivilDay d) {
     Rng& r = money_rng_;
-    const double expected = kBaseWalkInsPerDay * scale_ * Growth(d) *
-                            kSeason[d.month() - 1] * kWeekdayDemand[Weekday(d)];
+    const double expected = kBaseWalkInsPerDay * scale_ * Growth(d) * kSeason[d.month() - 1] *
+                            kWeekdayDemand[Weekday(d)];
     const int64_t n = r.RoundRandomly(expected);
     for (int64_t k = 0; k < n; ++k) {
       const int patient = PickPatient(i, d);
@@ -1114,8 +1054,7 @@ class Generator {
         constexpr std::array<double, 3> kKinds = {45, 30, 25};
         switch (r.Pick(kKinds)) {
           case 0: {
-            constexpr int kDiets[] = {kDietRenal, kDietGi, kDietWeight,
-                                      kDietUrinary, kDietCans};
+            constexpr int kDiets[] = {kDietRenal, kDietGi, kDietWeight, kDietUrinary, kDietCans};
             const int item = r.OneOf(kDiets);
             AddItem(client, -1, -1, "", d, item, Units(r.Range(1, 3)));
             break;
@@ -1128,8 +1067,7 @@ class Generator {
             break;
           }
           default:
-            AddItem(client, -1, -1, "", d,
-                    r.Chance(0.7) ? kRxFlea : kRxHeartworm, Units(1));
+            AddItem(client, -1, -1, "", d, r.Chance(0.7) ? kRxFlea : kRxHeartworm, Units(1));
             break;
         }
       }
@@ -1176,12 +1114,7 @@ class Generator {
   void WriteStaff() {
     AppendHeader("staff", &out_staff_);
     for (const StaffMember& s : staff_) {
-      Row(&out_staff_)
-          .Text(s.id)
-          .Text(s.name)
-          .Text(s.role)
-          .Day(s.hired)
-          .Text(s.fte);
+      Row(&out_staff_).Text(s.id).Text(s.name).Text(s.role).Day(s.hired).Text(s.fte);
     }
   }
 
@@ -1208,35 +1141,29 @@ class Generator {
   std::string invoice_id_;
   int line_no_ = 0;
 
-  std::string out_clients_, out_patients_, out_staff_, out_appointments_,
-      out_lines_;
+  std::string out_clients_, out_patients_, out_staff_, out_appointments_, out_lines_;
 };
 
 }  // namespace
 }  // namespace demo
 
-absl::Status WriteDemoDataset(const DemoOptions& options,
-                              const std::string& dir) {
+absl::Status WriteDemoDataset(const DemoOptions& options, const std::string& dir) {
   if (options.invoice_lines < 1 || options.invoice_lines > 20'000'000) {
-    return absl::InvalidArgumentError(
-        "demo data: invoice_lines must be in [1, 20000000]");
+    return absl::InvalidArgumentError("demo data: invoice_lines must be in [1, 20000000]");
   }
   if (options.end_day.year() < 1903 || options.end_day.year() > 9990) {
-    return absl::InvalidArgumentError(
-        "demo data: end_day must be in the years 1903..9990");
+    return absl::InvalidArgumentError("demo data: end_day must be in the years 1903..9990");
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return absl::InternalError(
-        absl::StrCat("demo data: cannot create ", dir, ": ", ec.message()));
+    return absl::InternalError(absl::StrCat("demo data: cannot create ", dir, ": ", ec.message()));
   }
   demo::Generator generator(options);
   generator.Run();
   LogInfo("demo data: ", generator.invoice_lines(), " invoice lines for ", dir);
   for (const auto& [name, content] : generator.Files()) {
-    VET_RETURN_IF_ERROR(
-        WriteFileAtomically(absl::StrCat(dir, "/", name), *content));
+    VET_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir, "/", name), *content));
   }
   return absl::OkStatus();
 }

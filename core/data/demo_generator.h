@@ -29,8 +29,7 @@ struct DemoOptions {
 // for invoice_lines outside [1, 20000000] or an end_day outside the years
 // 1903..9990, kInternal with the path on an I/O failure. Thread-compatible;
 // takes about 0.1 s per 60000 invoice lines.
-absl::Status WriteDemoDataset(const DemoOptions& options,
-                              const std::string& dir);
+absl::Status WriteDemoDataset(const DemoOptions& options, const std::string& dir);
 
 }  // namespace vet::data
 

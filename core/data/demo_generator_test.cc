@@ -36,8 +36,8 @@ constexpr char kStart[] = "2023-01-01";
 constexpr char kEnd[] = "2026-11-26";
 constexpr char kLastScheduled[] = "2026-12-10";  // end day + 14
 
-const char* const kFiles[] = {"clients.csv", "patients.csv", "staff.csv",
-                              "appointments.csv", "invoice_lines.csv"};
+const char* const kFiles[] = {"clients.csv", "patients.csv", "staff.csv", "appointments.csv",
+                              "invoice_lines.csv"};
 
 DemoOptions Options(int64_t lines, uint64_t seed = 20240601) {
   DemoOptions options;
@@ -74,11 +74,8 @@ class Dataset {
     }
     return absl::OkStatus();
   }
-  const CsvTable& table(const std::string& name) const {
-    return tables_.at(name);
-  }
-  const std::vector<std::vector<std::string>>& rows(
-      const std::string& name) const {
+  const CsvTable& table(const std::string& name) const { return tables_.at(name); }
+  const std::vector<std::vector<std::string>>& rows(const std::string& name) const {
     return table(name).rows;
   }
   int col(const std::string& table_name, const std::string& column) const {
@@ -87,8 +84,8 @@ class Dataset {
     return c;
   }
   // Values of the table's id column, mapped to their row.
-  std::map<std::string, const std::vector<std::string>*> Index(
-      const std::string& name, const std::string& id) const {
+  std::map<std::string, const std::vector<std::string>*> Index(const std::string& name,
+                                                               const std::string& id) const {
     std::map<std::string, const std::vector<std::string>*> index;
     const int c = col(name, id);
     for (const auto& row : rows(name)) index[row[c]] = &row;
@@ -134,10 +131,8 @@ TEST(DemoGeneratorTest, DifferentSeedsWriteDifferentData) {
   TempDir a, b;
   ASSERT_THAT(WriteDemoDataset(Options(3000, 1), a.path()), IsOk());
   ASSERT_THAT(WriteDemoDataset(Options(3000, 2), b.path()), IsOk());
-  EXPECT_NE(ReadTextFile(a.File("invoice_lines.csv")),
-            ReadTextFile(b.File("invoice_lines.csv")));
-  EXPECT_NE(ReadTextFile(a.File("clients.csv")),
-            ReadTextFile(b.File("clients.csv")));
+  EXPECT_NE(ReadTextFile(a.File("invoice_lines.csv")), ReadTextFile(b.File("invoice_lines.csv")));
+  EXPECT_NE(ReadTextFile(a.File("clients.csv")), ReadTextFile(b.File("clients.csv")));
 }
 
 TEST(DemoGeneratorTest, CreatesMissingFolderAndReplacesExistingFiles) {
@@ -157,9 +152,8 @@ TEST(DemoGeneratorTest, CreatesMissingFolderAndReplacesExistingFiles) {
 
 TEST(DemoGeneratorTest, RejectsInvalidOptions) {
   TempDir dir;
-  EXPECT_THAT(
-      WriteDemoDataset(Options(0), dir.path()),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invoice_lines")));
+  EXPECT_THAT(WriteDemoDataset(Options(0), dir.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invoice_lines")));
 }
 
 TEST(DemoGeneratorTest, UnwritableFolderIsInternalNamingPath) {
@@ -209,8 +203,7 @@ TEST_F(DemoDatasetTest, ValuesHaveTheirDeclaredTypes) {
       for (const auto& row : data_->rows(spec.name)) {
         const std::string& v = row[c];
         if (v.empty()) {
-          ASSERT_TRUE(column.optional || column.type == FieldType::kText)
-              << "empty required value";
+          ASSERT_TRUE(column.optional || column.type == FieldType::kText) << "empty required value";
           continue;
         }
         switch (column.type) {
@@ -265,8 +258,7 @@ TEST_F(DemoDatasetTest, ReferencesResolveAndAppointmentClientIsPatientOwner) {
   for (const auto& row : data_->rows("appointments")) {
     ASSERT_EQ(patients.count(row[a_patient]), 1u) << row[0];
     ASSERT_EQ(staff.count(row[a_staff]), 1u) << row[0];
-    ASSERT_EQ(row[a_client], (*patients.at(row[a_patient]))[patient_owner])
-        << row[0];
+    ASSERT_EQ(row[a_client], (*patients.at(row[a_patient]))[patient_owner]) << row[0];
   }
   const int l_client = data_->col("invoice_lines", "client_id");
   const int l_patient = data_->col("invoice_lines", "patient_id");
@@ -297,20 +289,18 @@ TEST_F(DemoDatasetTest, ReferencesResolveAndAppointmentClientIsPatientOwner) {
 
 TEST_F(DemoDatasetTest, InvoiceLinesAreNumberedAndAmountsAddUp) {
   const CsvTable& t = data_->table("invoice_lines");
-  const int inv = t.Column("invoice_id"), no = t.Column("line_no"),
-            q = t.Column("quantity"), price = t.Column("unit_price"),
-            disc = t.Column("discount"), amount = t.Column("amount"),
-            cost = t.Column("unit_cost"), date = t.Column("invoiced_on"),
-            client = t.Column("client_id");
+  const int inv = t.Column("invoice_id"), no = t.Column("line_no"), q = t.Column("quantity"),
+            price = t.Column("unit_price"), disc = t.Column("discount"),
+            amount = t.Column("amount"), cost = t.Column("unit_cost"),
+            date = t.Column("invoiced_on"), client = t.Column("client_id");
   std::map<std::string, std::set<std::string>> line_numbers;
-  std::map<std::string, std::pair<std::string, std::string>>
-      invoice_date_client;
+  std::map<std::string, std::pair<std::string, std::string>> invoice_date_client;
   int refunds = 0, discounted = 0, with_cost = 0, fractional = 0;
   for (const auto& row : t.rows) {
     ASSERT_TRUE(line_numbers[row[inv]].insert(row[no]).second)
         << "line " << row[no] << " twice in " << row[inv];
-    auto [it, inserted] = invoice_date_client.emplace(
-        row[inv], std::make_pair(row[date], row[client]));
+    auto [it, inserted] =
+        invoice_date_client.emplace(row[inv], std::make_pair(row[date], row[client]));
     if (!inserted) {
       ASSERT_EQ(it->second, std::make_pair(row[date], row[client])) << row[inv];
     }
@@ -340,8 +330,7 @@ TEST_F(DemoDatasetTest, InvoiceLinesAreNumberedAndAmountsAddUp) {
 
 TEST_F(DemoDatasetTest, EveryCompletedAppointmentHasAnInvoiceMatchingItsType) {
   const CsvTable& lines = data_->table("invoice_lines");
-  const int l_appt = lines.Column("appointment_id"),
-            l_cat = lines.Column("category");
+  const int l_appt = lines.Column("appointment_id"), l_cat = lines.Column("category");
   std::map<std::string, std::set<std::string>> categories;
   for (const auto& row : lines.rows) {
     if (!row[l_appt].empty()) categories[row[l_appt]].insert(row[l_cat]);
@@ -376,17 +365,14 @@ TEST_F(DemoDatasetTest, EveryCompletedAppointmentHasAnInvoiceMatchingItsType) {
 TEST_F(DemoDatasetTest, WalkInSalesHaveNoAppointmentPatientOrStaff) {
   const CsvTable& t = data_->table("invoice_lines");
   const int appt = t.Column("appointment_id"), patient = t.Column("patient_id"),
-            staff = t.Column("staff_id"), cat = t.Column("category"),
-            q = t.Column("quantity");
+            staff = t.Column("staff_id"), cat = t.Column("category"), q = t.Column("quantity");
   int walk_ins = 0;
   for (const auto& row : t.rows) {
     if (!row[appt].empty() || Decimal(row[q]) < 0) continue;
     ++walk_ins;
     EXPECT_EQ(row[patient], "");
     EXPECT_EQ(row[staff], "");
-    EXPECT_TRUE(row[cat] == "retail" || row[cat] == "diet" ||
-                row[cat] == "pharmacy")
-        << row[cat];
+    EXPECT_TRUE(row[cat] == "retail" || row[cat] == "diet" || row[cat] == "pharmacy") << row[cat];
   }
   EXPECT_GT(walk_ins, 500);
 }
@@ -438,8 +424,7 @@ TEST_F(DemoDatasetTest, AppointmentOutcomesHavePlausibleRates) {
     ASSERT_TRUE(absl::ParseCivilTime(row[starts].substr(0, 10), &d));
     ++by_weekday[static_cast<int>(absl::GetWeekday(d))];
   }
-  const double past =
-      by_status["completed"] + by_status["no_show"] + by_status["cancelled"];
+  const double past = by_status["completed"] + by_status["no_show"] + by_status["cancelled"];
   EXPECT_NEAR(by_status["no_show"] / past, 0.05, 0.015);
   EXPECT_NEAR(by_status["cancelled"] / past, 0.07, 0.015);
   // Saturdays are quieter than any weekday.
@@ -456,8 +441,7 @@ TEST_F(DemoDatasetTest, RevenueGrowsAndPeaksInSpringAndSummer) {
   for (const auto& row : data_->rows("invoice_lines")) {
     const double a = Decimal(row[amount]);
     by_year[row[date].substr(0, 4)] += a;
-    if (row[date] < "2026-01-01")
-      by_month[std::atoi(row[date].substr(5, 2).c_str())] += a;
+    if (row[date] < "2026-01-01") by_month[std::atoi(row[date].substr(5, 2).c_str())] += a;
   }
   EXPECT_GT(by_year["2024"], by_year["2023"] * 1.03);
   EXPECT_GT(by_year["2025"], by_year["2024"] * 1.03);
@@ -471,8 +455,7 @@ TEST_F(DemoDatasetTest, PricesRiseEachJanuary) {
   const int code = t.Column("item_code"), price = t.Column("unit_price"),
             date = t.Column("invoiced_on");
   for (const auto& row : t.rows) {
-    if (row[code] == "CONS-STD")
-      prices_by_year[row[date].substr(0, 4)].insert(row[price]);
+    if (row[code] == "CONS-STD") prices_by_year[row[date].substr(0, 4)].insert(row[price]);
   }
   ASSERT_EQ(prices_by_year.size(), 4u);
   double previous = 0;
@@ -486,16 +469,14 @@ TEST_F(DemoDatasetTest, PricesRiseEachJanuary) {
   }
 }
 
-TEST_F(DemoDatasetTest,
-       PracticeHasFourVetsAndSomeInactiveClientsAndDeceasedPatients) {
+TEST_F(DemoDatasetTest, PracticeHasFourVetsAndSomeInactiveClientsAndDeceasedPatients) {
   std::map<std::string, int> roles;
   for (const auto& row : data_->rows("staff")) ++roles[row[2]];
   EXPECT_EQ(roles["veterinarian"], 4);
   EXPECT_EQ(roles["technician"], 1);
 
   int inactive = 0;
-  for (const auto& row : data_->rows("clients"))
-    inactive += row[7] == "inactive";
+  for (const auto& row : data_->rows("clients")) inactive += row[7] == "inactive";
   const double clients = static_cast<double>(data_->rows("clients").size());
   EXPECT_GT(inactive, 0.05 * clients);
   EXPECT_LT(inactive, 0.6 * clients);
@@ -516,8 +497,7 @@ TEST_F(DemoDatasetTest,
   std::map<std::string, int> per_staff;
   const int staff = data_->col("appointments", "staff_id");
   for (const auto& row : data_->rows("appointments")) ++per_staff[row[staff]];
-  std::set<int> counts = {per_staff["S01"], per_staff["S02"], per_staff["S03"],
-                          per_staff["S04"]};
+  std::set<int> counts = {per_staff["S01"], per_staff["S02"], per_staff["S03"], per_staff["S04"]};
   EXPECT_EQ(counts.size(), 4u);
   EXPECT_GT(per_staff["S01"], per_staff["S04"]);
 }

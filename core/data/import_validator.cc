@@ -146,9 +146,8 @@ bool MakeDay(int y, int m, int d, absl::CivilDay* out) {
 // YYYY-MM-DD.
 bool ParseIsoDate(absl::string_view s, absl::CivilDay* out) {
   int y, m, d;
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' ||
-      !ParseDigits(s.substr(0, 4), &y) || !ParseDigits(s.substr(5, 2), &m) ||
-      !ParseDigits(s.substr(8, 2), &d)) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !ParseDigits(s.substr(0, 4), &y) ||
+      !ParseDigits(s.substr(5, 2), &m) || !ParseDigits(s.substr(8, 2), &d)) {
     return false;
   }
   return MakeDay(y, m, d, out);
@@ -156,14 +155,13 @@ bool ParseIsoDate(absl::string_view s, absl::CivilDay* out) {
 
 // YYYY-MM-DDTHH:MM[:SS], a space tolerated for the T.
 bool ParseIsoDateTime(absl::string_view s, absl::CivilSecond* out) {
-  if ((s.size() != 16 && s.size() != 19) || (s[10] != 'T' && s[10] != ' ') ||
-      s[13] != ':') {
+  if ((s.size() != 16 && s.size() != 19) || (s[10] != 'T' && s[10] != ' ') || s[13] != ':') {
     return false;
   }
   absl::CivilDay day;
   int h, mi, sec = 0;
-  if (!ParseIsoDate(s.substr(0, 10), &day) ||
-      !ParseDigits(s.substr(11, 2), &h) || !ParseDigits(s.substr(14, 2), &mi)) {
+  if (!ParseIsoDate(s.substr(0, 10), &day) || !ParseDigits(s.substr(11, 2), &h) ||
+      !ParseDigits(s.substr(14, 2), &mi)) {
     return false;
   }
   if (s.size() == 19 && (s[16] != ':' || !ParseDigits(s.substr(17, 2), &sec))) {
@@ -176,8 +174,7 @@ bool ParseIsoDateTime(absl::string_view s, absl::CivilSecond* out) {
 
 // A date or datetime in a mapping's strftime-like format; seconds since the
 // epoch of the practice's local time (read as if it were UTC).
-bool ParseWithFormat(const std::string& format, absl::string_view s,
-                     int64_t* seconds) {
+bool ParseWithFormat(const std::string& format, absl::string_view s, int64_t* seconds) {
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(format, s, absl::UTCTimeZone(), &t, &err)) return false;
@@ -224,9 +221,8 @@ NumberError ParseDecimal(absl::string_view s, double* out) {
     // Rare: let strtod round it. The characters are already checked.
     return absl::SimpleAtod(s, out) ? NumberError::kNone : NumberError::kBad;
   }
-  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
-                                      1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
-                                      1e14, 1e15, 1e16, 1e17, 1e18};
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                      1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
   double v = static_cast<double>(mantissa) / kPow10[scale];
   *out = negative ? -v : v;
   return NumberError::kNone;
@@ -251,8 +247,8 @@ std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
 
 // absl::StripAsciiWhitespace, with a fast path for the usual untrimmed field.
 absl::string_view Trim(absl::string_view s) {
-  if (s.empty() || (static_cast<unsigned char>(s.front()) > ' ' &&
-                    static_cast<unsigned char>(s.back()) > ' ')) {
+  if (s.empty() ||
+      (static_cast<unsigned char>(s.front()) > ' ' && static_cast<unsigned char>(s.back()) > ' ')) {
     return s;
   }
   return absl::StripAsciiWhitespace(s);
@@ -263,28 +259,23 @@ absl::string_view Trim(absl::string_view s) {
 
 class Problems {
  public:
-  explicit Problems(ImportOutcome* outcome, int max)
-      : outcome_(outcome), max_(std::max(max, 0)) {}
+  explicit Problems(ImportOutcome* outcome, int max) : outcome_(outcome), max_(std::max(max, 0)) {}
 
-  void Add(absl::string_view table, int64_t line, absl::string_view column,
-           absl::string_view value, std::string message,
-           bool personal = false) {
+  void Add(absl::string_view table, int64_t line, absl::string_view column, absl::string_view value,
+           std::string message, bool personal = false) {
     ++outcome_->total_problems;
     if (static_cast<int64_t>(outcome_->problems.size()) >= max_) return;
     ImportProblem p;
     p.table = std::string(table);
     p.line = line;
     p.column = std::string(column);
-    p.value = personal && !value.empty() ? "(personal data withheld)"
-                                         : DisplayValue(value);
+    p.value = personal && !value.empty() ? "(personal data withheld)" : DisplayValue(value);
     p.message = std::move(message);
     outcome_->problems.push_back(std::move(p));
   }
 
   // Every further problem is only counted.
-  bool full() const {
-    return static_cast<int64_t>(outcome_->problems.size()) >= max_;
-  }
+  bool full() const { return static_cast<int64_t>(outcome_->problems.size()) >= max_; }
 
  private:
   ImportOutcome* outcome_;
@@ -372,7 +363,7 @@ int64_t RowBytes(FieldType type) {
 struct LoadedTable {
   bool usable = false;  // header fine: its ids can be used to resolve refs
   absl::flat_hash_map<std::string, int32_t> ids;  // id -> code
-  std::vector<int32_t> row_of_code;  // code -> first row with that id
+  std::vector<int32_t> row_of_code;               // code -> first row with that id
   // The id column's dictionary (in the loaded TypedTable): id of each code.
   const std::vector<std::string>* dictionary = nullptr;
   // What a copy of `dictionary` costs (each ref column holds one).
@@ -399,11 +390,9 @@ struct ColumnBuilder {
 
 class TableLoader {
  public:
-  TableLoader(const TableSpec& spec, const ColumnMapping& mapping,
-              const ImportOptions& options,
-              const std::map<std::string, LoadedTable>& loaded,
-              const TypedTable* patients, Problems* problems,
-              std::vector<std::string>* warnings, MemoryAccount* account)
+  TableLoader(const TableSpec& spec, const ColumnMapping& mapping, const ImportOptions& options,
+              const std::map<std::string, LoadedTable>& loaded, const TypedTable* patients,
+              Problems* problems, std::vector<std::string>* warnings, MemoryAccount* account)
       : spec_(spec),
         mapping_(mapping),
         options_(options),
@@ -414,9 +403,7 @@ class TableLoader {
         as_of_days_(options.as_of - absl::CivilDay(1970, 1, 1)),
         is_appointments_(spec.name == "appointments"),
         is_invoice_lines_(spec.name == "invoice_lines"),
-        patient_owner_(
-            patients == nullptr ? nullptr : patients->FindColumn("client_id")) {
-  }
+        patient_owner_(patients == nullptr ? nullptr : patients->FindColumn("client_id")) {}
 
   // Releases what only loading needed (the reader, indexes of columns
   // other than the id).
@@ -436,21 +423,18 @@ class TableLoader {
   bool ReserveRow(int64_t line);
   // Makes room for one more element in `table` / `v`, likewise.
   template <typename Table>
-  bool ReserveHash(Table& table, HashCharge& charge, int64_t slot_bytes,
-                   int64_t line);
+  bool ReserveHash(Table& table, HashCharge& charge, int64_t slot_bytes, int64_t line);
   template <typename T>
   bool ReserveVector(std::vector<T>& v, int64_t line);
   // `v`'s code in b's dictionary, added if new (*inserted); -1 when the
   // memory account is exhausted.
-  int32_t Intern(ColumnBuilder& b, absl::string_view v, int64_t line,
-                 bool* inserted);
+  int32_t Intern(ColumnBuilder& b, absl::string_view v, int64_t line, bool* inserted);
   // The rest of Load() once the rows are read: the table and what later
   // tables need of it.
   void Finish(int64_t line, TypedTable* table, LoadedTable* self);
-  void Problem(int64_t line, absl::string_view column, absl::string_view value,
-               std::string message, bool personal = false) {
-    problems_->Add(spec_.name, line, column, value, std::move(message),
-                   personal);
+  void Problem(int64_t line, absl::string_view column, absl::string_view value, std::string message,
+               bool personal = false) {
+    problems_->Add(spec_.name, line, column, value, std::move(message), personal);
   }
   bool ReadHeader(CsvReader& reader);
   // A record whose fields cannot be matched to columns is not stored (the
@@ -458,8 +442,7 @@ class TableLoader {
   // so that rows referring to it do not each add a problem; once the list of
   // problems is full, it does not (they would only be counted), so a
   // million malformed lines cost nothing.
-  void NoteBrokenRecord(const std::vector<absl::string_view>& fields,
-                        int64_t line);
+  void NoteBrokenRecord(const std::vector<absl::string_view>& fields, int64_t line);
   void ParseField(ColumnBuilder& b, absl::string_view raw, int64_t line);
   void CheckRow(const std::vector<absl::string_view>& fields, int64_t line);
   int Index(absl::string_view column) const {
@@ -468,8 +451,7 @@ class TableLoader {
     }
     return -1;
   }
-  absl::string_view Raw(const std::vector<absl::string_view>& fields,
-                        int index) const {
+  absl::string_view Raw(const std::vector<absl::string_view>& fields, int index) const {
     int source = builders_[index].source;
     return source < 0 ? absl::string_view() : fields[source];
   }
@@ -527,10 +509,9 @@ class TableLoader {
   HashCharge invoice_lines_charge_;
   HashCharge odd_invoice_lines_charge_;
   // Column indexes used by row checks; -1 where the table has no such column.
-  int status_ = -1, starts_at_ = -1, booked_at_ = -1, patient_id_ = -1,
-      client_id_ = -1, fte_ = -1, duration_ = -1, invoice_id_ = -1,
-      line_no_ = -1, quantity_ = -1, unit_price_ = -1, discount_ = -1,
-      amount_ = -1;
+  int status_ = -1, starts_at_ = -1, booked_at_ = -1, patient_id_ = -1, client_id_ = -1, fte_ = -1,
+      duration_ = -1, invoice_id_ = -1, line_no_ = -1, quantity_ = -1, unit_price_ = -1,
+      discount_ = -1, amount_ = -1;
 };
 
 bool TableLoader::ReadHeader(CsvReader& reader) {
@@ -550,8 +531,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
   std::map<std::string, std::string> renames;
   // The mapping's own spelling of each export name, until the header has it.
   std::map<std::string, std::string> unmatched;
-  if (auto it = mapping_.columns.find(spec_.name);
-      it != mapping_.columns.end()) {
+  if (auto it = mapping_.columns.find(spec_.name); it != mapping_.columns.end()) {
     for (const auto& [from, to] : it->second) {
       const std::string key = Lower(absl::StripAsciiWhitespace(from));
       renames[key] = to;
@@ -610,8 +590,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     for (char d : {';', '\t', '|'}) {
       if (header[0].find(d) != absl::string_view::npos) {
         Problem(reader.line(), "", header[0],
-                absl::StrCat("the file looks like it uses '",
-                             d == '\t' ? "\\t" : std::string(1, d),
+                absl::StrCat("the file looks like it uses '", d == '\t' ? "\\t" : std::string(1, d),
                              "' as the delimiter; expected ','"));
         return false;
       }
@@ -626,9 +605,8 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     if (extra_columns > extra.size()) {
       more = absl::StrCat(" and ", extra_columns - extra.size(), " more");
     }
-    warnings_->push_back(absl::StrCat(spec_.name,
-                                      ": ignoring columns not in the schema: ",
-                                      absl::StrJoin(extra, ", "), more));
+    warnings_->push_back(absl::StrCat(
+        spec_.name, ": ignoring columns not in the schema: ", absl::StrJoin(extra, ", "), more));
   }
   if (!ok) return false;
 
@@ -637,8 +615,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
     b.column.name = c.name;
     b.column.type = c.type;
     b.column.personal = c.personal;
-    if (auto t = mapping_.formats.find(spec_.name);
-        t != mapping_.formats.end()) {
+    if (auto t = mapping_.formats.find(spec_.name); t != mapping_.formats.end()) {
       if (auto f = t->second.find(c.name); f != t->second.end()) {
         b.format = &f->second;
       }
@@ -668,8 +645,7 @@ bool TableLoader::ReadHeader(CsvReader& reader) {
   return true;
 }
 
-void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw,
-                             int64_t line) {
+void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw, int64_t line) {
   const ColumnSpec& c = *b.spec;
   TypedColumn& col = b.column;
   b.bad = false;
@@ -785,9 +761,7 @@ void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw,
         }
         seconds = t - absl::CivilSecond(1970, 1, 1, 0, 0, 0);
       }
-      col.ints.push_back(c.type == FieldType::kDate
-                             ? FloorDiv(seconds, kSecondsPerDay)
-                             : seconds);
+      col.ints.push_back(c.type == FieldType::kDate ? FloorDiv(seconds, kSecondsPerDay) : seconds);
       col.valid.push_back(1);
       b.last_date_text.assign(v.data(), v.size());
       b.last_date_value = col.ints.back();
@@ -822,8 +796,7 @@ void TableLoader::ParseField(ColumnBuilder& b, absl::string_view raw,
   }
 }
 
-void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
-                           int64_t line) {
+void TableLoader::CheckRow(const std::vector<absl::string_view>& fields, int64_t line) {
   // Dates after the as-of day, one day of slack for time zones.
   const bool scheduled = is_appointments_ && Str(status_) == "scheduled";
   for (size_t i = 0; i < builders_.size(); ++i) {
@@ -840,8 +813,7 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
     }
     if (days > as_of_days_ + 1) {
       Problem(line, b.spec->name, Raw(fields, static_cast<int>(i)),
-              absl::StrCat("after the as-of date ",
-                           absl::FormatCivilTime(options_.as_of)),
+              absl::StrCat("after the as-of date ", absl::FormatCivilTime(options_.as_of)),
               b.spec->personal);
     }
   }
@@ -852,20 +824,18 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
     Problem(line, "fte", Raw(fields, fte_), "fte must be > 0 and <= 1.5");
   }
   if (duration_ >= 0 && Int(duration_, &n) && n <= 0) {
-    Problem(line, "duration_min", Raw(fields, duration_),
-            "duration_min must be > 0");
+    Problem(line, "duration_min", Raw(fields, duration_), "duration_min must be > 0");
   }
-  if (is_appointments_ && patient_owner_ != nullptr &&
-      !builders_[patient_id_].bad && !builders_[client_id_].bad &&
-      builders_[patient_id_].target != nullptr) {
+  if (is_appointments_ && patient_owner_ != nullptr && !builders_[patient_id_].bad &&
+      !builders_[client_id_].bad && builders_[patient_id_].target != nullptr) {
     absl::string_view patient = Str(patient_id_);
     absl::string_view client = Str(client_id_);
     const LoadedTable& target = *builders_[patient_id_].target;
     auto it = target.ids.find(patient);
     int32_t row = it == target.ids.end() ? -1 : target.row_of_code[it->second];
     const TypedColumn* owner = patient_owner_;
-    if (!patient.empty() && !client.empty() && row >= 0 && owner != nullptr &&
-        owner->valid[row] && owner->dictionary[owner->codes[row]] != client) {
+    if (!patient.empty() && !client.empty() && row >= 0 && owner != nullptr && owner->valid[row] &&
+        owner->dictionary[owner->codes[row]] != client) {
       Problem(line, "client_id", Raw(fields, client_id_),
               absl::StrCat("not the owner of patient ", DisplayValue(patient)));
     }
@@ -878,17 +848,14 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
   double quantity, price, amount;
   if (Num(quantity_, &quantity)) {
     if (quantity < 0) ++refunds_;
-    if (Num(unit_price_, &price) && Num(discount_, &discount) &&
-        Num(amount_, &amount)) {
+    if (Num(unit_price_, &price) && Num(discount_, &discount) && Num(amount_, &amount)) {
       double expected = quantity * price - discount;
       // "To the cent": the exact product may need rounding by up to half a
       // cent; the epsilon absorbs binary representation error.
-      if (std::fabs(expected - amount) >
-          0.005 + 1e-7 * (1 + std::fabs(amount))) {
-        Problem(
-            line, "amount", Raw(fields, amount_),
-            absl::StrCat("amount must be quantity * unit_price - discount (",
-                         absl::SixDigits(expected), ")"));
+      if (std::fabs(expected - amount) > 0.005 + 1e-7 * (1 + std::fabs(amount))) {
+        Problem(line, "amount", Raw(fields, amount_),
+                absl::StrCat("amount must be quantity * unit_price - discount (",
+                             absl::SixDigits(expected), ")"));
       }
     }
   }
@@ -897,27 +864,23 @@ void TableLoader::CheckRow(const std::vector<absl::string_view>& fields,
     int32_t invoice = builders_[invoice_id_].column.codes.back();
     const bool packed = n >= 0 && n <= int64_t{0xFFFFFFFF};
     const bool room =
-        packed ? ReserveHash(invoice_lines_, invoice_lines_charge_,
-                             sizeof(uint64_t), line)
+        packed ? ReserveHash(invoice_lines_, invoice_lines_charge_, sizeof(uint64_t), line)
                : ReserveHash(odd_invoice_lines_, odd_invoice_lines_charge_,
                              sizeof(std::pair<int32_t, int64_t>), line);
     if (!room) return;  // out of memory: the load stops after this row
-    const bool fresh = packed
-                           ? invoice_lines_
-                                 .insert(static_cast<uint64_t>(invoice) << 32 |
-                                         static_cast<uint64_t>(n))
-                                 .second
-                           : odd_invoice_lines_.insert({invoice, n}).second;
+    const bool fresh =
+        packed
+            ? invoice_lines_.insert(static_cast<uint64_t>(invoice) << 32 | static_cast<uint64_t>(n))
+                  .second
+            : odd_invoice_lines_.insert({invoice, n}).second;
     if (!fresh) {
       Problem(line, "line_no", Raw(fields, line_no_),
-              absl::StrCat("line_no appears twice in invoice ",
-                           DisplayValue(Str(invoice_id_))));
+              absl::StrCat("line_no appears twice in invoice ", DisplayValue(Str(invoice_id_))));
     }
   }
 }
 
-void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields,
-                                   int64_t line) {
+void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields, int64_t line) {
   if (problems_->full()) return;
   for (ColumnBuilder& b : builders_) {
     if (b.spec->type != FieldType::kId || b.source < 0 ||
@@ -934,11 +897,10 @@ void TableLoader::NoteBrokenRecord(const std::vector<absl::string_view>& fields,
 void TableLoader::OutOfMemory(int64_t line) {
   if (out_of_memory_reported_) return;
   out_of_memory_reported_ = true;
-  Problem(
-      line, "", "",
-      absl::StrCat("the import needs more than the ", account_->limit() >> 20,
-                   " MiB of memory the server allows one import; stopped "
-                   "reading here"));
+  Problem(line, "", "",
+          absl::StrCat("the import needs more than the ", account_->limit() >> 20,
+                       " MiB of memory the server allows one import; stopped "
+                       "reading here"));
 }
 
 bool TableLoader::ReserveRow(int64_t line) {
@@ -972,8 +934,7 @@ bool TableLoader::ReserveRow(int64_t line) {
 }
 
 template <typename Table>
-bool TableLoader::ReserveHash(Table& table, HashCharge& charge,
-                              int64_t slot_bytes, int64_t line) {
+bool TableLoader::ReserveHash(Table& table, HashCharge& charge, int64_t slot_bytes, int64_t line) {
   if (table.size() < charge.reserved) return true;
   // The size the table would grow to by itself: twice the slots.
   const size_t slots = std::max<size_t>(63, table.capacity() * 2 + 1);
@@ -984,8 +945,7 @@ bool TableLoader::ReserveHash(Table& table, HashCharge& charge,
     return false;
   }
   table.reserve(HashGrowthOf(slots));
-  const int64_t actual =
-      static_cast<int64_t>(table.capacity()) * (slot_bytes + 1);
+  const int64_t actual = static_cast<int64_t>(table.capacity()) * (slot_bytes + 1);
   account_->Adjust(actual - estimate - charge.bytes);
   charge.reserved = HashGrowthOf(table.capacity());
   charge.bytes = actual;
@@ -997,9 +957,8 @@ bool TableLoader::ReserveVector(std::vector<T>& v, int64_t line) {
   if (v.size() < v.capacity()) return true;
   const size_t capacity = std::max<size_t>(64, v.capacity() * 2);
   const int64_t element = static_cast<int64_t>(sizeof(T));
-  if (!account_->Charge(
-          static_cast<int64_t>(capacity - v.capacity()) * element,
-          /*transient=*/static_cast<int64_t>(v.capacity()) * element)) {
+  if (!account_->Charge(static_cast<int64_t>(capacity - v.capacity()) * element,
+                        /*transient=*/static_cast<int64_t>(v.capacity()) * element)) {
     OutOfMemory(line);
     return false;
   }
@@ -1007,8 +966,7 @@ bool TableLoader::ReserveVector(std::vector<T>& v, int64_t line) {
   return true;
 }
 
-int32_t TableLoader::Intern(ColumnBuilder& b, absl::string_view v, int64_t line,
-                            bool* inserted) {
+int32_t TableLoader::Intern(ColumnBuilder& b, absl::string_view v, int64_t line, bool* inserted) {
   *inserted = false;
   if (auto it = b.dict.find(v); it != b.dict.end()) return it->second;
   // A new string is held twice, as the index's key and in the dictionary.
@@ -1030,23 +988,21 @@ int32_t TableLoader::Intern(ColumnBuilder& b, absl::string_view v, int64_t line,
   return code;
 }
 
-void TableLoader::Load(const std::string& path, TypedTable* table,
-                       LoadedTable* self) {
+void TableLoader::Load(const std::string& path, TypedTable* table, LoadedTable* self) {
   table->name = spec_.name;
   CsvReader::Options reader_options;
   // A record with more fields than the table can have is refused at once.
   reader_options.max_fields =
       spec_.columns.size() + static_cast<size_t>(options_.max_extra_columns);
   // The reader's worst case (csv.h), charged whatever the file holds.
-  const int64_t reader_bytes = static_cast<int64_t>(
-      reader_options.buffer_size + 2 * reader_options.max_record_bytes);
+  const int64_t reader_bytes =
+      static_cast<int64_t>(reader_options.buffer_size + 2 * reader_options.max_record_bytes);
   if (!account_->Charge(reader_bytes)) {
     OutOfMemory(0);
     return;
   }
   temporary_bytes_ += reader_bytes;
-  absl::StatusOr<std::unique_ptr<CsvReader>> reader =
-      CsvReader::Open(path, reader_options);
+  absl::StatusOr<std::unique_ptr<CsvReader>> reader = CsvReader::Open(path, reader_options);
   if (!reader.ok()) {
     Problem(0, "", "",
             reader.status().code() == absl::StatusCode::kNotFound
@@ -1071,16 +1027,15 @@ void TableLoader::Load(const std::string& path, TypedTable* table,
     const std::vector<absl::string_view>& fields = (*reader)->fields();
     line = (*reader)->line();
     if (fields.size() != header_fields_) {
-      Problem(line, "", "",
-              absl::StrCat("record has ", fields.size(),
-                           " fields, the header has ", header_fields_));
+      Problem(
+          line, "", "",
+          absl::StrCat("record has ", fields.size(), " fields, the header has ", header_fields_));
       NoteBrokenRecord(fields, line);
       continue;
     }
     if (!ReserveRow(line)) break;
     for (ColumnBuilder& b : builders_) {
-      ParseField(b, b.source < 0 ? absl::string_view() : fields[b.source],
-                 line);
+      ParseField(b, b.source < 0 ? absl::string_view() : fields[b.source], line);
     }
     CheckRow(fields, line);
     ++rows_;
@@ -1094,8 +1049,7 @@ void TableLoader::Finish(int64_t line, TypedTable* table, LoadedTable* self) {
     warnings_->push_back(absl::StrCat(spec_.name, " has no rows"));
   }
   if (refunds_ > 0) {
-    warnings_->push_back(
-        absl::StrCat(refunds_, " refund lines with negative quantity"));
+    warnings_->push_back(absl::StrCat(refunds_, " refund lines with negative quantity"));
   }
   for (ColumnBuilder& b : builders_) {
     if (b.target != nullptr) {
@@ -1109,11 +1063,9 @@ void TableLoader::Finish(int64_t line, TypedTable* table, LoadedTable* self) {
     if (b.spec->type == FieldType::kId) {
       // The index stays charged: later tables resolve refs through it.
       self->ids = std::move(b.dict);
-      self->dictionary_bytes = static_cast<int64_t>(b.column.dictionary.size() *
-                                                    sizeof(std::string)) +
-                               b.string_bytes;
-      if (!account_->Charge(static_cast<int64_t>(b.column.dictionary.size() *
-                                                 sizeof(int32_t)))) {
+      self->dictionary_bytes =
+          static_cast<int64_t>(b.column.dictionary.size() * sizeof(std::string)) + b.string_bytes;
+      if (!account_->Charge(static_cast<int64_t>(b.column.dictionary.size() * sizeof(int32_t)))) {
         OutOfMemory(line);
       } else {
         self->row_of_code.assign(b.column.dictionary.size(), -1);
@@ -1130,8 +1082,7 @@ void TableLoader::Finish(int64_t line, TypedTable* table, LoadedTable* self) {
     }
     table->columns.push_back(std::move(b.column));
   }
-  temporary_bytes_ +=
-      invoice_lines_charge_.bytes + odd_invoice_lines_charge_.bytes;
+  temporary_bytes_ += invoice_lines_charge_.bytes + odd_invoice_lines_charge_.bytes;
   for (const TypedColumn& c : table->columns) {
     if (c.type == FieldType::kId) self->dictionary = &c.dictionary;
   }
@@ -1141,8 +1092,7 @@ void TableLoader::Finish(int64_t line, TypedTable* table, LoadedTable* self) {
 // Mapping JSON.
 
 absl::Status MappingError(const std::string& path, absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("column mapping: ", path, ": ", what));
+  return absl::InvalidArgumentError(absl::StrCat("column mapping: ", path, ": ", what));
 }
 
 }  // namespace
@@ -1151,9 +1101,9 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "column mapping: $: malformed JSON at offset ", doc.GetErrorOffset(),
-        ": ", rapidjson::GetParseError_En(doc.GetParseError())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("column mapping: $: malformed JSON at offset ", doc.GetErrorOffset(), ": ",
+                     rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject()) return MappingError("$", "expected an object");
   ColumnMapping mapping;
@@ -1170,8 +1120,7 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
       if (spec == nullptr) return MappingError(tpath, "unknown table");
       if (!t.value.IsObject()) return MappingError(tpath, "expected an object");
       for (auto& section : t.value.GetObject()) {
-        std::string name(section.name.GetString(),
-                         section.name.GetStringLength());
+        std::string name(section.name.GetString(), section.name.GetStringLength());
         std::string spath = tpath + "." + name;
         if (name != "columns" && name != "formats") {
           return MappingError(spath, "unknown key (columns, formats)");
@@ -1181,34 +1130,29 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
         }
         std::map<std::string, std::string> canonical_seen;
         for (auto& entry : section.value.GetObject()) {
-          std::string from(entry.name.GetString(),
-                           entry.name.GetStringLength());
+          std::string from(entry.name.GetString(), entry.name.GetStringLength());
           std::string epath = spath + "." + from;
           if (!entry.value.IsString()) {
             return MappingError(epath, "expected a string");
           }
-          std::string value(entry.value.GetString(),
-                            entry.value.GetStringLength());
+          std::string value(entry.value.GetString(), entry.value.GetStringLength());
           if (name == "columns") {
             const ColumnSpec* column = spec->FindColumn(value);
             if (column == nullptr) {
-              return MappingError(epath, absl::StrCat("unknown column ", value,
-                                                      " of table ", table));
+              return MappingError(epath,
+                                  absl::StrCat("unknown column ", value, " of table ", table));
             }
             if (!canonical_seen.emplace(value, from).second) {
               return MappingError(
-                  epath, absl::StrCat(value, " is already mapped from ",
-                                      canonical_seen[value]));
+                  epath, absl::StrCat(value, " is already mapped from ", canonical_seen[value]));
             }
             mapping.columns[table][from] = value;
           } else {
             const ColumnSpec* column = spec->FindColumn(from);
             if (column == nullptr) {
-              return MappingError(epath,
-                                  absl::StrCat("unknown column of ", table));
+              return MappingError(epath, absl::StrCat("unknown column of ", table));
             }
-            if (column->type != FieldType::kDate &&
-                column->type != FieldType::kDateTime) {
+            if (column->type != FieldType::kDate && column->type != FieldType::kDateTime) {
               return MappingError(epath, "not a date or datetime column");
             }
             if (value.empty()) return MappingError(epath, "empty format");
@@ -1221,9 +1165,8 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
   return mapping;
 }
 
-ImportOutcome ValidateImportDetailed(
-    const std::map<std::string, std::string>& files,
-    const ColumnMapping& mapping, const ImportOptions& options) {
+ImportOutcome ValidateImportDetailed(const std::map<std::string, std::string>& files,
+                                     const ColumnMapping& mapping, const ImportOptions& options) {
   ImportOutcome outcome;
   Problems problems(&outcome, options.max_problems);
   MemoryAccount account(options.max_memory_bytes);
@@ -1240,8 +1183,7 @@ ImportOutcome ValidateImportDetailed(
     table.name = spec.name;
     auto file = files.find(spec.name);
     if (file == files.end()) {
-      problems.Add(spec.name, 0, "", "",
-                   absl::StrCat("no file given for table ", spec.name));
+      problems.Add(spec.name, 0, "", "", absl::StrCat("no file given for table ", spec.name));
       continue;
     }
     const TypedTable* patients = nullptr;
@@ -1267,24 +1209,22 @@ ImportOutcome ValidateImportDetailed(
 }
 
 std::string FormatImportProblems(const ImportOutcome& outcome) {
-  std::string out =
-      absl::StrCat("import refused: ", outcome.total_problems,
-                   outcome.total_problems == 1 ? " problem" : " problems");
+  std::string out = absl::StrCat("import refused: ", outcome.total_problems,
+                                 outcome.total_problems == 1 ? " problem" : " problems");
   for (const ImportProblem& p : outcome.problems) {
     absl::StrAppend(&out, "\n", p.table, " line ", p.line);
     if (!p.column.empty()) absl::StrAppend(&out, ", column ", p.column);
     if (!p.value.empty()) absl::StrAppend(&out, ", value \"", p.value, "\"");
     absl::StrAppend(&out, ": ", p.message);
   }
-  int64_t more =
-      outcome.total_problems - static_cast<int64_t>(outcome.problems.size());
+  int64_t more = outcome.total_problems - static_cast<int64_t>(outcome.problems.size());
   if (more > 0) absl::StrAppend(&out, "\n... and ", more, " more problems");
   return out;
 }
 
-absl::StatusOr<ImportResult> ValidateImport(
-    const std::map<std::string, std::string>& files,
-    const ColumnMapping& mapping, const ImportOptions& options) {
+absl::StatusOr<ImportResult> ValidateImport(const std::map<std::string, std::string>& files,
+                                            const ColumnMapping& mapping,
+                                            const ImportOptions& options) {
   ImportOutcome outcome = ValidateImportDetailed(files, mapping, options);
   if (outcome.total_problems == 0 && !outcome.memory_limit_reached) {
     return std::move(outcome.result);

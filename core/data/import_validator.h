@@ -130,9 +130,8 @@ struct ImportOutcome {
 // about rows x (columns' row bytes) + its strings, as accounted in
 // ImportOutcome::peak_memory_bytes; one that would need more is refused
 // (ValidateImport: kResourceExhausted) at the line where it ran out.
-ImportOutcome ValidateImportDetailed(
-    const std::map<std::string, std::string>& files,
-    const ColumnMapping& mapping, const ImportOptions& options);
+ImportOutcome ValidateImportDetailed(const std::map<std::string, std::string>& files,
+                                     const ColumnMapping& mapping, const ImportOptions& options);
 
 // As ValidateImportDetailed(), but any problem makes it return
 // kInvalidArgument whose message lists at most max_problems problems, one a
@@ -140,9 +139,9 @@ ImportOutcome ValidateImportDetailed(
 // "... and N more problems" when some were left out; kResourceExhausted,
 // with the same list, when the import needs more memory than
 // ImportOptions::max_memory_bytes.
-absl::StatusOr<ImportResult> ValidateImport(
-    const std::map<std::string, std::string>& files,
-    const ColumnMapping& mapping, const ImportOptions& options);
+absl::StatusOr<ImportResult> ValidateImport(const std::map<std::string, std::string>& files,
+                                            const ColumnMapping& mapping,
+                                            const ImportOptions& options);
 
 // The message ValidateImport() builds from an outcome with problems.
 std::string FormatImportProblems(const ImportOutcome& outcome);

@@ -37,8 +37,8 @@ using ::vet::testing::StatusIs;
 
 // Readable failure messages.
 void PrintTo(const ImportProblem& p, std::ostream* os) {
-  *os << p.table << " line " << p.line << " column " << p.column << " value \""
-      << p.value << "\": " << p.message;
+  *os << p.table << " line " << p.line << " column " << p.column << " value \"" << p.value
+      << "\": " << p.message;
 }
 
 namespace {
@@ -103,17 +103,14 @@ ImportOutcome Validate(const Fixture& f, const ColumnMapping& mapping = {},
 }
 
 MATCHER_P5(Problem, table, line, column, value, message_substr, "") {
-  *result_listener << arg.table << " line " << arg.line << " column "
-                   << arg.column << " value \"" << arg.value
-                   << "\": " << arg.message;
-  return arg.table == table && arg.line == line && arg.column == column &&
-         arg.value == value &&
+  *result_listener << arg.table << " line " << arg.line << " column " << arg.column << " value \""
+                   << arg.value << "\": " << arg.message;
+  return arg.table == table && arg.line == line && arg.column == column && arg.value == value &&
          arg.message.find(message_substr) != std::string::npos;
 }
 
 // One problem, in `table`, after replacing `from` with `to` in its CSV.
-ImportOutcome RunWith(const std::string& table, const std::string& from,
-                      const std::string& to) {
+ImportOutcome RunWith(const std::string& table, const std::string& from, const std::string& to) {
   Fixture f;
   std::string& csv = f.csv[table];
   EXPECT_NE(csv.find(from), std::string::npos) << from;
@@ -128,16 +125,14 @@ TEST(ImportValidatorTest, ValidFixtureLoadsTypedColumns) {
   ASSERT_EQ(out.result.tables.size(), 5u);
   EXPECT_EQ(out.result.tables[0].name, "clients");
   EXPECT_EQ(out.result.rows.at("invoice_lines"), 3);
-  EXPECT_THAT(out.result.warnings,
-              ElementsAre("1 refund lines with negative quantity"));
+  EXPECT_THAT(out.result.warnings, ElementsAre("1 refund lines with negative quantity"));
 
   const TypedTable& patients = out.result.tables[1];
   const TypedColumn* sex = patients.FindColumn("sex");
   ASSERT_NE(sex, nullptr);
   EXPECT_EQ(sex->dictionary[sex->codes[0]], "mn");  // lower-cased
   const TypedColumn* birth = patients.FindColumn("birth_date");
-  EXPECT_EQ(birth->ints[0],
-            absl::CivilDay(2020, 5, 6) - absl::CivilDay(1970, 1, 1));
+  EXPECT_EQ(birth->ints[0], absl::CivilDay(2020, 5, 6) - absl::CivilDay(1970, 1, 1));
   EXPECT_EQ(birth->valid[1], 0);
 
   const TypedColumn* fte = out.result.tables[2].FindColumn("fte");
@@ -145,8 +140,8 @@ TEST(ImportValidatorTest, ValidFixtureLoadsTypedColumns) {
   EXPECT_EQ(fte->numbers[1], 0.5);
 
   const TypedColumn* booked = out.result.tables[3].FindColumn("booked_at");
-  EXPECT_EQ(booked->ints[0], absl::CivilSecond(2026, 3, 1, 10, 0, 0) -
-                                 absl::CivilSecond(1970, 1, 1, 0, 0, 0));
+  EXPECT_EQ(booked->ints[0],
+            absl::CivilSecond(2026, 3, 1, 10, 0, 0) - absl::CivilSecond(1970, 1, 1, 0, 0, 0));
 
   const TypedTable& lines = out.result.tables[4];
   const TypedColumn* desc = lines.FindColumn("description");
@@ -174,9 +169,8 @@ TEST(ImportValidatorTest, ToleratesBomCrlfAndQuotedNewlines) {
       "C2,Bob,Ray,2025-03-04,inactive,\r\n";
   ImportOutcome out = Validate(f);
   ASSERT_THAT(out.problems, IsEmpty());
-  EXPECT_THAT(out.result.warnings,
-              ::testing::Contains(HasSubstr("ignoring columns not in the "
-                                            "schema: Loyalty")));
+  EXPECT_THAT(out.result.warnings, ::testing::Contains(HasSubstr("ignoring columns not in the "
+                                                                 "schema: Loyalty")));
   const TypedColumn* last = out.result.tables[0].FindColumn("last_name");
   EXPECT_EQ(last->dictionary[last->codes[0]], "Lee\nSmith");
   const TypedColumn* email = out.result.tables[0].FindColumn("email");
@@ -190,37 +184,31 @@ TEST(ImportValidatorTest, LinesCountPhysicalLinesAcrossQuotedNewlines) {
       "C1,Ann,\"Lee\r\nSmith\",2024-01-02,active\r\n"
       "C2,Bob,Ray,2025-03-04,gone\r\n";
   EXPECT_THAT(Validate(f).problems,
-              ElementsAre(Problem("clients", 4, "status", "gone",
-                                  "not one of: active, inactive")));
+              ElementsAre(Problem("clients", 4, "status", "gone", "not one of: active, inactive")));
 }
 
 TEST(ImportValidatorTest, InvalidUtf8NamesLineAndWithholdsPersonalValue) {
   ImportOutcome out = RunWith("patients", "Collie", "Coll\xE9");
-  EXPECT_THAT(out.problems, ElementsAre(Problem("patients", 2, "breed",
-                                                "Coll\\xe9", "UTF-8")));
+  EXPECT_THAT(out.problems, ElementsAre(Problem("patients", 2, "breed", "Coll\\xe9", "UTF-8")));
   out = RunWith("clients", "Bob", "B\xF6");
-  EXPECT_THAT(out.problems,
-              ElementsAre(Problem("clients", 3, "first_name",
-                                  "(personal data withheld)", "UTF-8")));
+  EXPECT_THAT(out.problems, ElementsAre(Problem("clients", 3, "first_name",
+                                                "(personal data withheld)", "UTF-8")));
 }
 
 TEST(ImportValidatorTest, EmptyFileIsAProblem) {
   Fixture f;
   f.csv["staff"] = "";
   EXPECT_THAT(Validate(f).problems,
-              ::testing::Contains(
-                  Problem("staff", 0, "", "", "file is empty (no header)")));
+              ::testing::Contains(Problem("staff", 0, "", "", "file is empty (no header)")));
 }
 
 TEST(ImportValidatorTest, HeaderOnlyTableIsAllowedWithWarning) {
   Fixture f;
-  f.csv["invoice_lines"] =
-      f.csv["invoice_lines"].substr(0, f.csv["invoice_lines"].find('\n') + 1);
+  f.csv["invoice_lines"] = f.csv["invoice_lines"].substr(0, f.csv["invoice_lines"].find('\n') + 1);
   ImportOutcome out = Validate(f);
   EXPECT_THAT(out.problems, IsEmpty());
   EXPECT_EQ(out.result.rows.at("invoice_lines"), 0);
-  EXPECT_THAT(out.result.warnings,
-              ::testing::Contains("invoice_lines has no rows"));
+  EXPECT_THAT(out.result.warnings, ::testing::Contains("invoice_lines has no rows"));
 }
 
 TEST(ImportValidatorTest, WrongDelimiterIsNamed) {
@@ -230,25 +218,22 @@ TEST(ImportValidatorTest, WrongDelimiterIsNamed) {
   ASSERT_EQ(out.problems.size(), 1u) << FormatImportProblems(out);
   EXPECT_EQ(out.problems[0].table, "staff");
   EXPECT_EQ(out.problems[0].line, 1);
-  EXPECT_THAT(out.problems[0].message,
-              HasSubstr("looks like it uses ';' as the delimiter"));
+  EXPECT_THAT(out.problems[0].message, HasSubstr("looks like it uses ';' as the delimiter"));
   f = Fixture();
   f.csv["staff"] = absl::StrReplaceAll(f.csv["staff"], {{",", "\t"}});
-  EXPECT_THAT(Validate(f).problems[0].message,
-              HasSubstr("'\\t' as the delimiter"));
+  EXPECT_THAT(Validate(f).problems[0].message, HasSubstr("'\\t' as the delimiter"));
 }
 
 TEST(ImportValidatorTest, MissingRequiredColumnAndDuplicateColumn) {
-  ImportOutcome out =
-      RunWith("staff", "staff_id,full_name,role", "staff_id,name,role");
+  ImportOutcome out = RunWith("staff", "staff_id,full_name,role", "staff_id,name,role");
   // The rows then have an extra "name" column, ignored.
-  EXPECT_THAT(out.problems, ElementsAre(Problem("staff", 1, "full_name", "",
-                                                "required column is missing")));
+  EXPECT_THAT(out.problems,
+              ElementsAre(Problem("staff", 1, "full_name", "", "required column is missing")));
   out = RunWith("staff", "hired_on,fte", "hired_on,FTE ");
   EXPECT_THAT(out.problems, IsEmpty());  // case and spaces do not matter
   out = RunWith("staff", "hired_on,fte", "Role,fte");
-  EXPECT_THAT(out.problems, ElementsAre(Problem("staff", 1, "role", "Role",
-                                                "column appears twice")));
+  EXPECT_THAT(out.problems,
+              ElementsAre(Problem("staff", 1, "role", "Role", "column appears twice")));
 }
 
 TEST(ImportValidatorTest, OptionalColumnsMayBeAbsent) {
@@ -261,8 +246,7 @@ TEST(ImportValidatorTest, OptionalColumnsMayBeAbsent) {
   const TypedColumn* hired = out.result.tables[2].FindColumn("hired_on");
   ASSERT_NE(hired, nullptr);
   EXPECT_EQ(hired->valid, (std::vector<uint8_t>{0, 0}));
-  EXPECT_EQ(out.result.tables[2].FindColumn("fte")->numbers,
-            (std::vector<double>{1.0, 1.0}));
+  EXPECT_EQ(out.result.tables[2].FindColumn("fte")->numbers, (std::vector<double>{1.0, 1.0}));
 }
 
 // What exports of practice systems often lack (docs/PRESETS.md): a
@@ -280,142 +264,116 @@ TEST(ImportValidatorTest, CreatedOnSexRoleMayBeAbsentOrEmptyAndTablesEmpty) {
   f.csv["appointments"] =
       "appointment_id,patient_id,client_id,staff_id,starts_at,duration_min,"
       "type,status\n";
-  f.csv["invoice_lines"] = absl::StrReplaceAll(f.csv["invoice_lines"],
-                                               {{",A1,", ",,"}});
+  f.csv["invoice_lines"] = absl::StrReplaceAll(f.csv["invoice_lines"], {{",A1,", ",,"}});
   ImportOutcome out = Validate(f);
   ASSERT_THAT(out.problems, IsEmpty()) << FormatImportProblems(out);
   EXPECT_EQ(out.result.rows.at("appointments"), 0);
-  EXPECT_EQ(out.result.tables[0].FindColumn("created_on")->valid,
-            (std::vector<uint8_t>{0, 0}));
-  EXPECT_EQ(out.result.tables[1].FindColumn("sex")->valid,
-            (std::vector<uint8_t>{0, 1}));
-  EXPECT_EQ(out.result.tables[2].FindColumn("role")->valid,
-            (std::vector<uint8_t>{0, 0}));
-  EXPECT_THAT(out.result.warnings,
-              ::testing::Contains("appointments has no rows"));
+  EXPECT_EQ(out.result.tables[0].FindColumn("created_on")->valid, (std::vector<uint8_t>{0, 0}));
+  EXPECT_EQ(out.result.tables[1].FindColumn("sex")->valid, (std::vector<uint8_t>{0, 1}));
+  EXPECT_EQ(out.result.tables[2].FindColumn("role")->valid, (std::vector<uint8_t>{0, 0}));
+  EXPECT_THAT(out.result.warnings, ::testing::Contains("appointments has no rows"));
   // The store the sandbox loads takes the empty table and the nulls, and
   // describes the table's row count (what a planner reads to decline).
   TempDir store;
   ASSERT_THAT(WriteColumnarDataset(out.result.tables, store.File("v")), IsOk());
-  absl::StatusOr<DatasetDescription> described =
-      DescribeColumnarDataset(store.File("v"));
+  absl::StatusOr<DatasetDescription> described = DescribeColumnarDataset(store.File("v"));
   ASSERT_THAT(described.status(), IsOk());
   EXPECT_EQ(described->FindTable("appointments")->row_count, 0);
   EXPECT_EQ(described->FindTable("staff")->row_count, 2);
   // A value that is there must still be one of the allowed ones.
   Fixture bad = f;
-  bad.csv["patients"] = absl::StrReplaceAll(bad.csv["patients"],
-                                            {{"feline,F,", "feline,x,"}});
+  bad.csv["patients"] = absl::StrReplaceAll(bad.csv["patients"], {{"feline,F,", "feline,x,"}});
   EXPECT_THAT(Validate(bad).problems,
               ElementsAre(Problem("patients", 3, "sex", "x", "not one of")));
 }
 
 TEST(ImportValidatorTest, IdsMustBePresentAndUnique) {
   EXPECT_THAT(RunWith("clients", "C2,Bob", "C1,Bob").problems,
-              ::testing::Contains(
-                  Problem("clients", 3, "client_id", "C1", "duplicate id")));
-  EXPECT_THAT(RunWith("clients", "C2,Bob", ",Bob").problems,
-              ::testing::Contains(Problem("clients", 3, "client_id", "",
-                                          "required value is empty")));
+              ::testing::Contains(Problem("clients", 3, "client_id", "C1", "duplicate id")));
+  EXPECT_THAT(
+      RunWith("clients", "C2,Bob", ",Bob").problems,
+      ::testing::Contains(Problem("clients", 3, "client_id", "", "required value is empty")));
 }
 
 TEST(ImportValidatorTest, RefsMustResolve) {
   EXPECT_THAT(RunWith("appointments", "A1,P1,C1,S1", "A1,P1,C1,S9").problems,
-              ElementsAre(Problem("appointments", 2, "staff_id", "S9",
-                                  "no such staff id")));
+              ElementsAre(Problem("appointments", 2, "staff_id", "S9", "no such staff id")));
   // Optional refs may be empty, required ones may not.
-  EXPECT_THAT(
-      RunWith("invoice_lines", "I1,1,2026-03-04,C1,", "I1,1,2026-03-04,,")
-          .problems,
-      ElementsAre(Problem("invoice_lines", 2, "client_id", "",
-                          "required value is empty")));
+  EXPECT_THAT(RunWith("invoice_lines", "I1,1,2026-03-04,C1,", "I1,1,2026-03-04,,").problems,
+              ElementsAre(Problem("invoice_lines", 2, "client_id", "", "required value is empty")));
 }
 
 TEST(ImportValidatorTest, AppointmentClientMustOwnThePatient) {
-  EXPECT_THAT(RunWith("appointments", "A1,P1,C1", "A1,P1,C2").problems,
-              ElementsAre(Problem("appointments", 2, "client_id", "C2",
-                                  "not the owner of patient P1")));
+  EXPECT_THAT(
+      RunWith("appointments", "A1,P1,C1", "A1,P1,C2").problems,
+      ElementsAre(Problem("appointments", 2, "client_id", "C2", "not the owner of patient P1")));
 }
 
 TEST(ImportValidatorTest, DatesAndDateTimesMustBeIso) {
-  EXPECT_THAT(RunWith("clients", "2024-01-02", "02/01/2024").problems,
-              ElementsAre(Problem("clients", 2, "created_on", "02/01/2024",
-                                  "not a date (YYYY-MM-DD)")));
+  EXPECT_THAT(
+      RunWith("clients", "2024-01-02", "02/01/2024").problems,
+      ElementsAre(Problem("clients", 2, "created_on", "02/01/2024", "not a date (YYYY-MM-DD)")));
   EXPECT_THAT(RunWith("clients", "2024-01-02", "2024-02-30").problems,
-              ElementsAre(Problem("clients", 2, "created_on", "2024-02-30",
-                                  "not a date")));
+              ElementsAre(Problem("clients", 2, "created_on", "2024-02-30", "not a date")));
   EXPECT_THAT(
       RunWith("appointments", "2026-03-04T09:30", "2026-03-04T9:30").problems,
-      ElementsAre(Problem("appointments", 2, "starts_at", "2026-03-04T9:30",
-                          "not a datetime")));
+      ElementsAre(Problem("appointments", 2, "starts_at", "2026-03-04T9:30", "not a datetime")));
 }
 
 TEST(ImportValidatorTest, FutureDatesAreProblemsExceptScheduledVisits) {
   // One day of slack.
-  EXPECT_THAT(RunWith("clients", "2024-01-02", "2026-11-27").problems,
-              IsEmpty());
+  EXPECT_THAT(RunWith("clients", "2024-01-02", "2026-11-27").problems, IsEmpty());
   EXPECT_THAT(RunWith("clients", "2024-01-02", "2026-11-28").problems,
               ElementsAre(Problem("clients", 2, "created_on", "2026-11-28",
                                   "after the as-of date 2026-11-26")));
   // A2 is scheduled in December: fine; completed in the future is not.
   EXPECT_THAT(
       RunWith("appointments", "sick,scheduled", "sick,completed").problems,
-      ElementsAre(Problem("appointments", 3, "starts_at", "2026-12-20T10:00",
-                          "after the as-of date"),
-                  Problem("appointments", 3, "booked_at", "2026-12-01T08:00",
-                          "after the as-of date")));
+      ElementsAre(
+          Problem("appointments", 3, "starts_at", "2026-12-20T10:00", "after the as-of date"),
+          Problem("appointments", 3, "booked_at", "2026-12-01T08:00", "after the as-of date")));
 }
 
 TEST(ImportValidatorTest, NumbersAndEnums) {
-  EXPECT_THAT(RunWith("appointments", ",30,", ",thirty,").problems,
-              ElementsAre(Problem("appointments", 2, "duration_min", "thirty",
-                                  "not a whole number")));
+  EXPECT_THAT(
+      RunWith("appointments", ",30,", ",thirty,").problems,
+      ElementsAre(Problem("appointments", 2, "duration_min", "thirty", "not a whole number")));
   EXPECT_THAT(RunWith("appointments", ",30,", ",0,").problems,
-              ElementsAre(Problem("appointments", 2, "duration_min", "0",
-                                  "must be > 0")));
-  EXPECT_THAT(RunWith("invoice_lines", ",2,20.5,1,", ",2,\"20,5\",1,").problems,
-              ::testing::Contains(Problem("invoice_lines", 3, "unit_price",
-                                          "20,5", "decimal separator")));
+              ElementsAre(Problem("appointments", 2, "duration_min", "0", "must be > 0")));
+  EXPECT_THAT(
+      RunWith("invoice_lines", ",2,20.5,1,", ",2,\"20,5\",1,").problems,
+      ::testing::Contains(Problem("invoice_lines", 3, "unit_price", "20,5", "decimal separator")));
   EXPECT_THAT(RunWith("staff", ",0.5", ",1.6").problems,
               ElementsAre(Problem("staff", 3, "fte", "1.6", "fte must be")));
   EXPECT_THAT(RunWith("staff", ",0.5", ",0").problems,
               ElementsAre(Problem("staff", 3, "fte", "0", "fte must be")));
-  EXPECT_THAT(RunWith("clients", "inactive", "Inactive").problems,
-              ElementsAre(Problem("clients", 3, "status", "Inactive",
-                                  "not one of: active, inactive")));
   EXPECT_THAT(
-      RunWith("patients", "canine", "dog").problems,
-      ElementsAre(Problem("patients", 2, "species", "dog", "not one of")));
+      RunWith("clients", "inactive", "Inactive").problems,
+      ElementsAre(Problem("clients", 3, "status", "Inactive", "not one of: active, inactive")));
+  EXPECT_THAT(RunWith("patients", "canine", "dog").problems,
+              ElementsAre(Problem("patients", 2, "species", "dog", "not one of")));
 }
 
 TEST(ImportValidatorTest, InvoiceLineArithmetic) {
-  EXPECT_THAT(RunWith("invoice_lines", ",1,50.00,0,50.00,", ",1,50.00,0,50.02,")
-                  .problems,
+  EXPECT_THAT(RunWith("invoice_lines", ",1,50.00,0,50.00,", ",1,50.00,0,50.02,").problems,
               ElementsAre(Problem("invoice_lines", 2, "amount", "50.02",
                                   "quantity * unit_price - discount (50)")));
   // Rounding to the cent is fine.
-  EXPECT_THAT(
-      RunWith("invoice_lines", ",1,50.00,0,50.00,", ",0.333,10.00,0,3.33,")
-          .problems,
-      IsEmpty());
-  EXPECT_THAT(
-      RunWith("invoice_lines", ",1,50.00,0,50.00,", ",1,50.00,-1,51.00,")
-          .problems,
-      ElementsAre(Problem("invoice_lines", 2, "discount", "-1",
-                          "discount must be >= 0")));
+  EXPECT_THAT(RunWith("invoice_lines", ",1,50.00,0,50.00,", ",0.333,10.00,0,3.33,").problems,
+              IsEmpty());
+  EXPECT_THAT(RunWith("invoice_lines", ",1,50.00,0,50.00,", ",1,50.00,-1,51.00,").problems,
+              ElementsAre(Problem("invoice_lines", 2, "discount", "-1", "discount must be >= 0")));
   EXPECT_THAT(RunWith("invoice_lines", "I1,2,", "I1,1,").problems,
               ElementsAre(Problem("invoice_lines", 3, "line_no", "1",
                                   "line_no appears twice in invoice I1")));
   // The same line number in another invoice is fine, even a huge one.
   EXPECT_THAT(RunWith("invoice_lines", "I2,1,", "I2,2,").problems, IsEmpty());
-  EXPECT_THAT(RunWith("invoice_lines", "I1,2,", "I1,-9999999999,").problems,
-              IsEmpty());
+  EXPECT_THAT(RunWith("invoice_lines", "I1,2,", "I1,-9999999999,").problems, IsEmpty());
 }
 
 TEST(ImportValidatorTest, WrongFieldCountAndMalformedCsv) {
   EXPECT_THAT(RunWith("clients", "C2,Bob,Ray,,,,", "C2,Bob,Ray,,,").problems,
-              ElementsAre(Problem("clients", 3, "", "",
-                                  "record has 7 fields, the header has 8")));
+              ElementsAre(Problem("clients", 3, "", "", "record has 7 fields, the header has 8")));
   // The rest of the file is lost, so patient P2's owner is unknown too.
   ImportOutcome out = RunWith("clients", "C2,Bob", "C2,\"Bob");
   ASSERT_GE(out.problems.size(), 1u);
@@ -423,20 +381,17 @@ TEST(ImportValidatorTest, WrongFieldCountAndMalformedCsv) {
   EXPECT_EQ(out.problems[0].line, 3);
 }
 
-TEST(ImportValidatorTest,
-     RecordOfAMillionCommasIsRefusedAtOnceNamingFileLineAndCount) {
+TEST(ImportValidatorTest, RecordOfAMillionCommasIsRefusedAtOnceNamingFileLineAndCount) {
   Fixture f;
   // Line 4: a million empty fields; line 5 would be fine but is not read.
-  f.csv["clients"] +=
-      std::string(1000000, ',') + "\nC3,Cy,Fox,,,,2025-01-01,active\n";
+  f.csv["clients"] += std::string(1000000, ',') + "\nC3,Cy,Fox,,,,2025-01-01,active\n";
   TempDir dir;
   const std::map<std::string, std::string> files = f.Write(dir);
   ImportOutcome out = ValidateImportDetailed(files, {}, Options());
   ASSERT_FALSE(out.problems.empty());
   // clients has 8 columns and may have 64 more.
   EXPECT_THAT(out.problems[0],
-              Problem("clients", 4, "", "",
-                      "clients.csv:4: record has more than 72 fields"));
+              Problem("clients", 4, "", "", "clients.csv:4: record has more than 72 fields"));
   EXPECT_THAT(out.problems[0].message, HasSubstr("refused at field 73"));
   EXPECT_EQ(out.result.rows.at("clients"), 2);
   EXPECT_THAT(ValidateImport(files, {}, Options()),
@@ -450,20 +405,15 @@ TEST(ImportValidatorTest, HeaderWithTooManyFieldsIsRefusedAtLineOne) {
   f.csv["staff"] = "staff_id" + std::string(100000, ',') + "\nS1\n";
   ImportOutcome out = Validate(f);
   ASSERT_FALSE(out.problems.empty());
-  EXPECT_THAT(out.problems[0],
-              Problem("staff", 1, "", "", "record has more than 69 fields"));
+  EXPECT_THAT(out.problems[0], Problem("staff", 1, "", "", "record has more than 69 fields"));
 }
 
-TEST(ImportValidatorTest,
-     ExtraFieldsUnderTheCapAreARowProblemAndReadingGoesOn) {
+TEST(ImportValidatorTest, ExtraFieldsUnderTheCapAreARowProblemAndReadingGoesOn) {
   Fixture f;
-  f.csv["clients"] +=
-      "C3,Cy,Fox,,,,2025-01-01,active,extra\nC4,Di,Ox,,,,2025-01-01,nope\n";
-  EXPECT_THAT(
-      Validate(f).problems,
-      ElementsAre(Problem("clients", 4, "", "",
-                          "record has 9 fields, the header has 8"),
-                  Problem("clients", 5, "status", "nope", "not one of")));
+  f.csv["clients"] += "C3,Cy,Fox,,,,2025-01-01,active,extra\nC4,Di,Ox,,,,2025-01-01,nope\n";
+  EXPECT_THAT(Validate(f).problems,
+              ElementsAre(Problem("clients", 4, "", "", "record has 9 fields, the header has 8"),
+                          Problem("clients", 5, "status", "nope", "not one of")));
 }
 
 TEST(ImportValidatorTest, ExtraColumnsWarningNamesTenAndCountsTheRest) {
@@ -481,15 +431,13 @@ TEST(ImportValidatorTest, ExtraColumnsWarningNamesTenAndCountsTheRest) {
   for (const std::string& w : out.result.warnings) {
     if (w.rfind("staff: ignoring columns", 0) != 0) continue;
     found = true;
-    EXPECT_THAT(
-        w, AllOf(HasSubstr("extra0, extra1"), HasSubstr("extra9 and 20 more"),
-                 Not(HasSubstr("extra10"))));
+    EXPECT_THAT(w, AllOf(HasSubstr("extra0, extra1"), HasSubstr("extra9 and 20 more"),
+                         Not(HasSubstr("extra10"))));
   }
   EXPECT_TRUE(found);
 }
 
-TEST(ImportValidatorTest,
-     LongQuotedFieldWithLineBreaksLoadsAndLaterLinesAreRight) {
+TEST(ImportValidatorTest, LongQuotedFieldWithLineBreaksLoadsAndLaterLinesAreRight) {
   Fixture f;
   std::string text;
   for (int i = 0; i < 100000; ++i) text += "dose, \"\"twice\"\" a day\n";
@@ -500,13 +448,10 @@ TEST(ImportValidatorTest,
   // Lines 2 and 3, then a record from line 4 to 100004: the new row is on
   // line 100005.
   EXPECT_THAT(out.problems,
-              ElementsAre(Problem("invoice_lines", 100005, "amount", "31",
-                                  "amount must be")));
-  const TypedColumn* description =
-      out.result.tables[4].FindColumn("description");
+              ElementsAre(Problem("invoice_lines", 100005, "amount", "31", "amount must be")));
+  const TypedColumn* description = out.result.tables[4].FindColumn("description");
   ASSERT_NE(description, nullptr);
-  EXPECT_EQ(description->dictionary[description->codes[2]].size(),
-            100000u * 20);
+  EXPECT_EQ(description->dictionary[description->codes[2]].size(), 100000u * 20);
 }
 
 TEST(ImportValidatorTest, QuotedFieldPastTheRecordLimitIsRefusedWhereItStarts) {
@@ -516,8 +461,7 @@ TEST(ImportValidatorTest, QuotedFieldPastTheRecordLimitIsRefusedWhereItStarts) {
   ImportOutcome out = Validate(f);
   ASSERT_FALSE(out.problems.empty());
   EXPECT_THAT(out.problems[0],
-              Problem("clients", 4, "", "",
-                      "clients.csv:4: record longer than 16777216 bytes"));
+              Problem("clients", 4, "", "", "clients.csv:4: record longer than 16777216 bytes"));
 }
 
 TEST(ImportValidatorTest, ManyRowsOfTheWrongShapeKeepTheProblemListBounded) {
@@ -529,9 +473,8 @@ TEST(ImportValidatorTest, ManyRowsOfTheWrongShapeKeepTheProblemListBounded) {
   ImportOutcome out = ValidateImportDetailed(files, {}, Options());
   EXPECT_EQ(out.total_problems, 100000);
   ASSERT_EQ(out.problems.size(), 20u);
-  EXPECT_THAT(
-      out.problems[19],
-      Problem("clients", 23, "", "", "record has 1 fields, the header has 8"));
+  EXPECT_THAT(out.problems[19],
+              Problem("clients", 23, "", "", "record has 1 fields, the header has 8"));
   EXPECT_FALSE(out.memory_limit_reached);
   // Malformed records are not stored, only their ids ("x", once): what the
   // import holds is the reader's reservation (64 KiB + 2 x 16 MiB) and the
@@ -547,22 +490,18 @@ TEST(ImportValidatorTest, ManyRowsOfTheWrongShapeKeepTheProblemListBounded) {
   EXPECT_LT(result.status().message().size(), 4096u);
 }
 
-TEST(ImportValidatorTest,
-     MalformedRecordsWithDistinctIdsCostNothingOnceTheListIsFull) {
+TEST(ImportValidatorTest, MalformedRecordsWithDistinctIdsCostNothingOnceTheListIsFull) {
   Fixture f;
-  for (int i = 0; i < 200000; ++i)
-    absl::StrAppend(&f.csv["clients"], "x", i, "\n");
+  for (int i = 0; i < 200000; ++i) absl::StrAppend(&f.csv["clients"], "x", i, "\n");
   // Refers to x3, noted while the list was not full, and to x100000, not
   // noted: only the second is a problem.
-  f.csv["patients"] +=
-      "P3,x3,Rex,canine,,m,,active\nP4,x100000,Rex,canine,,m,,active\n";
+  f.csv["patients"] += "P3,x3,Rex,canine,,m,,active\nP4,x100000,Rex,canine,,m,,active\n";
   ImportOutcome out = Validate(f);
   EXPECT_EQ(out.total_problems, 200001);
   EXPECT_LT(out.peak_memory_bytes, int64_t{33} << 20);
   // C1, C2 and the ids of the first 19 malformed records (the 20th fills
   // the list).
-  EXPECT_EQ(out.result.tables[0].FindColumn("client_id")->dictionary.size(),
-            2u + 19u);
+  EXPECT_EQ(out.result.tables[0].FindColumn("client_id")->dictionary.size(), 2u + 19u);
 }
 
 TEST(ImportValidatorTest, ImportPastTheMemoryLimitStopsWithResourceExhausted) {
@@ -570,8 +509,7 @@ TEST(ImportValidatorTest, ImportPastTheMemoryLimitStopsWithResourceExhausted) {
   std::string& csv = f.csv["clients"];
   // 20000 distinct 100-character names: each held twice, about 5 MiB.
   for (int i = 0; i < 20000; ++i) {
-    absl::StrAppend(&csv, "D", i, ",", std::string(92, 'n'),
-                    absl::Dec(i, absl::kZeroPad8),
+    absl::StrAppend(&csv, "D", i, ",", std::string(92, 'n'), absl::Dec(i, absl::kZeroPad8),
                     ",Lee,,,,2024-01-02,active\n");
   }
   ImportOptions options = Options();
@@ -586,12 +524,9 @@ TEST(ImportValidatorTest, ImportPastTheMemoryLimitStopsWithResourceExhausted) {
   EXPECT_EQ(out.problems[0].table, "clients");
   EXPECT_GT(out.problems[0].line, 4);
   EXPECT_LT(out.problems[0].line, 20003);
-  EXPECT_THAT(
-      out.problems[0].message,
-      HasSubstr(
-          "needs more than the 33 MiB of memory the server allows one import"));
-  EXPECT_EQ(out.result.tables.size(), 1u)
-      << "the tables after clients are not read";
+  EXPECT_THAT(out.problems[0].message,
+              HasSubstr("needs more than the 33 MiB of memory the server allows one import"));
+  EXPECT_EQ(out.result.tables.size(), 1u) << "the tables after clients are not read";
   EXPECT_THAT(ValidateImport(files, {}, options),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("import refused: 1 problem\nclients line ")));
@@ -606,13 +541,11 @@ TEST(ImportValidatorTest, MissingTableFileAndUnknownTable) {
   ImportOutcome out = ValidateImportDetailed(files, {}, Options());
   EXPECT_THAT(out.problems,
               ElementsAre(Problem("vaccines", 0, "", "", "not a table"),
-                          Problem("staff", 0, "", "",
-                                  "no file given for table staff")));
+                          Problem("staff", 0, "", "", "no file given for table staff")));
   files = f.Write(dir);
   files["staff"] = dir.File("nope.csv");
   out = ValidateImportDetailed(files, {}, Options());
-  EXPECT_THAT(out.problems,
-              ElementsAre(Problem("staff", 0, "", "", "file not found")));
+  EXPECT_THAT(out.problems, ElementsAre(Problem("staff", 0, "", "", "file not found")));
 }
 
 TEST(ImportValidatorTest, MessageListsAtMostMaxProblemsAndCountsTheRest) {
@@ -625,23 +558,20 @@ TEST(ImportValidatorTest, MessageListsAtMostMaxProblemsAndCountsTheRest) {
   ImportOutcome out = ValidateImportDetailed(f.Write(dir), {}, Options());
   EXPECT_EQ(out.total_problems, 30);
   ASSERT_EQ(out.problems.size(), 20u);
-  EXPECT_THAT(out.problems[0],
-              Problem("clients", 4, "created_on", "2024-13-01", "not a date"));
-  absl::StatusOr<ImportResult> result =
-      ValidateImport(f.Write(dir), {}, Options());
-  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument,
-                               AllOf(HasSubstr("import refused: 30 problems"),
-                                     HasSubstr("\nclients line 4, column "
-                                               "created_on, value "
-                                               "\"2024-13-01\": not a date"),
-                                     HasSubstr("\n... and 10 more problems"),
-                                     Not(HasSubstr("line 24,")))));
+  EXPECT_THAT(out.problems[0], Problem("clients", 4, "created_on", "2024-13-01", "not a date"));
+  absl::StatusOr<ImportResult> result = ValidateImport(f.Write(dir), {}, Options());
+  EXPECT_THAT(result,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("import refused: 30 problems"),
+                             HasSubstr("\nclients line 4, column "
+                                       "created_on, value "
+                                       "\"2024-13-01\": not a date"),
+                             HasSubstr("\n... and 10 more problems"), Not(HasSubstr("line 24,")))));
 }
 
 TEST(ImportValidatorTest, LongValuesAreTruncated) {
   std::string long_id(100, 'x');
-  ImportOutcome out =
-      RunWith("appointments", "A1,P1,C1,S1", "A1,P1,C1," + long_id);
+  ImportOutcome out = RunWith("appointments", "A1,P1,C1,S1", "A1,P1,C1," + long_id);
   ASSERT_EQ(out.problems.size(), 1u);
   EXPECT_EQ(out.problems[0].value, std::string(60, 'x') + "...");
 }
@@ -661,21 +591,20 @@ TEST(ImportValidatorTest, MappingRenamesColumnsAndParsesDateFormats) {
       "client id,first_name,last_name,registered,status\n"
       "C1,Ann,Lee,02/01/2024,active\nC2,Bob,Ray,31/12/2025,inactive\n";
   f.csv["appointments"] = absl::StrReplaceAll(
-      f.csv["appointments"], {{"2026-03-04T09:30", "03/04/2026 09:30"},
-                              {"2026-12-20T10:00", "12/20/2026 10:00"}});
+      f.csv["appointments"],
+      {{"2026-03-04T09:30", "03/04/2026 09:30"}, {"2026-12-20T10:00", "12/20/2026 10:00"}});
   ImportOutcome out = Validate(f, *mapping);
   ASSERT_THAT(out.problems, IsEmpty()) << FormatImportProblems(out);
   const TypedColumn* created = out.result.tables[0].FindColumn("created_on");
-  EXPECT_EQ(created->ints[0],
-            absl::CivilDay(2024, 1, 2) - absl::CivilDay(1970, 1, 1));
+  EXPECT_EQ(created->ints[0], absl::CivilDay(2024, 1, 2) - absl::CivilDay(1970, 1, 1));
   const TypedColumn* starts = out.result.tables[3].FindColumn("starts_at");
-  EXPECT_EQ(starts->ints[0], absl::CivilSecond(2026, 3, 4, 9, 30, 0) -
-                                 absl::CivilSecond(1970, 1, 1, 0, 0, 0));
+  EXPECT_EQ(starts->ints[0],
+            absl::CivilSecond(2026, 3, 4, 9, 30, 0) - absl::CivilSecond(1970, 1, 1, 0, 0, 0));
 
   f.csv["clients"] += "C3,Cy,Do,2024-01-02,active\n";
-  EXPECT_THAT(Validate(f, *mapping).problems,
-              ElementsAre(Problem("clients", 4, "created_on", "2024-01-02",
-                                  "mapping's format %d/%m/%Y")));
+  EXPECT_THAT(
+      Validate(f, *mapping).problems,
+      ElementsAre(Problem("clients", 4, "created_on", "2024-01-02", "mapping's format %d/%m/%Y")));
 }
 
 TEST(ImportValidatorTest, AMappingNamingAColumnTheExportLacksIsRefusedNamingIt) {
@@ -688,9 +617,8 @@ TEST(ImportValidatorTest, AMappingNamingAColumnTheExportLacksIsRefusedNamingIt) 
       "client_id,first_name,last_name,joined,status\n"
       "C1,Ann,Lee,2024-01-02,active\nC2,Bob,Ray,2025-12-31,inactive\n";
   ImportOutcome out = Validate(f, *mapping);
-  EXPECT_THAT(out.problems,
-              ElementsAre(Problem("clients", 1, "client_id", "Client Ref",
-                                  "the export has no column of that name")));
+  EXPECT_THAT(out.problems, ElementsAre(Problem("clients", 1, "client_id", "Client Ref",
+                                                "the export has no column of that name")));
   TempDir dir;
   EXPECT_THAT(ValidateImport(f.Write(dir), *mapping, Options()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Client Ref")));
@@ -698,28 +626,22 @@ TEST(ImportValidatorTest, AMappingNamingAColumnTheExportLacksIsRefusedNamingIt) 
 
 TEST(ImportValidatorTest, MalformedMappingsNameThePath) {
   EXPECT_THAT(ParseColumnMapping("{\"tables\": "),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("malformed JSON")));
-  EXPECT_THAT(ParseColumnMapping(R"({"tables": {"pets": {}}})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("$.tables.pets: unknown table")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed JSON")));
   EXPECT_THAT(
-      ParseColumnMapping(
-          R"({"tables": {"clients": {"columns": {"Zip": "zip_code"}}}})"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("$.tables.clients.columns.Zip: unknown column "
-                         "zip_code")));
-  EXPECT_THAT(
-      ParseColumnMapping(R"({"tables": {"clients": {"columns": {"Id": 3}}}})"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("$.tables.clients.columns.Id: expected a string")));
-  EXPECT_THAT(ParseColumnMapping(
-                  R"({"tables": {"clients": {"formats": {"status": "%Y"}}}})"),
+      ParseColumnMapping(R"({"tables": {"pets": {}}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("$.tables.pets: unknown table")));
+  EXPECT_THAT(ParseColumnMapping(R"({"tables": {"clients": {"columns": {"Zip": "zip_code"}}}})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("not a date or datetime column")));
+                       HasSubstr("$.tables.clients.columns.Zip: unknown column "
+                                 "zip_code")));
+  EXPECT_THAT(ParseColumnMapping(R"({"tables": {"clients": {"columns": {"Id": 3}}}})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("$.tables.clients.columns.Id: expected a string")));
+  EXPECT_THAT(
+      ParseColumnMapping(R"({"tables": {"clients": {"formats": {"status": "%Y"}}}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a date or datetime column")));
   EXPECT_THAT(ParseColumnMapping(R"({"table": {}})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("$.table: unknown key")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("$.table: unknown key")));
 }
 
 TEST(ImportValidatorTest, DemoDatasetValidatesAndMatchesDescription) {
@@ -729,8 +651,7 @@ TEST(ImportValidatorTest, DemoDatasetValidatesAndMatchesDescription) {
   demo.invoice_lines = 3000;
   ASSERT_THAT(WriteDemoDataset(demo, dir.path()), IsOk());
   std::map<std::string, std::string> files;
-  for (const char* t :
-       {"clients", "patients", "staff", "appointments", "invoice_lines"}) {
+  for (const char* t : {"clients", "patients", "staff", "appointments", "invoice_lines"}) {
     files[t] = dir.File(std::string(t) + ".csv");
   }
   ImportOutcome out = ValidateImportDetailed(files, {}, Options());
@@ -752,8 +673,7 @@ TEST(ImportValidatorTest, DemoInvoiceLinesSpeed) {
   demo.invoice_lines = 200000;
   ASSERT_THAT(WriteDemoDataset(demo, dir.path()), IsOk());
   std::map<std::string, std::string> files;
-  for (const char* t :
-       {"clients", "patients", "staff", "appointments", "invoice_lines"}) {
+  for (const char* t : {"clients", "patients", "staff", "appointments", "invoice_lines"}) {
     files[t] = dir.File(std::string(t) + ".csv");
   }
   // CPU time, not wall time: the build machine's cores are shared.
@@ -768,10 +688,9 @@ TEST(ImportValidatorTest, DemoInvoiceLinesSpeed) {
   ASSERT_EQ(out.total_problems, 0) << FormatImportProblems(out);
   int64_t total = 0;
   for (const auto& [t, n] : out.result.rows) total += n;
-  std::cout << "validated " << total << " rows ("
-            << out.result.rows.at("invoice_lines") << " invoice lines) in "
-            << seconds << " s of CPU: " << static_cast<int64_t>(total / seconds)
-            << " rows/s\n";
+  std::cout << "validated " << total << " rows (" << out.result.rows.at("invoice_lines")
+            << " invoice lines) in " << seconds
+            << " s of CPU: " << static_cast<int64_t>(total / seconds) << " rows/s\n";
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ absl::StatusOr<std::vector<std::string>> ReadDictionary(const std::string& table
                                                         const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("the dataset has no dictionary for ", table, ".",
-                                            column));
+    return absl::NotFoundError(
+        absl::StrCat("the dataset has no dictionary for ", table, ".", column));
   }
   std::stringstream text;
   text << in.rdbuf();

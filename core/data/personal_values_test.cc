@@ -17,8 +17,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::UnorderedElementsAre;
 using testing::TempDir;
+using ::testing::UnorderedElementsAre;
 using testing::WriteTextFile;
 
 constexpr char kClients[] =
@@ -59,8 +59,7 @@ TEST(PersonalValuesTest, ReadsThePersonalColumnsOfTheCsvFormDistinctAndTrimmed) 
   EXPECT_THAT(Find(*values, "clients", "phone")->values,
               UnorderedElementsAre("+1-555-123-4567", "555 987 6543"));
   EXPECT_THAT(Find(*values, "clients", "postal_code")->values, ElementsAre("DEMO-01"));
-  EXPECT_THAT(Find(*values, "patients", "name")->values,
-              UnorderedElementsAre("Biscuit", "Mochi"));
+  EXPECT_THAT(Find(*values, "patients", "name")->values, UnorderedElementsAre("Biscuit", "Mochi"));
   // Not personal: never read.
   EXPECT_EQ(Find(*values, "patients", "breed"), nullptr);
   EXPECT_EQ(Find(*values, "clients", "status"), nullptr);
@@ -91,8 +90,7 @@ TEST(PersonalValuesTest, ReadsAnImportedVersionsDictionaries) {
               UnorderedElementsAre("Olivia", "Mei"));
   EXPECT_THAT(Find(*values, "clients", "phone")->values,
               UnorderedElementsAre("+1-555-123-4567", "555 987 6543"));
-  EXPECT_THAT(Find(*values, "patients", "name")->values,
-              UnorderedElementsAre("Biscuit", "Mochi"));
+  EXPECT_THAT(Find(*values, "patients", "name")->values, UnorderedElementsAre("Biscuit", "Mochi"));
 }
 
 TEST(PersonalValuesTest, AMalformedDictionaryIsDataLossNamingTheColumnNotAValue) {
@@ -115,8 +113,7 @@ TEST(PersonalValuesTest, AMalformedDictionaryIsDataLossNamingTheColumnNotAValue)
 
 TEST(PersonalValuesTest, AMissingFolderIsNotFound) {
   TempDir dir;
-  EXPECT_EQ(ReadPersonalValues(dir.path() + "/nope").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadPersonalValues(dir.path() + "/nope").status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

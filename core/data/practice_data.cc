@@ -92,9 +92,10 @@ absl::StatusOr<std::string> CurrentDataVersion(const std::string& root) {
     return Errno("cannot stat", link);
   }
   if (!S_ISLNK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        link, " is a folder, not a dataset the service manages; imports need the "
-              "practice's default data_dir (remove data_dir from the practices file)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(link,
+                     " is a folder, not a dataset the service manages; imports need the "
+                     "practice's default data_dir (remove data_dir from the practices file)"));
   }
   char target[4096];
   ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
@@ -122,9 +123,8 @@ void PruneVersions(const std::string& root, const std::string& current, int keep
     }
     struct stat st;
     if (::stat(entry.path().c_str(), &st) != 0) continue;
-    versions.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                              st.st_mtim.tv_nsec,
-                          entry.path());
+    versions.emplace_back(
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, entry.path());
   }
   std::sort(versions.rbegin(), versions.rend());
   for (size_t i = std::max(0, keep - 1); i < versions.size(); ++i) {
@@ -157,14 +157,15 @@ ImportStaging::~ImportStaging() {
 absl::Status ImportStaging::Append(absl::string_view table, absl::string_view bytes) {
   if (table != current_table_ || current_fd_ < 0) {
     if (FindTable(table) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown table '", table.substr(0, 64),
-          "'; the tables are clients, patients, staff, appointments, invoice_lines"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown table '", table.substr(0, 64),
+                       "'; the tables are clients, patients, staff, appointments, invoice_lines"));
     }
     if (files_.count(std::string(table)) > 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "table '", table, "' was sent again after another table; send each table's "
-          "chunks together"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("table '", table,
+                       "' was sent again after another table; send each table's "
+                       "chunks together"));
     }
     if (current_fd_ >= 0) ::close(current_fd_);
     current_table_ = std::string(table);
@@ -201,9 +202,9 @@ absl::Status ImportStaging::Finish() {
     if (files_.count(table.name) == 0) missing.push_back(table.name + ".csv");
   }
   if (!missing.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the import is missing ", absl::StrJoin(missing, ", "),
-        "; a dataset needs all five tables"));
+    return absl::InvalidArgumentError(absl::StrCat("the import is missing ",
+                                                   absl::StrJoin(missing, ", "),
+                                                   "; a dataset needs all five tables"));
   }
   return absl::OkStatus();
 }
@@ -226,8 +227,7 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging, absl::string_
   options.as_of = as_of;
   options.max_memory_bytes = staging.limits().max_memory_bytes;
   // Validated even when unchanged, so the report (rows, warnings) is real.
-  VET_ASSIGN_OR_RETURN(ImportResult result,
-                       ValidateImport(staging.files(), mapping, options));
+  VET_ASSIGN_OR_RETURN(ImportResult result, ValidateImport(staging.files(), mapping, options));
 
   CommitOutcome outcome;
   outcome.version = version;

@@ -155,8 +155,7 @@ TEST(PracticeDataTest, RecordOfCommasIsRefusedAndThePreviousDataKeepsServing) {
   }
   auto refused = ImportFolder(root, hostile);
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument,
-                                AllOf(HasSubstr("\nclients line "),
-                                      HasSubstr("/clients.csv:"),
+                                AllOf(HasSubstr("\nclients line "), HasSubstr("/clients.csv:"),
                                       HasSubstr(": record has more than 72 fields"))));
   ExpectStillServing(root, first->version);
 }

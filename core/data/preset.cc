@@ -35,13 +35,10 @@ namespace {
 using Value = rapidjson::Value;
 
 absl::Status PresetError(absl::string_view path, absl::string_view message) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("preset: ", path, ": ", message));
+  return absl::InvalidArgumentError(absl::StrCat("preset: ", path, ": ", message));
 }
 
-std::string Str(const Value& v) {
-  return std::string(v.GetString(), v.GetStringLength());
-}
+std::string Str(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 
 std::string Key(const Value::ConstMemberIterator& m) { return Str(m->name); }
 
@@ -59,8 +56,7 @@ class Parser {
       } else if (key == "description") {
         VET_ASSIGN_OR_RETURN(preset_.description, String(m->value, path));
       } else if (key == "date_formats") {
-        VET_ASSIGN_OR_RETURN(preset_.date_formats,
-                             Strings(m->value, path, /*allow_one=*/false));
+        VET_ASSIGN_OR_RETURN(preset_.date_formats, Strings(m->value, path, /*allow_one=*/false));
       } else if (key == "datetime_formats") {
         VET_ASSIGN_OR_RETURN(preset_.datetime_formats,
                              Strings(m->value, path, /*allow_one=*/false));
@@ -70,10 +66,9 @@ class Parser {
         // After the sources, whatever the key order: fills refer to them.
         continue;
       } else {
-        return PresetError(
-            path,
-            "unknown key (name, description, date_formats, "
-            "datetime_formats, sources, tables)");
+        return PresetError(path,
+                           "unknown key (name, description, date_formats, "
+                           "datetime_formats, sources, tables)");
       }
       seen.insert(key);
     }
@@ -89,8 +84,7 @@ class Parser {
   }
 
  private:
-  static absl::StatusOr<std::string> String(const Value& v,
-                                            const std::string& path) {
+  static absl::StatusOr<std::string> String(const Value& v, const std::string& path) {
     if (!v.IsString()) return PresetError(path, "expected a string");
     return Str(v);
   }
@@ -101,16 +95,15 @@ class Parser {
   }
 
   // A non-empty array of strings, or (allow_one) one string.
-  static absl::StatusOr<std::vector<std::string>> Strings(
-      const Value& v, const std::string& path, bool allow_one) {
+  static absl::StatusOr<std::vector<std::string>> Strings(const Value& v, const std::string& path,
+                                                          bool allow_one) {
     std::vector<std::string> out;
     if (allow_one && v.IsString()) {
       out.push_back(Str(v));
     } else if (v.IsArray()) {
       for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
         if (!v[i].IsString()) {
-          return PresetError(absl::StrCat(path, "[", i, "]"),
-                             "expected a string");
+          return PresetError(absl::StrCat(path, "[", i, "]"), "expected a string");
         }
         out.push_back(Str(v[i]));
       }
@@ -149,20 +142,17 @@ class Parser {
         } else if (key == "unused") {
           VET_ASSIGN_OR_RETURN(source.unused, String(f->value, fpath));
         } else if (key == "optional_columns") {
-          VET_ASSIGN_OR_RETURN(optional_columns,
-                               Strings(f->value, fpath, /*allow_one=*/false));
+          VET_ASSIGN_OR_RETURN(optional_columns, Strings(f->value, fpath, /*allow_one=*/false));
           optional_path = fpath;
         } else if (key == "columns") {
           if (!f->value.IsObject() || f->value.MemberCount() == 0) {
             return PresetError(fpath, "expected an object naming columns");
           }
-          for (auto c = f->value.MemberBegin(); c != f->value.MemberEnd();
-               ++c) {
+          for (auto c = f->value.MemberBegin(); c != f->value.MemberEnd(); ++c) {
             PresetSource::Column column;
             column.name = Key(c);
-            VET_ASSIGN_OR_RETURN(
-                column.headers,
-                Strings(c->value, fpath + "." + column.name, /*allow_one=*/true));
+            VET_ASSIGN_OR_RETURN(column.headers,
+                                 Strings(c->value, fpath + "." + column.name, /*allow_one=*/true));
             source.columns.push_back(std::move(column));
           }
         } else {
@@ -176,12 +166,10 @@ class Parser {
       }
       if (source.description.empty()) source.description = source.name;
       for (const std::string& name : optional_columns) {
-        auto it = std::find_if(
-            source.columns.begin(), source.columns.end(),
-            [&](const PresetSource::Column& c) { return c.name == name; });
+        auto it = std::find_if(source.columns.begin(), source.columns.end(),
+                               [&](const PresetSource::Column& c) { return c.name == name; });
         if (it == source.columns.end()) {
-          return PresetError(optional_path,
-                             absl::StrCat("\"", name, "\" is not in columns"));
+          return PresetError(optional_path, absl::StrCat("\"", name, "\" is not in columns"));
         }
         it->optional = true;
       }
@@ -201,22 +189,19 @@ class Parser {
     if (!v.IsObject()) return PresetError(path, "expected an object");
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       if (FindTable(Key(m)) == nullptr) {
-        return PresetError(
-            path + "." + Key(m),
-            "unknown table (clients, patients, staff, appointments, "
-            "invoice_lines)");
+        return PresetError(path + "." + Key(m),
+                           "unknown table (clients, patients, staff, appointments, "
+                           "invoice_lines)");
       }
     }
     for (const TableSpec& spec : CanonicalSchema()) {
       auto m = v.FindMember(spec.name.c_str());
       if (m == v.MemberEnd()) {
-        return PresetError(
-            path, absl::StrCat("missing table \"", spec.name,
-                               "\" (say where it comes from, or \"none\" "
-                               "and why)"));
+        return PresetError(path, absl::StrCat("missing table \"", spec.name,
+                                              "\" (say where it comes from, or \"none\" "
+                                              "and why)"));
       }
-      VET_ASSIGN_OR_RETURN(PresetTable table,
-                           Table(spec, m->value, path + "." + spec.name));
+      VET_ASSIGN_OR_RETURN(PresetTable table, Table(spec, m->value, path + "." + spec.name));
       preset_.tables.push_back(std::move(table));
     }
     return absl::OkStatus();
@@ -236,8 +221,7 @@ class Parser {
       } else if (key == "from") {
         VET_ASSIGN_OR_RETURN(table.from, String(m->value, kpath));
         if (preset_.FindSource(table.from) == nullptr) {
-          return PresetError(kpath, absl::StrCat("no source \"", table.from,
-                                                 "\" in $.sources"));
+          return PresetError(kpath, absl::StrCat("no source \"", table.from, "\" in $.sources"));
         }
       } else if (key == "one_row_per") {
         VET_ASSIGN_OR_RETURN(table.one_row_per, String(m->value, kpath));
@@ -250,12 +234,10 @@ class Parser {
           const std::string upath = kpath + "." + Key(u);
           const ColumnSpec* c = spec.FindColumn(Key(u));
           if (c == nullptr) {
-            return PresetError(upath,
-                               absl::StrCat("unknown column of ", spec.name));
+            return PresetError(upath, absl::StrCat("unknown column of ", spec.name));
           }
           if (!c->optional) {
-            return PresetError(upath,
-                               "a required column: the preset must fill it");
+            return PresetError(upath, "a required column: the preset must fill it");
           }
           VET_ASSIGN_OR_RETURN(table.unfilled[Key(u)], String(u->value, upath));
         }
@@ -277,12 +259,10 @@ class Parser {
       return PresetError(path, "missing \"from\" (or \"none\" and why)");
     }
     const PresetSource& source = *preset_.FindSource(table.from);
-    if (!table.one_row_per.empty() &&
-        source.FindColumn(table.one_row_per) == nullptr) {
-      return PresetError(path + ".one_row_per",
-                         absl::StrCat("source \"", source.name,
-                                      "\" has no column \"", table.one_row_per,
-                                      "\""));
+    if (!table.one_row_per.empty() && source.FindColumn(table.one_row_per) == nullptr) {
+      return PresetError(
+          path + ".one_row_per",
+          absl::StrCat("source \"", source.name, "\" has no column \"", table.one_row_per, "\""));
     }
     if (columns == nullptr) return PresetError(path, "missing \"columns\"");
     for (auto m = columns->MemberBegin(); m != columns->MemberEnd(); ++m) {
@@ -291,8 +271,7 @@ class Parser {
                            absl::StrCat("unknown column of ", spec.name));
       }
       if (table.unfilled.count(Key(m)) > 0) {
-        return PresetError(path + ".columns." + Key(m),
-                           "also listed in \"unfilled\"");
+        return PresetError(path + ".columns." + Key(m), "also listed in \"unfilled\"");
       }
     }
     for (const ColumnSpec& c : spec.columns) {
@@ -301,14 +280,12 @@ class Parser {
         if (!c.optional) {
           return PresetError(
               path + ".columns",
-              absl::StrCat("missing \"", c.name,
-                           "\": a required column of ", spec.name));
+              absl::StrCat("missing \"", c.name, "\": a required column of ", spec.name));
         }
         continue;
       }
-      VET_ASSIGN_OR_RETURN(
-          PresetFill fill,
-          Fill(c, table, source, m->value, path + ".columns." + c.name));
+      VET_ASSIGN_OR_RETURN(PresetFill fill,
+                           Fill(c, table, source, m->value, path + ".columns." + c.name));
       table.fills.push_back(std::move(fill));
     }
     return table;
@@ -325,15 +302,13 @@ class Parser {
                              const std::string& p) -> absl::StatusOr<std::string> {
       VET_ASSIGN_OR_RETURN(std::string name, String(value, p));
       if (source.FindColumn(name) == nullptr) {
-        return PresetError(p, absl::StrCat("source \"", source.name,
-                                           "\" has no column \"", name, "\""));
+        return PresetError(
+            p, absl::StrCat("source \"", source.name, "\" has no column \"", name, "\""));
       }
       return name;
     };
-    const bool is_date =
-        c.type == FieldType::kDate || c.type == FieldType::kDateTime;
-    const bool is_number =
-        c.type == FieldType::kDecimal || c.type == FieldType::kInt;
+    const bool is_date = c.type == FieldType::kDate || c.type == FieldType::kDateTime;
+    const bool is_number = c.type == FieldType::kDecimal || c.type == FieldType::kInt;
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       const std::string key = Key(m);
       const std::string kpath = path + "." + key;
@@ -348,8 +323,7 @@ class Parser {
         VET_RETURN_IF_ERROR(CheckEnumValue(c, fill.value, kpath));
       } else if (key == "min" || key == "max") {
         ++kinds;
-        fill.kind = key == "min" ? PresetFill::Kind::kMin
-                                 : PresetFill::Kind::kMax;
+        fill.kind = key == "min" ? PresetFill::Kind::kMin : PresetFill::Kind::kMax;
         VET_ASSIGN_OR_RETURN(fill.source_column, source_column(m->value, kpath));
         if (table.one_row_per.empty()) {
           return PresetError(kpath,
@@ -362,8 +336,7 @@ class Parser {
         fill.kind = PresetFill::Kind::kSequence;
         VET_ASSIGN_OR_RETURN(fill.source_column, source_column(m->value, kpath));
         if (!table.one_row_per.empty()) {
-          return PresetError(kpath,
-                             "numbers vendor rows: not with \"one_row_per\"");
+          return PresetError(kpath, "numbers vendor rows: not with \"one_row_per\"");
         }
         if (c.type != FieldType::kInt) {
           return PresetError(kpath, "only for int columns");
@@ -371,13 +344,11 @@ class Parser {
       } else if (key == "sum") {
         ++kinds;
         fill.kind = PresetFill::Kind::kSum;
-        VET_ASSIGN_OR_RETURN(fill.sum_columns,
-                             Strings(m->value, kpath, /*allow_one=*/false));
+        VET_ASSIGN_OR_RETURN(fill.sum_columns, Strings(m->value, kpath, /*allow_one=*/false));
         for (size_t i = 0; i < fill.sum_columns.size(); ++i) {
           if (source.FindColumn(fill.sum_columns[i]) == nullptr) {
             return PresetError(absl::StrCat(kpath, "[", i, "]"),
-                               absl::StrCat("source \"", source.name,
-                                            "\" has no column \"",
+                               absl::StrCat("source \"", source.name, "\" has no column \"",
                                             fill.sum_columns[i], "\""));
           }
         }
@@ -389,8 +360,9 @@ class Parser {
         VET_ASSIGN_OR_RETURN(fill.divided_by, source_column(m->value, kpath));
       } else if (key == "map") {
         if (!m->value.IsObject() || m->value.MemberCount() == 0) {
-          return PresetError(kpath, "expected an object of vendor value -> "
-                                    "canonical value");
+          return PresetError(kpath,
+                             "expected an object of vendor value -> "
+                             "canonical value");
         }
         for (auto e = m->value.MemberBegin(); e != m->value.MemberEnd(); ++e) {
           const std::string epath = kpath + "." + Key(e);
@@ -409,8 +381,7 @@ class Parser {
         if (!is_date) {
           return PresetError(kpath, "formats are for date and datetime columns");
         }
-        VET_ASSIGN_OR_RETURN(fill.formats,
-                             Strings(m->value, kpath, /*allow_one=*/false));
+        VET_ASSIGN_OR_RETURN(fill.formats, Strings(m->value, kpath, /*allow_one=*/false));
       } else if (key == "assumed") {
         VET_ASSIGN_OR_RETURN(fill.assumed, String(m->value, kpath));
       } else {
@@ -435,24 +406,19 @@ class Parser {
     if (fill.has_default && fill.map.empty()) {
       return PresetError(path + ".default", "only with \"map\"");
     }
-    if (!mapped && fill.kind == PresetFill::Kind::kColumn &&
-        fill.has_if_empty) {
+    if (!mapped && fill.kind == PresetFill::Kind::kColumn && fill.has_if_empty) {
       VET_RETURN_IF_ERROR(CheckEnumValue(c, fill.if_empty, path + ".if_empty"));
     }
-    if (is_date && (fill.kind == PresetFill::Kind::kColumn ||
-                    fill.kind == PresetFill::Kind::kMin ||
+    if (is_date && (fill.kind == PresetFill::Kind::kColumn || fill.kind == PresetFill::Kind::kMin ||
                     fill.kind == PresetFill::Kind::kMax)) {
       if (fill.formats.empty()) {
-        fill.formats = c.type == FieldType::kDate ? preset_.date_formats
-                                                  : preset_.datetime_formats;
+        fill.formats = c.type == FieldType::kDate ? preset_.date_formats : preset_.datetime_formats;
       }
       if (fill.formats.empty()) {
-        return PresetError(path,
-                           absl::StrCat("no formats, and no $.",
-                                        c.type == FieldType::kDate
-                                            ? "date_formats"
-                                            : "datetime_formats",
-                                        " to fall back on"));
+        return PresetError(
+            path, absl::StrCat("no formats, and no $.",
+                               c.type == FieldType::kDate ? "date_formats" : "datetime_formats",
+                               " to fall back on"));
       }
       if (fill.formats.size() > 64) {
         return PresetError(path + ".formats", "at most 64 formats");
@@ -461,8 +427,7 @@ class Parser {
     return fill;
   }
 
-  static absl::Status CheckEnumValue(const ColumnSpec& c,
-                                     const std::string& value,
+  static absl::Status CheckEnumValue(const ColumnSpec& c, const std::string& value,
                                      const std::string& path) {
     if (c.type != FieldType::kEnum || value.empty()) return absl::OkStatus();
     for (const std::string& allowed : c.allowed_values) {
@@ -486,8 +451,7 @@ constexpr Builtin kBuiltins[] = {
 
 }  // namespace
 
-const PresetSource::Column* PresetSource::FindColumn(
-    absl::string_view column) const {
+const PresetSource::Column* PresetSource::FindColumn(absl::string_view column) const {
   for (const Column& c : columns) {
     if (c.name == column) return &c;
   }
@@ -511,9 +475,8 @@ bool MatchesPresetPattern(absl::string_view pattern, absl::string_view text) {
     if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       resume = t;
-    } else if (p < pattern.size() &&
-               absl::ascii_tolower(static_cast<unsigned char>(pattern[p])) ==
-                   absl::ascii_tolower(static_cast<unsigned char>(text[t]))) {
+    } else if (p < pattern.size() && absl::ascii_tolower(static_cast<unsigned char>(pattern[p])) ==
+                                         absl::ascii_tolower(static_cast<unsigned char>(text[t]))) {
       ++p;
       ++t;
     } else if (star != absl::string_view::npos) {
@@ -531,9 +494,9 @@ absl::StatusOr<Preset> ParsePreset(absl::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "preset: $: malformed JSON at offset ", doc.GetErrorOffset(), ": ",
-        rapidjson::GetParseError_En(doc.GetParseError())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("preset: $: malformed JSON at offset ", doc.GetErrorOffset(), ": ",
+                     rapidjson::GetParseError_En(doc.GetParseError())));
   }
   return Parser().Parse(doc);
 }
@@ -545,19 +508,16 @@ std::vector<std::string> BuiltinPresetNames() {
 }
 
 absl::StatusOr<Preset> LoadPreset(absl::string_view name_or_path) {
-  if (absl::EndsWith(name_or_path, ".json") ||
-      absl::StrContains(name_or_path, '/')) {
+  if (absl::EndsWith(name_or_path, ".json") || absl::StrContains(name_or_path, '/')) {
     const std::string path(name_or_path);
     std::ifstream in(path, std::ios::binary);
     std::string json;
     if (in.is_open()) {
-      json.assign(std::istreambuf_iterator<char>(in),
-                  std::istreambuf_iterator<char>());
+      json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     // A folder opens, and then fails to read.
     if (!in.is_open() || in.bad()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--preset: cannot read ", path));
+      return absl::InvalidArgumentError(absl::StrCat("--preset: cannot read ", path));
     }
     absl::StatusOr<Preset> preset = ParsePreset(json);
     if (!preset.ok()) {
@@ -571,17 +531,15 @@ absl::StatusOr<Preset> LoadPreset(absl::string_view name_or_path) {
       absl::StatusOr<Preset> preset = ParsePreset(b.json());
       // A built-in preset is tested; failing here is a broken build.
       if (!preset.ok()) {
-        return absl::InternalError(absl::StrCat("built-in preset ", b.name,
-                                                ": ",
-                                                preset.status().message()));
+        return absl::InternalError(
+            absl::StrCat("built-in preset ", b.name, ": ", preset.status().message()));
       }
       return preset;
     }
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown preset \"", name_or_path, "\"; known presets: ",
-      absl::StrJoin(BuiltinPresetNames(), ", "),
-      " (or the path of a preset .json file)"));
+      absl::StrJoin(BuiltinPresetNames(), ", "), " (or the path of a preset .json file)"));
 }
 
 }  // namespace vet::data

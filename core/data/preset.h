@@ -182,8 +182,7 @@ struct PresetReport {
 // date column's formats; a number that is not one; a value a map does not
 // know when it has no default. kNotFound when `in_dir` is not a folder;
 // kInternal for an I/O failure writing `out_dir`.
-absl::StatusOr<PresetReport> ConvertWithPreset(const Preset& preset,
-                                               const std::string& in_dir,
+absl::StatusOr<PresetReport> ConvertWithPreset(const Preset& preset, const std::string& in_dir,
                                                const std::string& out_dir);
 
 }  // namespace vet::data

@@ -82,8 +82,7 @@ struct HeaderMatch {
   bool complete() const { return required_found == required; }
 };
 
-HeaderMatch MatchHeader(const PresetSource& source,
-                        const std::vector<std::string>& header) {
+HeaderMatch MatchHeader(const PresetSource& source, const std::vector<std::string>& header) {
   HeaderMatch m;
   for (const PresetSource::Column& c : source.columns) {
     int found = -1;
@@ -97,16 +96,14 @@ HeaderMatch MatchHeader(const PresetSource& source,
       if (found >= 0) break;
     }
     m.index.push_back(found);
-    m.header_text.push_back(
-        found >= 0 ? std::string(absl::StripAsciiWhitespace(header[found]))
-                   : c.headers.front());
+    m.header_text.push_back(found >= 0 ? std::string(absl::StripAsciiWhitespace(header[found]))
+                                       : c.headers.front());
     if (!c.optional) {
       ++m.required;
       if (found >= 0) {
         ++m.required_found;
       } else {
-        m.missing.push_back(absl::StrCat(
-            "\"", absl::StrJoin(c.headers, "\" or \""), "\""));
+        m.missing.push_back(absl::StrCat("\"", absl::StrJoin(c.headers, "\" or \""), "\""));
       }
     }
   }
@@ -125,16 +122,14 @@ struct Row {
     return absl::StripAsciiWhitespace(fields[f]);
   }
 
-  absl::Status Error(int column, absl::string_view value,
-                     absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file.path, " line ", line, ", column \"", file.header_text[column],
-        "\", value ", Quoted(value), ": ", what));
+  absl::Status Error(int column, absl::string_view value, absl::string_view what) const {
+    return absl::InvalidArgumentError(absl::StrCat(file.path, " line ", line, ", column \"",
+                                                   file.header_text[column], "\", value ",
+                                                   Quoted(value), ": ", what));
   }
 };
 
-bool ParseDate(const std::string& format, absl::string_view value,
-               absl::CivilSecond* out) {
+bool ParseDate(const std::string& format, absl::string_view value, absl::CivilSecond* out) {
   absl::Time t;
   std::string error;
   if (!absl::ParseTime(format, value, absl::UTCTimeZone(), &t, &error)) {
@@ -162,8 +157,7 @@ bool CleanNumber(absl::string_view raw, std::string* out, double* value) {
       negative ^= v.front() == '-';
       v.remove_prefix(1);
     }
-    while (!v.empty() && !is_numeric(v.front()) && v.front() != '-' &&
-           v.front() != '+') {
+    while (!v.empty() && !is_numeric(v.front()) && v.front() != '-' && v.front() != '+') {
       v.remove_prefix(1);
     }
   }
@@ -183,8 +177,7 @@ bool CleanNumber(absl::string_view raw, std::string* out, double* value) {
     }
     digits.push_back(v[i]);
   }
-  if (digits.empty() || !absl::SimpleAtod(digits, value) ||
-      !std::isfinite(*value)) {
+  if (digits.empty() || !absl::SimpleAtod(digits, value) || !std::isfinite(*value)) {
     return false;
   }
   if (negative) {
@@ -204,12 +197,12 @@ std::string FormatNumber(double v) {
 struct FillPlan {
   const PresetFill* fill = nullptr;
   const ColumnSpec* spec = nullptr;
-  size_t position = 0;     // in the canonical record
-  int column = -1;         // source column index (column, min, max, sequence)
-  std::vector<int> sum;    // source column indexes
+  size_t position = 0;   // in the canonical record
+  int column = -1;       // source column index (column, min, max, sequence)
+  std::vector<int> sum;  // source column indexes
   int divided_by = -1;
-  std::string format;      // chosen date format
-  int64_t defaulted = 0;   // values the map did not know
+  std::string format;     // chosen date format
+  int64_t defaulted = 0;  // values the map did not know
   // The map's exact keys, lowered: a vendor value's lookup is one probe.
   absl::flat_hash_map<std::string, std::string> exact;
   absl::flat_hash_map<std::string, int64_t> sequence;
@@ -218,8 +211,8 @@ struct FillPlan {
 // Writes one canonical CSV through a buffer.
 class TableWriter {
  public:
-  static absl::StatusOr<std::unique_ptr<TableWriter>> Open(
-      const std::string& path, const TableSpec& spec) {
+  static absl::StatusOr<std::unique_ptr<TableWriter>> Open(const std::string& path,
+                                                           const TableSpec& spec) {
     auto w = std::unique_ptr<TableWriter>(new TableWriter(path));
     w->out_.open(path, std::ios::binary | std::ios::trunc);
     if (!w->out_) return absl::InternalError(absl::StrCat("cannot write ", path));
@@ -296,13 +289,11 @@ class Converter {
       return absl::NotFoundError(absl::StrCat(in_dir_, " is not a folder"));
     }
     std::vector<std::string> paths;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(in_dir_, error)) {
+    for (const auto& entry : std::filesystem::directory_iterator(in_dir_, error)) {
       if (entry.is_regular_file(error)) paths.push_back(entry.path().string());
     }
     if (error) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot list ", in_dir_, ": ", error.message()));
+      return absl::NotFoundError(absl::StrCat("cannot list ", in_dir_, ": ", error.message()));
     }
     std::sort(paths.begin(), paths.end());
     // Per ignored file: how close it came to each source.
@@ -320,15 +311,14 @@ class Converter {
         if (matches.back().complete()) matched.push_back(&source);
       }
       if (matched.size() > 1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, " has the columns of both ", matched[0]->description,
-            " and ", matched[1]->description,
-            ": the preset cannot tell which it is (move one away, or make "
-            "one source's columns stricter)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, " has the columns of both ", matched[0]->description, " and ",
+                         matched[1]->description,
+                         ": the preset cannot tell which it is (move one away, or make "
+                         "one source's columns stricter)"));
       }
       if (matched.empty()) {
-        report_.ignored.push_back(
-            {path, "its columns are none of the preset's files"});
+        report_.ignored.push_back({path, "its columns are none of the preset's files"});
         near.emplace_back(path, std::move(matches));
         continue;
       }
@@ -348,44 +338,39 @@ class Converter {
       // required columns: most likely an export missing a column.
       const std::pair<std::string, std::vector<HeaderMatch>>* best = nullptr;
       for (const auto& candidate : near) {
-        if (best == nullptr || candidate.second[s].required_found >
-                                   best->second[s].required_found) {
+        if (best == nullptr ||
+            candidate.second[s].required_found > best->second[s].required_found) {
           best = &candidate;
         }
       }
       if (best != nullptr) {
         const HeaderMatch& m = best->second[s];
         if (m.required_found >= 2 && 2 * m.required_found >= m.required) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              best->first, " looks like ", source.description,
-              " but has no column ", absl::StrJoin(m.missing, ", "),
-              m.missing.size() > 1 ? " (required columns)"
-                                   : " (a required column)"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(best->first, " looks like ", source.description, " but has no column ",
+                           absl::StrJoin(m.missing, ", "),
+                           m.missing.size() > 1 ? " (required columns)" : " (a required column)"));
         }
       }
       if (files_.empty()) {
         std::vector<std::string> seen;
         for (const auto& ignored : report_.ignored) {
           if (seen.size() == kMaxListedFiles) {
-            seen.push_back(absl::StrCat("and ",
-                                        report_.ignored.size() - kMaxListedFiles,
-                                        " more"));
+            seen.push_back(absl::StrCat("and ", report_.ignored.size() - kMaxListedFiles, " more"));
             break;
           }
-          seen.push_back(absl::StrCat(
-              std::filesystem::path(ignored.path).filename().string(), " (",
-              ignored.reason, ")"));
+          seen.push_back(absl::StrCat(std::filesystem::path(ignored.path).filename().string(), " (",
+                                      ignored.reason, ")"));
         }
-        return absl::InvalidArgumentError(absl::StrCat(
-            "no file in ", in_dir_, " is one of the ", preset_.name,
-            " preset's exports (", Describe(preset_), ")",
-            seen.empty() ? "; the folder has no files"
-                         : absl::StrCat("; files seen: ",
-                                        absl::StrJoin(seen, "; "))));
+        return absl::InvalidArgumentError(
+            absl::StrCat("no file in ", in_dir_, " is one of the ", preset_.name,
+                         " preset's exports (", Describe(preset_), ")",
+                         seen.empty() ? "; the folder has no files"
+                                      : absl::StrCat("; files seen: ", absl::StrJoin(seen, "; "))));
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "no file in ", in_dir_, " is ", source.description,
-          " (a file with the columns ", RequiredHeaders(source), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("no file in ", in_dir_, " is ", source.description,
+                       " (a file with the columns ", RequiredHeaders(source), ")"));
     }
     return absl::OkStatus();
   }
@@ -405,18 +390,15 @@ class Converter {
   }
 
   bool HasFiles(const PresetSource& source) const {
-    return std::any_of(files_.begin(), files_.end(), [&](const VendorFile& f) {
-      return f.source == &source;
-    });
+    return std::any_of(files_.begin(), files_.end(),
+                       [&](const VendorFile& f) { return f.source == &source; });
   }
 
   // The first record of `path`, or why it is not an export.
-  static absl::StatusOr<std::vector<std::string>> ReadHeader(
-      const std::string& path) {
+  static absl::StatusOr<std::vector<std::string>> ReadHeader(const std::string& path) {
     CsvReader::Options options;
     options.max_record_bytes = kMaxHeaderBytes;
-    absl::StatusOr<std::unique_ptr<CsvReader>> reader =
-        CsvReader::Open(path, options);
+    absl::StatusOr<std::unique_ptr<CsvReader>> reader = CsvReader::Open(path, options);
     if (!reader.ok()) {
       return absl::InvalidArgumentError("cannot be read");
     }
@@ -434,8 +416,7 @@ class Converter {
       TablePlan plan;
       plan.table = &table;
       plan.spec = FindTable(table.name);
-      const PresetSource* source =
-          table.from.empty() ? nullptr : preset_.FindSource(table.from);
+      const PresetSource* source = table.from.empty() ? nullptr : preset_.FindSource(table.from);
       auto index_of = [&](const std::string& name) -> int {
         for (size_t i = 0; i < source->columns.size(); ++i) {
           if (source->columns[i].name == name) return static_cast<int>(i);
@@ -460,9 +441,8 @@ class Converter {
       }
       VET_ASSIGN_OR_RETURN(
           plan.writer,
-          TableWriter::Open(
-              (std::filesystem::path(out_dir_) / (table.name + ".csv")).string(),
-              *plan.spec));
+          TableWriter::Open((std::filesystem::path(out_dir_) / (table.name + ".csv")).string(),
+                            *plan.spec));
       tables_.push_back(std::move(plan));
     }
     return absl::OkStatus();
@@ -473,8 +453,7 @@ class Converter {
   absl::Status ForEachRow(const PresetSource& source, Visit visit) {
     for (VendorFile& file : files_) {
       if (file.source != &source) continue;
-      absl::StatusOr<std::unique_ptr<CsvReader>> reader =
-          CsvReader::Open(file.path);
+      absl::StatusOr<std::unique_ptr<CsvReader>> reader = CsvReader::Open(file.path);
       if (!reader.ok()) return reader.status();
       int64_t rows = 0;
       for (bool header = true;; header = false) {
@@ -492,9 +471,9 @@ class Converter {
           continue;
         }
         if (fields.size() != file.fields) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              file.path, " line ", (*reader)->line(), ": ", fields.size(),
-              " fields where the header has ", file.fields));
+          return absl::InvalidArgumentError(
+              absl::StrCat(file.path, " line ", (*reader)->line(), ": ", fields.size(),
+                           " fields where the header has ", file.fields));
         }
         ++rows;
         VET_RETURN_IF_ERROR(visit(Row{file, fields, (*reader)->line()}));
@@ -517,17 +496,14 @@ class Converter {
       if (t.table->from != source.name) continue;
       for (FillPlan& f : t.fills) {
         if (f.fill->formats.empty() || f.column < 0) continue;
-        auto same = std::find_if(
-            candidates.begin(), candidates.end(), [&](const Candidate& c) {
-              return c.fills[0]->column == f.column &&
-                     c.fills[0]->fill->formats == f.fill->formats;
-            });
+        auto same = std::find_if(candidates.begin(), candidates.end(), [&](const Candidate& c) {
+          return c.fills[0]->column == f.column && c.fills[0]->fill->formats == f.fill->formats;
+        });
         if (same != candidates.end()) {
           same->fills.push_back(&f);
         } else {
           const size_t n = f.fill->formats.size();
-          candidates.push_back(
-              {{&f}, n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1});
+          candidates.push_back({{&f}, n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1});
         }
       }
     }
@@ -550,14 +526,13 @@ class Converter {
           for (size_t i = 0; i < f.fill->formats.size(); ++i) {
             if (before >> i & 1) tried.push_back(f.fill->formats[i]);
           }
-          return row.Error(
-              f.column, v,
-              absl::StrCat("no date format fits every value of this column: "
-                           "this one is not ",
-                           absl::StrJoin(tried, " or "),
-                           tried.size() < f.fill->formats.size()
-                               ? " (the formats that fit the rows before it)"
-                               : ""));
+          return row.Error(f.column, v,
+                           absl::StrCat("no date format fits every value of this column: "
+                                        "this one is not ",
+                                        absl::StrJoin(tried, " or "),
+                                        tried.size() < f.fill->formats.size()
+                                            ? " (the formats that fit the rows before it)"
+                                            : ""));
         }
       }
       return absl::OkStatus();
@@ -584,10 +559,8 @@ class Converter {
            absl::StrCat("dates read as ", first.format,
                         also.empty()
                             ? ""
-                            : absl::StrCat(" (every value also fits ",
-                                           absl::StrJoin(also, ", "),
-                                           ": the preset lists ", first.format,
-                                           " first)"))});
+                            : absl::StrCat(" (every value also fits ", absl::StrJoin(also, ", "),
+                                           ": the preset lists ", first.format, " first)"))});
     }
     return absl::OkStatus();
   }
@@ -655,12 +628,11 @@ class Converter {
         ++f.defaulted;
         return fill.default_value;
       }
-      return row.Error(
-          f.column, raw,
-          absl::StrCat("the preset's map for ", f.spec->name,
-                       " does not know this value and has no default (add it "
-                       "to the map in a copy of the preset, and import with "
-                       "--preset=FILE.json)"));
+      return row.Error(f.column, raw,
+                       absl::StrCat("the preset's map for ", f.spec->name,
+                                    " does not know this value and has no default (add it "
+                                    "to the map in a copy of the preset, and import with "
+                                    "--preset=FILE.json)"));
     }
     if (value.empty()) return value;
     switch (f.spec->type) {
@@ -668,12 +640,10 @@ class Converter {
       case FieldType::kDateTime: {
         absl::CivilSecond t;
         if (!ParseDate(f.format, value, &t)) {
-          return row.Error(f.column, raw,
-                           absl::StrCat("not a date written ", f.format));
+          return row.Error(f.column, raw, absl::StrCat("not a date written ", f.format));
         }
-        return f.spec->type == FieldType::kDate
-                   ? absl::FormatCivilTime(absl::CivilDay(t))
-                   : absl::FormatCivilTime(t);
+        return f.spec->type == FieldType::kDate ? absl::FormatCivilTime(absl::CivilDay(t))
+                                                : absl::FormatCivilTime(t);
       }
       case FieldType::kDecimal:
       case FieldType::kInt: {
@@ -731,8 +701,7 @@ class Converter {
     for (FillPlan& f : t.fills) {
       std::string& held = values[f.position];
       const PresetFill::Kind kind = f.fill->kind;
-      if (kind != PresetFill::Kind::kMin && kind != PresetFill::Kind::kMax &&
-          !held.empty()) {
+      if (kind != PresetFill::Kind::kMin && kind != PresetFill::Kind::kMax && !held.empty()) {
         continue;
       }
       VET_ASSIGN_OR_RETURN(std::string value, Evaluate(f, row));
@@ -748,9 +717,8 @@ class Converter {
 
   absl::Status Finish() {
     for (const VendorFile& file : files_) {
-      report_.recognised.push_back({file.path, file.source->name,
-                                    file.source->description, file.rows,
-                                    file.source->unused});
+      report_.recognised.push_back(
+          {file.path, file.source->name, file.source->description, file.rows, file.source->unused});
     }
     for (TablePlan& t : tables_) {
       for (const std::vector<std::string>& row : t.rows) t.writer->Write(row);
@@ -774,8 +742,7 @@ class Converter {
     const PresetSource& source = *preset_.FindSource(table.from);
     if (!HasFiles(source)) {
       report_.unfilled.push_back(
-          {table.name, "",
-           absl::StrCat("no file in the folder is ", source.description)});
+          {table.name, "", absl::StrCat("no file in the folder is ", source.description)});
       return;
     }
     for (const ColumnSpec& c : t.spec->columns) {
@@ -787,20 +754,17 @@ class Converter {
         auto why = table.unfilled.find(c.name);
         report_.unfilled.push_back(
             {table.name, c.name,
-             why != table.unfilled.end() ? why->second
-                                         : "the preset does not fill it"});
+             why != table.unfilled.end() ? why->second : "the preset does not fill it"});
         continue;
       }
       // An optional vendor column none of the files has.
-      if (fill->column >= 0 &&
-          std::none_of(files_.begin(), files_.end(), [&](const VendorFile& f) {
+      if (fill->column >= 0 && std::none_of(files_.begin(), files_.end(), [&](const VendorFile& f) {
             return f.source == &source && f.index[fill->column] >= 0;
           })) {
         report_.unfilled.push_back(
             {table.name, c.name,
-             absl::StrCat("no column \"",
-                          source.columns[fill->column].headers.front(),
-                          "\" in ", source.description)});
+             absl::StrCat("no column \"", source.columns[fill->column].headers.front(), "\" in ",
+                          source.description)});
         continue;
       }
       if (!fill->fill->assumed.empty()) {
@@ -813,8 +777,7 @@ class Converter {
         }
         report_.notes.push_back(
             {table.name, c.name,
-             absl::StrCat(fill->defaulted, " ",
-                          fill->defaulted == 1 ? "value" : "values", " of \"",
+             absl::StrCat(fill->defaulted, " ", fill->defaulted == 1 ? "value" : "values", " of \"",
                           header, "\" not in the preset's map taken as \"",
                           fill->fill->default_value, "\"")});
       }
@@ -831,8 +794,7 @@ class Converter {
 
 }  // namespace
 
-absl::StatusOr<PresetReport> ConvertWithPreset(const Preset& preset,
-                                               const std::string& in_dir,
+absl::StatusOr<PresetReport> ConvertWithPreset(const Preset& preset, const std::string& in_dir,
                                                const std::string& out_dir) {
   return Converter(preset, in_dir, out_dir).Run();
 }

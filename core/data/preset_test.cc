@@ -44,27 +44,28 @@ constexpr char kBom[] = "\xEF\xBB\xBF";
 // money with currency symbols and thousands separators, a walk-in sale and
 // a column ezyVet does not have.
 std::string EzyvetReport() {
-  return absl::StrCat(
-      kBom,
-      "Invoice #,Invoice Date,Invoice Line ID,Client Contact Code,First Name,"
-      "Last Name,Email,Animal Code,Pet Name,Species,Breed,Staff Member ID,"
-      "Staff Member,Product Code,Product Name,Product Group,Qty,"
-      "Standard Price(incl),Discount(\xE2\x82\xAC),Total Invoiced (excl),"
-      "Total Invoiced (incl),Product Cost,Department,Branch Notes\r\n"
-      "INV1,03/02/2026,L1,C100,Ann,Lee,ann@example.nz,A1,Rex,Dog,Collie,S1,"
-      "Dr Jane Smith,CONS,Consultation,Consultations,1,86.25,0.00,75.00,"
-      "86.25,10.00,Main,x\r\n"
-      "INV1,03/02/2026,L2,C100,Ann,Lee,,A1,Rex,Dog,Collie,S2,Nurse Bob,VAC,"
-      "\"Vaccine, C5\",Vaccinations,2,46.00,5.00,75.00,86.25,12.50,Main,\r\n"
-      "INV2,15/02/2026,L3,C200,Bo,Ng,bo@example.nz,A2,Tom,Feline,DSH,S1,"
-      "Dr Jane Smith,FOOD,Hills c/d 2kg,Food & Diets,1,\xE2\x82\xAC" "57.50,0,"
-      "\xE2\x82\xAC" "50.00,57.50,30,Main,\r\n"
-      "INV3,20/01/2026,L4,C100,Ann,Lee,ann@example.nz,,,,,,,TOY,Ball,"
-      "Retail Toys,3,5.75,,15.00,17.25,2,Main,\r\n"
-      "INV4,21/01/2026,L5,C300,Cy,Oh,,A3,Spike,Hedgehog,,S1,Dr Jane Smith,"
-      "SURG,Lump removal,Surgery - Soft Tissue,1,1322.50,0,\"1,150.00\","
-      "\"1,322.50\",200,Main,\r\n"
-      ",,,,,,,,,,,,,,,,,,,,,,,\r\n");
+  return absl::StrCat(kBom,
+                      "Invoice #,Invoice Date,Invoice Line ID,Client Contact Code,First Name,"
+                      "Last Name,Email,Animal Code,Pet Name,Species,Breed,Staff Member ID,"
+                      "Staff Member,Product Code,Product Name,Product Group,Qty,"
+                      "Standard Price(incl),Discount(\xE2\x82\xAC),Total Invoiced (excl),"
+                      "Total Invoiced (incl),Product Cost,Department,Branch Notes\r\n"
+                      "INV1,03/02/2026,L1,C100,Ann,Lee,ann@example.nz,A1,Rex,Dog,Collie,S1,"
+                      "Dr Jane Smith,CONS,Consultation,Consultations,1,86.25,0.00,75.00,"
+                      "86.25,10.00,Main,x\r\n"
+                      "INV1,03/02/2026,L2,C100,Ann,Lee,,A1,Rex,Dog,Collie,S2,Nurse Bob,VAC,"
+                      "\"Vaccine, C5\",Vaccinations,2,46.00,5.00,75.00,86.25,12.50,Main,\r\n"
+                      "INV2,15/02/2026,L3,C200,Bo,Ng,bo@example.nz,A2,Tom,Feline,DSH,S1,"
+                      "Dr Jane Smith,FOOD,Hills c/d 2kg,Food & Diets,1,\xE2\x82\xAC"
+                      "57.50,0,"
+                      "\xE2\x82\xAC"
+                      "50.00,57.50,30,Main,\r\n"
+                      "INV3,20/01/2026,L4,C100,Ann,Lee,ann@example.nz,,,,,,,TOY,Ball,"
+                      "Retail Toys,3,5.75,,15.00,17.25,2,Main,\r\n"
+                      "INV4,21/01/2026,L5,C300,Cy,Oh,,A3,Spike,Hedgehog,,S1,Dr Jane Smith,"
+                      "SURG,Lump removal,Surgery - Soft Tissue,1,1322.50,0,\"1,150.00\","
+                      "\"1,322.50\",200,Main,\r\n"
+                      ",,,,,,,,,,,,,,,,,,,,,,,\r\n");
 }
 
 struct Converted {
@@ -75,8 +76,7 @@ struct Converted {
 
 // Converts the files with the built-in preset and validates the output as
 // the server would.
-Converted Convert(const std::string& preset_name,
-                  const std::map<std::string, std::string>& files) {
+Converted Convert(const std::string& preset_name, const std::map<std::string, std::string>& files) {
   TempDir in;
   TempDir out;
   for (const auto& [name, content] : files) WriteTextFile(in.File(name), content);
@@ -112,8 +112,7 @@ std::vector<std::map<std::string, std::string>> Rows(const CsvTable& table) {
   return rows;
 }
 
-auto Note(const std::string& table, const std::string& column,
-          const std::string& substr) {
+auto Note(const std::string& table, const std::string& column, const std::string& substr) {
   return AllOf(Field(&PresetReport::ColumnNote::table, table),
                Field(&PresetReport::ColumnNote::column, column),
                Field(&PresetReport::ColumnNote::note, HasSubstr(substr)));
@@ -144,8 +143,7 @@ TEST(PresetParserTest, BuiltInPresetsLoadAndUnknownNamesListThem) {
   absl::StatusOr<Preset> unknown = LoadPreset("vetspire");
   EXPECT_THAT(unknown.status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(unknown.status().message()),
-              AllOf(HasSubstr("unknown preset \"vetspire\""),
-                    HasSubstr("covetrus, ezyvet")));
+              AllOf(HasSubstr("unknown preset \"vetspire\""), HasSubstr("covetrus, ezyvet")));
 }
 
 TEST(PresetParserTest, APresetFileIsLoadedByPathAndItsErrorsNameIt) {
@@ -176,27 +174,22 @@ TEST(PresetParserTest, MalformedPresetsNameTheJsonPath) {
        "$.tables.clients.columns.created_on.min: source "
        "\"invoice_lines_report\" has no column \"invoice_day\""},
       {"\"from\": \"invoice_lines_report\",\n      \"one_row_per\": \"staff\"",
-       "\"form\": \"invoice_lines_report\"",
-       "$.tables.staff.form: unknown key"},
+       "\"form\": \"invoice_lines_report\"", "$.tables.staff.form: unknown key"},
       {"\"sex\": \"not in", "\"species\": \"not in",
        "$.tables.patients.unfilled.species: a required column"},
-      {"\"none\": \"the Invoice Lines Report has no appointments",
-       "\"nothing\": \"",
+      {"\"none\": \"the Invoice Lines Report has no appointments", "\"nothing\": \"",
        "$.tables.appointments.nothing: unknown key"},
       {"\"sequence_within\": \"invoice\"", "\"min\": \"invoice_date\"",
        "$.tables.invoice_lines.columns.line_no.min: needs the table's "
        "\"one_row_per\""},
-      {"\"Invoice #\"", "[]",
-       "$.sources.invoice_lines_report.columns.invoice: must not be empty"},
+      {"\"Invoice #\"", "[]", "$.sources.invoice_lines_report.columns.invoice: must not be empty"},
       {"\"if_empty\": \"0\"", "\"if_empty\": \"0\", \"formats\": [\"%d\"]",
        "$.tables.invoice_lines.columns.discount.formats: formats are for date"},
   };
   for (const Case& c : cases) {
     ASSERT_NE(good.find(c.from), std::string::npos) << c.from;
-    absl::StatusOr<Preset> preset =
-        ParsePreset(absl::StrReplaceAll(good, {{c.from, c.to}}));
-    EXPECT_THAT(preset.status(), StatusIs(absl::StatusCode::kInvalidArgument))
-        << c.from;
+    absl::StatusOr<Preset> preset = ParsePreset(absl::StrReplaceAll(good, {{c.from, c.to}}));
+    EXPECT_THAT(preset.status(), StatusIs(absl::StatusCode::kInvalidArgument)) << c.from;
     EXPECT_THAT(std::string(preset.status().message()), HasSubstr(c.message));
   }
   EXPECT_THAT(std::string(ParsePreset("{not json").status().message()),
@@ -211,8 +204,7 @@ TEST(EzyvetPresetTest, DerivesClientsPatientsStaffAndLinesThatValidate) {
   Converted c = Convert("ezyvet", {{"Invoice Lines Report 2026.csv", EzyvetReport()},
                                    {"notes.txt", "remember to export weekly\n"}});
   ASSERT_THAT(c.report.status(), IsOk());
-  EXPECT_THAT(c.validated.problems, IsEmpty())
-      << FormatImportProblems(c.validated);
+  EXPECT_THAT(c.validated.problems, IsEmpty()) << FormatImportProblems(c.validated);
 
   const PresetReport& report = *c.report;
   ASSERT_EQ(report.recognised.size(), 1u);
@@ -221,12 +213,11 @@ TEST(EzyvetPresetTest, DerivesClientsPatientsStaffAndLinesThatValidate) {
   EXPECT_EQ(report.recognised[0].rows, 5);
   ASSERT_EQ(report.ignored.size(), 1u);
   EXPECT_THAT(report.ignored[0].path, HasSubstr("notes.txt"));
-  EXPECT_EQ(report.rows,
-            (std::vector<std::pair<std::string, int64_t>>{{"clients", 3},
-                                                          {"patients", 3},
-                                                          {"staff", 2},
-                                                          {"appointments", 0},
-                                                          {"invoice_lines", 5}}));
+  EXPECT_EQ(report.rows, (std::vector<std::pair<std::string, int64_t>>{{"clients", 3},
+                                                                       {"patients", 3},
+                                                                       {"staff", 2},
+                                                                       {"appointments", 0},
+                                                                       {"invoice_lines", 5}}));
   EXPECT_THAT(report.unfilled, Contains(Note("patients", "sex", "not in")));
   EXPECT_THAT(report.unfilled, Contains(Note("staff", "role", "not in")));
   EXPECT_THAT(report.unfilled, Contains(Note("appointments", "", "no appointments")));
@@ -234,8 +225,8 @@ TEST(EzyvetPresetTest, DerivesClientsPatientsStaffAndLinesThatValidate) {
   EXPECT_THAT(report.assumed, Contains(Note("clients", "status", "active")));
   EXPECT_THAT(report.assumed, Contains(Note("staff", "fte", "full time")));
   EXPECT_THAT(report.assumed, Contains(Note("clients", "created_on", "first invoice")));
-  EXPECT_THAT(report.notes, Contains(Note("invoice_lines_report", "Invoice Date",
-                                          "dates read as %d/%m/%Y")));
+  EXPECT_THAT(report.notes,
+              Contains(Note("invoice_lines_report", "Invoice Date", "dates read as %d/%m/%Y")));
   EXPECT_THAT(report.notes, Contains(Note("patients", "species",
                                           "1 value of \"Species\" not in the "
                                           "preset's map taken as \"other\"")));
@@ -282,8 +273,7 @@ TEST(EzyvetPresetTest, DerivesClientsPatientsStaffAndLinesThatValidate) {
 TEST(EzyvetPresetTest, PatientNameAndAnimalNameAreAlsoRecognised) {
   for (const char* header : {"Patient Name", "Animal Name"}) {
     Converted c = Convert(
-        "ezyvet",
-        {{"report.csv", absl::StrReplaceAll(EzyvetReport(), {{"Pet Name", header}})}});
+        "ezyvet", {{"report.csv", absl::StrReplaceAll(EzyvetReport(), {{"Pet Name", header}})}});
     ASSERT_THAT(c.report.status(), IsOk()) << header;
     EXPECT_EQ(Rows(c.tables["patients"])[0]["name"], "Rex");
   }
@@ -303,10 +293,10 @@ TEST(EzyvetPresetTest, AFolderWithNothingRecognisableListsWhatItSaw) {
                                    {"empty.csv", ""},
                                    {"clients.csv", "client_id,first_name\nC1,Ann\n"}});
   EXPECT_THAT(c.report.status(), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(std::string(c.report.status().message()),
-              AllOf(HasSubstr("is one of the ezyvet preset's exports"),
-                    HasSubstr("notes.txt (its columns are none of"),
-                    HasSubstr("empty.csv (empty)")));
+  EXPECT_THAT(
+      std::string(c.report.status().message()),
+      AllOf(HasSubstr("is one of the ezyvet preset's exports"),
+            HasSubstr("notes.txt (its columns are none of"), HasSubstr("empty.csv (empty)")));
 }
 
 TEST(EzyvetPresetTest, ADateInNoFormatIsRefusedNamingFileLineAndColumn) {
@@ -321,21 +311,18 @@ TEST(EzyvetPresetTest, ADateInNoFormatIsRefusedNamingFileLineAndColumn) {
 }
 
 TEST(EzyvetPresetTest, AmbiguousDatesTakeThePresetsFirstFormatAndSaySo) {
-  std::string report =
-      absl::StrReplaceAll(EzyvetReport(), {{"15/02/2026", "11/02/2026"},
-                                           {"20/01/2026", "10/01/2026"},
-                                           {"21/01/2026", "12/01/2026"}});
+  std::string report = absl::StrReplaceAll(
+      EzyvetReport(),
+      {{"15/02/2026", "11/02/2026"}, {"20/01/2026", "10/01/2026"}, {"21/01/2026", "12/01/2026"}});
   Converted c = Convert("ezyvet", {{"lines.csv", report}});
   ASSERT_THAT(c.report.status(), IsOk());
-  EXPECT_THAT(c.report->notes,
-              Contains(Note("invoice_lines_report", "Invoice Date",
-                            "every value also fits %m/%d/%Y")));
+  EXPECT_THAT(c.report->notes, Contains(Note("invoice_lines_report", "Invoice Date",
+                                             "every value also fits %m/%d/%Y")));
   EXPECT_EQ(Rows(c.tables["invoice_lines"])[0]["invoiced_on"], "2026-02-03");
 }
 
 TEST(EzyvetPresetTest, ANumberThatIsNotOneIsRefusedNamingIt) {
-  std::string report =
-      absl::StrReplaceAll(EzyvetReport(), {{"\"1,150.00\"", "\"1.150,00\""}});
+  std::string report = absl::StrReplaceAll(EzyvetReport(), {{"\"1,150.00\"", "\"1.150,00\""}});
   Converted c = Convert("ezyvet", {{"lines.csv", report}});
   EXPECT_THAT(std::string(c.report.status().message()),
               HasSubstr("lines.csv line 6, column \"Total Invoiced (excl)\", "
@@ -369,14 +356,12 @@ std::map<std::string, std::string> CovetrusFiles() {
 TEST(CovetrusPresetTest, ConvertsTheConversionFilesWhateverTheyAreCalled) {
   Converted c = Convert("covetrus", CovetrusFiles());
   ASSERT_THAT(c.report.status(), IsOk());
-  EXPECT_THAT(c.validated.problems, IsEmpty())
-      << FormatImportProblems(c.validated);
+  EXPECT_THAT(c.validated.problems, IsEmpty()) << FormatImportProblems(c.validated);
   const PresetReport& report = *c.report;
   ASSERT_EQ(report.recognised.size(), 4u);
   EXPECT_THAT(report.recognised,
               Contains(AllOf(Field(&PresetReport::File::source, "service"),
-                             Field(&PresetReport::File::note,
-                                   HasSubstr("a price list")))));
+                             Field(&PresetReport::File::note, HasSubstr("a price list")))));
   EXPECT_THAT(report.ignored,
               ElementsAre(Field(&PresetReport::Ignored::path, HasSubstr("readme.txt"))));
   EXPECT_THAT(report.unfilled, Contains(Note("invoice_lines", "", "no sales")));
@@ -413,11 +398,10 @@ TEST(CovetrusPresetTest, WithoutAppointmentsItStillImportsAndSaysSo) {
   files.erase("appointments export.csv");
   Converted c = Convert("covetrus", files);
   ASSERT_THAT(c.report.status(), IsOk());
-  EXPECT_THAT(c.validated.problems, IsEmpty())
-      << FormatImportProblems(c.validated);
-  EXPECT_THAT(c.report->unfilled,
-              Contains(Note("appointments", "",
-                            "no file in the folder is Covetrus Appointment.CSV")));
+  EXPECT_THAT(c.validated.problems, IsEmpty()) << FormatImportProblems(c.validated);
+  EXPECT_THAT(
+      c.report->unfilled,
+      Contains(Note("appointments", "", "no file in the folder is Covetrus Appointment.CSV")));
   EXPECT_EQ(c.tables["appointments"].rows.size(), 0u);
   EXPECT_EQ(c.tables["staff"].rows.size(), 0u);
 }
@@ -428,14 +412,13 @@ TEST(CovetrusPresetTest, AnOptionalColumnNoFileHasIsReportedNotFilled) {
   Converted c = Convert("covetrus", files);
   ASSERT_THAT(c.report.status(), IsOk());
   EXPECT_THAT(c.report->unfilled,
-              Contains(Note("clients", "postal_code",
-                            "no column \"Zip\" in Covetrus Client.CSV")));
+              Contains(Note("clients", "postal_code", "no column \"Zip\" in Covetrus Client.CSV")));
 }
 
 TEST(CovetrusPresetTest, AValueTheMapDoesNotKnowIsRefusedNamingFileLineColumn) {
   auto files = CovetrusFiles();
-  files["appointments export.csv"] = absl::StrReplaceAll(
-      files["appointments export.csv"], {{"Sick Visit", "Boarding"}});
+  files["appointments export.csv"] =
+      absl::StrReplaceAll(files["appointments export.csv"], {{"Sick Visit", "Boarding"}});
   Converted c = Convert("covetrus", files);
   EXPECT_THAT(c.report.status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(c.report.status().message()),
@@ -447,8 +430,7 @@ TEST(CovetrusPresetTest, AValueTheMapDoesNotKnowIsRefusedNamingFileLineColumn) {
 
 TEST(CovetrusPresetTest, AFileWithTheColumnsOfTwoSourcesIsRefused) {
   auto files = CovetrusFiles();
-  files["both.csv"] =
-      "AccountId,LastName,FirstName,ClientAccountId,Name,Species,flgDeceased\n";
+  files["both.csv"] = "AccountId,LastName,FirstName,ClientAccountId,Name,Species,flgDeceased\n";
   Converted c = Convert("covetrus", files);
   EXPECT_THAT(c.report.status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(c.report.status().message()),

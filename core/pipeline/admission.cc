@@ -37,8 +37,7 @@ absl::Duration QuestionAdmission::RetryAfterLocked() const {
   return std::max(absl::Seconds(1), absl::Ceil(typical_, absl::Seconds(1)));
 }
 
-absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
-    const std::string& practice_id) {
+absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(const std::string& practice_id) {
   absl::MutexLock lock(&mu_);
   int& mine = by_practice_[practice_id];
   if (mine >= options_.max_per_practice) {
@@ -72,14 +71,14 @@ absl::StatusOr<QuestionAdmission::Ticket> QuestionAdmission::Admit(
     auto [it, fresh] = buckets_.try_emplace(practice_id, Bucket{burst, now});
     Bucket& bucket = it->second;
     if (!fresh) {
-      bucket.tokens = std::min(
-          burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.counted) * per_second);
+      bucket.tokens =
+          std::min(burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.counted) * per_second);
       bucket.counted = now;
     }
     if (bucket.tokens < 1) {
       if (mine == 0) by_practice_.erase(practice_id);
-      const absl::Duration next = absl::Ceil(
-          absl::Seconds((1 - bucket.tokens) / per_second), absl::Milliseconds(100));
+      const absl::Duration next =
+          absl::Ceil(absl::Seconds((1 - bucket.tokens) / per_second), absl::Milliseconds(100));
       return WithRetryDelay(
           WithReason(absl::ResourceExhaustedError(absl::StrCat(
                          "practice '", practice_id, "' may ask ", options_.rate_per_minute,

@@ -26,8 +26,8 @@ TEST(QuestionAdmissionTest, APracticePastItsShareIsRefusedWhileOthersAreServed) 
   EXPECT_THAT(admission.Admit("flood"),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("practice 'flood' already has 3 questions in progress")));
-  EXPECT_THAT(admission.Admit("flood"), StatusIs(absl::StatusCode::kResourceExhausted,
-                                                 HasSubstr("retry in")));
+  EXPECT_THAT(admission.Admit("flood"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("retry in")));
   // Another practice is not affected.
   EXPECT_THAT(admission.Admit("quiet"), IsOk());
   EXPECT_EQ(admission.in_progress("flood"), 3);
@@ -59,8 +59,8 @@ TEST(QuestionAdmissionTest, TheRetryHintFollowsHowLongQuestionsTake) {
   }
   auto held = admission.Admit("p");
   ASSERT_THAT(held, IsOk());
-  EXPECT_THAT(admission.Admit("p"), StatusIs(absl::StatusCode::kResourceExhausted,
-                                             HasSubstr("retry in 7s")));
+  EXPECT_THAT(admission.Admit("p"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("retry in 7s")));
 }
 
 TEST(QuestionAdmissionTest, MovedTicketsReleaseOnce) {
@@ -91,8 +91,8 @@ TEST(QuestionAdmissionTest, ARateLimitRefusesPastTheBurstAndRefillsOverTime) {
   // Another practice has its own bucket.
   EXPECT_THAT(admission.Admit("calm"), IsOk());
   clock.Advance(absl::Milliseconds(500));
-  EXPECT_THAT(admission.Admit("busy"), StatusIs(absl::StatusCode::kResourceExhausted,
-                                                HasSubstr("in 500ms")));
+  EXPECT_THAT(admission.Admit("busy"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("in 500ms")));
   clock.Advance(absl::Milliseconds(500));
   EXPECT_THAT(admission.Admit("busy"), IsOk());
   // Refills up to the burst, not beyond.

@@ -21,8 +21,8 @@ std::vector<ArtifactEvent> ArtifactChunks(sandbox::Chart artifact, size_t chunk_
   for (size_t offset = 0; offset < total; offset += chunk_bytes) {
     const size_t size = std::min(chunk_bytes, total - offset);
     parts.push_back(ArtifactEvent{artifact.name, artifact.mime_type,
-                                  artifact.data.substr(offset, size),
-                                  static_cast<int64_t>(offset), static_cast<int64_t>(total)});
+                                  artifact.data.substr(offset, size), static_cast<int64_t>(offset),
+                                  static_cast<int64_t>(total)});
   }
   return parts;
 }

@@ -90,9 +90,8 @@ struct FinalAnswerEvent {
 };
 
 using EventPayload =
-    absl::variant<SessionStartedEvent, BudgetCheckEvent, CodeGeneratedEvent,
-                  ExecutionOutputEvent, ArtifactEvent, RetryEvent,
-                  FinalAnswerEvent, CodeDeltaEvent>;
+    absl::variant<SessionStartedEvent, BudgetCheckEvent, CodeGeneratedEvent, ExecutionOutputEvent,
+                  ArtifactEvent, RetryEvent, FinalAnswerEvent, CodeDeltaEvent>;
 
 struct AskEvent {
   int64_t seq = 0;  // 1, 2, 3, ... per question

@@ -80,8 +80,8 @@ std::string FormatNumber(double v) { return WithThousands(absl::StrFormat("%.2f"
 // After the answer of a table larger than the answer carries: how large it
 // is, and where the whole of it is.
 std::string TableSizeSentence(const ResultTable& t) {
-  std::string out = absl::StrCat("The table has ", FormatCount(t.total_rows),
-                                 " rows; the first ", FormatCount(t.rows.size()), " are shown");
+  std::string out = absl::StrCat("The table has ", FormatCount(t.total_rows), " rows; the first ",
+                                 FormatCount(t.rows.size()), " are shown");
   if (t.csv_artifact.empty()) return out + ".";
   const std::string in_csv = t.csv_rows < t.total_rows
                                  ? absl::StrCat("the first ", FormatCount(t.csv_rows))
@@ -149,8 +149,8 @@ absl::Status Reasoned(const absl::Status& status, const char* why) {
 }  // namespace
 
 absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
-                                                  const PipelineOptions& options,
-                                                  absl::Time now, absl::TimeZone tz) {
+                                                  const PipelineOptions& options, absl::Time now,
+                                                  absl::TimeZone tz) {
   absl::string_view question = absl::StripAsciiWhitespace(request.question);
   if (question.empty()) {
     return BadField("question", "question is empty: ask something about the practice's data");
@@ -177,8 +177,7 @@ absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
   if (request.as_of_date.empty()) return absl::CivilDay(absl::ToCivilDay(now, tz));
   absl::CivilDay day;
   // ParseCivilTime accepts exactly "YYYY-MM-DD" and rejects impossible days.
-  if (request.as_of_date.size() != 10 ||
-      !absl::ParseCivilTime(request.as_of_date, &day) ||
+  if (request.as_of_date.size() != 10 || !absl::ParseCivilTime(request.as_of_date, &day) ||
       absl::FormatCivilTime(day) != request.as_of_date) {
     return BadField("as_of_date", absl::StrCat("as_of_date '", request.as_of_date.substr(0, 40),
                                                "' is not a date in the form YYYY-MM-DD "
@@ -445,9 +444,8 @@ void Pipeline::Question::OnSessionClaimed() {
     if (!loaded.ok()) return End(loaded.status());
     session_ = *std::move(loaded);
   }
-  emit_.Emit(SessionStartedEvent{session_.id, resumed_,
-                                 static_cast<int>(session_.turns.size()) + 1, as_of_text_,
-                                 question_id_});
+  emit_.Emit(SessionStartedEvent{session_.id, resumed_, static_cast<int>(session_.turns.size()) + 1,
+                                 as_of_text_, question_id_});
   records_turn_ = true;
   turn_.question = request_.question;
   turn_.as_of_date = as_of_text_;
@@ -509,9 +507,8 @@ void Pipeline::Question::CheckBudget() {
   // The planner is deterministic: its code failing again would be the same
   // code, and a repair by a model was not reserved for.
   planner_answers_ = estimate_.micros == 0 && estimate_.model == "planner";
-  max_attempts_ = deps_.generator->CanRepair() && !planner_answers_
-                      ? std::max(1, options_.max_attempts)
-                      : 1;
+  max_attempts_ =
+      deps_.generator->CanRepair() && !planner_answers_ ? std::max(1, options_.max_attempts) : 1;
   sandbox_worst_ =
       budget::SandboxCostMicros(options_.execution_timeout, options_.sandbox_micros_per_second);
   worst_ = (estimate_.micros + sandbox_worst_) * max_attempts_;
@@ -521,8 +518,7 @@ void Pipeline::Question::CheckBudget() {
 
 void Pipeline::Question::Reserve() {
   reservation_ = deps_.budget->Reserve(practice_, worst_, estimate_.model);
-  if (!reservation_.ok() &&
-      reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
+  if (!reservation_.ok() && reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
     // Refused only because of other questions' holds, when what is spent
     // alone would allow it: they settle within moments (most cost far less
     // than their worst case), so wait for them rather than refuse a
@@ -534,8 +530,7 @@ void Pipeline::Question::Reserve() {
       state_ = *now_state;
       const bool holds_only =
           state_.reserved_micros > 0 &&
-          state_.spent_micros + worst_ <= budget::CapMicros(state_.limit_micros,
-                                                             state_.hard_cap);
+          state_.spent_micros + worst_ <= budget::CapMicros(state_.limit_micros, state_.hard_cap);
       if (holds_only && waited < options_.budget_wait && !cancel_.IsCancelled()) {
         const absl::Duration pause = std::min(reserve_backoff_, options_.budget_wait - waited);
         reserve_backoff_ = std::min(reserve_backoff_ * 2, absl::Milliseconds(250));
@@ -552,8 +547,7 @@ void Pipeline::Question::Reserve() {
 
 void Pipeline::Question::OnReserved() {
   const int64_t refused_worst = worst_;
-  if (!reservation_.ok() &&
-      reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
+  if (!reservation_.ok() && reservation_.status().code() == absl::StatusCode::kResourceExhausted) {
     // The offline planner still answers what it understands, for nothing.
     codegen::CodeRequest free_request = code_request_;
     free_request.free_only = true;
@@ -618,14 +612,14 @@ void Pipeline::Question::OnReserved() {
   } else if (planner_answers_ && worst_ == 0) {
     check_.message = "The offline planner answers at no cost.";
   } else {
-    check_.message = absl::StrCat("Reserved up to ", budget::FormatDollars(worst_), " for ",
-                                  estimate_.model, sandbox_worst_ > 0 ? " and sandbox time" : "",
-                                  waited, ".");
+    check_.message =
+        absl::StrCat("Reserved up to ", budget::FormatDollars(worst_), " for ", estimate_.model,
+                     sandbox_worst_ > 0 ? " and sandbox time" : "", waited, ".");
     if (!check_.downgraded_from.empty()) {
-      check_.message = absl::StrCat(
-          "Past the soft cap (", budget::FormatDollars(state.spent_micros), " of ",
-          budget::FormatDollars(state.limit_micros), " spent): ", estimate_.model,
-          " answers instead of ", check_.downgraded_from, ". ", check_.message);
+      check_.message =
+          absl::StrCat("Past the soft cap (", budget::FormatDollars(state.spent_micros), " of ",
+                       budget::FormatDollars(state.limit_micros), " spent): ", estimate_.model,
+                       " answers instead of ", check_.downgraded_from, ". ", check_.message);
     }
   }
   emit_.Emit(check_);
@@ -664,10 +658,10 @@ void Pipeline::Question::GenerateAttempt() {
     auto renewed = deps_.sessions->TryClaim(practice_.id, session_id_, question_id_,
                                             options_.session_claim_lease);
     if (!renewed.ok() || !*renewed) {
-      LogWarning("session ", session_id_.substr(0, 8), "...: its claim could not be renewed (",
-                 renewed.ok() ? "another question took it after it lapsed"
-                              : renewed.status().ToString(),
-                 ")");
+      LogWarning(
+          "session ", session_id_.substr(0, 8), "...: its claim could not be renewed (",
+          renewed.ok() ? "another question took it after it lapsed" : renewed.status().ToString(),
+          ")");
     }
   }
   code_request_.attempt = attempt_;
@@ -713,10 +707,9 @@ void Pipeline::Question::OnGenerated(absl::StatusOr<codegen::GeneratedCode> gene
   turn_.code = generated_.code;
   turn_.summary = generated_.summary;
   turn_.plan = generated_.plan;
-  emit_.Emit(CodeGeneratedEvent{attempt_, generated_.code, generated_.generator,
-                                generated_.model, generated_.prompt_tokens,
-                                generated_.completion_tokens, generated_.cost_micros,
-                                generated_.summary});
+  emit_.Emit(CodeGeneratedEvent{attempt_, generated_.code, generated_.generator, generated_.model,
+                                generated_.prompt_tokens, generated_.completion_tokens,
+                                generated_.cost_micros, generated_.summary});
 
   if (absl::Status c = cancel_.Check("before running the code"); !c.ok()) return End(c);
   exec_.practice_id = practice_.id;
@@ -774,8 +767,8 @@ void Pipeline::Question::OnExecuted(absl::StatusOr<sandbox::ExecutionResult> exe
     }
     // A program that raises is an answer to report, not a failed call.
     FinalAnswerEvent answer;
-    answer.text = absl::StrCat("The analysis could not be completed: the code raised ",
-                               failure, ".");
+    answer.text =
+        absl::StrCat("The analysis could not be completed: the code raised ", failure, ".");
     answer.total_cost_micros = spend_.micros;
     answer.code = generated_.code;
     answer.attempts = attempt_;
@@ -809,8 +802,8 @@ std::vector<std::string> AsOfWarnings(const data::DatasetDescription& dataset,
     out.push_back(absl::StrCat("The as-of date ", as_of, " is after the data's last day (", last,
                                "): periods after it have no data in this dataset."));
   } else if (as_of < first) {
-    out.push_back(absl::StrCat("The as-of date ", as_of, " is before the data's first day (",
-                               first, "): periods before it have no data in this dataset."));
+    out.push_back(absl::StrCat("The as-of date ", as_of, " is before the data's first day (", first,
+                               "): periods before it have no data in this dataset."));
   }
   return out;
 }
@@ -892,12 +885,12 @@ void Pipeline::Question::End(absl::Status status) {
   session_lease_ = session::SessionLocks::Lease();
   data_lease_.reset();
   // One line a question, what an operator greps for first.
-  LogInfo("question ended ", absl::StatusCodeToString(status.code()), " after ",
-          absl::FormatDuration(absl::Trunc(deps_.clock->Now() - started_at_,
-                                           absl::Milliseconds(1))),
-          generated_.generator.empty() ? "" : absl::StrCat("; code by ", generated_.generator),
-          generated_.model.empty() ? "" : absl::StrCat(" ", generated_.model),
-          attempt_ > 1 ? absl::StrCat("; ", attempt_, " attempts") : "");
+  LogInfo(
+      "question ended ", absl::StatusCodeToString(status.code()), " after ",
+      absl::FormatDuration(absl::Trunc(deps_.clock->Now() - started_at_, absl::Milliseconds(1))),
+      generated_.generator.empty() ? "" : absl::StrCat("; code by ", generated_.generator),
+      generated_.model.empty() ? "" : absl::StrCat(" ", generated_.model),
+      attempt_ > 1 ? absl::StrCat("; ", attempt_, " attempts") : "");
   AskCallback done = std::move(done_);
   done(std::move(status));
 }
@@ -909,8 +902,8 @@ void Pipeline::AskAsync(const Practice& practice, AskRequest request, EventSink&
   question->Start();
 }
 
-absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request,
-                           EventSink& sink, CancellationToken& cancel) {
+absl::Status Pipeline::Ask(const Practice& practice, const AskRequest& request, EventSink& sink,
+                           CancellationToken& cancel) {
   return AwaitCallback<absl::Status>([&](Pipeline::AskCallback done) {
     AskAsync(practice, request, sink, cancel, std::move(done));
   });

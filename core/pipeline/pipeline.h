@@ -72,8 +72,8 @@ std::string ScrubFailureMessage(absl::string_view message);
 // Checks a request before any work: kInvalidArgument saying which field is
 // wrong and how. Returns the as-of day (today in `tz` when empty).
 absl::StatusOr<absl::CivilDay> ValidateAskRequest(const AskRequest& request,
-                                                  const PipelineOptions& options,
-                                                  absl::Time now, absl::TimeZone tz);
+                                                  const PipelineOptions& options, absl::Time now,
+                                                  absl::TimeZone tz);
 
 // Thread-safe: one Pipeline serves every question concurrently. The
 // dependencies must outlive it.
@@ -140,8 +140,8 @@ class Pipeline {
   //   kUnavailable      a model service is down
   // A question refused only because of other questions' holds waits up to
   // PipelineOptions::budget_wait for them to settle (BudgetCheck says so).
-  absl::Status Ask(const Practice& practice, const AskRequest& request,
-                   EventSink& sink, CancellationToken& cancel);
+  absl::Status Ask(const Practice& practice, const AskRequest& request, EventSink& sink,
+                   CancellationToken& cancel);
 
   // Ask without holding the calling thread: returns at once and calls
   // `done` exactly once, on a runner thread (or inline for a request

@@ -95,8 +95,8 @@ class GatedModel final : public codegen::CodeGenerator {
  private:
   bool OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (open_) return true;
-    open_ = gate_ == Gate::kUntilAllSettled ? settled_ >= kQuestions
-                                            : arrived_ >= 25 && refusals_ >= 1;
+    open_ =
+        gate_ == Gate::kUntilAllSettled ? settled_ >= kQuestions : arrived_ >= 25 && refusals_ >= 1;
     return open_;
   }
 
@@ -161,8 +161,7 @@ struct Scenario {
 // Tells the model when the budget refuses a reservation.
 class RefusalReporter final : public budget::BudgetGuard {
  public:
-  RefusalReporter(budget::BudgetGuard& inner, GatedModel& model)
-      : inner_(inner), model_(model) {}
+  RefusalReporter(budget::BudgetGuard& inner, GatedModel& model) : inner_(inner), model_(model) {}
   absl::StatusOr<budget::BudgetState> GetState(const Practice& practice) override {
     return inner_.GetState(practice);
   }
@@ -264,8 +263,7 @@ TEST(PipelineConcurrencyTest, PostgresStoreAdmitsExactlyWhatTheCapAllows) {
   ASSERT_THAT(server, IsOk());
   auto database = (*server)->CreateDatabase();
   ASSERT_THAT(database, IsOk());
-  auto guard =
-      budget::PostgresBudgetGuard::Open((*server)->url(*database), {}, RealClock::Get());
+  auto guard = budget::PostgresBudgetGuard::Open((*server)->url(*database), {}, RealClock::Get());
   ASSERT_THAT(guard, IsOk());
   Practice practice = MakePractice();
   Outcome outcome = AskConcurrently(**guard, practice);

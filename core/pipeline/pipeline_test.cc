@@ -60,8 +60,8 @@ class RecordingSink final : public EventSink {
   std::vector<AskEvent> events_;
 };
 
-constexpr size_t kSession = 0, kBudget = 1, kCode = 2, kOutput = 3, kArtifact = 4,
-                 kRetry = 5, kFinal = 6;
+constexpr size_t kSession = 0, kBudget = 1, kCode = 2, kOutput = 3, kArtifact = 4, kRetry = 5,
+                 kFinal = 6;
 
 class PipelineTest : public ::testing::Test {
  protected:
@@ -270,8 +270,8 @@ TEST_F(PipelineTest, PersonalValuesAreReadOnlyForAGeneratorThatSendsTextOut) {
 
 TEST_F(PipelineTest, PracticeWithoutADataFolderIsNotFound) {
   practice_.data_dir = ::testing::TempDir() + "/never-imported";
-  EXPECT_THAT(Ask("revenue"), StatusIs(absl::StatusCode::kNotFound,
-                                       HasSubstr("import its exports first")));
+  EXPECT_THAT(Ask("revenue"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("import its exports first")));
 }
 
 TEST_F(PipelineTest, MissingDataIsNotFoundNamingThePractice) {
@@ -334,14 +334,12 @@ TEST(ValidateAskRequestTest, CountsTheQuestionInCharactersAndRefusesInvalidUtf8)
   const absl::Time now = absl::FromUnixSeconds(1790000000);
   std::string accented;
   for (int i = 0; i < 1999; ++i) accented += "\xC3\xA9";  // 3,998 bytes
-  EXPECT_THAT(ValidateAskRequest({accented, "", ""}, options, now, absl::UTCTimeZone()),
-              IsOk());
+  EXPECT_THAT(ValidateAskRequest({accented, "", ""}, options, now, absl::UTCTimeZone()), IsOk());
   accented += "\xC3\xA9\xC3\xA9";
   EXPECT_THAT(ValidateAskRequest({accented, "", ""}, options, now, absl::UTCTimeZone()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("question is 2001 characters long; at most 2000")));
-  EXPECT_THAT(ValidateAskRequest({"revenue \xFF\xFE", "", ""}, options, now,
-                                 absl::UTCTimeZone()),
+  EXPECT_THAT(ValidateAskRequest({"revenue \xFF\xFE", "", ""}, options, now, absl::UTCTimeZone()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("question is not valid UTF-8 (from byte 8)")));
 }
@@ -378,24 +376,23 @@ class GatedExecutor final : public sandbox::Executor {
 // Asks "revenue" on `first` and, while its execution is held at the gate,
 // "and by vet?" on `second` on the same session; checks that the second
 // waits, then lets both finish and checks the second saw the first's turn.
-void ExpectTheSecondQuestionWaits(Pipeline& first, Pipeline& second,
-                                  GatedExecutor& executor, const Practice& practice,
-                                  const std::string& session_id,
+void ExpectTheSecondQuestionWaits(Pipeline& first, Pipeline& second, GatedExecutor& executor,
+                                  const Practice& practice, const std::string& session_id,
                                   codegen::FakeCodeGenerator& generator) {
   generator.Push(codegen::FakeCodeGenerator::Code("result = 1"));
   generator.Push(codegen::FakeCodeGenerator::Code("result = 1"));
   RecordingSink first_sink, second_sink;
   CancellationToken first_cancel, second_cancel;
   std::thread first_thread([&] {
-    EXPECT_THAT(first.Ask(practice, {"revenue", session_id, "2026-10-26"}, first_sink,
-                          first_cancel),
-                IsOk());
+    EXPECT_THAT(
+        first.Ask(practice, {"revenue", session_id, "2026-10-26"}, first_sink, first_cancel),
+        IsOk());
   });
   ASSERT_TRUE(executor.first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
   std::thread second_thread([&] {
-    EXPECT_THAT(second.Ask(practice, {"and by vet?", session_id, "2026-10-26"}, second_sink,
-                           second_cancel),
-                IsOk());
+    EXPECT_THAT(
+        second.Ask(practice, {"and by vet?", session_id, "2026-10-26"}, second_sink, second_cancel),
+        IsOk());
   });
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_TRUE(second_sink.events().empty()) << "the second question waits for the first";
@@ -414,8 +411,8 @@ TEST_F(PipelineTest, TwoQuestionsOnOneSessionRunOneAfterTheOther) {
   Pipeline pipeline({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
-  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(pipeline, pipeline, executor,
-                                                       practice_, session->id, generator_));
+  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(pipeline, pipeline, executor, practice_,
+                                                       session->id, generator_));
   auto stored = sessions_.Get("clinic", session->id);
   ASSERT_THAT(stored, IsOk());
   ASSERT_EQ(stored->turns.size(), 2u);
@@ -431,14 +428,14 @@ TEST_F(PipelineTest, QuestionsOnOneSessionWaitAcrossServersSharingTheStore) {
   Pipeline server_b({}, {&sessions_, &budget_, &generator_, &executor, &catalog_, &clock_});
   auto session = sessions_.Create("clinic");
   ASSERT_THAT(session, IsOk());
-  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(server_a, server_b, executor,
-                                                       practice_, session->id, generator_));
+  ASSERT_NO_FATAL_FAILURE(ExpectTheSecondQuestionWaits(server_a, server_b, executor, practice_,
+                                                       session->id, generator_));
   // The claim was released: a third question goes straight through.
   generator_.Push(codegen::FakeCodeGenerator::Code("result = 1"));
   RecordingSink third_sink;
-  EXPECT_THAT(server_a.Ask(practice_, {"and last year?", session->id, "2026-10-26"}, third_sink,
-                           cancel_),
-              IsOk());
+  EXPECT_THAT(
+      server_a.Ask(practice_, {"and last year?", session->id, "2026-10-26"}, third_sink, cancel_),
+      IsOk());
 }
 
 // A generator whose every call takes 8 minutes of the fake clock, and
@@ -567,8 +564,8 @@ class PipelineBudgetTest : public PipelineTest {
     pricing_ = *std::move(pricing);
   }
   absl::Status AskWith(PipelineOptions options, const std::string& question) {
-    Pipeline pipeline(options, {&sessions_, &budget_, &generator_, &executor_, &catalog_,
-                                &clock_, &pricing_});
+    Pipeline pipeline(
+        options, {&sessions_, &budget_, &generator_, &executor_, &catalog_, &clock_, &pricing_});
     return pipeline.Ask(practice_, {question, "", "2026-10-26"}, sink_, cancel_);
   }
   budget::PricingTable pricing_;
@@ -620,9 +617,8 @@ TEST_F(PipelineBudgetTest, AtTheHardCapTheQuestionIsRefusedNamingSpendLimitAndRe
   EXPECT_EQ(check.resets_at, resets);
   EXPECT_EQ(check.model, "fake-mini") << "the downgraded model was refused too";
   EXPECT_THAT(check.message,
-              HasSubstr(absl::StrCat("resets at ",
-                                     absl::FormatTime("%Y-%m-%d %H:%M UTC", resets,
-                                                      absl::UTCTimeZone()))));
+              HasSubstr(absl::StrCat("resets at ", absl::FormatTime("%Y-%m-%d %H:%M UTC", resets,
+                                                                    absl::UTCTimeZone()))));
   EXPECT_TRUE(generator_.requests().empty());
 }
 

@@ -31,13 +31,12 @@ absl::Status ValidatePracticeId(absl::string_view id) {
   }
   for (size_t i = 0; i < id.size(); ++i) {
     char c = id[i];
-    bool ok = absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
-              (i > 0 && (c == '-' || c == '_'));
+    bool ok = absl::ascii_islower(c) || absl::ascii_isdigit(c) || (i > 0 && (c == '-' || c == '_'));
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice_id has '", std::string(1, c), "' at position ", i + 1,
-          "; use lower-case letters, digits, '-' and '_', starting with a "
-          "letter or digit"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice_id has '", std::string(1, c), "' at position ", i + 1,
+                       "; use lower-case letters, digits, '-' and '_', starting with a "
+                       "letter or digit"));
     }
   }
   return absl::OkStatus();
@@ -78,8 +77,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractice
     Practice& p = practices[i];
     absl::Status id_ok = ValidatePracticeId(p.id);
     if (!id_ok.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("practice #", i + 1, ": ", id_ok.message()));
+      return absl::InvalidArgumentError(absl::StrCat("practice #", i + 1, ": ", id_ok.message()));
     }
     if (!ids.emplace(p.id, i).second) {
       return absl::InvalidArgumentError(
@@ -106,13 +104,12 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromPractice
           absl::StrCat("practice '", p.id, "': its key is the same as another practice's"));
     }
     if (!absl::LoadTimeZone(p.time_zone_name, &p.time_zone)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "practice '", p.id, "': unknown time_zone '", p.time_zone_name,
-          "' (use an IANA name such as Europe/London; is tzdata installed?)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("practice '", p.id, "': unknown time_zone '", p.time_zone_name,
+                       "' (use an IANA name such as Europe/London; is tzdata installed?)"));
     }
     if (p.data_dir.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("practice '", p.id, "': data_dir is empty"));
+      return absl::InvalidArgumentError(absl::StrCat("practice '", p.id, "': data_dir is empty"));
     }
   }
   return std::unique_ptr<PracticeRegistry>(new PracticeRegistry(std::move(practices)));
@@ -123,9 +120,9 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "practices file is not valid JSON at offset ", doc.GetErrorOffset(), ": ",
-        rapidjson::GetParseError_En(doc.GetParseError())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("practices file is not valid JSON at offset ", doc.GetErrorOffset(), ": ",
+                     rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject() || !doc.HasMember("practices") || !doc["practices"].IsArray()) {
     return absl::InvalidArgumentError(
@@ -140,31 +137,35 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
       return absl::InvalidArgumentError(absl::StrCat(where, " is not an object"));
     }
     Practice p;
-    auto get_string = [&](const char* field, std::string* out,
-                          bool required) -> absl::Status {
+    auto get_string = [&](const char* field, std::string* out, bool required) -> absl::Status {
       if (!e.HasMember(field)) {
         if (required) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(where, ".", field, " is missing"));
+          return absl::InvalidArgumentError(absl::StrCat(where, ".", field, " is missing"));
         }
         return absl::OkStatus();
       }
       if (!e[field].IsString()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ".", field, " must be a string"));
+        return absl::InvalidArgumentError(absl::StrCat(where, ".", field, " must be a string"));
       }
       *out = e[field].GetString();
       return absl::OkStatus();
     };
     for (auto& m : e.GetObject()) {
-      static const char* kKnown[] = {"id", "name", "api_key", "api_key_sha256",
-                                     "time_zone", "data_dir", "budget_limit_usd",
-                                     "budget_soft_cap", "budget_hard_cap", "budget_period"};
+      static const char* kKnown[] = {"id",
+                                     "name",
+                                     "api_key",
+                                     "api_key_sha256",
+                                     "time_zone",
+                                     "data_dir",
+                                     "budget_limit_usd",
+                                     "budget_soft_cap",
+                                     "budget_hard_cap",
+                                     "budget_period"};
       bool known = false;
       for (const char* k : kKnown) known = known || m.name.GetString() == absl::string_view(k);
       if (!known) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, " has unknown field \"", m.name.GetString(), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, " has unknown field \"", m.name.GetString(), "\""));
       }
     }
     absl::Status s = get_string("id", &p.id, true);
@@ -201,18 +202,19 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
     if (e.HasMember("budget_limit_usd")) {
       const auto& v = e["budget_limit_usd"];
       if (!v.IsNumber() || v.GetDouble() < 0 || v.GetDouble() > 1e9) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ".budget_limit_usd must be a number between 0 and 1e9"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".budget_limit_usd must be a number between 0 and 1e9"));
       }
       p.budget_limit_micros = static_cast<int64_t>(v.GetDouble() * 1e6 + 0.5);
     }
-    for (auto [field, out] : {std::pair<const char*, double*>{"budget_soft_cap", &p.budget_soft_cap},
-                              {"budget_hard_cap", &p.budget_hard_cap}}) {
+    for (auto [field, out] :
+         {std::pair<const char*, double*>{"budget_soft_cap", &p.budget_soft_cap},
+          {"budget_hard_cap", &p.budget_hard_cap}}) {
       if (!e.HasMember(field)) continue;
       const auto& v = e[field];
       if (!v.IsNumber() || !(v.GetDouble() > 0) || v.GetDouble() > 10) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ".", field, " must be a fraction of the limit above 0 and at most 10"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".", field, " must be a fraction of the limit above 0 and at most 10"));
       }
       *out = v.GetDouble();
     }
@@ -233,9 +235,8 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromFile(
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  std::string dir = path.find('/') == std::string::npos
-                        ? std::string(".")
-                        : path.substr(0, path.rfind('/'));
+  std::string dir =
+      path.find('/') == std::string::npos ? std::string(".") : path.substr(0, path.rfind('/'));
   auto registry = FromJson(buf.str(), dir, state_dir);
   if (!registry.ok()) {
     return absl::Status(registry.status().code(),

@@ -71,11 +71,11 @@ class PracticeRegistry {
   // data_dir defaults to <state_dir>/practices/<id>/data; relative paths are
   // relative to the file's folder. Returns kInvalidArgument naming the entry
   // and field for a malformed file, duplicate ids or keys, or an unknown zone.
-  static absl::StatusOr<std::unique_ptr<PracticeRegistry>> FromJson(
-      absl::string_view json, absl::string_view base_dir,
-      absl::string_view state_dir);
-  static absl::StatusOr<std::unique_ptr<PracticeRegistry>> FromFile(
-      const std::string& path, absl::string_view state_dir);
+  static absl::StatusOr<std::unique_ptr<PracticeRegistry>> FromJson(absl::string_view json,
+                                                                    absl::string_view base_dir,
+                                                                    absl::string_view state_dir);
+  static absl::StatusOr<std::unique_ptr<PracticeRegistry>> FromFile(const std::string& path,
+                                                                    absl::string_view state_dir);
   // Each practice needs api_key (at least 8 characters) or a non-zero
   // api_key_sha256; api_key is hashed and cleared.
   static absl::StatusOr<std::unique_ptr<PracticeRegistry>> FromPractices(

@@ -28,8 +28,8 @@ constexpr char kTwoPractices[] = R"({"practices": [
 TEST(PracticeIdTest, AcceptsLowerCaseIdsAndNamesTheBadCharacter) {
   EXPECT_THAT(ValidatePracticeId("demo"), IsOk());
   EXPECT_THAT(ValidatePracticeId("clinic-7_b"), IsOk());
-  EXPECT_THAT(ValidatePracticeId(""), StatusIs(absl::StatusCode::kInvalidArgument,
-                                               HasSubstr("empty")));
+  EXPECT_THAT(ValidatePracticeId(""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
   EXPECT_THAT(ValidatePracticeId("Demo"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'D' at position 1")));
   EXPECT_THAT(ValidatePracticeId("-x"), StatusIs(absl::StatusCode::kInvalidArgument));
@@ -64,17 +64,20 @@ TEST(PracticeRegistryTest, RejectsMalformedFilesNamingTheEntry) {
   EXPECT_THAT(PracticeRegistry::FromJson(
                   R"({"practices": [{"id": "a", "api_key": "12345678", "tz": "x"}]})", "", "/s"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown field \"tz\"")));
-  EXPECT_THAT(PracticeRegistry::FromJson(
-                  R"({"practices": [{"id": "a", "api_key": "12345678", "time_zone": "Mars/Base"}]})",
-                  "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Mars/Base")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(
+          R"({"practices": [{"id": "a", "api_key": "12345678", "time_zone": "Mars/Base"}]})", "",
+          "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Mars/Base")));
   EXPECT_THAT(PracticeRegistry::FromJson(
                   R"({"practices": [{"id": "a", "api_key": "12345678"},
-                                    {"id": "a", "api_key": "87654321"}]})", "", "/s"),
+                                    {"id": "a", "api_key": "87654321"}]})",
+                  "", "/s"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
   EXPECT_THAT(PracticeRegistry::FromJson(
                   R"({"practices": [{"id": "a", "api_key": "12345678"},
-                                    {"id": "b", "api_key": "12345678"}]})", "", "/s"),
+                                    {"id": "b", "api_key": "12345678"}]})",
+                  "", "/s"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("same as another")));
   EXPECT_THAT(PracticeRegistry::FromJson(
                   R"({"practices": [{"id": "a", "api_key": "12345678"},
@@ -84,9 +87,9 @@ TEST(PracticeRegistryTest, RejectsMalformedFilesNamingTheEntry) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("practice 'b': its key is the same as another")))
       << "a hashed key that another practice has in clear is still a duplicate";
-  EXPECT_THAT(PracticeRegistry::FromJson(R"({"practices": [{"id": "a", "api_key": "short"}]})",
-                                         "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least 8")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(R"({"practices": [{"id": "a", "api_key": "short"}]})", "", "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least 8")));
 }
 
 TEST(PracticeRegistryTest, ReadsBudgetOverridesAndRejectsBadOnesNamingTheField) {
@@ -108,11 +111,11 @@ TEST(PracticeRegistryTest, ReadsBudgetOverridesAndRejectsBadOnesNamingTheField) 
                   "", "/s"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("practices[0].budget_period must be \"day\" or \"month\"")));
-  EXPECT_THAT(PracticeRegistry::FromJson(
-                  R"({"practices": [{"id": "a", "api_key": "12345678", "budget_soft_cap": 0}]})",
-                  "", "/s"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("practices[0].budget_soft_cap must be a fraction")));
+  EXPECT_THAT(
+      PracticeRegistry::FromJson(
+          R"({"practices": [{"id": "a", "api_key": "12345678", "budget_soft_cap": 0}]})", "", "/s"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("practices[0].budget_soft_cap must be a fraction")));
   EXPECT_THAT(PracticeRegistry::FromJson(
                   R"({"practices": [{"id": "a", "api_key": "12345678", "budget_hard_cap": "1"}]})",
                   "", "/s"),

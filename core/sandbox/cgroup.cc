@@ -49,16 +49,15 @@ constexpr long kCgroupSuperMagic = 0x27e0eb;
 constexpr absl::Duration kGiveUpAfter = absl::Seconds(1);
 constexpr absl::Duration kRetryInterval = absl::Milliseconds(5);
 
-std::string ErrnoMessage(absl::string_view what, absl::string_view path,
-                         int err) {
+std::string ErrnoMessage(absl::string_view what, absl::string_view path, int err) {
   return absl::StrCat("cgroup: ", what, " ", path, ": ", std::strerror(err));
 }
 
 bool ValidName(absl::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -78,8 +77,8 @@ constexpr int kCreateFlags = O_CREAT | O_TRUNC;
 
 // Writes `value` with one write(2): cgroup files take one value per write,
 // so a short write would be a different value. Returns 0 or the errno.
-int WriteFileErrno(const std::string& path, absl::string_view value,
-                   absl::string_view* failed_op, int extra_flags = 0) {
+int WriteFileErrno(const std::string& path, absl::string_view value, absl::string_view* failed_op,
+                   int extra_flags = 0) {
   *failed_op = "open";
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags, 0644);
   if (fd < 0) return errno;
@@ -94,13 +93,11 @@ int WriteFileErrno(const std::string& path, absl::string_view value,
   return err;
 }
 
-absl::Status WriteFile(const std::string& path, absl::string_view value,
-                       int extra_flags = 0) {
+absl::Status WriteFile(const std::string& path, absl::string_view value, int extra_flags = 0) {
   absl::string_view op;
   int err = WriteFileErrno(path, value, &op, extra_flags);
   if (err == 0) return absl::OkStatus();
-  return absl::InternalError(
-      absl::StrCat(ErrnoMessage(op, path, err), " (value ", value, ")"));
+  return absl::InternalError(absl::StrCat(ErrnoMessage(op, path, err), " (value ", value, ")"));
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -129,8 +126,7 @@ std::vector<pid_t> ReadProcs(const std::string& dir) {
   std::vector<pid_t> pids;
   absl::StatusOr<std::string> text = ReadFile(dir + "/cgroup.procs");
   if (!text.ok()) return pids;
-  for (absl::string_view line :
-       absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
     int pid;
     if (absl::SimpleAtoi(line, &pid) && pid > 0) pids.push_back(pid);
   }
@@ -194,25 +190,22 @@ bool KillAndRemove(const std::vector<std::string>& dirs) {
 }
 
 // Checks that <root>/<controller> is a cgroup v1 hierarchy with `file` in it.
-absl::Status CheckHierarchy(const std::string& root,
-                            absl::string_view controller,
+absl::Status CheckHierarchy(const std::string& root, absl::string_view controller,
                             absl::string_view file) {
   const std::string dir = absl::StrCat(root, "/", controller);
   struct statfs fs;
   if (statfs(dir.c_str(), &fs) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no cgroup v1 ", controller,
-                     " hierarchy: ", ErrnoMessage("statfs", dir, errno)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no cgroup v1 ", controller, " hierarchy: ", ErrnoMessage("statfs", dir, errno)));
   }
   if (fs.f_type != kCgroupSuperMagic) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no cgroup v1 ", controller, " hierarchy: ", dir,
-                     " is not a cgroup v1 mount"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no cgroup v1 ", controller, " hierarchy: ", dir, " is not a cgroup v1 mount"));
   }
   const std::string probe = absl::StrCat(dir, "/", file);
   if (!Exists(probe)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no cgroup v1 ", controller, " controller: ", probe, " is missing"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("no cgroup v1 ", controller, " controller: ", probe, " is missing"));
   }
   return absl::OkStatus();
 }
@@ -248,8 +241,7 @@ bool Alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 int64_t KeyedValue(const std::string& path, absl::string_view key) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return 0;
-  for (absl::string_view line :
-       absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(line, absl::MaxSplits(' ', 1));
     int64_t n;
@@ -271,11 +263,9 @@ int64_t NumberIn(const std::string& path) {
 absl::StatusOr<std::string> UnifiedPath(const std::string& proc_file) {
   absl::StatusOr<std::string> text = ReadFile(proc_file);
   if (!text.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cgroup v2: ", text.status().message()));
+    return absl::FailedPreconditionError(absl::StrCat("cgroup v2: ", text.status().message()));
   }
-  for (absl::string_view line :
-       absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
     if (absl::ConsumePrefix(&line, "0::") && absl::StartsWith(line, "/")) {
       return std::string(line);
     }
@@ -287,16 +277,13 @@ absl::StatusOr<std::string> UnifiedPath(const std::string& proc_file) {
 
 // The controllers listed in <own_dir>/cgroup.controllers: those its parent
 // delegated to it.
-absl::StatusOr<std::set<std::string>> DelegatedControllers(
-    const std::string& own_dir) {
-  absl::StatusOr<std::string> listed =
-      ReadFile(own_dir + "/cgroup.controllers");
+absl::StatusOr<std::set<std::string>> DelegatedControllers(const std::string& own_dir) {
+  absl::StatusOr<std::string> listed = ReadFile(own_dir + "/cgroup.controllers");
   if (!listed.ok()) {
     return absl::FailedPreconditionError(listed.status().message());
   }
   std::set<std::string> delegated;
-  for (absl::string_view c :
-       absl::StrSplit(*listed, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+  for (absl::string_view c : absl::StrSplit(*listed, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
     delegated.emplace(c);
   }
   return delegated;
@@ -306,8 +293,7 @@ absl::StatusOr<std::set<std::string>> DelegatedControllers(
 // children may hold no process itself, so this process moves into the leaf
 // `server_dir` first (its threads move with it), then `own_dir` enables
 // `controllers` ("+memory +pids +cpu") for its children.
-absl::Status MoveIntoLeafAndEnable(const std::string& own_dir,
-                                   const std::string& server_dir,
+absl::Status MoveIntoLeafAndEnable(const std::string& own_dir, const std::string& server_dir,
                                    const std::string& controllers) {
   // Checked before moving, so a refusal leaves this process where it was:
   // the kernel would refuse the controllers anyway (EBUSY), and the others
@@ -318,48 +304,44 @@ absl::Status MoveIntoLeafAndEnable(const std::string& own_dir,
     if (pid != getpid()) others.push_back(absl::StrCat(pid));
   }
   if (!others.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup v2: ", own_dir, " holds other processes than this server (",
-        absl::StrJoin(others, " "),
-        "), so it may not hand out controllers: run the server as the only "
-        "process of a delegated cgroup (systemd's Delegate=yes)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup v2: ", own_dir, " holds other processes than this server (",
+                     absl::StrJoin(others, " "),
+                     "), so it may not hand out controllers: run the server as the only "
+                     "process of a delegated cgroup (systemd's Delegate=yes)"));
   }
   absl::Status s = MakeDir(server_dir);
   if (s.ok()) {
-    s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()),
-                  kCreateFlags);
+    s = WriteFile(server_dir + "/cgroup.procs", absl::StrCat(getpid()), kCreateFlags);
   }
   if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup v2: cannot move the server into its leaf: ", s.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup v2: cannot move the server into its leaf: ", s.message()));
   }
   const std::string control = own_dir + "/cgroup.subtree_control";
   absl::string_view op;
   int err = WriteFileErrno(control, controllers, &op, kCreateFlags);
   if (err == 0) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      ErrnoMessage(op, control, err), " (value ", controllers, ")",
-      err == EBUSY ? absl::StrCat(": another process is still in ", own_dir,
-                                  ", which a cgroup handing out controllers "
-                                  "may not hold")
-                   : ""));
+  return absl::FailedPreconditionError(
+      absl::StrCat(ErrnoMessage(op, control, err), " (value ", controllers, ")",
+                   err == EBUSY ? absl::StrCat(": another process is still in ", own_dir,
+                                               ", which a cgroup handing out controllers "
+                                               "may not hold")
+                                : ""));
 }
 
 // The v2 cpu.weight that weighs as `shares` v1 cpu.shares do, within the
 // kernel's 1..10000.
 int CpuWeightForShares(int shares) {
-  const int64_t weight = int64_t{shares} * CgroupController::kCpuWeight /
-                         CgroupController::kCpuShares;
+  const int64_t weight =
+      int64_t{shares} * CgroupController::kCpuWeight / CgroupController::kCpuShares;
   return static_cast<int>(std::clamp<int64_t>(weight, 1, 10000));
 }
 
 }  // namespace
 
-WorkerCgroup::WorkerCgroup(std::string name, Layout layout,
-                           int64_t memory_limit_bytes)
-    : name_(std::move(name)),
-      layout_(std::move(layout)),
-      memory_limit_bytes_(memory_limit_bytes) {}
+WorkerCgroup::WorkerCgroup(std::string name, Layout layout, int64_t memory_limit_bytes)
+    : name_(std::move(name)), layout_(std::move(layout)), memory_limit_bytes_(memory_limit_bytes) {}
 
 WorkerCgroup::~WorkerCgroup() { KillAndRemove(Dirs()); }
 
@@ -373,8 +355,7 @@ std::vector<std::string> WorkerCgroup::Dirs() const {
 absl::Status WorkerCgroup::AddProcess(pid_t pid) {
   const std::string value = absl::StrCat(pid);
   for (const std::string& dir : Dirs()) {
-    absl::Status s = WriteFile(dir + "/cgroup.procs", value,
-                               layout_.unified ? kCreateFlags : 0);
+    absl::Status s = WriteFile(dir + "/cgroup.procs", value, layout_.unified ? kCreateFlags : 0);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -395,16 +376,14 @@ int64_t WorkerCgroup::OomKills() const {
   // v2's memory.events also counts "oom" (the limit was hit), which may
   // end in reclaim rather than a kill; oom_kill is the kill.
   return KeyedValue(
-      layout_.memory_dir +
-          (layout_.unified ? "/memory.events" : "/memory.oom_control"),
+      layout_.memory_dir + (layout_.unified ? "/memory.events" : "/memory.oom_control"),
       "oom_kill");
 }
 
 int64_t WorkerCgroup::MemoryUsageBytes() const {
   if (layout_.memory_dir.empty()) return -1;
-  return NumberIn(layout_.memory_dir + (layout_.unified
-                                            ? "/memory.current"
-                                            : "/memory.usage_in_bytes"));
+  return NumberIn(layout_.memory_dir +
+                  (layout_.unified ? "/memory.current" : "/memory.usage_in_bytes"));
 }
 
 void WorkerCgroup::KillAll() {
@@ -413,8 +392,7 @@ void WorkerCgroup::KillAll() {
   }
 }
 
-CgroupController::CgroupController(std::string root, std::string parent,
-                                   bool has_cpu,
+CgroupController::CgroupController(std::string root, std::string parent, bool has_cpu,
                                    std::unique_ptr<Unified> unified)
     : root_(std::move(root)),
       parent_(std::move(parent)),
@@ -429,12 +407,8 @@ CgroupController::~CgroupController() {
 std::string CgroupController::MemoryParent() const {
   return absl::StrCat(root_, "/memory/", parent_);
 }
-std::string CgroupController::PidsParent() const {
-  return absl::StrCat(root_, "/pids/", parent_);
-}
-std::string CgroupController::CpuParent() const {
-  return absl::StrCat(root_, "/cpu/", parent_);
-}
+std::string CgroupController::PidsParent() const { return absl::StrCat(root_, "/pids/", parent_); }
+std::string CgroupController::CpuParent() const { return absl::StrCat(root_, "/cpu/", parent_); }
 
 std::string CgroupController::UnifiedParent() const {
   return absl::StrCat(unified_->own_dir, "/", parent_);
@@ -447,8 +421,9 @@ std::vector<std::string> CgroupController::Parents() const {
   return dirs;
 }
 
-absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
-    std::string root, std::string parent, int parent_cpu_shares) {
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(std::string root,
+                                                                           std::string parent,
+                                                                           int parent_cpu_shares) {
   Options options;
   options.root = std::move(root);
   options.parent = std::move(parent);
@@ -456,18 +431,15 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
   return Detect(std::move(options));
 }
 
-absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
-    Options options) {
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(Options options) {
   if (!ValidName(options.parent)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cgroup: parent name '", options.parent,
-                     "' must be non-empty [A-Za-z0-9_.-]"));
+    return absl::InvalidArgumentError(absl::StrCat("cgroup: parent name '", options.parent,
+                                                   "' must be non-empty [A-Za-z0-9_.-]"));
   }
   // The kernel's range for cpu.shares (v1).
   if (options.parent_cpu_shares < 2 || options.parent_cpu_shares > 262144) {
-    return absl::InvalidArgumentError(absl::StrCat("cgroup: parent cpu.shares ",
-                                                   options.parent_cpu_shares,
-                                                   " is outside 2..262144"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cgroup: parent cpu.shares ", options.parent_cpu_shares, " is outside 2..262144"));
   }
   // Only the top of a cgroup2 mount has cgroup.controllers; a hybrid host's
   // /sys/fs/cgroup is a tmpfs of v1 hierarchies (its v2 mount at unified/
@@ -478,14 +450,12 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::Detect(
   return DetectV1(std::move(options));
 }
 
-absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV1(
-    Options options) {
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV1(Options options) {
   std::string& root = options.root;
   std::string& parent = options.parent;
   const int parent_cpu_shares = options.parent_cpu_shares;
   if (geteuid() != 0) {
-    return absl::FailedPreconditionError(
-        "cgroup: not running as root, so cannot create cgroups");
+    return absl::FailedPreconditionError("cgroup: not running as root, so cannot create cgroups");
   }
   absl::Status s = CheckHierarchy(root, "memory", "memory.limit_in_bytes");
   if (!s.ok()) return s;
@@ -509,20 +479,18 @@ absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV1(
   }
   std::unique_ptr<CgroupController> controller(
       new CgroupController(std::move(root), std::move(parent), cpu.ok()));
-  for (const std::string& dir :
-       {controller->MemoryParent(), controller->PidsParent()}) {
+  for (const std::string& dir : {controller->MemoryParent(), controller->PidsParent()}) {
     s = MakeDir(dir);
     if (!s.ok()) return s;
     // Root may still be refused (read-only mount, a container's view).
     if (access(dir.c_str(), W_OK) != 0) {
-      return absl::FailedPreconditionError(
-          ErrnoMessage("cannot write", dir, errno));
+      return absl::FailedPreconditionError(ErrnoMessage("cannot write", dir, errno));
     }
   }
   // A child cgroup's limits are only enforced if pids.max files exist in it.
   if (!Exists(controller->PidsParent() + "/pids.max")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup: ", controller->PidsParent(), "/pids.max is missing"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup: ", controller->PidsParent(), "/pids.max is missing"));
   }
   return controller;
 }
@@ -539,76 +507,67 @@ absl::Status CgroupController::SetUpV2Parent() const {
   const std::string parent = UnifiedParent();
   VET_RETURN_IF_ERROR(MakeDir(parent));
   // The parent holds no process, so it may hand the controllers on.
-  VET_RETURN_IF_ERROR(WriteFile(parent + "/cgroup.subtree_control",
-                                V2Controllers("+"), kCreateFlags));
+  VET_RETURN_IF_ERROR(
+      WriteFile(parent + "/cgroup.subtree_control", V2Controllers("+"), kCreateFlags));
   if (has_cpu_) {
-    VET_RETURN_IF_ERROR(WriteFile(parent + "/cpu.weight",
-                                  absl::StrCat(unified_->parent_cpu_weight),
-                                  kCreateFlags));
+    VET_RETURN_IF_ERROR(
+        WriteFile(parent + "/cpu.weight", absl::StrCat(unified_->parent_cpu_weight), kCreateFlags));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(
-    Options options) {
+absl::StatusOr<std::unique_ptr<CgroupController>> CgroupController::DetectV2(Options options) {
   VET_ASSIGN_OR_RETURN(std::string path, UnifiedPath(options.proc_self_cgroup));
   // An earlier Detect in this process moved it into the server leaf: the
   // delegated subtree is the leaf's parent.
   absl::string_view own = path;
-  if (absl::ConsumeSuffix(&own, absl::StrCat("/", kServerLeaf)) &&
-      own.empty()) {
+  if (absl::ConsumeSuffix(&own, absl::StrCat("/", kServerLeaf)) && own.empty()) {
     own = "/";
   }
   auto unified = std::make_unique<Unified>();
-  unified->own_dir =
-      own == "/" ? options.root : absl::StrCat(options.root, own);
+  unified->own_dir = own == "/" ? options.root : absl::StrCat(options.root, own);
   const std::string& own_dir = unified->own_dir;
   if (access(own_dir.c_str(), W_OK) != 0) {
     const int err = errno;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup v2: cannot write ", own_dir, ": ", std::strerror(err),
-        " (not delegated to this process: run it under systemd with "
-        "Delegate=yes, or as root)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup v2: cannot write ", own_dir, ": ", std::strerror(err),
+                     " (not delegated to this process: run it under systemd with "
+                     "Delegate=yes, or as root)"));
   }
-  VET_ASSIGN_OR_RETURN(std::set<std::string> delegated,
-                       DelegatedControllers(own_dir));
-  const char* const what_missing[][2] = {
-      {"memory", "no memory limit (only the rlimits)"},
-      {"pids", "no process-count limit (only RLIMIT_NPROC)"},
-      {"cpu", "no CPU weight per practice"}};
+  VET_ASSIGN_OR_RETURN(std::set<std::string> delegated, DelegatedControllers(own_dir));
+  const char* const what_missing[][2] = {{"memory", "no memory limit (only the rlimits)"},
+                                         {"pids", "no process-count limit (only RLIMIT_NPROC)"},
+                                         {"cpu", "no CPU weight per practice"}};
   bool has[3];
   for (int i = 0; i < 3; ++i) {
     has[i] = delegated.count(what_missing[i][0]) > 0;
     if (!has[i]) {
-      LogWarning("cgroup v2: controller ", what_missing[i][0],
-                 " is not delegated to ", own_dir,
-                 " (not in its cgroup.controllers): workers get ",
-                 what_missing[i][1]);
+      LogWarning("cgroup v2: controller ", what_missing[i][0], " is not delegated to ", own_dir,
+                 " (not in its cgroup.controllers): workers get ", what_missing[i][1]);
     }
   }
   if (!has[0] && !has[1] && !has[2]) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cgroup v2: none of memory, pids, cpu is delegated to ", own_dir,
-        " (its cgroup.controllers: \"", absl::StrJoin(delegated, " "), "\")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cgroup v2: none of memory, pids, cpu is delegated to ", own_dir,
+                     " (its cgroup.controllers: \"", absl::StrJoin(delegated, " "), "\")"));
   }
   unified->has_memory = has[0];
   unified->has_pids = has[1];
   unified->has_swap = has[0] && Exists(own_dir + "/memory.swap.max");
   unified->parent_cpu_weight = CpuWeightForShares(options.parent_cpu_shares);
-  std::unique_ptr<CgroupController> controller(
-      new CgroupController(std::move(options.root), std::move(options.parent),
-                           has[2], std::move(unified)));
+  std::unique_ptr<CgroupController> controller(new CgroupController(
+      std::move(options.root), std::move(options.parent), has[2], std::move(unified)));
 
-  VET_RETURN_IF_ERROR(
-      MoveIntoLeafAndEnable(own_dir, absl::StrCat(own_dir, "/", kServerLeaf),
-                            controller->V2Controllers("+")));
+  VET_RETURN_IF_ERROR(MoveIntoLeafAndEnable(own_dir, absl::StrCat(own_dir, "/", kServerLeaf),
+                                            controller->V2Controllers("+")));
   absl::Status s = controller->SetUpV2Parent();
   if (!s.ok()) return absl::FailedPreconditionError(s.message());
   return controller;
 }
 
-absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::CreateV2(
-    std::string full_name, int64_t memory_bytes, int max_pids) {
+absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::CreateV2(std::string full_name,
+                                                                         int64_t memory_bytes,
+                                                                         int max_pids) {
   const std::string leaf = absl::StrCat(UnifiedParent(), "/", full_name);
   if (Exists(leaf)) {
     return absl::AlreadyExistsError(absl::StrCat("cgroup: ", leaf, " exists"));
@@ -635,38 +594,34 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::CreateV2(
   std::unique_ptr<WorkerCgroup> cgroup(
       new WorkerCgroup(std::move(full_name), std::move(layout), memory_bytes));
   if (unified_->has_memory) {
-    VET_RETURN_IF_ERROR(WriteFile(leaf + "/memory.max",
-                                  absl::StrCat(memory_bytes), kCreateFlags));
+    VET_RETURN_IF_ERROR(WriteFile(leaf + "/memory.max", absl::StrCat(memory_bytes), kCreateFlags));
     // Without it a worker on a machine with swap would page out instead of
     // being OOM-killed (v1's memsw limit, which counts memory and swap
     // together; v2 bounds swap on its own).
     if (unified_->has_swap) {
-      VET_RETURN_IF_ERROR(
-          WriteFile(leaf + "/memory.swap.max", "0", kCreateFlags));
+      VET_RETURN_IF_ERROR(WriteFile(leaf + "/memory.swap.max", "0", kCreateFlags));
     }
   }
   if (unified_->has_pids) {
-    VET_RETURN_IF_ERROR(
-        WriteFile(leaf + "/pids.max", absl::StrCat(max_pids), kCreateFlags));
+    VET_RETURN_IF_ERROR(WriteFile(leaf + "/pids.max", absl::StrCat(max_pids), kCreateFlags));
   }
   if (has_cpu_) {
     // Written although it is the kernel's default, as on v1.
-    VET_RETURN_IF_ERROR(WriteFile(leaf + "/cpu.weight",
-                                  absl::StrCat(kCpuWeight), kCreateFlags));
+    VET_RETURN_IF_ERROR(WriteFile(leaf + "/cpu.weight", absl::StrCat(kCpuWeight), kCreateFlags));
   }
   return cgroup;
 }
 
-absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
-    absl::string_view name, int64_t memory_bytes, int max_pids) {
+absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(absl::string_view name,
+                                                                       int64_t memory_bytes,
+                                                                       int max_pids) {
   if (!ValidName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cgroup: worker name '", name, "' must be non-empty [A-Za-z0-9_.-]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cgroup: worker name '", name, "' must be non-empty [A-Za-z0-9_.-]"));
   }
   if (memory_bytes <= 0 || max_pids <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cgroup: limits must be positive (memory ", memory_bytes,
-                     ", pids ", max_pids, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("cgroup: limits must be positive (memory ",
+                                                   memory_bytes, ", pids ", max_pids, ")"));
   }
   std::string full_name = absl::StrCat(getpid(), "-", name);
   if (unified_ != nullptr) {
@@ -674,8 +629,7 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
   }
   std::string memory_dir = absl::StrCat(MemoryParent(), "/", full_name);
   std::string pids_dir = absl::StrCat(PidsParent(), "/", full_name);
-  std::string cpu_dir =
-      has_cpu_ ? absl::StrCat(CpuParent(), "/", full_name) : std::string();
+  std::string cpu_dir = has_cpu_ ? absl::StrCat(CpuParent(), "/", full_name) : std::string();
   for (const std::string& dir : {memory_dir, pids_dir, cpu_dir}) {
     if (dir.empty()) continue;
     if (Exists(dir)) {
@@ -714,8 +668,7 @@ absl::StatusOr<std::unique_ptr<WorkerCgroup>> CgroupController::Create(
   std::unique_ptr<WorkerCgroup> cgroup(
       new WorkerCgroup(std::move(full_name), std::move(layout), memory_bytes));
 
-  absl::Status s = WriteFile(memory_dir + "/memory.limit_in_bytes",
-                             absl::StrCat(memory_bytes));
+  absl::Status s = WriteFile(memory_dir + "/memory.limit_in_bytes", absl::StrCat(memory_bytes));
   if (!s.ok()) return s;
   // memsw (memory + swap) must be >= the memory limit, so it is set second.
   // Without it a worker on a machine with swap would page out instead of
@@ -774,8 +727,8 @@ std::string CgroupController::description() const {
     absl::StrReplaceAll({{" ", "+"}}, &controllers);
     return absl::StrCat("cgroup v2 ", controllers, " under ", UnifiedParent());
   }
-  return absl::StrCat("cgroup v1 memory+pids", has_cpu_ ? "+cpu" : "", " under ",
-                      root_, "/*/", parent_);
+  return absl::StrCat("cgroup v1 memory+pids", has_cpu_ ? "+cpu" : "", " under ", root_, "/*/",
+                      parent_);
 }
 
 }  // namespace vet::sandbox

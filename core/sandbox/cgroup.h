@@ -159,8 +159,7 @@ class CgroupController {
   // cgroup has no "0::" line, is not writable, has none of the three
   // controllers, holds other processes than this one (checked before
   // anything moves), or refuses the move or the controllers.
-  static absl::StatusOr<std::unique_ptr<CgroupController>> Detect(
-      Options options);
+  static absl::StatusOr<std::unique_ptr<CgroupController>> Detect(Options options);
 
   // Makes <root>/memory/<parent>/<server pid>-<name> and its pids twin, with
   // memory.limit_in_bytes = memory_bytes (and memory.memsw.limit_in_bytes
@@ -173,8 +172,7 @@ class CgroupController {
   // only [A-Za-z0-9_.-]; returns kInvalidArgument otherwise or for non-positive
   // limits, kAlreadyExists if this server already has a cgroup of that name,
   // kInternal (naming the file and errno) if the kernel refuses.
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> Create(absl::string_view name,
-                                                       int64_t memory_bytes,
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> Create(absl::string_view name, int64_t memory_bytes,
                                                        int max_pids);
 
   // Removes cgroups under the parent left by server processes that have
@@ -209,13 +207,10 @@ class CgroupController {
   CgroupController(std::string root, std::string parent, bool has_cpu,
                    std::unique_ptr<Unified> unified = nullptr);
 
-  static absl::StatusOr<std::unique_ptr<CgroupController>> DetectV1(
-      Options options);
-  static absl::StatusOr<std::unique_ptr<CgroupController>> DetectV2(
-      Options options);
+  static absl::StatusOr<std::unique_ptr<CgroupController>> DetectV1(Options options);
+  static absl::StatusOr<std::unique_ptr<CgroupController>> DetectV2(Options options);
   absl::StatusOr<std::unique_ptr<WorkerCgroup>> CreateV2(std::string full_name,
-                                                         int64_t memory_bytes,
-                                                         int max_pids);
+                                                         int64_t memory_bytes, int max_pids);
   // v2: makes the parent (if missing), enables the controllers in use for
   // its children and sets its cpu.weight.
   absl::Status SetUpV2Parent() const;

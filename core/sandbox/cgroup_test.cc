@@ -87,8 +87,7 @@ class CgroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     parent_ = absl::StrCat("vet-analytics-test-", getpid());
-    absl::StatusOr<std::unique_ptr<CgroupController>> c =
-        CgroupController::Detect(kRoot, parent_);
+    absl::StatusOr<std::unique_ptr<CgroupController>> c = CgroupController::Detect(kRoot, parent_);
     if (!c.ok()) GTEST_SKIP() << "cgroups unusable here: " << c.status();
     controller_ = *std::move(c);
   }
@@ -100,16 +99,13 @@ class CgroupTest : public ::testing::Test {
   }
 
   std::string MemoryDir(absl::string_view name) const {
-    return absl::StrCat(kRoot, "/memory/", parent_, name.empty() ? "" : "/",
-                        name);
+    return absl::StrCat(kRoot, "/memory/", parent_, name.empty() ? "" : "/", name);
   }
   std::string PidsDir(absl::string_view name) const {
-    return absl::StrCat(kRoot, "/pids/", parent_, name.empty() ? "" : "/",
-                        name);
+    return absl::StrCat(kRoot, "/pids/", parent_, name.empty() ? "" : "/", name);
   }
   std::string CpuDir(absl::string_view name) const {
-    return absl::StrCat(kRoot, "/cpu/", parent_, name.empty() ? "" : "/",
-                        name);
+    return absl::StrCat(kRoot, "/cpu/", parent_, name.empty() ? "" : "/", name);
   }
 
   std::string parent_;
@@ -123,8 +119,7 @@ TEST(CgroupDetectTest, RefusesMissingHierarchy) {
 
 TEST_F(CgroupTest, DescriptionNamesParent) {
   EXPECT_EQ(controller_->description(),
-            absl::StrCat("cgroup v1 memory+pids",
-                         controller_->has_cpu() ? "+cpu" : "",
+            absl::StrCat("cgroup v1 memory+pids", controller_->has_cpu() ? "+cpu" : "",
                          " under /sys/fs/cgroup/*/", parent_));
 }
 
@@ -138,10 +133,8 @@ std::vector<pid_t> Procs(const std::string& dir) {
 
 TEST_F(CgroupTest, EachWorkerGetsOneEqualCpuWeight) {
   if (!controller_->has_cpu()) GTEST_SKIP() << "no cgroup v1 cpu hierarchy";
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> a =
-      controller_->Create("practice-a", 64 * kMiB, 8);
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> b =
-      controller_->Create("practice-b", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> a = controller_->Create("practice-a", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> b = controller_->Create("practice-b", 64 * kMiB, 8);
   ASSERT_THAT(a, IsOk());
   ASSERT_THAT(b, IsOk());
   EXPECT_EQ((*a)->CpuShares(), CgroupController::kCpuShares);
@@ -242,10 +235,8 @@ TEST_F(CgroupTest, RefusesInvalidNames) {
                 StatusIs(absl::StatusCode::kInvalidArgument))
         << "name '" << name << "'";
   }
-  EXPECT_THAT(controller_->Create("ok", 0, 8),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(CgroupController::Detect(kRoot, "a/b"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(controller_->Create("ok", 0, 8), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CgroupController::Detect(kRoot, "a/b"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(CgroupTest, CreatesBothDirectoriesWithLimitsAndRemovesThem) {
@@ -273,21 +264,18 @@ TEST_F(CgroupTest, CreatesBothDirectoriesWithLimitsAndRemovesThem) {
 }
 
 TEST_F(CgroupTest, AddProcessNamesFileAndErrno) {
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg =
-      controller_->Create("gone", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg = controller_->Create("gone", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   pid_t pid = fork();
   if (pid == 0) _exit(0);
   ASSERT_GT(pid, 0);
   ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
   EXPECT_THAT((*cg)->AddProcess(pid),
-              StatusIs(absl::StatusCode::kInternal,
-                       HasSubstr("cgroup.procs: No such process")));
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("cgroup.procs: No such process")));
 }
 
 TEST_F(CgroupTest, OomKillerKillsProcessOverMemoryLimit) {
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg =
-      controller_->Create("oom", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg = controller_->Create("oom", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   EXPECT_EQ((*cg)->OomKills(), 0);
   HeldChild child([] {
@@ -302,15 +290,13 @@ TEST_F(CgroupTest, OomKillerKillsProcessOverMemoryLimit) {
   ASSERT_THAT((*cg)->AddProcess(child.pid()), IsOk());
   child.Release();
   int status = child.Wait();
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "wait status " << status;
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
   EXPECT_GE((*cg)->OomKills(), 1);
   EXPECT_LE((*cg)->MemoryUsageBytes(), 64 * kMiB);
 }
 
 TEST_F(CgroupTest, PidsMaxStopsForking) {
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg =
-      controller_->Create("pids", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg = controller_->Create("pids", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   // The child forks until refused, then reports how many it made (or 100 +
   // errno if the refusal was not EAGAIN). The grandchildren just wait.
@@ -343,8 +329,7 @@ TEST_F(CgroupTest, PidsMaxStopsForking) {
 }
 
 TEST_F(CgroupTest, KillAllKillsSleepingProcess) {
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg =
-      controller_->Create("kill", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg = controller_->Create("kill", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   HeldChild child([] {
     pause();

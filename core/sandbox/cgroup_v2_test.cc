@@ -101,8 +101,7 @@ class FakeCgroupV2 : public ::testing::Test {
     ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
     ASSERT_EQ(mkdir((root_ + "/system.slice").c_str(), 0755), 0);
     ASSERT_EQ(mkdir(own_.c_str(), 0755), 0);
-    WriteAll(root_ + "/cgroup.controllers",
-             "cpuset cpu io memory hugetlb pids rdma misc\n");
+    WriteAll(root_ + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
     WriteAll(own_ + "/cgroup.controllers", "cpu io memory pids\n");
     WriteAll(own_ + "/cgroup.procs", absl::StrCat(getpid(), "\n"));
     WriteAll(own_ + "/cgroup.subtree_control", "");
@@ -133,58 +132,48 @@ class FakeCgroupV2 : public ::testing::Test {
 };
 
 TEST_F(FakeCgroupV2, MovesItselfIntoALeafAndHandsTheControllersDown) {
-  absl::StatusOr<std::unique_ptr<CgroupController>> c =
-      CgroupController::Detect(MakeOptions());
+  absl::StatusOr<std::unique_ptr<CgroupController>> c = CgroupController::Detect(MakeOptions());
   ASSERT_THAT(c, IsOk());
   EXPECT_TRUE((*c)->has_cpu());
-  EXPECT_EQ((*c)->description(),
-            absl::StrCat("cgroup v2 memory+pids+cpu under ", Parent()));
+  EXPECT_EQ((*c)->description(), absl::StrCat("cgroup v2 memory+pids+cpu under ", Parent()));
 
   // The server leaf holds this process; the own cgroup then hands out the
   // controllers, to the server leaf and to the parent of the workers.
-  EXPECT_THAT(Files(own_ + "/server"),
-              ElementsAre(Pair("cgroup.procs", absl::StrCat(getpid()))));
+  EXPECT_THAT(Files(own_ + "/server"), ElementsAre(Pair("cgroup.procs", absl::StrCat(getpid()))));
   EXPECT_EQ(ReadAll(own_ + "/cgroup.subtree_control"), "+memory +pids +cpu");
   // The parent weighs as the 5 executions it was given, as on v1
   // (5 x 1024 cpu.shares).
-  EXPECT_THAT(
-      Files(Parent()),
-      UnorderedElementsAre(Pair("cgroup.subtree_control", "+memory +pids +cpu"),
-                           Pair("cpu.weight", "500")));
+  EXPECT_THAT(Files(Parent()),
+              UnorderedElementsAre(Pair("cgroup.subtree_control", "+memory +pids +cpu"),
+                                   Pair("cpu.weight", "500")));
   // Nothing else was written in the own cgroup.
-  EXPECT_THAT(
-      Files(own_),
-      UnorderedElementsAre(Pair("cgroup.controllers", "cpu io memory pids\n"),
-                           Pair("cgroup.procs", absl::StrCat(getpid(), "\n")),
-                           Pair("cgroup.subtree_control", "+memory +pids +cpu"),
-                           Pair("memory.swap.max", "max\n")));
+  EXPECT_THAT(Files(own_),
+              UnorderedElementsAre(Pair("cgroup.controllers", "cpu io memory pids\n"),
+                                   Pair("cgroup.procs", absl::StrCat(getpid(), "\n")),
+                                   Pair("cgroup.subtree_control", "+memory +pids +cpu"),
+                                   Pair("memory.swap.max", "max\n")));
 }
 
 TEST_F(FakeCgroupV2, WritesEveryLimitIntoTheWorkersLeaf) {
   auto c = CgroupController::Detect(MakeOptions());
   ASSERT_THAT(c, IsOk());
-  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg =
-      (*c)->Create("practice-1", 64 * kMiB, 8);
+  absl::StatusOr<std::unique_ptr<WorkerCgroup>> cg = (*c)->Create("practice-1", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   const std::string name = (*cg)->name();
   EXPECT_EQ(name, absl::StrCat(getpid(), "-practice-1"));
   const std::string leaf = absl::StrCat(Parent(), "/", name);
-  EXPECT_THAT(
-      Files(leaf),
-      UnorderedElementsAre(Pair("memory.max", absl::StrCat(64 * kMiB)),
-                           Pair("memory.swap.max", "0"), Pair("pids.max", "8"),
-                           Pair("cpu.weight", "100")));
+  EXPECT_THAT(Files(leaf), UnorderedElementsAre(Pair("memory.max", absl::StrCat(64 * kMiB)),
+                                                Pair("memory.swap.max", "0"), Pair("pids.max", "8"),
+                                                Pair("cpu.weight", "100")));
   EXPECT_EQ((*cg)->CpuWeight(), CgroupController::kCpuWeight);
   EXPECT_EQ((*cg)->CpuShares(), -1);
-  EXPECT_THAT((*c)->Create("practice-1", 64 * kMiB, 8),
-              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT((*c)->Create("practice-1", 64 * kMiB, 8), StatusIs(absl::StatusCode::kAlreadyExists));
 
   ASSERT_THAT((*cg)->AddProcess(4242), IsOk());
   EXPECT_EQ(ReadAll(leaf + "/cgroup.procs"), "4242");
 
   // What the kernel reports, read from its v2 files.
-  WriteAll(leaf + "/memory.events",
-           "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n");
+  WriteAll(leaf + "/memory.events", "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n");
   WriteAll(leaf + "/memory.current", "5242880\n");
   EXPECT_EQ((*cg)->OomKills(), 1);
   EXPECT_EQ((*cg)->MemoryUsageBytes(), 5 * kMiB);
@@ -241,10 +230,9 @@ TEST_F(FakeCgroupV2, NoSwapLimitWhereTheKernelHasNoSwapFile) {
   ASSERT_THAT(c, IsOk());
   auto cg = (*c)->Create("practice-1", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
-  EXPECT_THAT(
-      Files(absl::StrCat(Parent(), "/", (*cg)->name())),
-      UnorderedElementsAre(Pair("memory.max", absl::StrCat(64 * kMiB)),
-                           Pair("pids.max", "8"), Pair("cpu.weight", "100")));
+  EXPECT_THAT(Files(absl::StrCat(Parent(), "/", (*cg)->name())),
+              UnorderedElementsAre(Pair("memory.max", absl::StrCat(64 * kMiB)),
+                                   Pair("pids.max", "8"), Pair("cpu.weight", "100")));
 }
 
 TEST_F(FakeCgroupV2, MissingMemoryControllerIsLoggedOnceAndLeftOut) {
@@ -259,22 +247,20 @@ TEST_F(FakeCgroupV2, MissingMemoryControllerIsLoggedOnceAndLeftOut) {
   const std::string log = ::testing::internal::GetCapturedStderr();
   ASSERT_THAT(c, IsOk());
   ASSERT_NE(cg, nullptr);
-  const std::string warning = absl::StrCat(
-      "cgroup v2: controller memory is not delegated to ", own_,
-      " (not in its cgroup.controllers): workers get no memory limit (only "
-      "the rlimits)");
+  const std::string warning =
+      absl::StrCat("cgroup v2: controller memory is not delegated to ", own_,
+                   " (not in its cgroup.controllers): workers get no memory limit (only "
+                   "the rlimits)");
   EXPECT_THAT(log, HasSubstr(warning));
   EXPECT_EQ(log.find(warning), log.rfind(warning)) << log;
   EXPECT_THAT(log, ::testing::Not(HasSubstr("controller pids")));
   EXPECT_THAT(log, ::testing::Not(HasSubstr("controller cpu")));
 
-  EXPECT_EQ((*c)->description(),
-            absl::StrCat("cgroup v2 pids+cpu under ", Parent()));
+  EXPECT_EQ((*c)->description(), absl::StrCat("cgroup v2 pids+cpu under ", Parent()));
   EXPECT_EQ(ReadAll(own_ + "/cgroup.subtree_control"), "+pids +cpu");
   EXPECT_EQ(ReadAll(Parent() + "/cgroup.subtree_control"), "+pids +cpu");
-  EXPECT_THAT(
-      Files(absl::StrCat(Parent(), "/", cg->name())),
-      UnorderedElementsAre(Pair("pids.max", "8"), Pair("cpu.weight", "100")));
+  EXPECT_THAT(Files(absl::StrCat(Parent(), "/", cg->name())),
+              UnorderedElementsAre(Pair("pids.max", "8"), Pair("cpu.weight", "100")));
   EXPECT_EQ(cg->OomKills(), 0);
   EXPECT_EQ(cg->MemoryUsageBytes(), -1);
 }
@@ -288,15 +274,13 @@ TEST_F(FakeCgroupV2, MissingCpuControllerLeavesNoWeights) {
   EXPECT_THAT(log, HasSubstr("controller cpu is not delegated"));
   EXPECT_THAT(log, HasSubstr("no CPU weight per practice"));
   EXPECT_FALSE((*c)->has_cpu());
-  EXPECT_THAT(Files(Parent()),
-              ElementsAre(Pair("cgroup.subtree_control", "+memory +pids")));
+  EXPECT_THAT(Files(Parent()), ElementsAre(Pair("cgroup.subtree_control", "+memory +pids")));
   auto cg = (*c)->Create("practice-1", 64 * kMiB, 8);
   ASSERT_THAT(cg, IsOk());
   EXPECT_EQ((*cg)->CpuWeight(), -1);
   EXPECT_THAT(Files(absl::StrCat(Parent(), "/", (*cg)->name())),
               UnorderedElementsAre(Pair("memory.max", absl::StrCat(64 * kMiB)),
-                                   Pair("memory.swap.max", "0"),
-                                   Pair("pids.max", "8")));
+                                   Pair("memory.swap.max", "0"), Pair("pids.max", "8")));
 }
 
 TEST_F(FakeCgroupV2, RefusesWhenNoControllerIsDelegated) {
@@ -305,10 +289,9 @@ TEST_F(FakeCgroupV2, RefusesWhenNoControllerIsDelegated) {
   auto c = CgroupController::Detect(MakeOptions());
   ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(c, StatusIs(absl::StatusCode::kFailedPrecondition,
-                          HasSubstr(absl::StrCat(
-                              "cgroup v2: none of memory, pids, cpu is "
-                              "delegated to ",
-                              own_, " (its cgroup.controllers: \"io\")"))));
+                          HasSubstr(absl::StrCat("cgroup v2: none of memory, pids, cpu is "
+                                                 "delegated to ",
+                                                 own_, " (its cgroup.controllers: \"io\")"))));
   // Refused before it moved or enabled anything.
   EXPECT_FALSE(DirExists(own_ + "/server"));
   EXPECT_EQ(ReadAll(own_ + "/cgroup.subtree_control"), "");
@@ -316,30 +299,26 @@ TEST_F(FakeCgroupV2, RefusesWhenNoControllerIsDelegated) {
 
 TEST_F(FakeCgroupV2, RefusesWithoutAUnifiedLineInProcSelfCgroup) {
   WriteAll(ProcFile(), "4:memory:/\n1:cpu:/\n");
-  EXPECT_THAT(
-      CgroupController::Detect(MakeOptions()),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               HasSubstr(absl::StrCat("cgroup v2: no \"0::/path\" line in ",
-                                      ProcFile()))));
+  EXPECT_THAT(CgroupController::Detect(MakeOptions()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("cgroup v2: no \"0::/path\" line in ", ProcFile()))));
 }
 
 TEST_F(FakeCgroupV2, RefusesAnOwnCgroupThatIsNotThere) {
   WriteAll(ProcFile(), "0::/system.slice/other.service\n");
   EXPECT_THAT(CgroupController::Detect(MakeOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(absl::StrCat(
-                           "cgroup v2: cannot write ", root_,
-                           "/system.slice/other.service: No such file or "
-                           "directory (not delegated to this process"))));
+                       HasSubstr(absl::StrCat("cgroup v2: cannot write ", root_,
+                                              "/system.slice/other.service: No such file or "
+                                              "directory (not delegated to this process"))));
 }
 
 TEST_F(FakeCgroupV2, RefusesToShareTheOwnCgroupWithOtherProcesses) {
   WriteAll(own_ + "/cgroup.procs", absl::StrCat("1\n", getpid(), "\n77\n"));
   EXPECT_THAT(CgroupController::Detect(MakeOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(absl::StrCat(
-                           "cgroup v2: ", own_,
-                           " holds other processes than this server (1 77)"))));
+                       HasSubstr(absl::StrCat("cgroup v2: ", own_,
+                                              " holds other processes than this server (1 77)"))));
   // Refused before it moved or enabled anything.
   EXPECT_FALSE(DirExists(own_ + "/server"));
   EXPECT_EQ(ReadAll(own_ + "/cgroup.subtree_control"), "");
@@ -352,8 +331,7 @@ TEST_F(FakeCgroupV2, RefusesWhenTheOwnCgroupCannotHandOutControllers) {
   ASSERT_EQ(mkdir((own_ + "/cgroup.subtree_control").c_str(), 0755), 0);
   EXPECT_THAT(CgroupController::Detect(MakeOptions()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(absl::StrCat("cgroup: open ", own_,
-                                              "/cgroup.subtree_control"))));
+                       HasSubstr(absl::StrCat("cgroup: open ", own_, "/cgroup.subtree_control"))));
 }
 
 TEST_F(FakeCgroupV2, ALaterDetectInTheServerLeafUsesTheSameSubtree) {
@@ -362,8 +340,7 @@ TEST_F(FakeCgroupV2, ALaterDetectInTheServerLeafUsesTheSameSubtree) {
   WriteAll(ProcFile(), absl::StrCat("0::", kOwn, "/server\n"));
   auto again = CgroupController::Detect(MakeOptions());
   ASSERT_THAT(again, IsOk());
-  EXPECT_EQ((*again)->description(),
-            absl::StrCat("cgroup v2 memory+pids+cpu under ", Parent()));
+  EXPECT_EQ((*again)->description(), absl::StrCat("cgroup v2 memory+pids+cpu under ", Parent()));
   EXPECT_FALSE(DirExists(own_ + "/server/server"));
 }
 
@@ -431,10 +408,8 @@ TEST(RealCgroup2MountTest, TakesTheWritesOfTheV2Path) {
   auto write_file = [](const std::string& path, const std::string& value) {
     int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return errno;
-    int err = ::write(fd, value.data(), value.size()) ==
-                      static_cast<ssize_t>(value.size())
-                  ? 0
-                  : errno;
+    int err =
+        ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size()) ? 0 : errno;
     close(fd);
     return err;
   };

@@ -36,14 +36,7 @@ struct ChildFailure {
   int step;
   int error;
 };
-enum ChildStep {
-  kStepSetsid = 1,
-  kStepDup,
-  kStepCloseFds,
-  kStepChdir,
-  kStepRlimit,
-  kStepExec
-};
+enum ChildStep { kStepSetsid = 1, kStepDup, kStepCloseFds, kStepChdir, kStepRlimit, kStepExec };
 
 const char* StepName(int step) {
   switch (step) {
@@ -102,21 +95,19 @@ absl::Status SetNonBlocking(int fd) {
 absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   constexpr size_t kDefaultPipeBytes = 65536;
   if (data.size() > kDefaultPipeBytes &&
-      ::fcntl(pipe.write.get(), F_SETPIPE_SZ, static_cast<int>(data.size())) <
-          0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the code is ", data.size(), " bytes, more than a pipe can hold"));
+      ::fcntl(pipe.write.get(), F_SETPIPE_SZ, static_cast<int>(data.size())) < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the code is ", data.size(), " bytes, more than a pipe can hold"));
   }
   absl::Status status = SetNonBlocking(pipe.write.get());
   if (!status.ok()) return status;
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n =
-        ::write(pipe.write.get(), data.data() + done, data.size() - done);
+    ssize_t n = ::write(pipe.write.get(), data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the code is ", data.size(), " bytes, more than a pipe can hold"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the code is ", data.size(), " bytes, more than a pipe can hold"));
     }
     if (n < 0) return ErrnoStatus("write(stdin)", errno);
     done += static_cast<size_t>(n);
@@ -133,9 +124,8 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
 }
 
 // Runs in the child after fork(): async-signal-safe calls only.
-[[noreturn]] void ExecChild(const LaunchSpec& spec, char* const* argv,
-                            char* const* envp, pid_t parent, int stdin_fd,
-                            int stdout_fd, int stderr_fd, int result_fd,
+[[noreturn]] void ExecChild(const LaunchSpec& spec, char* const* argv, char* const* envp,
+                            pid_t parent, int stdin_fd, int stdout_fd, int stderr_fd, int result_fd,
                             int report_fd, rlim_t old_nofile) {
   // Dispositions set to "ignore" and blocked signals survive execve; the
   // server may ignore SIGPIPE or block signals for its own threads.
@@ -143,8 +133,7 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   std::memset(&default_action, 0, sizeof(default_action));
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP)
-      ::sigaction(sig, &default_action, nullptr);
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &default_action, nullptr);
   }
   sigset_t none;
   sigemptyset(&none);
@@ -157,28 +146,23 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ForkedChildExit(127);
 
-  if (::dup2(stdin_fd, kChildStdin) < 0 ||
-      ::dup2(stdout_fd, kChildStdout) < 0 ||
-      ::dup2(stderr_fd, kChildStderr) < 0 ||
-      ::dup2(result_fd, kChildResult) < 0) {
+  if (::dup2(stdin_fd, kChildStdin) < 0 || ::dup2(stdout_fd, kChildStdout) < 0 ||
+      ::dup2(stderr_fd, kChildStderr) < 0 || ::dup2(result_fd, kChildResult) < 0) {
     FailInChild(report_fd, kStepDup);
   }
   // Marks every other descriptor close-on-exec rather than closing it, so
   // that report_fd stays open to say if execve fails.
-  if (::syscall(SYS_close_range, kFirstUnusedFd, ~0U, CLOSE_RANGE_CLOEXEC) !=
-      0) {
+  if (::syscall(SYS_close_range, kFirstUnusedFd, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     for (rlim_t fd = kFirstUnusedFd; fd < old_nofile; ++fd) {
       ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
     }
   }
-  if (::chdir(spec.working_dir.c_str()) != 0)
-    FailInChild(report_fd, kStepChdir);
+  if (::chdir(spec.working_dir.c_str()) != 0) FailInChild(report_fd, kStepChdir);
   // Before the limits, which leave gcov no memory to write the counts with.
   ForkedChildFlushCoverage();
   for (const ResourceLimit& limit : spec.limits) {
     struct rlimit value = {limit.soft, limit.hard};
-    if (::setrlimit(limit.resource, &value) != 0)
-      FailInChild(report_fd, kStepRlimit);
+    if (::setrlimit(limit.resource, &value) != 0) FailInChild(report_fd, kStepRlimit);
   }
   ForkedChildExecve(spec.executable.c_str(), argv, envp);
   FailInChild(report_fd, kStepExec);
@@ -191,8 +175,7 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    const LaunchSpec& spec) {
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const LaunchSpec& spec) {
   // Everything the child touches is built here, before the fork.
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -201,8 +184,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   struct rlimit nofile;
-  rlim_t old_nofile =
-      ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
+  rlim_t old_nofile = ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
 
   auto in = MakePipe();
   if (!in.ok()) return in.status();
@@ -215,8 +197,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   auto report = MakePipe();
   if (!report.ok()) return report.status();
   absl::Status status = PreloadStdin(*in, spec.stdin_data);
-  for (UniqueFd* fd :
-       {&in->read, &out->write, &err->write, &result->write, &report->write}) {
+  for (UniqueFd* fd : {&in->read, &out->write, &err->write, &result->write, &report->write}) {
     if (status.ok()) status = MoveAboveChildFds(*fd);
   }
   if (!status.ok()) return status;
@@ -225,9 +206,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork", errno);
   if (pid == 0) {
-    ExecChild(spec, argv.data(), envp.data(), parent, in->read.get(),
-              out->write.get(), err->write.get(), result->write.get(),
-              report->write.get(), old_nofile);
+    ExecChild(spec, argv.data(), envp.data(), parent, in->read.get(), out->write.get(),
+              err->write.get(), result->write.get(), report->write.get(), old_nofile);
   }
 
   // Parent: drop the child's ends so that end of file means the child (and
@@ -249,8 +229,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     int wait_status;
     while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
     }
-    return ErrnoStatus(absl::StrCat("starting ", spec.executable, ": ",
-                                    StepName(failure.step)),
+    return ErrnoStatus(absl::StrCat("starting ", spec.executable, ": ", StepName(failure.step)),
                        failure.error);
   }
 
@@ -267,15 +246,13 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     status = SetNonBlocking(fd->get());
     if (!status.ok()) break;
   }
-  auto child = std::unique_ptr<ChildProcess>(
-      new ChildProcess(pid, std::move(pidfd), std::move(out->read),
-                       std::move(err->read), std::move(result->read)));
+  auto child = std::unique_ptr<ChildProcess>(new ChildProcess(
+      pid, std::move(pidfd), std::move(out->read), std::move(err->read), std::move(result->read)));
   if (!status.ok()) return status;  // the destructor kills and reaps
   return child;
 }
 
-ChildProcess::ChildProcess(pid_t pid, UniqueFd pidfd, UniqueFd out,
-                           UniqueFd err, UniqueFd result)
+ChildProcess::ChildProcess(pid_t pid, UniqueFd pidfd, UniqueFd out, UniqueFd err, UniqueFd result)
     : pid_(pid),
       pidfd_(std::move(pidfd)),
       stdout_(std::move(out)),
@@ -308,8 +285,8 @@ ExitInfo ChildProcess::KillGroupAndWait() {
   while (::wait4(pid_, &info.wait_status, 0, &usage) < 0 && errno == EINTR) {
   }
   reaped_ = true;
-  info.cpu_time = absl::DurationFromTimeval(usage.ru_utime) +
-                  absl::DurationFromTimeval(usage.ru_stime);
+  info.cpu_time =
+      absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
   return info;
 }
 

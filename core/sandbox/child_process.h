@@ -109,8 +109,7 @@ class ChildProcess final : public SupervisedProcess {
  public:
   // kInvalidArgument if stdin_data does not fit in a pipe; kInternal (with
   // the failing step and errno) if the child cannot be started.
-  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(
-      const LaunchSpec& spec);
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(const LaunchSpec& spec);
   // Kills the group and reaps the child if Wait() has not.
   ~ChildProcess() override;
   ChildProcess(const ChildProcess&) = delete;
@@ -136,8 +135,7 @@ class ChildProcess final : public SupervisedProcess {
   ExitInfo KillGroupAndWait();
 
  private:
-  ChildProcess(pid_t pid, UniqueFd pidfd, UniqueFd out, UniqueFd err,
-               UniqueFd result);
+  ChildProcess(pid_t pid, UniqueFd pidfd, UniqueFd out, UniqueFd err, UniqueFd result);
 
   const pid_t pid_;
   UniqueFd pidfd_;

@@ -17,9 +17,9 @@
 #include "core/data/testing/test_files.h"
 #include "core/data/testing/typed_table_builder.h"
 #include "core/sandbox/subprocess_executor.h"
-#include "tests/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vet::sandbox {
 namespace {
@@ -36,33 +36,30 @@ using Rows = std::vector<std::vector<std::string>>;
 // Values chosen to trip conversions: quotes, commas, line breaks, non-ASCII,
 // ids with leading zeros, nulls in every kind of column, a date before 1970,
 // datetimes with and without seconds, ints with and without nulls.
-const std::map<std::string, Rows> &Data() {
-  static const auto *data = new std::map<std::string, Rows>{
+const std::map<std::string, Rows>& Data() {
+  static const auto* data = new std::map<std::string, Rows>{
       {"appointments",
-       {{"a1", "0007", "c1", "s1", "2026-01-05T09:30", "20", "wellness",
-         "completed", ""},
-        {"a2", "0007", "c1", "s2", "1969-12-31T23:59:59", "30", "sick",
-         "no_show", "2025-12-01T08:00:05"},
-        {"a3", "p2", "c2", "s1", "2026-02-28T00:00", "45", "surgery",
-         "cancelled", "2026-01-01T00:00"}}},
+       {{"a1", "0007", "c1", "s1", "2026-01-05T09:30", "20", "wellness", "completed", ""},
+        {"a2", "0007", "c1", "s2", "1969-12-31T23:59:59", "30", "sick", "no_show",
+         "2025-12-01T08:00:05"},
+        {"a3", "p2", "c2", "s1", "2026-02-28T00:00", "45", "surgery", "cancelled",
+         "2026-01-01T00:00"}}},
       {"invoice_lines",
        {{"0001", "1", "2026-01-05", "c1", "0007", "s1", "a1", "VAC-01",
-         "Vaccine, \"DHPP\"\nbooster", "vaccine", "1.50", "20.25", "0.00",
-         "30.38", "4.10"},
+         "Vaccine, \"DHPP\"\nbooster", "vaccine", "1.50", "20.25", "0.00", "30.38", "4.10"},
         {"0001", "2", "", "c1", "", "", "", "RET\xc3\xa9",
          "\xc3\x89t\xc3\xa9 "
          "\xf0\x9f\x90\xb6 toy",
          "retail", "-1.00", "5.50", "0.25", "-5.75", ""},
-        {"0002", "", "1950-06-30", "c2", "p2", "s2", "a3", "SUR-9", "Spay, cat",
-         "surgery", "1.00", "250.00", "10.00", "240.00", "80.50"}}},
+        {"0002", "", "1950-06-30", "c2", "p2", "s2", "a3", "SUR-9", "Spay, cat", "surgery", "1.00",
+         "250.00", "10.00", "240.00", "80.50"}}},
   };
   return *data;
 }
 
-std::vector<std::string> Header(const TableSpec &spec) {
+std::vector<std::string> Header(const TableSpec& spec) {
   std::vector<std::string> header;
-  for (const auto &c : spec.columns)
-    header.push_back(c.name);
+  for (const auto& c : spec.columns) header.push_back(c.name);
   return header;
 }
 
@@ -84,32 +81,30 @@ result = "\n".join(lines)
 )py";
 
 class ColumnarLoadTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     std::vector<TypedTable> typed;
-    for (const auto &[name, rows] : Data()) {
-      const TableSpec &spec = *data::FindTable(name);
+    for (const auto& [name, rows] : Data()) {
+      const TableSpec& spec = *data::FindTable(name);
       std::vector<std::string> header = Header(spec);
       std::string csv;
       data::AppendCsvRecord(header, &csv);
       TypedTableBuilder builder(spec, header);
-      for (const std::vector<std::string> &row : rows) {
+      for (const std::vector<std::string>& row : rows) {
         ASSERT_EQ(row.size(), header.size()) << name;
         data::AppendCsvRecord(row, &csv);
         builder.AddRow(absl::MakeConstSpan(row));
       }
-      ASSERT_THAT(data::WriteFileAtomically(
-                      absl::StrCat(csv_.path(), "/", name, ".csv"), csv),
+      ASSERT_THAT(data::WriteFileAtomically(absl::StrCat(csv_.path(), "/", name, ".csv"), csv),
                   IsOk());
       typed.push_back(std::move(builder).Build());
     }
     ASSERT_THAT(data::WriteColumnarDataset(typed, columnar_.path()), IsOk());
 
     SubprocessExecutor::Options options;
-    for (const auto &[name, rows] : Data()) {
-      for (const auto &c : data::FindTable(name)->columns) {
-        if (c.type == data::FieldType::kDate ||
-            c.type == data::FieldType::kDateTime) {
+    for (const auto& [name, rows] : Data()) {
+      for (const auto& c : data::FindTable(name)->columns) {
+        if (c.type == data::FieldType::kDate || c.type == data::FieldType::kDateTime) {
           options.tables[name].push_back(c.name);
         }
       }
@@ -120,7 +115,7 @@ protected:
     executor_ = std::move(*executor);
   }
 
-  std::string Dump(const std::string &data_dir) {
+  std::string Dump(const std::string& data_dir) {
     class Discard final : public OutputSink {
       void OnOutput(OutputStream, absl::string_view) override {}
     } sink;
@@ -131,10 +126,8 @@ protected:
     request.code = kDumpCode;
     auto r = executor_->Execute(request, sink, token);
     EXPECT_THAT(r.status(), IsOk());
-    if (!r.ok())
-      return "";
-    EXPECT_FALSE(r->error.has_value())
-        << r->error->type << ": " << r->error->message;
+    if (!r.ok()) return "";
+    EXPECT_FALSE(r->error.has_value()) << r->error->type << ": " << r->error->message;
     return r->result.text;
   }
 
@@ -149,8 +142,7 @@ TEST_F(ColumnarLoadTest, GivesTheSameFramesAsTheCsvFiles) {
   EXPECT_EQ(from_columnar, from_csv);
   // And the dump says what the frames are, so the equality means something.
   EXPECT_THAT(from_csv, HasSubstr("invoice_lines (3, 15)"));
-  EXPECT_THAT(from_csv,
-              HasSubstr("  invoice_id object ['0001', '0001', '0002']"));
+  EXPECT_THAT(from_csv, HasSubstr("  invoice_id object ['0001', '0001', '0002']"));
   EXPECT_THAT(from_csv, HasSubstr("  line_no float64 [1.0, 2.0, nan]"));
   EXPECT_THAT(from_csv, HasSubstr("  duration_min int64 [20, 30, 45]"));
   EXPECT_THAT(from_csv, HasSubstr("  patient_id object ['0007', nan, 'p2']"));
@@ -179,5 +171,5 @@ TEST_F(ColumnarLoadTest, FallsBackToCsvWithoutAManifest) {
   EXPECT_EQ(r->result.number, 0);
 }
 
-} // namespace
-} // namespace vet::sandbox
+}  // namespace
+}  // namespace vet::sandbox

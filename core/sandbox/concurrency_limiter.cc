@@ -5,9 +5,7 @@
 
 namespace vet::sandbox {
 
-ConcurrencyLimiter::ConcurrencyLimiter(int limit) : limit_(limit) {
-  VET_CHECK(limit >= 1);
-}
+ConcurrencyLimiter::ConcurrencyLimiter(int limit) : limit_(limit) { VET_CHECK(limit >= 1); }
 
 absl::Status ConcurrencyLimiter::Acquire(CancellationToken& cancel) {
   Waiter me;

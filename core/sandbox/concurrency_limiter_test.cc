@@ -73,8 +73,7 @@ TEST(ConcurrencyLimiterTest, CancelledWaiterLeavesTheQueueWithoutASlot) {
   waiter_token.Cancel();
   waiter.join();
 
-  EXPECT_THAT(waiter_status,
-              StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
+  EXPECT_THAT(waiter_status, StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
   EXPECT_EQ(limiter.waiting(), 0);
   EXPECT_EQ(limiter.running(), 1);
   limiter.Release();

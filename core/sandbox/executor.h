@@ -94,9 +94,9 @@ class Executor {
   //   kCancelled         `cancel` was tripped (the process is killed at once)
   //   kNotFound          the practice has no data
   //   kInternal          the interpreter crashed or broke the protocol
-  virtual absl::StatusOr<ExecutionResult> Execute(
-      const ExecutionRequest& request, OutputSink& output,
-      CancellationToken& cancel) = 0;
+  virtual absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
+                                                  OutputSink& output,
+                                                  CancellationToken& cancel) = 0;
 
   // Starts the execution and returns without waiting for a slot or for the
   // run: `done` is called exactly once with what Execute would return, on

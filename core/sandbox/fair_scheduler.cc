@@ -15,8 +15,7 @@ namespace {
 // Whether the code ran (to its end or to a limit), so that the run's time
 // says how long executions take; not for refusals or cancels.
 bool CodeRan(const absl::StatusOr<ExecutionResult>& result) {
-  return result.ok() ||
-         result.status().code() == absl::StatusCode::kDeadlineExceeded ||
+  return result.ok() || result.status().code() == absl::StatusCode::kDeadlineExceeded ||
          result.status().code() == absl::StatusCode::kResourceExhausted;
 }
 
@@ -31,12 +30,9 @@ struct FairScheduler::Pending {
     kFinished,  // taken out of the queue by a cancel or by shutdown
   };
 
-  Pending(const ExecutionRequest& request, OutputSink& output,
-          CancellationToken& cancel, ExecuteCallback done)
-      : request(request),
-        output(output),
-        cancel(cancel),
-        done(std::move(done)) {}
+  Pending(const ExecutionRequest& request, OutputSink& output, CancellationToken& cancel,
+          ExecuteCallback done)
+      : request(request), output(output), cancel(cancel), done(std::move(done)) {}
 
   const ExecutionRequest request;
   OutputSink& output;
@@ -56,15 +52,13 @@ absl::StatusOr<std::unique_ptr<FairScheduler>> FairScheduler::Create(
     return absl::InvalidArgumentError("FairScheduler: no inner executor");
   }
   if (options.max_concurrent < 1) {
-    return absl::InvalidArgumentError(
-        "sandbox scheduler: max_concurrent must be at least 1");
+    return absl::InvalidArgumentError("sandbox scheduler: max_concurrent must be at least 1");
   }
   if (options.max_running_per_practice < 1 ||
       options.max_running_per_practice > options.max_concurrent) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "sandbox scheduler: max_running_per_practice (",
-        options.max_running_per_practice, ") must be between 1 and max_concurrent (",
-        options.max_concurrent, ")"));
+        "sandbox scheduler: max_running_per_practice (", options.max_running_per_practice,
+        ") must be between 1 and max_concurrent (", options.max_concurrent, ")"));
   }
   if (options.max_queued_per_practice < 1 || options.max_queued < 1) {
     return absl::InvalidArgumentError(
@@ -72,8 +66,7 @@ absl::StatusOr<std::unique_ptr<FairScheduler>> FairScheduler::Create(
         "least 1");
   }
   if (options.initial_run_estimate <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "sandbox scheduler: initial_run_estimate must be positive");
+    return absl::InvalidArgumentError("sandbox scheduler: initial_run_estimate must be positive");
   }
   return std::unique_ptr<FairScheduler>(
       new FairScheduler(std::move(options), std::move(inner), clock));
@@ -110,26 +103,23 @@ FairScheduler::~FairScheduler() {
   std::sort(abandoned.begin(), abandoned.end(),
             [](const auto& a, const auto& b) { return a->arrival < b->arrival; });
   for (const std::shared_ptr<Pending>& pending : abandoned) {
-    Finish(*pending, absl::UnavailableError(
-                         "the sandbox is shutting down; the question did not run"));
+    Finish(*pending,
+           absl::UnavailableError("the sandbox is shutting down; the question did not run"));
   }
   for (std::thread& runner : runners_) runner.join();
   canceller_.join();
 }
 
-absl::StatusOr<ExecutionResult> FairScheduler::Execute(
-    const ExecutionRequest& request, OutputSink& output,
-    CancellationToken& cancel) {
-  return AwaitCallback<absl::StatusOr<ExecutionResult>>([&](ExecuteCallback done) {
-    ExecuteAsync(request, output, cancel, std::move(done));
-  });
+absl::StatusOr<ExecutionResult> FairScheduler::Execute(const ExecutionRequest& request,
+                                                       OutputSink& output,
+                                                       CancellationToken& cancel) {
+  return AwaitCallback<absl::StatusOr<ExecutionResult>>(
+      [&](ExecuteCallback done) { ExecuteAsync(request, output, cancel, std::move(done)); });
 }
 
-void FairScheduler::ExecuteAsync(const ExecutionRequest& request,
-                                 OutputSink& output, CancellationToken& cancel,
-                                 ExecuteCallback done) {
-  auto pending =
-      std::make_shared<Pending>(request, output, cancel, std::move(done));
+void FairScheduler::ExecuteAsync(const ExecutionRequest& request, OutputSink& output,
+                                 CancellationToken& cancel, ExecuteCallback done) {
+  auto pending = std::make_shared<Pending>(request, output, cancel, std::move(done));
   // Registered before the request is queued, so a runner that takes it
   // finds its id set. If the token is already cancelled the callback runs
   // now, on this thread (mu_ is not held), and marks the request kCancelled.
@@ -144,12 +134,10 @@ void FairScheduler::ExecuteAsync(const ExecutionRequest& request,
 
 absl::Status FairScheduler::AdmitLocked(const std::shared_ptr<Pending>& pending) {
   if (pending->state == Pending::State::kCancelled) {
-    return absl::CancelledError(
-        "the question was cancelled before the sandbox ran");
+    return absl::CancelledError("the question was cancelled before the sandbox ran");
   }
   if (stopping_) {
-    return absl::UnavailableError(
-        "the sandbox is shutting down; the question did not run");
+    return absl::UnavailableError("the sandbox is shutting down; the question did not run");
   }
   const std::string& id = pending->request.practice_id;
   auto found = practices_.find(id);
@@ -189,8 +177,7 @@ std::shared_ptr<FairScheduler::Pending> FairScheduler::TakeNextLocked() {
   // came first. A linear scan: only practices with work are in the map.
   Practice* next = nullptr;
   for (auto& [id, practice] : practices_) {
-    if (practice.waiting.empty() ||
-        practice.running >= options_.max_running_per_practice) {
+    if (practice.waiting.empty() || practice.running >= options_.max_running_per_practice) {
       continue;
     }
     if (next == nullptr || practice.last_turn < next->last_turn ||
@@ -233,8 +220,7 @@ void FairScheduler::OnCancelled(const std::shared_ptr<Pending>& pending) {
 
 void FairScheduler::ForgetIfIdleLocked(const std::string& practice_id) {
   auto found = practices_.find(practice_id);
-  if (found != practices_.end() && found->second.running == 0 &&
-      found->second.waiting.empty()) {
+  if (found != practices_.end() && found->second.running == 0 && found->second.waiting.empty()) {
     practices_.erase(found);
   }
 }
@@ -245,12 +231,9 @@ int64_t FairScheduler::RetrySecondsLocked(int ahead, int lanes) const {
   return std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))));
 }
 
-bool FairScheduler::HasCancelledOrStopping() const {
-  return stopping_ || !cancelled_.empty();
-}
+bool FairScheduler::HasCancelledOrStopping() const { return stopping_ || !cancelled_.empty(); }
 
-void FairScheduler::Finish(Pending& pending,
-                           absl::StatusOr<ExecutionResult> result) {
+void FairScheduler::Finish(Pending& pending, absl::StatusOr<ExecutionResult> result) {
   // After Unregister the callback is not running and will not run, so the
   // caller may destroy the token as soon as `done` has been called.
   if (pending.cancel_id >= 0) pending.cancel.Unregister(pending.cancel_id);
@@ -308,8 +291,8 @@ void FairScheduler::CancelLoop() {
       pending = std::move(cancelled_.front());
       cancelled_.pop_front();
     }
-    Finish(*pending, absl::CancelledError(
-                         "the question was cancelled while waiting for a sandbox slot"));
+    Finish(*pending,
+           absl::CancelledError("the question was cancelled while waiting for a sandbox slot"));
   }
 }
 
@@ -323,13 +306,11 @@ int FairScheduler::waiting() const {
   return waiting_;
 }
 
-std::map<std::string, FairScheduler::PracticeLoad> FairScheduler::practice_load()
-    const {
+std::map<std::string, FairScheduler::PracticeLoad> FairScheduler::practice_load() const {
   absl::MutexLock lock(&mu_);
   std::map<std::string, PracticeLoad> load;
   for (const auto& [id, practice] : practices_) {
-    load[id] = PracticeLoad{practice.running,
-                            static_cast<int>(practice.waiting.size())};
+    load[id] = PracticeLoad{practice.running, static_cast<int>(practice.waiting.size())};
   }
   return load;
 }

@@ -82,8 +82,7 @@ class FairScheduler final : public Executor {
   FairScheduler& operator=(const FairScheduler&) = delete;
 
   // ExecuteAsync, then waits for `done`.
-  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
-                                          OutputSink& output,
+  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request, OutputSink& output,
                                           CancellationToken& cancel) override;
 
   // Queues the request and returns at once. `done` is called exactly once:
@@ -102,8 +101,8 @@ class FairScheduler final : public Executor {
   //   - on the destroying thread with kUnavailable when the scheduler is
   //     destroyed while the request waits.
   // `done` runs on a thread that supervises executions: it must not block.
-  void ExecuteAsync(const ExecutionRequest& request, OutputSink& output,
-                    CancellationToken& cancel, ExecuteCallback done) override;
+  void ExecuteAsync(const ExecutionRequest& request, OutputSink& output, CancellationToken& cancel,
+                    ExecuteCallback done) override;
 
   // Executions running now, and waiting for a slot. For metrics and tests.
   int running() const;
@@ -137,12 +136,10 @@ class FairScheduler final : public Executor {
   // The token's callback: takes a waiting request out of its queue.
   void OnCancelled(const std::shared_ptr<Pending>& pending);
   // Drops the practice's entry when it has nothing running or waiting.
-  void ForgetIfIdleLocked(const std::string& practice_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetIfIdleLocked(const std::string& practice_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // About how long until `ahead` waiting executions, `lanes` at a time,
   // have run; whole seconds, at least 1.
-  int64_t RetrySecondsLocked(int ahead, int lanes) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t RetrySecondsLocked(int ahead, int lanes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasCancelledOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Unregisters the cancel callback, then calls `done`.
   static void Finish(Pending& pending, absl::StatusOr<ExecutionResult> result);

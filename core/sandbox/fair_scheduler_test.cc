@@ -236,8 +236,8 @@ TEST_F(FairSchedulerTest, ServesPracticesRoundRobin) {
     inner_->Release(inner_->started().back());
     ASSERT_TRUE(inner_->WaitStarted(n + 1));
   }
-  EXPECT_THAT(inner_->started(), ElementsAre("x0", "a0", "b0", "c0", "a1", "b1", "c1",
-                                             "a2", "b2", "c2"));
+  EXPECT_THAT(inner_->started(),
+              ElementsAre("x0", "a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"));
 }
 
 TEST_F(FairSchedulerTest, RefusesPastThePracticesQueueBoundNamingPracticeAndLimit) {
@@ -286,8 +286,7 @@ TEST_F(FairSchedulerTest, RetryEstimateAndQueuedComeFromTheClock) {
   Submit("a", "a4");
   // The measured run (10 s, then a1's 0 s: 10 * 0.8) replaced the guess.
   EXPECT_THAT(Submit("a", "a5").result,
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("retry in about 16 s")));
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("retry in about 16 s")));
 }
 
 TEST_F(FairSchedulerTest, RefusesPastTheGlobalQueueBoundAsUnavailable) {
@@ -319,8 +318,7 @@ TEST_F(FairSchedulerTest, CancelWhileWaitingCompletesAtOnceAndNeverRuns) {
   waiting.cancel.Cancel();
   // While a0 still holds the only slot.
   ASSERT_TRUE(waiting.WaitDone());
-  EXPECT_THAT(waiting.result,
-              StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
+  EXPECT_THAT(waiting.result, StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
   EXPECT_NE(waiting.done_thread, std::this_thread::get_id());
   EXPECT_EQ(scheduler_->waiting(), 1);
 
@@ -385,8 +383,7 @@ TEST_F(FairSchedulerTest, ManyThreadsSubmittingConcurrentlyAllRunWithinTheLimits
         NullSink sink;
         CancellationToken cancel;
         const std::string& practice = practices[static_cast<size_t>((t + i) % 4)];
-        auto result = scheduler_->Execute(Request(practice, absl::StrCat(t, "-", i)),
-                                          sink, cancel);
+        auto result = scheduler_->Execute(Request(practice, absl::StrCat(t, "-", i)), sink, cancel);
         if (result.ok()) ok.fetch_add(1);
       }
     });
@@ -409,8 +406,7 @@ TEST(FairSchedulerCreateTest, RefusesLimitsOutOfRange) {
   options.max_concurrent = 2;
   options.max_running_per_practice = 3;
   EXPECT_THAT(FairScheduler::Create(options, std::make_unique<GatedExecutor>(), clock),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("max_running_per_practice")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_running_per_practice")));
   options.max_running_per_practice = 2;
   options.max_queued_per_practice = 0;
   EXPECT_THAT(FairScheduler::Create(options, std::make_unique<GatedExecutor>(), clock),
@@ -418,8 +414,7 @@ TEST(FairSchedulerCreateTest, RefusesLimitsOutOfRange) {
   options.max_queued_per_practice = 1;
   EXPECT_THAT(FairScheduler::Create(options, nullptr, clock),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(FairScheduler::Create(options, std::make_unique<GatedExecutor>(), clock),
-              IsOk());
+  EXPECT_THAT(FairScheduler::Create(options, std::make_unique<GatedExecutor>(), clock), IsOk());
 }
 
 }  // namespace

@@ -21,22 +21,18 @@ namespace {
 using rapidjson::Value;
 
 absl::Status ProtocolError(absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("the sandbox runner broke the protocol: ", what));
+  return absl::InternalError(absl::StrCat("the sandbox runner broke the protocol: ", what));
 }
 
-void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& w,
-                 absl::string_view s) {
+void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& w, absl::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
 // Optional string member; absent or null is "".
-absl::StatusOr<std::string> StringMember(const Value& object,
-                                         const char* name) {
+absl::StatusOr<std::string> StringMember(const Value& object, const char* name) {
   auto it = object.FindMember(name);
   if (it == object.MemberEnd() || it->value.IsNull()) return std::string();
-  if (!it->value.IsString())
-    return ProtocolError(absl::StrCat("`", name, "` is not a string"));
+  if (!it->value.IsString()) return ProtocolError(absl::StrCat("`", name, "` is not a string"));
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
@@ -50,8 +46,7 @@ absl::StatusOr<CodeError> DecodeError(const Value& doc) {
   VET_ASSIGN_OR_RETURN(out.type, StringMember(error, "type"));
   VET_ASSIGN_OR_RETURN(out.message, StringMember(error, "message"));
   auto line = error.FindMember("line");
-  if (line != error.MemberEnd() && line->value.IsInt())
-    out.line = line->value.GetInt();
+  if (line != error.MemberEnd() && line->value.IsInt()) out.line = line->value.GetInt();
   return out;
 }
 
@@ -81,8 +76,7 @@ absl::StatusOr<Cell> DecodeCell(const Value& v, ColumnType type) {
     case ColumnType::kDate:
     case ColumnType::kDateTime:
     case ColumnType::kMonth:
-      if (v.IsString())
-        return Cell(std::string(v.GetString(), v.GetStringLength()));
+      if (v.IsString()) return Cell(std::string(v.GetString(), v.GetStringLength()));
       break;
     case ColumnType::kBool:
       if (v.IsBool()) return Cell(v.GetBool());
@@ -96,9 +90,8 @@ absl::StatusOr<ResultTable> DecodeTable(const Value& result) {
   auto columns = result.FindMember("columns");
   auto rows = result.FindMember("rows");
   auto total = result.FindMember("total_rows");
-  if (columns == result.MemberEnd() || !columns->value.IsArray() ||
-      rows == result.MemberEnd() || !rows->value.IsArray() ||
-      total == result.MemberEnd() || !total->value.IsInt64()) {
+  if (columns == result.MemberEnd() || !columns->value.IsArray() || rows == result.MemberEnd() ||
+      !rows->value.IsArray() || total == result.MemberEnd() || !total->value.IsInt64()) {
     return ProtocolError("a table needs `columns`, `rows` and `total_rows`");
   }
   for (const Value& c : columns->value.GetArray()) {
@@ -199,8 +192,7 @@ absl::StatusOr<ResultValue> DecodeResult(const Value& doc) {
   if (kind == "number") {
     out.kind = ResultValue::Kind::kNumber;
     auto number = result.FindMember("number");
-    if (number == result.MemberEnd())
-      return ProtocolError("a number result has no `number`");
+    if (number == result.MemberEnd()) return ProtocolError("a number result has no `number`");
     if (number->value.IsNumber()) {
       out.number = number->value.GetDouble();
     } else if (number->value.IsNull()) {
@@ -244,8 +236,7 @@ absl::StatusOr<absl::optional<TableCsv>> DecodeTableCsv(const Value& doc) {
   if (it == doc.MemberEnd() || it->value.IsNull()) return absl::optional<TableCsv>();
   if (!it->value.IsObject()) return ProtocolError("`table_csv` is not an object");
   auto rows = it->value.FindMember("rows");
-  if (rows == it->value.MemberEnd() || !rows->value.IsInt64() ||
-      rows->value.GetInt64() < 0) {
+  if (rows == it->value.MemberEnd() || !rows->value.IsInt64() || rows->value.GetInt64() < 0) {
     return ProtocolError("`table_csv` has no row count");
   }
   TableCsv csv;
@@ -262,8 +253,7 @@ absl::StatusOr<absl::optional<TableCsv>> DecodeTableCsv(const Value& doc) {
 namespace {
 
 // The members of a RunSpec, into an object already started.
-void WriteRunSpecMembers(const RunSpec& spec,
-                         rapidjson::Writer<rapidjson::StringBuffer>& w) {
+void WriteRunSpecMembers(const RunSpec& spec, rapidjson::Writer<rapidjson::StringBuffer>& w) {
   w.Key("data_dir");
   WriteString(w, spec.data_dir);
   w.Key("tables");
@@ -337,9 +327,7 @@ std::string EncodeZygoteSpec(const ZygoteSpec& spec) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::string EncodeZygoteRun(uint64_t id) {
-  return absl::StrCat(R"({"type":"run","id":)", id, "}");
-}
+std::string EncodeZygoteRun(uint64_t id) { return absl::StrCat(R"({"type":"run","id":)", id, "}"); }
 
 std::string EncodeZygoteKill(uint64_t id) {
   return absl::StrCat(R"({"type":"kill","id":)", id, "}");
@@ -358,16 +346,13 @@ absl::StatusOr<ZygoteMessage> ParseZygoteMessage(absl::string_view json) {
     auto versions = doc.FindMember("versions");
     if (versions != doc.MemberEnd() && versions->value.IsObject()) {
       for (const auto& m : versions->value.GetObject()) {
-        if (m.value.IsString())
-          out.versions[m.name.GetString()] = m.value.GetString();
+        if (m.value.IsString()) out.versions[m.name.GetString()] = m.value.GetString();
       }
     }
     auto load = doc.FindMember("load_ms");
-    if (load != doc.MemberEnd() && load->value.IsInt64())
-      out.load_ms = load->value.GetInt64();
+    if (load != doc.MemberEnd() && load->value.IsInt64()) out.load_ms = load->value.GetInt64();
     auto rss = doc.FindMember("rss_kb");
-    if (rss != doc.MemberEnd() && rss->value.IsInt64())
-      out.rss_kb = rss->value.GetInt64();
+    if (rss != doc.MemberEnd() && rss->value.IsInt64()) out.rss_kb = rss->value.GetInt64();
     auto landlock = doc.FindMember("landlock_abi");
     if (landlock != doc.MemberEnd() && landlock->value.IsInt())
       out.landlock_abi = landlock->value.GetInt();
@@ -409,12 +394,11 @@ std::string EncodeProbeSpec() { return R"({"probe":true})"; }
 absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json) {
   rapidjson::Document doc;
   // Python's json writes NaN and Infinity for non-finite scalar results.
-  doc.Parse<rapidjson::kParseNanAndInfFlag |
-            rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  doc.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
+                                                                                    json.size());
   if (doc.HasParseError()) {
-    return ProtocolError(
-        absl::StrCat("invalid JSON at offset ", doc.GetErrorOffset(), ": ",
-                     rapidjson::GetParseError_En(doc.GetParseError())));
+    return ProtocolError(absl::StrCat("invalid JSON at offset ", doc.GetErrorOffset(), ": ",
+                                      rapidjson::GetParseError_En(doc.GetParseError())));
   }
   if (!doc.IsObject()) return ProtocolError("the document is not an object");
   VET_ASSIGN_OR_RETURN(auto status, StringMember(doc, "status"));
@@ -424,11 +408,9 @@ absl::StatusOr<RunnerOutput> ParseRunnerOutput(absl::string_view json) {
     out.status = RunnerOutput::Status::kOk;
     auto versions = doc.FindMember("versions");
     if (versions != doc.MemberEnd()) {  // a probe
-      if (!versions->value.IsObject())
-        return ProtocolError("`versions` is not an object");
+      if (!versions->value.IsObject()) return ProtocolError("`versions` is not an object");
       for (const auto& m : versions->value.GetObject()) {
-        if (!m.value.IsString())
-          return ProtocolError("a version is not a string");
+        if (!m.value.IsString()) return ProtocolError("a version is not a string");
         out.versions.emplace(m.name.GetString(), m.value.GetString());
       }
       return out;

@@ -7,9 +7,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/sandbox/supervisor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "core/sandbox/supervisor.h"
 #include "rapidjson/document.h"
 #include "tests/testing/status_matchers.h"
 
@@ -42,8 +42,7 @@ TEST(RunnerProtocolTest, EncodesTheSpecAsJson) {
 }
 
 TEST(RunnerProtocolTest, ParsesATableWithTypedCellsAndNulls) {
-  auto out =
-      ParseRunnerOutput(R"({"status":"ok","answer":"Two months.","charts":[],
+  auto out = ParseRunnerOutput(R"({"status":"ok","answer":"Two months.","charts":[],
     "result":{"kind":"table","unit":"USD","total_rows":5,
       "columns":[{"name":"month","type":"date"},{"name":"revenue","type":"number"},
                  {"name":"visits","type":"integer"},{"name":"busy","type":"bool"}],
@@ -101,16 +100,15 @@ TEST(RunnerProtocolTest, ParsesColumnUnitsMonthsAndTheExplanation) {
 }
 
 TEST(RunnerProtocolTest, ParsesADeclineFromTheCode) {
-  auto out = ParseRunnerOutput(
-      R"({"status":"ok","declined":"No staff member's name contains 'X'.",)"
-      R"("result":{"kind":"text","text":""},"answer":"","charts":[]})");
+  auto out =
+      ParseRunnerOutput(R"({"status":"ok","declined":"No staff member's name contains 'X'.",)"
+                        R"("result":{"kind":"text","text":""},"answer":"","charts":[]})");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->execution.declined, "No staff member's name contains 'X'.");
 }
 
 TEST(RunnerProtocolTest, ParsesNumbersIncludingNaN) {
-  auto out = ParseRunnerOutput(
-      R"({"status":"ok","result":{"kind":"number","number":NaN}})");
+  auto out = ParseRunnerOutput(R"({"status":"ok","result":{"kind":"number","number":NaN}})");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_TRUE(std::isnan(out->execution.result.number));
   out = ParseRunnerOutput(
@@ -150,8 +148,7 @@ TEST(RunnerProtocolTest, ParsesACodeErrorAndAFatalError) {
 }
 
 TEST(RunnerProtocolTest, ParsesProbeVersions) {
-  auto out =
-      ParseRunnerOutput(R"({"status":"ok","versions":{"pandas":"1.5.3"}})");
+  auto out = ParseRunnerOutput(R"({"status":"ok","versions":{"pandas":"1.5.3"}})");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->versions.at("pandas"), "1.5.3");
 }
@@ -176,9 +173,8 @@ TEST(RunnerProtocolTest, RejectsMalformedDocumentsAsInternal) {
           R"({"status":"ok","result":{"kind":"text","text":"x"},"table_csv":{"rows":1,"data":"!!"}})",
           R"({"status":"error"})",
       }) {
-    EXPECT_THAT(
-        ParseRunnerOutput(bad),
-        StatusIs(absl::StatusCode::kInternal, HasSubstr("broke the protocol")))
+    EXPECT_THAT(ParseRunnerOutput(bad),
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("broke the protocol")))
         << bad;
   }
 }

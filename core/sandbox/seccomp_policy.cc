@@ -68,12 +68,10 @@ absl::Status AddRule(void* ctx, uint32_t action, const char* name,
                      std::vector<scmp_arg_cmp> args = {}) {
   int nr = seccomp_syscall_resolve_name(name);
   if (nr == __NR_SCMP_ERROR || nr < 0) return absl::OkStatus();
-  int rc = seccomp_rule_add_array(ctx, action, nr,
-                                  static_cast<unsigned int>(args.size()),
+  int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned int>(args.size()),
                                   args.empty() ? nullptr : args.data());
   if (rc != 0) {
-    return absl::InternalError(
-        LibseccompError(absl::StrCat("rule for ", name), rc));
+    return absl::InternalError(LibseccompError(absl::StrCat("rule for ", name), rc));
   }
   return absl::OkStatus();
 }
@@ -85,8 +83,7 @@ absl::StatusOr<std::string> BuildBaseProgram() {
   }
   // KILL_PROCESS rather than libseccomp's default KILL_THREAD: a lone killed
   // thread would leave the interpreter half-alive.
-  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH,
-                            SCMP_ACT_KILL_PROCESS);
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   if (rc != 0) {
     return absl::InternalError(LibseccompError("bad-arch action", rc));
   }
@@ -94,21 +91,17 @@ absl::StatusOr<std::string> BuildBaseProgram() {
   const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
   // No network: AF_UNIX stays for socketpair-style IPC Python may use.
   // socket()'s domain is an int, hence the 32-bit comparison.
-  absl::Status s =
-      AddRule(ctx.get(), eperm, "socket", {SCMP_A0_32(SCMP_CMP_NE, AF_UNIX)});
+  absl::Status s = AddRule(ctx.get(), eperm, "socket", {SCMP_A0_32(SCMP_CMP_NE, AF_UNIX)});
   if (!s.ok()) return s;
 
   // Threads yes, processes no: a thread is clone() with CLONE_THREAD.
-  s = AddRule(ctx.get(), eperm, "clone",
-              {SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)});
+  s = AddRule(ctx.get(), eperm, "clone", {SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)});
   if (!s.ok()) return s;
   // Most namespace flags are already EINVAL with CLONE_THREAD, but not all
   // (CLONE_NEWNET); deny each outright rather than rely on that.
-  for (uint64_t flag :
-       {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-        CLONE_NEWPID, CLONE_NEWNET}) {
-    s = AddRule(ctx.get(), eperm, "clone",
-                {SCMP_A0_64(SCMP_CMP_MASKED_EQ, flag, flag)});
+  for (uint64_t flag : {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                        CLONE_NEWPID, CLONE_NEWNET}) {
+    s = AddRule(ctx.get(), eperm, "clone", {SCMP_A0_64(SCMP_CMP_MASKED_EQ, flag, flag)});
     if (!s.ok()) return s;
   }
   // clone3 passes its flags in a struct the filter cannot dereference.
@@ -118,8 +111,7 @@ absl::StatusOr<std::string> BuildBaseProgram() {
 
   // The interpreter's own personality query (0xffffffff) stays legal;
   // setting one (e.g. READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE) does not.
-  s = AddRule(ctx.get(), eperm, "personality",
-              {SCMP_A0_32(SCMP_CMP_NE, 0xffffffffu)});
+  s = AddRule(ctx.get(), eperm, "personality", {SCMP_A0_32(SCMP_CMP_NE, 0xffffffffu)});
   if (!s.ok()) return s;
 
   static constexpr const char* kDenied[] = {
@@ -196,8 +188,7 @@ absl::StatusOr<std::string> BuildBaseProgram() {
   // the filesystem.
   int fd = memfd_create("vet-seccomp-bpf", MFD_CLOEXEC);
   if (fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("seccomp: memfd_create: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("seccomp: memfd_create: ", std::strerror(errno)));
   }
   struct FdCloser {
     int fd;
@@ -207,19 +198,17 @@ absl::StatusOr<std::string> BuildBaseProgram() {
   if (rc != 0) return absl::InternalError(LibseccompError("export", rc));
   off_t size = lseek(fd, 0, SEEK_END);
   if (size <= 0 || size % sizeof(sock_filter) != 0) {
-    return absl::InternalError(
-        absl::StrCat("seccomp: exported program has size ", size));
+    return absl::InternalError(absl::StrCat("seccomp: exported program has size ", size));
   }
   std::string program(static_cast<size_t>(size), '\0');
   size_t done = 0;
   while (done < program.size()) {
-    ssize_t n = pread(fd, program.data() + done, program.size() - done,
-                      static_cast<off_t>(done));
+    ssize_t n = pread(fd, program.data() + done, program.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      return absl::InternalError(absl::StrCat(
-          "seccomp: reading exported program: ",
-          n < 0 ? std::strerror(errno) : "unexpected end of file"));
+      return absl::InternalError(
+          absl::StrCat("seccomp: reading exported program: ",
+                       n < 0 ? std::strerror(errno) : "unexpected end of file"));
     }
     done += static_cast<size_t>(n);
   }
@@ -236,9 +225,7 @@ struct SignalSelf {
 
 SignalSelf BuildSignalSelf() {
   std::vector<sock_filter> p;
-  auto stmt = [&p](uint16_t code, uint32_t k) {
-    p.push_back(sock_filter BPF_STMT(code, k));
-  };
+  auto stmt = [&p](uint16_t code, uint32_t k) { p.push_back(sock_filter BPF_STMT(code, k)); };
   auto jump = [&p](uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) {
     p.push_back(sock_filter BPF_JUMP(code, k, jt, jf));
   };
@@ -277,17 +264,15 @@ absl::StatusOr<SeccompPrograms> BuildSeccompPrograms() {
   SignalSelf signal_self = BuildSignalSelf();
   SeccompPrograms programs;
   programs.base = *std::move(base);
-  programs.signal_self.assign(
-      reinterpret_cast<const char*>(signal_self.insns.data()),
-      signal_self.insns.size() * sizeof(sock_filter));
+  programs.signal_self.assign(reinterpret_cast<const char*>(signal_self.insns.data()),
+                              signal_self.insns.size() * sizeof(sock_filter));
   programs.signal_self_pid_index = signal_self.pid_index;
   return programs;
 }
 
 std::string SignalSelfProgramFor(const SeccompPrograms& programs, pid_t pid) {
   std::string program = programs.signal_self;
-  const size_t offset = static_cast<size_t>(programs.signal_self_pid_index) *
-                            sizeof(sock_filter) +
+  const size_t offset = static_cast<size_t>(programs.signal_self_pid_index) * sizeof(sock_filter) +
                         offsetof(sock_filter, k);
   const uint32_t k = static_cast<uint32_t>(pid);
   if (offset + sizeof(k) <= program.size()) {
@@ -315,8 +300,7 @@ absl::Status LoadSeccompProgram(absl::string_view program) {
         absl::StrCat("seccomp: PR_SET_NO_NEW_PRIVS: ", std::strerror(errno)));
   }
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) {
-    return absl::InternalError(
-        absl::StrCat("seccomp: PR_SET_SECCOMP: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("seccomp: PR_SET_SECCOMP: ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

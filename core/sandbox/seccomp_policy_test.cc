@@ -68,9 +68,7 @@ int RunSandboxed(const std::function<int()>& body) {
 // The errno a call that returns -1 failed with, or 0 if it succeeded.
 int ErrnoOf(long result) { return result < 0 ? errno : 0; }
 
-int ExitCode(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-}
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status); }
 
 int SocketErrno(int domain, int type) {
   return RunSandboxed([domain, type] {
@@ -126,10 +124,8 @@ TEST(SeccompPolicyTest, SignalSelfMatchesDocumentedLayout) {
 }
 
 TEST(SeccompPolicyTest, LoadRejectsMalformedProgram) {
-  EXPECT_THAT(LoadSeccompProgram(""),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(LoadSeccompProgram("abc"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LoadSeccompProgram(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LoadSeccompProgram("abc"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(SeccompPolicyTest, DeniesNetworkSockets) {
@@ -174,13 +170,11 @@ TEST(SeccompPolicyTest, DeniesCloneOfProcessAndNamespaces) {
             EPERM);
   // CLONE_NEWNET with CLONE_THREAD is not rejected by the kernel itself; the
   // filter must. (Stack 0: were it allowed, the result would be unusable.)
-  EXPECT_EQ(
-      ExitCode(RunSandboxed([] {
-        return ErrnoOf(syscall(
-            SYS_clone, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_NEWNET,
-            0, 0, 0, 0));
-      })),
-      EPERM);
+  EXPECT_EQ(ExitCode(RunSandboxed([] {
+              return ErrnoOf(syscall(
+                  SYS_clone, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_NEWNET, 0, 0, 0, 0));
+            })),
+            EPERM);
 }
 
 TEST(SeccompPolicyTest, AllowsThreads) {
@@ -212,61 +206,45 @@ TEST(SeccompPolicyTest, DeniesExecve) {
 }
 
 TEST(SeccompPolicyTest, DeniesMountUnshareSetuidPtrace) {
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(mount("none", "/tmp", "tmpfs", 0, nullptr));
-            })),
-            EPERM);
   EXPECT_EQ(
-      ExitCode(RunSandboxed([] { return ErrnoOf(unshare(CLONE_NEWUSER)); })),
+      ExitCode(RunSandboxed([] { return ErrnoOf(mount("none", "/tmp", "tmpfs", 0, nullptr)); })),
       EPERM);
+  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(unshare(CLONE_NEWUSER)); })), EPERM);
   EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(setuid(0)); })), EPERM);
-  EXPECT_EQ(
-      ExitCode(RunSandboxed([] {
-        return ErrnoOf(ptrace(PTRACE_ATTACH, getppid(), nullptr, nullptr));
-      })),
-      EPERM);
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr));
-            })),
+  EXPECT_EQ(ExitCode(RunSandboxed(
+                [] { return ErrnoOf(ptrace(PTRACE_ATTACH, getppid(), nullptr, nullptr)); })),
             EPERM);
   EXPECT_EQ(
-      ExitCode(RunSandboxed([] {
-        return ErrnoOf(syscall(SYS_personality, 0x0008 /*ADDR_NO_RANDOMIZE*/));
-      })),
+      ExitCode(RunSandboxed([] { return ErrnoOf(ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)); })),
       EPERM);
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(syscall(SYS_personality, 0xffffffffUL));
-            })),
+  EXPECT_EQ(ExitCode(RunSandboxed(
+                [] { return ErrnoOf(syscall(SYS_personality, 0x0008 /*ADDR_NO_RANDOMIZE*/)); })),
+            EPERM);
+  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(syscall(SYS_personality, 0xffffffffUL)); })),
             0);
 }
 
 TEST(SeccompPolicyTest, SignalsOnlyItself) {
-  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(getppid(), 0)); })),
-            EPERM);
+  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(getppid(), 0)); })), EPERM);
   EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(-1, 0)); })), EPERM);
-  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(getpid(), 0)); })),
-            0);
+  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(getpid(), 0)); })), 0);
   // RunSandboxed called setsid(), so group 0 is just this process.
   EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(kill(0, 0)); })), 0);
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(syscall(SYS_tgkill, getppid(), getppid(), 0));
-            })),
+  EXPECT_EQ(
+      ExitCode(RunSandboxed([] { return ErrnoOf(syscall(SYS_tgkill, getppid(), getppid(), 0)); })),
+      EPERM);
+  EXPECT_EQ(ExitCode(RunSandboxed([] { return ErrnoOf(syscall(SYS_tkill, getppid(), 0)); })),
             EPERM);
-  EXPECT_EQ(ExitCode(RunSandboxed(
-                [] { return ErrnoOf(syscall(SYS_tkill, getppid(), 0)); })),
-            EPERM);
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(syscall(SYS_tgkill, getpid(), gettid(), 0));
-            })),
-            0);
+  EXPECT_EQ(
+      ExitCode(RunSandboxed([] { return ErrnoOf(syscall(SYS_tgkill, getpid(), gettid(), 0)); })),
+      0);
   // A pid whose low 32 bits are ours but with high bits set is the same pid
   // to the kernel, so it is allowed: the filter matches what the kernel does.
-  EXPECT_EQ(ExitCode(RunSandboxed([] {
-              return ErrnoOf(syscall(
-                  SYS_kill,
-                  (uint64_t{1} << 32) | static_cast<uint32_t>(getpid()), 0));
-            })),
-            0);
+  EXPECT_EQ(
+      ExitCode(RunSandboxed([] {
+        return ErrnoOf(syscall(SYS_kill, (uint64_t{1} << 32) | static_cast<uint32_t>(getpid()), 0));
+      })),
+      0);
 }
 
 std::atomic<int> g_usr1_seen{0};
@@ -290,8 +268,7 @@ TEST(SeccompPolicyTest, X32SyscallsDoNotGetThrough) {
     long r = syscall(0x40000000 | SYS_getpid);
     return r < 0 ? errno : 0;
   });
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-      << "wait status " << status;
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << "wait status " << status;
 #else
   GTEST_SKIP() << "x32 exists only on x86_64";
 #endif
@@ -308,8 +285,7 @@ TEST(SeccompPolicyTest, BaseAloneKillsX32Syscalls) {
   ASSERT_GT(pid, 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-      << "wait status " << status;
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << "wait status " << status;
 #else
   GTEST_SKIP() << "x32 exists only on x86_64";
 #endif

@@ -57,17 +57,16 @@ constexpr absl::Duration kProbeTimeout = absl::Seconds(60);
 
 class ScratchDir {
  public:
-  static absl::StatusOr<std::unique_ptr<ScratchDir>> Make(
-      const std::string& root) {
+  static absl::StatusOr<std::unique_ptr<ScratchDir>> Make(const std::string& root) {
     std::string templ = absl::StrCat(root, "/vet-sandbox-XXXXXX");
     if (::mkdtemp(templ.data()) == nullptr) {  // mode 0700
-      return absl::InternalError(absl::StrCat(
-          "sandbox: cannot make a scratch directory: ", strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("sandbox: cannot make a scratch directory: ", strerror(errno)));
     }
     auto dir = std::unique_ptr<ScratchDir>(new ScratchDir(templ));
     if (::mkdir(dir->mpl_config_dir().c_str(), 0700) != 0) {
-      return absl::InternalError(absl::StrCat(
-          "sandbox: cannot make a scratch directory: ", strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("sandbox: cannot make a scratch directory: ", strerror(errno)));
     }
     return dir;
   }
@@ -76,9 +75,7 @@ class ScratchDir {
     std::filesystem::remove_all(path_, ignored);
   }
   const std::string& path() const { return path_; }
-  std::string mpl_config_dir() const {
-    return absl::StrCat(path_, "/", kMplConfigSubdir);
-  }
+  std::string mpl_config_dir() const { return absl::StrCat(path_, "/", kMplConfigSubdir); }
 
  private:
   explicit ScratchDir(std::string path) : path_(std::move(path)) {}
@@ -105,18 +102,13 @@ std::vector<std::string> ChildEnvironment(const ScratchDir& scratch) {
 }
 
 internal::LaunchSpec MakeLaunchSpec(const SubprocessExecutor::Options& options,
-                                    const ScratchDir& scratch,
-                                    std::string spec_json, std::string code) {
+                                    const ScratchDir& scratch, std::string spec_json,
+                                    std::string code) {
   internal::LaunchSpec spec;
   spec.executable = options.python_path;
   // -I: ignore PYTHON* variables, the user site and the script's directory;
   // -B: write no .pyc; -u: unbuffered stdout/stderr so output streams.
-  spec.argv = {options.python_path,
-               "-I",
-               "-B",
-               "-u",
-               "-c",
-               std::string(internal::RunnerSource()),
+  spec.argv = {options.python_path, "-I", "-B", "-u", "-c", std::string(internal::RunnerSource()),
                std::move(spec_json)};
   spec.env = ChildEnvironment(scratch);
   spec.working_dir = scratch.path();
@@ -140,9 +132,8 @@ class DiscardSink final : public OutputSink {
   void OnOutput(OutputStream, absl::string_view) override {}
 };
 
-absl::StatusOr<RunOutcome> RunRunner(const internal::LaunchSpec& spec,
-                                     const RunLimits& limits, OutputSink& sink,
-                                     CancellationToken& cancel) {
+absl::StatusOr<RunOutcome> RunRunner(const internal::LaunchSpec& spec, const RunLimits& limits,
+                                     OutputSink& sink, CancellationToken& cancel) {
   auto child = ChildProcess::Spawn(spec);
   if (!child.ok()) return child.status();
   return internal::Supervise(**child, limits, sink, cancel);
@@ -152,19 +143,17 @@ absl::Status ValidateOptions(const SubprocessExecutor::Options& o) {
   struct stat st;
   if (::stat(o.python_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
       ::access(o.python_path.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sandbox: python_path ", o.python_path, " is not an executable file"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("sandbox: python_path ", o.python_path, " is not an executable file"));
   }
   if (::stat(o.scratch_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
       ::access(o.scratch_root.c_str(), W_OK | X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("sandbox: scratch_root ", o.scratch_root,
-                     " is not a writable directory"));
+        absl::StrCat("sandbox: scratch_root ", o.scratch_root, " is not a writable directory"));
   }
-  if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) ||
-      o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
-      o.max_charts < 0 || o.max_chart_bytes < 1 || o.max_sent_result_bytes < 1024 ||
-      o.max_csv_rows < 0 || o.max_csv_bytes < 0) {
+  if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) || o.max_output_bytes < 1 ||
+      o.max_result_bytes < 1024 || o.max_rows < 0 || o.max_charts < 0 || o.max_chart_bytes < 1 ||
+      o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address_space_bytes "
         ">= 256 MiB, "
@@ -175,8 +164,7 @@ absl::Status ValidateOptions(const SubprocessExecutor::Options& o) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
-    Options options) {
+absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(Options options) {
   VET_RETURN_IF_ERROR(ValidateOptions(options));
   std::vector<FontCacheFile> font_cache;
   if (options.probe_interpreter) {
@@ -184,21 +172,17 @@ absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
                          ScratchDir::Make(options.scratch_root));
     DiscardSink discard;
     CancellationToken never;
-    RunLimits limits{kProbeTimeout, options.max_output_bytes,
-                     internal::kResultEnvelopeBytes};
-    auto outcome =
-        RunRunner(MakeLaunchSpec(options, *scratch, internal::EncodeProbeSpec(),
-                                 /*code=*/""),
-                  limits, discard, never);
+    RunLimits limits{kProbeTimeout, options.max_output_bytes, internal::kResultEnvelopeBytes};
+    auto outcome = RunRunner(MakeLaunchSpec(options, *scratch, internal::EncodeProbeSpec(),
+                                            /*code=*/""),
+                             limits, discard, never);
     if (!outcome.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("sandbox: ", options.python_path,
-                       " cannot be started: ", outcome.status().message()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sandbox: ", options.python_path, " cannot be started: ", outcome.status().message()));
     }
     auto parsed = internal::ParseRunnerOutput(outcome->result_document);
     if (outcome->stop != StopReason::kNone || !parsed.ok() ||
-        parsed->status != internal::RunnerOutput::Status::kOk ||
-        parsed->versions.empty()) {
+        parsed->status != internal::RunnerOutput::Status::kOk || parsed->versions.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("sandbox: ", options.python_path,
                        " cannot run the sandbox (it needs pandas, numpy and "
@@ -209,46 +193,36 @@ absl::StatusOr<std::unique_ptr<SubprocessExecutor>> SubprocessExecutor::Create(
     for (const auto& [name, version] : parsed->versions) {
       versions.push_back(absl::StrCat(name, " ", version));
     }
-    LogInfo("sandbox: ", options.python_path, " has ",
-            absl::StrJoin(versions, ", "));
+    LogInfo("sandbox: ", options.python_path, " has ", absl::StrJoin(versions, ", "));
     std::error_code ec;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(scratch->mpl_config_dir(), ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(scratch->mpl_config_dir(), ec)) {
       const std::string name = entry.path().filename().string();
-      if (!absl::StartsWith(name, "fontlist-") ||
-          !absl::EndsWith(name, ".json"))
-        continue;
+      if (!absl::StartsWith(name, "fontlist-") || !absl::EndsWith(name, ".json")) continue;
       std::ifstream in(entry.path(), std::ios::binary);
-      std::string contents((std::istreambuf_iterator<char>(in)),
-                           std::istreambuf_iterator<char>());
-      if (in.good() || in.eof())
-        font_cache.push_back({name, std::move(contents)});
+      std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (in.good() || in.eof()) font_cache.push_back({name, std::move(contents)});
     }
   }
   return std::unique_ptr<SubprocessExecutor>(
       new SubprocessExecutor(std::move(options), std::move(font_cache)));
 }
 
-SubprocessExecutor::SubprocessExecutor(Options options,
-                                       std::vector<FontCacheFile> font_cache)
-    : options_(std::move(options)),
-      font_cache_(std::move(font_cache)) {}
+SubprocessExecutor::SubprocessExecutor(Options options, std::vector<FontCacheFile> font_cache)
+    : options_(std::move(options)), font_cache_(std::move(font_cache)) {}
 
 SubprocessExecutor::~SubprocessExecutor() = default;
 
-absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
-    const ExecutionRequest& request, OutputSink& output,
-    CancellationToken& cancel) {
+absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(const ExecutionRequest& request,
+                                                            OutputSink& output,
+                                                            CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
 
   VET_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDir> scratch,
                        ScratchDir::Make(options_.scratch_root));
   for (const FontCacheFile& file : font_cache_) {
-    std::ofstream out(absl::StrCat(scratch->mpl_config_dir(), "/", file.name),
-                      std::ios::binary);
-    out.write(file.contents.data(),
-              static_cast<std::streamsize>(file.contents.size()));
+    std::ofstream out(absl::StrCat(scratch->mpl_config_dir(), "/", file.name), std::ios::binary);
+    out.write(file.contents.data(), static_cast<std::streamsize>(file.contents.size()));
   }
   internal::RunSpec spec;
   spec.data_dir = request.data_dir;
@@ -259,22 +233,19 @@ absl::StatusOr<ExecutionResult> SubprocessExecutor::Execute(
   spec.max_result_bytes = options_.max_result_bytes;
   spec.max_csv_rows = options_.max_csv_rows;
   spec.max_csv_bytes = options_.max_csv_bytes;
-  RunLimits limits{request.timeout, options_.max_output_bytes,
-                   internal::MaxResultDocumentBytes(
-                       options_.max_result_bytes, options_.max_charts,
-                       options_.max_chart_bytes, options_.max_csv_bytes)};
+  RunLimits limits{
+      request.timeout, options_.max_output_bytes,
+      internal::MaxResultDocumentBytes(options_.max_result_bytes, options_.max_charts,
+                                       options_.max_chart_bytes, options_.max_csv_bytes)};
 
   VET_ASSIGN_OR_RETURN(
       RunOutcome outcome,
-      RunRunner(MakeLaunchSpec(options_, *scratch,
-                               internal::EncodeRunSpec(spec), request.code),
+      RunRunner(MakeLaunchSpec(options_, *scratch, internal::EncodeRunSpec(spec), request.code),
                 limits, output, cancel));
   absl::StatusOr<ExecutionResult> result =
       Conclude(outcome, ConcludeLimits{request.timeout, options_.cpu_seconds,
-                                       options_.address_space_bytes,
-                                       options_.max_output_bytes,
-                                       options_.max_result_bytes,
-                                       options_.max_sent_result_bytes});
+                                       options_.address_space_bytes, options_.max_output_bytes,
+                                       options_.max_result_bytes, options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
   }

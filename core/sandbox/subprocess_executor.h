@@ -68,8 +68,7 @@ class SubprocessExecutor final : public Executor {
   // scratch root is not a writable directory, or (with probe_interpreter)
   // the interpreter cannot run the runner (no pandas, numpy or matplotlib).
   // kInvalidArgument if a limit is out of range.
-  static absl::StatusOr<std::unique_ptr<SubprocessExecutor>> Create(
-      Options options);
+  static absl::StatusOr<std::unique_ptr<SubprocessExecutor>> Create(Options options);
   ~SubprocessExecutor() override;
 
   // See Executor. Beyond its contract:
@@ -83,8 +82,7 @@ class SubprocessExecutor final : public Executor {
   //   - Output is forwarded as read() returns it, never splitting a UTF-8
   //     sequence across two OnOutput calls; the text is valid UTF-8 (bytes
   //     that are not become U+FFFD).
-  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
-                                          OutputSink& output,
+  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request, OutputSink& output,
                                           CancellationToken& cancel) override;
 
  private:

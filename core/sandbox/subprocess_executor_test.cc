@@ -28,8 +28,8 @@
 #include "absl/time/time.h"
 #include "core/common/clock.h"
 #include "core/common/log.h"
-#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/fair_scheduler.h"
+#include "core/sandbox/testing/big_table.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -141,8 +141,7 @@ class SubprocessExecutorTest : public ::testing::Test {
     return executor.ok() ? *std::move(executor) : nullptr;
   }
 
-  static ExecutionRequest Request(std::string code,
-                                  absl::Duration timeout = absl::Seconds(30)) {
+  static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30)) {
     ExecutionRequest request;
     request.practice_id = "test-practice";
     request.data_dir = data_dir();
@@ -192,15 +191,13 @@ TEST_F(SubprocessExecutorTest, ReturnsATableWithTypedColumnsAndNulls) {
   ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
   std::vector<std::pair<std::string, ColumnType>> columns;
   for (const auto& c : t.columns) columns.emplace_back(c.name, c.type);
-  EXPECT_THAT(
-      columns,
-      ElementsAre(std::pair{std::string("invoice_id"), ColumnType::kText},
-                  std::pair{std::string("line_no"), ColumnType::kInteger},
-                  std::pair{std::string("invoiced_on"), ColumnType::kDate},
-                  std::pair{std::string("client_id"), ColumnType::kText},
-                  std::pair{std::string("amount"), ColumnType::kNumber},
-                  std::pair{std::string("category"), ColumnType::kText},
-                  std::pair{std::string("big"), ColumnType::kBool}));
+  EXPECT_THAT(columns, ElementsAre(std::pair{std::string("invoice_id"), ColumnType::kText},
+                                   std::pair{std::string("line_no"), ColumnType::kInteger},
+                                   std::pair{std::string("invoiced_on"), ColumnType::kDate},
+                                   std::pair{std::string("client_id"), ColumnType::kText},
+                                   std::pair{std::string("amount"), ColumnType::kNumber},
+                                   std::pair{std::string("category"), ColumnType::kText},
+                                   std::pair{std::string("big"), ColumnType::kBool}));
   ASSERT_EQ(t.rows.size(), 4u);
   EXPECT_EQ(t.total_rows, 4);
   EXPECT_EQ(absl::get<std::string>(t.rows[0][0]),
@@ -209,8 +206,7 @@ TEST_F(SubprocessExecutorTest, ReturnsATableWithTypedColumnsAndNulls) {
   EXPECT_EQ(absl::get<std::string>(t.rows[0][2]), "2026-01-05");
   EXPECT_DOUBLE_EQ(absl::get<double>(t.rows[0][4]), 100.5);
   EXPECT_TRUE(absl::get<bool>(t.rows[0][6]));
-  EXPECT_TRUE(
-      absl::holds_alternative<absl::monostate>(t.rows[2][4]));  // empty amount
+  EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[2][4]));  // empty amount
 }
 
 TEST_F(SubprocessExecutorTest, ReturnsDatetimesAsIsoSecondsAndNaTAsNull) {
@@ -280,9 +276,8 @@ TEST_F(SubprocessExecutorTest, DropsRowsToFitTheResultLimit) {
   auto executor = MakeExecutor([](auto& o) { o.max_result_bytes = 4096; });
   ASSERT_NE(executor, nullptr);
   CancellationToken token;
-  auto r = executor->Execute(
-      Request("result = pd.DataFrame({'n': range(1500), 's': 'abcdefgh'})"),
-      sink_, token);
+  auto r = executor->Execute(Request("result = pd.DataFrame({'n': range(1500), 's': 'abcdefgh'})"),
+                             sink_, token);
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->error.has_value()) << r->error->message;
   EXPECT_GT(r->result.table.rows.size(), 10u);
@@ -316,12 +311,11 @@ TEST_F(SubprocessExecutorTest, TheCsvStopsAtItsCapsOnAWholeRow) {
   CancellationToken token;
   // A date index (a meaningful one: it becomes a column, in the CSV too),
   // quotes and line breaks in cells.
-  auto r = executor->Execute(
-      Request("days = pd.date_range('2026-01-01', periods=5000, freq='D')\n"
-              "result = pd.DataFrame({'v': np.arange(5000) * 0.5,\n"
-              "                       'name': 'M\u00fcller, \"A\"\\nB'},\n"
-              "                      index=pd.Index(days, name='day'))\n"),
-      sink_, token);
+  auto r = executor->Execute(Request("days = pd.date_range('2026-01-01', periods=5000, freq='D')\n"
+                                     "result = pd.DataFrame({'v': np.arange(5000) * 0.5,\n"
+                                     "                       'name': 'M\u00fcller, \"A\"\\nB'},\n"
+                                     "                      index=pd.Index(days, name='day'))\n"),
+                             sink_, token);
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->error.has_value()) << r->error->message;
   const ResultTable& t = r->result.table;
@@ -337,10 +331,11 @@ TEST_F(SubprocessExecutorTest, TheCsvStopsAtItsCapsOnAWholeRow) {
                               "2026-01-01,0.0,\"M\u00fcller, \"\"A\"\"\nB\"\r\n"
                               "2026-01-02,0.5,"));
   // Every row whole: the last one ends the file.
-  const std::string last_day = absl::FormatTime(
-      "%Y-%m-%d", absl::FromCivil(absl::CivilDay(2026, 1, 1), absl::UTCTimeZone()) +
-                      absl::Hours(24 * (t.csv_rows - 1)),
-      absl::UTCTimeZone());
+  const std::string last_day =
+      absl::FormatTime("%Y-%m-%d",
+                       absl::FromCivil(absl::CivilDay(2026, 1, 1), absl::UTCTimeZone()) +
+                           absl::Hours(24 * (t.csv_rows - 1)),
+                       absl::UTCTimeZone());
   EXPECT_NE(csv.find(absl::StrCat("\r\n", last_day, ",")), std::string::npos);
   EXPECT_THAT(csv, ::testing::EndsWith("B\"\r\n"));
 
@@ -357,9 +352,9 @@ TEST_F(SubprocessExecutorTest, TheCsvStopsAtItsCapsOnAWholeRow) {
 }
 
 TEST_F(SubprocessExecutorTest, ReturnsADictResultWithUnitAndTheAnswer) {
-  auto r = Run(
-      "result = {'type': 'number', 'value': np.float64(12.5), 'unit': 'USD'}\n"
-      "answer = 'Average charge was $12.50.'\n");
+  auto r =
+      Run("result = {'type': 'number', 'value': np.float64(12.5), 'unit': 'USD'}\n"
+          "answer = 'Average charge was $12.50.'\n");
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->result.kind, ResultValue::Kind::kNumber);
   EXPECT_DOUBLE_EQ(r->result.number, 12.5);
@@ -367,8 +362,7 @@ TEST_F(SubprocessExecutorTest, ReturnsADictResultWithUnitAndTheAnswer) {
   EXPECT_EQ(r->answer, "Average charge was $12.50.");
 }
 
-TEST_F(SubprocessExecutorTest,
-       StreamsStdoutAndStderrInOrderWithoutSplittingUtf8) {
+TEST_F(SubprocessExecutorTest, StreamsStdoutAndStderrInOrderWithoutSplittingUtf8) {
   auto r =
       Run("import sys, time\n"
           "print('one')\n"
@@ -382,8 +376,7 @@ TEST_F(SubprocessExecutorTest,
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(sink_.out(), "one\n\xc3\xa9\ntwo\n");
   EXPECT_EQ(sink_.err(), "oops\n");
-  for (const std::string& chunk : sink_.chunks())
-    EXPECT_TRUE(IsValidUtf8(chunk)) << chunk;
+  for (const std::string& chunk : sink_.chunks()) EXPECT_TRUE(IsValidUtf8(chunk)) << chunk;
 }
 
 TEST_F(SubprocessExecutorTest, ReplacesInvalidUtf8InOutput) {
@@ -438,8 +431,7 @@ TEST_F(SubprocessExecutorTest, ReturnsMatplotlibChartsAsPng) {
   EXPECT_GT(r->charts[0].data.size(), 1000u);
 }
 
-TEST_F(SubprocessExecutorTest,
-       ReportsAnExceptionWithTypeMessageAndInnermostLine) {
+TEST_F(SubprocessExecutorTest, ReportsAnExceptionWithTypeMessageAndInnermostLine) {
   auto r =
       Run("def revenue(frame):\n"
           "    return frame['revenue']\n"
@@ -471,23 +463,21 @@ TEST_F(SubprocessExecutorTest, ReportsAMissingResult) {
 
 TEST_F(SubprocessExecutorTest, StopsAtTheDeadlineAndLeavesNoDescendantAlive) {
   CancellationToken token;
-  auto r = executor_->Execute(
-      Request("import os, subprocess, time\n"
-              "child = subprocess.Popen(['/bin/sleep', '60'])\n"
-              "pid = os.fork()\n"
-              "if pid == 0:\n"
-              "    time.sleep(60)\n"
-              "    os._exit(0)\n"
-              "print(child.pid, pid, flush=True)\n"
-              "time.sleep(60)\n",
-              absl::Seconds(3)),
-      sink_, token);
+  auto r = executor_->Execute(Request("import os, subprocess, time\n"
+                                      "child = subprocess.Popen(['/bin/sleep', '60'])\n"
+                                      "pid = os.fork()\n"
+                                      "if pid == 0:\n"
+                                      "    time.sleep(60)\n"
+                                      "    os._exit(0)\n"
+                                      "print(child.pid, pid, flush=True)\n"
+                                      "time.sleep(60)\n",
+                                      absl::Seconds(3)),
+                              sink_, token);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
                           HasSubstr("ran longer than 3s and was stopped")));
   std::vector<std::string> pids =
       absl::StrSplit(sink_.out(), absl::ByAnyChar(" \n"), absl::SkipEmpty());
-  ASSERT_EQ(pids.size(), 2u)
-      << "the code did not get to print its children: " << sink_.out();
+  ASSERT_EQ(pids.size(), 2u) << "the code did not get to print its children: " << sink_.out();
   for (const std::string& text : pids) {
     pid_t pid;
     ASSERT_TRUE(absl::SimpleAtoi(text, &pid));
@@ -501,17 +491,15 @@ TEST_F(SubprocessExecutorTest, CancellationFromAnotherThreadStopsAtOnce) {
   absl::StatusOr<ExecutionResult> r;
   absl::Time returned;
   std::thread runner([&] {
-    r = executor_->Execute(
-        Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
-        token);
+    r = executor_->Execute(Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
+                           token);
     returned = absl::Now();
   });
   ASSERT_TRUE(sink_.WaitForStdout("started", absl::Seconds(20)));
   const absl::Time cancelled = absl::Now();
   token.Cancel();
   runner.join();
-  EXPECT_THAT(r,
-              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
   // Against a 60 s sleep: prompt, with room for a loaded machine.
   EXPECT_LT(returned - cancelled, absl::Seconds(5));
 }
@@ -520,11 +508,9 @@ TEST_F(SubprocessExecutorTest, StopsAnOutputFlood) {
   auto executor = MakeExecutor([](auto& o) { o.max_output_bytes = 64 << 10; });
   ASSERT_NE(executor, nullptr);
   CancellationToken token;
-  auto r = executor->Execute(Request("while True:\n    print('x' * 1000)\n"),
-                             sink_, token);
-  EXPECT_THAT(r,
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       AllOf(HasSubstr("output limit"), HasSubstr("64 KiB"))));
+  auto r = executor->Execute(Request("while True:\n    print('x' * 1000)\n"), sink_, token);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted,
+                          AllOf(HasSubstr("output limit"), HasSubstr("64 KiB"))));
   EXPECT_LE(sink_.out().size(), 64u << 10);
   EXPECT_GT(sink_.out().size(), 0u);
 }
@@ -536,8 +522,7 @@ TEST_F(SubprocessExecutorTest, GivesTheCodeAnEmptyEnvironment) {
           "sorted(os.environ.items()))\n");
   ::unsetenv("VET_TEST_SECRET");
   ASSERT_THAT(r, IsOk());
-  EXPECT_THAT(r->result.text, AllOf(Not(HasSubstr("VET_TEST_SECRET")),
-                                    Not(HasSubstr("hunter2")),
+  EXPECT_THAT(r->result.text, AllOf(Not(HasSubstr("VET_TEST_SECRET")), Not(HasSubstr("hunter2")),
                                     HasSubstr("PATH=/usr/bin:/bin\n")));
   const std::set<std::string> allowed = {"PATH",
                                          "HOME",
@@ -576,8 +561,7 @@ TEST_F(SubprocessExecutorTest, LeaksNoDescriptors) {
   EXPECT_THAT(Run("result = 1"), IsOk());
   EXPECT_THAT(Run("raise ValueError('no')"), IsOk());
   CancellationToken token;
-  EXPECT_THAT(executor_->Execute(Request("import time\ntime.sleep(9)\n",
-                                         absl::Milliseconds(300)),
+  EXPECT_THAT(executor_->Execute(Request("import time\ntime.sleep(9)\n", absl::Milliseconds(300)),
                                  sink_, token),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_EQ(count_fds(), before);
@@ -588,16 +572,13 @@ TEST_F(SubprocessExecutorTest, MissingDataDirectoryIsNotFound) {
   ExecutionRequest request = Request("result = 1");
   request.data_dir = *root_ + "/no-such-practice";
   EXPECT_THAT(executor_->Execute(request, sink_, token),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("test-practice has no data")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("test-practice has no data")));
 }
 
 TEST_F(SubprocessExecutorTest, NonPositiveTimeoutIsInvalid) {
   CancellationToken token;
-  EXPECT_THAT(
-      executor_->Execute(Request("result = 1", absl::ZeroDuration()), sink_,
-                         token),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
+  EXPECT_THAT(executor_->Execute(Request("result = 1", absl::ZeroDuration()), sink_, token),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
 }
 
 // The scheduler the server puts in front of the executor, with one slot.
@@ -605,8 +586,7 @@ std::unique_ptr<FairScheduler> OneAtATime(std::unique_ptr<Executor> inner) {
   FairScheduler::Options options;
   options.max_concurrent = 1;
   options.max_running_per_practice = 1;
-  auto scheduler =
-      FairScheduler::Create(options, std::move(inner), RealClock::Get());
+  auto scheduler = FairScheduler::Create(options, std::move(inner), RealClock::Get());
   EXPECT_THAT(scheduler, IsOk());
   return scheduler.ok() ? *std::move(scheduler) : nullptr;
 }
@@ -630,16 +610,14 @@ TEST_F(SubprocessExecutorTest, RunsOneAtATimeBehindASchedulerWithOneSlot) {
   double spans[2][2];
   for (int i = 0; i < 2; ++i) {
     ASSERT_THAT(results[i], IsOk());
-    std::vector<std::string> parts =
-        absl::StrSplit(results[i]->result.text, ' ');
+    std::vector<std::string> parts = absl::StrSplit(results[i]->result.text, ' ');
     ASSERT_EQ(parts.size(), 2u);
     ASSERT_TRUE(absl::SimpleAtod(parts[0], &spans[i][0]));
     ASSERT_TRUE(absl::SimpleAtod(parts[1], &spans[i][1]));
   }
   // The two runs did not overlap.
   EXPECT_TRUE(spans[0][1] <= spans[1][0] || spans[1][1] <= spans[0][0])
-      << spans[0][0] << "-" << spans[0][1] << " and " << spans[1][0] << "-"
-      << spans[1][1];
+      << spans[0][0] << "-" << spans[0][1] << " and " << spans[1][0] << "-" << spans[1][1];
 }
 
 TEST_F(SubprocessExecutorTest, WaitingForASchedulerSlotCanBeCancelled) {
@@ -648,25 +626,20 @@ TEST_F(SubprocessExecutorTest, WaitingForASchedulerSlotCanBeCancelled) {
   CancellationToken first_token;
   absl::StatusOr<ExecutionResult> first;
   std::thread first_thread([&] {
-    first = executor->Execute(
-        Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
-        first_token);
+    first = executor->Execute(Request("import time\nprint('started')\ntime.sleep(60)\n"), sink_,
+                              first_token);
   });
   ASSERT_TRUE(sink_.WaitForStdout("started", absl::Seconds(20)));
 
   CancellationToken second_token;
   absl::StatusOr<ExecutionResult> second;
   RecordingSink second_sink;
-  std::thread second_thread([&] {
-    second =
-        executor->Execute(Request("result = 1"), second_sink, second_token);
-  });
-  ASSERT_TRUE(
-      WaitUntil([&] { return executor->waiting() == 1; }, absl::Seconds(10)));
+  std::thread second_thread(
+      [&] { second = executor->Execute(Request("result = 1"), second_sink, second_token); });
+  ASSERT_TRUE(WaitUntil([&] { return executor->waiting() == 1; }, absl::Seconds(10)));
   second_token.Cancel();
   second_thread.join();
-  EXPECT_THAT(second,
-              StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kCancelled, HasSubstr("waiting")));
   EXPECT_EQ(executor->running(), 1);
 
   first_token.Cancel();
@@ -678,20 +651,16 @@ TEST_F(SubprocessExecutorTest, StopsCodeAtTheCpuTimeLimit) {
   auto executor = MakeExecutor([](auto& o) { o.cpu_seconds = 1; });
   ASSERT_NE(executor, nullptr);
   CancellationToken token;
-  EXPECT_THAT(
-      executor->Execute(Request("while True:\n    pass\n"), sink_, token),
-      StatusIs(absl::StatusCode::kResourceExhausted,
-               HasSubstr("CPU time limit of 1s")));
+  EXPECT_THAT(executor->Execute(Request("while True:\n    pass\n"), sink_, token),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("CPU time limit of 1s")));
 }
 
 TEST_F(SubprocessExecutorTest, ReportsRunningOutOfMemory) {
-  auto executor =
-      MakeExecutor([](auto& o) { o.address_space_bytes = int64_t{1} << 30; });
+  auto executor = MakeExecutor([](auto& o) { o.address_space_bytes = int64_t{1} << 30; });
   ASSERT_NE(executor, nullptr);
   CancellationToken token;
   EXPECT_THAT(
-      executor->Execute(Request("x = bytearray(2 * 1024 ** 3)\nresult = 1\n"),
-                        sink_, token),
+      executor->Execute(Request("x = bytearray(2 * 1024 ** 3)\nresult = 1\n"), sink_, token),
       StatusIs(absl::StatusCode::kResourceExhausted,
                AllOf(HasSubstr("out of memory"), HasSubstr("1 GiB"))));
 }
@@ -701,15 +670,13 @@ TEST_F(SubprocessExecutorTest, AnInterpreterCrashIsInternal) {
       Run("import os, signal, sys\nprint('dying', file=sys.stderr)\n"
           "os.kill(os.getpid(), signal.SIGSEGV)\n");
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
-                          AllOf(HasSubstr("SIGSEGV"),
-                                HasSubstr("last stderr line: dying"))));
+                          AllOf(HasSubstr("SIGSEGV"), HasSubstr("last stderr line: dying"))));
 }
 
 TEST_F(SubprocessExecutorTest, AGarbledResultDocumentIsInternal) {
   auto r = Run("import os\nos.write(3, b'not json')\nos._exit(0)\n");
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
-                          AllOf(HasSubstr("broke the protocol"),
-                                HasSubstr("exited with code 0"))));
+                          AllOf(HasSubstr("broke the protocol"), HasSubstr("exited with code 0"))));
 }
 
 // Cold-start latency, for the record (not part of the suite: timing on a
@@ -717,14 +684,11 @@ TEST_F(SubprocessExecutorTest, AGarbledResultDocumentIsInternal) {
 TEST_F(SubprocessExecutorTest, DISABLED_MeasuresLatency) {
   const std::string big = *root_ + "/big";
   std::filesystem::create_directory(big);
-  std::string csv =
-      "invoice_id,line_no,invoiced_on,client_id,amount,category\n";
-  const char* categories[] = {"dental", "pharmacy", "vaccine", "surgery",
-                              "laboratory"};
+  std::string csv = "invoice_id,line_no,invoiced_on,client_id,amount,category\n";
+  const char* categories[] = {"dental", "pharmacy", "vaccine", "surgery", "laboratory"};
   for (int i = 0; i < 60000; ++i) {
-    absl::StrAppend(&csv, "inv", i / 3, ",", i % 3 + 1, ",2025-",
-                    (i % 12) + 1 < 10 ? "0" : "", (i % 12) + 1, "-",
-                    (i % 28) + 1 < 10 ? "0" : "", (i % 28) + 1, ",c", i % 900,
+    absl::StrAppend(&csv, "inv", i / 3, ",", i % 3 + 1, ",2025-", (i % 12) + 1 < 10 ? "0" : "",
+                    (i % 12) + 1, "-", (i % 28) + 1 < 10 ? "0" : "", (i % 28) + 1, ",c", i % 900,
                     ",", (i % 400) + 0.25, ",", categories[i % 5], "\n");
   }
   WriteFile(big + "/invoice_lines.csv", csv);
@@ -733,12 +697,11 @@ TEST_F(SubprocessExecutorTest, DISABLED_MeasuresLatency) {
     std::string data_dir;
     const char* code;
   };
-  for (const Case& c :
-       {Case{"trivial, 4-row tables", data_dir(), "result = 1"},
-        Case{"trivial, 60k-row invoice_lines loaded", big, "result = 1"},
-        Case{"monthly groupby, 60k rows", big,
-             "result = invoice_lines.groupby(invoice_lines.invoiced_on"
-             ".dt.to_period('M'))['amount'].sum()"}}) {
+  for (const Case& c : {Case{"trivial, 4-row tables", data_dir(), "result = 1"},
+                        Case{"trivial, 60k-row invoice_lines loaded", big, "result = 1"},
+                        Case{"monthly groupby, 60k rows", big,
+                             "result = invoice_lines.groupby(invoice_lines.invoiced_on"
+                             ".dt.to_period('M'))['amount'].sum()"}}) {
     std::vector<absl::Duration> times;
     for (int i = 0; i < 7; ++i) {
       CancellationToken token;
@@ -753,32 +716,27 @@ TEST_F(SubprocessExecutorTest, DISABLED_MeasuresLatency) {
     std::sort(times.begin(), times.end());
     std::printf(
         "%s: min %s, median %s, max %s\n", c.name,
-        absl::FormatDuration(absl::Trunc(times.front(), absl::Milliseconds(1)))
-            .c_str(),
-        absl::FormatDuration(
-            absl::Trunc(times[times.size() / 2], absl::Milliseconds(1)))
-            .c_str(),
-        absl::FormatDuration(absl::Trunc(times.back(), absl::Milliseconds(1)))
-            .c_str());
+        absl::FormatDuration(absl::Trunc(times.front(), absl::Milliseconds(1))).c_str(),
+        absl::FormatDuration(absl::Trunc(times[times.size() / 2], absl::Milliseconds(1))).c_str(),
+        absl::FormatDuration(absl::Trunc(times.back(), absl::Milliseconds(1))).c_str());
   }
 }
 
 TEST(SubprocessExecutorCreateTest, FailsWithoutAnExecutableInterpreter) {
   SubprocessExecutor::Options options;
   options.python_path = "/nonexistent/python3";
-  EXPECT_THAT(
-      SubprocessExecutor::Create(options),
-      StatusIs(absl::StatusCode::kFailedPrecondition,
-               HasSubstr("/nonexistent/python3 is not an executable file")));
+  EXPECT_THAT(SubprocessExecutor::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("/nonexistent/python3 is not an executable file")));
 }
 
 TEST(SubprocessExecutorCreateTest, FailsWhenTheInterpreterCannotRunTheRunner) {
   SubprocessExecutor::Options options;
   options.python_path = "/bin/false";
-  EXPECT_THAT(SubprocessExecutor::Create(options),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("cannot run the sandbox"),
-                             HasSubstr("exited with code 1"))));
+  EXPECT_THAT(
+      SubprocessExecutor::Create(options),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("cannot run the sandbox"), HasSubstr("exited with code 1"))));
 }
 
 }  // namespace

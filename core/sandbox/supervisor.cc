@@ -37,12 +37,9 @@ constexpr int kMaxDrainReads = 1024;
 }  // namespace
 
 std::string FormatBytes(int64_t bytes) {
-  if (bytes > 0 && bytes % (int64_t{1} << 30) == 0)
-    return absl::StrCat(bytes >> 30, " GiB");
-  if (bytes > 0 && bytes % (int64_t{1} << 20) == 0)
-    return absl::StrCat(bytes >> 20, " MiB");
-  if (bytes > 0 && bytes % (int64_t{1} << 10) == 0)
-    return absl::StrCat(bytes >> 10, " KiB");
+  if (bytes > 0 && bytes % (int64_t{1} << 30) == 0) return absl::StrCat(bytes >> 30, " GiB");
+  if (bytes > 0 && bytes % (int64_t{1} << 20) == 0) return absl::StrCat(bytes >> 20, " MiB");
+  if (bytes > 0 && bytes % (int64_t{1} << 10) == 0) return absl::StrCat(bytes >> 10, " KiB");
   return absl::StrCat(bytes, " bytes");
 }
 
@@ -87,8 +84,8 @@ void AppendValidUtf8(absl::string_view in, std::string& out) {
     if (ok && len >= 3) {
       // No overlong forms, UTF-16 surrogates or code points past U+10FFFF.
       const unsigned char c1 = static_cast<unsigned char>(in[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) &&
-           !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F) && !(c == 0xF0 && c1 < 0x90) &&
+           !(c == 0xF4 && c1 > 0x8F);
     }
     if (ok) {
       out.append(in.data() + i, len);
@@ -118,8 +115,7 @@ class Supervisor {
     {
       // Kills at once, from the cancelling thread; the poll below wakes when
       // the child dies.
-      ScopedCancellationCallback on_cancel(
-          cancel, [this] { Stop(StopReason::kCancelled); });
+      ScopedCancellationCallback on_cancel(cancel, [this] { Stop(StopReason::kCancelled); });
       bool exited = false;
       while (!exited) {
         int timeout_ms = -1;
@@ -131,16 +127,14 @@ class Supervisor {
             // Rounded up: waking a little early would only spin. Capped so
             // an infinite timeout does not overflow poll()'s int.
             timeout_ms = static_cast<int>(
-                std::min<int64_t>(absl::ToInt64Milliseconds(left),
-                                  kMaxPollMillis) +
-                1);
+                std::min<int64_t>(absl::ToInt64Milliseconds(left), kMaxPollMillis) + 1);
           }
         }
         struct pollfd fds[4];
         nfds_t n = 0;
         fds[n++] = {child_.exit_fd(), POLLIN, 0};
-        for (UniqueFd* pipe : {&child_.stdout_pipe(), &child_.stderr_pipe(),
-                               &child_.result_pipe()}) {
+        for (UniqueFd* pipe :
+             {&child_.stdout_pipe(), &child_.stderr_pipe(), &child_.result_pipe()}) {
           if (pipe->valid()) fds[n++] = {pipe->get(), POLLIN, 0};
         }
         int ready = ::poll(fds, n, timeout_ms);
@@ -161,10 +155,8 @@ class Supervisor {
     // so the pipes hold a finite amount; the bound is for a descendant that
     // left the group and keeps writing.
     child_.Kill();
-    for (UniqueFd* pipe : {&child_.stdout_pipe(), &child_.stderr_pipe(),
-                           &child_.result_pipe()}) {
-      for (int reads = 0;
-           reads < kMaxDrainReads && pipe->valid() && ReadOnce(pipe->get());
+    for (UniqueFd* pipe : {&child_.stdout_pipe(), &child_.stderr_pipe(), &child_.result_pipe()}) {
+      for (int reads = 0; reads < kMaxDrainReads && pipe->valid() && ReadOnce(pipe->get());
            ++reads) {
       }
     }
@@ -251,8 +243,7 @@ class Supervisor {
   void KeepStderrTail(absl::string_view data) {
     std::string& tail = outcome_.stderr_tail;
     tail.append(data.data(), data.size());
-    if (tail.size() > 2 * kStderrTailBytes)
-      tail.erase(0, tail.size() - kStderrTailBytes);
+    if (tail.size() > 2 * kStderrTailBytes) tail.erase(0, tail.size() - kStderrTailBytes);
   }
 
   SupervisedProcess& child_;
@@ -270,8 +261,8 @@ class Supervisor {
 
 }  // namespace
 
-int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
-                               int64_t max_chart_bytes, int64_t max_csv_bytes) {
+int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts, int64_t max_chart_bytes,
+                               int64_t max_csv_bytes) {
   // runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
   // charts and the CSV travel as base64: 4 bytes for every 3.
   constexpr int64_t kMaxAnswerBytes = 4 * 20000;
@@ -280,8 +271,8 @@ int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
          (max_csv_bytes / 3 * 4 + 4 + 256);
 }
 
-RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
-                     OutputSink& sink, CancellationToken& cancel) {
+RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits, OutputSink& sink,
+                     CancellationToken& cancel) {
   // On the heap: the supervisor carries a 64 KiB read buffer.
   auto supervisor = std::make_unique<Supervisor>(process, limits, sink);
   return supervisor->Run(cancel);
@@ -290,14 +281,12 @@ RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
 namespace {
 
 std::string LastLine(absl::string_view text) {
-  while (!text.empty() &&
-         (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.remove_suffix(1);
   }
   size_t newline = text.rfind('\n');
   if (newline != absl::string_view::npos) text.remove_prefix(newline + 1);
-  if (text.size() > kMaxQuotedLineChars)
-    text = text.substr(0, kMaxQuotedLineChars);
+  if (text.size() > kMaxQuotedLineChars) text = text.substr(0, kMaxQuotedLineChars);
   std::string line;
   AppendValidUtf8(text, line);
   return line;
@@ -312,8 +301,7 @@ absl::Status CheckRequest(const ExecutionRequest& request) {
   struct stat st;
   if (request.data_dir.empty() || ::stat(request.data_dir.c_str(), &st) != 0 ||
       !S_ISDIR(st.st_mode)) {
-    return absl::NotFoundError(
-        absl::StrCat("practice ", request.practice_id, " has no data"));
+    return absl::NotFoundError(absl::StrCat("practice ", request.practice_id, " has no data"));
   }
   return absl::OkStatus();
 }
@@ -356,9 +344,8 @@ bool LooksOutOfMemory(absl::string_view stderr_tail) {
 }
 
 absl::Status MemoryExhausted(const ConcludeLimits& limits) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("the code ran out of memory (the memory limit is ",
-                   FormatBytes(limits.memory_bytes), ")"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the code ran out of memory (the memory limit is ", FormatBytes(limits.memory_bytes), ")"));
 }
 
 }  // namespace
@@ -376,73 +363,63 @@ void FitForSending(ExecutionResult& execution, absl::optional<TableCsv> csv,
   if (!table.truncated() || !csv.has_value() || csv->rows == 0) return;
   table.csv_artifact = kTableCsvName;
   table.csv_rows = std::min(csv->rows, table.total_rows);
-  execution.charts.push_back(
-      Chart{kTableCsvName, kTableCsvMimeType, std::move(csv->data)});
+  execution.charts.push_back(Chart{kTableCsvName, kTableCsvMimeType, std::move(csv->data)});
 }
 
-absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
-                                         const ConcludeLimits& limits) {
+absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome, const ConcludeLimits& limits) {
   const ConcludeLimits& options = limits;
   const absl::Duration timeout = limits.timeout;
   switch (outcome.stop) {
     case StopReason::kNone:
       break;
     case StopReason::kCancelled:
-      return absl::CancelledError(
-          "the execution was cancelled and its process stopped");
+      return absl::CancelledError("the execution was cancelled and its process stopped");
     case StopReason::kDeadline:
-      return absl::DeadlineExceededError(
-          absl::StrCat("the code ran longer than ",
-                       absl::FormatDuration(timeout), " and was stopped"));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the code ran longer than ", absl::FormatDuration(timeout), " and was stopped"));
     case StopReason::kOutputLimit:
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the code printed more than ", FormatBytes(options.max_output_bytes),
-          " (the output limit) and was stopped"));
+      return absl::ResourceExhaustedError(absl::StrCat("the code printed more than ",
+                                                       FormatBytes(options.max_output_bytes),
+                                                       " (the output limit) and was stopped"));
     case StopReason::kPollFailed:
-      return absl::InternalError(
-          "sandbox: poll() failed while supervising the interpreter");
+      return absl::InternalError("sandbox: poll() failed while supervising the interpreter");
     case StopReason::kResultLimit:
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the code's result passed the result limit of ",
-          FormatBytes(options.max_result_bytes), " and was stopped"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the code's result passed the result limit of ",
+                       FormatBytes(options.max_result_bytes), " and was stopped"));
   }
   if (outcome.exit.out_of_memory) return MemoryExhausted(limits);
   if (!outcome.exit.abnormal.empty()) {
     return absl::InternalError(outcome.exit.abnormal);
   }
   const int status = outcome.exit.wait_status;
-  if (WIFSIGNALED(status) &&
-      (WTERMSIG(status) == SIGXCPU ||
-       (WTERMSIG(status) == SIGKILL &&
-        outcome.exit.cpu_time >= absl::Seconds(options.cpu_seconds)))) {
+  if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
+                              (WTERMSIG(status) == SIGKILL &&
+                               outcome.exit.cpu_time >= absl::Seconds(options.cpu_seconds)))) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("the code used more than the CPU time limit of ",
-                     options.cpu_seconds, "s"));
+        absl::StrCat("the code used more than the CPU time limit of ", options.cpu_seconds, "s"));
   }
   if (outcome.result_document.empty()) {
     if (LooksOutOfMemory(outcome.stderr_tail)) return MemoryExhausted(limits);
-    return absl::InternalError(absl::StrCat(
-        "the interpreter ", DescribeExit(outcome), ", without a result"));
+    return absl::InternalError(
+        absl::StrCat("the interpreter ", DescribeExit(outcome), ", without a result"));
   }
   auto parsed = internal::ParseRunnerOutput(outcome.result_document);
   if (!parsed.ok()) {
-    return absl::InternalError(absl::StrCat(parsed.status().message(),
-                                            "; the interpreter ",
-                                            DescribeExit(outcome)));
+    return absl::InternalError(
+        absl::StrCat(parsed.status().message(), "; the interpreter ", DescribeExit(outcome)));
   }
   switch (parsed->status) {
     case internal::RunnerOutput::Status::kOk:
-      FitForSending(parsed->execution, std::move(parsed->table_csv),
-                    limits.max_sent_result_bytes);
+      FitForSending(parsed->execution, std::move(parsed->table_csv), limits.max_sent_result_bytes);
       return std::move(parsed->execution);
     case internal::RunnerOutput::Status::kCodeError:
-      if (parsed->execution.error->type == "MemoryError")
-        return MemoryExhausted(limits);
+      if (parsed->execution.error->type == "MemoryError") return MemoryExhausted(limits);
       return std::move(parsed->execution);
     case internal::RunnerOutput::Status::kFatal:
-      return absl::InternalError(absl::StrCat(
-          "the sandbox runner failed (", parsed->fatal_stage,
-          "): ", parsed->fatal_error.type, ": ", parsed->fatal_error.message));
+      return absl::InternalError(absl::StrCat("the sandbox runner failed (", parsed->fatal_stage,
+                                              "): ", parsed->fatal_error.type, ": ",
+                                              parsed->fatal_error.message));
   }
   return absl::InternalError("the sandbox runner returned an unknown status");
 }

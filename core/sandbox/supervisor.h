@@ -26,14 +26,7 @@ std::string FormatBytes(int64_t bytes);
 // sequence replaced by U+FFFD.
 void AppendValidUtf8(absl::string_view in, std::string& out);
 
-enum class StopReason {
-  kNone,
-  kDeadline,
-  kCancelled,
-  kOutputLimit,
-  kResultLimit,
-  kPollFailed
-};
+enum class StopReason { kNone, kDeadline, kCancelled, kOutputLimit, kResultLimit, kPollFailed };
 
 struct RunOutcome {
   StopReason stop = StopReason::kNone;
@@ -52,15 +45,15 @@ struct RunLimits {
 // The largest result document (fd 3) a run may write for these caps: the
 // result, the `answer` sentence, the charts and the table's CSV (base64) and
 // the envelope.
-int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts,
-                               int64_t max_chart_bytes, int64_t max_csv_bytes);
+int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts, int64_t max_chart_bytes,
+                               int64_t max_csv_bytes);
 // The envelope alone, as much as a probe's document needs.
 inline constexpr int64_t kResultEnvelopeBytes = 64 << 10;
 
 // Reads the process's pipes until it ends (or is stopped), forwarding output
 // to `sink` as it arrives; then kills what is left and waits for it.
-RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits,
-                     OutputSink& sink, CancellationToken& cancel);
+RunOutcome Supervise(SupervisedProcess& process, const RunLimits& limits, OutputSink& sink,
+                     CancellationToken& cancel);
 
 // The limits a status names.
 struct ConcludeLimits {
@@ -88,8 +81,7 @@ void FitForSending(ExecutionResult& execution, absl::optional<TableCsv> csv,
 
 // How the run ended, as the Executor contract spells it. A result is made
 // to fit with FitForSending.
-absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome,
-                                         const ConcludeLimits& limits);
+absl::StatusOr<ExecutionResult> Conclude(const RunOutcome& outcome, const ConcludeLimits& limits);
 
 // The checks every executor makes first: kInvalidArgument for a timeout that
 // is not positive, kNotFound when the data folder is missing.

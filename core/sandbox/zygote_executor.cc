@@ -31,7 +31,6 @@ namespace {
 
 using internal::FormatBytes;
 
-
 // Root, or a process holding CAP_SETUID and CAP_SETGID (a systemd unit with
 // AmbientCapabilities), can start the sandbox as another user.
 bool CanSwitchUser() {
@@ -49,21 +48,18 @@ absl::Status ValidateOptions(const ZygoteExecutor::Options& o) {
     struct stat st;
     if (::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         ::access(path->c_str(), X_OK) != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sandbox: ", *path, " is not an executable file",
-          path == &o.bwrap_path ? " (install the bubblewrap package)" : ""));
+      return absl::FailedPreconditionError(
+          absl::StrCat("sandbox: ", *path, " is not an executable file",
+                       path == &o.bwrap_path ? " (install the bubblewrap package)" : ""));
     }
   }
-  if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) ||
-      o.file_bytes < 1 || o.open_files < 16 || o.processes < 16 ||
-      o.max_output_bytes < 1 || o.max_result_bytes < 1024 || o.max_rows < 0 ||
-      o.max_charts < 0 || o.max_chart_bytes < 1 ||
+  if (o.cpu_seconds < 1 || o.address_space_bytes < (int64_t{256} << 20) || o.file_bytes < 1 ||
+      o.open_files < 16 || o.processes < 16 || o.max_output_bytes < 1 ||
+      o.max_result_bytes < 1024 || o.max_rows < 0 || o.max_charts < 0 || o.max_chart_bytes < 1 ||
       o.max_sent_result_bytes < 1024 || o.max_csv_rows < 0 || o.max_csv_bytes < 0 ||
-      o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 ||
-      o.tmp_bytes < (int64_t{1} << 20) || o.max_starting < 1 ||
-      o.max_workers < 1 || o.cpu_weight_executions < 1 ||
-      o.idle_timeout <= absl::ZeroDuration() ||
-      o.start_timeout <= absl::ZeroDuration()) {
+      o.memory_bytes < (int64_t{128} << 20) || o.max_pids < 8 || o.tmp_bytes < (int64_t{1} << 20) ||
+      o.max_starting < 1 || o.max_workers < 1 || o.cpu_weight_executions < 1 ||
+      o.idle_timeout <= absl::ZeroDuration() || o.start_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "sandbox: options out of range (cpu_seconds >= 1, address space >= "
         "256 MiB, memory >= 128 MiB, max_pids >= 8, /tmp >= 1 MiB, "
@@ -81,27 +77,24 @@ absl::Status GrantGroupRead(const std::string& dir, gid_t gid) {
   std::error_code ec;
   auto grant = [gid](const std::string& path) -> absl::Status {
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode))
-      return absl::OkStatus();
+    if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return absl::OkStatus();
     const mode_t want = S_ISDIR(st.st_mode) ? (S_IRGRP | S_IXGRP) : S_IRGRP;
     if (st.st_gid == gid && (st.st_mode & want) == want) return absl::OkStatus();
     if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 ||
         ::chmod(path.c_str(), (st.st_mode & 07777) | want) != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sandbox: cannot let the sandbox read ", path, ": ",
-          std::strerror(errno)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("sandbox: cannot let the sandbox read ", path, ": ", std::strerror(errno)));
     }
     return absl::OkStatus();
   };
   VET_RETURN_IF_ERROR(grant(dir));
   for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     VET_RETURN_IF_ERROR(grant(it->path().string()));
   }
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sandbox: cannot list ", dir, ": ", ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("sandbox: cannot list ", dir, ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -115,8 +108,7 @@ struct ZygoteExecutor::Slot {
   absl::Status start_error;
 };
 
-absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
-    Options options) {
+absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(Options options) {
   VET_RETURN_IF_ERROR(ValidateOptions(options));
   bool switch_user = false;
   uid_t uid = ::getuid();
@@ -126,21 +118,20 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
     struct passwd entry;
     struct passwd* found = nullptr;
     char buffer[4096];
-    if (::getpwnam_r(options.sandbox_user.c_str(), &entry, buffer,
-                     sizeof(buffer), &found) != 0 ||
+    if (::getpwnam_r(options.sandbox_user.c_str(), &entry, buffer, sizeof(buffer), &found) != 0 ||
         found == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sandbox: the sandbox user '", options.sandbox_user,
-          "' does not exist; create it with `useradd --system "
-          "--no-create-home --shell /usr/sbin/nologin ",
-          options.sandbox_user,
-          "` (scripts/install-deps.sh does) or name another with "
-          "--sandbox_user"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("sandbox: the sandbox user '", options.sandbox_user,
+                       "' does not exist; create it with `useradd --system "
+                       "--no-create-home --shell /usr/sbin/nologin ",
+                       options.sandbox_user,
+                       "` (scripts/install-deps.sh does) or name another with "
+                       "--sandbox_user"));
     }
     if (found->pw_uid == 0 || found->pw_gid == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sandbox: the sandbox user '", options.sandbox_user,
-          "' is root or in group root; it must be an unprivileged account"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("sandbox: the sandbox user '", options.sandbox_user,
+                       "' is root or in group root; it must be an unprivileged account"));
     }
     switch_user = true;
     uid = found->pw_uid;
@@ -156,24 +147,22 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   std::unique_ptr<CgroupController> cgroups;
   std::string cgroup_note = "no cgroup (turned off)";
   if (!options.cgroup_root.empty()) {
-    auto detected =
-        CgroupController::Detect(
-            options.cgroup_root, options.cgroup_parent,
-            // The kernel's cpu.shares stop at 262144 (256 executions).
-            CgroupController::kCpuShares * std::min(options.cpu_weight_executions, 256));
+    auto detected = CgroupController::Detect(
+        options.cgroup_root, options.cgroup_parent,
+        // The kernel's cpu.shares stop at 262144 (256 executions).
+        CgroupController::kCpuShares * std::min(options.cpu_weight_executions, 256));
     if (detected.ok()) {
       cgroups = std::move(*detected);
       int swept = cgroups->SweepStale();
-      if (swept > 0)
-        LogInfo("sandbox: removed ", swept, " cgroups left by dead servers");
-      cgroup_note = absl::StrCat(cgroups->description(), ", ",
-                                 FormatBytes(options.memory_bytes), " and ",
-                                 options.max_pids, " tasks per worker");
+      if (swept > 0) LogInfo("sandbox: removed ", swept, " cgroups left by dead servers");
+      cgroup_note = absl::StrCat(cgroups->description(), ", ", FormatBytes(options.memory_bytes),
+                                 " and ", options.max_pids, " tasks per worker");
     } else {
       cgroup_note = "no cgroup";
-      LogWarning("sandbox: running without a memory cgroup (only rlimits "
-                 "bound memory): ",
-                 detected.status().message());
+      LogWarning(
+          "sandbox: running without a memory cgroup (only rlimits "
+          "bound memory): ",
+          detected.status().message());
     }
   }
   std::string isolation = absl::StrCat(
@@ -181,16 +170,16 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
       "root, ",
       who, ", not dumpable, seccomp, ", cgroup_note, ", rlimits (cpu ", options.cpu_seconds,
       "s, address space ", FormatBytes(options.address_space_bytes), ")");
-  auto executor = std::unique_ptr<ZygoteExecutor>(new ZygoteExecutor(
-      std::move(options), std::move(seccomp), std::move(cgroups), switch_user,
-      uid, gid, std::move(isolation)));
+  auto executor = std::unique_ptr<ZygoteExecutor>(
+      new ZygoteExecutor(std::move(options), std::move(seccomp), std::move(cgroups), switch_user,
+                         uid, gid, std::move(isolation)));
 
   // One sandbox over an empty folder proves bwrap works here and the
   // interpreter has what it needs, before the first question does.
   char probe_dir[] = "/tmp/vet-sandbox-probe-XXXXXX";
   if (::mkdtemp(probe_dir) == nullptr) {
-    return absl::InternalError(absl::StrCat(
-        "sandbox: cannot make a probe folder: ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("sandbox: cannot make a probe folder: ", std::strerror(errno)));
   }
   ::chmod(probe_dir, 0755);
   CancellationToken never;
@@ -198,26 +187,22 @@ absl::StatusOr<std::unique_ptr<ZygoteExecutor>> ZygoteExecutor::Create(
   ::rmdir(probe_dir);
   if (!probe.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "sandbox: cannot start a sandbox on this machine: ",
-        probe.status().message()));
+        "sandbox: cannot start a sandbox on this machine: ", probe.status().message()));
   }
-  executor->isolation_ +=
-      (*probe)->landlock_abi() > 0
-          ? absl::StrCat(", landlock ABI ", (*probe)->landlock_abi(),
-                         " (writes only in the scratch folder, no access to "
-                         "other processes)")
-          : ", no landlock (the kernel has none)";
+  executor->isolation_ += (*probe)->landlock_abi() > 0
+                              ? absl::StrCat(", landlock ABI ", (*probe)->landlock_abi(),
+                                             " (writes only in the scratch folder, no access to "
+                                             "other processes)")
+                              : ", no landlock (the kernel has none)";
   LogInfo("sandbox: ", (*probe)->versions(), "; a worker started in ",
-          absl::FormatDuration(absl::Trunc((*probe)->load_time(),
-                                           absl::Milliseconds(1))));
+          absl::FormatDuration(absl::Trunc((*probe)->load_time(), absl::Milliseconds(1))));
   LogInfo("sandbox: isolation: ", executor->isolation());
   return executor;
 }
 
 ZygoteExecutor::ZygoteExecutor(Options options, SeccompPrograms seccomp,
-                               std::unique_ptr<CgroupController> cgroups,
-                               bool switch_user, uid_t uid, gid_t gid,
-                               std::string isolation)
+                               std::unique_ptr<CgroupController> cgroups, bool switch_user,
+                               uid_t uid, gid_t gid, std::string isolation)
     : options_(std::move(options)),
       seccomp_(std::move(seccomp)),
       cgroups_(std::move(cgroups)),
@@ -263,8 +248,7 @@ int64_t ZygoteExecutor::worker_memory_bytes() const {
 }
 
 void ZygoteExecutor::EvictionLoop() {
-  const absl::Duration tick =
-      std::min(options_.idle_timeout / 2, absl::Seconds(30));
+  const absl::Duration tick = std::min(options_.idle_timeout / 2, absl::Seconds(30));
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), tick);
@@ -282,8 +266,7 @@ int ZygoteExecutor::EvictIdle(absl::Time now) {
     for (auto it = slots_.begin(); it != slots_.end();) {
       const auto& worker = it->second->worker;
       if (worker != nullptr && worker->active() == 0 &&
-          (!worker->alive() ||
-           now - worker->last_used() >= options_.idle_timeout)) {
+          (!worker->alive() || now - worker->last_used() >= options_.idle_timeout)) {
         evicted.push_back(worker);
         it = slots_.erase(it);
       } else {
@@ -292,8 +275,7 @@ int ZygoteExecutor::EvictIdle(absl::Time now) {
     }
   }
   for (const auto& worker : evicted) {
-    LogInfo("sandbox: stopping the idle worker of practice ",
-            worker->practice_id());
+    LogInfo("sandbox: stopping the idle worker of practice ", worker->practice_id());
   }
   return static_cast<int>(evicted.size());
 }
@@ -307,8 +289,7 @@ std::vector<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::MakeRoomLocked() {
     for (auto it = slots_.begin(); it != slots_.end(); ++it) {
       const auto& worker = it->second->worker;
       if (worker == nullptr || worker->active() > 0) continue;
-      if (lru == slots_.end() ||
-          worker->last_used() < lru->second->worker->last_used()) {
+      if (lru == slots_.end() || worker->last_used() < lru->second->worker->last_used()) {
         lru = it;
       }
     }
@@ -321,8 +302,7 @@ std::vector<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::MakeRoomLocked() {
 }
 
 absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
-    const std::string& practice_id, const std::string& data_dir,
-    CancellationToken& cancel) {
+    const std::string& practice_id, const std::string& data_dir, CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(start_limiter_.Acquire(cancel));
   ConcurrencySlot start_slot(start_limiter_);
   if (switch_user_) VET_RETURN_IF_ERROR(GrantGroupRead(data_dir, gid_));
@@ -358,10 +338,8 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
     // Unique in the process: several executors may share a parent.
     static std::atomic<uint64_t> worker_serial{0};
     const uint64_t serial = ++worker_serial;
-    VET_ASSIGN_OR_RETURN(
-        launch.cgroup,
-        cgroups_->Create(absl::StrCat("worker-", serial), options_.memory_bytes,
-                         options_.max_pids));
+    VET_ASSIGN_OR_RETURN(launch.cgroup, cgroups_->Create(absl::StrCat("worker-", serial),
+                                                         options_.memory_bytes, options_.max_pids));
   }
   const absl::Duration start = MonotonicNow();
   auto worker = ZygoteWorker::Start(std::move(launch), cancel);
@@ -374,8 +352,7 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteExecutor::StartWorker(
 }
 
 absl::StatusOr<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::WorkerFor(
-    const std::string& practice_id, const std::string& data_dir,
-    CancellationToken& cancel) {
+    const std::string& practice_id, const std::string& data_dir, CancellationToken& cancel) {
   std::vector<std::shared_ptr<ZygoteWorker>> retired;
   absl::MutexLock lock(&mu_);
   while (true) {
@@ -387,19 +364,15 @@ absl::StatusOr<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::WorkerFor(
         // One start per practice at a time, on its own thread: a question
         // cancelled while waiting leaves it running for the next one.
         auto done = [&slot] { return !slot->starting; };
-        while (!mu_.AwaitWithTimeout(absl::Condition(&done),
-                                     absl::Milliseconds(50))) {
+        while (!mu_.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(50))) {
           if (cancel.IsCancelled()) {
-            return absl::CancelledError(
-                "cancelled while the practice's sandbox worker started");
+            return absl::CancelledError("cancelled while the practice's sandbox worker started");
           }
         }
-        if (slot->data_dir == data_dir && !slot->start_error.ok())
-          return slot->start_error;
+        if (slot->data_dir == data_dir && !slot->start_error.ok()) return slot->start_error;
         continue;
       }
-      if (slot->worker != nullptr && slot->worker->alive() &&
-          slot->data_dir == data_dir) {
+      if (slot->worker != nullptr && slot->worker->alive() && slot->data_dir == data_dir) {
         return slot->worker;
       }
       // Dead, or holding an older version of the data: replaced. Runs
@@ -443,9 +416,9 @@ absl::StatusOr<std::shared_ptr<ZygoteWorker>> ZygoteExecutor::WorkerFor(
   }
 }
 
-absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
-    const ExecutionRequest& request, OutputSink& output,
-    CancellationToken& cancel) {
+absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(const ExecutionRequest& request,
+                                                        OutputSink& output,
+                                                        CancellationToken& cancel) {
   VET_RETURN_IF_ERROR(internal::CheckRequest(request));
   VET_RETURN_IF_ERROR(cancel.Check("before the sandbox ran"));
   char* resolved = ::realpath(request.data_dir.c_str(), nullptr);
@@ -462,34 +435,29 @@ absl::StatusOr<ExecutionResult> ZygoteExecutor::Execute(
       const absl::Status& s = found.status();
       if (s.code() == absl::StatusCode::kCancelled) return s;
       return absl::Status(
-          s.code() == absl::StatusCode::kNotFound ? s.code()
-                                                  : absl::StatusCode::kUnavailable,
+          s.code() == absl::StatusCode::kNotFound ? s.code() : absl::StatusCode::kUnavailable,
           absl::StrCat("the sandbox for practice ", request.practice_id,
                        " could not start: ", s.message()));
     }
     worker = *found;
     process = worker->Fork(request.code);
-    if (process.ok() || process.status().code() != absl::StatusCode::kUnavailable)
-      break;
+    if (process.ok() || process.status().code() != absl::StatusCode::kUnavailable) break;
   }
   if (!process.ok()) return process.status();
 
-  internal::RunLimits limits{request.timeout, options_.max_output_bytes,
-                             internal::MaxResultDocumentBytes(
-                       options_.max_result_bytes, options_.max_charts,
-                       options_.max_chart_bytes, options_.max_csv_bytes)};
-  internal::RunOutcome outcome =
-      internal::Supervise(**process, limits, output, cancel);
+  internal::RunLimits limits{
+      request.timeout, options_.max_output_bytes,
+      internal::MaxResultDocumentBytes(options_.max_result_bytes, options_.max_charts,
+                                       options_.max_chart_bytes, options_.max_csv_bytes)};
+  internal::RunOutcome outcome = internal::Supervise(**process, limits, output, cancel);
   process->reset();
   const int64_t memory_limit = outcome.exit.out_of_memory && cgroups_ != nullptr
                                    ? options_.memory_bytes
                                    : options_.address_space_bytes;
   absl::StatusOr<ExecutionResult> result = internal::Conclude(
-      outcome,
-      internal::ConcludeLimits{request.timeout, options_.cpu_seconds,
-                               memory_limit, options_.max_output_bytes,
-                               options_.max_result_bytes,
-                               options_.max_sent_result_bytes});
+      outcome, internal::ConcludeLimits{request.timeout, options_.cpu_seconds, memory_limit,
+                                        options_.max_output_bytes, options_.max_result_bytes,
+                                        options_.max_sent_result_bytes});
   if (result.ok()) {
     result->elapsed = outcome.elapsed;
   }

@@ -84,7 +84,7 @@ class ZygoteExecutor final : public Executor {
 
     // Per worker.
     int64_t memory_bytes = int64_t{4} << 30;  // the cgroup's limit
-    int max_pids = 128;                        // the cgroup's limit
+    int max_pids = 128;                       // the cgroup's limit
     int64_t tmp_bytes = int64_t{256} << 20;   // the sandbox's /tmp
     absl::Duration start_timeout = absl::Seconds(120);
 
@@ -116,8 +116,7 @@ class ZygoteExecutor final : public Executor {
   //     the fork, not from waiting for the practice's worker to start;
   //   - kResourceExhausted names the limit; kInternal when the worker died
   //     during the execution ("the next question starts a new one").
-  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
-                                          OutputSink& output,
+  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request, OutputSink& output,
                                           CancellationToken& cancel) override;
 
   // "bwrap namespaces, uid 999 (vet-sandbox), seccomp, cgroup v1 ..., rlimits"
@@ -135,19 +134,18 @@ class ZygoteExecutor final : public Executor {
   struct Slot;
 
   ZygoteExecutor(Options options, SeccompPrograms seccomp,
-                 std::unique_ptr<CgroupController> cgroups, bool switch_user,
-                 uid_t uid, gid_t gid, std::string isolation);
+                 std::unique_ptr<CgroupController> cgroups, bool switch_user, uid_t uid, gid_t gid,
+                 std::string isolation);
   // The practice's ready worker for `data_dir`, starting one if needed.
-  absl::StatusOr<std::shared_ptr<ZygoteWorker>> WorkerFor(
-      const std::string& practice_id, const std::string& data_dir,
-      CancellationToken& cancel);
-  absl::StatusOr<std::unique_ptr<ZygoteWorker>> StartWorker(
-      const std::string& practice_id, const std::string& data_dir,
-      CancellationToken& cancel);
+  absl::StatusOr<std::shared_ptr<ZygoteWorker>> WorkerFor(const std::string& practice_id,
+                                                          const std::string& data_dir,
+                                                          CancellationToken& cancel);
+  absl::StatusOr<std::unique_ptr<ZygoteWorker>> StartWorker(const std::string& practice_id,
+                                                            const std::string& data_dir,
+                                                            CancellationToken& cancel);
   // Makes room for one more worker; returns the evicted ones, to be
   // destroyed outside the lock.
-  std::vector<std::shared_ptr<ZygoteWorker>> MakeRoomLocked()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::shared_ptr<ZygoteWorker>> MakeRoomLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictionLoop();
 
   const Options options_;

@@ -110,17 +110,14 @@ class ZygoteExecutorTest : public ::testing::Test {
     std::filesystem::remove_all(*root_, ignored);
     delete root_;
   }
-  static std::string DataDir(absl::string_view name) {
-    return absl::StrCat(*root_, "/", name);
-  }
+  static std::string DataDir(absl::string_view name) { return absl::StrCat(*root_, "/", name); }
   static ZygoteExecutor::Options DefaultOptions() {
     ZygoteExecutor::Options options;
     options.tables = {{"invoice_lines", {"invoiced_on"}}};
     options.cgroup_parent = absl::StrCat("vet-analytics-test-", ::getpid());
     return options;
   }
-  static ExecutionRequest Request(std::string code,
-                                  absl::Duration timeout = absl::Seconds(30),
+  static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30),
                                   std::string practice = "p1") {
     ExecutionRequest request;
     request.practice_id = std::move(practice);
@@ -152,11 +149,11 @@ TEST_F(ZygoteExecutorTest, ReturnsANumberFromTheWarmWorker) {
 }
 
 TEST_F(ZygoteExecutorTest, ReturnsATableAndAChart) {
-  auto r = Run(
-      "monthly = invoice_lines.groupby(invoice_lines['invoiced_on']"
-      ".dt.to_period('M').dt.to_timestamp())['amount'].sum()\n"
-      "monthly.plot()\n"
-      "result = monthly\n");
+  auto r =
+      Run("monthly = invoice_lines.groupby(invoice_lines['invoiced_on']"
+          ".dt.to_period('M').dt.to_timestamp())['amount'].sum()\n"
+          "monthly.plot()\n"
+          "result = monthly\n");
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->error.has_value()) << r->error->message;
   ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
@@ -175,10 +172,10 @@ TEST_F(ZygoteExecutorTest, CutsABigTableAndSendsItWholeAsCsv) {
 }
 
 TEST_F(ZygoteExecutorTest, EachExecutionStartsFromTheSameCleanState) {
-  auto first = Run(
-      "invoice_lines.drop(invoice_lines.index, inplace=True)\n"
-      "import sys\nsys.modules['pandas'].marker = 1\n"
-      "result = len(invoice_lines)");
+  auto first =
+      Run("invoice_lines.drop(invoice_lines.index, inplace=True)\n"
+          "import sys\nsys.modules['pandas'].marker = 1\n"
+          "result = len(invoice_lines)");
   ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->result.number, 0);
   auto second = Run("result = len(invoice_lines) + getattr(pd, 'marker', 0)");
@@ -197,10 +194,9 @@ TEST_F(ZygoteExecutorTest, ReportsAnExceptionWithItsLine) {
 TEST_F(ZygoteExecutorTest, StreamsOutputWhileRunning) {
   CancellationToken token;
   std::thread runner([&] {
-    auto r = executor_->Execute(
-        Request("print('first', flush=True)\nimport time\ntime.sleep(0.5)\n"
-                "result = 1"),
-        sink_, token);
+    auto r = executor_->Execute(Request("print('first', flush=True)\nimport time\ntime.sleep(0.5)\n"
+                                        "result = 1"),
+                                sink_, token);
     EXPECT_THAT(r, IsOk());
   });
   EXPECT_TRUE(sink_.WaitForStdout("first", absl::Seconds(10)));
@@ -209,8 +205,7 @@ TEST_F(ZygoteExecutorTest, StreamsOutputWhileRunning) {
 
 TEST_F(ZygoteExecutorTest, StopsAtTheDeadline) {
   auto r = Run("while True:\n    pass", absl::Milliseconds(500));
-  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
-                          HasSubstr("ran longer than 500ms")));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("ran longer than 500ms")));
   EXPECT_THAT(Run("result = 2"), IsOk());
 }
 
@@ -222,9 +217,8 @@ TEST_F(ZygoteExecutorTest, CancellationStopsTheExecutionQuickly) {
     cancelled_at = absl::Now();
     token.Cancel();
   });
-  auto r = executor_->Execute(
-      Request("print('running', flush=True)\nwhile True:\n    pass"), sink_,
-      token);
+  auto r = executor_->Execute(Request("print('running', flush=True)\nwhile True:\n    pass"), sink_,
+                              token);
   const absl::Time returned_at = absl::Now();
   canceller.join();  // before cancelled_at is read
   const absl::Duration took = returned_at - cancelled_at;
@@ -237,8 +231,7 @@ TEST_F(ZygoteExecutorTest, CancellationStopsTheExecutionQuickly) {
 
 TEST_F(ZygoteExecutorTest, StopsAnOutputFlood) {
   auto r = Run("while True:\n    print('x' * 10000)");
-  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted,
-                          HasSubstr("output limit")));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("output limit")));
 }
 
 TEST_F(ZygoteExecutorTest, AKilledWorkerEndsTheQuestionAndTheNextStartsAnew) {
@@ -248,9 +241,8 @@ TEST_F(ZygoteExecutorTest, AKilledWorkerEndsTheQuestionAndTheNextStartsAnew) {
     sink_.WaitForStdout("started", absl::Seconds(10));
     EXPECT_GE(KillZygotes(), 1);
   });
-  auto r = executor_->Execute(
-      Request("print('started', flush=True)\nimport time\ntime.sleep(30)"),
-      sink_, token);
+  auto r = executor_->Execute(Request("print('started', flush=True)\nimport time\ntime.sleep(30)"),
+                              sink_, token);
   killer.join();
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
                           AllOf(HasSubstr("killed by signal 9 (SIGKILL)"),
@@ -287,8 +279,7 @@ TEST_F(ZygoteExecutorTest, EvictsIdleWorkers) {
 
 TEST_F(ZygoteExecutorTest, ACrashIsInternalAndTheNextQuestionWorks) {
   auto r = Run("import ctypes\nctypes.string_at(0)\nresult = 1");
-  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal,
-                          HasSubstr("killed by signal 11 (SIGSEGV)")));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInternal, HasSubstr("killed by signal 11 (SIGSEGV)")));
   auto next = Run("result = len(invoice_lines)");
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->result.number, 4);
@@ -305,14 +296,12 @@ TEST_F(ZygoteExecutorTest, TheWorkersMemoryLimitEndsTheQuestion) {
     GTEST_SKIP() << "no memory cgroup here: " << (*executor)->isolation();
   }
   CancellationToken token;
-  auto r = (*executor)->Execute(
-      Request("blocks = [bytearray(64 << 20) for _ in range(20)]\n"
-              "result = len(blocks)"),
-      sink_, token);
+  auto r = (*executor)->Execute(Request("blocks = [bytearray(64 << 20) for _ in range(20)]\n"
+                                        "result = len(blocks)"),
+                                sink_, token);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted,
                           HasSubstr("out of memory (the memory limit is 300 MiB)")));
-  auto next = (*executor)->Execute(Request("result = len(invoice_lines)"),
-                                   sink_, token);
+  auto next = (*executor)->Execute(Request("result = len(invoice_lines)"), sink_, token);
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->result.number, 4);
 }

@@ -63,9 +63,7 @@ absl::Status ErrnoStatus(absl::string_view what, int error) {
   return ErrnoToStatus(error, absl::StrCat("sandbox: ", what));
 }
 
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
+int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 void PidfdKill(int pidfd) {
   if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
@@ -86,8 +84,7 @@ bool WaitReadable(int fd, absl::Duration timeout) {
 
 std::string DescribeWaitStatus(int status) {
   // bwrap exits with 128 + N when the sandbox's PID 1 died of signal N.
-  if (WIFEXITED(status) && WEXITSTATUS(status) > 128 &&
-      WEXITSTATUS(status) < 128 + NSIG) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) > 128 && WEXITSTATUS(status) < 128 + NSIG) {
     status = WEXITSTATUS(status) - 128;  // as a wait status for that signal
   }
   if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
@@ -133,9 +130,9 @@ struct LaunchPlan {
   } while (n < 0 && errno == EINTR);
   if (n != 1) ForkedChildExit(126);
   if (::setsid() < 0) ForkedChildExit(126);
-  if (::dup2(plan.null_fd, 0) < 0 || ::dup2(plan.null_fd, 1) < 0 ||
-      ::dup2(plan.stderr_fd, 2) < 0 || ::dup2(plan.control_fd, kControlFd) < 0 ||
-      ::dup2(plan.data_fd, kDataFd) < 0 || ::dup2(plan.info_fd, kInfoFd) < 0) {
+  if (::dup2(plan.null_fd, 0) < 0 || ::dup2(plan.null_fd, 1) < 0 || ::dup2(plan.stderr_fd, 2) < 0 ||
+      ::dup2(plan.control_fd, kControlFd) < 0 || ::dup2(plan.data_fd, kDataFd) < 0 ||
+      ::dup2(plan.info_fd, kInfoFd) < 0) {
     ForkedChildExit(126);
   }
   // Everything else is closed by execve.
@@ -144,8 +141,7 @@ struct LaunchPlan {
   // Before the sandbox user, who may not write the server's gcov files.
   ForkedChildFlushCoverage();
   if (plan.switch_user) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0 ||
-        ::setuid(plan.uid) != 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0 || ::setuid(plan.uid) != 0) {
       ForkedChildExit(125);
     }
     // A server that is not root switches users with CAP_SETUID and
@@ -192,11 +188,9 @@ std::vector<std::string> BwrapArguments(const BwrapOptions& options,
   std::vector<std::string> args = {
       options.bwrap_path,
       // Namespaces: user, PID, network, IPC, UTS, cgroup.
-      "--unshare-all", "--unshare-user", "--uid", absl::StrCat(options.uid),
-      "--gid", absl::StrCat(options.gid), "--disable-userns",
-      "--cap-drop", "ALL", "--as-pid-1", "--new-session",
-      "--hostname", "sandbox",
-      "--ro-bind", "/usr", "/usr"};
+      "--unshare-all", "--unshare-user", "--uid", absl::StrCat(options.uid), "--gid",
+      absl::StrCat(options.gid), "--disable-userns", "--cap-drop", "ALL", "--as-pid-1",
+      "--new-session", "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"};
   // /bin, /lib... are links into /usr on a merged-/usr system; bound
   // read-only where they are real folders.
   for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
@@ -212,31 +206,22 @@ std::vector<std::string> BwrapArguments(const BwrapOptions& options,
       args.insert(args.end(), {"--ro-bind", path, path});
   }
   // What Python, numpy (libblas through alternatives) and matplotlib read.
-  for (const char* file : {"/etc/alternatives", "/etc/fonts", "/etc/matplotlibrc",
-                           "/etc/ld.so.cache", "/etc/localtime",
-                           "/etc/python3", "/etc/python3.11"}) {
+  for (const char* file :
+       {"/etc/alternatives", "/etc/fonts", "/etc/matplotlibrc", "/etc/ld.so.cache",
+        "/etc/localtime", "/etc/python3", "/etc/python3.11"}) {
     args.insert(args.end(), {"--ro-bind-try", file, file});
   }
-  args.insert(args.end(),
-              {"--proc", "/proc", "--dev", "/dev",
-               "--size", absl::StrCat(options.tmp_bytes), "--perms", "1777",
-               "--tmpfs", "/tmp",
-               "--remount-ro", "/dev", "--remount-ro", "/",
-               "--chdir", "/tmp",
-               "--info-fd", absl::StrCat(options.info_fd),
-               "--setenv", "PATH", "/usr/bin:/bin",
-               "--setenv", "LANG", "C.UTF-8",
-               "--setenv", "HOME", "/tmp",
-               "--setenv", "TMPDIR", "/tmp",
-               "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib",
-               "--setenv", "MPLBACKEND", "Agg",
-               // Before numpy loads: a process limit counts threads.
-               "--setenv", "OMP_NUM_THREADS", "1",
-               "--setenv", "OPENBLAS_NUM_THREADS", "1",
-               "--setenv", "MKL_NUM_THREADS", "1",
-               "--setenv", "NUMEXPR_NUM_THREADS", "1",
-               options.python_path, "-I", "-B", "-u", "-c",
-               std::string(runner_source), std::string(spec_json)});
+  args.insert(
+      args.end(),
+      {"--proc", "/proc", "--dev", "/dev", "--size", absl::StrCat(options.tmp_bytes), "--perms",
+       "1777", "--tmpfs", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
+       "--info-fd", absl::StrCat(options.info_fd), "--setenv", "PATH", "/usr/bin:/bin", "--setenv",
+       "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv",
+       "MPLCONFIGDIR", "/tmp/.matplotlib", "--setenv", "MPLBACKEND", "Agg",
+       // Before numpy loads: a process limit counts threads.
+       "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv",
+       "MKL_NUM_THREADS", "1", "--setenv", "NUMEXPR_NUM_THREADS", "1", options.python_path, "-I",
+       "-B", "-u", "-c", std::string(runner_source), std::string(spec_json)});
   return args;
 }
 
@@ -253,8 +238,8 @@ struct ZygoteWorker::RunState {
 // One forked execution, as the Supervisor sees it.
 class ZygoteRun final : public internal::SupervisedProcess {
  public:
-  ZygoteRun(ZygoteWorker* worker, std::shared_ptr<ZygoteWorker::RunState> state,
-            UniqueFd out, UniqueFd err, UniqueFd result)
+  ZygoteRun(ZygoteWorker* worker, std::shared_ptr<ZygoteWorker::RunState> state, UniqueFd out,
+            UniqueFd err, UniqueFd result)
       : worker_(worker),
         state_(std::move(state)),
         stdout_(std::move(out)),
@@ -288,8 +273,7 @@ class ZygoteRun final : public internal::SupervisedProcess {
     if (!state_->mu.AwaitWithTimeout(absl::Condition(&ended), kKillGrace)) {
       state_->mu.Unlock();
       worker_->Kill(absl::StrCat("an execution did not stop within ",
-                                 absl::FormatDuration(kKillGrace),
-                                 " of being killed"));
+                                 absl::FormatDuration(kKillGrace), " of being killed"));
       state_->mu.Lock();
       state_->mu.Await(absl::Condition(&ended));
     }
@@ -305,19 +289,17 @@ class ZygoteRun final : public internal::SupervisedProcess {
   bool waited_ = false;
 };
 
-absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
-    LaunchOptions options, CancellationToken& cancel) {
+absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(LaunchOptions options,
+                                                                  CancellationToken& cancel) {
   auto worker = std::unique_ptr<ZygoteWorker>(new ZygoteWorker());
   worker->practice_id_ = options.practice_id;
   worker->data_dir_ = options.data_dir;
   worker->cgroup_ = std::move(options.cgroup);
 
-  UniqueFd data(::open(options.data_dir.c_str(),
-                       O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd data(::open(options.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!data.valid()) {
-    return absl::NotFoundError(absl::StrCat(
-        "sandbox: cannot open the data of practice ", options.practice_id,
-        ": ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat("sandbox: cannot open the data of practice ",
+                                            options.practice_id, ": ", std::strerror(errno)));
   }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -334,16 +316,16 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
 
   // The child dup2()s these onto fds 0-5; a source already in that range
   // could be overwritten before it is used, so each is moved above it.
-  for (UniqueFd* fd : {&null_fd, &err_pipe.second, &zygote_end, &data,
-                       &info_pipe.second, &go_pipe.first}) {
+  for (UniqueFd* fd :
+       {&null_fd, &err_pipe.second, &zygote_end, &data, &info_pipe.second, &go_pipe.first}) {
     if (fd->get() >= kFirstUnusedFd) continue;
     int moved = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, kFirstUnusedFd);
     if (moved < 0) return ErrnoStatus("fcntl(F_DUPFD_CLOEXEC)", errno);
     fd->reset(moved);
   }
   options.bwrap.info_fd = kInfoFd;
-  const std::vector<std::string> args = BwrapArguments(
-      options.bwrap, internal::RunnerSource(), options.spec_json);
+  const std::vector<std::string> args =
+      BwrapArguments(options.bwrap, internal::RunnerSource(), options.spec_json);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -381,8 +363,7 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
     if (!added.ok()) return added;
   }
   char go = 1;
-  if (::write(go_pipe.second.get(), &go, 1) != 1)
-    return ErrnoStatus("starting bwrap", errno);
+  if (::write(go_pipe.second.get(), &go, 1) != 1) return ErrnoStatus("starting bwrap", errno);
   go_pipe.second.reset();
 
   const absl::Duration deadline = MonotonicNow() + options.start_timeout;
@@ -407,19 +388,17 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
       ssize_t n = ::read(worker->stderr_.get(), err, sizeof(err));
       if (n > 0) why = std::string(absl::StripAsciiWhitespace(absl::string_view(err, n)));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sandbox: bwrap could not build the sandbox",
-        why.empty() ? "" : absl::StrCat(": ", why)));
+    return absl::FailedPreconditionError(absl::StrCat("sandbox: bwrap could not build the sandbox",
+                                                      why.empty() ? "" : absl::StrCat(": ", why)));
   }
 
   // The zygote's first message: ready, or why not.
   while (true) {
     VET_RETURN_IF_ERROR(cancel.Check("while the sandbox worker started"));
     if (MonotonicNow() >= deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "sandbox: the worker for practice ", options.practice_id,
-          " did not get ready within ",
-          absl::FormatDuration(options.start_timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("sandbox: the worker for practice ", options.practice_id,
+                       " did not get ready within ", absl::FormatDuration(options.start_timeout)));
     }
     struct pollfd fds[2] = {{worker->control_.get(), POLLIN, 0},
                             {worker->stderr_.get(), POLLIN, 0}};
@@ -444,22 +423,20 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(
         absl::MutexLock lock(&worker->mu_);
         worker->reaped_ = true;
       }
-      return absl::InternalError(absl::StrCat(
-          "sandbox: the worker for practice ", options.practice_id,
-          " stopped while starting (bwrap ", DescribeWaitStatus(status), ")"));
+      return absl::InternalError(
+          absl::StrCat("sandbox: the worker for practice ", options.practice_id,
+                       " stopped while starting (bwrap ", DescribeWaitStatus(status), ")"));
     }
     message.resize(static_cast<size_t>(got));
-    VET_ASSIGN_OR_RETURN(internal::ZygoteMessage ready,
-                         internal::ParseZygoteMessage(message));
+    VET_ASSIGN_OR_RETURN(internal::ZygoteMessage ready, internal::ParseZygoteMessage(message));
     if (ready.type == internal::ZygoteMessage::Type::kFatal) {
-      return absl::InternalError(absl::StrCat(
-          "sandbox: the worker for practice ", options.practice_id,
-          " could not ", ready.stage == "load" ? "load the data" : ready.stage,
-          ": ", ready.error.type, ": ", ready.error.message));
+      return absl::InternalError(absl::StrCat("sandbox: the worker for practice ",
+                                              options.practice_id, " could not ",
+                                              ready.stage == "load" ? "load the data" : ready.stage,
+                                              ": ", ready.error.type, ": ", ready.error.message));
     }
     if (ready.type != internal::ZygoteMessage::Type::kReady) {
-      return absl::InternalError(
-          "sandbox: the worker sent something else before it was ready");
+      return absl::InternalError("sandbox: the worker sent something else before it was ready");
     }
     std::vector<std::string> versions;
     for (const auto& [name, version] : ready.versions)
@@ -544,8 +521,7 @@ void ZygoteWorker::Kill(absl::string_view reason) {
   PidfdKill(zygote_pidfd_.get());
 }
 
-bool ZygoteWorker::SendControl(absl::string_view message, const int* fds,
-                               int nfds) {
+bool ZygoteWorker::SendControl(absl::string_view message, const int* fds, int nfds) {
   struct iovec iov = {const_cast<char*>(message.data()), message.size()};
   struct msghdr msg;
   std::memset(&msg, 0, sizeof(msg));
@@ -604,29 +580,25 @@ absl::StatusOr<std::unique_ptr<internal::SupervisedProcess>> ZygoteWorker::Fork(
   {
     absl::MutexLock lock(&mu_);
     if (dead_) {
-      return absl::UnavailableError(absl::StrCat(
-          "the sandbox worker of practice ", practice_id_, " has stopped: ",
-          death_reason_));
+      return absl::UnavailableError(absl::StrCat("the sandbox worker of practice ", practice_id_,
+                                                 " has stopped: ", death_reason_));
     }
     state->id = next_id_++;
     runs_[state->id] = state;
     last_used_ = absl::Now();
   }
-  const int fds[4] = {code_fd.get(), out.second.get(), err.second.get(),
-                      result.second.get()};
+  const int fds[4] = {code_fd.get(), out.second.get(), err.second.get(), result.second.get()};
   if (!SendControl(internal::EncodeZygoteRun(state->id), fds, 4)) {
     {
       absl::MutexLock lock(&mu_);
       runs_.erase(state->id);
     }
     Kill("its control socket did not take a run request");
-    return absl::UnavailableError(absl::StrCat(
-        "the sandbox worker of practice ", practice_id_,
-        " did not take the execution"));
+    return absl::UnavailableError(absl::StrCat("the sandbox worker of practice ", practice_id_,
+                                               " did not take the execution"));
   }
-  return std::unique_ptr<internal::SupervisedProcess>(
-      new ZygoteRun(this, std::move(state), std::move(out.first),
-                    std::move(err.first), std::move(result.first)));
+  return std::unique_ptr<internal::SupervisedProcess>(new ZygoteRun(
+      this, std::move(state), std::move(out.first), std::move(err.first), std::move(result.first)));
 }
 
 void ZygoteWorker::FinishRun(uint64_t id, ExitInfo info) {
@@ -640,8 +612,7 @@ void ZygoteWorker::FinishRun(uint64_t id, ExitInfo info) {
     last_used_ = absl::Now();
   }
   if (cgroup_ != nullptr && WIFSIGNALED(info.wait_status) &&
-      WTERMSIG(info.wait_status) == SIGKILL &&
-      cgroup_->OomKills() > state->oom_kills_at_start) {
+      WTERMSIG(info.wait_status) == SIGKILL && cgroup_->OomKills() > state->oom_kills_at_start) {
     info.out_of_memory = true;
   }
   {
@@ -667,9 +638,8 @@ void ZygoteWorker::MarkDead(std::string reason) {
   for (auto& [id, state] : runs) {
     ExitInfo info;
     info.wait_status = SIGKILL;  // as if killed
-    info.abnormal = absl::StrCat(
-        "the practice's sandbox worker stopped during the execution (",
-        death_reason(), "); the next question starts a new one");
+    info.abnormal = absl::StrCat("the practice's sandbox worker stopped during the execution (",
+                                 death_reason(), "); the next question starts a new one");
     absl::MutexLock lock(&state->mu);
     if (!state->ended) {
       state->ended = true;
@@ -720,8 +690,8 @@ void ZygoteWorker::ReaderLoop() {
       LogWarning("sandbox worker ", practice_id_, ": ", death_reason());
       return;
     }
-    auto parsed = internal::ParseZygoteMessage(
-        absl::string_view(message.data(), static_cast<size_t>(got)));
+    auto parsed =
+        internal::ParseZygoteMessage(absl::string_view(message.data(), static_cast<size_t>(got)));
     if (!parsed.ok()) {
       Kill(parsed.status().message());
       continue;
@@ -736,9 +706,8 @@ void ZygoteWorker::ReaderLoop() {
       }
       case internal::ZygoteMessage::Type::kRefused: {
         ExitInfo info;
-        info.abnormal = absl::StrCat(
-            "the sandbox worker could not start the execution: ",
-            parsed->error.message);
+        info.abnormal = absl::StrCat("the sandbox worker could not start the execution: ",
+                                     parsed->error.message);
         FinishRun(parsed->id, std::move(info));
         break;
       }

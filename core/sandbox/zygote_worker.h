@@ -77,8 +77,8 @@ class ZygoteWorker {
   // Starts bwrap and waits until the zygote is ready. kCancelled if
   // `cancel` trips first; kDeadlineExceeded past start_timeout; kInternal
   // (with the zygote's own error, or its last stderr line) if it fails.
-  static absl::StatusOr<std::unique_ptr<ZygoteWorker>> Start(
-      LaunchOptions options, CancellationToken& cancel);
+  static absl::StatusOr<std::unique_ptr<ZygoteWorker>> Start(LaunchOptions options,
+                                                             CancellationToken& cancel);
   // Stops the zygote and everything in its sandbox.
   ~ZygoteWorker();
   ZygoteWorker(const ZygoteWorker&) = delete;
@@ -86,8 +86,7 @@ class ZygoteWorker {
 
   // Forks a child that runs `code`. kUnavailable if the worker has died or
   // refused (the message says why).
-  absl::StatusOr<std::unique_ptr<internal::SupervisedProcess>> Fork(
-      absl::string_view code);
+  absl::StatusOr<std::unique_ptr<internal::SupervisedProcess>> Fork(absl::string_view code);
 
   bool alive() const;
   // Why the worker is no longer alive; empty while it is.

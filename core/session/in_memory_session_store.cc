@@ -81,9 +81,9 @@ absl::Status InMemorySessionStore::End(const std::string& practice_id,
 }
 
 absl::StatusOr<bool> InMemorySessionStore::TryClaim(const std::string& practice_id,
-                                                     const std::string& session_id,
-                                                     const std::string& holder,
-                                                     absl::Duration lease) {
+                                                    const std::string& session_id,
+                                                    const std::string& holder,
+                                                    absl::Duration lease) {
   const absl::Time now = internal::NowMicros(clock_);
   absl::MutexLock lock(&mu_);
   if (FindLive(practice_id, session_id, now) == nullptr) return SessionNotFound(session_id);

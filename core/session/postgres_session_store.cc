@@ -256,18 +256,16 @@ absl::Status PostgresSessionStore::End(const std::string& practice_id,
 }
 
 absl::StatusOr<bool> PostgresSessionStore::TryClaim(const std::string& practice_id,
-                                                     const std::string& session_id,
-                                                     const std::string& holder,
-                                                     absl::Duration lease) {
+                                                    const std::string& session_id,
+                                                    const std::string& holder,
+                                                    absl::Duration lease) {
   const absl::Time now = internal::NowMicros(clock_);
   const int64_t live_since = internal::LiveSinceMicros(now, options_.ttl);
   bool exists = false;
   bool claimed = false;
   VET_RETURN_IF_ERROR(WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
     // One statement: the row lock decides between two servers claiming at once.
-    VET_ASSIGN_OR_RETURN(
-        PgResult result,
-        conn.Exec(R"sql(
+    VET_ASSIGN_OR_RETURN(PgResult result, conn.Exec(R"sql(
 WITH live AS (
   SELECT id FROM sessions
   WHERE id = $1::text AND practice_id = $2::text AND NOT ended
@@ -279,8 +277,8 @@ claimed AS (
     AND (claimed_by = $4::text OR claimed_until < $6::bigint)
   RETURNING id)
 SELECT (SELECT count(*) FROM live), (SELECT count(*) FROM claimed))sql",
-                  {session_id, practice_id, live_since, holder, Micros(now + lease),
-                   Micros(now)}));
+                                                    {session_id, practice_id, live_since, holder,
+                                                     Micros(now + lease), Micros(now)}));
     exists = result.rows() == 1 && result.Text(0, 0) == "1";
     claimed = result.rows() == 1 && result.Text(0, 1) == "1";
     return absl::OkStatus();
@@ -293,9 +291,10 @@ absl::Status PostgresSessionStore::ReleaseClaim(const std::string& session_id,
                                                 const std::string& holder) {
   return WithContext(pool_->Transact([&](PgConnection& conn) -> absl::Status {
     return conn
-        .Exec("UPDATE sessions SET claimed_by = '', claimed_until = 0"
-              " WHERE id = $1::text AND claimed_by = $2::text",
-              {session_id, holder})
+        .Exec(
+            "UPDATE sessions SET claimed_by = '', claimed_until = 0"
+            " WHERE id = $1::text AND claimed_by = $2::text",
+            {session_id, holder})
         .status();
   }));
 }

@@ -48,23 +48,21 @@ void SessionLocks::AcquireAsync(const std::string& session_id, CancellationToken
   // Registered after the waiter is queued, so that a token already
   // cancelled runs this at once and takes it out again.
   std::weak_ptr<Waiter> weak = waiter;
-  const CancellationToken::CallbackId id =
-      cancel.Register([this, weak, session_id] {
-        std::shared_ptr<Waiter> w = weak.lock();
-        if (w == nullptr) return;
-        {
-          absl::MutexLock lock(&mu_);
-          if (w->granted || w->cancelled) return;
-          w->cancelled = true;
-          auto it = entries_.find(session_id);
-          if (it != entries_.end()) {
-            auto& queue = it->second.queue;
-            queue.erase(std::find(queue.begin(), queue.end(), w));
-          }
-        }
-        w->done(absl::CancelledError(
-            "cancelled while waiting for the session's previous question"));
-      });
+  const CancellationToken::CallbackId id = cancel.Register([this, weak, session_id] {
+    std::shared_ptr<Waiter> w = weak.lock();
+    if (w == nullptr) return;
+    {
+      absl::MutexLock lock(&mu_);
+      if (w->granted || w->cancelled) return;
+      w->cancelled = true;
+      auto it = entries_.find(session_id);
+      if (it != entries_.end()) {
+        auto& queue = it->second.queue;
+        queue.erase(std::find(queue.begin(), queue.end(), w));
+      }
+    }
+    w->done(absl::CancelledError("cancelled while waiting for the session's previous question"));
+  });
   absl::MutexLock lock(&mu_);
   waiter->cancel_id = id;
 }

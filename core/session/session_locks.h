@@ -45,8 +45,7 @@ class SessionLocks {
   // session is free, else on the thread that releases it. kCancelled
   // (naming the wait) when `cancel` is tripped first, on the cancelling
   // thread. `cancel` must outlive the call to `done`.
-  void AcquireAsync(const std::string& session_id, CancellationToken& cancel,
-                    AcquireCallback done);
+  void AcquireAsync(const std::string& session_id, CancellationToken& cancel, AcquireCallback done);
 
   // AcquireAsync, waiting for `done`.
   absl::StatusOr<Lease> Acquire(const std::string& session_id, CancellationToken& cancel);

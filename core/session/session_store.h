@@ -88,12 +88,11 @@ class SessionStore {
   // is in force (the caller waits and tries again); true when `holder` has
   // it, also when it had it already. kNotFound as for Get, and once ended.
   virtual absl::StatusOr<bool> TryClaim(const std::string& practice_id,
-                                        const std::string& session_id,
-                                        const std::string& holder, absl::Duration lease) = 0;
+                                        const std::string& session_id, const std::string& holder,
+                                        absl::Duration lease) = 0;
 
   // Gives up `holder`'s claim; OK also when it holds none.
-  virtual absl::Status ReleaseClaim(const std::string& session_id,
-                                    const std::string& holder) = 0;
+  virtual absl::Status ReleaseClaim(const std::string& session_id, const std::string& holder) = 0;
 
   // Deletes the sessions expired (no turn for longer than the TTL, ended or
   // not), with their turns. Returns how many sessions were removed. The

@@ -545,7 +545,8 @@ TEST_P(SessionStoreTest, AClaimHoldsOffOtherHoldersUntilReleasedOrLapsed) {
   EXPECT_THAT(store_->TryClaim("clinic", id, "question-c", absl::Minutes(1)), IsOkAndHolds(true));
   // Claims are per session.
   const std::string other = NewSession();
-  EXPECT_THAT(store_->TryClaim("clinic", other, "question-d", absl::Minutes(1)), IsOkAndHolds(true));
+  EXPECT_THAT(store_->TryClaim("clinic", other, "question-d", absl::Minutes(1)),
+              IsOkAndHolds(true));
 }
 
 TEST_P(SessionStoreTest, ClaimingAnUnknownForeignOrEndedSessionIsNotFound) {
@@ -571,8 +572,8 @@ TEST_P(DurableSessionStoreTest, OnlyOneReplicaAtATimeHoldsASession) {
     for (int t = 0; t < 8; ++t) {
       SessionStore* store = t % 2 == 0 ? store_.get() : replica.get();
       threads.emplace_back([&, store, t] {
-        auto claimed = store->TryClaim("clinic", id, absl::StrCat("r", round, "-", t),
-                                       absl::Minutes(5));
+        auto claimed =
+            store->TryClaim("clinic", id, absl::StrCat("r", round, "-", t), absl::Minutes(5));
         EXPECT_THAT(claimed, IsOk());
         if (claimed.ok() && *claimed) ++winners;
       });

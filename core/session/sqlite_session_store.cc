@@ -222,9 +222,8 @@ absl::Status SqliteSessionStore::End(const std::string& practice_id,
 }
 
 absl::StatusOr<bool> SqliteSessionStore::TryClaim(const std::string& practice_id,
-                                                   const std::string& session_id,
-                                                   const std::string& holder,
-                                                   absl::Duration lease) {
+                                                  const std::string& session_id,
+                                                  const std::string& holder, absl::Duration lease) {
   const absl::Time now = internal::NowMicros(clock_);
   const int64_t live_since = internal::LiveSinceMicros(now, options_.ttl);
   absl::MutexLock lock(&mu_);

@@ -11,8 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const google::protobuf::FileDescriptor* file =
-      vetanalytics::v1::AskRequest::descriptor()->file();
+  const google::protobuf::FileDescriptor* file = vetanalytics::v1::AskRequest::descriptor()->file();
   const google::protobuf::Descriptor* type =
       file->message_type(data[0] % file->message_type_count());
   absl::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);

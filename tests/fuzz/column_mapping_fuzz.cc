@@ -7,7 +7,6 @@
 #include "core/data/import_validator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)vet::data::ParseColumnMapping(
-      absl::string_view(reinterpret_cast<const char*>(data), size));
+  (void)vet::data::ParseColumnMapping(absl::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

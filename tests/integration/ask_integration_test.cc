@@ -15,10 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/log.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/grpcpp.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/http_get.h"
@@ -55,8 +55,7 @@ class AskIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetLogQuiet(true);
-    state_dir_ = new std::string(absl::StrCat(::testing::TempDir(), "/vet-integration-",
-                                              getpid()));
+    state_dir_ = new std::string(absl::StrCat(::testing::TempDir(), "/vet-integration-", getpid()));
     server::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.metrics_listen = "127.0.0.1:0";
@@ -167,7 +166,8 @@ TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
   EXPECT_THAT(e.period().text(), HasSubstr("last quarter"));
   EXPECT_THAT(e.counted(), ::testing::MatchesRegex("[0-9,]+ invoice lines"));
   ASSERT_EQ(e.excluded_size(), 1) << e.DebugString();
-  EXPECT_THAT(e.excluded(0), ::testing::MatchesRegex("[0-9,]+ invoice lines without a species, not ranked"));
+  EXPECT_THAT(e.excluded(0),
+              ::testing::MatchesRegex("[0-9,]+ invoice lines without a species, not ranked"));
   EXPECT_TRUE(e.warnings().empty()) << e.DebugString();
   ASSERT_TRUE(answer->result().has_table());
   const v1::Table& table = answer->result().table();
@@ -187,7 +187,8 @@ TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
   ASSERT_TRUE(future.status.ok()) << future.status.error_message();
   const v1::Explanation& warned = future.final_answer()->explanation();
   ASSERT_EQ(warned.warnings_size(), 1) << warned.DebugString();
-  EXPECT_THAT(warned.warnings(0), HasSubstr("The as-of date 2031-03-01 is after the data's last day"));
+  EXPECT_THAT(warned.warnings(0),
+              HasSubstr("The as-of date 2031-03-01 is after the data's last day"));
 }
 
 // A staff name that matches no one is declined from the data, never
@@ -195,9 +196,9 @@ TEST_F(AskIntegrationTest, AnswersAreExplainedAndTheirColumnsTyped) {
 TEST_F(AskIntegrationTest, AStaffNameThatMatchesNoOneIsDeclinedNamingTheStaff) {
   AskOutcome out = Ask("revenue for Dr. Zhivago last month");
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(out.status.error_message(),
-              AllOf(HasSubstr("No staff member's name contains 'Zhivago'"),
-                    HasSubstr("The staff are: ")));
+  EXPECT_THAT(
+      out.status.error_message(),
+      AllOf(HasSubstr("No staff member's name contains 'Zhivago'"), HasSubstr("The staff are: ")));
   EXPECT_EQ(out.final_answer(), nullptr);
 }
 
@@ -250,8 +251,7 @@ TEST_F(AskIntegrationTest, BadInputEndsWithTheRightStatusAndAnActionableMessage)
        "YYYY-MM-DD"},
       {"revenue last month", "", "", "Demo!", kKey, grpc::StatusCode::INVALID_ARGUMENT,
        "practice_id"},
-      {"revenue last month", "", "", "demo", "", grpc::StatusCode::UNAUTHENTICATED,
-       "x-api-key"},
+      {"revenue last month", "", "", "demo", "", grpc::StatusCode::UNAUTHENTICATED, "x-api-key"},
       {"revenue last month", "", "", "demo", "wrong-key-123", grpc::StatusCode::UNAUTHENTICATED,
        "not valid"},
       {"revenue last month", "", "", "elsewhere", kKey, grpc::StatusCode::PERMISSION_DENIED,
@@ -343,8 +343,9 @@ TEST_F(AskIntegrationTest, GetBudgetAndDescribeDatasetAnswer) {
 
 TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
   // ServerReflectionRequest{list_services: ""}: field 7, length 0.
-  auto listed = testing::CallRaw(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                                 std::string("\x3a\x00", 2));
+  auto listed =
+      testing::CallRaw(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                       std::string("\x3a\x00", 2));
   ASSERT_TRUE(listed.ok()) << listed.status();
   google::protobuf::UnknownFieldSet response;
   ASSERT_TRUE(response.ParseFromString(*listed));
@@ -364,9 +365,9 @@ TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
 
   // HealthCheckRequest{service: "vetanalytics.v1.AnalyticsService"} -> SERVING (1).
   std::string name = "vetanalytics.v1.AnalyticsService";
-  auto health = testing::CallRaw(channel_, "/grpc.health.v1.Health/Check",
-                                 absl::StrCat(std::string(1, '\x0a'),
-                                              std::string(1, static_cast<char>(name.size())), name));
+  auto health = testing::CallRaw(
+      channel_, "/grpc.health.v1.Health/Check",
+      absl::StrCat(std::string(1, '\x0a'), std::string(1, static_cast<char>(name.size())), name));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
 }
@@ -392,14 +393,14 @@ TEST_F(AskIntegrationTest, ReflectionDescribesTheMethodsWithTheirMessageTypes) {
       ASSERT_TRUE(file.ParseFromString(files.field(j).length_delimited()));
       for (const auto& service : file.service()) {
         for (const auto& method : service.method()) {
-          methods.push_back(absl::StrCat(method.name(), "(", method.input_type(), ") ",
-                                         method.output_type()));
+          methods.push_back(
+              absl::StrCat(method.name(), "(", method.input_type(), ") ", method.output_type()));
         }
       }
     }
   }
-  EXPECT_THAT(methods, ::testing::Contains(
-                           "Ask(.vetanalytics.v1.AskRequest) .vetanalytics.v1.AskEvent"));
+  EXPECT_THAT(methods,
+              ::testing::Contains("Ask(.vetanalytics.v1.AskRequest) .vetanalytics.v1.AskEvent"));
   EXPECT_THAT(methods, ::testing::Contains(
                            "GetBudget(.vetanalytics.v1.GetBudgetRequest) .vetanalytics.v1.Budget"));
   EXPECT_THAT(methods,

@@ -139,8 +139,8 @@ class ImportIntegrationTest : public ::testing::Test {
     return out;
   }
 
-  grpc::Status Ask(const std::string& practice, const std::string& key,
-                   const std::string& question, v1::FinalAnswer* answer = nullptr) {
+  grpc::Status Ask(const std::string& practice, const std::string& key, const std::string& question,
+                   v1::FinalAnswer* answer = nullptr) {
     grpc::ClientContext context;
     context.AddMetadata("x-api-key", key);
     v1::AskRequest request;
@@ -405,9 +405,8 @@ TEST_F(ImportIntegrationTest, QuestionsRacingAnImportAllGetAnAnswer) {
   std::vector<grpc::Status> statuses(4);
   std::vector<std::thread> askers;
   for (size_t i = 0; i < statuses.size(); ++i) {
-    askers.emplace_back([&, i] {
-      statuses[i] = Ask("north", kNorthKey, "What was our revenue this year?");
-    });
+    askers.emplace_back(
+        [&, i] { statuses[i] = Ask("north", kNorthKey, "What was our revenue this year?"); });
   }
   v1::ImportReport swapped;
   grpc::Status imported = Import("north", kNorthKey, smaller, &swapped);

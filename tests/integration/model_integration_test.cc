@@ -413,7 +413,7 @@ TEST_F(ModelIntegrationTest, AnExfiltratingModelGetsPlaceholdersBackNeverAPerson
 
   struct Leak {
     std::string name;
-    std::string expression;  // a list of strings the code raises with
+    std::string expression;   // a list of strings the code raises with
     std::string placeholder;  // one the repair must then show
   };
   const std::vector<Leak> leaks = {
@@ -424,14 +424,15 @@ TEST_F(ModelIntegrationTest, AnExfiltratingModelGetsPlaceholdersBackNeverAPerson
       {"first and last names glued together", "(c['first_name'] + c['last_name']).tolist()",
        "<client_first_name_"},
       {"e-mails with the @ rewritten",
-       "c['email'].dropna().str.replace('@', ' at ', regex=False).str.replace('.', ' dot ', regex=False).tolist()",
+       "c['email'].dropna().str.replace('@', ' at ', regex=False).str.replace('.', ' dot ', "
+       "regex=False).tolist()",
        "<client_first_name_"},
       {"phones reformatted",
-       "c['phone'].dropna().str.replace('-', '', regex=False).str.replace('+1', '(1) ', regex=False).tolist()",
+       "c['phone'].dropna().str.replace('-', '', regex=False).str.replace('+1', '(1) ', "
+       "regex=False).tolist()",
        "<client_phone_"},
       {"pet names and postal codes",
-       "patients['name'].head(40).tolist() + c['postal_code'].dropna().tolist()",
-       "<patient_name_"},
+       "patients['name'].head(40).tolist() + c['postal_code'].dropna().tolist()", "<patient_name_"},
   };
   for (const Leak& leak : leaks) {
     SCOPED_TRACE(leak.name);
@@ -462,7 +463,8 @@ TEST_F(ModelIntegrationTest, AnExfiltratingModelGetsPlaceholdersBackNeverAPerson
 // model's code uses them, and the values are put back before the code runs
 // in the sandbox, so the answer counts the real rows. A follow-up carries the
 // earlier turn's code (with the value inside it) hidden again.
-TEST_F(ModelIntegrationTest, AQuestionNamingAClientGoesOutWithPlaceholdersAndIsAnsweredWithTheValue) {
+TEST_F(ModelIntegrationTest,
+       AQuestionNamingAClientGoesOutWithPlaceholdersAndIsAnsweredWithTheValue) {
   ASSERT_NO_FATAL_FAILURE(StartServer(BaseOptions()));
   const std::vector<vet::testing::PersonalValue> values =
       vet::testing::ReadPersonalValuesOf(state_dir_ + "/practices/demo/data");
@@ -474,10 +476,10 @@ TEST_F(ModelIntegrationTest, AQuestionNamingAClientGoesOutWithPlaceholdersAndIsA
   ASSERT_FALSE(first_name.empty());
   ASSERT_FALSE(pet.empty());
 
-  fake_->Enqueue(Fake::Completion(PythonBlock(
-      "matches = clients[clients['first_name'] == '<client_first_name_1>']\n"
-      "result = int(len(matches))\n"
-      "answer = f'{result} clients are called <client_first_name_1>.'\n")));
+  fake_->Enqueue(Fake::Completion(
+      PythonBlock("matches = clients[clients['first_name'] == '<client_first_name_1>']\n"
+                  "result = int(len(matches))\n"
+                  "answer = f'{result} clients are called <client_first_name_1>.'\n")));
   AskOutcome first = Ask(absl::StrCat("How many clients are called ", first_name, "?"));
   ASSERT_TRUE(first.status.ok()) << first.status.error_message() << " " << first.Kinds();
   EXPECT_GT(AnswerNumber(first), 0) << "the value was put in before the code ran";
@@ -495,9 +497,9 @@ TEST_F(ModelIntegrationTest, AQuestionNamingAClientGoesOutWithPlaceholdersAndIsA
     if (e.has_session_started()) session_id = e.session_started().session_id();
   }
   ASSERT_FALSE(session_id.empty());
-  fake_->Enqueue(Fake::Completion(PythonBlock(
-      "pets = patients[patients['name'] == '<patient_name_1>']\n"
-      "result = int(len(pets))\n")));
+  fake_->Enqueue(
+      Fake::Completion(PythonBlock("pets = patients[patients['name'] == '<patient_name_1>']\n"
+                                   "result = int(len(pets))\n")));
   AskOutcome follow_up = Ask(absl::StrCat("And how many pets are called ", pet, "?"), session_id);
   ASSERT_TRUE(follow_up.status.ok()) << follow_up.status.error_message();
   EXPECT_GT(AnswerNumber(follow_up), 0);
@@ -507,8 +509,9 @@ TEST_F(ModelIntegrationTest, AQuestionNamingAClientGoesOutWithPlaceholdersAndIsA
   EXPECT_EQ(sent.messages.back().content, "And how many pets are called <patient_name_1>?");
   bool history_hidden = false;
   for (const SentMessage& m : sent.messages) {
-    history_hidden = history_hidden ||
-                     absl::StrContains(m.content, "clients['first_name'] == '<client_first_name_1>'");
+    history_hidden =
+        history_hidden ||
+        absl::StrContains(m.content, "clients['first_name'] == '<client_first_name_1>'");
   }
   EXPECT_TRUE(history_hidden) << "the earlier turn's code, hidden again";
 }
@@ -885,9 +888,7 @@ void ModelIntegrationTest::ExpectSpendSurvivesARestart(const server::ServerOptio
 }
 
 // Spend is kept in <state_dir>/budget.sqlite3 by default.
-TEST_F(ModelIntegrationTest, SpendSurvivesARestart) {
-  ExpectSpendSurvivesARestart(BaseOptions());
-}
+TEST_F(ModelIntegrationTest, SpendSurvivesARestart) { ExpectSpendSurvivesARestart(BaseOptions()); }
 
 // With VET_DATABASE_URL the budget is kept in PostgreSQL (a real server
 // the test starts on a free loopback port).
@@ -901,8 +902,8 @@ TEST_F(ModelIntegrationTest, SpendSurvivesARestartOnPostgres) {
   ExpectSpendSurvivesARestart(options);
   EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/budget.sqlite3"))
       << "the budget went to PostgreSQL, not to the SQLite file";
-  auto rows = (*postgres)->Query(
-      "SELECT count(*) FROM ledger WHERE kind = 'commit' AND micros > 0", *database);
+  auto rows = (*postgres)->Query("SELECT count(*) FROM ledger WHERE kind = 'commit' AND micros > 0",
+                                 *database);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(*rows, "1");
 }
@@ -1000,13 +1001,12 @@ TEST_F(ModelIntegrationTest, AnIdleSessionExpiresAndIsPurged) {
   EXPECT_EQ(list().sessions_size(), 0);
   AskOutcome late = Ask("and by vet?", session_id);
   EXPECT_EQ(late.status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(late.status.error_message(),
-              HasSubstr("omit session_id to start a new one"));
+  EXPECT_THAT(late.status.error_message(), HasSubstr("omit session_id to start a new one"));
   // Purged from the file by the sweep, turns and all.
   EXPECT_THAT(server_->SweepNow(), vet::testing::IsOkAndHolds(1));
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((state_dir_ + "/sessions.sqlite3").c_str(), &db,
-                            SQLITE_OPEN_READONLY, nullptr),
+  ASSERT_EQ(sqlite3_open_v2((state_dir_ + "/sessions.sqlite3").c_str(), &db, SQLITE_OPEN_READONLY,
+                            nullptr),
             SQLITE_OK);
   sqlite3_stmt* count = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &count, nullptr),
@@ -1025,10 +1025,10 @@ TEST_F(ModelIntegrationTest, AModelWithoutAPriceRefusesToStart) {
   auto started = server::VetServer::Start(options);
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(started.status().message()),
-              AllOf(HasSubstr("model 'mystery-model' has no price in the pricing file " +
-                              pricing_file()),
-                    HasSubstr("gpt-test-model")));
+  EXPECT_THAT(
+      std::string(started.status().message()),
+      AllOf(HasSubstr("model 'mystery-model' has no price in the pricing file " + pricing_file()),
+            HasSubstr("gpt-test-model")));
 }
 
 // Past the soft cap the downgrade rule's cheaper model answers, and the
@@ -1040,7 +1040,8 @@ TEST_F(ModelIntegrationTest, PastTheSoftCapTheCheaperModelAnswers) {
   options.budget.soft_cap = 0.001;  // $0.001
   ASSERT_NO_FATAL_FAILURE(StartServer(options));
   // 321 input tokens at $2.50/M and 54 output at $10/M: 803 + 540 micro-dollars.
-  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 321, 54, "gpt-test-big"));
+  fake_->Enqueue(
+      Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 321, 54, "gpt-test-big"));
   AskOutcome first = Ask("How much did we invoice in September?");
   ASSERT_TRUE(first.status.ok()) << first.status.error_message();
   EXPECT_EQ(first.events[1].budget_check().model(), "gpt-test-big");
@@ -1074,7 +1075,8 @@ TEST_F(ModelIntegrationTest, WhenTheBudgetIsSpentTheOfflinePlannerStillAnswers) 
   options.budget.default_limit_micros = 200'000;
   ASSERT_NO_FATAL_FAILURE(StartServer(options));
   // 100k input tokens and 80k output: $0.025 + $0.16.
-  fake_->Enqueue(Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 100'000, 80'000, kModel));
+  fake_->Enqueue(
+      Fake::Completion(PythonBlock(kSeptemberRevenueCode), true, 100'000, 80'000, kModel));
   AskOutcome spent = Ask("How much did we invoice in September?");
   ASSERT_TRUE(spent.status.ok()) << spent.status.error_message();
   ASSERT_EQ(spent.final_answer()->total_cost_micros(), 185'000);
@@ -1098,9 +1100,8 @@ TEST_F(ModelIntegrationTest, WhenTheBudgetIsSpentTheOfflinePlannerStillAnswers) 
   const v1::BudgetCheck& check = planned.events[1].budget_check();
   EXPECT_TRUE(check.allowed());
   EXPECT_EQ(check.model(), "planner");
-  EXPECT_THAT(check.message(),
-              AllOf(HasSubstr("cannot cover a model call"),
-                    HasSubstr("the offline planner answers this one at no cost")));
+  EXPECT_THAT(check.message(), AllOf(HasSubstr("cannot cover a model call"),
+                                     HasSubstr("the offline planner answers this one at no cost")));
   EXPECT_EQ(planned.generated().at(0)->code_generated().generator(), "planner");
   EXPECT_GT(AnswerNumber(planned), 0);
   EXPECT_EQ(fake_->requests().size(), 1u) << "neither later question reached the model";

@@ -39,13 +39,12 @@ class PresetImportIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetLogQuiet(true);
-    root_ = new std::string(
-        absl::StrCat(::testing::TempDir(), "/vet-preset-import-", getpid()));
+    root_ = new std::string(absl::StrCat(::testing::TempDir(), "/vet-preset-import-", getpid()));
     std::filesystem::create_directories(*root_);
     std::ofstream(*root_ + "/practices.json")
         << R"({"practices": [{"id": "riverside", "api_key": ")" << kKey
-        << R"(", "time_zone": "Pacific/Auckland"}, {"id": "lakeside", "api_key": ")"
-        << kLakesideKey << R"(", "time_zone": "America/Chicago"}]})";
+        << R"(", "time_zone": "Pacific/Auckland"}, {"id": "lakeside", "api_key": ")" << kLakesideKey
+        << R"(", "time_zone": "America/Chicago"}]})";
     server::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.metrics_listen = "";
@@ -137,26 +136,24 @@ TEST_F(PresetImportIntegrationTest, EzyvetReportImportsAndAnswersLastMonthsReven
     const int month = 1 + i / 15;
     const int day = 1 + (i * 2) % 28;
     const int client = i % 7;
-    const int64_t consult = 6500 + 125 * i;         // cents, excl
+    const int64_t consult = 6500 + 125 * i;             // cents, excl
     const int64_t vaccine = 2 * (2150 + 40 * i) - 300;  // 2 units, 3.00 off
     const std::string date = absl::StrFormat("%02d/%02d/2026", day, month);
     auto money = [](int64_t cents) {
       if (cents < 100000) {
         return absl::StrFormat("\xE2\x82\xAC%d.%02d", cents / 100, cents % 100);
       }
-      return absl::StrFormat("\"\xE2\x82\xAC%d,%03d.%02d\"", cents / 100000,
-                             (cents / 100) % 1000, cents % 100);
+      return absl::StrFormat("\"\xE2\x82\xAC%d,%03d.%02d\"", cents / 100000, (cents / 100) % 1000,
+                             cents % 100);
     };
-    absl::StrAppend(&report, "INV", 1000 + i, ",", date, ",", ++line_id, ",C",
-                    client, ",Ann", client, ",Lee,,A", client, ",Pet", client,
-                    ",", client % 2 ? "Feline" : "Canine", ",,S", i % 3,
-                    ",Dr ", i % 3, ",CONS,Consultation,Consultations,1,0,0.00,",
-                    money(consult), ",0,10,Main\r\n");
-    absl::StrAppend(&report, "INV", 1000 + i, ",", date, ",", ++line_id, ",C",
-                    client, ",Ann", client, ",Lee,,A", client, ",Pet", client,
-                    ",", client % 2 ? "Feline" : "Canine", ",,S", i % 3,
-                    ",Dr ", i % 3, ",VAC,Vaccine,Vaccinations,2,0,3.00,",
-                    money(vaccine), ",0,5,Main\r\n");
+    absl::StrAppend(&report, "INV", 1000 + i, ",", date, ",", ++line_id, ",C", client, ",Ann",
+                    client, ",Lee,,A", client, ",Pet", client, ",",
+                    client % 2 ? "Feline" : "Canine", ",,S", i % 3, ",Dr ", i % 3,
+                    ",CONS,Consultation,Consultations,1,0,0.00,", money(consult), ",0,10,Main\r\n");
+    absl::StrAppend(&report, "INV", 1000 + i, ",", date, ",", ++line_id, ",C", client, ",Ann",
+                    client, ",Lee,,A", client, ",Pet", client, ",",
+                    client % 2 ? "Feline" : "Canine", ",,S", i % 3, ",Dr ", i % 3,
+                    ",VAC,Vaccine,Vaccinations,2,0,3.00,", money(vaccine), ",0,5,Main\r\n");
     if (month == 3) march_cents += consult + vaccine;
   }
   const std::string dir = Dir("ezyvet");
@@ -172,8 +169,7 @@ TEST_F(PresetImportIntegrationTest, EzyvetReportImportsAndAnswersLastMonthsReven
   v1::FinalAnswer answer;
   grpc::Status asked = Ask("riverside", "What was our revenue last month?", &answer);
   ASSERT_TRUE(asked.ok()) << asked.error_message();
-  EXPECT_NEAR(answer.result().number(), march_cents / 100.0, 0.005)
-      << answer.text();
+  EXPECT_NEAR(answer.result().number(), march_cents / 100.0, 0.005) << answer.text();
 
   // The report has no appointments and no staff roles: questions that need
   // them are declined saying why, never answered with zero.
@@ -182,8 +178,7 @@ TEST_F(PresetImportIntegrationTest, EzyvetReportImportsAndAnswersLastMonthsReven
   EXPECT_EQ(no_appointments.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(no_appointments.error_message(),
               HasSubstr("The practice's data has no appointments (its export had none)"));
-  grpc::Status no_roles =
-      Ask("riverside", "Which vet had the most revenue last month?", &declined);
+  grpc::Status no_roles = Ask("riverside", "Which vet had the most revenue last month?", &declined);
   EXPECT_EQ(no_roles.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(no_roles.error_message(), HasSubstr("has no staff.role values"));
 }
@@ -195,26 +190,24 @@ TEST_F(PresetImportIntegrationTest, CovetrusFilesImportAndAnswerLastMonthsAppoin
       "flgInactive\r\n";
   for (int c = 0; c < 6; ++c) {
     absl::StrAppend(&clients, 100 + c, ",Lee", c, ",Ann", c, ",6060", c, "\r\n");
-    absl::StrAppend(&patients, 100 + c, ",", 200 + c, ",Pet", c, ",",
-                    c % 2 ? "CAT" : "Canine", ",,0", 1 + c, "/15/2018,,0,0\r\n");
+    absl::StrAppend(&patients, 100 + c, ",", 200 + c, ",Pet", c, ",", c % 2 ? "CAT" : "Canine",
+                    ",,0", 1 + c, "/15/2018,,0,0\r\n");
   }
   std::string appointments =
       "AppointmentId,ClientAccountId,PatientAccounttId,ApptType,StartDateTime,"
       "ApptLength,ApptStatus,Resource\r\n";
-  const char* types[] = {"Annual Exam", "Vaccination", "Sick Visit", "Recheck",
-                         "Dental Cleaning"};
+  const char* types[] = {"Annual Exam", "Vaccination", "Sick Visit", "Recheck", "Dental Cleaning"};
   const char* statuses[] = {"Completed", "No Show", "Cancelled", "Completed"};
   int march = 0;
   for (int i = 0; i < 40; ++i) {
     const int month = 2 + i % 3;  // February to April
     const int day = 1 + i % 14;   // April's stay before the as-of day
     const int c = i % 6;
-    absl::StrAppend(&appointments, 5000 + i, ",", 100 + c, ",", 200 + c, ",",
-                    types[i % 5], ",",
-                    absl::StrFormat("%d/%d/2026 %d:%02d %s", month, day,
-                                    1 + i % 11, (i * 5) % 60, i % 2 ? "PM" : "AM"),
-                    ",", 15 + 5 * (i % 4), ",", statuses[i % 4], ",DR ",
-                    i % 2 ? "JONES" : "SMITH", "\r\n");
+    absl::StrAppend(&appointments, 5000 + i, ",", 100 + c, ",", 200 + c, ",", types[i % 5], ",",
+                    absl::StrFormat("%d/%d/2026 %d:%02d %s", month, day, 1 + i % 11, (i * 5) % 60,
+                                    i % 2 ? "PM" : "AM"),
+                    ",", 15 + 5 * (i % 4), ",", statuses[i % 4], ",DR ", i % 2 ? "JONES" : "SMITH",
+                    "\r\n");
     if (month == 3) ++march;
   }
   const std::string dir = Dir("covetrus");
@@ -231,8 +224,7 @@ TEST_F(PresetImportIntegrationTest, CovetrusFilesImportAndAnswerLastMonthsAppoin
   EXPECT_THAT(imported.out, HasSubstr("imported lakeside"));
 
   v1::FinalAnswer answer;
-  grpc::Status asked =
-      Ask("lakeside", "How many appointments did we have last month?", &answer);
+  grpc::Status asked = Ask("lakeside", "How many appointments did we have last month?", &answer);
   ASSERT_TRUE(asked.ok()) << asked.error_message();
   EXPECT_EQ(answer.result().number(), march) << answer.text();
 }

@@ -17,9 +17,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/common/log.h"
@@ -28,9 +28,9 @@
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "tests/testing/fake_openai_server.h"
-#include "tests/testing/personal_data_check.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/model_server_options.h"
+#include "tests/testing/personal_data_check.h"
 #include "vetanalytics/v1/analytics.grpc.pb.h"
 
 namespace vet {
@@ -159,8 +159,7 @@ TEST_F(ResultSizeIntegrationTest, ADefaultClientReceivesABigResultCutWithTheWhol
   // the ones in the answer.
   EXPECT_GE(parts, 10);  // 7.5 MB in parts of 768 KiB
   ASSERT_TRUE(absl::StartsWith(csv, "\xEF\xBB\xBFn,note\r\n"));
-  std::vector<std::string> lines =
-      absl::StrSplit(csv.substr(3), "\r\n", absl::SkipEmpty());
+  std::vector<std::string> lines = absl::StrSplit(csv.substr(3), "\r\n", absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 1001u);
   for (int i = 0; i < 1000; ++i) {
     ASSERT_EQ(lines[i + 1], absl::StrCat(i, ",", std::string(7500, 'x'), i)) << "row " << i;
@@ -193,8 +192,7 @@ int ActiveStreams(int metrics_port) {
 // question's 10 MB of events for it. Past the bound of events waiting (or
 // the stall limit after the question ended) it cancels the call, and the
 // stream is gone; when the client finally reads, it finds it cancelled.
-void ResultSizeIntegrationTest::ExpectANonReadingClientIsCutOff(
-    const server::ServerOptions& base) {
+void ResultSizeIntegrationTest::ExpectANonReadingClientIsCutOff(const server::ServerOptions& base) {
   fake_->Enqueue(Fake::Completion(absl::StrCat("```python\n", kBigTableCode, "```\n"),
                                   /*with_usage=*/true, /*prompt_tokens=*/300,
                                   /*completion_tokens=*/60, kModel));

@@ -104,9 +104,9 @@ class ServerProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     state_dir_ = TempPath("");
-    auto server = StartServer({"--demo", "--listen=127.0.0.1:0", "--metrics_listen=",
-                               "--state_dir=" + state_dir_, "--demo_invoice_lines=5000",
-                               "--shutdown_grace=60s"});
+    auto server = StartServer({"--demo", "--listen=127.0.0.1:0",
+                               "--metrics_listen=", "--state_dir=" + state_dir_,
+                               "--demo_invoice_lines=5000", "--shutdown_grace=60s"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server->process);
     addr_ = server->addr;
@@ -141,8 +141,8 @@ TEST_F(ServerProcessTest, VetctlPrintsTheAnswerFromTheDemoServer) {
 }
 
 TEST_F(ServerProcessTest, VetctlJsonPrintsOneProtoJsonEventPerLine) {
-  testing::CommandResult r =
-      Vetctl({"ask", "--json", "--as_of=2026-10-26", "How many new clients did we get last month?"});
+  testing::CommandResult r = Vetctl(
+      {"ask", "--json", "--as_of=2026-10-26", "How many new clients did we get last month?"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
   ASSERT_GE(lines.size(), 4u);
@@ -196,9 +196,9 @@ TEST_F(ServerProcessTest, DemoExportsImportedWithVetctlDescribeLikeTheDemo) {
                              "time_zone": "America/Chicago"}]})";
   }
   server_.reset();
-  auto server = StartServer({"--demo", "--practices=" + practices, "--listen=127.0.0.1:0",
-                             "--metrics_listen=", "--state_dir=" + state_dir_,
-                             "--demo_invoice_lines=5000"});
+  auto server =
+      StartServer({"--demo", "--practices=" + practices, "--listen=127.0.0.1:0",
+                   "--metrics_listen=", "--state_dir=" + state_dir_, "--demo_invoice_lines=5000"});
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(server->process);
   addr_ = server->addr;
@@ -331,8 +331,7 @@ TEST(ServerStartupTest, FlagsOverrideEnvironmentWhichOverridesDotEnv) {
   {
     std::vector<std::string> with_flag = args;
     with_flag.push_back("--demo_api_key=flag-key-333");
-    auto server =
-        StartServer(with_flag, {"VET_ENV_FILE=" + dotenv, "VET_DEMO_API_KEY=env-key-22"});
+    auto server = StartServer(with_flag, {"VET_ENV_FILE=" + dotenv, "VET_DEMO_API_KEY=env-key-22"});
     ASSERT_TRUE(server.ok()) << server.status();
     EXPECT_EQ(budget_with(server->addr, "flag-key-333"), 0);
     EXPECT_EQ(budget_with(server->addr, "env-key-22"), 4);
@@ -340,10 +339,9 @@ TEST(ServerStartupTest, FlagsOverrideEnvironmentWhichOverridesDotEnv) {
     EXPECT_THAT(server->process->stderr_text(), Not(HasSubstr("flag-key-333")));
 
     // A second server on the same port refuses to start instead of sharing it.
-    auto second = testing::RunCommand(
-        {VET_SERVER_BIN, "--demo", "--listen=" + server->addr, "--metrics_listen=",
-         "--state_dir=" + dir},
-        absl::Seconds(60));
+    auto second = testing::RunCommand({VET_SERVER_BIN, "--demo", "--listen=" + server->addr,
+                                       "--metrics_listen=", "--state_dir=" + dir},
+                                      absl::Seconds(60));
     ASSERT_TRUE(second.ok()) << second.status();
     EXPECT_EQ(second->exit_code, 1);
     EXPECT_THAT(second->err, HasSubstr("cannot listen on " + server->addr));
@@ -402,8 +400,8 @@ TEST(ServerStartupTest, VersionPrintsTheVersionAndCommit) {
     EXPECT_EQ(result->exit_code, 0) << result->err;
     const std::string program = std::filesystem::path(bin).filename().string();
     // "vetctl 0.1.0 (commit 6c9a5f6abcde)" or "(commit unknown)" outside git.
-    EXPECT_THAT(result->out,
-                ::testing::MatchesRegex(program + " [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [^ )]+\\)\n"));
+    EXPECT_THAT(result->out, ::testing::MatchesRegex(
+                                 program + " [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [^ )]+\\)\n"));
   }
 }
 

@@ -73,13 +73,10 @@ std::string ReadFile(const std::string& path) {
 class FinalAnswerSink final : public pipeline::EventSink {
  public:
   void Emit(const pipeline::AskEvent& event) override {
-    if (const auto* final_answer =
-            absl::get_if<pipeline::FinalAnswerEvent>(&event.payload)) {
+    if (const auto* final_answer = absl::get_if<pipeline::FinalAnswerEvent>(&event.payload)) {
       answer_ = *final_answer;
       has_answer_ = true;
-    } else if (const auto* started =
-                   absl::get_if<pipeline::SessionStartedEvent>(
-                       &event.payload)) {
+    } else if (const auto* started = absl::get_if<pipeline::SessionStartedEvent>(&event.payload)) {
       session_ = *started;
     }
   }
@@ -94,8 +91,7 @@ class FinalAnswerSink final : public pipeline::EventSink {
 };
 
 std::string CellText(const Cell& cell) {
-  if (absl::holds_alternative<std::string>(cell))
-    return absl::get<std::string>(cell);
+  if (absl::holds_alternative<std::string>(cell)) return absl::get<std::string>(cell);
   if (const int64_t* i = absl::get_if<int64_t>(&cell)) return absl::StrCat(*i);
   if (const double* d = absl::get_if<double>(&cell)) {
     if (std::isfinite(*d) && *d == std::floor(*d) && std::fabs(*d) < 1e15)
@@ -109,23 +105,19 @@ std::string CellText(const Cell& cell) {
 // NaN for null and for anything that is not a number.
 double CellNumber(const Cell& cell) {
   if (const double* d = absl::get_if<double>(&cell)) return *d;
-  if (const int64_t* i = absl::get_if<int64_t>(&cell))
-    return static_cast<double>(*i);
+  if (const int64_t* i = absl::get_if<int64_t>(&cell)) return static_cast<double>(*i);
   return std::nan("");
 }
 
 // NaN stands for an undefined value (null in the expectations, "n/a" or
 // null in a result); two undefined values agree.
 bool Close(double expected, double actual) {
-  if (std::isnan(expected) || std::isnan(actual))
-    return std::isnan(expected) && std::isnan(actual);
+  if (std::isnan(expected) || std::isnan(actual)) return std::isnan(expected) && std::isnan(actual);
   const double diff = std::fabs(expected - actual);
   return diff <= 0.005 || diff <= 1e-6 * std::fabs(expected);
 }
 
-double JsonNumber(const rapidjson::Value& v) {
-  return v.IsNumber() ? v.GetDouble() : std::nan("");
-}
+double JsonNumber(const rapidjson::Value& v) { return v.IsNumber() ? v.GetDouble() : std::nan(""); }
 
 std::string Num(double v) {
   if (std::isnan(v)) return "null";
@@ -143,8 +135,7 @@ std::string DescribeExpected(const rapidjson::Value& e) {
   std::vector<std::string> rows;
   for (const rapidjson::Value& row : e["table"].GetArray()) {
     std::vector<std::string> cells = {row[0].GetString()};
-    for (rapidjson::SizeType k = 1; k < row.Size(); ++k)
-      cells.push_back(Num(JsonNumber(row[k])));
+    for (rapidjson::SizeType k = 1; k < row.Size(); ++k) cells.push_back(Num(JsonNumber(row[k])));
     rows.push_back(absl::StrJoin(cells, " "));
   }
   return absl::StrCat("table [", absl::StrJoin(rows, "; "), "]");
@@ -170,19 +161,17 @@ std::string DescribeActual(const ResultValue& r) {
   }
   std::vector<std::string> columns;
   for (const ResultColumn& c : r.table.columns) columns.push_back(c.name);
-  return absl::StrCat("table (", absl::StrJoin(columns, ", "), ") [",
-                      absl::StrJoin(rows, "; "), "]");
+  return absl::StrCat("table (", absl::StrJoin(columns, ", "), ") [", absl::StrJoin(rows, "; "),
+                      "]");
 }
 
 // "" when `actual` matches `expected`, else why not.
-std::string Mismatch(const rapidjson::Value& expected,
-                     const ResultValue& actual, bool ordered) {
+std::string Mismatch(const rapidjson::Value& expected, const ResultValue& actual, bool ordered) {
   if (expected.HasMember("number")) {
     const double want = JsonNumber(expected["number"]);
     if (actual.kind == ResultValue::Kind::kNumber)
       return Close(want, actual.number) ? "" : "different number";
-    if (actual.kind == ResultValue::Kind::kText && actual.text == "n/a" &&
-        std::isnan(want)) {
+    if (actual.kind == ResultValue::Kind::kText && actual.text == "n/a" && std::isnan(want)) {
       return "";
     }
     return "expected a number";
@@ -191,8 +180,7 @@ std::string Mismatch(const rapidjson::Value& expected,
   const rapidjson::Value& rows = expected["table"];
   const ResultTable& table = actual.table;
   if (table.rows.size() != rows.Size()) {
-    return absl::StrCat(rows.Size(), " rows expected, ", table.rows.size(),
-                        " answered");
+    return absl::StrCat(rows.Size(), " rows expected, ", table.rows.size(), " answered");
   }
   std::map<std::string, size_t> by_label;
   for (size_t k = 0; k < table.rows.size(); ++k) {
@@ -204,8 +192,7 @@ std::string Mismatch(const rapidjson::Value& expected,
     const std::string label = row[0].GetString();
     auto it = by_label.find(label);
     if (it == by_label.end()) return absl::StrCat("no row \"", label, "\"");
-    if (ordered && it->second != k)
-      return absl::StrCat("row \"", label, "\" out of order");
+    if (ordered && it->second != k) return absl::StrCat("row \"", label, "\" out of order");
     const std::vector<Cell>& got = table.rows[it->second];
     for (rapidjson::SizeType c = 1; c < row.Size(); ++c) {
       if (c >= got.size()) return absl::StrCat("row \"", label, "\" too short");
@@ -222,8 +209,7 @@ class PlannerQuestionsTest : public ::testing::Test {
 
   void SetUp() override {
     SetLogQuiet(true);
-    std::string templ =
-        absl::StrCat(::testing::TempDir(), "/vet-questions-XXXXXX");
+    std::string templ = absl::StrCat(::testing::TempDir(), "/vet-questions-XXXXXX");
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     root_ = templ;
     cgroup_parent_ = absl::StrCat("vet-analytics-test-", ::getpid());
@@ -234,8 +220,7 @@ class PlannerQuestionsTest : public ::testing::Test {
     executor_.reset();
     // The executor leaves its (empty) cgroup parent folders behind.
     std::error_code ec;
-    for (const auto& hierarchy :
-         std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
       ::rmdir((hierarchy.path() / cgroup_parent_).c_str());
     }
     std::filesystem::remove_all(root_, ec);
@@ -244,12 +229,10 @@ class PlannerQuestionsTest : public ::testing::Test {
   // Reads `path` (questions.json or followups.json: {"as_of", "demo",...})
   // into `spec`, writes the demo practice's exports as its "demo" says and
   // imports them into practice_ as the server imports them.
-  void LoadSpecAndImportDemo(const std::string& path,
-                             rapidjson::Document& spec) {
+  void LoadSpecAndImportDemo(const std::string& path, rapidjson::Document& spec) {
     spec.Parse(ReadFile(path).c_str());
     ASSERT_FALSE(spec.HasParseError()) << path;
-    ASSERT_STREQ(spec["as_of"].GetString(),
-                 absl::FormatCivilTime(kAsOf).c_str());
+    ASSERT_STREQ(spec["as_of"].GetString(), absl::FormatCivilTime(kAsOf).c_str());
     exports_ = absl::StrCat(root_, "/exports");
     data::DemoOptions demo;
     demo.end_day = kAsOf;
@@ -262,12 +245,10 @@ class PlannerQuestionsTest : public ::testing::Test {
     practice_.data_root = absl::StrCat(root_, "/practice");
     practice_.data_dir = absl::StrCat(practice_.data_root, "/data");
     std::filesystem::create_directories(practice_.data_root);
-    auto staging =
-        data::ImportStaging::Create(practice_.data_root, data::ImportLimits());
+    auto staging = data::ImportStaging::Create(practice_.data_root, data::ImportLimits());
     ASSERT_TRUE(staging.ok()) << staging.status();
     for (const data::TableSpec& table : data::CanonicalSchema()) {
-      const std::string bytes =
-          ReadFile(absl::StrCat(exports_, "/", table.name, ".csv"));
+      const std::string bytes = ReadFile(absl::StrCat(exports_, "/", table.name, ".csv"));
       ASSERT_TRUE((*staging)->Append(table.name, bytes).ok()) << table.name;
     }
     ASSERT_TRUE((*staging)->Finish().ok());
@@ -282,9 +263,8 @@ class PlannerQuestionsTest : public ::testing::Test {
                            rapidjson::Document& out) {
     const std::string expected_path = absl::StrCat(root_, "/expected.json");
     const std::string command = absl::StrCat(
-        kPython, " '", VET_SOURCE_DIR, "/tests/planner/", script, "' --data '",
-        exports_, "' --as-of ", absl::FormatCivilTime(kAsOf), " ", args,
-        " --out '", expected_path, "'");
+        kPython, " '", VET_SOURCE_DIR, "/tests/planner/", script, "' --data '", exports_,
+        "' --as-of ", absl::FormatCivilTime(kAsOf), " ", args, " --out '", expected_path, "'");
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     out.Parse(ReadFile(expected_path).c_str());
     ASSERT_FALSE(out.HasParseError());
@@ -301,8 +281,7 @@ class PlannerQuestionsTest : public ::testing::Test {
     executor_ = *std::move(executor);
     pipeline_ = std::make_unique<pipeline::Pipeline>(
         pipeline::PipelineOptions(),
-        pipeline::Pipeline::Deps{&sessions_, &budget_, &planner_,
-                                 executor_.get(), &datasets_,
+        pipeline::Pipeline::Deps{&sessions_, &budget_, &planner_, executor_.get(), &datasets_,
                                  &RealClock::Get()});
   }
 
@@ -319,13 +298,11 @@ class PlannerQuestionsTest : public ::testing::Test {
   // Asks `question` in a new session of pipeline_ and compares the answer
   // with `want` (expected_answers.py's form; {"declined": true} when any
   // answer is wrong). A decline is kInvalidArgument from Ask.
-  Judgement AskAndJudge(const std::string& question,
-                        const rapidjson::Value& want, bool ordered) {
+  Judgement AskAndJudge(const std::string& question, const rapidjson::Value& want, bool ordered) {
     FinalAnswerSink sink;
     CancellationToken cancel;
     const absl::Status status = pipeline_->Ask(
-        practice_, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)},
-        sink, cancel);
+        practice_, {question, /*session_id=*/"", absl::FormatCivilTime(kAsOf)}, sink, cancel);
     Judgement j;
     if (status.code() == absl::StatusCode::kInvalidArgument) {
       j.outcome = Outcome::kDeclined;
@@ -357,8 +334,7 @@ class PlannerQuestionsTest : public ::testing::Test {
   std::string exports_;
   Practice practice_;
   session::InMemorySessionStore sessions_{RealClock::Get()};
-  budget::InMemoryBudgetGuard budget_{budget::BudgetOptions(),
-                                      RealClock::Get()};
+  budget::InMemoryBudgetGuard budget_{budget::BudgetOptions(), RealClock::Get()};
   codegen::Planner planner_;
   data::CachingDatasetCatalog datasets_;
   std::unique_ptr<sandbox::ZygoteExecutor> executor_;
@@ -367,16 +343,14 @@ class PlannerQuestionsTest : public ::testing::Test {
 
 TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
   const std::string source_dir = VET_SOURCE_DIR;
-  const std::string questions_path =
-      absl::StrCat(source_dir, "/tests/planner/questions.json");
+  const std::string questions_path = absl::StrCat(source_dir, "/tests/planner/questions.json");
   // The demo practice's exports, imported as the server imports them, and
   // the expectations, from the CSV exports.
   rapidjson::Document questions;
   LoadSpecAndImportDemo(questions_path, questions);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
-  ComputeExpectations("expected_answers.py",
-                      absl::StrCat("--questions '", questions_path, "'"),
+  ComputeExpectations("expected_answers.py", absl::StrCat("--questions '", questions_path, "'"),
                       expected);
   if (HasFatalFailure()) return;
   const rapidjson::Value& answers = expected["answers"];
@@ -391,8 +365,7 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
     const std::string question = q["question"].GetString();
     ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
     const rapidjson::Value& want = answers[id.c_str()];
-    const bool ordered =
-        q["expect"].HasMember("ordered") && q["expect"]["ordered"].GetBool();
+    const bool ordered = q["expect"].HasMember("ordered") && q["expect"]["ordered"].GetBool();
     const bool known_bug = q.HasMember("known_planner_bug");
 
     const Judgement j = AskAndJudge(question, want, ordered);
@@ -419,38 +392,31 @@ TEST_F(PlannerQuestionsTest, EveryAnsweredQuestionMatchesTheIndependentAnswer) {
         failures.push_back(absl::StrCat(id, ": \"", question, "\": ", detail));
       }
     } else if (known_bug) {
-      absl::StrAppend(
-          &detail,
-          " [marked known_planner_bug but now correct: remove the mark]");
-      failures.push_back(absl::StrCat(
-          id, ": marked known_planner_bug but answered correctly"));
+      absl::StrAppend(&detail, " [marked known_planner_bug but now correct: remove the mark]");
+      failures.push_back(absl::StrCat(id, ": marked known_planner_bug but answered correctly"));
       ++wrong;
     }
-    std::cout << "[" << verdict << "] " << id << ": \"" << question << "\" -> "
-              << detail << std::endl;
+    std::cout << "[" << verdict << "] " << id << ": \"" << question << "\" -> " << detail
+              << std::endl;
   }
-  std::cout << "answered " << answered << ", declined " << declined
-            << ", wrong " << wrong << " of " << total
-            << " (known planner bugs: " << known << ")" << std::endl;
+  std::cout << "answered " << answered << ", declined " << declined << ", wrong " << wrong << " of "
+            << total << " (known planner bugs: " << known << ")" << std::endl;
 
   EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
-  EXPECT_GE(answered, 50)
-      << "the planner should answer most of the question set";
+  EXPECT_GE(answered, 50) << "the planner should answer most of the question set";
   EXPECT_GE(total, 60);
 }
 
 TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
   const std::string source_dir = VET_SOURCE_DIR;
-  const std::string followups_path =
-      absl::StrCat(source_dir, "/tests/planner/followups.json");
+  const std::string followups_path = absl::StrCat(source_dir, "/tests/planner/followups.json");
   rapidjson::Document followups;
   LoadSpecAndImportDemo(followups_path, followups);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
   ComputeExpectations(
       "expected_answers.py",
-      absl::StrCat("--questions '", source_dir,
-                   "/tests/planner/questions.json' --followups '",
+      absl::StrCat("--questions '", source_dir, "/tests/planner/questions.json' --followups '",
                    followups_path, "'"),
       expected);
   if (HasFatalFailure()) return;
@@ -461,12 +427,11 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
 
   int conversations = 0, turns = 0, follow_ups = 0, wrong = 0;
   std::vector<std::string> failures;
-  for (const rapidjson::Value& conversation :
-       followups["conversations"].GetArray()) {
+  for (const rapidjson::Value& conversation : followups["conversations"].GetArray()) {
     ++conversations;
     const std::string conversation_id = conversation["id"].GetString();
-    std::cout << "== " << conversation_id << ": "
-              << conversation["pattern"].GetString() << std::endl;
+    std::cout << "== " << conversation_id << ": " << conversation["pattern"].GetString()
+              << std::endl;
     // One session for the whole conversation: the first turn starts it.
     std::string session_id;
     int stored_turns = 0;
@@ -489,11 +454,9 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
         model_turn.summary = "a model's answer";
         model_turn.plan = "{\"model\":\"gpt-4o-mini\"}";
         model_turn.asked_at = RealClock::Get().Now();
-        ASSERT_TRUE(
-            sessions_.AppendTurn(practice_.id, session_id, model_turn).ok());
+        ASSERT_TRUE(sessions_.AppendTurn(practice_.id, session_id, model_turn).ok());
         ++stored_turns;
-        std::cout << "[model turn] " << id << ": \"" << question << "\""
-                  << std::endl;
+        std::cout << "[model turn] " << id << ": \"" << question << "\"" << std::endl;
         continue;
       }
       ++turns;
@@ -501,33 +464,28 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
       ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
       const rapidjson::Value& want = answers[id.c_str()];
       const bool expect_decline = want.HasMember("declined");
-      const bool ordered =
-          t["expect"].HasMember("ordered") && t["expect"]["ordered"].GetBool();
+      const bool ordered = t["expect"].HasMember("ordered") && t["expect"]["ordered"].GetBool();
 
       FinalAnswerSink sink;
       CancellationToken cancel;
       const absl::Status status = pipeline_->Ask(
-          practice_, {question, session_id, absl::FormatCivilTime(kAsOf)}, sink,
-          cancel);
+          practice_, {question, session_id, absl::FormatCivilTime(kAsOf)}, sink, cancel);
       std::string why, detail;
       // Every turn is asked in the conversation's session, as its next turn.
       if (session_id.empty()) session_id = sink.session().session_id;
       ++stored_turns;
-      if (sink.session().session_id != session_id ||
-          sink.session().turn != stored_turns) {
-        why = absl::StrCat("asked as turn ", sink.session().turn,
-                           " of session \"", sink.session().session_id,
-                           "\", not turn ", stored_turns, " of \"", session_id,
-                           "\"");
+      if (sink.session().session_id != session_id || sink.session().turn != stored_turns) {
+        why = absl::StrCat("asked as turn ", sink.session().turn, " of session \"",
+                           sink.session().session_id, "\", not turn ", stored_turns, " of \"",
+                           session_id, "\"");
       } else if (status.code() == absl::StatusCode::kInvalidArgument) {
         detail = absl::StrCat("declined: ", status.message().substr(0, 200));
         if (!expect_decline) {
           why = "declined a turn that should be answered";
         } else if (t["expect"].HasMember("message") &&
-                   !absl::StrContains(status.message(),
-                                      t["expect"]["message"].GetString())) {
-          why = absl::StrCat("the reason does not say \"",
-                             t["expect"]["message"].GetString(), "\"");
+                   !absl::StrContains(status.message(), t["expect"]["message"].GetString())) {
+          why =
+              absl::StrCat("the reason does not say \"", t["expect"]["message"].GetString(), "\"");
         }
       } else if (!status.ok() || !sink.has_answer()) {
         why = "error";
@@ -544,19 +502,15 @@ TEST_F(PlannerQuestionsTest, EveryFollowUpTurnMatchesTheIndependentAnswer) {
       }
       if (!why.empty()) {
         ++wrong;
-        failures.push_back(absl::StrCat(conversation_id, "/", id, ": \"",
-                                        question, "\": ", why, " (", detail,
-                                        ")"));
+        failures.push_back(absl::StrCat(conversation_id, "/", id, ": \"", question, "\": ", why,
+                                        " (", detail, ")"));
       }
-      std::cout << (why.empty() ? "[ok] " : "[WRONG] ") << id << ": \""
-                << question << "\" -> " << detail
-                << (why.empty() ? "" : absl::StrCat(" (", why, ")"))
-                << std::endl;
+      std::cout << (why.empty() ? "[ok] " : "[WRONG] ") << id << ": \"" << question << "\" -> "
+                << detail << (why.empty() ? "" : absl::StrCat(" (", why, ")")) << std::endl;
     }
   }
-  std::cout << "conversations " << conversations << ", turns " << turns
-            << " (follow-ups " << follow_ups << "), wrong " << wrong
-            << std::endl;
+  std::cout << "conversations " << conversations << ", turns " << turns << " (follow-ups "
+            << follow_ups << "), wrong " << wrong << std::endl;
 
   EXPECT_EQ(wrong, 0) << absl::StrJoin(failures, "\n");
   EXPECT_GE(conversations, 12);
@@ -577,15 +531,13 @@ Phrasing ReadPhrasing(const rapidjson::Value& v) {
 
 TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
   const std::string source_dir = VET_SOURCE_DIR;
-  const std::string paraphrases_path =
-      absl::StrCat(source_dir, "/tests/planner/paraphrases.json");
+  const std::string paraphrases_path = absl::StrCat(source_dir, "/tests/planner/paraphrases.json");
   rapidjson::Document paraphrases;
   LoadSpecAndImportDemo(paraphrases_path, paraphrases);
   if (HasFatalFailure()) return;
   rapidjson::Document expected;
   ComputeExpectations("paraphrase_answers.py",
-                      absl::StrCat("--paraphrases '", paraphrases_path, "'"),
-                      expected);
+                      absl::StrCat("--paraphrases '", paraphrases_path, "'"), expected);
   if (HasFatalFailure()) return;
   const rapidjson::Value& answers = expected["answers"];
   BuildPipeline();
@@ -600,16 +552,14 @@ TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
   int intents = 0, thin_intents = 0;
   std::set<std::string> seen;
   std::vector<std::string> per_intent, wrong_answers, declines, failures;
-  auto ask_all = [&](const rapidjson::Value& intent, bool expect_decline,
-                     Tally& total) {
+  auto ask_all = [&](const rapidjson::Value& intent, bool expect_decline, Tally& total) {
     const std::string id = intent["id"].GetString();
     const rapidjson::Value* want = &declined_answer;
     bool ordered = false;
     if (!expect_decline) {
       ASSERT_TRUE(answers.HasMember(id.c_str())) << id;
       want = &answers[id.c_str()];
-      ordered = intent["expect"].HasMember("ordered") &&
-                intent["expect"]["ordered"].GetBool();
+      ordered = intent["expect"].HasMember("ordered") && intent["expect"]["ordered"].GetBool();
       ++intents;
       if (intent["phrasings"].Size() < 3) ++thin_intents;
     }
@@ -630,15 +580,13 @@ TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
         case Outcome::kDeclined:
           ++t.declined;
           verdict = "declined";
-          if (!expect_decline)
-            declines.push_back(absl::StrCat(where, ": ", j.detail));
+          if (!expect_decline) declines.push_back(absl::StrCat(where, ": ", j.detail));
           break;
         case Outcome::kWrong:
         case Outcome::kError: {
-          const std::string what =
-              j.outcome == Outcome::kError
-                  ? absl::StrCat("error ", j.detail)
-                  : absl::StrCat(j.detail, " (", j.why, ")");
+          const std::string what = j.outcome == Outcome::kError
+                                       ? absl::StrCat("error ", j.detail)
+                                       : absl::StrCat(j.detail, " (", j.why, ")");
           if (p.known_wrong.empty()) {
             ++t.wrong;
             verdict = "WRONG";
@@ -649,27 +597,24 @@ TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
           }
           wrong_answers.push_back(absl::StrCat(
               where, ": ", what,
-              p.known_wrong.empty()
-                  ? ""
-                  : absl::StrCat(" [known_wrong: ", p.known_wrong, "]")));
+              p.known_wrong.empty() ? "" : absl::StrCat(" [known_wrong: ", p.known_wrong, "]")));
           break;
         }
       }
       if (!p.known_wrong.empty() &&
           (j.outcome == Outcome::kCorrect || j.outcome == Outcome::kDeclined)) {
         ++t.wrong;
-        failures.push_back(absl::StrCat(where, ": marked known_wrong but now ",
-                                        verdict, ": remove the mark"));
+        failures.push_back(
+            absl::StrCat(where, ": marked known_wrong but now ", verdict, ": remove the mark"));
         absl::StrAppend(&verdict, ", STALE known_wrong MARK");
       }
       std::cout << "[" << verdict << "] " << where << " -> " << j.detail
-                << (j.why.empty() ? "" : absl::StrCat(" (", j.why, ")"))
-                << std::endl;
+                << (j.why.empty() ? "" : absl::StrCat(" (", j.why, ")")) << std::endl;
     }
-    per_intent.push_back(absl::StrFormat(
-        "  %-34s %s %d: correct %d, declined %d, wrong %d (known %d)", id,
-        expect_decline ? "must decline" : "phrasings  ", t.phrasings, t.correct,
-        t.declined, t.wrong, t.known));
+    per_intent.push_back(
+        absl::StrFormat("  %-34s %s %d: correct %d, declined %d, wrong %d (known %d)", id,
+                        expect_decline ? "must decline" : "phrasings  ", t.phrasings, t.correct,
+                        t.declined, t.wrong, t.known));
     total.phrasings += t.phrasings;
     total.correct += t.correct;
     total.declined += t.declined;
@@ -691,22 +636,18 @@ TEST_F(PlannerQuestionsTest, EveryParaphraseIsAnsweredCorrectlyOrDeclined) {
   std::cout << "\nDeclined, though answerable (" << declines.size() << "):\n";
   for (const std::string& d : declines) std::cout << "  " << d << "\n";
   const double decline_rate =
-      answerable.phrasings == 0
-          ? 0
-          : 100.0 * answerable.declined / answerable.phrasings;
+      answerable.phrasings == 0 ? 0 : 100.0 * answerable.declined / answerable.phrasings;
   std::cout << absl::StrFormat(
                    "\n%d intents, %d phrasings: correct %d, declined %d, wrong "
                    "%d, known wrong %d; decline rate %.1f%%\n"
                    "%d must-decline questions: declined %d, answered %d "
                    "(known %d)\n",
-                   intents, answerable.phrasings, answerable.correct,
-                   answerable.declined, answerable.wrong, answerable.known,
-                   decline_rate, must_decline.phrasings, must_decline.declined,
-                   must_decline.wrong, must_decline.known)
+                   intents, answerable.phrasings, answerable.correct, answerable.declined,
+                   answerable.wrong, answerable.known, decline_rate, must_decline.phrasings,
+                   must_decline.declined, must_decline.wrong, must_decline.known)
             << std::flush;
 
-  EXPECT_EQ(answerable.wrong + must_decline.wrong, 0)
-      << absl::StrJoin(failures, "\n");
+  EXPECT_EQ(answerable.wrong + must_decline.wrong, 0) << absl::StrJoin(failures, "\n");
   // The suite's size, as issue 14 asks.
   EXPECT_GE(intents, 100);
   EXPECT_EQ(thin_intents, 0) << "every intent needs at least 3 phrasings";

@@ -42,8 +42,8 @@
 #include "core/common/log.h"
 #include "core/common/result.h"
 #include "core/sandbox/executor.h"
-#include "core/sandbox/zygote_executor.h"
 #include "core/sandbox/testing/recording_sink.h"
+#include "core/sandbox/zygote_executor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -100,14 +100,14 @@ def finish():
     result = '\n'.join(_lines)
 )py";
 
-void WriteFile(const std::string &path, absl::string_view contents) {
+void WriteFile(const std::string& path, absl::string_view contents) {
   std::ofstream(path, std::ios::binary) << contents;
 }
 
 // The whole file; "" when it cannot be read. Plain read(2): a /proc file
 // of a process that exits while it is read fails with ESRCH, which
 // libstdc++'s streams turn into an exception.
-std::string ReadFile(const std::string &path) {
+std::string ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   std::string out;
@@ -123,11 +123,10 @@ std::string ReadFile(const std::string &path) {
 }
 
 // name -> "OK ..." / "ERR ..." from a result made by kPrelude's finish().
-std::map<std::string, std::string> Outcomes(const ExecutionResult &r) {
+std::map<std::string, std::string> Outcomes(const ExecutionResult& r) {
   std::map<std::string, std::string> outcomes;
   for (absl::string_view line : absl::StrSplit(r.result.text, '\n')) {
-    std::pair<std::string, std::string> kv =
-        absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('\t', 1));
     outcomes[kv.first] = kv.second;
   }
   return outcomes;
@@ -164,7 +163,7 @@ std::vector<int> SandboxProcessesLeftBehind(uid_t uid) {
   std::map<int, std::vector<int>> by_zygote;
   std::vector<int> found;
   std::error_code ec;
-  for (const auto &entry : std::filesystem::directory_iterator("/proc", ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     int pid;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
     const std::string status = ReadFile(entry.path().string() + "/status");
@@ -188,8 +187,7 @@ std::vector<int> SandboxProcessesLeftBehind(uid_t uid) {
         idle = idle && absl::StripAsciiWhitespace(line) == "1";
       }
     }
-    if (!ours || nspid.size() < 2 || nspid.back() == "1" ||
-        !DescendsFromThisProcess(pid)) {
+    if (!ours || nspid.size() < 2 || nspid.back() == "1" || !DescendsFromThisProcess(pid)) {
       continue;
     }
     if (idle) {
@@ -198,7 +196,7 @@ std::vector<int> SandboxProcessesLeftBehind(uid_t uid) {
       found.push_back(pid);
     }
   }
-  for (const auto &[zygote, children] : by_zygote) {
+  for (const auto& [zygote, children] : by_zygote) {
     // One idle child may be the spare; more are left behind.
     if (children.size() > 1) {
       found.insert(found.end(), children.begin(), children.end());
@@ -209,10 +207,9 @@ std::vector<int> SandboxProcessesLeftBehind(uid_t uid) {
 
 // Removes the (by then empty) cgroup folders an executor made under `parent`
 // in every hierarchy; the executor leaves its parent folder behind.
-void RemoveCgroupParent(const std::string &parent) {
+void RemoveCgroupParent(const std::string& parent) {
   std::error_code ec;
-  for (const auto &hierarchy :
-       std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+  for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
     ::rmdir((hierarchy.path() / parent).c_str());
   }
 }
@@ -232,7 +229,7 @@ class ContainmentTest : public ::testing::Test {
     WriteFile(DataDirB() + "/invoice_lines.csv", kInvoiceLinesB);
     WriteFile(DataDirB() + "/secret.txt", absl::StrCat(kSecretMarker, "\n"));
 
-    struct passwd *entry = ::getpwnam("vet-sandbox");
+    struct passwd* entry = ::getpwnam("vet-sandbox");
     ASSERT_NE(entry, nullptr) << "the vet-sandbox user must exist";
     sandbox_uid_ = entry->pw_uid;
 
@@ -244,9 +241,8 @@ class ContainmentTest : public ::testing::Test {
     // Practice B's worker is warm (its tables in memory) while A attacks.
     RecordingSink sink;
     CancellationToken token;
-    auto b = executor_->Execute(
-        RequestFor("practice-b", DataDirB(), "result = len(invoice_lines)"),
-        sink, token);
+    auto b = executor_->Execute(RequestFor("practice-b", DataDirB(), "result = len(invoice_lines)"),
+                                sink, token);
     ASSERT_TRUE(b.ok()) << b.status();
     ASSERT_EQ(b->result.number, kRowsB);
   }
@@ -271,9 +267,8 @@ class ContainmentTest : public ::testing::Test {
     return options;
   }
 
-  static ExecutionRequest RequestFor(
-      std::string practice, std::string data_dir, std::string code,
-      absl::Duration timeout = absl::Seconds(30)) {
+  static ExecutionRequest RequestFor(std::string practice, std::string data_dir, std::string code,
+                                     absl::Duration timeout = absl::Seconds(30)) {
     ExecutionRequest request;
     request.practice_id = std::move(practice);
     request.data_dir = std::move(data_dir);
@@ -283,24 +278,22 @@ class ContainmentTest : public ::testing::Test {
   }
 
   // Runs `code` as practice A.
-  absl::StatusOr<ExecutionResult> Run(
-      std::string code, absl::Duration timeout = absl::Seconds(30)) {
+  absl::StatusOr<ExecutionResult> Run(std::string code,
+                                      absl::Duration timeout = absl::Seconds(30)) {
     CancellationToken token;
-    return executor_->Execute(
-        RequestFor("practice-a", DataDirA(), std::move(code), timeout), sink_,
-        token);
+    return executor_->Execute(RequestFor("practice-a", DataDirA(), std::move(code), timeout), sink_,
+                              token);
   }
 
   // Runs kPrelude + `code` (which ends with finish()) and returns its
   // outcomes; fails the test if the run itself did not succeed.
-  std::map<std::string, std::string> Attempt(
-      absl::string_view code, absl::Duration timeout = absl::Seconds(30)) {
+  std::map<std::string, std::string> Attempt(absl::string_view code,
+                                             absl::Duration timeout = absl::Seconds(30)) {
     auto r = Run(absl::StrCat(kPrelude, code), timeout);
     EXPECT_THAT(r, IsOk());
     if (!r.ok()) return {};
     EXPECT_FALSE(r->error.has_value())
-        << r->error->type << ": " << r->error->message << " (line "
-        << r->error->line << ")";
+        << r->error->type << ": " << r->error->message << " (line " << r->error->line << ")";
     EXPECT_EQ(r->result.kind, ResultValue::Kind::kText);
     last_text_ = r->result.text;
     return Outcomes(*r);
@@ -318,28 +311,25 @@ class ContainmentTest : public ::testing::Test {
   // A contained attack that ran to the end: a code error, or a result whose
   // text does not start with `success` (what the attack reports when it
   // worked). Statuses in `allowed` also count as contained.
-  void ExpectContained(const absl::StatusOr<ExecutionResult> &r,
-                       absl::string_view success,
+  void ExpectContained(const absl::StatusOr<ExecutionResult>& r, absl::string_view success,
                        std::vector<absl::StatusCode> allowed) {
     if (!r.ok()) {
-      EXPECT_THAT(allowed, ::testing::Contains(r.status().code()))
-          << r.status();
+      EXPECT_THAT(allowed, ::testing::Contains(r.status().code())) << r.status();
       return;
     }
     if (r->error.has_value()) return;
-    EXPECT_THAT(r->result.text, Not(StartsWith(std::string(success))))
-        << "the attack succeeded";
+    EXPECT_THAT(r->result.text, Not(StartsWith(std::string(success)))) << "the attack succeeded";
   }
 
-  static std::string *root_;
-  static ZygoteExecutor *executor_;
+  static std::string* root_;
+  static ZygoteExecutor* executor_;
   static uid_t sandbox_uid_;
   RecordingSink sink_;
   std::string last_text_;
 };
 
-std::string *ContainmentTest::root_ = nullptr;
-ZygoteExecutor *ContainmentTest::executor_ = nullptr;
+std::string* ContainmentTest::root_ = nullptr;
+ZygoteExecutor* ContainmentTest::executor_ = nullptr;
 uid_t ContainmentTest::sandbox_uid_ = 0;
 
 // --- 1 ----------------------------------------------------------------------
@@ -379,8 +369,7 @@ finish()
   EXPECT_THAT(o["passwd"], StartsWith("ERR FileNotFoundError"));
   EXPECT_THAT(o["shadow"], StartsWith("ERR"));
   EXPECT_THAT(o["root"], StartsWith("ERR"));
-  EXPECT_THAT(o["proc1_environ_has_marker"],
-              AnyOf(StartsWith("ERR"), std::string("OK False")));
+  EXPECT_THAT(o["proc1_environ_has_marker"], AnyOf(StartsWith("ERR"), std::string("OK False")));
   EXPECT_EQ(o["environ_has_marker"], "OK False");
   EXPECT_EQ(o["environ_has_key"], "OK False");
   EXPECT_EQ(o["proc_scan"], "OK (True, [])");
@@ -398,12 +387,10 @@ TEST_F(ContainmentTest, CannotReachALoopbackListenerOrResolveNames) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)),
-            0);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   ASSERT_EQ(::listen(listener, 16), 0);
   socklen_t len = sizeof(addr);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len),
-            0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const int port = ntohs(addr.sin_port);
 
   auto o = Attempt(absl::Substitute(R"py(
@@ -520,8 +507,7 @@ except OSError as exc:
 )py",
                absl::Seconds(10));
   ExpectContained(r, "never",
-                  {absl::StatusCode::kResourceExhausted,
-                   absl::StatusCode::kDeadlineExceeded});
+                  {absl::StatusCode::kResourceExhausted, absl::StatusCode::kDeadlineExceeded});
   if (r.ok() && !r->error.has_value()) {
     // Seccomp refuses the first fork.
     EXPECT_EQ(r->result.text, "stopped after 0 forks: PermissionError");
@@ -546,8 +532,7 @@ result = '%d threads; %s' % (started, error)
 )py",
                absl::Seconds(30));
   ExpectContained(r, "10000 threads",
-                  {absl::StatusCode::kResourceExhausted,
-                   absl::StatusCode::kDeadlineExceeded});
+                  {absl::StatusCode::kResourceExhausted, absl::StatusCode::kDeadlineExceeded});
   if (r.ok() && !r->error.has_value()) {
     std::cout << "thread bomb: " << r->result.text << std::endl;
     EXPECT_THAT(r->result.text, HasSubstr("can't start new thread"));
@@ -558,16 +543,14 @@ result = '%d threads; %s' % (started, error)
 // --- 6 ----------------------------------------------------------------------
 
 TEST_F(ContainmentTest, A20GiBBytearrayIsOutOfMemory) {
-  EXPECT_THAT(
-      Run("x = bytearray(20 * 2**30)\nresult = len(x)"),
-      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memory")));
+  EXPECT_THAT(Run("x = bytearray(20 * 2**30)\nresult = len(x)"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memory")));
   ExpectStillServes();
 }
 
 TEST_F(ContainmentTest, A20GiBNumpyArrayIsOutOfMemory) {
-  EXPECT_THAT(
-      Run("x = np.ones(20 * 2**30 // 8)\nresult = float(x.sum())"),
-      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memory")));
+  EXPECT_THAT(Run("x = np.ones(20 * 2**30 // 8)\nresult = float(x.sum())"),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memory")));
   ExpectStillServes();
 }
 
@@ -620,8 +603,7 @@ finally:
 TEST_F(ContainmentTest, AnInfiniteLoopHitsTheDeadline) {
   const absl::Time start = absl::Now();
   EXPECT_THAT(Run("while True:\n    pass", absl::Seconds(1)),
-              StatusIs(absl::StatusCode::kDeadlineExceeded,
-                       HasSubstr("ran longer than 1s")));
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("ran longer than 1s")));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   ExpectStillServes();
 }
@@ -629,20 +611,16 @@ TEST_F(ContainmentTest, AnInfiniteLoopHitsTheDeadline) {
 TEST_F(ContainmentTest, ACpuHogHitsTheCpuLimit) {
   ZygoteExecutor::Options options = DefaultOptions();
   options.cpu_seconds = 1;
-  options.cgroup_parent =
-      absl::StrCat("vet-analytics-test-", ::getpid(), "-cpu");
+  options.cgroup_parent = absl::StrCat("vet-analytics-test-", ::getpid(), "-cpu");
   auto executor = ZygoteExecutor::Create(options);
   ASSERT_THAT(executor.status(), IsOk());
   CancellationToken token;
   EXPECT_THAT((*executor)->Execute(
-                  RequestFor("practice-a", DataDirA(), "while True:\n    pass",
-                             absl::Seconds(30)),
+                  RequestFor("practice-a", DataDirA(), "while True:\n    pass", absl::Seconds(30)),
                   sink_, token),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("CPU time limit of 1s")));
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("CPU time limit of 1s")));
   auto next = (*executor)->Execute(
-      RequestFor("practice-a", DataDirA(), "result = len(invoice_lines)"),
-      sink_, token);
+      RequestFor("practice-a", DataDirA(), "result = len(invoice_lines)"), sink_, token);
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->result.number, kRowsA);
   executor->reset();
@@ -698,8 +676,7 @@ finish()
 
 // --- 9 ----------------------------------------------------------------------
 
-TEST_F(ContainmentTest,
-       CannotWriteOutsideTheScratchFolderOrReachTheDataDescriptor) {
+TEST_F(ContainmentTest, CannotWriteOutsideTheScratchFolderOrReachTheDataDescriptor) {
   auto o = Attempt(R"py(
 def write(path):
     with open(path, 'w') as f:
@@ -727,8 +704,8 @@ attempt('fd4_openat', lambda: os.open('invoice_lines.csv', os.O_RDONLY, dir_fd=4
 attempt('proc_fds', lambda: sorted(int(f) for f in os.listdir('/proc/self/fd')))
 finish()
 )py");
-  for (const char *name : {"data", "mkdir_data", "root", "usr", "usr_bin",
-                           "etc", "dev", "fd4_listdir", "fd4_openat"}) {
+  for (const char* name : {"data", "mkdir_data", "root", "usr", "usr_bin", "etc", "dev",
+                           "fd4_listdir", "fd4_openat"}) {
     EXPECT_THAT(o[name], StartsWith("ERR")) << name;
   }
   EXPECT_EQ(o["fds"], "OK []");
@@ -760,8 +737,8 @@ attempt('pidfd', lambda: os.pidfd_open(1))
 finish()
 )py");
   EXPECT_EQ(o["ppid"], "OK 1");
-  for (const char *name : {"kill_parent", "kill_1", "kill_all", "killpg_1",
-                           "term_parent", "pidfd"}) {
+  for (const char* name :
+       {"kill_parent", "kill_1", "kill_all", "killpg_1", "term_parent", "pidfd"}) {
     EXPECT_THAT(o[name], StartsWith("ERR PermissionError")) << name;
   }
 
@@ -771,8 +748,7 @@ finish()
   ASSERT_FALSE(after->error.has_value()) << after->error->message;
   EXPECT_EQ(after->result.text, before->result.text) << "the worker restarted";
   EXPECT_LT(after->elapsed, absl::Seconds(2));
-  std::cout << "warm run after the kill attempts: " << after->elapsed
-            << std::endl;
+  std::cout << "warm run after the kill attempts: " << after->elapsed << std::endl;
   ExpectStillServes();
 }
 
@@ -827,13 +803,11 @@ TEST_F(ContainmentTest, Printing1GBHitsTheOutputLimit) {
   EXPECT_THAT(Run("import sys\nchunk = 'x' * (1 << 20)\n"
                   "for _ in range(1024):\n    sys.stdout.write(chunk)\n"
                   "result = 1"),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("output limit")));
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("output limit")));
   EXPECT_THAT(Run("import sys\nchunk = 'x' * (1 << 20)\n"
                   "for _ in range(1024):\n    sys.stderr.write(chunk)\n"
                   "result = 1"),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("output limit")));
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("output limit")));
   ExpectStillServes();
 }
 
@@ -856,11 +830,10 @@ TEST_F(ContainmentTest, LeavesNoProcessBehind) {
           absl::Seconds(20));
       token.Cancel();
     });
-    auto r = executor_->Execute(
-        RequestFor(
-            "practice-a", DataDirA(),
-            "print('sleeping', flush=True)\nimport time\ntime.sleep(30)"),
-        sink_, token);
+    auto r =
+        executor_->Execute(RequestFor("practice-a", DataDirA(),
+                                      "print('sleeping', flush=True)\nimport time\ntime.sleep(30)"),
+                           sink_, token);
     watcher.join();
     EXPECT_THAT(r, StatusIs(absl::StatusCode::kCancelled));
     EXPECT_FALSE(during.empty()) << "the count did not see a running execution";
@@ -937,7 +910,7 @@ result = pd.DataFrame({
     ASSERT_THAT(r, IsOk());
     ASSERT_FALSE(r->error.has_value()) << r->error->message;
     ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
-    const ResultTable &t = r->result.table;
+    const ResultTable& t = r->result.table;
     ASSERT_EQ(t.columns.size(), 5u);
     EXPECT_EQ(t.columns[0].name, "i");
     EXPECT_EQ(t.columns[0].type, ColumnType::kInteger);
@@ -949,8 +922,7 @@ result = pd.DataFrame({
     EXPECT_EQ(t.total_rows, 3);
     EXPECT_EQ(absl::get<int64_t>(t.rows[0][0]), 1);
     EXPECT_DOUBLE_EQ(absl::get<double>(t.rows[0][1]), 1.5);
-    EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[1][1]))
-        << "NaN must become null";
+    EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[1][1])) << "NaN must become null";
     EXPECT_EQ(absl::get<std::string>(t.rows[0][2]), "a");
     EXPECT_TRUE(absl::holds_alternative<absl::monostate>(t.rows[1][2]));
     EXPECT_EQ(absl::get<std::string>(t.rows[2][3]), "2026-02-10");
@@ -961,7 +933,7 @@ result = pd.DataFrame({
     auto r = Run("result = invoice_lines.groupby('category')['amount'].sum()");
     ASSERT_THAT(r, IsOk());
     ASSERT_EQ(r->result.kind, ResultValue::Kind::kTable);
-    const ResultTable &t = r->result.table;
+    const ResultTable& t = r->result.table;
     ASSERT_EQ(t.columns.size(), 2u);
     EXPECT_EQ(t.columns[0].name, "category");
     EXPECT_EQ(t.columns[1].name, "amount");
@@ -970,9 +942,9 @@ result = pd.DataFrame({
     EXPECT_DOUBLE_EQ(absl::get<double>(t.rows[0][1]), 155.75);
   }
   {
-    auto r = Run(
-        "result = {'type': 'number', 'value': invoice_lines['amount'].max(), "
-        "'unit': 'USD'}");
+    auto r =
+        Run("result = {'type': 'number', 'value': invoice_lines['amount'].max(), "
+            "'unit': 'USD'}");
     ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->result.kind, ResultValue::Kind::kNumber);
     EXPECT_DOUBLE_EQ(r->result.number, 100.5);
@@ -989,8 +961,7 @@ result = pd.DataFrame({
     EXPECT_EQ(r->result.table.columns[1].name, "amount");
   }
   {
-    auto r =
-        Run("plt.plot([1, 2, 3], [3, 1, 2])\nresult = 1\nanswer = 'a chart'");
+    auto r = Run("plt.plot([1, 2, 3], [3, 1, 2])\nresult = 1\nanswer = 'a chart'");
     ASSERT_THAT(r, IsOk());
     ASSERT_FALSE(r->error.has_value()) << r->error->message;
     EXPECT_EQ(r->answer, "a chart");
@@ -1020,8 +991,7 @@ TEST_F(ContainmentTest, CancellationStopsABusyLoopQuickly) {
     token.Cancel();
   });
   auto r = executor_->Execute(
-      RequestFor("practice-a", DataDirA(),
-                 "print('spinning', flush=True)\nwhile True:\n    pass"),
+      RequestFor("practice-a", DataDirA(), "print('spinning', flush=True)\nwhile True:\n    pass"),
       sink_, token);
   const absl::Time returned_at = absl::Now();
   canceller.join();
@@ -1043,10 +1013,8 @@ TEST_F(ContainmentTest, CannotConnectToAnAbstractUnixSocketOutside) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path + 1, name.data(), name.size());
-  const socklen_t len =
-      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr *>(&addr), len), 0)
-      << std::strerror(errno);
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0) << std::strerror(errno);
   ASSERT_EQ(::listen(listener, 16), 0);
 
   auto o = Attempt(absl::Substitute(R"py(
@@ -1108,7 +1076,7 @@ finish()
 
 TEST_F(ContainmentTest, CannotWriteTheZygotesMemory) {
   auto o = Attempt(absl::Substitute(kPokeZygote, "12345.0"));
-  for (const auto &[name, outcome] : o) {
+  for (const auto& [name, outcome] : o) {
     std::cout << name << ": " << outcome << std::endl;
     if (absl::StartsWith(name, "write_mem")) {
       EXPECT_THAT(outcome, StartsWith("ERR")) << name;
@@ -1129,23 +1097,21 @@ TEST_F(ContainmentTest, CannotWriteTheZygotesMemory) {
 // next execution of the practice: the child's Landlock domain refuses
 // writes outside its scratch folder, which is removed when it ends.
 TEST_F(ContainmentTest, FilesLeftInTmpDoNotReachTheNextExecution) {
-  auto first = Run(
-      "open('/tmp/left-behind.txt', 'w').write('from an earlier question')\n"
-      "result = 1");
+  auto first =
+      Run("open('/tmp/left-behind.txt', 'w').write('from an earlier question')\n"
+          "result = 1");
   ASSERT_THAT(first, IsOk());
   ASSERT_TRUE(first->error.has_value());
   EXPECT_EQ(first->error->type, "PermissionError");
-  auto kept = Run(
-      "open('kept.txt', 'w').write('in my scratch folder')\n"
-      "import os\nresult = os.getcwd()");
+  auto kept =
+      Run("open('kept.txt', 'w').write('in my scratch folder')\n"
+          "import os\nresult = os.getcwd()");
   ASSERT_THAT(kept, IsOk());
   ASSERT_FALSE(kept->error.has_value()) << kept->error->message;
-  auto gone = Run("import os\nresult = str(os.path.exists('" + kept->result.text +
-                  "/kept.txt'))");
+  auto gone = Run("import os\nresult = str(os.path.exists('" + kept->result.text + "/kept.txt'))");
   ASSERT_THAT(gone, IsOk());
   EXPECT_EQ(gone->result.text, "False");
-  auto second =
-      Run("import os\nresult = str(os.path.exists('/tmp/left-behind.txt'))");
+  auto second = Run("import os\nresult = str(os.path.exists('/tmp/left-behind.txt'))");
   ASSERT_THAT(second, IsOk());
   ASSERT_FALSE(second->error.has_value()) << second->error->message;
   EXPECT_EQ(second->result.text, "False");
@@ -1194,8 +1160,7 @@ result = os.path.getsize('scratch.bin')
       "result = 1")
       .IgnoreError();
   ASSERT_THAT(next, IsOk());
-  ASSERT_FALSE(next->error.has_value())
-      << next->error->type << ": " << next->error->message;
+  ASSERT_FALSE(next->error.has_value()) << next->error->type << ": " << next->error->message;
   EXPECT_EQ(next->result.number, 8 << 20);
   ExpectStillServes();
 }

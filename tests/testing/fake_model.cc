@@ -41,10 +41,9 @@ FakeOpenAiServer::Response FakeModelReply(const FakeOpenAiServer::Request& reque
                                : std::string(kSimpleCode);
   const std::string reply = absl::StrCat("```python\n", code, "```\n");
   // The client writes JSON without spaces (rapidjson's Writer).
-  FakeOpenAiServer::Response response =
-      absl::StrContains(request.body, "\"stream\":true")
-          ? FakeOpenAiServer::Stream({reply})
-          : FakeOpenAiServer::Completion(reply);
+  FakeOpenAiServer::Response response = absl::StrContains(request.body, "\"stream\":true")
+                                            ? FakeOpenAiServer::Stream({reply})
+                                            : FakeOpenAiServer::Completion(reply);
   response.delay = options.delay;
   return response;
 }

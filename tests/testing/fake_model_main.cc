@@ -12,8 +12,7 @@
 #include "tests/testing/fake_model.h"
 #include "tests/testing/fake_openai_server.h"
 
-ABSL_FLAG(absl::Duration, delay, absl::Milliseconds(800),
-          "time before each reply, like a model's");
+ABSL_FLAG(absl::Duration, delay, absl::Milliseconds(800), "time before each reply, like a model's");
 ABSL_FLAG(absl::Duration, spin, absl::Seconds(2),
           "how long the program for a 'cpu-heavy' question keeps a core busy");
 

@@ -84,7 +84,8 @@ std::vector<std::string> PersonalValuesIn(absl::string_view bytes,
     bool present = value.size() >= 5 ? absl::StrContains(lower, value) : ContainsWord(lower, value);
     if (!present && absl::EndsWith(v.column, ".phone")) {
       const std::string digits = Digits(value);
-      if (digits.size() >= 10) present = absl::StrContains(compact, digits.substr(digits.size() - 10));
+      if (digits.size() >= 10)
+        present = absl::StrContains(compact, digits.substr(digits.size() - 10));
     }
     std::string entry = absl::StrCat(v.column, "=", v.value);
     if (present && seen.insert(entry).second) found.push_back(std::move(entry));
@@ -96,8 +97,7 @@ std::vector<std::string> PersonalValuesOfAnyPracticeIn(absl::string_view bytes,
                                                        const std::string& state_dir) {
   std::vector<std::string> found;
   std::error_code ec;
-  for (const auto& practice :
-       std::filesystem::directory_iterator(state_dir + "/practices", ec)) {
+  for (const auto& practice : std::filesystem::directory_iterator(state_dir + "/practices", ec)) {
     const std::string data = practice.path().string() + "/data";
     for (std::string& f : PersonalValuesIn(bytes, ReadPersonalValuesOf(data))) {
       found.push_back(absl::StrCat(practice.path().filename().string(), ": ", f));

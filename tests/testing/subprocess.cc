@@ -95,9 +95,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   int status = 0;
   waitpid(pid, &status, 0);
   if (killed) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(argv[0], " did not finish in ", absl::FormatDuration(timeout),
-                     "; stderr: ", result.err));
+    return absl::DeadlineExceededError(absl::StrCat(
+        argv[0], " did not finish in ", absl::FormatDuration(timeout), "; stderr: ", result.err));
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

@@ -69,9 +69,9 @@ Result Run(BudgetGuard& guard, int threads, int per_thread, bool shared) {
 void Report(const char* store, BudgetGuard& guard, int n) {
   for (auto [threads, shared] : {std::pair{1, false}, std::pair{8, false}, std::pair{8, true}}) {
     Result r = Run(guard, threads, n / threads, shared);
-    std::printf("%-10s %d client%s%-14s %8.0f questions/s   p50 %6.2f ms   p99 %6.2f ms\n",
-                store, threads, threads == 1 ? " " : "s",
-                shared ? ", one practice" : "", r.per_second, r.p50_ms, r.p99_ms);
+    std::printf("%-10s %d client%s%-14s %8.0f questions/s   p50 %6.2f ms   p99 %6.2f ms\n", store,
+                threads, threads == 1 ? " " : "s", shared ? ", one practice" : "", r.per_second,
+                r.p50_ms, r.p99_ms);
   }
 }
 

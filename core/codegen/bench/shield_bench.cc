@@ -24,9 +24,9 @@ namespace {
 using vet::codegen::PersonalDataShield;
 
 std::string Syllables(std::mt19937_64& rng, int n) {
-  static const char* kParts[] = {"ash", "bram", "cor", "dun", "elm", "fenn", "gorm", "hask",
-                                 "ivel", "kest", "lorn", "mard", "norr", "pell", "quen", "rusk",
-                                 "bury", "combe", "dale", "field", "ford", "gate", "ley", "wick"};
+  static const char* kParts[] = {"ash",  "bram",  "cor",  "dun",   "elm",  "fenn", "gorm", "hask",
+                                 "ivel", "kest",  "lorn", "mard",  "norr", "pell", "quen", "rusk",
+                                 "bury", "combe", "dale", "field", "ford", "gate", "ley",  "wick"};
   std::string out;
   for (int i = 0; i < n; ++i) out += kParts[rng() % 24];
   out[0] = static_cast<char>(out[0] - 'a' + 'A');
@@ -45,14 +45,15 @@ int main(int argc, char** argv) {
   const int clients = argc > 1 ? std::atoi(argv[1]) : 50000;
   std::mt19937_64 rng(20261204);
   std::vector<vet::data::PersonalColumn> columns = {
-      {"clients", "first_name", {}}, {"clients", "last_name", {}}, {"clients", "email", {}},
+      {"clients", "first_name", {}}, {"clients", "last_name", {}},   {"clients", "email", {}},
       {"clients", "phone", {}},      {"clients", "postal_code", {}}, {"patients", "name", {}}};
   for (int i = 0; i < clients; ++i) {
     const std::string first = Syllables(rng, 2), last = Syllables(rng, 3);
     columns[0].values.push_back(first);
     columns[1].values.push_back(last);
     columns[2].values.push_back(absl::StrCat(first, ".", last, ".", i, "@example.com"));
-    columns[3].values.push_back(absl::StrCat("+1-555-", 100 + rng() % 900, "-", 1000 + rng() % 9000));
+    columns[3].values.push_back(
+        absl::StrCat("+1-555-", 100 + rng() % 900, "-", 1000 + rng() % 9000));
     columns[4].values.push_back(absl::StrCat("Z", rng() % 100000));
     columns[5].values.push_back(Syllables(rng, 2));
     if (i % 2 == 0) columns[5].values.push_back(Syllables(rng, 2));
@@ -67,9 +68,9 @@ int main(int argc, char** argv) {
 
   // One request as the model path sends it: a question naming a client, two
   // earlier turns with their code, and a repair's 300-character error.
-  const std::string question = absl::StrCat("How much did ", columns[0].values[7], " ",
-                                            columns[1].values[7], " spend last year, and on ",
-                                            columns[5].values[3], "?");
+  const std::string question =
+      absl::StrCat("How much did ", columns[0].values[7], " ", columns[1].values[7],
+                   " spend last year, and on ", columns[5].values[3], "?");
   std::string code;
   for (int i = 0; i < 40; ++i) {
     absl::StrAppend(&code, "lines = invoice_lines[invoice_lines[\"client_id\"] == \"C", i,

@@ -54,8 +54,7 @@ std::string RequestBody(const ChatRequest& request) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();
   w.Key("model");
-  w.String(request.model.c_str(),
-           static_cast<rapidjson::SizeType>(request.model.size()));
+  w.String(request.model.c_str(), static_cast<rapidjson::SizeType>(request.model.size()));
   w.Key("messages");
   w.StartArray();
   for (const ChatMessage& m : request.messages) {
@@ -63,8 +62,7 @@ std::string RequestBody(const ChatRequest& request) {
     w.Key("role");
     w.String(m.role.c_str(), static_cast<rapidjson::SizeType>(m.role.size()));
     w.Key("content");
-    w.String(m.content.c_str(),
-             static_cast<rapidjson::SizeType>(m.content.size()));
+    w.String(m.content.c_str(), static_cast<rapidjson::SizeType>(m.content.size()));
     w.EndObject();
   }
   w.EndArray();
@@ -90,8 +88,8 @@ void ReadUsage(const rapidjson::Value& doc, ChatResponse& out) {
   const rapidjson::Value& u = usage->value;
   auto prompt = u.FindMember("prompt_tokens");
   auto completion = u.FindMember("completion_tokens");
-  if (prompt == u.MemberEnd() || !prompt->value.IsInt64() ||
-      completion == u.MemberEnd() || !completion->value.IsInt64()) {
+  if (prompt == u.MemberEnd() || !prompt->value.IsInt64() || completion == u.MemberEnd() ||
+      !completion->value.IsInt64()) {
     return;
   }
   out.has_usage = true;
@@ -144,8 +142,8 @@ absl::StatusOr<ChatResponse> ParseCompletion(absl::string_view body) {
         "answer /chat/completions with a chat.completion object)");
   }
   auto choices = doc.FindMember("choices");
-  if (choices == doc.MemberEnd() || !choices->value.IsArray() ||
-      choices->value.Empty() || !choices->value[0].IsObject()) {
+  if (choices == doc.MemberEnd() || !choices->value.IsArray() || choices->value.Empty() ||
+      !choices->value[0].IsObject()) {
     return absl::InternalError("the model server's reply has no choices");
   }
   const rapidjson::Value& choice = choices->value[0];
@@ -171,8 +169,7 @@ std::string ErrorMessage(absl::string_view body) {
   return Quote(StringMember(error->value, "message"));
 }
 
-absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
-                                               absl::Time now) {
+absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now) {
   value = absl::StripAsciiWhitespace(value);
   double seconds;
   if (absl::SimpleAtod(value, &seconds) && seconds >= 0 && seconds < 1e7) {
@@ -180,8 +177,8 @@ absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
   }
   absl::Time when;
   std::string error;
-  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S", std::string(absl::StripSuffix(value, " GMT")),
-                      &when, &error)) {
+  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S", std::string(absl::StripSuffix(value, " GMT")), &when,
+                      &error)) {
     return std::max(absl::ZeroDuration(), when - now);
   }
   return absl::nullopt;
@@ -221,19 +218,17 @@ absl::Status SseParser::OnData(absl::string_view data) {
   rapidjson::Document doc;
   doc.Parse(data.data(), data.size());
   if (doc.HasParseError() || !doc.IsObject()) {
-    return absl::InternalError(
-        "the model server's stream has an event that is not JSON");
+    return absl::InternalError("the model server's stream has an event that is not JSON");
   }
   auto error = doc.FindMember("error");
   if (error != doc.MemberEnd()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the model server reported an error mid-stream: ",
-        Quote(StringMember(error->value, "message"))));
+    return absl::UnavailableError(absl::StrCat("the model server reported an error mid-stream: ",
+                                               Quote(StringMember(error->value, "message"))));
   }
   if (response_.model.empty()) response_.model = StringMember(doc, "model");
   auto choices = doc.FindMember("choices");
-  if (choices != doc.MemberEnd() && choices->value.IsArray() &&
-      !choices->value.Empty() && choices->value[0].IsObject()) {
+  if (choices != doc.MemberEnd() && choices->value.IsArray() && !choices->value.Empty() &&
+      choices->value[0].IsObject()) {
     const rapidjson::Value& choice = choices->value[0];
     auto delta = choice.FindMember("delta");
     if (delta != choice.MemberEnd()) {
@@ -281,8 +276,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     // A new response (after a 100 Continue, or a redirect): start afresh.
     size_t space = line.find(' ');
     long status = 0;
-    if (space != absl::string_view::npos &&
-        absl::SimpleAtoi(line.substr(space + 1, 3), &status)) {
+    if (space != absl::string_view::npos && absl::SimpleAtoi(line.substr(space + 1, 3), &status)) {
       state->status = status;
     }
     state->attempt->body.clear();
@@ -319,8 +313,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 
 // Timers are kept on the monotonic clock.
 absl::Time MonotonicNow() {
-  return absl::UnixEpoch() +
-         absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+  return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 }  // namespace
@@ -461,8 +454,7 @@ void OpenAiClient::Loop::Run() {
     }
     if (stopping) {
       while (!calls_.empty()) {
-        Finish(calls_.begin()->first,
-               absl::CancelledError("the model client is shutting down"));
+        Finish(calls_.begin()->first, absl::CancelledError("the model client is shutting down"));
       }
       return;
     }
@@ -509,7 +501,8 @@ void OpenAiClient::Loop::StartAttempt(Call& call) {
   call.state.attempt = &call.attempt;
   call.error_buffer[0] = '\0';
   if (call.cancel->IsCancelled()) {
-    return Finish(call.id, absl::CancelledError("the question was cancelled before calling the model"));
+    return Finish(call.id,
+                  absl::CancelledError("the question was cancelled before calling the model"));
   }
   CURL* easy = curl_easy_init();
   if (easy == nullptr) {
@@ -523,8 +516,8 @@ void OpenAiClient::Loop::StartAttempt(Call& call) {
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   if (!call.trace_header.empty()) headers = curl_slist_append(headers, call.trace_header.c_str());
   if (!options.api_key.empty()) {
-    headers = curl_slist_append(headers,
-                                absl::StrCat("Authorization: Bearer ", options.api_key).c_str());
+    headers =
+        curl_slist_append(headers, absl::StrCat("Authorization: Bearer ", options.api_key).c_str());
     headers = curl_slist_append(headers, absl::StrCat("api-key: ", options.api_key).c_str());
   }
   call.headers = headers;
@@ -569,9 +562,8 @@ void OpenAiClient::Loop::Judge(Call& call) {
 
   absl::Status& last = call.last;
   if (attempt.too_large) {
-    return Finish(call.id, absl::InternalError(absl::StrCat(
-                               "the model's reply was larger than ",
-                               options.max_response_bytes, " bytes")));
+    return Finish(call.id, absl::InternalError(absl::StrCat("the model's reply was larger than ",
+                                                            options.max_response_bytes, " bytes")));
   } else if (!attempt.stream_error.ok()) {
     last = attempt.stream_error;
     if (attempt.stream_error.code() != absl::StatusCode::kUnavailable) {
@@ -593,9 +585,9 @@ void OpenAiClient::Loop::Judge(Call& call) {
     if (attempt.sse.done() || !attempt.sse.response().finish_reason.empty()) {
       return Finish(call.id, attempt.sse.response());
     }
-    last = absl::UnavailableError(absl::StrCat(
-        "the model server's stream ended before the reply was complete (",
-        attempt.sse.response().content.size(), " bytes of content)"));
+    last = absl::UnavailableError(
+        absl::StrCat("the model server's stream ended before the reply was complete (",
+                     attempt.sse.response().content.size(), " bytes of content)"));
   } else {
     const std::string message = internal::ErrorMessage(attempt.body);
     const std::string said = message.empty() ? "" : absl::StrCat(": ", message);
@@ -613,9 +605,9 @@ void OpenAiClient::Loop::Judge(Call& call) {
                          "the model server refused the request (HTTP ", attempt.status, ")", said)),
                      reason::kModelRefused, {{"http_status", absl::StrCat(attempt.status)}}));
     }
-    last = absl::UnavailableError(absl::StrCat("the model server answered HTTP ", attempt.status,
-                                               attempt.status == 429 ? " (rate limited)" : "",
-                                               said));
+    last =
+        absl::UnavailableError(absl::StrCat("the model server answered HTTP ", attempt.status,
+                                            attempt.status == 429 ? " (rate limited)" : "", said));
   }
   // Retryable from here on.
   if (call.number >= options.max_attempts) {
@@ -624,8 +616,8 @@ void OpenAiClient::Loop::Judge(Call& call) {
   }
   // Full jitter over a capped exponential; Retry-After when the server gives
   // one (and it is not unreasonably long).
-  absl::Duration ceiling = std::min(
-      options.max_backoff, options.initial_backoff * (int64_t{1} << (call.number - 1)));
+  absl::Duration ceiling =
+      std::min(options.max_backoff, options.initial_backoff * (int64_t{1} << (call.number - 1)));
   std::uniform_real_distribution<double> fraction(0.0, 1.0);
   absl::Duration wait = ceiling * fraction(random_);
   if (attempt.retry_after.has_value()) {
@@ -638,10 +630,10 @@ void OpenAiClient::Loop::Judge(Call& call) {
     wait = *attempt.retry_after;
   }
   if (call.callbacks->on_retry) {
-    call.callbacks->on_retry(absl::StrCat(
-        last.message(), "; retrying in ",
-        absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))), " (attempt ",
-        call.number + 1, " of ", options.max_attempts, ")"));
+    call.callbacks->on_retry(
+        absl::StrCat(last.message(), "; retrying in ",
+                     absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))), " (attempt ",
+                     call.number + 1, " of ", options.max_attempts, ")"));
   }
   call.retry_at = MonotonicNow() + wait;
 }
@@ -664,15 +656,14 @@ void OpenAiClient::Loop::Finish(uint64_t id, absl::StatusOr<ChatResponse> result
   done(std::move(result));
 }
 
-absl::StatusOr<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(
-    Options options) {
+absl::StatusOr<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(Options options) {
   absl::string_view url = options.base_url;
   if (!(absl::StartsWith(url, "http://") || absl::StartsWith(url, "https://")) ||
       url.find(' ') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "OPENAI_BASE_URL '", options.base_url,
-        "' must be an http:// or https:// URL up to the API version, e.g. "
-        "https://api.openai.com/v1 or http://127.0.0.1:11434/v1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("OPENAI_BASE_URL '", options.base_url,
+                     "' must be an http:// or https:// URL up to the API version, e.g. "
+                     "https://api.openai.com/v1 or http://127.0.0.1:11434/v1"));
   }
   if (options.max_attempts < 1) {
     return absl::InvalidArgumentError("the model client needs at least 1 attempt");
@@ -683,8 +674,7 @@ absl::StatusOr<std::unique_ptr<OpenAiClient>> OpenAiClient::Create(
 
 OpenAiClient::OpenAiClient(Options options)
     : options_(std::move(options)),
-      endpoint_(absl::StrCat(absl::StripSuffix(options_.base_url, "/"),
-                             "/chat/completions")),
+      endpoint_(absl::StrCat(absl::StripSuffix(options_.base_url, "/"), "/chat/completions")),
       loop_(std::make_unique<Loop>(*this)) {}
 
 OpenAiClient::~OpenAiClient() = default;
@@ -708,11 +698,10 @@ void OpenAiClient::CompleteAsync(const ChatRequest& request, const ChatCallbacks
 }
 
 absl::StatusOr<ChatResponse> OpenAiClient::Complete(const ChatRequest& request,
-                                                     const ChatCallbacks& callbacks,
-                                                     CancellationToken& cancel) {
-  return AwaitCallback<absl::StatusOr<ChatResponse>>([&](CompleteCallback done) {
-    CompleteAsync(request, callbacks, cancel, std::move(done));
-  });
+                                                    const ChatCallbacks& callbacks,
+                                                    CancellationToken& cancel) {
+  return AwaitCallback<absl::StatusOr<ChatResponse>>(
+      [&](CompleteCallback done) { CompleteAsync(request, callbacks, cancel, std::move(done)); });
 }
 
 }  // namespace vet::codegen

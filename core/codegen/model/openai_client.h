@@ -54,8 +54,7 @@ class OpenAiClient final : public ChatClient {
   static absl::StatusOr<std::unique_ptr<OpenAiClient>> Create(Options options);
   ~OpenAiClient() override;
 
-  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request,
-                                        const ChatCallbacks& callbacks,
+  absl::StatusOr<ChatResponse> Complete(const ChatRequest& request, const ChatCallbacks& callbacks,
                                         CancellationToken& cancel) override;
   // Calls `done` (and the callbacks) on the client's I/O thread; inline
   // with kUnavailable when the client is shutting down. Calls still in
@@ -107,8 +106,7 @@ absl::StatusOr<ChatResponse> ParseCompletion(absl::string_view body);
 std::string ErrorMessage(absl::string_view body);
 // Seconds in a Retry-After header (delta-seconds or an HTTP date); nullopt
 // if absent or unreadable.
-absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
-                                               absl::Time now);
+absl::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now);
 
 }  // namespace internal
 }  // namespace vet::codegen

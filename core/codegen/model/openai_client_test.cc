@@ -42,8 +42,7 @@ class OpenAiClientTest : public ::testing::Test {
     fake_ = std::move(*fake);
   }
 
-  std::unique_ptr<OpenAiClient> Client(
-      absl::Duration timeout = absl::Seconds(5)) {
+  std::unique_ptr<OpenAiClient> Client(absl::Duration timeout = absl::Seconds(5)) {
     OpenAiClient::Options options;
     options.base_url = fake_->base_url();
     options.api_key = "sk-test-key";
@@ -149,10 +148,10 @@ TEST_F(OpenAiClientTest, GivesUpAfterTheLastAttemptNamingTheCause) {
 TEST_F(OpenAiClientTest, NeverRetriesABadKey) {
   fake_->Enqueue(FakeOpenAiServer::Error(401, "Incorrect API key provided", "invalid_api_key"));
   auto client = Client();
-  EXPECT_THAT(Call(*client), StatusIs(absl::StatusCode::kPermissionDenied,
-                                      AllOf(HasSubstr("refused the API key (HTTP 401)"),
-                                            HasSubstr("OPENAI_API_KEY"),
-                                            Not(HasSubstr("sk-test-key")))));
+  EXPECT_THAT(Call(*client),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       AllOf(HasSubstr("refused the API key (HTTP 401)"),
+                             HasSubstr("OPENAI_API_KEY"), Not(HasSubstr("sk-test-key")))));
   EXPECT_EQ(fake_->requests().size(), 1u);
   EXPECT_TRUE(retries_.empty());
 }
@@ -160,8 +159,8 @@ TEST_F(OpenAiClientTest, NeverRetriesABadKey) {
 TEST_F(OpenAiClientTest, NeverRetriesABadRequest) {
   fake_->Enqueue(FakeOpenAiServer::Error(400, "unknown model", "invalid_request_error"));
   auto client = Client();
-  EXPECT_THAT(Call(*client), StatusIs(absl::StatusCode::kInvalidArgument,
-                                      HasSubstr("HTTP 400): unknown model")));
+  EXPECT_THAT(Call(*client),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HTTP 400): unknown model")));
   EXPECT_EQ(fake_->requests().size(), 1u);
 }
 
@@ -201,9 +200,9 @@ TEST_F(OpenAiClientTest, ConnectionRefusedIsUnavailable) {
   options.max_attempts = 2;
   auto client = OpenAiClient::Create(options);
   ASSERT_THAT(client, IsOk());
-  EXPECT_THAT(Call(**client), StatusIs(absl::StatusCode::kUnavailable,
-                                       AllOf(HasSubstr("could not be reached"),
-                                             HasSubstr("after 2 attempts"))));
+  EXPECT_THAT(Call(**client),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("could not be reached"), HasSubstr("after 2 attempts"))));
   EXPECT_EQ(retries_.size(), 1u);
 }
 
@@ -226,8 +225,8 @@ TEST_F(OpenAiClientTest, CancellationStopsAHungCallAtOnce) {
 }
 
 TEST_F(OpenAiClientTest, StreamsARepliesSplitAtAwkwardBytes) {
-  const std::vector<std::string> pieces = {"# caf\xC3\xA9 revenue\n", "result = ",
-                                           "invoice_lines['amount'].sum()\n"};
+  const std::vector<std::string> pieces = {"# caf\xC3\xA9 revenue\n",
+                                           "result = ", "invoice_lines['amount'].sum()\n"};
   // Splits inside "data:", inside the two-byte é, and between the two
   // newlines that end an event: offsets found in the unsplit stream.
   std::string sse;
@@ -268,8 +267,7 @@ TEST(OpenAiClientCreateTest, RefusesABaseUrlThatIsNotHttp) {
 TEST(RetryAfterTest, ReadsSecondsAndDates) {
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
   EXPECT_EQ(internal::ParseRetryAfter(" 7 ", now), absl::Seconds(7));
-  EXPECT_EQ(internal::ParseRetryAfter("Tue, 14 Nov 2023 22:13:30 GMT", now),
-            absl::Seconds(10));
+  EXPECT_EQ(internal::ParseRetryAfter("Tue, 14 Nov 2023 22:13:30 GMT", now), absl::Seconds(10));
   EXPECT_EQ(internal::ParseRetryAfter("soon", now), absl::nullopt);
 }
 

@@ -42,8 +42,7 @@ class FakeCodeGenerator final : public CodeGenerator {
   bool CanRepair() const override { return can_repair; }
   bool SendsTextOut() const override { return sends_text_out; }
   bool CanAnswerFree(const CodeRequest&) const override { return can_answer_free; }
-  absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request,
-                                         CancellationToken&) override {
+  absl::StatusOr<GeneratedCode> Generate(const CodeRequest& request, CancellationToken&) override {
     absl::MutexLock lock(&mu_);
     requests_.push_back(request);
     if (script_.empty()) return absl::InternalError("FakeCodeGenerator: script is empty");

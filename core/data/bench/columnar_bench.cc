@@ -20,22 +20,20 @@
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/demo_generator.h"
-#include "core/data/schema.h"
 #include "core/data/import_validator.h"
+#include "core/data/schema.h"
 
 namespace vet::data {
 namespace {
 
-double Seconds(absl::Time start) {
-  return absl::ToDoubleSeconds(absl::Now() - start);
-}
+double Seconds(absl::Time start) { return absl::ToDoubleSeconds(absl::Now() - start); }
 
-int Fail(const absl::Status &status) {
+int Fail(const absl::Status& status) {
   std::fprintf(stderr, "columnar_bench: %s\n", status.ToString().c_str());
   return 1;
 }
 
-int Main(int argc, char **argv) {
+int Main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
     std::fprintf(stderr, "usage: columnar_bench <out_dir> [invoice_lines]\n");
     return 2;
@@ -51,24 +49,22 @@ int Main(int argc, char **argv) {
   const std::string columnar_dir = out + "/columnar";
 
   absl::Time start = absl::Now();
-  if (absl::Status s = WriteDemoDataset(demo, csv_dir); !s.ok())
-    return Fail(s);
+  if (absl::Status s = WriteDemoDataset(demo, csv_dir); !s.ok()) return Fail(s);
   std::printf("generate csv:        %.2f s\n", Seconds(start));
 
   // The real import path: the validator that ImportDataset runs.
   start = absl::Now();
   std::map<std::string, std::string> files;
-  for (const TableSpec &spec : CanonicalSchema()) {
+  for (const TableSpec& spec : CanonicalSchema()) {
     files[spec.name] = absl::StrCat(csv_dir, "/", spec.name, ".csv");
   }
   ImportOptions options;
   options.as_of = demo.end_day;
   auto validated = ValidateImport(files, ColumnMapping(), options);
-  if (!validated.ok())
-    return Fail(validated.status());
+  if (!validated.ok()) return Fail(validated.status());
   std::vector<TypedTable> tables = std::move(validated->tables);
-  std::printf("validate (import):   %.2f s (invoice_lines: %lld rows)\n",
-              Seconds(start), static_cast<long long>(tables.back().rows));
+  std::printf("validate (import):   %.2f s (invoice_lines: %lld rows)\n", Seconds(start),
+              static_cast<long long>(tables.back().rows));
 
   start = absl::Now();
   if (absl::Status s = WriteColumnarDataset(tables, columnar_dir); !s.ok()) {
@@ -78,18 +74,16 @@ int Main(int argc, char **argv) {
 
   start = absl::Now();
   auto from_csv = DescribeDataset(csv_dir);
-  if (!from_csv.ok())
-    return Fail(from_csv.status());
+  if (!from_csv.ok()) return Fail(from_csv.status());
   std::printf("DescribeDataset:     %.3f s\n", Seconds(start));
   start = absl::Now();
   auto from_columnar = DescribeColumnarDataset(columnar_dir);
-  if (!from_columnar.ok())
-    return Fail(from_columnar.status());
+  if (!from_columnar.ok()) return Fail(from_columnar.status());
   std::printf("DescribeColumnar...: %.4f s\n", Seconds(start));
   return 0;
 }
 
-} // namespace
-} // namespace vet::data
+}  // namespace
+}  // namespace vet::data
 
-int main(int argc, char **argv) { return vet::data::Main(argc, argv); }
+int main(int argc, char** argv) { return vet::data::Main(argc, argv); }

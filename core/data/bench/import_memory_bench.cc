@@ -40,8 +40,7 @@ double PeakRssMiB() {
     if (line.rfind("VmHWM:", 0) == 0) {
       int64_t kib = 0;
       if (absl::SimpleAtoi(
-              absl::StripAsciiWhitespace(
-                  absl::string_view(line).substr(6, line.size() - 9)),
+              absl::StripAsciiWhitespace(absl::string_view(line).substr(6, line.size() - 9)),
               &kib)) {
         return static_cast<double>(kib) / 1024;
       }
@@ -52,8 +51,8 @@ double PeakRssMiB() {
 
 int Fail(const absl::Status& status) {
   std::string message(status.message().substr(0, 600));
-  std::printf("status:     %s: %s\n",
-              absl::StatusCodeToString(status.code()).c_str(), message.c_str());
+  std::printf("status:     %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+              message.c_str());
   return 1;
 }
 
@@ -76,13 +75,11 @@ int Import(const std::string& csv_dir, const std::string& root) {
   // files (64 KiB at a time here).
   std::vector<char> chunk(64 << 10);
   for (const TableSpec& spec : CanonicalSchema()) {
-    std::ifstream in(absl::StrCat(csv_dir, "/", spec.name, ".csv"),
-                     std::ios::binary);
+    std::ifstream in(absl::StrCat(csv_dir, "/", spec.name, ".csv"), std::ios::binary);
     while (in) {
       in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       if (in.gcount() <= 0) break;
-      absl::Status s = (*staging)->Append(
-          spec.name, absl::string_view(chunk.data(), in.gcount()));
+      absl::Status s = (*staging)->Append(spec.name, absl::string_view(chunk.data(), in.gcount()));
       if (!s.ok()) return Fail(s);
     }
   }
@@ -95,8 +92,7 @@ int Import(const std::string& csv_dir, const std::string& root) {
   std::printf("peak rss:   %.1f MiB\n", PeakRssMiB());
   if (!outcome.ok()) return Fail(outcome.status());
   for (const auto& [table, rows] : outcome->rows) {
-    std::printf("rows:       %s %lld\n", table.c_str(),
-                static_cast<long long>(rows));
+    std::printf("rows:       %s %lld\n", table.c_str(), static_cast<long long>(rows));
   }
   std::printf("status:     OK\n");
   return 0;
@@ -110,23 +106,19 @@ int Validate(const std::string& csv_dir) {
   ImportOptions options;
   options.as_of = kEndDay;
   absl::Time start = absl::Now();
-  ImportOutcome outcome =
-      ValidateImportDetailed(files, ColumnMapping(), options);
-  std::printf("validate:   %.2f s\n",
-              absl::ToDoubleSeconds(absl::Now() - start));
+  ImportOutcome outcome = ValidateImportDetailed(files, ColumnMapping(), options);
+  std::printf("validate:   %.2f s\n", absl::ToDoubleSeconds(absl::Now() - start));
   std::printf("accounted:  %.1f MiB of %.1f MiB allowed\n",
               static_cast<double>(outcome.peak_memory_bytes) / (1 << 20),
               static_cast<double>(options.max_memory_bytes) / (1 << 20));
   std::printf("peak rss:   %.1f MiB\n", PeakRssMiB());
-  std::printf("problems:   %lld\n",
-              static_cast<long long>(outcome.total_problems));
+  std::printf("problems:   %lld\n", static_cast<long long>(outcome.total_problems));
   return outcome.total_problems == 0 ? 0 : 1;
 }
 
 int Main(int argc, char** argv) {
   int64_t lines = 0;
-  if (argc == 4 && std::strcmp(argv[1], "demo") == 0 &&
-      absl::SimpleAtoi(argv[3], &lines)) {
+  if (argc == 4 && std::strcmp(argv[1], "demo") == 0 && absl::SimpleAtoi(argv[3], &lines)) {
     return Demo(argv[2], lines);
   }
   if (argc == 4 && std::strcmp(argv[1], "import") == 0) {

@@ -18,8 +18,7 @@ class FakeDatasetCatalog final : public DatasetCatalog {
   // How many times Personal was called.
   int personal_reads = 0;
 
-  absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(
-      const std::string&) override {
+  absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(const std::string&) override {
     if (!error.ok()) return error;
     return std::make_shared<const DatasetDescription>(description);
   }

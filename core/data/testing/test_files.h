@@ -36,9 +36,7 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  std::string File(absl::string_view name) const {
-    return path_ + "/" + std::string(name);
-  }
+  std::string File(absl::string_view name) const { return path_ + "/" + std::string(name); }
 
  private:
   std::string path_;
@@ -51,8 +49,7 @@ inline void WriteTextFile(const std::string& path, absl::string_view content) {
 
 inline std::string ReadTextFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f),
-                     std::istreambuf_iterator<char>());
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
 // A CSV file: its header and rows.
@@ -78,8 +75,7 @@ inline absl::StatusOr<CsvTable> ReadCsvTable(const std::string& path) {
     absl::StatusOr<bool> more = (*reader)->Next();
     if (!more.ok()) return more.status();
     if (!*more) break;
-    std::vector<std::string> fields((*reader)->fields().begin(),
-                                    (*reader)->fields().end());
+    std::vector<std::string> fields((*reader)->fields().begin(), (*reader)->fields().end());
     if (first) {
       table.header = std::move(fields);
       first = false;

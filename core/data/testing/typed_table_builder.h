@@ -22,11 +22,10 @@
 namespace vet::data::testing {
 
 class TypedTableBuilder {
-public:
+ public:
   // `header` names the fields of each row; every name must be a column of
   // `spec`. Schema columns missing from the header are all null.
-  TypedTableBuilder(const TableSpec &spec,
-                    absl::Span<const std::string> header) {
+  TypedTableBuilder(const TableSpec& spec, absl::Span<const std::string> header) {
     table_.name = spec.name;
     field_of_column_.assign(spec.columns.size(), -1);
     for (size_t i = 0; i < spec.columns.size(); ++i) {
@@ -44,74 +43,68 @@ public:
     dictionaries_.resize(spec.columns.size());
   }
 
-  template <typename Field> void AddRow(absl::Span<const Field> fields) {
+  template <typename Field>
+  void AddRow(absl::Span<const Field> fields) {
     for (size_t i = 0; i < table_.columns.size(); ++i) {
       const int f = field_of_column_[i];
-      Add(i, f < 0 ? absl::string_view()
-                   : absl::string_view(fields[static_cast<size_t>(f)]));
+      Add(i, f < 0 ? absl::string_view() : absl::string_view(fields[static_cast<size_t>(f)]));
     }
     ++table_.rows;
   }
 
   TypedTable Build() && { return std::move(table_); }
 
-private:
-  static bool ParseDay(absl::string_view s, int64_t *days) {
+ private:
+  static bool ParseDay(absl::string_view s, int64_t* days) {
     absl::CivilDay day;
-    if (s.size() != 10 || !absl::ParseCivilTime(s, &day))
-      return false;
+    if (s.size() != 10 || !absl::ParseCivilTime(s, &day)) return false;
     *days = day - absl::CivilDay(1970, 1, 1);
     return true;
   }
 
-  static bool ParseSecond(absl::string_view s, int64_t *seconds) {
+  static bool ParseSecond(absl::string_view s, int64_t* seconds) {
     std::string text(s);
-    if (text.size() > 10 && text[10] == ' ')
-      text[10] = 'T';
-    if (text.size() == 16)
-      text += ":00";
+    if (text.size() > 10 && text[10] == ' ') text[10] = 'T';
+    if (text.size() == 16) text += ":00";
     absl::CivilSecond second;
-    if (text.size() != 19 || !absl::ParseCivilTime(text, &second))
-      return false;
+    if (text.size() != 19 || !absl::ParseCivilTime(text, &second)) return false;
     *seconds = second - absl::CivilSecond(1970, 1, 1, 0, 0, 0);
     return true;
   }
 
   void Add(size_t i, absl::string_view v) {
-    TypedColumn &c = table_.columns[i];
+    TypedColumn& c = table_.columns[i];
     bool ok = !v.empty();
     switch (c.type) {
-    case FieldType::kInt:
-    case FieldType::kDate:
-    case FieldType::kDateTime: {
-      int64_t x = 0;
-      if (ok) {
-        ok = c.type == FieldType::kInt    ? absl::SimpleAtoi(v, &x)
-             : c.type == FieldType::kDate ? ParseDay(v, &x)
-                                          : ParseSecond(v, &x);
+      case FieldType::kInt:
+      case FieldType::kDate:
+      case FieldType::kDateTime: {
+        int64_t x = 0;
+        if (ok) {
+          ok = c.type == FieldType::kInt    ? absl::SimpleAtoi(v, &x)
+               : c.type == FieldType::kDate ? ParseDay(v, &x)
+                                            : ParseSecond(v, &x);
+        }
+        c.ints.push_back(ok ? x : 0);
+        break;
       }
-      c.ints.push_back(ok ? x : 0);
-      break;
-    }
-    case FieldType::kDecimal: {
-      double x = 0;
-      if (ok)
-        ok = absl::SimpleAtod(v, &x);
-      c.numbers.push_back(ok ? x : std::nan(""));
-      break;
-    }
-    default: {
-      int32_t code = 0;
-      if (ok) {
-        auto [it, inserted] = dictionaries_[i].try_emplace(
-            std::string(v), static_cast<int32_t>(c.dictionary.size()));
-        if (inserted)
-          c.dictionary.emplace_back(v);
-        code = it->second;
+      case FieldType::kDecimal: {
+        double x = 0;
+        if (ok) ok = absl::SimpleAtod(v, &x);
+        c.numbers.push_back(ok ? x : std::nan(""));
+        break;
       }
-      c.codes.push_back(code);
-      break;
-    }
+      default: {
+        int32_t code = 0;
+        if (ok) {
+          auto [it, inserted] = dictionaries_[i].try_emplace(
+              std::string(v), static_cast<int32_t>(c.dictionary.size()));
+          if (inserted) c.dictionary.emplace_back(v);
+          code = it->second;
+        }
+        c.codes.push_back(code);
+        break;
+      }
     }
     // `valid` stays empty until the first null.
     if (!ok && c.valid.empty()) {
@@ -127,6 +120,6 @@ private:
   std::vector<absl::flat_hash_map<std::string, int32_t>> dictionaries_;
 };
 
-} // namespace vet::data::testing
+}  // namespace vet::data::testing
 
-#endif // VET_CORE_DATA_TESTING_TYPED_TABLE_BUILDER_H_
+#endif  // VET_CORE_DATA_TESTING_TYPED_TABLE_BUILDER_H_

@@ -47,8 +47,8 @@ class NullSink final : public OutputSink {
   void OnOutput(OutputStream, absl::string_view) override {}
 };
 
-absl::Status Ask(Executor& executor, const std::string& practice,
-                 const std::string& data_dir, const char* code) {
+absl::Status Ask(Executor& executor, const std::string& practice, const std::string& data_dir,
+                 const char* code) {
   ExecutionRequest request;
   request.practice_id = practice;
   request.data_dir = data_dir;

@@ -59,13 +59,12 @@ Stats Summarise(std::vector<double> ms) {
 }
 
 void Print(const char* label, const Stats& s, size_t n) {
-  std::printf("%-28s n=%-4zu p50 %8.1f ms   p95 %8.1f ms   min %8.1f   max %8.1f\n",
-              label, n, s.p50_ms, s.p95_ms, s.min_ms, s.max_ms);
+  std::printf("%-28s n=%-4zu p50 %8.1f ms   p95 %8.1f ms   min %8.1f   max %8.1f\n", label, n,
+              s.p50_ms, s.p95_ms, s.min_ms, s.max_ms);
 }
 
 // One execution; exits on failure (a benchmark of errors is no benchmark).
-double TimeOne(Executor& executor, const std::string& data_dir,
-               const char* code = kGroupby) {
+double TimeOne(Executor& executor, const std::string& data_dir, const char* code = kGroupby) {
   ExecutionRequest request;
   request.practice_id = "bench";
   request.data_dir = data_dir;
@@ -76,11 +75,10 @@ double TimeOne(Executor& executor, const std::string& data_dir,
   auto result = executor.Execute(request, sink, token);
   const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   if (!result.ok() || result->error.has_value() ||
-      (code == kGroupby && (result->result.kind != ResultValue::Kind::kTable ||
-                            result->result.table.rows.empty()))) {
+      (code == kGroupby &&
+       (result->result.kind != ResultValue::Kind::kTable || result->result.table.rows.empty()))) {
     std::fprintf(stderr, "sandbox_bench: the groupby failed: %s\n",
-                 result.ok() ? (result->error ? result->error->message.c_str()
-                                              : "not a table")
+                 result.ok() ? (result->error ? result->error->message.c_str() : "not a table")
                              : result.status().ToString().c_str());
     std::exit(1);
   }
@@ -102,8 +100,7 @@ double Throughput(Executor& executor, const std::string& data_dir, int clients,
     });
   }
   for (auto& t : threads) t.join();
-  return static_cast<double>(done.load()) /
-         absl::ToDoubleSeconds(absl::Now() - start);
+  return static_cast<double>(done.load()) / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
 int Main(int argc, char** argv) {
@@ -117,8 +114,7 @@ int Main(int argc, char** argv) {
   const std::string csv = argv[2];
   int warm_runs = 200, cold_runs = 10;
   if ((argc > 3 && !absl::SimpleAtoi(argv[3], &warm_runs)) ||
-      (argc > 4 && !absl::SimpleAtoi(argv[4], &cold_runs)) || warm_runs < 2 ||
-      cold_runs < 1) {
+      (argc > 4 && !absl::SimpleAtoi(argv[4], &cold_runs)) || warm_runs < 2 || cold_runs < 1) {
     std::fprintf(stderr, "sandbox_bench: bad run counts\n");
     return 2;
   }
@@ -127,7 +123,9 @@ int Main(int argc, char** argv) {
   // Cold baseline 1: the literal "python3 doing the same".
   const std::string cold_command = absl::StrCat(
       "/usr/bin/python3 -c \"import pandas as pd; "
-      "df = pd.read_csv('", csv, "/invoice_lines.csv', parse_dates=['invoiced_on']); "
+      "df = pd.read_csv('",
+      csv,
+      "/invoice_lines.csv', parse_dates=['invoiced_on']); "
       "lines = df[df['invoiced_on'] >= '2025-01-01']; "
       "lines.groupby(lines['invoiced_on'].dt.to_period('M'))['amount'].sum()\"");
   std::vector<double> cold;
@@ -149,8 +147,7 @@ int Main(int argc, char** argv) {
     options.probe_interpreter = false;
     auto executor = SubprocessExecutor::Create(options);
     if (!executor.ok()) {
-      std::fprintf(stderr, "sandbox_bench: %s\n",
-                   executor.status().ToString().c_str());
+      std::fprintf(stderr, "sandbox_bench: %s\n", executor.status().ToString().c_str());
       return 1;
     }
     std::vector<double> ms;
@@ -168,8 +165,7 @@ int Main(int argc, char** argv) {
   ZygoteExecutor& warm = **created;
   std::printf("isolation: %s\n", warm.isolation().c_str());
   const double first = TimeOne(warm, columnar);
-  std::printf("%-28s %.1f ms (starts the practice's worker)\n",
-              "warm: first question", first);
+  std::printf("%-28s %.1f ms (starts the practice's worker)\n", "warm: first question", first);
   std::vector<double> ms;
   for (int i = 0; i < warm_runs; ++i) ms.push_back(TimeOne(warm, columnar));
   const Stats warm_stats = Summarise(ms);
@@ -184,20 +180,19 @@ int Main(int argc, char** argv) {
   Print("warm, one every 250 ms", paced_stats, paced.size());
   // The fixed cost of an execution: fork, limits, filters, protocol.
   std::vector<double> trivial;
-  for (int i = 0; i < warm_runs; ++i)
-    trivial.push_back(TimeOne(warm, columnar, "result = 1"));
+  for (int i = 0; i < warm_runs; ++i) trivial.push_back(TimeOne(warm, columnar, "result = 1"));
   Print("warm, `result = 1`", Summarise(trivial), trivial.size());
-  std::printf("worker memory after these runs: %.0f MiB (its cgroup's usage: "
-              "zygote, spare child, page cache of its /tmp)\n",
-              static_cast<double>(warm.worker_memory_bytes()) / (1 << 20));
-  std::printf("speed-up at p50 over cold python3: %.1fx back to back, "
-              "%.1fx one every 250 ms\n",
-              cold_stats.p50_ms / warm_stats.p50_ms,
-              cold_stats.p50_ms / paced_stats.p50_ms);
+  std::printf(
+      "worker memory after these runs: %.0f MiB (its cgroup's usage: "
+      "zygote, spare child, page cache of its /tmp)\n",
+      static_cast<double>(warm.worker_memory_bytes()) / (1 << 20));
+  std::printf(
+      "speed-up at p50 over cold python3: %.1fx back to back, "
+      "%.1fx one every 250 ms\n",
+      cold_stats.p50_ms / warm_stats.p50_ms, cold_stats.p50_ms / paced_stats.p50_ms);
   for (int clients : {1, 2, 4}) {
     std::printf("throughput, %d client%s:       %6.1f executions/s\n", clients,
-                clients == 1 ? " " : "s",
-                Throughput(warm, columnar, clients, absl::Seconds(5)));
+                clients == 1 ? " " : "s", Throughput(warm, columnar, clients, absl::Seconds(5)));
   }
   return 0;
 }

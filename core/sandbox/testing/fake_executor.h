@@ -40,8 +40,7 @@ class FakeExecutor final : public Executor {
     return r;
   }
 
-  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request,
-                                          OutputSink& output,
+  absl::StatusOr<ExecutionResult> Execute(const ExecutionRequest& request, OutputSink& output,
                                           CancellationToken& cancel) override {
     Step step;
     bool first = false;
