@@ -71,22 +71,17 @@ absl::StatusOr<std::unique_ptr<WakePipe>> WakePipe::Create() {
   return std::unique_ptr<WakePipe>(new WakePipe(fds[0], fds[1]));
 }
 
-WakePipe::~WakePipe() {
-  close(read_fd_);
-  close(write_fd_);
-}
-
 void WakePipe::Notify() {
   const char byte = 1;
   // Non-blocking: a full pipe already holds a notification.
-  [[maybe_unused]] const ssize_t written = write(write_fd_, &byte, 1);
+  [[maybe_unused]] const ssize_t written = write(write_fd_.get(), &byte, 1);
 }
 
 bool WakePipe::Drain() {
   bool any = false;
   char bytes[64];
   ssize_t n;
-  while ((n = read(read_fd_, bytes, sizeof(bytes))) > 0 ||
+  while ((n = read(read_fd_.get(), bytes, sizeof(bytes))) > 0 ||
          (n < 0 && errno == EINTR)) {
     if (n > 0) any = true;
   }

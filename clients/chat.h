@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::cli {
 
@@ -53,20 +54,19 @@ class WakePipe {
  public:
   // kInternal if the pipe cannot be made.
   static absl::StatusOr<std::unique_ptr<WakePipe>> Create();
-  ~WakePipe();
   WakePipe(const WakePipe&) = delete;
   WakePipe& operator=(const WakePipe&) = delete;
 
   void Notify();
   // Consumes every pending notification; true if there was one.
   bool Drain();
-  int read_fd() const { return read_fd_; }
+  int read_fd() const { return read_fd_.get(); }
 
  private:
   WakePipe(int read_fd, int write_fd)
       : read_fd_(read_fd), write_fd_(write_fd) {}
-  const int read_fd_;
-  const int write_fd_;
+  const UniqueFd read_fd_;
+  const UniqueFd write_fd_;
 };
 
 // Where chat's lines come from. Used from one thread.

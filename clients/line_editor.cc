@@ -17,6 +17,8 @@
 #include <system_error>
 #include <utility>
 
+#include "core/common/unique_fd.h"
+
 // After the C++ headers: it defines macros such as CTRL.
 #include <editline/readline.h>
 
@@ -85,10 +87,9 @@ EditLineReader::~EditLineReader() {
   }
   // The questions may name clients: only the user may read them. Made
   // before write_history, which keeps an existing file's mode.
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  fchmod(fd, 0600);
-  close(fd);
+  const UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return;
+  fchmod(fd.get(), 0600);
   write_history(path.c_str());
 }
 

@@ -23,6 +23,7 @@
 #include "absl/time/civil_time.h"
 #include "core/common/posix.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 #include "core/data/csv.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
@@ -48,12 +49,9 @@ bool IsSafeName(absl::string_view name) {
 }
 
 absl::Status SyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "cannot open", path);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError(err, "cannot sync", path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
+  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot sync", path);
   return absl::OkStatus();
 }
 
@@ -122,16 +120,14 @@ class NewFile {
  public:
   typedef char Ch;
 
-  explicit NewFile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
+  explicit NewFile(std::string path)
+      : path_(std::move(path)),
+        fd_(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) {
+    if (!fd_.valid()) {
       status_ = ErrnoError(errno, "cannot create", path_);
-    } else if (::fchmod(fd_, 0644) != 0) {
+    } else if (::fchmod(fd_.get(), 0644) != 0) {
       status_ = ErrnoError(errno, "cannot chmod", path_);
     }
-  }
-  ~NewFile() {
-    if (fd_ >= 0) ::close(fd_);
   }
   NewFile(const NewFile&) = delete;
   NewFile& operator=(const NewFile&) = delete;
@@ -151,13 +147,10 @@ class NewFile {
   }
   absl::Status Close() {
     Flush();
-    if (status_.ok() && ::fsync(fd_) != 0) {
+    if (status_.ok() && ::fsync(fd_.get()) != 0) {
       status_ = ErrnoError(errno, "cannot sync", path_);
     }
-    if (fd_ >= 0 && ::close(fd_) != 0 && status_.ok()) {
-      status_ = ErrnoError(errno, "cannot close", path_);
-    }
-    fd_ = -1;
+    if (!fd_.Close() && status_.ok()) status_ = ErrnoError(errno, "cannot close", path_);
     return status_;
   }
 
@@ -166,7 +159,7 @@ class NewFile {
 
   void WriteRaw(const char* p, size_t left) {
     while (status_.ok() && left > 0) {
-      ssize_t n = ::write(fd_, p, left);
+      ssize_t n = ::write(fd_.get(), p, left);
       if (n < 0) {
         if (errno == EINTR) continue;
         status_ = ErrnoError(errno, "cannot write", path_);
@@ -178,7 +171,7 @@ class NewFile {
   }
 
   const std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   absl::Status status_;
   std::string buffer_;
 };
@@ -340,8 +333,8 @@ absl::StatusOr<ColumnSummary> WriteColumn(const TypedColumn& c, const std::strin
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT) {
       return absl::NotFoundError(absl::StrCat("practice has no data yet: ", path, " missing"));
     }
@@ -350,17 +343,14 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::string content;
   char buf[64 << 10];
   while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoError(err, "cannot read", path);
+      return ErrnoError(errno, "cannot read", path);
     }
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return content;
 }
 

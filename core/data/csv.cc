@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/posix.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::data {
 namespace {
@@ -32,9 +33,9 @@ bool NeedsQuotes(absl::string_view field) {
 
 }  // namespace
 
-CsvReader::CsvReader(int fd, std::string name, std::string content, Options options)
-    : options_(options), name_(std::move(name)), fd_(fd), content_(std::move(content)) {
-  if (fd_ >= 0) {
+CsvReader::CsvReader(UniqueFd fd, std::string name, std::string content, Options options)
+    : options_(options), name_(std::move(name)), fd_(std::move(fd)), content_(std::move(content)) {
+  if (fd_.valid()) {
     buffer_.resize(options_.buffer_size < 4 ? 4 : options_.buffer_size);
     pos_ = end_ = buffer_.data();
   } else {
@@ -44,9 +45,7 @@ CsvReader::CsvReader(int fd, std::string name, std::string content, Options opti
   }
 }
 
-CsvReader::~CsvReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
+CsvReader::~CsvReader() = default;
 
 absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path,
                                                            Options options) {
@@ -55,7 +54,7 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& pa
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
-  return std::unique_ptr<CsvReader>(new CsvReader(fd, path, "", options));
+  return std::unique_ptr<CsvReader>(new CsvReader(UniqueFd(fd), path, "", options));
 }
 
 absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path) {
@@ -65,7 +64,7 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& pa
 std::unique_ptr<CsvReader> CsvReader::FromString(std::string content, std::string name,
                                                  Options options) {
   return std::unique_ptr<CsvReader>(
-      new CsvReader(-1, std::move(name), std::move(content), options));
+      new CsvReader(UniqueFd(), std::move(name), std::move(content), options));
 }
 
 std::unique_ptr<CsvReader> CsvReader::FromString(std::string content, std::string name) {
@@ -79,7 +78,7 @@ absl::Status CsvReader::DataLossAt(int64_t line, absl::string_view message) cons
 bool CsvReader::Fill() {
   if (eof_ || !error_.ok()) return false;
   while (true) {
-    ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+    ssize_t n = ::read(fd_.get(), buffer_.data(), buffer_.size());
     if (n > 0) {
       pos_ = buffer_.data();
       end_ = pos_ + n;
@@ -262,23 +261,23 @@ void AppendCsvRecord(absl::Span<const std::string> fields, std::string* out) {
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
   std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
+  UniqueFd fd(::mkstemp(tmp.data()));
+  if (!fd.valid()) {
     return absl::InternalError(
         absl::StrCat("cannot create a temporary file for ", path, ": ", std::strerror(errno)));
   }
   auto fail = [&](absl::string_view what) {
     int err = errno;
-    ::close(fd);
+    fd.reset();
     ::unlink(tmp.c_str());
     return absl::InternalError(absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(err)));
   };
   // mkstemp makes the file 0600; the sandbox reads the data as another user.
-  if (::fchmod(fd, 0644) != 0) return fail("set the mode of");
+  if (::fchmod(fd.get(), 0644) != 0) return fail("set the mode of");
   const char* p = content.data();
   size_t left = content.size();
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::write(fd.get(), p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail("write");
@@ -286,12 +285,8 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) return fail("sync");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot close ", path, ": ", std::strerror(err)));
-  }
+  if (::fsync(fd.get()) != 0) return fail("sync");
+  if (!fd.Close()) return fail("close");
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::data {
 
@@ -96,7 +97,7 @@ class CsvReader {
   absl::Status DataLossAt(int64_t line, absl::string_view message) const;
 
  private:
-  CsvReader(int fd, std::string name, std::string content, Options options);
+  CsvReader(UniqueFd fd, std::string name, std::string content, Options options);
 
   // Refills the buffer; false at the end of input or on error (error_ set).
   bool Fill();
@@ -116,7 +117,7 @@ class CsvReader {
 
   const Options options_;
   const std::string name_;
-  int fd_ = -1;  // -1 when reading from content_
+  UniqueFd fd_;  // none when reading from content_
   std::string content_;
   std::string buffer_;
   const char* pos_ = nullptr;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::data {
 namespace {
@@ -21,8 +22,8 @@ namespace {
 // SHA-256 and size of one file, read 1 MiB at a time.
 absl::StatusOr<StoredFile> Digest(const std::string& dir, const std::string& path) {
   const std::string full = absl::StrCat(dir, "/", path);
-  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, " is missing"));
     return absl::InternalError(absl::StrCat("cannot read ", full, ": ", std::strerror(errno)));
   }
@@ -31,12 +32,11 @@ absl::StatusOr<StoredFile> Digest(const std::string& dir, const std::string& pat
   file.path = path;
   std::string buf(1 << 20, '\0');
   ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0) {
+  while ((n = ::read(fd.get(), buf.data(), buf.size())) > 0) {
     hasher.Update(absl::string_view(buf.data(), n));
     file.size += n;
   }
   const int read_errno = errno;
-  ::close(fd);
   if (n < 0) {
     return absl::InternalError(absl::StrCat("cannot read ", full, ": ", std::strerror(read_errno)));
   }

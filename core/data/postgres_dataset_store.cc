@@ -14,6 +14,7 @@
 #include "core/common/posix.h"
 #include "core/common/sha256.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::data {
 namespace {
@@ -74,19 +75,15 @@ absl::Status UploadFile(PgConnection& conn, const std::string& practice, const s
                                 {practice, version, file.path, file.size, file.sha256})
                           .status());
   const std::string full = absl::StrCat(dir, "/", file.path);
-  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot read", full);
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Errno("cannot read", full);
   std::string buf(PostgresDatasetStore::kChunkBytes, '\0');
   int seq = 0;
   int64_t sent = 0;
   while (true) {
     size_t filled = 0;
     while (filled < buf.size()) {
-      ssize_t n = ::read(fd, buf.data() + filled, buf.size() - filled);
+      ssize_t n = ::read(fd.get(), buf.data() + filled, buf.size() - filled);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Errno("cannot read", full);
       if (n == 0) break;
@@ -267,12 +264,8 @@ absl::Status PostgresDatasetStore::Fetch(const std::string& practice, const std:
             return absl::InternalError(
                 absl::StrCat("cannot create ", path.parent_path().string(), ": ", ec.message()));
           }
-          int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-          if (fd < 0) return Errno("cannot create", path.string());
-          struct Closer {
-            int fd;
-            ~Closer() { ::close(fd); }
-          } closer{fd};
+          UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+          if (!fd.valid()) return Errno("cannot create", path.string());
           Sha256Hasher hasher;
           int64_t got = 0;
           const int64_t chunks = (file.size + kChunkBytes - 1) / kChunkBytes;
@@ -287,12 +280,13 @@ absl::Status PostgresDatasetStore::Fetch(const std::string& practice, const std:
             got += static_cast<int64_t>(bytes.size());
             absl::string_view left(bytes);
             while (!left.empty()) {
-              ssize_t n = ::write(fd, left.data(), left.size());
+              ssize_t n = ::write(fd.get(), left.data(), left.size());
               if (n < 0 && errno == EINTR) continue;
               if (n < 0) return Errno("cannot write", path.string());
               left.remove_prefix(n);
             }
           }
+          if (!fd.Close()) return Errno("cannot write", path.string());
           const std::string sha = Sha256Hex(hasher.Final());
           if (got != file.size || sha != file.sha256) {
             return absl::DataLossError(absl::StrCat(

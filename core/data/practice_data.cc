@@ -23,6 +23,7 @@
 #include "core/common/posix.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 #include "core/data/columnar_store.h"
 #include "core/data/import_validator.h"
 #include "core/data/schema.h"
@@ -72,11 +73,12 @@ absl::StatusOr<std::string> HashImport(const std::map<std::string, std::string>&
     auto it = files.find(table.name);
     if (it == files.end()) continue;
     hash.Add(absl::StrCat("table:", table.name, ":"));
-    int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Errno("cannot read", it->second);
+    UniqueFd fd(::open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Errno("cannot read", it->second);
     ssize_t n;
-    while ((n = ::read(fd, buf.data(), buf.size())) > 0) hash.Add(absl::string_view(buf.data(), n));
-    ::close(fd);
+    while ((n = ::read(fd.get(), buf.data(), buf.size())) > 0) {
+      hash.Add(absl::string_view(buf.data(), n));
+    }
     if (n < 0) return Errno("cannot read", it->second);
   }
   return hash.Hex();
@@ -129,10 +131,11 @@ void PruneVersions(const std::string& root, const std::string& current, int keep
   std::sort(versions.rbegin(), versions.rend());
   for (size_t i = std::max(0, keep - 1); i < versions.size(); ++i) {
     // A version a question still reads (DataLease) is kept for next time.
-    int fd = ::open(versions[i].second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) std::filesystem::remove_all(versions[i].second, ec);
-    ::close(fd);
+    UniqueFd fd(::open(versions[i].second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+      std::filesystem::remove_all(versions[i].second, ec);
+    }
   }
 }
 
@@ -149,13 +152,13 @@ absl::StatusOr<std::unique_ptr<ImportStaging>> ImportStaging::Create(const std::
 }
 
 ImportStaging::~ImportStaging() {
-  if (current_fd_ >= 0) ::close(current_fd_);
+  current_fd_.reset();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
 absl::Status ImportStaging::Append(absl::string_view table, absl::string_view bytes) {
-  if (table != current_table_ || current_fd_ < 0) {
+  if (table != current_table_ || !current_fd_.valid()) {
     if (FindTable(table) == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown table '", table.substr(0, 64),
@@ -167,11 +170,11 @@ absl::Status ImportStaging::Append(absl::string_view table, absl::string_view by
                        "' was sent again after another table; send each table's "
                        "chunks together"));
     }
-    if (current_fd_ >= 0) ::close(current_fd_);
+    if (!current_fd_.Close()) return Errno("cannot write", files_[current_table_]);
     current_table_ = std::string(table);
     std::string path = absl::StrCat(dir_, "/", table, ".csv");
-    current_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (current_fd_ < 0) return Errno("cannot create", path);
+    current_fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!current_fd_.valid()) return Errno("cannot create", path);
     files_[current_table_] = path;
   }
   if (bytes_ + static_cast<int64_t>(bytes.size()) > limits_.max_bytes) {
@@ -182,7 +185,7 @@ absl::Status ImportStaging::Append(absl::string_view table, absl::string_view by
   }
   bytes_ += bytes.size();
   while (!bytes.empty()) {
-    ssize_t n = ::write(current_fd_, bytes.data(), bytes.size());
+    ssize_t n = ::write(current_fd_.get(), bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return Errno("cannot write", files_[current_table_]);
@@ -193,10 +196,7 @@ absl::Status ImportStaging::Append(absl::string_view table, absl::string_view by
 }
 
 absl::Status ImportStaging::Finish() {
-  if (current_fd_ >= 0) {
-    ::close(current_fd_);
-    current_fd_ = -1;
-  }
+  if (!current_fd_.Close()) return Errno("cannot write", files_[current_table_]);
   std::vector<std::string> missing;
   for (const TableSpec& table : CanonicalSchema()) {
     if (files_.count(table.name) == 0) missing.push_back(table.name + ".csv");
@@ -285,20 +285,12 @@ absl::Status SwapDataVersion(const std::string& root, const std::string& version
 
 absl::StatusOr<PracticeLock> PracticeLock::Acquire(const std::string& root) {
   const std::string lock_path = root + "/.import.lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("cannot open", lock_path);
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      absl::Status s = Errno("cannot lock", lock_path);
-      ::close(fd);
-      return s;
-    }
+  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Errno("cannot open", lock_path);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Errno("cannot lock", lock_path);
   }
-  return PracticeLock(fd);
-}
-
-PracticeLock::~PracticeLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  return PracticeLock(std::move(fd));
 }
 
 absl::StatusOr<DataLease> DataLease::Acquire(const std::string& data_dir) {
@@ -306,20 +298,17 @@ absl::StatusOr<DataLease> DataLease::Acquire(const std::string& data_dir) {
   // the link points somewhere newer, so try again.
   for (int attempt = 0; attempt < 5; ++attempt) {
     VET_ASSIGN_OR_RETURN(std::string dir, ResolveDataDir(data_dir));
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    while (::flock(fd.get(), LOCK_SH) != 0 && errno == EINTR) {
     }
     struct stat st;
-    if (::fstat(fd, &st) == 0 && st.st_nlink > 0) return DataLease(std::move(dir), fd);
-    ::close(fd);  // removed meanwhile
+    if (::fstat(fd.get(), &st) == 0 && st.st_nlink > 0)
+      return DataLease(std::move(dir), std::move(fd));
+    // Removed meanwhile: closed, and tried again.
   }
   return absl::UnavailableError(
       absl::StrCat("the practice's data at ", data_dir, " kept changing; try again"));
-}
-
-DataLease::~DataLease() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void RemoveAbandonedUploads(const std::string& root) {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "core/common/unique_fd.h"
 #include "core/data/import_validator.h"
 
 namespace vet::data {
@@ -63,7 +64,7 @@ class ImportStaging {
   ImportLimits limits_;
   std::map<std::string, std::string> files_;
   std::string current_table_;
-  int current_fd_ = -1;
+  UniqueFd current_fd_;
   int64_t bytes_ = 0;
 };
 
@@ -102,14 +103,13 @@ absl::StatusOr<CommitOutcome> CommitImport(ImportStaging& staging, absl::string_
 class PracticeLock {
  public:
   static absl::StatusOr<PracticeLock> Acquire(const std::string& root);
-  PracticeLock(PracticeLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  PracticeLock(PracticeLock&& other) noexcept = default;
   PracticeLock& operator=(PracticeLock&&) = delete;
   PracticeLock(const PracticeLock&) = delete;
-  ~PracticeLock();
 
  private:
-  explicit PracticeLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit PracticeLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // closing it releases the flock
 };
 
 // The version `<root>/data` points at; "" when there is none yet.
@@ -136,19 +136,16 @@ class DataLease {
  public:
   // Resolves `data_dir` (see ResolveDataDir) and holds what it points at.
   static absl::StatusOr<DataLease> Acquire(const std::string& data_dir);
-  DataLease(DataLease&& other) noexcept : dir_(std::move(other.dir_)), fd_(other.fd_) {
-    other.fd_ = -1;
-  }
+  DataLease(DataLease&& other) noexcept = default;
   DataLease& operator=(DataLease&&) = delete;
   DataLease(const DataLease&) = delete;
-  ~DataLease();
 
   const std::string& dir() const { return dir_; }
 
  private:
-  DataLease(std::string dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
+  DataLease(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
   std::string dir_;
-  int fd_ = -1;
+  UniqueFd fd_;  // closing it releases the shared flock
 };
 
 }  // namespace vet::data

@@ -17,6 +17,7 @@
 #include "core/common/log.h"
 #include "core/common/random.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::data {
 namespace {
@@ -260,9 +261,9 @@ void ReplicatedDatasets::Evict(const std::string& keep_dir) {
     if (total <= options_.cache_bytes) break;
     if (c.dir == keep_dir) continue;
     // A question reading it holds a shared flock on it: leave it for now.
-    int fd = ::open(c.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    UniqueFd fd(::open(c.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
       std::filesystem::remove_all(c.dir, ec);
       total -= c.bytes;
       ++stats_.evicted;
@@ -275,7 +276,6 @@ void ReplicatedDatasets::Evict(const std::string& keep_dir) {
       LogInfo("practice ", practice, ": dataset ", version,
               " removed from the local cache (--data_cache_mb)");
     }
-    ::close(fd);
   }
   stats_.cached_bytes = total;
 }

@@ -36,6 +36,7 @@
 #include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/common/status_macros.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::sandbox {
 namespace {
@@ -80,16 +81,15 @@ constexpr int kCreateFlags = O_CREAT | O_TRUNC;
 int WriteFileErrno(const std::string& path, absl::string_view value, absl::string_view* failed_op,
                    int extra_flags = 0) {
   *failed_op = "open";
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags, 0644);
-  if (fd < 0) return errno;
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | extra_flags, 0644));
+  if (!fd.valid()) return errno;
   *failed_op = "write";
   ssize_t n;
   do {
-    n = write(fd, value.data(), value.size());
+    n = write(fd.get(), value.data(), value.size());
   } while (n < 0 && errno == EINTR);
   int err = n < 0 ? errno : 0;
   if (err == 0 && static_cast<size_t>(n) != value.size()) err = EIO;
-  close(fd);
   return err;
 }
 
@@ -101,22 +101,17 @@ absl::Status WriteFile(const std::string& path, absl::string_view value, int ext
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::InternalError(ErrnoMessage("open", path, errno));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return absl::InternalError(ErrnoMessage("open", path, errno));
   std::string out;
   char buf[4096];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return absl::InternalError(ErrnoMessage("read", path, err));
-    }
+    if (n < 0) return absl::InternalError(ErrnoMessage("read", path, errno));
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
-  close(fd);
   return out;
 }
 

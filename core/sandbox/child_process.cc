@@ -170,11 +170,6 @@ absl::Status PreloadStdin(Pipe& pipe, const std::string& data) {
 
 }  // namespace
 
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const LaunchSpec& spec) {
   // Everything the child touches is built here, before the fork.
   std::vector<char*> argv;

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/common/unique_fd.h"
 
 namespace vet::sandbox {
 namespace {
@@ -186,24 +187,21 @@ absl::StatusOr<std::string> BuildBaseProgram() {
 
   // seccomp_export_bpf writes to a file descriptor; a memfd keeps that off
   // the filesystem.
-  int fd = memfd_create("vet-seccomp-bpf", MFD_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(memfd_create("vet-seccomp-bpf", MFD_CLOEXEC));
+  if (!fd.valid()) {
     return absl::InternalError(absl::StrCat("seccomp: memfd_create: ", std::strerror(errno)));
   }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { close(fd); }
-  } closer{fd};
-  rc = seccomp_export_bpf(ctx.get(), fd);
+  rc = seccomp_export_bpf(ctx.get(), fd.get());
   if (rc != 0) return absl::InternalError(LibseccompError("export", rc));
-  off_t size = lseek(fd, 0, SEEK_END);
+  off_t size = lseek(fd.get(), 0, SEEK_END);
   if (size <= 0 || size % sizeof(sock_filter) != 0) {
     return absl::InternalError(absl::StrCat("seccomp: exported program has size ", size));
   }
   std::string program(static_cast<size_t>(size), '\0');
   size_t done = 0;
   while (done < program.size()) {
-    ssize_t n = pread(fd, program.data() + done, program.size() - done, static_cast<off_t>(done));
+    ssize_t n =
+        pread(fd.get(), program.data() + done, program.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::InternalError(
