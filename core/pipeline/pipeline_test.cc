@@ -260,12 +260,12 @@ TEST_F(PipelineTest, PersonalValuesAreReadOnlyForAGeneratorThatSendsTextOut) {
   executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
   generator_.sends_text_out = false;
   (void)Ask("revenue");
-  EXPECT_EQ(catalog_.personal_reads, 0);
+  EXPECT_EQ(catalog_.personal_reads.load(), 0);
   generator_.sends_text_out = true;
   generator_.Push(codegen::FakeCodeGenerator::Code("result = 1", 0));
   executor_.Push({{}, sandbox::FakeExecutor::Number(1)});
   (void)Ask("revenue");
-  EXPECT_EQ(catalog_.personal_reads, 1);
+  EXPECT_EQ(catalog_.personal_reads.load(), 1);
 }
 
 TEST_F(PipelineTest, PracticeWithoutADataFolderIsNotFound) {

@@ -33,6 +33,7 @@
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/proc.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 
@@ -45,6 +46,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 using ::vet::testing::IsOk;
+using ::vet::testing::ReadProcFile;
 using ::vet::testing::StatusIs;
 using ::vet::testing::WaitUntil;
 
@@ -63,9 +65,7 @@ constexpr char kAppointments[] =
 // True if `pid` exists and is not a zombie (an orphan may wait to be reaped).
 bool IsAlive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(stat, line);
+  const std::string line = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
   size_t paren = line.rfind(')');
   if (paren == std::string::npos || paren + 2 >= line.size()) return false;
   char state = line[paren + 2];

@@ -16,8 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -29,6 +31,7 @@
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/proc.h"
 #include "tests/testing/status_matchers.h"
 
 namespace vet::sandbox {
@@ -37,6 +40,8 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::vet::testing::IsOk;
+using ::vet::testing::ParentOf;
+using ::vet::testing::ReadProcFile;
 using ::vet::testing::StatusIs;
 
 constexpr char kInvoiceLines[] =
@@ -46,20 +51,6 @@ constexpr char kInvoiceLines[] =
     "0002,1,2026-02-10,c008,,vaccine\n"
     "0003,1,2026-02-11,c009,55.25,dental\n";
 
-// The parent pid of `pid`, or -1.
-int ParentOf(int pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  int ppid = -1;
-  while (std::getline(status, line)) {
-    if (line.rfind("PPid:", 0) == 0 &&
-        !absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(5)), &ppid)) {
-      return -1;
-    }
-  }
-  return ppid;
-}
-
 // Kills every zygote (a PID 1 of its own namespace running the runner in
 // zygote mode, whose bwrap is a child of this process: other test
 // processes run their own); returns how many.
@@ -68,17 +59,12 @@ int KillZygotes() {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     int pid;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    std::ifstream status(entry.path() / "status");
-    std::string line;
     bool ns_init = false;
-    while (std::getline(status, line)) {
-      if (line.rfind("NSpid:", 0) == 0) {
-        ns_init = line.size() > 2 && line.substr(line.size() - 2) == "\t1";
-      }
+    for (absl::string_view line :
+         absl::StrSplit(ReadProcFile(entry.path().string() + "/status"), '\n')) {
+      if (absl::StartsWith(line, "NSpid:")) ns_init = absl::EndsWith(line, "\t1");
     }
-    std::ifstream cmdline_file(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
-                        std::istreambuf_iterator<char>());
+    const std::string cmdline = ReadProcFile(entry.path().string() + "/cmdline");
     if (ns_init && cmdline.find("\"mode\":\"zygote\"") != std::string::npos &&
         ParentOf(ParentOf(pid)) == ::getpid() && ::kill(pid, SIGKILL) == 0) {
       ++killed;

@@ -46,6 +46,7 @@
 #include "core/sandbox/zygote_executor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/proc.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 
@@ -59,6 +60,8 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 using ::vet::testing::IsOk;
+using ::vet::testing::ParentOf;
+using ::vet::testing::ReadProcFile;
 using ::vet::testing::StatusIs;
 using ::vet::testing::WaitUntil;
 
@@ -104,24 +107,6 @@ void WriteFile(const std::string& path, absl::string_view contents) {
   std::ofstream(path, std::ios::binary) << contents;
 }
 
-// The whole file; "" when it cannot be read. Plain read(2): a /proc file
-// of a process that exits while it is read fails with ESRCH, which
-// libstdc++'s streams turn into an exception.
-std::string ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::string out;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
 // name -> "OK ..." / "ERR ..." from a result made by kPrelude's finish().
 std::map<std::string, std::string> Outcomes(const ExecutionResult& r) {
   std::map<std::string, std::string> outcomes;
@@ -130,18 +115,6 @@ std::map<std::string, std::string> Outcomes(const ExecutionResult& r) {
     outcomes[kv.first] = kv.second;
   }
   return outcomes;
-}
-
-int ParentOf(int pid) {
-  const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    int ppid;
-    if (absl::ConsumePrefix(&line, "PPid:") &&
-        absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &ppid)) {
-      return ppid;
-    }
-  }
-  return 0;
 }
 
 // Whether `pid` was started (through bwrap and a zygote) by this test, not
@@ -166,7 +139,7 @@ std::vector<int> SandboxProcessesLeftBehind(uid_t uid) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     int pid;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
-    const std::string status = ReadFile(entry.path().string() + "/status");
+    const std::string status = ReadProcFile(entry.path().string() + "/status");
     bool ours = false;
     bool idle = false;
     int parent = 0;

@@ -2,6 +2,7 @@
 #ifndef VET_CORE_DATA_TESTING_FAKE_DATASET_CATALOG_H_
 #define VET_CORE_DATA_TESTING_FAKE_DATASET_CATALOG_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +16,8 @@ class FakeDatasetCatalog final : public DatasetCatalog {
   absl::Status error = absl::OkStatus();
   DatasetDescription description;
   std::vector<PersonalColumn> personal;
-  // How many times Personal was called.
-  int personal_reads = 0;
+  // How many times Personal was called (questions run on several threads).
+  std::atomic<int> personal_reads{0};
 
   absl::StatusOr<std::shared_ptr<const DatasetDescription>> Describe(const std::string&) override {
     if (!error.ok()) return error;
