@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -32,6 +31,7 @@
 #include "clients/args.h"
 #include "clients/chat.h"
 #include "clients/format.h"
+#include "clients/testing/fake_analytics_service.h"
 #include "clients/vetctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -41,217 +41,16 @@
 namespace vet::cli {
 namespace {
 
-namespace v1 = ::vetanalytics::v1;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-// Answers Ask with a scripted stream and status; the unary calls check the
-// API key like the real server does.
-class FakeAnalyticsService final : public v1::AnalyticsService::Service {
- public:
-  std::vector<v1::AskEvent> events;
-  grpc::Status ask_status = grpc::Status::OK;
-  // Ask waits, after the events, until the client cancels or gives up.
-  bool hold_until_cancelled = false;
-  absl::Notification events_written;
-
-  v1::AskRequest last_request() {
-    absl::MutexLock lock(&mu_);
-    return last_request_;
-  }
-  std::string last_api_key() {
-    absl::MutexLock lock(&mu_);
-    return last_api_key_;
-  }
-
-  // If set, answers every Ask instead of `events` and `ask_status`.
-  std::function<grpc::Status(grpc::ServerContext*, const v1::AskRequest&,
-                             grpc::ServerWriter<v1::AskEvent>*)>
-      ask_handler;
-
-  std::vector<v1::AskRequest> ask_requests() {
-    absl::MutexLock lock(&mu_);
-    return ask_requests_;
-  }
-
-  // GetSession answers with these; NOT_FOUND for any other id.
-  std::map<std::string, v1::Session> sessions;
-
-  std::vector<std::string> got_sessions() {
-    absl::MutexLock lock(&mu_);
-    return got_sessions_;
-  }
-  std::vector<std::string> ended_sessions() {
-    absl::MutexLock lock(&mu_);
-    return ended_sessions_;
-  }
-  int budget_calls() {
-    absl::MutexLock lock(&mu_);
-    return budget_calls_;
-  }
-
-  grpc::Status Ask(grpc::ServerContext* context, const v1::AskRequest* request,
-                   grpc::ServerWriter<v1::AskEvent>* writer) override {
-    Record(*context, *request);
-    if (ask_handler) return ask_handler(context, *request, writer);
-    for (const v1::AskEvent& event : events) writer->Write(event);
-    events_written.Notify();
-    if (hold_until_cancelled) {
-      // Bounded, so that a broken client fails the test instead of hanging.
-      const absl::Time give_up = absl::Now() + absl::Seconds(20);
-      while (!context->IsCancelled() && absl::Now() < give_up) {
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    }
-    return ask_status;
-  }
-
-  grpc::Status GetBudget(grpc::ServerContext* context,
-                         const v1::GetBudgetRequest* request,
-                         v1::Budget* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      ++budget_calls_;
-    }
-    response->set_practice_id(request->practice_id());
-    response->set_limit_micros(50'000'000);
-    response->set_spent_micros(1'250'000);
-    return grpc::Status::OK;
-  }
-
-  grpc::Status GetSession(grpc::ServerContext* context,
-                          const v1::GetSessionRequest* request,
-                          v1::Session* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      got_sessions_.push_back(request->session_id());
-    }
-    const auto session = sessions.find(request->session_id());
-    if (session != sessions.end()) {
-      *response = session->second;
-      return grpc::Status::OK;
-    }
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("no session ", request->session_id()));
-  }
-
-  grpc::Status EndSession(grpc::ServerContext* context,
-                          const v1::EndSessionRequest* request,
-                          v1::EndSessionResponse* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    absl::MutexLock lock(&mu_);
-    ended_sessions_.push_back(request->session_id());
-    return grpc::Status::OK;
-  }
-
-  // ListAudit answers with `audit` after checking the key, and keeps the
-  // request.
-  v1::ListAuditResponse audit;
-  v1::ListAuditRequest last_audit_request() {
-    absl::MutexLock lock(&mu_);
-    return last_audit_request_;
-  }
-
-  grpc::Status ListAudit(grpc::ServerContext* context,
-                         const v1::ListAuditRequest* request,
-                         v1::ListAuditResponse* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      last_audit_request_ = *request;
-    }
-    if (request->page_token() == "bad") {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "page_token is not one this server issued");
-    }
-    *response = audit;
-    return grpc::Status::OK;
-  }
-
-  // ImportDataset records every chunk, then answers with import_status or,
-  // if that is OK, import_report.
-  grpc::Status import_status = grpc::Status::OK;
-  v1::ImportReport import_report;
-
-  std::vector<v1::ImportChunk> import_chunks() {
-    absl::MutexLock lock(&mu_);
-    return import_chunks_;
-  }
-  int import_calls() {
-    absl::MutexLock lock(&mu_);
-    return import_calls_;
-  }
-
-  grpc::Status ImportDataset(grpc::ServerContext* context,
-                             grpc::ServerReader<v1::ImportChunk>* reader,
-                             v1::ImportReport* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++import_calls_;
-    }
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    v1::ImportChunk chunk;
-    while (reader->Read(&chunk)) {
-      absl::MutexLock lock(&mu_);
-      import_chunks_.push_back(chunk);
-    }
-    if (!import_status.ok()) return import_status;
-    *response = import_report;
-    return grpc::Status::OK;
-  }
-
- private:
-  static grpc::Status Authenticate(const grpc::ServerContext& context) {
-    const auto& metadata = context.client_metadata();
-    const auto key = metadata.find("x-api-key");
-    if (key == metadata.end()) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
-    }
-    if (key->second != "demo-key") {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          "the key belongs to another practice");
-    }
-    return grpc::Status::OK;
-  }
-
-  void Record(const grpc::ServerContext& context,
-              const v1::AskRequest& request) {
-    absl::MutexLock lock(&mu_);
-    last_request_ = request;
-    ask_requests_.push_back(request);
-    const auto key = context.client_metadata().find("x-api-key");
-    if (key != context.client_metadata().end()) {
-      last_api_key_ = std::string(key->second.data(), key->second.size());
-    }
-  }
-
-  absl::Mutex mu_;
-  std::vector<v1::ImportChunk> import_chunks_ ABSL_GUARDED_BY(mu_);
-  int import_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  v1::AskRequest last_request_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::AskRequest> ask_requests_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> got_sessions_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
-  int budget_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string last_api_key_ ABSL_GUARDED_BY(mu_);
-  v1::ListAuditRequest last_audit_request_ ABSL_GUARDED_BY(mu_);
-};
 
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_NE(port, 0);
-    addr_ = absl::StrCat("127.0.0.1:", port);
+    LoopbackServer started = StartOnLoopback(service_);
+    ASSERT_NE(started.server, nullptr);
+    server_ = std::move(started.server);
+    addr_ = started.addr;
   }
 
   void TearDown() override {
@@ -962,67 +761,6 @@ TEST(RunUnreachableTest, SaysTheServerIsNotRunning) {
 }
 
 // --- chat --------------------------------------------------------------------
-
-// Answers like the real server: a question without a session starts "s-1",
-// "s-2", ...; one with a session continues it (NOT_FOUND once ended). The
-// question "bad" is refused with INVALID_ARGUMENT after SessionStarted;
-// "slow" waits for the client to cancel.
-class ChatServer {
- public:
-  explicit ChatServer(FakeAnalyticsService& service) {
-    service.ask_handler = [this, &service](
-                              grpc::ServerContext* context,
-                              const v1::AskRequest& request,
-                              grpc::ServerWriter<v1::AskEvent>* writer) {
-      v1::AskEvent started;
-      started.set_seq(1);
-      {
-        absl::MutexLock lock(&mu_);
-        std::string id = request.session_id();
-        if (id.empty()) {
-          id = absl::StrCat("s-", ++sessions_);
-        } else if (turns_.count(id) == 0) {
-          return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              absl::StrCat("no session ", id));
-        }
-        for (const std::string& ended : service.ended_sessions()) {
-          if (ended == id) {
-            return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                absl::StrCat("session ", id, " has ended"));
-          }
-        }
-        started.mutable_session_started()->set_session_id(id);
-        started.mutable_session_started()->set_resumed(
-            !request.session_id().empty());
-        started.mutable_session_started()->set_turn(++turns_[id]);
-      }
-      writer->Write(started);
-      if (request.question() == "bad") {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "cannot answer that");
-      }
-      if (request.question() == "slow") {
-        service.events_written.Notify();
-        const absl::Time give_up = absl::Now() + absl::Seconds(20);
-        while (!context->IsCancelled() && absl::Now() < give_up) {
-          absl::SleepFor(absl::Milliseconds(5));
-        }
-        return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      }
-      v1::AskEvent answer;
-      answer.set_seq(2);
-      answer.mutable_final_answer()->set_text(
-          absl::StrCat("answer to ", request.question()));
-      writer->Write(answer);
-      return grpc::Status::OK;
-    };
-  }
-
- private:
-  absl::Mutex mu_;
-  int sessions_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, int> turns_ ABSL_GUARDED_BY(mu_);
-};
 
 // A pipe standing in for a non-terminal stdin.
 class ScriptPipe {
