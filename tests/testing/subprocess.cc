@@ -311,7 +311,10 @@ absl::StatusOr<std::string> TerminalProcess::WaitForStdout(absl::string_view tex
 }
 
 absl::StatusOr<int> TerminalProcess::Wait(absl::Duration timeout) {
-  return WaitForExit(pid_, timeout, &reaped_, &exit_code_);
+  absl::StatusOr<int> code = WaitForExit(pid_, timeout, &reaped_, &exit_code_);
+  // The child is gone: its output ends, and the reader with it.
+  if (code.ok() && reader_->joinable()) reader_->join();
+  return code;
 }
 
 std::string TerminalProcess::screen() {

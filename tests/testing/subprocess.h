@@ -86,10 +86,10 @@ class TerminalProcess {
   absl::StatusOr<std::string> WaitForScreen(absl::string_view text, absl::Duration timeout);
   // The same for stdout, with a place of its own.
   absl::StatusOr<std::string> WaitForStdout(absl::string_view text, absl::Duration timeout);
-  // Waits for exit; returns the exit code, -1 for a signal, or
-  // kDeadlineExceeded.
+  // Waits for exit and the last of the output; returns the exit code, -1
+  // for a signal, or kDeadlineExceeded.
   absl::StatusOr<int> Wait(absl::Duration timeout);
-  // Everything shown or printed so far.
+  // Everything shown or printed so far (all of it after Wait).
   std::string screen();
   std::string stdout_text();
 
