@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "clients/args.h"
+#include "clients/channel.h"
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  vet::cli::SilenceGrpcLogUnlessAsked();
   const bool err_color = isatty(STDERR_FILENO) == 1;
   absl::SetProgramUsageMessage(vet::cli::kUsage);
   vet::ConfigureHelpAndVersion("vetctl", "clients/main.cc");
