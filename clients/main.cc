@@ -25,6 +25,7 @@
 #include "clients/format.h"
 #include "clients/line_editor.h"
 #include "clients/vetctl.h"
+#include "core/common/log.h"
 #include "core/common/posix.h"
 #include "core/common/version.h"
 
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   vet::cli::SilenceGrpcLogUnlessAsked();
+  // core's info lines are the server's log (demo-data's generator reports
+  // its line count in one); vetctl tells the user itself. Warnings stay.
+  vet::SetLogQuiet(true);
   const bool err_color = isatty(STDERR_FILENO) == 1;
   absl::SetProgramUsageMessage(vet::cli::kUsage);
   vet::ConfigureHelpAndVersion("vetctl", "clients/main.cc");
