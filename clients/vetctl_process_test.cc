@@ -330,6 +330,25 @@ TEST_F(VetctlProcessTest, DemoDataJsonListsTheFilesAndNothingElse) {
                                 files, "]}\n"));
 }
 
+// Nothing the server says: a folder that cannot be made is the command
+// line's to fix.
+TEST_F(VetctlProcessTest, DemoDataIntoAFolderThatCannotBeMadeExitsWithTwo) {
+  std::ofstream(dir_ + "/a-file") << "x";
+  const std::string dir = dir_ + "/a-file/exports";
+  CommandResult r = Vetctl({"demo-data", dir, "--lines=200"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("vetctl: demo data: cannot create ", dir,
+                                ": Not a directory\n"
+                                "Run 'vetctl help' for usage.\n"));
+  EXPECT_EQ(r.out, "");
+
+  r = Vetctl({"demo-data", dir, "--lines=200", "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("{\"code\":\"USAGE\",\"message\":\"demo "
+                                "data: cannot create ",
+                                dir, ": Not a directory\"}\n"));
+}
+
 // --- chat on a pipe ---------------------------------------------------------
 
 TEST_F(VetctlProcessTest, ChatOnAPipeReadsPlainLinesWithoutPrompts) {
