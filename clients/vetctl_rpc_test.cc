@@ -209,6 +209,165 @@ TEST_F(RunTest, UnaryCallsPrintOrMapTheirErrors) {
   EXPECT_EQ(out_.str(), "{}\n");
 }
 
+// What `vetctl describe` shows of the practice's dataset: each table with
+// its columns and their notes.
+v1::DatasetDescription ClinicDataset() {
+  v1::DatasetDescription dataset;
+  dataset.set_practice_id("demo");
+  dataset.set_schema_version("3");
+  dataset.set_time_zone("Europe/London");
+  dataset.set_dataset_version("20261130T120000Z-4f2a");
+  v1::TableDescription* clients = dataset.add_tables();
+  clients->set_name("clients");
+  clients->set_description("People who bring animals in.");
+  clients->set_row_count(1);
+  v1::ColumnDescription* id = clients->add_columns();
+  id->set_name("id");
+  id->set_type("id");
+  v1::ColumnDescription* name = clients->add_columns();
+  name->set_name("name");
+  name->set_type("text");
+  name->set_personal(true);
+  v1::ColumnDescription* since = clients->add_columns();
+  since->set_name("first_visit");
+  since->set_type("date");
+  since->set_optional(true);
+  since->set_min_value("2023-01-02");
+  since->set_max_value("2026-11-30");
+  since->set_description("Their first appointment.");
+  v1::TableDescription* patients = dataset.add_tables();
+  patients->set_name("patients");
+  patients->set_row_count(1200);
+  return dataset;
+}
+
+TEST_F(RunTest, DescribeShowsEveryTablesColumns) {
+  service_.dataset = ClinicDataset();
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 0);
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_EQ(out_.str(),
+            "dataset of demo · schema 3 · time zone Europe/London\n"
+            "\n"
+            "clients  1 row\n"
+            "  People who bring animals in.\n"
+            "  id           id\n"
+            "  name         text  personal\n"
+            "  first_visit  date  2023-01-02 .. 2026-11-30 · optional · Their "
+            "first appointment.\n"
+            "\n"
+            "patients  1,200 rows\n");
+}
+
+TEST_F(RunTest, DescribeJsonIsTheDescriptionWhole) {
+  service_.dataset = ClinicDataset();
+  Invocation inv = MakeInvocation({"describe"});
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 0);
+  v1::DatasetDescription parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok())
+      << out_.str();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      parsed, service_.dataset));
+  const std::string out = out_.str();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
+}
+
+TEST_F(RunTest, DescribeOfAPracticeWithoutDataExitsWithFive) {
+  service_.dataset_status = grpc::Status(
+      grpc::StatusCode::NOT_FOUND,
+      "practice demo has no data yet: import its exports (vetctl import)");
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 5);
+  EXPECT_EQ(err_.str(),
+            "vetctl: NOT_FOUND: practice demo has no data yet: import its "
+            "exports (vetctl import)\n");
+  EXPECT_EQ(out_.str(), "");
+
+  Invocation wrong_key = MakeInvocation({"describe"});
+  wrong_key.api_key = "not-the-key";
+  err_.str("");
+  EXPECT_EQ(RunCli(wrong_key), 4);
+  EXPECT_EQ(err_.str(),
+            "vetctl: PERMISSION_DENIED: the key belongs to another practice\n");
+}
+
+TEST_F(RunTest, SessionsSendsThePageAndSaysHowToGetTheNext) {
+  v1::Session* session = service_.session_list.add_sessions();
+  session->set_session_id("s-1");
+  session->set_turn_count(2);
+  session->set_first_question("How many dogs?");
+  service_.session_list.set_next_page_token("page-3");
+  FlagValues flags;
+  flags.addr = addr_;
+  flags.page_size = 5;
+  flags.page_token = "page-2";
+  absl::StatusOr<Invocation> inv =
+      ParseInvocation({"sessions"}, flags, Environment());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+
+  EXPECT_EQ(RunCli(*inv), 0);
+  EXPECT_EQ(err_.str(), "");
+  const v1::ListSessionsRequest request = service_.last_list_request();
+  EXPECT_EQ(request.practice_id(), "demo");
+  EXPECT_EQ(request.page_size(), 5);
+  EXPECT_EQ(request.page_token(), "page-2");
+  EXPECT_THAT(out_.str(), HasSubstr("How many dogs?\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("more: vetctl sessions --page_token=page-3\n"));
+
+  out_.str("");
+  inv->json = true;
+  EXPECT_EQ(RunCli(*inv), 0);
+  v1::ListSessionsResponse parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok())
+      << out_.str();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      parsed, service_.session_list));
+}
+
+TEST_F(RunTest, SessionShowsItsTurnsAndEndSessionSaysItEnded) {
+  v1::Session& session = service_.sessions["s-9"];
+  session.set_session_id("s-9");
+  session.set_practice_id("demo");
+  v1::Turn* turn = session.add_turns();
+  turn->set_number(1);
+  turn->set_question("How many dogs?");
+  turn->set_answer("There are 12 dogs.");
+  turn->set_status("OK");
+  EXPECT_EQ(RunCli(MakeInvocation({"session", "s-9"})), 0);
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_THAT(out_.str(), HasSubstr("session s-9 · practice demo · active\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("How many dogs?"));
+  EXPECT_THAT(out_.str(), HasSubstr("There are 12 dogs."));
+
+  out_.str("");
+  EXPECT_EQ(RunCli(MakeInvocation({"end-session", "s-9"})), 0);
+  EXPECT_EQ(out_.str(), "session s-9 ended\n");
+  EXPECT_THAT(service_.ended_sessions(), ::testing::ElementsAre("s-9"));
+}
+
+TEST(RunOlderServerTest, ACallTheServerDoesNotOfferSaysSoWithOne) {
+  // A service that implements none of its methods answers UNIMPLEMENTED
+  // with no message, as a server built before the method was added does.
+  v1::AnalyticsService::Service older;
+  LoopbackServer server = StartOnLoopback(older);
+  ASSERT_NE(server.server, nullptr);
+  FlagValues flags;
+  flags.addr = server.addr;
+  const absl::StatusOr<Invocation> inv =
+      ParseInvocation({"describe"}, flags, Environment());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  std::ostringstream out, err;
+  CallCanceller canceller;
+  EXPECT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), 1);
+  EXPECT_EQ(err.str(),
+            "vetctl: UNIMPLEMENTED: the server does not offer this call (is it "
+            "older than vetctl?)\n");
+  EXPECT_EQ(out.str(), "");
+  server.server->Shutdown(absl::ToChronoTime(absl::Now()));
+}
+
 TEST_F(RunTest, AuditSendsSinceAndPagesAndPrintsTheTrail) {
   v1::AuditEntry* entry = service_.audit.add_entries();
   entry->set_rpc("Ask");
@@ -626,6 +785,29 @@ TEST_F(ImportTest, ValidationProblemsExitWithThreeAndAreAllPrinted) {
             "vetctl: INVALID_ARGUMENT: 2 problems in the import:\n"
             "  clients.csv line 3: \"2026-13-01\" is not a date\n"
             "  staff.csv: no rows\n");
+  EXPECT_EQ(out_.str(), "");
+}
+
+// A script reads stderr's one JSON line back to the server's very words:
+// its lines, quotes, backslashes, tabs and carriage returns.
+TEST_F(ImportTest, WithJsonValidationProblemsAreOneLineThatParsesBack) {
+  const std::string message =
+      "3 problems in the import:\n"
+      "clients.csv line 3: \"2026-13-01\" is not a date\n"
+      "staff.csv line 9: C:\\exports\\staff\tis not a name\r\n"
+      "patients.csv: no rows";
+  service_.import_status =
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 3);
+  const std::string err = err_.str();
+  ASSERT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(err, &parsed).ok())
+      << err;
+  EXPECT_EQ(parsed.fields().at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(parsed.fields().at("message").string_value(), message);
   EXPECT_EQ(out_.str(), "");
 }
 
