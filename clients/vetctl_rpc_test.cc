@@ -209,8 +209,8 @@ TEST_F(RunTest, UnaryCallsPrintOrMapTheirErrors) {
   EXPECT_EQ(out_.str(), "{}\n");
 }
 
-// What `vetctl describe` shows of the practice's dataset: each table with
-// its columns and their notes.
+// What `vetctl describe` shows of the practice's dataset: the version the
+// server serves, then each table with its columns and their notes.
 v1::DatasetDescription ClinicDataset() {
   v1::DatasetDescription dataset;
   dataset.set_practice_id("demo");
@@ -241,12 +241,13 @@ v1::DatasetDescription ClinicDataset() {
   return dataset;
 }
 
-TEST_F(RunTest, DescribeShowsEveryTablesColumns) {
+TEST_F(RunTest, DescribeShowsTheVersionServedAndEveryTablesColumns) {
   service_.dataset = ClinicDataset();
   EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 0);
   EXPECT_EQ(err_.str(), "");
   EXPECT_EQ(out_.str(),
-            "dataset of demo · schema 3 · time zone Europe/London\n"
+            "dataset of demo, version 20261130T120000Z-4f2a · schema 3 · "
+            "time zone Europe/London\n"
             "\n"
             "clients  1 row\n"
             "  People who bring animals in.\n"
@@ -256,6 +257,14 @@ TEST_F(RunTest, DescribeShowsEveryTablesColumns) {
             "first appointment.\n"
             "\n"
             "patients  1,200 rows\n");
+
+  // A folder the practices file names has no version: none is shown.
+  service_.dataset.clear_dataset_version();
+  out_.str("");
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 0);
+  EXPECT_THAT(out_.str(),
+              ::testing::StartsWith(
+                  "dataset of demo · schema 3 · time zone Europe/London\n"));
 }
 
 TEST_F(RunTest, DescribeJsonIsTheDescriptionWhole) {
