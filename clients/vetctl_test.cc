@@ -7,6 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -28,6 +29,7 @@
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "clients/line_editor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -1479,6 +1481,48 @@ TEST(FdLineReaderTest, ReadsLinesUntilTheEndAndCanBeInterrupted) {
   EXPECT_EQ(reader.ReadLine("").status, S::kEof);
   EXPECT_FALSE(reader.interactive());
   close(fds[0]);
+}
+
+// Sets or unsets an environment variable for one test, and puts it back.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const char* name) : name_(name) {
+    const char* value = getenv(name);
+    if (value != nullptr) saved_ = value;
+  }
+  ~ScopedEnv() {
+    if (saved_.has_value()) {
+      setenv(name_, saved_->c_str(), /*overwrite=*/1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  void Set(const char* value) { setenv(name_, value, /*overwrite=*/1); }
+  void Unset() { unsetenv(name_); }
+
+ private:
+  const char* const name_;
+  std::optional<std::string> saved_;
+};
+
+// Where chat keeps its history: the XDG state folder when it is absolute
+// (the spec ignores a relative one), else under HOME, else nowhere.
+TEST(DefaultChatHistoryFileTest, XdgStateHomeThenHomeElseNone) {
+  ScopedEnv xdg("XDG_STATE_HOME");
+  ScopedEnv home("HOME");
+  xdg.Set("/var/state");
+  home.Set("/home/ann");
+  EXPECT_EQ(DefaultChatHistoryFile(), "/var/state/vet-analytics/chat_history");
+  xdg.Set("state");
+  EXPECT_EQ(DefaultChatHistoryFile(),
+            "/home/ann/.local/state/vet-analytics/chat_history");
+  xdg.Unset();
+  EXPECT_EQ(DefaultChatHistoryFile(),
+            "/home/ann/.local/state/vet-analytics/chat_history");
+  home.Set("");
+  EXPECT_EQ(DefaultChatHistoryFile(), "");
+  home.Unset();
+  EXPECT_EQ(DefaultChatHistoryFile(), "");
 }
 
 }  // namespace
