@@ -1087,6 +1087,36 @@ TEST_F(ChatTest, EndEndsTheSessionAndTheNextQuestionStartsAnother) {
                         "one\n"));
 }
 
+TEST_F(ChatTest, EndWithoutASessionSaysThereIsNoneAndCallsNothing) {
+  EXPECT_EQ(Chat("/end\nq1\n"), 0);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("no session to end: the next question starts one\n"));
+  EXPECT_THAT(service_.ended_sessions(), ::testing::IsEmpty());
+  EXPECT_THAT(AskedSessions(), ElementsAre(""));
+}
+
+// Expired or never there: nothing is left to continue, so the chat starts
+// afresh rather than failing the same way at every question.
+TEST_F(ChatTest, EndOfASessionTheServerNoLongerHasStartsAfresh) {
+  service_.gone_sessions = {"s-gone"};
+  Invocation inv = MakeInvocation({"chat"});
+  inv.session_id = "s-gone";
+  EXPECT_EQ(Chat("/end\nq1\n", inv), 0);
+  EXPECT_EQ(err_.str(), "vetctl: NOT_FOUND: no session s-gone\n");
+  EXPECT_THAT(AskedSessions(), ElementsAre(""));
+}
+
+TEST_F(ChatTest, JsonEndPrintsAnEmptyObjectLine) {
+  Invocation inv = MakeInvocation({"chat"});
+  inv.json = true;
+  EXPECT_EQ(Chat("q1\n/end\n", inv), 0);
+  EXPECT_THAT(service_.ended_sessions(), ElementsAre("s-1"));
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "{}");
+}
+
 TEST_F(ChatTest, BudgetCallsGetBudget) {
   EXPECT_EQ(Chat("/budget\n"), 0);
   EXPECT_EQ(service_.budget_calls(), 1);
@@ -1278,6 +1308,19 @@ class ScriptedTerminal : public LineReader {
   std::vector<Result> script_;
   size_t next_ = 0;
 };
+
+// SIGTERM between the line typed and the question's call: the call is
+// cancelled as it starts, and the chat ends with 9.
+TEST_F(ChatTest, TerminateAsALineIsEnteredCancelsItsQuestion) {
+  interrupter_->Terminate();
+  ScriptedTerminal terminal(
+      {{LineReader::Status::kLine, "q1"}, {LineReader::Status::kLine, "q2"}});
+  EXPECT_EQ(RunChat(MakeInvocation({"chat"}), Console{out_, err_}, terminal,
+                    *interrupter_),
+            9);
+  EXPECT_EQ(err_.str(), "vetctl: CANCELLED: interrupted\n");
+  EXPECT_EQ(terminal.prompts.size(), 1u);
+}
 
 TEST_F(ChatTest, OnATerminalCtrlCClearsTheLineAndThePromptShowsTheTurn) {
   using S = LineReader::Status;

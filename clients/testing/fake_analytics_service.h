@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -150,10 +151,18 @@ class FakeAnalyticsService final : public v1::AnalyticsService::Service {
     return grpc::Status::OK;
   }
 
+  // EndSession answers NOT_FOUND for these (expired, or never there) and OK
+  // for any other id, which it records.
+  std::set<std::string> gone_sessions;
+
   grpc::Status EndSession(grpc::ServerContext* context,
                           const v1::EndSessionRequest* request,
                           v1::EndSessionResponse* response) override {
     if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
+    if (gone_sessions.count(request->session_id()) > 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("no session ", request->session_id()));
+    }
     absl::MutexLock lock(&mu_);
     ended_sessions_.push_back(request->session_id());
     return grpc::Status::OK;
