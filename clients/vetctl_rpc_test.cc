@@ -890,6 +890,59 @@ TEST_F(ImportTest, APresetConvertsTheFolderPrintsItsReportAndUploadsTheTables) {
   EXPECT_THAT(lines[1], HasSubstr("\"practiceId\":\"demo\""));
 }
 
+// A file the preset does not read is listed as ignored, with why, for
+// people and in the JSON report; it does not stop the import.
+TEST_F(ImportTest, APresetListsTheFilesItIgnoresAndWhy) {
+  const std::filesystem::path vendor = dir_ / "ezyvet";
+  std::filesystem::create_directories(vendor);
+  std::ofstream(vendor / "Invoice Lines Feb.csv", std::ios::binary)
+      << kEzyvetReport;
+  std::ofstream(vendor / "notes.txt") << "call the supplier\n";
+  Invocation inv = MakeInvocation({"import", vendor.string()});
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 0) << err_.str();
+  const std::string out = out_.str();
+  EXPECT_THAT(out, HasSubstr("preset ezyvet: read 1 file, ignored 1\n"));
+  const size_t listed = out.find("notes.txt");
+  ASSERT_NE(listed, std::string::npos) << out;
+  EXPECT_THAT(out.substr(listed, out.find('\n', listed) - listed),
+              HasSubstr("ignored: "));
+  EXPECT_EQ(service_.import_calls(), 1);
+
+  out_.str("");
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 0);
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  google::protobuf::Struct report;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(lines[0], &report).ok())
+      << lines[0];
+  const google::protobuf::ListValue& ignored = report.fields()
+                                                   .at("preset")
+                                                   .struct_value()
+                                                   .fields()
+                                                   .at("ignored")
+                                                   .list_value();
+  ASSERT_EQ(ignored.values_size(), 1);
+  const auto& file = ignored.values(0).struct_value().fields();
+  EXPECT_EQ(file.at("path").string_value(), (vendor / "notes.txt").string());
+  EXPECT_FALSE(file.at("reason").string_value().empty());
+}
+
+TEST_F(ImportTest, APresetOnSomethingOtherThanAFolderExitsWithTwo) {
+  WriteFile("export.csv", "a,b\n");
+  Invocation inv = MakeInvocation({"import", (dir_ / "export.csv").string()});
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 2);
+  EXPECT_EQ(err_.str(),
+            absl::StrCat("vetctl: import: ", (dir_ / "export.csv").string(),
+                         " is not a directory\n"
+                         "Run 'vetctl help' for usage.\n"));
+  EXPECT_EQ(service_.import_calls(), 0);
+}
+
 TEST_F(ImportTest, AnUnknownPresetExitsWithTwoAndExportsItCannotReadWithThree) {
   Invocation inv = MakeInvocation({"import", dir_.string()});
   inv.preset = "vetspire";
