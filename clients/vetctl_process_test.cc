@@ -321,9 +321,10 @@ TEST_F(VetctlProcessTest, DemoDataJsonListsTheFilesAndNothingElse) {
   std::string files;
   for (const char* table : kImportTables) {
     const std::string name = absl::StrCat(table, ".csv");
-    absl::StrAppend(&files, files.empty() ? "" : ",", "{\"name\":\"", name,
-                    "\",\"bytes\":\"",
-                    std::filesystem::file_size(dir + "/" + name), "\"}");
+    absl::StrAppend(
+        &files, files.empty() ? "" : ",", "{\"name\":\"", name,
+        "\",\"bytes\":\"",
+        std::filesystem::file_size(std::filesystem::path(dir) / name), "\"}");
   }
   EXPECT_EQ(r.out, absl::StrCat("{\"dir\":\"", dir,
                                 "\",\"endDay\":\"2026-09-30\",\"files\":[",
