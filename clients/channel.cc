@@ -2,6 +2,9 @@
 // handshake errors into something a user can act on.
 #include "clients/channel.h"
 
+#include <grpc/support/log.h>
+
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +13,17 @@
 #include "core/common/pem_file.h"
 
 namespace vet::cli {
+namespace {
+
+void DropGrpcLogLine(gpr_log_func_args* /*args*/) {}
+
+bool IsSet(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && value[0] != '\0';
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
     const TlsSettings& tls) {
   if (!tls.enabled) return grpc::InsecureChannelCredentials();
@@ -90,6 +104,11 @@ std::string TlsFailureMessage(absl::string_view grpc_message,
     return absl::StrCat(prefix, "the handshake did not complete");
   }
   return "";
+}
+
+void SilenceGrpcLogUnlessAsked() {
+  if (IsSet("GRPC_VERBOSITY") || IsSet("GRPC_TRACE")) return;
+  gpr_set_log_function(&DropGrpcLogLine);
 }
 
 }  // namespace vet::cli

@@ -35,6 +35,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
 std::string TlsFailureMessage(absl::string_view grpc_message,
                               const std::string& addr, const TlsSettings& tls);
 
+// Drops gRPC's own log lines unless GRPC_VERBOSITY or GRPC_TRACE is set
+// (someone debugging gRPC asked for them). vetctl reports every failed call
+// itself from its status; gRPC also logs some failures (a TLS handshake
+// that fails logs an ERROR line), which would reach the user's terminal
+// ahead of vetctl's line and break --json's promise of one JSON line on
+// stderr. Call once, at the start of main, before any channel exists.
+void SilenceGrpcLogUnlessAsked();
+
 }  // namespace vet::cli
 
 #endif  // VET_CLIENTS_CHANNEL_H_

@@ -474,6 +474,11 @@ std::string FormatDataset(const v1::DatasetDescription& dataset,
   const bool color = options.color;
   std::string out = absl::StrCat(Paint(color, Style::kBold, "dataset"), " of ",
                                  OneLine(dataset.practice_id(), 64));
+  // Worded as import words it, so the two can be compared; a folder the
+  // practices file names has none.
+  if (!dataset.dataset_version().empty()) {
+    absl::StrAppend(&out, ", version ", OneLine(dataset.dataset_version(), 80));
+  }
   if (!dataset.schema_version().empty()) {
     absl::StrAppend(&out, kDot, "schema ",
                     OneLine(dataset.schema_version(), 32));

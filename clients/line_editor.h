@@ -1,6 +1,7 @@
 // Line editing for `vetctl chat` on a terminal: libedit's readline API with
-// in-session history (up-arrow) and a history file. Not covered by the tests,
-// which have no terminal; chat's logic is tested through FdLineReader.
+// in-session history (up-arrow) and a history file. vetctl_process_test runs
+// it in the vetctl binary on a pseudo-terminal; chat's logic is tested
+// through FdLineReader.
 #ifndef VET_CLIENTS_LINE_EDITOR_H_
 #define VET_CLIENTS_LINE_EDITOR_H_
 

@@ -19,11 +19,13 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "clients/args.h"
+#include "clients/channel.h"
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
 #include "clients/line_editor.h"
 #include "clients/vetctl.h"
+#include "core/common/log.h"
 #include "core/common/posix.h"
 #include "core/common/version.h"
 
@@ -123,6 +125,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  vet::cli::SilenceGrpcLogUnlessAsked();
+  // core's info lines are the server's log (demo-data's generator reports
+  // its line count in one); vetctl tells the user itself. Warnings stay.
+  vet::SetLogQuiet(true);
   const bool err_color = isatty(STDERR_FILENO) == 1;
   absl::SetProgramUsageMessage(vet::cli::kUsage);
   vet::ConfigureHelpAndVersion("vetctl", "clients/main.cc");

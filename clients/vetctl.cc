@@ -286,13 +286,10 @@ int WriteDemoData(const Invocation& inv, const Console& console) {
   options.invoice_lines = inv.invoice_lines;
   if (absl::Status written = vet::data::WriteDemoDataset(options, inv.dir);
       !written.ok()) {
-    // absl and gRPC share the numeric codes.
-    const auto code = static_cast<grpc::StatusCode>(written.code());
-    console.err << FormatError(StatusCodeName(code), written.message(),
-                               inv.json,
-                               inv.color_allowed && console.err_is_terminal);
-    console.err.flush();
-    return ExitCodeFor(code);
+    // The options were checked, so what fails is DIR: it cannot be made or
+    // written. No server said so: the codes of the exit code table (an
+    // internal error to report, a refused key) would mislead.
+    return UsageFailure(written, inv, console);
   }
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> json_files;

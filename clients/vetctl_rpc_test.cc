@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -32,6 +31,7 @@
 #include "clients/args.h"
 #include "clients/chat.h"
 #include "clients/format.h"
+#include "clients/testing/fake_analytics_service.h"
 #include "clients/vetctl.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -41,217 +41,16 @@
 namespace vet::cli {
 namespace {
 
-namespace v1 = ::vetanalytics::v1;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-// Answers Ask with a scripted stream and status; the unary calls check the
-// API key like the real server does.
-class FakeAnalyticsService final : public v1::AnalyticsService::Service {
- public:
-  std::vector<v1::AskEvent> events;
-  grpc::Status ask_status = grpc::Status::OK;
-  // Ask waits, after the events, until the client cancels or gives up.
-  bool hold_until_cancelled = false;
-  absl::Notification events_written;
-
-  v1::AskRequest last_request() {
-    absl::MutexLock lock(&mu_);
-    return last_request_;
-  }
-  std::string last_api_key() {
-    absl::MutexLock lock(&mu_);
-    return last_api_key_;
-  }
-
-  // If set, answers every Ask instead of `events` and `ask_status`.
-  std::function<grpc::Status(grpc::ServerContext*, const v1::AskRequest&,
-                             grpc::ServerWriter<v1::AskEvent>*)>
-      ask_handler;
-
-  std::vector<v1::AskRequest> ask_requests() {
-    absl::MutexLock lock(&mu_);
-    return ask_requests_;
-  }
-
-  // GetSession answers with these; NOT_FOUND for any other id.
-  std::map<std::string, v1::Session> sessions;
-
-  std::vector<std::string> got_sessions() {
-    absl::MutexLock lock(&mu_);
-    return got_sessions_;
-  }
-  std::vector<std::string> ended_sessions() {
-    absl::MutexLock lock(&mu_);
-    return ended_sessions_;
-  }
-  int budget_calls() {
-    absl::MutexLock lock(&mu_);
-    return budget_calls_;
-  }
-
-  grpc::Status Ask(grpc::ServerContext* context, const v1::AskRequest* request,
-                   grpc::ServerWriter<v1::AskEvent>* writer) override {
-    Record(*context, *request);
-    if (ask_handler) return ask_handler(context, *request, writer);
-    for (const v1::AskEvent& event : events) writer->Write(event);
-    events_written.Notify();
-    if (hold_until_cancelled) {
-      // Bounded, so that a broken client fails the test instead of hanging.
-      const absl::Time give_up = absl::Now() + absl::Seconds(20);
-      while (!context->IsCancelled() && absl::Now() < give_up) {
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    }
-    return ask_status;
-  }
-
-  grpc::Status GetBudget(grpc::ServerContext* context,
-                         const v1::GetBudgetRequest* request,
-                         v1::Budget* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      ++budget_calls_;
-    }
-    response->set_practice_id(request->practice_id());
-    response->set_limit_micros(50'000'000);
-    response->set_spent_micros(1'250'000);
-    return grpc::Status::OK;
-  }
-
-  grpc::Status GetSession(grpc::ServerContext* context,
-                          const v1::GetSessionRequest* request,
-                          v1::Session* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      got_sessions_.push_back(request->session_id());
-    }
-    const auto session = sessions.find(request->session_id());
-    if (session != sessions.end()) {
-      *response = session->second;
-      return grpc::Status::OK;
-    }
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("no session ", request->session_id()));
-  }
-
-  grpc::Status EndSession(grpc::ServerContext* context,
-                          const v1::EndSessionRequest* request,
-                          v1::EndSessionResponse* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    absl::MutexLock lock(&mu_);
-    ended_sessions_.push_back(request->session_id());
-    return grpc::Status::OK;
-  }
-
-  // ListAudit answers with `audit` after checking the key, and keeps the
-  // request.
-  v1::ListAuditResponse audit;
-  v1::ListAuditRequest last_audit_request() {
-    absl::MutexLock lock(&mu_);
-    return last_audit_request_;
-  }
-
-  grpc::Status ListAudit(grpc::ServerContext* context,
-                         const v1::ListAuditRequest* request,
-                         v1::ListAuditResponse* response) override {
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    {
-      absl::MutexLock lock(&mu_);
-      last_audit_request_ = *request;
-    }
-    if (request->page_token() == "bad") {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "page_token is not one this server issued");
-    }
-    *response = audit;
-    return grpc::Status::OK;
-  }
-
-  // ImportDataset records every chunk, then answers with import_status or,
-  // if that is OK, import_report.
-  grpc::Status import_status = grpc::Status::OK;
-  v1::ImportReport import_report;
-
-  std::vector<v1::ImportChunk> import_chunks() {
-    absl::MutexLock lock(&mu_);
-    return import_chunks_;
-  }
-  int import_calls() {
-    absl::MutexLock lock(&mu_);
-    return import_calls_;
-  }
-
-  grpc::Status ImportDataset(grpc::ServerContext* context,
-                             grpc::ServerReader<v1::ImportChunk>* reader,
-                             v1::ImportReport* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++import_calls_;
-    }
-    if (grpc::Status auth = Authenticate(*context); !auth.ok()) return auth;
-    v1::ImportChunk chunk;
-    while (reader->Read(&chunk)) {
-      absl::MutexLock lock(&mu_);
-      import_chunks_.push_back(chunk);
-    }
-    if (!import_status.ok()) return import_status;
-    *response = import_report;
-    return grpc::Status::OK;
-  }
-
- private:
-  static grpc::Status Authenticate(const grpc::ServerContext& context) {
-    const auto& metadata = context.client_metadata();
-    const auto key = metadata.find("x-api-key");
-    if (key == metadata.end()) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no API key");
-    }
-    if (key->second != "demo-key") {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          "the key belongs to another practice");
-    }
-    return grpc::Status::OK;
-  }
-
-  void Record(const grpc::ServerContext& context,
-              const v1::AskRequest& request) {
-    absl::MutexLock lock(&mu_);
-    last_request_ = request;
-    ask_requests_.push_back(request);
-    const auto key = context.client_metadata().find("x-api-key");
-    if (key != context.client_metadata().end()) {
-      last_api_key_ = std::string(key->second.data(), key->second.size());
-    }
-  }
-
-  absl::Mutex mu_;
-  std::vector<v1::ImportChunk> import_chunks_ ABSL_GUARDED_BY(mu_);
-  int import_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  v1::AskRequest last_request_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::AskRequest> ask_requests_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> got_sessions_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> ended_sessions_ ABSL_GUARDED_BY(mu_);
-  int budget_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string last_api_key_ ABSL_GUARDED_BY(mu_);
-  v1::ListAuditRequest last_audit_request_ ABSL_GUARDED_BY(mu_);
-};
 
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_NE(port, 0);
-    addr_ = absl::StrCat("127.0.0.1:", port);
+    LoopbackServer started = StartOnLoopback(service_);
+    ASSERT_NE(started.server, nullptr);
+    server_ = std::move(started.server);
+    addr_ = started.addr;
   }
 
   void TearDown() override {
@@ -281,6 +80,25 @@ class RunTest : public ::testing::Test {
   std::ostringstream out_;
   std::ostringstream err_;
 };
+
+// Whether `json` is one line holding `expected` in the proto3 JSON mapping.
+template <typename Message>
+::testing::AssertionResult IsJsonLineOf(const std::string& json,
+                                        const Message& expected) {
+  if (json.empty() || json.find('\n') != json.size() - 1) {
+    return ::testing::AssertionFailure() << "not one line: " << json;
+  }
+  Message parsed;
+  if (!google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) {
+    return ::testing::AssertionFailure()
+           << "not a " << Message::descriptor()->full_name() << ": " << json;
+  }
+  if (!google::protobuf::util::MessageDifferencer::Equals(parsed, expected)) {
+    return ::testing::AssertionFailure()
+           << json << " is not " << expected.ShortDebugString();
+  }
+  return ::testing::AssertionSuccess();
+}
 
 std::vector<v1::AskEvent> ShortStream() {
   std::vector<v1::AskEvent> events(3);
@@ -410,6 +228,162 @@ TEST_F(RunTest, UnaryCallsPrintOrMapTheirErrors) {
   EXPECT_EQ(out_.str(), "{}\n");
 }
 
+// What `vetctl describe` shows of the practice's dataset: the version the
+// server serves, then each table with its columns and their notes.
+v1::DatasetDescription ClinicDataset() {
+  v1::DatasetDescription dataset;
+  dataset.set_practice_id("demo");
+  dataset.set_schema_version("3");
+  dataset.set_time_zone("Europe/London");
+  dataset.set_dataset_version("20261130T120000Z-4f2a");
+  v1::TableDescription* clients = dataset.add_tables();
+  clients->set_name("clients");
+  clients->set_description("People who bring animals in.");
+  clients->set_row_count(1);
+  v1::ColumnDescription* id = clients->add_columns();
+  id->set_name("id");
+  id->set_type("id");
+  v1::ColumnDescription* name = clients->add_columns();
+  name->set_name("name");
+  name->set_type("text");
+  name->set_personal(true);
+  v1::ColumnDescription* since = clients->add_columns();
+  since->set_name("first_visit");
+  since->set_type("date");
+  since->set_optional(true);
+  since->set_min_value("2023-01-02");
+  since->set_max_value("2026-11-30");
+  since->set_description("Their first appointment.");
+  v1::TableDescription* patients = dataset.add_tables();
+  patients->set_name("patients");
+  patients->set_row_count(1200);
+  return dataset;
+}
+
+TEST_F(RunTest, DescribeShowsTheVersionServedAndEveryTablesColumns) {
+  service_.dataset = ClinicDataset();
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 0);
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_EQ(out_.str(),
+            "dataset of demo, version 20261130T120000Z-4f2a · schema 3 · "
+            "time zone Europe/London\n"
+            "\n"
+            "clients  1 row\n"
+            "  People who bring animals in.\n"
+            "  id           id\n"
+            "  name         text  personal\n"
+            "  first_visit  date  2023-01-02 .. 2026-11-30 · optional · Their "
+            "first appointment.\n"
+            "\n"
+            "patients  1,200 rows\n");
+
+  // A folder the practices file names has no version: none is shown.
+  service_.dataset.clear_dataset_version();
+  out_.str("");
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 0);
+  EXPECT_THAT(out_.str(),
+              ::testing::StartsWith(
+                  "dataset of demo · schema 3 · time zone Europe/London\n"));
+}
+
+TEST_F(RunTest, DescribeJsonIsTheDescriptionWhole) {
+  service_.dataset = ClinicDataset();
+  Invocation inv = MakeInvocation({"describe"});
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 0);
+  EXPECT_TRUE(IsJsonLineOf(out_.str(), service_.dataset));
+}
+
+TEST_F(RunTest, DescribeOfAPracticeWithoutDataExitsWithFive) {
+  service_.dataset_status = grpc::Status(
+      grpc::StatusCode::NOT_FOUND,
+      "practice demo has no data yet: import its exports (vetctl import)");
+  EXPECT_EQ(RunCli(MakeInvocation({"describe"})), 5);
+  EXPECT_EQ(err_.str(),
+            "vetctl: NOT_FOUND: practice demo has no data yet: import its "
+            "exports (vetctl import)\n");
+  EXPECT_EQ(out_.str(), "");
+
+  Invocation wrong_key = MakeInvocation({"describe"});
+  wrong_key.api_key = "not-the-key";
+  err_.str("");
+  EXPECT_EQ(RunCli(wrong_key), 4);
+  EXPECT_EQ(err_.str(),
+            "vetctl: PERMISSION_DENIED: the key belongs to another practice\n");
+}
+
+TEST_F(RunTest, SessionsSendsThePageAndSaysHowToGetTheNext) {
+  v1::Session* session = service_.session_list.add_sessions();
+  session->set_session_id("s-1");
+  session->set_turn_count(2);
+  session->set_first_question("How many dogs?");
+  service_.session_list.set_next_page_token("page-3");
+  FlagValues flags;
+  flags.addr = addr_;
+  flags.page_size = 5;
+  flags.page_token = "page-2";
+  absl::StatusOr<Invocation> inv =
+      ParseInvocation({"sessions"}, flags, Environment());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+
+  EXPECT_EQ(RunCli(*inv), 0);
+  EXPECT_EQ(err_.str(), "");
+  const v1::ListSessionsRequest request = service_.last_list_request();
+  EXPECT_EQ(request.practice_id(), "demo");
+  EXPECT_EQ(request.page_size(), 5);
+  EXPECT_EQ(request.page_token(), "page-2");
+  EXPECT_THAT(out_.str(), HasSubstr("How many dogs?\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("more: vetctl sessions --page_token=page-3\n"));
+
+  out_.str("");
+  inv->json = true;
+  EXPECT_EQ(RunCli(*inv), 0);
+  EXPECT_TRUE(IsJsonLineOf(out_.str(), service_.session_list));
+}
+
+TEST_F(RunTest, SessionShowsItsTurnsAndEndSessionSaysItEnded) {
+  v1::Session& session = service_.sessions["s-9"];
+  session.set_session_id("s-9");
+  session.set_practice_id("demo");
+  v1::Turn* turn = session.add_turns();
+  turn->set_number(1);
+  turn->set_question("How many dogs?");
+  turn->set_answer("There are 12 dogs.");
+  turn->set_status("OK");
+  EXPECT_EQ(RunCli(MakeInvocation({"session", "s-9"})), 0);
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_THAT(out_.str(), HasSubstr("session s-9 · practice demo · active\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("How many dogs?"));
+  EXPECT_THAT(out_.str(), HasSubstr("There are 12 dogs."));
+
+  out_.str("");
+  EXPECT_EQ(RunCli(MakeInvocation({"end-session", "s-9"})), 0);
+  EXPECT_EQ(out_.str(), "session s-9 ended\n");
+  EXPECT_THAT(service_.ended_sessions(), ::testing::ElementsAre("s-9"));
+}
+
+TEST(RunOlderServerTest, ACallTheServerDoesNotOfferSaysSoWithOne) {
+  // A service that implements none of its methods answers UNIMPLEMENTED
+  // with no message, as a server built before the method was added does.
+  v1::AnalyticsService::Service older;
+  LoopbackServer server = StartOnLoopback(older);
+  ASSERT_NE(server.server, nullptr);
+  FlagValues flags;
+  flags.addr = server.addr;
+  const absl::StatusOr<Invocation> inv =
+      ParseInvocation({"describe"}, flags, Environment());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  std::ostringstream out, err;
+  CallCanceller canceller;
+  EXPECT_EQ(vet::cli::Run(*inv, Console{out, err}, canceller), 1);
+  EXPECT_EQ(err.str(),
+            "vetctl: UNIMPLEMENTED: the server does not offer this call (is it "
+            "older than vetctl?)\n");
+  EXPECT_EQ(out.str(), "");
+  server.server->Shutdown(absl::ToChronoTime(absl::Now()));
+}
+
 TEST_F(RunTest, AuditSendsSinceAndPagesAndPrintsTheTrail) {
   v1::AuditEntry* entry = service_.audit.add_entries();
   entry->set_rpc("Ask");
@@ -438,12 +412,7 @@ TEST_F(RunTest, AuditSendsSinceAndPagesAndPrintsTheTrail) {
   out_.str("");
   inv->json = true;
   EXPECT_EQ(RunCli(*inv), 0);
-  v1::ListAuditResponse parsed;
-  ASSERT_TRUE(
-      google::protobuf::util::JsonStringToMessage(out_.str(), &parsed).ok())
-      << out_.str();
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-      parsed, service_.audit));
+  EXPECT_TRUE(IsJsonLineOf(out_.str(), service_.audit));
 
   // Without --since the whole trail is asked for.
   Invocation all = MakeInvocation({"audit"});
@@ -830,6 +799,29 @@ TEST_F(ImportTest, ValidationProblemsExitWithThreeAndAreAllPrinted) {
   EXPECT_EQ(out_.str(), "");
 }
 
+// A script reads stderr's one JSON line back to the server's very words:
+// its lines, quotes, backslashes, tabs and carriage returns.
+TEST_F(ImportTest, WithJsonValidationProblemsAreOneLineThatParsesBack) {
+  const std::string message =
+      "3 problems in the import:\n"
+      "clients.csv line 3: \"2026-13-01\" is not a date\n"
+      "staff.csv line 9: C:\\exports\\staff\tis not a name\r\n"
+      "patients.csv: no rows";
+  service_.import_status =
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+  Invocation inv = MakeInvocation({"import", dir_.string()});
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 3);
+  const std::string err = err_.str();
+  ASSERT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(err, &parsed).ok())
+      << err;
+  EXPECT_EQ(parsed.fields().at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(parsed.fields().at("message").string_value(), message);
+  EXPECT_EQ(out_.str(), "");
+}
+
 TEST_F(ImportTest, AMissingFileExitsWithTwoBeforeAnyCall) {
   std::filesystem::remove(dir_ / "staff.csv");
   EXPECT_EQ(RunCli(MakeInvocation({"import", dir_.string()})), 2);
@@ -900,6 +892,59 @@ TEST_F(ImportTest, APresetConvertsTheFolderPrintsItsReportAndUploadsTheTables) {
   EXPECT_THAT(lines[1], HasSubstr("\"practiceId\":\"demo\""));
 }
 
+// A file the preset does not read is listed as ignored, with why, for
+// people and in the JSON report; it does not stop the import.
+TEST_F(ImportTest, APresetListsTheFilesItIgnoresAndWhy) {
+  const std::filesystem::path vendor = dir_ / "ezyvet";
+  std::filesystem::create_directories(vendor);
+  std::ofstream(vendor / "Invoice Lines Feb.csv", std::ios::binary)
+      << kEzyvetReport;
+  std::ofstream(vendor / "notes.txt") << "call the supplier\n";
+  Invocation inv = MakeInvocation({"import", vendor.string()});
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 0) << err_.str();
+  const std::string out = out_.str();
+  EXPECT_THAT(out, HasSubstr("preset ezyvet: read 1 file, ignored 1\n"));
+  const size_t listed = out.find("notes.txt");
+  ASSERT_NE(listed, std::string::npos) << out;
+  EXPECT_THAT(out.substr(listed, out.find('\n', listed) - listed),
+              HasSubstr("ignored: "));
+  EXPECT_EQ(service_.import_calls(), 1);
+
+  out_.str("");
+  inv.json = true;
+  EXPECT_EQ(RunCli(inv), 0);
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  google::protobuf::Struct report;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(lines[0], &report).ok())
+      << lines[0];
+  const google::protobuf::ListValue& ignored = report.fields()
+                                                   .at("preset")
+                                                   .struct_value()
+                                                   .fields()
+                                                   .at("ignored")
+                                                   .list_value();
+  ASSERT_EQ(ignored.values_size(), 1);
+  const auto& file = ignored.values(0).struct_value().fields();
+  EXPECT_EQ(file.at("path").string_value(), (vendor / "notes.txt").string());
+  EXPECT_FALSE(file.at("reason").string_value().empty());
+}
+
+TEST_F(ImportTest, APresetOnSomethingOtherThanAFolderExitsWithTwo) {
+  WriteFile("export.csv", "a,b\n");
+  Invocation inv = MakeInvocation({"import", (dir_ / "export.csv").string()});
+  inv.preset = "ezyvet";
+  EXPECT_EQ(RunCli(inv), 2);
+  EXPECT_EQ(err_.str(),
+            absl::StrCat("vetctl: import: ", (dir_ / "export.csv").string(),
+                         " is not a directory\n"
+                         "Run 'vetctl help' for usage.\n"));
+  EXPECT_EQ(service_.import_calls(), 0);
+}
+
 TEST_F(ImportTest, AnUnknownPresetExitsWithTwoAndExportsItCannotReadWithThree) {
   Invocation inv = MakeInvocation({"import", dir_.string()});
   inv.preset = "vetspire";
@@ -962,67 +1007,6 @@ TEST(RunUnreachableTest, SaysTheServerIsNotRunning) {
 }
 
 // --- chat --------------------------------------------------------------------
-
-// Answers like the real server: a question without a session starts "s-1",
-// "s-2", ...; one with a session continues it (NOT_FOUND once ended). The
-// question "bad" is refused with INVALID_ARGUMENT after SessionStarted;
-// "slow" waits for the client to cancel.
-class ChatServer {
- public:
-  explicit ChatServer(FakeAnalyticsService& service) {
-    service.ask_handler = [this, &service](
-                              grpc::ServerContext* context,
-                              const v1::AskRequest& request,
-                              grpc::ServerWriter<v1::AskEvent>* writer) {
-      v1::AskEvent started;
-      started.set_seq(1);
-      {
-        absl::MutexLock lock(&mu_);
-        std::string id = request.session_id();
-        if (id.empty()) {
-          id = absl::StrCat("s-", ++sessions_);
-        } else if (turns_.count(id) == 0) {
-          return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              absl::StrCat("no session ", id));
-        }
-        for (const std::string& ended : service.ended_sessions()) {
-          if (ended == id) {
-            return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                absl::StrCat("session ", id, " has ended"));
-          }
-        }
-        started.mutable_session_started()->set_session_id(id);
-        started.mutable_session_started()->set_resumed(
-            !request.session_id().empty());
-        started.mutable_session_started()->set_turn(++turns_[id]);
-      }
-      writer->Write(started);
-      if (request.question() == "bad") {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "cannot answer that");
-      }
-      if (request.question() == "slow") {
-        service.events_written.Notify();
-        const absl::Time give_up = absl::Now() + absl::Seconds(20);
-        while (!context->IsCancelled() && absl::Now() < give_up) {
-          absl::SleepFor(absl::Milliseconds(5));
-        }
-        return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      }
-      v1::AskEvent answer;
-      answer.set_seq(2);
-      answer.mutable_final_answer()->set_text(
-          absl::StrCat("answer to ", request.question()));
-      writer->Write(answer);
-      return grpc::Status::OK;
-    };
-  }
-
- private:
-  absl::Mutex mu_;
-  int sessions_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::string, int> turns_ ABSL_GUARDED_BY(mu_);
-};
 
 // A pipe standing in for a non-terminal stdin.
 class ScriptPipe {
@@ -1156,6 +1140,36 @@ TEST_F(ChatTest, EndEndsTheSessionAndTheNextQuestionStartsAnother) {
   EXPECT_THAT(out_.str(),
               HasSubstr("session s-1 ended; the next question starts a new "
                         "one\n"));
+}
+
+TEST_F(ChatTest, EndWithoutASessionSaysThereIsNoneAndCallsNothing) {
+  EXPECT_EQ(Chat("/end\nq1\n"), 0);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("no session to end: the next question starts one\n"));
+  EXPECT_THAT(service_.ended_sessions(), ::testing::IsEmpty());
+  EXPECT_THAT(AskedSessions(), ElementsAre(""));
+}
+
+// Expired or never there: nothing is left to continue, so the chat starts
+// afresh rather than failing the same way at every question.
+TEST_F(ChatTest, EndOfASessionTheServerNoLongerHasStartsAfresh) {
+  service_.gone_sessions = {"s-gone"};
+  Invocation inv = MakeInvocation({"chat"});
+  inv.session_id = "s-gone";
+  EXPECT_EQ(Chat("/end\nq1\n", inv), 0);
+  EXPECT_EQ(err_.str(), "vetctl: NOT_FOUND: no session s-gone\n");
+  EXPECT_THAT(AskedSessions(), ElementsAre(""));
+}
+
+TEST_F(ChatTest, JsonEndPrintsAnEmptyObjectLine) {
+  Invocation inv = MakeInvocation({"chat"});
+  inv.json = true;
+  EXPECT_EQ(Chat("q1\n/end\n", inv), 0);
+  EXPECT_THAT(service_.ended_sessions(), ElementsAre("s-1"));
+  const std::vector<std::string> lines =
+      absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "{}");
 }
 
 TEST_F(ChatTest, BudgetCallsGetBudget) {
@@ -1349,6 +1363,19 @@ class ScriptedTerminal : public LineReader {
   std::vector<Result> script_;
   size_t next_ = 0;
 };
+
+// SIGTERM between the line typed and the question's call: the call is
+// cancelled as it starts, and the chat ends with 9.
+TEST_F(ChatTest, TerminateAsALineIsEnteredCancelsItsQuestion) {
+  interrupter_->Terminate();
+  ScriptedTerminal terminal(
+      {{LineReader::Status::kLine, "q1"}, {LineReader::Status::kLine, "q2"}});
+  EXPECT_EQ(RunChat(MakeInvocation({"chat"}), Console{out_, err_}, terminal,
+                    *interrupter_),
+            9);
+  EXPECT_EQ(err_.str(), "vetctl: CANCELLED: interrupted\n");
+  EXPECT_EQ(terminal.prompts.size(), 1u);
+}
 
 TEST_F(ChatTest, OnATerminalCtrlCClearsTheLineAndThePromptShowsTheTurn) {
   using S = LineReader::Status;

@@ -7,6 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -28,6 +29,7 @@
 #include "clients/chat.h"
 #include "clients/exit_codes.h"
 #include "clients/format.h"
+#include "clients/line_editor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -1348,6 +1350,110 @@ TEST_F(HumanAskPrinterTest, SaysWhenTheCsvHoldsOnlyTheFirstRowsOrIsMissing) {
               HasSubstr("the artifact result.csv arrived incomplete"));
 }
 
+// Under the answer, "how": what the figure is and over what, one fact a
+// line, with the warnings that bear on trusting it first.
+TEST_F(HumanAskPrinterTest, ExplainsTheAnswerUnderItWarningsFirst) {
+  v1::AskEvent event;
+  v1::FinalAnswer* answer = event.mutable_final_answer();
+  answer->set_text("Revenue last month was $1,234.56.");
+  answer->mutable_result()->set_text("Revenue last month was $1,234.56.");
+  answer->set_attempts(1);
+  v1::Explanation* how = answer->mutable_explanation();
+  how->set_metric("Revenue");
+  how->set_definition("sum of invoice_lines.amount by invoiced_on");
+  how->mutable_period()->set_text("last month (2026-09-01 to 2026-09-30)");
+  how->mutable_compared()->set_start_date("2026-08-01");
+  how->mutable_compared()->set_end_date("2026-08-31");
+  how->add_filters("species canine");
+  how->add_filters("vet Patel");
+  how->set_counted("1,234 invoices");
+  how->add_excluded("3 invoice lines without a vet");
+  how->add_notes("seen in the last 12 months: 5,210");
+  how->add_warnings("the as-of date is after the data's last invoice");
+  EXPECT_EQ(
+      Print({event}, /*color=*/false),
+      "\n"
+      "answer   Revenue last month was $1,234.56.\n"
+      "\n"
+      "how      warning: the as-of date is after the data's last invoice\n"
+      "         Revenue: sum of invoice_lines.amount by invoiced_on\n"
+      "         period: last month (2026-09-01 to 2026-09-30)\n"
+      "         compared with: 2026-08-01 to 2026-08-31\n"
+      "         only: species canine; vet Patel\n"
+      "         counted: 1,234 invoices\n"
+      "         left out: 3 invoice lines without a vet\n"
+      "         seen in the last 12 months: 5,210\n"
+      "\n"
+      "cost     $0.00 · 1 attempt\n");
+}
+
+TEST_F(HumanAskPrinterTest, ATextResultOtherThanTheSentenceIsShownUnderIt) {
+  v1::AskEvent event;
+  event.mutable_final_answer()->set_text("The busiest vet last month:");
+  event.mutable_final_answer()->mutable_result()->set_text("Dr Patel");
+  EXPECT_THAT(Print({event}, /*color=*/false),
+              HasSubstr("answer   The busiest vet last month:\n"
+                        "         Dr Patel\n"));
+}
+
+TEST_F(HumanAskPrinterTest, AnArtifactWithoutAnExtensionGetsOneForItsType) {
+  std::vector<v1::AskEvent> events(4);
+  events[0].mutable_session_started()->set_session_id("s-5");
+  const std::vector<std::pair<std::string, std::string>> artifacts = {
+      {"by_month", "text/csv"},
+      {"report", "application/pdf"},
+      {"notes", "application/x-unknown"}};
+  for (size_t i = 0; i < artifacts.size(); ++i) {
+    events[i + 1].mutable_artifact()->set_name(artifacts[i].first);
+    events[i + 1].mutable_artifact()->set_mime_type(artifacts[i].second);
+    events[i + 1].mutable_artifact()->set_data("x");
+  }
+  const std::string text = Print(events, /*color=*/false);
+  for (const char* file : {"by_month.csv", "report.pdf", "notes"}) {
+    const std::filesystem::path path = out_dir_ / "s-5" / file;
+    EXPECT_TRUE(std::filesystem::is_regular_file(path)) << path;
+    EXPECT_THAT(text,
+                HasSubstr(absl::StrCat(" saved to ", path.string(), "\n")));
+  }
+}
+
+// The answer still comes; the artifact is named as not saved, and why goes
+// to stderr.
+TEST_F(HumanAskPrinterTest, AnArtifactThatCannotBeSavedIsSaidToBeNotSaved) {
+  std::filesystem::create_directories(out_dir_.parent_path());
+  std::ofstream(out_dir_) << "a file where the folder would go";
+  std::vector<v1::AskEvent> events(3);
+  events[0].mutable_session_started()->set_session_id("s-6");
+  events[1].mutable_artifact()->set_name("chart.png");
+  events[1].mutable_artifact()->set_mime_type("image/png");
+  events[1].mutable_artifact()->set_data("png");
+  events[2].mutable_final_answer()->set_text("Done.");
+  const std::string text = Print(events, /*color=*/false);
+  EXPECT_THAT(text,
+              HasSubstr("artifact chart.png (image/png, 3 B) not saved\n"));
+  EXPECT_THAT(text, HasSubstr("answer   Done.\n"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr(absl::StrCat("vetctl: warning: cannot create ",
+                                     (out_dir_ / "s-6").string())));
+  std::filesystem::remove(out_dir_);
+}
+
+TEST_F(HumanAskPrinterTest, AnArtifactCutShortIsNotSavedAndSaysHowMuchCame) {
+  std::vector<v1::AskEvent> events(2);
+  events[0].mutable_session_started()->set_session_id("s-7");
+  v1::Artifact* part = events[1].mutable_artifact();
+  part->set_name("result.csv");
+  part->set_mime_type("text/csv");
+  part->set_data(std::string(1000, 'x'));
+  part->set_offset(0);
+  part->set_total_bytes(3000);
+  Print(events, /*color=*/false);
+  EXPECT_EQ(err_.str(),
+            "vetctl: warning: the artifact result.csv is incomplete (1000 B of "
+            "2.9 KB received) and was not saved\n");
+  EXPECT_FALSE(std::filesystem::exists(out_dir_ / "s-7" / "result.csv"));
+}
+
 TEST(HumanAskPrinterProgressTest, SpinnerWaitsForAnUnfinishedLine) {
   HumanAskOptions options;
   options.progress = true;
@@ -1479,6 +1585,48 @@ TEST(FdLineReaderTest, ReadsLinesUntilTheEndAndCanBeInterrupted) {
   EXPECT_EQ(reader.ReadLine("").status, S::kEof);
   EXPECT_FALSE(reader.interactive());
   close(fds[0]);
+}
+
+// Sets or unsets an environment variable for one test, and puts it back.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const char* name) : name_(name) {
+    const char* value = getenv(name);
+    if (value != nullptr) saved_ = value;
+  }
+  ~ScopedEnv() {
+    if (saved_.has_value()) {
+      setenv(name_, saved_->c_str(), /*overwrite=*/1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  void Set(const char* value) { setenv(name_, value, /*overwrite=*/1); }
+  void Unset() { unsetenv(name_); }
+
+ private:
+  const char* const name_;
+  std::optional<std::string> saved_;
+};
+
+// Where chat keeps its history: the XDG state folder when it is absolute
+// (the spec ignores a relative one), else under HOME, else nowhere.
+TEST(DefaultChatHistoryFileTest, XdgStateHomeThenHomeElseNone) {
+  ScopedEnv xdg("XDG_STATE_HOME");
+  ScopedEnv home("HOME");
+  xdg.Set("/var/state");
+  home.Set("/home/ann");
+  EXPECT_EQ(DefaultChatHistoryFile(), "/var/state/vet-analytics/chat_history");
+  xdg.Set("state");
+  EXPECT_EQ(DefaultChatHistoryFile(),
+            "/home/ann/.local/state/vet-analytics/chat_history");
+  xdg.Unset();
+  EXPECT_EQ(DefaultChatHistoryFile(),
+            "/home/ann/.local/state/vet-analytics/chat_history");
+  home.Set("");
+  EXPECT_EQ(DefaultChatHistoryFile(), "");
+  home.Unset();
+  EXPECT_EQ(DefaultChatHistoryFile(), "");
 }
 
 }  // namespace
