@@ -14,6 +14,7 @@
 #include "core/data/columnar_store.h"
 #include "core/data/dataset.h"
 #include "core/data/demo_generator.h"
+#include "core/data/testing/small_export.h"
 #include "core/data/testing/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -47,35 +48,7 @@ constexpr absl::CivilDay kAsOf(2026, 11, 26);
 
 // A small valid practice, one string per table; tests break one thing.
 struct Fixture {
-  std::map<std::string, std::string> csv = {
-      {"clients",
-       "client_id,first_name,last_name,email,phone,postal_code,created_on,"
-       "status\n"
-       "C1,Ann,Lee,ann@example.com,555,12345,2024-01-02,active\n"
-       "C2,Bob,Ray,,,,2025-03-04,inactive\n"},
-      {"patients",
-       "patient_id,client_id,name,species,breed,sex,birth_date,status\n"
-       "P1,C1,Rex,canine,Collie,MN,2020-05-06,active\n"
-       "P2,C2,Tom,feline,,f,,active\n"},
-      {"staff",
-       "staff_id,full_name,role,hired_on,fte\n"
-       "S1,Dr Vet,veterinarian,2019-01-01,\n"
-       "S2,Tech Person,technician,,0.5\n"},
-      {"appointments",
-       "appointment_id,patient_id,client_id,staff_id,starts_at,duration_min,"
-       "type,status,booked_at\n"
-       "A1,P1,C1,S1,2026-03-04T09:30,30,wellness,completed,2026-03-01 "
-       "10:00:00\n"
-       "A2,P2,C2,S1,2026-12-20T10:00,20,sick,scheduled,2026-12-01T08:00\n"},
-      {"invoice_lines",
-       "invoice_id,line_no,invoiced_on,client_id,patient_id,staff_id,"
-       "appointment_id,item_code,description,category,quantity,unit_price,"
-       "discount,amount,unit_cost\n"
-       "I1,1,2026-03-04,C1,P1,S1,A1,EXAM,Exam,consultation,1,50.00,0,50.00,\n"
-       "I1,2,2026-03-04,C1,P1,S1,A1,VAC,\"Rabies, 1 year\",vaccine,2,20.5,1,40."
-       "00,5.25\n"
-       "I2,1,2026-03-05,C2,,,,FOOD,Diet food,diet,-1,30,0,-30,\n"},
-  };
+  std::map<std::string, std::string> csv = vet::data::testing::SmallValidExport();
 
   // Writes the tables into `dir` and returns the files map.
   std::map<std::string, std::string> Write(const TempDir& dir) const {
