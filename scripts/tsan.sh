@@ -39,12 +39,29 @@ if [ "$(cat "$ABSL/lib/.version" 2>/dev/null)" != "$version" ]; then
   done
   { grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
     sed 's/^deb /deb-src /' > "$ABSL/apt/sources.list"
+  # A mirror that answers 503 or stalls is retried, and the whole fetch is
+  # bounded: a gate that cannot get its source fails saying so, never hangs.
   apt=(-o Dir::Etc::SourceList="$ABSL/apt/sources.list"
        -o Dir::Etc::SourceParts="$ABSL/apt/sources.list.d"
-       -o Dir::State::Lists="$ABSL/apt/lists" -o Dir::Cache="$ABSL/apt/cache")
-  apt-get "${apt[@]}" update -qq
-  (cd "$ABSL" && apt-get "${apt[@]}" source --download-only -qq "abseil=$version" &&
-   dpkg-source -x abseil_*.dsc src >/dev/null)
+       -o Dir::State::Lists="$ABSL/apt/lists" -o Dir::Cache="$ABSL/apt/cache"
+       -o Acquire::http::Timeout=30 -o Acquire::https::Timeout=30 -o Acquire::Retries=5)
+  fetched=no
+  for attempt in 1 2 3; do
+    if timeout 600 apt-get "${apt[@]}" update -qq &&
+       (cd "$ABSL" && timeout 600 apt-get "${apt[@]}" source --download-only -qq "abseil=$version"); then
+      fetched=yes
+      break
+    fi
+    echo "tsan: fetching Abseil's source failed (attempt $attempt of 3)"
+    sleep 10
+  done
+  if [ "$fetched" != yes ]; then
+    echo "tsan: could not fetch the source of abseil=$version from this machine's package" \
+         "mirrors (deb-src of: $(grep -h '^URIs:' "$ABSL"/apt/sources.list.d/* 2>/dev/null |
+         tr '\n' ' ')$(cut -d' ' -f2 "$ABSL/apt/sources.list" | tr '\n' ' '))"
+    exit 1
+  fi
+  (cd "$ABSL" && dpkg-source -x abseil_*.dsc src >/dev/null)
   # Debian's own flags (debian/rules), plus TSan; line tables only, as in
   # the project's checking builds (cmake/VetSanitize.cmake).
   cmake -S "$ABSL/src" -B "$ABSL/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
