@@ -12,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "core/data/dataset_catalog.h"
 #include "core/data/demo_generator.h"
 #include "core/data/schema.h"
+#include "core/data/testing/small_export.h"
 #include "core/data/testing/test_files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -396,6 +398,34 @@ TEST(DescribeDatasetTest, HeaderOnlyTableHasNoRowsAndNoRanges) {
   ASSERT_THAT(described, IsOk());
   EXPECT_EQ(described->FindTable("clients")->row_count, 0);
   EXPECT_EQ(described->FindTable("clients")->columns[6].min_value, "");
+}
+
+TEST(CachingDatasetCatalogTest, ACsvFolderIsDescribedAgainOnlyWhenAFileChanges) {
+  testing::TempDir dir;
+  for (const auto& [table, csv] : testing::SmallValidExport()) {
+    testing::WriteTextFile(dir.File(table + ".csv"), csv);
+  }
+  CachingDatasetCatalog catalog;
+  auto first = catalog.Describe(dir.path());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)->FindTable("clients")->row_count, 2);
+  auto again = catalog.Describe(dir.path());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->get(), first->get()) << "an unchanged folder is described once";
+
+  // A client more: the file's size changes, so the folder is read again.
+  testing::WriteTextFile(dir.File("clients.csv"), testing::SmallValidExport().at("clients") +
+                                                      "C3,Cy,Fox,,,,2026-01-02,active\n");
+  auto changed = catalog.Describe(dir.path());
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_NE(changed->get(), first->get());
+  EXPECT_EQ((*changed)->FindTable("clients")->row_count, 3);
+
+  // A table gone: the folder no longer describes, and says which file.
+  std::filesystem::remove(dir.File("staff.csv"));
+  auto missing = catalog.Describe(dir.path());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), ::testing::HasSubstr("staff.csv"));
 }
 
 }  // namespace

@@ -198,6 +198,69 @@ TEST(PresetParserTest, MalformedPresetsNameTheJsonPath) {
               HasSubstr("$: expected an object"));
 }
 
+TEST(PresetParserTest, EveryPartOfTheFileIsCheckedAndNamedByItsPath) {
+  // What a person writing a preset gets wrong, each named where it is.
+  const std::string good(internal::EzyvetPresetJson());
+  struct Case {
+    std::string from, to, message;
+  } cases[] = {
+      {"\"name\": \"ezyvet\",", "\"nmae\": \"ezyvet\",",
+       "$.nmae: unknown key (name, description, date_formats"},
+      {"\"name\": \"ezyvet\",", "", "$: missing \"name\""},
+      {"\"name\": \"ezyvet\",", "\"name\": \"ezyvet\", \"tables\": 5,",
+       "$.tables: expected an object"},
+      {"\"date_formats\": [", "\"date_formats\": [5, ", "$.date_formats[0]: expected a string"},
+      {"\"date_formats\": [\"%d/%m/%Y\",", "\"date_formats\": \"%d/%m/%Y\", \"x\": [",
+       "$.date_formats: expected an array of strings"},
+      {"\"date_formats\": [\"%d/%m/%Y\",", "\"date_formats\": [\" \",",
+       "$.date_formats: holds an empty string"},
+      {"\"sources\": {\n    \"invoice_lines_report\": {",
+       "\"sources\": {}, \"x\": {\n    \"invoice_lines_report\": {",
+       "$.sources: expected an object naming at least one source"},
+      {"\"invoice_lines_report\": {\n      \"description\"",
+       "\"invoice_lines_report\": 5, \"x\": {\n      \"description\"",
+       "$.sources.invoice_lines_report: expected an object"},
+      {"\"description\": \"ezyVet's Invoice Lines Report\",",
+       "\"description\": \"ezyVet's Invoice Lines Report\", \"optional\": \"yes\",",
+       "$.sources.invoice_lines_report.optional: expected true or false"},
+      {"\"description\": \"ezyVet's Invoice Lines Report\",",
+       "\"description\": \"ezyVet's Invoice Lines Report\", \"columns\": {},",
+       "$.sources.invoice_lines_report.columns: expected an object naming columns"},
+      {"\"description\": \"ezyVet's Invoice Lines Report\",",
+       "\"description\": \"ezyVet's Invoice Lines Report\", \"colums\": 1,",
+       "$.sources.invoice_lines_report.colums: unknown key (description, columns"},
+      {"\"optional_columns\": [\"line_id\",", "\"optional_columns\": [\"line_idd\",",
+       "$.sources.invoice_lines_report.optional_columns: \"line_idd\" is not in columns"},
+      {"\"animal_name\": [\"Patient Name\",", "\"animal_name\": [5,",
+       "$.sources.invoice_lines_report.columns.animal_name[0]: expected a string"},
+      {"\"tables\": {\n    \"clients\": {",
+       "\"tables\": {\n    \"client\": {},\n    \"clients\": {",
+       "$.tables.client: unknown table (clients, patients, staff, appointments, invoice_lines)"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_NE(good.find(c.from), std::string::npos) << c.from;
+    absl::StatusOr<Preset> preset = ParsePreset(absl::StrReplaceAll(good, {{c.from, c.to}}));
+    EXPECT_THAT(preset.status(), StatusIs(absl::StatusCode::kInvalidArgument)) << c.to;
+    EXPECT_THAT(std::string(preset.status().message()), HasSubstr(c.message)) << c.to;
+  }
+  // A source whose every column is optional would recognise any file.
+  const std::string only_optional = R"({"name": "p", "sources": {"s": {"columns": {"a": "A"},
+      "optional_columns": ["a"]}}, "tables": {}})";
+  EXPECT_THAT(std::string(ParsePreset(only_optional).status().message()),
+              HasSubstr("$.sources.s: every column is optional"));
+  const std::string no_columns = R"({"name": "p", "sources": {"s": {"description": "d"}},
+      "tables": {}})";
+  EXPECT_THAT(std::string(ParsePreset(no_columns).status().message()),
+              HasSubstr("$.sources.s: missing \"columns\""));
+  const std::string no_tables = R"({"name": "p", "sources": {"s": {"columns": {"a": "A"}}}})";
+  EXPECT_THAT(std::string(ParsePreset(no_tables).status().message()),
+              HasSubstr("$: missing \"tables\""));
+  const std::string missing_table =
+      R"({"name": "p", "sources": {"s": {"columns": {"a": "A"}}}, "tables": {}})";
+  EXPECT_THAT(std::string(ParsePreset(missing_table).status().message()),
+              HasSubstr("$.tables: missing table \"clients\""));
+}
+
 // --- ezyVet ---------------------------------------------------------------
 
 TEST(EzyvetPresetTest, DerivesClientsPatientsStaffAndLinesThatValidate) {
