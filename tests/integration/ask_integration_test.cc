@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
@@ -370,6 +371,69 @@ TEST_F(AskIntegrationTest, ReflectionListsTheServiceAndHealthIsServing) {
       absl::StrCat(std::string(1, '\x0a'), std::string(1, static_cast<char>(name.size())), name));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, std::string("\x08\x01", 2));
+}
+
+TEST_F(AskIntegrationTest, ReflectionV1AnswersEveryLookupAndNamesWhatItCannotFind) {
+  // As grpcurl and Postman use it: one stream, a response per request, and a
+  // failed lookup answered in the stream rather than ending it.
+  namespace refl = grpc::reflection::v1;
+  auto stub = refl::ServerReflection::NewStub(channel_);
+  grpc::ClientContext context;
+  auto stream = stub->ServerReflectionInfo(&context);
+  auto ask = [&](const refl::ServerReflectionRequest& request) {
+    refl::ServerReflectionResponse response;
+    EXPECT_TRUE(stream->Write(request));
+    EXPECT_TRUE(stream->Read(&response));
+    return response;
+  };
+
+  refl::ServerReflectionRequest by_file;
+  by_file.set_file_by_filename("vetanalytics/v1/analytics.proto");
+  refl::ServerReflectionResponse file = ask(by_file);
+  ASSERT_TRUE(file.has_file_descriptor_response()) << file.DebugString();
+  google::protobuf::FileDescriptorProto first;
+  ASSERT_TRUE(first.ParseFromString(file.file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(first.name(), "vetanalytics/v1/analytics.proto");
+  EXPECT_EQ(file.original_request().file_by_filename(), "vetanalytics/v1/analytics.proto");
+
+  refl::ServerReflectionRequest extensions;
+  extensions.set_all_extension_numbers_of_type("vetanalytics.v1.AskRequest");
+  refl::ServerReflectionResponse numbers = ask(extensions);
+  ASSERT_TRUE(numbers.has_all_extension_numbers_response()) << numbers.DebugString();
+  EXPECT_EQ(numbers.all_extension_numbers_response().base_type_name(),
+            "vetanalytics.v1.AskRequest");
+  EXPECT_EQ(numbers.all_extension_numbers_response().extension_number_size(), 0);
+
+  struct Miss {
+    refl::ServerReflectionRequest request;
+    std::string message;
+  };
+  std::vector<Miss> misses(5);
+  misses[0].request.set_file_by_filename("vetanalytics/v1/nope.proto");
+  misses[0].message = "File not found.";
+  misses[1].request.set_file_containing_symbol("vetanalytics.v1.Nope");
+  misses[1].message = "Symbol not found.";
+  misses[2].request.mutable_file_containing_extension()->set_containing_type(
+      "vetanalytics.v1.AskRequest");
+  misses[2].request.mutable_file_containing_extension()->set_extension_number(100);
+  misses[2].message = "Extension not found.";
+  misses[3].request.mutable_file_containing_extension()->set_containing_type("vetanalytics.Nope");
+  misses[3].message = "Type not found.";
+  misses[4].request.set_all_extension_numbers_of_type("vetanalytics.Nope");
+  misses[4].message = "Type not found.";
+  for (const Miss& miss : misses) {
+    refl::ServerReflectionResponse response = ask(miss.request);
+    ASSERT_TRUE(response.has_error_response()) << response.DebugString();
+    EXPECT_EQ(response.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(response.error_response().error_message(), miss.message);
+  }
+  // A request naming no lookup at all.
+  refl::ServerReflectionResponse empty = ask(refl::ServerReflectionRequest());
+  ASSERT_TRUE(empty.has_error_response());
+  EXPECT_EQ(empty.error_response().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(AskIntegrationTest, ReflectionDescribesTheMethodsWithTheirMessageTypes) {
