@@ -46,6 +46,9 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 # runs gcov from where each object was compiled, which is what resolves the
 # relative source paths a ccache with base_dir (or CCACHE_BASEDIR) records;
 # with --object-directory it found no source and reported nothing.
+# gcov writes its .gcov files into the working folder and gcovr removes them
+# when done, but not when it stops on an error: clean up whatever happens.
+trap 'rm -f "$ROOT"/*.gcov' EXIT
 gcovr --root "$ROOT" -j "$JOBS" \
   --filter 'core/' --filter 'server/' --filter 'clients/' \
   --exclude '.*_test\.cc$' --exclude '.*_bench\.cc$' --exclude '.*/testing/.*' \
