@@ -295,7 +295,24 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(LaunchOptions 
   worker->practice_id_ = options.practice_id;
   worker->data_dir_ = options.data_dir;
   worker->cgroup_ = std::move(options.cgroup);
+  // From the first step on, the destructor kills and reaps whatever was
+  // started, whichever step fails.
+  VET_ASSIGN_OR_RETURN(UniqueFd info, worker->Launch(options));
+  const absl::Duration deadline = MonotonicNow() + options.start_timeout;
+  VET_RETURN_IF_ERROR(worker->AwaitSandboxPid(info.get(), deadline));
+  VET_RETURN_IF_ERROR(worker->AwaitReady(deadline, options.start_timeout, cancel));
+  {
+    absl::MutexLock lock(&worker->mu_);
+    worker->last_used_ = absl::Now();
+  }
+  ZygoteWorker* raw = worker.get();
+  worker->reader_ = std::thread([raw] { raw->ReaderLoop(); });
+  return worker;
+}
 
+// 1. bwrap started (as the sandbox user, in the worker's cgroup) with the
+// zygote's descriptors on fds 0-5; returns the read end of its info pipe.
+absl::StatusOr<UniqueFd> ZygoteWorker::Launch(LaunchOptions& options) {
   UniqueFd data(::open(options.data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!data.valid()) {
     return absl::NotFoundError(absl::StrCat("sandbox: cannot open the data of practice ",
@@ -327,6 +344,7 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(LaunchOptions 
   const std::vector<std::string> args =
       BwrapArguments(options.bwrap, internal::RunnerSource(), options.spec_json);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   char* envp[] = {nullptr};
@@ -345,115 +363,115 @@ absl::StatusOr<std::unique_ptr<ZygoteWorker>> ZygoteWorker::Start(LaunchOptions 
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork", errno);
   if (pid == 0) LaunchChild(plan);
-  worker->bwrap_pid_ = pid;
-  worker->bwrap_pidfd_ = UniqueFd(PidfdOpen(pid));
+  bwrap_pid_ = pid;
+  bwrap_pidfd_ = UniqueFd(PidfdOpen(pid));
   go_pipe.first.reset();
   zygote_end.reset();
   data.reset();
   err_pipe.second.reset();
   info_pipe.second.reset();
-  worker->control_ = std::move(control);
-  worker->stderr_ = std::move(err_pipe.first);
-  worker->wake_ = std::move(wake);
+  control_ = std::move(control);
+  stderr_ = std::move(err_pipe.first);
+  wake_ = std::move(wake);
 
-  // From here on, the destructor kills and reaps whatever was started.
-  if (!worker->bwrap_pidfd_.valid()) return ErrnoStatus("pidfd_open", errno);
-  if (worker->cgroup_ != nullptr) {
-    absl::Status added = worker->cgroup_->AddProcess(pid);
-    if (!added.ok()) return added;
-  }
+  if (!bwrap_pidfd_.valid()) return ErrnoStatus("pidfd_open", errno);
+  if (cgroup_ != nullptr) VET_RETURN_IF_ERROR(cgroup_->AddProcess(pid));
+  // bwrap waits for this byte, so it starts inside the cgroup.
   char go = 1;
   if (::write(go_pipe.second.get(), &go, 1) != 1) return ErrnoStatus("starting bwrap", errno);
-  go_pipe.second.reset();
+  return std::move(info_pipe.first);
+}
 
-  const absl::Duration deadline = MonotonicNow() + options.start_timeout;
-  // bwrap says which host pid the sandbox's PID 1 has.
+// 2. The sandbox's PID 1: bwrap writes its host pid to the info pipe; kept
+// as a pidfd, since killing it ends the whole namespace.
+absl::Status ZygoteWorker::AwaitSandboxPid(int info_fd, absl::Duration deadline) {
   std::string info;
   char buffer[4096];
   while (ParseChildPid(info) < 0) {
-    if (!WaitReadable(info_pipe.first.get(), deadline - MonotonicNow())) {
+    if (!WaitReadable(info_fd, deadline - MonotonicNow())) {
       return absl::DeadlineExceededError("sandbox: bwrap did not start in time");
     }
-    ssize_t n = ::read(info_pipe.first.get(), buffer, sizeof(buffer));
+    ssize_t n = ::read(info_fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     info.append(buffer, static_cast<size_t>(n));
   }
   const pid_t zygote_pid = ParseChildPid(info);
-  if (zygote_pid > 0) worker->zygote_pidfd_ = UniqueFd(PidfdOpen(zygote_pid));
-  if (!worker->zygote_pidfd_.valid()) {
-    std::string why;
-    char err[4096];
-    if (WaitReadable(worker->stderr_.get(), absl::Seconds(1))) {
-      ssize_t n = ::read(worker->stderr_.get(), err, sizeof(err));
-      if (n > 0) why = std::string(absl::StripAsciiWhitespace(absl::string_view(err, n)));
+  if (zygote_pid > 0) zygote_pidfd_ = UniqueFd(PidfdOpen(zygote_pid));
+  if (zygote_pidfd_.valid()) return absl::OkStatus();
+  // bwrap ended before it made the sandbox: its stderr says why.
+  std::string why;
+  if (WaitReadable(stderr_.get(), absl::Seconds(1))) {
+    ssize_t n = ::read(stderr_.get(), buffer, sizeof(buffer));
+    if (n > 0) {
+      why = std::string(
+          absl::StripAsciiWhitespace(absl::string_view(buffer, static_cast<size_t>(n))));
     }
-    return absl::FailedPreconditionError(absl::StrCat("sandbox: bwrap could not build the sandbox",
-                                                      why.empty() ? "" : absl::StrCat(": ", why)));
   }
+  return absl::FailedPreconditionError(absl::StrCat("sandbox: bwrap could not build the sandbox",
+                                                    why.empty() ? "" : absl::StrCat(": ", why)));
+}
 
-  // The zygote's first message: ready, or why not.
+// 3. The zygote's first message on the control socket: ready (with the
+// library versions and what loading took), or why not. Its stderr is
+// logged meanwhile.
+absl::Status ZygoteWorker::AwaitReady(absl::Duration deadline, absl::Duration start_timeout,
+                                      CancellationToken& cancel) {
+  char buffer[4096];
   while (true) {
     VET_RETURN_IF_ERROR(cancel.Check("while the sandbox worker started"));
     if (MonotonicNow() >= deadline) {
       return absl::DeadlineExceededError(
-          absl::StrCat("sandbox: the worker for practice ", options.practice_id,
-                       " did not get ready within ", absl::FormatDuration(options.start_timeout)));
+          absl::StrCat("sandbox: the worker for practice ", practice_id_,
+                       " did not get ready within ", absl::FormatDuration(start_timeout)));
     }
-    struct pollfd fds[2] = {{worker->control_.get(), POLLIN, 0},
-                            {worker->stderr_.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{control_.get(), POLLIN, 0}, {stderr_.get(), POLLIN, 0}};
     int n = ::poll(fds, 2, 100);
     if (n < 0 && errno != EINTR) return ErrnoStatus("poll", errno);
     if (n <= 0) continue;
     if (fds[1].revents != 0) {
-      ssize_t got = ::read(worker->stderr_.get(), buffer, sizeof(buffer));
+      ssize_t got = ::read(stderr_.get(), buffer, sizeof(buffer));
       if (got > 0) {
-        LogWarning("sandbox worker ", options.practice_id, ": ",
+        LogWarning("sandbox worker ", practice_id_, ": ",
                    absl::StripTrailingAsciiWhitespace(
                        absl::string_view(buffer, static_cast<size_t>(got))));
       }
     }
-    if (fds[0].revents == 0) continue;
-    std::string message(kMaxMessageBytes, '\0');
-    ssize_t got = ::recv(worker->control_.get(), message.data(), message.size(), 0);
-    if (got <= 0) {
-      int status = 0;
-      ::waitpid(worker->bwrap_pid_, &status, 0);
-      {
-        absl::MutexLock lock(&worker->mu_);
-        worker->reaped_ = true;
-      }
-      return absl::InternalError(
-          absl::StrCat("sandbox: the worker for practice ", options.practice_id,
-                       " stopped while starting (bwrap ", DescribeWaitStatus(status), ")"));
-    }
-    message.resize(static_cast<size_t>(got));
-    VET_ASSIGN_OR_RETURN(internal::ZygoteMessage ready, internal::ParseZygoteMessage(message));
-    if (ready.type == internal::ZygoteMessage::Type::kFatal) {
-      return absl::InternalError(absl::StrCat("sandbox: the worker for practice ",
-                                              options.practice_id, " could not ",
-                                              ready.stage == "load" ? "load the data" : ready.stage,
-                                              ": ", ready.error.type, ": ", ready.error.message));
-    }
-    if (ready.type != internal::ZygoteMessage::Type::kReady) {
-      return absl::InternalError("sandbox: the worker sent something else before it was ready");
-    }
-    std::vector<std::string> versions;
-    for (const auto& [name, version] : ready.versions)
-      versions.push_back(absl::StrCat(name, " ", version));
-    worker->versions_ = absl::StrJoin(versions, ", ");
-    worker->load_time_ = absl::Milliseconds(ready.load_ms);
-    worker->ready_rss_bytes_ = ready.rss_kb * 1024;
-    worker->landlock_abi_ = ready.landlock_abi;
-    break;
+    if (fds[0].revents != 0) break;
   }
-  {
-    absl::MutexLock lock(&worker->mu_);
-    worker->last_used_ = absl::Now();
+  std::string message(kMaxMessageBytes, '\0');
+  ssize_t got = ::recv(control_.get(), message.data(), message.size(), 0);
+  if (got <= 0) {
+    int status = 0;
+    ::waitpid(bwrap_pid_, &status, 0);
+    {
+      absl::MutexLock lock(&mu_);
+      reaped_ = true;
+    }
+    return absl::InternalError(absl::StrCat("sandbox: the worker for practice ", practice_id_,
+                                            " stopped while starting (bwrap ",
+                                            DescribeWaitStatus(status), ")"));
   }
-  ZygoteWorker* raw = worker.get();
-  worker->reader_ = std::thread([raw] { raw->ReaderLoop(); });
-  return worker;
+  message.resize(static_cast<size_t>(got));
+  VET_ASSIGN_OR_RETURN(internal::ZygoteMessage ready, internal::ParseZygoteMessage(message));
+  if (ready.type == internal::ZygoteMessage::Type::kFatal) {
+    return absl::InternalError(absl::StrCat(
+        "sandbox: the worker for practice ", practice_id_, " could not ",
+        ready.stage == "load" ? "load the data" : ready.stage, ": ", ready.error.type, ": ",
+        ready.error.message));
+  }
+  if (ready.type != internal::ZygoteMessage::Type::kReady) {
+    return absl::InternalError("sandbox: the worker sent something else before it was ready");
+  }
+  std::vector<std::string> versions;
+  versions.reserve(ready.versions.size());
+  for (const auto& [name, version] : ready.versions)
+    versions.push_back(absl::StrCat(name, " ", version));
+  versions_ = absl::StrJoin(versions, ", ");
+  load_time_ = absl::Milliseconds(ready.load_ms);
+  ready_rss_bytes_ = ready.rss_kb * 1024;
+  landlock_abi_ = ready.landlock_abi;
+  return absl::OkStatus();
 }
 
 ZygoteWorker::~ZygoteWorker() {

@@ -115,6 +115,11 @@ class ZygoteWorker {
 
  private:
   ZygoteWorker() = default;
+  // Start's steps, in order.
+  absl::StatusOr<internal::UniqueFd> Launch(LaunchOptions& options);
+  absl::Status AwaitSandboxPid(int info_fd, absl::Duration deadline);
+  absl::Status AwaitReady(absl::Duration deadline, absl::Duration start_timeout,
+                          CancellationToken& cancel);
   void ReaderLoop();
   void MarkDead(std::string reason);
   bool SendControl(absl::string_view message, const int* fds, int nfds);
