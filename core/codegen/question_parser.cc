@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/codegen/tokenizer.h"
+#include "core/common/status_macros.h"
 
 namespace vet::codegen {
 namespace {
@@ -693,28 +694,40 @@ void DropRankFilters(const QueryPlan& previous, std::vector<FilterClause>& filte
                 filters.end());
 }
 
-absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
-                                  const QueryPlan* previous, bool previous_unplanned) {
-  if (!found.unknown.empty()) {
-    std::vector<std::string> quoted;
-    for (size_t k = 0; k < found.unknown.size() && k < 10; ++k) {
-      quoted.push_back(absl::StrCat("\"", found.unknown[k], "\""));
-    }
-    return Decline(absl::StrCat("The planner did not understand ", absl::StrJoin(quoted, ", "),
-                                found.unknown.size() > 10 ? " and more" : "", "."));
-  }
-  if (!found.unsupported.empty()) return Decline(found.unsupported);
+// What a question resolves to, decided step by step (Resolve): each step
+// reads what the question mentions and what the steps before it chose, and
+// declines with its reason.
+struct Resolution {
+  const Mentions& found;
+  absl::CivilDay as_of;
+  // The previous turn's plan, if it had one.
+  const QueryPlan* previous;
+  // The previous turn was answered, but not by the planner.
+  bool previous_unplanned;
 
-  // The metric: named, else implied by a verb, a rank or a filter, else the
-  // previous turn's.
+  // ChooseMetric: the question builds on the previous turn's plan.
+  bool follow_up = false;
+  const Metric* metric = nullptr;
+  std::string metric_name;  // lower case, for messages
+  // ChooseBreakdown: "cats vs dogs" compares values, not periods.
+  bool compares_periods = false;
+  // ChooseBreakdown: the question asks for a breakdown or a trend.
+  bool dimension_given = false;
+  // ChoosePeriod: what the main period is compared with, if anything.
+  CompareMention compare;
+  absl::optional<Period> other;
+  QueryPlan plan;
+};
+
+// The one metric the question names ("" if none). A metric naming the rows
+// of another ("no-show rate for dental appointments") is not a second one.
+absl::StatusOr<std::string> NamedMetric(const Mentions& found) {
   std::vector<std::string> named;
   for (const Mention& m : found.metrics) {
     if (std::find(named.begin(), named.end(), m.term->metric) == named.end()) {
       named.push_back(m.term->metric);
     }
   }
-  // A metric naming the rows of another ("no-show rate for dental
-  // appointments") is not a second metric.
   const std::vector<std::string> all_named = named;
   named.erase(
       std::remove_if(named.begin(), named.end(),
@@ -734,15 +747,21 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     return Decline(absl::StrCat("The planner answers one metric at a time; the question names ",
                                 absl::StrJoin(names, " and "), "."));
   }
-  std::string metric_id = named.empty() ? "" : named[0];
-  // A question of filters alone that restrict the previous turn's metric is
-  // a follow-up ("just dentals" after revenue), not the metric the filter
-  // implies on its own ("dentals this year" asks afresh).
+  return named.empty() ? "" : named[0];
+}
+
+// The metric a question that names none implies: by a verb, a rank or a
+// filter ("" if none). A question of filters alone that restrict the
+// previous turn's metric is a follow-up ("just dentals" after revenue), not
+// the metric the filter implies on its own ("dentals this year" asks
+// afresh).
+std::string ImpliedMetric(const Mentions& found, const QueryPlan* previous) {
+  std::string metric_id;
   bool filters_follow_up = false;
-  if (metric_id.empty() && previous != nullptr && !found.filters.empty() &&
-      found.implied_by_ranks.empty() && found.implied_by_hints.empty() && found.periods.empty() &&
-      found.dimensions.empty() && !found.trend && !found.rank.present && !found.compare.present &&
-      !found.share && found.staff_names.empty()) {
+  if (previous != nullptr && !found.filters.empty() && found.implied_by_ranks.empty() &&
+      found.implied_by_hints.empty() && found.periods.empty() && found.dimensions.empty() &&
+      !found.trend && !found.rank.present && !found.compare.present && !found.share &&
+      found.staff_names.empty()) {
     const Metric* before = FindMetric(previous->metric);
     bool applies = before != nullptr;
     for (const Mention& m : found.filters) {
@@ -757,8 +776,12 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     if (filters_follow_up && implied == &found.implied_by_filters) continue;
     if (metric_id.empty() && !implied->empty()) metric_id = implied->front();
   }
-  // "Patients" on file, but "patients last month" or "patients we saw" are
-  // patients seen.
+  return metric_id;
+}
+
+// "Patients" on file, but "patients last month" or "patients we saw" are
+// patients seen: `metric_id`, or the dated metric the question means.
+std::string DatedAlternative(const Mentions& found, std::string metric_id) {
   if (const Metric* m = metric_id.empty() ? nullptr : FindMetric(metric_id);
       m != nullptr && !m->dated_alternative.empty()) {
     // A verb naming another metric ("clients who signed up last quarter":
@@ -789,14 +812,25 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
     dated = dated || (!found.staff_names.empty() && !AttributeApplies(*m, "vet"));
     if (dated && !other_verb) metric_id = m->dated_alternative;
   }
+  return metric_id;
+}
+
+// The metric: named, else implied by a verb, a rank or a filter, else the
+// previous turn's.
+absl::Status ChooseMetric(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  VET_ASSIGN_OR_RETURN(std::string metric_id, NamedMetric(found));
+  if (metric_id.empty()) metric_id = ImpliedMetric(found, previous);
+  if (!metric_id.empty()) metric_id = DatedAlternative(found, std::move(metric_id));
   const bool follow_up = metric_id.empty() && previous != nullptr && found.AnythingBesidesMetric();
   if (follow_up) metric_id = previous->metric;
   if (metric_id.empty() && previous == nullptr && found.AnythingBesidesMetric()) {
     return Decline(absl::StrCat(
         "The question names no metric and reads as a follow-up, but ",
-        previous_unplanned ? "the previous answer in this session was not computed by the "
-                             "offline planner, so there is no metric for it to reuse"
-                           : "there is no earlier answer in this session to build on",
+        r.previous_unplanned ? "the previous answer in this session was not computed by the "
+                               "offline planner, so there is no metric for it to reuse"
+                             : "there is no earlier answer in this session to build on",
         "; ask the whole question, with the metric (the planner knows ", MetricList(), ")."));
   }
   if (metric_id.empty()) {
@@ -810,30 +844,28 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
                                 "\" steps back from the previous answer's period; a question that "
                                 "names its metric starts afresh, so name the period too."));
   }
-  const Metric* metric = FindMetric(metric_id);
-  if (metric == nullptr) return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
-  std::string metric_name = Lower(metric->display);
+  r.metric = FindMetric(metric_id);
+  if (r.metric == nullptr) return absl::InternalError(absl::StrCat("unknown metric ", metric_id));
+  r.metric_name = Lower(r.metric->display);
+  r.follow_up = follow_up;
+  r.plan.follow_up = follow_up;
+  r.plan.metric = metric_id;
+  return absl::OkStatus();
+}
 
-  QueryPlan plan;
-  plan.follow_up = follow_up;
-
-  // Filters: the previous turn's, replaced attribute by attribute.
-  std::vector<FilterClause> asked;
-  for (const Mention& m : found.filters) {
-    const FilterClause* clause = ResolveFilter(*metric, *m.term);
-    if (clause == nullptr) {
-      return Decline(absl::StrCat("\"", m.phrase, "\" does not apply to ", metric_name, " (",
-                                  metric->definition, ")."));
-    }
-    MergeFilter(asked, *clause);
-  }
-  // A share: "what percentage of appointments were no-shows" is a metric
-  // declared as that share (the no-show rate); any other is the part of a
-  // total the question's filters keep.
+// A share: "what percentage of appointments were no-shows" is a metric
+// declared as that share (the no-show rate), its filter taken from `asked`;
+// any other is the part of a total the question's filters keep.
+absl::Status ApplyShare(Resolution& r, std::vector<FilterClause>& asked) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  const Metric* metric = r.metric;
+  QueryPlan& plan = r.plan;
   if (found.share) {
     const Metric* declared = nullptr;
     for (const Metric& m : Metrics()) {
-      if (m.share_of != metric_id || !m.share_filter) continue;
+      if (m.share_of != metric->id || !m.share_filter) continue;
       auto it = std::find_if(asked.begin(), asked.end(), [&m](const FilterClause& c) {
         return SameClause(c, *m.share_filter);
       });
@@ -843,9 +875,9 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       break;
     }
     if (declared != nullptr) {
-      metric = declared;
-      metric_id = declared->id;
-      metric_name = Lower(metric->display);
+      r.metric = declared;
+      r.metric_name = Lower(declared->display);
+      plan.metric = declared->id;
     } else {
       if (!metric->denominator.empty() || metric->scale != 1 || !metric->note.empty() ||
           metric->unit == "percent") {
@@ -855,14 +887,36 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       if (asked.empty() && found.staff_names.empty() && !(follow_up && previous->share)) {
         return Decline(
             absl::StrCat("A share needs the part it is a share of, e.g. \"what share of ",
-                         metric_name, " came from cats\"."));
+                         r.metric_name, " came from cats\"."));
       }
       plan.share = true;
     }
   } else if (follow_up) {
     plan.share = previous->share;
   }
-  plan.metric = metric_id;
+  return absl::OkStatus();
+}
+
+// Filters (the previous turn's, replaced attribute by attribute), a share
+// of them, and a staff member.
+absl::Status ApplyFilters(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  const Metric* metric = r.metric;
+  const std::string& metric_name = r.metric_name;
+  QueryPlan& plan = r.plan;
+  std::vector<FilterClause> asked;
+  for (const Mention& m : found.filters) {
+    const FilterClause* clause = ResolveFilter(*metric, *m.term);
+    if (clause == nullptr) {
+      return Decline(absl::StrCat("\"", m.phrase, "\" does not apply to ", metric_name, " (",
+                                  metric->definition, ")."));
+    }
+    MergeFilter(asked, *clause);
+  }
+  VET_RETURN_IF_ERROR(ApplyShare(r, asked));
+  metric = r.metric;
   if (follow_up && !found.all_rows) {
     plan.filters = previous->filters;
     // "and overall?" after a single number drops its filters instead.
@@ -905,8 +959,17 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
   } else if (follow_up && !found.all_rows && !(found.overall && previous->dimension.empty())) {
     plan.staff_name = previous->staff_name;
   }
+  return absl::OkStatus();
+}
 
-  // The breakdown.
+// The breakdown: by one attribute, or the values of one compared ("cats
+// versus dogs").
+absl::Status ChooseBreakdown(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  const Metric* metric = r.metric;
+  QueryPlan& plan = r.plan;
   std::vector<std::string> dims;
   for (const Mention& m : found.dimensions) {
     std::string chosen;
@@ -972,120 +1035,154 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
       break;
     }
   }
-  const bool compares_periods = found.compare.present && !compares_values;
-  const bool dimension_given = !plan.dimension.empty() || found.trend;
-  if (follow_up && !dimension_given && !found.overall) plan.dimension = previous->dimension;
+  r.compares_periods = found.compare.present && !compares_values;
+  r.dimension_given = !plan.dimension.empty() || found.trend;
+  if (follow_up && !r.dimension_given && !found.overall) plan.dimension = previous->dimension;
+  return absl::OkStatus();
+}
 
-  // The period and what it is compared with.
+// The period and what it is compared with.
+absl::Status ChoosePeriod(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  const Metric* metric = r.metric;
+  QueryPlan& plan = r.plan;
+  const absl::CivilDay as_of = r.as_of;
+  const bool compares_periods = r.compares_periods;
+  const bool dimension_given = r.dimension_given;
   if (metric->date_column.empty()) {
     if (!found.periods.empty() || compares_periods || found.shift.present) {
       return Decline(absl::StrCat(metric->display, " is a count of what is on file now (",
                                   metric->definition,
                                   "); it cannot be limited to or compared across periods."));
     }
+    return absl::OkStatus();
+  }
+  std::vector<Period> periods = found.periods;
+  CompareMention compare = found.compare;
+  compare.present = compares_periods;
+  absl::optional<Period> other;  // a second period to compare with
+  if (compare.target == CompareMention::Target::kPeriod) other = compare.period;
+  if (periods.size() == 2 && compare.present && !other) {
+    other = periods[1];
+    periods.pop_back();
+  }
+  if (periods.size() > 1) {
+    return Decline(
+        "The question names more than one period; to compare two, ask e.g. "
+        "\"revenue this year compared to last year\".");
+  }
+  if (found.shift.present && !periods.empty()) {
+    return Decline(absl::StrCat("The question names a period and \"", found.shift.phrase,
+                                "\"; ask one of them."));
+  }
+  if (found.shift.present && !(follow_up && previous->period)) {
+    return Decline(absl::StrCat("\"", found.shift.phrase,
+                                "\" needs a previous answer over a period to step back from."));
+  }
+  if (!periods.empty()) {
+    plan.period = periods[0];
+  } else if (found.shift.present) {
+    absl::StatusOr<Period> stepped = StepBack(*previous->period, found.shift);
+    if (!stepped.ok()) return Decline(stepped.status().message());
+    plan.period = *std::move(stepped);
+  } else if (follow_up && previous->period && !(previous->period_defaulted && dimension_given)) {
+    // A period the previous question chose stays; one it left to the
+    // default is defaulted afresh for a new breakdown ("by month" looks
+    // back 12 months).
+    plan.period = previous->period;
+    plan.period_defaulted = previous->period_defaulted;
+  } else if (OnlyFutureRows(plan.filters)) {
+    plan.period = Upcoming(as_of);
+    plan.period_defaulted = true;
   } else {
-    std::vector<Period> periods = found.periods;
-    CompareMention compare = found.compare;
-    compare.present = compares_periods;
-    absl::optional<Period> other;  // a second period to compare with
-    if (compare.target == CompareMention::Target::kPeriod) other = compare.period;
-    if (periods.size() == 2 && compare.present && !other) {
-      other = periods[1];
-      periods.pop_back();
-    }
-    if (periods.size() > 1) {
-      return Decline(
-          "The question names more than one period; to compare two, ask e.g. "
-          "\"revenue this year compared to last year\".");
-    }
-    if (found.shift.present && !periods.empty()) {
-      return Decline(absl::StrCat("The question names a period and \"", found.shift.phrase,
-                                  "\"; ask one of them."));
-    }
-    if (found.shift.present && !(follow_up && previous->period)) {
-      return Decline(absl::StrCat("\"", found.shift.phrase,
-                                  "\" needs a previous answer over a period to step back from."));
-    }
-    if (!periods.empty()) {
-      plan.period = periods[0];
-    } else if (found.shift.present) {
-      absl::StatusOr<Period> stepped = StepBack(*previous->period, found.shift);
-      if (!stepped.ok()) return Decline(stepped.status().message());
-      plan.period = *std::move(stepped);
-    } else if (follow_up && previous->period && !(previous->period_defaulted && dimension_given)) {
-      // A period the previous question chose stays; one it left to the
-      // default is defaulted afresh for a new breakdown ("by month" looks
-      // back 12 months).
-      plan.period = previous->period;
-      plan.period_defaulted = previous->period_defaulted;
-    } else if (OnlyFutureRows(plan.filters)) {
-      plan.period = Upcoming(as_of);
-      plan.period_defaulted = true;
-    } else {
-      const std::string dim =
-          found.trend && plan.dimension.empty() ? std::string("month") : plan.dimension;
-      plan.period = DefaultPeriod(dim, found.trend, as_of);
-      plan.period_defaulted = true;
-    }
-    if (plan.period->form == PeriodForm::kUpcoming &&
-        (compare.present || found.trend || IsTimeGrain(plan.dimension))) {
-      return Decline(
-          "The planner counts what is booked ahead in total or by a category, "
-          "not over time or against another period.");
-    }
-    if (metric->looks_back && plan.period->form == PeriodForm::kAllTime) {
-      return Decline(absl::StrCat(metric->display,
-                                  " compares a period with the one before it; all the data "
-                                  "has none before it. Name a period, e.g. \"",
-                                  Lower(metric->display), " last year\"."));
-    }
-    const bool all_time =
-        plan.period->form == PeriodForm::kAllTime || (other && other->form == PeriodForm::kAllTime);
-    if (all_time && compare.present) {
-      return Decline(
-          "\"Ever\" covers all the data up to the as-of day; there is no other period to "
-          "compare it with. Name two periods, e.g. \"revenue this year compared to last "
-          "year\".");
-    }
-    if (compare.present) {
-      const Period& main = *plan.period;
-      if (other) {
-        auto [comparison, compared] = ResolveComparedTo(main, *other);
-        if (compared.start == main.start && compared.end == main.end) {
-          // Never a period against itself: it would say "unchanged".
-          return Decline(
-              absl::StrCat("The question compares ", main.Describe(),
-                           " with the same days. Name two different periods, e.g. \"revenue last "
-                           "quarter vs the quarter before\"."));
-        }
-        plan.comparison = comparison;
-        plan.compare_period = std::move(compared);
-      } else if (compare.target == CompareMention::Target::kPreviousPeriod) {
-        plan.compare_period = PreviousPeriod(main);
-        plan.comparison = Comparison::kPreviousPeriod;
-      } else {
-        // "growth", "yoy", "compared to the same period last year".
-        plan.compare_period = SamePeriodLastYear(main);
-        plan.comparison = Comparison::kSamePeriodLastYear;
+    const std::string dim =
+        found.trend && plan.dimension.empty() ? std::string("month") : plan.dimension;
+    plan.period = DefaultPeriod(dim, found.trend, as_of);
+    plan.period_defaulted = true;
+  }
+  if (plan.period->form == PeriodForm::kUpcoming &&
+      (compare.present || found.trend || IsTimeGrain(plan.dimension))) {
+    return Decline(
+        "The planner counts what is booked ahead in total or by a category, "
+        "not over time or against another period.");
+  }
+  if (metric->looks_back && plan.period->form == PeriodForm::kAllTime) {
+    return Decline(absl::StrCat(metric->display,
+                                " compares a period with the one before it; all the data "
+                                "has none before it. Name a period, e.g. \"",
+                                Lower(metric->display), " last year\"."));
+  }
+  r.compare = std::move(compare);
+  r.other = std::move(other);
+  return absl::OkStatus();
+}
+
+// What the period is compared with: another period named, the one before,
+// or the same period a year earlier; a follow-up keeps the previous turn's.
+// Then the trend's grain.
+absl::Status ChooseComparison(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  QueryPlan& plan = r.plan;
+  const CompareMention& compare = r.compare;
+  const absl::optional<Period>& other = r.other;
+  if (r.metric->date_column.empty()) return absl::OkStatus();
+  const bool all_time =
+      plan.period->form == PeriodForm::kAllTime || (other && other->form == PeriodForm::kAllTime);
+  if (all_time && compare.present) {
+    return Decline(
+        "\"Ever\" covers all the data up to the as-of day; there is no other period to "
+        "compare it with. Name two periods, e.g. \"revenue this year compared to last "
+        "year\".");
+  }
+  if (compare.present) {
+    const Period& main = *plan.period;
+    if (other) {
+      auto [comparison, compared] = ResolveComparedTo(main, *other);
+      if (compared.start == main.start && compared.end == main.end) {
+        // Never a period against itself: it would say "unchanged".
+        return Decline(
+            absl::StrCat("The question compares ", main.Describe(),
+                         " with the same days. Name two different periods, e.g. \"revenue last "
+                         "quarter vs the quarter before\"."));
       }
-    } else if (follow_up && periods.empty() && !found.shift.present && !dimension_given &&
-               previous->comparison != Comparison::kNone) {
-      plan.comparison = previous->comparison;
-      plan.compare_period = previous->compare_period;
+      plan.comparison = comparison;
+      plan.compare_period = std::move(compared);
+    } else if (compare.target == CompareMention::Target::kPreviousPeriod) {
+      plan.compare_period = PreviousPeriod(main);
+      plan.comparison = Comparison::kPreviousPeriod;
+    } else {
+      // "growth", "yoy", "compared to the same period last year".
+      plan.compare_period = SamePeriodLastYear(main);
+      plan.comparison = Comparison::kSamePeriodLastYear;
     }
+  } else if (follow_up && found.periods.empty() && !found.shift.present && !r.dimension_given &&
+             previous->comparison != Comparison::kNone) {
+    plan.comparison = previous->comparison;
+    plan.compare_period = previous->compare_period;
   }
   if (found.trend && plan.dimension.empty()) plan.dimension = TrendGrain(*plan.period);
   if (plan.comparison != Comparison::kNone && IsTimeGrain(plan.dimension) &&
       FindTimeGrain(plan.dimension)->line_chart) {
     return Decline(
-        "The planner compares totals or breakdowns by category across periods, "
-        "not "
-        "trends; ask e.g. \"revenue this year vs last year\" or \"revenue by "
-        "month "
-        "this year\".");
+        "The planner compares totals or breakdowns by category across periods, not trends; "
+        "ask e.g. \"revenue this year vs last year\" or \"revenue by month this year\".");
   }
+  return absl::OkStatus();
+}
 
-  // Ranking.
+// Ranking: the top or bottom of the breakdown, with the filters a rank
+// implies ("which vet" ranks veterinarians only).
+absl::Status ApplyRanking(Resolution& r) {
+  const Mentions& found = r.found;
+  const QueryPlan* previous = r.previous;
+  const bool follow_up = r.follow_up;
+  const Metric* metric = r.metric;
+  QueryPlan& plan = r.plan;
+  const std::string& metric_name = r.metric_name;
   if (found.rank.conflicting) {
     return Decline("The question asks for both the highest and the lowest.");
   }
@@ -1108,13 +1205,34 @@ absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
         }
       }
     }
-  } else if (follow_up && !dimension_given && !found.overall && previous->ranked) {
+  } else if (follow_up && !r.dimension_given && !found.overall && previous->ranked) {
     plan.ranked = true;
     plan.ascending = previous->ascending;
     plan.top_n = previous->top_n;
   }
-  if (metric->uses_as_of) plan.as_of = as_of;
-  return plan;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<QueryPlan> Resolve(const Mentions& found, absl::CivilDay as_of,
+                                  const QueryPlan* previous, bool previous_unplanned) {
+  if (!found.unknown.empty()) {
+    std::vector<std::string> quoted;
+    for (size_t k = 0; k < found.unknown.size() && k < 10; ++k) {
+      quoted.push_back(absl::StrCat("\"", found.unknown[k], "\""));
+    }
+    return Decline(absl::StrCat("The planner did not understand ", absl::StrJoin(quoted, ", "),
+                                found.unknown.size() > 10 ? " and more" : "", "."));
+  }
+  if (!found.unsupported.empty()) return Decline(found.unsupported);
+  Resolution r{found, as_of, previous, previous_unplanned};
+  VET_RETURN_IF_ERROR(ChooseMetric(r));
+  VET_RETURN_IF_ERROR(ApplyFilters(r));
+  VET_RETURN_IF_ERROR(ChooseBreakdown(r));
+  VET_RETURN_IF_ERROR(ChoosePeriod(r));
+  VET_RETURN_IF_ERROR(ChooseComparison(r));
+  VET_RETURN_IF_ERROR(ApplyRanking(r));
+  if (r.metric->uses_as_of) r.plan.as_of = as_of;
+  return std::move(r.plan);
 }
 
 }  // namespace
