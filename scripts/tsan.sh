@@ -21,7 +21,7 @@ JOBS=${JOBS:-$(nproc)}
 # the replicated dataset cache, the batch tracer, and the Ask reactor through
 # the real server.
 DEFAULT_TESTS="common_test admission_test pipeline_test pipeline_concurrency_test
-  budget_store_test sandbox_test fair_scheduler_test zygote_executor_test
+  budget_store_test sandbox_test fair_scheduler_test zygote_executor_test executor_conformance_test
   session_locks_test session_store_test data_shared_test telemetry_test
   ask_integration_test"
 read -r -a tests <<< "$(echo ${TSAN_TESTS:-$DEFAULT_TESTS})"
