@@ -1,7 +1,6 @@
-// VetServer: builds every component from ServerOptions, in order (metrics,
-// practices and demo data, stores, generator and executor, pipeline,
-// service), and runs the gRPC server with health checking and reflection.
-// Tests build it in-process on a free port.
+// VetServer: builds every component from ServerOptions (components.h) and
+// serves them over gRPC with health checking and reflection, and over the
+// HTTP gateway. Tests build it in-process on a free port.
 #ifndef VET_SERVER_SERVER_H_
 #define VET_SERVER_SERVER_H_
 
@@ -23,7 +22,7 @@ class VetServer {
   // kFailedPrecondition when the sandbox's interpreter is missing. `clock`
   // is the time every component reads (budget periods, session expiry,
   // the audit trail); it must outlive the server.
-  static absl::StatusOr<std::unique_ptr<VetServer>> Start(ServerOptions options,
+  static absl::StatusOr<std::unique_ptr<VetServer>> Start(const ServerOptions& options,
                                                           const Clock& clock = RealClock::Get());
   ~VetServer();
 
@@ -55,7 +54,6 @@ class VetServer {
  private:
   struct State;
   explicit VetServer(std::unique_ptr<State> state);
-  static absl::StatusOr<int> Sweep(State& s);
   std::unique_ptr<State> state_;
 };
 
