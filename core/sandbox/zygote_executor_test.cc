@@ -196,5 +196,67 @@ TEST(ZygoteWorkerTest, TheRunnerFitsInOneArgument) {
   EXPECT_LT(internal::RunnerSource().size(), 131072u);
 }
 
+TEST_F(ZygoteExecutorTest, KeepsAtMostMaxWorkersAndStopsTheLeastRecentlyUsed) {
+  ZygoteExecutor::Options options = DefaultOptions();
+  options.max_workers = 1;
+  auto executor = ZygoteExecutor::Create(options);
+  ASSERT_THAT(executor, IsOk());
+  CancellationToken token;
+  for (const char* practice : {"p1", "p2", "p1"}) {
+    auto r = (*executor)->Execute(
+        Request("result = len(invoice_lines)", absl::Seconds(30), practice), sink_, token);
+    ASSERT_THAT(r, IsOk()) << practice;
+    EXPECT_EQ(r->result.number, 4) << practice;
+    EXPECT_EQ((*executor)->workers(), 1) << "after " << practice;
+  }
+  // The worker's memory: its cgroup's usage, or its size when it started.
+  EXPECT_GT((*executor)->worker_memory_bytes(), int64_t{1} << 20);
+}
+
+TEST_F(ZygoteExecutorTest, APracticeWhoseDataCannotLoadIsUnavailableAndOthersStillRun) {
+  // A table file the zygote cannot read as one: it fails while loading.
+  std::filesystem::create_directories(DataDir("unreadable") + "/invoice_lines.csv");
+  ExecutionRequest request = Request("result = 1", absl::Seconds(30), "broken");
+  request.data_dir = DataDir("unreadable");
+  CancellationToken token;
+  EXPECT_THAT(executor_->Execute(request, sink_, token),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("the sandbox for practice broken could not start"),
+                             HasSubstr("load the data"))));
+  auto other = Run("result = len(invoice_lines)");
+  ASSERT_THAT(other, IsOk());
+  EXPECT_EQ(other->result.number, 4);
+}
+
+TEST(ZygoteExecutorCreateTest, RefusesLimitsOutOfRange) {
+  ZygoteExecutor::Options options;
+  options.start_timeout = absl::ZeroDuration();
+  EXPECT_THAT(ZygoteExecutor::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeouts")));
+}
+
+TEST(ZygoteExecutorCreateTest, NamesAMissingBwrapAndTheWayToInstallIt) {
+  ZygoteExecutor::Options options;
+  options.bwrap_path = "/nonexistent/bwrap";
+  EXPECT_THAT(ZygoteExecutor::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("/nonexistent/bwrap is not an executable file"),
+                             HasSubstr("install the bubblewrap package"))));
+}
+
+TEST(ZygoteExecutorCreateTest, RefusesASandboxUserThatIsMissingOrRoot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only a root server switches to the sandbox user";
+  ZygoteExecutor::Options options;
+  options.sandbox_user = "vet-no-such-user";
+  EXPECT_THAT(ZygoteExecutor::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("the sandbox user 'vet-no-such-user' does not exist"),
+                             HasSubstr("useradd --system"))));
+  options.sandbox_user = "root";
+  EXPECT_THAT(ZygoteExecutor::Create(options),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("'root' is root or in group root")));
+}
+
 }  // namespace
 }  // namespace vet::sandbox
