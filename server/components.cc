@@ -411,27 +411,27 @@ Components::~Components() {
   }
 }
 
-absl::Status ReloadPractices(Components& s) {
+absl::Status ReloadPractices(Components& c) {
   // One reload at a time, so that two cannot finish out of order.
-  absl::MutexLock lock(&s.reload_mu);
+  absl::MutexLock lock(&c.reload_mu);
   absl::StatusOr<std::unique_ptr<PracticeRegistry>> next =
-      LoadPractices(s.options, s.dataset_store.get(), *s.data);
+      LoadPractices(c.options, c.dataset_store.get(), *c.data);
   if (!next.ok()) return next.status();
-  VET_RETURN_IF_ERROR(ValidatePracticeBudgets(s.options, **next));
-  s.practices->Replace(**next);
-  AddPracticeSeries(s.options, *s.pricing, *s.practices, *s.metrics);
-  LogInfo("practices reloaded; practices: ", PracticeIds(*s.practices));
+  VET_RETURN_IF_ERROR(ValidatePracticeBudgets(c.options, **next));
+  c.practices->Replace(**next);
+  AddPracticeSeries(c.options, *c.pricing, *c.practices, *c.metrics);
+  LogInfo("practices reloaded; practices: ", PracticeIds(*c.practices));
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> SweepOnce(Components& s) {
-  auto purged = s.sessions->Purge();
+absl::StatusOr<int> SweepOnce(Components& c) {
+  auto purged = c.sessions->Purge();
   if (!purged.ok()) {
     LogWarning("sessions: purge failed: ", purged.status().ToString());
   } else if (*purged > 0) {
     LogInfo("sessions: purged ", *purged, " expired");
   }
-  auto expired = s.audit->PurgeExpired();
+  auto expired = c.audit->PurgeExpired();
   if (!expired.ok()) {
     LogWarning("audit: purge failed: ", expired.status().ToString());
   } else if (*expired > 0) {

@@ -743,6 +743,7 @@ absl::StatusOr<std::string> NamedMetric(const Mentions& found) {
       named.end());
   if (named.size() > 1) {
     std::vector<std::string> names;
+    names.reserve(named.size());
     for (const std::string& id : named) names.push_back(Lower(FindMetric(id)->display));
     return Decline(absl::StrCat("The planner answers one metric at a time; the question names ",
                                 absl::StrJoin(names, " and "), "."));
