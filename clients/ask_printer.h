@@ -152,7 +152,7 @@ class HumanAskPrinter : public AskPrinter {
   void Print(const vetanalytics::v1::BudgetCheck& event);
   void Print(const vetanalytics::v1::CodeGenerated& event);
   void Print(const vetanalytics::v1::ExecutionOutput& event);
-  void Print(const vetanalytics::v1::Artifact& event);
+  void Print(const vetanalytics::v1::Artifact& part);
   void Print(const vetanalytics::v1::Retry& event);
   void Print(const vetanalytics::v1::FinalAnswer& event);
   // "showing 104 of 1,000 rows; the whole table: <path>" under a table

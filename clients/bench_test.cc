@@ -24,7 +24,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::string WriteTemp(const std::string& name, const std::string& content) {
-  const std::string path =
+  std::string path =
       (std::filesystem::path(::testing::TempDir()) / name).string();
   std::ofstream(path, std::ios::binary) << content;
   return path;

@@ -165,7 +165,7 @@ std::string FormatNumber(double value, absl::string_view unit) {
   if (lower == "percent" || lower == "%") {
     return absl::StrCat(FormatDecimal(value, 1), "%");
   }
-  const std::string number = FormatScalar(value);
+  std::string number = FormatScalar(value);
   if (lower.empty() || lower == "count") return number;
   return absl::StrCat(number, " ", OneLine(unit, 32));
 }
@@ -313,6 +313,7 @@ std::string FormatTable(const v1::Table& table, const FormatOptions& options) {
   std::vector<std::vector<std::string>> rows;
   rows.reserve(shown + 2);
   std::vector<std::string> header;
+  header.reserve(columns);
   for (int c = 0; c < columns; ++c) {
     header.push_back(OneLine(table.columns(c).name(), options.max_cell_width));
   }
@@ -460,6 +461,7 @@ std::string FormatBudget(const v1::Budget& budget,
           return a.second != b.second ? a.second > b.second : a.first < b.first;
         });
     std::vector<std::vector<std::string>> model_rows;
+    model_rows.reserve(by_model.size());
     for (const auto& [model, micros] : by_model) {
       model_rows.push_back({OneLine(model, 48), FormatMoney(micros)});
     }

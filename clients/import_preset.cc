@@ -31,6 +31,7 @@ std::string Where(const vet::data::PresetReport::ColumnNote& n) {
 std::string NotesJson(
     const std::vector<vet::data::PresetReport::ColumnNote>& notes) {
   std::vector<std::string> out;
+  out.reserve(notes.size());
   for (const auto& n : notes) {
     out.push_back(absl::StrCat("{\"table\":", JsonQuote(n.table),
                                ",\"column\":", JsonQuote(n.column),

@@ -57,7 +57,7 @@ class RunTest : public ::testing::Test {
     server_->Shutdown(absl::ToChronoTime(absl::Now()));
   }
 
-  Invocation MakeInvocation(std::vector<std::string> args) {
+  Invocation MakeInvocation(const std::vector<std::string>& args) {
     FlagValues flags;
     flags.addr = addr_;
     flags.timeout = "20";
@@ -971,9 +971,9 @@ int UnusedPort() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t size = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size), 0);
   close(fd);
   return ntohs(addr.sin_port);
 }

@@ -485,8 +485,8 @@ TEST(FormatDatasetTest, ListsColumnsWithoutRows) {
 // --- Arguments -------------------------------------------------------------
 
 absl::StatusOr<Invocation> Parse(const std::vector<std::string>& args,
-                                 FlagValues flags = FlagValues(),
-                                 Environment env = Environment()) {
+                                 const FlagValues& flags = FlagValues(),
+                                 const Environment& env = Environment()) {
   return ParseInvocation(args, flags, env);
 }
 
@@ -934,6 +934,7 @@ TEST(FlagOccurrencesTest, CollectsEveryValueOfARepeatedFlagInOrder) {
       "c d",    "-question=e", "--questions_file=f", "--question_x=g",
       "--",     "--question=h"};
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (std::string& arg : args) argv.push_back(arg.data());
   EXPECT_THAT(FlagOccurrences(argv, "question"),
               ::testing::ElementsAre("a, b", "c d", "e"));
@@ -966,6 +967,7 @@ TEST(DemoDataTest, WritesTheFiveExportsAndListsThem) {
 absl::Status Check(std::vector<std::string> args) {
   args.insert(args.begin(), "vetctl");
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (std::string& arg : args) argv.push_back(arg.data());
   return CheckFlagArgs(argv);
 }

@@ -58,10 +58,14 @@ for f in sys.argv[2:]:
         print(f)
 EOF
 )
+# The compile commands are g++'s: clang does not know some of its warning
+# options (-Wno-maybe-uninitialized in tests/CMakeLists.txt), which is no
+# finding of the code's.
 log=$BUILD_DIR/clang-tidy.log
 : > "$log"
 if ! printf '%s\n' "${files[@]}" |
-     xargs -P "$JOBS" -n 4 "$tidy" -p "$BUILD_DIR" --quiet >>"$log" 2>&1; then
+     xargs -P "$JOBS" -n 4 "$tidy" -p "$BUILD_DIR" --quiet \
+       --extra-arg=-Wno-unknown-warning-option >>"$log" 2>&1; then
   grep -E "(warning|error): " "$log" | sort -u | head -100
   echo "lint: clang-tidy found the above in ${#files[@]} files (all of it in $log)"
   status=1

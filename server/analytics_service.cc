@@ -691,7 +691,7 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::GetSessionWork(
     v1::Session* response, CallAudit& audit) {
   auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
-  std::string session_id = request.session_id();
+  const std::string& session_id = request.session_id();
   audit.SetSession(session_id);
   if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
   return UnaryWork([this, practice, session_id, response]() -> absl::Status {
@@ -708,7 +708,7 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListSessionsWork(
   auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
   int page_size = request.page_size();
-  std::string token = request.page_token();
+  const std::string& token = request.page_token();
   return UnaryWork([this, practice, page_size, token, response]() -> absl::Status {
     auto page = deps_.sessions->List((*practice)->id, page_size, token);
     if (!page.ok()) return page.status();
@@ -725,7 +725,7 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::EndSessionWork(
     v1::EndSessionResponse* /*response*/, CallAudit& audit) {
   auto practice = Authorize(*deps_.practices, context, request.practice_id(), audit);
   if (!practice.ok()) return practice.status();
-  std::string session_id = request.session_id();
+  const std::string& session_id = request.session_id();
   audit.SetSession(session_id);
   if (session_id.empty()) return absl::InvalidArgumentError("session_id is empty");
   return UnaryWork([this, practice, session_id]() -> absl::Status {
@@ -752,7 +752,7 @@ absl::StatusOr<AnalyticsService::UnaryWork> AnalyticsService::ListAuditWork(
     VET_ASSIGN_OR_RETURN(since, FromProto(request.since(), "since"));
   }
   const int page_size = request.page_size();
-  std::string token = request.page_token();
+  const std::string& token = request.page_token();
   return UnaryWork([this, practice, since, page_size, token, response]() -> absl::Status {
     // The entries of calls that ended before this one began may still be
     // queued: wait for them, briefly (a writer that is behind must not hold

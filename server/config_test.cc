@@ -174,7 +174,7 @@ TEST(ServerOptionsTest, BudgetStoreFollowsTheDatabaseUrlAndIsChecked) {
 
 // A file under the test's temporary directory holding `text`.
 std::string WriteTempFile(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/config_test_" + name;
+  std::string path = ::testing::TempDir() + "/config_test_" + name;
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
   return path;
 }

@@ -266,14 +266,14 @@ void ToProto(const data::DatasetDescription& d, v1::DatasetDescription* out) {
   }
 }
 
-void ToProto(const session::SessionRecord& s, bool summary_only, v1::Session* out) {
-  out->set_session_id(s.id);
-  out->set_practice_id(s.practice_id);
-  ToProto(s.created_at, out->mutable_created_at());
-  ToProto(s.last_active_at, out->mutable_last_active_at());
-  out->set_ended(s.ended);
+void ToProto(const session::SessionRecord& record, bool summary_only, v1::Session* out) {
+  out->set_session_id(record.id);
+  out->set_practice_id(record.practice_id);
+  ToProto(record.created_at, out->mutable_created_at());
+  ToProto(record.last_active_at, out->mutable_last_active_at());
+  out->set_ended(record.ended);
   int64_t total = 0;
-  for (const session::TurnRecord& t : s.turns) {
+  for (const session::TurnRecord& t : record.turns) {
     total += t.cost_micros;
     if (summary_only) continue;
     v1::Turn* turn = out->add_turns();
@@ -288,9 +288,9 @@ void ToProto(const session::SessionRecord& s, bool summary_only, v1::Session* ou
     turn->set_summary(t.summary);
   }
   out->set_total_cost_micros(total);
-  out->set_turn_count(static_cast<int>(s.turns.size()));
-  if (!s.turns.empty()) {
-    const std::string& first = s.turns.front().question;
+  out->set_turn_count(static_cast<int>(record.turns.size()));
+  if (!record.turns.empty()) {
+    const std::string& first = record.turns.front().question;
     // At most 200 characters, cut at a character boundary.
     size_t end = 0;
     for (int chars = 0; end < first.size() && chars < 200; ++chars) {

@@ -119,7 +119,7 @@ void CutLongTexts(v1::AskEvent& event, size_t max_bytes) {
 // What was left out, for people: the event's kind, its size, and for an
 // artifact its name and which bytes.
 void ReplaceWithNote(v1::AskEvent& event, size_t size, size_t max_bytes) {
-  const auto* field = event.GetDescriptor()->FindFieldByNumber(event.event_case());
+  const auto* field = v1::AskEvent::GetDescriptor()->FindFieldByNumber(event.event_case());
   std::string what = field != nullptr ? field->name() : "unknown";
   if (event.has_artifact()) {
     std::string name = event.artifact().name();

@@ -106,6 +106,7 @@ TEST(ToGrpcStatusTest, TwentyImportProblemsFitBesideTheirListInTheMessage) {
 
 TEST(ToGrpcStatusTest, ManyViolationsStayUnderTheTrailerBudgetAndSayWhatWasLeftOut) {
   std::vector<FieldViolation> many;
+  many.reserve(100);
   for (int i = 0; i < 100; ++i) {
     many.push_back({absl::StrCat("clients.csv:", i + 2, ":email"), std::string(300, 'v')});
   }

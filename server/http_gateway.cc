@@ -140,8 +140,8 @@ std::string TraceHeader(const grpc::ClientContext& context) {
 
 // The snake_case name of an event's kind: "session_started", ...
 std::string EventKind(const v1::AskEvent& event) {
-  const auto* oneof = event.GetDescriptor()->FindOneofByName("event");
-  const auto* field = event.GetReflection()->GetOneofFieldDescriptor(event, oneof);
+  const auto* oneof = v1::AskEvent::GetDescriptor()->FindOneofByName("event");
+  const auto* field = v1::AskEvent::GetReflection()->GetOneofFieldDescriptor(event, oneof);
   return field != nullptr ? field->name() : "unknown";
 }
 

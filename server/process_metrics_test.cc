@@ -50,6 +50,7 @@ TEST(ProcessCollectorTest, ReportsThisProcessPlausibly) {
   // Some CPU to count.
   volatile double x = 0;
   for (int i = 0; i < 20'000'000; ++i) x += i;
+  EXPECT_GT(x, 0);
   std::map<std::string, double> before = Collected();
   for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
                            "process_virtual_memory_bytes", "process_start_time_seconds",

@@ -291,6 +291,7 @@ TEST_F(AuditRecorderTest, ZeroRetentionKeepsEverythingForever) {
 TEST_F(AuditRecorderTest, ManyThreadsRecordingLoseNothing) {
   auto recorder = Make();
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) recorder->Record(Authorized());

@@ -121,6 +121,7 @@ AuditEntry Entry(const std::string& practice, absl::Time at, const std::string& 
 
 std::vector<std::string> Ids(const std::vector<AuditEntry>& entries) {
   std::vector<std::string> ids;
+  ids.reserve(entries.size());
   for (const AuditEntry& e : entries) ids.push_back(e.id);
   return ids;
 }
@@ -203,6 +204,7 @@ TEST_P(AuditStoreTest, KeepsEveryFieldOfAnEntry) {
 
 TEST_P(AuditStoreTest, ListsNewestFirstSinceTheGivenTime) {
   std::vector<AuditEntry> batch;
+  batch.reserve(5);
   for (int i = 0; i < 5; ++i) batch.push_back(Entry("clinic", kStart + absl::Hours(i)));
   ASSERT_THAT(store_->Append(batch), IsOk());
 
@@ -218,6 +220,7 @@ TEST_P(AuditStoreTest, ListsNewestFirstSinceTheGivenTime) {
 TEST_P(AuditStoreTest, PagesWithoutDuplicatesOrGapsAcrossTies) {
   // 45 entries, three per microsecond, so that ties are ordered by id.
   std::vector<AuditEntry> batch;
+  batch.reserve(45);
   for (int i = 0; i < 45; ++i) batch.push_back(Entry("clinic", kStart + absl::Microseconds(i / 3)));
   ASSERT_THAT(store_->Append(batch), IsOk());
   int pages = 0;
@@ -235,6 +238,7 @@ TEST_P(AuditStoreTest, PagesWithoutDuplicatesOrGapsAcrossTies) {
 
 TEST_P(AuditStoreTest, PagingStaysCorrectWhileEntriesAreAppended) {
   std::vector<AuditEntry> first;
+  first.reserve(10);
   for (int i = 0; i < 10; ++i) first.push_back(Entry("clinic", kStart + absl::Seconds(i)));
   ASSERT_THAT(store_->Append(first), IsOk());
   auto page = store_->List("clinic", absl::InfinitePast(), 4, "");
@@ -318,10 +322,12 @@ TEST_P(AuditStoreTest, ManyAppendersLoseNothing) {
   constexpr int kPerBatch = 5;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int b = 0; b < kBatches; ++b) {
         std::vector<AuditEntry> batch;
+        batch.reserve(kPerBatch);
         for (int i = 0; i < kPerBatch; ++i) {
           batch.push_back(Entry(t % 2 == 0 ? "even" : "odd",
                                 kStart + absl::Microseconds(t * 1000 + b * 10 + i)));

@@ -167,7 +167,7 @@ class BudgetStoreTest : public ::testing::TestWithParam<StoreKind> {
     store_ = std::move(store).value();
   }
 
-  std::unique_ptr<BudgetGuard> OpenGuard(BudgetOptions options = {},
+  std::unique_ptr<BudgetGuard> OpenGuard(const BudgetOptions& options = {},
                                          absl::Duration ttl = absl::Minutes(10)) {
     auto guard = store_->Open(options, clock_, ttl);
     EXPECT_THAT(guard, IsOk());
@@ -470,11 +470,12 @@ TEST_P(BudgetStoreTest, SixteenThreadsRacingGrantExactlyWhatTheCapAllows) {
   auto guard = OpenGuard();
   ASSERT_NE(guard, nullptr);
   constexpr int kAllowed = 50;
-  Practice p = MakePractice(kAllowed * 1000);
+  Practice p = MakePractice(int64_t{kAllowed} * 1000);
   std::atomic<int> granted{0};
   std::atomic<int> errors{0};
   std::atomic<int64_t> max_seen{0};
   std::vector<std::thread> threads;
+  threads.reserve(16);
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 8; ++i) {
@@ -545,7 +546,7 @@ TEST_P(DurableBudgetStoreTest, TwoReplicasNeverPassTheCapTogether) {
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
   constexpr int kAllowed = 37;
-  Practice p = MakePractice(kAllowed * 1000);
+  Practice p = MakePractice(int64_t{kAllowed} * 1000);
   std::atomic<int> granted{0};
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
@@ -746,6 +747,7 @@ TEST_F(PostgresBudgetGuardTest, ReplicasStartingTogetherCreateTheSchemaOnce) {
   std::vector<std::thread> threads;
   PostgresBudgetOptions pg;
   pg.pool_size = 1;
+  threads.reserve(guards.size());
   for (auto& guard : guards) {
     threads.emplace_back([&] { guard = PostgresBudgetGuard::Open(url_, {}, clock_, pg); });
   }

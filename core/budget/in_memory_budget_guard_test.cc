@@ -102,6 +102,7 @@ TEST_F(InMemoryBudgetGuardTest, ConcurrentReservationsNeverPassTheCap) {
   Practice p = MakePractice(1'000'000);
   std::atomic<int> granted{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 100; ++i) {

@@ -49,7 +49,7 @@ class SqliteBudgetGuardTest : public ::testing::Test {
 
   std::unique_ptr<SqliteBudgetGuard> OpenGuard(BudgetOptions options = {},
                                                SqliteBudgetOptions sqlite = {}) {
-    auto guard = SqliteBudgetGuard::Open(path_, options, clock_, sqlite);
+    auto guard = SqliteBudgetGuard::Open(path_, std::move(options), clock_, sqlite);
     EXPECT_THAT(guard, IsOk());
     return guard.ok() ? std::move(guard).value() : nullptr;
   }

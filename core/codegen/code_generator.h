@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -137,7 +138,9 @@ class CodeGenerator {
   // runs Generate inline, for generators that never wait (the planner).
   virtual void GenerateAsync(const CodeRequest& request, CancellationToken& cancel,
                              GenerateCallback done) {
-    done(Generate(request, cancel));
+    // `done` is the caller's to give away: overrides keep it past the call.
+    GenerateCallback callback = std::move(done);
+    callback(Generate(request, cancel));
   }
 };
 

@@ -69,7 +69,7 @@ class ModelCodeGenerator final : public CodeGenerator {
  private:
   struct Generation;
   void Call(std::shared_ptr<Generation> g);
-  void OnReply(std::shared_ptr<Generation> g, absl::StatusOr<ChatResponse> reply);
+  void OnReply(std::shared_ptr<Generation> g, absl::StatusOr<ChatResponse> result);
 
   std::vector<ChatMessage> Prompt(const CodeRequest& request) const;
   const std::string& ModelFor(const CodeRequest& request) const;

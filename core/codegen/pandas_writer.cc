@@ -55,12 +55,14 @@ std::string Plural(absl::string_view noun) {
 std::string Values(const FilterClause& f) {
   const Attribute* a = FindAttribute(f.attribute);
   std::vector<std::string> values;
+  values.reserve(f.values.size());
   for (const std::string& v : f.values) values.push_back(a != nullptr ? PhraseValue(*a, v) : v);
   return absl::StrJoin(values, " or ");
 }
 
 std::string PyList(const std::vector<std::string>& values) {
   std::vector<std::string> quoted;
+  quoted.reserve(values.size());
   for (const std::string& v : values) quoted.push_back(PyStr(v));
   return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
 }

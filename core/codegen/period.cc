@@ -5,6 +5,7 @@
 #include "core/codegen/period.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -489,7 +490,7 @@ Period LastTwelveMonths(absl::CivilDay as_of) {
 }
 
 Period LastTwelveWeeks(absl::CivilDay as_of) {
-  return {StartOfWeek(as_of) - 7 * 11, as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
+  return {StartOfWeek(as_of) - int64_t{7} * 11, as_of, PeriodGrain::kCustom, PeriodForm::kRolling,
           "in the last 12 weeks"};
 }
 

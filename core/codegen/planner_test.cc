@@ -878,8 +878,9 @@ TEST(PlannerTest, FollowUpsReuseThePreviousPlan) {
 }
 
 // A conversation: each question parsed with the plan of the one before.
-std::vector<QueryPlan> Converse(std::vector<absl::string_view> questions) {
+std::vector<QueryPlan> Converse(const std::vector<absl::string_view>& questions) {
   std::vector<QueryPlan> plans;
+  plans.reserve(questions.size());
   for (absl::string_view q : questions) {
     plans.push_back(MustParse(q, plans.empty() ? nullptr : &plans.back()));
   }
@@ -1220,7 +1221,7 @@ TEST(PlannerTest, DeclinesOverlongQuestions) {
 
 data::DatasetDescription Dataset(bool with_unit_cost) {
   data::DatasetDescription d;
-  auto table = [&d](const char* name, std::vector<const char*> columns) {
+  auto table = [&d](const char* name, const std::vector<const char*>& columns) {
     data::TableDescription t;
     t.name = name;
     t.row_count = 100;

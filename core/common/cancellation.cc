@@ -56,8 +56,9 @@ void CancellationToken::Unregister(CallbackId id) {
   if (running_callbacks_ && cancelling_thread_ == std::this_thread::get_id()) return;
   // If Cancel() took the callback already, wait until it has finished so the
   // caller may destroy what the callback captures.
+  const bool* running_callbacks = &running_callbacks_;
   mu_.Await(absl::Condition(
-      +[](bool* running) { return !*running; }, &running_callbacks_));
+      +[](const bool* running) { return !*running; }, running_callbacks));
 }
 
 bool CancellationToken::WaitFor(absl::Duration timeout) const {

@@ -10,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 
 #ifdef VET_COVERAGE_BUILD
-extern "C" void __gcov_dump(void);
+// gcov's runtime defines it (gcov.h, which only GCC's own include folder holds).
+extern "C" void __gcov_dump(void);  // NOLINT(bugprone-reserved-identifier): gcov's name
 #endif
 
 namespace vet {

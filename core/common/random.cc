@@ -13,7 +13,7 @@
 namespace vet {
 
 bool IsRandomHex(absl::string_view id, int bytes) {
-  if (id.size() != static_cast<size_t>(2 * bytes)) return false;
+  if (id.size() != 2 * static_cast<size_t>(bytes)) return false;
   for (char c : id) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
@@ -31,7 +31,7 @@ std::string RandomHex(int bytes) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes * 2);
+  out.reserve(static_cast<size_t>(bytes) * 2);
   for (unsigned char c : buf) {
     out.push_back(kHex[c >> 4]);
     out.push_back(kHex[c & 15]);

@@ -110,7 +110,7 @@ class CsvReader {
     if (pos_ == end_ && !Fill()) return -1;
     return static_cast<unsigned char>(*pos_);
   }
-  absl::Status ParseRecord(int first);
+  absl::Status ParseRecord(int c);
   absl::Status CheckSize(int64_t field_line) const;
   // Ends the current field, or refuses the record past max_fields.
   absl::Status EndField();

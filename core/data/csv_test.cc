@@ -52,12 +52,14 @@ absl::StatusOr<std::vector<Record>> Parse(std::string content, CsvReader::Option
 
 std::vector<std::vector<std::string>> FieldsOf(const std::vector<Record>& records) {
   std::vector<std::vector<std::string>> out;
+  out.reserve(records.size());
   for (const Record& r : records) out.push_back(r.fields);
   return out;
 }
 
 std::vector<int64_t> LinesOf(const std::vector<Record>& records) {
   std::vector<int64_t> out;
+  out.reserve(records.size());
   for (const Record& r : records) out.push_back(r.line);
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -33,6 +34,12 @@
 namespace vet::data {
 namespace demo {
 namespace {
+
+// Days and minutes as int64_t, the type of civil-day arithmetic
+// (absl::civil_diff_t) and of Rng::Range, so products of them do not
+// overflow int first.
+constexpr int64_t kDaysPerYear = 365;
+constexpr int64_t kMinutesPerHour = 60;
 
 // ---------------------------------------------------------------------------
 // Randomness
@@ -308,11 +315,11 @@ class Generator {
   void MakeClient(absl::CivilDay created, absl::CivilDay first_visit, bool is_new, Rng& rng) {
     Client c;
     c.created = created;
-    const absl::CivilDay never = horizon_ + 365 * 50;
+    const absl::CivilDay never = horizon_ + kDaysPerYear * 50;
     if (is_new) {
-      c.leaves = rng.Chance(0.5) ? never : created + rng.Range(60, 10 * 365);
+      c.leaves = rng.Chance(0.5) ? never : created + rng.Range(60, 10 * kDaysPerYear);
     } else {
-      c.leaves = rng.Chance(0.55) ? never : start_ + rng.Range(20, 12 * 365);
+      c.leaves = rng.Chance(0.55) ? never : start_ + rng.Range(20, 12 * kDaysPerYear);
     }
     c.first_name = rng.OneOf(kFirstNames);
     c.last_name = Surname(rng);
@@ -344,8 +351,8 @@ class Generator {
     p.client = client_index;
     p.pet_index = k;
     p.species = static_cast<Species>(rng.Pick(kSpeciesWeights));
-    const int life_days =
-        static_cast<int>(rng.Range(kLifespan[p.species][0] * 365, kLifespan[p.species][1] * 365));
+    const int life_days = static_cast<int>(
+        rng.Range(kLifespan[p.species][0] * kDaysPerYear, kLifespan[p.species][1] * kDaysPerYear));
     // The first animal comes with the client; later ones half the time
     // already lived with them, half the time arrive later.
     const bool acquired_later = k > 0 && rng.Chance(0.5);
@@ -412,22 +419,26 @@ class Generator {
       constexpr ApptType kFirstTypes[] = {kWellness, kVaccination, kSick, kEmergency};
       ApptType type = kFirstTypes[rng.Pick(kFirst)];
       if (type == kVaccination && !Vaccinable(p.species)) type = kWellness;
-      Plan(first_visit, Planned{patient_index, type, -1, Offset(c.created),
-                                static_cast<int>(rng.Range(7 * 60, 20 * 60)), kFirstVisit});
+      Plan(first_visit,
+           Planned{patient_index, type, -1, Offset(c.created),
+                   static_cast<int>(rng.Range(7 * kMinutesPerHour, 20 * kMinutesPerHour)),
+                   kFirstVisit});
     } else if (acquired_later && p.from < p.to) {
       // A new animal in the household comes in for its first checks.
       const absl::CivilDay day = NextOpen(p.from + rng.Range(0, 30));
       if (day < p.to) {
         Plan(day, Planned{patient_index, Vaccinable(p.species) ? kVaccination : kWellness, -1,
                           Offset(day) - rng.Range(1, 14),
-                          static_cast<int>(rng.Range(7 * 60, 20 * 60)), kFirstVisit});
+                          static_cast<int>(rng.Range(7 * kMinutesPerHour, 20 * kMinutesPerHour)),
+                          kFirstVisit});
       }
     }
     if (p.neutered && (p.species == kCanine || p.species == kFeline)) {
       const absl::CivilDay day = NextOpen(p.birth + rng.Range(170, 300));
       if (day >= p.from && day < p.to) {
         Plan(day, Planned{patient_index, kSurgery, -1, Offset(day) - rng.Range(7, 28),
-                          static_cast<int>(rng.Range(7 * 60, 20 * 60)), kNeuter});
+                          static_cast<int>(rng.Range(7 * kMinutesPerHour, 20 * kMinutesPerHour)),
+                          kNeuter});
       }
     }
     c.patients.push_back(patient_index);
@@ -445,8 +456,8 @@ class Generator {
     Rng& rng = clients_rng_;
     // Clients of the years before the data starts; more recent ones are more
     // likely to still be around.
-    const int preexisting =
-        std::max(3, static_cast<int>(static_cast<double>(kPreexistingClients) * scale_ + 0.5));
+    const int preexisting = std::max(
+        3, static_cast<int>(std::lround(static_cast<double>(kPreexistingClients) * scale_)));
     std::vector<absl::CivilDay> created;
     created.reserve(preexisting);
     for (int i = 0; i < preexisting; ++i) {
@@ -571,7 +582,7 @@ class Generator {
       w[kVaccination] *= 2.5;
       w[kWellness] *= 1.5;
       w[kDental] = 0;
-    } else if (age > 8 * 365) {
+    } else if (age > 8 * kDaysPerYear) {
       w[kSick] *= 1.5;
       w[kDental] *= 1.6;
     }
@@ -677,7 +688,8 @@ class Generator {
     if (lead == 0) {
       a.booked_min = std::max(7 * 60, a.start_min - static_cast<int>(days_rng_.Range(10, 180)));
     } else {
-      a.booked_min = static_cast<int>(days_rng_.Range(7 * 60, 21 * 60 + 59));
+      a.booked_min =
+          static_cast<int>(days_rng_.Range(7 * kMinutesPerHour, 21 * kMinutesPerHour + 59));
     }
   }
 
@@ -876,7 +888,7 @@ class Generator {
     const int client = p.client;
     const bool dog = p.species == kCanine;
     const bool cat = p.species == kFeline;
-    const bool senior = d - p.birth > 8 * 365;
+    const bool senior = d - p.birth > 8 * kDaysPerYear;
     StartInvoice();
     auto add = [&](int item, int64_t quantity_milli) {
       AddItem(client, a.patient, a.staff, appointment_id, d, item, quantity_milli);

@@ -1121,7 +1121,7 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
       if (!t.value.IsObject()) return MappingError(tpath, "expected an object");
       for (auto& section : t.value.GetObject()) {
         std::string name(section.name.GetString(), section.name.GetStringLength());
-        std::string spath = tpath + "." + name;
+        std::string spath = absl::StrCat(tpath, ".", name);
         if (name != "columns" && name != "formats") {
           return MappingError(spath, "unknown key (columns, formats)");
         }
@@ -1131,7 +1131,7 @@ absl::StatusOr<ColumnMapping> ParseColumnMapping(absl::string_view json) {
         std::map<std::string, std::string> canonical_seen;
         for (auto& entry : section.value.GetObject()) {
           std::string from(entry.name.GetString(), entry.name.GetStringLength());
-          std::string epath = spath + "." + from;
+          std::string epath = absl::StrCat(spath, ".", from);
           if (!entry.value.IsString()) {
             return MappingError(epath, "expected a string");
           }

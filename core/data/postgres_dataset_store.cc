@@ -120,6 +120,7 @@ absl::StatusOr<std::vector<StoredFile>> ReadFiles(PgConnection& conn, const std:
                                  " WHERE practice = $1 AND version = $2 ORDER BY path",
                                  {practice, version}));
   std::vector<StoredFile> files;
+  files.reserve(rows.rows());
   for (int i = 0; i < rows.rows(); ++i) {
     files.push_back({rows.Text(i, 0), rows.Int(i, 1), rows.Text(i, 2)});
   }

@@ -134,7 +134,7 @@ class Parser {
       std::string optional_path;
       for (auto f = m->value.MemberBegin(); f != m->value.MemberEnd(); ++f) {
         const std::string key = Key(f);
-        const std::string fpath = spath + "." + key;
+        const std::string fpath = absl::StrCat(spath, ".", key);
         if (key == "description") {
           VET_ASSIGN_OR_RETURN(source.description, String(f->value, fpath));
         } else if (key == "optional") {
@@ -215,7 +215,7 @@ class Parser {
     const Value* columns = nullptr;
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       const std::string key = Key(m);
-      const std::string kpath = path + "." + key;
+      const std::string kpath = absl::StrCat(path, ".", key);
       if (key == "none") {
         VET_ASSIGN_OR_RETURN(table.none, String(m->value, kpath));
       } else if (key == "from") {
@@ -311,7 +311,7 @@ class Parser {
     const bool is_number = c.type == FieldType::kDecimal || c.type == FieldType::kInt;
     for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
       const std::string key = Key(m);
-      const std::string kpath = path + "." + key;
+      const std::string kpath = absl::StrCat(path, ".", key);
       if (key == "column") {
         ++kinds;
         fill.kind = PresetFill::Kind::kColumn;

@@ -36,7 +36,7 @@ struct TableSpec {
   std::string description;  // "the animal owners"
   std::vector<ColumnSpec> columns;
 
-  const ColumnSpec* FindColumn(absl::string_view name) const;
+  const ColumnSpec* FindColumn(absl::string_view column) const;
 };
 
 // The five tables in dependency order: clients, patients, staff,

@@ -194,6 +194,7 @@ Outcome AskConcurrently(budget::BudgetGuard& inner_guard, const Practice& practi
   Pipeline pipeline(options, {&sessions, &guard, &model, &executor, &catalog, &RealClock::Get()});
   std::atomic<int> answered{0}, refused{0}, other{0}, waited{0};
   std::vector<std::thread> threads;
+  threads.reserve(kQuestions);
   for (int i = 0; i < kQuestions; ++i) {
     threads.emplace_back([&] {
       RecordingSink sink;

@@ -1,6 +1,7 @@
 // PracticeRegistry: parsing the practices file and authorising API keys.
 #include "core/practice/practice.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -205,7 +206,7 @@ absl::StatusOr<std::unique_ptr<PracticeRegistry>> PracticeRegistry::FromJson(
         return absl::InvalidArgumentError(
             absl::StrCat(where, ".budget_limit_usd must be a number between 0 and 1e9"));
       }
-      p.budget_limit_micros = static_cast<int64_t>(v.GetDouble() * 1e6 + 0.5);
+      p.budget_limit_micros = static_cast<int64_t>(std::llround(v.GetDouble() * 1e6));
     }
     for (auto [field, out] :
          {std::pair<const char*, double*>{"budget_soft_cap", &p.budget_soft_cap},
@@ -253,7 +254,7 @@ absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Find(absl::str
   }
   // Shares the snapshot's ownership: the practice lives as long as the handle.
   const Practice* practice = &snapshot->practices[it->second];
-  return std::shared_ptr<const Practice>(std::move(snapshot), practice);
+  return std::shared_ptr<const Practice>(snapshot, practice);
 }
 
 absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Authorize(
@@ -281,7 +282,7 @@ absl::StatusOr<std::shared_ptr<const Practice>> PracticeRegistry::Authorize(
                           "the API key is not valid for practice '", practice_id, "'")),
                       reason::kPracticeNotAllowed);
   }
-  return std::shared_ptr<const Practice>(std::move(snapshot), owner);
+  return std::shared_ptr<const Practice>(snapshot, owner);
 }
 
 }  // namespace vet

@@ -263,6 +263,7 @@ TEST(PracticeRegistryTest, CallsDuringReplaceSeeOneSnapshotOrTheOther) {
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};
   std::vector<std::thread> callers;
+  callers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     callers.emplace_back([&, t] {
       const std::string key = t % 2 == 0 ? "north-key-aaa" : "north-key-bbb";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -106,7 +107,9 @@ class Executor {
   // executors without a queue of their own.
   virtual void ExecuteAsync(const ExecutionRequest& request, OutputSink& output,
                             CancellationToken& cancel, ExecuteCallback done) {
-    done(Execute(request, output, cancel));
+    // `done` is the caller's to give away: overrides keep it past the call.
+    ExecuteCallback callback = std::move(done);
+    callback(Execute(request, output, cancel));
   }
 };
 

@@ -377,6 +377,7 @@ TEST_F(FairSchedulerTest, ManyThreadsSubmittingConcurrentlyAllRunWithinTheLimits
   const std::vector<std::string> practices = {"a", "b", "c", "d"};
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {

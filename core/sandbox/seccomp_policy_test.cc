@@ -104,7 +104,7 @@ TEST(SeccompPolicyTest, SignalSelfProgramForPatchesOnlyThePlaceholder) {
   EXPECT_EQ(patched.substr(offset, 4), std::string("\x04\x03\x02\x01", 4));
   // The placeholder instruction is the comparison against the pid.
   sock_filter insn;
-  std::memcpy(&insn, patched.data() + 8 * p.signal_self_pid_index, 8);
+  std::memcpy(&insn, patched.data() + sizeof(sock_filter) * p.signal_self_pid_index, 8);
   EXPECT_EQ(insn.code, BPF_JMP | BPF_JEQ | BPF_K);
   EXPECT_EQ(insn.k, 0x01020304u);
 }
@@ -119,7 +119,7 @@ TEST(SeccompPolicyTest, SignalSelfMatchesDocumentedLayout) {
   EXPECT_EQ(p.signal_self.size(), 14 * sizeof(sock_filter));
 #endif
   sock_filter insn;
-  std::memcpy(&insn, p.signal_self.data() + 8 * p.signal_self_pid_index, 8);
+  std::memcpy(&insn, p.signal_self.data() + sizeof(sock_filter) * p.signal_self_pid_index, 8);
   EXPECT_EQ(insn.k, 0xfffffffeu);
 }
 

@@ -30,7 +30,7 @@ constexpr size_t kStderrTailBytes = 4096;
 // Longest stderr line quoted in a status.
 constexpr size_t kMaxQuotedLineChars = 200;
 // Longest single poll() wait; the loop just polls again.
-constexpr int64_t kMaxPollMillis = 3600 * 1000;
+constexpr int64_t kMaxPollMillis = int64_t{3600} * 1000;
 // Reads of up to 64 KiB each when emptying a pipe after the child exited.
 constexpr int kMaxDrainReads = 1024;
 
@@ -265,7 +265,7 @@ int64_t MaxResultDocumentBytes(int64_t max_result_bytes, int max_charts, int64_t
                                int64_t max_csv_bytes) {
   // runner.py caps `answer` at 20,000 characters (UTF-8: 4 bytes at most);
   // charts and the CSV travel as base64: 4 bytes for every 3.
-  constexpr int64_t kMaxAnswerBytes = 4 * 20000;
+  constexpr int64_t kMaxAnswerBytes = int64_t{4} * 20000;
   return max_result_bytes + kMaxAnswerBytes + kResultEnvelopeBytes +
          int64_t{max_charts} * (max_chart_bytes / 3 * 4 + 4 + 256) +
          (max_csv_bytes / 3 * 4 + 4 + 256);

@@ -39,8 +39,8 @@ constexpr const char* kSchema[] = {
   turn_count INTEGER NOT NULL DEFAULT 0,
   claimed_by TEXT NOT NULL DEFAULT '',
   claimed_until BIGINT NOT NULL DEFAULT 0))sql",
-    "CREATE INDEX IF NOT EXISTS sessions_by_activity"
-    " ON sessions (practice_id, last_active_at DESC, id)",
+    R"sql(CREATE INDEX IF NOT EXISTS sessions_by_activity
+  ON sessions (practice_id, last_active_at DESC, id))sql",
     "CREATE INDEX IF NOT EXISTS sessions_by_last_active ON sessions (last_active_at)",
     R"sql(CREATE TABLE IF NOT EXISTS session_turns (
   session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,

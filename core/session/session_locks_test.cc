@@ -44,6 +44,7 @@ TEST(SessionLocksTest, NeverTwoHoldersAndAllInArrivalOrderEventually) {
   std::atomic<int> max_inside{0};
   std::atomic<int> done{0};
   std::vector<std::thread> threads;
+  threads.reserve(16);
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
       for (int round = 0; round < 20; ++round) {

@@ -336,6 +336,7 @@ TEST_P(SessionStoreTest, ListPagesByActivityWithoutDuplicatesOrGaps) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   std::vector<std::string> expected;
+  expected.reserve(made.size());
   for (const auto& [at, id] : made) expected.push_back(id);
   ASSERT_EQ(expected.front(), made.front().second);
 
@@ -486,6 +487,7 @@ TEST_P(SessionStoreTest, ConcurrentTurnsAreNumberedWithoutGapsOrDuplicates) {
   constexpr int kThreads = 8;
   constexpr int kTurnsEach = 10;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kTurnsEach; ++i) {

@@ -150,7 +150,7 @@ TEST(OtlpJsonTest, EncodesAnExportTraceServiceRequest) {
   EXPECT_TRUE(spans[1]["status"].ObjectEmpty());
 }
 
-absl::StatusOr<TracingOptions> FromEnv(std::map<std::string, std::string> env) {
+absl::StatusOr<TracingOptions> FromEnv(const std::map<std::string, std::string>& env) {
   return TracingOptionsFromEnv([env](const char* name) -> absl::optional<std::string> {
     auto it = env.find(name);
     if (it == env.end()) return absl::nullopt;

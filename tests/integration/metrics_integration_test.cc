@@ -210,6 +210,7 @@ class Scrape {
   static std::string Describe(const std::string& name,
                               const std::map<std::string, std::string>& labels) {
     std::vector<std::string> parts;
+    parts.reserve(labels.size());
     for (const auto& [k, v] : labels) parts.push_back(absl::StrCat(k, "=\"", v, "\""));
     return absl::StrCat(name, "{", absl::StrJoin(parts, ","), "}");
   }

@@ -96,7 +96,7 @@ struct AskOutcome {
   std::string Kinds() const {
     std::vector<std::string> kinds;
     for (const auto& e : events) {
-      const auto* field = e.GetDescriptor()->FindFieldByNumber(e.event_case());
+      const auto* field = v1::AskEvent::GetDescriptor()->FindFieldByNumber(e.event_case());
       kinds.push_back(field != nullptr ? field->name() : "none");
     }
     return absl::StrJoin(kinds, " ");
@@ -148,7 +148,7 @@ int ClosedPort() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);

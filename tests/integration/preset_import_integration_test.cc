@@ -67,7 +67,7 @@ class PresetImportIntegrationTest : public ::testing::Test {
   std::string Addr() const { return absl::StrCat("127.0.0.1:", server_->port()); }
 
   std::string Dir(const std::string& name) {
-    const std::string dir = absl::StrCat(*root_, "/", name);
+    std::string dir = absl::StrCat(*root_, "/", name);
     std::filesystem::create_directories(dir);
     return dir;
   }

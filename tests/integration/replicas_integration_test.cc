@@ -163,7 +163,7 @@ class ReplicasIntegrationTest : public ::testing::Test {
 
   // Demo exports of `seed`: different seeds, different data.
   std::string Exports(uint64_t seed) {
-    const std::string dir = absl::StrCat(root_, "/exports-", seed);
+    std::string dir = absl::StrCat(root_, "/exports-", seed);
     data::DemoOptions demo;
     absl::TimeZone chicago;
     EXPECT_TRUE(absl::LoadTimeZone("America/Chicago", &chicago));

@@ -108,7 +108,7 @@ class TlsIntegrationTest : public ::testing::Test {
 
   // `vetctl budget` against the server with `flags` (its address and key
   // filled in).
-  VetctlResult VetctlBudget(cli::FlagValues flags) { return Vetctl({"budget"}, flags); }
+  VetctlResult VetctlBudget(cli::FlagValues flags) { return Vetctl({"budget"}, std::move(flags)); }
 
   // `vetctl bench` of one question, ending once it is answered.
   VetctlResult VetctlBench(cli::FlagValues flags) {

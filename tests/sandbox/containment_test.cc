@@ -285,7 +285,7 @@ class ContainmentTest : public ::testing::Test {
   // text does not start with `success` (what the attack reports when it
   // worked). Statuses in `allowed` also count as contained.
   void ExpectContained(const absl::StatusOr<ExecutionResult>& r, absl::string_view success,
-                       std::vector<absl::StatusCode> allowed) {
+                       const std::vector<absl::StatusCode>& allowed) {
     if (!r.ok()) {
       EXPECT_THAT(allowed, ::testing::Contains(r.status().code())) << r.status();
       return;

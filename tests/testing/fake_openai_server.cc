@@ -31,8 +31,8 @@ namespace {
 
 // Far above anything the client sends; only there so garbage input cannot
 // make the fake buffer without bound.
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
-constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
+constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
+constexpr size_t kMaxBodyBytes = size_t{64} * 1024 * 1024;
 // Fixed so scripted bodies are byte-for-byte reproducible between runs.
 constexpr int64_t kCreated = 1700000000;
 
@@ -469,9 +469,9 @@ void FakeOpenAiServer::ServeConnection(int fd, int connection) {
   close(fd);
 }
 
-FakeOpenAiServer::Response FakeOpenAiServer::Completion(std::string content, bool with_usage,
+FakeOpenAiServer::Response FakeOpenAiServer::Completion(const std::string& content, bool with_usage,
                                                         int prompt_tokens, int completion_tokens,
-                                                        std::string model) {
+                                                        const std::string& model) {
   rapidjson::StringBuffer sb;
   JsonWriter w(sb);
   w.StartObject();
@@ -506,8 +506,8 @@ FakeOpenAiServer::Response FakeOpenAiServer::Completion(std::string content, boo
   return r;
 }
 
-FakeOpenAiServer::Response FakeOpenAiServer::Error(int status, std::string message,
-                                                   std::string type) {
+FakeOpenAiServer::Response FakeOpenAiServer::Error(int status, const std::string& message,
+                                                   const std::string& type) {
   rapidjson::StringBuffer sb;
   JsonWriter w(sb);
   w.StartObject();

@@ -96,12 +96,13 @@ class FakeOpenAiServer {
 
   // A non-streamed /v1/chat/completions reply whose single choice has
   // `content` and finish_reason "stop"; "usage" is left out when !with_usage.
-  static Response Completion(std::string content, bool with_usage = true, int prompt_tokens = 120,
-                             int completion_tokens = 40, std::string model = "gpt-5.2-mini");
+  static Response Completion(const std::string& content, bool with_usage = true,
+                             int prompt_tokens = 120, int completion_tokens = 40,
+                             const std::string& model = "gpt-5.2-mini");
 
   // An OpenAI-shaped error body: {"error":{"message","type","code":null}}.
-  static Response Error(int status, std::string message,
-                        std::string type = "invalid_request_error");
+  static Response Error(int status, const std::string& message,
+                        const std::string& type = "invalid_request_error");
 
   // A streamed (stream: true) reply as text/event-stream: one
   // "data: {chat.completion.chunk}\n\n" event per piece (delta.content =

@@ -64,7 +64,7 @@ class Client {
   ~Client() { curl_easy_cleanup(curl_); }
 
   HttpResult Post(const std::string& url, const std::string& body, long timeout_ms = 5000,
-                  std::vector<std::string> extra_headers = {}) {
+                  const std::vector<std::string>& extra_headers = {}) {
     HttpResult r;
     curl_slist* headers = nullptr;
     headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -383,8 +383,8 @@ TEST(FakeOpenAiServerTest, AnswersExpectContinueForLargeBodies) {
   std::unique_ptr<FakeOpenAiServer> server = StartServer();
   ASSERT_NE(server, nullptr);
   server->Enqueue(FakeOpenAiServer::Completion("big"));
-  const std::string body =
-      absl::StrCat(R"({"messages":[{"content":")", std::string(2 * 1024 * 1024, 'x'), R"("}]})");
+  const std::string body = absl::StrCat(R"({"messages":[{"content":")",
+                                        std::string(size_t{2} * 1024 * 1024, 'x'), R"("}]})");
   Client client;
   absl::Time start = absl::Now();
   // Forced, since whether curl adds it on its own depends on version and size.

@@ -47,12 +47,14 @@ struct Identity {
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log_path,
                             const std::string& cwd, const Identity& who, bool die_with_parent) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   // A fixed environment: messages in English, no PG* variables of the
   // caller's leaking into the throwaway server.
   std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C"};
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (const std::string& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   const pid_t parent = getpid();
@@ -140,7 +142,7 @@ std::string PostgresServer::DefaultBinDir() {
   return dir != nullptr && *dir != '\0' ? dir : "/usr/lib/postgresql/15/bin";
 }
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(Options options) {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const Options& options) {
   for (const char* binary : {"initdb", "postgres"}) {
     std::string path = absl::StrCat(options.bin_dir, "/", binary);
     if (access(path.c_str(), X_OK) != 0) {

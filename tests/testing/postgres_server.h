@@ -39,7 +39,7 @@ class PostgresServer {
   // a thread that outlives the server (the main thread, as gtest's
   // SetUpTestSuite and environments do). Only the data directory is left
   // behind in that case.
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(const Options& options);
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start() { return Start(Options()); }
 
   // Stops the server (fast shutdown: open sessions are disconnected) and

@@ -2,6 +2,8 @@
 // waits for its own tag, in order.
 #include "tests/testing/raw_grpc.h"
 
+#include <deque>
+
 #include "absl/strings/str_cat.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -25,10 +27,12 @@ absl::StatusOr<std::string> CallRawStream(const std::shared_ptr<grpc::Channel>& 
   for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   grpc::CompletionQueue cq;
   auto call = stub.PrepareCall(&context, method, &cq);
-  intptr_t next_tag = 0;
-  // Starts one operation with the next tag and waits for it.
+  // Each operation's tag is a byte of its own (a deque keeps their
+  // addresses), so a late event never matches a newer operation.
+  std::deque<char> tags;
+  // Starts one operation with a fresh tag and waits for it.
   auto step = [&](auto start) -> bool {
-    void* tag = reinterpret_cast<void*>(++next_tag);
+    void* tag = &tags.emplace_back();
     start(tag);
     void* got = nullptr;
     bool ok = false;

@@ -18,13 +18,12 @@
 #include "absl/time/clock.h"
 #include "core/common/posix.h"
 
-extern char** environ;
-
 namespace vet::testing {
 namespace {
 
 std::vector<char*> Argv(const std::vector<std::string>& argv) {
   std::vector<char*> out;
+  out.reserve(argv.size() + 1);
   for (const std::string& a : argv) out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;

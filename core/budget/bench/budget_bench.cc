@@ -39,6 +39,7 @@ Result Run(BudgetGuard& guard, int threads, int per_thread, bool shared) {
   std::atomic<int> failures{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
+  workers.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       Practice p;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,7 +76,9 @@ class ChatClient {
   // Complete inline.
   virtual void CompleteAsync(const ChatRequest& request, const ChatCallbacks& callbacks,
                              CancellationToken& cancel, CompleteCallback done) {
-    done(Complete(request, callbacks, cancel));
+    // `done` is the caller's to give away: overrides keep it past the call.
+    CompleteCallback callback = std::move(done);
+    callback(Complete(request, callbacks, cancel));
   }
 };
 

@@ -375,16 +375,19 @@ class OpenAiClient::Loop {
       }
       Wake();
     });
+    std::unique_ptr<Call> refused;
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_ && multi_ != nullptr) {
         ++in_flight_;
         incoming_.push_back(std::move(call));
+      } else {
+        refused = std::move(call);
       }
     }
-    if (call != nullptr) {
-      if (call->cancel_id >= 0) call->cancel->Unregister(call->cancel_id);
-      call->done(absl::UnavailableError("the model client is shutting down"));
+    if (refused != nullptr) {
+      if (refused->cancel_id >= 0) refused->cancel->Unregister(refused->cancel_id);
+      refused->done(absl::UnavailableError("the model client is shutting down"));
       return;
     }
     Wake();

@@ -14,6 +14,7 @@
 // questions were answered.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -60,7 +61,7 @@ absl::Status Ask(Executor& executor, const std::string& practice, const std::str
 }
 
 double At(const std::vector<double>& sorted, double q) {
-  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  size_t i = static_cast<size_t>(std::lround(q * static_cast<double>(sorted.size() - 1)));
   return sorted[std::min(i, sorted.size() - 1)];
 }
 
@@ -109,6 +110,7 @@ int Main(int argc, char** argv) {
   absl::Mutex mu;
   std::string flood_failure;  // the first one
   std::vector<std::thread> flood;
+  flood.reserve(kFloodClients);
   for (int i = 0; i < kFloodClients; ++i) {
     flood.emplace_back([&] {
       while (absl::Now() < end) {

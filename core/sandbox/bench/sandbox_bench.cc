@@ -14,6 +14,7 @@
 //                    output back).
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -52,7 +53,7 @@ struct Stats {
 Stats Summarise(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * static_cast<double>(ms.size() - 1) + 0.5);
+    size_t i = static_cast<size_t>(std::lround(q * static_cast<double>(ms.size() - 1)));
     return ms[std::min(i, ms.size() - 1)];
   };
   return {at(0.5), at(0.95), ms.front(), ms.back()};
@@ -91,6 +92,7 @@ double Throughput(Executor& executor, const std::string& data_dir, int clients,
   std::vector<std::thread> threads;
   const absl::Time start = absl::Now();
   const absl::Time end = start + length;
+  threads.reserve(clients);
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&] {
       while (absl::Now() < end) {
@@ -151,6 +153,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
     std::vector<double> ms;
+    ms.reserve(cold_runs);
     for (int i = 0; i < cold_runs; ++i) ms.push_back(TimeOne(**executor, columnar));
     Print("cold process executor", Summarise(ms), ms.size());
   }
@@ -167,6 +170,7 @@ int Main(int argc, char** argv) {
   const double first = TimeOne(warm, columnar);
   std::printf("%-28s %.1f ms (starts the practice's worker)\n", "warm: first question", first);
   std::vector<double> ms;
+  ms.reserve(warm_runs);
   for (int i = 0; i < warm_runs; ++i) ms.push_back(TimeOne(warm, columnar));
   const Stats warm_stats = Summarise(ms);
   Print("warm, back to back", warm_stats, ms.size());
@@ -180,6 +184,7 @@ int Main(int argc, char** argv) {
   Print("warm, one every 250 ms", paced_stats, paced.size());
   // The fixed cost of an execution: fork, limits, filters, protocol.
   std::vector<double> trivial;
+  trivial.reserve(warm_runs);
   for (int i = 0; i < warm_runs; ++i) trivial.push_back(TimeOne(warm, columnar, "result = 1"));
   Print("warm, `result = 1`", Summarise(trivial), trivial.size());
   std::printf(
