@@ -26,7 +26,7 @@ else
   DEFAULT_BUILD_DIR=build
 fi
 BUILD_DIR=${BUILD_DIR:-$DEFAULT_BUILD_DIR}
-GATES=${VET_GATES:-suite coverage fuzz tsan}
+GATES=${VET_GATES:-suite coverage fuzz tsan lint}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 suite() {

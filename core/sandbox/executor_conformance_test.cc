@@ -13,8 +13,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <utility>

@@ -421,9 +421,9 @@ absl::Status ZygoteWorker::AwaitReady(absl::Duration deadline, absl::Duration st
   while (true) {
     VET_RETURN_IF_ERROR(cancel.Check("while the sandbox worker started"));
     if (MonotonicNow() >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("sandbox: the worker for practice ", practice_id_,
-                       " did not get ready within ", absl::FormatDuration(start_timeout)));
+      return absl::DeadlineExceededError(absl::StrCat("sandbox: the worker for practice ",
+                                                      practice_id_, " did not get ready within ",
+                                                      absl::FormatDuration(start_timeout)));
     }
     struct pollfd fds[2] = {{control_.get(), POLLIN, 0}, {stderr_.get(), POLLIN, 0}};
     int n = ::poll(fds, 2, 100);
@@ -455,10 +455,10 @@ absl::Status ZygoteWorker::AwaitReady(absl::Duration deadline, absl::Duration st
   message.resize(static_cast<size_t>(got));
   VET_ASSIGN_OR_RETURN(internal::ZygoteMessage ready, internal::ParseZygoteMessage(message));
   if (ready.type == internal::ZygoteMessage::Type::kFatal) {
-    return absl::InternalError(absl::StrCat(
-        "sandbox: the worker for practice ", practice_id_, " could not ",
-        ready.stage == "load" ? "load the data" : ready.stage, ": ", ready.error.type, ": ",
-        ready.error.message));
+    return absl::InternalError(absl::StrCat("sandbox: the worker for practice ", practice_id_,
+                                            " could not ",
+                                            ready.stage == "load" ? "load the data" : ready.stage,
+                                            ": ", ready.error.type, ": ", ready.error.message));
   }
   if (ready.type != internal::ZygoteMessage::Type::kReady) {
     return absl::InternalError("sandbox: the worker sent something else before it was ready");
