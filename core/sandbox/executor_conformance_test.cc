@@ -29,6 +29,7 @@
 #include "core/sandbox/executor.h"
 #include "core/sandbox/subprocess_executor.h"
 #include "core/sandbox/testing/big_table.h"
+#include "core/sandbox/testing/clinic_tables.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "core/sandbox/zygote_executor.h"
 #include "gmock/gmock.h"
@@ -44,18 +45,6 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::vet::testing::IsOk;
 using ::vet::testing::StatusIs;
-
-constexpr char kInvoiceLines[] =
-    "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
-    "0001,1,2026-01-05,c007,100.50,dental\n"
-    "0001,2,2026-01-05,c007,20.00,pharmacy\n"
-    "0002,1,2026-02-10,c008,,vaccine\n"
-    "0003,1,2026-02-11,c009,55.25,dental\n";
-constexpr char kAppointments[] =
-    "appointment_id,starts_at,status\n"
-    "a1,2026-01-05T09:30,completed\n"
-    "a2,2026-01-06T10:15:30,no_show\n"
-    "a3,,cancelled\n";
 
 // The schema both executors load: staff has no file, so it is not loaded.
 std::map<std::string, std::vector<std::string>> Tables() {

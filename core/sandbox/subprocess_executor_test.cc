@@ -29,6 +29,7 @@
 #include "core/common/clock.h"
 #include "core/common/log.h"
 #include "core/sandbox/fair_scheduler.h"
+#include "core/sandbox/testing/clinic_tables.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -47,18 +48,6 @@ using ::vet::testing::IsOk;
 using ::vet::testing::ReadProcFile;
 using ::vet::testing::StatusIs;
 using ::vet::testing::WaitUntil;
-
-constexpr char kInvoiceLines[] =
-    "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
-    "0001,1,2026-01-05,c007,100.50,dental\n"
-    "0001,2,2026-01-05,c007,20.00,pharmacy\n"
-    "0002,1,2026-02-10,c008,,vaccine\n"
-    "0003,1,2026-02-11,c009,55.25,dental\n";
-constexpr char kAppointments[] =
-    "appointment_id,starts_at,status\n"
-    "a1,2026-01-05T09:30,completed\n"
-    "a2,2026-01-06T10:15:30,no_show\n"
-    "a3,,cancelled\n";
 
 // True if `pid` exists and is not a zombie (an orphan may wait to be reaped).
 bool IsAlive(pid_t pid) {

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "core/common/log.h"
 #include "core/sandbox/runner_source.h"
+#include "core/sandbox/testing/clinic_tables.h"
 #include "core/sandbox/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -43,13 +44,6 @@ using ::vet::testing::IsOk;
 using ::vet::testing::ParentOf;
 using ::vet::testing::ReadProcFile;
 using ::vet::testing::StatusIs;
-
-constexpr char kInvoiceLines[] =
-    "invoice_id,line_no,invoiced_on,client_id,amount,category\n"
-    "0001,1,2026-01-05,c007,100.50,dental\n"
-    "0001,2,2026-01-05,c007,20.00,pharmacy\n"
-    "0002,1,2026-02-10,c008,,vaccine\n"
-    "0003,1,2026-02-11,c009,55.25,dental\n";
 
 // Kills every zygote (a PID 1 of its own namespace running the runner in
 // zygote mode, whose bwrap is a child of this process: other test
