@@ -1,7 +1,11 @@
 #include "server/config.h"
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -326,6 +330,74 @@ TEST(DollarsToMicrosTest, RoundsToTheMicroDollarAndRefusesWhatIsNotAnAmount) {
                                    "0 and 1000000000")))
         << bad;
   }
+}
+
+// Every setting out of its range is refused on its own, naming the flag (or
+// variable) to change, so an operator can fix a bad deployment from the
+// message alone.
+TEST(ServerOptionsTest, EachSettingOutOfRangeIsRefusedNamingIt) {
+  ServerOptions valid;
+  valid.state_dir = "/tmp/x";
+  valid.demo = true;
+  ASSERT_THAT(ValidateServerOptions(valid), IsOk());
+  const struct {
+    const char* names;  // what the message must say
+    std::function<void(ServerOptions&)> breaks;
+  } kCases[] = {
+      {"--metrics_listen 'metrics'", [](ServerOptions& o) { o.metrics_listen = "metrics"; }},
+      {"--data_cache_mb (VET_DATA_CACHE_MB)", [](ServerOptions& o) { o.data_cache_mb = 0; }},
+      {"data_poll must be at least 10ms",
+       [](ServerOptions& o) { o.data_poll = absl::Milliseconds(1); }},
+      {"--max_import_bytes", [](ServerOptions& o) { o.max_import_bytes = 10; }},
+      {"--max_concurrent_executions", [](ServerOptions& o) { o.max_concurrent_executions = 0; }},
+      {"--sandbox_timeout", [](ServerOptions& o) { o.sandbox_timeout = absl::ZeroDuration(); }},
+      {"--model_timeout", [](ServerOptions& o) { o.model_timeout = -absl::Seconds(1); }},
+      {"--openai_model (OPENAI_MODEL)", [](ServerOptions& o) { o.openai_model.clear(); }},
+      {"--session_ttl (VET_SESSION_TTL)",
+       [](ServerOptions& o) { o.session_ttl = absl::Milliseconds(500); }},
+      {"--session_sweep", [](ServerOptions& o) { o.session_sweep = absl::ZeroDuration(); }},
+      {"--context_tokens (VET_CONTEXT_TOKENS)", [](ServerOptions& o) { o.context_tokens = -1; }},
+      {"--sandbox_workers", [](ServerOptions& o) { o.sandbox_workers = 0; }},
+      {"--sandbox_memory_mb", [](ServerOptions& o) { o.sandbox_memory_mb = 64; }},
+      {"--sandbox_idle", [](ServerOptions& o) { o.sandbox_idle = absl::ZeroDuration(); }},
+      {"--sandbox_worker_starts", [](ServerOptions& o) { o.sandbox_worker_starts = 0; }},
+      {"--demo_api_key", [](ServerOptions& o) { o.demo_api_key = "short"; }},
+      {"--demo_invoice_lines", [](ServerOptions& o) { o.demo_invoice_lines = 99; }},
+      {"--http_listen '8080'", [](ServerOptions& o) { o.http_listen = "8080"; }},
+      {"http_max_streams < http_threads",
+       [](ServerOptions& o) { o.http_max_streams = o.http_threads; }},
+      {"http_max_body_bytes >= 1024", [](ServerOptions& o) { o.http_max_body_bytes = 100; }},
+      {"positive timeouts", [](ServerOptions& o) { o.http_write_timeout = absl::ZeroDuration(); }},
+  };
+  for (const auto& c : kCases) {
+    ServerOptions o = valid;
+    c.breaks(o);
+    EXPECT_THAT(ValidateServerOptions(o),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.names)))
+        << c.names;
+  }
+}
+
+// The state directory when none is given: XDG's state home, else the
+// user's, else the working directory.
+TEST(ServerOptionsTest, TheDefaultStateDirectoryFollowsXdgThenHome) {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string saved_xdg = xdg != nullptr ? xdg : "";
+  const std::string saved_home = home != nullptr ? home : "";
+  ::setenv("XDG_STATE_HOME", "/srv/state", 1);
+  ::setenv("HOME", "/home/manager", 1);
+  EXPECT_EQ(DefaultStateDir(), "/srv/state/vet-analytics");
+  ::setenv("XDG_STATE_HOME", "", 1);
+  EXPECT_EQ(DefaultStateDir(), "/home/manager/.local/state/vet-analytics");
+  ::unsetenv("HOME");
+  EXPECT_EQ(DefaultStateDir(), "./vet-analytics-state");
+  if (xdg != nullptr) {
+    ::setenv("XDG_STATE_HOME", saved_xdg.c_str(), 1);
+  } else {
+    ::unsetenv("XDG_STATE_HOME");
+  }
+  if (home != nullptr) ::setenv("HOME", saved_home.c_str(), 1);
 }
 
 }  // namespace
