@@ -121,12 +121,7 @@ class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorKind> {
   }
 
   static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30)) {
-    ExecutionRequest request;
-    request.practice_id = "test-practice";
-    request.data_dir = *data_;
-    request.code = std::move(code);
-    request.timeout = timeout;
-    return request;
+    return ExecutionRequest{"test-practice", *data_, std::move(code), timeout};
   }
   absl::StatusOr<ExecutionResult> Run(std::string code,
                                       absl::Duration timeout = absl::Seconds(30)) {

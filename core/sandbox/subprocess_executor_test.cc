@@ -111,12 +111,7 @@ class SubprocessExecutorTest : public ::testing::Test {
   }
 
   static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30)) {
-    ExecutionRequest request;
-    request.practice_id = "test-practice";
-    request.data_dir = data_dir();
-    request.code = std::move(code);
-    request.timeout = timeout;
-    return request;
+    return ExecutionRequest{"test-practice", data_dir(), std::move(code), timeout};
   }
 
   absl::StatusOr<ExecutionResult> Run(std::string code) {

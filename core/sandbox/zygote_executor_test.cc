@@ -99,12 +99,7 @@ class ZygoteExecutorTest : public ::testing::Test {
   }
   static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30),
                                   std::string practice = "p1") {
-    ExecutionRequest request;
-    request.practice_id = std::move(practice);
-    request.data_dir = DataDir("a");
-    request.code = std::move(code);
-    request.timeout = timeout;
-    return request;
+    return ExecutionRequest{std::move(practice), DataDir("a"), std::move(code), timeout};
   }
   absl::StatusOr<ExecutionResult> Run(std::string code,
                                       absl::Duration timeout = absl::Seconds(30)) {

@@ -242,12 +242,7 @@ class ContainmentTest : public ::testing::Test {
 
   static ExecutionRequest RequestFor(std::string practice, std::string data_dir, std::string code,
                                      absl::Duration timeout = absl::Seconds(30)) {
-    ExecutionRequest request;
-    request.practice_id = std::move(practice);
-    request.data_dir = std::move(data_dir);
-    request.code = std::move(code);
-    request.timeout = timeout;
-    return request;
+    return ExecutionRequest{std::move(practice), std::move(data_dir), std::move(code), timeout};
   }
 
   // Runs `code` as practice A.
