@@ -69,9 +69,7 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeSubprocess(const Limits& limits) {
   SubprocessExecutor::Options options;
   options.tables = Tables();
   if (limits.max_output_bytes > 0) options.max_output_bytes = limits.max_output_bytes;
-  auto made = SubprocessExecutor::Create(options);
-  if (!made.ok()) return made.status();
-  return std::unique_ptr<Executor>(*std::move(made));
+  return SubprocessExecutor::Create(options);
 }
 
 absl::StatusOr<std::unique_ptr<Executor>> MakeZygote(const Limits& limits) {
@@ -79,10 +77,23 @@ absl::StatusOr<std::unique_ptr<Executor>> MakeZygote(const Limits& limits) {
   options.tables = Tables();
   options.cgroup_parent = absl::StrCat("vet-analytics-conformance-", ::getpid());
   if (limits.max_output_bytes > 0) options.max_output_bytes = limits.max_output_bytes;
-  auto made = ZygoteExecutor::Create(options);
-  if (!made.ok()) return made.status();
-  return std::unique_ptr<Executor>(*std::move(made));
+  return ZygoteExecutor::Create(options);
 }
+
+// What ExecuteAsync's `done` received: how often, and the first outcome.
+struct AsyncOutcome {
+  ExecuteCallback Callback() {
+    return [this](absl::StatusOr<ExecutionResult> r) {
+      if (calls.fetch_add(1) == 0) {
+        first = std::move(r);
+        arrived.Notify();
+      }
+    };
+  }
+  std::atomic<int> calls{0};
+  absl::StatusOr<ExecutionResult> first;
+  absl::Notification arrived;
+};
 
 class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorKind> {
  protected:
@@ -95,7 +106,6 @@ class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorKind> {
     std::ofstream(*data_ + "/appointments.csv", std::ios::binary) << kAppointments;
   }
   static void TearDownTestSuite() {
-    for (auto& [name, executor] : Shared()) executor.reset();
     Shared().clear();
     std::error_code ignored;
     std::filesystem::remove_all(*data_, ignored);
@@ -104,21 +114,21 @@ class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorKind> {
   }
 
   // One executor of each kind for the whole suite (a zygote worker takes
-  // a second or two to start), made on first use.
-  static std::vector<std::pair<std::string, std::unique_ptr<Executor>>>& Shared() {
-    static auto* shared = new std::vector<std::pair<std::string, std::unique_ptr<Executor>>>();
+  // a second or two to start), made by the first test of that kind.
+  static std::map<std::string, std::unique_ptr<Executor>>& Shared() {
+    static auto* shared = new std::map<std::string, std::unique_ptr<Executor>>();
     return *shared;
   }
-  Executor& executor() {
-    for (auto& [name, executor] : Shared()) {
-      if (name == GetParam().name) return *executor;
+  void SetUp() override {
+    std::unique_ptr<Executor>& shared = Shared()[GetParam().name];
+    if (shared == nullptr) {
+      auto made = GetParam().make(Limits{});
+      ASSERT_THAT(made, IsOk());
+      shared = *std::move(made);
     }
-    auto made = GetParam().make(Limits{});
-    EXPECT_THAT(made, IsOk());
-    if (!made.ok()) std::abort();
-    Shared().emplace_back(GetParam().name, *std::move(made));
-    return *Shared().back().second;
+    executor_ = shared.get();
   }
+  Executor& executor() { return *executor_; }
 
   static ExecutionRequest Request(std::string code, absl::Duration timeout = absl::Seconds(30)) {
     return ExecutionRequest{"test-practice", *data_, std::move(code), timeout};
@@ -130,6 +140,7 @@ class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorKind> {
   }
 
   static std::string* data_;
+  Executor* executor_ = nullptr;
   RecordingSink sink_;
 };
 
@@ -480,37 +491,23 @@ TEST_P(ExecutorConformanceTest, ConcurrentExecutionsEachGetTheirOwnResult) {
 
 TEST_P(ExecutorConformanceTest, ExecuteAsyncCallsDoneOnceWithWhatExecuteReturns) {
   CancellationToken token;
-  std::atomic<int> calls{0};
-  absl::StatusOr<ExecutionResult> got;
-  absl::Notification done;
+  AsyncOutcome answered;
   executor().ExecuteAsync(Request("result = invoice_lines['amount'].max()"), sink_, token,
-                          [&](absl::StatusOr<ExecutionResult> r) {
-                            if (calls.fetch_add(1) == 0) {
-                              got = std::move(r);
-                              done.Notify();
-                            }
-                          });
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  ASSERT_THAT(got, IsOk());
-  EXPECT_DOUBLE_EQ(got->result.number, 100.5);
+                          answered.Callback());
+  ASSERT_TRUE(answered.arrived.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_THAT(answered.first, IsOk());
+  EXPECT_DOUBLE_EQ(answered.first->result.number, 100.5);
 
   // A refused request is refused through `done` too.
-  std::atomic<int> refusals{0};
-  absl::Status status;
-  absl::Notification refused;
+  AsyncOutcome refused;
   executor().ExecuteAsync(Request("result = 1", absl::ZeroDuration()), sink_, token,
-                          [&](absl::StatusOr<ExecutionResult> r) {
-                            if (refusals.fetch_add(1) == 0) {
-                              status = r.status();
-                              refused.Notify();
-                            }
-                          });
-  ASSERT_TRUE(refused.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
+                          refused.Callback());
+  ASSERT_TRUE(refused.arrived.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_THAT(refused.first, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("timeout")));
   // Once each, even a moment later.
   EXPECT_THAT(Run("result = 1"), IsOk());
-  EXPECT_EQ(calls.load(), 1);
-  EXPECT_EQ(refusals.load(), 1);
+  EXPECT_EQ(answered.calls.load(), 1);
+  EXPECT_EQ(refused.calls.load(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Executors, ExecutorConformanceTest,
